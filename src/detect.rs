@@ -1,0 +1,274 @@
+//! Format detection: which provider a record belongs to, and which envelope (Cribl,
+//! EventBridge, CloudWatch Logs, AKS diagnostics) wraps it. Detection runs on the first
+//! record of an input and on records the input's format refuses; every other record goes
+//! straight to the detected parser.
+
+use std::borrow::Cow;
+
+use serde::Deserialize;
+use sonic_rs::{JsonContainerTrait, JsonValueTrait};
+
+use crate::providers::{self, Num, Probe, Provider, Text};
+
+/// A wrapper around the audit record, added by the pipeline that shipped it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Envelope {
+    /// The record is bare.
+    None,
+    /// Cribl sample or stream: `{"_raw": "<record as JSON text>", "_time": <epoch s>}`.
+    Cribl,
+    /// EventBridge: `{"detail-type": ..., "time": ..., "detail": {<record>}}`.
+    EventBridge,
+    /// CloudWatch Logs subscription log event: `{"id", "timestamp", "message": "<record>"}`.
+    CloudWatch,
+    /// Azure diagnostic record carrying a Kubernetes audit event in `properties.log`.
+    AksDiagnostic,
+}
+
+impl Envelope {
+    /// A short name for summaries.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            Envelope::None => None,
+            Envelope::Cribl => Some("cribl"),
+            Envelope::EventBridge => Some("eventbridge"),
+            Envelope::CloudWatch => Some("cloudwatch"),
+            Envelope::AksDiagnostic => Some("aks-diagnostic"),
+        }
+    }
+}
+
+/// A record taken out of its envelope.
+#[derive(Debug)]
+pub struct Unwrapped<'a> {
+    /// The bare record's JSON.
+    pub record: Cow<'a, [u8]>,
+    /// The event time the envelope states, used when the record has none.
+    pub time: Option<i64>,
+}
+
+/// What a record was recognized as.
+#[derive(Clone, Copy)]
+pub struct Detection {
+    /// The envelope around it.
+    pub envelope: Envelope,
+    /// Its parser.
+    pub provider: &'static dyn Provider,
+}
+
+/// Recognizes a JSON record: its envelope and provider, or why it is not an audit record.
+pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
+    let probe: Probe = sonic_rs::from_slice(record).map_err(|e| {
+        format!(
+            "invalid JSON: {}",
+            e.to_string().lines().next().unwrap_or("")
+        )
+    })?;
+    if !probe.is_object() {
+        return Err("not a JSON object".into());
+    }
+    let envelope = sniff_envelope(&probe);
+    let inner_probe;
+    let target = if envelope == Envelope::None {
+        &probe
+    } else {
+        let inner = unwrap(envelope, record)?;
+        inner_probe = sonic_rs::from_slice::<Probe>(&inner.record).map_err(|e| {
+            format!(
+                "invalid JSON inside the {} envelope: {e}",
+                envelope.name().unwrap_or("")
+            )
+        })?;
+        &inner_probe
+    };
+    match providers::detect_json(target) {
+        Some(provider) => Ok(Detection { envelope, provider }),
+        None => Err(format!(
+            "not a known audit record ({})",
+            describe_keys(target)
+        )),
+    }
+}
+
+/// Forces a provider, still recognizing an envelope.
+pub fn detect_envelope(record: &[u8]) -> Envelope {
+    sonic_rs::from_slice::<Probe>(record)
+        .map(|p| sniff_envelope(&p))
+        .unwrap_or(Envelope::None)
+}
+
+fn describe_keys(probe: &Probe) -> String {
+    let Some(object) = probe.as_object() else {
+        return "not an object".into();
+    };
+    let keys: Vec<String> = object.iter().take(6).map(|(k, _)| k.to_string()).collect();
+    if keys.is_empty() {
+        "empty object".into()
+    } else {
+        let more = if object.len() > keys.len() {
+            ", ..."
+        } else {
+            ""
+        };
+        format!("keys: {}{more}", keys.join(", "))
+    }
+}
+
+fn sniff_envelope(probe: &Probe) -> Envelope {
+    let has_str = |key: &str| probe.get(key).is_some_and(|v| v.is_str());
+    if has_str("_raw") {
+        return Envelope::Cribl;
+    }
+    if probe.get("detail-type").is_some() && probe.get("detail").is_some_and(|v| v.is_object()) {
+        return Envelope::EventBridge;
+    }
+    if has_str("message") && probe.get("timestamp").is_some() && probe.get("id").is_some() {
+        return Envelope::CloudWatch;
+    }
+    let category = probe.get("category").and_then(|v| v.as_str()).unwrap_or("");
+    if category.starts_with("kube-audit")
+        && probe
+            .get("properties")
+            .and_then(|p| p.get("log"))
+            .is_some_and(|v| v.is_str())
+    {
+        return Envelope::AksDiagnostic;
+    }
+    Envelope::None
+}
+
+#[derive(Deserialize)]
+struct CriblRecord<'a> {
+    #[serde(borrow, rename = "_raw")]
+    raw: Cow<'a, str>,
+    #[serde(default, rename = "_time")]
+    time: Num,
+}
+
+#[derive(Deserialize)]
+struct EventBridgeRecord<'a> {
+    #[serde(borrow)]
+    detail: sonic_rs::LazyValue<'a>,
+    #[serde(borrow, default)]
+    time: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct CloudWatchEvent<'a> {
+    #[serde(borrow)]
+    message: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct AksRecord<'a> {
+    #[serde(borrow)]
+    properties: AksProperties<'a>,
+}
+
+#[derive(Deserialize)]
+struct AksProperties<'a> {
+    #[serde(borrow)]
+    log: Cow<'a, str>,
+}
+
+fn cow_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+        Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+    }
+}
+
+/// Takes a record out of its envelope.
+pub fn unwrap(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, String> {
+    let bad = |e: sonic_rs::Error| {
+        format!(
+            "not a {} envelope: {}",
+            envelope.name().unwrap_or("known"),
+            e.to_string().lines().next().unwrap_or("")
+        )
+    };
+    match envelope {
+        Envelope::None => Ok(Unwrapped {
+            record: Cow::Borrowed(record),
+            time: None,
+        }),
+        Envelope::Cribl => {
+            let r: CriblRecord = sonic_rs::from_slice(record).map_err(bad)?;
+            let time = r.time.0.and_then(providers::epoch_to_micros);
+            Ok(Unwrapped {
+                record: cow_bytes(r.raw),
+                time,
+            })
+        }
+        Envelope::EventBridge => {
+            let r: EventBridgeRecord = sonic_rs::from_slice(record).map_err(bad)?;
+            let time = r.time.get().and_then(providers::parse_rfc3339);
+            Ok(Unwrapped {
+                record: cow_bytes(r.detail.as_raw_cow()),
+                time,
+            })
+        }
+        Envelope::CloudWatch => {
+            // The log event's timestamp is ingestion time, not event time: not used.
+            let r: CloudWatchEvent = sonic_rs::from_slice(record).map_err(bad)?;
+            Ok(Unwrapped {
+                record: cow_bytes(r.message),
+                time: None,
+            })
+        }
+        Envelope::AksDiagnostic => {
+            let r: AksRecord = sonic_rs::from_slice(record).map_err(bad)?;
+            Ok(Unwrapped {
+                record: cow_bytes(r.properties.log),
+                time: None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelopes_are_recognized_and_unwrapped() {
+        let cribl = br#"{"_raw":"{\"uuid\":\"u1\",\"published\":\"2025-07-21T14:48:24.597Z\"}","_time":1753109304.597}"#;
+        let probe: Probe = sonic_rs::from_slice(cribl).unwrap();
+        assert_eq!(sniff_envelope(&probe), Envelope::Cribl);
+        let inner = unwrap(Envelope::Cribl, cribl).unwrap();
+        assert_eq!(
+            &*inner.record,
+            br#"{"uuid":"u1","published":"2025-07-21T14:48:24.597Z"}"#
+        );
+        assert_eq!(
+            inner.time,
+            providers::parse_rfc3339("2025-07-21T14:48:24.597Z")
+        );
+
+        let eb = br#"{"version":"0","detail-type":"AWS API Call via CloudTrail","time":"2021-01-01T00:00:00Z","detail":{"eventName":"X"}}"#;
+        let probe: Probe = sonic_rs::from_slice(eb).unwrap();
+        assert_eq!(sniff_envelope(&probe), Envelope::EventBridge);
+        assert_eq!(
+            &*unwrap(Envelope::EventBridge, eb).unwrap().record,
+            br#"{"eventName":"X"}"#
+        );
+    }
+
+    #[test]
+    fn non_audit_json_is_explained() {
+        let err = detect_json(br#"{"notificationConfigName":"n","finding":{}}"#)
+            .err()
+            .unwrap();
+        assert!(
+            err.contains("not a known audit record (keys: notificationConfigName, finding)"),
+            "{err}"
+        );
+        assert!(detect_json(b"[1,2]").is_err());
+        assert!(
+            detect_json(b"{oops")
+                .err()
+                .unwrap()
+                .starts_with("invalid JSON")
+        );
+    }
+}

@@ -1,0 +1,155 @@
+//! Framing tests: every container shape, and damaged input.
+use super::*;
+
+fn frame_all(bytes: &[u8]) -> (Vec<String>, Vec<String>) {
+    let mut framer = Framer::new("t", Box::new(io::Cursor::new(bytes.to_vec())));
+    let (mut records, mut rejected) = (Vec::new(), Vec::new());
+    while let Some(item) = framer.next_chunk() {
+        match item {
+            Framed::Chunk(chunk) => match &chunk.records {
+                Records::Lines => {
+                    for line in chunk.data.split(|b| *b == b'\n') {
+                        let line = String::from_utf8_lossy(line).trim().to_string();
+                        if !line.is_empty() {
+                            records.push(line);
+                        }
+                    }
+                }
+                Records::Spans(spans) => {
+                    for s in spans {
+                        records.push(
+                            String::from_utf8_lossy(&chunk.data[s.start..s.start + s.len]).into(),
+                        );
+                    }
+                }
+                Records::Csv(_) => records.push(String::from_utf8_lossy(&chunk.data).into()),
+            },
+            Framed::Rejected(r) => rejected.push(r.to_string()),
+        }
+    }
+    (records, rejected)
+}
+
+#[test]
+fn ndjson_lines_are_framed_with_or_without_a_final_newline() {
+    let (records, rejected) = frame_all(b"{\"a\":1}\r\n{\"b\":2}\n\n{\"c\":3}");
+    assert_eq!(records, vec!["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]);
+    assert!(rejected.is_empty());
+}
+
+#[test]
+fn wrapper_objects_yield_their_elements() {
+    let input = br#"{"Records":[{"eventID":"1","x":"},{"},{"eventID":"2"}]}"#;
+    let (records, rejected) = frame_all(input);
+    assert_eq!(
+        records,
+        vec![r#"{"eventID":"1","x":"},{"}"#, r#"{"eventID":"2"}"#]
+    );
+    assert!(rejected.is_empty());
+}
+
+#[test]
+fn wrapper_key_may_follow_other_keys() {
+    let input = br#"{"messageType":"DATA_MESSAGE","owner":"1","logEvents":[{"id":"a"},{"id":"b"}],"tail":[1]}"#;
+    let (records, _) = frame_all(input);
+    assert_eq!(records, vec![r#"{"id":"a"}"#, r#"{"id":"b"}"#]);
+}
+
+#[test]
+fn arrays_and_concatenated_pretty_values_are_framed() {
+    let input =
+        b"[\n  {\"a\": [1, {\"b\": \"]\"}]},\n  {\"c\": \"\\\"\"}\n]\n{\n \"d\": 1\n}{\"e\":2}";
+    let (records, rejected) = frame_all(input);
+    assert_eq!(records.len(), 4, "{records:?}");
+    assert_eq!(records[1], "{\"c\": \"\\\"\"}");
+    assert!(rejected.is_empty());
+}
+
+#[test]
+fn truncated_values_are_rejected_with_their_line() {
+    let input = b"[\n{\"a\":1},\n{\"b\": \"unfinished";
+    let (records, rejected) = frame_all(input);
+    assert_eq!(records, vec!["{\"a\":1}"]);
+    assert_eq!(rejected.len(), 1);
+    assert!(
+        rejected[0].starts_with("t:3 (byte 11): truncated JSON"),
+        "{rejected:?}"
+    );
+}
+
+#[test]
+fn garbage_between_values_is_reported_and_skipped() {
+    let input = b"{\"a\":1}\nnot json at all\n{\"b\":2}\n{\"c\":3}\n";
+    let (records, rejected) = frame_all(input);
+    assert_eq!(
+        records,
+        vec!["{\"a\":1}", "not json at all", "{\"b\":2}", "{\"c\":3}"]
+    );
+    assert_eq!(
+        rejected.len(),
+        0,
+        "line framing leaves bad lines to the parser"
+    );
+    let pretty = b"{\n\"a\":1\n}\nxx\n{\"b\":2}";
+    let (records, rejected) = frame_all(pretty);
+    assert_eq!(records.len(), 2);
+    assert_eq!(rejected.len(), 1);
+    assert!(rejected[0].contains("t:4"), "{rejected:?}");
+}
+
+#[test]
+fn values_larger_than_a_read_are_reassembled() {
+    let big = "x".repeat(CHUNK_TARGET + 10);
+    let input = format!("[{{\"a\":\"{big}\"}},{{\"b\":1}}]");
+    let (records, rejected) = frame_all(input.as_bytes());
+    assert_eq!(records.len(), 2);
+    assert!(rejected.is_empty());
+}
+
+#[test]
+fn shapes_are_sniffed_from_content() {
+    assert_eq!(sniff_shape(b"{\"a\":1}\n{\"a\":2}\n", true), Shape::Lines);
+    assert_eq!(
+        sniff_shape(b"{\"Records\":[{\"a\":1}]}\n", true),
+        Shape::Json
+    );
+    assert_eq!(sniff_shape(b"{\n \"a\": 1\n}", true), Shape::Json);
+    assert_eq!(
+        sniff_shape(b"{\"a\":1}\n{\n \"b\": 2\n}\n", true),
+        Shape::Json,
+        "pretty after a single line"
+    );
+    assert_eq!(
+        sniff_shape(b"{\"a\":1}{\"b\":2}\n", true),
+        Shape::Json,
+        "two values on a line"
+    );
+    assert_eq!(sniff_shape(b"  [", false), Shape::Json);
+    assert_eq!(sniff_shape(b"Time,Caller,Op\r\n1,2,3", true), Shape::Csv);
+    assert_eq!(sniff_shape(b"", true), Shape::Empty);
+    assert!(matches!(
+        sniff_shape(b"\x00\x01\x02binary", true),
+        Shape::Unknown(_)
+    ));
+}
+
+#[test]
+fn csv_records_with_quoted_newlines_stay_whole() {
+    let input = b"A,B\r\n1,\"{\r\n \"\"x\"\": 1\r\n}\"\r\n2,3\r\n";
+    let mut framer = Framer::new("t", Box::new(io::Cursor::new(input.to_vec())));
+    let mut rows = 0;
+    while let Some(item) = framer.next_chunk() {
+        if let Framed::Chunk(chunk) = item {
+            let Records::Csv(header) = &chunk.records else {
+                panic!("not csv")
+            };
+            assert_eq!(header.get(0), Some("A"));
+            assert_eq!(chunk.line, 2);
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(&chunk.data[..]);
+            rows += reader.records().count();
+        }
+    }
+    assert_eq!(rows, 2);
+}

@@ -1,0 +1,768 @@
+//! The load pipeline: worker threads take inputs, frame them into chunks and parse chunks
+//! in parallel (a worker that frames hands chunks to idle workers and parses them itself
+//! when they are busy); a collector puts the results back in input order and sends
+//! [`IngestMsg`]s on a bounded channel, so a slow consumer slows loading instead of
+//! growing memory.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
+use polars::prelude::DataFrame;
+
+use crate::classify::{Classifier, ClassifierCache};
+use crate::detect::{self, Envelope};
+use crate::framing::{Chunk, Framed, Framer, Records, Shape};
+use crate::providers::{Provider, RecordError};
+use crate::schema::{Event, EventBatch, RawSpan};
+use crate::source::{self, Input, InputKind, Origin};
+use crate::{Location, Rejection};
+
+/// How to load.
+#[derive(Clone)]
+pub struct LoadOptions {
+    /// Parse every input with this provider instead of detecting it.
+    pub forced: Option<&'static dyn Provider>,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+    /// The privileged-action classification.
+    pub classifier: Arc<Classifier>,
+    /// Set to stop loading early.
+    pub cancel: Arc<AtomicBool>,
+    /// Index given to the first input (loads appended to a store continue its numbering).
+    pub first_input: usize,
+}
+
+impl LoadOptions {
+    /// Detection on, one worker per core, the given classification.
+    pub fn new(classifier: Arc<Classifier>) -> Self {
+        LoadOptions {
+            forced: None,
+            threads: 0,
+            classifier,
+            cancel: Arc::new(AtomicBool::new(false)),
+            first_input: 0,
+        }
+    }
+}
+
+/// Events parsed from one chunk of an input.
+pub struct Batch {
+    /// Index of the input in the load.
+    pub input: usize,
+    /// The events, with the event schema.
+    pub frame: DataFrame,
+    /// One dedup fingerprint per row.
+    pub fingerprints: Vec<u64>,
+}
+
+/// What was found out about an input once it was fully read.
+#[derive(Debug, Clone)]
+pub struct InputReport {
+    /// Index of the input in the load.
+    pub input: usize,
+    /// The input's name.
+    pub name: String,
+    /// Its container shape (`ndjson`, `json`, `csv`, `unknown`, `empty`, `unreadable`).
+    pub shape: &'static str,
+    /// The detected (or forced) format name.
+    pub format: Option<&'static str>,
+    /// The envelope around records, if any.
+    pub envelope: Option<&'static str>,
+    /// How to read its records again; `None` if it could not be opened.
+    pub origin: Option<Origin>,
+    /// Keeps the standard-input spool file alive.
+    pub spool: Option<Arc<tempfile::TempPath>>,
+}
+
+/// Load progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Input bytes read so far (compressed bytes for gzip).
+    pub bytes_read: u64,
+    /// Total input bytes, when known.
+    pub bytes_total: u64,
+    /// Events parsed so far (before de-duplication).
+    pub events: u64,
+}
+
+/// News from the load, in input order.
+pub enum IngestMsg {
+    /// Events parsed from a chunk.
+    BatchLoaded(Batch),
+    /// A record that could not be loaded.
+    RecordRejected {
+        /// Index of the input.
+        input: usize,
+        /// Where and why.
+        rejection: Rejection,
+    },
+    /// An input was fully read.
+    InputFinished(InputReport),
+    /// How far loading is.
+    ProgressMade(Progress),
+    /// Every input was read (or loading was cancelled).
+    LoadFinished,
+}
+
+/// A running load.
+pub struct Ingest {
+    /// The messages, in input order.
+    pub receiver: Receiver<IngestMsg>,
+    handles: Vec<JoinHandle<()>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Ingest {
+    /// Starts loading `inputs` in the background.
+    pub fn start(inputs: Vec<Input>, options: LoadOptions) -> Ingest {
+        let threads = if options.threads == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        } else {
+            options.threads
+        };
+        let bytes_total = inputs
+            .iter()
+            .map(|i| match &i.kind {
+                InputKind::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+                InputKind::Stdin => 0,
+            })
+            .sum();
+        let (out_tx, out_rx) = bounded::<IngestMsg>(4);
+        let (result_tx, result_rx) = bounded::<Ordered>(threads * 8);
+        let (job_tx, job_rx) = bounded::<Job>(threads * 2);
+        let shared = Arc::new(Shared {
+            inputs: Mutex::new(
+                inputs
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, input)| (options.first_input + i, input))
+                    .collect(),
+            ),
+            framers: AtomicUsize::new(0),
+            bytes_read: AtomicU64::new(0),
+            options: options.clone(),
+        });
+        let mut handles = Vec::new();
+        for _ in 0..threads {
+            let worker = Worker {
+                shared: Arc::clone(&shared),
+                jobs: job_rx.clone(),
+                job_tx: job_tx.clone(),
+                results: result_tx.clone(),
+                cache: ClassifierCache::default(),
+            };
+            handles.push(std::thread::spawn(move || worker.run()));
+        }
+        drop((job_tx, job_rx, result_tx));
+        let collector_shared = Arc::clone(&shared);
+        handles.push(std::thread::spawn(move || {
+            collect(result_rx, out_tx, collector_shared, bytes_total)
+        }));
+        Ingest {
+            receiver: out_rx,
+            handles,
+            cancel: options.cancel,
+        }
+    }
+
+    /// Asks the workers to stop; messages already sent stay readable.
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+
+    /// Waits until every background thread has ended (after `LoadFinished` was received or
+    /// the receiver dropped).
+    pub fn wait_idle(self) {
+        drop(self.receiver);
+        for handle in self.handles {
+            let _ = handle.join();
+        }
+    }
+}
+
+struct Shared {
+    inputs: Mutex<VecDeque<(usize, Input)>>,
+    framers: AtomicUsize,
+    bytes_read: AtomicU64,
+    options: LoadOptions,
+}
+
+/// A chunk to parse, with what is known of its input.
+struct Job {
+    input: usize,
+    seq: u64,
+    context: Arc<InputContext>,
+    chunk: Chunk,
+}
+
+/// Per-input facts every chunk of the input needs.
+struct InputContext {
+    name: String,
+    format: Option<&'static dyn Provider>,
+    forced: bool,
+    envelope: Envelope,
+}
+
+/// A result tagged with its place in the input order.
+struct Ordered {
+    input: usize,
+    seq: u64,
+    msgs: Vec<IngestMsg>,
+    /// Set on an input's last message: the input is complete.
+    finishes_input: bool,
+}
+
+struct Worker {
+    shared: Arc<Shared>,
+    jobs: Receiver<Job>,
+    job_tx: Sender<Job>,
+    results: Sender<Ordered>,
+    cache: ClassifierCache,
+}
+
+impl Worker {
+    fn run(mut self) {
+        loop {
+            if self.shared.options.cancel.load(Ordering::Relaxed) {
+                return;
+            }
+            if let Ok(job) = self.jobs.try_recv() {
+                if !self.process(job) {
+                    return;
+                }
+                continue;
+            }
+            let next = self
+                .shared
+                .inputs
+                .lock()
+                .ok()
+                .and_then(|mut q| q.pop_front());
+            if let Some((index, input)) = next {
+                self.shared.framers.fetch_add(1, Ordering::SeqCst);
+                let alive = self.frame_input(index, &input);
+                self.shared.framers.fetch_sub(1, Ordering::SeqCst);
+                if !alive {
+                    return;
+                }
+                continue;
+            }
+            if self.shared.framers.load(Ordering::SeqCst) == 0 && self.jobs.is_empty() {
+                return;
+            }
+            if let Ok(job) = self.jobs.recv_timeout(Duration::from_millis(5))
+                && !self.process(job)
+            {
+                return;
+            }
+        }
+    }
+
+    /// Parses a job and sends its results; false when the consumer is gone.
+    fn process(&mut self, job: Job) -> bool {
+        let msgs = parse_chunk(&job, &self.shared.options.classifier, &mut self.cache);
+        self.results
+            .send(Ordered {
+                input: job.input,
+                seq: job.seq,
+                msgs,
+                finishes_input: false,
+            })
+            .is_ok()
+    }
+
+    /// Frames one input, dispatching its chunks; false when the consumer is gone.
+    fn frame_input(&mut self, index: usize, input: &Input) -> bool {
+        let mut seq = 0u64;
+        let mut report = InputReport {
+            input: index,
+            name: input.name.clone(),
+            shape: "unreadable",
+            format: None,
+            envelope: None,
+            origin: None,
+            spool: None,
+        };
+        let (spool_file, spool_path) = match input.kind {
+            InputKind::Stdin => match tempfile::NamedTempFile::new() {
+                Ok(file) => {
+                    let (file, path) = file.into_parts();
+                    let path = Arc::new(path);
+                    report.spool = Some(Arc::clone(&path));
+                    (Some(file), Some(path.to_path_buf()))
+                }
+                Err(_) => (None, None),
+            },
+            InputKind::File(_) => (None, None),
+        };
+        let opened = match source::open(input, spool_file, spool_path) {
+            Ok(o) => o,
+            Err(e) => {
+                let rejection = Rejection {
+                    location: Location::file(input.name.clone()),
+                    reason: format!("cannot read: {e}"),
+                };
+                let msgs = vec![
+                    IngestMsg::RecordRejected {
+                        input: index,
+                        rejection,
+                    },
+                    IngestMsg::InputFinished(report),
+                ];
+                return self
+                    .results
+                    .send(Ordered {
+                        input: index,
+                        seq,
+                        msgs,
+                        finishes_input: true,
+                    })
+                    .is_ok();
+            }
+        };
+        report.origin = Some(opened.origin.clone());
+        let counted = CountingReader {
+            inner: opened.reader,
+            shared: Arc::clone(&self.shared),
+        };
+        let mut framer = Framer::new(&input.name, Box::new(counted));
+        let mut context: Option<Arc<InputContext>> = None;
+        while let Some(item) = framer.next_chunk() {
+            if self.shared.options.cancel.load(Ordering::Relaxed) {
+                break;
+            }
+            match item {
+                Framed::Rejected(rejection) => {
+                    let msgs = vec![IngestMsg::RecordRejected {
+                        input: index,
+                        rejection,
+                    }];
+                    if self
+                        .results
+                        .send(Ordered {
+                            input: index,
+                            seq,
+                            msgs,
+                            finishes_input: false,
+                        })
+                        .is_err()
+                    {
+                        return false;
+                    }
+                }
+                Framed::Chunk(chunk) => {
+                    let context = Arc::clone(context.get_or_insert_with(|| {
+                        Arc::new(detect_context(
+                            &input.name,
+                            &chunk,
+                            self.shared.options.forced,
+                        ))
+                    }));
+                    let job = Job {
+                        input: index,
+                        seq,
+                        context,
+                        chunk,
+                    };
+                    match self.job_tx.try_send(job) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(job)) => {
+                            if !self.process(job) {
+                                return false;
+                            }
+                        }
+                        Err(TrySendError::Disconnected(_)) => return false,
+                    }
+                }
+            }
+            seq += 1;
+        }
+        report.shape = framer.shape().map(Shape::name).unwrap_or("empty");
+        if let Some(context) = &context {
+            report.format = context.format.map(|p| p.format());
+            report.envelope = context.envelope.name();
+        }
+        let msgs = vec![IngestMsg::InputFinished(report)];
+        self.results
+            .send(Ordered {
+                input: index,
+                seq,
+                msgs,
+                finishes_input: true,
+            })
+            .is_ok()
+    }
+}
+
+/// Counts bytes read from an input, for the progress gauge.
+struct CountingReader {
+    inner: Box<dyn Read + Send>,
+    shared: Arc<Shared>,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.shared
+            .bytes_read
+            .fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Recognizes an input's format from the first records of its first chunk.
+fn detect_context(
+    name: &str,
+    chunk: &Chunk,
+    forced: Option<&'static dyn Provider>,
+) -> InputContext {
+    let mut context = InputContext {
+        name: name.to_string(),
+        format: forced,
+        forced: forced.is_some(),
+        envelope: Envelope::None,
+    };
+    match &chunk.records {
+        Records::Csv(header) => {
+            if forced.is_none() {
+                context.format = crate::providers::detect_table(header);
+            }
+        }
+        records => {
+            for record in record_slices(&chunk.data, records).take(16) {
+                let record = record.1;
+                if let Some(provider) = forced {
+                    context.envelope = detect::detect_envelope(record);
+                    context.format = Some(provider);
+                    break;
+                }
+                if let Ok(detection) = detect::detect_json(record) {
+                    context.format = Some(detection.provider);
+                    context.envelope = detection.envelope;
+                    break;
+                }
+            }
+        }
+    }
+    context
+}
+
+/// The records of a JSON chunk: (offset in chunk, bytes, line).
+fn record_slices<'a>(
+    data: &'a [u8],
+    records: &'a Records,
+) -> Box<dyn Iterator<Item = (usize, &'a [u8], u64)> + 'a> {
+    match records {
+        Records::Lines => {
+            let mut start = 0usize;
+            let mut line = 0u64;
+            Box::new(std::iter::from_fn(move || {
+                while start < data.len() {
+                    let end =
+                        memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |n| start + n);
+                    let this_line = line;
+                    let slice = &data[start..end];
+                    let at = start;
+                    start = end + 1;
+                    line += 1;
+                    let trimmed = trim_ascii(slice);
+                    if !trimmed.is_empty() {
+                        let lead = slice.len() - slice.trim_ascii_start().len();
+                        return Some((at + lead, trimmed, this_line));
+                    }
+                }
+                None
+            }))
+        }
+        Records::Spans(spans) => Box::new(
+            spans
+                .iter()
+                .map(move |s| (s.start, &data[s.start..s.start + s.len], s.line)),
+        ),
+        Records::Csv(_) => Box::new(std::iter::empty()),
+    }
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+/// Parses every record of a chunk into a batch and rejections.
+fn parse_chunk(job: &Job, classifier: &Classifier, cache: &mut ClassifierCache) -> Vec<IngestMsg> {
+    let chunk = &job.chunk;
+    let context = &job.context;
+    let estimate = match &chunk.records {
+        Records::Spans(s) => s.len(),
+        _ => chunk.data.len() / 800 + 1,
+    };
+    let mut batch = EventBatch::with_capacity(&context.name, estimate);
+    let mut rejections = Vec::new();
+    let mut sink = RecordSink {
+        batch: &mut batch,
+        classifier,
+        cache,
+        rejections: &mut rejections,
+        context,
+    };
+    match &chunk.records {
+        Records::Csv(header) => parse_csv(chunk, header, &mut sink),
+        records => {
+            let base_line = match records {
+                Records::Lines => chunk.line,
+                _ => 0,
+            };
+            for (at, record, line) in record_slices(&chunk.data, records) {
+                let span = RawSpan {
+                    offset: chunk.offset + at as u64,
+                    len: record.len() as u32,
+                    line: base_line + line,
+                };
+                sink.json_record(record, span);
+            }
+        }
+    }
+    let mut msgs = Vec::with_capacity(rejections.len() + 1);
+    if !batch.is_empty() {
+        let fingerprints = batch.fingerprints().to_vec();
+        match batch.into_frame() {
+            Ok(frame) => msgs.push(IngestMsg::BatchLoaded(Batch {
+                input: job.input,
+                frame,
+                fingerprints,
+            })),
+            Err(e) => rejections.push(Rejection {
+                location: Location::at(context.name.clone(), chunk.line, chunk.offset),
+                reason: format!("internal error building columns: {e}"),
+            }),
+        }
+    }
+    msgs.extend(
+        rejections
+            .into_iter()
+            .map(|rejection| IngestMsg::RecordRejected {
+                input: job.input,
+                rejection,
+            }),
+    );
+    msgs
+}
+
+fn parse_csv(chunk: &Chunk, header: &csv::StringRecord, sink: &mut RecordSink<'_>) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&chunk.data[..]);
+    let mut row = csv::StringRecord::new();
+    loop {
+        let position = reader.position().clone();
+        let span = RawSpan {
+            offset: chunk.offset + position.byte(),
+            len: 0,
+            line: chunk.line + position.line().saturating_sub(1),
+        };
+        match reader.read_record(&mut row) {
+            Ok(false) => break,
+            Ok(true) => {
+                let end = reader.position().byte();
+                let len = (end - position.byte()) as u32;
+                let raw_start = position.byte() as usize;
+                let raw = chunk.data.get(raw_start..end as usize).unwrap_or(&[]);
+                let span = RawSpan {
+                    len: trim_ascii_end_len(raw, len),
+                    ..span
+                };
+                if row.iter().all(|f| f.trim().is_empty()) {
+                    continue;
+                }
+                sink.table_row(header, &row, raw, span);
+            }
+            Err(e) => {
+                let reason = match e.kind() {
+                    csv::ErrorKind::Utf8 { .. } => "CSV row is not valid UTF-8".to_string(),
+                    _ => format!("invalid CSV row: {e}"),
+                };
+                sink.reject(span, reason);
+                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn trim_ascii_end_len(raw: &[u8], len: u32) -> u32 {
+    let trimmed = raw.trim_ascii_end().len() as u32;
+    trimmed.min(len)
+}
+
+/// Where parsed records go.
+struct RecordSink<'s> {
+    batch: &'s mut EventBatch,
+    classifier: &'s Classifier,
+    cache: &'s mut ClassifierCache,
+    rejections: &'s mut Vec<Rejection>,
+    context: &'s InputContext,
+}
+
+impl RecordSink<'_> {
+    fn reject(&mut self, span: RawSpan, reason: String) {
+        self.rejections.push(Rejection {
+            location: Location::at(self.context.name.clone(), span.line, span.offset),
+            reason,
+        });
+    }
+
+    fn accept(
+        &mut self,
+        mut event: Event<'_>,
+        envelope_time: Option<i64>,
+        raw: &[u8],
+        span: RawSpan,
+    ) {
+        if event.time.is_none() {
+            event.time = envelope_time;
+        }
+        if event.time.is_none() && event.actor.is_none() {
+            let reason = format!(
+                "{} record has neither a timestamp nor an actor",
+                event.provider
+            );
+            self.reject(span, reason);
+            return;
+        }
+        let privileged = self.cache.is_privileged(
+            self.classifier,
+            event.provider,
+            event.service.as_deref(),
+            event.action.as_deref(),
+        );
+        self.batch.push(&event, raw, span, privileged);
+    }
+
+    /// Parses a record as `provider` inside `envelope`.
+    fn try_parse(
+        &mut self,
+        provider: &'static dyn Provider,
+        envelope: Envelope,
+        raw: &[u8],
+        span: RawSpan,
+    ) -> Result<(), RecordError> {
+        let inner = detect::unwrap(envelope, raw).map_err(|_| RecordError::NotThisFormat)?;
+        let event = provider.parse_json(&inner.record)?;
+        self.accept(event, inner.time, raw, span);
+        Ok(())
+    }
+
+    fn json_record(&mut self, raw: &[u8], span: RawSpan) {
+        let context = self.context;
+        if let Some(provider) = context.format {
+            match self.try_parse(provider, context.envelope, raw, span) {
+                Ok(()) => return,
+                Err(RecordError::Invalid(reason)) => return self.reject(span, reason),
+                Err(RecordError::NotThisFormat) if context.forced => {
+                    // A forced format never falls back to another provider.
+                    let envelope = detect::detect_envelope(raw);
+                    match self.try_parse(provider, envelope, raw, span) {
+                        Ok(()) => {}
+                        Err(RecordError::Invalid(reason)) => self.reject(span, reason),
+                        Err(RecordError::NotThisFormat) => self.reject(
+                            span,
+                            format!("not a {} record (format forced)", provider.format()),
+                        ),
+                    }
+                    return;
+                }
+                Err(RecordError::NotThisFormat) => {}
+            }
+        }
+        // The input's format refused this record: recognize it on its own.
+        match detect::detect_json(raw) {
+            Ok(detection) => {
+                match self.try_parse(detection.provider, detection.envelope, raw, span) {
+                    Ok(()) => {}
+                    Err(e) => self.reject(span, e.to_string()),
+                }
+            }
+            Err(reason) => self.reject(span, reason),
+        }
+    }
+
+    fn table_row(
+        &mut self,
+        header: &csv::StringRecord,
+        row: &csv::StringRecord,
+        raw: &[u8],
+        span: RawSpan,
+    ) {
+        let Some(provider) = self.context.format else {
+            let columns: Vec<&str> = header.iter().take(5).collect();
+            self.reject(
+                span,
+                format!(
+                    "CSV export of an unknown table (columns: {}, ...)",
+                    columns.join(", ")
+                ),
+            );
+            return;
+        };
+        match provider.parse_table(header, row) {
+            Ok(event) => self.accept(event, None, raw, span),
+            Err(e) => self.reject(span, e.to_string()),
+        }
+    }
+}
+
+/// Puts results back in input order and forwards them, with progress.
+fn collect(
+    results: Receiver<Ordered>,
+    out: Sender<IngestMsg>,
+    shared: Arc<Shared>,
+    bytes_total: u64,
+) {
+    let mut pending: BTreeMap<(usize, u64), Ordered> = BTreeMap::new();
+    let (mut next_input, mut next_seq) = (shared.options.first_input, 0u64);
+    let mut events = 0u64;
+    let mut last_progress = Instant::now();
+    let progress = |events: u64| {
+        IngestMsg::ProgressMade(Progress {
+            bytes_read: shared.bytes_read.load(Ordering::Relaxed),
+            bytes_total,
+            events,
+        })
+    };
+    for result in results.iter() {
+        pending.insert((result.input, result.seq), result);
+        while let Some(ready) = pending.remove(&(next_input, next_seq)) {
+            if ready.finishes_input {
+                next_input += 1;
+                next_seq = 0;
+            } else {
+                next_seq += 1;
+            }
+            for msg in ready.msgs {
+                if let IngestMsg::BatchLoaded(b) = &msg {
+                    events += b.fingerprints.len() as u64;
+                }
+                if out.send(msg).is_err() {
+                    shared.options.cancel.store(true, Ordering::Relaxed);
+                    return;
+                }
+            }
+            if last_progress.elapsed() >= Duration::from_millis(100) {
+                last_progress = Instant::now();
+                if out.send(progress(events)).is_err() {
+                    return;
+                }
+            }
+        }
+    }
+    let _ = out.send(progress(events));
+    let _ = out.send(IngestMsg::LoadFinished);
+}

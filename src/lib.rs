@@ -1,0 +1,145 @@
+//! trailscope: load, query and investigate cloud audit logs.
+//!
+//! Data flows one way: [`source`] (files, directories, gzip, stdin) -> [`framing`] (records
+//! in any container) -> [`detect`] (envelopes, provider) -> [`providers`] (one parser per format) -> [`schema`]
+//! (normalized events, column builders) -> [`ingest`] (parallel load pipeline) -> [`store`]
+//! (the Polars frame) -> [`report`] (CLI output).
+#![forbid(unsafe_code)]
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub mod classify;
+pub mod config;
+pub mod detect;
+pub mod filter;
+pub mod framing;
+pub mod ingest;
+pub mod providers;
+pub mod query;
+pub mod report;
+pub mod schema;
+pub mod source;
+pub mod store;
+pub mod synth;
+pub mod text;
+
+/// A position in an input: the file (or `-`), and the line and/or byte offset when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The input as the user named it (`-` for standard input).
+    pub path: String,
+    /// 1-based line number.
+    pub line: Option<u64>,
+    /// Byte offset in the (decompressed) input.
+    pub byte_offset: Option<u64>,
+}
+
+impl Location {
+    /// A location naming only the input.
+    pub fn file(path: impl Into<String>) -> Self {
+        Location {
+            path: path.into(),
+            line: None,
+            byte_offset: None,
+        }
+    }
+
+    /// A location at a line and byte offset of an input.
+    pub fn at(path: impl Into<String>, line: u64, byte_offset: u64) -> Self {
+        Location {
+            path: path.into(),
+            line: Some(line),
+            byte_offset: Some(byte_offset),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", text::escape_control(&self.path))?;
+        match (self.line, self.byte_offset) {
+            (Some(line), Some(offset)) => write!(f, ":{line} (byte {offset})"),
+            (Some(line), None) => write!(f, ":{line}"),
+            (None, Some(offset)) => write!(f, ": byte {offset}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// A record that could not be loaded: counted and reported, never fatal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// Where the record is.
+    pub location: Location,
+    /// Why it was rejected, for a person.
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            self.location,
+            text::escape_control(&self.reason)
+        )
+    }
+}
+
+/// Errors of the library: each names what failed and where.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An input could not be opened or read.
+    #[error("{location}: {source}")]
+    Io {
+        /// Which input.
+        location: Location,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A path matched nothing.
+    #[error("{0}: no such file, directory or matching glob")]
+    NotFound(PathBuf),
+    /// No input held any event.
+    #[error(
+        "no events loaded from {inputs} input(s) ({rejected} record(s) rejected); formats understood: {formats}"
+    )]
+    NothingLoaded {
+        /// Inputs tried.
+        inputs: usize,
+        /// Records rejected.
+        rejected: u64,
+        /// The format names understood.
+        formats: String,
+    },
+    /// A configuration file is invalid.
+    #[error("{location}: {message}")]
+    Config {
+        /// File and line.
+        location: Location,
+        /// What is wrong.
+        message: String,
+    },
+    /// A Polars operation failed.
+    #[error("{operation}: {source}")]
+    Polars {
+        /// What was being done.
+        operation: &'static str,
+        /// The Polars error.
+        source: polars::error::PolarsError,
+    },
+    /// A user-supplied value is invalid (time zone, format name, ...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Error {
+    /// Wraps a Polars error with the operation that failed.
+    pub fn polars(operation: &'static str) -> impl FnOnce(polars::error::PolarsError) -> Error {
+        move |source| Error::Polars { operation, source }
+    }
+}
+
+/// Result with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

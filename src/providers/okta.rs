@@ -1,0 +1,928 @@
+//! Okta System Log: the `LogEvent` objects of `/api/v1/logs` (JSON array pages, NDJSON
+//! dumps, Cribl `_raw` and EventBridge `detail` envelopes once ingest has unwrapped them).
+//!
+//! This file also holds the lenient container types [`Obj`] and [`List`] (objects and arrays
+//! of objects that never fail the record), shared with the GitHub parser; they are
+//! candidates for `providers/mod.rs`.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::{
+    Flag, Probe, Provider, RecordError, Text, details_from, from_json, looks_read_only,
+    parse_time_text, probe_get, probe_has, probe_str,
+};
+use crate::schema::{ActorType, Event, Outcome};
+
+/// Okta System Log events.
+pub struct Okta;
+
+// ---------------------------------------------------------------------------------------
+// Lenient containers
+// ---------------------------------------------------------------------------------------
+
+/// Visitor methods giving one value for every scalar and for null.
+#[rustfmt::skip]
+macro_rules! scalars_give {
+    ($value:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> { Ok($value) }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> { Ok($value) }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> { Ok($value) }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> { Ok($value) }
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> { Ok($value) }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> { Ok($value) }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> { Ok($value) }
+    };
+}
+
+/// A JSON object read into `T`; null, scalars and arrays give `None` instead of an error.
+/// `T`'s fields must themselves be lenient (`Text`, `Obj`, `List`, ...).
+pub(crate) struct Obj<T>(pub Option<T>);
+
+impl<T> Default for Obj<T> {
+    fn default() -> Self {
+        Obj(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|v| Obj(Some(v)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Obj(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            scalars_give!(Obj(None));
+        }
+        deserializer.deserialize_any(ObjVisitor(PhantomData))
+    }
+}
+
+/// A JSON array of objects read into `T`s, skipping elements that are not objects; a lone
+/// object counts as a one-element array, anything else is empty.
+pub(crate) struct List<T>(pub Vec<T>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ListVisitor<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(Obj(item)) = seq.next_element::<Obj<T>>()? {
+                    out.extend(item);
+                }
+                Ok(List(out))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|v| List(vec![v]))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            scalars_give!(List(Vec::new()));
+        }
+        deserializer.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+/// Okta writes `"unknown"` (and sometimes `"null"`) for missing ids; treat them as absent.
+fn known(text: Text<'_>) -> Option<Cow<'_, str>> {
+    text.into_inner()
+        .filter(|v| !v.eq_ignore_ascii_case("unknown") && !v.eq_ignore_ascii_case("null"))
+}
+
+fn known_ref<'t>(text: &'t Text<'_>) -> Option<&'t str> {
+    text.get()
+        .filter(|v| !v.eq_ignore_ascii_case("unknown") && !v.eq_ignore_ascii_case("null"))
+}
+
+/// The text before the first dot (`user` of `user.session.start`), borrowed when possible.
+pub(crate) fn first_segment<'a>(text: &Cow<'a, str>) -> Option<Cow<'a, str>> {
+    match text {
+        Cow::Borrowed(s) => s
+            .split_once('.')
+            .map(|(p, _)| p)
+            .filter(|p| !p.is_empty())
+            .map(Cow::Borrowed),
+        Cow::Owned(s) => s
+            .split_once('.')
+            .map(|(p, _)| p)
+            .filter(|p| !p.is_empty())
+            .map(|p| Cow::Owned(p.to_owned())),
+    }
+}
+
+/// Cuts a string to at most `max` bytes on a character boundary.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+// ---------------------------------------------------------------------------------------
+// Record shape
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct LogEvent<'a> {
+    #[serde(borrow, default)]
+    uuid: Text<'a>,
+    #[serde(borrow, default)]
+    published: Text<'a>,
+    #[serde(borrow, default, rename = "eventType")]
+    event_type: Text<'a>,
+    #[serde(borrow, default, rename = "displayMessage")]
+    display_message: Text<'a>,
+    #[serde(borrow, default)]
+    actor: Obj<Principal<'a>>,
+    #[serde(borrow, default)]
+    client: Obj<Client<'a>>,
+    #[serde(borrow, default)]
+    outcome: Obj<OutcomeField<'a>>,
+    #[serde(borrow, default)]
+    target: List<Principal<'a>>,
+    #[serde(borrow, default, rename = "authenticationContext")]
+    authentication_context: Obj<AuthContext<'a>>,
+    #[serde(borrow, default, rename = "securityContext")]
+    security_context: Obj<SecurityContext<'a>>,
+    #[serde(borrow, default, rename = "debugContext")]
+    debug_context: Obj<DebugContext<'a>>,
+    #[serde(borrow, default)]
+    request: Obj<Request<'a>>,
+    #[serde(borrow, default)]
+    transaction: Obj<Transaction<'a>>,
+    // Keys of other formats: their presence means the record is not an Okta LogEvent.
+    #[serde(default, rename = "eventSource")]
+    event_source: Option<IgnoredAny>,
+    #[serde(default, rename = "eventName")]
+    event_name: Option<IgnoredAny>,
+    #[serde(default, rename = "protoPayload")]
+    proto_payload: Option<IgnoredAny>,
+    #[serde(default, rename = "operationName")]
+    operation_name: Option<IgnoredAny>,
+    #[serde(default, rename = "auditID")]
+    audit_id: Option<IgnoredAny>,
+    #[serde(default)]
+    action: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize, Default)]
+struct Principal<'a> {
+    #[serde(borrow, default)]
+    id: Text<'a>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Text<'a>,
+    #[serde(borrow, default, rename = "alternateId")]
+    alternate_id: Text<'a>,
+    #[serde(borrow, default, rename = "displayName")]
+    display_name: Text<'a>,
+    #[serde(borrow, default, rename = "detailEntry")]
+    detail_entry: Obj<DetailEntry<'a>>,
+}
+
+impl<'a> Principal<'a> {
+    /// The readable name: alternateId, else displayName, else id (roles: displayName first,
+    /// their alternateId is an opaque code).
+    fn name(&self) -> Option<&str> {
+        if self.is("ROLE")
+            && let Some(name) = known_ref(&self.display_name)
+        {
+            return Some(name);
+        }
+        known_ref(&self.alternate_id)
+            .or_else(|| known_ref(&self.display_name))
+            .or_else(|| known_ref(&self.id))
+    }
+
+    fn into_name(self) -> Option<Cow<'a, str>> {
+        known(self.alternate_id)
+            .or_else(|| known(self.display_name))
+            .or_else(|| known(self.id))
+    }
+
+    fn is(&self, kind: &str) -> bool {
+        self.kind
+            .get()
+            .is_some_and(|k| k.eq_ignore_ascii_case(kind))
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct DetailEntry<'a> {
+    #[serde(borrow, default)]
+    publicclientapp: Text<'a>,
+    #[serde(borrow, default, rename = "factorType")]
+    factor_type: Text<'a>,
+    #[serde(borrow, default, rename = "methodTypeUsed")]
+    method_type_used: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Client<'a> {
+    #[serde(borrow, default, rename = "ipAddress")]
+    ip_address: Text<'a>,
+    #[serde(borrow, default, rename = "userAgent")]
+    user_agent: Obj<UserAgent<'a>>,
+    #[serde(borrow, default, rename = "geographicalContext")]
+    geo: Obj<Geo<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct UserAgent<'a> {
+    #[serde(borrow, default, rename = "rawUserAgent")]
+    raw: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Geo<'a> {
+    #[serde(borrow, default)]
+    city: Text<'a>,
+    #[serde(borrow, default)]
+    country: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct OutcomeField<'a> {
+    #[serde(borrow, default)]
+    result: Text<'a>,
+    #[serde(borrow, default)]
+    reason: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct AuthContext<'a> {
+    #[serde(borrow, default, rename = "authenticationProvider")]
+    provider: Text<'a>,
+    #[serde(borrow, default, rename = "credentialType")]
+    credential_type: Text<'a>,
+    #[serde(borrow, default, rename = "externalSessionId")]
+    external_session_id: Text<'a>,
+    #[serde(borrow, default, rename = "rootSessionId")]
+    root_session_id: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct SecurityContext<'a> {
+    #[serde(default, rename = "isProxy")]
+    is_proxy: Flag,
+    #[serde(borrow, default, rename = "asNumber")]
+    as_number: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct DebugContext<'a> {
+    #[serde(borrow, default, rename = "debugData")]
+    debug_data: Obj<DebugData<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct DebugData<'a> {
+    #[serde(borrow, default, rename = "privilegeGranted")]
+    privilege_granted: Text<'a>,
+    #[serde(borrow, default, rename = "threatSuspected")]
+    threat_suspected: Text<'a>,
+    #[serde(borrow, default)]
+    behaviors: Text<'a>,
+    #[serde(borrow, default)]
+    risk: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Request<'a> {
+    #[serde(borrow, default, rename = "ipChain")]
+    ip_chain: List<IpHop<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct IpHop<'a> {
+    #[serde(borrow, default)]
+    ip: Text<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Transaction<'a> {
+    #[serde(borrow, default)]
+    detail: Obj<TransactionDetail<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct TransactionDetail<'a> {
+    #[serde(borrow, default, rename = "requestApiTokenId")]
+    request_api_token_id: Text<'a>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Mapping
+// ---------------------------------------------------------------------------------------
+
+/// `actor.type` to the kind of identity.
+fn actor_type(kind: Option<&str>) -> ActorType {
+    let Some(kind) = kind else {
+        return ActorType::Unknown;
+    };
+    let kind = kind.trim();
+    let is = |names: &[&str]| names.iter().any(|n| kind.eq_ignore_ascii_case(n));
+    if is(&["User"]) {
+        ActorType::Human
+    } else if is(&["SystemPrincipal"]) {
+        ActorType::System
+    } else if is(&[
+        "PublicClientApp",
+        "AppInstance",
+        "Client",
+        "OAuth2 client",
+        "OAuth2Client",
+        "App",
+        "ServiceAccount",
+        "ApiToken",
+    ]) {
+        ActorType::Service
+    } else {
+        ActorType::Unknown
+    }
+}
+
+/// Event types whose receiving principal (a User target) is the resource, not target[0].
+fn targets_principal(event_type: &str) -> bool {
+    event_type.contains("privilege.")
+        || event_type.contains("user_membership.")
+        || event_type.starts_with("user.session.impersonation")
+}
+
+/// The resource: the receiving principal for grants, the client app for admin consent,
+/// else target[0].
+fn resource<'a>(event_type: &str, targets: &mut Vec<Principal<'a>>) -> Option<Cow<'a, str>> {
+    if event_type.starts_with("app.oauth2.") && event_type.contains("consent") {
+        let app = targets.iter_mut().find_map(|t| {
+            t.detail_entry
+                .0
+                .as_mut()
+                .and_then(|d| d.publicclientapp.take())
+        });
+        if app.is_some() {
+            return app;
+        }
+    }
+    let index = if targets_principal(event_type) {
+        targets
+            .iter()
+            .position(|t| t.is("User"))
+            .or_else(|| targets.iter().position(|t| t.is("UserGroup")))
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    if index < targets.len() {
+        targets.swap_remove(index).into_name()
+    } else {
+        None
+    }
+}
+
+/// `type:name` of up to three targets, for `details`.
+fn targets_summary(targets: &[Principal<'_>], consent: bool) -> Option<String> {
+    let mut out = String::new();
+    let shown: Vec<&Principal<'_>> = targets.iter().filter(|t| !t.is("ROLE_ASSIGNED")).collect();
+    for t in shown.iter().take(3) {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if !consent {
+            out.push_str(clip(t.kind.get().unwrap_or("?"), 30));
+            out.push(':');
+        }
+        out.push_str(clip(t.name().unwrap_or("?"), 60));
+    }
+    if shown.len() > 3 {
+        out.push_str(&format!(",+{}", shown.len() - 3));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The behaviours Okta marked POSITIVE (`{New IP=POSITIVE, ...}` or JSON), names without
+/// spaces: `NewIP,NewDevice`.
+fn positive_behaviors(text: &str) -> Option<String> {
+    let mut out = String::new();
+    for part in text.split(',') {
+        let Some((name, value)) = part.split_once('=').or_else(|| part.split_once(':')) else {
+            continue;
+        };
+        let value = value.trim_matches(|c: char| c.is_whitespace() || "{}\"".contains(c));
+        if !value.eq_ignore_ascii_case("POSITIVE") {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.extend(name.chars().filter(|c| c.is_ascii_alphanumeric()));
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The `level=` of a debugData risk (`{reasons=..., level=MEDIUM}`).
+fn risk_level(text: &str) -> Option<&str> {
+    let start = text.find("level")? + "level".len();
+    let rest = text[start..].trim_start_matches(|c: char| "\"=: ".contains(c));
+    let end = rest
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
+impl Provider for Okta {
+    fn format(&self) -> &'static str {
+        "okta"
+    }
+
+    fn sniff_json(&self, probe: &Probe) -> bool {
+        use sonic_rs::JsonValueTrait;
+        let event_type = probe_str(probe, &["eventType"]).unwrap_or("");
+        let published = probe_str(probe, &["published"]).and_then(parse_time_text);
+        let has_actor = probe_get(probe, &["actor"]).is_some_and(|a| a.is_object());
+        event_type.contains('.')
+            && !event_type.starts_with("com.okta.event_hook")
+            && published.is_some()
+            && (probe_str(probe, &["uuid"]).is_some() || has_actor)
+            && !probe_has(probe, &["eventSource"])
+            && !probe_has(probe, &["protoPayload"])
+            && !probe_has(probe, &["action"])
+    }
+
+    fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError> {
+        let mut ev: LogEvent<'a> = from_json(record)?;
+        let foreign = ev.event_source.is_some()
+            || ev.event_name.is_some()
+            || ev.proto_payload.is_some()
+            || ev.operation_name.is_some()
+            || ev.audit_id.is_some()
+            || ev.action.is_some();
+        let okta_like = ev.published.get().is_some()
+            || ev.uuid.get().is_some()
+            || ev.event_type.get().is_some_and(|t| t.contains('.'));
+        if foreign || !okta_like {
+            return Err(RecordError::NotThisFormat);
+        }
+        let Some(event_type) = ev.event_type.take() else {
+            return Err(RecordError::Invalid("Okta event has no eventType".into()));
+        };
+        let time = match ev.published.get() {
+            None => {
+                return Err(RecordError::Invalid(
+                    "Okta event has no published time".into(),
+                ));
+            }
+            Some(p) => parse_time_text(p).ok_or_else(|| {
+                RecordError::Invalid(format!(
+                    "Okta event has an unreadable published time {:?}",
+                    clip(p, 40)
+                ))
+            })?,
+        };
+
+        let actor_obj = ev.actor.0.take().unwrap_or_default();
+        let actor_type = actor_type(actor_obj.kind.get());
+        let actor = actor_obj.into_name();
+
+        let mut client = ev.client.0.take().unwrap_or_default();
+        let src_ip = client.ip_address.take().or_else(|| {
+            let hops = &mut ev.request.0.as_mut()?.ip_chain.0;
+            hops.first_mut().and_then(|h| h.ip.take())
+        });
+        let user_agent = client.user_agent.0.take().and_then(|u| u.raw.into_inner());
+        let location =
+            client
+                .geo
+                .0
+                .take()
+                .and_then(|g| match (known_ref(&g.city), known_ref(&g.country)) {
+                    (Some(city), Some(country)) => Some(Cow::Owned(format!("{city}, {country}"))),
+                    (None, Some(_)) => known(g.country),
+                    (Some(_), None) => known(g.city),
+                    (None, None) => None,
+                });
+
+        let outcome_field = ev.outcome.0.take().unwrap_or_default();
+        let result = outcome_field.result.get();
+        let result_is = |names: &[&str]| {
+            result.is_some_and(|r| names.iter().any(|n| r.eq_ignore_ascii_case(n)))
+        };
+        let outcome = if result_is(&["SUCCESS", "ALLOW"]) {
+            Outcome::Success
+        } else if result_is(&["FAILURE", "DENY"]) {
+            Outcome::Failure
+        } else {
+            Outcome::Unknown
+        };
+        let error = if outcome == Outcome::Failure {
+            outcome_field
+                .reason
+                .0
+                .clone()
+                .or_else(|| outcome_field.result.0.clone())
+        } else {
+            None
+        };
+
+        let auth = ev.authentication_context.0.take().unwrap_or_default();
+        let credential = auth.credential_type.get();
+        let mfa = (event_type.eq_ignore_ascii_case("user.authentication.auth_via_mfa")
+            || auth
+                .provider
+                .get()
+                .is_some_and(|p| p.eq_ignore_ascii_case("FACTOR_PROVIDER"))
+            || credential
+                .is_some_and(|c| c.eq_ignore_ascii_case("OTP") || c.eq_ignore_ascii_case("SMS")))
+        .then_some(true);
+        let api_token = ev
+            .transaction
+            .0
+            .take()
+            .and_then(|t| t.detail.0)
+            .and_then(|d| known(d.request_api_token_id));
+        let session = known(auth.external_session_id)
+            .or_else(|| known(auth.root_session_id))
+            .or(api_token);
+
+        let service = first_segment(&event_type).or(Some(Cow::Borrowed("okta")));
+        let consent = event_type.starts_with("app.oauth2.") && event_type.contains("consent");
+        let summary = targets_summary(&ev.target.0, consent);
+        let factor = ev.target.0.iter().find_map(|t| {
+            let d = t.detail_entry.0.as_ref()?;
+            d.factor_type
+                .get()
+                .or(d.method_type_used.get())
+                .map(|f| clip(f, 40).to_owned())
+        });
+        let resource = resource(&event_type, &mut ev.target.0);
+
+        let debug = ev
+            .debug_context
+            .0
+            .take()
+            .and_then(|d| d.debug_data.0)
+            .unwrap_or_default();
+        let security = ev.security_context.0.take().unwrap_or_default();
+        let behaviors = debug.behaviors.get().and_then(positive_behaviors);
+        let risk = debug.risk.get().and_then(risk_level);
+        let non_success = result.filter(|_| outcome != Outcome::Success);
+        let reason = (outcome != Outcome::Failure)
+            .then(|| outcome_field.reason.get().map(|r| clip(r, 80)))
+            .flatten();
+        let threat = debug
+            .threat_suspected
+            .get()
+            .filter(|t| t.eq_ignore_ascii_case("true"));
+        let proxy = (security.is_proxy.0 == Some(true)).then_some("true");
+        let message = ev.display_message.get().map(|m| clip(m, 80));
+        let details = details_from(&[
+            (
+                "privilegeGranted",
+                debug.privilege_granted.get().map(|p| clip(p, 80)),
+            ),
+            (
+                if consent { "scopes" } else { "targets" },
+                summary.as_deref(),
+            ),
+            ("result", non_success),
+            ("reason", reason),
+            ("threatSuspected", threat),
+            ("behaviors", behaviors.as_deref()),
+            ("risk", risk),
+            ("proxy", proxy),
+            ("asn", security.as_number.get()),
+            ("credential", credential),
+            ("factor", factor.as_deref()),
+            ("msg", message),
+        ]);
+
+        Ok(Event {
+            time: Some(time),
+            provider: "okta",
+            log_type: Cow::Borrowed("system_log"),
+            event_id: ev.uuid.take(),
+            actor,
+            actor_type,
+            read_only: looks_read_only(&event_type).then_some(true),
+            action: Some(event_type),
+            service,
+            resource,
+            src_ip,
+            user_agent,
+            location,
+            outcome,
+            error,
+            mfa,
+            session,
+            account: None,
+            details,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::providers::parse_rfc3339;
+
+    fn parse(record: &str) -> Event<'_> {
+        Okta.parse_json(record.as_bytes()).unwrap()
+    }
+
+    fn probe(record: &str) -> Probe {
+        sonic_rs::from_str(record).unwrap()
+    }
+
+    const PRIVILEGE_GRANT: &str = r#"{"actor":{"id":"00u1admin","type":"User","alternateId":"alice@example.com","displayName":"Alice Admin","detailEntry":null},
+      "client":{"userAgent":{"rawUserAgent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0","os":"Linux","browser":"FIREFOX"},"zone":"null","device":"Computer","id":null,"ipAddress":"203.0.113.10","geographicalContext":{"city":"Lyon","state":"Auvergne-Rhone-Alpes","country":"France","postalCode":null}},
+      "authenticationContext":{"authenticationProvider":null,"credentialType":null,"authenticationStep":0,"rootSessionId":"idxRoot1","externalSessionId":"idxExt1"},
+      "displayMessage":"Grant user privilege","eventType":"user.account.privilege.grant","outcome":{"result":"SUCCESS","reason":null},
+      "published":"2025-03-04T10:15:30.123Z","securityContext":{"asNumber":64500,"asOrg":"example net","isProxy":false},"severity":"INFO",
+      "debugContext":{"debugData":{"privilegeGranted":"Super administrator","requestUri":"/api/v1/users/00u2bob/roles"}},
+      "legacyEventType":"core.user.admin_privilege.granted","transaction":{"type":"WEB","id":"tx1","detail":{}},"uuid":"0b1e7c2a-0000-4000-8000-000000000001","version":"0",
+      "request":{"ipChain":[{"ip":"203.0.113.10","geographicalContext":null,"version":"V4","source":null}]},
+      "target":[{"id":"ROLE_ASSIGNED","type":"ROLE_ASSIGNED","alternateId":"unknown","displayName":"Role Assigned","detailEntry":null},
+                {"id":"00u2bob","type":"User","alternateId":"bob@example.com","displayName":"Bob","detailEntry":null},
+                {"id":"SuperOrgAdmin","type":"ROLE","alternateId":"KNKV","displayName":"Super Organization Administrator","detailEntry":null}]}"#;
+
+    #[test]
+    fn privilege_grant_names_the_receiving_user() {
+        let e = parse(PRIVILEGE_GRANT);
+        assert_eq!(e.time, parse_rfc3339("2025-03-04T10:15:30.123Z"));
+        assert_eq!(e.provider, "okta");
+        assert_eq!(e.log_type, "system_log");
+        assert_eq!(
+            e.event_id.as_deref(),
+            Some("0b1e7c2a-0000-4000-8000-000000000001")
+        );
+        assert_eq!(e.actor.as_deref(), Some("alice@example.com"));
+        assert_eq!(e.actor_type, ActorType::Human);
+        assert_eq!(e.action.as_deref(), Some("user.account.privilege.grant"));
+        assert_eq!(e.service.as_deref(), Some("user"));
+        assert_eq!(e.resource.as_deref(), Some("bob@example.com"));
+        assert_eq!(e.src_ip.as_deref(), Some("203.0.113.10"));
+        assert_eq!(
+            e.user_agent.as_deref(),
+            Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
+        );
+        assert_eq!(e.location.as_deref(), Some("Lyon, France"));
+        assert_eq!(e.outcome, Outcome::Success);
+        assert_eq!(e.error, None);
+        assert_eq!(e.mfa, None);
+        assert_eq!(e.session.as_deref(), Some("idxExt1"));
+        assert_eq!(e.read_only, None);
+        assert_eq!(e.account, None);
+        assert_eq!(
+            e.details.as_deref(),
+            Some(
+                "privilegeGranted=Super administrator targets=User:bob@example.com,\
+                 ROLE:Super Organization Administrator asn=64500 msg=Grant user privilege"
+            )
+        );
+    }
+
+    #[test]
+    fn system_principal_has_no_ip_and_is_system() {
+        let rec = r#"{"actor":{"id":"spr1","type":"SystemPrincipal","alternateId":"system@okta.com","displayName":"Okta System"},
+          "client":{"userAgent":null,"zone":null,"device":null,"id":null,"ipAddress":null,"geographicalContext":null},
+          "eventType":"zone.create","displayMessage":"Network zone create","outcome":{"result":"SUCCESS","reason":null},
+          "published":"2025-03-04T10:00:00.000Z","uuid":"u-2","request":{"ipChain":[]},
+          "target":[{"id":"nzo1","type":"NetworkZoneEntity","alternateId":"unknown","displayName":"BlockedIpZone","detailEntry":null}]}"#;
+        let e = parse(rec);
+        assert_eq!(e.actor.as_deref(), Some("system@okta.com"));
+        assert_eq!(e.actor_type, ActorType::System);
+        assert_eq!(e.src_ip, None);
+        assert_eq!(e.user_agent, None);
+        assert_eq!(e.location, None);
+        assert_eq!(e.service.as_deref(), Some("zone"));
+        assert_eq!(e.resource.as_deref(), Some("BlockedIpZone"));
+        assert_eq!(e.session, None);
+    }
+
+    #[test]
+    fn failure_keeps_the_reason_as_error() {
+        let rec = r#"{"uuid":"u-3","published":"2025-03-04T11:00:00Z","eventType":"user.session.start",
+          "actor":{"id":"00u3","type":"User","alternateId":"carol@example.com","displayName":"Carol"},
+          "client":{"ipAddress":null,"userAgent":{"rawUserAgent":"curl/8.5.0"},"geographicalContext":{"city":null,"country":"Germany"}},
+          "request":{"ipChain":[{"ip":"198.51.100.7"}]},
+          "outcome":{"result":"FAILURE","reason":"INVALID_CREDENTIALS"},
+          "securityContext":{"isProxy":true},
+          "debugContext":{"debugData":{"threatSuspected":"true","behaviors":"{New Geo-Location=POSITIVE, New Device=NEGATIVE, New IP=POSITIVE}","risk":"{reasons=Anomalous Location, level=HIGH}"}},
+          "authenticationContext":{"externalSessionId":"unknown","credentialType":"PASSWORD"}}"#;
+        let e = parse(rec);
+        assert_eq!(e.outcome, Outcome::Failure);
+        assert_eq!(e.error.as_deref(), Some("INVALID_CREDENTIALS"));
+        assert_eq!(
+            e.src_ip.as_deref(),
+            Some("198.51.100.7"),
+            "falls back to ipChain"
+        );
+        assert_eq!(e.location.as_deref(), Some("Germany"));
+        assert_eq!(e.session, None, "unknown session ids are dropped");
+        assert_eq!(e.resource, None);
+        assert_eq!(e.mfa, None);
+        assert_eq!(
+            e.details.as_deref(),
+            Some(
+                "result=FAILURE threatSuspected=true behaviors=NewGeoLocation,NewIP risk=HIGH \
+                 proxy=true credential=PASSWORD"
+            )
+        );
+    }
+
+    #[test]
+    fn challenge_is_unknown_with_result_in_details() {
+        let rec = r#"{"uuid":"u-4","published":"2025-03-04T11:00:00.5Z","eventType":"policy.evaluate_sign_on",
+          "actor":{"type":"User","alternateId":"dave@example.com"},
+          "outcome":{"result":"CHALLENGE","reason":"Sign-on policy evaluation resulted in ENROLL"},
+          "target":[{"type":"AppInstance","alternateId":"Okta Admin Console","displayName":"Okta Admin Console"}]}"#;
+        let e = parse(rec);
+        assert_eq!(e.outcome, Outcome::Unknown);
+        assert_eq!(e.error, None);
+        assert_eq!(e.service.as_deref(), Some("policy"));
+        assert_eq!(e.resource.as_deref(), Some("Okta Admin Console"));
+        assert_eq!(
+            e.details.as_deref(),
+            Some(
+                "targets=AppInstance:Okta Admin Console result=CHALLENGE \
+                 reason=Sign-on policy evaluation resulted in ENROLL"
+            )
+        );
+    }
+
+    #[test]
+    fn mfa_is_true_for_factor_authentication() {
+        let rec = r#"{"uuid":"u-5","published":"2025-03-04T12:00:00.000Z","eventType":"user.authentication.auth_via_mfa",
+          "actor":{"type":"User","alternateId":"erin@example.com"},"outcome":{"result":"SUCCESS"},
+          "authenticationContext":{"authenticationProvider":"FACTOR_PROVIDER","externalSessionId":"102abc"}}"#;
+        let e = parse(rec);
+        assert_eq!(e.mfa, Some(true));
+        assert_eq!(e.session.as_deref(), Some("102abc"));
+        let sso = r#"{"uuid":"u-6","published":"2025-03-04T12:00:00.000Z","eventType":"user.authentication.sso",
+          "actor":{"type":"User","alternateId":"erin@example.com"},"outcome":{"result":"SUCCESS"},
+          "authenticationContext":{"credentialType":"OTP"}}"#;
+        assert_eq!(parse(sso).mfa, Some(true));
+    }
+
+    #[test]
+    fn success_keeps_the_reason_in_details() {
+        let rec = r#"{"uuid":"u-13","published":"2025-03-04T12:00:00.000Z","eventType":"user.mfa.factor.deactivate",
+          "actor":{"type":"User","alternateId":"gina@example.com"},"outcome":{"result":"SUCCESS","reason":"User reset SMS_FACTOR factor"},
+          "target":[{"type":"User","alternateId":"gina@example.com"}]}"#;
+        let e = parse(rec);
+        assert_eq!(e.outcome, Outcome::Success);
+        assert_eq!(e.error, None);
+        assert_eq!(
+            e.details.as_deref(),
+            Some("targets=User:gina@example.com reason=User reset SMS_FACTOR factor")
+        );
+    }
+
+    #[test]
+    fn admin_consent_targets_the_client_app() {
+        let rec = r#"{"uuid":"u-7","published":"2025-03-04T12:00:00.000Z","eventType":"app.oauth2.admin.consent.grant",
+          "actor":{"type":"SystemPrincipal","alternateId":"system@okta.com"},"outcome":{"result":"SUCCESS"},
+          "target":[{"id":"oag1","type":"ConsentGrant","alternateId":null,"displayName":"okta.users.manage","detailEntry":{"publicclientapp":"0oaApp1"}},
+                    {"id":"oag2","type":"ConsentGrant","alternateId":null,"displayName":"okta.apps.manage","detailEntry":{"publicclientapp":"0oaApp1"}}]}"#;
+        let e = parse(rec);
+        assert_eq!(e.resource.as_deref(), Some("0oaApp1"));
+        assert_eq!(e.service.as_deref(), Some("app"));
+        assert_eq!(
+            e.details.as_deref(),
+            Some("scopes=okta.users.manage,okta.apps.manage")
+        );
+    }
+
+    #[test]
+    fn group_membership_targets_the_user_and_app_actor_is_service() {
+        let rec = r#"{"uuid":"u-8","published":"2025-03-04T12:00:00.000Z","eventType":"group.user_membership.add",
+          "actor":{"id":"0oaSvc","type":"PublicClientApp","alternateId":"unknown","displayName":"scim-sync"},"outcome":{"result":"SUCCESS"},
+          "target":[{"type":"UserGroup","alternateId":"unknown","displayName":"Okta Admins"},{"type":"User","alternateId":"frank@example.com","displayName":"Frank"}],
+          "transaction":{"detail":{"requestApiTokenId":"00T1token"}}}"#;
+        let e = parse(rec);
+        assert_eq!(e.actor.as_deref(), Some("scim-sync"));
+        assert_eq!(e.actor_type, ActorType::Service);
+        assert_eq!(e.resource.as_deref(), Some("frank@example.com"));
+        assert_eq!(e.session.as_deref(), Some("00T1token"));
+        assert_eq!(e.service.as_deref(), Some("group"));
+    }
+
+    #[test]
+    fn wrong_types_cost_the_field_not_the_record() {
+        let rec = r#"{"uuid":"u-9","published":"2025-03-04T12:00:00.000Z","eventType":"user.lifecycle.create",
+          "actor":"alice","client":[1,2],"outcome":"SUCCESS","target":{"type":"User","alternateId":"gina@example.com"},
+          "debugContext":{"debugData":"x"},"securityContext":{"isProxy":"maybe"},"request":{"ipChain":"203.0.113.1"}}"#;
+        let e = parse(rec);
+        assert_eq!(e.actor, None);
+        assert_eq!(e.actor_type, ActorType::Unknown);
+        assert_eq!(e.outcome, Outcome::Unknown);
+        assert_eq!(
+            e.resource.as_deref(),
+            Some("gina@example.com"),
+            "a lone target object"
+        );
+    }
+
+    #[test]
+    fn rejections() {
+        let no_time = r#"{"uuid":"u-10","eventType":"user.session.start","actor":{"type":"User"}}"#;
+        assert_eq!(
+            Okta.parse_json(no_time.as_bytes()),
+            Err(RecordError::Invalid(
+                "Okta event has no published time".into()
+            ))
+        );
+        let bad_time =
+            r#"{"uuid":"u-11","eventType":"user.session.start","published":"yesterday"}"#;
+        assert!(
+            matches!(Okta.parse_json(bad_time.as_bytes()), Err(RecordError::Invalid(r)) if r.contains("unreadable published"))
+        );
+        let no_type = r#"{"uuid":"u-12","published":"2025-03-04T12:00:00.000Z"}"#;
+        assert_eq!(
+            Okta.parse_json(no_type.as_bytes()),
+            Err(RecordError::Invalid("Okta event has no eventType".into()))
+        );
+        let cloudtrail = r#"{"eventVersion":"1.08","eventTime":"2025-03-04T12:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventType":"AwsApiCall"}"#;
+        assert_eq!(
+            Okta.parse_json(cloudtrail.as_bytes()),
+            Err(RecordError::NotThisFormat)
+        );
+        let github = r#"{"action":"org.add_member","actor":"alice","created_at":1711431195806}"#;
+        assert_eq!(
+            Okta.parse_json(github.as_bytes()),
+            Err(RecordError::NotThisFormat)
+        );
+        assert_eq!(
+            Okta.parse_json(br#"{"kind": 0}"#),
+            Err(RecordError::NotThisFormat)
+        );
+        assert!(matches!(
+            Okta.parse_json(b"{\"uuid\":"),
+            Err(RecordError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn sniff_accepts_okta_only() {
+        assert!(Okta.sniff_json(&probe(PRIVILEGE_GRANT)));
+        for other in [
+            r#"{"eventVersion":"1.08","eventTime":"2025-03-04T12:00:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","eventType":"AwsApiCall","userIdentity":{"type":"IAMUser"}}"#,
+            r#"{"@timestamp":1711431195806,"_document_id":"x","action":"user.login","actor":"alice","created_at":1711431195806}"#,
+            r#"{"protoPayload":{"methodName":"SetIamPolicy"},"timestamp":"2025-03-04T12:00:00Z","insertId":"x"}"#,
+            r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a","verb":"get"}"#,
+            r#"{"eventType":"com.okta.event_hook","eventTime":"2025-03-04T12:00:00Z","data":{"events":[]}}"#,
+            r#"{"kind": 0}"#,
+            r#"{"uuid":"u","eventType":"user.session.start"}"#,
+        ] {
+            assert!(!Okta.sniff_json(&probe(other)), "{other}");
+        }
+    }
+
+    #[test]
+    fn behaviour_and_risk_text_forms() {
+        assert_eq!(
+            positive_behaviors(
+                r#"{"New Geo-Location":"UNKNOWN","New Device":"POSITIVE","Velocity":"POSITIVE"}"#
+            )
+            .as_deref(),
+            Some("NewDevice,Velocity")
+        );
+        assert_eq!(positive_behaviors("{New IP=NEGATIVE}"), None);
+        assert_eq!(risk_level(r#"{"reasons":"x","level":"LOW"}"#), Some("LOW"));
+        assert_eq!(
+            risk_level("{reasons=Anomalous Device, level=MEDIUM}"),
+            Some("MEDIUM")
+        );
+        assert_eq!(risk_level("none"), None);
+    }
+}

@@ -1,0 +1,527 @@
+//! The normalized event contract: column names and types, the borrowed [`Event`] every
+//! provider produces, and the [`EventBatch`] column builders that turn events into a
+//! Polars [`DataFrame`].
+//!
+//! Column names exist only here; every other module refers to them through these constants.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::{Arc, OnceLock};
+
+use polars::prelude::*;
+
+/// Event time, UTC, microseconds.
+pub const TIME: &str = "time";
+/// Provider family (`aws`, `entra`, `azure`, `gcp`, `kubernetes`, `okta`, `github`).
+pub const PROVIDER: &str = "provider";
+/// Log within the provider (`management`, `audit`, `signin`, `activity`, `data_access`, ...).
+pub const LOG_TYPE: &str = "log_type";
+/// The provider's own id for the event (eventID, id, insertId, auditID, uuid, ...).
+pub const EVENT_ID: &str = "event_id";
+/// Stable, readable principal that acted.
+pub const ACTOR: &str = "actor";
+/// human, service, root, system, anonymous or unknown.
+pub const ACTOR_TYPE: &str = "actor_type";
+/// What was done (eventName, methodName, verb + resource, eventType, ...).
+pub const ACTION: &str = "action";
+/// The service or API the action belongs to.
+pub const SERVICE: &str = "service";
+/// The target of the action, best effort.
+pub const RESOURCE: &str = "resource";
+/// Source address as written by the provider (not always a valid IP).
+pub const SRC_IP: &str = "src_ip";
+/// Client user agent.
+pub const USER_AGENT: &str = "user_agent";
+/// Region or geography.
+pub const LOCATION: &str = "location";
+/// success, failure or unknown.
+pub const OUTCOME: &str = "outcome";
+/// Error code or failure reason.
+pub const ERROR: &str = "error";
+/// Whether MFA was used (null: unknown).
+pub const MFA: &str = "mfa";
+/// Session or credential identifier.
+pub const SESSION: &str = "session";
+/// Whether the action only reads (null: unknown).
+pub const READ_ONLY: &str = "read_only";
+/// Whether the action is privileged according to the classification.
+pub const PRIVILEGED: &str = "privileged";
+/// Account, subscription, project, tenant or organisation the event belongs to.
+pub const ACCOUNT: &str = "account";
+/// Key request parameters, compact (policy attached, role granted, object touched, ...).
+pub const DETAILS: &str = "details";
+/// The input the record was read from.
+pub const SOURCE: &str = "source";
+/// Byte offset of the original record in its (decompressed) input.
+pub const RAW_OFFSET: &str = "raw_offset";
+/// Length in bytes of the original record.
+pub const RAW_LEN: &str = "raw_len";
+/// Line of the original record in its input (1-based).
+pub const RAW_LINE: &str = "raw_line";
+
+/// The normalized columns shown to users, in display order.
+pub const EVENT_COLUMNS: [&str; 20] = [
+    TIME, PROVIDER, LOG_TYPE, EVENT_ID, ACTOR, ACTOR_TYPE, ACTION, SERVICE, RESOURCE, SRC_IP,
+    USER_AGENT, LOCATION, OUTCOME, ERROR, MFA, SESSION, READ_ONLY, PRIVILEGED, ACCOUNT, DETAILS,
+];
+
+/// Columns stored as categoricals because they repeat a lot.
+pub const CATEGORICAL_COLUMNS: [&str; 12] = [
+    PROVIDER, LOG_TYPE, ACTOR, ACTOR_TYPE, ACTION, SERVICE, SRC_IP, USER_AGENT, LOCATION, OUTCOME,
+    ERROR, ACCOUNT,
+];
+
+/// Columns holding free text that rarely repeats.
+pub const STRING_COLUMNS: [&str; 4] = [EVENT_ID, RESOURCE, SESSION, DETAILS];
+
+/// Columns holding a nullable boolean.
+pub const BOOL_COLUMNS: [&str; 3] = [MFA, READ_ONLY, PRIVILEGED];
+
+/// The kind of identity behind an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ActorType {
+    /// A person.
+    Human,
+    /// A non-human identity: service account, machine role, app, bot, token.
+    Service,
+    /// The all-powerful account (AWS root, break-glass).
+    Root,
+    /// The platform itself (AWS services, Okta system, Kubernetes control plane).
+    System,
+    /// Nobody authenticated.
+    Anonymous,
+    /// Not known.
+    #[default]
+    Unknown,
+}
+
+impl ActorType {
+    /// The value stored in the `actor_type` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Human => "human",
+            Self::Service => "service",
+            Self::Root => "root",
+            Self::System => "system",
+            Self::Anonymous => "anonymous",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Whether this is a non-human identity (service, system).
+    pub fn is_non_human(self) -> bool {
+        matches!(self, Self::Service | Self::System)
+    }
+}
+
+/// Whether the action was allowed and succeeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Outcome {
+    /// Allowed and succeeded.
+    Success,
+    /// Denied or failed.
+    Failure,
+    /// Not recorded.
+    #[default]
+    Unknown,
+}
+
+impl Outcome {
+    /// The value stored in the `outcome` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Success => "success",
+            Self::Failure => "failure",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// One normalized event, borrowing from the record it was parsed from.
+///
+/// Providers fill what their format carries and leave the rest `None`; `privileged`
+/// is decided by the privileged-action classification when the event is pushed into a batch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event<'a> {
+    /// UTC microseconds since the Unix epoch; `None` when the record has no usable time.
+    pub time: Option<i64>,
+    /// Provider family, one of the `provider` values.
+    pub provider: &'static str,
+    /// Log within the provider.
+    pub log_type: Cow<'a, str>,
+    /// The provider's own id.
+    pub event_id: Option<Cow<'a, str>>,
+    /// Who acted.
+    pub actor: Option<Cow<'a, str>>,
+    /// What kind of identity acted.
+    pub actor_type: ActorType,
+    /// What was done.
+    pub action: Option<Cow<'a, str>>,
+    /// Service or API.
+    pub service: Option<Cow<'a, str>>,
+    /// Target of the action.
+    pub resource: Option<Cow<'a, str>>,
+    /// Source address as written.
+    pub src_ip: Option<Cow<'a, str>>,
+    /// Client user agent.
+    pub user_agent: Option<Cow<'a, str>>,
+    /// Region or geography.
+    pub location: Option<Cow<'a, str>>,
+    /// Success or failure.
+    pub outcome: Outcome,
+    /// Error code or failure reason.
+    pub error: Option<Cow<'a, str>>,
+    /// MFA used (`None`: unknown).
+    pub mfa: Option<bool>,
+    /// Session or credential id.
+    pub session: Option<Cow<'a, str>>,
+    /// Read-only action (`None`: unknown).
+    pub read_only: Option<bool>,
+    /// Account, subscription, project, tenant or organisation.
+    pub account: Option<Cow<'a, str>>,
+    /// Key request parameters.
+    pub details: Option<Cow<'a, str>>,
+}
+
+/// Where the original bytes of a record are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawSpan {
+    /// Byte offset in the (decompressed) input.
+    pub offset: u64,
+    /// Length in bytes.
+    pub len: u32,
+    /// 1-based line of the record's first byte.
+    pub line: u64,
+}
+
+/// The Polars types of the categorical columns, shared by every batch so that batches
+/// concatenate without remapping.
+pub struct Dictionaries {
+    dtypes: Vec<DataType>,
+    mappings: Vec<Arc<CategoricalMapping>>,
+    source_dtype: DataType,
+    source_mapping: Arc<CategoricalMapping>,
+}
+
+impl Dictionaries {
+    /// The process-wide dictionaries (categoricals are keyed by name in Polars' registry).
+    pub fn shared() -> &'static Dictionaries {
+        static SHARED: OnceLock<Dictionaries> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let make = |name: &str| {
+                let cats = Categories::new(
+                    format!("trailscope.{name}").into(),
+                    PlSmallStr::EMPTY,
+                    CategoricalPhysical::U32,
+                );
+                let mapping = cats.mapping();
+                (DataType::from_categories(cats), mapping)
+            };
+            let (dtypes, mappings) = CATEGORICAL_COLUMNS.iter().map(|c| make(c)).unzip();
+            let (source_dtype, source_mapping) = make(SOURCE);
+            Dictionaries {
+                dtypes,
+                mappings,
+                source_dtype,
+                source_mapping,
+            }
+        })
+    }
+
+    /// The dtype of a categorical column.
+    pub fn dtype(&self, column: &str) -> Option<&DataType> {
+        if column == SOURCE {
+            return Some(&self.source_dtype);
+        }
+        CATEGORICAL_COLUMNS
+            .iter()
+            .position(|c| *c == column)
+            .map(|i| &self.dtypes[i])
+    }
+
+    /// Every value a categorical column has ever held, with its physical id (values are
+    /// never removed, so this is a superset of the values in any frame).
+    pub fn category_values(&self, column: &str) -> Vec<(u32, String)> {
+        let mapping = if column == SOURCE {
+            &self.source_mapping
+        } else {
+            match CATEGORICAL_COLUMNS.iter().position(|c| *c == column) {
+                Some(i) => &self.mappings[i],
+                None => return Vec::new(),
+            }
+        };
+        (0..mapping.num_cats_upper_bound())
+            .filter_map(|id| {
+                let id = id as u32;
+                mapping.cat_to_str(id).map(|s| (id, s.to_string()))
+            })
+            .collect()
+    }
+
+    /// The id the `source` column uses for an input path.
+    pub fn source_id(&self, path: &str) -> u32 {
+        self.source_mapping.insert_cat(path).unwrap_or(0)
+    }
+}
+
+/// The polars time type of the `time` column.
+pub fn time_dtype() -> DataType {
+    DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+}
+
+/// The schema every event frame has, in column order.
+pub fn frame_schema() -> Schema {
+    let dicts = Dictionaries::shared();
+    let mut schema = Schema::default();
+    for name in EVENT_COLUMNS
+        .iter()
+        .chain([SOURCE, RAW_OFFSET, RAW_LEN, RAW_LINE].iter())
+    {
+        let dtype = match *name {
+            TIME => time_dtype(),
+            RAW_OFFSET | RAW_LINE => DataType::UInt64,
+            RAW_LEN => DataType::UInt32,
+            n if BOOL_COLUMNS.contains(&n) => DataType::Boolean,
+            n if STRING_COLUMNS.contains(&n) => DataType::String,
+            n => dicts.dtype(n).cloned().unwrap_or(DataType::String),
+        };
+        schema.with_column((*name).into(), dtype);
+    }
+    schema
+}
+
+/// An empty frame with the event schema.
+pub fn empty_frame() -> DataFrame {
+    DataFrame::empty_with_schema(&frame_schema())
+}
+
+/// Column builders for a batch of events from one input.
+pub struct EventBatch {
+    time: Vec<Option<i64>>,
+    cats: Vec<Vec<Option<u32>>>,
+    strings: Vec<StringChunkedBuilder>,
+    mfa: Vec<Option<bool>>,
+    read_only: Vec<Option<bool>>,
+    privileged: Vec<bool>,
+    source: u32,
+    raw_offset: Vec<u64>,
+    raw_len: Vec<u32>,
+    raw_line: Vec<u64>,
+    fingerprints: Vec<u64>,
+}
+
+impl EventBatch {
+    /// An empty batch for events read from `source` (an input path or `-`).
+    pub fn new(source: &str) -> Self {
+        Self::with_capacity(source, 0)
+    }
+
+    /// An empty batch with room for `capacity` events.
+    pub fn with_capacity(source: &str, capacity: usize) -> Self {
+        let source = Dictionaries::shared().source_id(source);
+        EventBatch {
+            time: Vec::with_capacity(capacity),
+            cats: (0..CATEGORICAL_COLUMNS.len())
+                .map(|_| Vec::with_capacity(capacity))
+                .collect(),
+            strings: STRING_COLUMNS
+                .iter()
+                .map(|name| StringChunkedBuilder::new((*name).into(), capacity))
+                .collect(),
+            mfa: Vec::with_capacity(capacity),
+            read_only: Vec::with_capacity(capacity),
+            privileged: Vec::with_capacity(capacity),
+            source,
+            raw_offset: Vec::with_capacity(capacity),
+            raw_len: Vec::with_capacity(capacity),
+            raw_line: Vec::with_capacity(capacity),
+            fingerprints: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// Number of events in the batch.
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    /// Whether the batch holds no events.
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    /// The dedup fingerprints of the events, in order.
+    pub fn fingerprints(&self) -> &[u64] {
+        &self.fingerprints
+    }
+
+    /// Appends one event read from `raw` (the record's original bytes) at `span`.
+    pub fn push(&mut self, event: &Event<'_>, raw: &[u8], span: RawSpan, privileged: bool) {
+        let dicts = Dictionaries::shared();
+        let cat_values: [Option<&str>; 12] = [
+            Some(event.provider),
+            Some(&event.log_type),
+            event.actor.as_deref(),
+            Some(event.actor_type.as_str()),
+            event.action.as_deref(),
+            event.service.as_deref(),
+            event.src_ip.as_deref(),
+            event.user_agent.as_deref(),
+            event.location.as_deref(),
+            Some(event.outcome.as_str()),
+            event.error.as_deref(),
+            event.account.as_deref(),
+        ];
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        hasher.update(&event.time.unwrap_or(i64::MIN).to_le_bytes());
+        CATEGORY_IDS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            for (i, value) in cat_values.iter().enumerate() {
+                let id = value.map(|v| {
+                    let hash = xxhash_rust::xxh3::xxh3_64(v.as_bytes());
+                    hasher.update(&hash.to_le_bytes());
+                    category_id(&mut cache, &dicts.mappings[i], i, hash, v)
+                });
+                if id.is_none() {
+                    hasher.update(&[0xff]);
+                }
+                self.cats[i].push(id);
+            }
+        });
+        let string_values = [
+            event.event_id.as_deref(),
+            event.resource.as_deref(),
+            event.session.as_deref(),
+            event.details.as_deref(),
+        ];
+        for (builder, value) in self.strings.iter_mut().zip(string_values) {
+            match value {
+                Some(v) => {
+                    hasher.update(v.as_bytes());
+                    builder.append_value(v);
+                }
+                None => builder.append_null(),
+            }
+            hasher.update(&[0xfe]);
+        }
+        if event.event_id.is_none() {
+            // Without a provider id, only identical records are the same event.
+            hasher.update(raw);
+        }
+        hasher.update(&[
+            event.mfa.map_or(2, u8::from),
+            event.read_only.map_or(2, u8::from),
+        ]);
+        self.fingerprints.push(hasher.digest());
+        self.time.push(event.time);
+        self.mfa.push(event.mfa);
+        self.read_only.push(event.read_only);
+        self.privileged.push(privileged);
+        self.raw_offset.push(span.offset);
+        self.raw_len.push(span.len);
+        self.raw_line.push(span.line);
+    }
+
+    /// Converts the batch into a frame with the event schema.
+    pub fn into_frame(self) -> PolarsResult<DataFrame> {
+        let dicts = Dictionaries::shared();
+        let height = self.time.len();
+        let mut columns: Vec<Column> = Vec::with_capacity(EVENT_COLUMNS.len() + 4);
+        let mut cats = self.cats.into_iter();
+        let mut strings = self.strings.into_iter();
+        let mut time = Some(self.time);
+        let mut bools = [Some(self.mfa), Some(self.read_only)].into_iter();
+        let mut privileged = Some(self.privileged);
+        for name in EVENT_COLUMNS {
+            let column = match name {
+                TIME => Int64Chunked::from_iter_options(
+                    name.into(),
+                    time.take().unwrap_or_default().into_iter(),
+                )
+                .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+                .into_column(),
+                PRIVILEGED => {
+                    BooleanChunked::from_slice(name.into(), &privileged.take().unwrap_or_default())
+                        .into_column()
+                }
+                n if BOOL_COLUMNS.contains(&n) => BooleanChunked::from_iter_options(
+                    n.into(),
+                    bools.next().flatten().unwrap_or_default().into_iter(),
+                )
+                .into_column(),
+                n if STRING_COLUMNS.contains(&n) => match strings.next() {
+                    Some(builder) => builder.finish().into_column(),
+                    None => StringChunked::full_null(n.into(), height).into_column(),
+                },
+                n => {
+                    let ids = cats.next().unwrap_or_default();
+                    let dtype = dicts.dtype(n).cloned().unwrap_or(DataType::String);
+                    categorical_column(n, ids, dtype)
+                }
+            };
+            columns.push(column);
+        }
+        columns.push(categorical_column(
+            SOURCE,
+            vec![Some(self.source); height],
+            dicts.source_dtype.clone(),
+        ));
+        columns.push(UInt64Chunked::from_vec(RAW_OFFSET.into(), self.raw_offset).into_column());
+        columns.push(UInt32Chunked::from_vec(RAW_LEN.into(), self.raw_len).into_column());
+        columns.push(UInt64Chunked::from_vec(RAW_LINE.into(), self.raw_line).into_column());
+        DataFrame::new(height, columns)
+    }
+}
+
+thread_local! {
+    /// Category ids by (column, value hash), per parser thread: values repeat a lot, and
+    /// this lookup reuses the hash the fingerprint needs anyway.
+    static CATEGORY_IDS: std::cell::RefCell<HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>> =
+        std::cell::RefCell::new(HashMap::default());
+}
+
+/// The category id of `value` in column `index`, through the per-thread cache (verified
+/// against the dictionary, so a hash collision costs a lookup, never a wrong value).
+fn category_id(
+    cache: &mut HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
+    mapping: &CategoricalMapping,
+    index: usize,
+    hash: u64,
+    value: &str,
+) -> u32 {
+    let key = hash ^ (index as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    if let Some(&id) = cache.get(&key)
+        && mapping.cat_to_str(id) == Some(value)
+    {
+        return id;
+    }
+    let id = mapping.insert_cat(value).unwrap_or(0);
+    if cache.len() > 1 << 20 {
+        cache.clear();
+    }
+    cache.insert(key, id);
+    id
+}
+
+/// A hasher for keys that already are uniformly distributed hashes.
+#[derive(Default)]
+pub struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+fn categorical_column(name: &str, ids: Vec<Option<u32>>, dtype: DataType) -> Column {
+    let physical = UInt32Chunked::from_iter_options(name.into(), ids.into_iter());
+    Categorical32Chunked::from_cats_and_dtype(physical, dtype).into_column()
+}

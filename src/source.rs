@@ -1,0 +1,230 @@
+//! Inputs: paths, directories, globs and `-` become [`Input`]s; each input is opened with
+//! gzip recognized by its magic bytes (not its name); standard input is spooled so records
+//! can be shown again later.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+
+use crate::{Location, Rejection};
+
+/// Where an input comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputKind {
+    /// A file on disk.
+    File(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// One input to load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// The name shown to users: the path as found, or `-`.
+    pub name: String,
+    /// Where to read it.
+    pub kind: InputKind,
+}
+
+/// Inputs found for the paths given, and the paths that could not be used.
+#[derive(Debug, Default)]
+pub struct Expansion {
+    /// Inputs in a stable order: arguments in order, directory entries sorted.
+    pub inputs: Vec<Input>,
+    /// Paths that could not be read (missing, unreadable directory, bad glob).
+    pub problems: Vec<Rejection>,
+}
+
+/// Expands user paths: files as they are, directories recursively (hidden entries skipped),
+/// shell-style globs when the literal path does not exist, and `-` for standard input.
+pub fn expand(paths: &[String]) -> Expansion {
+    let mut out = Expansion::default();
+    for raw in paths {
+        if raw == "-" {
+            out.inputs.push(Input {
+                name: "-".into(),
+                kind: InputKind::Stdin,
+            });
+            continue;
+        }
+        let path = Path::new(raw);
+        if path.exists() {
+            add_path(path, &mut out);
+        } else if raw.contains(['*', '?', '[']) {
+            match glob::glob(raw) {
+                Ok(matches) => {
+                    let mut found: Vec<PathBuf> = matches.filter_map(|m| m.ok()).collect();
+                    found.sort();
+                    if found.is_empty() {
+                        out.problems
+                            .push(problem(raw, "no file matches this pattern"));
+                    }
+                    for p in found {
+                        add_path(&p, &mut out);
+                    }
+                }
+                Err(e) => out
+                    .problems
+                    .push(problem(raw, &format!("invalid pattern: {e}"))),
+            }
+        } else {
+            out.problems.push(problem(raw, "no such file or directory"));
+        }
+    }
+    out
+}
+
+fn problem(path: &str, reason: &str) -> Rejection {
+    Rejection {
+        location: Location::file(path),
+        reason: reason.to_string(),
+    }
+}
+
+fn add_path(path: &Path, out: &mut Expansion) {
+    if !path.is_dir() {
+        out.inputs.push(file_input(path));
+        return;
+    }
+    let walker = walkdir::WalkDir::new(path)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() => out.inputs.push(file_input(e.path())),
+            Ok(_) => {}
+            Err(e) => {
+                let at = e
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                out.problems
+                    .push(problem(&at, &format!("cannot read directory entry: {e}")));
+            }
+        }
+    }
+}
+
+fn file_input(path: &Path) -> Input {
+    Input {
+        name: path.display().to_string(),
+        kind: InputKind::File(path.to_path_buf()),
+    }
+}
+
+/// How the original bytes of an input can be read again later (detail pane, reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The file holding the bytes (for standard input, a spool file).
+    pub path: PathBuf,
+    /// Whether the file is gzip-compressed (offsets are in the decompressed stream).
+    pub gzip: bool,
+}
+
+/// An opened input: a reader of its decompressed bytes, and how to find them again.
+pub struct Opened {
+    /// The decompressed bytes.
+    pub reader: Box<dyn Read + Send>,
+    /// Where the bytes can be read again.
+    pub origin: Origin,
+}
+
+/// Opens an input for reading, decompressing gzip (recognized by its magic bytes).
+/// Standard input is copied to `spool` as it is read so records can be shown later.
+pub fn open(input: &Input, spool: Option<File>, spool_path: Option<PathBuf>) -> io::Result<Opened> {
+    match &input.kind {
+        InputKind::File(path) => {
+            let mut file = File::open(path)?;
+            if file.metadata()?.is_dir() {
+                return Err(io::Error::other("is a directory"));
+            }
+            let mut magic = [0u8; 2];
+            let n = read_full(&mut file, &mut magic)?;
+            file.seek(SeekFrom::Start(0))?;
+            let gzip = n == 2 && magic == [0x1f, 0x8b];
+            let reader: Box<dyn Read + Send> = if gzip {
+                Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
+            } else {
+                Box::new(file)
+            };
+            Ok(Opened {
+                reader,
+                origin: Origin {
+                    path: path.clone(),
+                    gzip,
+                },
+            })
+        }
+        InputKind::Stdin => {
+            let (Some(spool), Some(spool_path)) = (spool, spool_path) else {
+                return Err(io::Error::other("standard input needs a spool file"));
+            };
+            let mut stdin = io::stdin().lock();
+            let mut magic = [0u8; 2];
+            let n = read_full(&mut stdin, &mut magic)?;
+            drop(stdin);
+            let head = magic[..n].to_vec();
+            let gzip = n == 2 && magic == [0x1f, 0x8b];
+            let raw = io::Cursor::new(head).chain(io::stdin());
+            let tee = Tee { inner: raw, spool };
+            let reader: Box<dyn Read + Send> = if gzip {
+                Box::new(MultiGzDecoder::new(tee))
+            } else {
+                Box::new(tee)
+            };
+            Ok(Opened {
+                reader,
+                origin: Origin {
+                    path: spool_path,
+                    gzip,
+                },
+            })
+        }
+    }
+}
+
+/// Copies what it reads to a spool file.
+struct Tee<R> {
+    inner: R,
+    spool: File,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.spool.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Reads `len` bytes at `offset` of an origin's (decompressed) bytes.
+pub fn read_raw(origin: &Origin, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+    let mut out = vec![0u8; len as usize];
+    let mut file = File::open(&origin.path)?;
+    if origin.gzip {
+        let mut decoder = MultiGzDecoder::new(BufReader::new(file));
+        io::copy(&mut (&mut decoder).take(offset), &mut io::sink())?;
+        decoder.read_exact(&mut out)?;
+    } else {
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(&mut out)?;
+    }
+    Ok(out)
+}

@@ -1,0 +1,317 @@
+//! The frame store: the normalized events of everything loaded, in time order, with the
+//! accounting that proves nothing was lost (seen = loaded + duplicates + rejected) and the
+//! way back to each event's original record.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use crate::ingest::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Progress};
+use crate::schema::{self, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE, TIME};
+use crate::source::{self, Input, Origin};
+use crate::{Error, Rejection, Result};
+
+/// How many rejection reasons are kept per input (all are counted).
+pub const REJECTIONS_KEPT: usize = 5;
+
+/// What happened to one input.
+#[derive(Debug, Clone, Default)]
+pub struct InputStats {
+    /// The input's name.
+    pub name: String,
+    /// Container shape (`ndjson`, `json`, `csv`, ...).
+    pub shape: &'static str,
+    /// Detected format.
+    pub format: Option<&'static str>,
+    /// Envelope around records.
+    pub envelope: Option<&'static str>,
+    /// Events added to the frame.
+    pub events: u64,
+    /// Events already loaded from somewhere else (not added).
+    pub duplicates: u64,
+    /// Records that could not be loaded.
+    pub rejected: u64,
+    /// The first rejections, with their positions.
+    pub rejections: Vec<Rejection>,
+    /// Whether the input was read to its end.
+    pub finished: bool,
+}
+
+impl InputStats {
+    /// Records seen: loaded + duplicates + rejected.
+    pub fn seen(&self) -> u64 {
+        self.events + self.duplicates + self.rejected
+    }
+}
+
+/// All loaded events and how they got there.
+pub struct FrameStore {
+    frame: DataFrame,
+    pending: Vec<DataFrame>,
+    seen: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    inputs: Vec<InputStats>,
+    origins: HashMap<String, Origin>,
+    spools: Vec<Arc<tempfile::TempPath>>,
+    progress: Progress,
+    finished: bool,
+}
+
+impl Default for FrameStore {
+    fn default() -> Self {
+        FrameStore::new()
+    }
+}
+
+impl FrameStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        FrameStore {
+            frame: schema::empty_frame(),
+            pending: Vec::new(),
+            seen: HashSet::default(),
+            inputs: Vec::new(),
+            origins: HashMap::new(),
+            spools: Vec::new(),
+            progress: Progress::default(),
+            finished: false,
+        }
+    }
+
+    /// Loads inputs to the end on the calling thread (headless commands).
+    pub fn load(inputs: Vec<Input>, options: LoadOptions) -> Result<FrameStore> {
+        let mut store = FrameStore::new();
+        store.load_more(inputs, options)?;
+        Ok(store)
+    }
+
+    /// Loads more inputs into this store to the end, on the calling thread; events already
+    /// loaded are counted as duplicates.
+    pub fn load_more(&mut self, inputs: Vec<Input>, options: LoadOptions) -> Result<()> {
+        let ingest = self.start_load(inputs, options);
+        for msg in ingest.receiver.iter() {
+            let done = matches!(msg, IngestMsg::LoadFinished);
+            self.apply(msg)?;
+            if done {
+                break;
+            }
+        }
+        ingest.wait_idle();
+        self.commit()
+    }
+
+    /// Starts loading inputs in the background; apply the messages with [`FrameStore::apply`].
+    pub fn start_load(&mut self, inputs: Vec<Input>, mut options: LoadOptions) -> Ingest {
+        options.first_input = self.inputs.len();
+        for input in &inputs {
+            self.inputs.push(InputStats {
+                name: input.name.clone(),
+                shape: "pending",
+                ..Default::default()
+            });
+        }
+        self.finished = false;
+        Ingest::start(inputs, options)
+    }
+
+    /// Counts problems found before loading (missing paths, bad globs) as rejected inputs.
+    pub fn add_problems(&mut self, problems: Vec<Rejection>) {
+        for rejection in problems {
+            self.inputs.push(InputStats {
+                name: rejection.location.path.clone(),
+                shape: "unreadable",
+                rejected: 1,
+                rejections: vec![rejection],
+                finished: true,
+                ..Default::default()
+            });
+        }
+    }
+
+    /// Applies one message from ingest.
+    pub fn apply(&mut self, msg: IngestMsg) -> Result<()> {
+        match msg {
+            IngestMsg::BatchLoaded(batch) => {
+                self.append(batch)?;
+            }
+            IngestMsg::RecordRejected { input, rejection } => {
+                let stats = self.input_mut(input);
+                stats.rejected += 1;
+                if stats.rejections.len() < REJECTIONS_KEPT {
+                    stats.rejections.push(rejection);
+                }
+            }
+            IngestMsg::InputFinished(report) => self.finish_input(report),
+            IngestMsg::ProgressMade(progress) => self.progress = progress,
+            IngestMsg::LoadFinished => {
+                self.finished = true;
+                self.commit()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn input_mut(&mut self, input: usize) -> &mut InputStats {
+        if self.inputs.len() <= input {
+            self.inputs.resize_with(input + 1, InputStats::default);
+        }
+        &mut self.inputs[input]
+    }
+
+    fn finish_input(&mut self, report: InputReport) {
+        if let Some(origin) = &report.origin {
+            self.origins.insert(report.name.clone(), origin.clone());
+        }
+        if let Some(spool) = report.spool {
+            self.spools.push(spool);
+        }
+        let stats = self.input_mut(report.input);
+        stats.name = report.name;
+        stats.shape = report.shape;
+        stats.format = report.format;
+        stats.envelope = report.envelope;
+        stats.finished = true;
+    }
+
+    /// Adds a batch, dropping events already loaded; returns how many rows were added.
+    pub fn append(&mut self, batch: Batch) -> Result<usize> {
+        let mut keep = Vec::with_capacity(batch.fingerprints.len());
+        let mut duplicates = 0u64;
+        for fp in &batch.fingerprints {
+            let new = self.seen.insert(*fp);
+            duplicates += u64::from(!new);
+            keep.push(new);
+        }
+        let added = batch.fingerprints.len() - duplicates as usize;
+        let stats = self.input_mut(batch.input);
+        stats.events += added as u64;
+        stats.duplicates += duplicates;
+        let frame = if duplicates == 0 {
+            batch.frame
+        } else {
+            let mask = BooleanChunked::from_slice(PlSmallStr::EMPTY, &keep);
+            batch
+                .frame
+                .filter(&mask)
+                .map_err(Error::polars("dropping duplicate events"))?
+        };
+        if frame.height() > 0 {
+            self.pending.push(frame);
+        }
+        Ok(added)
+    }
+
+    /// Merges appended batches into the frame, in time order (events without a time last).
+    pub fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut frame = std::mem::replace(&mut self.frame, schema::empty_frame());
+        for part in self.pending.drain(..) {
+            frame
+                .vstack_mut_owned(part)
+                .map_err(Error::polars("appending events"))?;
+        }
+        if !is_time_sorted(&frame)? {
+            frame = frame
+                .sort(
+                    [TIME],
+                    SortMultipleOptions::default()
+                        .with_nulls_last(true)
+                        .with_maintain_order(true),
+                )
+                .map_err(Error::polars("sorting events by time"))?;
+        }
+        self.frame = frame;
+        Ok(())
+    }
+
+    /// The events, committed (call [`FrameStore::commit`] after appending).
+    pub fn frame(&self) -> &DataFrame {
+        &self.frame
+    }
+
+    /// Whether batches were appended since the last commit.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Per-input accounting, in input order.
+    pub fn inputs(&self) -> &[InputStats] {
+        &self.inputs
+    }
+
+    /// The latest progress report.
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// Whether the load finished.
+    pub fn is_finished(&self) -> bool {
+        self.finished
+    }
+
+    /// Totals over all inputs: (events, duplicates, rejected).
+    pub fn totals(&self) -> (u64, u64, u64) {
+        self.inputs.iter().fold((0, 0, 0), |(e, d, r), s| {
+            (e + s.events, d + s.duplicates, r + s.rejected)
+        })
+    }
+
+    /// The original bytes of the event at `row` of `frame` (a frame derived from this
+    /// store's frame, keeping the `source`, `raw_offset` and `raw_len` columns).
+    pub fn raw_record(&self, frame: &DataFrame, row: usize) -> Result<Vec<u8>> {
+        let get = |name: &str| {
+            frame
+                .column(name)
+                .map_err(Error::polars("reading the record locator"))
+        };
+        let source = get(SOURCE)?
+            .get(row)
+            .map_err(Error::polars("reading the record locator"))?
+            .str_value()
+            .to_string();
+        let offset = get(RAW_OFFSET)?
+            .get(row)
+            .ok()
+            .and_then(|v| v.extract::<u64>())
+            .unwrap_or(0);
+        let len = get(RAW_LEN)?
+            .get(row)
+            .ok()
+            .and_then(|v| v.extract::<u32>())
+            .unwrap_or(0);
+        let origin = self
+            .origins
+            .get(&source)
+            .ok_or_else(|| Error::Invalid(format!("{source}: the input is no longer readable")))?;
+        source::read_raw(origin, offset, len).map_err(|e| Error::Io {
+            location: crate::Location {
+                path: source,
+                line: None,
+                byte_offset: Some(offset),
+            },
+            source: e,
+        })
+    }
+}
+
+fn is_time_sorted(frame: &DataFrame) -> Result<bool> {
+    let time = frame
+        .column(TIME)
+        .and_then(|c| c.as_materialized_series().to_physical_repr().i64().cloned())
+        .map_err(Error::polars("reading event times"))?;
+    let mut last = i64::MIN;
+    let mut seen_null = false;
+    for chunk in time.downcast_iter() {
+        for value in chunk.iter() {
+            match value {
+                Some(&t) if !seen_null && t >= last => last = t,
+                Some(_) => return Ok(false),
+                None => seen_null = true,
+            }
+        }
+    }
+    Ok(true)
+}

@@ -1,0 +1,229 @@
+//! Untrusted text. Log content is written by whoever can write a log line, so before it
+//! reaches a terminal, an HTML page or a spreadsheet it passes through here. Clean input is
+//! borrowed unchanged.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Escapes control characters (C0, DEL, C1, and the bidi/zero-width format characters that
+/// can hide or reorder text) so nothing in `s` can drive a terminal. Escapes are shown as
+/// `\n`, `\t`, `\e`, `\u{..}`, and a backslash stays a backslash.
+pub fn escape_control(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(needs_escape) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+fn push_escaped(out: &mut String, c: char) {
+    match c {
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\u{1b}' => out.push_str("\\e"),
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> Cow<'_, str> {
+    if !s
+        .chars()
+        .any(|c| matches!(c, '<' | '>' | '&' | '"' | '\'') || needs_escape(c))
+    {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if needs_escape(c) => push_escaped(&mut out, c),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Neutralizes spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, tab or CR is
+/// prefixed with `'` so spreadsheet programs show it as text (OWASP CSV injection advice).
+/// Control characters are escaped too.
+pub fn guard_csv_cell(s: &str) -> Cow<'_, str> {
+    let escaped = escape_control_keep_newlines(s);
+    match escaped.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{escaped}")),
+        _ => escaped,
+    }
+}
+
+/// Like [`escape_control`] but keeps line breaks and tabs, for multi-line output that is
+/// not a terminal line (CSV cells, pretty-printed records).
+pub fn escape_control_keep_newlines(s: &str) -> Cow<'_, str> {
+    let keep = |c: char| matches!(c, '\n' | '\t');
+    if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if needs_escape(c) && !keep(c) {
+            push_escaped(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Cuts `s` to at most `width` terminal columns (by characters; wide characters count as
+/// two), ending with `…` when cut.
+pub fn truncate(s: &str, width: usize) -> Cow<'_, str> {
+    let mut used = 0;
+    for (i, c) in s.char_indices() {
+        let w = char_width(c);
+        if used + w > width {
+            if width == 0 {
+                return Cow::Borrowed("");
+            }
+            let mut out = String::new();
+            let mut cut = 0;
+            for c in s[..i].chars() {
+                let w = char_width(c);
+                if cut + w + 1 > width {
+                    break;
+                }
+                cut += w;
+                out.push(c);
+            }
+            out.push('…');
+            return Cow::Owned(out);
+        }
+        used += w;
+    }
+    Cow::Borrowed(s)
+}
+
+/// Display width of a character: 2 for East Asian wide ranges, 0 for combining marks, else 1.
+pub fn char_width(c: char) -> usize {
+    match c as u32 {
+        0x0300..=0x036f | 0x200b..=0x200f => 0,
+        0x1100..=0x115f
+        | 0x2e80..=0xa4cf
+        | 0xac00..=0xd7a3
+        | 0xf900..=0xfaff
+        | 0xfe30..=0xfe4f
+        | 0xff00..=0xff60
+        | 0xffe0..=0xffe6
+        | 0x1f300..=0x1f64f
+        | 0x1f900..=0x1f9ff
+        | 0x20000..=0x3fffd => 2,
+        _ => 1,
+    }
+}
+
+/// Formats UTC microseconds in a time zone as `YYYY-MM-DD HH:MM:SS` plus the zone's
+/// abbreviation when it is not UTC.
+pub fn format_time(micros: i64, tz: &jiff::tz::TimeZone) -> String {
+    match jiff::Timestamp::from_microsecond(micros) {
+        Ok(ts) => {
+            let zoned = ts.to_zoned(tz.clone());
+            if tz.iana_name() == Some("UTC") {
+                zoned.strftime("%Y-%m-%d %H:%M:%S").to_string()
+            } else {
+                zoned.strftime("%Y-%m-%d %H:%M:%S %Z").to_string()
+            }
+        }
+        Err(_) => format!("<invalid time {micros}>"),
+    }
+}
+
+/// Formats UTC microseconds as RFC 3339 (`2024-07-31T12:46:41.25Z`), for machine output.
+pub fn format_time_utc(micros: i64) -> String {
+    match jiff::Timestamp::from_microsecond(micros) {
+        Ok(ts) => ts.to_string(),
+        Err(_) => format!("<invalid time {micros}>"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_text_is_borrowed() {
+        assert!(matches!(
+            escape_control("alice@example.com"),
+            Cow::Borrowed(_)
+        ));
+        assert!(matches!(escape_html("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn terminal_escape_sequences_are_neutralized() {
+        let evil = "x\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n\u{9b}31m";
+        let shown = escape_control(evil);
+        assert!(!shown.chars().any(|c| c.is_control()));
+        assert_eq!(shown, "x\\e]0;pwned\\u{7}\\e[2J\\r\\n\\u{9b}31m");
+    }
+
+    #[test]
+    fn bidi_overrides_are_escaped() {
+        assert_eq!(escape_control("a\u{202e}b"), "a\\u{202e}b");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<script>alert('x')</script>&"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"
+        );
+    }
+
+    #[test]
+    fn csv_formulas_are_neutralized() {
+        assert_eq!(
+            guard_csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(guard_csv_cell("+1"), "'+1");
+        assert_eq!(guard_csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(guard_csv_cell("alice"), "alice");
+    }
+
+    #[test]
+    fn times_format_in_the_display_zone() {
+        let t = 1_722_430_001_000_000; // 2024-07-31T12:46:41Z
+        assert_eq!(format_time_utc(t), "2024-07-31T12:46:41Z");
+        assert_eq!(
+            format_time(t, &jiff::tz::TimeZone::UTC),
+            "2024-07-31 12:46:41"
+        );
+        let chicago = jiff::tz::TimeZone::get("America/Chicago").unwrap();
+        assert_eq!(format_time(t, &chicago), "2024-07-31 07:46:41 CDT");
+    }
+
+    #[test]
+    fn truncation_respects_width() {
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+        assert_eq!(truncate("日本語テキスト", 5), "日本…");
+    }
+}

@@ -1,0 +1,107 @@
+//! Shared helpers for the integration tests.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use polars::prelude::*;
+use trailscope::classify::Classifier;
+use trailscope::ingest::LoadOptions;
+use trailscope::schema;
+use trailscope::source;
+use trailscope::store::FrameStore;
+
+/// A file under `tests/fixtures/`.
+pub fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// The bundled sample directory.
+pub fn sample_logs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs")
+}
+
+/// Loads paths with the built-in configuration, as the CLI does.
+pub fn load(paths: &[&Path]) -> FrameStore {
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    load_names(&names)
+}
+
+/// Loads path strings (globs, `-`) with the built-in configuration.
+pub fn load_names(names: &[String]) -> FrameStore {
+    let expansion = source::expand(names);
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().expect("built-in config")));
+    let mut store = FrameStore::load(expansion.inputs, options).expect("load");
+    store.add_problems(expansion.problems);
+    store
+}
+
+/// One event as display strings: time as RFC 3339 UTC, booleans as true/false, null as "".
+pub type Row = BTreeMap<String, String>;
+
+/// Every event of a frame as rows of display strings, in frame order.
+pub fn rows(frame: &DataFrame) -> Vec<Row> {
+    let mut out = vec![Row::new(); frame.height()];
+    for name in schema::EVENT_COLUMNS
+        .iter()
+        .chain([schema::SOURCE, schema::RAW_LINE].iter())
+    {
+        let column = frame.column(name).expect("column");
+        for (i, row) in out.iter_mut().enumerate() {
+            let value = column.get(i).expect("value");
+            let text = match value {
+                AnyValue::Null => String::new(),
+                AnyValue::Datetime(us, _, _) | AnyValue::DatetimeOwned(us, _, _) => {
+                    trailscope::text::format_time_utc(us)
+                }
+                AnyValue::Boolean(b) => b.to_string(),
+                other => other.str_value().to_string(),
+            };
+            row.insert(name.to_string(), text);
+        }
+    }
+    out
+}
+
+/// Asserts the listed fields of a row.
+#[track_caller]
+pub fn assert_fields(row: &Row, expected: &[(&str, &str)]) {
+    for (field, value) in expected {
+        assert_eq!(
+            row.get(*field).map(String::as_str),
+            Some(*value),
+            "field `{field}` of {row:#?}"
+        );
+    }
+}
+
+/// The rows of a frame whose field equals a value.
+pub fn rows_where<'a>(rows: &'a [Row], field: &str, value: &str) -> Vec<&'a Row> {
+    rows.iter()
+        .filter(|r| r.get(field).map(String::as_str) == Some(value))
+        .collect()
+}
+
+/// Runs the trailscope binary.
+pub fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        .args(args)
+        .env_remove("TRAILSCOPE_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test")
+        .output()
+        .expect("run trailscope")
+}
+
+/// Standard output of a run, as text.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Standard error of a run, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
