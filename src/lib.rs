@@ -12,6 +12,7 @@ use std::path::PathBuf;
 pub mod classify;
 pub mod config;
 pub mod detect;
+pub mod detectors;
 pub mod filter;
 pub mod framing;
 pub mod ingest;
