@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [--events N] [--runs R]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [--events N] [--runs R]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -16,6 +16,8 @@ use trailscope::classify::Classifier;
 use trailscope::ingest::LoadOptions;
 use trailscope::store::FrameStore;
 use trailscope::{source, synth};
+
+mod query;
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -44,6 +46,9 @@ fn main() {
     if groups.is_empty() || groups.contains(&"load") {
         bench_load(events, runs);
     }
+    if groups.is_empty() || groups.contains(&"query") {
+        query::bench_query(events, runs.max(5));
+    }
     if groups.contains(&"parse") {
         bench_parse(events);
     }
@@ -56,7 +61,10 @@ fn bench_parse(events: usize) {
     let dir = data_dir().join(format!("cloudtrail-ndjson-{events}"));
     ensure(synth::Kind::CloudtrailNdjson, &dir, events);
     let bytes = std::fs::read(dir.join("cloudtrail.ndjson")).unwrap();
-    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .collect();
     let started = Instant::now();
     let mut n = 0usize;
     for line in &lines {
@@ -74,7 +82,16 @@ fn bench_parse(events: usize) {
     let mut batch = EventBatch::with_capacity("bench", 4096);
     for line in &lines {
         let event = CloudTrail.parse_json(line).unwrap();
-        batch.push(&event, line, RawSpan { offset: 0, len: line.len() as u32, line: 0 }, false);
+        batch.push(
+            &event,
+            line,
+            RawSpan {
+                offset: 0,
+                len: line.len() as u32,
+                line: 0,
+            },
+            false,
+        );
         if batch.len() == 4096 {
             let full = std::mem::replace(&mut batch, EventBatch::with_capacity("bench", 4096));
             n += full.into_frame().unwrap().height();
@@ -82,7 +99,13 @@ fn bench_parse(events: usize) {
     }
     let parse_push = started.elapsed();
     let per = |d: std::time::Duration| d.as_nanos() as f64 / lines.len() as f64;
-    println!("parse: {} records, one thread (ns/record): sonic_rs::Value tree {:.0}, CloudTrail::parse_json {:.0}, parse + EventBatch push + into_frame {:.0} ({n})", lines.len(), per(tree), per(parse), per(parse_push));
+    println!(
+        "parse: {} records, one thread (ns/record): sonic_rs::Value tree {:.0}, CloudTrail::parse_json {:.0}, parse + EventBatch push + into_frame {:.0} ({n})",
+        lines.len(),
+        per(tree),
+        per(parse),
+        per(parse_push)
+    );
 }
 
 fn data_dir() -> PathBuf {

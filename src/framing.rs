@@ -99,11 +99,35 @@ fn head_is_ndjson(head: &[u8], start: usize, at_eof: bool) -> bool {
     if !at_eof && lines.len() > 1 {
         lines.pop(); // may be cut by the end of the head
     }
+    // An object left open on its line and continued by a member line (`"key": ...`) is a
+    // pretty-printed value among one-line ones: concatenated values, not NDJSON.
+    let trimmed: Vec<&[u8]> = lines
+        .iter()
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let continued = trimmed.windows(2).take(64).any(|pair| {
+        pair[0].first() == Some(&b'{')
+            && pair[1].first() == Some(&b'"')
+            && Scanner::default().scan_value(pair[0], 0).is_err()
+    });
+    if continued {
+        return false;
+    }
     let mut opening = 0usize;
     let mut complete = 0usize;
-    for (i, line) in lines.iter().map(|l| l.trim_ascii()).filter(|l| l.first() == Some(&b'{')).take(32).enumerate() {
+    for (i, line) in lines
+        .iter()
+        .map(|l| l.trim_ascii())
+        .filter(|l| l.first() == Some(&b'{'))
+        .take(32)
+        .enumerate()
+    {
         opening += 1;
-        let whole = scanner.scan_value(line, 0).is_ok_and(|end| end == line.len()) && !looks_like_wrapper(line);
+        let whole = scanner
+            .scan_value(line, 0)
+            .is_ok_and(|end| end == line.len())
+            && !looks_like_wrapper(line);
         if i == 0 && !whole {
             return false;
         }

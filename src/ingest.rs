@@ -365,6 +365,36 @@ impl Worker {
                             self.shared.options.forced,
                         ))
                     }));
+                    if let (Records::Csv(header), None) = (&chunk.records, context.format) {
+                        // A text file that merely has commas (notes, Markdown, other CSV):
+                        // one rejection for the input, not one per line.
+                        let columns: Vec<&str> = header.iter().take(5).collect();
+                        let rejection = Rejection {
+                            location: Location::at(input.name.clone(), 1, 0),
+                            reason: format!(
+                                "not an audit log export: CSV-like text whose columns match no known table (columns: {}, ...)",
+                                columns.join(", ")
+                            ),
+                        };
+                        let msgs = vec![IngestMsg::RecordRejected {
+                            input: index,
+                            rejection,
+                        }];
+                        if self
+                            .results
+                            .send(Ordered {
+                                input: index,
+                                seq,
+                                msgs,
+                                finishes_input: false,
+                            })
+                            .is_err()
+                        {
+                            return false;
+                        }
+                        seq += 1;
+                        break;
+                    }
                     let job = Job {
                         input: index,
                         seq,

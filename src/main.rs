@@ -6,15 +6,17 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use polars::prelude::{DataFrame, Expr};
 
 use trailscope::classify::Classifier;
 use trailscope::config::Config;
 use trailscope::ingest::LoadOptions;
 use trailscope::store::FrameStore;
-use trailscope::{Error, providers, query, report, source, synth};
+use trailscope::{Error, filter, providers, query, report, schema, source, synth};
 
 #[derive(Parser)]
 #[command(
@@ -51,6 +53,9 @@ struct Common {
     /// Parser threads (default: one per core).
     #[arg(long, value_name = "N", global = true, default_value_t = 0)]
     threads: usize,
+    /// Print the load and query phases in milliseconds on standard error, as one JSON object.
+    #[arg(long, global = true)]
+    timings: bool,
 }
 
 #[derive(Subcommand)]
@@ -62,6 +67,75 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,
+    },
+    /// Print the events matching a filter (or the result of a SQL query).
+    Query {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Filter expression (see the README's filter language).
+        #[arg(long, short = 'f', value_name = "EXPR", conflicts_with = "sql")]
+        filter: Option<String>,
+        /// Polars SQL over the table `events`, for what the filter language cannot express.
+        #[arg(long, value_name = "SQL")]
+        sql: Option<String>,
+        /// Columns to print, comma-separated (default: a readable set for tables, all for the rest).
+        #[arg(long, value_name = "C1,C2", value_delimiter = ',')]
+        columns: Vec<String>,
+        /// Sort by a column, `COLUMN` or `COLUMN:desc` (default: time order).
+        #[arg(long, value_name = "COL[:desc]")]
+        sort: Option<String>,
+        /// Print at most N events.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
+    },
+    /// Count events by one column, or by two as a cross table.
+    Pivot {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// The column whose values become rows.
+        #[arg(long, value_name = "COL")]
+        rows: String,
+        /// The column whose values become columns.
+        #[arg(long, value_name = "COL")]
+        cols: Option<String>,
+        /// Count distinct values of this column instead of events.
+        #[arg(long, value_name = "COL")]
+        distinct: Option<String>,
+        /// Filter expression applied first.
+        #[arg(long, short = 'f', value_name = "EXPR")]
+        filter: Option<String>,
+        /// Keep the N largest rows and columns; the rest are summed into "(other)".
+        #[arg(long, value_name = "N", default_value_t = 20)]
+        top: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
+    },
+    /// Count events per time bucket, one lane per actor (or any column).
+    Timeline {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// One lane per value of this column.
+        #[arg(long, value_name = "COL", default_value = "actor")]
+        by: String,
+        /// Bucket size (`1m`, `15m`, `1h`, `1d`, ...; default: from the time range).
+        #[arg(long, value_name = "SIZE")]
+        bucket: Option<String>,
+        /// Filter expression applied first.
+        #[arg(long, short = 'f', value_name = "EXPR")]
+        filter: Option<String>,
+        /// Lanes kept; the rest are summed into "(other)".
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        top: usize,
+        /// Print each top actor's activity profile (weekday x hour of day) instead.
+        #[arg(long)]
+        profile: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
     },
     /// Write generated audit logs (the bundled sample and benchmark inputs).
     #[command(hide = true)]
@@ -92,6 +166,25 @@ enum SynthKind {
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum ResultFormat {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+impl From<ResultFormat> for report::OutputFormat {
+    fn from(format: ResultFormat) -> Self {
+        match format {
+            ResultFormat::Table => report::OutputFormat::Table,
+            ResultFormat::Csv => report::OutputFormat::Csv,
+            ResultFormat::Json => report::OutputFormat::Json,
+            ResultFormat::Ndjson => report::OutputFormat::Ndjson,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 enum SummaryFormat {
     Table,
     Json,
@@ -115,7 +208,8 @@ fn one_line(err: &anyhow::Error) -> String {
     let mut parts = vec![err.to_string()];
     parts.extend(err.chain().skip(1).map(|c| c.to_string()));
     parts.dedup();
-    parts.join(": ").replace('\n', " ")
+    // Only the filter error spans lines (the filter, then a caret under the problem).
+    parts.join(": ")
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
@@ -130,6 +224,63 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Summary { paths, format }) => {
             summary(&paths, cli.input_format.as_deref(), &common, format)
+        }
+        Some(Command::Query {
+            paths,
+            filter,
+            sql,
+            columns,
+            sort,
+            limit,
+            format,
+        }) => {
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let request = QueryRequest {
+                filter,
+                sql,
+                columns,
+                sort,
+                limit,
+                format,
+            };
+            query_events(&loaded, &request)
+        }
+        Some(Command::Pivot {
+            paths,
+            rows,
+            cols,
+            distinct,
+            filter,
+            top,
+            format,
+        }) => {
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let spec = query::PivotSpec {
+                rows,
+                cols,
+                distinct,
+                top,
+            };
+            pivot(&loaded, &spec, filter.as_deref(), format)
+        }
+        Some(Command::Timeline {
+            paths,
+            by,
+            bucket,
+            filter,
+            top,
+            profile,
+            format,
+        }) => {
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let bucket = bucket.as_deref().map(query::parse_duration).transpose()?;
+            let spec = query::TimelineSpec {
+                by,
+                bucket,
+                tz: loaded.tz.clone(),
+                top,
+            };
+            timeline(&loaded, &spec, filter.as_deref(), profile, format)
         }
         Some(Command::Synth {
             kind,
@@ -176,9 +327,70 @@ fn default_paths() -> Vec<String> {
 struct Loaded {
     store: FrameStore,
     tz: jiff::tz::TimeZone,
+    /// `--timings`: when loading started and how long it took.
+    timings: Option<(Instant, u128)>,
+}
+
+impl Loaded {
+    /// The loaded frame with `filter` applied (all events when none).
+    fn filtered(&self, filter: Option<&str>) -> anyhow::Result<DataFrame> {
+        let frame = self.store.frame();
+        match filter.map(str::trim).filter(|f| !f.is_empty()) {
+            None => Ok(frame.clone()),
+            Some(text) => {
+                let expr = compile_filter(frame, text, &self.tz)?;
+                Ok(query::select(frame, Some(expr), None, None)?)
+            }
+        }
+    }
+
+    /// Fails the way `summary` does when nothing at all could be loaded.
+    fn require_events(&self) -> anyhow::Result<()> {
+        let Some(err) = nothing_loaded(&self.store) else {
+            return Ok(());
+        };
+        let first = self
+            .store
+            .inputs()
+            .iter()
+            .flat_map(|i| i.rejections.first())
+            .next();
+        match first {
+            Some(r) => bail!("{err} (first problem: {r})"),
+            None => bail!("{err}"),
+        }
+    }
+
+    /// Prints `{"load_ms":..,"query_ms":..}` on standard error when `--timings` was given.
+    fn report_timings(&self) {
+        if let Some((started, load_ms)) = self.timings {
+            let total = started.elapsed().as_millis();
+            eprintln!(
+                "{}",
+                serde_json::json!({"load_ms": load_ms, "query_ms": total.saturating_sub(load_ms)})
+            );
+        }
+    }
+}
+
+/// Compiles a filter, or fails with the filter, a caret under the problem, and what was expected.
+fn compile_filter(frame: &DataFrame, text: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<Expr> {
+    let ctx = filter::FilterContext::for_frame(frame, tz.clone());
+    filter::compile_str(text, &ctx).map_err(|err| {
+        let width = err.span.end.saturating_sub(err.span.start).max(1);
+        anyhow::anyhow!(
+            "invalid filter at column {}: {}\n  {}\n  {}{}",
+            err.span.start + 1,
+            err.message,
+            trailscope::text::escape_control(text),
+            " ".repeat(err.span.start),
+            "^".repeat(width)
+        )
+    })
 }
 
 fn load(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow::Result<Loaded> {
+    let started = Instant::now();
     let config = Config::load(common.config.as_deref())?;
     let tz_name = common
         .tz
@@ -209,7 +421,10 @@ fn load(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow
     let expansion = source::expand(&paths);
     let mut store = FrameStore::load(expansion.inputs, options)?;
     store.add_problems(expansion.problems);
-    Ok(Loaded { store, tz })
+    let timings = common
+        .timings
+        .then(|| (started, started.elapsed().as_millis()));
+    Ok(Loaded { store, tz, timings })
 }
 
 fn nothing_loaded(store: &FrameStore) -> Option<Error> {
@@ -249,5 +464,130 @@ fn summary(
             None => bail!("{err}"),
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `trailscope query` was asked.
+struct QueryRequest {
+    filter: Option<String>,
+    sql: Option<String>,
+    columns: Vec<String>,
+    sort: Option<String>,
+    limit: Option<usize>,
+    format: ResultFormat,
+}
+
+/// The columns a table shows when none are asked for: who did what, when, from where, and
+/// whether it was allowed.
+const TABLE_COLUMNS: [&str; 8] = [
+    schema::TIME,
+    schema::PROVIDER,
+    schema::ACTOR,
+    schema::ACTION,
+    schema::OUTCOME,
+    schema::SRC_IP,
+    schema::RESOURCE,
+    schema::ERROR,
+];
+
+fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitCode> {
+    loaded.require_events()?;
+    let frame = loaded.store.frame();
+    let sort = request
+        .sort
+        .as_deref()
+        .map(query::SortKey::parse)
+        .transpose()?;
+    let result = match &request.sql {
+        Some(sql) => {
+            let mut result = query::sql(frame, sql)?;
+            if let Some(n) = request.limit {
+                result = result.head(Some(n));
+            }
+            result
+        }
+        None => {
+            let expr = request
+                .filter
+                .as_deref()
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(|f| compile_filter(frame, f, &loaded.tz))
+                .transpose()?;
+            let selected = query::select(frame, expr, sort.as_ref(), request.limit)?;
+            let columns: Vec<&str> = if !request.columns.is_empty() {
+                for c in &request.columns {
+                    query::check_column(c)?;
+                }
+                request.columns.iter().map(String::as_str).collect()
+            } else if request.format == ResultFormat::Table {
+                TABLE_COLUMNS.to_vec()
+            } else {
+                schema::EVENT_COLUMNS.to_vec()
+            };
+            selected
+                .select(columns)
+                .map_err(Error::polars("choosing columns"))?
+        }
+    };
+    let grid = report::Grid::from_frame(&result)?;
+    loaded.report_timings();
+    let mut out = io::stdout().lock();
+    grid.write(&mut out, request.format.into(), &loaded.tz)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn pivot(
+    loaded: &Loaded,
+    spec: &query::PivotSpec,
+    filter: Option<&str>,
+    format: ResultFormat,
+) -> anyhow::Result<ExitCode> {
+    loaded.require_events()?;
+    let frame = loaded.filtered(filter)?;
+    let pivot = query::pivot(&frame, spec)?;
+    loaded.report_timings();
+    let mut out = io::stdout().lock();
+    match format {
+        ResultFormat::Json => writeln!(out, "{}", report::pivot_json(&pivot))?,
+        other => report::pivot_grid(&pivot).write(&mut out, other.into(), &loaded.tz)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn timeline(
+    loaded: &Loaded,
+    spec: &query::TimelineSpec,
+    filter: Option<&str>,
+    profile: bool,
+    format: ResultFormat,
+) -> anyhow::Result<ExitCode> {
+    loaded.require_events()?;
+    let frame = loaded.filtered(filter)?;
+    let mut out = io::stdout().lock();
+    if profile {
+        let actors = query::value_counts(&frame, schema::ACTOR, spec.top.max(1))?;
+        let profiles = actors
+            .iter()
+            .map(|(actor, _)| query::profile(&frame, actor, &loaded.tz))
+            .collect::<Result<Vec<_>, _>>()?;
+        loaded.report_timings();
+        match format {
+            ResultFormat::Table => report::write_profiles(&mut out, &profiles, &loaded.tz)?,
+            _ => writeln!(out, "{}", report::profiles_json(&profiles, &loaded.tz))?,
+        }
+    } else {
+        let timeline = query::timeline(&frame, spec)?;
+        loaded.report_timings();
+        match format {
+            ResultFormat::Json => {
+                writeln!(out, "{}", report::timeline_json(&timeline, &loaded.tz))?
+            }
+            other => report::timeline_grid(&timeline).write(&mut out, other.into(), &loaded.tz)?,
+        }
+    }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

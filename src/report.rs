@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
-use crate::query::Summary;
+use crate::query::{self, Pivot, Profile, Summary, Timeline};
 use crate::store::FrameStore;
 use crate::text::{self, escape_control};
 
@@ -69,6 +69,431 @@ impl Table {
         }
         Ok(())
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Frames (query results, pivots, timelines) as table, CSV, JSON or NDJSON
+// ---------------------------------------------------------------------------------------
+
+/// How a headless command prints a result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// Aligned text columns for a person.
+    Table,
+    /// RFC 4180 CSV, formulas neutralized.
+    Csv,
+    /// One JSON document.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+}
+
+/// One value of a result, typed enough for JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    /// No value.
+    Null,
+    /// Text.
+    Text(String),
+    /// A signed integer.
+    Int(i64),
+    /// An unsigned integer.
+    UInt(u64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// An instant, UTC microseconds.
+    Time(i64),
+}
+
+impl Cell {
+    /// The cell for display: times in `tz`, nulls empty; not yet escaped.
+    pub fn display(&self, tz: &jiff::tz::TimeZone) -> String {
+        match self {
+            Cell::Null => String::new(),
+            Cell::Text(s) => s.clone(),
+            Cell::Int(v) => v.to_string(),
+            Cell::UInt(v) => v.to_string(),
+            Cell::Float(v) => v.to_string(),
+            Cell::Bool(v) => v.to_string(),
+            Cell::Time(us) => text::format_time(*us, tz),
+        }
+    }
+
+    /// The cell as JSON: times as RFC 3339 UTC.
+    pub fn json(&self) -> Value {
+        match self {
+            Cell::Null => Value::Null,
+            Cell::Text(s) => Value::String(s.clone()),
+            Cell::Int(v) => json!(v),
+            Cell::UInt(v) => json!(v),
+            Cell::Float(v) => json!(v),
+            Cell::Bool(v) => json!(v),
+            Cell::Time(us) => Value::String(text::format_time_utc(*us)),
+        }
+    }
+}
+
+/// The cells of one column of a frame, converted once (not per row and value lookup).
+pub fn column_cells(column: &polars::prelude::Column) -> crate::Result<Vec<Cell>> {
+    use polars::prelude::*;
+    let err = crate::Error::polars("reading a result column");
+    let series = column.as_materialized_series();
+    let cells = match series.dtype() {
+        DataType::Datetime(unit, _) => {
+            let scale = match unit {
+                TimeUnit::Nanoseconds => -1_000,
+                TimeUnit::Microseconds => 1,
+                TimeUnit::Milliseconds => 1_000,
+            };
+            let physical = series.to_physical_repr();
+            let ca = physical.i64().map_err(err)?;
+            ca.iter()
+                .map(|v| match v {
+                    Some(v) if scale < 0 => Cell::Time(v / -scale),
+                    Some(v) => Cell::Time(v * scale),
+                    None => Cell::Null,
+                })
+                .collect()
+        }
+        DataType::Boolean => series
+            .bool()
+            .map_err(err)?
+            .iter()
+            .map(|v| v.map_or(Cell::Null, Cell::Bool))
+            .collect(),
+        DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => series
+            .cast(&DataType::UInt64)
+            .map_err(crate::Error::polars("reading a result column"))?
+            .u64()
+            .map_err(crate::Error::polars("reading a result column"))?
+            .iter()
+            .map(|v| v.map_or(Cell::Null, Cell::UInt))
+            .collect(),
+        dt if dt.is_integer() => series
+            .cast(&DataType::Int64)
+            .map_err(crate::Error::polars("reading a result column"))?
+            .i64()
+            .map_err(crate::Error::polars("reading a result column"))?
+            .iter()
+            .map(|v| v.map_or(Cell::Null, Cell::Int))
+            .collect(),
+        dt if dt.is_float() => series
+            .cast(&DataType::Float64)
+            .map_err(crate::Error::polars("reading a result column"))?
+            .f64()
+            .map_err(crate::Error::polars("reading a result column"))?
+            .iter()
+            .map(|v| v.map_or(Cell::Null, Cell::Float))
+            .collect(),
+        DataType::String => series
+            .str()
+            .map_err(err)?
+            .iter()
+            .map(|v| v.map_or(Cell::Null, |s| Cell::Text(s.to_string())))
+            .collect(),
+        DataType::Categorical(..) | DataType::Enum(..) => series
+            .cast(&DataType::String)
+            .map_err(crate::Error::polars("reading a result column"))?
+            .str()
+            .map_err(crate::Error::polars("reading a result column"))?
+            .iter()
+            .map(|v| v.map_or(Cell::Null, |s| Cell::Text(s.to_string())))
+            .collect(),
+        _ => (0..series.len())
+            .map(|i| match series.get(i) {
+                Ok(AnyValue::Null) | Err(_) => Cell::Null,
+                Ok(v) => Cell::Text(v.str_value().into_owned()),
+            })
+            .collect(),
+    };
+    Ok(cells)
+}
+
+/// A result as named columns of cells: what every writer below prints.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grid {
+    /// Column names.
+    pub headers: Vec<String>,
+    /// Rows of cells, one per header.
+    pub rows: Vec<Vec<Cell>>,
+}
+
+impl Grid {
+    /// Converts a frame.
+    pub fn from_frame(frame: &polars::prelude::DataFrame) -> crate::Result<Grid> {
+        let columns: Vec<Vec<Cell>> = frame
+            .columns()
+            .iter()
+            .map(column_cells)
+            .collect::<crate::Result<_>>()?;
+        let rows = (0..frame.height())
+            .map(|i| {
+                columns
+                    .iter()
+                    .map(|c| c.get(i).cloned().unwrap_or(Cell::Null))
+                    .collect()
+            })
+            .collect();
+        Ok(Grid {
+            headers: frame
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            rows,
+        })
+    }
+
+    /// Writes the grid in a format; times shown in `tz` (table and CSV) or UTC (JSON).
+    pub fn write(
+        &self,
+        out: &mut dyn Write,
+        format: OutputFormat,
+        tz: &jiff::tz::TimeZone,
+    ) -> io::Result<()> {
+        match format {
+            OutputFormat::Table => {
+                let right: Vec<bool> = (0..self.headers.len())
+                    .map(|i| {
+                        self.rows.iter().all(|r| {
+                            matches!(
+                                r.get(i),
+                                Some(Cell::Int(_) | Cell::UInt(_) | Cell::Float(_) | Cell::Null)
+                            )
+                        }) && !self.rows.is_empty()
+                    })
+                    .collect();
+                let headers: Vec<&str> = self.headers.iter().map(String::as_str).collect();
+                let mut table = Table::new(&headers, &right);
+                for row in &self.rows {
+                    table.row(row.iter().map(|c| c.display(tz)).collect());
+                }
+                table.write(out, 80)
+            }
+            OutputFormat::Csv => {
+                let mut writer = csv::Writer::from_writer(out);
+                writer
+                    .write_record(
+                        self.headers
+                            .iter()
+                            .map(|h| text::guard_csv_cell(h).into_owned()),
+                    )
+                    .map_err(io::Error::other)?;
+                for row in &self.rows {
+                    writer
+                        .write_record(row.iter().map(|c| {
+                            let shown = c.display(tz);
+                            text::guard_csv_cell(&shown).into_owned()
+                        }))
+                        .map_err(io::Error::other)?;
+                }
+                writer.flush()
+            }
+            OutputFormat::Json => {
+                let rows: Vec<Value> = self.rows.iter().map(|r| self.object(r)).collect();
+                writeln!(out, "{}", Value::Array(rows))
+            }
+            OutputFormat::Ndjson => {
+                for row in &self.rows {
+                    writeln!(out, "{}", self.object(row))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn object(&self, row: &[Cell]) -> Value {
+        let map: Map<String, Value> = self
+            .headers
+            .iter()
+            .zip(row)
+            .map(|(h, c)| (h.clone(), c.json()))
+            .collect();
+        Value::Object(map)
+    }
+}
+
+/// A pivot as a grid: one row per row key with its cells, the row total and its drill-down
+/// filter, then a total row.
+pub fn pivot_grid(pivot: &Pivot) -> Grid {
+    let mut headers = vec![pivot.spec.rows.clone()];
+    headers.extend(pivot.col_keys.iter().map(|k| k.label().to_string()));
+    headers.push("total".into());
+    headers.push("filter".into());
+    let mut rows: Vec<Vec<Cell>> = pivot
+        .row_keys
+        .iter()
+        .enumerate()
+        .map(|(r, key)| {
+            let mut row = vec![Cell::Text(key.label().to_string())];
+            if pivot.spec.cols.is_some() {
+                row.extend(
+                    pivot
+                        .cells
+                        .get(r)
+                        .into_iter()
+                        .flatten()
+                        .map(|n| Cell::UInt(*n)),
+                );
+            }
+            row.push(Cell::UInt(pivot.row_totals.get(r).copied().unwrap_or(0)));
+            row.push(Cell::Text(pivot.cell_filter(r, None)));
+            row
+        })
+        .collect();
+    let mut total = vec![Cell::Text("(total)".into())];
+    if pivot.spec.cols.is_some() {
+        total.extend(pivot.col_totals.iter().map(|n| Cell::UInt(*n)));
+    }
+    total.push(Cell::UInt(pivot.total));
+    total.push(Cell::Null);
+    rows.push(total);
+    Grid { headers, rows }
+}
+
+/// A pivot as one JSON object, every row with the filter that selects its events.
+pub fn pivot_json(pivot: &Pivot) -> Value {
+    let measure = match &pivot.spec.distinct {
+        Some(d) => format!("distinct {d}"),
+        None => "events".to_string(),
+    };
+    let rows: Vec<Value> = pivot
+        .row_keys
+        .iter()
+        .enumerate()
+        .map(|(r, key)| {
+            let mut row = json!({
+                "key": key.label(),
+                "total": pivot.row_totals.get(r).copied().unwrap_or(0),
+                "filter": pivot.cell_filter(r, None),
+            });
+            if pivot.spec.cols.is_some() {
+                row["cells"] = json!(pivot.cells.get(r).cloned().unwrap_or_default());
+                row["cell_filters"] = json!(
+                    (0..pivot.col_keys.len())
+                        .map(|c| pivot.cell_filter(r, Some(c)))
+                        .collect::<Vec<_>>()
+                );
+            }
+            row
+        })
+        .collect();
+    let mut object = json!({
+        "rows": pivot.spec.rows,
+        "cols": pivot.spec.cols,
+        "measure": measure,
+        "data": rows,
+        "total": pivot.total,
+    });
+    if pivot.spec.cols.is_some() {
+        object["columns"] = json!(pivot.col_keys.iter().map(|k| k.label()).collect::<Vec<_>>());
+        object["column_totals"] = json!(pivot.col_totals);
+    }
+    object
+}
+
+/// A timeline as a grid: one row per bucket (local start), one column per lane, and the total.
+pub fn timeline_grid(timeline: &Timeline) -> Grid {
+    let mut headers = vec![format!("bucket ({})", query::bucket_label(timeline.bucket))];
+    headers.extend(timeline.lanes.iter().map(|l| l.key.label().to_string()));
+    headers.push("total".into());
+    let rows = (0..timeline.starts.len())
+        .map(|i| {
+            let mut row = vec![Cell::Text(timeline.label(i))];
+            row.extend(
+                timeline
+                    .lanes
+                    .iter()
+                    .map(|l| Cell::UInt(l.counts.get(i).copied().unwrap_or(0))),
+            );
+            row.push(Cell::UInt(timeline.totals.get(i).copied().unwrap_or(0)));
+            row
+        })
+        .collect();
+    Grid { headers, rows }
+}
+
+/// A timeline as one JSON object: bucket starts (local), totals, and the lanes.
+pub fn timeline_json(timeline: &Timeline, tz: &jiff::tz::TimeZone) -> Value {
+    json!({
+        "by": timeline.by,
+        "bucket": query::bucket_label(timeline.bucket),
+        "time_zone": tz.iana_name().unwrap_or("UTC"),
+        "starts": (0..timeline.starts.len()).map(|i| timeline.label(i)).collect::<Vec<_>>(),
+        "totals": timeline.totals,
+        "lanes": timeline.lanes.iter().map(|l| json!({
+            "key": l.key.label(),
+            "total": l.total,
+            "filter": query::key_filter(&timeline.by, &l.key),
+            "counts": l.counts,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/// Activity profiles as text: per actor a weekday x local-hour grid of counts; counts
+/// outside the actor's usual hours carry a `!`.
+pub fn write_profiles(
+    out: &mut dyn Write,
+    profiles: &[Profile],
+    tz: &jiff::tz::TimeZone,
+) -> io::Result<()> {
+    for p in profiles {
+        writeln!(
+            out,
+            "{} ({} events, {} outside the usual hours; {})",
+            escape_control(&p.actor),
+            p.total,
+            p.outside,
+            tz.iana_name().unwrap_or("UTC")
+        )?;
+        let hours: String = (0..24).map(|h| format!("{h:>4}")).collect();
+        writeln!(out, "     {hours}")?;
+        for (w, day) in WEEKDAYS.iter().enumerate() {
+            let cells: String = (0..24)
+                .map(|h| {
+                    let n = p.counts[w][h];
+                    let shown = if n > 999 {
+                        "999+".to_string()
+                    } else {
+                        n.to_string()
+                    };
+                    match (n, p.usual[w][h]) {
+                        (0, _) => "   .".to_string(),
+                        (_, true) => format!("{shown:>4}"),
+                        // Activity outside the actor's own pattern is what a responder looks for.
+                        (_, false) => format!("{:>4}", format!("{shown}!")),
+                    }
+                })
+                .collect();
+            writeln!(out, "{day}  {cells}")?;
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// Activity profiles as JSON: counts and usual cells, weekday 0 = Monday.
+pub fn profiles_json(profiles: &[Profile], tz: &jiff::tz::TimeZone) -> Value {
+    Value::Array(
+        profiles
+            .iter()
+            .map(|p| {
+                json!({
+                    "actor": p.actor,
+                    "time_zone": tz.iana_name().unwrap_or("UTC"),
+                    "total": p.total,
+                    "outside_usual": p.outside,
+                    "weekdays": WEEKDAYS,
+                    "counts": p.counts.iter().map(|d| d.to_vec()).collect::<Vec<_>>(),
+                    "usual": p.usual.iter().map(|d| d.to_vec()).collect::<Vec<_>>(),
+                })
+            })
+            .collect(),
+    )
 }
 
 /// Writes the load summary as text: one row per input, totals, rejections, overview.

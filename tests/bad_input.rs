@@ -264,3 +264,54 @@ fn seen_always_equals_loaded_plus_duplicates_plus_rejected() {
     assert_eq!(input.seen(), 4);
     assert_eq!(store.frame().height(), 2);
 }
+
+#[test]
+fn a_pretty_printed_value_among_one_line_values_is_read_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let pretty = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(&ct("e3", "2024-03-04T10:02:00Z")).unwrap(),
+    )
+    .unwrap();
+    let text = format!(
+        "{}\n{}\n{pretty}\n{}\n",
+        ct("e1", "2024-03-04T10:00:00Z"),
+        ct("e2", "2024-03-04T10:01:00Z"),
+        ct("e4", "2024-03-04T10:03:00Z")
+    );
+    let path = write(dir.path(), "stream.json", text.as_bytes());
+    let store = load(&[&path]);
+    let (events, dups, rejected, reasons) = outcome(&store);
+    assert_eq!((events, dups, rejected), (4, 0, 0), "{reasons:?}");
+    let ids: Vec<String> = rows(store.frame())
+        .iter()
+        .map(|r| r["event_id"].clone())
+        .collect();
+    assert_eq!(ids, ["e1", "e2", "e3", "e4"]);
+}
+
+#[test]
+fn a_text_file_with_commas_is_one_rejection_not_one_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "trail.ndjson",
+        format!("{}\n", ct("e1", "2024-03-04T10:00:00Z")).as_bytes(),
+    );
+    write(
+        dir.path(),
+        "NOTES.md",
+        b"# Notes, for the team\n\nWe exported these on Monday, then again on Tuesday.\nMore, lines, here\n",
+    );
+    let store = crate::util::load_names(&[dir.path().display().to_string()]);
+    let (events, duplicates, rejected) = store.totals();
+    assert_eq!((events, duplicates, rejected), (1, 0, 1));
+    let notes = store
+        .inputs()
+        .iter()
+        .find(|i| i.name.ends_with("NOTES.md"))
+        .unwrap();
+    assert_eq!(notes.rejected, 1);
+    let reason = notes.rejections[0].to_string();
+    assert!(reason.contains("NOTES.md:1"), "{reason}");
+    assert!(reason.contains("not an audit log export"), "{reason}");
+}
