@@ -198,9 +198,7 @@ pub fn check_column(column: &str) -> Result<()> {
 
 /// The expression a column is grouped by, as `i64`-compatible or string keys.
 fn key_expr(column: &str) -> Expr {
-    if is_categorical(column) {
-        col(column).to_physical().alias(column)
-    } else if column == TIME {
+    if is_categorical(column) || column == TIME {
         col(column).to_physical().alias(column)
     } else {
         col(column)

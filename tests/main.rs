@@ -1,4 +1,5 @@
 //! The single integration-test binary (one polars link for all integration tests).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod util;
 

@@ -502,7 +502,7 @@ fn timeline_command_csv_and_timings() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let headers = reader.headers().unwrap().clone();
     assert_eq!(&headers[0], "bucket (1d)");
-    assert_eq!(headers.iter().last(), Some("total"));
+    assert_eq!(headers.iter().next_back(), Some("total"));
     let mut total = 0u64;
     let mut days = 0;
     for record in reader.records() {
