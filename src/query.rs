@@ -414,6 +414,9 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
         check_column(d)?;
     }
     let distinct = spec.distinct.as_deref();
+    if distinct.is_none() {
+        return Ok(count_pivot(frame, spec)?);
+    }
     let (row_top, row_others) = top_keys(frame, &spec.rows, distinct, spec.top)?;
     let row_bucket = bucket_expr(&spec.rows, &row_top, row_others)?;
     let row_names = category_names(&spec.rows);
@@ -543,6 +546,119 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
         cells: matrix,
         total,
     })
+}
+
+/// Event counts per (row value, column value) in one group-by over physical keys; every
+/// total, the top N and the "(other)" buckets are then derived from that small result, so a
+/// pivot costs one pass over the frame.
+fn count_pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
+    let mut group = vec![key_expr(&spec.rows)];
+    if let Some(c) = &spec.cols {
+        group.push(key_expr(c));
+    }
+    let grouped = frame
+        .clone()
+        .lazy()
+        .group_by(group)
+        .agg([len().cast(DataType::UInt64).alias("n")])
+        .collect()
+        .map_err(Error::polars("counting pivot cells"))?;
+    let row_names = category_names(&spec.rows);
+    let row_values = grouped_keys(&grouped, &spec.rows, &row_names)?;
+    let col_values = match &spec.cols {
+        Some(c) => grouped_keys(&grouped, c, &category_names(c))?,
+        None => vec![Key::Null; grouped.height()],
+    };
+    let counts = grouped_counts(&grouped)?;
+    let mut row_sum: HashMap<&Key, u64> = HashMap::new();
+    let mut col_sum: HashMap<&Key, u64> = HashMap::new();
+    for ((r, c), n) in row_values.iter().zip(&col_values).zip(&counts) {
+        *row_sum.entry(r).or_default() += n;
+        *col_sum.entry(c).or_default() += n;
+    }
+    let rows = top_with_other(row_sum, spec.top);
+    let cols = if spec.cols.is_some() {
+        top_with_other(col_sum, spec.top)
+    } else {
+        Vec::new()
+    };
+    let index = |keys: &[(Key, u64)]| -> HashMap<Key, usize> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect()
+    };
+    let (row_index, col_index) = (index(&rows), index(&cols));
+    let other_row = row_index.get(&Key::Other).copied();
+    let other_col = col_index.get(&Key::Other).copied();
+    let width = cols.len().max(1);
+    let mut matrix = vec![vec![0u64; width]; rows.len()];
+    for ((r, c), n) in row_values.iter().zip(&col_values).zip(&counts) {
+        let r = row_index.get(r).copied().or(other_row);
+        let c = if spec.cols.is_some() {
+            col_index.get(c).copied().or(other_col)
+        } else {
+            Some(0)
+        };
+        if let (Some(r), Some(c)) = (r, c) {
+            matrix[r][c] += n;
+        }
+    }
+    let total = frame.height() as u64;
+    Ok(Pivot {
+        spec: spec.clone(),
+        row_totals: rows.iter().map(|(_, n)| *n).collect(),
+        row_keys: rows.into_iter().map(|(k, _)| k).collect(),
+        col_totals: if spec.cols.is_some() {
+            cols.iter().map(|(_, n)| *n).collect()
+        } else {
+            vec![total]
+        },
+        col_keys: cols.into_iter().map(|(k, _)| k).collect(),
+        cells: matrix,
+        total,
+    })
+}
+
+/// The keys of a grouped result's column, turned back into display keys.
+fn grouped_keys(
+    grouped: &DataFrame,
+    column: &str,
+    names: &HashMap<u32, String>,
+) -> Result<Vec<Key>> {
+    let values = grouped
+        .column(column)
+        .map_err(Error::polars("reading grouped keys"))?
+        .as_materialized_series();
+    Ok(values.iter().map(|v| key_of(column, v, names)).collect())
+}
+
+/// The `n` column of a grouped result.
+fn grouped_counts(grouped: &DataFrame) -> Result<Vec<u64>> {
+    let n = grouped
+        .column("n")
+        .map_err(Error::polars("reading group counts"))?
+        .as_materialized_series()
+        .u64()
+        .map_err(Error::polars("reading group counts"))?
+        .iter()
+        .map(|v| v.unwrap_or(0))
+        .collect();
+    Ok(n)
+}
+
+/// The `top` largest keys, and one "(other)" key summing the rest when there is a rest;
+/// largest first, ties by label.
+fn top_with_other(sums: HashMap<&Key, u64>, top: usize) -> Vec<(Key, u64)> {
+    let mut keys: Vec<(Key, u64)> = sums.into_iter().map(|(k, n)| (k.clone(), n)).collect();
+    sort_keys(&mut keys);
+    let top = top.max(1);
+    if keys.len() > top {
+        let rest: u64 = keys[top..].iter().map(|(_, n)| n).sum();
+        keys.truncate(top);
+        keys.push((Key::Other, rest));
+    }
+    keys
 }
 
 /// Largest first, ties by label; "(other)" last.
@@ -742,34 +858,22 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
     let bucket = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
     let local = local_time_expr(&spec.tz, first, last);
     let bucket_expr = local.floor_div(lit(bucket)).alias("bucket");
-    let (top, others) = top_keys(
-        &frame
-            .clone()
-            .lazy()
-            .filter(col(TIME).is_not_null())
-            .collect()
-            .map_err(Error::polars("timeline"))?,
-        &spec.by,
-        None,
-        spec.top,
-    )?;
-    let lane_expr = bucket_expr_for_lane(&spec.by, &top, others)?;
+    // One pass: counts per (bucket, lane value); the top lanes and "(other)" come from that.
     let grouped = timed
-        .group_by([bucket_expr, lane_expr])
+        .group_by([bucket_expr, key_expr(&spec.by)])
         .agg([len().cast(DataType::UInt64).alias("n")])
         .collect()
         .map_err(Error::polars("counting timeline buckets"))?;
-    let buckets = grouped
+    let buckets: Vec<i64> = grouped
         .column("bucket")
-        .map_err(Error::polars("timeline"))?;
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for i in 0..grouped.height() {
-        if let Some(b) = buckets.get(i).ok().and_then(|v| v.extract::<i64>()) {
-            lo = lo.min(b);
-            hi = hi.max(b);
-        }
-    }
-    if lo > hi {
+        .map_err(Error::polars("timeline"))?
+        .as_materialized_series()
+        .i64()
+        .map_err(Error::polars("timeline"))?
+        .iter()
+        .map(|b| b.unwrap_or(0))
+        .collect();
+    let (Some(&lo), Some(&hi)) = (buckets.iter().min(), buckets.iter().max()) else {
         return Ok(Timeline {
             by: spec.by.clone(),
             bucket,
@@ -777,52 +881,33 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
             lanes: vec![],
             totals: vec![],
         });
-    }
+    };
     let width = (hi - lo + 1) as usize;
-    let names = category_names(&spec.by);
-    let mut lanes: HashMap<Key, Vec<u64>> = HashMap::new();
-    let mut totals = vec![0u64; width];
-    for i in 0..grouped.height() {
-        let b = buckets
-            .get(i)
-            .ok()
-            .and_then(|v| v.extract::<i64>())
-            .unwrap_or(lo);
-        let key_value = grouped
-            .column(&spec.by)
-            .ok()
-            .and_then(|c| c.get(i).ok())
-            .unwrap_or(AnyValue::Null);
-        let key = if is_sentinel(&key_value) {
-            Key::Other
-        } else {
-            key_of(&spec.by, key_value, &names)
-        };
-        let n = grouped
-            .column("n")
-            .ok()
-            .and_then(|c| c.get(i).ok())
-            .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0);
-        let slot = (b - lo) as usize;
-        lanes.entry(key).or_insert_with(|| vec![0; width])[slot] += n;
-        totals[slot] += n;
+    let keys = grouped_keys(&grouped, &spec.by, &category_names(&spec.by))?;
+    let counts = grouped_counts(&grouped)?;
+    let mut sums: HashMap<&Key, u64> = HashMap::new();
+    for (k, n) in keys.iter().zip(&counts) {
+        *sums.entry(k).or_default() += n;
     }
-    let mut lanes: Vec<Lane> = lanes
-        .into_iter()
-        .map(|(key, counts)| Lane {
-            total: counts.iter().sum(),
-            key,
-            counts,
+    let shown = top_with_other(sums, spec.top);
+    let index: HashMap<&Key, usize> = shown.iter().enumerate().map(|(i, (k, _))| (k, i)).collect();
+    let other = index.get(&Key::Other).copied();
+    let mut lanes: Vec<Lane> = shown
+        .iter()
+        .map(|(key, total)| Lane {
+            key: key.clone(),
+            counts: vec![0; width],
+            total: *total,
         })
         .collect();
-    lanes.sort_by(|a, b| {
-        let other = |k: &Key| matches!(k, Key::Other);
-        other(&a.key)
-            .cmp(&other(&b.key))
-            .then(b.total.cmp(&a.total))
-            .then_with(|| a.key.label().cmp(b.key.label()))
-    });
+    let mut totals = vec![0u64; width];
+    for ((k, n), b) in keys.iter().zip(&counts).zip(&buckets) {
+        let slot = (b - lo) as usize;
+        if let Some(lane) = index.get(k).copied().or(other) {
+            lanes[lane].counts[slot] += n;
+        }
+        totals[slot] += n;
+    }
     Ok(Timeline {
         by: spec.by.clone(),
         bucket,
@@ -830,10 +915,6 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         lanes,
         totals,
     })
-}
-
-fn bucket_expr_for_lane(column: &str, top: &[AnyValue<'static>], others: bool) -> Result<Expr> {
-    bucket_expr(column, top, others)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1049,23 +1130,68 @@ pub fn select(
     if let Some(expr) = filter {
         lazy = lazy.filter(expr);
     }
-    if let Some(key) = sort {
-        // Categoricals sort by their text, not by the order values were first seen.
-        let by = if is_categorical(&key.column) {
-            col(key.column.as_str()).cast(DataType::String)
-        } else {
-            col(key.column.as_str())
-        };
-        lazy = lazy.sort_by_exprs(
-            [by],
-            SortMultipleOptions::default()
-                .with_order_descending(key.descending)
-                .with_nulls_last(true)
-                .with_maintain_order(true),
-        );
+    let options = |key: &SortKey| {
+        SortMultipleOptions::default()
+            .with_order_descending(key.descending)
+            .with_nulls_last(true)
+            .with_maintain_order(true)
+    };
+    match sort {
+        Some(key) if is_categorical(&key.column) => {
+            // Categoricals sort by their text: each row's id is mapped to the lexical rank of
+            // its value (computed over the few distinct values), then ranks are sorted.
+            let selected = lazy.collect().map_err(Error::polars("selecting events"))?;
+            let ranks = lexical_ranks(&key.column);
+            let ids = selected
+                .column(&key.column)
+                .map_err(Error::polars("sorting events"))?
+                .as_materialized_series()
+                .to_physical_repr();
+            let ranked = ids
+                .u32()
+                .map_err(Error::polars("sorting events"))?
+                .apply_values(|id| ranks.get(id as usize).copied().unwrap_or(u32::MAX))
+                .into_series()
+                .with_name(PlSmallStr::from_static(SORT_RANK));
+            let mut sorted = selected
+                .lazy()
+                .with_column(lit(ranked))
+                .sort([SORT_RANK], options(key));
+            if let Some(n) = limit {
+                sorted = sorted.limit(n as IdxSize);
+            }
+            sorted
+                .collect()
+                .and_then(|df| df.drop(SORT_RANK))
+                .map_err(Error::polars("sorting events"))
+        }
+        _ => {
+            if let Some(key) = sort {
+                lazy = lazy.sort([key.column.as_str()], options(key));
+            }
+            if let Some(n) = limit {
+                lazy = lazy.limit(n as IdxSize);
+            }
+            lazy.collect().map_err(Error::polars("selecting events"))
+        }
     }
-    if let Some(n) = limit {
-        lazy = lazy.limit(n as IdxSize);
+}
+
+/// A temporary column holding sort ranks.
+const SORT_RANK: &str = "__sort_rank";
+
+/// For each physical id of a categorical column, the rank of its text among all values.
+fn lexical_ranks(column: &str) -> Vec<u32> {
+    let mut values = Dictionaries::shared().category_values(column);
+    values.sort_by(|a, b| a.1.cmp(&b.1));
+    let size = values
+        .iter()
+        .map(|(id, _)| *id as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let mut ranks = vec![u32::MAX; size];
+    for (rank, (id, _)) in values.iter().enumerate() {
+        ranks[*id as usize] = rank as u32;
     }
-    lazy.collect().map_err(Error::polars("selecting events"))
+    ranks
 }

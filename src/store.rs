@@ -223,6 +223,12 @@ impl FrameStore {
                 )
                 .map_err(Error::polars("sorting events by time"))?;
         }
+        // Hundreds of small chunks (one per batch) slow every filter and gather; one
+        // contiguous chunk per column is what queries want. Tailing appends small batches,
+        // so rechunk only once chunks pile up.
+        if frame.max_n_chunks() > 8 {
+            frame.rechunk_mut_par();
+        }
         self.frame = frame;
         Ok(())
     }

@@ -555,3 +555,39 @@ fn timeline_profile_marks_activity_outside_an_actors_hours() {
     let text = stdout(&table);
     assert!(text.contains("Mon") && text.contains("Sun"), "{text}");
 }
+
+#[test]
+fn sorting_by_a_categorical_column_is_by_its_text() {
+    let (store, all) = sample();
+    for descending in [false, true] {
+        let key = query::SortKey {
+            column: "actor".into(),
+            descending,
+        };
+        let sorted = query::select(store.frame(), None, Some(&key), None).unwrap();
+        let got: Vec<String> = rows(&sorted)
+            .into_iter()
+            .map(|r| r["actor"].clone())
+            .collect();
+        let mut expected: Vec<String> = all.iter().map(|r| r["actor"].clone()).collect();
+        // Nulls (shown as "") last either way.
+        expected.sort_by(|a, b| match (a.is_empty(), b.is_empty()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ if descending => b.cmp(a),
+            _ => a.cmp(b),
+        });
+        assert_eq!(got, expected, "descending={descending}");
+    }
+    let limited = query::select(
+        store.frame(),
+        None,
+        Some(&query::SortKey::parse("action:desc").unwrap()),
+        Some(3),
+    )
+    .unwrap();
+    let max = all.iter().map(|r| r["action"].clone()).max().unwrap();
+    assert_eq!(rows(&limited)[0]["action"], max);
+    assert_eq!(limited.height(), 3);
+}
