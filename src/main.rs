@@ -327,6 +327,9 @@ fn default_paths() -> Vec<String> {
 struct Loaded {
     store: FrameStore,
     tz: jiff::tz::TimeZone,
+    /// The configuration the inputs were loaded with (detections read it too).
+    #[allow(dead_code)]
+    config: Config,
     /// `--timings`: when loading started and how long it took.
     timings: Option<(Instant, u128)>,
 }
@@ -389,8 +392,20 @@ fn compile_filter(frame: &DataFrame, text: &str, tz: &jiff::tz::TimeZone) -> any
     })
 }
 
-fn load(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow::Result<Loaded> {
-    let started = Instant::now();
+/// What every command needs before reading: configuration, display zone, load options and
+/// the expanded inputs.
+struct Prepared {
+    config: Config,
+    tz: jiff::tz::TimeZone,
+    options: LoadOptions,
+    expansion: source::Expansion,
+}
+
+fn prepare(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+) -> anyhow::Result<Prepared> {
     let config = Config::load(common.config.as_deref())?;
     let tz_name = common
         .tz
@@ -419,12 +434,28 @@ fn load(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow
         paths.to_vec()
     };
     let expansion = source::expand(&paths);
-    let mut store = FrameStore::load(expansion.inputs, options)?;
-    store.add_problems(expansion.problems);
+    Ok(Prepared {
+        config,
+        tz,
+        options,
+        expansion,
+    })
+}
+
+fn load(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow::Result<Loaded> {
+    let started = Instant::now();
+    let prepared = prepare(paths, input_format, common)?;
+    let mut store = FrameStore::load(prepared.expansion.inputs, prepared.options)?;
+    store.add_problems(prepared.expansion.problems);
     let timings = common
         .timings
         .then(|| (started, started.elapsed().as_millis()));
-    Ok(Loaded { store, tz, timings })
+    Ok(Loaded {
+        store,
+        tz: prepared.tz,
+        config: prepared.config,
+        timings,
+    })
 }
 
 fn nothing_loaded(store: &FrameStore) -> Option<Error> {
