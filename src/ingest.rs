@@ -265,6 +265,19 @@ impl Worker {
         }
     }
 
+    /// Sends one rejected record of an input, in order; false when the consumer is gone.
+    fn send_rejection(&self, input: usize, seq: u64, rejection: Rejection) -> bool {
+        let msgs = vec![IngestMsg::RecordRejected { input, rejection }];
+        self.results
+            .send(Ordered {
+                input,
+                seq,
+                msgs,
+                finishes_input: false,
+            })
+            .is_ok()
+    }
+
     /// Parses a job and sends its results; false when the consumer is gone.
     fn process(&mut self, job: Job) -> bool {
         let msgs = parse_chunk(&job, &self.shared.options.classifier, &mut self.cache);
@@ -340,20 +353,7 @@ impl Worker {
             }
             match item {
                 Framed::Rejected(rejection) => {
-                    let msgs = vec![IngestMsg::RecordRejected {
-                        input: index,
-                        rejection,
-                    }];
-                    if self
-                        .results
-                        .send(Ordered {
-                            input: index,
-                            seq,
-                            msgs,
-                            finishes_input: false,
-                        })
-                        .is_err()
-                    {
+                    if !self.send_rejection(index, seq, rejection) {
                         return false;
                     }
                 }
@@ -376,20 +376,7 @@ impl Worker {
                                 columns.join(", ")
                             ),
                         };
-                        let msgs = vec![IngestMsg::RecordRejected {
-                            input: index,
-                            rejection,
-                        }];
-                        if self
-                            .results
-                            .send(Ordered {
-                                input: index,
-                                seq,
-                                msgs,
-                                finishes_input: false,
-                            })
-                            .is_err()
-                        {
+                        if !self.send_rejection(index, seq, rejection) {
                             return false;
                         }
                         seq += 1;

@@ -483,18 +483,8 @@ fn summary(
         SummaryFormat::Json => writeln!(out, "{}", report::summary_json(&loaded.store, &summary))?,
     }
     out.flush()?;
-    if let Some(err) = nothing_loaded(&loaded.store) {
-        let first = loaded
-            .store
-            .inputs()
-            .iter()
-            .flat_map(|i| i.rejections.first())
-            .next();
-        match first {
-            Some(r) => bail!("{err} (first problem: {r})"),
-            None => bail!("{err}"),
-        }
-    }
+    // The summary is printed either way: it says what was rejected and why.
+    loaded.require_events()?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -304,6 +304,31 @@ pub struct Pivot {
 }
 
 impl Pivot {
+    /// A pivot from ranked (key, total) rows and columns and the cell counts.
+    fn assemble(
+        spec: &PivotSpec,
+        rows: Vec<(Key, u64)>,
+        cols: Vec<(Key, u64)>,
+        cells: Vec<Vec<u64>>,
+        total: u64,
+    ) -> Pivot {
+        let (row_keys, row_totals) = rows.into_iter().unzip();
+        let (col_keys, col_totals): (Vec<Key>, Vec<u64>) = cols.into_iter().unzip();
+        Pivot {
+            spec: spec.clone(),
+            row_keys,
+            row_totals,
+            col_totals: if spec.cols.is_some() {
+                col_totals
+            } else {
+                vec![total]
+            },
+            col_keys,
+            cells,
+            total,
+        }
+    }
+
     /// The filter selecting the events of a cell (`col` None: the whole row). The "(other)"
     /// bucket is expressed as "not any of the shown values".
     pub fn cell_filter(&self, row: usize, col: Option<usize>) -> String {
@@ -533,19 +558,7 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
             .map_err(Error::polars("counting distinct values"))? as u64,
         None => frame.height() as u64,
     };
-    Ok(Pivot {
-        spec: spec.clone(),
-        row_totals: rows.iter().map(|(_, n)| *n).collect(),
-        row_keys: rows.into_iter().map(|(k, _)| k).collect(),
-        col_totals: if spec.cols.is_some() {
-            cols.iter().map(|(_, n)| *n).collect()
-        } else {
-            vec![total]
-        },
-        col_keys: cols.into_iter().map(|(k, _)| k).collect(),
-        cells: matrix,
-        total,
-    })
+    Ok(Pivot::assemble(spec, rows, cols, matrix, total))
 }
 
 /// Event counts per (row value, column value) in one group-by over physical keys; every
@@ -605,19 +618,7 @@ fn count_pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
         }
     }
     let total = frame.height() as u64;
-    Ok(Pivot {
-        spec: spec.clone(),
-        row_totals: rows.iter().map(|(_, n)| *n).collect(),
-        row_keys: rows.into_iter().map(|(k, _)| k).collect(),
-        col_totals: if spec.cols.is_some() {
-            cols.iter().map(|(_, n)| *n).collect()
-        } else {
-            vec![total]
-        },
-        col_keys: cols.into_iter().map(|(k, _)| k).collect(),
-        cells: matrix,
-        total,
-    })
+    Ok(Pivot::assemble(spec, rows, cols, matrix, total))
 }
 
 /// The keys of a grouped result's column, turned back into display keys.
