@@ -440,7 +440,7 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
     }
     let distinct = spec.distinct.as_deref();
     if distinct.is_none() {
-        return Ok(count_pivot(frame, spec)?);
+        return count_pivot(frame, spec);
     }
     let (row_top, row_others) = top_keys(frame, &spec.rows, distinct, spec.top)?;
     let row_bucket = bucket_expr(&spec.rows, &row_top, row_others)?;

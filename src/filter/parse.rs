@@ -1,0 +1,375 @@
+//! The filter parser: tokens to a [`FilterExpr`], with errors that say what was expected where.
+
+use super::*;
+
+/// Parses a filter. Blank input is [`FilterExpr::All`].
+pub fn parse(input: &str) -> Result<FilterExpr, FilterError> {
+    let chars: Vec<char> = input.chars().collect();
+    let toks = lex(&chars)?;
+    if toks.is_empty() {
+        return Ok(FilterExpr::All);
+    }
+    let mut parser = Parser {
+        toks,
+        pos: 0,
+        chars: &chars,
+    };
+    let expr = parser.or(0)?;
+    match parser.next() {
+        None => Ok(expr),
+        Some(t) => Err(match t.tok {
+            Tok::RParen => {
+                FilterError::new("unbalanced parenthesis: ')' has no matching '('", t.span)
+            }
+            _ => FilterError::new("unexpected text", t.span),
+        }),
+    }
+}
+
+pub(super) struct Parser<'a> {
+    pub(super) toks: Vec<Token>,
+    pub(super) pos: usize,
+    pub(super) chars: &'a [char],
+}
+
+impl Parser<'_> {
+    pub(super) fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.pos).map(|t| &t.tok)
+    }
+
+    pub(super) fn next(&mut self) -> Option<Token> {
+        let t = self.toks.get(self.pos).cloned();
+        if t.is_some() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    pub(super) fn source(&self, span: &Range<usize>) -> String {
+        self.chars
+            .get(span.clone())
+            .unwrap_or_default()
+            .iter()
+            .collect()
+    }
+
+    pub(super) fn operand_missing(&self) -> bool {
+        matches!(self.peek(), None | Some(Tok::Or | Tok::And | Tok::RParen))
+    }
+
+    pub(super) fn expected_after(&self, t: &Token) -> FilterError {
+        FilterError::new(
+            format!("expected a term after '{}'", self.source(&t.span)),
+            t.span.clone(),
+        )
+    }
+
+    pub(super) fn or(&mut self, depth: usize) -> Result<FilterExpr, FilterError> {
+        let mut items = vec![self.and(depth)?];
+        while let Some(Tok::Or) = self.peek() {
+            let Some(t) = self.next() else { break };
+            if self.operand_missing() {
+                return Err(self.expected_after(&t));
+            }
+            items.push(self.and(depth)?);
+        }
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(FilterExpr::All)
+        } else {
+            FilterExpr::Or(items)
+        })
+    }
+
+    pub(super) fn and(&mut self, depth: usize) -> Result<FilterExpr, FilterError> {
+        let mut items = vec![self.unary(depth)?];
+        loop {
+            match self.peek() {
+                None | Some(Tok::Or | Tok::RParen) => break,
+                Some(Tok::And) => {
+                    let Some(t) = self.next() else { break };
+                    if self.operand_missing() {
+                        return Err(self.expected_after(&t));
+                    }
+                }
+                Some(_) => {}
+            }
+            items.push(self.unary(depth)?);
+        }
+        Ok(if items.len() == 1 {
+            items.pop().unwrap_or(FilterExpr::All)
+        } else {
+            FilterExpr::And(items)
+        })
+    }
+
+    pub(super) fn unary(&mut self, depth: usize) -> Result<FilterExpr, FilterError> {
+        let end = self.chars.len();
+        let Some(t) = self.next() else {
+            return Err(FilterError::new("expected a term", end..end));
+        };
+        if depth > MAX_DEPTH {
+            return Err(FilterError::new(
+                format!("filter nested too deeply (at most {MAX_DEPTH} levels)"),
+                t.span,
+            ));
+        }
+        match t.tok {
+            Tok::Not => {
+                if self.operand_missing() {
+                    return Err(self.expected_after(&t));
+                }
+                Ok(FilterExpr::Not(Box::new(self.unary(depth + 1)?)))
+            }
+            Tok::LParen => {
+                match self.peek() {
+                    Some(Tok::RParen) => {
+                        let close = self.pos;
+                        let end = self.toks.get(close).map_or(t.span.end, |r| r.span.end);
+                        return Err(FilterError::new("empty parentheses", t.span.start..end));
+                    }
+                    None => return Err(unclosed(t.span)),
+                    _ => {}
+                }
+                let inner = self.or(depth + 1)?;
+                match self.next() {
+                    Some(Token {
+                        tok: Tok::RParen, ..
+                    }) => Ok(inner),
+                    _ => Err(unclosed(t.span)),
+                }
+            }
+            Tok::RParen => Err(FilterError::new(
+                "unbalanced parenthesis: ')' has no matching '('",
+                t.span,
+            )),
+            Tok::Or | Tok::And => Err(FilterError::new(
+                format!("expected a term before '{}'", self.source(&t.span)),
+                t.span,
+            )),
+            Tok::In => Err(FilterError::new(
+                "'in' needs a field before it and a list after it (actor in @oncall.txt, \
+                 actor in (alice, bob)); quote \"in\" to search for the word",
+                t.span,
+            )),
+            Tok::File(_) | Tok::Items(_) => Err(FilterError::new("unexpected list", t.span)),
+            Tok::Field {
+                name,
+                name_span,
+                op,
+                value,
+            } => field_term(&name, name_span, op, &value, t.span),
+            Tok::Word(value) => {
+                if !value.quoted && self.peek() == Some(&Tok::In) {
+                    self.list_term(&value)
+                } else {
+                    word_term(&value)
+                }
+            }
+        }
+    }
+
+    /// `FIELD in LIST`; the field word is consumed, `in` is next.
+    pub(super) fn list_term(&mut self, word: &Value) -> Result<FilterExpr, FilterError> {
+        let Some(in_tok) = self.next() else {
+            return Err(FilterError::new("expected 'in'", word.span.clone()));
+        };
+        let (field, kind) =
+            lookup(&word.raw).ok_or_else(|| unknown_field(&word.raw, word.span.clone()))?;
+        let field = match kind {
+            Kind::Category | Kind::Text => field,
+            Kind::Ip => IP,
+            _ => {
+                return Err(FilterError::new(
+                    format!(
+                        "'{field}' cannot be matched against a list (lists work on text fields and ip)"
+                    ),
+                    word.span.clone(),
+                ));
+            }
+        };
+        let list_tok = match self.peek() {
+            Some(Tok::File(_) | Tok::Items(_)) => self.next(),
+            _ => None,
+        };
+        let Some(list_tok) = list_tok else {
+            return Err(FilterError::new(
+                "expected @FILE or (VALUES) after 'in'",
+                in_tok.span,
+            ));
+        };
+        let span = word.span.start..list_tok.span.end;
+        let list = match list_tok.tok {
+            Tok::File(path) => {
+                let text = path.text();
+                if text.is_empty() {
+                    return Err(FilterError::new(
+                        "expected a file name after '@'",
+                        list_tok.span,
+                    ));
+                }
+                ListSource::File(PathBuf::from(text))
+            }
+            Tok::Items(items) => {
+                if items.is_empty() {
+                    return Err(FilterError::new("empty list", list_tok.span));
+                }
+                let mut values = Vec::with_capacity(items.len());
+                for item in &items {
+                    let text = item.text();
+                    if field == IP {
+                        if parse_cidr(&text).is_none() {
+                            return Err(cidr_error(&text, item.span.clone()));
+                        }
+                        values.push(text);
+                    } else {
+                        values.push(canonical_pattern(&text));
+                    }
+                }
+                ListSource::Values(values)
+            }
+            _ => return Err(FilterError::new("unexpected text", list_tok.span)),
+        };
+        Ok(FilterExpr::InList { field, list, span })
+    }
+}
+
+pub(super) fn unclosed(span: Range<usize>) -> FilterError {
+    FilterError::new("unbalanced parenthesis: '(' is never closed", span)
+}
+
+pub(super) fn field_term(
+    name: &str,
+    name_span: Range<usize>,
+    op: char,
+    value: &Value,
+    span: Range<usize>,
+) -> Result<FilterExpr, FilterError> {
+    let (field, kind) = lookup(name).ok_or_else(|| unknown_field(name, name_span))?;
+    if value.raw.is_empty() && !value.quoted {
+        return Err(FilterError::new(
+            format!("expected a value after '{name}{op}'"),
+            span,
+        ));
+    }
+    let text = value.text();
+    let vspan = value.span.clone();
+    if op == '~' {
+        let hint = match kind {
+            Kind::Category | Kind::Text => {
+                validate_regex(&text).map_err(|m| FilterError::new(m, vspan))?;
+                return Ok(FilterExpr::Field {
+                    field,
+                    op: MatchOp::Regex,
+                    value: text,
+                    span,
+                });
+            }
+            Kind::Bool => format!("use {field}:true, {field}:false or {field}:unknown"),
+            Kind::Ip => format!("use {IP}:CIDR, or {SRC_IP}~ for a regex"),
+            _ => format!("use {field}:VALUE"),
+        };
+        return Err(FilterError::new(
+            format!("'{name}' does not take a regex ({hint})"),
+            span,
+        ));
+    }
+    let time = |bound| -> Result<FilterExpr, FilterError> {
+        if parse_time(&text).is_none() {
+            return Err(FilterError::new(time_error(&text), vspan.clone()));
+        }
+        Ok(FilterExpr::Time {
+            bound,
+            value: text.clone(),
+            span: span.clone(),
+        })
+    };
+    match kind {
+        Kind::Category | Kind::Text => Ok(FilterExpr::Field {
+            field,
+            op: MatchOp::Match,
+            value: canonical_pattern(&text),
+            span,
+        }),
+        Kind::Bool => match parse_bool(&text) {
+            Some(value) => Ok(FilterExpr::Bool { field, value, span }),
+            None => Err(FilterError::new(
+                format!(
+                    "invalid value '{}' for {field} (use true, false or unknown)",
+                    escape_control(&text)
+                ),
+                vspan,
+            )),
+        },
+        Kind::Time => time(TimeBound::During),
+        Kind::After => time(TimeBound::After),
+        Kind::Before => time(TimeBound::Before),
+        Kind::Last => {
+            if parse_duration(&text).is_none() {
+                return Err(FilterError::new(duration_error(&text), vspan));
+            }
+            Ok(FilterExpr::Time {
+                bound: TimeBound::Last,
+                value: text,
+                span,
+            })
+        }
+        Kind::Ip => {
+            if parse_cidr(&text).is_none() {
+                return Err(cidr_error(&text, vspan));
+            }
+            Ok(FilterExpr::Cidr { cidr: text, span })
+        }
+    }
+}
+
+pub(super) fn word_term(value: &Value) -> Result<FilterExpr, FilterError> {
+    let span = value.span.clone();
+    if value.quoted {
+        let text = value.text();
+        if text.is_empty() {
+            return Err(FilterError::new("empty search text", span));
+        }
+        return Ok(FilterExpr::Text {
+            text: canonical_pattern(&text),
+            span,
+        });
+    }
+    if let Some((field, Kind::Bool)) = lookup(&value.raw) {
+        return Ok(FilterExpr::Bool {
+            field,
+            value: Some(true),
+            span,
+        });
+    }
+    Ok(FilterExpr::Text {
+        text: canonical_pattern(&value.raw),
+        span,
+    })
+}
+
+pub(super) fn parse_bool(text: &str) -> Option<Option<bool>> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" => Some(Some(true)),
+        "false" | "no" | "0" => Some(Some(false)),
+        "unknown" | "null" | "none" => Some(None),
+        _ => None,
+    }
+}
+
+pub(super) fn validate_regex(pattern: &str) -> Result<Regex, String> {
+    Regex::new(pattern).map_err(|e| format!("invalid regex: {}", regex_message(&e)))
+}
+
+pub(super) fn regex_message(e: &regex::Error) -> String {
+    match e {
+        regex::Error::Syntax(s) => s
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("error: "))
+            .or_else(|| s.lines().last())
+            .unwrap_or("syntax error")
+            .to_string(),
+        regex::Error::CompiledTooBig(_) => "pattern too large".to_string(),
+        other => other.to_string(),
+    }
+}
