@@ -249,6 +249,8 @@ impl Framer {
         if self.eof {
             return;
         }
+        // Reserve up front: growing the buffer while reading copies it several times.
+        self.buf.reserve(want);
         let mut limited = (&mut self.reader).take(want as u64);
         match limited.read_to_end(&mut self.buf) {
             Ok(0) => self.eof = true,
