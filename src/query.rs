@@ -74,12 +74,14 @@ pub fn summarize(frame: &DataFrame, top_actions: usize) -> Result<Summary> {
         ])
         .collect()
         .map_err(Error::polars("summarizing inputs"))?;
+    let names = category_names(SOURCE);
     let mut sources = Vec::with_capacity(per_source.height());
     for row in 0..per_source.height() {
         let value = |name: &str| per_source.column(name).ok().and_then(|c| c.get(row).ok());
         sources.push(SourceSummary {
+            // Grouped by the dictionary id: turn it back into the input's name.
             source: value(SOURCE)
-                .and_then(|v| v.extract_str().map(str::to_string))
+                .map(|v| key_of(SOURCE, v, &names).label().to_string())
                 .unwrap_or_default(),
             events: value("events")
                 .and_then(|v| v.extract::<u64>())

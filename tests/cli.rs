@@ -21,6 +21,10 @@ fn summary_json_has_the_documented_shape() {
         for key in ["path", "format", "events", "rejected", "duplicates"] {
             assert!(file.get(key).is_some(), "files[].{key} missing: {file}");
         }
+        // Every input that loaded events says when they start and end.
+        if file["events"].as_u64().unwrap_or(0) > 0 {
+            assert!(file["first"].is_string() && file["last"].is_string(), "time range of {file}");
+        }
     }
     let total = &json["total"];
     for key in [
@@ -69,6 +73,9 @@ fn summary_table_names_each_input_and_the_rejected_line() {
     assert!(text.contains("kube-apiserver-audit.log"), "{text}");
     assert!(text.contains("TOTAL"), "{text}");
     assert!(text.contains("records seen:"), "{text}");
+    // The Okta export's row shows its own time range (the sample starts 2024-03-04).
+    let okta = text.lines().find(|l| l.contains("okta/system-log.json")).unwrap();
+    assert!(okta.matches("2024-03-").count() == 2, "first and last of the input: {okta}");
     let rejected = text
         .lines()
         .find(|l| l.contains("kube-apiserver-audit.log:"))
