@@ -23,7 +23,10 @@ fn summary_json_has_the_documented_shape() {
         }
         // Every input that loaded events says when they start and end.
         if file["events"].as_u64().unwrap_or(0) > 0 {
-            assert!(file["first"].is_string() && file["last"].is_string(), "time range of {file}");
+            assert!(
+                file["first"].is_string() && file["last"].is_string(),
+                "time range of {file}"
+            );
         }
     }
     let total = &json["total"];
@@ -74,8 +77,14 @@ fn summary_table_names_each_input_and_the_rejected_line() {
     assert!(text.contains("TOTAL"), "{text}");
     assert!(text.contains("records seen:"), "{text}");
     // The Okta export's row shows its own time range (the sample starts 2024-03-04).
-    let okta = text.lines().find(|l| l.contains("okta/system-log.json")).unwrap();
-    assert!(okta.matches("2024-03-").count() == 2, "first and last of the input: {okta}");
+    let okta = text
+        .lines()
+        .find(|l| l.contains("okta/system-log.json"))
+        .unwrap();
+    assert!(
+        okta.matches("2024-03-").count() == 2,
+        "first and last of the input: {okta}"
+    );
     let rejected = text
         .lines()
         .find(|l| l.contains("kube-apiserver-audit.log:"))
