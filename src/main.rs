@@ -2,7 +2,7 @@
 //! (0 success, 1 nothing found where a command says so, 2 error). The only file that uses
 //! anyhow or exits the process.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -152,7 +152,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        // The TUI is not built yet: a bare invocation prints the summary.
+        // A bare invocation opens the TUI on a terminal and prints the summary otherwise
+        // (scripts and pipes).
+        None if io::stdout().is_terminal() => tui(&cli.paths, cli.input_format.as_deref(), &common),
         None => summary(
             &cli.paths,
             cli.input_format.as_deref(),
@@ -160,6 +162,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             SummaryFormat::Table,
         ),
     }
+}
+
+/// Opens the terminal UI; the inputs load in the background.
+fn tui(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow::Result<ExitCode> {
+    let config = Config::load(common.config.as_deref())?;
+    let tz_name = common
+        .tz
+        .clone()
+        .unwrap_or_else(|| config.display.timezone.clone());
+    let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
+        Error::Invalid(format!(
+            "unknown time zone '{tz_name}' (use an IANA name such as Europe/Berlin)"
+        ))
+    })?;
+    let mut options = LoadOptions::new(Arc::new(Classifier::from_config(&config)?));
+    options.threads = common.threads;
+    if let Some(name) = input_format {
+        options.forced = Some(providers::by_format(name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown input format '{name}'; formats understood: {}",
+                providers::format_names().join(", ")
+            ))
+        })?);
+    }
+    let paths = if paths.is_empty() {
+        default_paths()
+    } else {
+        paths.to_vec()
+    };
+    let expansion = source::expand(&paths);
+    trailscope::tui::run(trailscope::tui::Launch {
+        inputs: expansion.inputs,
+        problems: expansion.problems,
+        options,
+        config,
+        tz,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The bundled sample: `sample-logs/` in the working directory, else next to the sources.

@@ -7,3 +7,4 @@ mod cli;
 mod conformance;
 mod formats;
 mod loading;
+mod tui;
