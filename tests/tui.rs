@@ -413,19 +413,75 @@ fn sorting_reorders_the_view_and_cycles_off() {
     h.command(Command::SortByColumn);
     assert!(h.state.events.sort.is_none());
     assert_eq!(h.state.events.window[0].cells[0], first);
-    // Any column: actor, ascending.
+    // Any column: actor (a categorical), both ways, in the order polars sorts its text.
     h.command(Command::MoveColumn(2));
-    h.command(Command::SortByColumn);
-    let actors: Vec<String> = h
-        .state
-        .events
-        .window
-        .iter()
-        .map(|r| r.cells[2].clone())
-        .collect();
-    let mut sorted = actors.clone();
-    sorted.sort();
-    assert_eq!(actors, sorted);
+    for descending in [false, true] {
+        h.command(Command::SortByColumn);
+        let frame = h.state.store.frame().clone();
+        let expected: Vec<u32> = frame
+            .lazy()
+            .with_row_index("row", None)
+            .sort_by_exprs(
+                [col(ACTOR).cast(DataType::String)],
+                SortMultipleOptions::default()
+                    .with_order_descending(descending)
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            )
+            .select([col("row")])
+            .collect()
+            .unwrap()
+            .column("row")
+            .unwrap()
+            .idx()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        let rows: Vec<u32> = h
+            .state
+            .events
+            .rows
+            .as_ref()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(rows, expected, "descending: {descending}");
+    }
+}
+
+#[test]
+fn analyses_are_computed_ahead_of_time_but_not_while_typing() {
+    let mut h = harness(120, 40);
+    h.defer_prefetch = true;
+    h.key(KeyCode::Char('/'));
+    h.type_text("outcome:failure");
+    assert_eq!(
+        h.deferred_jobs(),
+        0,
+        "nothing is computed ahead while typing"
+    );
+    h.key(KeyCode::Enter);
+    assert_eq!(h.deferred_jobs(), 3, "pivot, timeline and actors");
+    let slots: Vec<_> = h.settle().into_iter().map(|(slot, _)| slot).collect();
+    assert_eq!(slots.len(), 3, "{slots:?}");
+    let version = h.state.events.version;
+    for (key, view) in [
+        ('2', View::Pivot),
+        ('3', View::Timeline),
+        ('4', View::Actors),
+    ] {
+        h.key(KeyCode::Char(key));
+        assert_eq!(h.state.view, view);
+        assert_eq!(h.deferred_jobs(), 0);
+    }
+    assert_eq!(h.state.pivot.shown.map(|s| s.0), Some(version));
+    assert_eq!(h.state.timeline.shown.map(|s| s.0), Some(version));
+    assert_eq!(h.state.actors.shown, Some(version));
+    let failures = count(h.state.store.frame(), "outcome:failure") as u64;
+    assert_eq!(
+        h.state.pivot.result.as_ref().map(|p| p.pivot.total),
+        Some(failures)
+    );
 }
 
 #[test]
@@ -497,12 +553,16 @@ fn actors_timeline_and_findings_filter_to_what_is_under_the_cursor() {
         .timeline
         .lanes[0]
         .clone();
-    let zoom = h.state.timeline.zoom;
+    assert_eq!(
+        h.state.timeline.zoom, None,
+        "chosen to fit until the user zooms"
+    );
+    let zoom = h.state.timeline.shown.map(|s| s.1).expect("zoom shown");
     h.command(Command::DrillDown);
     assert_eq!(h.state.events.matching as u64, lane.total);
     h.command(Command::GoBack);
     h.command(Command::ZoomOut);
-    assert_ne!(h.state.timeline.zoom, zoom);
+    assert_eq!(h.state.timeline.zoom, Some(zoom + 1));
     let bucket = h
         .state
         .timeline

@@ -85,6 +85,8 @@ impl std::fmt::Debug for IngestMsgBox {
 pub enum Effect {
     /// Run a job on a worker (a newer job of the same slot replaces a queued one).
     Run(Job),
+    /// The same, for a result not on screen yet (computed ahead of time).
+    Prefetch(Job),
     /// Read the original record of a frame row and send [`Action::RecordRead`].
     ReadRecord(u32),
     /// Leave the TUI.
@@ -95,6 +97,7 @@ impl std::fmt::Debug for Effect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Effect::Run(job) => write!(f, "Run({:?})", job.slot()),
+            Effect::Prefetch(job) => write!(f, "Prefetch({:?})", job.slot()),
             Effect::ReadRecord(row) => write!(f, "ReadRecord({row})"),
             Effect::Quit => f.write_str("Quit"),
         }
@@ -235,21 +238,43 @@ impl AppState {
         }
     }
 
+    /// Asks for the current view's analysis if it is out of date.
     fn ensure_analysis(&mut self, effects: &mut Vec<Effect>) {
+        self.ensure_analysis_of(self.view, false, effects);
+    }
+
+    /// Asks for every analysis that is out of date, ahead of time (not while typing a filter).
+    fn prefetch_analyses(&mut self, effects: &mut Vec<Effect>) {
+        if matches!(self.overlay, Some(Overlay::Filter(_))) {
+            return;
+        }
+        for view in [View::Pivot, View::Timeline, View::Actors] {
+            self.ensure_analysis_of(view, view != self.view, effects);
+        }
+    }
+
+    fn ensure_analysis_of(&mut self, view: View, prefetch: bool, effects: &mut Vec<Effect>) {
         let version = self.events.version;
         if version == 0 {
             return;
         }
         let rows = self.events.rows.clone();
         let frame = || self.store.frame().clone();
-        match self.view {
+        let run = |job: Job| {
+            if prefetch {
+                Effect::Prefetch(job)
+            } else {
+                Effect::Run(job)
+            }
+        };
+        match view {
             View::Pivot => {
                 let want = (version, self.pivot.rows, self.pivot.cols);
                 if self.pivot.shown != Some(want) && self.pivot.requested != Some(want) {
                     self.pivot.requested = Some(want);
                     let cols =
                         (self.pivot.cols != self.pivot.rows).then(|| self.pivot.cols.to_string());
-                    effects.push(Effect::Run(Job::Analysis(AnalysisJob {
+                    effects.push(run(Job::Analysis(AnalysisJob {
                         version,
                         frame: frame(),
                         rows,
@@ -272,18 +297,16 @@ impl AppState {
                         );
                         let bucket =
                             query::auto_bucket(first, last, self.timeline_columns() as i64);
-                        let z = query::BUCKETS
+                        query::BUCKETS
                             .iter()
                             .position(|(b, _)| *b == bucket)
-                            .unwrap_or(query::BUCKETS.len() - 1);
-                        self.timeline.zoom = Some(z);
-                        z
+                            .unwrap_or(query::BUCKETS.len() - 1)
                     }
                 };
                 let want = (version, zoom);
                 if self.timeline.shown != Some(want) && self.timeline.requested != Some(want) {
                     self.timeline.requested = Some(want);
-                    effects.push(Effect::Run(Job::Analysis(AnalysisJob {
+                    effects.push(run(Job::Analysis(AnalysisJob {
                         version,
                         frame: frame(),
                         rows,
@@ -300,7 +323,7 @@ impl AppState {
                 if self.actors.shown != Some(version) && self.actors.requested != Some(version) =>
             {
                 self.actors.requested = Some(version);
-                effects.push(Effect::Run(Job::Analysis(AnalysisJob {
+                effects.push(run(Job::Analysis(AnalysisJob {
                     version,
                     frame: frame(),
                     rows,
@@ -441,6 +464,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.events.version = version;
                     state.refresh_window();
                     state.ensure_analysis(effects);
+                    state.prefetch_analyses(effects);
                     state.sync_detail(effects);
                 }
                 Err(e) => {
@@ -664,6 +688,7 @@ fn on_filter_key(
             state.events.cursor.selected = 0;
             state.refresh_window();
             state.sync_detail(effects);
+            state.prefetch_analyses(effects);
             return;
         }
         KeyCode::Char('u') if ctrl => {
@@ -962,7 +987,8 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             state.overlay = Some(Overlay::PickField { rows, cursor });
         }
         Command::ZoomIn | Command::ZoomOut => {
-            let Some(zoom) = state.timeline.zoom else {
+            // From the zoom shown (chosen to fit until the user zooms).
+            let Some(zoom) = state.timeline.zoom.or(state.timeline.shown.map(|s| s.1)) else {
                 return;
             };
             let next = if command == Command::ZoomIn {

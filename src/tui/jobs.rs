@@ -11,7 +11,10 @@ use polars::prelude::*;
 use crate::config::Config;
 use crate::detectors::{self, Finding};
 use crate::query::{self, Pivot, PivotSpec, Timeline, TimelineSpec};
-use crate::schema::{ACTOR, ACTOR_TYPE, OUTCOME, PRIVILEGED, PROVIDER, SRC_IP, TIME};
+use crate::schema::{
+    ACTOR, ACTOR_TYPE, CATEGORICAL_COLUMNS, Dictionaries, OUTCOME, PRIVILEGED, PROVIDER, SOURCE,
+    SRC_IP, TIME,
+};
 use crate::text::escape_control;
 
 use super::model::ActorRow;
@@ -29,12 +32,17 @@ pub struct Sort {
 }
 
 /// Which worker slot a job goes to; a newer job replaces a queued one of the same slot.
+/// Each analysis has its own slot, so all three can be computed ahead of time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Slot {
     /// Filtering and sorting.
     View,
-    /// Pivot, timeline, actors.
-    Analysis,
+    /// The pivot.
+    Pivot,
+    /// The timeline.
+    Timeline,
+    /// The actor inventory.
+    Actors,
     /// The detection engine.
     Detect,
 }
@@ -54,7 +62,11 @@ impl Job {
     pub fn slot(&self) -> Slot {
         match self {
             Job::View(_) => Slot::View,
-            Job::Analysis(_) => Slot::Analysis,
+            Job::Analysis(job) => match job.analysis {
+                Analysis::Pivot(_) => Slot::Pivot,
+                Analysis::Timeline(_) => Slot::Timeline,
+                Analysis::Actors => Slot::Actors,
+            },
             Job::Detect(_) => Slot::Detect,
         }
     }
@@ -201,11 +213,14 @@ fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
             last,
         });
     }
-    let mut lazy = frame.lazy().with_row_index(ROW, None);
+    // Categorical columns sort by their values' rank in the dictionary (a counting sort over
+    // ids), several times faster than comparing a million strings.
+    let categorical = sort.filter(|s| is_categorical(s.column));
+    let mut lazy = frame.clone().lazy().with_row_index(ROW, None);
     if let Some(expr) = filter {
         lazy = lazy.filter(expr);
     }
-    if let Some(sort) = sort {
+    if let Some(sort) = sort.filter(|s| !is_categorical(s.column)) {
         lazy = lazy.sort(
             [sort.column],
             SortMultipleOptions::default()
@@ -218,11 +233,14 @@ fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
         .select([col(ROW), col(TIME)])
         .collect()
         .map_err(crate::Error::polars("filtering events"))?;
-    let rows = out
+    let mut rows = out
         .column(ROW)
         .and_then(|c| c.idx().cloned())
         .map_err(crate::Error::polars("filtering events"))?;
     let (first, last) = out.column(TIME).map(time_range).unwrap_or((None, None));
+    if let Some(sort) = categorical {
+        rows = sort_by_category(&frame, &rows, sort)?;
+    }
     Ok(ViewRows {
         version,
         frame_gen,
@@ -231,6 +249,61 @@ fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
         first,
         last,
     })
+}
+
+fn is_categorical(column: &str) -> bool {
+    CATEGORICAL_COLUMNS.contains(&column) || column == SOURCE
+}
+
+/// Orders `rows` by the text of a categorical column (nulls last; ties keep their order).
+fn sort_by_category(frame: &DataFrame, rows: &IdxCa, sort: Sort) -> crate::Result<IdxCa> {
+    let err = crate::Error::polars("sorting events");
+    let physical = frame
+        .column(sort.column)
+        .map_err(crate::Error::polars("sorting events"))?
+        .as_materialized_series()
+        .to_physical_repr()
+        .rechunk();
+    let ids = physical.u32().map_err(err)?;
+    let mut values = Dictionaries::shared().category_values(sort.column);
+    values.sort_by(|a, b| a.1.cmp(&b.1));
+    let size = values
+        .iter()
+        .map(|(id, _)| *id as usize + 1)
+        .max()
+        .unwrap_or(0);
+    let buckets = values.len() + 1;
+    let null = buckets - 1;
+    let mut rank = vec![null; size];
+    for (r, (id, _)) in values.iter().enumerate() {
+        rank[*id as usize] = if sort.descending { buckets - 2 - r } else { r };
+    }
+    let keys: Vec<usize> = ids
+        .downcast_iter()
+        .flat_map(|a| a.iter())
+        .map(|id| {
+            id.and_then(|id| rank.get(*id as usize).copied())
+                .unwrap_or(null)
+        })
+        .collect();
+    let order: Vec<IdxSize> = rows
+        .downcast_iter()
+        .flat_map(|a| a.values().iter().copied())
+        .collect();
+    let mut starts = vec![0usize; buckets + 1];
+    for &row in &order {
+        starts[keys.get(row as usize).copied().unwrap_or(null) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut sorted = vec![0 as IdxSize; order.len()];
+    for &row in &order {
+        let key = keys.get(row as usize).copied().unwrap_or(null);
+        sorted[starts[key]] = row;
+        starts[key] += 1;
+    }
+    Ok(IdxCa::from_vec(PlSmallStr::from_static(ROW), sorted))
 }
 
 /// The filtered rows of `frame` with only `columns` (all rows in frame order when `rows` is None).

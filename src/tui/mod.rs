@@ -114,8 +114,9 @@ fn run_loop(state: &mut AppState, ingest_rx: Receiver<crate::ingest::IngestMsg>)
     let mut ingest_rx = Some(ingest_rx);
 
     let (w, h) = terminal::size().map_err(terminal_error)?;
-    let mut pending: Vec<Action> = vec![Action::Resize(w, h)];
-    let mut effects = state.start();
+    let mut pending: Vec<Action> = Vec::new();
+    let mut effects = update(state, Action::Resize(w, h));
+    effects.extend(state.start());
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     loop {
@@ -178,7 +179,7 @@ fn perform(state: &mut AppState, effects: &mut Vec<Effect>, workers: &Workers) {
             .rposition(|e| matches!(e, Effect::ReadRecord(_)));
         for (i, effect) in batch.into_iter().enumerate() {
             match effect {
-                Effect::Run(job) => workers.post(job),
+                Effect::Run(job) | Effect::Prefetch(job) => workers.post(job),
                 Effect::ReadRecord(row) if Some(i) == last_read => {
                     let result = read_record(&state.store, row);
                     effects.extend(update(state, Action::RecordRead { row, result }));
@@ -288,7 +289,13 @@ impl Workers {
         let (tx, done) = unbounded::<Done>();
         let mut slots = Vec::new();
         let mut handles = Vec::new();
-        for slot in [Slot::View, Slot::Analysis, Slot::Detect] {
+        for slot in [
+            Slot::View,
+            Slot::Pivot,
+            Slot::Timeline,
+            Slot::Actors,
+            Slot::Detect,
+        ] {
             let queue = Arc::new(JobSlot::default());
             let worker = Arc::clone(&queue);
             let tx = tx.clone();
@@ -408,6 +415,10 @@ fn install_panic_hook() {
 pub struct Harness {
     /// The state.
     pub state: AppState,
+    /// Keep [`Effect::Prefetch`] jobs for [`Harness::settle`] instead of running them at once
+    /// (as the workers would, after the keypress was drawn).
+    pub defer_prefetch: bool,
+    deferred: Vec<Job>,
     terminal: Terminal<TestBackend>,
 }
 
@@ -415,14 +426,19 @@ impl Harness {
     /// A harness over a loaded store, at a terminal size.
     pub fn new(store: FrameStore, settings: Settings, width: u16, height: u16) -> Harness {
         let mut state = AppState::new(store, settings);
-        let effects = state.start();
+        let mut effects = update(&mut state, Action::Resize(width, height));
+        effects.extend(state.start());
         let terminal = match Terminal::new(TestBackend::new(width, height)) {
             Ok(t) => t,
             Err(never) => match never {},
         };
-        let mut harness = Harness { state, terminal };
+        let mut harness = Harness {
+            state,
+            defer_prefetch: false,
+            deferred: Vec::new(),
+            terminal,
+        };
         harness.carry_out(effects);
-        harness.send(Action::Resize(width, height));
         harness
     }
 
@@ -482,11 +498,31 @@ impl Harness {
         out
     }
 
+    /// Prefetch jobs kept back.
+    pub fn deferred_jobs(&self) -> usize {
+        self.deferred.len()
+    }
+
+    /// Runs the prefetch jobs kept back; returns how long each took.
+    pub fn settle(&mut self) -> Vec<(Slot, Duration)> {
+        let mut times = Vec::new();
+        for job in std::mem::take(&mut self.deferred) {
+            let slot = job.slot();
+            let started = Instant::now();
+            let done = jobs::run(job);
+            let effects = update(&mut self.state, Action::Computed(done));
+            self.carry_out(effects);
+            times.push((slot, started.elapsed()));
+        }
+        times
+    }
+
     fn carry_out(&mut self, mut effects: Vec<Effect>) {
         while !effects.is_empty() {
             for effect in std::mem::take(&mut effects) {
                 match effect {
-                    Effect::Run(job) => {
+                    Effect::Prefetch(job) if self.defer_prefetch => self.deferred.push(job),
+                    Effect::Run(job) | Effect::Prefetch(job) => {
                         let done = jobs::run(job);
                         effects.extend(update(&mut self.state, Action::Computed(done)));
                     }

@@ -274,7 +274,7 @@ pub struct PivotModel {
 /// The timeline view.
 #[derive(Debug, Clone)]
 pub struct TimelineModel {
-    /// Index into [`query::BUCKETS`] (None: chosen to fit the width).
+    /// Index into [`crate::query::BUCKETS`] chosen by the user (None: chosen to fit the width).
     pub zoom: Option<usize>,
     /// The result shown.
     pub result: Option<TimelineView>,

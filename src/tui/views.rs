@@ -503,12 +503,16 @@ fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
     let axis_y = area.y + 1;
     put(buf, area, area.x, axis_y, label_w, "actor", theme.header());
     // Axis: a tick every 10 buckets.
-    for (n, i) in (start..end).enumerate() {
-        let x = area.x + label_w + 1 + n as u16;
-        if n % 10 == 0 {
-            put(buf, area, x, axis_y, 1, "┬", theme.muted());
-        }
-        let _ = i;
+    for n in (0..end - start).step_by(10) {
+        put(
+            buf,
+            area,
+            area.x + label_w + 1 + n as u16,
+            axis_y,
+            1,
+            "┬",
+            theme.muted(),
+        );
     }
     for (n, lane_index) in (timeline.cursor.offset..view.labels.len()).enumerate() {
         let y = area.y + 2 + n as u16;
@@ -767,7 +771,7 @@ fn draw_filter_bar(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: T
     let mut spans = vec![Span::styled("/ ", theme.header())];
     if text.is_empty() && editing.is_none() {
         spans.push(Span::styled(
-            "filter: actor:alice  action:*Policy*  -outcome:success  ip:10.0.0.0/8  last:24h",
+            "to filter, e.g. actor:alice action:*Policy* -outcome:success last:24h",
             theme.muted(),
         ));
     } else {
@@ -822,8 +826,9 @@ fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         return;
     }
     let tz = &state.settings.tz;
+    let slash = if area.width >= 110 { " / " } else { "/" };
     let mut parts = vec![format!(
-        "{} / {} events",
+        "{}{slash}{} events",
         thousands(state.events.matching as u64),
         thousands(state.total() as u64)
     )];
@@ -844,11 +849,14 @@ fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         .to_string(),
     );
     if let (Some(first), Some(last)) = (state.events.first, state.events.last) {
-        parts.push(format!(
-            "{} → {}",
-            format_time(first, tz),
-            format_time(last, tz)
-        ));
+        let (first, last) = (format_time(first, tz), format_time(last, tz));
+        if area.width >= 110 {
+            parts.push(format!("{first} → {last}"));
+        } else {
+            // Dates only on narrow terminals.
+            let date = |t: &str| t.chars().take(10).collect::<String>();
+            parts.push(format!("{} → {}", date(&first), date(&last)));
+        }
     }
     let mut spans = vec![Span::styled(parts.join(" · "), theme.header())];
     if let Some(message) = &state.message {
