@@ -6,9 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
 
 use crate::detectors::Finding;
 use crate::filter::{self, FilterContext};
@@ -20,11 +18,14 @@ use crate::text::escape_control;
 use super::jobs::{
     Analysis, AnalysisJob, AnalysisOutput, DetectJob, Done, Job, Sort, ViewJob, ViewRows,
 };
-use super::keymap::{self, Command, View};
+use super::keymap::{Command, View};
 use super::model;
 use super::record;
 
-use super::state::*;
+use super::input;
+use super::state::{
+    ACTOR_COLUMNS, AppState, Back, FilterEdit, LoadPhase, Overlay, PIVOT_FIELDS, column_width,
+};
 
 /// Commit appended batches to the frame every this many ticks while loading.
 const COMMIT_TICKS: u64 = 4;
@@ -112,7 +113,7 @@ impl AppState {
         effects
     }
 
-    fn set_pages(&mut self) {
+    pub(super) fn set_pages(&mut self) {
         let areas = self.areas();
         self.events.cursor.page = areas.table.height.saturating_sub(1).max(1) as usize;
         let list_page = areas.main.height.saturating_sub(2).max(1) as usize;
@@ -127,12 +128,12 @@ impl AppState {
         };
     }
 
-    fn filter_context(&self) -> FilterContext {
+    pub(super) fn filter_context(&self) -> FilterContext {
         FilterContext::for_frame(self.store.frame(), self.settings.tz.clone())
     }
 
     /// The frame changed (first load, new batches): recompute what depends on it.
-    fn frame_changed(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn frame_changed(&mut self, effects: &mut Vec<Effect>) {
         self.frame_gen += 1;
         self.request_view(effects);
         self.findings.running = true;
@@ -143,7 +144,7 @@ impl AppState {
         })));
     }
 
-    fn request_view(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn request_view(&mut self, effects: &mut Vec<Effect>) {
         let filter = if self.filter.text.trim().is_empty() {
             None
         } else {
@@ -166,12 +167,12 @@ impl AppState {
         })));
     }
 
-    fn set_filter(&mut self, text: String, effects: &mut Vec<Effect>) {
+    pub(super) fn set_filter(&mut self, text: String, effects: &mut Vec<Effect>) {
         self.filter.text = text;
         self.request_view(effects);
     }
 
-    fn refresh_window(&mut self) {
+    pub(super) fn refresh_window(&mut self) {
         self.set_pages();
         let len = self.events.matching;
         self.events.cursor.clamp(len);
@@ -194,7 +195,7 @@ impl AppState {
         self.events.window = window;
     }
 
-    fn keep_column_visible(&mut self) {
+    pub(super) fn keep_column_visible(&mut self) {
         let events = &mut self.events;
         events.col_cursor = events
             .col_cursor
@@ -218,11 +219,11 @@ impl AppState {
         }
     }
 
-    fn detail_visible(&self) -> bool {
+    pub(super) fn detail_visible(&self) -> bool {
         self.view == View::Detail || (self.view == View::Events && self.areas().detail.is_some())
     }
 
-    fn sync_detail(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn sync_detail(&mut self, effects: &mut Vec<Effect>) {
         if !self.detail_visible() {
             return;
         }
@@ -239,12 +240,12 @@ impl AppState {
     }
 
     /// Asks for the current view's analysis if it is out of date.
-    fn ensure_analysis(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn ensure_analysis(&mut self, effects: &mut Vec<Effect>) {
         self.ensure_analysis_of(self.view, false, effects);
     }
 
     /// Asks for every analysis that is out of date, ahead of time (not while typing a filter).
-    fn prefetch_analyses(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn prefetch_analyses(&mut self, effects: &mut Vec<Effect>) {
         if matches!(self.overlay, Some(Overlay::Filter(_))) {
             return;
         }
@@ -253,7 +254,12 @@ impl AppState {
         }
     }
 
-    fn ensure_analysis_of(&mut self, view: View, prefetch: bool, effects: &mut Vec<Effect>) {
+    pub(super) fn ensure_analysis_of(
+        &mut self,
+        view: View,
+        prefetch: bool,
+        effects: &mut Vec<Effect>,
+    ) {
         let version = self.events.version;
         if version == 0 {
             return;
@@ -334,7 +340,7 @@ impl AppState {
         }
     }
 
-    fn open_view(&mut self, view: View, effects: &mut Vec<Effect>) {
+    pub(super) fn open_view(&mut self, view: View, effects: &mut Vec<Effect>) {
         self.view = view;
         self.set_pages();
         self.refresh_window();
@@ -343,7 +349,7 @@ impl AppState {
     }
 
     /// Adds `part` to the filter, remembering where to go back to, and shows the events.
-    fn drill(&mut self, part: String, effects: &mut Vec<Effect>) {
+    pub(super) fn drill(&mut self, part: String, effects: &mut Vec<Effect>) {
         if part.is_empty() {
             return;
         }
@@ -363,7 +369,7 @@ impl AppState {
         self.open_view(View::Events, effects);
     }
 
-    fn sort_actors(&mut self) {
+    pub(super) fn sort_actors(&mut self) {
         let (column, descending) = self.actors.sort;
         self.actors.rows.sort_by(|a, b| {
             let order = match column {
@@ -389,10 +395,10 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(key) => {
             if key.kind != KeyEventKind::Release {
-                on_key(state, key, &mut effects);
+                input::on_key(state, key, &mut effects);
             }
         }
-        Action::Mouse(mouse) => on_mouse(state, mouse, &mut effects),
+        Action::Mouse(mouse) => input::on_mouse(state, mouse, &mut effects),
         Action::Resize(w, h) => {
             state.size = (w, h);
             state.refresh_window();
@@ -555,284 +561,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
     }
 }
 
-fn on_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
-        state.quitting = true;
-        effects.push(Effect::Quit);
-        return;
-    }
-    match state.overlay.take() {
-        Some(Overlay::Filter(edit)) => on_filter_key(state, edit, key, effects),
-        Some(Overlay::Help { scroll }) => {
-            let lines = keymap::help_lines().len();
-            let page = state.areas().main.height.saturating_sub(2).max(1) as usize;
-            let scroll = match key.code {
-                KeyCode::Down | KeyCode::Char('j') => Some(scroll + 1),
-                KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
-                KeyCode::PageDown | KeyCode::Char(' ') => Some(scroll + page),
-                KeyCode::PageUp => Some(scroll.saturating_sub(page)),
-                KeyCode::Char('g') | KeyCode::Home => Some(0),
-                KeyCode::Char('G') | KeyCode::End => Some(lines),
-                _ => None,
-            };
-            if let Some(scroll) = scroll {
-                state.overlay = Some(Overlay::Help {
-                    scroll: scroll.min(lines.saturating_sub(1)),
-                });
-            }
-        }
-        Some(Overlay::Columns { cursor }) => {
-            let n = schema::EVENT_COLUMNS.len();
-            match key.code {
-                KeyCode::Down | KeyCode::Char('j') => {
-                    state.overlay = Some(Overlay::Columns {
-                        cursor: (cursor + 1).min(n - 1),
-                    })
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    state.overlay = Some(Overlay::Columns {
-                        cursor: cursor.saturating_sub(1),
-                    })
-                }
-                KeyCode::Char(' ') | KeyCode::Enter => {
-                    let column = schema::EVENT_COLUMNS[cursor.min(n - 1)];
-                    let columns = &mut state.events.columns;
-                    if let Some(i) = columns.iter().position(|c| *c == column) {
-                        if columns.len() > 1 {
-                            columns.remove(i);
-                        }
-                    } else {
-                        // Keep the schema's order.
-                        let at = columns
-                            .iter()
-                            .position(|c| {
-                                schema::EVENT_COLUMNS.iter().position(|e| e == c) > Some(cursor)
-                            })
-                            .unwrap_or(columns.len());
-                        columns.insert(at, column);
-                    }
-                    state.overlay = Some(Overlay::Columns { cursor });
-                    state.refresh_window();
-                }
-                _ => {}
-            }
-        }
-        Some(Overlay::PickField { rows, cursor }) => {
-            let n = PIVOT_FIELDS.len();
-            match key.code {
-                KeyCode::Down | KeyCode::Char('j') => {
-                    state.overlay = Some(Overlay::PickField {
-                        rows,
-                        cursor: (cursor + 1).min(n - 1),
-                    })
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    state.overlay = Some(Overlay::PickField {
-                        rows,
-                        cursor: cursor.saturating_sub(1),
-                    })
-                }
-                KeyCode::Enter | KeyCode::Char(' ') => {
-                    let field = PIVOT_FIELDS[cursor.min(n - 1)];
-                    if rows {
-                        state.pivot.rows = field;
-                    } else {
-                        state.pivot.cols = field;
-                    }
-                    state.pivot.cursor = Cursor {
-                        page: state.pivot.cursor.page,
-                        ..Cursor::default()
-                    };
-                    state.pivot.col = 0;
-                    state.pivot.col_offset = 0;
-                    state.ensure_analysis(effects);
-                }
-                _ => {}
-            }
-        }
-        None => {
-            if let Some(command) = keymap::resolve(state.view, keymap::Key::from_event(&key)) {
-                run_command(state, command, effects);
-            }
-        }
-    }
-}
-
-fn on_filter_key(
-    state: &mut AppState,
-    mut edit: FilterEdit,
-    key: KeyEvent,
-    effects: &mut Vec<Effect>,
-) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let len = edit.text.chars().count();
-    let byte = |text: &str, at: usize| text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
-    let mut changed = false;
-    match key.code {
-        KeyCode::Esc => {
-            if edit.text != edit.original {
-                state.set_filter(edit.original, effects);
-            }
-            return;
-        }
-        KeyCode::Enter => {
-            if state.filter.error.is_some() {
-                state.overlay = Some(Overlay::Filter(edit));
-                return;
-            }
-            let text = edit.text.trim().to_string();
-            if !text.is_empty() && state.filter.history.last() != Some(&text) {
-                state.filter.history.push(text);
-            }
-            state.events.cursor.selected = 0;
-            state.refresh_window();
-            state.sync_detail(effects);
-            state.prefetch_analyses(effects);
-            return;
-        }
-        KeyCode::Char('u') if ctrl => {
-            edit.text.clear();
-            edit.cursor = 0;
-            changed = true;
-        }
-        KeyCode::Char('a') if ctrl => edit.cursor = 0,
-        KeyCode::Char('e') if ctrl => edit.cursor = len,
-        KeyCode::Char(c) if !ctrl => {
-            let at = byte(&edit.text, edit.cursor);
-            edit.text.insert(at, c);
-            edit.cursor += 1;
-            changed = true;
-        }
-        KeyCode::Backspace if edit.cursor > 0 => {
-            let at = byte(&edit.text, edit.cursor - 1);
-            edit.text.remove(at);
-            edit.cursor -= 1;
-            changed = true;
-        }
-        KeyCode::Delete if edit.cursor < len => {
-            let at = byte(&edit.text, edit.cursor);
-            edit.text.remove(at);
-            changed = true;
-        }
-        KeyCode::Left => edit.cursor = edit.cursor.saturating_sub(1),
-        KeyCode::Right => edit.cursor = (edit.cursor + 1).min(len),
-        KeyCode::Home => edit.cursor = 0,
-        KeyCode::End => edit.cursor = len,
-        KeyCode::Up | KeyCode::Down => {
-            let history = &state.filter.history;
-            if !history.is_empty() {
-                let pos = match (key.code, edit.history_pos) {
-                    (KeyCode::Up, None) => Some(history.len() - 1),
-                    (KeyCode::Up, Some(p)) => Some(p.saturating_sub(1)),
-                    (_, Some(p)) if p + 1 < history.len() => Some(p + 1),
-                    _ => None,
-                };
-                edit.history_pos = pos;
-                edit.text = pos
-                    .and_then(|p| history.get(p).cloned())
-                    .unwrap_or_default();
-                edit.cursor = edit.text.chars().count();
-                changed = true;
-            }
-        }
-        _ => {}
-    }
-    if changed {
-        state.set_filter(edit.text.clone(), effects);
-    }
-    state.overlay = Some(Overlay::Filter(edit));
-}
-
-fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Vec<Effect>) {
-    let areas = state.areas();
-    match mouse.kind {
-        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
-            let delta = if mouse.kind == MouseEventKind::ScrollDown {
-                3
-            } else {
-                -3
-            };
-            let over_detail = areas.detail.is_some_and(|d| mouse.row >= d.y);
-            if state.overlay.is_some() {
-                return;
-            }
-            if over_detail {
-                scroll_detail(state, delta);
-            } else {
-                run_command(state, Command::ScrollBy(delta as i32), effects);
-            }
-        }
-        MouseEventKind::Down(MouseButton::Left) => {
-            if state.overlay.is_some() {
-                return;
-            }
-            if mouse.row == areas.tabs.y && areas.tabs.height > 0 {
-                // Tabs are drawn as " n Title " one after the other.
-                let mut x = 0u16;
-                for view in View::TABS {
-                    let w = view.title().len() as u16 + 4;
-                    if mouse.column >= x && mouse.column < x + w {
-                        state.back.clear();
-                        state.open_view(view, effects);
-                        return;
-                    }
-                    x += w;
-                }
-                return;
-            }
-            let (top, offset, selected) = match state.view {
-                View::Events => (
-                    areas.table.y + 1,
-                    state.events.cursor.offset,
-                    state.events.cursor.selected,
-                ),
-                View::Pivot => (
-                    areas.main.y + 2,
-                    state.pivot.cursor.offset,
-                    state.pivot.cursor.selected,
-                ),
-                View::Timeline => (
-                    areas.main.y + 2,
-                    state.timeline.cursor.offset,
-                    state.timeline.cursor.selected,
-                ),
-                View::Actors => (
-                    areas.main.y + 2,
-                    state.actors.cursor.offset,
-                    state.actors.cursor.selected,
-                ),
-                View::Findings => (
-                    areas.main.y + 2,
-                    state.findings.cursor.offset,
-                    state.findings.cursor.selected,
-                ),
-                View::Detail => return,
-            };
-            let bottom = if state.view == View::Events {
-                areas.table.y + areas.table.height
-            } else {
-                areas.main.y + areas.main.height
-            };
-            if mouse.row >= top && mouse.row < bottom {
-                let target = offset + (mouse.row - top) as usize;
-                run_command(
-                    state,
-                    Command::ScrollBy(target as i32 - selected as i32),
-                    effects,
-                );
-            }
-        }
-        _ => {}
-    }
-}
-
-fn scroll_detail(state: &mut AppState, delta: i64) {
-    let max = state.detail.lines.len().saturating_sub(state.detail.page);
-    state.detail.scroll = (state.detail.scroll as i64 + delta).clamp(0, max as i64) as usize;
-}
-
-fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
+pub(super) fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
     state.message = None;
     match command {
         Command::ScrollBy(n) => scroll(state, i64::from(n), effects),
@@ -1025,7 +754,7 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             }
             state.sync_detail(effects);
         }
-        View::Detail => scroll_detail(state, delta),
+        View::Detail => input::scroll_detail(state, delta),
         View::Pivot => {
             let n = state
                 .pivot

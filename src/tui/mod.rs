@@ -8,6 +8,7 @@
 //! carried out inline), for tests and benchmarks.
 
 pub mod app;
+mod input;
 pub mod jobs;
 pub mod keymap;
 pub mod model;

@@ -47,9 +47,9 @@ pub const PIVOT_FIELDS: [&str; 15] = [
 
 /// The columns of the actors view.
 pub const ACTOR_COLUMNS: [&str; 9] = [
-    "actor",
+    schema::ACTOR,
     "kind",
-    "provider",
+    schema::PROVIDER,
     "first seen",
     "last seen",
     "events",
@@ -59,7 +59,14 @@ pub const ACTOR_COLUMNS: [&str; 9] = [
 ];
 
 /// The columns of the findings view.
-pub const FINDING_COLUMNS: [&str; 6] = ["severity", "time", "rule", "actor", "events", "why"];
+pub const FINDING_COLUMNS: [&str; 6] = [
+    "severity",
+    schema::TIME,
+    "rule",
+    schema::ACTOR,
+    "events",
+    "why",
+];
 
 /// The events table's columns when nothing was chosen.
 pub const DEFAULT_COLUMNS: [&str; 7] = [
