@@ -16,6 +16,9 @@ pub mod record;
 pub mod state;
 pub mod views;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, Once};
