@@ -464,7 +464,7 @@ fn analyses_are_computed_ahead_of_time_but_not_while_typing() {
     assert_eq!(h.deferred_jobs(), 3, "pivot, timeline and actors");
     let slots: Vec<_> = h.settle().into_iter().map(|(slot, _)| slot).collect();
     assert_eq!(slots.len(), 3, "{slots:?}");
-    let version = h.state.events.version;
+    let version = h.state.events.content;
     for (key, view) in [
         ('2', View::Pivot),
         ('3', View::Timeline),
@@ -477,6 +477,12 @@ fn analyses_are_computed_ahead_of_time_but_not_while_typing() {
     assert_eq!(h.state.pivot.shown.map(|s| s.0), Some(version));
     assert_eq!(h.state.timeline.shown.map(|s| s.0), Some(version));
     assert_eq!(h.state.actors.shown, Some(version));
+    // A sort reorders the events but changes no analysis.
+    h.key(KeyCode::Char('1'));
+    h.key(KeyCode::Char('s'));
+    assert_eq!(h.state.events.sort.map(|s| s.column), Some(TIME));
+    assert_eq!(h.deferred_jobs(), 0);
+    assert_eq!(h.state.events.content, version);
     let failures = count(h.state.store.frame(), "outcome:failure") as u64;
     assert_eq!(
         h.state.pivot.result.as_ref().map(|p| p.pivot.total),

@@ -164,6 +164,7 @@ impl AppState {
             frame: self.store.frame().clone(),
             filter,
             sort: self.events.sort,
+            filter_text: self.filter.text.trim().to_string(),
         })));
     }
 
@@ -260,7 +261,7 @@ impl AppState {
         prefetch: bool,
         effects: &mut Vec<Effect>,
     ) {
-        let version = self.events.version;
+        let version = self.events.content;
         if version == 0 {
             return;
         }
@@ -458,10 +459,16 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     matching,
                     first,
                     last,
+                    filter_text,
                     ..
                 }) => {
                     if frame_gen != state.frame_gen {
                         return;
+                    }
+                    let key = (frame_gen, filter_text);
+                    if state.events.content_key.as_ref() != Some(&key) {
+                        state.events.content += 1;
+                        state.events.content_key = Some(key);
                     }
                     state.events.rows = rows;
                     state.events.matching = matching;
@@ -480,7 +487,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
             }
         }
         Done::AnalysisComputed { version, result } => {
-            if version != state.events.version {
+            if version != state.events.content {
                 return;
             }
             match result {

@@ -84,6 +84,8 @@ pub struct ViewJob {
     pub filter: Option<Expr>,
     /// The sort (None: time order, the frame's own).
     pub sort: Option<Sort>,
+    /// The filter's text (what the rows match).
+    pub filter_text: String,
 }
 
 /// What an analysis job computes.
@@ -134,6 +136,8 @@ pub struct ViewRows {
     pub first: Option<i64>,
     /// Latest matching time.
     pub last: Option<i64>,
+    /// The filter's text.
+    pub filter_text: String,
 }
 
 /// An analysis result.
@@ -201,6 +205,7 @@ fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
         frame,
         filter,
         sort,
+        filter_text,
     } = job;
     if filter.is_none() && sort.is_none() {
         let (first, last) = frame.column(TIME).map(time_range).unwrap_or((None, None));
@@ -211,6 +216,7 @@ fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
             matching: frame.height(),
             first,
             last,
+            filter_text,
         });
     }
     // Categorical columns sort by their values' rank in the dictionary (a counting sort over
@@ -248,6 +254,7 @@ fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
         rows: Some(rows),
         first,
         last,
+        filter_text,
     })
 }
 

@@ -238,6 +238,11 @@ pub struct EventsModel {
     pub version: u64,
     /// The latest view version asked for.
     pub requested: u64,
+    /// Bumped when the matching events change (filter or frame), not on a sort: the
+    /// analyses are keyed by it.
+    pub content: u64,
+    /// Frame generation and filter of `content`.
+    pub content_key: Option<(u64, String)>,
     /// Whether the record pane is shown under the table.
     pub show_detail: bool,
 }
@@ -427,6 +432,8 @@ impl AppState {
                 window: Vec::new(),
                 version: 0,
                 requested: 0,
+                content: 0,
+                content_key: None,
                 show_detail: true,
             },
             detail: DetailModel::default(),

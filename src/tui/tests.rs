@@ -55,6 +55,7 @@ fn a_stale_view_result_is_dropped() {
         matching: 42,
         first: None,
         last: None,
+        filter_text: String::new(),
     };
     let version = stale.version;
     let effects = update(
