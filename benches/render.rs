@@ -58,7 +58,7 @@ impl Timings {
         let median = self.samples.get(n / 2).copied().unwrap_or_default();
         let max = self.samples.last().copied().unwrap_or_default();
         println!(
-            "{:<44} {:>6} {:>10.2} {:>10.2}",
+            "{:<50} {:>6} {:>10.2} {:>10.2}",
             self.name,
             self.samples.len(),
             ms(median),
@@ -89,11 +89,11 @@ pub fn bench(events: usize) {
     h.defer_prefetch = true;
     println!("render: {loaded} events, 120x40 TestBackend, keypress = update + jobs inline + draw");
     println!(
-        "{:<44} {:>6} {:>10} {:>10}",
+        "{:<50} {:>6} {:>10} {:>10}",
         "operation", "runs", "median ms", "max ms"
     );
     println!(
-        "{:<44} {:>6} {:>10.2} {:>10.2}",
+        "{:<50} {:>6} {:>10.2} {:>10.2}",
         "open (first view + detectors + draw)",
         1,
         ms(first),
