@@ -19,7 +19,7 @@ use trailscope::tui::state::Overlay;
 use trailscope::tui::views::thousands;
 use trailscope::tui::{Action, Command, Harness, Settings, View};
 
-use crate::util::{load, sample_logs};
+use crate::util::{load, load_names, sample_logs};
 
 fn settings() -> Settings {
     Settings {
@@ -29,9 +29,11 @@ fn settings() -> Settings {
     }
 }
 
-/// The bundled sample, loaded once per test process (the frame is cloned per test).
+/// The bundled sample, loaded as the CLI does.
 fn sample() -> FrameStore {
-    load(&[&sample_logs()])
+    // Relative (tests run in the package directory), so record titles do not name the checkout.
+    assert!(sample_logs().is_dir());
+    load_names(&["sample-logs".to_string()])
 }
 
 fn harness(width: u16, height: u16) -> Harness {

@@ -432,6 +432,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Computed(done) => on_done(state, done, &mut effects),
         Action::RecordRead { row, result } => {
             if state.detail.frame_row == Some(row) {
+                state.detail.origin = model::origin(state.store.frame(), row);
                 match result {
                     Ok(bytes) => state.detail.lines = record::pretty(&bytes),
                     Err(e) => state.detail.error = Some(escape_control(&e).into_owned()),

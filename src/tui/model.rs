@@ -289,3 +289,15 @@ pub fn finding_rows(
         .collect();
     (rows, flags)
 }
+
+/// Where the event at a frame row was read from: `input:line`, escaped.
+pub fn origin(frame: &DataFrame, row: u32) -> Option<String> {
+    let value = |name: &str| frame.column(name).ok()?.get(row as usize).ok();
+    let source = value(crate::schema::SOURCE)?.str_value().into_owned();
+    let line = value(crate::schema::RAW_LINE).and_then(|v| v.extract::<u64>());
+    let text = match line {
+        Some(line) if line > 0 => format!("{source}:{line}"),
+        _ => source,
+    };
+    Some(escape_control(&text).into_owned())
+}

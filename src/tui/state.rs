@@ -260,6 +260,8 @@ pub struct DetailModel {
     pub page: usize,
     /// Why the record could not be read.
     pub error: Option<String>,
+    /// Where the record is (`input:line`), escaped.
+    pub origin: Option<String>,
 }
 
 /// The pivot view.

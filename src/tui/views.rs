@@ -297,9 +297,22 @@ fn draw_detail(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         return;
     }
     let detail = &state.detail;
-    let title = match detail.frame_row {
-        Some(row) => format!(" Record (event {}) ", thousands(u64::from(row) + 1)),
-        None => " Record ".to_string(),
+    let title = match (&detail.origin, detail.frame_row) {
+        (Some(origin), Some(_)) => {
+            // The end of a long path is what tells inputs apart.
+            let room = area.width.saturating_sub(14) as usize;
+            let chars: Vec<char> = origin.chars().collect();
+            let shown: String = if chars.len() > room {
+                std::iter::once('…')
+                    .chain(chars[chars.len() + 1 - room.max(1)..].iter().copied())
+                    .collect()
+            } else {
+                origin.clone()
+            };
+            format!(" Record · {shown} ")
+        }
+        (None, Some(row)) => format!(" Record (event {}) ", thousands(u64::from(row) + 1)),
+        _ => " Record ".to_string(),
     };
     let block = Block::bordered().title(title).border_style(theme.muted());
     let inner = block.inner(area);
