@@ -541,7 +541,7 @@ fn actors_timeline_and_findings_filter_to_what_is_under_the_cursor() {
     h.command(Command::GoBack);
     assert_eq!(h.state.view, View::Actors);
     // Sort by events ascending.
-    h.command(Command::MoveColumn(5));
+    h.command(Command::MoveColumn(2));
     h.command(Command::SortByColumn);
     assert!(
         h.state

@@ -376,13 +376,13 @@ impl AppState {
             let order = match column {
                 0 => a.actor.cmp(&b.actor),
                 1 => a.kind().cmp(b.kind()),
-                2 => a.provider.cmp(&b.provider),
-                3 => a.first.cmp(&b.first),
-                4 => a.last.cmp(&b.last),
-                5 => a.events.cmp(&b.events),
-                6 => a.privileged.cmp(&b.privileged),
-                7 => a.failures.cmp(&b.failures),
-                _ => a.distinct_ips.cmp(&b.distinct_ips),
+                2 => a.events.cmp(&b.events),
+                3 => a.privileged.cmp(&b.privileged),
+                4 => a.failures.cmp(&b.failures),
+                5 => a.distinct_ips.cmp(&b.distinct_ips),
+                6 => a.first.cmp(&b.first),
+                7 => a.last.cmp(&b.last),
+                _ => a.provider.cmp(&b.provider),
             };
             let order = if descending { order.reverse() } else { order };
             order.then_with(|| a.actor.cmp(&b.actor))
@@ -700,7 +700,7 @@ pub(super) fn run_command(state: &mut AppState, command: Command, effects: &mut 
                 state.actors.sort = match state.actors.sort {
                     (c, descending) if c == column => (column, !descending),
                     // Counts read best largest first, names A to Z.
-                    _ => (column, column >= 3),
+                    _ => (column, (2..=5).contains(&column)),
                 };
                 state.sort_actors();
             }

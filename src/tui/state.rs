@@ -46,16 +46,17 @@ pub const PIVOT_FIELDS: [&str; 15] = [
 ];
 
 /// The columns of the actors view.
+/// (The counts come first so they fit on 80 columns.)
 pub const ACTOR_COLUMNS: [&str; 9] = [
     schema::ACTOR,
     "kind",
-    schema::PROVIDER,
-    "first seen",
-    "last seen",
     "events",
     "privileged",
     "failures",
     "ips",
+    "first seen",
+    "last seen",
+    schema::PROVIDER,
 ];
 
 /// The columns of the findings view.
@@ -459,7 +460,7 @@ impl AppState {
                 anchor: None,
             },
             actors: ActorsModel {
-                sort: (5, true),
+                sort: (2, true),
                 ..ActorsModel::default()
             },
             findings: FindingsModel::default(),

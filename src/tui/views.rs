@@ -614,7 +614,7 @@ fn draw_actors(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         None => "counting…".to_string(),
     };
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
-    let widths: [u16; 9] = [32, 10, 10, 19, 19, 9, 10, 9, 5];
+    let widths: [u16; 9] = [32, 10, 7, 10, 8, 5, 19, 19, 10];
     let header_y = area.y + 1;
     let mut x = area.x;
     let mut xs = Vec::new();
@@ -625,7 +625,7 @@ fn draw_actors(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         if actors.col_cursor == i {
             style = style.add_modifier(Modifier::UNDERLINED);
         }
-        let text = if i >= 5 {
+        let text = if (2..=5).contains(&i) {
             right(&format!("{name}{arrow}"), widths[i])
         } else {
             format!("{name}{arrow}")
@@ -662,17 +662,17 @@ fn draw_actors(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         let cells = [
             row.label.clone(),
             row.kind().to_string(),
-            row.provider.clone(),
+            right(&thousands(row.events), widths[2]),
+            right(&thousands(row.privileged), widths[3]),
+            right(&thousands(row.failures), widths[4]),
+            right(&thousands(row.distinct_ips), widths[5]),
             time(row.first),
             time(row.last),
-            right(&thousands(row.events), widths[5]),
-            right(&thousands(row.privileged), widths[6]),
-            right(&thousands(row.failures), widths[7]),
-            right(&thousands(row.distinct_ips), widths[8]),
+            row.provider.clone(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             let mut cell_style = style;
-            if i == 6 && row.privileged > 0 || i == 7 && row.failures > 0 {
+            if i == 3 && row.privileged > 0 || i == 4 && row.failures > 0 {
                 cell_style = cell_style.patch(theme.severity(Severity::Medium));
             }
             put(buf, area, xs[i], y, widths[i], cell, cell_style);
