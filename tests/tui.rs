@@ -622,6 +622,66 @@ fn columns_can_be_chosen_and_help_lists_every_binding() {
 }
 
 #[test]
+fn empty_results_are_said_in_every_view() {
+    let mut h = harness(120, 40);
+    h.key(KeyCode::Char('/'));
+    h.type_text("actor:nobody-at-all");
+    h.key(KeyCode::Enter);
+    assert_eq!(h.state.events.matching, 0);
+    for (view, text) in [
+        (View::Events, "no events match the filter"),
+        (View::Pivot, "no events match the filter"),
+        (View::Timeline, "no events match the filter"),
+        (View::Actors, "no actors match the filter"),
+    ] {
+        h.command(Command::OpenView(view));
+        for command in [
+            Command::GoBottom,
+            Command::DrillDown,
+            Command::MoveColumn(1),
+        ] {
+            h.command(command);
+        }
+        assert_eq!(h.state.view, view, "Enter on nothing stays");
+        let screen = h.screen();
+        assert!(screen.contains(text), "{view:?}:\n{screen}");
+        let total = thousands(h.state.total() as u64);
+        assert!(status_line(&screen).starts_with(&format!("0 / {total} events")));
+    }
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_and_a_click_selects() {
+    use crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut h = harness(120, 40);
+    let mouse = |kind, column, row| {
+        Action::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: crossterm::event::KeyModifiers::NONE,
+        })
+    };
+    h.send(mouse(MouseEventKind::ScrollDown, 10, 5));
+    assert_eq!(h.state.events.cursor.selected, 3);
+    // Row 1 is the table header, so screen row 6 is the fifth row shown.
+    h.send(mouse(MouseEventKind::Down(MouseButton::Left), 10, 6));
+    assert_eq!(h.state.events.cursor.selected, 4);
+    assert_eq!(
+        h.state.detail.frame_row,
+        Some(4),
+        "the record follows the click"
+    );
+    // The wheel over the record pane scrolls the record.
+    let pane = h.state.areas().detail.expect("record pane").y + 2;
+    h.send(mouse(MouseEventKind::ScrollDown, 10, pane));
+    assert_eq!(h.state.detail.scroll, 3);
+    // A click on a tab opens it.
+    h.send(mouse(MouseEventKind::Down(MouseButton::Left), 14, 0));
+    assert_eq!(h.state.view, View::Pivot);
+}
+
+#[test]
 fn no_color_uses_no_colours() {
     let mut h = Harness::new(
         sample(),
