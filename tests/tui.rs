@@ -682,6 +682,16 @@ fn the_mouse_wheel_scrolls_and_a_click_selects() {
 }
 
 #[test]
+fn times_are_shown_in_the_display_time_zone() {
+    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let mut h = Harness::new(sample(), Settings { tz, ..settings() }, 120, 40);
+    let screen = h.screen();
+    // The first event is at 00:00:12 UTC.
+    assert!(screen.contains("  2024-03-04 01:00:12 CET  "), "{screen}");
+    assert!(status_line(&screen).contains("2024-03-04 01:00:12 CET →"));
+}
+
+#[test]
 fn no_color_uses_no_colours() {
     let mut h = Harness::new(
         sample(),

@@ -23,9 +23,7 @@ use super::model;
 use super::record;
 
 use super::input;
-use super::state::{
-    ACTOR_COLUMNS, AppState, Back, FilterEdit, LoadPhase, Overlay, PIVOT_FIELDS, column_width,
-};
+use super::state::{ACTOR_COLUMNS, AppState, Back, FilterEdit, LoadPhase, Overlay, PIVOT_FIELDS};
 
 /// Commit appended batches to the frame every this many ticks while loading.
 const COMMIT_TICKS: u64 = 4;
@@ -197,6 +195,12 @@ impl AppState {
     }
 
     pub(super) fn keep_column_visible(&mut self) {
+        let widths: Vec<u16> = self
+            .events
+            .columns
+            .iter()
+            .map(|c| self.column_width(c) + 1)
+            .collect();
         let events = &mut self.events;
         events.col_cursor = events
             .col_cursor
@@ -206,12 +210,11 @@ impl AppState {
         }
         let width = self.size.0.saturating_sub(2);
         loop {
-            let used: u16 = events.columns[events.col_offset
-                ..=events
-                    .col_cursor
-                    .min(events.columns.len().saturating_sub(1))]
+            let last = events.col_cursor.min(widths.len().saturating_sub(1));
+            let used: u16 = widths
+                .get(events.col_offset..=last)
+                .unwrap_or(&[])
                 .iter()
-                .map(|c| column_width(c) + 1)
                 .sum();
             if used <= width || events.col_offset >= events.col_cursor {
                 break;

@@ -403,6 +403,16 @@ pub struct Areas {
 }
 
 impl AppState {
+    /// Display width of an events-table column (times carry the zone's abbreviation
+    /// outside UTC).
+    pub fn column_width(&self, column: &str) -> u16 {
+        if column == schema::TIME && self.settings.tz.iana_name() != Some("UTC") {
+            24
+        } else {
+            column_width(column)
+        }
+    }
+
     /// A state over a store (already loaded, or about to be fed by a load).
     pub fn new(store: FrameStore, settings: Settings) -> AppState {
         let phase = if store.is_finished() {

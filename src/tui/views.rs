@@ -19,7 +19,7 @@ use super::record::Token;
 mod bars;
 use super::state::{
     ACTOR_COLUMNS, AppState, Areas, FINDING_COLUMNS, LANE_LABEL_WIDTH, LoadPhase, PIVOT_CELL_WIDTH,
-    PIVOT_LABEL_WIDTH, column_width,
+    PIVOT_LABEL_WIDTH,
 };
 use bars::{draw_filter_bar, draw_gauge, draw_overlay, draw_status};
 
@@ -218,9 +218,9 @@ fn draw_events(frame: &mut Frame<'_>, state: &AppState, areas: &Areas, theme: Th
         if x >= area.right() {
             break;
         }
-        let w = column_width(column).min(area.right() - x);
+        let w = state.column_width(column).min(area.right() - x);
         shown.push((i, *column, x, w));
-        x = x.saturating_add(column_width(column) + 1);
+        x = x.saturating_add(state.column_width(column) + 1);
     }
     // The last column takes the rest of the line.
     if let Some(last) = shown.last_mut() {
