@@ -94,7 +94,7 @@ pub fn bench(events: usize) {
     );
     println!(
         "{:<50} {:>6} {:>10.2} {:>10.2}",
-        "open (first view + detectors + draw)",
+        "open (view, detectors, 3 analyses inline, draw)",
         1,
         ms(first),
         ms(first)
