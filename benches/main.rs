@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [--events N] [--runs R]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [--events N] [--runs R]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -18,6 +18,7 @@ use trailscope::store::FrameStore;
 use trailscope::{source, synth};
 
 mod query;
+mod render;
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -51,6 +52,9 @@ fn main() {
     }
     if groups.contains(&"parse") {
         bench_parse(events);
+    }
+    if groups.contains(&"render") {
+        render::bench(events);
     }
 }
 

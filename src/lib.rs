@@ -3,7 +3,7 @@
 //! Data flows one way: [`source`] (files, directories, gzip, stdin) -> [`framing`] (records
 //! in any container) -> [`detect`] (envelopes, provider) -> [`providers`] (one parser per format) -> [`schema`]
 //! (normalized events, column builders) -> [`ingest`] (parallel load pipeline) -> [`store`]
-//! (the Polars frame) -> [`report`] (CLI output).
+//! (the Polars frame) -> [`report`] (CLI output) and [`tui`] (the terminal UI).
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -24,6 +24,7 @@ pub mod source;
 pub mod store;
 pub mod synth;
 pub mod text;
+pub mod tui;
 
 /// A position in an input: the file (or `-`), and the line and/or byte offset when known.
 #[derive(Debug, Clone, PartialEq, Eq)]

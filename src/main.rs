@@ -2,7 +2,7 @@
 //! (0 success, 1 nothing found where a command says so, 2 error). The only file that uses
 //! anyhow or exits the process.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -303,7 +303,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        // The TUI is not built yet: a bare invocation prints the summary.
+        // A bare invocation opens the TUI on a terminal and prints the summary otherwise
+        // (scripts and pipes).
+        None if io::stdout().is_terminal() => tui(&cli.paths, cli.input_format.as_deref(), &common),
         None => summary(
             &cli.paths,
             cli.input_format.as_deref(),
@@ -311,6 +313,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             SummaryFormat::Table,
         ),
     }
+}
+
+/// Opens the terminal UI; the inputs load in the background.
+fn tui(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow::Result<ExitCode> {
+    let prepared = prepare(paths, input_format, common)?;
+    trailscope::tui::run(trailscope::tui::Launch {
+        inputs: prepared.expansion.inputs,
+        problems: prepared.expansion.problems,
+        options: prepared.options,
+        config: prepared.config,
+        tz: prepared.tz,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The bundled sample: `sample-logs/` in the working directory, else next to the sources.

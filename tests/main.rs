@@ -9,3 +9,4 @@ mod conformance;
 mod formats;
 mod loading;
 mod query;
+mod tui;

@@ -1,0 +1,869 @@
+//! The application state and the one function that changes it: [`update`] applies an
+//! [`Action`] (a key, a resize, news from the loader or a worker) to the [`AppState`] and
+//! returns the [`Effect`]s for `tui/mod.rs` to carry out (run a job, read a record, quit).
+//! Every view-model the views draw is computed here.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
+
+use crate::detectors::Finding;
+use crate::filter::{self, FilterContext};
+use crate::ingest::IngestMsg;
+use crate::query::{self, Key as QueryKey, PivotSpec, TimelineSpec};
+use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
+use crate::text::escape_control;
+
+use super::jobs::{
+    Analysis, AnalysisJob, AnalysisOutput, DetectJob, Done, Job, Sort, ViewJob, ViewRows,
+};
+use super::keymap::{Command, View};
+use super::model;
+use super::record;
+
+use super::input;
+use super::state::{ACTOR_COLUMNS, AppState, Back, FilterEdit, LoadPhase, Overlay, PIVOT_FIELDS};
+
+/// Commit appended batches to the frame every this many ticks while loading.
+const COMMIT_TICKS: u64 = 4;
+/// Lanes (actors) the timeline keeps; the rest are summed into "(other)".
+const TIMELINE_LANES: usize = 300;
+/// Rows and columns the pivot keeps.
+const PIVOT_TOP: usize = 300;
+/// Event ids put in the filter of a finding's events.
+const FINDING_IDS: usize = 200;
+
+/// What `update` is asked to do: input from the terminal, news from the loader and the
+/// workers, and commands.
+#[derive(Debug)]
+pub enum Action {
+    /// A key was pressed (resolved through the keymap, or typed into the filter bar).
+    Key(KeyEvent),
+    /// The mouse was used.
+    Mouse(MouseEvent),
+    /// The terminal has this many columns and rows.
+    Resize(u16, u16),
+    /// Time passed (about four times a second).
+    Tick,
+    /// A command, as a key would run it.
+    Do(Command),
+    /// News from the loader.
+    Loaded(IngestMsgBox),
+    /// A worker finished a job.
+    Computed(Done),
+    /// The original record of a frame row was read.
+    RecordRead {
+        /// The frame row.
+        row: u32,
+        /// The bytes, or why they could not be read.
+        result: Result<Vec<u8>, String>,
+    },
+    /// The process was asked to stop (SIGTERM, SIGHUP).
+    Terminate,
+}
+
+/// An ingest message inside an [`Action`] (`IngestMsg` has no `Debug`).
+pub struct IngestMsgBox(pub IngestMsg);
+
+impl std::fmt::Debug for IngestMsgBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match &self.0 {
+            IngestMsg::BatchLoaded(_) => "BatchLoaded",
+            IngestMsg::RecordRejected { .. } => "RecordRejected",
+            IngestMsg::InputFinished(_) => "InputFinished",
+            IngestMsg::ProgressMade(_) => "ProgressMade",
+            IngestMsg::LoadFinished => "LoadFinished",
+        };
+        f.write_str(name)
+    }
+}
+
+/// What `tui/mod.rs` carries out for `update`.
+#[allow(clippy::large_enum_variant)]
+pub enum Effect {
+    /// Run a job on a worker (a newer job of the same slot replaces a queued one).
+    Run(Job),
+    /// The same, for a result not on screen yet (computed ahead of time).
+    Prefetch(Job),
+    /// Read the original record of a frame row and send [`Action::RecordRead`].
+    ReadRecord(u32),
+    /// Leave the TUI.
+    Quit,
+}
+
+impl std::fmt::Debug for Effect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Effect::Run(job) => write!(f, "Run({:?})", job.slot()),
+            Effect::Prefetch(job) => write!(f, "Prefetch({:?})", job.slot()),
+            Effect::ReadRecord(row) => write!(f, "ReadRecord({row})"),
+            Effect::Quit => f.write_str("Quit"),
+        }
+    }
+}
+
+impl AppState {
+    /// The first effects: compute the view and run the detectors over what is loaded.
+    pub fn start(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.frame_changed(&mut effects);
+        effects
+    }
+
+    pub(super) fn set_pages(&mut self) {
+        let areas = self.areas();
+        self.events.cursor.page = areas.table.height.saturating_sub(1).max(1) as usize;
+        let list_page = areas.main.height.saturating_sub(2).max(1) as usize;
+        self.pivot.cursor.page = list_page;
+        self.timeline.cursor.page = list_page;
+        self.actors.cursor.page = list_page;
+        self.findings.cursor.page = list_page;
+        self.detail.page = match (self.view, areas.detail) {
+            (View::Detail, _) => areas.main.height.saturating_sub(2).max(1) as usize,
+            (_, Some(d)) => d.height.saturating_sub(2).max(1) as usize,
+            _ => 1,
+        };
+    }
+
+    pub(super) fn filter_context(&self) -> FilterContext {
+        FilterContext::for_frame(self.store.frame(), self.settings.tz.clone())
+    }
+
+    /// The frame changed (first load, new batches): recompute what depends on it.
+    pub(super) fn frame_changed(&mut self, effects: &mut Vec<Effect>) {
+        self.frame_gen += 1;
+        self.request_view(effects);
+        self.findings.running = true;
+        effects.push(Effect::Run(Job::Detect(DetectJob {
+            frame_gen: self.frame_gen,
+            frame: self.store.frame().clone(),
+            config: Arc::clone(&self.settings.config),
+        })));
+    }
+
+    pub(super) fn request_view(&mut self, effects: &mut Vec<Effect>) {
+        let filter = if self.filter.text.trim().is_empty() {
+            None
+        } else {
+            match filter::compile_str(&self.filter.text, &self.filter_context()) {
+                Ok(expr) => Some(expr),
+                Err(e) => {
+                    self.filter.error = Some(e);
+                    return;
+                }
+            }
+        };
+        self.filter.error = None;
+        self.events.requested += 1;
+        effects.push(Effect::Run(Job::View(ViewJob {
+            version: self.events.requested,
+            frame_gen: self.frame_gen,
+            frame: self.store.frame().clone(),
+            filter,
+            sort: self.events.sort,
+            filter_text: self.filter.text.trim().to_string(),
+        })));
+    }
+
+    pub(super) fn set_filter(&mut self, text: String, effects: &mut Vec<Effect>) {
+        self.filter.text = text;
+        self.request_view(effects);
+    }
+
+    pub(super) fn refresh_window(&mut self) {
+        self.set_pages();
+        let len = self.events.matching;
+        self.events.cursor.clamp(len);
+        self.keep_column_visible();
+        let flags_valid = self.findings.frame_gen == Some(self.frame_gen);
+        let empty = HashMap::new();
+        let window = model::window(
+            self.store.frame(),
+            self.events.rows.as_ref(),
+            self.events.cursor.offset,
+            self.events.cursor.page,
+            &self.events.columns,
+            &self.settings.tz,
+            if flags_valid {
+                &self.findings.flags
+            } else {
+                &empty
+            },
+        );
+        self.events.window = window;
+    }
+
+    pub(super) fn keep_column_visible(&mut self) {
+        let widths: Vec<u16> = self
+            .events
+            .columns
+            .iter()
+            .map(|c| self.column_width(c) + 1)
+            .collect();
+        let events = &mut self.events;
+        events.col_cursor = events
+            .col_cursor
+            .min(events.columns.len().saturating_sub(1));
+        if events.col_cursor < events.col_offset {
+            events.col_offset = events.col_cursor;
+        }
+        let width = self.size.0.saturating_sub(2);
+        loop {
+            let last = events.col_cursor.min(widths.len().saturating_sub(1));
+            let used: u16 = widths
+                .get(events.col_offset..=last)
+                .unwrap_or(&[])
+                .iter()
+                .sum();
+            if used <= width || events.col_offset >= events.col_cursor {
+                break;
+            }
+            events.col_offset += 1;
+        }
+    }
+
+    pub(super) fn detail_visible(&self) -> bool {
+        self.view == View::Detail || (self.view == View::Events && self.areas().detail.is_some())
+    }
+
+    pub(super) fn sync_detail(&mut self, effects: &mut Vec<Effect>) {
+        if !self.detail_visible() {
+            return;
+        }
+        let row = self.selected_row();
+        if row != self.detail.frame_row {
+            self.detail.frame_row = row;
+            self.detail.lines.clear();
+            self.detail.error = None;
+            self.detail.scroll = 0;
+            if let Some(row) = row {
+                effects.push(Effect::ReadRecord(row));
+            }
+        }
+    }
+
+    /// Asks for the current view's analysis if it is out of date.
+    pub(super) fn ensure_analysis(&mut self, effects: &mut Vec<Effect>) {
+        self.ensure_analysis_of(self.view, false, effects);
+    }
+
+    /// Asks for every analysis that is out of date, ahead of time (not while typing a filter).
+    pub(super) fn prefetch_analyses(&mut self, effects: &mut Vec<Effect>) {
+        if matches!(self.overlay, Some(Overlay::Filter(_))) {
+            return;
+        }
+        for view in [View::Pivot, View::Timeline, View::Actors] {
+            self.ensure_analysis_of(view, view != self.view, effects);
+        }
+    }
+
+    pub(super) fn ensure_analysis_of(
+        &mut self,
+        view: View,
+        prefetch: bool,
+        effects: &mut Vec<Effect>,
+    ) {
+        let version = self.events.content;
+        if version == 0 {
+            return;
+        }
+        let rows = self.events.rows.clone();
+        let frame = || self.store.frame().clone();
+        let run = |job: Job| {
+            if prefetch {
+                Effect::Prefetch(job)
+            } else {
+                Effect::Run(job)
+            }
+        };
+        match view {
+            View::Pivot => {
+                let want = (version, self.pivot.rows, self.pivot.cols);
+                if self.pivot.shown != Some(want) && self.pivot.requested != Some(want) {
+                    self.pivot.requested = Some(want);
+                    let cols =
+                        (self.pivot.cols != self.pivot.rows).then(|| self.pivot.cols.to_string());
+                    effects.push(run(Job::Analysis(AnalysisJob {
+                        version,
+                        frame: frame(),
+                        rows,
+                        analysis: Analysis::Pivot(PivotSpec {
+                            rows: self.pivot.rows.to_string(),
+                            cols,
+                            distinct: None,
+                            top: PIVOT_TOP,
+                        }),
+                    })));
+                }
+            }
+            View::Timeline => {
+                let zoom = match self.timeline.zoom {
+                    Some(z) => z,
+                    None => {
+                        let (first, last) = (
+                            self.events.first.unwrap_or(0),
+                            self.events.last.unwrap_or(0),
+                        );
+                        let bucket =
+                            query::auto_bucket(first, last, self.timeline_columns() as i64);
+                        query::BUCKETS
+                            .iter()
+                            .position(|(b, _)| *b == bucket)
+                            .unwrap_or(query::BUCKETS.len() - 1)
+                    }
+                };
+                let want = (version, zoom);
+                if self.timeline.shown != Some(want) && self.timeline.requested != Some(want) {
+                    self.timeline.requested = Some(want);
+                    effects.push(run(Job::Analysis(AnalysisJob {
+                        version,
+                        frame: frame(),
+                        rows,
+                        analysis: Analysis::Timeline(TimelineSpec {
+                            by: ACTOR.to_string(),
+                            bucket: query::BUCKETS.get(zoom).map(|(b, _)| *b),
+                            tz: self.settings.tz.clone(),
+                            top: TIMELINE_LANES,
+                        }),
+                    })));
+                }
+            }
+            View::Actors
+                if self.actors.shown != Some(version) && self.actors.requested != Some(version) =>
+            {
+                self.actors.requested = Some(version);
+                effects.push(run(Job::Analysis(AnalysisJob {
+                    version,
+                    frame: frame(),
+                    rows,
+                    analysis: Analysis::Actors,
+                })));
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn open_view(&mut self, view: View, effects: &mut Vec<Effect>) {
+        self.view = view;
+        self.set_pages();
+        self.refresh_window();
+        self.ensure_analysis(effects);
+        self.sync_detail(effects);
+    }
+
+    /// Adds `part` to the filter, remembering where to go back to, and shows the events.
+    pub(super) fn drill(&mut self, part: String, effects: &mut Vec<Effect>) {
+        if part.is_empty() {
+            return;
+        }
+        let current = self.filter.text.trim().to_string();
+        let combined = if current.is_empty() {
+            part
+        } else {
+            format!("({current}) {part}")
+        };
+        self.back.push(Back {
+            view: self.view,
+            filter: self.filter.text.clone(),
+        });
+        self.events.cursor.selected = 0;
+        self.events.cursor.offset = 0;
+        self.set_filter(combined, effects);
+        self.open_view(View::Events, effects);
+    }
+
+    pub(super) fn sort_actors(&mut self) {
+        let (column, descending) = self.actors.sort;
+        self.actors.rows.sort_by(|a, b| {
+            let order = match column {
+                0 => a.actor.cmp(&b.actor),
+                1 => a.kind().cmp(b.kind()),
+                2 => a.events.cmp(&b.events),
+                3 => a.privileged.cmp(&b.privileged),
+                4 => a.failures.cmp(&b.failures),
+                5 => a.distinct_ips.cmp(&b.distinct_ips),
+                6 => a.first.cmp(&b.first),
+                7 => a.last.cmp(&b.last),
+                _ => a.provider.cmp(&b.provider),
+            };
+            let order = if descending { order.reverse() } else { order };
+            order.then_with(|| a.actor.cmp(&b.actor))
+        });
+    }
+}
+
+/// Applies an action to the state; returns what to do next.
+pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    match action {
+        Action::Key(key) => {
+            if key.kind != KeyEventKind::Release {
+                input::on_key(state, key, &mut effects);
+            }
+        }
+        Action::Mouse(mouse) => input::on_mouse(state, mouse, &mut effects),
+        Action::Resize(w, h) => {
+            state.size = (w, h);
+            state.refresh_window();
+            state.sync_detail(&mut effects);
+        }
+        Action::Tick => {
+            state.ticks += 1;
+            if state.store.has_pending() && state.ticks.is_multiple_of(COMMIT_TICKS) {
+                match state.store.commit() {
+                    Ok(()) => state.frame_changed(&mut effects),
+                    Err(e) => state.message = Some(escape_control(&e.to_string()).into_owned()),
+                }
+            }
+        }
+        Action::Do(command) => run_command(state, command, &mut effects),
+        Action::Loaded(IngestMsgBox(msg)) => {
+            let finished = matches!(msg, IngestMsg::LoadFinished);
+            if let IngestMsg::ProgressMade(p) = &msg {
+                state.progress = *p;
+            }
+            if let Err(e) = state.store.apply(msg) {
+                state.message = Some(escape_control(&e.to_string()).into_owned());
+            }
+            if finished {
+                state.phase = LoadPhase::Loaded;
+                state.frame_changed(&mut effects);
+                state.set_pages();
+            }
+        }
+        Action::Computed(done) => on_done(state, done, &mut effects),
+        Action::RecordRead { row, result } => {
+            if state.detail.frame_row == Some(row) {
+                state.detail.origin = model::origin(state.store.frame(), row);
+                match result {
+                    Ok(bytes) => state.detail.lines = record::pretty(&bytes),
+                    Err(e) => state.detail.error = Some(escape_control(&e).into_owned()),
+                }
+            }
+        }
+        Action::Terminate => {
+            state.quitting = true;
+            effects.push(Effect::Quit);
+        }
+    }
+    effects
+}
+
+fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
+    match done {
+        Done::ViewComputed(result, version) => {
+            if version != state.events.requested {
+                return;
+            }
+            match result {
+                Ok(ViewRows {
+                    frame_gen,
+                    rows,
+                    matching,
+                    first,
+                    last,
+                    filter_text,
+                    ..
+                }) => {
+                    if frame_gen != state.frame_gen {
+                        return;
+                    }
+                    let key = (frame_gen, filter_text);
+                    if state.events.content_key.as_ref() != Some(&key) {
+                        state.events.content += 1;
+                        state.events.content_key = Some(key);
+                    }
+                    state.events.rows = rows;
+                    state.events.matching = matching;
+                    state.events.first = first;
+                    state.events.last = last;
+                    state.events.version = version;
+                    state.refresh_window();
+                    state.ensure_analysis(effects);
+                    state.prefetch_analyses(effects);
+                    state.sync_detail(effects);
+                }
+                Err(e) => {
+                    state.events.version = version;
+                    state.message = Some(escape_control(&e).into_owned());
+                }
+            }
+        }
+        Done::AnalysisComputed { version, result } => {
+            if version != state.events.content {
+                return;
+            }
+            match result {
+                Ok(AnalysisOutput::Pivot(pivot)) => {
+                    let Some(rows) = PIVOT_FIELDS.iter().find(|f| **f == pivot.spec.rows) else {
+                        return;
+                    };
+                    let cols = pivot
+                        .spec
+                        .cols
+                        .as_deref()
+                        .and_then(|c| PIVOT_FIELDS.iter().find(|f| **f == c))
+                        .unwrap_or(rows);
+                    state.pivot.shown = Some((version, rows, cols));
+                    let view = model::pivot_view(pivot);
+                    state.pivot.cursor.clamp(view.row_labels.len());
+                    state.pivot.col = state.pivot.col.min(view.col_labels.len());
+                    state.pivot.result = Some(view);
+                }
+                Ok(AnalysisOutput::Timeline(timeline)) => {
+                    let zoom = query::BUCKETS
+                        .iter()
+                        .position(|(b, _)| *b == timeline.bucket)
+                        .unwrap_or(0);
+                    state.timeline.shown = Some((version, zoom));
+                    let view =
+                        model::timeline_view(timeline, &state.findings.list, &state.settings.tz);
+                    state.timeline.cursor.clamp(view.labels.len());
+                    let buckets = view.timeline.starts.len();
+                    state.timeline.start =
+                        match (state.timeline.anchor.take(), view.timeline.starts.first()) {
+                            (Some(anchor), Some(&first)) if view.timeline.bucket > 0 => {
+                                ((anchor - first).max(0) / view.timeline.bucket) as usize
+                            }
+                            _ => state.timeline.start,
+                        };
+                    state.timeline.start = state
+                        .timeline
+                        .start
+                        .min(buckets.saturating_sub(state.timeline_columns()));
+                    state.timeline.result = Some(view);
+                }
+                Ok(AnalysisOutput::Actors(rows)) => {
+                    state.actors.shown = Some(version);
+                    state.actors.rows = rows;
+                    state.sort_actors();
+                    state.actors.cursor.clamp(state.actors.rows.len());
+                }
+                Err(e) => state.message = Some(escape_control(&e).into_owned()),
+            }
+        }
+        Done::FindingsFound { frame_gen, result } => {
+            if frame_gen != state.frame_gen {
+                return;
+            }
+            state.findings.running = false;
+            match result {
+                Ok(list) => {
+                    let (rows, flags) = model::finding_rows(&list, &state.settings.tz);
+                    state.findings.rows = rows;
+                    state.findings.flags = flags;
+                    state.findings.list = list;
+                    state.findings.frame_gen = Some(frame_gen);
+                    state.findings.error = None;
+                    state.findings.cursor.clamp(state.findings.rows.len());
+                    if let Some(view) = state.timeline.result.take() {
+                        state.timeline.result = Some(model::timeline_view(
+                            view.timeline,
+                            &state.findings.list,
+                            &state.settings.tz,
+                        ));
+                    }
+                    state.refresh_window();
+                }
+                Err(e) => state.findings.error = Some(escape_control(&e).into_owned()),
+            }
+        }
+    }
+}
+
+pub(super) fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
+    state.message = None;
+    match command {
+        Command::ScrollBy(n) => scroll(state, i64::from(n), effects),
+        Command::PageBy(n) => {
+            let page = match state.view {
+                View::Events => state.events.cursor.page,
+                View::Detail => state.detail.page,
+                View::Pivot => state.pivot.cursor.page,
+                View::Timeline => state.timeline.cursor.page,
+                View::Actors => state.actors.cursor.page,
+                View::Findings => state.findings.cursor.page,
+            };
+            scroll(state, i64::from(n) * page.max(1) as i64, effects)
+        }
+        Command::GoTop => scroll(state, i64::MIN / 4, effects),
+        Command::GoBottom => scroll(state, i64::MAX / 4, effects),
+        Command::MoveColumn(n) => match state.view {
+            View::Events => {
+                let max = state.events.columns.len().saturating_sub(1) as i64;
+                state.events.col_cursor =
+                    (state.events.col_cursor as i64 + i64::from(n)).clamp(0, max) as usize;
+                state.refresh_window();
+            }
+            View::Pivot => {
+                let cols = state
+                    .pivot
+                    .result
+                    .as_ref()
+                    .map_or(0, |p| p.col_labels.len());
+                state.pivot.col =
+                    (state.pivot.col as i64 + i64::from(n)).clamp(0, cols as i64) as usize;
+                let visible = state.pivot_columns();
+                if state.pivot.col > 0 {
+                    let data = state.pivot.col - 1;
+                    if data < state.pivot.col_offset {
+                        state.pivot.col_offset = data;
+                    } else if data >= state.pivot.col_offset + visible {
+                        state.pivot.col_offset = data + 1 - visible;
+                    }
+                }
+            }
+            View::Timeline => {
+                let visible = state.timeline_columns();
+                let buckets = state
+                    .timeline
+                    .result
+                    .as_ref()
+                    .map_or(0, |t| t.timeline.starts.len());
+                let step = (visible / 4).max(1) as i64 * i64::from(n);
+                let max = buckets.saturating_sub(visible) as i64;
+                state.timeline.start = (state.timeline.start as i64 + step).clamp(0, max) as usize;
+            }
+            View::Actors => {
+                let max = ACTOR_COLUMNS.len() as i64 - 1;
+                state.actors.col_cursor =
+                    (state.actors.col_cursor as i64 + i64::from(n)).clamp(0, max) as usize;
+            }
+            View::Detail | View::Findings => {}
+        },
+        Command::OpenView(view) => {
+            state.back.clear();
+            state.open_view(view, effects);
+        }
+        Command::CycleView(n) => {
+            let current = View::TABS
+                .iter()
+                .position(|v| *v == state.view)
+                .unwrap_or(0) as i64;
+            let next = (current + i64::from(n)).rem_euclid(View::TABS.len() as i64) as usize;
+            state.back.clear();
+            state.open_view(View::TABS[next], effects);
+        }
+        Command::GoBack => {
+            if state.view == View::Detail {
+                state.open_view(View::Events, effects);
+            } else if let Some(back) = state.back.pop() {
+                state.set_filter(back.filter, effects);
+                state.open_view(back.view, effects);
+            } else if state.view != View::Events {
+                state.open_view(View::Events, effects);
+            }
+        }
+        Command::Quit => {
+            state.quitting = true;
+            effects.push(Effect::Quit);
+        }
+        Command::OpenFilter => {
+            let text = state.filter.text.clone();
+            state.overlay = Some(Overlay::Filter(FilterEdit {
+                cursor: text.chars().count(),
+                original: text.clone(),
+                text,
+                history_pos: None,
+            }));
+        }
+        Command::ClearFilter => {
+            if !state.filter.text.is_empty() {
+                state.set_filter(String::new(), effects);
+            }
+        }
+        Command::DrillDown => drill_down(state, effects),
+        Command::SortByColumn => match state.view {
+            View::Events => {
+                let Some(&column) = state.events.columns.get(state.events.col_cursor) else {
+                    return;
+                };
+                state.events.sort = match state.events.sort {
+                    Some(Sort {
+                        column: c,
+                        descending: false,
+                    }) if c == column => Some(Sort {
+                        column,
+                        descending: true,
+                    }),
+                    Some(Sort {
+                        column: c,
+                        descending: true,
+                    }) if c == column => None,
+                    _ => Some(Sort {
+                        column,
+                        descending: false,
+                    }),
+                };
+                state.request_view(effects);
+            }
+            View::Actors => {
+                let column = state.actors.col_cursor;
+                state.actors.sort = match state.actors.sort {
+                    (c, descending) if c == column => (column, !descending),
+                    // Counts read best largest first, names A to Z.
+                    _ => (column, (2..=5).contains(&column)),
+                };
+                state.sort_actors();
+            }
+            _ => {}
+        },
+        Command::ChooseColumns => {
+            let cursor = schema::EVENT_COLUMNS
+                .iter()
+                .position(|c| state.events.columns.get(state.events.col_cursor) == Some(c))
+                .unwrap_or(0);
+            state.overlay = Some(Overlay::Columns { cursor });
+        }
+        Command::PickRowField | Command::PickColumnField => {
+            let rows = command == Command::PickRowField;
+            let current = if rows {
+                state.pivot.rows
+            } else {
+                state.pivot.cols
+            };
+            let cursor = PIVOT_FIELDS.iter().position(|f| *f == current).unwrap_or(0);
+            state.overlay = Some(Overlay::PickField { rows, cursor });
+        }
+        Command::ZoomIn | Command::ZoomOut => {
+            // From the zoom shown (chosen to fit until the user zooms).
+            let Some(zoom) = state.timeline.zoom.or(state.timeline.shown.map(|s| s.1)) else {
+                return;
+            };
+            let next = if command == Command::ZoomIn {
+                zoom.saturating_sub(1)
+            } else {
+                (zoom + 1).min(query::BUCKETS.len() - 1)
+            };
+            if next != zoom {
+                state.timeline.anchor = state
+                    .timeline
+                    .result
+                    .as_ref()
+                    .and_then(|t| t.timeline.starts.get(state.timeline.start).copied());
+                state.timeline.zoom = Some(next);
+                state.ensure_analysis(effects);
+            }
+        }
+        Command::ToggleDetailPane => {
+            state.events.show_detail = !state.events.show_detail;
+            state.refresh_window();
+            state.sync_detail(effects);
+        }
+        Command::ShowHelp => state.overlay = Some(Overlay::Help { scroll: 0 }),
+    }
+}
+
+fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
+    match state.view {
+        View::Events => {
+            let before = state.events.cursor;
+            state.events.cursor.move_by(delta, state.events.matching);
+            if state.events.cursor.offset != before.offset {
+                state.refresh_window();
+            }
+            state.sync_detail(effects);
+        }
+        View::Detail => input::scroll_detail(state, delta),
+        View::Pivot => {
+            let n = state
+                .pivot
+                .result
+                .as_ref()
+                .map_or(0, |p| p.row_labels.len());
+            state.pivot.cursor.move_by(delta, n);
+        }
+        View::Timeline => {
+            let n = state.timeline.result.as_ref().map_or(0, |t| t.labels.len());
+            state.timeline.cursor.move_by(delta, n);
+        }
+        View::Actors => {
+            let n = state.actors.rows.len();
+            state.actors.cursor.move_by(delta, n);
+        }
+        View::Findings => {
+            let n = state.findings.rows.len();
+            state.findings.cursor.move_by(delta, n);
+        }
+    }
+}
+
+fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
+    match state.view {
+        View::Events => {
+            if state.selected_row().is_some() {
+                state.open_view(View::Detail, effects);
+            }
+        }
+        View::Detail => {}
+        View::Pivot => {
+            let Some(view) = &state.pivot.result else {
+                return;
+            };
+            let row = state.pivot.cursor.selected;
+            if row >= view.row_labels.len() {
+                return;
+            }
+            let col = match (state.pivot.col, &view.pivot.spec.cols) {
+                (0, _) | (_, None) => None,
+                (c, Some(_)) => Some(c - 1),
+            };
+            let part = view.pivot.cell_filter(row, col);
+            state.drill(part, effects);
+        }
+        View::Timeline => {
+            let Some(view) = &state.timeline.result else {
+                return;
+            };
+            let lane = state.timeline.cursor.selected;
+            match view.timeline.lanes.get(lane).map(|l| &l.key) {
+                Some(QueryKey::Other) => {
+                    state.message =
+                        Some("(other) is every actor not shown; pick a named lane".into());
+                }
+                Some(key) => {
+                    let part = query::key_filter(ACTOR, key);
+                    state.drill(part, effects);
+                }
+                None => {}
+            }
+        }
+        View::Actors => {
+            let Some(row) = state.actors.rows.get(state.actors.cursor.selected) else {
+                return;
+            };
+            let part = query::key_filter(ACTOR, &QueryKey::Value(row.actor.clone()));
+            state.drill(part, effects);
+        }
+        View::Findings => {
+            let Some(finding) = state.findings.list.get(state.findings.cursor.selected) else {
+                return;
+            };
+            let part = finding_filter(finding);
+            state.drill(part, effects);
+        }
+    }
+}
+
+/// The filter selecting the events behind a finding: its event ids (and provider), else its actor.
+pub fn finding_filter(finding: &Finding) -> String {
+    if finding.event_ids.is_empty() {
+        return query::key_filter(ACTOR, &QueryKey::Value(finding.actor.clone()));
+    }
+    let ids: Vec<String> = finding
+        .event_ids
+        .iter()
+        .take(FINDING_IDS)
+        .map(|id| filter::quote_value(id))
+        .collect();
+    let provider = if finding.provider.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "{} ",
+            query::key_filter(PROVIDER, &QueryKey::Value(finding.provider.clone()))
+        )
+    };
+    format!("{provider}{EVENT_ID} in ({})", ids.join(", "))
+}

@@ -1,0 +1,288 @@
+//! Keys and the mouse: a key is typed into the open overlay (filter bar, help, pickers) or
+//! resolved through the keymap into a [`Command`]; the mouse wheel scrolls and a click selects
+//! a row or a tab.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+
+use crate::schema;
+
+use super::app::{Effect, run_command};
+use super::keymap::{self, Command, View};
+use super::state::{AppState, Cursor, FilterEdit, Overlay, PIVOT_FIELDS};
+
+pub(super) fn on_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
+        state.quitting = true;
+        effects.push(Effect::Quit);
+        return;
+    }
+    match state.overlay.take() {
+        Some(Overlay::Filter(edit)) => on_filter_key(state, edit, key, effects),
+        Some(Overlay::Help { scroll }) => {
+            let lines = keymap::help_lines().len();
+            let page = state.areas().main.height.saturating_sub(2).max(1) as usize;
+            let scroll = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => Some(scroll + 1),
+                KeyCode::Up | KeyCode::Char('k') => Some(scroll.saturating_sub(1)),
+                KeyCode::PageDown | KeyCode::Char(' ') => Some(scroll + page),
+                KeyCode::PageUp => Some(scroll.saturating_sub(page)),
+                KeyCode::Char('g') | KeyCode::Home => Some(0),
+                KeyCode::Char('G') | KeyCode::End => Some(lines),
+                _ => None,
+            };
+            if let Some(scroll) = scroll {
+                state.overlay = Some(Overlay::Help {
+                    scroll: scroll.min(lines.saturating_sub(1)),
+                });
+            }
+        }
+        Some(Overlay::Columns { cursor }) => {
+            let n = schema::EVENT_COLUMNS.len();
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    state.overlay = Some(Overlay::Columns {
+                        cursor: (cursor + 1).min(n - 1),
+                    })
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    state.overlay = Some(Overlay::Columns {
+                        cursor: cursor.saturating_sub(1),
+                    })
+                }
+                KeyCode::Char(' ') | KeyCode::Enter => {
+                    let column = schema::EVENT_COLUMNS[cursor.min(n - 1)];
+                    let columns = &mut state.events.columns;
+                    if let Some(i) = columns.iter().position(|c| *c == column) {
+                        if columns.len() > 1 {
+                            columns.remove(i);
+                        }
+                    } else {
+                        // Keep the schema's order.
+                        let at = columns
+                            .iter()
+                            .position(|c| {
+                                schema::EVENT_COLUMNS.iter().position(|e| e == c) > Some(cursor)
+                            })
+                            .unwrap_or(columns.len());
+                        columns.insert(at, column);
+                    }
+                    state.overlay = Some(Overlay::Columns { cursor });
+                    state.refresh_window();
+                }
+                _ => {}
+            }
+        }
+        Some(Overlay::PickField { rows, cursor }) => {
+            let n = PIVOT_FIELDS.len();
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    state.overlay = Some(Overlay::PickField {
+                        rows,
+                        cursor: (cursor + 1).min(n - 1),
+                    })
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    state.overlay = Some(Overlay::PickField {
+                        rows,
+                        cursor: cursor.saturating_sub(1),
+                    })
+                }
+                KeyCode::Enter | KeyCode::Char(' ') => {
+                    let field = PIVOT_FIELDS[cursor.min(n - 1)];
+                    if rows {
+                        state.pivot.rows = field;
+                    } else {
+                        state.pivot.cols = field;
+                    }
+                    state.pivot.cursor = Cursor {
+                        page: state.pivot.cursor.page,
+                        ..Cursor::default()
+                    };
+                    state.pivot.col = 0;
+                    state.pivot.col_offset = 0;
+                    state.ensure_analysis(effects);
+                }
+                _ => {}
+            }
+        }
+        None => {
+            if let Some(command) = keymap::resolve(state.view, keymap::Key::from_event(&key)) {
+                run_command(state, command, effects);
+            }
+        }
+    }
+}
+
+pub(super) fn on_filter_key(
+    state: &mut AppState,
+    mut edit: FilterEdit,
+    key: KeyEvent,
+    effects: &mut Vec<Effect>,
+) {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let len = edit.text.chars().count();
+    let byte = |text: &str, at: usize| text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
+    let mut changed = false;
+    match key.code {
+        KeyCode::Esc => {
+            if edit.text != edit.original {
+                state.set_filter(edit.original, effects);
+            }
+            return;
+        }
+        KeyCode::Enter => {
+            if state.filter.error.is_some() {
+                state.overlay = Some(Overlay::Filter(edit));
+                return;
+            }
+            let text = edit.text.trim().to_string();
+            if !text.is_empty() && state.filter.history.last() != Some(&text) {
+                state.filter.history.push(text);
+            }
+            state.events.cursor.selected = 0;
+            state.refresh_window();
+            state.sync_detail(effects);
+            state.prefetch_analyses(effects);
+            return;
+        }
+        KeyCode::Char('u') if ctrl => {
+            edit.text.clear();
+            edit.cursor = 0;
+            changed = true;
+        }
+        KeyCode::Char('a') if ctrl => edit.cursor = 0,
+        KeyCode::Char('e') if ctrl => edit.cursor = len,
+        KeyCode::Char(c) if !ctrl => {
+            let at = byte(&edit.text, edit.cursor);
+            edit.text.insert(at, c);
+            edit.cursor += 1;
+            changed = true;
+        }
+        KeyCode::Backspace if edit.cursor > 0 => {
+            let at = byte(&edit.text, edit.cursor - 1);
+            edit.text.remove(at);
+            edit.cursor -= 1;
+            changed = true;
+        }
+        KeyCode::Delete if edit.cursor < len => {
+            let at = byte(&edit.text, edit.cursor);
+            edit.text.remove(at);
+            changed = true;
+        }
+        KeyCode::Left => edit.cursor = edit.cursor.saturating_sub(1),
+        KeyCode::Right => edit.cursor = (edit.cursor + 1).min(len),
+        KeyCode::Home => edit.cursor = 0,
+        KeyCode::End => edit.cursor = len,
+        KeyCode::Up | KeyCode::Down => {
+            let history = &state.filter.history;
+            if !history.is_empty() {
+                let pos = match (key.code, edit.history_pos) {
+                    (KeyCode::Up, None) => Some(history.len() - 1),
+                    (KeyCode::Up, Some(p)) => Some(p.saturating_sub(1)),
+                    (_, Some(p)) if p + 1 < history.len() => Some(p + 1),
+                    _ => None,
+                };
+                edit.history_pos = pos;
+                edit.text = pos
+                    .and_then(|p| history.get(p).cloned())
+                    .unwrap_or_default();
+                edit.cursor = edit.text.chars().count();
+                changed = true;
+            }
+        }
+        _ => {}
+    }
+    if changed {
+        state.set_filter(edit.text.clone(), effects);
+    }
+    state.overlay = Some(Overlay::Filter(edit));
+}
+
+pub(super) fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Vec<Effect>) {
+    let areas = state.areas();
+    match mouse.kind {
+        MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+            let delta = if mouse.kind == MouseEventKind::ScrollDown {
+                3
+            } else {
+                -3
+            };
+            let over_detail = areas.detail.is_some_and(|d| mouse.row >= d.y);
+            if state.overlay.is_some() {
+                return;
+            }
+            if over_detail {
+                scroll_detail(state, delta);
+            } else {
+                run_command(state, Command::ScrollBy(delta as i32), effects);
+            }
+        }
+        MouseEventKind::Down(MouseButton::Left) => {
+            if state.overlay.is_some() {
+                return;
+            }
+            if mouse.row == areas.tabs.y && areas.tabs.height > 0 {
+                // Tabs are drawn as " n Title " one after the other.
+                let mut x = 0u16;
+                for view in View::TABS {
+                    let w = view.title().len() as u16 + 4;
+                    if mouse.column >= x && mouse.column < x + w {
+                        state.back.clear();
+                        state.open_view(view, effects);
+                        return;
+                    }
+                    x += w;
+                }
+                return;
+            }
+            let (top, offset, selected) = match state.view {
+                View::Events => (
+                    areas.table.y + 1,
+                    state.events.cursor.offset,
+                    state.events.cursor.selected,
+                ),
+                View::Pivot => (
+                    areas.main.y + 2,
+                    state.pivot.cursor.offset,
+                    state.pivot.cursor.selected,
+                ),
+                View::Timeline => (
+                    areas.main.y + 2,
+                    state.timeline.cursor.offset,
+                    state.timeline.cursor.selected,
+                ),
+                View::Actors => (
+                    areas.main.y + 2,
+                    state.actors.cursor.offset,
+                    state.actors.cursor.selected,
+                ),
+                View::Findings => (
+                    areas.main.y + 2,
+                    state.findings.cursor.offset,
+                    state.findings.cursor.selected,
+                ),
+                View::Detail => return,
+            };
+            let bottom = if state.view == View::Events {
+                areas.table.y + areas.table.height
+            } else {
+                areas.main.y + areas.main.height
+            };
+            if mouse.row >= top && mouse.row < bottom {
+                let target = offset + (mouse.row - top) as usize;
+                run_command(
+                    state,
+                    Command::ScrollBy(target as i32 - selected as i32),
+                    effects,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+pub(super) fn scroll_detail(state: &mut AppState, delta: i64) {
+    let max = state.detail.lines.len().saturating_sub(state.detail.page);
+    state.detail.scroll = (state.detail.scroll as i64 + delta).clamp(0, max as i64) as usize;
+}

@@ -1,0 +1,445 @@
+//! The keymap as data: one row per binding (where it applies, the key, the command, what it
+//! does). Keys are resolved through it, and the help screen and the status-bar hints are
+//! generated from it.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// The views of the TUI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    /// The events table (with the detail pane below it when there is room).
+    Events,
+    /// The selected event's original record, full screen.
+    Detail,
+    /// Counts by two fields.
+    Pivot,
+    /// One lane per actor over time.
+    Timeline,
+    /// The identity inventory.
+    Actors,
+    /// What the detection engine found.
+    Findings,
+}
+
+impl View {
+    /// The views reachable by Tab and number keys, in order.
+    pub const TABS: [View; 5] = [
+        View::Events,
+        View::Pivot,
+        View::Timeline,
+        View::Actors,
+        View::Findings,
+    ];
+
+    /// The name shown in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Events => "Events",
+            View::Detail => "Record",
+            View::Pivot => "Pivot",
+            View::Timeline => "Timeline",
+            View::Actors => "Actors",
+            View::Findings => "Findings",
+        }
+    }
+}
+
+/// Where a binding applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Everywhere (unless a more specific binding of the same key exists).
+    Global,
+    /// Only in one view.
+    In(View),
+}
+
+impl Scope {
+    /// The heading of this scope in the help screen.
+    pub fn title(self) -> &'static str {
+        match self {
+            Scope::Global => "Everywhere",
+            Scope::In(view) => view.title(),
+        }
+    }
+}
+
+/// What a user can ask for. Keys resolve to commands through [`KEYMAP`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Move the cursor by rows (negative: up).
+    ScrollBy(i32),
+    /// Move by a page (negative: up).
+    PageBy(i32),
+    /// Go to the first row.
+    GoTop,
+    /// Go to the last row.
+    GoBottom,
+    /// Move the column cursor, or pan the timeline (negative: left).
+    MoveColumn(i32),
+    /// Switch to a view.
+    OpenView(View),
+    /// Next (or previous, negative) tab.
+    CycleView(i32),
+    /// Go back: close the overlay, leave the detail, undo a drill-down.
+    GoBack,
+    /// Quit.
+    Quit,
+    /// Open the filter bar.
+    OpenFilter,
+    /// Remove the filter.
+    ClearFilter,
+    /// Enter: open the record, drill down into a cell, filter to an actor, show a finding's events.
+    DrillDown,
+    /// Sort by the column under the cursor (ascending, descending, off).
+    SortByColumn,
+    /// Choose the columns of the events table.
+    ChooseColumns,
+    /// Pick the pivot's row field.
+    PickRowField,
+    /// Pick the pivot's column field.
+    PickColumnField,
+    /// Smaller timeline buckets.
+    ZoomIn,
+    /// Larger timeline buckets.
+    ZoomOut,
+    /// Show or hide the detail pane under the events table.
+    ToggleDetailPane,
+    /// Show the help screen.
+    ShowHelp,
+}
+
+/// A key: code and modifiers (Shift is ignored for characters, which carry their case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    /// The key.
+    pub code: KeyCode,
+    /// Ctrl and Alt.
+    pub ctrl: bool,
+}
+
+impl Key {
+    const fn ch(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: false,
+        }
+    }
+
+    const fn code(code: KeyCode) -> Key {
+        Key { code, ctrl: false }
+    }
+
+    const fn ctrl(c: char) -> Key {
+        Key {
+            code: KeyCode::Char(c),
+            ctrl: true,
+        }
+    }
+
+    /// The key of a terminal key event.
+    pub fn from_event(event: &KeyEvent) -> Key {
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let code = match event.code {
+            KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
+            code => code,
+        };
+        Key { code, ctrl }
+    }
+
+    /// How the key is written in the help screen.
+    pub fn label(&self) -> String {
+        let base = match self.code {
+            KeyCode::Char(' ') => "Space".to_string(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Up => "↑".into(),
+            KeyCode::Down => "↓".into(),
+            KeyCode::Left => "←".into(),
+            KeyCode::Right => "→".into(),
+            KeyCode::PageUp => "PgUp".into(),
+            KeyCode::PageDown => "PgDn".into(),
+            KeyCode::Home => "Home".into(),
+            KeyCode::End => "End".into(),
+            KeyCode::Enter => "Enter".into(),
+            KeyCode::Esc => "Esc".into(),
+            KeyCode::Tab => "Tab".into(),
+            KeyCode::BackTab => "S-Tab".into(),
+            KeyCode::Backspace => "Bksp".into(),
+            other => format!("{other:?}"),
+        };
+        if self.ctrl { format!("C-{base}") } else { base }
+    }
+}
+
+/// One binding.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// Where it applies.
+    pub scope: Scope,
+    /// The key.
+    pub key: Key,
+    /// What it does.
+    pub command: Command,
+    /// What it does, for a person (empty: an alternative key of the row above in help).
+    pub description: &'static str,
+}
+
+const fn bind(scope: Scope, key: Key, command: Command, description: &'static str) -> Binding {
+    Binding {
+        scope,
+        key,
+        command,
+        description,
+    }
+}
+
+use Command as C;
+use Scope::{Global as G, In};
+
+/// The default keymap.
+pub const KEYMAP: &[Binding] = &[
+    bind(G, Key::code(KeyCode::Down), C::ScrollBy(1), "down one row"),
+    bind(G, Key::ch('j'), C::ScrollBy(1), ""),
+    bind(G, Key::code(KeyCode::Up), C::ScrollBy(-1), "up one row"),
+    bind(G, Key::ch('k'), C::ScrollBy(-1), ""),
+    bind(
+        G,
+        Key::code(KeyCode::PageDown),
+        C::PageBy(1),
+        "down one page",
+    ),
+    bind(G, Key::ctrl('f'), C::PageBy(1), ""),
+    bind(G, Key::code(KeyCode::PageUp), C::PageBy(-1), "up one page"),
+    bind(G, Key::ctrl('b'), C::PageBy(-1), ""),
+    bind(G, Key::ch('g'), C::GoTop, "first row"),
+    bind(G, Key::code(KeyCode::Home), C::GoTop, ""),
+    bind(G, Key::ch('G'), C::GoBottom, "last row"),
+    bind(G, Key::code(KeyCode::End), C::GoBottom, ""),
+    bind(
+        G,
+        Key::code(KeyCode::Right),
+        C::MoveColumn(1),
+        "next column",
+    ),
+    bind(G, Key::ch('l'), C::MoveColumn(1), ""),
+    bind(
+        G,
+        Key::code(KeyCode::Left),
+        C::MoveColumn(-1),
+        "previous column",
+    ),
+    bind(G, Key::ch('h'), C::MoveColumn(-1), ""),
+    bind(G, Key::code(KeyCode::Tab), C::CycleView(1), "next view"),
+    bind(
+        G,
+        Key::code(KeyCode::BackTab),
+        C::CycleView(-1),
+        "previous view",
+    ),
+    bind(G, Key::ch('1'), C::OpenView(View::Events), "events"),
+    bind(G, Key::ch('2'), C::OpenView(View::Pivot), "pivot"),
+    bind(G, Key::ch('3'), C::OpenView(View::Timeline), "timeline"),
+    bind(G, Key::ch('4'), C::OpenView(View::Actors), "actors"),
+    bind(G, Key::ch('5'), C::OpenView(View::Findings), "findings"),
+    bind(G, Key::ch('/'), C::OpenFilter, "edit the filter"),
+    bind(G, Key::ch('x'), C::ClearFilter, "clear the filter"),
+    bind(
+        G,
+        Key::code(KeyCode::Enter),
+        C::DrillDown,
+        "open / drill down",
+    ),
+    bind(G, Key::code(KeyCode::Esc), C::GoBack, "back"),
+    bind(G, Key::ch('?'), C::ShowHelp, "help"),
+    bind(G, Key::ch('q'), C::Quit, "quit"),
+    bind(G, Key::ctrl('c'), C::Quit, ""),
+    bind(
+        In(View::Events),
+        Key::ch('s'),
+        C::SortByColumn,
+        "sort by this column (asc, desc, off)",
+    ),
+    bind(
+        In(View::Events),
+        Key::ch('c'),
+        C::ChooseColumns,
+        "choose columns",
+    ),
+    bind(
+        In(View::Events),
+        Key::ch('d'),
+        C::ToggleDetailPane,
+        "show/hide the record pane",
+    ),
+    bind(
+        In(View::Events),
+        Key::code(KeyCode::Enter),
+        C::DrillDown,
+        "open the record",
+    ),
+    bind(
+        In(View::Pivot),
+        Key::ch('r'),
+        C::PickRowField,
+        "pick the row field",
+    ),
+    bind(
+        In(View::Pivot),
+        Key::ch('c'),
+        C::PickColumnField,
+        "pick the column field",
+    ),
+    bind(
+        In(View::Pivot),
+        Key::code(KeyCode::Enter),
+        C::DrillDown,
+        "events of this cell",
+    ),
+    bind(
+        In(View::Timeline),
+        Key::ch('+'),
+        C::ZoomIn,
+        "zoom in (smaller buckets)",
+    ),
+    bind(In(View::Timeline), Key::ch('='), C::ZoomIn, ""),
+    bind(
+        In(View::Timeline),
+        Key::ch('-'),
+        C::ZoomOut,
+        "zoom out (larger buckets)",
+    ),
+    bind(
+        In(View::Timeline),
+        Key::code(KeyCode::Enter),
+        C::DrillDown,
+        "events of this actor",
+    ),
+    bind(
+        In(View::Actors),
+        Key::ch('s'),
+        C::SortByColumn,
+        "sort by this column",
+    ),
+    bind(
+        In(View::Actors),
+        Key::code(KeyCode::Enter),
+        C::DrillDown,
+        "events of this actor",
+    ),
+    bind(
+        In(View::Findings),
+        Key::code(KeyCode::Enter),
+        C::DrillDown,
+        "events behind this finding",
+    ),
+];
+
+/// The command a key runs in a view: a binding of the view wins over a global one.
+pub fn resolve(view: View, key: Key) -> Option<Command> {
+    let specific = KEYMAP
+        .iter()
+        .find(|b| b.scope == Scope::In(view) && b.key == key);
+    specific
+        .or_else(|| {
+            KEYMAP
+                .iter()
+                .find(|b| b.scope == Scope::Global && b.key == key)
+        })
+        .map(|b| b.command)
+}
+
+/// One line of the help screen: the keys (alternatives joined) and what they do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HelpLine {
+    /// Scope heading, set on the first line of each scope.
+    pub heading: Option<&'static str>,
+    /// `↓ j`.
+    pub keys: String,
+    /// What they do.
+    pub description: &'static str,
+}
+
+/// The help screen, generated from the keymap: rows without a description are alternative
+/// keys of the row above.
+pub fn help_lines() -> Vec<HelpLine> {
+    let mut lines: Vec<HelpLine> = Vec::new();
+    let mut last_scope = None;
+    for binding in KEYMAP {
+        if binding.description.is_empty() {
+            if let Some(line) = lines.last_mut() {
+                line.keys.push(' ');
+                line.keys.push_str(&binding.key.label());
+            }
+            continue;
+        }
+        let heading = (last_scope != Some(binding.scope)).then(|| binding.scope.title());
+        last_scope = Some(binding.scope);
+        lines.push(HelpLine {
+            heading,
+            keys: binding.key.label(),
+            description: binding.description,
+        });
+    }
+    lines
+}
+
+/// The short hints of a view for the status bar: `key description` of its own bindings.
+pub fn hints(view: View) -> Vec<(String, &'static str)> {
+    KEYMAP
+        .iter()
+        .filter(|b| b.scope == Scope::In(view) && !b.description.is_empty())
+        .map(|b| (b.key.label(), b.description))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn view_bindings_win_over_global_ones() {
+        assert_eq!(
+            resolve(View::Events, Key::ch('c')),
+            Some(Command::ChooseColumns)
+        );
+        assert_eq!(
+            resolve(View::Pivot, Key::ch('c')),
+            Some(Command::PickColumnField)
+        );
+        assert_eq!(resolve(View::Timeline, Key::ch('c')), None);
+        assert_eq!(
+            resolve(View::Pivot, Key::ch('j')),
+            Some(Command::ScrollBy(1))
+        );
+    }
+
+    #[test]
+    fn help_joins_alternative_keys_and_lists_every_scope() {
+        let lines = help_lines();
+        let down = lines
+            .iter()
+            .find(|l| l.description == "down one row")
+            .map(|l| l.keys.clone());
+        assert_eq!(down.as_deref(), Some("↓ j"));
+        let headings: Vec<_> = lines.iter().filter_map(|l| l.heading).collect();
+        assert_eq!(
+            headings,
+            [
+                "Everywhere",
+                "Events",
+                "Pivot",
+                "Timeline",
+                "Actors",
+                "Findings"
+            ]
+        );
+    }
+
+    #[test]
+    fn ctrl_keys_are_case_insensitive() {
+        let event = KeyEvent::new(KeyCode::Char('C'), KeyModifiers::CONTROL);
+        assert_eq!(
+            resolve(View::Events, Key::from_event(&event)),
+            Some(Command::Quit)
+        );
+    }
+}

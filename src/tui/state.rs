@@ -1,0 +1,572 @@
+//! The application state: the single owner of UI state (the store and every view's
+//! view-model) and the screen regions derived from it. Only `update` (in `app.rs`) changes
+//! it; the views read it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use ratatui::layout::Rect;
+
+use crate::config::Config;
+use crate::detectors::{Finding, Severity};
+use crate::filter::FilterError;
+use crate::ingest::Progress;
+use crate::schema;
+use crate::store::FrameStore;
+
+use super::jobs::Sort;
+use super::keymap::View;
+use super::model::{ActorRow, EventRow, FindingRow, PivotView, TimelineView};
+use super::record::RecordLine;
+
+/// Width of the timeline's lane labels.
+pub const LANE_LABEL_WIDTH: u16 = 24;
+/// Width of the pivot's row labels.
+pub const PIVOT_LABEL_WIDTH: u16 = 26;
+/// Width of a pivot cell.
+pub const PIVOT_CELL_WIDTH: u16 = 9;
+
+/// The fields the pivot can use.
+pub const PIVOT_FIELDS: [&str; 15] = [
+    schema::ACTOR,
+    schema::ACTION,
+    schema::PROVIDER,
+    schema::SERVICE,
+    schema::ACTOR_TYPE,
+    schema::OUTCOME,
+    schema::SRC_IP,
+    schema::LOCATION,
+    schema::ACCOUNT,
+    schema::LOG_TYPE,
+    schema::ERROR,
+    schema::USER_AGENT,
+    schema::MFA,
+    schema::READ_ONLY,
+    schema::PRIVILEGED,
+];
+
+/// The columns of the actors view.
+/// (The counts come first so they fit on 80 columns.)
+pub const ACTOR_COLUMNS: [&str; 9] = [
+    schema::ACTOR,
+    "kind",
+    "events",
+    "privileged",
+    "failures",
+    "ips",
+    "first seen",
+    "last seen",
+    schema::PROVIDER,
+];
+
+/// The columns of the findings view.
+pub const FINDING_COLUMNS: [&str; 6] = [
+    "severity",
+    schema::TIME,
+    "rule",
+    schema::ACTOR,
+    "events",
+    "why",
+];
+
+/// The events table's columns when nothing was chosen.
+pub const DEFAULT_COLUMNS: [&str; 7] = [
+    schema::TIME,
+    schema::PROVIDER,
+    schema::ACTOR,
+    schema::ACTION,
+    schema::OUTCOME,
+    schema::SRC_IP,
+    schema::RESOURCE,
+];
+
+/// Display width of an events-table column.
+pub fn column_width(column: &str) -> u16 {
+    match column {
+        schema::TIME => 19,
+        schema::PROVIDER | schema::ACTOR_TYPE | schema::PRIVILEGED => 10,
+        schema::LOG_TYPE | schema::LOCATION => 12,
+        schema::EVENT_ID => 36,
+        schema::ACTOR | schema::ACTION | schema::USER_AGENT => 28,
+        schema::SERVICE | schema::ERROR | schema::SESSION => 22,
+        schema::SRC_IP => 15,
+        schema::OUTCOME => 8,
+        schema::MFA => 5,
+        schema::READ_ONLY => 9,
+        schema::ACCOUNT => 14,
+        _ => 40,
+    }
+}
+
+/// Settings the TUI starts with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Display time zone.
+    pub tz: jiff::tz::TimeZone,
+    /// The configuration (detector settings).
+    pub config: Arc<Config>,
+    /// Whether to use colours (`NO_COLOR` unset).
+    pub color: bool,
+}
+
+/// A modal on top of the views (at most one).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Overlay {
+    /// The filter bar is being edited.
+    Filter(FilterEdit),
+    /// The help screen.
+    Help {
+        /// First line shown.
+        scroll: usize,
+    },
+    /// Choosing the events table's columns.
+    Columns {
+        /// The highlighted column of [`schema::EVENT_COLUMNS`].
+        cursor: usize,
+    },
+    /// Picking a pivot field.
+    PickField {
+        /// Rows (true) or columns.
+        rows: bool,
+        /// The highlighted field of [`PIVOT_FIELDS`].
+        cursor: usize,
+    },
+}
+
+/// The filter bar while editing.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterEdit {
+    /// The text.
+    pub text: String,
+    /// Cursor position in characters.
+    pub cursor: usize,
+    /// The filter before editing (restored by Esc).
+    pub original: String,
+    /// Position in the history while browsing it with up/down.
+    pub history_pos: Option<usize>,
+}
+
+/// The filter in effect.
+#[derive(Debug, Clone, Default)]
+pub struct FilterState {
+    /// Its text (the view shows the last valid one while this has an error).
+    pub text: String,
+    /// Why the text is invalid.
+    pub error: Option<FilterError>,
+    /// Filters applied before, oldest first.
+    pub history: Vec<String>,
+}
+
+/// Where Esc goes back to after a drill-down.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Back {
+    /// The view drilled from.
+    pub view: View,
+    /// The filter before.
+    pub filter: String,
+}
+
+/// Load state for the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadPhase {
+    /// Inputs are being read.
+    Loading,
+    /// Everything was read.
+    Loaded,
+    /// Following inputs for new events.
+    Following,
+}
+
+/// A scrollable list position.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Selected item.
+    pub selected: usize,
+    /// First item shown.
+    pub offset: usize,
+    /// Items per page.
+    pub page: usize,
+}
+
+impl Cursor {
+    /// Moves by `delta` within `len` items and keeps the selection on screen.
+    pub fn move_by(&mut self, delta: i64, len: usize) {
+        let target = (self.selected as i64 + delta).clamp(0, len.saturating_sub(1) as i64);
+        self.selected = target.max(0) as usize;
+        self.clamp(len);
+    }
+
+    /// Keeps selection and offset valid for `len` items.
+    pub fn clamp(&mut self, len: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+        let page = self.page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+        self.offset = self.offset.min(len.saturating_sub(page));
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        }
+    }
+}
+
+/// The events view.
+#[derive(Debug, Clone)]
+pub struct EventsModel {
+    /// Shown columns.
+    pub columns: Vec<&'static str>,
+    /// Column under the cursor.
+    pub col_cursor: usize,
+    /// First column shown.
+    pub col_offset: usize,
+    /// The sort.
+    pub sort: Option<Sort>,
+    /// The rows of the view (None: the frame in order).
+    pub rows: Option<polars::prelude::IdxCa>,
+    /// Matching events.
+    pub matching: usize,
+    /// Time range of the matching events.
+    pub first: Option<i64>,
+    /// Time range of the matching events.
+    pub last: Option<i64>,
+    /// Selection.
+    pub cursor: Cursor,
+    /// The visible rows.
+    pub window: Vec<EventRow>,
+    /// The view version shown.
+    pub version: u64,
+    /// The latest view version asked for.
+    pub requested: u64,
+    /// Bumped when the matching events change (filter or frame), not on a sort: the
+    /// analyses are keyed by it.
+    pub content: u64,
+    /// Frame generation and filter of `content`.
+    pub content_key: Option<(u64, String)>,
+    /// Whether the record pane is shown under the table.
+    pub show_detail: bool,
+}
+
+/// The selected event's record.
+#[derive(Debug, Clone, Default)]
+pub struct DetailModel {
+    /// The frame row shown (or being read).
+    pub frame_row: Option<u32>,
+    /// The record's lines.
+    pub lines: Vec<RecordLine>,
+    /// First line shown.
+    pub scroll: usize,
+    /// Lines per page.
+    pub page: usize,
+    /// Why the record could not be read.
+    pub error: Option<String>,
+    /// Where the record is (`input:line`), escaped.
+    pub origin: Option<String>,
+}
+
+/// The pivot view.
+#[derive(Debug, Clone)]
+pub struct PivotModel {
+    /// Row field.
+    pub rows: &'static str,
+    /// Column field.
+    pub cols: &'static str,
+    /// The result shown.
+    pub result: Option<PivotView>,
+    /// View version and fields of the result.
+    pub shown: Option<(u64, &'static str, &'static str)>,
+    /// View version and fields last asked for.
+    pub requested: Option<(u64, &'static str, &'static str)>,
+    /// Row selection.
+    pub cursor: Cursor,
+    /// Column under the cursor (0: the row total).
+    pub col: usize,
+    /// First data column shown.
+    pub col_offset: usize,
+}
+
+/// The timeline view.
+#[derive(Debug, Clone)]
+pub struct TimelineModel {
+    /// Index into [`crate::query::BUCKETS`] chosen by the user (None: chosen to fit the width).
+    pub zoom: Option<usize>,
+    /// The result shown.
+    pub result: Option<TimelineView>,
+    /// View version and zoom of the result.
+    pub shown: Option<(u64, usize)>,
+    /// View version and zoom last asked for.
+    pub requested: Option<(u64, usize)>,
+    /// Lane selection.
+    pub cursor: Cursor,
+    /// First bucket shown.
+    pub start: usize,
+    /// Local time at the left edge to keep when zooming.
+    pub anchor: Option<i64>,
+}
+
+/// The actors view.
+#[derive(Debug, Clone, Default)]
+pub struct ActorsModel {
+    /// Rows in display order.
+    pub rows: Vec<ActorRow>,
+    /// View version of the rows.
+    pub shown: Option<u64>,
+    /// View version last asked for.
+    pub requested: Option<u64>,
+    /// Sort column of [`ACTOR_COLUMNS`] and direction.
+    pub sort: (usize, bool),
+    /// Column under the cursor.
+    pub col_cursor: usize,
+    /// Selection.
+    pub cursor: Cursor,
+}
+
+/// The findings view.
+#[derive(Debug, Clone, Default)]
+pub struct FindingsModel {
+    /// The findings, by time.
+    pub list: Vec<Finding>,
+    /// Escaped, for drawing.
+    pub rows: Vec<FindingRow>,
+    /// Frame row -> most severe finding, valid for `frame_gen`.
+    pub flags: HashMap<u32, Severity>,
+    /// The frame generation the rules ran on.
+    pub frame_gen: Option<u64>,
+    /// Why the last run failed.
+    pub error: Option<String>,
+    /// Whether a run is under way.
+    pub running: bool,
+    /// Selection.
+    pub cursor: Cursor,
+}
+
+/// Everything the TUI knows: the events and every view's state. The single owner of UI state.
+pub struct AppState {
+    /// The events (appended to on this thread only).
+    pub store: FrameStore,
+    /// Settings.
+    pub settings: Settings,
+    /// The view shown.
+    pub view: View,
+    /// A modal, if open.
+    pub overlay: Option<Overlay>,
+    /// Drill-downs to go back from.
+    pub back: Vec<Back>,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    /// Bumped whenever the frame changes.
+    pub frame_gen: u64,
+    /// Load state.
+    pub phase: LoadPhase,
+    /// Latest load progress.
+    pub progress: Progress,
+    /// Ticks seen.
+    pub ticks: u64,
+    /// The filter.
+    pub filter: FilterState,
+    /// Events view.
+    pub events: EventsModel,
+    /// Detail pane.
+    pub detail: DetailModel,
+    /// Pivot view.
+    pub pivot: PivotModel,
+    /// Timeline view.
+    pub timeline: TimelineModel,
+    /// Actors view.
+    pub actors: ActorsModel,
+    /// Findings view.
+    pub findings: FindingsModel,
+    /// A message for the status bar (an error).
+    pub message: Option<String>,
+    /// Set once quitting.
+    pub quitting: bool,
+}
+
+/// The screen regions, shared by `update` (page sizes, clicks) and the views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    /// Tab bar.
+    pub tabs: Rect,
+    /// Load progress gauge (while loading).
+    pub gauge: Option<Rect>,
+    /// The view.
+    pub main: Rect,
+    /// The events table (in the events view).
+    pub table: Rect,
+    /// The record pane (in the events view, when shown and there is room).
+    pub detail: Option<Rect>,
+    /// The filter bar.
+    pub filter: Rect,
+    /// The status bar.
+    pub status: Rect,
+}
+
+impl AppState {
+    /// Display width of an events-table column (times carry the zone's abbreviation
+    /// outside UTC).
+    pub fn column_width(&self, column: &str) -> u16 {
+        if column == schema::TIME && self.settings.tz.iana_name() != Some("UTC") {
+            24
+        } else {
+            column_width(column)
+        }
+    }
+
+    /// A state over a store (already loaded, or about to be fed by a load).
+    pub fn new(store: FrameStore, settings: Settings) -> AppState {
+        let phase = if store.is_finished() {
+            LoadPhase::Loaded
+        } else {
+            LoadPhase::Loading
+        };
+        AppState {
+            store,
+            settings,
+            view: View::Events,
+            overlay: None,
+            back: Vec::new(),
+            size: (80, 24),
+            frame_gen: 0,
+            phase,
+            progress: Progress::default(),
+            ticks: 0,
+            filter: FilterState::default(),
+            events: EventsModel {
+                columns: DEFAULT_COLUMNS.to_vec(),
+                col_cursor: 0,
+                col_offset: 0,
+                sort: None,
+                rows: None,
+                matching: 0,
+                first: None,
+                last: None,
+                cursor: Cursor::default(),
+                window: Vec::new(),
+                version: 0,
+                requested: 0,
+                content: 0,
+                content_key: None,
+                show_detail: true,
+            },
+            detail: DetailModel::default(),
+            pivot: PivotModel {
+                rows: schema::ACTOR,
+                cols: schema::ACTION,
+                result: None,
+                shown: None,
+                requested: None,
+                cursor: Cursor::default(),
+                col: 0,
+                col_offset: 0,
+            },
+            timeline: TimelineModel {
+                zoom: None,
+                result: None,
+                shown: None,
+                requested: None,
+                cursor: Cursor::default(),
+                start: 0,
+                anchor: None,
+            },
+            actors: ActorsModel {
+                sort: (2, true),
+                ..ActorsModel::default()
+            },
+            findings: FindingsModel::default(),
+            message: None,
+            quitting: false,
+        }
+    }
+
+    /// Events in the store.
+    pub fn total(&self) -> usize {
+        self.store.frame().height()
+    }
+
+    /// Rejected records.
+    pub fn rejected(&self) -> u64 {
+        self.store.totals().2
+    }
+
+    /// The screen regions for the current size and view.
+    pub fn areas(&self) -> Areas {
+        let (w, h) = self.size;
+        let tabs = Rect::new(0, 0, w, h.min(1));
+        let mut bottom = h;
+        let status = if bottom > 1 {
+            bottom -= 1;
+            Rect::new(0, bottom, w, 1)
+        } else {
+            Rect::new(0, bottom, w, 0)
+        };
+        let filter = if bottom > 2 {
+            bottom -= 1;
+            Rect::new(0, bottom, w, 1)
+        } else {
+            Rect::new(0, bottom, w, 0)
+        };
+        let gauge = if self.phase == LoadPhase::Loading && bottom > 7 {
+            bottom -= 1;
+            Some(Rect::new(0, bottom, w, 1))
+        } else {
+            None
+        };
+        let top = tabs.height;
+        let main = Rect::new(0, top, w, bottom.saturating_sub(top));
+        let (table, detail) =
+            if self.view == View::Events && self.events.show_detail && main.height >= 14 {
+                let table_h = main.height * 11 / 20;
+                (
+                    Rect::new(main.x, main.y, main.width, table_h),
+                    Some(Rect::new(
+                        main.x,
+                        main.y + table_h,
+                        main.width,
+                        main.height - table_h,
+                    )),
+                )
+            } else {
+                (main, None)
+            };
+        Areas {
+            tabs,
+            gauge,
+            main,
+            table,
+            detail,
+            filter,
+            status,
+        }
+    }
+
+    /// Buckets the timeline shows at once.
+    pub fn timeline_columns(&self) -> usize {
+        self.size.0.saturating_sub(LANE_LABEL_WIDTH + 1).max(1) as usize
+    }
+
+    /// Pivot data columns shown at once (after the label and the row total).
+    pub fn pivot_columns(&self) -> usize {
+        (self
+            .size
+            .0
+            .saturating_sub(PIVOT_LABEL_WIDTH + PIVOT_CELL_WIDTH)
+            / PIVOT_CELL_WIDTH)
+            .max(1) as usize
+    }
+
+    /// Whether a view job is outstanding.
+    pub fn view_pending(&self) -> bool {
+        self.events.requested != self.events.version
+    }
+
+    /// The frame row under the events cursor.
+    pub fn selected_row(&self) -> Option<u32> {
+        let i = self
+            .events
+            .cursor
+            .selected
+            .checked_sub(self.events.cursor.offset)?;
+        self.events.window.get(i).map(|r| r.frame_row)
+    }
+}

@@ -1,0 +1,175 @@
+//! `update` fed actions directly, no terminal and no data: stale results are dropped,
+//! effects are what `tui/mod.rs` needs, the filter bar edits by characters.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::app::{Action, Effect, finding_filter, update};
+use super::jobs::{Done, Slot, ViewRows};
+use super::keymap::{Command, View};
+use super::state::{AppState, Cursor, Overlay, Settings};
+use crate::detectors::{Finding, Severity};
+use crate::store::FrameStore;
+
+fn state() -> AppState {
+    let settings = Settings {
+        tz: jiff::tz::TimeZone::UTC,
+        config: Arc::new(crate::config::Config::default()),
+        color: true,
+    };
+    AppState::new(FrameStore::new(), settings)
+}
+
+fn key(code: KeyCode) -> Action {
+    Action::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn slots(effects: &[Effect]) -> Vec<Slot> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Run(job) | Effect::Prefetch(job) => Some(job.slot()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn starting_asks_for_the_view_and_the_detectors() {
+    let mut s = state();
+    let effects = s.start();
+    assert_eq!(slots(&effects), [Slot::View, Slot::Detect]);
+    assert!(s.view_pending());
+}
+
+#[test]
+fn a_stale_view_result_is_dropped() {
+    let mut s = state();
+    let _ = s.start();
+    let stale = ViewRows {
+        version: s.events.requested + 7,
+        frame_gen: s.frame_gen,
+        rows: None,
+        matching: 42,
+        first: None,
+        last: None,
+        filter_text: String::new(),
+    };
+    let version = stale.version;
+    let effects = update(
+        &mut s,
+        Action::Computed(Done::ViewComputed(Ok(stale), version)),
+    );
+    assert!(effects.is_empty());
+    assert_eq!(s.events.matching, 0);
+    assert!(s.view_pending());
+}
+
+#[test]
+fn typing_in_the_filter_bar_asks_for_a_new_view_each_time() {
+    let mut s = state();
+    let _ = s.start();
+    let _ = update(&mut s, Action::Do(Command::OpenFilter));
+    let mut views = 0;
+    for c in "admin é".chars() {
+        views += slots(&update(&mut s, key(KeyCode::Char(c))))
+            .iter()
+            .filter(|s| **s == Slot::View)
+            .count();
+    }
+    assert_eq!(views, 7, "one latest-wins view job per key");
+    let _ = update(&mut s, key(KeyCode::Left));
+    let _ = update(&mut s, key(KeyCode::Backspace));
+    let Some(Overlay::Filter(edit)) = &s.overlay else {
+        panic!("the bar is open")
+    };
+    assert_eq!(edit.text, "adminé", "characters, not bytes");
+    assert_eq!(edit.cursor, 5);
+    let _ = update(&mut s, key(KeyCode::Char(' ')));
+    let effects = update(&mut s, key(KeyCode::Char('(')));
+    assert!(s.filter.error.is_some());
+    assert!(slots(&effects).is_empty(), "an invalid filter runs nothing");
+    let _ = update(&mut s, key(KeyCode::Esc));
+    assert!(s.overlay.is_none());
+    assert_eq!(s.filter.text, "");
+    assert!(s.filter.error.is_none());
+}
+
+#[test]
+fn quitting_and_signals_end_in_the_quit_effect() {
+    for action in [
+        Action::Do(Command::Quit),
+        Action::Terminate,
+        Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        key(KeyCode::Char('q')),
+    ] {
+        let mut s = state();
+        let effects = update(&mut s, action);
+        assert!(matches!(effects.as_slice(), [Effect::Quit]), "{effects:?}");
+        assert!(s.quitting);
+    }
+    // While typing a filter, q is a letter.
+    let mut s = state();
+    let _ = update(&mut s, Action::Do(Command::OpenFilter));
+    let _ = update(&mut s, key(KeyCode::Char('q')));
+    assert!(!s.quitting);
+}
+
+#[test]
+fn views_cycle_and_esc_goes_back_to_the_events() {
+    let mut s = state();
+    let _ = update(&mut s, key(KeyCode::Tab));
+    assert_eq!(s.view, View::Pivot);
+    let _ = update(&mut s, key(KeyCode::BackTab));
+    let _ = update(&mut s, key(KeyCode::BackTab));
+    assert_eq!(s.view, View::Findings);
+    let _ = update(&mut s, key(KeyCode::Esc));
+    assert_eq!(s.view, View::Events);
+    let _ = update(&mut s, key(KeyCode::Char('?')));
+    assert!(matches!(s.overlay, Some(Overlay::Help { .. })));
+    let _ = update(&mut s, key(KeyCode::Esc));
+    assert!(s.overlay.is_none());
+}
+
+#[test]
+fn the_cursor_stays_in_range_and_on_screen() {
+    let mut c = Cursor {
+        page: 10,
+        ..Cursor::default()
+    };
+    c.move_by(25, 100);
+    assert_eq!((c.selected, c.offset), (25, 16));
+    c.move_by(-1000, 100);
+    assert_eq!((c.selected, c.offset), (0, 0));
+    c.move_by(i64::MAX / 4, 100);
+    assert_eq!((c.selected, c.offset), (99, 90));
+    c.clamp(5);
+    assert_eq!((c.selected, c.offset), (4, 0));
+    c.move_by(3, 0);
+    assert_eq!((c.selected, c.offset), (0, 0));
+}
+
+#[test]
+fn a_finding_filters_to_its_event_ids() {
+    let mut finding = Finding {
+        rule: "r".into(),
+        title: "t".into(),
+        severity: Severity::High,
+        time: None,
+        actor: "alice smith".into(),
+        provider: "aws".into(),
+        event_ids: vec!["e-1".into(), "e 2".into()],
+        rows: vec![],
+        count: 2,
+        reason: String::new(),
+        mitre: vec![],
+    };
+    assert_eq!(
+        finding_filter(&finding),
+        r#"provider:aws event_id in (e-1, "e 2")"#
+    );
+    finding.event_ids.clear();
+    assert_eq!(finding_filter(&finding), r#"actor:"alice smith""#);
+}

@@ -1,0 +1,241 @@
+//! The screen's edges: the load gauge, the filter bar (with the error underlined where it
+//! is), the status bar, and the overlays (help, column chooser, pivot field picker).
+
+use ratatui::Frame;
+use ratatui::layout::{Position, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Gauge, Paragraph};
+
+use crate::schema;
+use crate::text::format_time;
+
+use super::super::keymap;
+use super::super::record::Token;
+use super::super::state::{AppState, LoadPhase, Overlay, PIVOT_FIELDS};
+use super::{Theme, thousands};
+
+pub(super) fn draw_gauge(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
+    let p = state.progress;
+    let ratio = if p.bytes_total > 0 {
+        (p.bytes_read as f64 / p.bytes_total as f64).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let label = format!(
+        "loading {:.1} / {:.1} MB · {} events",
+        p.bytes_read as f64 / 1e6,
+        p.bytes_total as f64 / 1e6,
+        thousands(p.events)
+    );
+    let gauge = Gauge::default()
+        .ratio(ratio)
+        .label(label)
+        .gauge_style(theme.bar());
+    frame.render_widget(gauge, area);
+}
+
+pub(super) fn draw_filter_bar(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let editing = match &state.overlay {
+        Some(Overlay::Filter(edit)) => Some(edit),
+        _ => None,
+    };
+    let text = editing.map_or(state.filter.text.as_str(), |e| e.text.as_str());
+    let mut spans = vec![Span::styled("/ ", theme.header())];
+    if text.is_empty() && editing.is_none() {
+        spans.push(Span::styled(
+            "to filter, e.g. actor:alice action:*Policy* -outcome:success last:24h",
+            theme.muted(),
+        ));
+    } else {
+        let error = state.filter.error.as_ref();
+        let shown = crate::text::escape_control(text);
+        match error {
+            Some(e) if shown.len() == text.len() => {
+                let chars: Vec<char> = text.chars().collect();
+                let (s, mut end) = (e.span.start.min(chars.len()), e.span.end.min(chars.len()));
+                if end <= s {
+                    end = s;
+                }
+                spans.push(Span::raw(chars[..s].iter().collect::<String>()));
+                let marked: String = chars[s..end].iter().collect();
+                // An error at the end of the input is marked with a space.
+                spans.push(Span::styled(
+                    if marked.is_empty() {
+                        " ".to_string()
+                    } else {
+                        marked
+                    },
+                    theme.error(),
+                ));
+                spans.push(Span::raw(chars[end..].iter().collect::<String>()));
+            }
+            _ => spans.push(Span::raw(shown.into_owned())),
+        }
+        if let Some(e) = error {
+            spans.push(Span::styled(
+                format!(
+                    "   ✗ column {}: {}",
+                    e.span.start + 1,
+                    crate::text::escape_control(&e.message)
+                ),
+                theme.error(),
+            ));
+        } else if state.view_pending() {
+            spans.push(Span::styled("   …", theme.muted()));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    if let Some(edit) = editing {
+        let x = area.x.saturating_add(2).saturating_add(edit.cursor as u16);
+        if x < area.right() {
+            frame.set_cursor_position(Position::new(x, area.y));
+        }
+    }
+}
+
+pub(super) fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
+    if area.height == 0 {
+        return;
+    }
+    let tz = &state.settings.tz;
+    let slash = if area.width >= 110 { " / " } else { "/" };
+    let mut parts = vec![format!(
+        "{}{slash}{} events",
+        thousands(state.events.matching as u64),
+        thousands(state.total() as u64)
+    )];
+    let rejected = state.rejected();
+    if rejected > 0 {
+        parts.push(format!("{} rejected", thousands(rejected)));
+    }
+    let flagged = state.findings.rows.len();
+    if flagged > 0 {
+        parts.push(format!("{} findings", thousands(flagged as u64)));
+    }
+    parts.push(
+        match state.phase {
+            LoadPhase::Loading => "loading",
+            LoadPhase::Loaded => "loaded",
+            LoadPhase::Following => "following",
+        }
+        .to_string(),
+    );
+    if let (Some(first), Some(last)) = (state.events.first, state.events.last) {
+        let (first, last) = (format_time(first, tz), format_time(last, tz));
+        if area.width >= 110 {
+            parts.push(format!("{first} → {last}"));
+        } else {
+            // Dates only on narrow terminals.
+            let date = |t: &str| t.chars().take(10).collect::<String>();
+            parts.push(format!("{} → {}", date(&first), date(&last)));
+        }
+    }
+    let mut spans = vec![Span::styled(parts.join(" · "), theme.header())];
+    if let Some(message) = &state.message {
+        spans.push(Span::styled(format!("  {message}"), theme.error()));
+    } else if area.width >= 100 {
+        let hints: Vec<String> = keymap::hints(state.view)
+            .into_iter()
+            .take(3)
+            .map(|(k, d)| format!("{k} {d}"))
+            .collect();
+        if !hints.is_empty() {
+            spans.push(Span::styled(
+                format!("   {}", hints.join(" · ")),
+                theme.muted(),
+            ));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn draw_list(frame: &mut Frame<'_>, area: Rect, title: &str, lines: Vec<Line<'_>>, scroll: usize) {
+    if area.width < 4 || area.height < 3 {
+        return;
+    }
+    frame.render_widget(Clear, area);
+    let block = Block::bordered().title(format!(" {title} "));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let visible: Vec<Line<'_>> = lines
+        .into_iter()
+        .skip(scroll)
+        .take(inner.height as usize)
+        .collect();
+    frame.render_widget(Paragraph::new(visible), inner);
+}
+
+pub(super) fn draw_overlay(frame: &mut Frame<'_>, state: &AppState, main: Rect, theme: Theme) {
+    match &state.overlay {
+        None | Some(Overlay::Filter(_)) => {}
+        Some(Overlay::Help { scroll }) => {
+            let mut lines = Vec::new();
+            for line in keymap::help_lines() {
+                if let Some(heading) = line.heading {
+                    if !lines.is_empty() {
+                        lines.push(Line::raw(""));
+                    }
+                    lines.push(Line::styled(heading, theme.header()));
+                }
+                lines.push(Line::from(vec![
+                    Span::styled(format!("  {:<16}", line.keys), theme.token(Token::Key)),
+                    Span::raw(line.description),
+                ]));
+            }
+            let area = centered(main, 64, main.height);
+            let scroll = (*scroll).min(lines.len().saturating_sub(1));
+            draw_list(frame, area, "Keys (Esc closes)", lines, scroll);
+        }
+        Some(Overlay::Columns { cursor }) => {
+            let lines = schema::EVENT_COLUMNS
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let on = state.events.columns.contains(c);
+                    let text = format!("[{}] {c}", if on { "x" } else { " " });
+                    if i == *cursor {
+                        Line::styled(text, theme.selected())
+                    } else {
+                        Line::raw(text)
+                    }
+                })
+                .collect::<Vec<_>>();
+            let area = centered(main, 30, (lines.len() as u16 + 2).min(main.height));
+            let inner_h = area.height.saturating_sub(2) as usize;
+            let scroll = cursor.saturating_sub(inner_h.saturating_sub(1));
+            draw_list(frame, area, "Columns (Space toggles)", lines, scroll);
+        }
+        Some(Overlay::PickField { rows, cursor }) => {
+            let lines = PIVOT_FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    if i == *cursor {
+                        Line::styled(*f, theme.selected())
+                    } else {
+                        Line::raw(*f)
+                    }
+                })
+                .collect::<Vec<_>>();
+            let area = centered(main, 30, (lines.len() as u16 + 2).min(main.height));
+            let inner_h = area.height.saturating_sub(2) as usize;
+            let scroll = cursor.saturating_sub(inner_h.saturating_sub(1));
+            let title = if *rows { "Pivot rows" } else { "Pivot columns" };
+            draw_list(frame, area, title, lines, scroll);
+        }
+    }
+}
