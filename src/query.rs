@@ -379,11 +379,12 @@ fn top_keys(
         .lazy()
         .group_by([key_expr(column)])
         .agg([measure.alias("n")])
+        // Ties broken by the key, so the same data always gives the same top N.
         .sort(
-            ["n"],
+            ["n", column],
             SortMultipleOptions::default()
-                .with_order_descending(true)
-                .with_maintain_order(true),
+                .with_order_descending_multi([true, false])
+                .with_nulls_last(true),
         )
         .collect()
         .map_err(Error::polars("ranking pivot keys"))?;

@@ -591,3 +591,24 @@ fn sorting_by_a_categorical_column_is_by_its_text() {
     assert_eq!(rows(&limited)[0]["action"], max);
     assert_eq!(limited.height(), 3);
 }
+
+#[test]
+fn the_top_n_is_the_same_every_time_even_with_ties() {
+    let (store, _) = sample();
+    for distinct in [None, Some("src_ip".to_string())] {
+        let spec = PivotSpec {
+            rows: "action".into(),
+            cols: Some("provider".into()),
+            distinct: distinct.clone(),
+            top: 7,
+        };
+        let first = query::pivot(store.frame(), &spec).unwrap();
+        for _ in 0..8 {
+            assert_eq!(
+                query::pivot(store.frame(), &spec).unwrap(),
+                first,
+                "distinct {distinct:?}"
+            );
+        }
+    }
+}
