@@ -5,5 +5,6 @@ mod util;
 mod bad_input;
 mod cli;
 mod conformance;
+mod detect;
 mod formats;
 mod loading;
