@@ -56,10 +56,7 @@ fn bench_parse(events: usize) {
     let dir = data_dir().join(format!("cloudtrail-ndjson-{events}"));
     ensure(synth::Kind::CloudtrailNdjson, &dir, events);
     let bytes = std::fs::read(dir.join("cloudtrail.ndjson")).unwrap();
-    let lines: Vec<&[u8]> = bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()).collect();
     let started = Instant::now();
     let mut n = 0usize;
     for line in &lines {
@@ -77,16 +74,7 @@ fn bench_parse(events: usize) {
     let mut batch = EventBatch::with_capacity("bench", 4096);
     for line in &lines {
         let event = CloudTrail.parse_json(line).unwrap();
-        batch.push(
-            &event,
-            line,
-            RawSpan {
-                offset: 0,
-                len: line.len() as u32,
-                line: 0,
-            },
-            false,
-        );
+        batch.push(&event, line, RawSpan { offset: 0, len: line.len() as u32, line: 0 }, false);
         if batch.len() == 4096 {
             let full = std::mem::replace(&mut batch, EventBatch::with_capacity("bench", 4096));
             n += full.into_frame().unwrap().height();
@@ -94,13 +82,7 @@ fn bench_parse(events: usize) {
     }
     let parse_push = started.elapsed();
     let per = |d: std::time::Duration| d.as_nanos() as f64 / lines.len() as f64;
-    println!(
-        "parse: {} records, one thread (ns/record): sonic_rs::Value tree {:.0}, CloudTrail::parse_json {:.0}, parse + EventBatch push + into_frame {:.0} ({n})",
-        lines.len(),
-        per(tree),
-        per(parse),
-        per(parse_push)
-    );
+    println!("parse: {} records, one thread (ns/record): sonic_rs::Value tree {:.0}, CloudTrail::parse_json {:.0}, parse + EventBatch push + into_frame {:.0} ({n})", lines.len(), per(tree), per(parse), per(parse_push));
 }
 
 fn data_dir() -> PathBuf {

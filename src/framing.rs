@@ -101,18 +101,9 @@ fn head_is_ndjson(head: &[u8], start: usize, at_eof: bool) -> bool {
     }
     let mut opening = 0usize;
     let mut complete = 0usize;
-    for (i, line) in lines
-        .iter()
-        .map(|l| l.trim_ascii())
-        .filter(|l| l.first() == Some(&b'{'))
-        .take(32)
-        .enumerate()
-    {
+    for (i, line) in lines.iter().map(|l| l.trim_ascii()).filter(|l| l.first() == Some(&b'{')).take(32).enumerate() {
         opening += 1;
-        let whole = scanner
-            .scan_value(line, 0)
-            .is_ok_and(|end| end == line.len())
-            && !looks_like_wrapper(line);
+        let whole = scanner.scan_value(line, 0).is_ok_and(|end| end == line.len()) && !looks_like_wrapper(line);
         if i == 0 && !whole {
             return false;
         }

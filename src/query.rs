@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use polars::prelude::*;
 
 use crate::schema::{
-    self, ACTION, ACTOR, ACTOR_TYPE, Dictionaries, MFA, OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY,
-    SOURCE, SRC_IP, TIME,
+    self, ACTION, ACTOR, ACTOR_TYPE, Dictionaries, MFA, OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, SOURCE, SRC_IP,
+    TIME,
 };
 use crate::{Error, Result};
 
@@ -125,20 +125,12 @@ pub fn value_counts(frame: &DataFrame, column: &str, limit: usize) -> Result<Cou
         .collect()
         .map_err(Error::polars("counting values"))?;
     let names = category_names(column);
-    let keys = counted
-        .column(column)
-        .map_err(Error::polars("counting values"))?;
-    let counts = counted
-        .column("count")
-        .map_err(Error::polars("counting values"))?;
+    let keys = counted.column(column).map_err(Error::polars("counting values"))?;
+    let counts = counted.column("count").map_err(Error::polars("counting values"))?;
     let mut out: Counts = (0..counted.height())
         .map(|i| {
             let key = key_of(column, keys.get(i).unwrap_or(AnyValue::Null), &names);
-            let count = counts
-                .get(i)
-                .ok()
-                .and_then(|v| v.extract::<u64>())
-                .unwrap_or(0);
+            let count = counts.get(i).ok().and_then(|v| v.extract::<u64>()).unwrap_or(0);
             (key.label().to_string(), count)
         })
         .collect();
@@ -211,10 +203,9 @@ fn key_expr(column: &str) -> Expr {
 fn key_of(column: &str, value: AnyValue<'_>, names: &HashMap<u32, String>) -> Key {
     match value {
         AnyValue::Null => Key::Null,
-        AnyValue::UInt32(id) if is_categorical(column) => names
-            .get(&id)
-            .map(|s| Key::Value(s.clone()))
-            .unwrap_or(Key::Null),
+        AnyValue::UInt32(id) if is_categorical(column) => {
+            names.get(&id).map(|s| Key::Value(s.clone())).unwrap_or(Key::Null)
+        }
         AnyValue::Int64(us) if column == TIME => Key::Value(crate::text::format_time_utc(us)),
         AnyValue::String(s) => Key::Value(s.to_string()),
         AnyValue::StringOwned(s) => Key::Value(s.to_string()),
@@ -225,10 +216,7 @@ fn key_of(column: &str, value: AnyValue<'_>, names: &HashMap<u32, String>) -> Ke
 
 fn category_names(column: &str) -> HashMap<u32, String> {
     if is_categorical(column) {
-        Dictionaries::shared()
-            .category_values(column)
-            .into_iter()
-            .collect()
+        Dictionaries::shared().category_values(column).into_iter().collect()
     } else {
         HashMap::new()
     }
@@ -248,9 +236,7 @@ pub fn key_filter(column: &str, key: &Key) -> String {
 /// Quotes a value for the filter language so `field:VALUE` is an exact match.
 pub fn quote_filter_value(value: &str) -> String {
     let plain = !value.is_empty()
-        && value
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '/' | ':' | '+'))
+        && value.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '/' | ':' | '+'))
         && !value.starts_with('-');
     if plain {
         return value.to_string();
@@ -331,44 +317,26 @@ fn bucket_filter(column: &str, key: &Key, shown: &[Key]) -> String {
                 .filter(|k| !matches!(k, Key::Other))
                 .map(|k| key_filter(column, k))
                 .collect();
-            if named.is_empty() {
-                String::new()
-            } else {
-                format!("not ({})", named.join(" or "))
-            }
+            if named.is_empty() { String::new() } else { format!("not ({})", named.join(" or ")) }
         }
         key => key_filter(column, key),
     }
 }
 
 /// The `top` keys of a column by count (or distinct count), and whether others exist.
-fn top_keys(
-    frame: &DataFrame,
-    column: &str,
-    distinct: Option<&str>,
-    top: usize,
-) -> Result<(Vec<AnyValue<'static>>, bool)> {
+fn top_keys(frame: &DataFrame, column: &str, distinct: Option<&str>, top: usize) -> Result<(Vec<AnyValue<'static>>, bool)> {
     let measure = measure_expr(distinct);
     let grouped = frame
         .clone()
         .lazy()
         .group_by([key_expr(column)])
         .agg([measure.alias("n")])
-        .sort(
-            ["n"],
-            SortMultipleOptions::default()
-                .with_order_descending(true)
-                .with_maintain_order(true),
-        )
+        .sort(["n"], SortMultipleOptions::default().with_order_descending(true).with_maintain_order(true))
         .collect()
         .map_err(Error::polars("ranking pivot keys"))?;
-    let keys = grouped
-        .column(column)
-        .map_err(Error::polars("ranking pivot keys"))?;
+    let keys = grouped.column(column).map_err(Error::polars("ranking pivot keys"))?;
     let shown = grouped.height().min(top.max(1));
-    let values = (0..shown)
-        .filter_map(|i| keys.get(i).ok().map(|v| v.into_static()))
-        .collect();
+    let values = (0..shown).filter_map(|i| keys.get(i).ok().map(|v| v.into_static())).collect();
     Ok((values, grouped.height() > shown))
 }
 
@@ -400,10 +368,8 @@ fn bucket_expr(column: &str, top: &[AnyValue<'static>], others: bool) -> Result<
 }
 
 fn is_sentinel(value: &AnyValue<'_>) -> bool {
-    matches!(
-        value,
-        AnyValue::UInt32(u32::MAX) | AnyValue::Int64(i64::MIN)
-    ) || matches!(value, AnyValue::String(s) if *s == OTHER)
+    matches!(value, AnyValue::UInt32(u32::MAX) | AnyValue::Int64(i64::MIN))
+        || matches!(value, AnyValue::String(s) if *s == OTHER)
 }
 
 /// Builds a pivot of a (filtered) frame.
@@ -447,32 +413,15 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
             .map_err(Error::polars("counting pivot totals"))
     };
     let to_key = |column: &str, value: AnyValue<'_>, names: &HashMap<u32, String>| {
-        if is_sentinel(&value) {
-            Key::Other
-        } else {
-            key_of(column, value, names)
-        }
+        if is_sentinel(&value) { Key::Other } else { key_of(column, value, names) }
     };
-    let count_at = |df: &DataFrame, i: usize| {
-        df.column("n")
-            .ok()
-            .and_then(|c| c.get(i).ok())
-            .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0)
-    };
+    let count_at = |df: &DataFrame, i: usize| df.column("n").ok().and_then(|c| c.get(i).ok()).and_then(|v| v.extract::<u64>()).unwrap_or(0);
     // Row keys and totals.
     let row_totals_df = totals_by(row_bucket)?;
     let mut rows: Vec<(Key, u64)> = (0..row_totals_df.height())
         .map(|i| {
-            let v = row_totals_df
-                .column(&spec.rows)
-                .ok()
-                .and_then(|c| c.get(i).ok())
-                .unwrap_or(AnyValue::Null);
-            (
-                to_key(&spec.rows, v, &row_names),
-                count_at(&row_totals_df, i),
-            )
+            let v = row_totals_df.column(&spec.rows).ok().and_then(|c| c.get(i).ok()).unwrap_or(AnyValue::Null);
+            (to_key(&spec.rows, v, &row_names), count_at(&row_totals_df, i))
         })
         .collect();
     sort_keys(&mut rows);
@@ -481,42 +430,22 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
         let df = totals_by(bucket)?;
         cols = (0..df.height())
             .map(|i| {
-                let v = df
-                    .column(c)
-                    .ok()
-                    .and_then(|col| col.get(i).ok())
-                    .unwrap_or(AnyValue::Null);
+                let v = df.column(c).ok().and_then(|col| col.get(i).ok()).unwrap_or(AnyValue::Null);
                 (to_key(c, v, &col_names), count_at(&df, i))
             })
             .collect();
         sort_keys(&mut cols);
     }
-    let row_index: HashMap<Key, usize> = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (k.clone(), i))
-        .collect();
-    let col_index: HashMap<Key, usize> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, (k, _))| (k.clone(), i))
-        .collect();
+    let row_index: HashMap<Key, usize> = rows.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
+    let col_index: HashMap<Key, usize> = cols.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect();
     let width = cols.len().max(1);
     let mut matrix = vec![vec![0u64; width]; rows.len()];
     for i in 0..cells.height() {
-        let rv = cells
-            .column(&spec.rows)
-            .ok()
-            .and_then(|c| c.get(i).ok())
-            .unwrap_or(AnyValue::Null);
+        let rv = cells.column(&spec.rows).ok().and_then(|c| c.get(i).ok()).unwrap_or(AnyValue::Null);
         let r = row_index.get(&to_key(&spec.rows, rv, &row_names)).copied();
         let c = match &spec.cols {
             Some(cn) => {
-                let cv = cells
-                    .column(cn)
-                    .ok()
-                    .and_then(|c| c.get(i).ok())
-                    .unwrap_or(AnyValue::Null);
+                let cv = cells.column(cn).ok().and_then(|c| c.get(i).ok()).unwrap_or(AnyValue::Null);
                 col_index.get(&to_key(cn, cv, &col_names)).copied()
             }
             None => Some(0),
@@ -526,21 +455,14 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
         }
     }
     let total = match distinct {
-        Some(d) => frame
-            .column(d)
-            .and_then(|c| c.drop_nulls().n_unique())
-            .map_err(Error::polars("counting distinct values"))? as u64,
+        Some(d) => frame.column(d).and_then(|c| c.drop_nulls().n_unique()).map_err(Error::polars("counting distinct values"))? as u64,
         None => frame.height() as u64,
     };
     Ok(Pivot {
         spec: spec.clone(),
         row_totals: rows.iter().map(|(_, n)| *n).collect(),
         row_keys: rows.into_iter().map(|(k, _)| k).collect(),
-        col_totals: if spec.cols.is_some() {
-            cols.iter().map(|(_, n)| *n).collect()
-        } else {
-            vec![total]
-        },
+        col_totals: if spec.cols.is_some() { cols.iter().map(|(_, n)| *n).collect() } else { vec![total] },
         col_keys: cols.into_iter().map(|(k, _)| k).collect(),
         cells: matrix,
         total,
@@ -551,10 +473,7 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
 fn sort_keys(keys: &mut [(Key, u64)]) {
     keys.sort_by(|(ka, na), (kb, nb)| {
         let other = |k: &Key| matches!(k, Key::Other);
-        other(ka)
-            .cmp(&other(kb))
-            .then(nb.cmp(na))
-            .then_with(|| ka.label().cmp(kb.label()))
+        other(ka).cmp(&other(kb)).then(nb.cmp(na)).then_with(|| ka.label().cmp(kb.label()))
     });
 }
 
@@ -586,27 +505,17 @@ pub fn parse_duration(text: &str) -> Result<i64> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let n: i64 = number.parse().map_err(|_| {
-        Error::Invalid(format!(
-            "invalid duration '{text}' (use e.g. 30s, 5m, 1h, 1d, 1w)"
-        ))
-    })?;
+    let n: i64 = number.parse().map_err(|_| Error::Invalid(format!("invalid duration '{text}' (use e.g. 30s, 5m, 1h, 1d, 1w)")))?;
     let unit_us = match unit.trim() {
         "s" | "sec" => SECOND,
         "m" | "min" => 60 * SECOND,
         "h" => HOUR,
         "d" => DAY,
         "w" => 7 * DAY,
-        _ => {
-            return Err(Error::Invalid(format!(
-                "invalid duration '{text}' (use e.g. 30s, 5m, 1h, 1d, 1w)"
-            )));
-        }
+        _ => return Err(Error::Invalid(format!("invalid duration '{text}' (use e.g. 30s, 5m, 1h, 1d, 1w)"))),
     };
     if n <= 0 {
-        return Err(Error::Invalid(format!(
-            "duration must be positive: '{text}'"
-        )));
+        return Err(Error::Invalid(format!("duration must be positive: '{text}'")));
     }
     Ok(n * unit_us)
 }
@@ -614,20 +523,12 @@ pub fn parse_duration(text: &str) -> Result<i64> {
 /// The bucket size giving at most `max_buckets` buckets over a time range.
 pub fn auto_bucket(first: i64, last: i64, max_buckets: i64) -> i64 {
     let span = (last - first).max(1);
-    BUCKETS
-        .iter()
-        .map(|(b, _)| *b)
-        .find(|b| span / b < max_buckets)
-        .unwrap_or(365 * DAY)
+    BUCKETS.iter().map(|(b, _)| *b).find(|b| span / b < max_buckets).unwrap_or(365 * DAY)
 }
 
 /// A label for a bucket size (`1h`, `15m`, `90s`).
 pub fn bucket_label(bucket: i64) -> String {
-    BUCKETS
-        .iter()
-        .find(|(b, _)| *b == bucket)
-        .map(|(_, l)| l.to_string())
-        .unwrap_or_else(|| format!("{}s", bucket / SECOND))
+    BUCKETS.iter().find(|(b, _)| *b == bucket).map(|(_, l)| l.to_string()).unwrap_or_else(|| format!("{}s", bucket / SECOND))
 }
 
 /// An expression of the local wall-clock time (µs) of `time` in `tz`, valid for events in
@@ -652,9 +553,7 @@ pub fn local_time_expr(tz: &jiff::tz::TimeZone, first: i64, last: i64) -> Expr {
         }
     }
     for (at, offset) in transitions {
-        expr = when(utc.clone().gt_eq(lit(at)))
-            .then(lit(offset))
-            .otherwise(expr);
+        expr = when(utc.clone().gt_eq(lit(at))).then(lit(offset)).otherwise(expr);
     }
     utc + expr
 }
@@ -733,37 +632,19 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
     let physical = times.as_materialized_series().to_physical_repr();
     let ca = physical.i64().map_err(Error::polars("reading times"))?;
     let (Some(first), Some(last)) = (ca.min(), ca.max()) else {
-        return Ok(Timeline {
-            by: spec.by.clone(),
-            bucket: spec.bucket.unwrap_or(HOUR),
-            starts: vec![],
-            lanes: vec![],
-            totals: vec![],
-        });
+        return Ok(Timeline { by: spec.by.clone(), bucket: spec.bucket.unwrap_or(HOUR), starts: vec![], lanes: vec![], totals: vec![] });
     };
     let bucket = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
     let local = local_time_expr(&spec.tz, first, last);
     let bucket_expr = local.floor_div(lit(bucket)).alias("bucket");
-    let (top, others) = top_keys(
-        &frame
-            .clone()
-            .lazy()
-            .filter(col(TIME).is_not_null())
-            .collect()
-            .map_err(Error::polars("timeline"))?,
-        &spec.by,
-        None,
-        spec.top,
-    )?;
+    let (top, others) = top_keys(&frame.clone().lazy().filter(col(TIME).is_not_null()).collect().map_err(Error::polars("timeline"))?, &spec.by, None, spec.top)?;
     let lane_expr = bucket_expr_for_lane(&spec.by, &top, others)?;
     let grouped = timed
         .group_by([bucket_expr, lane_expr])
         .agg([len().cast(DataType::UInt64).alias("n")])
         .collect()
         .map_err(Error::polars("counting timeline buckets"))?;
-    let buckets = grouped
-        .column("bucket")
-        .map_err(Error::polars("timeline"))?;
+    let buckets = grouped.column("bucket").map_err(Error::polars("timeline"))?;
     let (mut lo, mut hi) = (i64::MAX, i64::MIN);
     for i in 0..grouped.height() {
         if let Some(b) = buckets.get(i).ok().and_then(|v| v.extract::<i64>()) {
@@ -772,58 +653,28 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         }
     }
     if lo > hi {
-        return Ok(Timeline {
-            by: spec.by.clone(),
-            bucket,
-            starts: vec![],
-            lanes: vec![],
-            totals: vec![],
-        });
+        return Ok(Timeline { by: spec.by.clone(), bucket, starts: vec![], lanes: vec![], totals: vec![] });
     }
     let width = (hi - lo + 1) as usize;
     let names = category_names(&spec.by);
     let mut lanes: HashMap<Key, Vec<u64>> = HashMap::new();
     let mut totals = vec![0u64; width];
     for i in 0..grouped.height() {
-        let b = buckets
-            .get(i)
-            .ok()
-            .and_then(|v| v.extract::<i64>())
-            .unwrap_or(lo);
-        let key_value = grouped
-            .column(&spec.by)
-            .ok()
-            .and_then(|c| c.get(i).ok())
-            .unwrap_or(AnyValue::Null);
-        let key = if is_sentinel(&key_value) {
-            Key::Other
-        } else {
-            key_of(&spec.by, key_value, &names)
-        };
-        let n = grouped
-            .column("n")
-            .ok()
-            .and_then(|c| c.get(i).ok())
-            .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0);
+        let b = buckets.get(i).ok().and_then(|v| v.extract::<i64>()).unwrap_or(lo);
+        let key_value = grouped.column(&spec.by).ok().and_then(|c| c.get(i).ok()).unwrap_or(AnyValue::Null);
+        let key = if is_sentinel(&key_value) { Key::Other } else { key_of(&spec.by, key_value, &names) };
+        let n = grouped.column("n").ok().and_then(|c| c.get(i).ok()).and_then(|v| v.extract::<u64>()).unwrap_or(0);
         let slot = (b - lo) as usize;
         lanes.entry(key).or_insert_with(|| vec![0; width])[slot] += n;
         totals[slot] += n;
     }
     let mut lanes: Vec<Lane> = lanes
         .into_iter()
-        .map(|(key, counts)| Lane {
-            total: counts.iter().sum(),
-            key,
-            counts,
-        })
+        .map(|(key, counts)| Lane { total: counts.iter().sum(), key, counts })
         .collect();
     lanes.sort_by(|a, b| {
         let other = |k: &Key| matches!(k, Key::Other);
-        other(&a.key)
-            .cmp(&other(&b.key))
-            .then(b.total.cmp(&a.total))
-            .then_with(|| a.key.label().cmp(b.key.label()))
+        other(&a.key).cmp(&other(&b.key)).then(b.total.cmp(&a.total)).then_with(|| a.key.label().cmp(b.key.label()))
     });
     Ok(Timeline {
         by: spec.by.clone(),
@@ -863,21 +714,12 @@ pub fn profile(frame: &DataFrame, actor: &str, tz: &jiff::tz::TimeZone) -> Resul
     let of_actor = frame
         .clone()
         .lazy()
-        .filter(
-            col(ACTOR)
-                .cast(DataType::String)
-                .eq(lit(actor))
-                .and(col(TIME).is_not_null()),
-        )
+        .filter(col(ACTOR).cast(DataType::String).eq(lit(actor)).and(col(TIME).is_not_null()))
         .collect()
         .map_err(Error::polars("selecting the actor's events"))?;
     let mut counts = [[0u64; 24]; 7];
     if of_actor.height() > 0 {
-        let times = of_actor
-            .column(TIME)
-            .map_err(Error::polars("profile"))?
-            .as_materialized_series()
-            .to_physical_repr();
+        let times = of_actor.column(TIME).map_err(Error::polars("profile"))?.as_materialized_series().to_physical_repr();
         let ca = times.i64().map_err(Error::polars("profile"))?;
         let (first, last) = (ca.min().unwrap_or(0), ca.max().unwrap_or(0));
         let local = local_time_expr(tz, first, last);
@@ -886,22 +728,14 @@ pub fn profile(frame: &DataFrame, actor: &str, tz: &jiff::tz::TimeZone) -> Resul
             .select([local.alias("local")])
             .select([
                 ((col("local").floor_div(lit(DAY)) + lit(3)) % lit(7)).alias("weekday"),
-                ((col("local") % lit(DAY) + lit(DAY)) % lit(DAY))
-                    .floor_div(lit(HOUR))
-                    .alias("hour"),
+                ((col("local") % lit(DAY) + lit(DAY)) % lit(DAY)).floor_div(lit(HOUR)).alias("hour"),
             ])
             .group_by([col("weekday"), col("hour")])
             .agg([len().cast(DataType::UInt64).alias("n")])
             .collect()
             .map_err(Error::polars("building the activity profile"))?;
         for i in 0..grouped.height() {
-            let get = |name: &str| {
-                grouped
-                    .column(name)
-                    .ok()
-                    .and_then(|c| c.get(i).ok())
-                    .and_then(|v| v.extract::<i64>())
-            };
+            let get = |name: &str| grouped.column(name).ok().and_then(|c| c.get(i).ok()).and_then(|v| v.extract::<i64>());
             if let (Some(w), Some(h), Some(n)) = (get("weekday"), get("hour"), get("n")) {
                 let (w, h) = (w.rem_euclid(7) as usize, h.rem_euclid(24) as usize);
                 counts[w][h] += n as u64;
@@ -915,9 +749,7 @@ impl Profile {
     /// Derives the usual cells from counts.
     pub fn from_counts(actor: &str, counts: [[u64; 24]; 7]) -> Profile {
         let total: u64 = counts.iter().flatten().sum();
-        let mut by_hour: Vec<(usize, u64)> = (0..24)
-            .map(|h| (h, (0..7).map(|w| counts[w][h]).sum()))
-            .collect();
+        let mut by_hour: Vec<(usize, u64)> = (0..24).map(|h| (h, (0..7).map(|w| counts[w][h]).sum())).collect();
         by_hour.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         let mut usual_hours = [false; 24];
         let mut covered = 0u64;
@@ -940,13 +772,7 @@ impl Profile {
                 }
             }
         }
-        Profile {
-            actor: actor.to_string(),
-            counts,
-            usual,
-            outside,
-            total,
-        }
+        Profile { actor: actor.to_string(), counts, usual, outside, total }
     }
 }
 
@@ -967,28 +793,11 @@ pub fn actors(frame: &DataFrame) -> Result<DataFrame> {
             col(TIME).min().alias("first_seen"),
             col(TIME).max().alias("last_seen"),
             len().cast(DataType::UInt64).alias("events"),
-            col(PRIVILEGED)
-                .sum()
-                .cast(DataType::UInt64)
-                .alias("privileged_actions"),
-            col(OUTCOME)
-                .cast(DataType::String)
-                .eq(lit("failure"))
-                .sum()
-                .cast(DataType::UInt64)
-                .alias("failures"),
-            col(SRC_IP)
-                .drop_nulls()
-                .n_unique()
-                .cast(DataType::UInt64)
-                .alias("distinct_ips"),
+            col(PRIVILEGED).sum().cast(DataType::UInt64).alias("privileged_actions"),
+            col(OUTCOME).cast(DataType::String).eq(lit("failure")).sum().cast(DataType::UInt64).alias("failures"),
+            col(SRC_IP).drop_nulls().n_unique().cast(DataType::UInt64).alias("distinct_ips"),
         ])
-        .sort(
-            ["events"],
-            SortMultipleOptions::default()
-                .with_order_descending(true)
-                .with_maintain_order(true),
-        )
+        .sort(["events"], SortMultipleOptions::default().with_order_descending(true).with_maintain_order(true))
         .collect()
         .map_err(Error::polars("listing actors"))
 }
