@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [--events N] [--runs R]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [parse] [detect] [--events N] [--runs R]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -16,6 +16,8 @@ use trailscope::classify::Classifier;
 use trailscope::ingest::LoadOptions;
 use trailscope::store::FrameStore;
 use trailscope::{source, synth};
+
+mod detect;
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -46,6 +48,9 @@ fn main() {
     }
     if groups.contains(&"parse") {
         bench_parse(events);
+    }
+    if groups.contains(&"detect") {
+        detect::bench(&data_dir(), events, runs, ensure);
     }
 }
 

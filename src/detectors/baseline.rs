@@ -12,8 +12,8 @@ use polars::prelude::*;
 
 use super::window::is_signin;
 use super::{
-    Ctx, DAY, Ev, Finding, HOUR, Hit, MINUTE, ROW, Rule, RuleInfo, Severity, combo_key, finding,
-    group_hits, hours_of, i64s, minutes, u64s, when_utc, zone,
+    Ctx, DAY, Ev, Finding, HOUR, Hit, MINUTE, ROW, Rule, RuleInfo, Severity, finding, group_hits,
+    hours_of, i64s, minutes, u64s, when_utc, zone,
 };
 use crate::schema::{ACTOR, LOCATION, OUTCOME, PRIVILEGED, SRC_IP, TIME, USER_AGENT};
 use crate::{Error, Result, config};
@@ -31,6 +31,11 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
         Box::new(RareAction),
         Box::new(Travel),
     ]
+}
+
+/// Whether a rule reads the shared [`Baselines`].
+pub fn uses_baselines(id: &str) -> bool {
+    rules().iter().any(|r| r.info().id == id)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -76,6 +81,9 @@ pub struct Baselines {
     pub first_seen: HashMap<(String, &'static str, String), (i64, u32)>,
     /// Distinct actors per (dimension, value).
     pub popularity: HashMap<(&'static str, String), usize>,
+    /// Per actor (physical id): (UTC hour number, events, first and last time) of each
+    /// hour it was active, in time order.
+    pub activity: HashMap<u32, Vec<(i64, u64, i64, i64)>>,
 }
 
 const DIMENSIONS: [(&str, &str); 3] = [
@@ -109,21 +117,74 @@ impl Ctx<'_> {
 
 fn learn(ctx: &Ctx<'_>) -> Result<Baselines> {
     let mut b = Baselines {
-        zones: zones(ctx)?,
+        activity: activity(ctx)?,
         ..Baselines::default()
     };
-    b.profiles = profiles(ctx, &b.zones)?;
+    b.zones = zones(ctx, &b.activity);
+    b.profiles = profiles(ctx, &b.zones, &b.activity);
     first_seen(ctx, &mut b)?;
     Ok(b)
+}
+
+/// Per actor and UTC hour, events and first/last time: one group-by over the events of
+/// the actors with privileged actions (the only ones the working-hours rule judges).
+fn activity(ctx: &Ctx<'_>) -> Result<HashMap<u32, Vec<(i64, u64, i64, i64)>>> {
+    let judged = ctx.category(ACTOR, |a| ctx.privileged_actors.contains(a));
+    let df = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(judged)
+        .group_by([pair_key(
+            col(ACTOR).to_physical(),
+            col(TIME).to_physical().floor_div(lit(HOUR)),
+        )
+        .alias("k")])
+        .agg([
+            len().alias("n"),
+            col(TIME).min().alias("lo"),
+            col(TIME).max().alias("hi"),
+        ])
+        .collect()
+        .map_err(Error::polars("activity per actor and hour"))?;
+    let (keys, ns) = (u64s(&df, "k")?, u64s(&df, "n")?);
+    let (lo, hi) = (i64s(&df, "lo")?, i64s(&df, "hi")?);
+    let mut out: HashMap<u32, Vec<(i64, u64, i64, i64)>> = HashMap::new();
+    for i in 0..df.height() {
+        if let (Some(k), Some(n), Some(lo), Some(hi)) = (keys[i], ns[i], lo[i], hi[i]) {
+            let (id, h) = split_key(k);
+            out.entry(id).or_default().push((i64::from(h), n, lo, hi));
+        }
+    }
+    for buckets in out.values_mut() {
+        buckets.sort_unstable();
+    }
+    Ok(out)
 }
 
 fn actor_key() -> Expr {
     col(ACTOR).to_physical().alias(ACTOR)
 }
 
+/// Two non-negative integers (the first a physical id) as one `u64` group key: grouping
+/// by one integer is much faster than by two columns.
+fn pair_key(id: Expr, value: Expr) -> Expr {
+    id.cast(DataType::UInt64) * lit(1u64 << 32)
+        + value
+            .cast(DataType::UInt64)
+            .fill_null(lit(u64::from(u32::MAX)))
+}
+
+fn split_key(key: u64) -> (u32, u32) {
+    ((key >> 32) as u32, (key & 0xffff_ffff) as u32)
+}
+
 /// Resolves each actor's zone: configured per actor, per group, inferred from when a
 /// person acts, else the default.
-fn zones(ctx: &Ctx<'_>) -> Result<HashMap<String, ActorZone>> {
+fn zones(
+    ctx: &Ctx<'_>,
+    activity: &HashMap<u32, Vec<(i64, u64, i64, i64)>>,
+) -> HashMap<String, ActorZone> {
     let d = ctx.config;
     let default_hours = hours_of(&d.business_hours);
     let default_days: Vec<u32> = d
@@ -144,25 +205,20 @@ fn zones(ctx: &Ctx<'_>) -> Result<HashMap<String, ActorZone>> {
             )
         })
         .collect();
-    // Hour-of-week histogram per actor (UTC), for the inference.
-    let how = (col(TIME).to_physical().floor_div(lit(HOUR)) + lit(72i64)) % lit(168i64);
-    let hist = ctx
-        .frame
-        .clone()
-        .lazy()
-        .group_by([actor_key(), how.alias("how")])
-        .agg([len().alias("n")])
-        .collect()
-        .map_err(Error::polars("hour-of-week profile"))?;
-    let (ids, hows, ns) = (u64s(&hist, ACTOR)?, i64s(&hist, "how")?, u64s(&hist, "n")?);
-    let mut by_actor: HashMap<u32, Vec<(i64, u64)>> = HashMap::new();
-    for i in 0..hist.height() {
-        if let (Some(id), Some(h), Some(n)) = (ids[i], hows[i], ns[i]) {
-            by_actor.entry(id as u32).or_default().push((h, n));
-        }
-    }
     let mut out = HashMap::new();
-    for (id, hist) in by_actor {
+    for (id, buckets) in activity {
+        let id = *id;
+        // Hour-of-week histogram (UTC, Monday 00:00 = 0), for the inference.
+        let mut week = [0u64; 168];
+        for (h, n, _, _) in buckets {
+            week[(h + 72).rem_euclid(168) as usize] += n;
+        }
+        let hist: Vec<(i64, u64)> = week
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(h, n)| (h as i64, *n))
+            .collect();
         let Some(actor) = ctx.name(ACTOR, id) else {
             continue;
         };
@@ -211,7 +267,7 @@ fn zones(ctx: &Ctx<'_>) -> Result<HashMap<String, ActorZone>> {
             },
         );
     }
-    Ok(out)
+    out
 }
 
 /// The whole-hour UTC offset that puts at least 80% of a person's events inside
@@ -244,92 +300,40 @@ fn infer_offset(hist: &[(i64, u64)]) -> Option<i32> {
     best.map(|(o, _)| o)
 }
 
-/// The local wall-clock time expression for every row, per actor zone.
-fn local_time(ctx: &Ctx<'_>, zones: &HashMap<String, ActorZone>) -> Expr {
-    let mut by_zone: HashMap<String, (jiff::tz::TimeZone, Vec<u32>)> = HashMap::new();
-    let ids: HashMap<&str, u32> = ctx
-        .names
-        .get(ACTOR)
-        .map(|m| m.iter().map(|(id, n)| (n.as_str(), *id)).collect())
-        .unwrap_or_default();
-    for (actor, z) in zones {
-        if let Some(id) = ids.get(actor.as_str()) {
-            by_zone
-                .entry(z.label.clone())
-                .or_insert_with(|| (z.tz.clone(), Vec::new()))
-                .1
-                .push(*id);
-        }
-    }
-    let mut expr = col(TIME).to_physical();
-    for (tz, ids) in by_zone.into_values() {
-        let zoned = crate::query::local_time_expr(&tz, ctx.span.0, ctx.span.1);
-        let member = col(ACTOR)
-            .to_physical()
-            .is_in(lit(Series::new("ids".into(), ids)).implode(false), true);
-        expr = when(member).then(zoned).otherwise(expr);
-    }
-    expr
-}
-
-fn profiles(ctx: &Ctx<'_>, zones: &HashMap<String, ActorZone>) -> Result<HashMap<String, Profile>> {
-    let local = local_time(ctx, zones);
-    let df = ctx
-        .frame
-        .clone()
-        .lazy()
-        .select([actor_key(), local.alias("lt")])
-        .group_by([col(ACTOR), col("lt").floor_div(lit(HOUR)).alias("lh")])
-        .agg([
-            len().alias("n"),
-            (col("lt") % lit(DAY))
-                .floor_div(lit(MINUTE))
-                .min()
-                .alias("lo"),
-            (col("lt") % lit(DAY))
-                .floor_div(lit(MINUTE))
-                .max()
-                .alias("hi"),
-        ])
-        .collect()
-        .map_err(Error::polars("working profiles"))?;
-    let (ids, lh, n, lo, hi) = (
-        u64s(&df, ACTOR)?,
-        i64s(&df, "lh")?,
-        u64s(&df, "n")?,
-        i64s(&df, "lo")?,
-        i64s(&df, "hi")?,
-    );
+fn profiles(
+    ctx: &Ctx<'_>,
+    zones: &HashMap<String, ActorZone>,
+    activity: &HashMap<u32, Vec<(i64, u64, i64, i64)>>,
+) -> HashMap<String, Profile> {
     let mut out: HashMap<String, Profile> = HashMap::new();
-    let mut days: HashMap<String, HashSet<i64>> = HashMap::new();
-    for i in 0..df.height() {
-        let (Some(id), Some(lh)) = (ids[i], lh[i]) else {
+    for (id, buckets) in activity {
+        let Some(actor) = ctx.name(ACTOR, *id) else {
             continue;
         };
-        let Some(actor) = ctx.name(ACTOR, id as u32) else {
+        let Some(zone) = zones.get(actor) else {
             continue;
         };
-        let p = out.entry(actor.to_string()).or_insert_with(|| Profile {
+        let mut p = Profile {
             days_by_hour: vec![BTreeSet::new(); 24],
             weeks_by_weekday: vec![BTreeSet::new(); 7],
             ..Profile::default()
-        });
-        let day = lh.div_euclid(24);
-        let hour = lh.rem_euclid(24) as usize;
-        p.days_by_hour[hour].insert(day);
-        p.weeks_by_weekday[weekday(day) as usize].insert(week(day));
-        let count = n[i].unwrap_or(0);
-        p.events += count;
-        p.buckets
-            .push((lo[i].unwrap_or(0) as u32, hi[i].unwrap_or(0) as u32, count));
-        days.entry(actor.to_string()).or_default().insert(day);
-    }
-    for (actor, d) in days {
-        if let Some(p) = out.get_mut(&actor) {
-            p.active_days = d.len();
+        };
+        let mut days = HashSet::new();
+        let offsets = Offsets::new(&zone.tz, ctx.span);
+        for (_, n, lo, hi) in buckets {
+            let (day, lo_min) = offsets.local(*lo);
+            let (_, hi_min) = offsets.local(*hi);
+            p.days_by_hour[(lo_min / 60) as usize % 24].insert(day);
+            p.weeks_by_weekday[weekday(day) as usize].insert(week(day));
+            p.events += n;
+            p.buckets
+                .push((lo_min as u32, hi_min.max(lo_min) as u32, *n));
+            days.insert(day);
         }
+        p.active_days = days.len();
+        out.insert(actor.to_string(), p);
     }
-    Ok(out)
+    out
 }
 
 /// Weekday of a local day number (0 = Monday; day 0 = 1970-01-01, a Thursday).
@@ -435,6 +439,36 @@ fn days_text(days: &[u32]) -> String {
     }
 }
 
+/// A zone's UTC offsets over the data span, for fast local times.
+struct Offsets {
+    at: Vec<i64>,
+    offset: Vec<i64>,
+}
+
+impl Offsets {
+    fn new(tz: &jiff::tz::TimeZone, (first, last): (i64, i64)) -> Offsets {
+        let start = jiff::Timestamp::from_microsecond(first).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let mut at = vec![i64::MIN];
+        let mut offset = vec![i64::from(tz.to_offset(start).seconds()) * 1_000_000];
+        for t in tz.following(start).take(400) {
+            let when = t.timestamp().as_microsecond();
+            if when > last {
+                break;
+            }
+            at.push(when);
+            offset.push(i64::from(t.offset().seconds()) * 1_000_000);
+        }
+        Offsets { at, offset }
+    }
+
+    /// Local (day number, minute of day) of a UTC time.
+    fn local(&self, us: i64) -> (i64, i64) {
+        let i = self.at.partition_point(|a| *a <= us).saturating_sub(1);
+        let local = us + self.offset.get(i).copied().unwrap_or(0);
+        (local.div_euclid(DAY), local.rem_euclid(DAY) / MINUTE)
+    }
+}
+
 /// Local (day number, minute of day, weekday) of a UTC time in a zone.
 fn local_of(us: i64, tz: &jiff::tz::TimeZone) -> (i64, i64, i64) {
     let offset = jiff::Timestamp::from_microsecond(us)
@@ -511,25 +545,21 @@ fn first_seen(ctx: &Ctx<'_>, b: &mut Baselines) -> Result<()> {
             .clone()
             .lazy()
             .filter(col(column).is_not_null())
-            .group_by([actor_key(), col(column).to_physical().alias("v")])
+            .group_by([pair_key(col(ACTOR).to_physical(), col(column).to_physical()).alias("k")])
             .agg([col(TIME).min().alias("t"), col(ROW).min().alias("r")])
             .collect()
             .map_err(Error::polars("first-seen sources"))?;
-        let (ids, vs, ts, rs) = (
-            u64s(&df, ACTOR)?,
-            u64s(&df, "v")?,
-            i64s(&df, "t")?,
-            u64s(&df, "r")?,
-        );
-        let mut norm: HashMap<u64, Option<String>> = HashMap::new();
+        let (keys, ts, rs) = (u64s(&df, "k")?, i64s(&df, "t")?, u64s(&df, "r")?);
+        let mut norm: HashMap<u32, Option<String>> = HashMap::new();
         for i in 0..df.height() {
-            let (Some(id), Some(v), Some(t), Some(r)) = (ids[i], vs[i], ts[i], rs[i]) else {
+            let (Some(k), Some(t), Some(r)) = (keys[i], ts[i], rs[i]) else {
                 continue;
             };
+            let (id, v) = split_key(k);
             let value = norm
                 .entry(v)
                 .or_insert_with(|| {
-                    ctx.name(column, v as u32).and_then(|raw| {
+                    ctx.name(column, v).and_then(|raw| {
                         if dim == "network" && ctx.is_trusted(raw) {
                             return None;
                         }
@@ -537,18 +567,18 @@ fn first_seen(ctx: &Ctx<'_>, b: &mut Baselines) -> Result<()> {
                     })
                 })
                 .clone();
-            let (Some(value), Some(actor)) = (value, ctx.name(ACTOR, id as u32)) else {
+            let (Some(value), Some(actor)) = (value, ctx.name(ACTOR, id)) else {
                 continue;
             };
             actors_per
                 .entry((dim, value.clone()))
                 .or_default()
-                .insert(id as u32);
+                .insert(id);
             let slot = b
                 .first_seen
                 .entry((actor.to_string(), dim, value))
                 .or_insert((t, r as u32));
-            if t < slot.0 {
+            if (t, r as u32) < *slot {
                 *slot = (t, r as u32);
             }
         }
@@ -756,26 +786,27 @@ impl Rule for Dormant {
             .frame
             .clone()
             .lazy()
-            .group_by([
-                actor_key(),
-                col(TIME).to_physical().floor_div(lit(DAY)).alias("d"),
-            ])
-            .agg([col(TIME).min().alias("t")])
+            .group_by([pair_key(
+                col(ACTOR).to_physical(),
+                col(TIME).to_physical().floor_div(lit(DAY)),
+            )
+            .alias("k")])
+            .agg([col(TIME).min().alias("lo"), col(TIME).max().alias("hi")])
             .collect()
             .map_err(Error::polars("active days"))?;
-        let (ids, ts) = (u64s(&days, ACTOR)?, i64s(&days, "t")?);
-        let mut by_actor: HashMap<u32, Vec<i64>> = HashMap::new();
+        let (keys, lo, hi) = (u64s(&days, "k")?, i64s(&days, "lo")?, i64s(&days, "hi")?);
+        let mut by_actor: HashMap<u32, Vec<(i64, i64)>> = HashMap::new();
         for i in 0..days.height() {
-            if let (Some(id), Some(t)) = (ids[i], ts[i]) {
-                by_actor.entry(id as u32).or_default().push(t);
+            if let (Some(k), Some(lo), Some(hi)) = (keys[i], lo[i], hi[i]) {
+                by_actor.entry(split_key(k).0).or_default().push((lo, hi));
             }
         }
         let mut returns = Vec::new();
-        for (id, mut times) in by_actor {
-            times.sort_unstable();
-            for w in times.windows(2) {
-                if w[1] - w[0] >= idle {
-                    returns.push((id, w[0], w[1]));
+        for (id, mut spans) in by_actor {
+            spans.sort_unstable();
+            for w in spans.windows(2) {
+                if w[1].0 - w[0].1 >= idle {
+                    returns.push((id, w[0].1, w[1].0));
                 }
             }
         }
@@ -1148,7 +1179,7 @@ impl Rule for RareAction {
                     .fill_null(lit(false))
                     .not(),
             )
-            .group_by([actor_key(), combo_key().alias("k")])
+            .group_by([actor_key(), col(super::KEY).alias("k")])
             .agg([col(TIME).min().alias("t"), col(ROW).min().alias("r")])
             .collect()
             .map_err(Error::polars("first actions"))?;
@@ -1253,21 +1284,29 @@ impl Rule for Travel {
             .actions(|c| is_signin(c) && matches!(c.provider.as_str(), "entra" | "okta"))
             .and(ctx.category(OUTCOME, |o| o == "success"))
             .and(col(LOCATION).is_not_null());
-        // Only actors signing in from more than one place.
+        // Only actors signing in from more than one country.
         let places = ctx
             .frame
             .clone()
             .lazy()
             .filter(scope.clone())
-            .group_by([actor_key()])
-            .agg([col(LOCATION).to_physical().n_unique().alias("n")])
-            .filter(col("n").gt(lit(1)))
+            .group_by([actor_key(), col(LOCATION).to_physical().alias("l")])
+            .agg([len().alias("n")])
             .collect()
             .map_err(Error::polars("sign-in places"))?;
-        let ids: Vec<u32> = u64s(&places, ACTOR)?
+        let (actors, locations) = (u64s(&places, ACTOR)?, u64s(&places, "l")?);
+        let mut countries: HashMap<u64, HashSet<String>> = HashMap::new();
+        for (a, l) in actors.iter().zip(&locations) {
+            if let (Some(a), Some(l)) = (a, l)
+                && let Some(place) = ctx.name(LOCATION, *l as u32)
+            {
+                countries.entry(*a).or_default().insert(country_name(place));
+            }
+        }
+        let ids: Vec<u32> = countries
             .into_iter()
-            .flatten()
-            .map(|i| i as u32)
+            .filter(|(_, c)| c.len() > 1)
+            .map(|(a, _)| a as u32)
             .collect();
         if ids.is_empty() {
             return Ok(Vec::new());

@@ -151,6 +151,16 @@ pub fn catalogue() -> Vec<&'static RuleInfo> {
 
 /// Runs every enabled rule over a frame; findings sorted by time.
 pub fn run(frame: &DataFrame, config: &Config) -> Result<Vec<Finding>> {
+    run_timed(frame, config).map(|(findings, _)| findings)
+}
+
+/// [`run`], also returning the time each phase took (`prepare`, then each rule id).
+pub fn run_timed(
+    frame: &DataFrame,
+    config: &Config,
+) -> Result<(Vec<Finding>, Vec<(&'static str, std::time::Duration)>)> {
+    let mut timings = Vec::new();
+    let started = std::time::Instant::now();
     let all = rules();
     let known: HashSet<&str> = all.iter().map(|r| r.info().id).collect();
     if let Some(id) = config
@@ -168,6 +178,7 @@ pub fn run(frame: &DataFrame, config: &Config) -> Result<Vec<Finding>> {
         )));
     }
     let mut ctx = Ctx::new(frame, config)?;
+    timings.push(("prepare", started.elapsed()));
     let mut findings = Vec::new();
     for rule in &all {
         let info = rule.info();
@@ -175,7 +186,14 @@ pub fn run(frame: &DataFrame, config: &Config) -> Result<Vec<Finding>> {
         if settings.is_some_and(|s| !s.enabled) {
             continue;
         }
+        if ctx.baselines.get().is_none() && baseline::uses_baselines(info.id) {
+            let started = std::time::Instant::now();
+            ctx.baselines()?;
+            timings.push(("baselines", started.elapsed()));
+        }
+        let started = std::time::Instant::now();
         let mut found = rule.run(&mut ctx)?;
+        timings.push((info.id, started.elapsed()));
         let fixed = settings
             .and_then(|s| s.severity.as_deref())
             .and_then(Severity::parse);
@@ -193,7 +211,7 @@ pub fn run(frame: &DataFrame, config: &Config) -> Result<Vec<Finding>> {
     findings.sort_by(|a, b| {
         (a.time, b.severity, &a.rule, &a.actor).cmp(&(b.time, a.severity, &b.rule, &b.actor))
     });
-    Ok(findings)
+    Ok((findings, timings))
 }
 
 /// Findings at or above a severity.
@@ -211,6 +229,8 @@ pub fn at_least(findings: &[Finding], min: Severity) -> Vec<Finding> {
 
 /// The row-index column added to the frame the rules see.
 pub(crate) const ROW: &str = "__row";
+/// The combined (provider, service, action) key column added to it ([`combo_key`]).
+pub(crate) const KEY: &str = "__key";
 /// Microseconds.
 pub(crate) const SECOND: i64 = 1_000_000;
 /// Microseconds in a minute.
@@ -297,11 +317,14 @@ impl<'a> Ctx<'a> {
         let frame = frame
             .with_row_index(ROW.into(), None)
             .map_err(Error::polars("adding the row index"))?;
-        let frame = frame
-            .lazy()
-            .filter(col(TIME).is_not_null())
+        let null_times = frame_has_null_times(&frame)?;
+        let mut lazy = frame.lazy().with_column(combo_key().alias(KEY));
+        if null_times {
+            lazy = lazy.filter(col(TIME).is_not_null());
+        }
+        let frame = lazy
             .collect()
-            .map_err(Error::polars("dropping events without time"))?;
+            .map_err(Error::polars("preparing the frame"))?;
         let mut names = HashMap::new();
         for column in crate::schema::CATEGORICAL_COLUMNS {
             let map: HashMap<u32, String> = Dictionaries::shared()
@@ -412,7 +435,7 @@ impl<'a> Ctx<'a> {
             .frame
             .clone()
             .lazy()
-            .group_by([combo_key().alias("key")])
+            .group_by([col(KEY).alias("key")])
             .agg([len().alias("n")])
             .collect()
             .map_err(Error::polars("distinct actions"))?;
@@ -447,8 +470,8 @@ impl<'a> Ctx<'a> {
             .collect();
         match keys.as_slice() {
             [] => lit(false),
-            [k] => combo_key().eq(lit(*k)),
-            _ => combo_key().is_in(lit(Series::new("keys".into(), keys)).implode(false), true),
+            [k] => col(KEY).eq(lit(*k)),
+            _ => col(KEY).is_in(lit(Series::new("keys".into(), keys)).implode(false), true),
         }
     }
 
@@ -520,6 +543,14 @@ impl<'a> Ctx<'a> {
     pub fn anomalies_of(&self, row: u32) -> &[&'static str] {
         self.anomalies.get(&row).map(Vec::as_slice).unwrap_or(&[])
     }
+}
+
+fn frame_has_null_times(frame: &DataFrame) -> Result<bool> {
+    Ok(frame
+        .column(TIME)
+        .map_err(Error::polars("reading times"))?
+        .null_count()
+        > 0)
 }
 
 fn time_span(frame: &DataFrame) -> Result<(i64, i64)> {
