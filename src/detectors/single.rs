@@ -973,7 +973,8 @@ static RULES: [SingleRule; 17] = [
                     if e.actor_type == "root" {
                         return None; // root-or-breakglass-use
                     }
-                    let user = e.detail("userName").unwrap_or(target);
+                    // No userName: a key or password for oneself (rotation).
+                    let user = e.detail("userName")?;
                     if user.eq_ignore_ascii_case(who) || e.actor.ends_with(&format!("/{user}")) {
                         return None;
                     }
