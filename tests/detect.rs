@@ -756,6 +756,9 @@ fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
         serious.len(),
         benign.len()
     );
+    for f in &benign {
+        eprintln!("month: benign {} {} {}: {}", f.severity.as_str(), f.rule, f.actor, f.reason);
+    }
     assert!(missed.is_empty(), "missed: {missed:#?}");
     assert!(per_100k <= 5.0, "benign medium+ findings: {benign:#?}");
 }

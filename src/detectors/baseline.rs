@@ -1374,7 +1374,8 @@ impl Rule for Travel {
                 });
             }
         }
-        Ok(group_hits(&TRAVEL, hits, 2 * HOUR))
+        hits.dedup_by(|a, b| a.ev.row == b.ev.row);
+        Ok(super::group_hits_across(&TRAVEL, hits, 2 * HOUR))
     }
 }
 

@@ -826,8 +826,20 @@ pub fn finding(info: &RuleInfo, severity: Severity, events: &[&Ev], reason: Stri
 /// Groups hits of one rule into findings: one per provider, actor and run of hits no more than
 /// `gap` apart. The finding takes the highest severity, the reason of its most severe hit,
 /// and says what else it covers.
-pub fn group_hits(info: &RuleInfo, mut hits: Vec<Hit>, gap: i64) -> Vec<Finding> {
+pub fn group_hits(info: &RuleInfo, hits: Vec<Hit>, gap: i64) -> Vec<Finding> {
+    group(info, hits, gap, true)
+}
+
+/// [`group_hits`] across providers (one actor's sign-ins in Entra and Okta, say).
+pub fn group_hits_across(info: &RuleInfo, hits: Vec<Hit>, gap: i64) -> Vec<Finding> {
+    group(info, hits, gap, false)
+}
+
+fn group(info: &RuleInfo, mut hits: Vec<Hit>, gap: i64, by_provider: bool) -> Vec<Finding> {
     hits.sort_by(|a, b| {
+        if !by_provider {
+            return (&a.ev.actor, a.ev.time).cmp(&(&b.ev.actor, b.ev.time));
+        }
         (&a.ev.provider, &a.ev.actor, a.ev.time).cmp(&(&b.ev.provider, &b.ev.actor, b.ev.time))
     });
     let mut out = Vec::new();
@@ -835,7 +847,7 @@ pub fn group_hits(info: &RuleInfo, mut hits: Vec<Hit>, gap: i64) -> Vec<Finding>
     for i in 1..=hits.len() {
         let split = i == hits.len()
             || hits[i].ev.actor != hits[i - 1].ev.actor
-            || hits[i].ev.provider != hits[i - 1].ev.provider
+            || (by_provider && hits[i].ev.provider != hits[i - 1].ev.provider)
             || hits[i].ev.time - hits[i - 1].ev.time > gap;
         if split {
             out.push(merge(info, &hits[start..i]));
