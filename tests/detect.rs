@@ -757,7 +757,13 @@ fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
         benign.len()
     );
     for f in &benign {
-        eprintln!("month: benign {} {} {}: {}", f.severity.as_str(), f.rule, f.actor, f.reason);
+        eprintln!(
+            "month: benign {} {} {}: {}",
+            f.severity.as_str(),
+            f.rule,
+            f.actor,
+            f.reason
+        );
     }
     assert!(missed.is_empty(), "missed: {missed:#?}");
     assert!(per_100k <= 5.0, "benign medium+ findings: {benign:#?}");
@@ -853,4 +859,17 @@ fn real_attack_samples_are_detected() {
     let all = detect_dir(Path::new(&root));
     assert!(!all.is_empty());
     assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn readme_documents_every_rule() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for info in detectors::catalogue() {
+        assert!(
+            readme.contains(&format!("| `{}` |", info.id)),
+            "{} missing from the README rules table",
+            info.id
+        );
+    }
 }

@@ -67,7 +67,7 @@ pub struct Profile {
     /// Events.
     pub events: u64,
     /// (earliest minute, latest minute, events) per active (day, hour).
-    pub buckets: Vec<(u32, u32, u64)>,
+    pub buckets: Vec<(i64, u32, u32, u64)>,
 }
 
 /// What the behavioural rules learn once and share.
@@ -327,7 +327,7 @@ fn profiles(
             p.weeks_by_weekday[weekday(day) as usize].insert(week(day));
             p.events += n;
             p.buckets
-                .push((lo_min as u32, hi_min.max(lo_min) as u32, *n));
+                .push((day, lo_min as u32, hi_min.max(lo_min) as u32, *n));
             days.insert(day);
         }
         p.active_days = days.len();
@@ -393,9 +393,15 @@ impl Profile {
         days_text(&usual.iter().map(|d| *d as u32).collect::<Vec<_>>())
     }
 
-    /// The 2nd-98th percentile of local time of day, `HH:MM-HH:MM`.
-    fn hours_text(&self) -> String {
-        let total: u64 = self.buckets.iter().map(|b| b.2).sum();
+    /// The 2nd-98th percentile of local time of day, `HH:MM-HH:MM`, leaving out `day`.
+    fn hours_text(&self, day: i64) -> String {
+        let kept: Vec<(u32, u32, u64)> = self
+            .buckets
+            .iter()
+            .filter(|b| b.0 != day)
+            .map(|b| (b.1, b.2, b.3))
+            .collect();
+        let total: u64 = kept.iter().map(|b| b.2).sum();
         let pick = |sorted: &mut Vec<(u32, u64)>, q: f64| {
             sorted.sort_unstable();
             let target = (q * total as f64).ceil() as u64;
@@ -408,8 +414,8 @@ impl Profile {
             }
             sorted.last().map_or(0, |x| x.0)
         };
-        let lo = pick(&mut self.buckets.iter().map(|b| (b.0, b.2)).collect(), 0.02);
-        let hi = pick(&mut self.buckets.iter().map(|b| (b.1, b.2)).collect(), 0.98);
+        let lo = pick(&mut kept.iter().map(|b| (b.0, b.2)).collect(), 0.02);
+        let hi = pick(&mut kept.iter().map(|b| (b.1, b.2)).collect(), 0.98);
         format!(
             "{:02}:{:02}-{:02}:{:02}",
             lo / 60,
@@ -699,7 +705,7 @@ impl Rule for OffHours {
                             p.active_days,
                             e.who(),
                             p.weekdays_text(),
-                            p.hours_text()
+                            p.hours_text(day)
                         ),
                     )
                 }

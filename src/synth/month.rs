@@ -566,7 +566,8 @@ fn routine(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day) {
                 + slot * 2 * HOUR
                 + rng.below(600) as i64 * SECOND
                 + pipeline as i64 * 7 * MINUTE;
-            let run = 1_000_000 + (day as u64 * pipelines as u64 + pipeline as u64) * 12 + slot as u64;
+            let run =
+                1_000_000 + (day as u64 * pipelines as u64 + pipeline as u64) * 12 + slot as u64;
             for (i, name) in ["AssumeRole", "DescribeStacks", "UpdateStack", "PutObject"]
                 .iter()
                 .enumerate()
