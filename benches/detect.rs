@@ -56,7 +56,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         frame.height() as f64 / median.as_secs_f64() / 1e6
     );
     if let Some((_, mut timings)) = best {
-        timings.sort_by(|a, b| b.1.cmp(&a.1));
+        timings.sort_by_key(|t| std::cmp::Reverse(t.1));
         let top: Vec<String> = timings
             .iter()
             .take(8)

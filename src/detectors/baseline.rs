@@ -70,6 +70,9 @@ pub struct Profile {
     pub buckets: Vec<(i64, u32, u32, u64)>,
 }
 
+/// Per actor (physical id): (UTC hour number, events, first and last time) per active hour.
+pub type Activity = HashMap<u32, Vec<(i64, u64, i64, i64)>>;
+
 /// What the behavioural rules learn once and share.
 #[derive(Debug, Default)]
 pub struct Baselines {
@@ -83,7 +86,7 @@ pub struct Baselines {
     pub popularity: HashMap<(&'static str, String), usize>,
     /// Per actor (physical id): (UTC hour number, events, first and last time) of each
     /// hour it was active, in time order.
-    pub activity: HashMap<u32, Vec<(i64, u64, i64, i64)>>,
+    pub activity: Activity,
 }
 
 const DIMENSIONS: [(&str, &str); 3] = [
@@ -128,7 +131,7 @@ fn learn(ctx: &Ctx<'_>) -> Result<Baselines> {
 
 /// Per actor and UTC hour, events and first/last time: one group-by over the events of
 /// the actors with privileged actions (the only ones the working-hours rule judges).
-fn activity(ctx: &Ctx<'_>) -> Result<HashMap<u32, Vec<(i64, u64, i64, i64)>>> {
+fn activity(ctx: &Ctx<'_>) -> Result<Activity> {
     let judged = ctx.category(ACTOR, |a| ctx.privileged_actors.contains(a));
     let df = ctx
         .frame
@@ -149,7 +152,7 @@ fn activity(ctx: &Ctx<'_>) -> Result<HashMap<u32, Vec<(i64, u64, i64, i64)>>> {
         .map_err(Error::polars("activity per actor and hour"))?;
     let (keys, ns) = (u64s(&df, "k")?, u64s(&df, "n")?);
     let (lo, hi) = (i64s(&df, "lo")?, i64s(&df, "hi")?);
-    let mut out: HashMap<u32, Vec<(i64, u64, i64, i64)>> = HashMap::new();
+    let mut out: Activity = HashMap::new();
     for i in 0..df.height() {
         if let (Some(k), Some(n), Some(lo), Some(hi)) = (keys[i], ns[i], lo[i], hi[i]) {
             let (id, h) = split_key(k);
@@ -181,10 +184,7 @@ fn split_key(key: u64) -> (u32, u32) {
 
 /// Resolves each actor's zone: configured per actor, per group, inferred from when a
 /// person acts, else the default.
-fn zones(
-    ctx: &Ctx<'_>,
-    activity: &HashMap<u32, Vec<(i64, u64, i64, i64)>>,
-) -> HashMap<String, ActorZone> {
+fn zones(ctx: &Ctx<'_>, activity: &Activity) -> HashMap<String, ActorZone> {
     let d = ctx.config;
     let default_hours = hours_of(&d.business_hours);
     let default_days: Vec<u32> = d
@@ -303,7 +303,7 @@ fn infer_offset(hist: &[(i64, u64)]) -> Option<i32> {
 fn profiles(
     ctx: &Ctx<'_>,
     zones: &HashMap<String, ActorZone>,
-    activity: &HashMap<u32, Vec<(i64, u64, i64, i64)>>,
+    activity: &Activity,
 ) -> HashMap<String, Profile> {
     let mut out: HashMap<String, Profile> = HashMap::new();
     for (id, buckets) in activity {

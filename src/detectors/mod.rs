@@ -154,11 +154,11 @@ pub fn run(frame: &DataFrame, config: &Config) -> Result<Vec<Finding>> {
     run_timed(frame, config).map(|(findings, _)| findings)
 }
 
-/// [`run`], also returning the time each phase took (`prepare`, then each rule id).
-pub fn run_timed(
-    frame: &DataFrame,
-    config: &Config,
-) -> Result<(Vec<Finding>, Vec<(&'static str, std::time::Duration)>)> {
+/// How long each phase of a run took: `prepare`, `baselines`, then each rule id.
+pub type Timings = Vec<(&'static str, std::time::Duration)>;
+
+/// [`run`], also returning the time each phase took.
+pub fn run_timed(frame: &DataFrame, config: &Config) -> Result<(Vec<Finding>, Timings)> {
     let mut timings = Vec::new();
     let started = std::time::Instant::now();
     let all = rules();
