@@ -4,11 +4,14 @@
 //! Rules select their events with Polars expressions (dictionary-level tests on the
 //! categorical columns, `str().contains` on `details`) and learn baselines with group-bys
 //! over the whole frame; only the few rows a rule selected are looked at one by one, to
-//! word the reason. Families: [`single`] (dangerous whatever the context), [`window`]
+//! word the reason. Families: [`single`], [`identity`] and [`kubernetes`] (dangerous
+//! whatever the context), [`window`]
 //! (bursts: failures, spraying, destruction, denials), [`baseline`] (each actor's own
 //! history: working hours, dormancy, first-seen sources, rare actions, travel, services).
 
 pub mod baseline;
+pub mod identity;
+pub mod kubernetes;
 pub mod single;
 pub mod window;
 
