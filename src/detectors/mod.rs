@@ -13,6 +13,7 @@ pub mod baseline;
 pub mod identity;
 pub mod kubernetes;
 pub mod single;
+pub mod travel;
 pub mod window;
 
 use std::collections::{HashMap, HashSet};
