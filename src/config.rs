@@ -108,8 +108,6 @@ pub struct Thresholds {
     pub denied_events: u32,
     /// Window of the access-denied burst.
     pub denied_minutes: u32,
-    /// Distinct secrets read by one actor in 10 minutes that make a secret burst.
-    pub secret_reads: u32,
     /// Impossible travel: minimum distance (km) ...
     pub travel_km: f64,
     /// ... and implied speed (km/h).
@@ -165,7 +163,6 @@ impl Default for Thresholds {
             identity_deletions: 5,
             denied_events: 15,
             denied_minutes: 10,
-            secret_reads: 10,
             travel_km: 500.0,
             travel_kmh: 900.0,
             offhours_min_days: 2,
@@ -516,6 +513,35 @@ mod tests {
                 "{provider}"
             );
         }
+    }
+
+    #[test]
+    fn detect_section_parses_and_overlays_key_by_key() {
+        let c = Config::builtin().unwrap();
+        assert_eq!(c.detect.thresholds.failures, 10);
+        assert!(
+            c.detect.destructive["aws"]
+                .patterns()
+                .any(|p| p == "ec2:TerminateInstances")
+        );
+        let u = Config::overlay(
+            "[detect.thresholds]\nspray_actors = 5\n",
+            Path::new("u.toml"),
+        )
+        .unwrap();
+        assert_eq!(u.detect.thresholds.spray_actors, 5);
+        assert_eq!(u.detect.thresholds.failures, 10, "other thresholds kept");
+        assert_eq!(parse_hours("08:00-19:00"), Some((480, 1140)));
+        assert_eq!(parse_hours("19:00-08:00"), None);
+        assert_eq!(parse_weekday("Sunday"), Some(6));
+        let net = Net::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3") && !net.contains("11.0.0.1") && !net.contains("x"));
+        let err = Config::overlay(
+            "[detect]\ntrusted_cidrs = [\"10.0.0.0/99\"]\n",
+            Path::new("bad.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("bad.toml:2"), "{err}");
     }
 
     #[test]
