@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [--events N] [--runs R]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [detect] [--events N] [--runs R]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -17,6 +17,7 @@ use trailscope::ingest::LoadOptions;
 use trailscope::store::FrameStore;
 use trailscope::{source, synth};
 
+mod detect;
 mod query;
 mod render;
 
@@ -55,6 +56,9 @@ fn main() {
     }
     if groups.contains(&"render") {
         render::bench(events);
+    }
+    if groups.contains(&"detect") {
+        detect::bench(&data_dir(), events, runs, ensure);
     }
 }
 

@@ -30,6 +30,246 @@ pub struct Config {
     pub display: Display,
     /// Privileged actions per provider.
     pub privileged: BTreeMap<String, ActionList>,
+    /// The detection engine: rules, thresholds, working hours, allow-lists.
+    pub detect: Detect,
+}
+
+/// The `[detect]` section: how the detection rules judge events.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Detect {
+    /// Time zone for actors with neither a configured nor an inferable zone.
+    pub default_tz: String,
+    /// Infer a person's time zone from when they act (when none is configured).
+    pub infer_tz: bool,
+    /// Fallback working hours `"HH:MM-HH:MM"` (local) for actors with little history.
+    pub business_hours: String,
+    /// Fallback working days (`Mon` ... `Sun`).
+    pub business_days: Vec<String>,
+    /// A personal profile needs this many active days ...
+    pub min_history_days: u32,
+    /// ... and this many events; else the fallback hours apply.
+    pub min_history_events: u32,
+    /// Days (from an actor's first event) that form its baseline for first-seen rules.
+    pub learn_days: u32,
+    /// Events that form the baseline when fewer days are available.
+    pub learn_events: u32,
+    /// Baseline days for non-human identities.
+    pub nhi_learn_days: u32,
+    /// Idle days before an identity counts as dormant (0: half the data span, 14 to 90).
+    pub dormant_days: u32,
+    /// Events of one rule and actor closer than this (minutes) form one finding.
+    pub group_minutes: u32,
+    /// Actors (globs) that are known automation: behavioural findings are lowered.
+    pub automation_actors: Vec<String>,
+    /// Break-glass / emergency accounts (globs): any sign-in or write is a finding.
+    pub breakglass_actors: Vec<String>,
+    /// Source networks (CIDR) that are known and trusted: never "first seen".
+    pub trusted_cidrs: Vec<String>,
+    /// The organisation's own e-mail domains (GCP bindings to other domains are external).
+    pub org_domains: Vec<String>,
+    /// AWS managed policies (name suffixes) that count as admin for `aws-admin-policy-attached`.
+    pub admin_policies: Vec<String>,
+    /// Thresholds and windows.
+    pub thresholds: Thresholds,
+    /// Per-rule switches, by rule id.
+    pub rules: BTreeMap<String, RuleSettings>,
+    /// Working hours and time zone per actor (exact actor name).
+    pub actors: BTreeMap<String, Schedule>,
+    /// Working hours and time zone per group of actors (`members` are globs).
+    pub groups: BTreeMap<String, Schedule>,
+    /// Destructive actions per provider (globs like `[privileged]`), for mass destruction.
+    pub destructive: BTreeMap<String, ActionList>,
+}
+
+/// Thresholds and windows of the window rules.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// Failed sign-ins by one actor in `failure_minutes` that make a burst.
+    pub failures: u32,
+    /// Window of the failure burst.
+    pub failure_minutes: u32,
+    /// Failed sign-ins for root / break-glass accounts that make a burst.
+    pub root_failures: u32,
+    /// Distinct actors failing from one source in `spray_minutes` that make a spray.
+    pub spray_actors: u32,
+    /// Window of the spray.
+    pub spray_minutes: u32,
+    /// Minutes after a burst or spray in which a success for the same actor is suspicious.
+    pub success_after_minutes: u32,
+    /// Destructive events by one actor in `destruction_minutes` that make mass destruction.
+    pub destruction_events: u32,
+    /// Window of mass destruction.
+    pub destruction_minutes: u32,
+    /// Distinct identities removed by one actor in `destruction_minutes`.
+    pub identity_deletions: u32,
+    /// Denied calls by one actor in `denied_minutes` that make an access-denied burst.
+    pub denied_events: u32,
+    /// Window of the access-denied burst.
+    pub denied_minutes: u32,
+    /// Impossible travel: minimum distance (km) ...
+    pub travel_km: f64,
+    /// ... and implied speed (km/h).
+    pub travel_kmh: f64,
+    /// An hour is usual for an actor active in it on this many other days.
+    pub offhours_min_days: u32,
+}
+
+/// A rule's switches.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RuleSettings {
+    /// Whether the rule runs.
+    pub enabled: bool,
+    /// A fixed severity for all its findings (info, low, medium, high, critical).
+    pub severity: Option<String>,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        RuleSettings {
+            enabled: true,
+            severity: None,
+        }
+    }
+}
+
+/// Working hours and time zone of an actor or a group.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Schedule {
+    /// IANA time zone.
+    pub tz: Option<String>,
+    /// Working hours `"HH:MM-HH:MM"`.
+    pub hours: Option<String>,
+    /// Working days.
+    pub days: Option<Vec<String>>,
+    /// Actor globs (groups only).
+    pub members: Vec<String>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            failures: 10,
+            failure_minutes: 10,
+            root_failures: 5,
+            spray_actors: 10,
+            spray_minutes: 60,
+            success_after_minutes: 60,
+            destruction_events: 20,
+            destruction_minutes: 10,
+            identity_deletions: 5,
+            denied_events: 15,
+            denied_minutes: 10,
+            travel_km: 500.0,
+            travel_kmh: 900.0,
+            offhours_min_days: 2,
+        }
+    }
+}
+
+impl Default for Detect {
+    fn default() -> Self {
+        Detect {
+            default_tz: "UTC".into(),
+            infer_tz: true,
+            business_hours: "08:00-19:00".into(),
+            business_days: ["Mon", "Tue", "Wed", "Thu", "Fri"]
+                .map(String::from)
+                .to_vec(),
+            min_history_days: 5,
+            min_history_events: 30,
+            learn_days: 7,
+            learn_events: 20,
+            nhi_learn_days: 3,
+            dormant_days: 0,
+            group_minutes: 60,
+            automation_actors: Vec::new(),
+            breakglass_actors: Vec::new(),
+            trusted_cidrs: Vec::new(),
+            org_domains: Vec::new(),
+            admin_policies: [
+                "AdministratorAccess",
+                "IAMFullAccess",
+                "PowerUserAccess",
+                "AWSOrganizationsFullAccess",
+                "OrganizationAccountAccessRole",
+            ]
+            .map(String::from)
+            .to_vec(),
+            thresholds: Thresholds::default(),
+            rules: BTreeMap::new(),
+            actors: BTreeMap::new(),
+            groups: BTreeMap::new(),
+            destructive: BTreeMap::new(),
+        }
+    }
+}
+
+/// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Net {
+    bits: u128,
+    prefix: u32,
+    v4: bool,
+}
+
+impl Net {
+    /// Parses a CIDR block or a single address.
+    pub fn parse(text: &str) -> Option<Net> {
+        let (addr, prefix) = match text.trim().split_once('/') {
+            Some((a, p)) => (a, Some(p.parse::<u32>().ok()?)),
+            None => (text.trim(), None),
+        };
+        let (bits, v4) = ip_bits(addr)?;
+        let max = if v4 { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Net { bits, prefix, v4 })
+    }
+
+    /// Whether an address (as written in a log) is inside.
+    pub fn contains(&self, addr: &str) -> bool {
+        let Some((bits, v4)) = ip_bits(addr) else {
+            return false;
+        };
+        let max = if v4 { 32 } else { 128 };
+        if v4 != self.v4 || self.prefix == 0 {
+            return v4 == self.v4;
+        }
+        let shift = max - self.prefix;
+        (bits >> shift) == (self.bits >> shift)
+    }
+}
+
+/// An address as bits and whether it is IPv4.
+pub fn ip_bits(addr: &str) -> Option<(u128, bool)> {
+    match addr.trim().parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => Some((u128::from(u32::from(a)), true)),
+        std::net::IpAddr::V6(a) => Some((u128::from(a), false)),
+    }
+}
+
+/// Parses `"HH:MM-HH:MM"` into minutes of the day `[start, end)`.
+pub fn parse_hours(text: &str) -> Option<(u32, u32)> {
+    let (a, b) = text.trim().split_once('-')?;
+    let minutes = |t: &str| -> Option<u32> {
+        let (h, m) = t.trim().split_once(':').unwrap_or((t.trim(), "0"));
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+    };
+    let (start, end) = (minutes(a)?, minutes(b)?);
+    (start < end).then_some((start, end))
+}
+
+/// Parses a weekday name (`Mon`, `monday`) into 0 = Monday ... 6 = Sunday.
+pub fn parse_weekday(text: &str) -> Option<u32> {
+    let t = text.trim().to_ascii_lowercase();
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .position(|d| t.starts_with(d))
+        .map(|i| i as u32)
 }
 
 /// Display settings.
@@ -49,7 +289,7 @@ impl Default for Display {
 }
 
 /// A list of action patterns, with a user's additions and removals.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ActionList {
     /// The patterns (replaces the built-in list when set in a user file).
@@ -156,6 +396,7 @@ fn parse(text: &str, path: &Path) -> Result<Config> {
             ),
         ));
     }
+    validate_detect(&config.detect, text, path)?;
     if jiff::tz::TimeZone::get(&config.display.timezone).is_err() {
         let at = text.find("timezone");
         return Err(config_error(
@@ -166,6 +407,67 @@ fn parse(text: &str, path: &Path) -> Result<Config> {
         ));
     }
     Ok(config)
+}
+
+fn validate_detect(d: &Detect, text: &str, path: &Path) -> Result<()> {
+    let fail = |needle: &str, message: String| {
+        let at = text.find(needle);
+        Err(config_error(text, path, at.map(|a| a..a), &message))
+    };
+    let schedules = d.actors.values().chain(d.groups.values());
+    let zones =
+        std::iter::once(&d.default_tz).chain(schedules.clone().filter_map(|s| s.tz.as_ref()));
+    for zone in zones {
+        if jiff::tz::TimeZone::get(zone).is_err() {
+            return fail(zone, format!("unknown time zone '{zone}' in [detect]"));
+        }
+    }
+    let hours = std::iter::once(&d.business_hours)
+        .chain(schedules.clone().filter_map(|s| s.hours.as_ref()));
+    for h in hours {
+        if parse_hours(h).is_none() {
+            return fail(
+                h,
+                format!("invalid working hours '{h}'; expected \"HH:MM-HH:MM\""),
+            );
+        }
+    }
+    let days = d
+        .business_days
+        .iter()
+        .chain(schedules.filter_map(|s| s.days.as_ref()).flatten());
+    for day in days {
+        if parse_weekday(day).is_none() {
+            return fail(
+                day,
+                format!("invalid weekday '{day}'; expected Mon ... Sun"),
+            );
+        }
+    }
+    for (id, rule) in &d.rules {
+        if let Some(sev) = &rule.severity
+            && !["info", "low", "medium", "high", "critical"]
+                .contains(&sev.to_ascii_lowercase().as_str())
+        {
+            return fail(sev, format!("invalid severity '{sev}' for rule {id}"));
+        }
+    }
+    for cidr in &d.trusted_cidrs {
+        if Net::parse(cidr).is_none() {
+            return fail(cidr, format!("invalid CIDR '{cidr}' in trusted_cidrs"));
+        }
+    }
+    if let Some(name) = d
+        .destructive
+        .keys()
+        .find(|k| !PROVIDERS.contains(&k.as_str()))
+    {
+        return fail(
+            name,
+            format!("unknown provider '{name}' in [detect.destructive]"),
+        );
+    }
+    Ok(())
 }
 
 fn parse_table(text: &str, path: &Path) -> Result<toml::Table> {
@@ -194,6 +496,7 @@ fn finish(table: toml::Table, path: &Path) -> Result<Config> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -210,6 +513,35 @@ mod tests {
                 "{provider}"
             );
         }
+    }
+
+    #[test]
+    fn detect_section_parses_and_overlays_key_by_key() {
+        let c = Config::builtin().unwrap();
+        assert_eq!(c.detect.thresholds.failures, 10);
+        assert!(
+            c.detect.destructive["aws"]
+                .patterns()
+                .any(|p| p == "ec2:TerminateInstances")
+        );
+        let u = Config::overlay(
+            "[detect.thresholds]\nspray_actors = 5\n",
+            Path::new("u.toml"),
+        )
+        .unwrap();
+        assert_eq!(u.detect.thresholds.spray_actors, 5);
+        assert_eq!(u.detect.thresholds.failures, 10, "other thresholds kept");
+        assert_eq!(parse_hours("08:00-19:00"), Some((480, 1140)));
+        assert_eq!(parse_hours("19:00-08:00"), None);
+        assert_eq!(parse_weekday("Sunday"), Some(6));
+        let net = Net::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains("10.1.2.3") && !net.contains("11.0.0.1") && !net.contains("x"));
+        let err = Config::overlay(
+            "[detect]\ntrusted_cidrs = [\"10.0.0.0/99\"]\n",
+            Path::new("bad.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("bad.toml:2"), "{err}");
     }
 
     #[test]

@@ -137,6 +137,20 @@ enum Command {
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
         format: ResultFormat,
     },
+    /// Run the detection rules and print the findings.
+    Detect {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Only findings at or above this severity.
+        #[arg(long, value_enum, default_value_t = Level::Info)]
+        min_severity: Level,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DetectFormat::Table)]
+        format: DetectFormat,
+        /// Exit with status 1 when a finding at or above this severity exists.
+        #[arg(long, value_enum)]
+        fail_on: Option<Level>,
+    },
     /// Write generated audit logs (the bundled sample and benchmark inputs).
     #[command(hide = true)]
     Synth {
@@ -163,6 +177,24 @@ enum SynthKind {
     CloudtrailNdjson,
     /// CloudTrail S3 delivery files of 1,000 records.
     CloudtrailS3,
+    /// A month of benign multi-provider activity with planted incidents (about --events).
+    Month,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum Level {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum DetectFormat {
+    Table,
+    Json,
+    Jsonl,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -282,6 +314,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             timeline(&loaded, &spec, filter.as_deref(), profile, format)
         }
+        Some(Command::Detect {
+            paths,
+            min_severity,
+            format,
+            fail_on,
+        }) => detect(
+            &paths,
+            cli.input_format.as_deref(),
+            &common,
+            (min_severity, format, fail_on),
+        ),
         Some(Command::Synth {
             kind,
             out,
@@ -292,6 +335,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 SynthKind::Sample => synth::Kind::Sample,
                 SynthKind::CloudtrailNdjson => synth::Kind::CloudtrailNdjson,
                 SynthKind::CloudtrailS3 => synth::Kind::CloudtrailS3,
+                SynthKind::Month => synth::Kind::Month,
             };
             let written = synth::write(kind, &out, events, seed)
                 .with_context(|| format!("writing {}", out.display()))?;
@@ -343,7 +387,6 @@ struct Loaded {
     store: FrameStore,
     tz: jiff::tz::TimeZone,
     /// The configuration the inputs were loaded with (detections read it too).
-    #[allow(dead_code)]
     config: Config,
     /// `--timings`: when loading started and how long it took.
     timings: Option<(Instant, u128)>,
@@ -626,4 +669,39 @@ fn timeline(
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `trailscope detect`: load, run the rules, print findings; exit 1 with `--fail-on`.
+fn detect(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+    (min, format, fail_on): (Level, DetectFormat, Option<Level>),
+) -> anyhow::Result<ExitCode> {
+    use trailscope::detectors::{self, Severity};
+    let level = |l: Level| match l {
+        Level::Info => Severity::Info,
+        Level::Low => Severity::Low,
+        Level::Medium => Severity::Medium,
+        Level::High => Severity::High,
+        Level::Critical => Severity::Critical,
+    };
+    let loaded = load(paths, input_format, common)?;
+    loaded.require_events()?;
+    let all = detectors::run(loaded.store.frame(), &loaded.config)?;
+    loaded.report_timings();
+    let shown = detectors::at_least(&all, level(min));
+    let mut out = io::stdout().lock();
+    match format {
+        DetectFormat::Table => report::write_findings_table(&mut out, &shown, &loaded.tz)?,
+        DetectFormat::Json => report::write_findings_json(&mut out, &shown)?,
+        DetectFormat::Jsonl => report::write_findings_jsonl(&mut out, &shown)?,
+    }
+    out.flush()?;
+    let failed = fail_on.is_some_and(|l| all.iter().any(|f| f.severity >= level(l)));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

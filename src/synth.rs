@@ -11,6 +11,10 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
+mod month;
+
+pub use month::{MonthTruth, Planted, write_month};
+
 /// What to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -20,6 +24,9 @@ pub enum Kind {
     CloudtrailNdjson,
     /// CloudTrail S3 delivery files `{"Records":[...]}` of 1,000 records (benchmark input).
     CloudtrailS3,
+    /// A month of benign activity across the providers with incidents planted in it
+    /// (detection quality test and benchmark), about `events` events.
+    Month,
 }
 
 /// What was written.
@@ -38,6 +45,7 @@ pub fn write(kind: Kind, out: &Path, events: usize, seed: u64) -> io::Result<Wri
         Kind::Sample => write_sample(out, seed),
         Kind::CloudtrailNdjson => write_cloudtrail_bench(out, events, seed, false),
         Kind::CloudtrailS3 => write_cloudtrail_bench(out, events, seed, true),
+        Kind::Month => write_month(out, events, seed).map(|t| t.written),
     }
 }
 
@@ -130,17 +138,17 @@ fn rfc3339_s(micros: i64) -> String {
 }
 
 /// A person in the sample company.
-struct Person {
-    login: &'static str,
-    upn: &'static str,
-    tz: &'static str,
+struct Person<'a> {
+    login: &'a str,
+    upn: &'a str,
+    tz: &'a str,
     /// Local working hours, start and end.
     hours: (i64, i64),
-    ip: &'static str,
-    agent: &'static str,
+    ip: &'a str,
+    agent: &'a str,
 }
 
-const PEOPLE: [Person; 8] = [
+const PEOPLE: [Person<'static>; 8] = [
     Person {
         login: "alice",
         upn: "alice@northwind.example",
@@ -209,7 +217,7 @@ const PEOPLE: [Person; 8] = [
 
 /// Working-hour instants for a person on a day: `base` plus up to `extra` random more,
 /// between their local hours (none on weekends).
-fn work_times(rng: &mut Rng, person: &Person, day: i64, base: usize, extra: u64) -> Vec<i64> {
+fn work_times(rng: &mut Rng, person: &Person<'_>, day: i64, base: usize, extra: u64) -> Vec<i64> {
     let n = base + rng.below(extra) as usize;
     let Ok(tz) = jiff::tz::TimeZone::get(person.tz) else {
         return Vec::new();
@@ -981,7 +989,7 @@ const ROUTINE_AWS: [(&str, &str, &str); 8] = [
     ("PutObject", "s3", "object"),
 ];
 
-fn cloudtrail_identity(person: &Person, rng: &mut Rng) -> Value {
+fn cloudtrail_identity(person: &Person<'_>, rng: &mut Rng) -> Value {
     if person.login == "dana" {
         let role = "AWSReservedSSO_AdministratorAccess_4f2c9a1b7e3d5c60";
         return json!({
@@ -1041,7 +1049,7 @@ fn cloudtrail_base(
 
 fn cloudtrail_user_event(
     rng: &mut Rng,
-    person: &Person,
+    person: &Person<'_>,
     time: i64,
     name: &str,
     source: &str,
@@ -1080,7 +1088,7 @@ fn cloudtrail_user_event(
     event
 }
 
-fn cloudtrail_console_login(rng: &mut Rng, person: &Person, time: i64, mfa: bool) -> Value {
+fn cloudtrail_console_login(rng: &mut Rng, person: &Person<'_>, time: i64, mfa: bool) -> Value {
     let identity = cloudtrail_identity(person, rng);
     let mut event = cloudtrail_base(
         rng,

@@ -6,6 +6,7 @@ mod util;
 mod bad_input;
 mod cli;
 mod conformance;
+mod detect;
 mod formats;
 mod loading;
 mod query;

@@ -1,0 +1,991 @@
+//! Single-event identity rules: root and break-glass use, sign-ins without MFA, privileged
+//! roles granted, credentials made for someone else, MFA and sign-in policy weakened,
+//! consent to applications, vendor risk flags, just-in-time controls bypassed.
+
+use polars::prelude::*;
+
+use super::single::{SingleRule, aws, details_match, gcp_leaf, is, lower};
+use super::{RuleInfo, Severity, hhmm_utc};
+use crate::schema::{ACTION, ACTOR, ACTOR_TYPE, MFA};
+
+use Severity::{Critical, High, Low, Medium};
+
+/// The identity rules.
+pub(super) static RULES: [SingleRule; 8] = [
+    SingleRule {
+        info: RuleInfo {
+            id: "root-or-breakglass-use",
+            title: "Root or break-glass account used",
+            mitre: &["T1078.004"],
+            severity: High,
+            summary: "AWS root user activity (console sign-in, writes, access keys) and any sign-in or write by a configured break-glass account",
+        },
+        select: |_| true,
+        judge: |e, ctx| {
+            let root = e.actor_type == "root";
+            let breakglass = ctx.is_breakglass(&e.actor);
+            if !root && !breakglass {
+                return None;
+            }
+            if root
+                && (e.detail("eventType") == Some("AwsServiceEvent")
+                    || e.detail("invokedBy").is_some()
+                    || e.action == "CreateServiceLinkedRole")
+            {
+                return None;
+            }
+            let from = if e.src_ip.is_empty() {
+                String::new()
+            } else {
+                format!(" from {}", e.src_ip)
+            };
+            let what = if root { "root" } else { "break-glass account" };
+            if e.action == "ConsoleLogin" {
+                let no_mfa = e.detail("MFAUsed") != Some("Yes");
+                let sev = if no_mfa { Critical } else { High };
+                return Some((
+                    sev,
+                    format!(
+                        "{what} {} signed in to the AWS console{from}{}",
+                        e.who(),
+                        if no_mfa { " without MFA" } else { "" }
+                    ),
+                ));
+            }
+            if e.action == "CreateAccessKey" && root {
+                return Some((Critical, format!("root created an access key{from}")));
+            }
+            let signin = e.log_type.starts_with("signin") || e.action.contains("session.start");
+            let sev = match e.read_only {
+                _ if signin => High,
+                Some(true) if root => Medium,
+                Some(true) => return None,
+                _ => High,
+            };
+            Some((
+                sev,
+                format!(
+                    "{what} {} called {}{from} at {}",
+                    e.who(),
+                    e.action,
+                    hhmm_utc(e.time)
+                ),
+            ))
+        },
+        failures: false,
+        rows: Some(|ctx| {
+            ctx.category(ACTOR_TYPE, |t| t == "root")
+                .or(ctx.category(ACTOR, |a| ctx.is_breakglass(a)))
+        }),
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "console-signin-without-mfa",
+            title: "Console sign-in without MFA",
+            mitre: &["T1078.004", "T1556.006"],
+            severity: Medium,
+            summary: "AWS ConsoleLogin success without MFA (not SSO/SAML/assumed roles); Entra interactive single-factor sign-in to admin apps, without conditional access, or by privileged users",
+        },
+        select: |c| {
+            is(c, "aws", &["ConsoleLogin"]) || (c.provider == "entra" && c.action == "Sign-in")
+        },
+        judge: |e, ctx| {
+            if e.provider == "aws" {
+                if e.detail("MFAUsed") == Some("Yes")
+                    || e.detail("samlProvider").is_some()
+                    || e.actor.contains(":assumed-role/")
+                    || e.actor.contains("AWSReservedSSO_")
+                    || e.actor_type == "root"
+                {
+                    return None;
+                }
+                let privileged = ctx.privileged_actors.contains(&e.actor);
+                let sev = if privileged { High } else { Medium };
+                return Some((
+                    sev,
+                    format!(
+                        "{} signed in to the AWS console without MFA (MFAUsed=No) from {}{}",
+                        e.who(),
+                        e.src_ip,
+                        if privileged {
+                            "; this user performs privileged actions in the data"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            if e.log_type != "signin" || e.mfa != Some(false) {
+                return None;
+            }
+            let admin_app = [
+                "Azure Portal",
+                "Microsoft Azure PowerShell",
+                "Microsoft Azure CLI",
+                "Microsoft Azure Management",
+            ]
+            .iter()
+            .any(|a| e.service.eq_ignore_ascii_case(a));
+            let no_ca = e.detail("conditionalAccess") == Some("notApplied");
+            let privileged = ctx.privileged_actors.contains(&e.actor);
+            if !(admin_app || no_ca || privileged) {
+                return None;
+            }
+            let sev = if privileged { High } else { Medium };
+            let why = [
+                (admin_app, "an admin app"),
+                (no_ca, "no conditional access applied"),
+                (privileged, "a user with privileged actions in the data"),
+            ]
+            .iter()
+            .filter(|(b, _)| *b)
+            .map(|(_, w)| *w)
+            .collect::<Vec<_>>()
+            .join(", ");
+            Some((
+                sev,
+                format!(
+                    "{} signed in to {} with a single factor from {} ({why})",
+                    e.who(),
+                    e.service,
+                    e.src_ip
+                ),
+            ))
+        },
+        failures: false,
+        rows: Some(|_| col(MFA).eq(lit(false)).fill_null(lit(false))),
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "privileged-role-assigned",
+            title: "Privileged role granted",
+            mitre: &["T1098.003"],
+            severity: High,
+            summary: "Entra directory roles (Global Administrator and other privileged roles), Azure Owner/User Access Administrator and elevate access, GCP owner/editor/admin bindings, Okta admin privileges, GitHub admins and maintainers",
+        },
+        select: |c| match c.provider.as_str() {
+            "entra" => {
+                let a = lower(&c.action);
+                (a.starts_with("add member to role")
+                    || a.starts_with("add eligible member to role")
+                    || a.starts_with("add scoped member to role")
+                    || a.starts_with("user has elevated their access")
+                    || a == "assigns the caller to user access admin")
+                    && !a.contains("requested")
+            }
+            "azure" => {
+                let a = c.action.to_ascii_uppercase();
+                a == "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE"
+                    || a == "MICROSOFT.AUTHORIZATION/ELEVATEACCESS/ACTION"
+            }
+            "gcp" => {
+                gcp_leaf(&c.action).eq_ignore_ascii_case("SetIamPolicy")
+                    || c.action == "storage.setIamPermissions"
+                    || gcp_leaf(&c.action) == "InsertProjectOwnershipInvite"
+            }
+            "okta" => matches!(
+                c.action.as_str(),
+                "user.account.privilege.grant"
+                    | "group.privilege.grant"
+                    | "iam.resourceset.bindings.add"
+            ),
+            "github" => matches!(
+                c.action.as_str(),
+                "business.add_admin"
+                    | "business.invite_admin"
+                    | "org.add_member"
+                    | "org.update_member"
+                    | "team.promote_maintainer"
+                    | "team.add_repository"
+                    | "repo.add_member"
+                    | "organization_moderators.add_user"
+            ),
+            _ => false,
+        },
+        judge: |e, ctx| {
+            let who = e.who();
+            let grantee = if e.resource.is_empty() {
+                "?"
+            } else {
+                &e.resource
+            };
+            match e.provider.as_str() {
+                "entra" => {
+                    let a = lower(&e.action);
+                    if a.contains("elevated") || a.contains("user access admin") {
+                        return Some((
+                            Critical,
+                            format!(
+                                "{who} elevated their access to User Access Administrator over all Azure subscriptions"
+                            ),
+                        ));
+                    }
+                    let role = e.detail("role").unwrap_or("a directory role");
+                    let sev = entra_role_severity(role);
+                    let pim = if a.contains("outside of pim") {
+                        "; outside PIM"
+                    } else {
+                        ""
+                    };
+                    Some((
+                        sev,
+                        format!(
+                            "{who} added {grantee} to {role} ({}) at {}{pim}",
+                            e.action,
+                            hhmm_utc(e.time)
+                        ),
+                    ))
+                }
+                "azure" => {
+                    if e.action
+                        .to_ascii_uppercase()
+                        .ends_with("ELEVATEACCESS/ACTION")
+                    {
+                        return Some((
+                            Critical,
+                            format!(
+                                "{who} elevated their access to User Access Administrator at root scope"
+                            ),
+                        ));
+                    }
+                    let role = e
+                        .detail("role_name")
+                        .or(e.detail("role"))
+                        .unwrap_or("a role");
+                    let r = lower(role);
+                    let sev = if [
+                        "owner",
+                        "user access administrator",
+                        "role based access control administrator",
+                        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+                        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+                        "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
+                    ]
+                    .iter()
+                    .any(|x| r.contains(x))
+                    {
+                        High
+                    } else if r.contains("contributor")
+                        || r.contains("b24988ac-6180-42a0-ab88-20f7382dd24c")
+                    {
+                        Medium
+                    } else {
+                        Low
+                    };
+                    let to = e.detail("principal").unwrap_or("a principal");
+                    Some((
+                        sev,
+                        format!("{who} assigned {role} to {to} on {}", e.resource),
+                    ))
+                }
+                "gcp" => {
+                    let bindings = e.detail("bindings").unwrap_or("");
+                    let added: Vec<&str> = bindings
+                        .split(';')
+                        .filter(|b| b.trim_start().starts_with("ADD "))
+                        .collect();
+                    let risky: Vec<&str> = added
+                        .iter()
+                        .copied()
+                        .filter(|b| {
+                            let role = b.split_whitespace().nth(1).unwrap_or("");
+                            role == "roles/owner"
+                                || role == "roles/editor"
+                                || role.ends_with("Admin")
+                                || role.ends_with(".admin")
+                                || matches!(
+                                    role,
+                                    "roles/iam.serviceAccountTokenCreator"
+                                        | "roles/iam.serviceAccountUser"
+                                        | "roles/iam.workloadIdentityUser"
+                                )
+                        })
+                        .collect();
+                    if gcp_leaf(&e.action) == "InsertProjectOwnershipInvite" {
+                        return Some((
+                            High,
+                            format!(
+                                "{who} invited {} to own {}",
+                                e.detail("member").unwrap_or("someone"),
+                                e.resource
+                            ),
+                        ));
+                    }
+                    if risky.is_empty() {
+                        return None;
+                    }
+                    let external = risky.iter().any(|b| {
+                        let member = b.split_whitespace().nth(2).unwrap_or("");
+                        member.contains("allUsers")
+                            || member.contains("allAuthenticatedUsers")
+                            || (!ctx.config.org_domains.is_empty()
+                                && !member.ends_with(".gserviceaccount.com")
+                                && !ctx
+                                    .config
+                                    .org_domains
+                                    .iter()
+                                    .any(|d| member.ends_with(&format!("@{d}"))))
+                    });
+                    let org = e.resource.starts_with("organizations/")
+                        || e.resource.starts_with("folders/");
+                    let sev = if external || org { Critical } else { High };
+                    Some((
+                        sev,
+                        format!(
+                            "{who} granted {} on {}{}",
+                            risky
+                                .iter()
+                                .map(|b| b.trim().trim_start_matches("ADD "))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            e.resource,
+                            if external {
+                                " (member outside the organisation)"
+                            } else {
+                                ""
+                            }
+                        ),
+                    ))
+                }
+                "okta" => {
+                    let granted = e.detail("privilegeGranted").unwrap_or("");
+                    if e.action == "iam.resourceset.bindings.add" {
+                        return Some((
+                            High,
+                            format!("{who} bound a custom admin role ({grantee})"),
+                        ));
+                    }
+                    if !granted.to_ascii_lowercase().contains("admin") && !granted.is_empty() {
+                        return None;
+                    }
+                    let sev = if granted.to_ascii_lowercase().contains("super") {
+                        Critical
+                    } else {
+                        High
+                    };
+                    let what = if granted.is_empty() {
+                        "administrator privileges".to_string()
+                    } else {
+                        granted.to_string()
+                    };
+                    Some((sev, format!("{who} granted {what} to {grantee} in Okta")))
+                }
+                "github" => {
+                    let admin = e
+                        .detail("permission")
+                        .is_some_and(|p| p.eq_ignore_ascii_case("admin"));
+                    let sev = match e.action.as_str() {
+                        "business.add_admin"
+                        | "business.invite_admin"
+                        | "team.promote_maintainer" => High,
+                        "organization_moderators.add_user" => Medium,
+                        _ if admin => High,
+                        _ => return None,
+                    };
+                    Some((
+                        sev,
+                        format!(
+                            "{who} {} {grantee}{}",
+                            e.action,
+                            if admin { " with admin permission" } else { "" }
+                        ),
+                    ))
+                }
+                _ => None,
+            }
+        },
+        failures: false,
+        rows: None,
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "credential-created-for-other-identity",
+            title: "Credentials created for another identity",
+            mitre: &["T1098.001"],
+            severity: High,
+            summary: "AWS access keys and login profiles made for another user; Entra service-principal / application credentials and Temporary Access Passes; GCP service-account, HMAC and API keys; Okta API tokens; GitHub tokens, deploy keys and secrets",
+        },
+        select: |c| {
+            aws(
+                c,
+                "iam",
+                &[
+                    "CreateAccessKey",
+                    "CreateLoginProfile",
+                    "UpdateLoginProfile",
+                ],
+            ) || (c.provider == "entra" && {
+                let a = lower(&c.action).replace('–', "-");
+                a == "add service principal credentials"
+                    || a.starts_with("update application - certificates and secrets")
+                    || a == "create temporary access pass method for user"
+            }) || (c.provider == "gcp"
+                && (matches!(
+                    gcp_leaf(&c.action),
+                    "CreateServiceAccountKey" | "UploadServiceAccountKey" | "CreateKey"
+                ) || c.action == "storage.hmacKeys.create"))
+                || is(c, "okta", &["system.api_token.create"])
+                || is(
+                    c,
+                    "github",
+                    &[
+                        "personal_access_token.access_granted",
+                        "personal_access_token.create",
+                        "public_key.create",
+                        "org.create_actions_secret",
+                        "repo.create_actions_secret",
+                        "environment.create_actions_secret",
+                        "integration_installation.create",
+                    ],
+                )
+        },
+        judge: |e, _| {
+            let who = e.who();
+            let target = if e.resource.is_empty() {
+                "?"
+            } else {
+                e.resource.as_str()
+            };
+            match e.provider.as_str() {
+                "aws" => {
+                    if e.actor_type == "root" {
+                        return None; // root-or-breakglass-use
+                    }
+                    // No userName: a key or password for oneself (rotation).
+                    let user = e.detail("userName")?;
+                    if user.eq_ignore_ascii_case(who) || e.actor.ends_with(&format!("/{user}")) {
+                        return None;
+                    }
+                    if e.action.contains("LoginProfile")
+                        && e.detail("passwordResetRequired") == Some("true")
+                    {
+                        return None;
+                    }
+                    let what = if e.action == "CreateAccessKey" {
+                        "an access key"
+                    } else {
+                        "a console password"
+                    };
+                    Some((
+                        High,
+                        format!(
+                            "{who} created {what} for another user, {user} ({}), from {}",
+                            e.action, e.src_ip
+                        ),
+                    ))
+                }
+                "entra" => {
+                    let tap = e
+                        .action
+                        .to_ascii_lowercase()
+                        .contains("temporary access pass");
+                    let sev = if tap || !e.non_human() { High } else { Medium };
+                    Some((
+                        sev,
+                        format!("{who} added credentials to {target} ({})", e.action),
+                    ))
+                }
+                "gcp" => {
+                    if target.eq_ignore_ascii_case(&e.actor)
+                        || target.ends_with(&format!("/{}", e.actor))
+                    {
+                        return None;
+                    }
+                    let sev = if e.non_human() { Medium } else { High };
+                    Some((
+                        sev,
+                        format!("{who} created a key ({}) for {target}", gcp_leaf(&e.action)),
+                    ))
+                }
+                "okta" => Some((Medium, format!("{who} created an Okta API token {target}"))),
+                "github" => {
+                    let sev = if e.action == "integration_installation.create" {
+                        Medium
+                    } else {
+                        Low
+                    };
+                    Some((sev, format!("{who} {} {target}", e.action)))
+                }
+                _ => None,
+            }
+        },
+        failures: false,
+        rows: None,
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "mfa-or-conditional-access-weakened",
+            title: "MFA or sign-in policy weakened",
+            mitre: &["T1556.006", "T1556.009"],
+            severity: High,
+            summary: "AWS MFA devices removed and password policy changes; Entra MFA disabled, security info deleted, conditional access weakened or deleted, security defaults, federation; Okta factors and policies; GitHub 2FA/SAML/IP allow-list disabled",
+        },
+        select: |c| {
+            aws(
+                c,
+                "iam",
+                &[
+                    "DeactivateMFADevice",
+                    "DeleteVirtualMFADevice",
+                    "UpdateAccountPasswordPolicy",
+                    "DeleteAccountPasswordPolicy",
+                ],
+            ) || (c.provider == "entra"
+                && ENTRA_MFA.iter().any(|a| c.action.eq_ignore_ascii_case(a)))
+                || (c.provider == "okta"
+                    && (c.action.starts_with("system.mfa.factor.deactivate")
+                        || c.action.starts_with("user.mfa.factor.")
+                            && !c.action.ends_with(".activate")
+                            && !c.action.ends_with(".enroll")
+                        || c.action.starts_with("policy.lifecycle.")
+                            && !c.action.ends_with("create")
+                            && !c.action.ends_with(".activate")
+                        || c.action.starts_with("policy.rule.")
+                            && !c.action.ends_with("create")
+                            && !c.action.ends_with(".activate")
+                        || matches!(
+                            c.action.as_str(),
+                            "zone.update"
+                                | "zone.delete"
+                                | "zone.deactivate"
+                                | "system.idp.lifecycle.create"
+                                | "system.idp.lifecycle.update"
+                        )))
+                || is(
+                    c,
+                    "github",
+                    &[
+                        "org.disable_two_factor_requirement",
+                        "business.disable_two_factor_requirement",
+                        "org.saml_disabled",
+                        "business.disable_saml",
+                        "org.update_saml_provider_settings",
+                        "org.disable_oauth_app_restrictions",
+                        "ip_allow_list.disable",
+                    ],
+                )
+        },
+        judge: |e, _| {
+            let who = e.who();
+            let target = if e.resource.is_empty() {
+                "?"
+            } else {
+                e.resource.as_str()
+            };
+            let sev = match e.provider.as_str() {
+                "aws" => match e.action.as_str() {
+                    "DeactivateMFADevice" | "DeleteVirtualMFADevice" => {
+                        if e.actor_type == "root" || target.ends_with(":root") {
+                            Critical
+                        } else {
+                            High
+                        }
+                    }
+                    _ => Medium,
+                },
+                "entra" => {
+                    let a = e.action.to_ascii_lowercase();
+                    if a == "update user" {
+                        if e.detail("strongAuthState") != Some("none") {
+                            return None;
+                        }
+                        High
+                    } else if a == "update conditional access policy" {
+                        let old = e.detail("caGrantOld").unwrap_or("");
+                        let new = e.detail("caGrant").unwrap_or("");
+                        let lost_mfa = old.contains("mfa") && !new.contains("mfa");
+                        let off = e.detail("caState").is_some_and(|s| {
+                            s.eq_ignore_ascii_case("disabled")
+                                || s.starts_with("enabledForReporting")
+                        });
+                        if !lost_mfa && !off {
+                            return None;
+                        }
+                        High
+                    } else if a.contains("deleted security info")
+                        || a.contains("named location")
+                        || a == "authentication methods policy update"
+                    {
+                        Medium
+                    } else {
+                        High
+                    }
+                }
+                "okta" => {
+                    let a = e.action.as_str();
+                    if a.starts_with("system.mfa.factor.deactivate") {
+                        Critical
+                    } else if a == "user.mfa.factor.deactivate" || a == "user.mfa.factor.suspend" {
+                        if e.detail("reason")
+                            .is_some_and(|r| r.starts_with("User reset"))
+                            || e.resource.eq_ignore_ascii_case(&e.actor)
+                        {
+                            Medium
+                        } else {
+                            High
+                        }
+                    } else if a.starts_with("system.idp") {
+                        High
+                    } else {
+                        Medium
+                    }
+                }
+                _ => High,
+            };
+            Some((
+                sev,
+                format!("{who} {} ({target}) at {}", e.action, hhmm_utc(e.time)),
+            ))
+        },
+        failures: false,
+        rows: None,
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "oauth-consent-high-privilege",
+            title: "Consent or permission granted to an application",
+            mitre: &["T1528"],
+            severity: High,
+            summary: "Entra admin consent or consent to mail/file/directory scopes, tenant-wide delegated grants, Microsoft Graph app roles, new application owners; Okta admin consent",
+        },
+        select: |c| {
+            (c.provider == "entra"
+                && [
+                    "consent to application",
+                    "add delegated permission grant",
+                    "add app role assignment to service principal",
+                    "add owner to application",
+                    "add owner to service principal",
+                ]
+                .contains(&lower(&c.action).as_str()))
+                || is(c, "okta", &["app.oauth2.admin.consent.grant"])
+        },
+        judge: |e, _| {
+            let who = e.who();
+            let app = if e.resource.is_empty() {
+                "an application"
+            } else {
+                e.resource.as_str()
+            };
+            let a = lower(&e.action);
+            if e.provider == "okta" {
+                return Some((
+                    Medium,
+                    format!(
+                        "{who} granted admin consent to {app} (scopes {})",
+                        e.detail("scopes").unwrap_or("?")
+                    ),
+                ));
+            }
+            if a.starts_with("add owner") {
+                return Some((
+                    Medium,
+                    format!("{who} became or made an owner of {app} ({})", e.action),
+                ));
+            }
+            if a == "add app role assignment to service principal" {
+                let api = e.detail("api").unwrap_or("");
+                let role = e.detail("appRole").unwrap_or("?");
+                let sev = if api.contains("Graph") || HIGH_SCOPES.iter().any(|s| role.contains(s)) {
+                    High
+                } else {
+                    Medium
+                };
+                return Some((
+                    sev,
+                    format!(
+                        "{who} granted application permission {role} of {} to {app}",
+                        if api.is_empty() { "an API" } else { api }
+                    ),
+                ));
+            }
+            let scopes = e.detail("permissions").or(e.detail("scopes")).unwrap_or("");
+            let admin = e
+                .detail("adminConsent")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+                || e.details.contains("AllPrincipals");
+            let risky: Vec<&str> = scopes
+                .split([',', ' '])
+                .filter(|s| HIGH_SCOPES.iter().any(|h| h.eq_ignore_ascii_case(s)))
+                .collect();
+            let sev = if admin || !risky.is_empty() {
+                High
+            } else {
+                Medium
+            };
+            let scope_text = if scopes.is_empty() {
+                String::new()
+            } else {
+                format!(" (scopes {scopes})")
+            };
+            Some((
+                sev,
+                format!(
+                    "{who} {}consented to {app}{scope_text}{}",
+                    if admin {
+                        "gave tenant-wide admin consent: "
+                    } else {
+                        ""
+                    },
+                    if risky.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; high-risk: {}", risky.join(", "))
+                    }
+                ),
+            ))
+        },
+        failures: false,
+        rows: None,
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "provider-risk-signal",
+            title: "Provider risk signal",
+            mitre: &["T1078.004"],
+            severity: Medium,
+            summary: "Entra sign-in risk levels and risk detections, Okta ThreatInsight, suspected threats, anonymizing proxies and user-reported suspicious activity",
+        },
+        select: |c| {
+            (c.provider == "entra" && (c.action == "Sign-in" || lower(&c.action).contains("risk")))
+                || (c.provider == "okta"
+                    && (c.action == "security.threat.detected"
+                        || c.action == "user.session.start"
+                        || c.action == "user.account.report_suspicious_activity_by_enduser"
+                        || c.action.starts_with("user.authentication")))
+        },
+        judge: |e, _| {
+            let who = e.who();
+            if e.provider == "entra" {
+                let level = e.detail("riskLevel").unwrap_or("");
+                let events = e.detail("riskEvents").unwrap_or("");
+                let always = [
+                    "leakedCredentials",
+                    "nationStateIP",
+                    "attackerinTheMiddle",
+                    "adminConfirmedUserCompromised",
+                ];
+                let sev = if level.eq_ignore_ascii_case("high")
+                    || always.iter().any(|a| events.contains(a))
+                {
+                    High
+                } else if level.eq_ignore_ascii_case("medium") || !events.is_empty() {
+                    Medium
+                } else if level.eq_ignore_ascii_case("low") {
+                    Low
+                } else {
+                    return None;
+                };
+                let what = [
+                    (!level.is_empty()).then(|| format!("risk level {level}")),
+                    (!events.is_empty()).then(|| format!("risk detections {events}")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", ");
+                return Some((
+                    sev,
+                    format!(
+                        "Entra flagged {who}'s {} from {}: {what}",
+                        if e.ok() { "sign-in" } else { "failed sign-in" },
+                        e.src_ip
+                    ),
+                ));
+            }
+            if e.action == "security.threat.detected" {
+                return Some((
+                    High,
+                    format!(
+                        "Okta ThreatInsight detected a threat from {} ({who})",
+                        e.src_ip
+                    ),
+                ));
+            }
+            if e.action == "user.account.report_suspicious_activity_by_enduser" {
+                return Some((
+                    High,
+                    format!("{who} reported suspicious activity on their Okta account"),
+                ));
+            }
+            if e.ok() && e.detail("proxy") == Some("true") && e.action == "user.session.start" {
+                return Some((
+                    High,
+                    format!(
+                        "{who} signed in to Okta through an anonymizing proxy from {}",
+                        e.src_ip
+                    ),
+                ));
+            }
+            if e.detail("threatSuspected") == Some("true") {
+                return Some((
+                    Medium,
+                    format!(
+                        "Okta suspected a threat in {who}'s {} from {}",
+                        e.action, e.src_ip
+                    ),
+                ));
+            }
+            let behaviors = e.detail("behaviors").unwrap_or("");
+            if behaviors.contains("New Geo-Location")
+                && (behaviors.contains("New Device") || behaviors.contains("Velocity"))
+            {
+                return Some((
+                    Medium,
+                    format!("Okta saw new behaviour for {who}: {behaviors}"),
+                ));
+            }
+            None
+        },
+        failures: true,
+        rows: Some(|ctx| {
+            ctx.category(ACTION, |a| {
+                a == "security.threat.detected"
+                    || a == "user.account.report_suspicious_activity_by_enduser"
+            })
+            .or(details_match(
+                r"(^| )(riskLevel|riskEvents|threatSuspected|behaviors)=|(^| )proxy=true",
+            ))
+        }),
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "jit-control-bypass",
+            title: "Just-in-time access control bypassed or weakened",
+            mitre: &["T1548.005", "T1098.003"],
+            severity: High,
+            summary: "Entra roles assigned outside PIM, PIM role settings changed, PIM alerts disabled; GCP PAM entitlements changed",
+        },
+        select: |c| {
+            (c.provider == "entra"
+                && [
+                    "add member to role outside of pim (permanent)",
+                    "update role setting in pim",
+                    "disable pim alert",
+                    "deactivate pim alert",
+                ]
+                .contains(&lower(&c.action).as_str()))
+                || (c.provider == "gcp"
+                    && matches!(
+                        gcp_leaf(&c.action),
+                        "UpdateEntitlement" | "DeleteEntitlement"
+                    ))
+        },
+        judge: |e, _| {
+            let a = lower(&e.action);
+            let sev = if a.contains("setting") || e.provider == "gcp" {
+                Medium
+            } else {
+                High
+            };
+            Some((
+                sev,
+                format!(
+                    "{} {} ({})",
+                    e.who(),
+                    e.action,
+                    if e.resource.is_empty() {
+                        "?"
+                    } else {
+                        &e.resource
+                    }
+                ),
+            ))
+        },
+        failures: false,
+        rows: None,
+    },
+];
+
+const ENTRA_MFA: [&str; 14] = [
+    "Disable Strong Authentication",
+    "Update user",
+    "User deleted security info",
+    "Admin deleted security info",
+    "Update conditional access policy",
+    "Delete conditional access policy",
+    "Add named location",
+    "Update named location",
+    "Update security defaults",
+    "Authentication Methods Policy Update",
+    "Set federation settings on domain",
+    "Set domain authentication",
+    "Update User Risk and MFA Registration Policy",
+    "Update authorization policy",
+];
+
+const HIGH_SCOPES: [&str; 13] = [
+    "Mail.Read",
+    "Mail.ReadWrite",
+    "Mail.Send",
+    "Files.ReadWrite.All",
+    "Sites.ReadWrite.All",
+    "Directory.ReadWrite.All",
+    "RoleManagement.ReadWrite.Directory",
+    "AppRoleAssignment.ReadWrite.All",
+    "Application.ReadWrite.All",
+    "User.ReadWrite.All",
+    "full_access_as_app",
+    "Mail.ReadBasic.All",
+    "MailboxSettings.ReadWrite",
+];
+
+/// The severity of an Entra role grant, by the role's name (Microsoft's privileged labels).
+fn entra_role_severity(role: &str) -> Severity {
+    let r = role.to_ascii_lowercase();
+    let critical = [
+        "global administrator",
+        "privileged role administrator",
+        "privileged authentication administrator",
+        "62e90394-69f5-4237-9190-012177145e10",
+        "e8611ab8-c189-46e8-94e1-60213ab1f814",
+        "7be44c8a-adaf-4e2a-84d6-ab2649e08a13",
+    ];
+    let high = [
+        "application administrator",
+        "authentication administrator",
+        "authentication extensibility administrator",
+        "conditional access administrator",
+        "security administrator",
+        "security operator",
+        "hybrid identity administrator",
+        "user administrator",
+        "helpdesk administrator",
+        "password administrator",
+        "intune administrator",
+        "cloud device administrator",
+        "domain name administrator",
+        "external identity provider administrator",
+        "directory writers",
+        "lifecycle workflows administrator",
+        "partner tier",
+        "b2c ief keyset administrator",
+        "attribute provisioning administrator",
+        "application developer",
+        "agent id administrator",
+        "exchange administrator",
+        "sharepoint administrator",
+    ];
+    if critical.iter().any(|c| r.contains(c)) {
+        Critical
+    } else if high.iter().any(|h| r.contains(h)) {
+        High
+    } else if r.contains("global reader") || r.contains("security reader") {
+        Medium
+    } else {
+        Low
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entra_roles_follow_microsofts_labels() {
+        assert_eq!(entra_role_severity("Global Administrator"), Critical);
+        assert_eq!(entra_role_severity("User Administrator"), High);
+        assert_eq!(entra_role_severity("Reports Reader"), Low);
+    }
+}

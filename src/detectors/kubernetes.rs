@@ -1,0 +1,330 @@
+//! Single-event Kubernetes rules (audit.k8s.io events and GKE through Cloud Audit Logs):
+//! privileged bindings and system roles, exec into pods, secret reads, anonymous and
+//! impersonated requests.
+
+use super::single::{SingleRule, details_match};
+use super::{RuleInfo, Severity};
+use crate::schema::ACTOR;
+
+use Severity::{Critical, High, Low, Medium};
+
+/// The Kubernetes rules.
+pub(super) static RULES: [SingleRule; 4] = [
+    SingleRule {
+        info: RuleInfo {
+            id: "k8s-privileged-rbac-binding",
+            title: "Kubernetes privileged binding or system role changed",
+            mitre: &["T1098.006"],
+            severity: High,
+            summary: "(Cluster)RoleBindings to cluster-admin, admin, system:masters or controller roles, bindings of anonymous groups, system: roles modified, roles granting * (EKS, AKS, GKE)",
+        },
+        select: |c| {
+            (c.provider == "kubernetes"
+                && ["create", "update", "patch", "delete"]
+                    .iter()
+                    .any(|v| c.action.starts_with(v))
+                && [
+                    "clusterrolebindings",
+                    "rolebindings",
+                    "clusterroles",
+                    "roles",
+                ]
+                .iter()
+                .any(|r| c.action.ends_with(&format!(" {r}"))))
+                || (c.provider == "gcp" && c.action.starts_with("io.k8s.authorization.rbac.v1."))
+        },
+        judge: |e, _| {
+            if k8s_system_principal(&e.actor) {
+                return None;
+            }
+            let binding = e.action.contains("rolebindings");
+            let verb = e
+                .action
+                .split([' ', '.'])
+                .next_back()
+                .filter(|_| e.provider == "gcp")
+                .unwrap_or_else(|| e.action.split(' ').next().unwrap_or(""));
+            if binding {
+                if verb == "delete" {
+                    return None;
+                }
+                let role = e.detail("roleRef").unwrap_or("");
+                let role_name = role.rsplit('/').next().unwrap_or(role);
+                let subjects = e.detail("subjects").unwrap_or("");
+                let open = [
+                    "system:anonymous",
+                    "system:unauthenticated",
+                    "system:authenticated",
+                ]
+                .iter()
+                .any(|s| subjects.contains(s));
+                let privileged = matches!(
+                    role_name,
+                    "cluster-admin"
+                        | "admin"
+                        | "system:kube-controller-manager"
+                        | "system:kube-scheduler"
+                ) || subjects.contains("system:masters");
+                if !privileged && !open {
+                    return None;
+                }
+                let sev = if open || role_name == "cluster-admin" {
+                    Critical
+                } else {
+                    High
+                };
+                let subjects = if subjects.is_empty() { "?" } else { subjects };
+                return Some((
+                    sev,
+                    format!(
+                        "{} {verb}d binding {} of {role_name} to {subjects}",
+                        e.who(),
+                        e.resource
+                    ),
+                ));
+            }
+            let name = e.resource.rsplit('/').next().unwrap_or(&e.resource);
+            if (name.starts_with("system:") || name.starts_with("eks:"))
+                && name != "system:coredns"
+                && verb != "create"
+            {
+                return Some((High, format!("{} {verb}d system role {name}", e.who())));
+            }
+            let verbs = e.detail("verbs").unwrap_or("");
+            let resources = e.detail("resources").unwrap_or("");
+            let wide = verbs
+                .split(',')
+                .any(|v| matches!(v, "*" | "escalate" | "bind" | "impersonate"))
+                || resources.split(',').any(|r| {
+                    matches!(
+                        r,
+                        "*" | "secrets" | "pods/exec" | "nodes/proxy" | "serviceaccounts/token"
+                    )
+                });
+            if verb != "delete" && wide {
+                return Some((
+                    Medium,
+                    format!(
+                        "{} {verb}d role {name} granting verbs [{verbs}] on [{resources}]",
+                        e.who()
+                    ),
+                ));
+            }
+            None
+        },
+        failures: false,
+        rows: None,
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "k8s-exec-into-pod",
+            title: "Shell or attach into a pod",
+            mitre: &["T1609"],
+            severity: Low,
+            summary: "pods/exec, attach, portforward, ephemeral containers and nodes/proxy; medium for an actor's first exec or in kube-system, high for service accounts and nodes/proxy",
+        },
+        select: |c| {
+            (c.provider == "kubernetes"
+                && (c.action.ends_with(" pods/exec")
+                    || c.action.ends_with(" pods/attach")
+                    || c.action.ends_with(" pods/portforward")
+                    || c.action.ends_with(" pods/ephemeralcontainers")
+                    || c.action.ends_with(" nodes/proxy")))
+                || (c.provider == "gcp"
+                    && (c.action == "io.k8s.core.v1.pods.exec.create"
+                        || c.action == "io.k8s.core.v1.pods.attach.create"))
+        },
+        judge: |e, ctx| {
+            if k8s_system_principal(&e.actor) && !e.actor.starts_with("system:serviceaccount:") {
+                return None;
+            }
+            let target = if e.resource.is_empty() {
+                "?"
+            } else {
+                e.resource.as_str()
+            };
+            let command = e.detail("command").unwrap_or("");
+            let learned = ctx.learn_end(&e.actor).is_some_and(|end| e.time >= end);
+            let first = learned && ctx.first_of(&e.actor, "") == Some(e.row);
+            let sev = if e.action.contains("nodes/proxy")
+                || e.actor.starts_with("system:serviceaccount:")
+            {
+                High
+            } else if first || target.starts_with("kube-system/") {
+                Medium
+            } else {
+                Low
+            };
+            let cmd = if command.is_empty() {
+                String::new()
+            } else {
+                format!(" running {command}")
+            };
+            Some((
+                sev,
+                format!(
+                    "{} opened {} into {target}{cmd}{}",
+                    e.who(),
+                    e.action.split(' ').next_back().unwrap_or(&e.action),
+                    if first {
+                        "; the first time this actor did so in the data"
+                    } else {
+                        ""
+                    }
+                ),
+            ))
+        },
+        failures: false,
+        rows: None,
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "k8s-secret-access",
+            title: "Kubernetes secrets read",
+            mitre: &["T1552.007"],
+            severity: Medium,
+            summary: "cluster-wide list of secrets (critical), secrets listed in kube-system/default (high), and secret reads by an identity that does not usually read secrets",
+        },
+        select: |c| {
+            (c.provider == "kubernetes"
+                && matches!(
+                    c.action.as_str(),
+                    "get secrets" | "list secrets" | "watch secrets"
+                ))
+                || (c.provider == "gcp"
+                    && c.action.starts_with("io.k8s.core.v1.secrets.")
+                    && !c.action.ends_with("create"))
+        },
+        judge: |e, ctx| {
+            if k8s_system_principal(&e.actor)
+                || e.actor.contains("kube-state-metrics")
+                || e.actor.starts_with("system:serviceaccount:kube-system:")
+            {
+                return None;
+            }
+            let listing = e.action.starts_with("list")
+                || e.action.ends_with(".list")
+                || e.action.starts_with("watch");
+            let namespace = e.resource.split('/').next().unwrap_or("");
+            let cluster_wide = listing && (e.resource.is_empty() || e.resource.starts_with("/api"));
+            if cluster_wide {
+                return Some((
+                    Critical,
+                    format!("{} listed the secrets of every namespace", e.who()),
+                ));
+            }
+            if listing && matches!(namespace, "kube-system" | "default") {
+                return Some((
+                    High,
+                    format!("{} listed the secrets in {namespace}", e.who()),
+                ));
+            }
+            let days = ctx.secret_reader_days(&e.actor);
+            if days >= 3 {
+                return None;
+            }
+            Some((
+                Medium,
+                format!(
+                    "{} read secret {} ({}); this identity reads secrets on {days} day(s) in the data",
+                    e.who(),
+                    if e.resource.is_empty() {
+                        "?"
+                    } else {
+                        &e.resource
+                    },
+                    e.action
+                ),
+            ))
+        },
+        failures: false,
+        rows: None,
+    },
+    SingleRule {
+        info: RuleInfo {
+            id: "k8s-anonymous-or-impersonated-privileged",
+            title: "Anonymous or impersonated privileged Kubernetes request",
+            mitre: &["T1078.001", "T1134"],
+            severity: High,
+            summary: "allowed requests by system:anonymous (not health checks), and requests impersonating admins, system:masters or kube-system service accounts",
+        },
+        select: |c| c.provider == "kubernetes",
+        judge: |e, _| {
+            if e.actor == "system:anonymous" {
+                let probe = ["/healthz", "/readyz", "/livez", "/version"]
+                    .iter()
+                    .any(|p| e.resource.starts_with(p) || e.action.contains(p))
+                    || ["kube-probe/", "GoogleHC/", "ELB-HealthChecker"]
+                        .iter()
+                        .any(|u| e.user_agent.starts_with(u));
+                if probe {
+                    return None;
+                }
+                let write = ["create pods", "update pods", "patch pods"]
+                    .iter()
+                    .any(|a| e.action.starts_with(a));
+                return Some((
+                    if write { Critical } else { High },
+                    format!(
+                        "an anonymous request was allowed: {} {} from {}",
+                        e.action, e.resource, e.src_ip
+                    ),
+                ));
+            }
+            let who = e.detail("as")?;
+            let groups = e.detail("as_groups").unwrap_or("");
+            let privileged = matches!(
+                who,
+                "admin"
+                    | "cluster-admin"
+                    | "kubernetes-admin"
+                    | "system:admin"
+                    | "system:kube-controller-manager"
+            ) || who.starts_with("system:node:")
+                || who.starts_with("system:serviceaccount:kube-system:")
+                || groups.contains("system:masters");
+            if !privileged {
+                return None;
+            }
+            Some((
+                High,
+                format!(
+                    "{} impersonated {who}{} to {} {}",
+                    e.who(),
+                    if groups.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (groups {groups})")
+                    },
+                    e.action,
+                    e.resource
+                ),
+            ))
+        },
+        failures: false,
+        rows: Some(|ctx| {
+            ctx.category(ACTOR, |a| a == "system:anonymous")
+                .or(details_match(r"(^| )as="))
+        }),
+    },
+];
+
+/// Kubernetes control-plane principals (not service accounts).
+fn k8s_system_principal(actor: &str) -> bool {
+    (actor.starts_with("system:") && !actor.starts_with("system:serviceaccount:"))
+        || actor.starts_with("eks:")
+        || actor.starts_with("aks")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_principals_are_recognized() {
+        assert!(k8s_system_principal("system:kube-controller-manager"));
+        assert!(!k8s_system_principal("system:serviceaccount:ci:deployer"));
+        assert!(!k8s_system_principal("alice@example.com"));
+    }
+}

@@ -1,0 +1,225 @@
+//! Impossible travel: consecutive successful sign-ins of one actor (Entra, Okta) from
+//! countries too far apart for the time between them, with a built-in table of country
+//! centroids (no GeoIP database needed).
+
+use std::collections::{HashMap, HashSet};
+
+use polars::prelude::*;
+
+use super::baseline::{actor_key, network_of};
+use super::window::is_signin;
+use super::{Ctx, Finding, HOUR, Hit, Rule, RuleInfo, Severity, u64s};
+use crate::schema::{ACTOR, LOCATION, OUTCOME};
+use crate::{Error, Result};
+
+use Severity::{High, Medium};
+
+// ---------------------------------------------------------------------------------------
+// Impossible travel
+// ---------------------------------------------------------------------------------------
+
+/// The impossible-travel rule.
+pub(super) struct Travel;
+
+static TRAVEL: RuleInfo = RuleInfo {
+    id: "impossible-travel",
+    title: "Sign-ins from places too far apart",
+    mitre: &["T1078.004"],
+    severity: High,
+    summary: "two successful sign-ins of one actor (Entra, Okta) from countries at least `travel_km` apart at more than `travel_kmh`; different countries within 2 h when a country is not in the built-in table (medium)",
+};
+
+impl Rule for Travel {
+    fn info(&self) -> &'static RuleInfo {
+        &TRAVEL
+    }
+
+    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+        let scope = ctx
+            .actions(|c| is_signin(c) && matches!(c.provider.as_str(), "entra" | "okta"))
+            .and(ctx.category(OUTCOME, |o| o == "success"))
+            .and(col(LOCATION).is_not_null());
+        // Only actors signing in from more than one country.
+        let places = ctx
+            .frame
+            .clone()
+            .lazy()
+            .filter(scope.clone())
+            .group_by([actor_key(), col(LOCATION).to_physical().alias("l")])
+            .agg([len().alias("n")])
+            .collect()
+            .map_err(Error::polars("sign-in places"))?;
+        let (actors, locations) = (u64s(&places, ACTOR)?, u64s(&places, "l")?);
+        let mut countries: HashMap<u64, HashSet<String>> = HashMap::new();
+        for (a, l) in actors.iter().zip(&locations) {
+            if let (Some(a), Some(l)) = (a, l)
+                && let Some(place) = ctx.name(LOCATION, *l as u32)
+            {
+                countries.entry(*a).or_default().insert(country_name(place));
+            }
+        }
+        let ids: Vec<u32> = countries
+            .into_iter()
+            .filter(|(_, c)| c.len() > 1)
+            .map(|(a, _)| a as u32)
+            .collect();
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let member = col(ACTOR)
+            .to_physical()
+            .is_in(lit(Series::new("ids".into(), ids)).implode(false), true);
+        let mut events = ctx.select(scope.and(member))?;
+        events.sort_by(|a, b| (&a.actor, a.time).cmp(&(&b.actor, b.time)));
+        let t = &ctx.config.thresholds;
+        let mut hits = Vec::new();
+        let mut seen: HashMap<&str, HashSet<String>> = HashMap::new();
+        for pair in events.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            let history = seen.entry(a.actor.as_str()).or_default();
+            history.insert(country_name(&a.location));
+            if a.actor != b.actor {
+                continue;
+            }
+            let (ca, cb) = (country_name(&a.location), country_name(&b.location));
+            if ca == cb || network_of(&a.src_ip) == network_of(&b.src_ip) {
+                continue;
+            }
+            let hours = ((b.time - a.time) as f64 / HOUR as f64).max(1.0 / 60.0);
+            let known = history.contains(&cb);
+            let severity_reason = match (centroid(&ca), centroid(&cb)) {
+                (Some(pa), Some(pb)) => {
+                    let km = haversine(pa, pb);
+                    let speed = km / hours;
+                    if km < t.travel_km || speed < t.travel_kmh {
+                        None
+                    } else {
+                        Some((
+                            if known { Medium } else { High },
+                            format!(
+                                "{} signed in from {ca} and {:.0} min later from {cb} ({km:.0} km apart: {speed:.0} km/h)",
+                                b.who(),
+                                hours * 60.0
+                            ),
+                        ))
+                    }
+                }
+                _ if hours <= 2.0 => Some((
+                    Medium,
+                    format!(
+                        "{} signed in from {ca} and {:.0} min later from {cb}",
+                        b.who(),
+                        hours * 60.0
+                    ),
+                )),
+                _ => None,
+            };
+            if let Some((severity, reason)) = severity_reason {
+                hits.push(Hit {
+                    ev: a.clone(),
+                    severity,
+                    reason: reason.clone(),
+                });
+                hits.push(Hit {
+                    ev: b.clone(),
+                    severity,
+                    reason,
+                });
+            }
+        }
+        hits.dedup_by(|a, b| a.ev.row == b.ev.row);
+        Ok(super::group_hits_across(&TRAVEL, hits, 2 * HOUR))
+    }
+}
+
+/// The country part of a location (`Lyon, France` -> `France`, `DE` -> `DE`).
+fn country_name(location: &str) -> String {
+    let country = location.rsplit(',').next().unwrap_or(location).trim();
+    COUNTRIES
+        .iter()
+        .find(|(code, name, _, _)| {
+            code.eq_ignore_ascii_case(country) || name.eq_ignore_ascii_case(country)
+        })
+        .map_or_else(|| country.to_string(), |(code, _, _, _)| code.to_string())
+}
+
+/// Approximate centroids (lat, lon) of common countries, by ISO code or English name.
+const COUNTRIES: [(&str, &str, f64, f64); 40] = [
+    ("US", "United States", 39.8, -98.6),
+    ("CA", "Canada", 56.1, -106.3),
+    ("MX", "Mexico", 23.6, -102.5),
+    ("BR", "Brazil", -14.2, -51.9),
+    ("AR", "Argentina", -38.4, -63.6),
+    ("GB", "United Kingdom", 54.0, -2.0),
+    ("IE", "Ireland", 53.4, -8.2),
+    ("FR", "France", 46.2, 2.2),
+    ("DE", "Germany", 51.2, 10.4),
+    ("NL", "Netherlands", 52.1, 5.3),
+    ("BE", "Belgium", 50.5, 4.5),
+    ("ES", "Spain", 40.5, -3.7),
+    ("PT", "Portugal", 39.4, -8.2),
+    ("IT", "Italy", 41.9, 12.6),
+    ("CH", "Switzerland", 46.8, 8.2),
+    ("AT", "Austria", 47.5, 14.6),
+    ("PL", "Poland", 51.9, 19.1),
+    ("SE", "Sweden", 60.1, 18.6),
+    ("NO", "Norway", 60.5, 8.5),
+    ("FI", "Finland", 61.9, 25.7),
+    ("DK", "Denmark", 56.3, 9.5),
+    ("RO", "Romania", 45.9, 25.0),
+    ("UA", "Ukraine", 48.4, 31.2),
+    ("RU", "Russia", 61.5, 105.3),
+    ("TR", "Turkey", 39.0, 35.2),
+    ("IL", "Israel", 31.0, 34.9),
+    ("AE", "United Arab Emirates", 23.4, 53.8),
+    ("IN", "India", 20.6, 79.0),
+    ("CN", "China", 35.9, 104.2),
+    ("JP", "Japan", 36.2, 138.3),
+    ("KR", "South Korea", 35.9, 127.8),
+    ("SG", "Singapore", 1.35, 103.8),
+    ("AU", "Australia", -25.3, 133.8),
+    ("NZ", "New Zealand", -40.9, 174.9),
+    ("ZA", "South Africa", -30.6, 22.9),
+    ("NG", "Nigeria", 9.1, 8.7),
+    ("EG", "Egypt", 26.8, 30.8),
+    ("ID", "Indonesia", -0.8, 113.9),
+    ("VN", "Vietnam", 14.1, 108.3),
+    ("KP", "North Korea", 40.3, 127.5),
+];
+
+fn centroid(country: &str) -> Option<(f64, f64)> {
+    COUNTRIES
+        .iter()
+        .find(|(code, name, _, _)| {
+            code.eq_ignore_ascii_case(country) || name.eq_ignore_ascii_case(country)
+        })
+        .map(|(_, _, lat, lon)| (*lat, *lon))
+}
+
+/// Great-circle distance in km.
+fn haversine(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (la1, lo1, la2, lo2) = (
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
+    );
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().asin()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances_are_great_circles() {
+        let (de, us) = (centroid("DE").unwrap(), centroid("United States").unwrap());
+        let km = haversine(de, us);
+        assert!((7000.0..9000.0).contains(&km), "{km}");
+        assert_eq!(country_name("Lyon, France"), "FR");
+        assert_eq!(country_name("Atlantis"), "Atlantis");
+    }
+}

@@ -1,0 +1,875 @@
+//! The detection engine over real event shapes: fixtures with positive and negative events
+//! for every single-event and window rule (`tests/fixtures/detect/`, ids `pos-<rule>-n` /
+//! `neg-<rule>-n`), generated histories for the behavioural rules, the bundled sample's
+//! incident through the CLI, the generated month's planted incidents and noise budget, and
+//! the real public samples when `TRAILSCOPE_REAL_SAMPLES` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_arguments)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde_json::{Value, json};
+use trailscope::config::Config;
+use trailscope::detectors::{self, Finding, Severity};
+
+use crate::util::{fixture, load, run, sample_logs, stderr, stdout};
+
+fn detect_dir(dir: &Path) -> Vec<Finding> {
+    let store = load(&[dir]);
+    detectors::run(store.frame(), &Config::builtin().unwrap()).unwrap()
+}
+
+fn by_rule<'a>(findings: &'a [Finding], rule: &str) -> Vec<&'a Finding> {
+    findings.iter().filter(|f| f.rule == rule).collect()
+}
+
+/// `pos-audit-log-tampering-3` -> ("pos", "audit-log-tampering").
+fn expectation(id: &str) -> Option<(&str, &str)> {
+    let (kind, rest) = id.split_once('-')?;
+    if kind != "pos" && kind != "neg" {
+        return None;
+    }
+    let (rule, n) = rest.rsplit_once('-')?;
+    n.parse::<u32>().ok()?;
+    Some((kind, rule))
+}
+
+#[test]
+fn fixture_events_are_found_by_their_rule_and_only_positives() {
+    let dir = fixture("detect");
+    let store = load(&[dir.as_path()]);
+    let findings = detectors::run(store.frame(), &Config::builtin().unwrap()).unwrap();
+    let ids = store
+        .frame()
+        .column(trailscope::schema::EVENT_ID)
+        .unwrap()
+        .str()
+        .unwrap()
+        .clone();
+    let mut seen: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for id in ids.iter().flatten() {
+        let Some((kind, rule)) = expectation(id) else {
+            continue;
+        };
+        let hit = findings
+            .iter()
+            .any(|f| f.rule == rule && f.event_ids.iter().any(|e| e == id));
+        let entry = seen.entry(rule).or_default();
+        if kind == "pos" {
+            entry.0 += 1;
+            assert!(
+                hit,
+                "{id} not found by {rule}; findings of {rule}: {:#?}",
+                by_rule(&findings, rule)
+            );
+        } else {
+            entry.1 += 1;
+            assert!(
+                !hit,
+                "{id} wrongly found by {rule}: {:#?}",
+                by_rule(&findings, rule)
+            );
+        }
+    }
+    // Every single-event and window rule has positive and negative fixture events.
+    let behavioural = [
+        "off-hours-privileged-action",
+        "dormant-identity-reactivated",
+        "first-seen-source-for-privileged-action",
+        "non-human-identity-anomaly",
+        "rare-action-for-actor",
+        "impossible-travel",
+    ];
+    for info in detectors::catalogue() {
+        if behavioural.contains(&info.id) {
+            continue;
+        }
+        let (pos, neg) = seen.get(info.id).copied().unwrap_or_default();
+        assert!(
+            pos > 0 && (neg > 0 || info.id == "signin-success-after-failures"),
+            "{}: {pos} positive, {neg} negative fixture events",
+            info.id
+        );
+    }
+}
+
+#[test]
+fn findings_group_bursts_and_carry_every_event() {
+    let findings = detect_dir(&fixture("detect"));
+    let burst = by_rule(&findings, "mass-destruction");
+    assert_eq!(burst.len(), 1, "{burst:#?}");
+    assert_eq!(burst[0].count, 22);
+    assert_eq!(burst[0].event_ids.len(), 22);
+    assert_eq!(burst[0].rows.len(), 22);
+    assert!(
+        burst[0].reason.contains("destroyed 22 items"),
+        "{}",
+        burst[0].reason
+    );
+    let spray = by_rule(&findings, "password-spray");
+    assert_eq!(spray.len(), 1);
+    assert_eq!(spray[0].actor, "198.51.100.250");
+    assert!(
+        spray[0].reason.contains("11 different users"),
+        "{}",
+        spray[0].reason
+    );
+    let after = by_rule(&findings, "signin-success-after-failures");
+    assert_eq!(
+        after[0].severity,
+        Severity::Critical,
+        "same address as the spray"
+    );
+    let root = by_rule(&findings, "root-or-breakglass-use");
+    assert!(
+        root.iter()
+            .any(|f| f.severity == Severity::Critical && f.reason.contains("without MFA")),
+        "{root:#?}"
+    );
+    let ga = by_rule(&findings, "privileged-role-assigned");
+    assert!(
+        ga.iter()
+            .any(|f| f.severity == Severity::Critical && f.reason.contains("Global Administrator")),
+        "{ga:#?}"
+    );
+    for f in &findings {
+        assert_eq!(f.count as usize, f.event_ids.len(), "{f:#?}");
+        assert!(!f.reason.is_empty() && !f.mitre.is_empty(), "{f:#?}");
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Behavioural rules over generated histories
+// ---------------------------------------------------------------------------------------
+
+const MON: i64 = 1_717_372_800; // 2024-06-03T00:00:00Z, a Monday
+const HOUR: i64 = 3600;
+const DAY: i64 = 86_400;
+
+fn iso(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .unwrap()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// A CloudTrail record by IAM user `user`.
+fn ct(
+    id: &str,
+    secs: i64,
+    user: &str,
+    name: &str,
+    source: &str,
+    ip: &str,
+    ua: &str,
+    params: Value,
+) -> Value {
+    json!({"eventVersion": "1.09", "userIdentity": {"type": "IAMUser", "principalId": "AIDA", "arn": format!("arn:aws:iam::111122223333:user/{user}"), "accountId": "111122223333", "userName": user},
+        "eventTime": iso(secs), "eventSource": format!("{source}.amazonaws.com"), "eventName": name, "awsRegion": "us-east-1", "sourceIPAddress": ip, "userAgent": ua,
+        "requestParameters": params, "responseElements": null, "eventID": id, "readOnly": name.starts_with("List") || name.starts_with("Describe") || name.starts_with("Get"),
+        "eventType": "AwsApiCall", "recipientAccountId": "111122223333"})
+}
+
+const CLI: &str = "aws-cli/2.15.10 Python/3.11.6 Darwin/23.3.0";
+
+/// Ten weekdays of a Chicago admin's reads (09:00-17:00 local = 14:00-22:00 UTC), with a
+/// routine privileged action each day.
+fn chicago_history(user: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for week in 0..2 {
+        for day in 0..5 {
+            let base = MON + (week * 7 + day) * DAY;
+            for h in 0..8 {
+                let t = base + (14 + h) * HOUR + 600;
+                out.push(ct(
+                    &format!("h-{user}-{week}-{day}-{h}"),
+                    t,
+                    user,
+                    "ListUsers",
+                    "iam",
+                    "198.51.100.10",
+                    CLI,
+                    Value::Null,
+                ));
+            }
+            out.push(ct(&format!("h-{user}-{week}-{day}-p"), base + 16 * HOUR, user, "AttachRolePolicy", "iam", "198.51.100.10", CLI, json!({"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"})));
+        }
+    }
+    out
+}
+
+fn write_array(dir: &Path, name: &str, records: &[Value]) {
+    std::fs::write(
+        dir.join(name),
+        serde_json::to_vec(&json!({"Records": records})).unwrap(),
+    )
+    .unwrap();
+}
+
+fn contains(findings: &[Finding], rule: &str, event: &str) -> bool {
+    findings
+        .iter()
+        .any(|f| f.rule == rule && f.event_ids.iter().any(|e| e == event))
+}
+
+#[test]
+fn off_hours_is_judged_against_the_actors_own_pattern() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = chicago_history("mallory");
+    // Sunday 2024-06-16 23:40 in Chicago = Monday 04:40 UTC.
+    let sunday = MON + 14 * DAY + 4 * HOUR + 40 * 60;
+    records.push(ct(
+        "pos-offhours",
+        sunday,
+        "mallory",
+        "AttachUserPolicy",
+        "iam",
+        "198.51.100.10",
+        CLI,
+        json!({"userName": "mallory", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}),
+    ));
+    // Tuesday 11:00 Chicago, inside her hours.
+    records.push(ct(
+        "neg-offhours",
+        MON + 15 * DAY + 16 * HOUR,
+        "mallory",
+        "AttachRolePolicy",
+        "iam",
+        "198.51.100.10",
+        CLI,
+        json!({"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}),
+    ));
+    // A newcomer with one day of history, at 03:00 UTC: the configured hours apply (low).
+    records.push(ct(
+        "h-new-1",
+        MON + 15 * DAY + 2 * HOUR,
+        "newbie",
+        "ListUsers",
+        "iam",
+        "198.51.100.11",
+        CLI,
+        Value::Null,
+    ));
+    records.push(ct(
+        "pos-offhours-fallback",
+        MON + 15 * DAY + 3 * HOUR,
+        "newbie",
+        "CreateUser",
+        "iam",
+        "198.51.100.11",
+        CLI,
+        json!({"userName": "x"}),
+    ));
+    write_array(dir.path(), "trail.json", &records);
+    let config = Config::overlay(
+        "[detect.actors.mallory]\ntz = \"America/Chicago\"\n",
+        Path::new("user.toml"),
+    )
+    .unwrap();
+    let store = load(&[dir.path()]);
+    let findings = detectors::run(store.frame(), &config).unwrap();
+    let off = by_rule(&findings, "off-hours-privileged-action");
+    let f = off
+        .iter()
+        .find(|f| f.event_ids.contains(&"pos-offhours".to_string()))
+        .unwrap_or_else(|| panic!("{off:#?}"));
+    assert!(f.severity >= Severity::Medium, "{f:#?}");
+    assert!(
+        f.reason.contains("Sunday 23:40 America/Chicago"),
+        "{}",
+        f.reason
+    );
+    assert!(f.reason.contains("Mon-Fri"), "{}", f.reason);
+    assert!(
+        !contains(&findings, "off-hours-privileged-action", "neg-offhours"),
+        "{off:#?}"
+    );
+    let fallback = off
+        .iter()
+        .find(|f| f.event_ids.contains(&"pos-offhours-fallback".to_string()))
+        .unwrap_or_else(|| panic!("{off:#?}"));
+    assert_eq!(fallback.severity, Severity::Low, "{fallback:#?}");
+    assert!(
+        fallback.reason.contains("configured working hours"),
+        "{}",
+        fallback.reason
+    );
+}
+
+#[test]
+fn off_hours_infers_the_zone_without_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = chicago_history("kim");
+    records.push(ct(
+        "pos-offhours-inferred",
+        MON + 14 * DAY + 4 * HOUR + 40 * 60,
+        "kim",
+        "AttachUserPolicy",
+        "iam",
+        "198.51.100.10",
+        CLI,
+        json!({"userName": "kim", "policyArn": "arn:aws:iam::aws:policy/PowerUserAccess"}),
+    ));
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let off = by_rule(&findings, "off-hours-privileged-action");
+    let f = off
+        .iter()
+        .find(|f| f.event_ids.contains(&"pos-offhours-inferred".to_string()))
+        .unwrap_or_else(|| panic!("{off:#?}"));
+    assert!(f.reason.contains("(inferred)"), "{}", f.reason);
+}
+
+#[test]
+fn dormant_identities_are_found_when_they_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = Vec::new();
+    for day in 0..30 {
+        records.push(ct(
+            &format!("h-daily-{day}"),
+            MON + day * DAY + 15 * HOUR,
+            "daily",
+            "ListBuckets",
+            "s3",
+            "198.51.100.12",
+            CLI,
+            Value::Null,
+        ));
+    }
+    for day in 0..3 {
+        records.push(ct(
+            &format!("h-sleepy-{day}"),
+            MON + day * DAY + 15 * HOUR,
+            "sleepy",
+            "ListBuckets",
+            "s3",
+            "198.51.100.13",
+            CLI,
+            Value::Null,
+        ));
+    }
+    records.push(ct(
+        "pos-dormant-1",
+        MON + 25 * DAY + 2 * HOUR,
+        "sleepy",
+        "CreateAccessKey",
+        "iam",
+        "198.51.100.13",
+        CLI,
+        Value::Null,
+    ));
+    records.push(ct(
+        "pos-dormant-2",
+        MON + 25 * DAY + 3 * HOUR,
+        "sleepy",
+        "GetObject",
+        "s3",
+        "198.51.100.13",
+        CLI,
+        json!({"bucketName": "finance", "key": "q4.csv"}),
+    ));
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let dormant = by_rule(&findings, "dormant-identity-reactivated");
+    assert_eq!(dormant.len(), 1, "{dormant:#?}");
+    assert_eq!(dormant[0].event_ids, vec!["pos-dormant-1", "pos-dormant-2"]);
+    assert_eq!(
+        dormant[0].severity,
+        Severity::Critical,
+        "credentials on return"
+    );
+    assert!(
+        dormant[0].reason.contains("no activity for 22 days"),
+        "{}",
+        dormant[0].reason
+    );
+}
+
+#[test]
+fn first_seen_sources_and_rare_actions_need_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = chicago_history("li");
+    let later = MON + 15 * DAY + 16 * HOUR;
+    records.push(ct(
+        "pos-first-seen",
+        later,
+        "li",
+        "PutUserPolicy",
+        "iam",
+        "203.0.113.45",
+        "python-requests/2.31.0",
+        json!({"userName": "li", "policyName": "p"}),
+    ));
+    records.push(ct(
+        "neg-first-seen",
+        later + HOUR * 2,
+        "li",
+        "AttachRolePolicy",
+        "iam",
+        "198.51.100.10",
+        CLI,
+        json!({"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}),
+    ));
+    records.push(ct(
+        "pos-rare",
+        later + HOUR * 3,
+        "li",
+        "DeleteRole",
+        "iam",
+        "198.51.100.10",
+        CLI,
+        json!({"roleName": "old"}),
+    ));
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let first = by_rule(&findings, "first-seen-source-for-privileged-action");
+    let f = first
+        .iter()
+        .find(|f| f.event_ids.contains(&"pos-first-seen".to_string()))
+        .unwrap_or_else(|| panic!("{first:#?}"));
+    assert_eq!(f.severity, Severity::Medium, "two new dimensions: {f:#?}");
+    assert!(
+        f.reason.contains("203.0.113.0/24") && f.reason.contains("python-requests/2"),
+        "{}",
+        f.reason
+    );
+    assert!(!contains(
+        &findings,
+        "first-seen-source-for-privileged-action",
+        "neg-first-seen"
+    ));
+    assert!(
+        contains(&findings, "rare-action-for-actor", "pos-rare"),
+        "{:#?}",
+        by_rule(&findings, "rare-action-for-actor")
+    );
+    assert!(
+        !contains(&findings, "rare-action-for-actor", "neg-first-seen"),
+        "done every day before"
+    );
+    assert!(
+        !findings.iter().any(|f| f.rule == "rare-action-for-actor"
+            && f.event_ids.iter().any(|e| e.starts_with("h-"))),
+        "nothing is rare while learning"
+    );
+}
+
+fn gcp(id: &str, secs: i64, principal: &str, method: &str, ip: &str, ua: &str) -> Value {
+    json!({"protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog", "status": {}, "authenticationInfo": {"principalEmail": principal},
+        "requestMetadata": {"callerIp": ip, "callerSuppliedUserAgent": ua}, "serviceName": "storage.googleapis.com", "methodName": method,
+        "resourceName": "projects/_/buckets/exports/objects/x"}, "insertId": id, "resource": {"type": "gcs_bucket", "labels": {"project_id": "acme"}},
+        "timestamp": iso(secs), "severity": "INFO", "logName": "projects/acme/logs/cloudaudit.googleapis.com%2Fdata_access"})
+}
+
+#[test]
+fn service_identities_have_their_own_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sa = "etl@acme.iam.gserviceaccount.com";
+    let mut lines = Vec::new();
+    for slot in 0..(6 * 24) {
+        lines.push(gcp(
+            &format!("h-etl-{slot}"),
+            MON + slot * HOUR,
+            sa,
+            "storage.objects.create",
+            "10.20.0.5",
+            "gcloud-golang/0.1",
+        ));
+    }
+    let t = MON + 7 * DAY;
+    lines.push(gcp(
+        "pos-nhi-1",
+        t,
+        sa,
+        "storage.objects.delete",
+        "203.0.113.99",
+        "curl/8.5.0",
+    ));
+    lines.push(gcp(
+        "neg-nhi-1",
+        t + HOUR,
+        sa,
+        "storage.objects.create",
+        "10.20.0.5",
+        "gcloud-golang/0.1",
+    ));
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("gcp.ndjson"), text).unwrap();
+    // A machine role signing in to the console.
+    let console = json!({"eventVersion": "1.08", "userIdentity": {"type": "AssumedRole", "principalId": "AROA:i-0123456789abcdef0", "arn": "arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0", "accountId": "111122223333"},
+        "eventTime": iso(t), "eventSource": "signin.amazonaws.com", "eventName": "ConsoleLogin", "sourceIPAddress": "203.0.113.98", "userAgent": "Mozilla/5.0", "eventID": "pos-nhi-console",
+        "responseElements": {"ConsoleLogin": "Success"}, "additionalEventData": {"MFAUsed": "No"}, "eventType": "AwsConsoleSignIn", "recipientAccountId": "111122223333"});
+    write_array(dir.path(), "trail.json", &[console]);
+    let findings = detect_dir(dir.path());
+    let nhi = by_rule(&findings, "non-human-identity-anomaly");
+    let f = nhi
+        .iter()
+        .find(|f| f.event_ids.contains(&"pos-nhi-1".to_string()))
+        .unwrap_or_else(|| panic!("{nhi:#?}"));
+    assert_eq!(
+        f.severity,
+        Severity::High,
+        "a write from a new network: {f:#?}"
+    );
+    assert!(f.reason.contains("10.20.0.0/24"), "{}", f.reason);
+    assert!(!contains(
+        &findings,
+        "non-human-identity-anomaly",
+        "neg-nhi-1"
+    ));
+    assert!(
+        contains(&findings, "non-human-identity-anomaly", "pos-nhi-console"),
+        "{nhi:#?}"
+    );
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.rule == "off-hours-privileged-action"),
+        "services work around the clock"
+    );
+}
+
+fn okta(id: &str, secs: i64, user: &str, ip: &str, city: &str, country: &str) -> Value {
+    json!({"actor": {"id": "00u1", "type": "User", "alternateId": user, "displayName": user}, "client": {"ipAddress": ip, "geographicalContext": {"city": city, "country": country}},
+        "eventType": "user.session.start", "outcome": {"result": "SUCCESS"}, "published": iso(secs), "uuid": id, "version": "0"})
+}
+
+#[test]
+fn impossible_travel_needs_distance_and_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        okta(
+            "pos-travel-1",
+            MON + 9 * HOUR,
+            "greta@example.com",
+            "192.0.2.10",
+            "Berlin",
+            "Germany",
+        ),
+        okta(
+            "pos-travel-2",
+            MON + 9 * HOUR + 2400,
+            "greta@example.com",
+            "203.0.113.120",
+            "Dallas",
+            "United States",
+        ),
+        okta(
+            "neg-travel-1",
+            MON + 9 * HOUR,
+            "hans@example.com",
+            "192.0.2.11",
+            "Berlin",
+            "Germany",
+        ),
+        okta(
+            "neg-travel-2",
+            MON + 11 * HOUR,
+            "hans@example.com",
+            "192.0.2.99",
+            "Munich",
+            "Germany",
+        ),
+        okta(
+            "neg-travel-3",
+            MON + 12 * HOUR,
+            "ines@example.com",
+            "192.0.2.12",
+            "Berlin",
+            "Germany",
+        ),
+        okta(
+            "neg-travel-4",
+            MON + 3 * DAY,
+            "ines@example.com",
+            "203.0.113.121",
+            "New York",
+            "United States",
+        ),
+    ];
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("okta.ndjson"), text).unwrap();
+    let findings = detect_dir(dir.path());
+    let travel = by_rule(&findings, "impossible-travel");
+    assert_eq!(travel.len(), 1, "{travel:#?}");
+    assert_eq!(travel[0].event_ids, vec!["pos-travel-1", "pos-travel-2"]);
+    assert!(travel[0].reason.contains("km/h"), "{}", travel[0].reason);
+}
+
+// ---------------------------------------------------------------------------------------
+// Configuration, CLI, the bundled sample
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn rules_can_be_disabled_or_given_a_severity() {
+    let store = load(&[fixture("detect").as_path()]);
+    let config = Config::overlay(
+        "[detect.rules.audit-log-tampering]\nenabled = false\n[detect.rules.password-spray]\nseverity = \"low\"\n",
+        Path::new("user.toml"),
+    )
+    .unwrap();
+    let findings = detectors::run(store.frame(), &config).unwrap();
+    assert!(by_rule(&findings, "audit-log-tampering").is_empty());
+    assert!(
+        by_rule(&findings, "password-spray")
+            .iter()
+            .all(|f| f.severity == Severity::Low)
+    );
+    let unknown = Config::overlay(
+        "[detect.rules.no-such-rule]\nenabled = false\n",
+        Path::new("user.toml"),
+    )
+    .unwrap();
+    let err = detectors::run(store.frame(), &unknown).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown rule 'no-such-rule'"),
+        "{err}"
+    );
+    let err = Config::overlay(
+        "[detect]\nbusiness_hours = \"nine to five\"\n",
+        Path::new("bad.toml"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().starts_with("bad.toml:2"), "{err}");
+    let err = Config::overlay(
+        "[detect.actors.bob]\ntz = \"Mars/Olympus\"\n",
+        Path::new("bad.toml"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("unknown time zone"), "{err}");
+}
+
+#[test]
+fn detect_finds_the_bundled_incident_and_fails_on_high() {
+    let sample = sample_logs().display().to_string();
+    let output = run(&[
+        "detect",
+        &sample,
+        "--format",
+        "jsonl",
+        "--min-severity",
+        "medium",
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    for line in &lines {
+        for key in [
+            "rule",
+            "title",
+            "severity",
+            "time",
+            "actor",
+            "provider",
+            "event_ids",
+            "count",
+            "reason",
+            "mitre",
+        ] {
+            assert!(line.get(key).is_some(), "{key} missing in {line}");
+        }
+        assert!(Severity::parse(line["severity"].as_str().unwrap()).unwrap() >= Severity::Medium);
+        assert!(
+            line["time"].as_str().unwrap().starts_with("2024-03-20"),
+            "only the incident is medium+: {line}"
+        );
+    }
+    let rules: BTreeSet<&str> = lines.iter().map(|l| l["rule"].as_str().unwrap()).collect();
+    for rule in [
+        "audit-log-tampering",
+        "privileged-role-assigned",
+        "aws-admin-policy-attached",
+        "credential-created-for-other-identity",
+        "off-hours-privileged-action",
+        "resource-made-public",
+    ] {
+        assert!(rules.contains(rule), "{rule} not in {rules:?}");
+    }
+    let quiet = run(&[
+        "detect",
+        &sample,
+        "--format",
+        "json",
+        "--min-severity",
+        "critical",
+    ]);
+    assert_eq!(quiet.status.code(), Some(0), "{}", stderr(&quiet));
+    let all: Value = serde_json::from_str(&stdout(&quiet)).unwrap();
+    assert!(
+        all.as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] == "critical")
+    );
+    let table = run(&["detect", &sample, "--tz", "Europe/Berlin"]);
+    assert!(stdout(&table).contains("finding(s):"), "{}", stdout(&table));
+}
+
+// ---------------------------------------------------------------------------------------
+// The generated month
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
+    let dir = tempfile::tempdir().unwrap();
+    let truth = trailscope::synth::write_month(dir.path(), 100_000, 11).unwrap();
+    let store = load(&[dir.path()]);
+    let events = store.frame().height();
+    let started = std::time::Instant::now();
+    let findings = detectors::run(store.frame(), &Config::builtin().unwrap()).unwrap();
+    let elapsed = started.elapsed();
+    let planted: BTreeSet<&str> = truth
+        .incidents
+        .iter()
+        .flat_map(|p| p.event_ids.iter().map(String::as_str))
+        .collect();
+    let mut missed = Vec::new();
+    for p in &truth.incidents {
+        let found = findings.iter().any(|f| {
+            f.rule == p.rule
+                && f.actor == p.actor
+                && f.event_ids.iter().any(|e| p.event_ids.contains(e))
+        });
+        if !found {
+            missed.push(format!("{} / {} ({})", p.rule, p.actor, p.what));
+        }
+    }
+    let serious: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity >= Severity::Medium)
+        .collect();
+    let benign: Vec<&&Finding> = serious
+        .iter()
+        .filter(|f| !f.event_ids.iter().any(|e| planted.contains(e.as_str())))
+        .collect();
+    let recall = (truth.incidents.len() - missed.len()) as f64 / truth.incidents.len() as f64;
+    let precision = (serious.len() - benign.len()) as f64 / serious.len().max(1) as f64;
+    let per_100k = benign.len() as f64 * 100_000.0 / events as f64;
+    eprintln!(
+        "month: {events} events, {} planted incidents, recall {recall:.3}, medium+ findings {} ({} benign, {per_100k:.2} per 100k events), precision {precision:.3}, rules took {elapsed:?}",
+        truth.incidents.len(),
+        serious.len(),
+        benign.len()
+    );
+    for f in &benign {
+        eprintln!(
+            "month: benign {} {} {}: {}",
+            f.severity.as_str(),
+            f.rule,
+            f.actor,
+            f.reason
+        );
+    }
+    assert!(missed.is_empty(), "missed: {missed:#?}");
+    assert!(per_100k <= 5.0, "benign medium+ findings: {benign:#?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Real public samples
+// ---------------------------------------------------------------------------------------
+
+#[test]
+fn real_attack_samples_are_detected() {
+    let Some(root) = std::env::var_os("TRAILSCOPE_REAL_SAMPLES") else {
+        eprintln!("TRAILSCOPE_REAL_SAMPLES not set: skipped");
+        return;
+    };
+    let stratus = Path::new(&root).join("cloudtrail/stratus-red-team");
+    let cases = [
+        (
+            "aws.defense-evasion.cloudtrail-stop.json",
+            "audit-log-tampering",
+        ),
+        (
+            "aws.defense-evasion.cloudtrail-delete.json",
+            "audit-log-tampering",
+        ),
+        (
+            "aws.defense-evasion.cloudtrail-event-selectors.json",
+            "audit-log-tampering",
+        ),
+        (
+            "aws.defense-evasion.vpc-remove-flow-logs.json",
+            "audit-log-tampering",
+        ),
+        (
+            "aws.exfiltration.ec2-share-ebs-snapshot.json",
+            "resource-made-public",
+        ),
+        (
+            "aws.exfiltration.ec2-share-ami.json",
+            "resource-made-public",
+        ),
+        (
+            "aws.exfiltration.rds-share-snapshot.json",
+            "resource-made-public",
+        ),
+        (
+            "aws.initial-access.console-login-without-mfa.json",
+            "console-signin-without-mfa",
+        ),
+        (
+            "aws.persistence.iam-backdoor-user.json",
+            "credential-created-for-other-identity",
+        ),
+        (
+            "aws.persistence.iam-create-admin-user.json",
+            "aws-admin-policy-attached",
+        ),
+        (
+            "aws.persistence.iam-backdoor-role.json",
+            "aws-policy-version-escalation",
+        ),
+        (
+            "aws.persistence.iam-create-user-login-profile.json",
+            "credential-created-for-other-identity",
+        ),
+        (
+            "aws.persistence.sts-federation-token.json",
+            "unusual-role-assumption",
+        ),
+    ];
+    let mut failed = Vec::new();
+    for (file, rule) in cases {
+        let findings = detect_dir(&stratus.join(file));
+        if by_rule(&findings, rule).is_empty() {
+            failed.push(format!(
+                "{file}: no {rule} (found {:?})",
+                findings.iter().map(|f| f.rule.as_str()).collect::<Vec<_>>()
+            ));
+        }
+    }
+    // Benign-looking read-only detonations raise nothing medium or higher.
+    for file in [
+        "aws.discovery.ec2-download-user-data.json",
+        "aws.credential-access.ec2-steal-instance-credentials.json",
+    ] {
+        let serious: Vec<Finding> =
+            detectors::at_least(&detect_dir(&stratus.join(file)), Severity::High);
+        if !serious.is_empty() {
+            failed.push(format!("{file}: unexpected {serious:#?}"));
+        }
+    }
+    // Every real sample loads and runs through every rule without error.
+    let all = detect_dir(Path::new(&root));
+    assert!(!all.is_empty());
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn readme_documents_every_rule() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    for info in detectors::catalogue() {
+        assert!(
+            readme.contains(&format!("| `{}` |", info.id)),
+            "{} missing from the README rules table",
+            info.id
+        );
+    }
+}
