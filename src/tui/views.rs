@@ -180,6 +180,17 @@ fn draw_tabs(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) 
     }
 }
 
+/// A message under a view's two header lines (the view's info line and its column header).
+fn draw_message_below_header(frame: &mut Frame<'_>, area: Rect, text: &str, theme: Theme) {
+    let body = Rect::new(
+        area.x,
+        area.y.saturating_add(2),
+        area.width,
+        area.height.saturating_sub(2),
+    );
+    draw_message(frame, body, text, theme);
+}
+
 fn draw_message(frame: &mut Frame<'_>, area: Rect, text: &str, theme: Theme) {
     if area.height == 0 {
         return;
@@ -359,13 +370,7 @@ fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme)
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
     let Some(view) = &pivot.result else { return };
     if view.row_labels.is_empty() {
-        let body = Rect::new(
-            area.x,
-            area.y.saturating_add(2),
-            area.width,
-            area.height.saturating_sub(2),
-        );
-        draw_message(frame, body, &empty_text(state, "events"), theme);
+        draw_message_below_header(frame, area, &empty_text(state, "events"), theme);
         return;
     }
     let header_y = area.y + 1;
@@ -506,13 +511,7 @@ fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
     );
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
     if view.labels.is_empty() {
-        let body = Rect::new(
-            area.x,
-            area.y.saturating_add(2),
-            area.width,
-            area.height.saturating_sub(2),
-        );
-        draw_message(frame, body, &empty_text(state, "events"), theme);
+        draw_message_below_header(frame, area, &empty_text(state, "events"), theme);
         return;
     }
     let label_w = LANE_LABEL_WIDTH.min(area.width);
@@ -634,13 +633,7 @@ fn draw_actors(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         x = x.saturating_add(widths[i] + 1);
     }
     if actors.shown.is_some() && actors.rows.is_empty() {
-        let body = Rect::new(
-            area.x,
-            area.y.saturating_add(2),
-            area.width,
-            area.height.saturating_sub(2),
-        );
-        draw_message(frame, body, &empty_text(state, "actors"), theme);
+        draw_message_below_header(frame, area, &empty_text(state, "actors"), theme);
         return;
     }
     let tz = &state.settings.tz;
@@ -705,13 +698,7 @@ fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
     }
     if findings.rows.is_empty() {
         if !findings.running {
-            let body = Rect::new(
-                area.x,
-                area.y.saturating_add(2),
-                area.width,
-                area.height.saturating_sub(2),
-            );
-            draw_message(frame, body, "no findings", theme);
+            draw_message_below_header(frame, area, "no findings", theme);
         }
         return;
     }
