@@ -5,7 +5,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::{Location, Rejection};
 
@@ -124,10 +124,12 @@ fn head_is_ndjson(head: &[u8], start: usize, at_eof: bool) -> bool {
         .enumerate()
     {
         opening += 1;
-        let whole = scanner
-            .scan_value(line, 0)
-            .is_ok_and(|end| end == line.len())
-            && !looks_like_wrapper(line);
+        // The wrapper test first: it stops at the wrapper key, where scanning the whole
+        // value would read a whole S3 delivery file just to sniff it.
+        let whole = !looks_like_wrapper(line)
+            && scanner
+                .scan_value(line, 0)
+                .is_ok_and(|end| end == line.len());
         if i == 0 && !whole {
             return false;
         }
@@ -141,9 +143,8 @@ fn looks_like_wrapper(object: &[u8]) -> bool {
     let mut found = false;
     let mut scanner = Scanner::default();
     let _ = scanner.visit_top_object_keys(object, 0, &mut |key, value_start| {
-        if WRAPPER_KEYS.contains(&key) && object.get(value_start) == Some(&b'[') {
-            found = true;
-        }
+        found = WRAPPER_KEYS.contains(&key) && object.get(value_start) == Some(&b'[');
+        found
     });
     found
 }
@@ -192,9 +193,42 @@ pub enum Framed {
     Rejected(Rejection),
 }
 
+/// Chunk buffers handed back once parsed, so that framing refills warm memory instead of
+/// asking the system for fresh pages for every chunk (zeroing fresh pages cost more than
+/// reading the file did).
+#[derive(Default)]
+pub struct BufferPool {
+    free: Mutex<Vec<Vec<u8>>>,
+}
+
+/// Buffers kept for reuse; more than the chunks in flight is memory held for nothing.
+const POOL_KEEP: usize = 8;
+
+impl BufferPool {
+    /// An empty buffer, reused when one is free.
+    pub fn take(&self) -> Vec<u8> {
+        let reused = self.free.lock().ok().and_then(|mut free| free.pop());
+        reused.unwrap_or_default()
+    }
+
+    /// Hands a buffer back for reuse.
+    pub fn give(&self, mut buf: Vec<u8>) {
+        if buf.capacity() < CHUNK_TARGET / 2 {
+            return;
+        }
+        buf.clear();
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < POOL_KEEP
+        {
+            free.push(buf);
+        }
+    }
+}
+
 /// Cuts an input into chunks of complete records.
 pub struct Framer {
     name: String,
+    pool: Arc<BufferPool>,
     reader: Box<dyn Read + Send>,
     buf: Vec<u8>,
     /// Stream offset of `buf[0]`.
@@ -209,13 +243,25 @@ pub struct Framer {
     done: bool,
 }
 
+impl Drop for Framer {
+    fn drop(&mut self) {
+        self.pool.give(std::mem::take(&mut self.buf));
+    }
+}
+
 impl Framer {
     /// A framer over decompressed bytes; `name` is used in rejection locations.
     pub fn new(name: &str, reader: Box<dyn Read + Send>) -> Self {
+        Framer::with_pool(name, reader, Arc::default())
+    }
+
+    /// A framer that takes its chunk buffers from `pool` (give them back once parsed).
+    pub fn with_pool(name: &str, reader: Box<dyn Read + Send>, pool: Arc<BufferPool>) -> Self {
         Framer {
             name: name.to_string(),
             reader,
-            buf: Vec::new(),
+            buf: pool.take(),
+            pool,
             offset: 0,
             line: 1,
             eof: false,
@@ -279,6 +325,18 @@ impl Framer {
     fn location(&self, buf_pos: usize) -> Location {
         let line = self.line + count_newlines(&self.buf[..buf_pos.min(self.buf.len())]);
         Location::at(self.name.clone(), line, self.offset + buf_pos as u64)
+    }
+
+    /// Moves the buffer out (for a chunk), keeping its bytes from `n` on as the new buffer:
+    /// like [`Framer::consume`], without copying the consumed bytes.
+    fn hand_over(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.buf.len());
+        let mut next = self.pool.take();
+        next.extend_from_slice(&self.buf[n..]);
+        self.line += count_newlines(&self.buf[..n]);
+        self.offset += n as u64;
+        self.scanner.shift(n);
+        std::mem::replace(&mut self.buf, next)
     }
 
     /// Drops `n` consumed bytes from the front of the buffer.
@@ -347,16 +405,15 @@ impl Framer {
             self.done = self.eof;
             return;
         }
-        let rest = self.buf.split_off(cut);
-        let data = std::mem::replace(&mut self.buf, rest);
+        let (offset, line) = (self.offset, self.line);
+        let mut data = self.hand_over(cut);
+        data.truncate(cut);
         let chunk = Chunk {
-            offset: self.offset,
-            line: self.line,
+            offset,
+            line,
             data,
             records: Records::Lines,
         };
-        self.line += count_newlines(&chunk.data);
-        self.offset += cut as u64;
         self.pending.push_back(Framed::Chunk(chunk));
         if self.eof && self.buf.is_empty() {
             self.done = true;
@@ -393,9 +450,10 @@ impl Framer {
             self.pending
                 .push_back(Framed::Rejected(Rejection { location, reason }));
         }
+        // Bytes of the buffer already consumed by handing it over to a chunk.
+        let mut consumed = 0;
         if let (Some(first), Some(last)) = (spans.first(), spans.last()) {
             let (base, end) = (first.0, last.1);
-            let data = self.buf[base..end].to_vec();
             let mut line = self.line + count_newlines(&self.buf[..base]);
             let mut cursor = base;
             let spans = spans
@@ -404,15 +462,26 @@ impl Framer {
                     line += count_newlines(&self.buf[cursor..s]);
                     cursor = s;
                     Span {
-                        start: s - base,
+                        start: s,
                         len: e - s,
                         line,
                     }
                 })
                 .collect();
+            consumed = match outcome {
+                ScanOutcome::Finished => self.buf.len(),
+                ScanOutcome::NeedMore { keep_from } | ScanOutcome::ChunkFull { keep_from } => {
+                    keep_from
+                }
+            }
+            .min(self.buf.len());
+            let (offset, line) = (self.offset, self.line);
+            // The whole buffer goes to the chunk (spans index into it): no copy of the records.
+            let mut data = self.hand_over(consumed);
+            data.truncate(end.max(consumed));
             let chunk = Chunk {
-                offset: self.offset + base as u64,
-                line: self.line + count_newlines(&self.buf[..base]),
+                offset,
+                line,
                 data,
                 records: Records::Spans(spans),
             };
@@ -425,6 +494,7 @@ impl Framer {
                 self.done = true;
             }
             ScanOutcome::NeedMore { keep_from } => {
+                let keep_from = keep_from.saturating_sub(consumed);
                 if self.eof {
                     // The input ended inside a value.
                     let location = self.location(keep_from);
@@ -450,7 +520,9 @@ impl Framer {
                 self.consume(keep_from);
                 self.fill(CHUNK_TARGET.max(self.buf.len()));
             }
-            ScanOutcome::ChunkFull { keep_from } => self.consume(keep_from),
+            ScanOutcome::ChunkFull { keep_from } => {
+                self.consume(keep_from.saturating_sub(consumed));
+            }
         }
     }
 
@@ -848,12 +920,13 @@ impl Scanner {
         }
     }
 
-    /// Calls `visit(key, value_start)` for each key of the top-level object at `p`.
+    /// Calls `visit(key, value_start)` for each key of the top-level object at `p`, until it
+    /// returns true.
     fn visit_top_object_keys(
         &mut self,
         buf: &[u8],
         p: usize,
-        visit: &mut dyn FnMut(&[u8], usize),
+        visit: &mut dyn FnMut(&[u8], usize) -> bool,
     ) -> Result<(), Incomplete> {
         if buf.get(p) != Some(&b'{') {
             return Ok(());
@@ -871,7 +944,9 @@ impl Scanner {
                         return Ok(());
                     }
                     let value = skip_ws(buf, colon + 1).ok_or(Incomplete)?;
-                    visit(&buf[q + 1..key_end - 1], value);
+                    if visit(&buf[q + 1..key_end - 1], value) {
+                        return Ok(());
+                    }
                     i = self.scan_value(buf, value)?;
                 }
                 _ => return Ok(()),
@@ -892,7 +967,7 @@ fn scan_string(buf: &[u8], p: usize) -> Result<usize, Incomplete> {
     let mut i = p + 1;
     loop {
         let rest = buf.get(i..).ok_or(Incomplete)?;
-        let j = memchr::memchr2(b'"', b'\\', rest).ok_or(Incomplete)?;
+        let j = crate::scan::quote_or_backslash(rest).ok_or(Incomplete)?;
         if rest[j] == b'"' {
             return Ok(i + j + 1);
         }

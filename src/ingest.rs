@@ -16,7 +16,7 @@ use polars::prelude::DataFrame;
 
 use crate::classify::{Classifier, ClassifierCache};
 use crate::detect::{self, Envelope};
-use crate::framing::{Chunk, Framed, Framer, Records, Shape};
+use crate::framing::{BufferPool, Chunk, Framed, Framer, Records, Shape};
 use crate::providers::{Provider, RecordError};
 use crate::schema::{Event, EventBatch, RawSpan};
 use crate::source::{self, Input, InputKind, Origin};
@@ -147,6 +147,7 @@ impl Ingest {
             ),
             framers: AtomicUsize::new(0),
             bytes_read: AtomicU64::new(0),
+            pool: Arc::default(),
             options: options.clone(),
         });
         let mut handles = Vec::new();
@@ -191,6 +192,8 @@ struct Shared {
     inputs: Mutex<VecDeque<(usize, Input)>>,
     framers: AtomicUsize,
     bytes_read: AtomicU64,
+    /// Chunk buffers, back from parsing, for framing to refill.
+    pool: Arc<BufferPool>,
     options: LoadOptions,
 }
 
@@ -281,6 +284,7 @@ impl Worker {
     /// Parses a job and sends its results; false when the consumer is gone.
     fn process(&mut self, job: Job) -> bool {
         let msgs = parse_chunk(&job, &self.shared.options.classifier, &mut self.cache);
+        self.shared.pool.give(job.chunk.data);
         self.results
             .send(Ordered {
                 input: job.input,
@@ -345,7 +349,8 @@ impl Worker {
             inner: opened.reader,
             shared: Arc::clone(&self.shared),
         };
-        let mut framer = Framer::new(&input.name, Box::new(counted));
+        let pool = Arc::clone(&self.shared.pool);
+        let mut framer = Framer::with_pool(&input.name, Box::new(counted), pool);
         let mut context: Option<Arc<InputContext>> = None;
         while let Some(item) = framer.next_chunk() {
             if self.shared.options.cancel.load(Ordering::Relaxed) {

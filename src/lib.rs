@@ -1,7 +1,8 @@
 //! trailscope: load, query and investigate cloud audit logs.
 //!
 //! Data flows one way: [`source`] (files, directories, gzip, stdin) -> [`framing`] (records
-//! in any container) -> [`detect`] (envelopes, provider) -> [`providers`] (one parser per format) -> [`schema`]
+//! in any container) -> [`detect`] (envelopes, provider) -> [`providers`] (one parser per format, on
+//! the [`scan`] JSON scanner) -> [`schema`]
 //! (normalized events, column builders) -> [`ingest`] (parallel load pipeline) -> [`store`]
 //! (the Polars frame) -> [`report`] (CLI output) and [`tui`] (the terminal UI).
 #![forbid(unsafe_code)]
@@ -19,6 +20,7 @@ pub mod ingest;
 pub mod providers;
 pub mod query;
 pub mod report;
+pub mod scan;
 pub mod schema;
 pub mod source;
 pub mod store;

@@ -30,9 +30,10 @@ use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StrDeseri
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::{
-    Probe, Provider, RecordError, Text, from_json, from_json_str, looks_read_only, parse_rfc3339,
-    probe_has, probe_str,
+    Probe, Provider, RecordError, Text, from_json_str, looks_read_only, parse_rfc3339, probe_has,
+    probe_str,
 };
+use crate::scan::{ScanError, Scanner};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// AWS CloudTrail records (management, data, Insight and network-activity events).
@@ -64,7 +65,7 @@ impl Provider for CloudTrail {
     }
 
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError> {
-        from_json::<Record<'a>>(record)?.to_event()
+        Record::scan(record)?.to_event()
     }
 }
 
@@ -72,21 +73,18 @@ impl Provider for CloudTrail {
 // The record, as far as we read it
 // ---------------------------------------------------------------------------------------
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+/// The top-level fields read; everything else in the record is skipped unread.
+#[derive(Default)]
 struct Record<'a> {
     event_version: Text<'a>,
     event_time: Text<'a>,
-    #[serde(rename = "@timestamp")]
     logstash_time: Text<'a>,
-    #[serde(rename = "eventID")]
     event_id: Text<'a>,
     event_name: Text<'a>,
     event_source: Text<'a>,
     event_type: Text<'a>,
     event_category: Text<'a>,
     aws_region: Text<'a>,
-    #[serde(rename = "sourceIPAddress")]
     source_ip: Text<'a>,
     user_agent: Text<'a>,
     error_code: Text<'a>,
@@ -102,10 +100,65 @@ struct Record<'a> {
     insight_details: Lenient<Box<Insight<'a>>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+impl<'a> Record<'a> {
+    /// Reads a record with the scanner: the hot path of every CloudTrail load. The nested
+    /// objects that are on nearly every record (`userIdentity`) are scanned too; the rarer,
+    /// structured ones (request parameters, policies, Insight details) go through serde.
+    fn scan(record: &'a [u8]) -> Result<Record<'a>, RecordError> {
+        let mut s = Scanner::new(record)?;
+        let mut r = Record::default();
+        let is_object = s.object(|s, key| -> Result<(), RecordError> {
+            match key {
+                "eventVersion" => r.event_version = s.text()?,
+                "eventTime" => r.event_time = s.text()?,
+                "@timestamp" => r.logstash_time = s.text()?,
+                "eventID" => r.event_id = s.text()?,
+                "eventName" => r.event_name = s.text()?,
+                "eventSource" => r.event_source = s.text()?,
+                "eventType" => r.event_type = s.text()?,
+                "eventCategory" => r.event_category = s.text()?,
+                "awsRegion" => r.aws_region = s.text()?,
+                "sourceIPAddress" => r.source_ip = s.text()?,
+                "userAgent" => r.user_agent = s.text()?,
+                "errorCode" => r.error_code = s.text()?,
+                "errorMessage" => r.error_message = s.text()?,
+                "recipientAccountId" => r.recipient_account_id = s.text()?,
+                "readOnly" => r.read_only = Bool(s.boolean(parse_bool)?),
+                "sessionCredentialFromConsole" => {
+                    r.session_credential_from_console = Bool(s.boolean(parse_bool)?);
+                }
+                "userIdentity" => r.user_identity = Identity::scan(s)?,
+                "requestParameters" => r.request_parameters = serde_value(s)?,
+                "responseElements" => r.response_elements = serde_value(s)?,
+                "additionalEventData" => r.additional_event_data = serde_value(s)?,
+                "resources" => r.resources = serde_value(s)?,
+                "insightDetails" => r.insight_details = serde_value(s)?,
+                _ => s.skip()?,
+            }
+            Ok(())
+        })?;
+        s.finish()?;
+        if !is_object {
+            return Err(RecordError::Invalid(
+                "a CloudTrail record must be a JSON object".to_owned(),
+            ));
+        }
+        Ok(r)
+    }
+}
+
+/// A nested value read with serde from its raw text; `null` (the usual `requestParameters`
+/// and `responseElements`) costs nothing.
+fn serde_value<'a, T: Deserialize<'a> + Default>(s: &mut Scanner<'a>) -> Result<T, RecordError> {
+    if s.at_null()? {
+        s.skip()?;
+        return Ok(T::default());
+    }
+    sonic_rs::from_str(s.raw()?).map_err(RecordError::json)
+}
+
+#[derive(Default)]
 struct Identity<'a> {
-    #[serde(rename = "type")]
     kind: Text<'a>,
     principal_id: Text<'a>,
     arn: Text<'a>,
@@ -116,14 +169,57 @@ struct Identity<'a> {
     session_context: Lenient<SessionContext>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default)]
+impl<'a> Identity<'a> {
+    fn scan(s: &mut Scanner<'a>) -> Result<Lenient<Identity<'a>>, ScanError> {
+        let mut id = Identity::default();
+        let is_object = s.object(|s, key| {
+            match key {
+                "type" => id.kind = s.text()?,
+                "principalId" => id.principal_id = s.text()?,
+                "arn" => id.arn = s.text()?,
+                "accountId" => id.account_id = s.text()?,
+                "accessKeyId" => id.access_key_id = s.text()?,
+                "userName" => id.user_name = s.text()?,
+                "invokedBy" => id.invoked_by = s.text()?,
+                "sessionContext" => id.session_context = SessionContext::scan(s)?,
+                _ => s.skip()?,
+            }
+            Ok::<(), ScanError>(())
+        })?;
+        Ok(Lenient(is_object.then_some(id)))
+    }
+}
+
+#[derive(Default)]
 struct SessionContext {
     attributes: Lenient<Attributes>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
+impl SessionContext {
+    fn scan(s: &mut Scanner<'_>) -> Result<Lenient<SessionContext>, ScanError> {
+        let mut context = SessionContext::default();
+        let is_object = s.object(|s, key| {
+            if key != "attributes" {
+                return s.skip();
+            }
+            let mut attributes = Attributes::default();
+            let is_object = s.object(|s, key| {
+                match key {
+                    "mfaAuthenticated" => {
+                        attributes.mfa_authenticated = Bool(s.boolean(parse_bool)?);
+                    }
+                    _ => s.skip()?,
+                }
+                Ok::<(), ScanError>(())
+            })?;
+            context.attributes = Lenient(is_object.then_some(attributes));
+            Ok(())
+        })?;
+        Ok(Lenient(is_object.then_some(context)))
+    }
+}
+
+#[derive(Default)]
 struct Attributes {
     mfa_authenticated: Bool,
 }
