@@ -24,7 +24,10 @@ pub struct ScanError {
 
 impl From<ScanError> for RecordError {
     fn from(e: ScanError) -> Self {
-        RecordError::Invalid(format!("invalid JSON at byte {}: {}", e.offset, e.what))
+        RecordError::Invalid(format!(
+            "invalid JSON at byte {} of the record: {}",
+            e.offset, e.what
+        ))
     }
 }
 
@@ -42,7 +45,7 @@ impl<'a> Scanner<'a> {
     pub fn new(record: &'a [u8]) -> Result<Self, RecordError> {
         let text = std::str::from_utf8(record).map_err(|e| {
             RecordError::Invalid(format!(
-                "record is not valid UTF-8 (byte {})",
+                "record is not valid UTF-8 (at byte {} of the record)",
                 e.valid_up_to()
             ))
         })?;
