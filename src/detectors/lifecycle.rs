@@ -29,7 +29,9 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 
 fn hours_text(us: i64) -> String {
     let h = us as f64 / HOUR as f64;
-    if h >= 48.0 {
+    if us < HOUR {
+        format!("{} min", (us / MINUTE).max(1))
+    } else if h >= 48.0 {
         format!("{:.1} days", h / 24.0)
     } else if (h - h.round()).abs() < 0.05 {
         format!("{} h", h.round() as i64)
