@@ -248,7 +248,12 @@ fn overuse(ctx: &Ctx<'_>, windows: &[Window<'_>], roles: &Roles<'_>) -> Result<V
         return Ok(Vec::new());
     }
     let rows = lit(Series::new("rows".into(), critical)).implode(false);
-    let events = ctx.select(col(ROW).is_in(rows, true))?;
+    // Actions that need rights: privileged calls, not sign-ins other rules judged high.
+    let events: Vec<Ev> = ctx
+        .select(col(ROW).is_in(rows, true))?
+        .into_iter()
+        .filter(|e| e.privileged && e.ok() && !e.log_type.starts_with("signin"))
+        .collect();
     let who_key = |provider: &str, who: &str| format!("{provider}|{who}");
     let left: Side = events
         .iter()
