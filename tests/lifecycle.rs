@@ -105,7 +105,7 @@ fn jit_use_after_the_window_is_high_and_names_the_action() {
         carl,
         &[
             "after their temporary access ended at 2024-06-10 18:00 UTC",
-            "Add member to role on mole@contoso.example at 2024-06-11 09:30 UTC",
+            "Add member to role on mole@contoso.example at 2024-06-10 23:30 UTC",
             "User Administrator",
         ],
     );

@@ -235,8 +235,8 @@ fn against_other(e: &Ev) -> bool {
     access && !e.resource.is_empty() && who_of_actor(&e.resource) != who_of_actor(&e.actor)
 }
 
-/// (b) and (c): the grantees' critical-tier actions after their window, or inside it but
-/// outside the role's configured purpose.
+/// (b) and (c): the grantees' critical-tier actions after their window (within one more
+/// window length), or inside it but outside the role's configured purpose.
 fn overuse(ctx: &Ctx<'_>, windows: &[Window<'_>], roles: &Roles<'_>) -> Result<Vec<Finding>> {
     let critical: Vec<u32> = ctx
         .flagged
@@ -296,7 +296,12 @@ fn overuse(ctx: &Ctx<'_>, windows: &[Window<'_>], roles: &Roles<'_>) -> Result<V
             })
         });
         if !covered {
-            if roles.allows(&c.what, &e.action) {
+            // Use soon after the end (within one more window) is use of the grant; later
+            // actions may rest on other, standing rights.
+            if e.time > win.stop
+                && e.time <= win.stop + win.length
+                && roles.allows(&c.what, &e.action)
+            {
                 hits.entry((w as usize, true)).or_default().push(e);
             }
         } else if roles.scoped(&c.what) && !roles.allows(&c.what, &e.action) {
