@@ -80,6 +80,47 @@ pub struct Detect {
     pub groups: BTreeMap<String, Schedule>,
     /// Destructive actions per provider (globs like `[privileged]`), for mass destruction.
     pub destructive: BTreeMap<String, ActionList>,
+    /// Temporary (just-in-time) access: windows, roles, what counts as temporary.
+    pub jit: Jit,
+}
+
+/// The `[detect.jit]` section: how long temporary access may last and how it may be used.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Jit {
+    /// How long a temporary grant lasts when neither the event nor `roles` says (hours).
+    pub window_hours: u32,
+    /// Minutes allowed after the window for the revocation to be logged.
+    pub grace_minutes: u32,
+    /// More activations than this by one grantee in 7 days is a finding.
+    pub activations_per_week: u32,
+    /// Entitlements (globs over role, policy, group, team or binding names) that are
+    /// temporary by policy where the provider has no expiry of its own.
+    pub managed: Vec<String>,
+    /// Per role or entitlement (glob): its window and the actions it is for.
+    pub roles: BTreeMap<String, JitRole>,
+}
+
+/// One temporary role: how long it lasts and what it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JitRole {
+    /// Its window (hours), instead of `window_hours`.
+    pub hours: Option<u32>,
+    /// The actions it is for (globs over the action); others are "beyond purpose".
+    pub actions: Vec<String>,
+}
+
+impl Default for Jit {
+    fn default() -> Self {
+        Jit {
+            window_hours: 8,
+            grace_minutes: 15,
+            activations_per_week: 10,
+            managed: Vec::new(),
+            roles: BTreeMap::new(),
+        }
+    }
 }
 
 /// Thresholds and windows of the window rules.
@@ -114,6 +155,20 @@ pub struct Thresholds {
     pub travel_kmh: f64,
     /// An hour is usual for an actor active in it on this many other days.
     pub offhours_min_days: u32,
+    /// Days within which a new credential should retire the old one.
+    pub key_overlap_days: u32,
+    /// Expired or invalid client-secret sign-ins of one service principal ...
+    pub secret_failures: u32,
+    /// ... within this many minutes: its rotation broke.
+    pub secret_failure_minutes: u32,
+    /// Distinct source addresses using one long-term access key ...
+    pub key_ips: u32,
+    /// ... within this many minutes.
+    pub key_ip_minutes: u32,
+    /// Hours after a self-created access key in which its first use from a new address counts.
+    pub new_key_hours: u32,
+    /// Net privileged grants to one identity over the data that make permission creep.
+    pub creep_grants: u32,
 }
 
 /// A rule's switches.
@@ -166,6 +221,13 @@ impl Default for Thresholds {
             travel_km: 500.0,
             travel_kmh: 900.0,
             offhours_min_days: 2,
+            key_overlap_days: 7,
+            secret_failures: 5,
+            secret_failure_minutes: 60,
+            key_ips: 3,
+            key_ip_minutes: 30,
+            new_key_hours: 24,
+            creep_grants: 3,
         }
     }
 }
@@ -204,6 +266,7 @@ impl Default for Detect {
             actors: BTreeMap::new(),
             groups: BTreeMap::new(),
             destructive: BTreeMap::new(),
+            jit: Jit::default(),
         }
     }
 }

@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod detect;
 mod formats;
+mod lifecycle;
 mod loading;
 mod query;
 mod tui;

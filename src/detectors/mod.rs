@@ -8,10 +8,15 @@
 //! whatever the context), [`window`]
 //! (bursts: failures, spraying, destruction, denials), [`baseline`] (each actor's own
 //! history: working hours, dormancy, first-seen sources, rare actions, travel, services).
+//! [`lifecycle`] (temporary grants and service credentials that should have ended) and
+//! [`creep`] (privileges piling up) pair grants with their ends ([`grants`]).
 
 pub mod baseline;
+pub mod creep;
+pub mod grants;
 pub mod identity;
 pub mod kubernetes;
+pub mod lifecycle;
 pub mod single;
 pub mod travel;
 pub mod window;
@@ -145,6 +150,8 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
     let mut all = single::rules();
     all.extend(window::rules());
     all.extend(baseline::rules());
+    all.extend(lifecycle::rules());
+    all.extend(creep::rules());
     all
 }
 
@@ -691,7 +698,7 @@ fn next_key(rest: &str) -> Option<usize> {
     None
 }
 
-fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
+pub(crate) fn strings(df: &DataFrame, name: &str) -> Result<Vec<String>> {
     let column = df
         .column(name)
         .map_err(Error::polars("reading a column"))?

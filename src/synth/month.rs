@@ -436,6 +436,26 @@ fn routine(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day) {
                             d.aws.push((t, e));
                         }
                     }
+                    // Routine key rotation: a new key for oneself, the old one deleted.
+                    if m.admin && TEAMS[m.team].work == Work::Aws && side_rng(day, m).chance(0.04) {
+                        let rng = &mut side_rng(day, m);
+                        let t = work(rng, m, day, 1)[0];
+                        let mut create =
+                            cloudtrail_user_event(rng, &p, t, "CreateAccessKey", "iam", "");
+                        create["requestParameters"] = json!({});
+                        let mut delete = cloudtrail_user_event(
+                            rng,
+                            &p,
+                            t + 3 * MINUTE,
+                            "DeleteAccessKey",
+                            "iam",
+                            "",
+                        );
+                        delete["requestParameters"] =
+                            json!({"accessKeyId": format!("AKIA{}", rng.hex(16).to_uppercase())});
+                        d.aws.push((t, clean(create)));
+                        d.aws.push((t + 3 * MINUTE, clean(delete)));
+                    }
                     if TEAMS[m.team].work == Work::Aws {
                         for t in {
                             let n = 1 + rng.below(3) as usize;
@@ -468,6 +488,30 @@ fn routine(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day) {
                             d.audits.push((
                                 t,
                                 entra_directory_audit(rng, &m.upn, &m.ip, t, op, target, None),
+                            ));
+                        }
+                    }
+                    // Now and then an admin activates a PIM role and deactivates it when done
+                    // (the paired grant and end that jit-grant-not-revoked-or-overused expects).
+                    if m.admin && side_rng(day, m).chance(0.2) {
+                        let rng = &mut side_rng(day, m);
+                        let t = work(rng, m, day, 1)[0];
+                        let end = t + (30 + rng.below(150) as i64) * MINUTE;
+                        for (at, op) in [
+                            (t, "Add member to role completed (PIM activation)"),
+                            (end, "Remove member from role completed (PIM deactivate)"),
+                        ] {
+                            d.audits.push((
+                                at,
+                                entra_directory_audit(
+                                    rng,
+                                    &m.upn,
+                                    &m.ip,
+                                    at,
+                                    op,
+                                    &m.upn,
+                                    Some("Reports Reader"),
+                                ),
                             ));
                         }
                     }
@@ -695,6 +739,15 @@ fn clean(mut v: Value) -> Value {
         o.remove("errorMessage");
     }
     v
+}
+
+/// A generator of its own for activity added after the month's first incidents, so the
+/// events drawn from the shared generator (and what they plant) stay as they were.
+fn side_rng(day: i64, m: &Member) -> Rng {
+    let seed = m.upn.bytes().fold(day as u64, |h, b| {
+        h.wrapping_mul(131).wrapping_add(u64::from(b))
+    });
+    Rng::new(seed ^ 0x6c69_6665_6379)
 }
 
 fn find(members: &[Member], team: usize, nth: usize) -> &Member {
@@ -1127,6 +1180,85 @@ fn plant(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day, out: &mut Vec
                 &refs,
             );
             d.aws.extend(events);
+        }
+        13 => {
+            let rng = &mut Rng::new(0x6c69_6665_6379 + day as u64);
+            // An admin activates Exchange Administrator in PIM and it is never removed.
+            let m = find(members, 1, 5);
+            let t = local(TEAMS[1].tz, day, 10, 0);
+            let e = entra_directory_audit(
+                rng,
+                &m.upn,
+                &m.ip,
+                t,
+                "Add member to role completed (PIM activation)",
+                &m.upn,
+                Some("Exchange Administrator"),
+            );
+            record(
+                "jit-grant-not-revoked-or-overused",
+                m.upn.clone(),
+                "PIM activation never removed",
+                &[&e],
+            );
+            d.audits.push((t, e));
+        }
+        25 => {
+            let rng = &mut Rng::new(0x6c69_6665_6379 + day as u64);
+            // The backup app's secret expired; someone new to it adds a credential at night.
+            let t0 = START + day * DAY + 3 * HOUR;
+            let mut events = Vec::new();
+            for i in 0..8 {
+                let t = t0 + i * 5 * MINUTE;
+                let mut e = entra_sp_signin(rng, t);
+                e["resultType"] = json!("7000222");
+                e["properties"]["status"] = json!({"errorCode": 7000222, "failureReason": "The provided client secret keys for app are expired."});
+                events.push((t, e));
+            }
+            let m = find(members, 1, 2);
+            let t = t0 + 50 * MINUTE;
+            let mut fix = entra_directory_audit(
+                rng,
+                &m.upn,
+                &m.ip,
+                t,
+                "Add service principal credentials",
+                "backup-sync",
+                None,
+            );
+            fix["targetResources"][0]["type"] = json!("ServicePrincipal");
+            let mut refs: Vec<&Value> = events.iter().map(|(_, v)| v).collect();
+            refs.push(&fix);
+            record(
+                "nhi-secret-hygiene",
+                "backup-sync".to_string(),
+                "expired client secret, then a credential from someone new to the app",
+                &refs,
+            );
+            d.signins.extend(events);
+            d.audits.push((t, fix));
+        }
+        26 => {
+            let rng = &mut Rng::new(0x6c69_6665_6379 + day as u64);
+            // AdministratorAccess attached to a service role and never detached.
+            let m = find(members, 0, 5);
+            let t = local(TEAMS[0].tz, day, 11, 30);
+            let mut e = clean(cloudtrail_user_event(
+                rng,
+                &m.person(),
+                t,
+                "AttachRolePolicy",
+                "iam",
+                "",
+            ));
+            e["requestParameters"] = json!({"roleName": "etl-loader", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+            record(
+                "permission-creep",
+                "etl-loader".to_string(),
+                "AdministratorAccess held by a service role",
+                &[&e],
+            );
+            d.aws.push((t, e));
         }
         _ => {}
     }

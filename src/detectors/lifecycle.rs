@@ -1,0 +1,874 @@
+//! Lifecycle rules: access and credentials that should have ended. Temporary grants paired
+//! with their end (never revoked, used past the window or beyond purpose, activated too
+//! often), and service credentials that pile up, break, travel or are used at once from a
+//! new place.
+//!
+//! Polars selects the grant, revoke, credential and sign-in events and pairs them by key
+//! with joins ([`grants::next_by_key`]); counts per key are Polars group-bys. Only the
+//! selected rows are read one by one, to word the reason.
+
+use std::collections::{HashMap, HashSet};
+
+use polars::prelude::*;
+
+use super::grants::{self, Change, Side, Temporary, who_of_actor};
+use super::{
+    Ctx, DAY, Ev, Finding, HOUR, MINUTE, ROW, Rule, RuleInfo, Severity, finding, glob_regex,
+    minutes, u64s, when_utc,
+};
+use crate::config::JitRole;
+use crate::schema::{ACTOR, ERROR, OUTCOME, PROVIDER, SESSION, SRC_IP, TIME};
+use crate::{Error, Result};
+
+use Severity::{High, Info, Low, Medium};
+
+/// The lifecycle rules.
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![Box::new(JitGrant), Box::new(SecretHygiene)]
+}
+
+fn hours_text(us: i64) -> String {
+    let h = us as f64 / HOUR as f64;
+    if us < HOUR {
+        format!("{} min", (us / MINUTE).max(1))
+    } else if h >= 48.0 {
+        format!("{:.1} days", h / 24.0)
+    } else if (h - h.round()).abs() < 0.05 {
+        format!("{} h", h.round() as i64)
+    } else {
+        format!("{h:.1} h")
+    }
+}
+
+fn with_actor(mut f: Finding, actor: &str) -> Finding {
+    f.actor = actor.to_string();
+    f
+}
+
+// ---------------------------------------------------------------------------------------
+// D21: temporary grants
+// ---------------------------------------------------------------------------------------
+
+struct JitGrant;
+
+static JIT: RuleInfo = RuleInfo {
+    id: "jit-grant-not-revoked-or-overused",
+    title: "Temporary access not revoked or overused",
+    mitre: &["T1548.005", "T1098.003"],
+    severity: Medium,
+    summary: "temporary grants (Entra PIM activations, GCP PAM grants, entitlements configured as JIT-managed in AWS, Entra, Okta, Kubernetes, GitHub) not revoked within their window; critical-tier actions by the grantee after the window or outside the role's configured purpose; too many activations in 7 days",
+};
+
+/// One temporary grant and how it ended.
+struct Window<'c> {
+    change: &'c Change,
+    /// Its window (µs).
+    length: i64,
+    /// When the access really stopped, as far as the data tells (revocation in time, else
+    /// the end of the window and grace).
+    stop: i64,
+    role: Option<&'c JitRole>,
+}
+
+/// The configured roles (globs) with their compiled patterns.
+struct Roles<'a> {
+    roles: Vec<(regex::Regex, &'a JitRole, Vec<regex::Regex>)>,
+}
+
+impl<'a> Roles<'a> {
+    fn new(ctx: &'a Ctx<'_>) -> Result<Roles<'a>> {
+        let mut roles = Vec::new();
+        for (name, role) in &ctx.config.jit.roles {
+            let actions = role
+                .actions
+                .iter()
+                .map(|a| glob_regex(a))
+                .collect::<Result<Vec<_>>>()?;
+            roles.push((glob_regex(name)?, role, actions));
+        }
+        Ok(Roles { roles })
+    }
+
+    fn of(&self, what: &str) -> Option<&(regex::Regex, &'a JitRole, Vec<regex::Regex>)> {
+        // `what` may carry a scope or binding ("Owner on /subscriptions/..."): its first part
+        // names the role too.
+        let head = what.split(" on ").next().unwrap_or(what);
+        let head = head.split(" through ").next().unwrap_or(head);
+        self.roles
+            .iter()
+            .find(|(r, _, _)| r.is_match(what) || r.is_match(head))
+    }
+
+    /// Whether an action is within the role's configured purpose (always, when none is set).
+    fn allows(&self, what: &str, action: &str) -> bool {
+        match self.of(what) {
+            Some((_, _, actions)) if !actions.is_empty() => {
+                actions.iter().any(|a| a.is_match(action))
+            }
+            _ => true,
+        }
+    }
+
+    fn scoped(&self, what: &str) -> bool {
+        self.of(what).is_some_and(|(_, _, a)| !a.is_empty())
+    }
+}
+
+impl Rule for JitGrant {
+    fn info(&self) -> &'static RuleInfo {
+        &JIT
+    }
+
+    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+        let changes = grants::changes(ctx)?;
+        let roles = Roles::new(ctx)?;
+        let jit = &ctx.config.jit;
+        let grace = minutes(jit.grace_minutes);
+        let temp: Vec<usize> = (0..changes.len())
+            .filter(|&i| changes[i].grant && changes[i].temporary.is_some())
+            .collect();
+        if temp.is_empty() {
+            return Ok(Vec::new());
+        }
+        let side = |ids: &[usize]| -> Side {
+            ids.iter()
+                .map(|&i| (changes[i].key.clone(), changes[i].ev.time, i as u32))
+                .collect()
+        };
+        let ends: Vec<usize> = (0..changes.len()).filter(|&i| !changes[i].grant).collect();
+        let grants_side = side(&temp);
+        let end_of = grants::next_by_key(&grants_side, &side(&ends), true, false)?;
+        let renewed = grants::next_by_key(&grants_side, &grants_side, true, true)?;
+        let last = ctx.span.1;
+        let mut out = Vec::new();
+        let mut windows: Vec<Window<'_>> = Vec::new();
+        for &i in &temp {
+            let c = &changes[i];
+            let role = roles.of(&c.what).map(|(_, r, _)| *r);
+            let length = match (role.and_then(|r| r.hours), c.temporary) {
+                (Some(h), _) => i64::from(h) * HOUR,
+                // A time-bound assignment's end is in its schedule, not in the event.
+                (None, Some(Temporary::Timebound)) => continue,
+                _ => i64::from(jit.window_hours) * HOUR,
+            };
+            let due = c.ev.time + length + grace;
+            let end = end_of.get(&(i as u32)).map(|&e| &changes[e as usize]);
+            let next = renewed
+                .get(&(i as u32))
+                .map(|&g| changes[g as usize].ev.time);
+            if next.is_some_and(|n| end.is_none_or(|e| n < e.ev.time) && n <= due) {
+                // Renewed (extended, activated again) before it ended: the later grant is judged.
+                continue;
+            }
+            let in_time = end.filter(|e| e.ev.time <= due);
+            let stop = in_time.map_or(due, |e| e.ev.time);
+            windows.push(Window {
+                change: c,
+                length,
+                stop,
+                role,
+            });
+            if in_time.is_some() || c.temporary == Some(Temporary::Expiring) || last < due {
+                // Ended in time, ended by the provider, or the data ends before the window
+                // does (still open at the end of the data: not judged).
+                continue;
+            }
+            out.push(not_revoked(c, end, length, due, last));
+        }
+        out.extend(overuse(ctx, &windows, &roles)?);
+        out.extend(too_frequent(ctx, &changes, &temp));
+        Ok(out)
+    }
+}
+
+fn granted_text(c: &Change) -> String {
+    let by = if grants::who_of_actor(&c.ev.actor) == c.who {
+        String::new()
+    } else {
+        format!(" by {}", c.ev.who())
+    };
+    format!(
+        "{} was given {} at {} ({}{by})",
+        c.grantee,
+        c.what,
+        when_utc(c.ev.time),
+        c.ev.action
+    )
+}
+
+fn not_revoked(c: &Change, end: Option<&Change>, length: i64, due: i64, last: i64) -> Finding {
+    let window = hours_text(length);
+    let reason = match end {
+        Some(e) => format!(
+            "{}, temporary for {window}; it was removed only at {} ({} after its window ended at {}; {})",
+            granted_text(c),
+            when_utc(e.ev.time),
+            hours_text(e.ev.time - due),
+            when_utc(due),
+            e.ev.action
+        ),
+        None => format!(
+            "{}, temporary for {window}; it should have ended by {} but no removal or expiry is in the data, which runs until {} ({} later)",
+            granted_text(c),
+            when_utc(due),
+            when_utc(last),
+            hours_text(last - due)
+        ),
+    };
+    let mut events = vec![&c.ev];
+    events.extend(end.map(|e| &e.ev));
+    with_actor(finding(&JIT, Medium, &events, reason), &c.grantee)
+}
+
+/// Whether an event acts on another identity's access or credentials.
+fn against_other(e: &Ev) -> bool {
+    let a = e.action.to_ascii_lowercase();
+    let access = a.contains("role")
+        || a.contains("policy")
+        || a.contains("member")
+        || a.contains("binding")
+        || a.contains("privilege")
+        || a.contains("credential")
+        || a.contains("accesskey")
+        || a.contains("loginprofile")
+        || a.contains("serviceaccountkey");
+    access && !e.resource.is_empty() && who_of_actor(&e.resource) != who_of_actor(&e.actor)
+}
+
+/// (b) and (c): the grantees' critical-tier actions after their window (within one more
+/// window length), or inside it but outside the role's configured purpose.
+fn overuse(ctx: &Ctx<'_>, windows: &[Window<'_>], roles: &Roles<'_>) -> Result<Vec<Finding>> {
+    let critical: Vec<u32> = ctx
+        .flagged
+        .iter()
+        .filter(|(_, s)| **s >= High)
+        .map(|(r, _)| *r)
+        .collect();
+    if critical.is_empty() || windows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = lit(Series::new("rows".into(), critical)).implode(false);
+    // Actions that need rights: privileged calls, not sign-ins other rules judged high.
+    let events: Vec<Ev> = ctx
+        .select(col(ROW).is_in(rows, true))?
+        .into_iter()
+        .filter(|e| e.privileged && e.ok() && !e.log_type.starts_with("signin"))
+        .collect();
+    let who_key = |provider: &str, who: &str| format!("{provider}|{who}");
+    let left: Side = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                who_key(&e.provider, &who_of_actor(&e.actor)),
+                e.time,
+                i as u32,
+            )
+        })
+        .collect();
+    let right: Side = windows
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let c = w.change;
+            (who_key(&c.ev.provider, &c.who), c.ev.time, i as u32)
+        })
+        .collect();
+    let latest = grants::next_by_key(&left, &right, false, false)?;
+    let mut by_who: HashMap<&str, Vec<&Window<'_>>> = HashMap::new();
+    for w in windows {
+        by_who.entry(w.change.who.as_str()).or_default().push(w);
+    }
+    // (window, after?) -> events
+    let mut hits: HashMap<(usize, bool), Vec<&Ev>> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        let Some(&w) = latest.get(&(i as u32)) else {
+            continue;
+        };
+        let win = &windows[w as usize];
+        let c = win.change;
+        if e.row == c.ev.row {
+            continue;
+        }
+        let covered = by_who.get(c.who.as_str()).is_some_and(|ws| {
+            ws.iter().any(|o| {
+                o.change.ev.provider == e.provider && o.change.ev.time <= e.time && e.time <= o.stop
+            })
+        });
+        if !covered {
+            // Use soon after the end (within one more window) is use of the grant; later
+            // actions may rest on other, standing rights.
+            if e.time > win.stop
+                && e.time <= win.stop + win.length
+                && roles.allows(&c.what, &e.action)
+            {
+                hits.entry((w as usize, true)).or_default().push(e);
+            }
+        } else if roles.scoped(&c.what) && !roles.allows(&c.what, &e.action) {
+            hits.entry((w as usize, false)).or_default().push(e);
+        }
+    }
+    let mut out = Vec::new();
+    let mut keys: Vec<&(usize, bool)> = hits.keys().collect();
+    keys.sort();
+    for key in keys {
+        let (w, after) = *key;
+        let win = &windows[w];
+        let c = win.change;
+        let used = &hits[key];
+        let list: Vec<String> = used
+            .iter()
+            .take(5)
+            .map(|e| {
+                let on = if e.resource.is_empty() {
+                    String::new()
+                } else {
+                    format!(" on {}", e.resource)
+                };
+                format!("{}{on} at {}", e.action, when_utc(e.time))
+            })
+            .collect();
+        let more = if used.len() > 5 {
+            format!(" and {} more", used.len() - 5)
+        } else {
+            String::new()
+        };
+        let (severity, reason) = if after {
+            (
+                High,
+                format!(
+                    "{} acted with critical-tier rights after their temporary access ended at {}: {}{more}; {} for {}",
+                    c.grantee,
+                    when_utc(win.stop),
+                    list.join(", "),
+                    granted_text(c),
+                    hours_text(win.length)
+                ),
+            )
+        } else {
+            let other = used.iter().any(|e| against_other(e));
+            let allowed = win.role.map(|r| r.actions.join(", ")).unwrap_or_default();
+            (
+                if other { High } else { Medium },
+                format!(
+                    "{} used temporary {} beyond its purpose ({allowed}): {}{more}{}; {}",
+                    c.grantee,
+                    c.what,
+                    list.join(", "),
+                    if other {
+                        " (against another identity)"
+                    } else {
+                        ""
+                    },
+                    granted_text(c)
+                ),
+            )
+        };
+        let mut evs = vec![&c.ev];
+        evs.extend(used.iter().copied());
+        out.push(with_actor(
+            finding(&JIT, severity, &evs, reason),
+            &c.grantee,
+        ));
+    }
+    Ok(out)
+}
+
+/// (d): more activations by one grantee in 7 days than `activations_per_week`.
+fn too_frequent(ctx: &Ctx<'_>, changes: &[Change], temp: &[usize]) -> Vec<Finding> {
+    let limit = ctx.config.jit.activations_per_week as usize;
+    let mut by_who: HashMap<(&str, &str), Vec<&Change>> = HashMap::new();
+    for &i in temp {
+        let c = &changes[i];
+        by_who
+            .entry((c.ev.provider.as_str(), c.who.as_str()))
+            .or_default()
+            .push(c);
+    }
+    let mut out = Vec::new();
+    let mut keys: Vec<&(&str, &str)> = by_who.keys().collect();
+    keys.sort();
+    for key in keys {
+        let list = &by_who[key];
+        let (mut best, mut lo) = ((0, 0), 0);
+        for hi in 0..list.len() {
+            while list[hi].ev.time - list[lo].ev.time > 7 * DAY {
+                lo += 1;
+            }
+            if hi + 1 - lo > best.1 - best.0 {
+                best = (lo, hi + 1);
+            }
+        }
+        let run = &list[best.0..best.1];
+        if run.len() <= limit {
+            continue;
+        }
+        let mut roles: Vec<&str> = run.iter().map(|c| c.what.as_str()).collect();
+        roles.sort_unstable();
+        roles.dedup();
+        let reason = format!(
+            "{} was given temporary access {} times between {} and {} (more than {limit} in 7 days): {}",
+            run[0].grantee,
+            run.len(),
+            when_utc(run[0].ev.time),
+            when_utc(run[run.len() - 1].ev.time),
+            roles.join(", ")
+        );
+        let evs: Vec<&Ev> = run.iter().map(|c| &c.ev).collect();
+        out.push(with_actor(
+            finding(&JIT, Low, &evs, reason),
+            &run[0].grantee,
+        ));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------
+// D32: secrets of non-human identities
+// ---------------------------------------------------------------------------------------
+
+struct SecretHygiene;
+
+static SECRETS: RuleInfo = RuleInfo {
+    id: "nhi-secret-hygiene",
+    title: "Service credential hygiene",
+    mitre: &["T1098.001", "T1552"],
+    severity: Low,
+    summary: "service-principal sign-ins failing on expired or invalid secrets (broken rotation), then a new credential by someone new to the app; credentials added without the old one retired; one long-term AWS key used from several networks at once; a self-created key used at once from a new address",
+};
+
+/// Entra errors of a client secret that expired (7000222) or is wrong (7000215).
+const SECRET_ERRORS: [&str; 2] = ["7000222", "7000215"];
+
+fn is_credential_add(e: &Ev) -> bool {
+    match e.provider.as_str() {
+        "aws" => e.action == "CreateAccessKey",
+        "entra" => {
+            e.action == "Add service principal credentials"
+                || (e.action.starts_with("Update application")
+                    && e.action.contains("Certificates and secrets"))
+        }
+        _ => false,
+    }
+}
+
+/// The identity a credential event is for: the key's user, the service principal or app.
+fn credential_owner(e: &Ev) -> String {
+    match e.provider.as_str() {
+        "aws" => e
+            .detail("userName")
+            .map(str::to_lowercase)
+            .unwrap_or_else(|| who_of_actor(&e.actor)),
+        _ => e.resource.to_lowercase(),
+    }
+}
+
+impl Rule for SecretHygiene {
+    fn info(&self) -> &'static RuleInfo {
+        &SECRETS
+    }
+
+    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+        let credentials = ctx.select(
+            ctx.actions(|c| match c.provider.as_str() {
+                "aws" => matches!(
+                    c.action.as_str(),
+                    "CreateAccessKey" | "DeleteAccessKey" | "UpdateAccessKey"
+                ),
+                "entra" => {
+                    c.action.ends_with("service principal credentials")
+                        || (c.action.starts_with("Update application")
+                            && c.action.contains("Certificates and secrets"))
+                }
+                _ => false,
+            })
+            .and(ctx.category(OUTCOME, |o| o == "success")),
+        )?;
+        let mut out = broken_rotation(ctx, &credentials)?;
+        out.extend(not_retired(ctx, &credentials)?);
+        out.extend(key_from_many_networks(ctx)?);
+        out.extend(new_key_from_new_address(ctx, &credentials)?);
+        Ok(out)
+    }
+}
+
+/// (a) ≥ `secret_failures` expired/invalid-secret sign-ins of one service principal within
+/// `secret_failure_minutes`; medium when a new credential for it follows from someone who
+/// had not managed the app before.
+fn broken_rotation(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
+    let t = &ctx.config.thresholds;
+    let failed = ctx.select(
+        ctx.actions(|c| c.provider == "entra" && c.action.starts_with("Sign-in (service"))
+            .and(ctx.category(ERROR, |e| SECRET_ERRORS.iter().any(|c| e.starts_with(c)))),
+    )?;
+    let mut by_sp: HashMap<&str, Vec<&Ev>> = HashMap::new();
+    for e in &failed {
+        by_sp.entry(e.actor.as_str()).or_default().push(e);
+    }
+    let width = minutes(t.secret_failure_minutes);
+    let mut out = Vec::new();
+    let mut sps: Vec<&&str> = by_sp.keys().collect();
+    sps.sort();
+    for sp in sps {
+        let list = &by_sp[*sp];
+        let (mut best, mut lo) = ((0, 0), 0);
+        for hi in 0..list.len() {
+            while list[hi].time - list[lo].time > width {
+                lo += 1;
+            }
+            if hi + 1 - lo > best.1 - best.0 {
+                best = (lo, hi + 1);
+            }
+        }
+        let burst = &list[best.0..best.1];
+        if burst.len() < t.secret_failures as usize {
+            continue;
+        }
+        let (first, last) = (burst[0], burst[burst.len() - 1]);
+        let codes: HashSet<&str> = burst
+            .iter()
+            .filter_map(|e| e.error.split_whitespace().next())
+            .collect();
+        let mut codes: Vec<&str> = codes.into_iter().collect();
+        codes.sort_unstable();
+        let app = sp.to_lowercase();
+        // A new credential for the app within a day after the failures began, by someone
+        // who had not managed its credentials before.
+        let fix = credentials.iter().find(|c| {
+            is_credential_add(c)
+                && credential_owner(c) == app
+                && c.time >= first.time
+                && c.time <= last.time + DAY
+        });
+        let newcomer = fix.filter(|f| {
+            !credentials
+                .iter()
+                .any(|c| c.time < first.time && c.actor == f.actor && credential_owner(c) == app)
+        });
+        let mut reason = format!(
+            "{} failed {} sign-ins on an expired or invalid client secret ({}) between {} and {}: its secret rotation broke",
+            sp,
+            burst.len(),
+            codes.join(", "),
+            when_utc(first.time),
+            &when_utc(last.time)[11..]
+        );
+        let severity = match (fix, newcomer) {
+            (Some(f), Some(_)) => {
+                reason.push_str(&format!(
+                    "; then {} added a credential to it at {} ({}) and had not managed its credentials before",
+                    f.who(),
+                    when_utc(f.time),
+                    f.action
+                ));
+                Medium
+            }
+            (Some(f), None) => {
+                reason.push_str(&format!(
+                    "; {} added a new credential at {}",
+                    f.who(),
+                    when_utc(f.time)
+                ));
+                Low
+            }
+            _ => Low,
+        };
+        let mut evs: Vec<&Ev> = burst.to_vec();
+        evs.extend(fix);
+        out.push(with_actor(finding(&SECRETS, severity, &evs, reason), sp));
+    }
+    Ok(out)
+}
+
+/// (b) a credential added while an older one was in use, and neither retired within
+/// `key_overlap_days` (info: sprawl).
+fn not_retired(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
+    let days = i64::from(ctx.config.thresholds.key_overlap_days) * DAY;
+    let adds: Vec<usize> = (0..credentials.len())
+        .filter(|&i| {
+            let e = &credentials[i];
+            e.action == "CreateAccessKey" || e.action == "Add service principal credentials"
+        })
+        .collect();
+    if adds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let side = |ids: &[usize]| -> Side {
+        ids.iter()
+            .map(|&i| {
+                let e = &credentials[i];
+                (
+                    format!("{}|{}", e.provider, credential_owner(e)),
+                    e.time,
+                    i as u32,
+                )
+            })
+            .collect()
+    };
+    let retires: Vec<usize> = (0..credentials.len())
+        .filter(|&i| {
+            let a = credentials[i].action.as_str();
+            a == "DeleteAccessKey"
+                || a == "UpdateAccessKey"
+                || a == "Remove service principal credentials"
+        })
+        .collect();
+    let add_side = side(&adds);
+    let retired = grants::next_by_key(&add_side, &side(&retires), true, false)?;
+    let earlier = grants::next_by_key(&add_side, &add_side, false, true)?;
+    // Identities that used a long-term AWS key, and service principals that signed in,
+    // before a credential was added: they had a credential to retire.
+    let owners: HashSet<String> = adds
+        .iter()
+        .map(|&i| credential_owner(&credentials[i]))
+        .collect();
+    let actor_ids = ctx.category(ACTOR, |a| owners.contains(&who_of_actor(a)));
+    let used = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(actor_ids)
+        .group_by([col(ACTOR).cast(DataType::String).alias(ACTOR)])
+        .agg([col(TIME).min().alias("first")])
+        .collect()
+        .map_err(Error::polars("credential owners"))?;
+    let names = super::strings(&used, ACTOR)?;
+    let firsts = super::i64s(&used, "first")?;
+    let mut first_use: HashMap<String, i64> = HashMap::new();
+    for (n, f) in names.iter().zip(firsts) {
+        let slot = first_use.entry(who_of_actor(n)).or_insert(i64::MAX);
+        *slot = (*slot).min(f.unwrap_or(i64::MAX));
+    }
+    let mut out = Vec::new();
+    for &i in &adds {
+        let e = &credentials[i];
+        if e.actor_type == "root" {
+            // Root keys are root-or-breakglass-use findings.
+            continue;
+        }
+        let owner = credential_owner(e);
+        let due = e.time + days;
+        let gone = retired
+            .get(&(i as u32))
+            .is_some_and(|&r| credentials[r as usize].time <= due);
+        if gone || ctx.span.1 < due {
+            continue;
+        }
+        let before = earlier.get(&(i as u32)).map(|&p| &credentials[p as usize]);
+        let active_before = first_use.get(&owner).is_some_and(|&f| f < e.time - MINUTE);
+        let evidence = match before {
+            Some(p) => format!("an earlier credential was added at {}", when_utc(p.time)),
+            None if active_before => format!("{owner} was already active before it"),
+            None => continue,
+        };
+        let reason = format!(
+            "a new credential for {owner} was added at {} ({} by {}) while {evidence}, and no credential of {owner} was deleted or deactivated in the {} days after",
+            when_utc(e.time),
+            e.action,
+            e.who(),
+            days / DAY
+        );
+        let mut evs = vec![e];
+        evs.extend(before);
+        out.push(with_actor(finding(&SECRETS, Info, &evs, reason), &owner));
+    }
+    Ok(out)
+}
+
+/// The /16 (IPv4) or /32 (IPv6) network of an address, standing in for its ASN.
+fn network(ip: &str) -> Option<String> {
+    let (bits, v4) = crate::config::ip_bits(ip)?;
+    Some(if v4 {
+        format!("{}.{}", (bits >> 24) & 0xff, (bits >> 16) & 0xff)
+    } else {
+        format!("{:x}", bits >> 96)
+    })
+}
+
+/// (c) one long-term AWS access key (`AKIA…`) used from ≥ `key_ips` public addresses in ≥ 2
+/// networks within `key_ip_minutes`.
+fn key_from_many_networks(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
+    let t = &ctx.config.thresholds;
+    let keys = col(SESSION).str().starts_with(lit("AKIA"));
+    let aws = ctx.category(PROVIDER, |p| p == "aws");
+    let candidates = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(aws.clone().and(keys.clone()))
+        .group_by([col(SESSION)])
+        .agg([col(SRC_IP).n_unique().alias("ips")])
+        .filter(col("ips").gt_eq(lit(t.key_ips)))
+        .collect()
+        .map_err(Error::polars("access keys by address"))?;
+    let wanted = super::strings(&candidates, SESSION)?;
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = lit(Series::new("keys".into(), wanted)).implode(false);
+    let predicate = aws.and(col(SESSION).is_in(list, true));
+    let session_by_row = sessions(ctx, predicate.clone())?;
+    let events = ctx.select(predicate)?;
+    let mut by_key: HashMap<&str, Vec<&Ev>> = HashMap::new();
+    for e in &events {
+        if network(&e.src_ip).is_none() || ctx.is_trusted(&e.src_ip) {
+            continue;
+        }
+        if let Some(key) = session_by_row.get(&e.row) {
+            by_key.entry(key.as_str()).or_default().push(e);
+        }
+    }
+    let width = minutes(t.key_ip_minutes);
+    let mut out = Vec::new();
+    let mut keys: Vec<&&str> = by_key.keys().collect();
+    keys.sort();
+    for key in keys {
+        let list = &by_key[*key];
+        let mut best: (usize, usize, usize) = (0, 0, 0);
+        let mut lo = 0;
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for hi in 0..list.len() {
+            *counts.entry(list[hi].src_ip.as_str()).or_default() += 1;
+            while list[hi].time - list[lo].time > width {
+                let ip = list[lo].src_ip.as_str();
+                if let Some(n) = counts.get_mut(ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        counts.remove(ip);
+                    }
+                }
+                lo += 1;
+            }
+            if counts.len() > best.0 {
+                best = (counts.len(), lo, hi + 1);
+            }
+        }
+        let run = &list[best.1..best.2];
+        let mut ips: Vec<&str> = Vec::new();
+        for e in run {
+            if !ips.contains(&e.src_ip.as_str()) {
+                ips.push(&e.src_ip);
+            }
+        }
+        let nets: HashSet<String> = ips.iter().filter_map(|ip| network(ip)).collect();
+        if ips.len() < t.key_ips as usize || nets.len() < 2 {
+            continue;
+        }
+        let minutes_used = (run[run.len() - 1].time - run[0].time) / MINUTE;
+        let reason = format!(
+            "long-term access key {key} of {} was used from {} addresses in {} networks within {} min ({} to {}): {}",
+            run[0].who(),
+            ips.len(),
+            nets.len(),
+            minutes_used.max(1),
+            when_utc(run[0].time),
+            &when_utc(run[run.len() - 1].time)[11..],
+            ips.join(", ")
+        );
+        out.push(finding(&SECRETS, Medium, run, reason));
+    }
+    Ok(out)
+}
+
+/// The session (access key) of the rows a predicate selects.
+fn sessions(ctx: &Ctx<'_>, predicate: Expr) -> Result<HashMap<u32, String>> {
+    let df = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(predicate)
+        .select([col(ROW), col(SESSION)])
+        .collect()
+        .map_err(Error::polars("sessions"))?;
+    Ok(u64s(&df, ROW)?
+        .into_iter()
+        .zip(super::strings(&df, SESSION)?)
+        .filter_map(|(r, s)| Some((r? as u32, s)))
+        .collect())
+}
+
+/// (d) an AWS access key a user created for themself, used within `new_key_hours` from an
+/// address the user had not used before the key was made.
+fn new_key_from_new_address(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
+    let hours = i64::from(ctx.config.thresholds.new_key_hours) * HOUR;
+    let own: Vec<(&Ev, String)> = credentials
+        .iter()
+        .filter(|e| e.action == "CreateAccessKey")
+        .filter(|e| credential_owner(e) == who_of_actor(&e.actor))
+        .filter_map(|e| Some((e, e.detail("accessKeyId")?.to_string())))
+        .collect();
+    if own.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = own.iter().map(|(_, k)| k.clone()).collect();
+    let list = lit(Series::new("keys".into(), ids)).implode(false);
+    let session_by_row = sessions(ctx, col(SESSION).is_in(list, true))?;
+    if session_by_row.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<u32> = session_by_row.keys().copied().collect();
+    let uses =
+        ctx.select(col(ROW).is_in(lit(Series::new("rows".into(), rows)).implode(false), true))?;
+    let creators: HashSet<&str> = own.iter().map(|(e, _)| e.actor.as_str()).collect();
+    let seen = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(ctx.category(ACTOR, |a| creators.contains(a)))
+        .group_by([
+            col(ACTOR).cast(DataType::String).alias(ACTOR),
+            col(SRC_IP).cast(DataType::String).alias(SRC_IP),
+        ])
+        .agg([col(TIME).min().alias("first")])
+        .collect()
+        .map_err(Error::polars("addresses of key creators"))?;
+    let mut first_seen: HashMap<(String, String), i64> = HashMap::new();
+    for ((a, ip), f) in super::strings(&seen, ACTOR)?
+        .into_iter()
+        .zip(super::strings(&seen, SRC_IP)?)
+        .zip(super::i64s(&seen, "first")?)
+    {
+        first_seen.insert((a, ip), f.unwrap_or(i64::MAX));
+    }
+    let mut out = Vec::new();
+    for (created, key) in &own {
+        let new_ip: Vec<&Ev> = uses
+            .iter()
+            .filter(|u| session_by_row.get(&u.row) == Some(key))
+            .filter(|u| u.time >= created.time && u.time <= created.time + hours)
+            .filter(|u| {
+                !u.src_ip.is_empty()
+                    && !ctx.is_trusted(&u.src_ip)
+                    && first_seen
+                        .get(&(created.actor.clone(), u.src_ip.clone()))
+                        .is_none_or(|&f| f >= created.time)
+            })
+            .collect();
+        let Some(first) = new_ip.first() else {
+            continue;
+        };
+        let reason = format!(
+            "{} created access key {key} for themself at {} from {} and it was used {} later from {}, an address {} had not used before ({} events: {})",
+            created.who(),
+            when_utc(created.time),
+            if created.src_ip.is_empty() {
+                "?"
+            } else {
+                &created.src_ip
+            },
+            hours_text((first.time - created.time).max(MINUTE)),
+            first.src_ip,
+            created.who(),
+            new_ip.len(),
+            {
+                let mut a: Vec<&str> = new_ip.iter().map(|e| e.action.as_str()).collect();
+                a.dedup();
+                a.join(", ")
+            }
+        );
+        let mut evs = vec![*created];
+        evs.extend(new_ip.iter().copied());
+        out.push(finding(&SECRETS, Medium, &evs, reason));
+    }
+    Ok(out)
+}
