@@ -80,6 +80,37 @@ pub struct Detect {
     pub groups: BTreeMap<String, Schedule>,
     /// Destructive actions per provider (globs like `[privileged]`), for mass destruction.
     pub destructive: BTreeMap<String, ActionList>,
+    /// When a silent stream or a clock counts for `log-integrity-gap`.
+    pub integrity: Integrity,
+}
+
+/// The `[detect.integrity]` section: when `log-integrity-gap` judges a stream silent or a
+/// clock wrong.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Integrity {
+    /// A silence lasts at least this many minutes ...
+    pub gap_minutes: u32,
+    /// ... and this many times the stream's 99th-percentile gap ...
+    pub gap_factor: f64,
+    /// ... and the stream's quietest days predict at least this many events in it.
+    pub gap_expected_events: f64,
+    /// Streams with fewer full days of history are not judged.
+    pub gap_history_days: u32,
+    /// Events this many hours in the future, or after the rest of their file.
+    pub clock_skew_hours: u32,
+}
+
+impl Default for Integrity {
+    fn default() -> Self {
+        Integrity {
+            gap_minutes: 120,
+            gap_factor: 10.0,
+            gap_expected_events: 20.0,
+            gap_history_days: 3,
+            clock_skew_hours: 24,
+        }
+    }
 }
 
 /// Thresholds and windows of the window rules.
@@ -114,6 +145,10 @@ pub struct Thresholds {
     pub travel_kmh: f64,
     /// An hour is usual for an actor active in it on this many other days.
     pub offhours_min_days: u32,
+    /// Distinct Kubernetes secrets read by one identity in `secret_minutes` that make a burst.
+    pub secret_names: u32,
+    /// Window of the secret-read burst.
+    pub secret_minutes: u32,
 }
 
 /// A rule's switches.
@@ -166,6 +201,8 @@ impl Default for Thresholds {
             travel_km: 500.0,
             travel_kmh: 900.0,
             offhours_min_days: 2,
+            secret_names: 10,
+            secret_minutes: 10,
         }
     }
 }
@@ -204,6 +241,7 @@ impl Default for Detect {
             actors: BTreeMap::new(),
             groups: BTreeMap::new(),
             destructive: BTreeMap::new(),
+            integrity: Integrity::default(),
         }
     }
 }

@@ -7,10 +7,12 @@
 //! word the reason. Families: [`single`], [`identity`] and [`kubernetes`] (dangerous
 //! whatever the context), [`window`]
 //! (bursts: failures, spraying, destruction, denials), [`baseline`] (each actor's own
-//! history: working hours, dormancy, first-seen sources, rare actions, travel, services).
+//! history: working hours, dormancy, first-seen sources, rare actions, travel, services),
+//! [`integrity`] (log sources gone silent, altered copies, clocks).
 
 pub mod baseline;
 pub mod identity;
+pub mod integrity;
 pub mod kubernetes;
 pub mod single;
 pub mod travel;
@@ -145,6 +147,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
     let mut all = single::rules();
     all.extend(window::rules());
     all.extend(baseline::rules());
+    all.extend(integrity::rules());
     all
 }
 
