@@ -107,7 +107,7 @@ impl Default for Integrity {
             gap_minutes: 120,
             gap_factor: 10.0,
             gap_expected_events: 20.0,
-            gap_history_days: 3,
+            gap_history_days: 7,
             clock_skew_hours: 24,
         }
     }

@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod detect;
 mod formats;
+mod integrity;
 mod loading;
 mod query;
 mod tui;

@@ -54,9 +54,10 @@ impl Rule for LogIntegrity {
     }
 
     fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
-        let mut out = silences(ctx)?;
+        // Events with a wrong clock would stretch the streams they are in: left out.
+        let (mut out, odd) = clock(ctx)?;
+        out.extend(silences(ctx, odd)?);
         out.extend(altered_copies(ctx)?);
-        out.extend(clock(ctx)?);
         Ok(out)
     }
 }
@@ -147,12 +148,18 @@ struct Silence {
     longest_other: i64,
 }
 
-fn silences(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
+fn silences(ctx: &Ctx<'_>, odd: Vec<u32>) -> Result<Vec<Finding>> {
     let cfg = &ctx.config.integrity;
-    let df = ctx
-        .frame
-        .clone()
-        .lazy()
+    let mut lazy = ctx.frame.clone().lazy();
+    if !odd.is_empty() {
+        lazy = lazy.filter(
+            col(ROW)
+                .cast(DataType::UInt32)
+                .is_in(lit(Series::new("rows".into(), odd)).implode(false), false)
+                .not(),
+        );
+    }
+    let df = lazy
         .group_by([
             stream_key().alias("k"),
             t().floor_div(lit(BUCKET)).alias("b"),
@@ -375,7 +382,8 @@ fn word_silences(ctx: &Ctx<'_>, found: Vec<Silence>) -> Result<Vec<Finding>> {
             s.expected,
             duration(s.longest_other.max(0))
         ));
-        let mut severity = Medium;
+        // A stream that stops may only be an export that ends earlier: low unless escalated.
+        let mut severity = if s.trailing { Low } else { Medium };
         if let Some(tamper) = tampering
             .iter()
             .rev()
@@ -524,7 +532,8 @@ fn differences(copies: &[&Ev]) -> Vec<String> {
 /// Files smaller than this are not judged for events after the rest.
 const MIN_FILE_EVENTS: u64 = 10;
 
-fn clock(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
+/// Clock findings, and the rows behind them.
+fn clock(ctx: &Ctx<'_>) -> Result<(Vec<Finding>, Vec<u32>)> {
     let skew = i64::from(ctx.config.integrity.clock_skew_hours.max(1)) * HOUR;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -538,23 +547,30 @@ fn clock(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
             len().alias("n"),
             t().quantile(lit(0.99), QuantileMethod::Lower).alias("bulk"),
             t().max().alias("last"),
+            t().min().alias("first"),
         ])
         .collect()
         .map_err(Error::polars("file time ranges"))?;
-    let (ids, n, bulk, last) = (
+    let (ids, n, bulk, last, first) = (
         u64s(&files, "s")?,
         u64s(&files, "n")?,
         i64s(&files, "bulk")?,
         i64s(&files, "last")?,
+        i64s(&files, "first")?,
     );
-    // Files whose last events lie far after their 99th percentile.
-    let mut suspects: Vec<(u32, u64, i64)> = Vec::new();
+    // Files whose last events lie far after their 99th percentile: by `skew`, and by ten
+    // times the file's usual spacing (a sparse file's last event is not late).
+    let mut suspects: Vec<(u32, u64, i64, i64)> = Vec::new();
     for i in 0..files.height() {
-        let (Some(id), Some(n), Some(bulk), Some(last)) = (ids[i], n[i], bulk[i], last[i]) else {
+        let (Some(id), Some(n), Some(bulk), Some(last), Some(first)) =
+            (ids[i], n[i], bulk[i], last[i], first[i])
+        else {
             continue;
         };
-        if n >= MIN_FILE_EVENTS && last - bulk > skew {
-            suspects.push((id as u32, n, bulk));
+        let spacing = (bulk - first) / (n as i64 - 1).max(1);
+        let needed = skew.max(spacing.saturating_mul(10));
+        if n >= MIN_FILE_EVENTS && last - bulk > needed {
+            suspects.push((id as u32, n, bulk, needed));
         }
     }
     let source_is = |ids: Vec<u32>| -> Expr {
@@ -568,7 +584,7 @@ fn clock(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
     } else {
         let any_tail = suspects
             .iter()
-            .map(|(id, _, bulk)| source_is(vec![*id]).and(t().gt_eq(lit(*bulk))))
+            .map(|(id, _, bulk, _)| source_is(vec![*id]).and(t().gt_eq(lit(*bulk))))
             .reduce(Expr::or)
             .unwrap_or(lit(false));
         ctx.frame
@@ -596,7 +612,7 @@ fn clock(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
     }
     // Per suspect file: the largest jump in its tail that leaves at most 1 % above it.
     let mut late_rows: Vec<(u32, i64, i64)> = Vec::new();
-    for (id, n, _) in &suspects {
+    for (id, n, _, needed) in &suspects {
         let mut times: Vec<(i64, u32)> = tail
             .iter()
             .filter(|(s, _, _)| s == id)
@@ -608,7 +624,7 @@ fn clock(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
             .filter(|i| *i > 0)
             .map(|i| (times[i].0 - times[i - 1].0, i))
             .max();
-        if let Some((_, i)) = best.filter(|(jump, _)| *jump > skew) {
+        if let Some((_, i)) = best.filter(|(jump, _)| jump > needed) {
             let rest_end = times[i - 1].0;
             for (time, row) in &times[i..] {
                 if !future_rows.contains(row) {
@@ -617,8 +633,10 @@ fn clock(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
             }
         }
     }
+    let mut odd: Vec<u32> = future_rows.iter().copied().collect();
+    odd.extend(late_rows.iter().map(|r| r.0));
     if late_rows.is_empty() {
-        return Ok(out);
+        return Ok((out, odd));
     }
     let wanted: Vec<u32> = late_rows.iter().map(|r| r.0).collect();
     let late = ctx.select(col(ROW).cast(DataType::UInt32).is_in(
@@ -643,7 +661,7 @@ fn clock(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
         out.push(finding(&INFO, Low, &events, reason));
     }
     out.sort_by_key(|f| f.time);
-    Ok(out)
+    Ok((out, odd))
 }
 
 fn future_findings(_ctx: &Ctx<'_>, future: &[Ev], now: i64) -> Vec<Finding> {
