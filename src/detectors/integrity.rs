@@ -5,7 +5,7 @@
 //! * **Silence**: a stream (provider + account / tenant / project + log type) with no events
 //!   for far longer than its own pattern allows. Each stream is counted in 10-minute buckets;
 //!   a silence must last `gap_minutes`, be `gap_factor` times the stream's 99th-percentile
-//!   gap, and the stream's *floor* (the 10th-percentile count of the same UTC hours on its
+//!   gap and twice its 99th-percentile silence longer than a bucket, and the stream's *floor* (the 10th-percentile count of the same UTC hours on its
 //!   other full days) must predict at least `gap_expected_events` events in it. Nights,
 //!   weekends and holidays of people-driven streams have a floor of zero and never count;
 //!   streams with fewer than `gap_history_days` full days are not judged. A stream that stops
@@ -215,7 +215,18 @@ fn silences(ctx: &Ctx<'_>, odd: Vec<u32>) -> Result<Vec<Finding>> {
             .collect();
         gaps.sort_unstable();
         let p99 = percentile_gap(&gaps, total, 0.99);
-        let threshold = min_gap.max((cfg.gap_factor * p99 as f64) as i64);
+        // ... and twice the 99th percentile of its silences longer than a bucket (a stream
+        // quiet for 90 minutes every night is not silent after two hours).
+        // (The longest one is left out: it is the silence being judged.)
+        let mut long: Vec<i64> = gaps.iter().map(|g| g.0).filter(|g| *g > BUCKET).collect();
+        long.pop();
+        let long_p99 = long
+            .get(((long.len() as f64 * 0.99).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(0);
+        let threshold = min_gap
+            .max((cfg.gap_factor * p99 as f64) as i64)
+            .max(2 * long_p99);
         let mut candidates: Vec<(i64, i64, bool)> = gaps
             .iter()
             .filter(|g| g.0 >= threshold)
@@ -470,6 +481,12 @@ fn altered_copies(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
             continue;
         }
         let differs = differences(&copies);
+        // An edited copy keeps the time and the action and changes who, where, the outcome
+        // or the target; copies that differ in time or action are different events under one
+        // id (test corpora, broken id generators).
+        let edited = !differs
+            .iter()
+            .any(|d| d.starts_with("time ") || d.starts_with("action "));
         let (severity, reason) = if differs.is_empty() {
             (
                 Info,
@@ -478,11 +495,20 @@ fn altered_copies(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
                     copies.len()
                 ),
             )
-        } else {
+        } else if edited {
             (
                 High,
                 format!(
-                    "{provider} event {id} appears {} times with different content ({}): one of the copies was altered or forged",
+                    "{provider} event {id} appears {} times with different content ({}) at the same time and action: one of the copies was altered or forged",
+                    copies.len(),
+                    differs.join("; ")
+                ),
+            )
+        } else {
+            (
+                Low,
+                format!(
+                    "{provider} id {id} is on {} different events ({}): a reused or broken event id",
                     copies.len(),
                     differs.join("; ")
                 ),
@@ -608,7 +634,7 @@ fn clock(ctx: &Ctx<'_>) -> Result<(Vec<Finding>, Vec<u32>)> {
     let mut out = Vec::new();
     let future_rows: HashSet<u32> = future.iter().map(|e| e.row).collect();
     if !future.is_empty() {
-        out.extend(future_findings(ctx, &future, now));
+        out.extend(future_findings(&future, now));
     }
     // Per suspect file: the largest jump in its tail that leaves at most 1 % above it.
     let mut late_rows: Vec<(u32, i64, i64)> = Vec::new();
@@ -664,7 +690,7 @@ fn clock(ctx: &Ctx<'_>) -> Result<(Vec<Finding>, Vec<u32>)> {
     Ok((out, odd))
 }
 
-fn future_findings(_ctx: &Ctx<'_>, future: &[Ev], now: i64) -> Vec<Finding> {
+fn future_findings(future: &[Ev], now: i64) -> Vec<Finding> {
     let mut by_provider: HashMap<&str, Vec<&Ev>> = HashMap::new();
     for e in future {
         by_provider.entry(&e.provider).or_default().push(e);
