@@ -357,10 +357,7 @@ fn word_silences(ctx: &Ctx<'_>, found: Vec<Silence>) -> Result<Vec<Finding>> {
     for s in found {
         let (label, provider) = stream_label(ctx, s.key);
         let key_of = |e: &Ev| e.provider == provider;
-        let before = edge_events
-            .iter()
-            .filter(|e| e.time == s.from && key_of(e))
-            .last();
+        let before = edge_events.iter().rfind(|e| e.time == s.from && key_of(e));
         let after = edge_events
             .iter()
             .find(|e| !s.trailing && e.time == s.to && key_of(e));
@@ -522,7 +519,8 @@ fn altered_copies(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
 
 /// What differs between copies of one event: `field a vs b`.
 fn differences(copies: &[&Ev]) -> Vec<String> {
-    let fields: [(&str, fn(&Ev) -> String); 7] = [
+    type Field = (&'static str, fn(&Ev) -> String);
+    let fields: [Field; 7] = [
         ("time", |e| crate::text::format_time_utc(e.time)),
         ("actor", |e| e.actor.clone()),
         ("action", |e| e.action.clone()),
