@@ -82,6 +82,8 @@ pub struct Detect {
     pub destructive: BTreeMap<String, ActionList>,
     /// Temporary (just-in-time) access: windows, roles, what counts as temporary.
     pub jit: Jit,
+    /// When a silent stream or a clock counts for `log-integrity-gap`.
+    pub integrity: Integrity,
 }
 
 /// The `[detect.jit]` section: how long temporary access may last and how it may be used.
@@ -119,6 +121,35 @@ impl Default for Jit {
             activations_per_week: 10,
             managed: Vec::new(),
             roles: BTreeMap::new(),
+        }
+    }
+}
+
+/// The `[detect.integrity]` section: when `log-integrity-gap` judges a stream silent or a
+/// clock wrong.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Integrity {
+    /// A silence lasts at least this many minutes ...
+    pub gap_minutes: u32,
+    /// ... and this many times the stream's 99th-percentile gap ...
+    pub gap_factor: f64,
+    /// ... and the stream's quietest days predict at least this many events in it.
+    pub gap_expected_events: f64,
+    /// Streams with fewer full days of history are not judged.
+    pub gap_history_days: u32,
+    /// Events this many hours in the future, or after the rest of their file.
+    pub clock_skew_hours: u32,
+}
+
+impl Default for Integrity {
+    fn default() -> Self {
+        Integrity {
+            gap_minutes: 120,
+            gap_factor: 10.0,
+            gap_expected_events: 20.0,
+            gap_history_days: 7,
+            clock_skew_hours: 24,
         }
     }
 }
@@ -169,6 +200,10 @@ pub struct Thresholds {
     pub new_key_hours: u32,
     /// Net privileged grants to one identity over the data that make permission creep.
     pub creep_grants: u32,
+    /// Distinct Kubernetes secrets read by one identity in `secret_minutes` that make a burst.
+    pub secret_names: u32,
+    /// Window of the secret-read burst.
+    pub secret_minutes: u32,
 }
 
 /// A rule's switches.
@@ -228,6 +263,8 @@ impl Default for Thresholds {
             key_ip_minutes: 30,
             new_key_hours: 24,
             creep_grants: 3,
+            secret_names: 10,
+            secret_minutes: 10,
         }
     }
 }
@@ -267,6 +304,7 @@ impl Default for Detect {
             groups: BTreeMap::new(),
             destructive: BTreeMap::new(),
             jit: Jit::default(),
+            integrity: Integrity::default(),
         }
     }
 }

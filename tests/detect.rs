@@ -734,6 +734,7 @@ fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
             f.rule == p.rule
                 && f.actor == p.actor
                 && f.event_ids.iter().any(|e| p.event_ids.contains(e))
+                && f.reason.contains(p.evidence)
         });
         if !found {
             missed.push(format!("{} / {} ({})", p.rule, p.actor, p.what));

@@ -9,6 +9,7 @@ mod conformance;
 mod detect;
 mod formats;
 mod lifecycle;
+mod integrity;
 mod loading;
 mod query;
 mod tui;

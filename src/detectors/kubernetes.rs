@@ -2,9 +2,14 @@
 //! privileged bindings and system roles, exec into pods, secret reads, anonymous and
 //! impersonated requests.
 
+use std::collections::{HashMap, HashSet};
+
+use polars::prelude::*;
+
 use super::single::{SingleRule, details_match};
-use super::{RuleInfo, Severity};
-use crate::schema::ACTOR;
+use super::{Ctx, Ev, Hit, RuleInfo, Severity, i64s, minutes, u64s};
+use crate::schema::{ACTOR, OUTCOME, RESOURCE, TIME};
+use crate::{Error, Result};
 
 use Severity::{Critical, High, Low, Medium};
 
@@ -16,7 +21,7 @@ pub(super) static RULES: [SingleRule; 4] = [
             title: "Kubernetes privileged binding or system role changed",
             mitre: &["T1098.006"],
             severity: High,
-            summary: "(Cluster)RoleBindings to cluster-admin, admin, system:masters or controller roles, bindings of anonymous groups, system: roles modified, roles granting * (EKS, AKS, GKE)",
+            summary: "(Cluster)RoleBindings to cluster-admin, admin, system:masters or controller roles, bindings of anonymous groups, system: roles modified, roles granting *, escalate, bind, impersonate, secrets, exec, attach, port-forward, ephemeral containers, nodes/proxy or token requests (high for * on *) (EKS, AKS, GKE)",
         },
         select: |c| {
             (c.provider == "kubernetes"
@@ -92,25 +97,28 @@ pub(super) static RULES: [SingleRule; 4] = [
             }
             let verbs = e.detail("verbs").unwrap_or("");
             let resources = e.detail("resources").unwrap_or("");
-            let wide = verbs
-                .split(',')
-                .any(|v| matches!(v, "*" | "escalate" | "bind" | "impersonate"))
-                || resources.split(',').any(|r| {
-                    matches!(
-                        r,
-                        "*" | "secrets" | "pods/exec" | "nodes/proxy" | "serviceaccounts/token"
-                    )
-                });
-            if verb != "delete" && wide {
-                return Some((
-                    Medium,
-                    format!(
-                        "{} {verb}d role {name} granting verbs [{verbs}] on [{resources}]",
-                        e.who()
-                    ),
-                ));
+            if verb == "delete" {
+                return None;
             }
-            None
+            let granted = sensitive_grants(verbs, resources);
+            if granted.is_empty() {
+                return None;
+            }
+            let everything =
+                verbs.split(',').any(|v| v == "*") && resources.split(',').any(|r| r == "*");
+            Some((
+                if everything { High } else { Medium },
+                format!(
+                    "{} {verb}d role {name} granting {}{} (verbs [{verbs}] on [{resources}])",
+                    e.who(),
+                    granted.join(", "),
+                    if everything {
+                        ": every verb on every resource, as cluster-admin"
+                    } else {
+                        ""
+                    }
+                ),
+            ))
         },
         failures: false,
         rows: None,
@@ -183,7 +191,7 @@ pub(super) static RULES: [SingleRule; 4] = [
             title: "Kubernetes secrets read",
             mitre: &["T1552.007"],
             severity: Medium,
-            summary: "cluster-wide list of secrets (critical), secrets listed in kube-system/default (high), and secret reads by an identity that does not usually read secrets",
+            summary: "cluster-wide list of secrets (critical), secrets listed in kube-system/default (high), one identity reading `secret_names` distinct secrets in `secret_minutes` (high), and secret reads by an identity that does not usually read secrets",
         },
         select: |c| {
             (c.provider == "kubernetes"
@@ -314,6 +322,173 @@ fn k8s_system_principal(actor: &str) -> bool {
     (actor.starts_with("system:") && !actor.starts_with("system:serviceaccount:"))
         || actor.starts_with("eks:")
         || actor.starts_with("aks")
+}
+
+/// What a role's rules grant that lets a holder escalate (catalogue D07 and the workload
+/// access of §3.4): wildcard, escalate, bind and impersonate verbs; secrets, exec and its
+/// kin, node proxy, token requests and CSR approval, also through `pods/*`, `nodes/*` or
+/// `*/exec` wildcards.
+fn sensitive_grants(verbs: &str, resources: &str) -> Vec<String> {
+    const RESOURCES: [&str; 9] = [
+        "secrets",
+        "pods/exec",
+        "pods/attach",
+        "pods/portforward",
+        "pods/ephemeralcontainers",
+        "nodes/proxy",
+        "serviceaccounts/token",
+        "certificatesigningrequests/approval",
+        "mutatingwebhookconfigurations",
+    ];
+    let mut out: Vec<String> = verbs
+        .split(',')
+        .filter(|v| matches!(*v, "*" | "escalate" | "bind" | "impersonate"))
+        .map(|v| format!("verb {v}"))
+        .collect();
+    for r in resources.split(',').filter(|r| !r.is_empty()) {
+        let covers = |wanted: &str| {
+            let (base, sub) = wanted.split_once('/').unwrap_or((wanted, ""));
+            r == "*"
+                || r == wanted
+                || (!sub.is_empty() && (r == format!("{base}/*") || r == format!("*/{sub}")))
+        };
+        if RESOURCES.iter().any(|w| covers(w)) {
+            let shown = r.to_string();
+            if !out.contains(&shown) {
+                out.push(shown);
+            }
+        }
+    }
+    out
+}
+
+/// D25's window: one identity reading `secret_names` distinct secrets within
+/// `secret_minutes` (high, whatever its history). Counted per actor in window-sized buckets
+/// first (Polars), so only actors that can reach the threshold in two adjacent buckets are
+/// read one by one; their hits replace the single-event ones on the same rows.
+pub(super) fn secret_read_bursts(ctx: &Ctx<'_>, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
+    let th = &ctx.config.thresholds;
+    let (need, window) = (
+        th.secret_names.max(2) as usize,
+        minutes(th.secret_minutes.max(1)),
+    );
+    let reads = ctx
+        .actions(|c| {
+            (c.provider == "kubernetes" && c.action == "get secrets")
+                || (c.provider == "gcp" && c.action == "io.k8s.core.v1.secrets.get")
+        })
+        .and(ctx.category(OUTCOME, |o| o == "success"));
+    let buckets = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(reads.clone())
+        .group_by([
+            col(ACTOR).to_physical().alias("a"),
+            col(TIME).to_physical().floor_div(lit(window)).alias("b"),
+        ])
+        .agg([col(RESOURCE).n_unique().alias("n")])
+        .collect()
+        .map_err(Error::polars("secret reads per window"))?;
+    let (actors, slots, counts) = (
+        u64s(&buckets, "a")?,
+        i64s(&buckets, "b")?,
+        u64s(&buckets, "n")?,
+    );
+    let mut per: HashMap<(u64, i64), u64> = HashMap::new();
+    for i in 0..buckets.height() {
+        if let (Some(a), Some(b), Some(n)) = (actors[i], slots[i], counts[i]) {
+            per.insert((a, b), n);
+        }
+    }
+    let candidates: Vec<u32> = per
+        .iter()
+        .filter(|((a, b), n)| **n + per.get(&(*a, b + 1)).copied().unwrap_or(0) >= need as u64)
+        .map(|((a, _), _)| *a as u32)
+        .collect::<HashSet<u32>>()
+        .into_iter()
+        .collect();
+    if candidates.is_empty() {
+        return Ok(hits);
+    }
+    let events = ctx.select(reads.and(col(ACTOR).to_physical().is_in(
+        lit(Series::new("actors".into(), candidates)).implode(false),
+        false,
+    )))?;
+    let mut by_actor: HashMap<&str, Vec<&Ev>> = HashMap::new();
+    for e in &events {
+        if k8s_system_principal(&e.actor)
+            || e.actor.contains("kube-state-metrics")
+            || e.actor.starts_with("system:serviceaccount:kube-system:")
+        {
+            continue;
+        }
+        by_actor.entry(&e.actor).or_default().push(e);
+    }
+    let mut burst: HashMap<u32, String> = HashMap::new();
+    for reads in by_actor.values() {
+        // Sliding window over the actor's reads (in time order).
+        let mut start = 0;
+        let mut names: HashMap<&str, usize> = HashMap::new();
+        for end in 0..reads.len() {
+            *names.entry(&reads[end].resource).or_default() += 1;
+            while reads[end].time - reads[start].time > window {
+                let r = reads[start].resource.as_str();
+                if let Some(n) = names.get_mut(r) {
+                    *n -= 1;
+                    if *n == 0 {
+                        names.remove(r);
+                    }
+                }
+                start += 1;
+            }
+            if names.len() >= need {
+                let inside = &reads[start..=end];
+                let mut shown: Vec<&str> = Vec::new();
+                for e in inside {
+                    if !shown.contains(&e.resource.as_str()) {
+                        shown.push(&e.resource);
+                    }
+                }
+                let minutes = (reads[end].time - reads[start].time) / super::MINUTE;
+                let reason = format!(
+                    "{} read {} distinct secrets in {} min ({}{}), from {}: secret harvesting",
+                    reads[end].who(),
+                    shown.len(),
+                    minutes.max(1),
+                    shown.iter().take(4).copied().collect::<Vec<_>>().join(", "),
+                    if shown.len() > 4 {
+                        format!(" and {} more", shown.len() - 4)
+                    } else {
+                        String::new()
+                    },
+                    if reads[end].src_ip.is_empty() {
+                        "?"
+                    } else {
+                        &reads[end].src_ip
+                    }
+                );
+                for e in inside {
+                    burst.insert(e.row, reason.clone());
+                }
+            }
+        }
+    }
+    if burst.is_empty() {
+        return Ok(hits);
+    }
+    hits.retain(|h| !burst.contains_key(&h.ev.row) || h.severity > High);
+    let kept: HashSet<u32> = hits.iter().map(|h| h.ev.row).collect();
+    for e in events.iter().filter(|e| !kept.contains(&e.row)) {
+        if let Some(reason) = burst.get(&e.row) {
+            hits.push(Hit {
+                ev: e.clone(),
+                severity: High,
+                reason: reason.clone(),
+            });
+        }
+    }
+    Ok(hits)
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! word the reason. Families: [`single`], [`identity`] and [`kubernetes`] (dangerous
 //! whatever the context), [`window`]
 //! (bursts: failures, spraying, destruction, denials), [`baseline`] (each actor's own
-//! history: working hours, dormancy, first-seen sources, rare actions, travel, services).
+//! history: working hours, dormancy, first-seen sources, rare actions, travel, services),
+//! [`integrity`] (log sources gone silent, altered copies, clocks),
 //! [`lifecycle`] (temporary grants and service credentials that should have ended) and
 //! [`creep`] (privileges piling up) pair grants with their ends ([`grants`]).
 
@@ -15,6 +16,7 @@ pub mod baseline;
 pub mod creep;
 pub mod grants;
 pub mod identity;
+pub mod integrity;
 pub mod kubernetes;
 pub mod lifecycle;
 pub mod single;
@@ -152,6 +154,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
     all.extend(baseline::rules());
     all.extend(lifecycle::rules());
     all.extend(creep::rules());
+    all.extend(integrity::rules());
     all
 }
 

@@ -11,10 +11,11 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::{
-    Combo, Ctx, DAY, Ev, Finding, Hit, Rule, RuleInfo, Severity, group_hits, hhmm_utc, minutes,
+    Combo, Ctx, DAY, Ev, Finding, HOUR, Hit, Rule, RuleInfo, Severity, group_hits, hhmm_utc,
+    minutes,
 };
 use crate::Result;
-use crate::schema::{DETAILS, OUTCOME};
+use crate::schema::{ACTOR, DETAILS, OUTCOME, PRIVILEGED, TIME};
 
 use Severity::{Critical, High, Low, Medium};
 
@@ -96,7 +97,7 @@ impl Rule for Single {
             firsts,
             days: days.into_iter().map(|(a, d)| (a, d.len())).collect(),
         };
-        let hits: Vec<Hit> = selected
+        let mut hits: Vec<Hit> = selected
             .into_iter()
             .filter_map(|ev| {
                 let (severity, reason) = (rule.judge)(&ev, &scope)?;
@@ -107,11 +108,28 @@ impl Rule for Single {
                 })
             })
             .collect();
+        drop(scope);
+        if let Some(refine) = refinement(rule.info.id) {
+            hits = refine(ctx, hits)?;
+        }
         Ok(group_hits(
             &rule.info,
             hits,
             minutes(ctx.config.group_minutes),
         ))
+    }
+}
+
+/// A rule's second pass over its hits: sub-rules that need more than one event (sessions,
+/// windows, what the actor did around the event) escalate, add or replace hits.
+type Refine = fn(&Ctx<'_>, Vec<Hit>) -> Result<Vec<Hit>>;
+
+fn refinement(id: &str) -> Option<Refine> {
+    match id {
+        "audit-log-tampering" => Some(tampering_with_privileged_actions),
+        "console-signin-without-mfa" => Some(super::identity::okta_sessions_without_mfa),
+        "k8s-secret-access" => Some(super::kubernetes::secret_read_bursts),
+        _ => None,
     }
 }
 
@@ -140,6 +158,61 @@ pub(super) fn gcp_leaf(action: &str) -> &str {
 
 pub(super) fn lower(s: &str) -> String {
     s.to_ascii_lowercase()
+}
+
+/// The actions `audit-log-tampering` looks at (for `log-integrity-gap`).
+pub(super) fn tampering_action(c: &Combo) -> bool {
+    (RULES[0].select)(c)
+}
+
+/// D01's escalation: the same actor did a privileged action within 60 minutes of the
+/// tampering (catalogue: escalate one level).
+fn tampering_with_privileged_actions(ctx: &Ctx<'_>, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
+    let (Some(lo), Some(hi)) = (
+        hits.iter().map(|h| h.ev.time).min(),
+        hits.iter().map(|h| h.ev.time).max(),
+    ) else {
+        return Ok(hits);
+    };
+    let actors: HashSet<&str> = hits.iter().map(|h| h.ev.actor.as_str()).collect();
+    let own: HashSet<u32> = hits.iter().map(|h| h.ev.row).collect();
+    let time = || col(TIME).to_physical();
+    let near = ctx.select(
+        col(PRIVILEGED)
+            .eq(lit(true))
+            .fill_null(lit(false))
+            .and(ctx.category(OUTCOME, |o| o == "success"))
+            .and(ctx.category(ACTOR, |a| actors.contains(a)))
+            .and(time().gt_eq(lit(lo - HOUR)))
+            .and(time().lt_eq(lit(hi + HOUR))),
+    )?;
+    for h in &mut hits {
+        let around: Vec<&Ev> = near
+            .iter()
+            .filter(|e| {
+                e.actor == h.ev.actor && !own.contains(&e.row) && (e.time - h.ev.time).abs() <= HOUR
+            })
+            .collect();
+        if around.is_empty() {
+            continue;
+        }
+        let shown: Vec<String> = around
+            .iter()
+            .take(3)
+            .map(|e| format!("{} at {}", e.action, hhmm_utc(e.time)))
+            .collect();
+        let more = match around.len() {
+            n if n > 3 => format!(" and {} more", n - 3),
+            _ => String::new(),
+        };
+        h.severity = h.severity.up();
+        h.reason.push_str(&format!(
+            "; escalated: within 60 minutes the same actor made {} privileged action(s): {}{more}",
+            around.len(),
+            shown.join(", ")
+        ));
+    }
+    Ok(hits)
 }
 
 static RULES: [SingleRule; 5] = [

@@ -272,10 +272,20 @@ fn request_details(resource: &str, raw: &str, extra: &mut Extra) {
         }
         "clusterroles" | "roles" => {
             let rules = &obj.rules.0;
+            // Long lists are cut: what grants escalation goes first so it is never cut.
             let verbs = rules.iter().flat_map(|r| r.0.verbs.strs());
-            pairs.push(("verbs", join_limited(verbs)));
+            let verbs = sensitive_first(verbs, |v| {
+                matches!(v, "*" | "escalate" | "bind" | "impersonate")
+            });
+            pairs.push(("verbs", join_limited(verbs.into_iter())));
             let resources = rules.iter().flat_map(|r| r.0.resources.strs());
-            pairs.push(("resources", join_limited(resources)));
+            let resources = sensitive_first(resources, |r| {
+                r.contains('/')
+                    || r.contains('*')
+                    || r == "secrets"
+                    || r.ends_with("webhookconfigurations")
+            });
+            pairs.push(("resources", join_limited(resources.into_iter())));
         }
         "pods"
         | "deployments"
@@ -367,6 +377,24 @@ fn clip(s: &str) -> String {
 }
 
 /// Joins up to `MAX_ITEMS` distinct values with `,` (then `+N`); `None` when there are none.
+/// The distinct items, in order, except that past `MAX_ITEMS` the `sensitive` ones move to
+/// the front (so [`join_limited`] keeps them).
+fn sensitive_first<'s>(
+    items: impl Iterator<Item = &'s str>,
+    sensitive: impl Fn(&str) -> bool,
+) -> Vec<&'s str> {
+    let mut seen: Vec<&str> = Vec::new();
+    for item in items {
+        if !seen.contains(&item) {
+            seen.push(item);
+        }
+    }
+    if seen.len() > MAX_ITEMS {
+        seen.sort_by_key(|i| !sensitive(i));
+    }
+    seen
+}
+
 fn join_limited<'s>(items: impl Iterator<Item = &'s str>) -> Option<String> {
     let mut seen: Vec<&str> = Vec::new();
     for item in items {

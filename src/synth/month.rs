@@ -35,6 +35,8 @@ pub struct Planted {
     pub what: &'static str,
     /// Provider ids of the planted events.
     pub event_ids: Vec<String>,
+    /// Words the finding's reason must hold ("" for any): the sub-rule that should fire.
+    pub evidence: &'static str,
 }
 
 /// What `write_month` wrote and planted.
@@ -369,20 +371,22 @@ fn routine(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day) {
                     t,
                     entra_signin(rng, &m.upn, &m.ip, t, 0, "Office 365 Exchange Online"),
                 ));
-                d.okta.push((
+                let session = okta_event(
+                    rng,
+                    &m.upn,
+                    "User",
+                    &m.ip,
                     t + 5 * SECOND,
-                    okta_event(
-                        rng,
-                        &m.upn,
-                        "User",
-                        &m.ip,
-                        t + 5 * SECOND,
-                        "user.session.start",
-                        "SUCCESS",
-                        None,
-                        None,
-                    ),
+                    "user.session.start",
+                    "SUCCESS",
+                    None,
+                    None,
+                );
+                d.okta.push((
+                    t + 7 * SECOND,
+                    okta_mfa(rng, &session, &m.upn, &m.ip, t + 7 * SECOND),
                 ));
+                d.okta.push((t + 5 * SECOND, session));
                 d.okta.push((
                     t + 9 * SECOND,
                     okta_event(
@@ -732,6 +736,24 @@ fn routine(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day) {
     }
 }
 
+/// The MFA verification of an Okta session (same `externalSessionId`).
+fn okta_mfa(rng: &mut Rng, session: &Value, upn: &str, ip: &str, t: i64) -> Value {
+    let mut e = okta_event(
+        rng,
+        upn,
+        "User",
+        ip,
+        t,
+        "user.authentication.auth_via_mfa",
+        "SUCCESS",
+        None,
+        None,
+    );
+    e["authenticationContext"] = session["authenticationContext"].clone();
+    e["authenticationContext"]["authenticationProvider"] = json!("FACTOR_PROVIDER");
+    e
+}
+
 /// A record without the random AccessDenied the routine generator adds.
 fn clean(mut v: Value) -> Value {
     if let Some(o) = v.as_object_mut() {
@@ -769,6 +791,7 @@ fn plant(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day, out: &mut Vec
             actor,
             what,
             event_ids: events.iter().map(|v| id_of(v)).collect(),
+            evidence: "",
         });
     };
     match day {
@@ -1204,62 +1227,245 @@ fn plant(rng: &mut Rng, day: i64, members: &[Member], d: &mut Day, out: &mut Vec
             d.audits.push((t, e));
         }
         25 => {
-            let rng = &mut Rng::new(0x6c69_6665_6379 + day as u64);
-            // The backup app's secret expired; someone new to it adds a credential at night.
-            let t0 = START + day * DAY + 3 * HOUR;
-            let mut events = Vec::new();
-            for i in 0..8 {
-                let t = t0 + i * 5 * MINUTE;
-                let mut e = entra_sp_signin(rng, t);
-                e["resultType"] = json!("7000222");
-                e["properties"]["status"] = json!({"errorCode": 7000222, "failureReason": "The provided client secret keys for app are expired."});
-                events.push((t, e));
-            }
-            let m = find(members, 1, 2);
-            let t = t0 + 50 * MINUTE;
-            let mut fix = entra_directory_audit(
+            // An Okta session without MFA, in an org where every other session has it.
+            let m = find(members, 1, 5);
+            let t = local(TEAMS[1].tz, day, 9, 40);
+            let e = okta_event(
                 rng,
                 &m.upn,
-                &m.ip,
+                "User",
+                "203.0.113.130",
                 t,
-                "Add service principal credentials",
-                "backup-sync",
+                "user.session.start",
+                "SUCCESS",
+                None,
                 None,
             );
-            fix["targetResources"][0]["type"] = json!("ServicePrincipal");
-            let mut refs: Vec<&Value> = events.iter().map(|(_, v)| v).collect();
-            refs.push(&fix);
             record(
-                "nhi-secret-hygiene",
-                "backup-sync".to_string(),
-                "expired client secret, then a credential from someone new to the app",
-                &refs,
+                "console-signin-without-mfa",
+                m.upn.clone(),
+                "Okta session started without MFA",
+                &[&e],
             );
-            d.signins.extend(events);
-            d.audits.push((t, fix));
+            d.okta.push((t, e));
+            {
+                let rng = &mut Rng::new(0x6c69_6665_6379 + day as u64);
+                // The backup app's secret expired; someone new to it adds a credential at night.
+                let t0 = START + day * DAY + 3 * HOUR;
+                let mut events = Vec::new();
+                for i in 0..8 {
+                    let t = t0 + i * 5 * MINUTE;
+                    let mut e = entra_sp_signin(rng, t);
+                    e["resultType"] = json!("7000222");
+                    e["properties"]["status"] = json!({"errorCode": 7000222, "failureReason": "The provided client secret keys for app are expired."});
+                    events.push((t, e));
+                }
+                let m = find(members, 1, 2);
+                let t = t0 + 50 * MINUTE;
+                let mut fix = entra_directory_audit(
+                    rng,
+                    &m.upn,
+                    &m.ip,
+                    t,
+                    "Add service principal credentials",
+                    "backup-sync",
+                    None,
+                );
+                fix["targetResources"][0]["type"] = json!("ServicePrincipal");
+                let mut refs: Vec<&Value> = events.iter().map(|(_, v)| v).collect();
+                refs.push(&fix);
+                record(
+                    "nhi-secret-hygiene",
+                    "backup-sync".to_string(),
+                    "expired client secret, then a credential from someone new to the app",
+                    &refs,
+                );
+                d.signins.extend(events);
+                d.audits.push((t, fix));
+            }
         }
         26 => {
-            let rng = &mut Rng::new(0x6c69_6665_6379 + day as u64);
-            // AdministratorAccess attached to a service role and never detached.
-            let m = find(members, 0, 5);
-            let t = local(TEAMS[0].tz, day, 11, 30);
-            let mut e = clean(cloudtrail_user_event(
+            // The Kubernetes audit log goes silent from 02:00 to 08:00 UTC (a Saturday).
+            let (cut, back) = (START + day * DAY + 2 * HOUR, START + day * DAY + 8 * HOUR);
+            d.k8s.retain(|(t, _)| *t < cut || *t >= back);
+            let before = d
+                .k8s
+                .iter()
+                .filter(|(t, _)| *t < cut)
+                .max_by_key(|(t, _)| *t);
+            let after = d
+                .k8s
+                .iter()
+                .filter(|(t, _)| *t >= back)
+                .min_by_key(|(t, _)| *t);
+            if let (Some((_, b)), Some((_, a))) = (before, after) {
+                record(
+                    "log-integrity-gap",
+                    "kubernetes/audit".to_string(),
+                    "Kubernetes audit log silent for six hours",
+                    &[b, a],
+                );
+            }
+            {
+                let rng = &mut Rng::new(0x6c69_6665_6379 + day as u64);
+                // AdministratorAccess attached to a service role and never detached.
+                let m = find(members, 0, 5);
+                let t = local(TEAMS[0].tz, day, 11, 30);
+                let mut e = clean(cloudtrail_user_event(
+                    rng,
+                    &m.person(),
+                    t,
+                    "AttachRolePolicy",
+                    "iam",
+                    "",
+                ));
+                e["requestParameters"] = json!({"roleName": "etl-loader", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+                record(
+                    "permission-creep",
+                    "etl-loader".to_string(),
+                    "AdministratorAccess held by a service role",
+                    &[&e],
+                );
+                d.aws.push((t, e));
+            }
+        }
+        27 => {
+            // A developer reads 12 different secrets in four minutes.
+            let m = find(members, 2, 4);
+            let user = format!("{}@northwind.example", m.login);
+            let t0 = local(TEAMS[2].tz, day, 14, 0);
+            let mut reads = Vec::new();
+            for i in 0..12 {
+                let t = t0 + i * 20 * SECOND;
+                reads.push((
+                    t,
+                    k8s_event(rng, &user, &m.ip, t, "get", "secrets", "payments", 200),
+                ));
+            }
+            let refs: Vec<&Value> = reads.iter().map(|(_, v)| v).collect();
+            record(
+                "k8s-secret-access",
+                user,
+                "12 distinct secrets read in 4 minutes",
+                &refs,
+            );
+            d.k8s.extend(reads);
+        }
+        28 => {
+            // A developer creates a ClusterRole that grants exec into pods.
+            let m = find(members, 2, 5);
+            let user = format!("{}@northwind.example", m.login);
+            let t = local(TEAMS[2].tz, day, 15, 10);
+            let mut e = k8s_event(rng, &user, &m.ip, t, "create", "clusterroles", "", 201);
+            e["level"] = json!("RequestResponse");
+            e["objectRef"] = json!({"resource": "clusterroles", "name": "debug-helper", "apiGroup": "rbac.authorization.k8s.io", "apiVersion": "v1"});
+            e["requestURI"] = json!("/apis/rbac.authorization.k8s.io/v1/clusterroles");
+            e["requestObject"] = json!({"kind": "ClusterRole", "apiVersion": "rbac.authorization.k8s.io/v1", "metadata": {"name": "debug-helper"}, "rules": [{"apiGroups": [""], "resources": ["pods", "pods/log"], "verbs": ["get", "list"]}, {"apiGroups": [""], "resources": ["pods/exec"], "verbs": ["create", "get"]}]});
+            record(
+                "k8s-privileged-rbac-binding",
+                user,
+                "ClusterRole granting pods/exec created",
+                &[&e],
+            );
+            d.k8s.push((t, e));
+            // An altered copy of a routine CloudTrail read: same eventID, another address.
+            let original = d.aws.iter().find(|(_, v)| {
+                v["userIdentity"]["type"] == json!("IAMUser")
+                    && v["eventName"] == json!("DescribeInstances")
+            });
+            if let Some((t, v)) = original.cloned() {
+                let mut copy = v.clone();
+                copy["sourceIPAddress"] = json!("203.0.113.201");
+                let actor = v["userIdentity"]["arn"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                record(
+                    "log-integrity-gap",
+                    actor,
+                    "a CloudTrail record altered in a second copy",
+                    &[&v, &copy],
+                );
+                d.aws.push((t + 3 * SECOND, copy));
+            }
+        }
+        29 => {
+            // An admin deletes VPC flow logs 20 minutes after attaching a policy.
+            let m = find(members, 0, 3);
+            let t = local(TEAMS[0].tz, day, 13, 0);
+            let mut attach = clean(cloudtrail_user_event(
                 rng,
                 &m.person(),
-                t,
+                t - 20 * MINUTE,
                 "AttachRolePolicy",
                 "iam",
                 "",
             ));
-            e["requestParameters"] = json!({"roleName": "etl-loader", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"});
+            attach["requestParameters"] = json!({"roleName": "shop-app", "policyArn": "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"});
+            let mut e = clean(cloudtrail_user_event(
+                rng,
+                &m.person(),
+                t,
+                "DeleteFlowLogs",
+                "ec2",
+                "",
+            ));
+            e["requestParameters"] =
+                json!({"DeleteFlowLogsRequest": {"FlowLogId": {"item": "fl-0a1b2c3d4e5f"}}});
             record(
-                "permission-creep",
-                "etl-loader".to_string(),
-                "AdministratorAccess held by a service role",
+                "audit-log-tampering",
+                arn(&m.login),
+                "flow logs deleted right after a policy change",
                 &[&e],
             );
+            d.aws.push((t - 20 * MINUTE, attach));
             d.aws.push((t, e));
+            // A GitHub event stamped four days after the month.
+            let dev = find(members, 2, 1);
+            let late = START + (DAYS + 4) * DAY + 10 * HOUR;
+            let g = github_event(
+                rng,
+                &dev.login,
+                &dev.ip,
+                late,
+                "git.clone",
+                "northwind/shop",
+                None,
+            );
+            record(
+                "log-integrity-gap",
+                dev.login.clone(),
+                "a GitHub event stamped days after the rest of its file",
+                &[&g],
+            );
+            d.github.push((late, g));
         }
         _ => {}
+    }
+    // The words the finding must hold where the rule has several sub-rules.
+    for (what, evidence) in [
+        ("Okta session started without MFA", "without MFA"),
+        (
+            "Kubernetes audit log silent for six hours",
+            "was silent for",
+        ),
+        ("12 distinct secrets read in 4 minutes", "distinct secrets"),
+        (
+            "a CloudTrail record altered in a second copy",
+            "different content",
+        ),
+        ("ClusterRole granting pods/exec created", "pods/exec"),
+        (
+            "flow logs deleted right after a policy change",
+            "escalated: within 60 minutes",
+        ),
+        (
+            "a GitHub event stamped days after the rest of its file",
+            "after the rest of their file",
+        ),
+    ] {
+        for p in out.iter_mut().filter(|p| p.what == what) {
+            p.evidence = evidence;
+        }
     }
 }
