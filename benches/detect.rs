@@ -59,7 +59,13 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         timings.sort_by_key(|t| std::cmp::Reverse(t.1));
         let top: Vec<String> = timings
             .iter()
-            .take(8)
+            .take(
+                if std::env::var_os("TRAILSCOPE_BENCH_ALL_PHASES").is_some() {
+                    99
+                } else {
+                    8
+                },
+            )
             .map(|(id, d)| format!("{id} {:.0} ms", d.as_secs_f64() * 1000.0))
             .collect();
         println!("detect: slowest phases: {}", top.join(", "));

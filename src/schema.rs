@@ -60,6 +60,10 @@ pub const RAW_LEN: &str = "raw_len";
 /// Line of the original record in its input (1-based).
 pub const RAW_LINE: &str = "raw_line";
 
+/// Hash (xxh3) of `event_id`, null without one: lets detections find ids shared by several
+/// rows with an integer group-by instead of hashing a million strings again.
+pub const ID_HASH: &str = "id_hash";
+
 /// The normalized columns shown to users, in display order.
 pub const EVENT_COLUMNS: [&str; 20] = [
     TIME, PROVIDER, LOG_TYPE, EVENT_ID, ACTOR, ACTOR_TYPE, ACTION, SERVICE, RESOURCE, SRC_IP,
@@ -276,11 +280,11 @@ pub fn frame_schema() -> Schema {
     let mut schema = Schema::default();
     for name in EVENT_COLUMNS
         .iter()
-        .chain([SOURCE, RAW_OFFSET, RAW_LEN, RAW_LINE].iter())
+        .chain([SOURCE, RAW_OFFSET, RAW_LEN, RAW_LINE, ID_HASH].iter())
     {
         let dtype = match *name {
             TIME => time_dtype(),
-            RAW_OFFSET | RAW_LINE => DataType::UInt64,
+            RAW_OFFSET | RAW_LINE | ID_HASH => DataType::UInt64,
             RAW_LEN => DataType::UInt32,
             n if BOOL_COLUMNS.contains(&n) => DataType::Boolean,
             n if STRING_COLUMNS.contains(&n) => DataType::String,
@@ -308,6 +312,7 @@ pub struct EventBatch {
     raw_offset: Vec<u64>,
     raw_len: Vec<u32>,
     raw_line: Vec<u64>,
+    id_hash: Vec<Option<u64>>,
     fingerprints: Vec<u64>,
 }
 
@@ -336,6 +341,7 @@ impl EventBatch {
             raw_offset: Vec::with_capacity(capacity),
             raw_len: Vec::with_capacity(capacity),
             raw_line: Vec::with_capacity(capacity),
+            id_hash: Vec::with_capacity(capacity),
             fingerprints: Vec::with_capacity(capacity),
         }
     }
@@ -420,13 +426,16 @@ impl EventBatch {
         self.raw_offset.push(span.offset);
         self.raw_len.push(span.len);
         self.raw_line.push(span.line);
+        let id = event.event_id.as_deref();
+        self.id_hash
+            .push(id.map(|v| xxhash_rust::xxh3::xxh3_64(v.as_bytes())));
     }
 
     /// Converts the batch into a frame with the event schema.
     pub fn into_frame(self) -> PolarsResult<DataFrame> {
         let dicts = Dictionaries::shared();
         let height = self.time.len();
-        let mut columns: Vec<Column> = Vec::with_capacity(EVENT_COLUMNS.len() + 4);
+        let mut columns: Vec<Column> = Vec::with_capacity(EVENT_COLUMNS.len() + 5);
         let mut cats = self.cats.into_iter();
         let mut strings = self.strings.into_iter();
         let mut time = Some(self.time);
@@ -469,6 +478,10 @@ impl EventBatch {
         columns.push(UInt64Chunked::from_vec(RAW_OFFSET.into(), self.raw_offset).into_column());
         columns.push(UInt32Chunked::from_vec(RAW_LEN.into(), self.raw_len).into_column());
         columns.push(UInt64Chunked::from_vec(RAW_LINE.into(), self.raw_line).into_column());
+        columns.push(
+            UInt64Chunked::from_iter_options(ID_HASH.into(), self.id_hash.into_iter())
+                .into_column(),
+        );
         DataFrame::new(height, columns)
     }
 }

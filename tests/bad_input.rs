@@ -324,7 +324,10 @@ fn broken_cloudtrail_records_name_the_byte_and_what_is_wrong() {
     let missing_comma = good.replacen(r#""type":"IAMUser","#, r#""type":"IAMUser" "#, 1);
     let comma_at = missing_comma.find(r#" "arn""#).unwrap() + 1;
     // An unread value cut short: the record ends inside it.
-    let unclosed = format!(r#"{},"tlsDetails":{{"versions":[1,2}}"#, &good[..good.len() - 1]);
+    let unclosed = format!(
+        r#"{},"tlsDetails":{{"versions":[1,2}}"#,
+        &good[..good.len() - 1]
+    );
     let bad_escape = good.replacen("ListUsers", r"List\qUsers", 1);
     let trailing = format!("{good} }}");
     let lines = [
@@ -335,20 +338,29 @@ fn broken_cloudtrail_records_name_the_byte_and_what_is_wrong() {
         trailing,
         ct("good2", "2024-03-04T10:01:00Z"),
     ];
-    let path = write(dir.path(), "trail.ndjson", (lines.join("\n") + "\n").as_bytes());
+    let path = write(
+        dir.path(),
+        "trail.ndjson",
+        (lines.join("\n") + "\n").as_bytes(),
+    );
     let (events, dups, rejected, reasons) = outcome(&load(&[&path]));
     assert_eq!((events, dups, rejected), (2, 0, 4), "{reasons:?}");
     let expected = [
         (
             2,
-            format!("invalid JSON at byte {comma_at} of the record: expected ',' or '}}' in an object"),
+            format!(
+                "invalid JSON at byte {comma_at} of the record: expected ',' or '}}' in an object"
+            ),
         ),
         (3, "unterminated object or array".to_string()),
         (4, "invalid escape in a string".to_string()),
         (5, "trailing characters after the record".to_string()),
     ];
     for ((line, what), reason) in expected.iter().zip(&reasons) {
-        assert!(reason.contains(&format!("trail.ndjson:{line} (byte ")), "{reason}");
+        assert!(
+            reason.contains(&format!("trail.ndjson:{line} (byte ")),
+            "{reason}"
+        );
         assert!(reason.contains(what.as_str()), "{reason} lacks {what}");
     }
 }

@@ -717,7 +717,18 @@ fn detect_finds_the_bundled_incident_and_fails_on_high() {
 #[test]
 fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
     let dir = tempfile::tempdir().unwrap();
-    let truth = trailscope::synth::write_month(dir.path(), 100_000, 11).unwrap();
+    // Other sizes and seeds for the README's table: TRAILSCOPE_MONTH_EVENTS, _SEED.
+    let setting = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    let (events, seed) = (
+        setting("TRAILSCOPE_MONTH_EVENTS", 100_000),
+        setting("TRAILSCOPE_MONTH_SEED", 11),
+    );
+    let truth = trailscope::synth::write_month(dir.path(), events as usize, seed).unwrap();
     let store = load(&[dir.path()]);
     let events = store.frame().height();
     let started = std::time::Instant::now();

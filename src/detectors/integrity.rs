@@ -19,6 +19,7 @@
 //!   of their file.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 
 use polars::prelude::*;
 
@@ -27,7 +28,8 @@ use super::{
     when_utc,
 };
 use crate::schema::{
-    ACCOUNT, EVENT_ID, LOG_TYPE, OUTCOME, PRIVILEGED, PROVIDER, SESSION, SOURCE, TIME,
+    ACCOUNT, EVENT_ID, ID_HASH, IdentityHasher, LOG_TYPE, OUTCOME, PRIVILEGED, PROVIDER, SESSION,
+    SOURCE, TIME,
 };
 use crate::{Error, Result};
 
@@ -159,38 +161,58 @@ fn silences(ctx: &Ctx<'_>, odd: Vec<u32>) -> Result<Vec<Finding>> {
                 .not(),
         );
     }
+    // Bucketed in one pass over two integer columns (a two-key group-by over every row cost
+    // four times as much): rows come in time order, so a stream's buckets arrive in order and
+    // only out-of-order rows need the merge below.
     let df = lazy
-        .group_by([
-            stream_key().alias("k"),
-            t().floor_div(lit(BUCKET)).alias("b"),
-        ])
-        .agg([
-            len().alias("n"),
-            t().min().alias("lo"),
-            t().max().alias("hi"),
-        ])
+        .select([stream_key().alias("k"), t().alias("t")])
         .collect()
         .map_err(Error::polars("counting streams"))?;
-    let (keys, starts, counts) = (u64s(&df, "k")?, i64s(&df, "b")?, u64s(&df, "n")?);
-    let (los, his) = (i64s(&df, "lo")?, i64s(&df, "hi")?);
-    let mut streams: HashMap<u64, Vec<Bucket>> = HashMap::new();
-    for i in 0..df.height() {
-        let (Some(k), Some(b), Some(lo), Some(hi)) = (keys[i], starts[i], los[i], his[i]) else {
+    let (keys, times) = (u64s(&df, "k")?, i64s(&df, "t")?);
+    // Stream keys are packed dictionary ids, few and distinct: no need for SipHash per row.
+    let mut streams: HashMap<u64, Vec<Bucket>, BuildHasherDefault<IdentityHasher>> =
+        HashMap::default();
+    let mut sorted = true;
+    for (k, t) in keys.into_iter().zip(times) {
+        let (Some(k), Some(t)) = (k, t) else {
             continue;
         };
-        streams.entry(k).or_default().push(Bucket {
-            start: b * BUCKET,
-            n: counts[i].unwrap_or(0),
-            lo,
-            hi,
-        });
+        let start = t.div_euclid(BUCKET) * BUCKET;
+        let buckets = streams.entry(k).or_default();
+        match buckets.last_mut() {
+            Some(b) if b.start == start => {
+                b.n += 1;
+                b.lo = b.lo.min(t);
+                b.hi = b.hi.max(t);
+            }
+            last => {
+                sorted &= last.is_none_or(|b| b.start < start);
+                buckets.push(Bucket {
+                    start,
+                    n: 1,
+                    lo: t,
+                    hi: t,
+                });
+            }
+        }
+    }
+    if !sorted {
+        for buckets in streams.values_mut() {
+            buckets.sort_by_key(|b| b.start);
+            buckets.dedup_by(|later, kept| {
+                let same = later.start == kept.start;
+                if same {
+                    kept.n += later.n;
+                    kept.lo = kept.lo.min(later.lo);
+                    kept.hi = kept.hi.max(later.hi);
+                }
+                same
+            });
+        }
     }
     let spans: Vec<(u64, i64, i64)> = streams
         .iter_mut()
-        .filter_map(|(k, v)| {
-            v.sort_by_key(|b| b.start);
-            Some((*k, v.first()?.lo, v.last()?.hi))
-        })
+        .filter_map(|(k, v)| Some((*k, v.first()?.lo, v.last()?.hi)))
         .collect();
     let min_gap = i64::from(cfg.gap_minutes.max(1)) * MINUTE;
     let mut found = Vec::new();
@@ -431,33 +453,45 @@ fn word_silences(ctx: &Ctx<'_>, found: Vec<Silence>) -> Result<Vec<Finding>> {
 // ---------------------------------------------------------------------------------------
 
 fn altered_copies(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
-    let shared = ctx
+    // Ids on more than one row, by their hash, in one pass over the integer column (a group-by
+    // with a million groups cost five times as much); collisions only add rows, the grouping
+    // below compares the ids themselves.
+    let column = ctx
         .frame
-        .clone()
-        .lazy()
-        .filter(col(EVENT_ID).is_not_null())
-        .group_by([
-            col(PROVIDER).to_physical().alias("p"),
-            col(LOG_TYPE).to_physical().alias("l"),
-            col(EVENT_ID),
-        ])
-        .agg([len().alias("n")])
-        .filter(col("n").gt(lit(1u32)))
-        .select([col(EVENT_ID)])
-        .collect()
-        .map_err(Error::polars("finding shared event ids"))?;
-    if shared.height() == 0 {
-        return Ok(Vec::new());
-    }
-    let ids = shared
-        .column(EVENT_ID)
+        .column(ID_HASH)
         .map_err(Error::polars("finding shared event ids"))?
         .as_materialized_series()
         .clone();
+    let hashes_ca = column
+        .u64()
+        .map_err(Error::polars("finding shared event ids"))?;
+    // Two passes over a 2 MiB bitmap (it stays in cache, a million-entry hash set does not)
+    // leave the few hashes whose bucket was hit twice; only those go into a set.
+    const BITS: u32 = 24;
+    let slot = |h: u64| (h >> (64 - BITS)) as usize;
+    let mut once = vec![0u64; 1 << (BITS - 6)];
+    let mut twice = vec![0u64; 1 << (BITS - 6)];
+    for h in hashes_ca.iter().flatten() {
+        let (word, bit) = (slot(h) / 64, 1u64 << (slot(h) % 64));
+        twice[word] |= once[word] & bit;
+        once[word] |= bit;
+    }
+    let mut seen: HashSet<u64, BuildHasherDefault<IdentityHasher>> = HashSet::default();
+    let mut shared: HashSet<u64, BuildHasherDefault<IdentityHasher>> = HashSet::default();
+    for h in hashes_ca.iter().flatten() {
+        if twice[slot(h) / 64] & (1u64 << (slot(h) % 64)) != 0 && !seen.insert(h) {
+            shared.insert(h);
+        }
+    }
+    drop((seen, once, twice));
+    if shared.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hashes = Series::new(ID_HASH.into(), shared.into_iter().collect::<Vec<u64>>());
     // Ids that fall back to a correlation id (Entra records without an id) are not unique.
     let rows = ctx.select(
-        col(EVENT_ID)
-            .is_in(lit(ids).implode(false), false)
+        col(ID_HASH)
+            .is_in(lit(hashes).implode(false), false)
             .and(col(EVENT_ID).neq_missing(col(SESSION))),
     )?;
     let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Ev>> = HashMap::new();

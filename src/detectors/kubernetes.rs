@@ -204,10 +204,7 @@ pub(super) static RULES: [SingleRule; 4] = [
                     && !c.action.ends_with("create"))
         },
         judge: |e, ctx| {
-            if k8s_system_principal(&e.actor)
-                || e.actor.contains("kube-state-metrics")
-                || e.actor.starts_with("system:serviceaccount:kube-system:")
-            {
+            if secret_reader_exempt(&e.actor) {
                 return None;
             }
             let listing = e.action.starts_with("list")
@@ -246,7 +243,8 @@ pub(super) static RULES: [SingleRule; 4] = [
             ))
         },
         failures: false,
-        rows: None,
+        // Controllers' reads are never judged: not even read out of the frame.
+        rows: Some(|ctx| ctx.category(ACTOR, |a| !secret_reader_exempt(a))),
     },
     SingleRule {
         info: RuleInfo {
@@ -318,6 +316,14 @@ pub(super) static RULES: [SingleRule; 4] = [
 ];
 
 /// Kubernetes control-plane principals (not service accounts).
+/// Identities whose secret reads are routine: the control plane, kube-system service
+/// accounts and kube-state-metrics.
+fn secret_reader_exempt(actor: &str) -> bool {
+    k8s_system_principal(actor)
+        || actor.contains("kube-state-metrics")
+        || actor.starts_with("system:serviceaccount:kube-system:")
+}
+
 fn k8s_system_principal(actor: &str) -> bool {
     (actor.starts_with("system:") && !actor.starts_with("system:serviceaccount:"))
         || actor.starts_with("eks:")
@@ -377,7 +383,9 @@ pub(super) fn secret_read_bursts(ctx: &Ctx<'_>, mut hits: Vec<Hit>) -> Result<Ve
             (c.provider == "kubernetes" && c.action == "get secrets")
                 || (c.provider == "gcp" && c.action == "io.k8s.core.v1.secrets.get")
         })
-        .and(ctx.category(OUTCOME, |o| o == "success"));
+        .and(ctx.category(OUTCOME, |o| o == "success"))
+        // Controllers read secrets all day and are never judged: left out before counting.
+        .and(ctx.category(ACTOR, |a| !secret_reader_exempt(a)));
     let buckets = ctx
         .frame
         .clone()
@@ -417,12 +425,6 @@ pub(super) fn secret_read_bursts(ctx: &Ctx<'_>, mut hits: Vec<Hit>) -> Result<Ve
     )))?;
     let mut by_actor: HashMap<&str, Vec<&Ev>> = HashMap::new();
     for e in &events {
-        if k8s_system_principal(&e.actor)
-            || e.actor.contains("kube-state-metrics")
-            || e.actor.starts_with("system:serviceaccount:kube-system:")
-        {
-            continue;
-        }
         by_actor.entry(&e.actor).or_default().push(e);
     }
     let mut burst: HashMap<u32, String> = HashMap::new();

@@ -628,11 +628,15 @@ fn not_retired(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
         .clone()
         .lazy()
         .filter(actor_ids)
-        .group_by([col(ACTOR).cast(DataType::String).alias(ACTOR)])
+        .group_by([col(ACTOR).to_physical().alias(ACTOR)])
         .agg([col(TIME).min().alias("first")])
         .collect()
         .map_err(Error::polars("credential owners"))?;
-    let names = super::strings(&used, ACTOR)?;
+    // Grouped by dictionary id (casting every row to text first costs more than the rule).
+    let names: Vec<&str> = u64s(&used, ACTOR)?
+        .into_iter()
+        .map(|id| id.and_then(|id| ctx.name(ACTOR, id as u32)).unwrap_or(""))
+        .collect();
     let firsts = super::i64s(&used, "first")?;
     let mut first_use: HashMap<String, i64> = HashMap::new();
     for (n, f) in names.iter().zip(firsts) {
@@ -691,11 +695,36 @@ fn key_from_many_networks(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
     let t = &ctx.config.thresholds;
     let keys = col(SESSION).str().starts_with(lit("AKIA"));
     let aws = ctx.category(PROVIDER, |p| p == "aws");
-    let candidates = ctx
+    // A key belongs to one user: users with fewer addresses over all their long-term keys
+    // cannot have a key with more. Counted on dictionary ids first (cheap), so the group-by
+    // on key text only sees the few users left.
+    let users = ctx
         .frame
         .clone()
         .lazy()
         .filter(aws.clone().and(keys.clone()))
+        .group_by([col(ACTOR).to_physical().alias("a")])
+        .agg([col(SRC_IP).to_physical().n_unique().alias("ips")])
+        .filter(col("ips").gt_eq(lit(t.key_ips)))
+        .collect()
+        .map_err(Error::polars("access keys by address"))?;
+    let users: Vec<u32> = u64s(&users, "a")?
+        .into_iter()
+        .flatten()
+        .map(|a| a as u32)
+        .collect();
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let of_users = col(ACTOR).to_physical().is_in(
+        lit(Series::new("users".into(), users)).implode(false),
+        false,
+    );
+    let candidates = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(aws.clone().and(of_users).and(keys.clone()))
         .group_by([col(SESSION)])
         .agg([col(SRC_IP).n_unique().alias("ips")])
         .filter(col("ips").gt_eq(lit(t.key_ips)))
@@ -816,16 +845,22 @@ fn new_key_from_new_address(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Fin
         .lazy()
         .filter(ctx.category(ACTOR, |a| creators.contains(a)))
         .group_by([
-            col(ACTOR).cast(DataType::String).alias(ACTOR),
-            col(SRC_IP).cast(DataType::String).alias(SRC_IP),
+            col(ACTOR).to_physical().alias(ACTOR),
+            col(SRC_IP).to_physical().alias(SRC_IP),
         ])
         .agg([col(TIME).min().alias("first")])
         .collect()
         .map_err(Error::polars("addresses of key creators"))?;
+    let name = |column: &'static str, id: Option<u64>| -> String {
+        id.and_then(|id| ctx.name(column, id as u32))
+            .unwrap_or("")
+            .to_string()
+    };
     let mut first_seen: HashMap<(String, String), i64> = HashMap::new();
-    for ((a, ip), f) in super::strings(&seen, ACTOR)?
+    for ((a, ip), f) in u64s(&seen, ACTOR)?
         .into_iter()
-        .zip(super::strings(&seen, SRC_IP)?)
+        .map(|id| name(ACTOR, id))
+        .zip(u64s(&seen, SRC_IP)?.into_iter().map(|id| name(SRC_IP, id)))
         .zip(super::i64s(&seen, "first")?)
     {
         first_seen.insert((a, ip), f.unwrap_or(i64::MAX));
