@@ -24,7 +24,6 @@ pub mod travel;
 pub mod window;
 
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
 
 use polars::prelude::*;
 
@@ -32,9 +31,8 @@ use crate::Result;
 use crate::classify::Classifier;
 use crate::config::{Config, Detect, Net};
 use crate::schema::{
-    ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, DETAILS, Dictionaries, ERROR, EVENT_ID, IdentityHasher,
-    LOCATION, LOG_TYPE, MFA, OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SRC_IP,
-    TIME, USER_AGENT,
+    ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, DETAILS, Dictionaries, ERROR, EVENT_ID, LOCATION, LOG_TYPE,
+    MFA, OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SRC_IP, TIME, USER_AGENT,
 };
 use crate::{Error, config};
 
@@ -247,8 +245,6 @@ pub fn at_least(findings: &[Finding], min: Severity) -> Vec<Finding> {
 pub(crate) const ROW: &str = "__row";
 /// The combined (provider, service, action) key column added to it ([`combo_key`]).
 pub(crate) const KEY: &str = "__key";
-/// Dense index of the row's (provider, service, action) in [`Ctx::combos`].
-const COMBO: &str = "__combo";
 /// Microseconds.
 pub(crate) const SECOND: i64 = 1_000_000;
 /// Microseconds in a minute.
@@ -283,9 +279,7 @@ pub struct Ctx<'a> {
     pub flagged: HashMap<u32, Severity>,
     /// Rows flagged by behavioural rules, by kind (`offhours`, `first-seen`, `dormant`).
     pub anomalies: HashMap<u32, Vec<&'static str>>,
-    /// Dictionary values per categorical column, indexed by physical id (`name` is on hot
-    /// loops: a vector index, not a hash lookup).
-    names: Vec<(&'static str, Vec<Option<String>>)>,
+    names: HashMap<&'static str, HashMap<u32, String>>,
     automation: Vec<regex::Regex>,
     breakglass: Vec<regex::Regex>,
     trusted: Vec<Net>,
@@ -330,37 +324,6 @@ pub(crate) fn combo_key() -> Expr {
     id(PROVIDER) * lit(1u64 << 48) + id(SERVICE) * lit(1u64 << 24) + id(ACTION)
 }
 
-/// Adds [`COMBO`], the dense index of each row's [`KEY`], and returns the keys in index order.
-fn with_combo_index(mut frame: DataFrame) -> Result<(DataFrame, Vec<u64>)> {
-    let keys = frame
-        .column(KEY)
-        .map_err(Error::polars("indexing actions"))?
-        .as_materialized_series()
-        .u64()
-        .map_err(Error::polars("indexing actions"))?
-        .clone();
-    // Keys are packed ids (low bits: the action): mixed before an identity-hashed map.
-    let mut dense: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>> = HashMap::default();
-    let mut order: Vec<u64> = Vec::new();
-    let index: Vec<u32> = keys
-        .iter()
-        .map(|key| {
-            let key = key.unwrap_or(u64::MAX);
-            let next = order.len() as u32;
-            *dense
-                .entry(key.wrapping_mul(0x9e37_79b9_7f4a_7c15))
-                .or_insert_with(|| {
-                    order.push(key);
-                    next
-                })
-        })
-        .collect();
-    frame
-        .with_column(UInt32Chunked::from_vec(COMBO.into(), index).into_column())
-        .map_err(Error::polars("indexing actions"))?;
-    Ok((frame, order))
-}
-
 impl<'a> Ctx<'a> {
     /// Prepares a frame for the rules.
     pub fn new(frame: &DataFrame, config: &'a Config) -> Result<Ctx<'a>> {
@@ -376,18 +339,13 @@ impl<'a> Ctx<'a> {
         let frame = lazy
             .collect()
             .map_err(Error::polars("preparing the frame"))?;
-        let (frame, combo_keys) = with_combo_index(frame)?;
-        let mut names = Vec::new();
+        let mut names = HashMap::new();
         for column in crate::schema::CATEGORICAL_COLUMNS {
-            let mut values: Vec<Option<String>> = Vec::new();
-            for (id, value) in Dictionaries::shared().category_values(column) {
-                let id = id as usize;
-                if values.len() <= id {
-                    values.resize(id + 1, None);
-                }
-                values[id] = Some(value);
-            }
-            names.push((column, values));
+            let map: HashMap<u32, String> = Dictionaries::shared()
+                .category_values(column)
+                .into_iter()
+                .collect();
+            names.insert(column, map);
         }
         let span = time_span(&frame)?;
         let destructive = Classifier::from_config(&Config {
@@ -418,7 +376,7 @@ impl<'a> Ctx<'a> {
                 .filter_map(|c| Net::parse(c))
                 .collect(),
         };
-        ctx.combos = ctx.distinct_combos(&combo_keys);
+        ctx.combos = ctx.distinct_combos()?;
         let success = ctx.category(OUTCOME, |o| o == "success");
         let actors = ctx
             .frame
@@ -486,56 +444,60 @@ impl<'a> Ctx<'a> {
         self.stats.get(actor).map(|s| s.first)
     }
 
-    /// The combos of the frame, in the order of [`COMBO`]'s dense index.
-    fn distinct_combos(&self, keys: &[u64]) -> Vec<Combo> {
+    fn distinct_combos(&self) -> Result<Vec<Combo>> {
+        let grouped = self
+            .frame
+            .clone()
+            .lazy()
+            .group_by([col(KEY).alias("key")])
+            .agg([len().alias("n")])
+            .collect()
+            .map_err(Error::polars("distinct actions"))?;
+        let keys = u64s(&grouped, "key")?;
         let name = |column: &'static str, id: u64| -> String {
             self.name(column, id as u32).unwrap_or_default().to_string()
         };
-        keys.iter()
-            .map(|&key| Combo {
+        Ok(keys
+            .into_iter()
+            .flatten()
+            .map(|key| Combo {
                 key,
                 provider: name(PROVIDER, key >> 48),
                 service: name(SERVICE, (key >> 24) & NO_ID),
                 action: name(ACTION, key & NO_ID),
             })
-            .collect()
+            .collect())
     }
 
     /// The dictionary name of a physical id of a categorical column.
     pub fn name(&self, column: &'static str, id: u32) -> Option<&str> {
-        self.values(column)?.get(id as usize)?.as_deref()
+        self.names.get(column)?.get(&id).map(String::as_str)
     }
 
     /// Rows whose (provider, service, action) passes `accept`.
     pub fn actions(&self, accept: impl Fn(&Combo) -> bool) -> Expr {
-        // A gather from a table with one entry per combo (a few thousand, in cache) instead of
-        // an `is_in` that probes a hash set for every row: rules ask this dozens of times.
-        let table: Vec<bool> = self.combos.iter().map(accept).collect();
-        if !table.contains(&true) {
-            return lit(false);
-        }
-        lit(Series::new("combos".into(), table)).gather(col(COMBO), false)
-    }
-
-    /// The dictionary of a categorical column, indexed by physical id.
-    fn values(&self, column: &str) -> Option<&[Option<String>]> {
-        let found = self
-            .names
+        let keys: Vec<u64> = self
+            .combos
             .iter()
-            .find(|(c, _)| std::ptr::eq(*c, column) || *c == column);
-        found.map(|(_, values)| values.as_slice())
+            .filter(|c| accept(c))
+            .map(|c| c.key)
+            .collect();
+        match keys.as_slice() {
+            [] => lit(false),
+            [k] => col(KEY).eq(lit(*k)),
+            _ => col(KEY).is_in(lit(Series::new("keys".into(), keys)).implode(false), true),
+        }
     }
 
     /// Rows whose categorical `column` holds a value passing `accept`.
     pub fn category(&self, column: &'static str, accept: impl Fn(&str) -> bool) -> Expr {
         let ids: Vec<u32> = self
-            .values(column)
-            .map(|values| {
-                values
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, v)| v.as_deref().is_some_and(&accept))
-                    .map(|(id, _)| id as u32)
+            .names
+            .get(column)
+            .map(|m| {
+                m.iter()
+                    .filter(|(_, v)| accept(v))
+                    .map(|(id, _)| *id)
                     .collect()
             })
             .unwrap_or_default();
