@@ -632,11 +632,7 @@ fn not_retired(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
         .agg([col(TIME).min().alias("first")])
         .collect()
         .map_err(Error::polars("credential owners"))?;
-    // Grouped by dictionary id (casting every row to text first costs more than the rule).
-    let names: Vec<&str> = u64s(&used, ACTOR)?
-        .into_iter()
-        .map(|id| id.and_then(|id| ctx.name(ACTOR, id as u32)).unwrap_or(""))
-        .collect();
+    let names = id_names(ctx, &used, ACTOR)?;
     let firsts = super::i64s(&used, "first")?;
     let mut first_use: HashMap<String, i64> = HashMap::new();
     for (n, f) in names.iter().zip(firsts) {
@@ -800,6 +796,19 @@ fn key_from_many_networks(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
 }
 
 /// The session (access key) of the rows a predicate selects.
+/// The names of a column of dictionary ids, from a group-by on a categorical's physical
+/// ids (casting every row to text before grouping costs more than the rule).
+fn id_names(ctx: &Ctx<'_>, df: &DataFrame, column: &'static str) -> Result<Vec<String>> {
+    Ok(u64s(df, column)?
+        .into_iter()
+        .map(|id| {
+            id.and_then(|id| ctx.name(column, id as u32))
+                .unwrap_or("")
+                .to_string()
+        })
+        .collect())
+}
+
 fn sessions(ctx: &Ctx<'_>, predicate: Expr) -> Result<HashMap<u32, String>> {
     let df = ctx
         .frame
@@ -851,16 +860,10 @@ fn new_key_from_new_address(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Fin
         .agg([col(TIME).min().alias("first")])
         .collect()
         .map_err(Error::polars("addresses of key creators"))?;
-    let name = |column: &'static str, id: Option<u64>| -> String {
-        id.and_then(|id| ctx.name(column, id as u32))
-            .unwrap_or("")
-            .to_string()
-    };
     let mut first_seen: HashMap<(String, String), i64> = HashMap::new();
-    for ((a, ip), f) in u64s(&seen, ACTOR)?
+    for ((a, ip), f) in id_names(ctx, &seen, ACTOR)?
         .into_iter()
-        .map(|id| name(ACTOR, id))
-        .zip(u64s(&seen, SRC_IP)?.into_iter().map(|id| name(SRC_IP, id)))
+        .zip(id_names(ctx, &seen, SRC_IP)?)
         .zip(super::i64s(&seen, "first")?)
     {
         first_seen.insert((a, ip), f.unwrap_or(i64::MAX));

@@ -153,3 +153,68 @@ fn csv_records_with_quoted_newlines_stay_whole() {
     }
     assert_eq!(rows, 2);
 }
+
+/// Records of inputs spanning several chunks, framed with buffers recycled the way ingest
+/// does: each record once, and its offset and line point at it in the input.
+#[test]
+fn records_across_recycled_chunk_buffers_keep_their_place() {
+    let record = |i: usize| format!(r#"{{"id":{i},"pad":"{}"}}"#, "p".repeat(i % 700));
+    let count = 3 * CHUNK_TARGET / 400;
+    let lines: String = (0..count).map(|i| record(i) + "\n").collect();
+    let wrapped = format!(
+        "{{\"Records\":[\n{}\n]}}",
+        (0..count).map(record).collect::<Vec<_>>().join(",\n")
+    );
+    let pool = Arc::new(BufferPool::default());
+    for input in [lines, wrapped] {
+        let bytes = input.as_bytes();
+        let newlines: Vec<usize> = (0..bytes.len()).filter(|&i| bytes[i] == b'\n').collect();
+        let mut framer = Framer::with_pool(
+            "t",
+            Box::new(io::Cursor::new(bytes.to_vec())),
+            Arc::clone(&pool),
+        );
+        let mut seen = Vec::new();
+        let mut chunks = 0;
+        while let Some(item) = framer.next_chunk() {
+            let Framed::Chunk(chunk) = item else {
+                panic!("rejected: {item:?}");
+            };
+            chunks += 1;
+            let spans: Vec<Span> = match &chunk.records {
+                Records::Spans(spans) => spans.clone(),
+                _ => {
+                    let mut at = 0;
+                    let mut out = Vec::new();
+                    for (line, l) in (chunk.line..).zip(chunk.data.split(|b| *b == b'\n')) {
+                        if !l.is_empty() {
+                            out.push(Span {
+                                start: at,
+                                len: l.len(),
+                                line,
+                            });
+                        }
+                        at += l.len() + 1;
+                    }
+                    out
+                }
+            };
+            for s in spans {
+                let at = chunk.offset as usize + s.start;
+                let text = &chunk.data[s.start..s.start + s.len];
+                assert_eq!(
+                    &bytes[at..at + s.len],
+                    text,
+                    "offset of record {}",
+                    seen.len()
+                );
+                let line = 1 + newlines.partition_point(|&n| n < at) as u64;
+                assert_eq!(s.line, line, "line of record {}", seen.len());
+                seen.push(String::from_utf8_lossy(text).into_owned());
+            }
+            pool.give(chunk.data);
+        }
+        assert!(chunks >= 3, "{chunks} chunks");
+        assert_eq!(seen, (0..count).map(record).collect::<Vec<_>>());
+    }
+}
