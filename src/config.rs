@@ -428,10 +428,11 @@ impl Config {
         match path {
             None => Config::builtin(),
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| Error::Io {
-                    location: Location::file(path.display().to_string()),
-                    source,
-                })?;
+                let text =
+                    read_settings_file(&path, MAX_CONFIG_BYTES).map_err(|source| Error::Io {
+                        location: Location::file(path.display().to_string()),
+                        source,
+                    })?;
                 Config::overlay(&text, &path)
             }
         }
@@ -446,6 +447,51 @@ impl Config {
         merge(&mut base, user);
         finish(base, path)
     }
+}
+
+/// The largest configuration file read (the shipped defaults are about 20 KB).
+pub const MAX_CONFIG_BYTES: u64 = 4 << 20;
+
+/// Reads a file the user named for settings (a config, a filter's `@list`) as text: only
+/// regular files (a device such as `/dev/zero` or a FIFO would never end or block forever),
+/// at most `limit` bytes.
+pub fn read_settings_file(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Error as IoError, ErrorKind, Read};
+    // `stat` first: opening a FIFO blocks until someone writes to it.
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            "a device, FIFO or socket"
+        };
+        return Err(IoError::new(
+            ErrorKind::InvalidInput,
+            format!("is {what}, not a regular file"),
+        ));
+    }
+    let too_big = || {
+        IoError::new(
+            ErrorKind::InvalidData,
+            format!("larger than the {} MiB allowed", limit >> 20),
+        )
+    };
+    if meta.len() > limit {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        IoError::new(
+            ErrorKind::InvalidData,
+            format!("not UTF-8 text (at byte {})", e.utf8_error().valid_up_to()),
+        )
+    })
 }
 
 fn discover() -> Option<PathBuf> {

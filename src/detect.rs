@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::providers::{self, Num, Probe, Provider, Text};
+use crate::scan;
 
 /// A wrapper around the audit record, added by the pipeline that shipped it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,6 +59,9 @@ pub struct Detection {
 
 /// Recognizes a JSON record: its envelope and provider, or why it is not an audit record.
 pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
+    if let Some(at) = scan::too_deep(record) {
+        return Err(scan::nesting_error(at));
+    }
     let probe: Probe = sonic_rs::from_slice(record).map_err(|e| {
         format!(
             "invalid JSON: {}",
@@ -92,6 +96,9 @@ pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
 
 /// Forces a provider, still recognizing an envelope.
 pub fn detect_envelope(record: &[u8]) -> Envelope {
+    if scan::too_deep(record).is_some() {
+        return Envelope::None;
+    }
     sonic_rs::from_slice::<Probe>(record)
         .map(|p| sniff_envelope(&p))
         .unwrap_or(Envelope::None)
@@ -178,8 +185,23 @@ fn cow_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
     }
 }
 
-/// Takes a record out of its envelope.
+/// Takes a record out of its envelope. The envelope itself must have passed the nesting
+/// check ([`scan::too_deep`]); the record inside a string is checked here.
 pub fn unwrap(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, String> {
+    let unwrapped = unwrap_unchecked(envelope, record)?;
+    if envelope != Envelope::None
+        && let Some(at) = scan::too_deep(&unwrapped.record)
+    {
+        return Err(format!(
+            "inside the {} envelope: {}",
+            envelope.name().unwrap_or("known"),
+            scan::nesting_error(at)
+        ));
+    }
+    Ok(unwrapped)
+}
+
+fn unwrap_unchecked(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, String> {
     let bad = |e: sonic_rs::Error| {
         format!(
             "not a {} envelope: {}",

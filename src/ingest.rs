@@ -22,6 +22,16 @@ use crate::schema::{Event, EventBatch, RawSpan};
 use crate::source::{self, Input, InputKind, Origin};
 use crate::{Location, Rejection};
 
+/// Stack of each parsing thread. The parsers recurse per nesting level, and records deeper
+/// than [`crate::scan::MAX_NESTING`] are refused before parsing. Records at that depth need
+/// between 512 KiB and 1 MiB (measured: sonic-rs takes 4 to 8 KiB per level); a test parses
+/// them with every provider on a quarter of this stack.
+const PARSE_STACK: usize = 4 << 20;
+
+/// The most parsing threads a load starts, whatever is asked: beyond the cores there is
+/// nothing to gain, and every thread costs its stack.
+pub const MAX_LOAD_THREADS: usize = 256;
+
 /// How to load.
 #[derive(Clone)]
 pub struct LoadOptions {
@@ -75,8 +85,6 @@ pub struct InputReport {
     pub envelope: Option<&'static str>,
     /// How to read its records again; `None` if it could not be opened.
     pub origin: Option<Origin>,
-    /// Keeps the standard-input spool file alive.
-    pub spool: Option<Arc<tempfile::TempPath>>,
 }
 
 /// Load progress.
@@ -126,7 +134,8 @@ impl Ingest {
                 .unwrap_or(2)
         } else {
             options.threads
-        };
+        }
+        .min(MAX_LOAD_THREADS);
         let bytes_total = inputs
             .iter()
             .map(|i| match &i.kind {
@@ -159,7 +168,15 @@ impl Ingest {
                 results: result_tx.clone(),
                 cache: ClassifierCache::default(),
             };
-            handles.push(std::thread::spawn(move || worker.run()));
+            let spawned = std::thread::Builder::new()
+                .name("trailscope-load".into())
+                .stack_size(PARSE_STACK)
+                .spawn(move || worker.run());
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                // Fewer workers load more slowly; none at all is caught below.
+                Err(e) => log::warn!("could not start a load worker: {e}"),
+            }
         }
         drop((job_tx, job_rx, result_tx));
         let collector_shared = Arc::clone(&shared);
@@ -305,21 +322,8 @@ impl Worker {
             format: None,
             envelope: None,
             origin: None,
-            spool: None,
         };
-        let (spool_file, spool_path) = match input.kind {
-            InputKind::Stdin => match tempfile::NamedTempFile::new() {
-                Ok(file) => {
-                    let (file, path) = file.into_parts();
-                    let path = Arc::new(path);
-                    report.spool = Some(Arc::clone(&path));
-                    (Some(file), Some(path.to_path_buf()))
-                }
-                Err(_) => (None, None),
-            },
-            InputKind::File(_) => (None, None),
-        };
-        let opened = match source::open(input, spool_file, spool_path) {
+        let opened = match source::open(input) {
             Ok(o) => o,
             Err(e) => {
                 let rejection = Rejection {
@@ -651,6 +655,18 @@ impl RecordSink<'_> {
         if event.time.is_none() {
             event.time = envelope_time;
         }
+        if let Some(time) = event.time
+            && !crate::schema::TIME_RANGE.contains(&time)
+        {
+            let reason = format!(
+                "{} record's time {} is outside the supported range {}",
+                event.provider,
+                crate::text::format_time_utc(time),
+                crate::schema::TIME_RANGE_TEXT
+            );
+            self.reject(span, reason);
+            return;
+        }
         if event.time.is_none() && event.actor.is_none() {
             let reason = format!(
                 "{} record has neither a timestamp nor an actor",
@@ -683,6 +699,10 @@ impl RecordSink<'_> {
     }
 
     fn json_record(&mut self, raw: &[u8], span: RawSpan) {
+        // Every parser below recurses per nesting level: a deep record never reaches them.
+        if let Some(at) = crate::scan::too_deep(raw) {
+            return self.reject(span, crate::scan::nesting_error(at));
+        }
         let context = self.context;
         if let Some(provider) = context.format {
             match self.try_parse(provider, context.envelope, raw, span) {
@@ -787,4 +807,55 @@ fn collect(
     }
     let _ = out.send(progress(events));
     let _ = out.send(IngestMsg::LoadFinished);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::MAX_NESTING;
+
+    /// Records as deep as the loader lets through, in the shapes every parser reads.
+    fn deepest_records() -> Vec<Vec<u8>> {
+        let depth = MAX_NESTING - 1;
+        let objects = r#"{"a":"#.repeat(depth) + "1" + &"}".repeat(depth);
+        let arrays = "[".repeat(depth) + &"]".repeat(depth);
+        let mut records = vec![format!(r#"{{"x":{objects}}}"#).into_bytes()];
+        for key in [
+            "requestParameters",
+            "protoPayload",
+            "requestObject",
+            "properties",
+            "debugContext",
+            "data",
+            "initiatedBy",
+        ] {
+            records.push(
+                format!(
+                    r#"{{"eventVersion":"1.09","eventTime":"2024-03-04T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","{key}":{arrays},"kind":"Event","apiVersion":"audit.k8s.io/v1","published":"2024-03-04T10:00:00Z","eventType":"user.session.start","@timestamp":1717948800000,"action":"repo.create","operationName":"x","category":"Administrative","logName":"projects/p/logs/cloudaudit.googleapis.com%2Factivity","activityDateTime":"2024-03-04T10:00:00Z"}}"#
+                )
+                .into_bytes(),
+            );
+        }
+        records
+    }
+
+    #[test]
+    fn the_deepest_records_allowed_parse_on_a_quarter_of_the_parse_stack() {
+        // Every provider and detection on records at the nesting limit, on a stack 4 times
+        // smaller than the loader's: the loader's stack has a wide margin.
+        let worker = std::thread::Builder::new()
+            .stack_size(PARSE_STACK / 4)
+            .spawn(|| {
+                for record in deepest_records() {
+                    assert!(crate::scan::too_deep(&record).is_none());
+                    let _ = detect::detect_json(&record);
+                    let _ = detect::detect_envelope(&record);
+                    for provider in crate::providers::registry() {
+                        let _ = provider.parse_json(&record);
+                    }
+                }
+            })
+            .unwrap();
+        worker.join().unwrap();
+    }
 }

@@ -16,6 +16,7 @@ pub mod detect;
 pub mod detectors;
 pub mod filter;
 pub mod framing;
+pub mod gzip_seek;
 pub mod ingest;
 pub mod providers;
 pub mod query;

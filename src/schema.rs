@@ -269,6 +269,14 @@ impl Dictionaries {
     }
 }
 
+/// Event times that load, in UTC microseconds since the Unix epoch: from 1970-01-01 up to
+/// 2100-01-01. Audit logs do not predate 1970, and a time outside this range is a broken or
+/// forged record; keeping them out keeps every bucketed analysis proportional to real spans.
+pub const TIME_RANGE: std::ops::Range<i64> = 0..4_102_444_800_000_000;
+
+/// [`TIME_RANGE`] for people.
+pub const TIME_RANGE_TEXT: &str = "1970-01-01T00:00:00Z .. 2100-01-01T00:00:00Z";
+
 /// The polars time type of the `time` column.
 pub fn time_dtype() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))

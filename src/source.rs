@@ -2,12 +2,16 @@
 //! gzip recognized by its magic bytes (not its name); standard input is spooled so records
 //! can be shown again later.
 
+use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 
+use crate::gzip_seek::GzipSeeker;
 use crate::{Location, Rejection};
 
 /// Where an input comes from.
@@ -117,12 +121,35 @@ fn file_input(path: &Path) -> Input {
 }
 
 /// How the original bytes of an input can be read again later (detail pane, reports).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Origin {
-    /// The file holding the bytes (for standard input, a spool file).
+    /// The file holding the bytes (for standard input, the name `-`).
     pub path: PathBuf,
     /// Whether the file is gzip-compressed (offsets are in the decompressed stream).
     pub gzip: bool,
+    /// Standard input's spool: an unnamed temporary file, so nothing is left behind
+    /// whichever way the process ends.
+    spool: Option<Arc<File>>,
+    /// Restart points into a gzip input, shared by every clone of the origin.
+    seeker: Option<Arc<Mutex<GzipSeeker>>>,
+}
+
+impl fmt::Debug for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Origin")
+            .field("path", &self.path)
+            .field("gzip", &self.gzip)
+            .field("spooled", &self.spool.is_some())
+            .finish()
+    }
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path
+            && self.gzip == other.gzip
+            && self.spool.is_some() == other.spool.is_some()
+    }
 }
 
 /// An opened input: a reader of its decompressed bytes, and how to find them again.
@@ -134,8 +161,9 @@ pub struct Opened {
 }
 
 /// Opens an input for reading, decompressing gzip (recognized by its magic bytes).
-/// Standard input is copied to `spool` as it is read so records can be shown later.
-pub fn open(input: &Input, spool: Option<File>, spool_path: Option<PathBuf>) -> io::Result<Opened> {
+/// Standard input is copied to an unnamed temporary file as it is read, so records can be
+/// shown later.
+pub fn open(input: &Input) -> io::Result<Opened> {
     match &input.kind {
         InputKind::File(path) => {
             let mut file = File::open(path)?;
@@ -151,18 +179,24 @@ pub fn open(input: &Input, spool: Option<File>, spool_path: Option<PathBuf>) -> 
             } else {
                 Box::new(file)
             };
+            let seeker = if gzip {
+                Some(Arc::new(Mutex::new(GzipSeeker::new(File::open(path)?))))
+            } else {
+                None
+            };
             Ok(Opened {
                 reader,
                 origin: Origin {
                     path: path.clone(),
                     gzip,
+                    spool: None,
+                    seeker,
                 },
             })
         }
         InputKind::Stdin => {
-            let (Some(spool), Some(spool_path)) = (spool, spool_path) else {
-                return Err(io::Error::other("standard input needs a spool file"));
-            };
+            let spool = tempfile::tempfile()?;
+            let reread = spool.try_clone()?;
             let mut stdin = io::stdin().lock();
             let mut magic = [0u8; 2];
             let n = read_full(&mut stdin, &mut magic)?;
@@ -176,11 +210,18 @@ pub fn open(input: &Input, spool: Option<File>, spool_path: Option<PathBuf>) -> 
             } else {
                 Box::new(tee)
             };
+            let seeker = if gzip {
+                Some(Arc::new(Mutex::new(GzipSeeker::new(reread.try_clone()?))))
+            } else {
+                None
+            };
             Ok(Opened {
                 reader,
                 origin: Origin {
-                    path: spool_path,
+                    path: PathBuf::from("-"),
                     gzip,
+                    spool: Some(Arc::new(reread)),
+                    seeker,
                 },
             })
         }
@@ -216,15 +257,16 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Reads `len` bytes at `offset` of an origin's (decompressed) bytes.
 pub fn read_raw(origin: &Origin, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+    if let Some(seeker) = &origin.seeker {
+        let mut seeker = seeker
+            .lock()
+            .map_err(|_| io::Error::other("a previous read of this input failed midway"))?;
+        return seeker.read_at(offset, len as usize);
+    }
     let mut out = vec![0u8; len as usize];
-    let mut file = File::open(&origin.path)?;
-    if origin.gzip {
-        let mut decoder = MultiGzDecoder::new(BufReader::new(file));
-        io::copy(&mut (&mut decoder).take(offset), &mut io::sink())?;
-        decoder.read_exact(&mut out)?;
-    } else {
-        file.seek(SeekFrom::Start(offset))?;
-        file.read_exact(&mut out)?;
+    match &origin.spool {
+        Some(spool) => spool.read_exact_at(&mut out, offset)?,
+        None => File::open(&origin.path)?.read_exact_at(&mut out, offset)?,
     }
     Ok(out)
 }

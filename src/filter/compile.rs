@@ -2,6 +2,7 @@
 //! evaluated once per distinct value of the dictionary.
 
 use super::*;
+use crate::config::read_settings_file;
 
 /// Compiles a filter into a boolean Polars expression over the event frame.
 ///
@@ -166,6 +167,9 @@ pub(super) fn compile_time(
     Ok(expr.fill_null(lit(false)))
 }
 
+/// The largest `@file` list read: a million indicators of compromise fit.
+pub const MAX_LIST_BYTES: u64 = 64 << 20;
+
 /// The values of a list file: one per line, blank lines and `#` comments skipped, with their
 /// line numbers.
 pub(super) fn read_list(
@@ -173,7 +177,7 @@ pub(super) fn read_list(
     ctx: &FilterContext,
     span: &Range<usize>,
 ) -> Result<Vec<(String, usize)>, FilterError> {
-    let text = std::fs::read_to_string(ctx.base_dir.join(path)).map_err(|e| {
+    let text = read_settings_file(&ctx.base_dir.join(path), MAX_LIST_BYTES).map_err(|e| {
         FilterError::new(
             format!(
                 "cannot read list file '{}': {e}",
@@ -273,7 +277,7 @@ pub(super) fn compile_list(
     let wild = if wild.is_empty() {
         None
     } else {
-        Some(Matcher::new(format!("(?is)^(?:{})$", wild.join("|"))).map_err(error)?)
+        Some(Matcher::alternatives(&wild).map_err(error)?)
     };
     if kind == Kind::Category {
         return Ok(category_ids(field, |v| {

@@ -356,8 +356,33 @@ pub(super) fn parse_bool(text: &str) -> Option<Option<bool>> {
     }
 }
 
+/// The largest compiled regex a filter may use (the regex crate's own default is 10 MiB).
+/// Polars compiles the pattern again for string columns, and its matching memory grows with
+/// program size times capture groups: a pattern of 12,000 groups took 17 GB.
+pub const MAX_REGEX_BYTES: usize = 1 << 20;
+
+/// The most capture groups a filter regex may have; grouping with `(?:...)` is unlimited.
+pub const MAX_REGEX_GROUPS: usize = 64;
+
 pub(super) fn validate_regex(pattern: &str) -> Result<Regex, String> {
-    Regex::new(pattern).map_err(|e| format!("invalid regex: {}", regex_message(&e)))
+    validate_regex_sized(pattern, MAX_REGEX_BYTES)
+}
+
+/// [`validate_regex`] with another program size limit, for patterns trailscope builds itself
+/// from a list and matches in Rust (never handed to Polars).
+pub(super) fn validate_regex_sized(pattern: &str, size_limit: usize) -> Result<Regex, String> {
+    let regex = regex::RegexBuilder::new(pattern)
+        .size_limit(size_limit)
+        .build()
+        .map_err(|e| format!("invalid regex: {}", regex_message(&e)))?;
+    // `captures_len` counts the implicit whole-match group too.
+    let groups = regex.captures_len().saturating_sub(1);
+    if groups > MAX_REGEX_GROUPS {
+        return Err(format!(
+            "invalid regex: {groups} capture groups, at most {MAX_REGEX_GROUPS} (group with (?:...) instead)"
+        ));
+    }
+    Ok(regex)
 }
 
 pub(super) fn regex_message(e: &regex::Error) -> String {
@@ -369,7 +394,12 @@ pub(super) fn regex_message(e: &regex::Error) -> String {
             .or_else(|| s.lines().last())
             .unwrap_or("syntax error")
             .to_string(),
-        regex::Error::CompiledTooBig(_) => "pattern too large".to_string(),
+        regex::Error::CompiledTooBig(limit) => {
+            format!(
+                "pattern too large (compiles to more than {} KiB)",
+                limit >> 10
+            )
+        }
         other => other.to_string(),
     }
 }

@@ -82,6 +82,14 @@ impl Matcher {
         Ok(Matcher { regex, source })
     }
 
+    /// One matcher for the wildcard values of a list (`in @file`): only matched in Rust, so
+    /// it may grow with the list (a list file is at most 64 MiB).
+    pub(super) fn alternatives(patterns: &[String]) -> Result<Self, String> {
+        let source = format!("(?is)^(?:{})$", patterns.join("|"));
+        let regex = validate_regex_sized(&source, 256 << 20)?;
+        Ok(Matcher { regex, source })
+    }
+
     /// A pattern matching the whole value (`anchored`) or any part of it, ignoring case.
     /// Leading and trailing stars become missing anchors, so `*x*` is a plain substring
     /// search the regex engine can run with its literal prefilter.

@@ -5,6 +5,7 @@
 //! JSON strings) and Sentinel portal CSV exports of the same tables.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::take;
@@ -529,18 +530,13 @@ impl Provider for Entra {
     ) -> Result<Event<'a>, RecordError> {
         // The columns are the Log Analytics names, which `Rec` knows as aliases; of the
         // `X_dynamic` / `X_string` pairs the first non-empty one wins.
-        let mut seen: Vec<&str> = Vec::with_capacity(headers.len());
+        // A set, not a list: a row of 100,000 columns must cost linear time.
+        let mut seen: HashSet<&str> = HashSet::with_capacity(headers.len());
         let cells = headers
             .iter()
             .map(base_name)
             .zip(row.iter().map(str::trim))
-            .filter(|&(h, v)| {
-                let fresh = !v.is_empty() && !seen.contains(&h);
-                if fresh {
-                    seen.push(h);
-                }
-                fresh
-            });
+            .filter(|&(h, v)| !v.is_empty() && seen.insert(h));
         let pairs = cells.map(|(h, v)| {
             (
                 BorrowedStrDeserializer::new(h),

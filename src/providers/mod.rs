@@ -233,11 +233,18 @@ pub type RawJson<'a> = sonic_rs::LazyValue<'a>;
 
 /// Parses a JSON record with serde, mapping the error to a rejection reason.
 pub fn from_json<'a, T: Deserialize<'a>>(record: &'a [u8]) -> Result<T, RecordError> {
+    if let Some(at) = crate::scan::too_deep(record) {
+        return Err(RecordError::Invalid(crate::scan::nesting_error(at)));
+    }
     sonic_rs::from_slice(record).map_err(RecordError::json)
 }
 
 /// Parses JSON text held in a string field (for example an `InitiatedBy` cell).
+/// Text nested deeper than [`crate::scan::MAX_NESTING`] gives `None`.
 pub fn from_json_str<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
+    if crate::scan::too_deep(text.as_bytes()).is_some() {
+        return None;
+    }
     sonic_rs::from_str(text).ok()
 }
 
