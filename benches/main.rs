@@ -83,6 +83,11 @@ fn bench_parse(events: usize) {
     let tree = started.elapsed();
     let started = Instant::now();
     for line in &lines {
+        n += usize::from(trailscope::scan::too_deep(line).is_none());
+    }
+    let nesting = started.elapsed();
+    let started = Instant::now();
+    for line in &lines {
         n += usize::from(CloudTrail.parse_json(line).is_ok());
     }
     let parse = started.elapsed();
@@ -108,9 +113,10 @@ fn bench_parse(events: usize) {
     let parse_push = started.elapsed();
     let per = |d: std::time::Duration| d.as_nanos() as f64 / lines.len() as f64;
     println!(
-        "parse: {} records, one thread (ns/record): sonic_rs::Value tree {:.0}, CloudTrail::parse_json {:.0}, parse + EventBatch push + into_frame {:.0} ({n})",
+        "parse: {} records, one thread (ns/record): sonic_rs::Value tree {:.0}, nesting check {:.0}, CloudTrail::parse_json {:.0}, parse + EventBatch push + into_frame {:.0} ({n})",
         lines.len(),
         per(tree),
+        per(nesting),
         per(parse),
         per(parse_push)
     );

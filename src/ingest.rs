@@ -699,11 +699,13 @@ impl RecordSink<'_> {
     }
 
     fn json_record(&mut self, raw: &[u8], span: RawSpan) {
-        // Every parser below recurses per nesting level: a deep record never reaches them.
-        if let Some(at) = crate::scan::too_deep(raw) {
+        let context = self.context;
+        // The parsers below recurse per nesting level: a deep record never reaches them.
+        let checked_by_parser = context.envelope == Envelope::None
+            && context.format.is_some_and(|p| p.bounds_nesting());
+        if !checked_by_parser && let Some(at) = crate::scan::too_deep(raw) {
             return self.reject(span, crate::scan::nesting_error(at));
         }
-        let context = self.context;
         if let Some(provider) = context.format {
             match self.try_parse(provider, context.envelope, raw, span) {
                 Ok(()) => return,

@@ -67,6 +67,11 @@ impl Provider for CloudTrail {
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError> {
         Record::scan(record)?.to_event()
     }
+
+    /// The scanner refuses deep records before any value reaches serde.
+    fn bounds_nesting(&self) -> bool {
+        true
+    }
 }
 
 // ---------------------------------------------------------------------------------------

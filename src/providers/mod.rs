@@ -60,6 +60,12 @@ pub trait Provider: Send + Sync {
     fn sniff_json(&self, probe: &Probe) -> bool;
     /// Parses one JSON record into an event.
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError>;
+    /// Whether `parse_json` itself refuses records nested deeper than
+    /// [`crate::scan::MAX_NESTING`], so the load pipeline may skip its own check (a second
+    /// pass over every record).
+    fn bounds_nesting(&self) -> bool {
+        false
+    }
     /// Whether a table export (CSV) with these column headers is of this format.
     fn sniff_table(&self, _headers: &csv::StringRecord) -> bool {
         false
