@@ -8,6 +8,7 @@ mod cli;
 mod conformance;
 mod detect;
 mod formats;
+mod hostile_output;
 mod integrity;
 mod lifecycle;
 mod loading;
