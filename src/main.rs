@@ -2,6 +2,8 @@
 //! (0 success, 1 nothing found where a command says so, 2 error). The only file that uses
 //! anyhow or exits the process.
 
+use std::ffi::OsString;
+use std::fmt;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,6 +18,7 @@ use trailscope::classify::Classifier;
 use trailscope::config::Config;
 use trailscope::ingest::LoadOptions;
 use trailscope::store::FrameStore;
+use trailscope::text::{escape_control, escape_control_keep_newlines};
 use trailscope::{Error, filter, providers, query, report, schema, source, synth};
 
 #[derive(Parser)]
@@ -30,13 +33,9 @@ struct Cli {
     command: Option<Command>,
     /// Log files, directories, globs, .gz files, or - for standard input (default: the bundled sample-logs/).
     paths: Vec<String>,
-    /// Parse every input as this format instead of detecting it.
-    #[arg(
-        long = "input-format",
-        alias = "format",
-        value_name = "NAME",
-        global = true
-    )]
+    /// Parse every input as this format instead of detecting it. (`--format` is always the
+    /// output format of a command, so it is no alias of this.)
+    #[arg(long = "input-format", value_name = "NAME", global = true)]
     input_format: Option<String>,
     #[command(flatten)]
     common: Common,
@@ -50,13 +49,23 @@ struct Common {
     /// Display time zone (IANA name, e.g. Europe/Berlin); default from the configuration, else UTC.
     #[arg(long, value_name = "ZONE", global = true)]
     tz: Option<String>,
-    /// Parser threads (default: one per core).
-    #[arg(long, value_name = "N", global = true, default_value_t = 0)]
+    /// Parser threads, at most 256 (default: one per core).
+    #[arg(
+        long,
+        value_name = "N",
+        global = true,
+        default_value_t = 0,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_THREADS)
+    )]
     threads: usize,
     /// Print the load and query phases in milliseconds on standard error, as one JSON object.
     #[arg(long, global = true)]
     timings: bool,
 }
+
+/// The most parser threads `--threads` accepts: far more than any machine has cores, and few
+/// enough that spawning them cannot exhaust the process's thread or memory limits.
+const MAX_THREADS: u64 = 256;
 
 #[derive(Subcommand)]
 enum Command {
@@ -73,10 +82,17 @@ enum Command {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
         /// Filter expression (see the README's filter language).
-        #[arg(long, short = 'f', value_name = "EXPR", conflicts_with = "sql")]
+        // A filter may start with the language's negation (`-read_only`), SQL with a comment.
+        #[arg(
+            long,
+            short = 'f',
+            value_name = "EXPR",
+            conflicts_with = "sql",
+            allow_hyphen_values = true
+        )]
         filter: Option<String>,
         /// Polars SQL over the table `events`, for what the filter language cannot express.
-        #[arg(long, value_name = "SQL")]
+        #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
         sql: Option<String>,
         /// Columns to print, comma-separated (default: a readable set for tables, all for the rest).
         #[arg(long, value_name = "C1,C2", value_delimiter = ',')]
@@ -105,7 +121,7 @@ enum Command {
         #[arg(long, value_name = "COL")]
         distinct: Option<String>,
         /// Filter expression applied first.
-        #[arg(long, short = 'f', value_name = "EXPR")]
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
         filter: Option<String>,
         /// Keep the N largest rows and columns; the rest are summed into "(other)".
         #[arg(long, value_name = "N", default_value_t = 20)]
@@ -125,7 +141,7 @@ enum Command {
         #[arg(long, value_name = "SIZE")]
         bucket: Option<String>,
         /// Filter expression applied first.
-        #[arg(long, short = 'f', value_name = "EXPR")]
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
         filter: Option<String>,
         /// Lanes kept; the rest are summed into "(other)".
         #[arg(long, value_name = "N", default_value_t = 10)]
@@ -223,26 +239,106 @@ enum SummaryFormat {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli();
+    polars::error::set_warning_function(write_polars_warning);
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(io::stderr(), "trailscope: {}", one_line(&err));
+            let _ = write_error(&mut io::stderr().lock(), &err);
             ExitCode::from(2)
         }
     }
 }
 
+/// Parses the command line; exits on `--help`, `--version` and usage errors as clap does
+/// (status 2), with the arguments clap echoes in its message escaped.
+fn parse_cli() -> Cli {
+    let err = match Cli::try_parse() {
+        Ok(cli) => return cli,
+        Err(err) => err,
+    };
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let clean = |arg: &OsString| arg.to_str().is_some_and(|a| escape_control(a) == a);
+    if !err.use_stderr() || args.iter().all(clean) {
+        err.exit();
+    }
+    // Parsing the escaped arguments fails the same way and names them escaped, and keeps
+    // clap's colours; should it not fail, print the first error as plain escaped text.
+    let escaped = args
+        .iter()
+        .map(|a| escape_control(&a.to_string_lossy()).into_owned());
+    match Cli::try_parse_from(escaped) {
+        Err(again) if again.use_stderr() => again.exit(),
+        _ => {
+            let text = err.render().to_string();
+            let _ = write!(io::stderr(), "{}", escape_control_keep_newlines(&text));
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Polars prints its own warnings on standard error; they pass through the same escaping
+/// as everything else written there (their line breaks are Polars' layout, kept).
+fn write_polars_warning(message: &str, warning: polars::error::PolarsWarning) {
+    let _ = writeln!(
+        io::stderr(),
+        "{warning:?}: {}",
+        escape_control_keep_newlines(message)
+    );
+}
+
+/// Writes an error for a person: `trailscope: what failed: why` on one line, every part of
+/// the chain escaped, because error text carries log values, file names, user arguments and
+/// third-party messages (Polars echoes values and aliases) and none of it may drive the
+/// terminal. An invalid filter adds the filter and a caret under the problem.
+fn write_error(out: &mut dyn Write, err: &anyhow::Error) -> io::Result<()> {
+    writeln!(out, "trailscope: {}", one_line(err))?;
+    if let Some(problem) = err.chain().find_map(|c| c.downcast_ref::<FilterProblem>()) {
+        writeln!(out, "  {}", problem.shown)?;
+        writeln!(out, "  {}", problem.caret)?;
+    }
+    Ok(())
+}
+
+/// The error and its causes on one line, each escaped (a newline in a message would let it
+/// pass for another line of output).
 fn one_line(err: &anyhow::Error) -> String {
-    let mut parts = vec![err.to_string()];
-    parts.extend(err.chain().skip(1).map(|c| c.to_string()));
+    let mut parts: Vec<String> = err
+        .chain()
+        .map(|c| escape_control(&c.to_string()).into_owned())
+        .collect();
     parts.dedup();
-    // Only the filter error spans lines (the filter, then a caret under the problem).
     parts.join(": ")
 }
+
+/// An invalid filter as the command line reports it: the message on the error line, then
+/// the filter and a caret under the problem, both already escaped.
+#[derive(Debug)]
+struct FilterProblem {
+    /// 1-based character column of the problem in the filter as typed.
+    column: usize,
+    /// What is wrong.
+    message: String,
+    /// The filter, escaped.
+    shown: String,
+    /// Spaces and carets placing `^` under the problem in `shown`.
+    caret: String,
+}
+
+impl fmt::Display for FilterProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid filter at column {}: {}",
+            self.column, self.message
+        )
+    }
+}
+
+impl std::error::Error for FilterProblem {}
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|c| {
@@ -339,11 +435,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let written = synth::write(kind, &out, events, seed)
                 .with_context(|| format!("writing {}", out.display()))?;
-            eprintln!(
+            let _ = writeln!(
+                io::stderr(),
                 "wrote {} events in {} files under {}",
                 written.events,
                 written.files,
-                out.display()
+                escape_control(&out.display().to_string())
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -426,7 +523,9 @@ impl Loaded {
     fn report_timings(&self) {
         if let Some((started, load_ms)) = self.timings {
             let total = started.elapsed().as_millis();
-            eprintln!(
+            // Not eprintln!: a closed standard error must not panic the command.
+            let _ = writeln!(
+                io::stderr(),
                 "{}",
                 serde_json::json!({"load_ms": load_ms, "query_ms": total.saturating_sub(load_ms)})
             );
@@ -438,15 +537,19 @@ impl Loaded {
 fn compile_filter(frame: &DataFrame, text: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<Expr> {
     let ctx = filter::FilterContext::for_frame(frame, tz.clone());
     filter::compile_str(text, &ctx).map_err(|err| {
-        let width = err.span.end.saturating_sub(err.span.start).max(1);
-        anyhow::anyhow!(
-            "invalid filter at column {}: {}\n  {}\n  {}{}",
-            err.span.start + 1,
-            err.message,
-            trailscope::text::escape_control(text),
-            " ".repeat(err.span.start),
-            "^".repeat(width)
-        )
+        // The caret goes under the escaped filter, whose columns move where a control
+        // character became an escape.
+        let (start, end) = (err.span.start, err.span.end.max(err.span.start));
+        let before: String = text.chars().take(start).collect();
+        let inside: String = text.chars().skip(start).take(end - start).collect();
+        let pad = escape_control(&before).chars().count();
+        let width = escape_control(&inside).chars().count().max(1);
+        anyhow::Error::new(FilterProblem {
+            column: start + 1,
+            message: err.message,
+            shown: escape_control(text).into_owned(),
+            caret: format!("{}{}", " ".repeat(pad), "^".repeat(width)),
+        })
     })
 }
 
@@ -660,6 +763,9 @@ fn timeline(
     } else {
         let timeline = query::timeline(&frame, spec)?;
         loaded.report_timings();
+        if let Some(note) = timeline.widening_note() {
+            let _ = writeln!(io::stderr(), "trailscope: note: {note}");
+        }
         match format {
             ResultFormat::Json => {
                 writeln!(out, "{}", report::timeline_json(&timeline, &loaded.tz))?

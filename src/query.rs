@@ -698,54 +698,147 @@ pub const BUCKETS: [(i64, &str); 12] = [
 const SECOND: i64 = 1_000_000;
 const HOUR: i64 = 3600 * SECOND;
 const DAY: i64 = 24 * HOUR;
+const YEAR: i64 = 365 * DAY;
+
+/// The most buckets a timeline has (its lanes share them). A timeline holds a count per
+/// bucket and lane, so without a limit its memory follows the time span, not the events:
+/// 1970 to 2024 in minutes is 28 million buckets per lane. 10,000 is more rows than a
+/// table is read by, 25 screens of the widest terminal to pan through in the TUI, and still
+/// a year in hours (8,760) or a day in 10 seconds (8,640); with the default 10 lanes it is
+/// under 1 MB of counts.
+pub const MAX_TIMELINE_BUCKETS: usize = 10_000;
+
+/// The most counts (buckets times lanes, the totals included) a timeline holds: with many
+/// lanes (`--top 1000`) the bucket widens further, so the counts stay within 8 MB and the
+/// printed grid within about 100 MB however many lanes are asked for.
+pub const MAX_TIMELINE_CELLS: usize = 1_000_000;
+
+/// Bucket sizes a bucket asked for widens to when it would make too many buckets, smallest
+/// first: a few under a minute, then [`BUCKETS`]; past them, whole multiples of 365 days.
+fn wider_buckets() -> impl Iterator<Item = i64> {
+    [SECOND, 5 * SECOND, 10 * SECOND, 15 * SECOND, 30 * SECOND]
+        .into_iter()
+        .chain(BUCKETS.iter().map(|(b, _)| *b))
+}
+
+/// How many buckets of `bucket` µs the local times `lo..=hi` fall into, counted the way the
+/// timeline groups them (floor division) and without overflow at any instant.
+pub fn bucket_count(lo: i64, hi: i64, bucket: i64) -> u128 {
+    let b = i128::from(bucket.max(1));
+    let (lo, hi) = (i128::from(lo.min(hi)), i128::from(lo.max(hi)));
+    (hi.div_euclid(b) - lo.div_euclid(b) + 1).unsigned_abs()
+}
+
+/// The bucket to count local times `lo..=hi` with when `wanted` was asked for: `wanted` when
+/// it makes at most `limit` buckets, else the smallest wider size that does (see
+/// [`wider_buckets`]). Only the span's two ends are looked at, so this costs nothing however
+/// long the span.
+pub fn widen_bucket(lo: i64, hi: i64, wanted: i64, limit: usize) -> i64 {
+    let wanted = wanted.max(1);
+    // One bucket cannot always be had: two neighbouring instants can straddle a boundary.
+    let limit = limit.max(2) as u128;
+    if bucket_count(lo, hi, wanted) <= limit {
+        return wanted;
+    }
+    if let Some(bucket) =
+        wider_buckets().find(|b| *b >= wanted && bucket_count(lo, hi, *b) <= limit)
+    {
+        return bucket;
+    }
+    // Whole years, starting from the count that is at most one bucket short of fitting.
+    let span = (i128::from(hi) - i128::from(lo)).unsigned_abs();
+    let mut years = span / (limit - 1) / YEAR as u128 + 1;
+    loop {
+        let bucket = i64::try_from(years * YEAR as u128).unwrap_or(i64::MAX);
+        if bucket == i64::MAX || bucket_count(lo, hi, bucket) <= limit {
+            return bucket.max(wanted);
+        }
+        years += 1;
+    }
+}
 
 /// Parses a duration like `90s`, `5m`, `1h`, `2d`, `1w` into microseconds.
 pub fn parse_duration(text: &str) -> Result<i64> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
-    let n: i64 = number.parse().map_err(|_| {
+    let invalid = || {
         Error::Invalid(format!(
             "invalid duration '{text}' (use e.g. 30s, 5m, 1h, 1d, 1w)"
         ))
-    })?;
+    };
+    let n: i64 = number.parse().map_err(|_| invalid())?;
     let unit_us = match unit.trim() {
         "s" | "sec" => SECOND,
         "m" | "min" => 60 * SECOND,
         "h" => HOUR,
         "d" => DAY,
         "w" => 7 * DAY,
-        _ => {
-            return Err(Error::Invalid(format!(
-                "invalid duration '{text}' (use e.g. 30s, 5m, 1h, 1d, 1w)"
-            )));
-        }
+        _ => return Err(invalid()),
     };
     if n <= 0 {
         return Err(Error::Invalid(format!(
             "duration must be positive: '{text}'"
         )));
     }
-    Ok(n * unit_us)
+    // Microseconds in an i64 reach 292,000 years; a longer duration would wrap around.
+    n.checked_mul(unit_us).ok_or_else(|| {
+        Error::Invalid(format!(
+            "duration too long: '{text}' (at most about 290,000 years)"
+        ))
+    })
 }
 
-/// The bucket size giving at most `max_buckets` buckets over a time range.
+/// The bucket size giving fewer than `max_buckets` buckets over a time range: the smallest
+/// of [`BUCKETS`] that does, else a whole number of 365-day years, so any span fits.
 pub fn auto_bucket(first: i64, last: i64, max_buckets: i64) -> i64 {
-    let span = (last - first).max(1);
+    let span = (i128::from(last) - i128::from(first)).max(1);
+    let max_buckets = i128::from(max_buckets.max(1));
     BUCKETS
         .iter()
         .map(|(b, _)| *b)
-        .find(|b| span / b < max_buckets)
-        .unwrap_or(365 * DAY)
+        .find(|b| span / i128::from(*b) < max_buckets)
+        .unwrap_or_else(|| {
+            let years = span / i128::from(YEAR) / max_buckets + 1;
+            i64::try_from(years * i128::from(YEAR)).unwrap_or(i64::MAX)
+        })
 }
 
-/// A label for a bucket size (`1h`, `15m`, `90s`).
+/// A label for a bucket size (`1h`, `15m`, `90s`; whole days past the named sizes as `730d`).
 pub fn bucket_label(bucket: i64) -> String {
     BUCKETS
         .iter()
         .find(|(b, _)| *b == bucket)
         .map(|(_, l)| l.to_string())
-        .unwrap_or_else(|| format!("{}s", bucket / SECOND))
+        .unwrap_or_else(|| {
+            if bucket >= DAY && bucket % DAY == 0 {
+                format!("{}d", bucket / DAY)
+            } else {
+                format!("{}s", bucket / SECOND)
+            }
+        })
+}
+
+/// The UTC offsets (µs) of `tz` over `[first, last]`: the offset at `first`, then each change
+/// as (instant, new offset). At most 400 changes are followed (two centuries of daylight
+/// saving); past them the last offset holds.
+fn offset_changes(tz: &jiff::tz::TimeZone, first: i64, last: i64) -> (i64, Vec<(i64, i64)>) {
+    let Ok(start) = jiff::Timestamp::from_microsecond(first) else {
+        return (0, Vec::new());
+    };
+    let initial = i64::from(tz.to_offset(start).seconds()) * SECOND;
+    let mut changes = Vec::new();
+    for t in tz.following(start) {
+        let at = t.timestamp().as_microsecond();
+        if at > last {
+            break;
+        }
+        changes.push((at, i64::from(t.offset().seconds()) * SECOND));
+        if changes.len() > 400 {
+            break;
+        }
+    }
+    (initial, changes)
 }
 
 /// An expression of the local wall-clock time (µs) of `time` in `tz`, valid for events in
@@ -753,28 +846,23 @@ pub fn bucket_label(bucket: i64) -> String {
 /// this stays a cheap vectorized expression (no per-row zone lookups).
 pub fn local_time_expr(tz: &jiff::tz::TimeZone, first: i64, last: i64) -> Expr {
     let utc = col(TIME).to_physical();
-    let Ok(start) = jiff::Timestamp::from_microsecond(first) else {
-        return utc;
-    };
-    let offset_us = |ts: jiff::Timestamp| i64::from(tz.to_offset(ts).seconds()) * SECOND;
-    let mut expr = lit(offset_us(start));
-    let mut transitions = Vec::new();
-    for t in tz.following(start) {
-        let at = t.timestamp().as_microsecond();
-        if at > last {
-            break;
-        }
-        transitions.push((at, i64::from(t.offset().seconds()) * SECOND));
-        if transitions.len() > 400 {
-            break;
-        }
-    }
-    for (at, offset) in transitions {
+    let (initial, changes) = offset_changes(tz, first, last);
+    let mut expr = lit(initial);
+    for (at, offset) in changes {
         expr = when(utc.clone().gt_eq(lit(at)))
             .then(lit(offset))
             .otherwise(expr);
     }
     utc + expr
+}
+
+/// The earliest and latest local wall-clock times (µs) that events in `[first, last]` can
+/// have in `tz`, from the smallest and largest offset in that range.
+fn local_bounds(tz: &jiff::tz::TimeZone, first: i64, last: i64) -> (i64, i64) {
+    let (initial, changes) = offset_changes(tz, first, last);
+    let offsets = std::iter::once(initial).chain(changes.iter().map(|(_, o)| *o));
+    let (low, high) = offsets.fold((initial, initial), |(lo, hi), o| (lo.min(o), hi.max(o)));
+    (first.saturating_add(low), last.saturating_add(high))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -786,7 +874,8 @@ pub fn local_time_expr(tz: &jiff::tz::TimeZone, first: i64, last: i64) -> Expr {
 pub struct TimelineSpec {
     /// One lane per value of this column.
     pub by: String,
-    /// Bucket size in microseconds (None: automatic, about 60 buckets).
+    /// Bucket size in microseconds (None: automatic, about 60 buckets). Widened when it would
+    /// make more than [`MAX_TIMELINE_BUCKETS`] buckets (see [`Timeline::widened`]).
     pub bucket: Option<i64>,
     /// Display time zone (buckets start at local boundaries).
     pub tz: jiff::tz::TimeZone,
@@ -807,6 +896,21 @@ pub struct Timeline {
     pub lanes: Vec<Lane>,
     /// Events per bucket over all lanes.
     pub totals: Vec<u64>,
+    /// Set when the bucket asked for would have made too many buckets and was widened.
+    pub widened: Option<Widening>,
+}
+
+/// Why a timeline's bucket is wider than the one asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Widening {
+    /// The bucket asked for (µs).
+    pub requested: i64,
+    /// How many buckets it would have made.
+    pub would_make: u128,
+    /// The most buckets the timeline could have ([`MAX_TIMELINE_BUCKETS`], fewer with many lanes).
+    pub limit: usize,
+    /// The local wall-clock span counted (µs, as if UTC).
+    pub span: (i64, i64),
 }
 
 /// One lane of a timeline.
@@ -821,12 +925,27 @@ pub struct Lane {
 }
 
 impl Timeline {
-    /// The label of bucket `i` (local time, minute precision).
+    /// The label of bucket `i` (local time, minute precision; seconds for buckets under a minute).
     pub fn label(&self, i: usize) -> String {
         let Some(start) = self.starts.get(i) else {
             return String::new();
         };
         format_local(*start, self.bucket)
+    }
+
+    /// A sentence for a person when the bucket asked for was widened: the span, the bucket
+    /// asked for, how many buckets it would have made, the limit, and the bucket used.
+    pub fn widening_note(&self) -> Option<String> {
+        let w = self.widened.as_ref()?;
+        Some(format!(
+            "bucket {} would make {} buckets from {} to {}; a timeline has at most {}, so the bucket is {}",
+            bucket_label(w.requested),
+            w.would_make,
+            format_local(w.span.0, SECOND),
+            format_local(w.span.1, SECOND),
+            w.limit,
+            bucket_label(self.bucket)
+        ))
     }
 }
 
@@ -838,33 +957,44 @@ pub fn format_local(local_us: i64, bucket: i64) -> String {
     let civil = ts.to_zoned(jiff::tz::TimeZone::UTC).datetime();
     if bucket >= DAY {
         civil.strftime("%Y-%m-%d").to_string()
-    } else {
+    } else if bucket >= 60 * SECOND {
         civil.strftime("%Y-%m-%d %H:%M").to_string()
+    } else {
+        civil.strftime("%Y-%m-%d %H:%M:%S").to_string()
     }
 }
 
-/// Builds a timeline of a (filtered) frame. Events without a time are not counted.
-pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
-    check_column(&spec.by)?;
-    let timed = frame.clone().lazy().filter(col(TIME).is_not_null());
-    let times = frame.column(TIME).map_err(Error::polars("reading times"))?;
-    let physical = times.as_materialized_series().to_physical_repr();
-    let ca = physical.i64().map_err(Error::polars("reading times"))?;
-    let (Some(first), Some(last)) = (ca.min(), ca.max()) else {
-        return Ok(Timeline {
-            by: spec.by.clone(),
-            bucket: spec.bucket.unwrap_or(HOUR),
-            starts: vec![],
-            lanes: vec![],
-            totals: vec![],
-        });
-    };
-    let bucket = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
-    let local = local_time_expr(&spec.tz, first, last);
-    let bucket_expr = local.floor_div(lit(bucket)).alias("bucket");
-    // One pass: counts per (bucket, lane value); the top lanes and "(other)" come from that.
+/// The most buckets a timeline with `lanes` lanes may have (see [`MAX_TIMELINE_CELLS`]).
+fn bucket_limit(lanes: usize) -> usize {
+    (MAX_TIMELINE_CELLS / (lanes + 1)).clamp(2, MAX_TIMELINE_BUCKETS)
+}
+
+/// Counts per (bucket, lane value) at one bucket size, with the lanes shown.
+struct BucketCounts {
+    /// Bucket index (local time floor-divided by the bucket) of each group.
+    buckets: Vec<i64>,
+    /// Lane value of each group.
+    keys: Vec<Key>,
+    /// Events in each group.
+    counts: Vec<u64>,
+    /// The lanes shown, busiest first, "(other)" last, with their totals.
+    shown: Vec<(Key, u64)>,
+}
+
+/// One pass over the timed events: counts per (bucket, lane value). The result has at most
+/// one row per event, whatever the span.
+fn count_buckets(
+    timed: &LazyFrame,
+    local: &Expr,
+    bucket: i64,
+    spec: &TimelineSpec,
+) -> Result<BucketCounts> {
     let grouped = timed
-        .group_by([bucket_expr, key_expr(&spec.by)])
+        .clone()
+        .group_by([
+            local.clone().floor_div(lit(bucket)).alias("bucket"),
+            key_expr(&spec.by),
+        ])
         .agg([len().cast(DataType::UInt64).alias("n")])
         .collect()
         .map_err(Error::polars("counting timeline buckets"))?;
@@ -877,16 +1007,6 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         .iter()
         .map(|b| b.unwrap_or(0))
         .collect();
-    let (Some(&lo), Some(&hi)) = (buckets.iter().min(), buckets.iter().max()) else {
-        return Ok(Timeline {
-            by: spec.by.clone(),
-            bucket,
-            starts: vec![],
-            lanes: vec![],
-            totals: vec![],
-        });
-    };
-    let width = (hi - lo + 1) as usize;
     let keys = grouped_keys(&grouped, &spec.by, &category_names(&spec.by))?;
     let counts = grouped_counts(&grouped)?;
     let mut sums: HashMap<&Key, u64> = HashMap::new();
@@ -894,9 +1014,76 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         *sums.entry(k).or_default() += n;
     }
     let shown = top_with_other(sums, spec.top);
-    let index: HashMap<&Key, usize> = shown.iter().enumerate().map(|(i, (k, _))| (k, i)).collect();
+    Ok(BucketCounts {
+        buckets,
+        keys,
+        counts,
+        shown,
+    })
+}
+
+/// Builds a timeline of a (filtered) frame. Events without a time are not counted.
+///
+/// The bucket is widened when it would make more than [`MAX_TIMELINE_BUCKETS`] buckets (or
+/// more than [`MAX_TIMELINE_CELLS`] counts over the lanes), so memory follows the events and
+/// that limit, never the time span; [`Timeline::widened`] says so.
+pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
+    check_column(&spec.by)?;
+    let timed = frame.clone().lazy().filter(col(TIME).is_not_null());
+    let times = frame.column(TIME).map_err(Error::polars("reading times"))?;
+    let physical = times.as_materialized_series().to_physical_repr();
+    let ca = physical.i64().map_err(Error::polars("reading times"))?;
+    let empty = |bucket: i64| Timeline {
+        by: spec.by.clone(),
+        bucket,
+        starts: vec![],
+        lanes: vec![],
+        totals: vec![],
+        widened: None,
+    };
+    let (Some(first), Some(last)) = (ca.min(), ca.max()) else {
+        return Ok(empty(spec.bucket.unwrap_or(HOUR)));
+    };
+    let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
+    let (lo, hi) = local_bounds(&spec.tz, first, last);
+    let local = local_time_expr(&spec.tz, first, last);
+    let mut bucket = widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS);
+    let mut counted = count_buckets(&timed, &local, bucket, spec)?;
+    // The lanes are known only now; many of them share the count budget, which can take a
+    // second, coarser pass (lane totals do not depend on the bucket, so one is enough).
+    let limit = bucket_limit(counted.shown.len());
+    let coarser = widen_bucket(lo, hi, bucket, limit);
+    if coarser != bucket {
+        bucket = coarser;
+        counted = count_buckets(&timed, &local, bucket, spec)?;
+    }
+    let (Some(&first_bucket), Some(&last_bucket)) =
+        (counted.buckets.iter().min(), counted.buckets.iter().max())
+    else {
+        return Ok(empty(bucket));
+    };
+    // The local bounds saturate where the vectorized local time would wrap around (instants
+    // near the ends of i64); refuse rather than allocate if the buckets disagree with them.
+    let width = i128::from(last_bucket) - i128::from(first_bucket) + 1;
+    let width = match usize::try_from(width) {
+        Ok(w) if w <= limit => w,
+        _ => {
+            return Err(Error::Invalid(format!(
+                "cannot count times from {} to {} in at most {limit} buckets",
+                crate::text::format_time_utc(first),
+                crate::text::format_time_utc(last)
+            )));
+        }
+    };
+    let index: HashMap<&Key, usize> = counted
+        .shown
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k, i))
+        .collect();
     let other = index.get(&Key::Other).copied();
-    let mut lanes: Vec<Lane> = shown
+    let mut lanes: Vec<Lane> = counted
+        .shown
         .iter()
         .map(|(key, total)| Lane {
             key: key.clone(),
@@ -905,19 +1092,40 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         })
         .collect();
     let mut totals = vec![0u64; width];
-    for ((k, n), b) in keys.iter().zip(&counts).zip(&buckets) {
-        let slot = (b - lo) as usize;
-        if let Some(lane) = index.get(k).copied().or(other) {
-            lanes[lane].counts[slot] += n;
+    for ((k, n), b) in counted
+        .keys
+        .iter()
+        .zip(&counted.counts)
+        .zip(&counted.buckets)
+    {
+        let slot = (b - first_bucket) as usize;
+        if let Some(lane) = index.get(k).copied().or(other)
+            && let Some(count) = lanes.get_mut(lane).and_then(|l| l.counts.get_mut(slot))
+        {
+            *count += n;
         }
-        totals[slot] += n;
+        if let Some(total) = totals.get_mut(slot) {
+            *total += n;
+        }
     }
+    let widened = spec
+        .bucket
+        .filter(|requested| *requested != bucket)
+        .map(|requested| Widening {
+            requested,
+            would_make: bucket_count(lo, hi, requested),
+            limit,
+            span: (lo, hi),
+        });
     Ok(Timeline {
         by: spec.by.clone(),
         bucket,
-        starts: (0..width as i64).map(|i| (lo + i) * bucket).collect(),
+        starts: (0..width as i64)
+            .map(|i| first_bucket.saturating_add(i).saturating_mul(bucket))
+            .collect(),
         lanes,
         totals,
+        widened,
     })
 }
 

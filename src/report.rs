@@ -1,6 +1,8 @@
 //! Writers for what headless commands print: aligned text tables and JSON. Every string
-//! from a log passes through [`crate::text`] before it is written.
+//! from a log passes through [`crate::text`] before it is written: a [`Table`] escapes each
+//! header and cell itself, so a new column cannot forget to.
 
+use std::collections::HashMap;
 use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
@@ -18,10 +20,14 @@ pub struct Table {
 }
 
 impl Table {
-    /// A table with these column headers; `right` marks right-aligned (numeric) columns.
+    /// A table with these column headers, escaped for the terminal (a pivot's or timeline's
+    /// headers are log values); `right` marks right-aligned (numeric) columns.
     pub fn new(headers: &[&str], right: &[bool]) -> Self {
         Table {
-            headers: headers.iter().map(|h| h.to_string()).collect(),
+            headers: headers
+                .iter()
+                .map(|h| escape_control(h).into_owned())
+                .collect(),
             right: right.to_vec(),
             rows: Vec::new(),
         }
@@ -280,14 +286,14 @@ impl Grid {
                             .iter()
                             .map(|h| text::guard_csv_cell(h).into_owned()),
                     )
-                    .map_err(io::Error::other)?;
+                    .map_err(csv_io_error)?;
                 for row in &self.rows {
                     writer
                         .write_record(row.iter().map(|c| {
                             let shown = c.display(tz);
                             text::guard_csv_cell(&shown).into_owned()
                         }))
-                        .map_err(io::Error::other)?;
+                        .map_err(csv_io_error)?;
                 }
                 writer.flush()
             }
@@ -313,6 +319,16 @@ impl Grid {
             .collect();
         Value::Object(map)
     }
+}
+
+/// A CSV writer's error as an I/O error of the same kind, so a closed pipe stays a
+/// `BrokenPipe` that the binary treats as success (not an opaque error exiting 2).
+fn csv_io_error(err: csv::Error) -> io::Error {
+    let kind = match err.kind() {
+        csv::ErrorKind::Io(io) => io.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, err)
 }
 
 /// A pivot as a grid: one row per row key with its cells, the row total and its drill-down
@@ -415,9 +431,10 @@ pub fn timeline_grid(timeline: &Timeline) -> Grid {
     Grid { headers, rows }
 }
 
-/// A timeline as one JSON object: bucket starts (local), totals, and the lanes.
+/// A timeline as one JSON object: bucket starts (local), totals, and the lanes; when the
+/// bucket asked for was widened, `widened` says from what and why.
 pub fn timeline_json(timeline: &Timeline, tz: &jiff::tz::TimeZone) -> Value {
-    json!({
+    let mut object = json!({
         "by": timeline.by,
         "bucket": query::bucket_label(timeline.bucket),
         "time_zone": tz.iana_name().unwrap_or("UTC"),
@@ -429,7 +446,16 @@ pub fn timeline_json(timeline: &Timeline, tz: &jiff::tz::TimeZone) -> Value {
             "filter": query::key_filter(&timeline.by, &l.key),
             "counts": l.counts,
         })).collect::<Vec<_>>(),
-    })
+    });
+    if let Some(w) = &timeline.widened {
+        object["widened"] = json!({
+            "requested": query::bucket_label(w.requested),
+            "would_make": u64::try_from(w.would_make).unwrap_or(u64::MAX),
+            "limit": w.limit,
+            "note": timeline.widening_note(),
+        });
+    }
+    object
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -516,8 +542,9 @@ pub fn write_summary_table(
         ],
         &[false, false, false, true, true, true, false, false],
     );
+    let ranges = ranges_by_source(summary);
     for input in store.inputs() {
-        let range = summary.per_source.iter().find(|s| s.source == input.name);
+        let range = ranges.get(input.name.as_str()).copied();
         table.row(vec![
             shorten_path(&input.name, 60),
             format_name(input.format, input.envelope),
@@ -605,22 +632,34 @@ fn format_name(format: Option<&str>, envelope: Option<&str>) -> String {
     }
 }
 
+/// `value count, value count, ...` with each value (a log value) escaped for the terminal.
 fn join_counts(counts: &[(String, u64)]) -> String {
     counts
         .iter()
-        .map(|(v, c)| format!("{v} {c}"))
+        .map(|(v, c)| format!("{} {c}", escape_control(v)))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// Each input's events and time range by name: a map, since a directory may hold 50,000
+/// inputs and a search per input made the summary quadratic.
+fn ranges_by_source(summary: &Summary) -> HashMap<&str, &crate::query::SourceSummary> {
+    summary
+        .per_source
+        .iter()
+        .map(|s| (s.source.as_str(), s))
+        .collect()
 }
 
 /// The load summary as one JSON object:
 /// `{"files":[{"path","format","events","rejected","duplicates",...}],"total":{...}}`.
 pub fn summary_json(store: &FrameStore, summary: &Summary) -> Value {
+    let ranges = ranges_by_source(summary);
     let files: Vec<Value> = store
         .inputs()
         .iter()
         .map(|input| {
-            let range = summary.per_source.iter().find(|s| s.source == input.name);
+            let range = ranges.get(input.name.as_str()).copied();
             json!({
                 "path": input.name,
                 "format": input.format,

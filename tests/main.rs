@@ -9,6 +9,7 @@ mod conformance;
 mod detect;
 mod formats;
 mod hostile_input;
+mod hostile_output;
 mod integrity;
 mod lifecycle;
 mod loader_properties;
