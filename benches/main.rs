@@ -18,6 +18,7 @@ use trailscope::store::FrameStore;
 use trailscope::{source, synth};
 
 mod detect;
+mod hostile;
 mod query;
 mod render;
 
@@ -56,6 +57,10 @@ fn main() {
     }
     if groups.contains(&"render") {
         render::bench(events);
+    }
+    if groups.contains(&"hostile") {
+        hostile::bench(&data_dir());
+        hostile::bench_gzip_seek(&data_dir());
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);

@@ -7,6 +7,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
@@ -175,7 +176,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
             file.seek(SeekFrom::Start(0))?;
             let gzip = n == 2 && magic == [0x1f, 0x8b];
             let reader: Box<dyn Read + Send> = if gzip {
-                Box::new(MultiGzDecoder::new(BufReader::with_capacity(1 << 20, file)))
+                gunzip(BufReader::with_capacity(1 << 20, file))
             } else {
                 Box::new(file)
             };
@@ -205,11 +206,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
             let gzip = n == 2 && magic == [0x1f, 0x8b];
             let raw = io::Cursor::new(head).chain(io::stdin());
             let tee = Tee { inner: raw, spool };
-            let reader: Box<dyn Read + Send> = if gzip {
-                Box::new(MultiGzDecoder::new(tee))
-            } else {
-                Box::new(tee)
-            };
+            let reader: Box<dyn Read + Send> = if gzip { gunzip(tee) } else { Box::new(tee) };
             let seeker = if gzip {
                 Some(Arc::new(Mutex::new(GzipSeeker::new(reread.try_clone()?))))
             } else {
@@ -225,6 +222,67 @@ pub fn open(input: &Input) -> io::Result<Opened> {
                 },
             })
         }
+    }
+}
+
+/// The most a gzip input may expand. Audit logs compress 3 to 35 times (the bundled and real
+/// samples, even at `gzip -9`), a decompression bomb about 1,000 times; past this ratio, and past the first
+/// [`GZIP_RATIO_FREE`] bytes, the rest of the input is refused. A 100 MB bomb then costs
+/// seconds instead of the minutes of inflating 100 GB.
+pub const MAX_GZIP_RATIO: u64 = 200;
+/// Decompressed bytes allowed before the ratio is checked.
+pub const GZIP_RATIO_FREE: u64 = 256 << 20;
+
+/// Decompresses gzip members one after another, refusing to go on past [`MAX_GZIP_RATIO`].
+fn gunzip<R: Read + Send + 'static>(compressed: R) -> Box<dyn Read + Send> {
+    let read = Arc::new(AtomicU64::new(0));
+    let counted = Counted {
+        inner: compressed,
+        read: Arc::clone(&read),
+    };
+    Box::new(RatioGuard {
+        inner: MultiGzDecoder::new(counted),
+        compressed: read,
+        produced: 0,
+    })
+}
+
+/// Counts the compressed bytes read.
+struct Counted<R> {
+    inner: R,
+    read: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Ends decompression that expands beyond [`MAX_GZIP_RATIO`].
+struct RatioGuard<R> {
+    inner: R,
+    compressed: Arc<AtomicU64>,
+    produced: u64,
+}
+
+impl<R: Read> Read for RatioGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.produced += n as u64;
+        let compressed = self.compressed.load(Ordering::Relaxed);
+        if self.produced > GZIP_RATIO_FREE && self.produced > MAX_GZIP_RATIO * compressed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "gzip data expands more than {MAX_GZIP_RATIO} times its size ({compressed} bytes to over {} MB; a decompression bomb?): the rest of the input is skipped",
+                    self.produced / 1_000_000
+                ),
+            ));
+        }
+        Ok(n)
     }
 }
 

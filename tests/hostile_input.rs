@@ -406,3 +406,25 @@ fn standard_input_leaves_no_file_behind_even_when_killed() {
     drop(stdin);
     assert_eq!(listed(), 0, "a file was left in TMPDIR");
 }
+
+#[test]
+fn a_gzip_bomb_is_cut_off_after_the_records_before_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines: String = (0..3).map(|i| ct(&format!("b{i}")) + "\n").collect();
+    let mut bomb = gzip(lines.as_bytes());
+    // One member of 64 MiB of `[` compresses to about 64 KB; six of them expand 1,000 times.
+    let member = gzip(&vec![b'['; 64 << 20]);
+    for _ in 0..6 {
+        bomb.extend_from_slice(&member);
+    }
+    let path = write(dir.path(), "bomb.ndjson.gz", &bomb);
+    let store = load(&[&path]);
+    let (events, _, _, reasons) = outcome(&store);
+    assert_eq!(events, 3, "{reasons:#?}");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("gzip data expands more than 200 times its size")),
+        "{reasons:#?}"
+    );
+}
