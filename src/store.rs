@@ -301,6 +301,11 @@ impl FrameStore {
             source: e,
         })
     }
+
+    /// How to read an input's bytes again, by its name (the `source` column).
+    pub fn origin(&self, name: &str) -> Option<&Origin> {
+        self.origins.get(name)
+    }
 }
 
 fn is_time_sorted(frame: &DataFrame) -> Result<bool> {
