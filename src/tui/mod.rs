@@ -70,9 +70,10 @@ const LOADER_JOIN: Duration = Duration::from_millis(500);
 /// How long after a signal the loop has to end by itself before the signal thread restores
 /// the terminal and exits the process (the loop may be stuck in a long query or a write).
 /// Together with the rest of leaving, well under the 2 s a lost terminal is allowed.
-const SIGNAL_GRACE: Duration = Duration::from_millis(1000);
-/// How long that forced exit waits for a draw in progress before restoring anyway.
-const FORCED_RESTORE_WAIT: Duration = Duration::from_millis(300);
+const SIGNAL_GRACE: Duration = Duration::from_millis(800);
+/// How long that forced exit waits for a draw in progress, and then for the restore, before
+/// ending the process anyway.
+const FORCED_RESTORE_WAIT: Duration = Duration::from_millis(200);
 
 /// What the TUI opens.
 pub struct Launch {
@@ -377,17 +378,22 @@ fn spawn_signals(tx: Sender<Action>) -> io::Result<()> {
 
 /// Restores the terminal and ends the process as killed by `signal` would (exit status
 /// 128 + signal), unless the loop already ended by itself.
+///
+/// Waits for a frame being drawn and for a restore under way (the exit would cut them
+/// short), but not for ever: on a terminal that stopped reading (Ctrl-S, a stalled SSH
+/// connection) every write blocks, the loop's included, and the restore's too. So the
+/// restore runs on its own thread and the process ends at the deadline whatever it did.
 fn force_exit(signal: i32) {
     if LOOP_ENDED.load(Ordering::SeqCst) {
         return;
     }
-    // Wait for a frame being drawn and for a restore under way on the UI thread (the exit
-    // would cut it short), but not for a write that never returns.
-    let deadline = Instant::now() + FORCED_RESTORE_WAIT;
-    let frame = lock_before(&TERMINAL, deadline);
-    if let Some(_restoring) = lock_before(&RESTORING, deadline) {
-        restore_now();
-    }
+    let frame = lock_before(&TERMINAL, Instant::now() + FORCED_RESTORE_WAIT);
+    let (restored_tx, restored_rx) = bounded::<()>(1);
+    std::thread::spawn(move || {
+        restore();
+        let _ = restored_tx.send(());
+    });
+    let _ = restored_rx.recv_timeout(FORCED_RESTORE_WAIT);
     drop(frame);
     std::process::exit(128 + signal);
 }
@@ -529,8 +535,8 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// on the panicking thread, which may hold it.
 static TERMINAL: Mutex<()> = Mutex::new(());
 
-/// Held while the terminal is restored, so that a forced exit waits for a restore under way
-/// on another thread instead of ending the process in the middle of it.
+/// Held while the terminal is restored, so that a restore under way on one thread is finished
+/// before another thread (a forced exit) reports it done and ends the process.
 static RESTORING: Mutex<()> = Mutex::new(());
 
 fn lock_terminal() -> MutexGuard<'static, ()> {
@@ -573,10 +579,6 @@ impl Drop for TerminalGuard {
 /// terminal that is gone (every write may fail; each is tried).
 pub fn restore() {
     let _restoring = RESTORING.lock().unwrap_or_else(PoisonError::into_inner);
-    restore_now();
-}
-
-fn restore_now() {
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
         let _ = execute!(

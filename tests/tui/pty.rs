@@ -1,7 +1,8 @@
 //! End to end: the real binary in a pseudo-terminal, its screen read with a vt100 parser.
 //! Timeouts: `TRAILSCOPE_PTY_TIMEOUT` seconds (default 30) to wait for a screen;
 //! `TRAILSCOPE_PTY_EXIT_TIMEOUT` seconds (default 2, what issue 13 promises) for the binary
-//! to be gone after its terminal closed or a signal asked it to stop.
+//! to be gone after its terminal closed or a signal asked it to stop. `TRAILSCOPE_PTY_BIN`
+//! runs another binary than the one cargo built (an older build, to compare).
 
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,6 +41,9 @@ struct Pty {
     child: Box<dyn portable_pty::Child + Send + Sync>,
     /// The reader thread owns the master; set to have it let go after its next read.
     closing: Arc<AtomicBool>,
+    /// Set to stop reading (after the read under way), as a terminal under Ctrl-S or a
+    /// stalled connection does: the binary's writes then block once the buffer is full.
+    paused: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -54,7 +58,9 @@ impl Pty {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_trailscope"));
+        let binary = std::env::var("TRAILSCOPE_PTY_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_trailscope").to_string());
+        let mut cmd = CommandBuilder::new(binary);
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test");
@@ -70,11 +76,16 @@ impl Pty {
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
         let closing = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(false));
         let (p, r, c) = (Arc::clone(&parser), Arc::clone(&raw), Arc::clone(&closing));
+        let stalled = Arc::clone(&paused);
         let reader = std::thread::spawn(move || {
             let _master = pair.master;
             let mut buf = [0u8; 8192];
             loop {
+                while stalled.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
@@ -94,6 +105,7 @@ impl Pty {
             writer: Some(writer),
             child,
             closing,
+            paused,
             reader: Some(reader),
         }
     }
@@ -141,6 +153,7 @@ impl Pty {
 
     /// Everything the binary wrote, once it has ended.
     fn output(&mut self) -> String {
+        self.paused.store(false, Ordering::SeqCst);
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
@@ -339,6 +352,36 @@ fn a_second_sigterm_is_handled_too() {
     let (status, _) = pty.wait_exit(Instant::now(), exit_timeout());
     assert!(status.signal().is_none(), "{status:?}");
     assert_restored(&mut pty, "SIGTERM twice while loading");
+}
+
+#[test]
+fn sigterm_ends_the_binary_even_when_its_terminal_stopped_reading() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    // Once with one SIGTERM (the loop is stuck in a write, so the signal thread ends the
+    // process after a grace period), once with two (the second ends it at once).
+    for signals in [1, 2] {
+        let mut pty = Pty::spawn(60, 200);
+        pty.wait_for("the sample to load", |s| s.contains("loaded"));
+        pty.paused.store(true, Ordering::SeqCst);
+        // Whole-screen redraws fill the terminal's buffer (tens of KB) and the next write
+        // blocks. Keys a frame apart, so that each is drawn.
+        for round in 0..40 {
+            pty.send(if round % 2 == 0 { b"5" } else { b"1" });
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        // Where the UI thread waits (a tty write, when the buffer is full), for the log.
+        let pid = pty.child.process_id().expect("pid");
+        let wait = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        eprintln!("the UI thread waits in {wait:?}");
+        let sent = Instant::now();
+        for _ in 0..signals {
+            pty.kill("TERM");
+        }
+        let (status, took) = pty.wait_exit(sent, exit_timeout());
+        eprintln!("{signals} SIGTERM, terminal not reading: gone after {took:?}, {status:?}");
+        assert!(status.signal().is_none(), "handled, not fatal: {status:?}");
+        pty.paused.store(false, Ordering::SeqCst);
+    }
 }
 
 #[test]
