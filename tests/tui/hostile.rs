@@ -281,7 +281,14 @@ fn a_6_mb_record_is_shown_cut_with_a_notice_and_bounded_output() {
     let store = load(&[&path]);
     assert_eq!(store.frame().height(), 1, "the record loads");
     let mut h = Harness::new(store, settings(), 120, 40);
+    let started = std::time::Instant::now();
     h.command(Command::DrillDown);
+    // For the log only: the assertions are on sizes, not on time.
+    eprintln!(
+        "read and pretty-printed a {} byte record in {:?}",
+        record.len(),
+        started.elapsed()
+    );
     assert_eq!(h.state.view, View::Detail);
     let detail = &h.state.detail;
     assert!(detail.error.is_none(), "{:?}", detail.error);
