@@ -365,6 +365,7 @@ fn spawn_signals(tx: Sender<Action>) -> io::Result<()> {
             let _ = tx.send(Action::Terminate);
             if armed {
                 force_exit(signal);
+                continue;
             }
             armed = true;
             std::thread::spawn(move || {
