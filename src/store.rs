@@ -295,6 +295,11 @@ impl FrameStore {
             source: e,
         })
     }
+
+    /// How to read an input's bytes again, by its name (the `source` column).
+    pub fn origin(&self, name: &str) -> Option<&Origin> {
+        self.origins.get(name)
+    }
 }
 
 /// Batches appended since the last commit, merged as they arrive so that their number stays

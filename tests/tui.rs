@@ -19,6 +19,7 @@ use trailscope::tui::{Action, Command, Harness, Settings, View};
 
 use crate::util::{load, load_names, sample_logs};
 
+mod hostile;
 mod pty;
 
 fn settings() -> Settings {
@@ -519,7 +520,7 @@ fn scrolling_is_virtualized_and_clamped() {
     // The record pane follows the selection.
     h.command(Command::ScrollBy(1));
     assert_eq!(h.state.detail.frame_row, Some(1));
-    assert!(!h.state.detail.lines.is_empty());
+    assert!(!h.state.detail.record.is_empty());
 }
 
 #[test]

@@ -16,11 +16,10 @@ use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
 use crate::text::escape_control;
 
 use super::jobs::{
-    Analysis, AnalysisJob, AnalysisOutput, DetectJob, Done, Job, Sort, ViewJob, ViewRows,
+    Analysis, AnalysisJob, AnalysisOutput, DetectJob, Done, Job, RecordJob, Sort, ViewJob, ViewRows,
 };
 use super::keymap::{Command, View};
 use super::model;
-use super::record;
 
 use super::input;
 use super::state::{ACTOR_COLUMNS, AppState, Back, FilterEdit, LoadPhase, Overlay, PIVOT_FIELDS};
@@ -52,15 +51,10 @@ pub enum Action {
     Loaded(IngestMsgBox),
     /// A worker finished a job.
     Computed(Done),
-    /// The original record of a frame row was read.
-    RecordRead {
-        /// The frame row.
-        row: u32,
-        /// The bytes, or why they could not be read.
-        result: Result<Vec<u8>, String>,
-    },
-    /// The process was asked to stop (SIGTERM, SIGHUP).
+    /// The process was asked to stop (SIGINT, SIGQUIT or SIGTERM from outside, SIGHUP).
     Terminate,
+    /// The terminal went away (its input ended or failed): stop without drawing again.
+    TerminalLost,
 }
 
 /// An ingest message inside an [`Action`] (`IngestMsg` has no `Debug`).
@@ -86,8 +80,6 @@ pub enum Effect {
     Run(Job),
     /// The same, for a result not on screen yet (computed ahead of time).
     Prefetch(Job),
-    /// Read the original record of a frame row and send [`Action::RecordRead`].
-    ReadRecord(u32),
     /// Leave the TUI.
     Quit,
 }
@@ -97,7 +89,6 @@ impl std::fmt::Debug for Effect {
         match self {
             Effect::Run(job) => write!(f, "Run({:?})", job.slot()),
             Effect::Prefetch(job) => write!(f, "Prefetch({:?})", job.slot()),
-            Effect::ReadRecord(row) => write!(f, "ReadRecord({row})"),
             Effect::Quit => f.write_str("Quit"),
         }
     }
@@ -234,11 +225,15 @@ impl AppState {
         let row = self.selected_row();
         if row != self.detail.frame_row {
             self.detail.frame_row = row;
-            self.detail.lines.clear();
+            self.detail.record = Default::default();
             self.detail.error = None;
             self.detail.scroll = 0;
             if let Some(row) = row {
-                effects.push(Effect::ReadRecord(row));
+                // Read and pretty-printed on a worker: a record can be megabytes.
+                effects.push(Effect::Run(Job::Record(RecordJob::locate(
+                    &self.store,
+                    row,
+                ))));
             }
         }
     }
@@ -433,16 +428,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Computed(done) => on_done(state, done, &mut effects),
-        Action::RecordRead { row, result } => {
-            if state.detail.frame_row == Some(row) {
-                state.detail.origin = model::origin(state.store.frame(), row);
-                match result {
-                    Ok(bytes) => state.detail.lines = record::pretty(&bytes),
-                    Err(e) => state.detail.error = Some(escape_control(&e).into_owned()),
-                }
-            }
-        }
-        Action::Terminate => {
+        Action::Terminate | Action::TerminalLost => {
             state.quitting = true;
             effects.push(Effect::Quit);
         }
@@ -541,6 +527,16 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.actors.cursor.clamp(state.actors.rows.len());
                 }
                 Err(e) => state.message = Some(escape_control(&e).into_owned()),
+            }
+        }
+        Done::RecordRead { row, result } => {
+            // A record of a row no longer selected is stale.
+            if state.detail.frame_row == Some(row) {
+                state.detail.origin = model::origin(state.store.frame(), row);
+                match result {
+                    Ok(record) => state.detail.record = record,
+                    Err(e) => state.detail.error = Some(escape_control(&e).into_owned()),
+                }
             }
         }
         Done::FindingsFound { frame_gen, result } => {

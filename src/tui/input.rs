@@ -283,6 +283,6 @@ pub(super) fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Ve
 }
 
 pub(super) fn scroll_detail(state: &mut AppState, delta: i64) {
-    let max = state.detail.lines.len().saturating_sub(state.detail.page);
+    let max = state.detail.record.len().saturating_sub(state.detail.page);
     state.detail.scroll = (state.detail.scroll as i64 + delta).clamp(0, max as i64) as usize;
 }

@@ -1,5 +1,6 @@
-//! The queries that may take longer than a frame: the filtered and sorted view of the events,
-//! the analyses over it (pivot, timeline, actors) and the detection run. Each is a plain
+//! The work that may take longer than a frame: the filtered and sorted view of the events,
+//! the analyses over it (pivot, timeline, actors), the detection run, and reading and
+//! pretty-printing the selected record (a record can be megabytes). Each is a plain
 //! function of a [`Job`] (which owns a clone of the frame, cheap because polars columns are
 //! reference-counted) to a [`Done`] message; `tui/mod.rs` runs them on workers, one
 //! latest-wins slot per [`Slot`], and tests run them inline.
@@ -12,12 +13,15 @@ use crate::config::Config;
 use crate::detectors::{self, Finding};
 use crate::query::{self, Pivot, PivotSpec, Timeline, TimelineSpec};
 use crate::schema::{
-    ACTOR, ACTOR_TYPE, CATEGORICAL_COLUMNS, Dictionaries, OUTCOME, PRIVILEGED, PROVIDER, SOURCE,
-    SRC_IP, TIME,
+    ACTOR, ACTOR_TYPE, CATEGORICAL_COLUMNS, Dictionaries, OUTCOME, PRIVILEGED, PROVIDER, RAW_LEN,
+    RAW_OFFSET, SOURCE, SRC_IP, TIME,
 };
+use crate::source::{self, Origin};
+use crate::store::FrameStore;
 use crate::text::escape_control;
 
 use super::model::ActorRow;
+use super::record::{self, PrettyRecord};
 
 /// The row-index column added while filtering (the frame's own columns never start with `__`).
 const ROW: &str = "__row";
@@ -45,6 +49,8 @@ pub enum Slot {
     Actors,
     /// The detection engine.
     Detect,
+    /// Reading and pretty-printing the selected record.
+    Record,
 }
 
 /// Work to do off the UI thread.
@@ -55,6 +61,8 @@ pub enum Job {
     Analysis(AnalysisJob),
     /// Run the detectors over every event.
     Detect(DetectJob),
+    /// Read and pretty-print the record of a frame row.
+    Record(RecordJob),
 }
 
 impl Job {
@@ -68,6 +76,7 @@ impl Job {
                 Analysis::Actors => Slot::Actors,
             },
             Job::Detect(_) => Slot::Detect,
+            Job::Record(_) => Slot::Record,
         }
     }
 }
@@ -121,6 +130,58 @@ pub struct DetectJob {
     pub config: Arc<Config>,
 }
 
+/// Read the original record of a frame row and pretty-print its beginning.
+pub struct RecordJob {
+    /// The frame row.
+    pub row: u32,
+    /// Where its bytes are, or why they cannot be read.
+    pub place: Result<RecordPlace, String>,
+}
+
+/// Where the bytes of one record are: its input and its range in the input's (decompressed)
+/// bytes.
+#[derive(Debug, Clone)]
+pub struct RecordPlace {
+    /// The input's name (the `source` column).
+    pub input: String,
+    /// How to read the input again.
+    pub origin: Origin,
+    /// Offset of the record.
+    pub offset: u64,
+    /// Length of the record.
+    pub len: u32,
+}
+
+impl RecordJob {
+    /// Finds the record of a frame row (cheap: three values and a map lookup), so that the
+    /// worker reads it without the store, which stays on the UI thread.
+    pub fn locate(store: &FrameStore, row: u32) -> RecordJob {
+        let frame = store.frame();
+        let value = |name: &str| frame.column(name).ok()?.get(row as usize).ok();
+        let place = match value(SOURCE) {
+            None => Err(format!(
+                "event {} has no record locator",
+                u64::from(row) + 1
+            )),
+            Some(source) => {
+                let input = source.str_value().into_owned();
+                match store.origin(&input) {
+                    None => Err(format!("{input}: the input is no longer readable")),
+                    Some(origin) => Ok(RecordPlace {
+                        origin: origin.clone(),
+                        offset: value(RAW_OFFSET)
+                            .and_then(|v| v.extract::<u64>())
+                            .unwrap_or(0),
+                        len: value(RAW_LEN).and_then(|v| v.extract::<u32>()).unwrap_or(0),
+                        input,
+                    }),
+                }
+            }
+        };
+        RecordJob { row, place }
+    }
+}
+
 /// The rows of the events view.
 #[derive(Debug, Clone)]
 pub struct ViewRows {
@@ -170,6 +231,14 @@ pub enum Done {
         /// The findings or why the run failed.
         result: Result<Vec<Finding>, String>,
     },
+    /// The record of a frame row was read and pretty-printed.
+    RecordRead {
+        /// The frame row.
+        row: u32,
+        /// The record (its first [`record::SHOWN_BYTES`] of pretty output), or why it could
+        /// not be read.
+        result: Result<PrettyRecord, String>,
+    },
 }
 
 /// Runs a job to its result.
@@ -187,7 +256,32 @@ pub fn run(job: Job) -> Done {
             frame_gen: job.frame_gen,
             result: detectors::run(&job.frame, &job.config).map_err(|e| e.to_string()),
         },
+        Job::Record(job) => Done::RecordRead {
+            row: job.row,
+            result: job.place.and_then(|place| read_record(&place)),
+        },
     }
+}
+
+/// Reads at most [`record::READ_BYTES`] of a record and pretty-prints what fits.
+fn read_record(place: &RecordPlace) -> Result<PrettyRecord, String> {
+    let wanted = place.len.min(record::READ_BYTES);
+    let bytes = source::read_raw(&place.origin, place.offset, wanted).map_err(|e| {
+        crate::Error::Io {
+            location: crate::Location {
+                path: place.input.clone(),
+                line: None,
+                byte_offset: Some(place.offset),
+            },
+            source: e,
+        }
+        .to_string()
+    })?;
+    Ok(record::pretty_prefix(
+        &bytes,
+        u64::from(place.len),
+        record::SHOWN_BYTES,
+    ))
 }
 
 fn time_range(times: &Column) -> (Option<i64>, Option<i64>) {

@@ -1,8 +1,14 @@
 //! The full-screen terminal UI. This file is its edge: the terminal guard (raw mode,
-//! alternate screen, mouse; restored on drop, on panic and on SIGTERM/SIGHUP), the input
-//! thread, the workers with their latest-wins job slots, and the loop that waits on input,
-//! ingest, workers and a tick and redraws at most once per frame. It is the only TUI file
-//! doing IO or spawning threads; state lives in [`app`], drawing in [`views`].
+//! alternate screen, mouse; restored on drop, on panic, on SIGINT/SIGQUIT/SIGTERM/SIGHUP and
+//! when the terminal goes away), the input and signal threads, the workers with their
+//! latest-wins job slots, and the loop that waits on input, ingest, workers and a tick and
+//! redraws at most once per frame. It is the only TUI file doing IO or spawning threads;
+//! state lives in [`app`], drawing in [`views`].
+//!
+//! The TUI never outlives its terminal: a terminal that stops being one (a closed window, a
+//! dropped SSH session, `tmux kill-session`), a failed draw, an input error or a signal ends
+//! the loop, and nothing after it waits on a thread that may never return. If the loop
+//! itself is stuck, the signal thread restores the terminal and exits the process.
 //!
 //! [`Harness`] runs the same state, update and drawing without a terminal (effects are
 //! carried out inline), for tests and benchmarks.
@@ -19,13 +25,13 @@ pub mod views;
 #[cfg(test)]
 mod tests;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, Once};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, PoisonError, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, Sender, never, select, tick, unbounded};
+use crossbeam_channel::{Receiver, Sender, bounded, never, select, tick, unbounded};
 use crossterm::event::{
     self, DisableMouseCapture, EnableMouseCapture, Event, KeyCode, KeyEvent, KeyModifiers,
 };
@@ -49,8 +55,25 @@ use jobs::{Done, Job, Slot};
 
 /// How long the loop waits between redraws at most (about 60 per second).
 const FRAME: Duration = Duration::from_millis(16);
-/// How often [`Action::Tick`] is sent.
+/// How often [`Action::Tick`] is sent, and how often the loop checks that its terminal is
+/// still there.
 const TICK: Duration = Duration::from_millis(250);
+/// How long the input thread waits for a key before looking at its stop flag and the
+/// terminal again.
+const INPUT_POLL: Duration = Duration::from_millis(50);
+/// How long leaving waits for the input thread to stop reading (two of its polls), so that
+/// it does not swallow what is typed at the shell afterwards. A thread stuck in a read of a
+/// dead terminal is left behind: the process ends without it.
+const INPUT_JOIN: Duration = Duration::from_millis(2 * INPUT_POLL.as_millis() as u64);
+/// How long leaving waits for the loader threads (one blocked reading a pipe is left behind).
+const LOADER_JOIN: Duration = Duration::from_millis(500);
+/// How long after a signal the loop has to end by itself before the signal thread restores
+/// the terminal and exits the process (the loop may be stuck in a long query or a write).
+/// Together with the rest of leaving, well under the 2 s a lost terminal is allowed.
+const SIGNAL_GRACE: Duration = Duration::from_millis(800);
+/// How long that forced exit waits for a draw in progress, and then for the restore, before
+/// ending the process anyway.
+const FORCED_RESTORE_WAIT: Duration = Duration::from_millis(200);
 
 /// What the TUI opens.
 pub struct Launch {
@@ -78,7 +101,14 @@ fn terminal_error(source: io::Error) -> Error {
     }
 }
 
-/// Opens the TUI on the inputs, loading them in the background; returns when the user quits.
+/// Whether the terminal we draw on is still there. A hung-up terminal (its window closed,
+/// its SSH session dropped) fails every terminal request, so it stops being a terminal.
+fn terminal_alive() -> bool {
+    io::stdout().is_terminal()
+}
+
+/// Opens the TUI on the inputs, loading them in the background; returns when the user quits,
+/// a signal asks it to, or its terminal goes away.
 pub fn run(launch: Launch) -> Result<()> {
     let Launch {
         inputs,
@@ -98,25 +128,103 @@ pub fn run(launch: Launch) -> Result<()> {
     let mut state = AppState::new(store, settings);
 
     install_panic_hook();
+    let (input_tx, input_rx) = unbounded::<Action>();
+    // Before the terminal changes, so that no signal finds it changed and unattended.
+    spawn_signals(input_tx.clone()).map_err(terminal_error)?;
     let guard = TerminalGuard::enter().map_err(terminal_error)?;
-    let result = run_loop(&mut state, ingest.receiver.clone());
+    let result = run_loop(&mut state, ingest.receiver.clone(), input_tx, input_rx);
     drop(guard);
+    LOOP_ENDED.store(true, Ordering::SeqCst);
     ingest.cancel();
-    ingest.wait_idle();
+    wait_for_loader(ingest);
     result
 }
 
-fn run_loop(state: &mut AppState, ingest_rx: Receiver<crate::ingest::IngestMsg>) -> Result<()> {
-    let mut terminal =
-        Terminal::new(CrosstermBackend::new(io::stdout())).map_err(terminal_error)?;
-    let (input_tx, input_rx) = unbounded::<Action>();
+/// Waits a little for the loader threads to notice the cancellation; a thread blocked in a
+/// read (a FIFO, standard input that never ends) is left behind rather than waited for.
+fn wait_for_loader(ingest: crate::ingest::Ingest) {
+    let (done_tx, done_rx) = bounded::<()>(1);
+    std::thread::spawn(move || {
+        ingest.wait_idle();
+        let _ = done_tx.send(());
+    });
+    let _ = done_rx.recv_timeout(LOADER_JOIN);
+}
+
+fn run_loop(
+    state: &mut AppState,
+    ingest_rx: Receiver<crate::ingest::IngestMsg>,
+    input_tx: Sender<Action>,
+    input_rx: Receiver<Action>,
+) -> Result<()> {
+    let muted = Arc::new(AtomicBool::new(false));
+    let screen = Screen {
+        out: io::stdout(),
+        muted: Arc::clone(&muted),
+    };
+    let mut terminal = Terminal::new(CrosstermBackend::new(screen)).map_err(terminal_error)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let input = spawn_input(input_tx.clone(), Arc::clone(&stop));
-    spawn_signals(input_tx);
+    let input = spawn_input(input_tx, Arc::clone(&stop));
     let workers = Workers::start();
+    let result = drive(state, &mut terminal, ingest_rx, &input_rx, &workers);
+    // ratatui shows the cursor when its terminal is dropped, and when that write fails (the
+    // terminal is gone) prints why with `eprintln!`, which panics on a stderr that is gone
+    // too. `restore` shows the cursor anyway.
+    muted.store(true, Ordering::SeqCst);
+    drop(terminal);
+    stop.store(true, Ordering::Relaxed);
+    workers.stop();
+    join_within(input, INPUT_JOIN);
+    result
+}
+
+/// Standard output as the backend's writer, with a switch to drop everything written.
+struct Screen {
+    out: io::Stdout,
+    /// Set once the loop is over: what the backend writes then is dropped.
+    muted: Arc<AtomicBool>,
+}
+
+impl Write for Screen {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.muted.load(Ordering::SeqCst) {
+            Ok(buf.len())
+        } else {
+            self.out.write(buf)
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.muted.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            self.out.flush()
+        }
+    }
+}
+
+/// Waits up to `limit` for a thread to end; one still running is left to the process exit.
+fn join_within(handle: JoinHandle<()>, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while !handle.is_finished() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if handle.is_finished() {
+        let _ = handle.join();
+    }
+}
+
+/// The loop: applies what arrives, carries out effects, redraws; returns when quitting or
+/// when the terminal is gone.
+fn drive(
+    state: &mut AppState,
+    terminal: &mut Terminal<CrosstermBackend<Screen>>,
+    ingest_rx: Receiver<crate::ingest::IngestMsg>,
+    input_rx: &Receiver<Action>,
+    workers: &Workers,
+) -> Result<()> {
     let ticker = tick(TICK);
     let mut ingest_rx = Some(ingest_rx);
-
     let (w, h) = terminal::size().map_err(terminal_error)?;
     let mut pending: Vec<Action> = Vec::new();
     let mut effects = update(state, Action::Resize(w, h));
@@ -125,25 +233,42 @@ fn run_loop(state: &mut AppState, ingest_rx: Receiver<crate::ingest::IngestMsg>)
     let mut last_draw: Option<Instant> = None;
     loop {
         for action in pending.drain(..) {
+            if matches!(action, Action::TerminalLost) {
+                return Ok(());
+            }
             dirty |= !matches!(action, Action::Tick) || state.phase == state::LoadPhase::Loading;
             effects.extend(update(state, action));
         }
-        perform(state, &mut effects, &workers);
+        perform(state, &mut effects, workers);
         if state.quitting {
-            break;
+            return Ok(());
         }
         let due = last_draw.map_or(Duration::ZERO, |t| FRAME.saturating_sub(t.elapsed()));
         if dirty && due.is_zero() {
-            terminal
-                .draw(|f| views::draw(f, state))
-                .map_err(terminal_error)?;
+            // Under the terminal lock, so a forced exit never restores in the middle of a
+            // frame; and not at all once the terminal was restored (a panic elsewhere).
+            let lock = lock_terminal();
+            if !ACTIVE.load(Ordering::SeqCst) {
+                return Ok(());
+            }
+            let drawn = terminal.draw(|f| views::draw(f, state));
+            drop(lock);
+            if let Err(e) = drawn {
+                // A write to a terminal that went away fails: that ends the session, it is
+                // not an error to report (there is nowhere left to report it).
+                return if terminal_alive() {
+                    Err(terminal_error(e))
+                } else {
+                    Ok(())
+                };
+            }
             last_draw = Some(Instant::now());
             dirty = false;
         }
         let timeout = if dirty {
             due.max(Duration::from_millis(1))
         } else {
-            Duration::from_secs(3600)
+            TICK
         };
         let ingest = ingest_rx.clone().unwrap_or_else(never);
         select! {
@@ -153,7 +278,14 @@ fn run_loop(state: &mut AppState, ingest_rx: Receiver<crate::ingest::IngestMsg>)
                 Err(_) => ingest_rx = None,
             },
             recv(workers.done) -> done => if let Ok(done) = done { pending.push(Action::Computed(done)) },
-            recv(ticker) -> _ => pending.push(Action::Tick),
+            recv(ticker) -> _ => {
+                // A hung-up terminal may send no signal and no input error (the input
+                // thread can be stuck in a read of it), so look.
+                if !terminal_alive() {
+                    return Ok(());
+                }
+                pending.push(Action::Tick);
+            },
             default(timeout) => {},
         }
         // Take everything queued, so a burst of keys or batches costs one redraw.
@@ -167,72 +299,118 @@ fn run_loop(state: &mut AppState, ingest_rx: Receiver<crate::ingest::IngestMsg>)
             );
         }
     }
-    stop.store(true, Ordering::Relaxed);
-    workers.stop();
-    let _ = input.join();
-    Ok(())
 }
 
-/// Carries out effects: jobs go to the workers, records are read here.
+/// Carries out effects: jobs go to the workers (reading a record included).
 fn perform(state: &mut AppState, effects: &mut Vec<Effect>, workers: &Workers) {
-    while !effects.is_empty() {
-        let batch = std::mem::take(effects);
-        // Only the last record asked for matters (fast scrolling).
-        let last_read = batch
-            .iter()
-            .rposition(|e| matches!(e, Effect::ReadRecord(_)));
-        for (i, effect) in batch.into_iter().enumerate() {
-            match effect {
-                Effect::Run(job) | Effect::Prefetch(job) => workers.post(job),
-                Effect::ReadRecord(row) if Some(i) == last_read => {
-                    let result = read_record(&state.store, row);
-                    effects.extend(update(state, Action::RecordRead { row, result }));
-                }
-                Effect::ReadRecord(_) => {}
-                Effect::Quit => state.quitting = true,
-            }
+    for effect in effects.drain(..) {
+        match effect {
+            Effect::Run(job) | Effect::Prefetch(job) => workers.post(job),
+            Effect::Quit => state.quitting = true,
         }
     }
-}
-
-fn read_record(store: &FrameStore, row: u32) -> std::result::Result<Vec<u8>, String> {
-    store
-        .raw_record(store.frame(), row as usize)
-        .map_err(|e| e.to_string())
 }
 
 fn spawn_input(tx: Sender<Action>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
     std::thread::spawn(move || {
         while !stop.load(Ordering::Relaxed) {
-            match event::poll(Duration::from_millis(50)) {
-                Ok(true) => {}
-                Ok(false) => continue,
-                Err(_) => break,
+            // crossterm retries a read of a hung-up terminal forever (it reads 0 bytes and
+            // tries again), so look before every wait; a hang-up during one is seen by the
+            // loop's own check, and this thread is then left behind.
+            if !terminal_alive() {
+                let _ = tx.send(Action::TerminalLost);
+                break;
             }
-            let action = match event::read() {
-                Ok(Event::Key(key)) => Action::Key(key),
-                Ok(Event::Mouse(mouse)) => Action::Mouse(mouse),
-                Ok(Event::Resize(w, h)) => Action::Resize(w, h),
-                Ok(_) => continue,
-                Err(_) => break,
+            let action = match event::poll(INPUT_POLL) {
+                Ok(false) => continue,
+                Ok(true) => match event::read() {
+                    Ok(Event::Key(key)) => Action::Key(key),
+                    Ok(Event::Mouse(mouse)) => Action::Mouse(mouse),
+                    Ok(Event::Resize(w, h)) => Action::Resize(w, h),
+                    Ok(_) => continue,
+                    Err(_) => Action::TerminalLost,
+                },
+                Err(_) => Action::TerminalLost,
             };
-            if tx.send(action).is_err() {
+            let lost = matches!(action, Action::TerminalLost);
+            if tx.send(action).is_err() || lost {
                 break;
             }
         }
     })
 }
 
-fn spawn_signals(tx: Sender<Action>) {
-    use signal_hook::consts::{SIGHUP, SIGTERM};
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP]) else {
-        return;
-    };
+/// The signals that end the TUI: from outside (`kill`, a service manager) and the hang-up of
+/// its terminal. In raw mode Ctrl-C and Ctrl-\ arrive as keys, not as these.
+const ENDING_SIGNALS: [i32; 4] = [
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGQUIT,
+    signal_hook::consts::SIGTERM,
+];
+
+/// Set once the loop has ended and the terminal is restored: a forced exit is then not
+/// needed (the process is already on its way out).
+static LOOP_ENDED: AtomicBool = AtomicBool::new(false);
+
+/// Turns every ending signal into [`Action::Terminate`], for as long as the process lives.
+/// The first one also arms a deadline: a loop that has not ended [`SIGNAL_GRACE`] later is
+/// stuck, and the terminal is restored and the process ended from here. A second one does
+/// that at once (the user insists).
+fn spawn_signals(tx: Sender<Action>) -> io::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new(ENDING_SIGNALS)?;
     std::thread::spawn(move || {
-        if signals.forever().next().is_some() {
+        let mut armed = false;
+        for signal in signals.forever() {
             let _ = tx.send(Action::Terminate);
+            if armed {
+                force_exit(signal);
+                continue;
+            }
+            armed = true;
+            std::thread::spawn(move || {
+                std::thread::sleep(SIGNAL_GRACE);
+                force_exit(signal);
+            });
         }
     });
+    Ok(())
+}
+
+/// Restores the terminal and ends the process as killed by `signal` would (exit status
+/// 128 + signal), unless the loop already ended by itself.
+///
+/// Waits for a frame being drawn and for a restore under way (the exit would cut them
+/// short), but not for ever: on a terminal that stopped reading (Ctrl-S, a stalled SSH
+/// connection) every write blocks, the loop's included, and the restore's too. So the
+/// restore runs on its own thread and the process ends at the deadline whatever it did.
+fn force_exit(signal: i32) {
+    if LOOP_ENDED.load(Ordering::SeqCst) {
+        return;
+    }
+    let frame = lock_before(&TERMINAL, Instant::now() + FORCED_RESTORE_WAIT);
+    let (restored_tx, restored_rx) = bounded::<()>(1);
+    std::thread::spawn(move || {
+        restore();
+        let _ = restored_tx.send(());
+    });
+    let _ = restored_rx.recv_timeout(FORCED_RESTORE_WAIT);
+    drop(frame);
+    std::process::exit(128 + signal);
+}
+
+/// Takes a lock if it comes free before `deadline`.
+fn lock_before(lock: &'static Mutex<()>, deadline: Instant) -> Option<MutexGuard<'static, ()>> {
+    loop {
+        match lock.try_lock() {
+            Ok(guard) => return Some(guard),
+            Err(TryLockError::Poisoned(guard)) => return Some(guard.into_inner()),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(TryLockError::WouldBlock) => return None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -299,6 +477,7 @@ impl Workers {
             Slot::Timeline,
             Slot::Actors,
             Slot::Detect,
+            Slot::Record,
         ] {
             let queue = Arc::new(JobSlot::default());
             let worker = Arc::clone(&queue);
@@ -352,6 +531,19 @@ impl Workers {
 /// Whether the terminal is in TUI mode (raw, alternate screen, mouse).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 
+/// Held while a frame is written, so that a restore from another thread (a forced exit)
+/// never lands in the middle of one. [`restore`] does not take it: the panic hook restores
+/// on the panicking thread, which may hold it.
+static TERMINAL: Mutex<()> = Mutex::new(());
+
+/// Held while the terminal is restored, so that a restore under way on one thread is finished
+/// before another thread (a forced exit) reports it done and ends the process.
+static RESTORING: Mutex<()> = Mutex::new(());
+
+fn lock_terminal() -> MutexGuard<'static, ()> {
+    TERMINAL.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Puts the terminal in TUI mode; restores it when dropped (unless panicking: the panic
 /// hook restores first, then prints the panic).
 pub struct TerminalGuard(());
@@ -384,8 +576,10 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Leaves TUI mode if it is on; safe to call any number of times.
+/// Leaves TUI mode if it is on; safe to call any number of times, from any thread, and on a
+/// terminal that is gone (every write may fail; each is tried).
 pub fn restore() {
+    let _restoring = RESTORING.lock().unwrap_or_else(PoisonError::into_inner);
     if ACTIVE.swap(false, Ordering::SeqCst) {
         let mut out = io::stdout();
         let _ = execute!(
@@ -471,11 +665,17 @@ impl Harness {
 
     /// Resizes the terminal.
     pub fn resize(&mut self, width: u16, height: u16) {
+        self.resize_screen(width, height);
+        self.send(Action::Resize(width, height));
+    }
+
+    /// Resizes the screen only, as a real terminal does before its resize event reaches
+    /// `update` (the next frame is drawn at the new size with the state of the old one).
+    pub fn resize_screen(&mut self, width: u16, height: u16) {
         self.terminal.backend_mut().resize(width, height);
         let _ = self
             .terminal
             .resize(ratatui::layout::Rect::new(0, 0, width, height));
-        self.send(Action::Resize(width, height));
     }
 
     /// Draws the screen.
@@ -529,10 +729,6 @@ impl Harness {
                     Effect::Run(job) | Effect::Prefetch(job) => {
                         let done = jobs::run(job);
                         effects.extend(update(&mut self.state, Action::Computed(done)));
-                    }
-                    Effect::ReadRecord(row) => {
-                        let result = read_record(&self.state.store, row);
-                        effects.extend(update(&mut self.state, Action::RecordRead { row, result }));
                     }
                     Effect::Quit => self.state.quitting = true,
                 }

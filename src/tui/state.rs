@@ -17,7 +17,7 @@ use crate::store::FrameStore;
 use super::jobs::Sort;
 use super::keymap::View;
 use super::model::{ActorRow, EventRow, FindingRow, PivotView, TimelineView};
-use super::record::RecordLine;
+use super::record::PrettyRecord;
 
 /// Width of the timeline's lane labels.
 pub const LANE_LABEL_WIDTH: u16 = 24;
@@ -96,6 +96,16 @@ pub fn column_width(column: &str) -> u16 {
         schema::ACCOUNT => 14,
         _ => 40,
     }
+}
+
+/// Buckets the timeline shows at once on `width` columns.
+pub fn timeline_columns(width: u16) -> usize {
+    width.saturating_sub(LANE_LABEL_WIDTH + 1).max(1) as usize
+}
+
+/// Pivot data columns shown at once on `width` columns (after the label and the row total).
+pub fn pivot_columns(width: u16) -> usize {
+    (width.saturating_sub(PIVOT_LABEL_WIDTH + PIVOT_CELL_WIDTH) / PIVOT_CELL_WIDTH).max(1) as usize
 }
 
 /// Settings the TUI starts with.
@@ -253,8 +263,8 @@ pub struct EventsModel {
 pub struct DetailModel {
     /// The frame row shown (or being read).
     pub frame_row: Option<u32>,
-    /// The record's lines.
-    pub lines: Vec<RecordLine>,
+    /// The record, pretty-printed (empty while it is read).
+    pub record: PrettyRecord,
     /// First line shown.
     pub scroll: usize,
     /// Lines per page.
@@ -489,31 +499,41 @@ impl AppState {
         self.store.totals().2
     }
 
-    /// The screen regions for the current size and view.
+    /// The screen regions for the size `update` last heard of (page sizes, clicks).
     pub fn areas(&self) -> Areas {
         let (w, h) = self.size;
-        let tabs = Rect::new(0, 0, w, h.min(1));
+        self.areas_in(Rect::new(0, 0, w, h))
+    }
+
+    /// The screen regions within `screen`. Drawing passes the frame's own area: the terminal
+    /// may have been resized since the last [`crate::tui::Action::Resize`] was applied, and
+    /// every region must lie inside the buffer being drawn.
+    pub fn areas_in(&self, screen: Rect) -> Areas {
+        let (x, w, h) = (screen.x, screen.width, screen.height);
+        let tabs = Rect::new(x, screen.y, w, h.min(1));
+        // Rows from the top of the screen.
         let mut bottom = h;
+        let row = |dy: u16, height: u16| Rect::new(x, screen.y.saturating_add(dy), w, height);
         let status = if bottom > 1 {
             bottom -= 1;
-            Rect::new(0, bottom, w, 1)
+            row(bottom, 1)
         } else {
-            Rect::new(0, bottom, w, 0)
+            row(bottom, 0)
         };
         let filter = if bottom > 2 {
             bottom -= 1;
-            Rect::new(0, bottom, w, 1)
+            row(bottom, 1)
         } else {
-            Rect::new(0, bottom, w, 0)
+            row(bottom, 0)
         };
         let gauge = if self.phase == LoadPhase::Loading && bottom > 7 {
             bottom -= 1;
-            Some(Rect::new(0, bottom, w, 1))
+            Some(row(bottom, 1))
         } else {
             None
         };
         let top = tabs.height;
-        let main = Rect::new(0, top, w, bottom.saturating_sub(top));
+        let main = row(top, bottom.saturating_sub(top));
         let (table, detail) =
             if self.view == View::Events && self.events.show_detail && main.height >= 14 {
                 let table_h = main.height * 11 / 20;
@@ -542,17 +562,12 @@ impl AppState {
 
     /// Buckets the timeline shows at once.
     pub fn timeline_columns(&self) -> usize {
-        self.size.0.saturating_sub(LANE_LABEL_WIDTH + 1).max(1) as usize
+        timeline_columns(self.size.0)
     }
 
     /// Pivot data columns shown at once (after the label and the row total).
     pub fn pivot_columns(&self) -> usize {
-        (self
-            .size
-            .0
-            .saturating_sub(PIVOT_LABEL_WIDTH + PIVOT_CELL_WIDTH)
-            / PIVOT_CELL_WIDTH)
-            .max(1) as usize
+        pivot_columns(self.size.0)
     }
 
     /// Whether a view job is outstanding.

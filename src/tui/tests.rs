@@ -102,6 +102,7 @@ fn quitting_and_signals_end_in_the_quit_effect() {
     for action in [
         Action::Do(Command::Quit),
         Action::Terminate,
+        Action::TerminalLost,
         Action::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
         key(KeyCode::Char('q')),
     ] {
@@ -172,4 +173,41 @@ fn a_finding_filters_to_its_event_ids() {
     );
     finding.event_ids.clear();
     assert_eq!(finding_filter(&finding), r#"actor:"alice smith""#);
+}
+
+#[test]
+fn a_selected_record_is_read_on_a_worker_and_a_stale_one_is_dropped() {
+    use super::record::pretty;
+    let mut s = state();
+    let _ = s.start();
+    // No view yet: nothing is selected, nothing is read.
+    let _ = update(&mut s, Action::Resize(100, 40));
+    assert_eq!(s.detail.frame_row, None);
+    // A record arriving for a row no longer selected is dropped.
+    s.detail.frame_row = Some(3);
+    let effects = update(
+        &mut s,
+        Action::Computed(Done::RecordRead {
+            row: 2,
+            result: Ok(pretty(br#"{"a":1}"#)),
+        }),
+    );
+    assert!(effects.is_empty());
+    assert!(s.detail.record.is_empty());
+    let _ = update(
+        &mut s,
+        Action::Computed(Done::RecordRead {
+            row: 3,
+            result: Ok(pretty(br#"{"a":1}"#)),
+        }),
+    );
+    assert_eq!(s.detail.record.len(), 3);
+    let _ = update(
+        &mut s,
+        Action::Computed(Done::RecordRead {
+            row: 3,
+            result: Err("gone".into()),
+        }),
+    );
+    assert_eq!(s.detail.error.as_deref(), Some("gone"));
 }

@@ -1,6 +1,11 @@
 //! Drawing: one function per view, each reading `&AppState` only (the view-models `update`
 //! computed). Nothing here queries data or changes state, so drawing is fast and snapshots
 //! are deterministic.
+//!
+//! Positions come from the frame's own area, never from the size `update` last heard of
+//! (the terminal can shrink between a resize event and the next draw), and every write goes
+//! through [`put`] or a widget given an area inside the frame, so no size can index outside
+//! the buffer.
 
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
@@ -14,12 +19,12 @@ use crate::schema::ACTOR;
 use crate::text::{format_time, truncate};
 
 use super::keymap::View;
-use super::record::Token;
+use super::record::{Cut, Token};
 
 mod bars;
 use super::state::{
     ACTOR_COLUMNS, AppState, Areas, FINDING_COLUMNS, LANE_LABEL_WIDTH, LoadPhase, PIVOT_CELL_WIDTH,
-    PIVOT_LABEL_WIDTH,
+    PIVOT_LABEL_WIDTH, pivot_columns, timeline_columns,
 };
 use bars::{draw_filter_bar, draw_gauge, draw_overlay, draw_status};
 
@@ -103,8 +108,10 @@ impl Theme {
     }
 }
 
-/// Writes `text` at (x, y) within `area`, cut to `width` columns; nothing outside `area`.
+/// Writes `text` at (x, y) within `area`, cut to `width` columns; nothing outside `area` or
+/// the buffer.
 fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, width: u16, text: &str, style: Style) {
+    let area = area.intersection(buf.area);
     if y < area.y || y >= area.bottom() || x < area.x || x >= area.right() {
         return;
     }
@@ -133,7 +140,7 @@ pub fn thousands(n: u64) -> String {
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
-    let areas = state.areas();
+    let areas = state.areas_in(frame.area());
     let theme = Theme::of(state);
     draw_tabs(frame, state, areas.tabs, theme);
     match state.view {
@@ -224,7 +231,7 @@ fn draw_events(frame: &mut Frame<'_>, state: &AppState, areas: &Areas, theme: Th
     let events = &state.events;
     // Visible columns from the column offset, as many as fit after the flag marker.
     let mut shown = Vec::new();
-    let mut x = area.x + 2;
+    let mut x = area.x.saturating_add(2);
     for (i, column) in events.columns.iter().enumerate().skip(events.col_offset) {
         if x >= area.right() {
             break;
@@ -267,8 +274,8 @@ fn draw_events(frame: &mut Frame<'_>, state: &AppState, areas: &Areas, theme: Th
         draw_message(frame, body, &empty_text(state, "events"), theme);
     } else {
         for (n, row) in events.window.iter().enumerate() {
-            let y = area.y + 1 + n as u16;
-            if y >= area.bottom() {
+            let y = area.y.saturating_add(1).saturating_add(n as u16);
+            if n >= usize::from(u16::MAX) || y >= area.bottom() {
                 break;
             }
             let selected = events.cursor.offset + n == events.cursor.selected;
@@ -325,12 +332,19 @@ fn draw_detail(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         (None, Some(row)) => format!(" Record (event {}) ", thousands(u64::from(row) + 1)),
         _ => " Record ".to_string(),
     };
-    let block = Block::bordered().title(title).border_style(theme.muted());
+    let mut block = Block::bordered().title(title).border_style(theme.muted());
+    if let Some(cut) = detail.record.cut() {
+        // On the border, so it shows whatever the scroll.
+        block = block.title_bottom(Line::styled(
+            cut_notice(cut, detail.origin.as_deref()),
+            theme.error(),
+        ));
+    }
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lines: Vec<Line<'_>> = if let Some(error) = &detail.error {
         vec![Line::styled(error.as_str(), theme.error())]
-    } else if detail.lines.is_empty() {
+    } else if detail.record.is_empty() {
         let text = if detail.frame_row.is_some() {
             "reading…"
         } else {
@@ -338,21 +352,49 @@ fn draw_detail(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
         };
         vec![Line::styled(text, theme.muted())]
     } else {
-        detail
-            .lines
-            .iter()
-            .skip(detail.scroll)
+        (detail.scroll..detail.record.len())
             .take(inner.height as usize)
-            .map(|line| {
+            .map(|i| {
                 Line::from(
-                    line.iter()
-                        .map(|(text, token)| Span::styled(text.as_str(), theme.token(*token)))
+                    detail
+                        .record
+                        .line(i)
+                        .into_iter()
+                        .map(|(text, token)| Span::styled(text, theme.token(token)))
                         .collect::<Vec<_>>(),
                 )
             })
             .collect()
     };
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// What the record pane says under a record it cut.
+pub fn cut_notice(cut: Cut, origin: Option<&str>) -> String {
+    let whole = match origin {
+        Some(origin) => format!("; the whole record is in {origin}"),
+        None => String::new(),
+    };
+    format!(
+        " … record cut after {} of {}{whole} ",
+        byte_size(cut.shown),
+        byte_size(cut.total)
+    )
+}
+
+/// A size in bytes for people: `812 B`, `256 KB`, `6.1 MB` (powers of 1024).
+pub fn byte_size(bytes: u64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.0} KB", b / KB)
+    } else if b < KB * KB * KB {
+        format!("{:.1} MB", b / (KB * KB))
+    } else {
+        format!("{:.1} GB", b / (KB * KB * KB))
+    }
 }
 
 fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
@@ -373,7 +415,7 @@ fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme)
         draw_message_below_header(frame, area, &empty_text(state, "events"), theme);
         return;
     }
-    let header_y = area.y + 1;
+    let header_y = area.y.saturating_add(1);
     let label_w = PIVOT_LABEL_WIDTH.min(area.width);
     let cell = PIVOT_CELL_WIDTH;
     put(
@@ -385,7 +427,7 @@ fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme)
         &format!("{} \\ {}", pivot.rows, pivot.cols),
         theme.header(),
     );
-    let total_x = area.x + label_w;
+    let total_x = area.x.saturating_add(label_w);
     let total_style = if pivot.col == 0 {
         theme.header().add_modifier(Modifier::UNDERLINED)
     } else {
@@ -400,12 +442,13 @@ fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme)
         &right("all", cell - 1),
         total_style,
     );
-    let visible = state.pivot_columns();
+    let visible = pivot_columns(area.width);
     let cols: Vec<usize> = (pivot.col_offset..view.col_labels.len())
         .take(visible)
         .collect();
+    let cell_x = |n: usize| total_x.saturating_add(cell.saturating_mul(n as u16 + 1));
     for (n, &c) in cols.iter().enumerate() {
-        let x = total_x + cell * (n as u16 + 1);
+        let x = cell_x(n);
         let label = truncate(&view.col_labels[c], cell as usize - 1);
         let style = if pivot.col == c + 1 {
             theme.header().add_modifier(Modifier::UNDERLINED)
@@ -424,8 +467,8 @@ fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme)
     }
     let row_max = view.pivot.row_totals.iter().copied().max().unwrap_or(0);
     for (n, r) in (pivot.cursor.offset..view.row_labels.len()).enumerate() {
-        let y = area.y + 2 + n as u16;
-        if y >= area.bottom() {
+        let y = area.y.saturating_add(2).saturating_add(n as u16);
+        if n >= usize::from(u16::MAX) || y >= area.bottom() {
             break;
         }
         let selected = r == pivot.cursor.selected;
@@ -459,7 +502,7 @@ fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme)
             style,
         );
         for (i, &c) in cols.iter().enumerate() {
-            let x = total_x + cell * (i as u16 + 1);
+            let x = cell_x(i);
             let count = view
                 .pivot
                 .cells
@@ -498,7 +541,7 @@ fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
         );
         return;
     };
-    let visible = state.timeline_columns();
+    let visible = timeline_columns(area.width);
     let buckets = view.timeline.starts.len();
     let start = timeline.start.min(buckets);
     let end = (start + visible).min(buckets);
@@ -515,23 +558,22 @@ fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
         return;
     }
     let label_w = LANE_LABEL_WIDTH.min(area.width);
-    let axis_y = area.y + 1;
+    let axis_y = area.y.saturating_add(1);
     put(buf, area, area.x, axis_y, label_w, ACTOR, theme.header());
+    // The column of the n-th bucket shown (saturating: `put` drops what is off the area).
+    let bucket_x = |n: usize| {
+        area.x
+            .saturating_add(label_w)
+            .saturating_add(1)
+            .saturating_add(u16::try_from(n).unwrap_or(u16::MAX))
+    };
     // Axis: a tick every 10 buckets.
     for n in (0..end - start).step_by(10) {
-        put(
-            buf,
-            area,
-            area.x + label_w + 1 + n as u16,
-            axis_y,
-            1,
-            "┬",
-            theme.muted(),
-        );
+        put(buf, area, bucket_x(n), axis_y, 1, "┬", theme.muted());
     }
     for (n, lane_index) in (timeline.cursor.offset..view.labels.len()).enumerate() {
-        let y = area.y + 2 + n as u16;
-        if y >= area.bottom() {
+        let y = area.y.saturating_add(2).saturating_add(n as u16);
+        if n >= usize::from(u16::MAX) || y >= area.bottom() {
             break;
         }
         let Some(lane) = view.timeline.lanes.get(lane_index) else {
@@ -562,7 +604,7 @@ fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
         );
         let lane_max = lane.counts.iter().copied().max().unwrap_or(0).max(1);
         for (n, i) in (start..end).enumerate() {
-            let x = area.x + label_w + 1 + n as u16;
+            let x = bucket_x(n);
             let count = lane.counts.get(i).copied().unwrap_or(0);
             if let Some(severity) = marks.and_then(|m| m.get(&i)) {
                 put(
@@ -614,7 +656,7 @@ fn draw_actors(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
     };
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
     let widths: [u16; 9] = [32, 10, 7, 10, 8, 5, 19, 19, 10];
-    let header_y = area.y + 1;
+    let header_y = area.y.saturating_add(1);
     let mut x = area.x;
     let mut xs = Vec::new();
     for (i, name) in ACTOR_COLUMNS.iter().enumerate() {
@@ -638,8 +680,8 @@ fn draw_actors(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme
     }
     let tz = &state.settings.tz;
     for (n, r) in (actors.cursor.offset..actors.rows.len()).enumerate() {
-        let y = area.y + 2 + n as u16;
-        if y >= area.bottom() {
+        let y = area.y.saturating_add(2).saturating_add(n as u16);
+        if n >= usize::from(u16::MAX) || y >= area.bottom() {
             break;
         }
         let row = &actors.rows[r];
@@ -688,7 +730,7 @@ fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
     };
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
     let widths: [u16; 6] = [9, 19, 26, 24, 7, 200];
-    let header_y = area.y + 1;
+    let header_y = area.y.saturating_add(1);
     let mut x = area.x;
     let mut xs = Vec::new();
     for (i, name) in FINDING_COLUMNS.iter().enumerate() {
@@ -703,8 +745,8 @@ fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
         return;
     }
     for (n, r) in (findings.cursor.offset..findings.rows.len()).enumerate() {
-        let y = area.y + 2 + n as u16;
-        if y >= area.bottom() {
+        let y = area.y.saturating_add(2).saturating_add(n as u16);
+        if n >= usize::from(u16::MAX) || y >= area.bottom() {
             break;
         }
         let row = &findings.rows[r];

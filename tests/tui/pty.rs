@@ -1,7 +1,11 @@
 //! End to end: the real binary in a pseudo-terminal, its screen read with a vt100 parser.
-//! Timeouts: `TRAILSCOPE_PTY_TIMEOUT` seconds (default 30).
+//! Timeouts: `TRAILSCOPE_PTY_TIMEOUT` seconds (default 30) to wait for a screen;
+//! `TRAILSCOPE_PTY_EXIT_TIMEOUT` seconds (default 2, what issue 13 promises) for the binary
+//! to be gone after its terminal closed or a signal asked it to stop. `TRAILSCOPE_PTY_BIN`
+//! runs another binary than the one cargo built (an older build, to compare).
 
 use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -21,11 +25,25 @@ fn pty_timeout() -> Duration {
     Duration::from_secs(secs)
 }
 
+fn exit_timeout() -> Duration {
+    let secs = std::env::var("TRAILSCOPE_PTY_EXIT_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(2.0);
+    Duration::from_secs_f64(secs)
+}
+
 struct Pty {
     parser: Arc<Mutex<vt100::Parser>>,
     raw: Arc<Mutex<Vec<u8>>>,
-    writer: Box<dyn Write + Send>,
+    /// Taken (closed) to hang the terminal up.
+    writer: Option<Box<dyn Write + Send>>,
     child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// The reader thread owns the master; set to have it let go after its next read.
+    closing: Arc<AtomicBool>,
+    /// Set to stop reading (after the read under way), as a terminal under Ctrl-S or a
+    /// stalled connection does: the binary's writes then block once the buffer is full.
+    paused: Arc<AtomicBool>,
     reader: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -40,7 +58,9 @@ impl Pty {
                 pixel_height: 0,
             })
             .expect("openpty");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_trailscope"));
+        let binary = std::env::var("TRAILSCOPE_PTY_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_trailscope").to_string());
+        let mut cmd = CommandBuilder::new(binary);
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test");
@@ -55,11 +75,17 @@ impl Pty {
             0,
         )));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (p, r) = (Arc::clone(&parser), Arc::clone(&raw));
+        let closing = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(false));
+        let (p, r, c) = (Arc::clone(&parser), Arc::clone(&raw), Arc::clone(&closing));
+        let stalled = Arc::clone(&paused);
         let reader = std::thread::spawn(move || {
             let _master = pair.master;
             let mut buf = [0u8; 8192];
             loop {
+                while stalled.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
@@ -67,15 +93,82 @@ impl Pty {
                         r.lock().expect("raw").extend_from_slice(&buf[..n]);
                     }
                 }
+                if c.load(Ordering::SeqCst) {
+                    // Dropping the reader and the master here closes the terminal.
+                    break;
+                }
             }
         });
         Pty {
             parser,
             raw,
-            writer,
+            writer: Some(writer),
             child,
+            closing,
+            paused,
             reader: Some(reader),
         }
+    }
+
+    /// Closes the master side, as a closed window or a dropped SSH connection does; returns
+    /// when it is closed. The reader thread holds the master while it waits for output, so
+    /// it is told to stop and `nudge` (a key that redraws) makes the binary write once more.
+    fn hang_up(&mut self, nudge: &[u8]) -> Instant {
+        self.closing.store(true, Ordering::SeqCst);
+        self.send(nudge);
+        drop(self.writer.take());
+        if let Some(reader) = self.reader.take() {
+            let deadline = Instant::now() + pty_timeout();
+            while !reader.is_finished() {
+                assert!(Instant::now() < deadline, "the reader did not let go");
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let _ = reader.join();
+        }
+        Instant::now()
+    }
+
+    /// Waits for the binary to end, at most `limit` after `since`; returns its status and
+    /// how long after `since` it was seen gone.
+    fn wait_exit(
+        &mut self,
+        since: Instant,
+        limit: Duration,
+    ) -> (portable_pty::ExitStatus, Duration) {
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return (status, since.elapsed());
+            }
+            if since.elapsed() > limit {
+                let _ = self.child.kill();
+                panic!(
+                    "the binary was still running {:?} after; screen:\n{}",
+                    since.elapsed(),
+                    self.screen()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Everything the binary wrote, once it has ended.
+    fn output(&mut self) -> String {
+        self.paused.store(false, Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        String::from_utf8_lossy(&self.raw.lock().expect("raw")).into_owned()
+    }
+
+    /// Sends a signal from outside, as `kill` does.
+    fn kill(&self, signal: &str) {
+        let pid = self.child.process_id().expect("pid");
+        let killed = std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(pid.to_string())
+            .status()
+            .expect("kill");
+        assert!(killed.success(), "kill -{signal}");
     }
 
     fn screen(&self) -> String {
@@ -98,8 +191,9 @@ impl Pty {
     }
 
     fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write");
-        self.writer.flush().expect("flush");
+        let writer = self.writer.as_mut().expect("the terminal is open");
+        writer.write_all(bytes).expect("write");
+        writer.flush().expect("flush");
     }
 }
 
@@ -189,30 +283,121 @@ fn the_binary_opens_the_sample_filters_drills_down_and_restores_the_terminal() {
     assert!(!parser.screen().hide_cursor(), "cursor visible");
 }
 
-#[test]
-fn sigterm_restores_the_terminal() {
-    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
-    let mut pty = Pty::spawn(24, 80);
-    pty.wait_for("the sample to load", |s| s.contains("loaded"));
-    let pid = pty.child.process_id().expect("pid");
-    let killed = std::process::Command::new("kill")
-        .arg("-TERM")
-        .arg(pid.to_string())
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let deadline = Instant::now() + pty_timeout();
-    while pty.child.try_wait().expect("wait").is_none() {
-        assert!(Instant::now() < deadline, "SIGTERM did not stop the binary");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if let Some(reader) = pty.reader.take() {
-        let _ = reader.join();
-    }
+/// Asserts the binary left the terminal as it found it: the output ends by leaving the
+/// alternate screen and showing the cursor, mouse reporting was turned off after it was
+/// turned on, and the emulator is back on the main screen.
+fn assert_restored(pty: &mut Pty, what: &str) {
+    let text = pty.output();
+    let last = |pattern: &str| text.rfind(pattern);
+    let entered = last("\x1b[?1049h").expect("the alternate screen was entered");
+    let left =
+        last("\x1b[?1049l").unwrap_or_else(|| panic!("{what}: the alternate screen was not left"));
+    assert!(left > entered, "{what}: left after entering");
+    assert!(
+        text.ends_with("\x1b[?1049l\x1b[?25h"),
+        "{what}: the output ends by leaving the alternate screen and showing the cursor: {:?}",
+        &text[text.len().saturating_sub(120)..]
+    );
+    let mouse_on = last("\x1b[?1000h").expect("mouse reporting was turned on");
+    let mouse_off =
+        last("\x1b[?1000l").unwrap_or_else(|| panic!("{what}: mouse reporting left on"));
+    assert!(
+        mouse_off > mouse_on,
+        "{what}: mouse reporting turned off last"
+    );
     let parser = pty.parser.lock().expect("parser");
     assert!(
         !parser.screen().alternate_screen(),
-        "back on the main screen"
+        "{what}: back on the main screen"
     );
-    assert!(!parser.screen().hide_cursor(), "cursor visible");
+    assert!(!parser.screen().hide_cursor(), "{what}: cursor visible");
+}
+
+#[test]
+fn signals_from_outside_restore_the_terminal_and_end_the_binary() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    // SIGHUP too: a terminal hung up from outside.
+    for signal in ["INT", "QUIT", "TERM", "HUP"] {
+        let mut pty = Pty::spawn(24, 80);
+        pty.wait_for("the sample to load", |s| s.contains("loaded"));
+        pty.kill(signal);
+        let (status, took) = pty.wait_exit(Instant::now(), exit_timeout());
+        eprintln!("SIG{signal}: gone after {took:?}, {status:?}");
+        assert!(
+            status.success(),
+            "SIG{signal} was handled, and the loop ended by itself: {status:?}"
+        );
+        assert_restored(&mut pty, &format!("SIG{signal}"));
+    }
+}
+
+#[test]
+fn a_second_sigterm_is_handled_too() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    let mut pty = Pty::spawn(24, 80);
+    pty.wait_for("the sample to load", |s| s.contains("loaded"));
+    pty.kill("TERM");
+    pty.kill("TERM");
+    let (status, took) = pty.wait_exit(Instant::now(), exit_timeout());
+    eprintln!("SIGTERM twice: gone after {took:?}, {status:?}");
+    assert!(status.signal().is_none(), "{status:?}");
+    assert_restored(&mut pty, "SIGTERM twice");
+
+    // While loading, with a signal arriving before the first ended the loop.
+    let mut pty = Pty::spawn(24, 80);
+    pty.wait_for("the first screen", |s| s.contains("events"));
+    pty.kill("TERM");
+    std::thread::sleep(Duration::from_millis(30));
+    pty.kill("TERM");
+    let (status, _) = pty.wait_exit(Instant::now(), exit_timeout());
+    assert!(status.signal().is_none(), "{status:?}");
+    assert_restored(&mut pty, "SIGTERM twice while loading");
+}
+
+#[test]
+fn sigterm_ends_the_binary_even_when_its_terminal_stopped_reading() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    // Once with one SIGTERM (the loop is stuck in a write, so the signal thread ends the
+    // process after a grace period), once with two (the second ends it at once).
+    for signals in [1, 2] {
+        let mut pty = Pty::spawn(60, 200);
+        pty.wait_for("the sample to load", |s| s.contains("loaded"));
+        pty.paused.store(true, Ordering::SeqCst);
+        // Whole-screen redraws fill the terminal's buffer (tens of KB) and the next write
+        // blocks. Keys a frame apart, so that each is drawn.
+        for round in 0..40 {
+            pty.send(if round % 2 == 0 { b"5" } else { b"1" });
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        // Where the UI thread waits (a tty write, when the buffer is full), for the log.
+        let pid = pty.child.process_id().expect("pid");
+        let wait = std::fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+        eprintln!("the UI thread waits in {wait:?}");
+        let sent = Instant::now();
+        for _ in 0..signals {
+            pty.kill("TERM");
+        }
+        let (status, took) = pty.wait_exit(sent, exit_timeout());
+        eprintln!("{signals} SIGTERM, terminal not reading: gone after {took:?}, {status:?}");
+        assert!(status.signal().is_none(), "handled, not fatal: {status:?}");
+        pty.paused.store(false, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn the_binary_is_gone_within_2_s_of_its_terminal_closing() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    for state in ["loaded", "loading"] {
+        let mut pty = Pty::spawn(24, 80);
+        if state == "loaded" {
+            pty.wait_for("the sample to load", |s| s.contains("loaded"));
+        } else {
+            pty.wait_for("the first screen", |s| s.contains("events"));
+        }
+        let closed = pty.hang_up(b"j");
+        let (status, took) = pty.wait_exit(closed, exit_timeout());
+        eprintln!("terminal closed while {state}: gone after {took:?}, {status:?}");
+        // Exit 0: no panic on the way out (writing to a terminal that is gone fails).
+        assert!(status.success(), "ended by itself, cleanly: {status:?}");
+    }
 }
