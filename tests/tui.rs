@@ -747,3 +747,41 @@ fn loading_in_the_background_shows_progress_and_answers_keys() {
     assert_eq!(h.state.events.matching, h.state.total());
     assert!(status_line(&h.screen()).contains("loaded"));
 }
+
+#[test]
+fn zooming_the_timeline_past_the_bucket_limit_shows_the_widened_bucket_and_says_so() {
+    let mut h = harness(180, 40);
+    h.command(Command::OpenView(View::Timeline));
+    for _ in 0..query::BUCKETS.len() {
+        h.command(Command::ZoomIn);
+    }
+    let timeline = h.state.timeline.result.as_ref().expect("timeline");
+    let bucket = timeline.timeline.bucket;
+    let (_, zoom) = h.state.timeline.shown.expect("shown");
+    // Three weeks in one-second buckets would be 1.8 million: the bucket was widened, and the
+    // zoom level is the one holding it, so zooming out goes on from what is on screen.
+    assert!(bucket > query::BUCKETS[0].0, "{bucket}");
+    assert!(query::BUCKETS[zoom].0 >= bucket, "{zoom} {bucket}");
+    assert!(zoom == 0 || query::BUCKETS[zoom - 1].0 < bucket);
+    assert!(timeline.timeline.starts.len() <= query::MAX_TIMELINE_BUCKETS);
+    let screen = h.screen();
+    let label = query::bucket_label(bucket);
+    assert!(
+        status_line(&screen).contains(&format!("finest zoom for this span: {label}")),
+        "{screen}"
+    );
+    // Zooming in further stays there and says why.
+    h.command(Command::ZoomIn);
+    assert_eq!(h.state.timeline.shown.map(|s| s.1), Some(zoom));
+    assert!(h.screen().contains("finest zoom for this span"));
+    h.command(Command::ZoomOut);
+    let wider = h
+        .state
+        .timeline
+        .result
+        .as_ref()
+        .expect("timeline")
+        .timeline
+        .bucket;
+    assert!(wider > bucket, "{wider} {bucket}");
+}

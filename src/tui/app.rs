@@ -498,10 +498,23 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.pivot.result = Some(view);
                 }
                 Ok(AnalysisOutput::Timeline(timeline)) => {
+                    // A bucket widened to fit the bucket limit is shown at the zoom level
+                    // that holds it, and zooming goes on from there.
                     let zoom = query::BUCKETS
                         .iter()
-                        .position(|(b, _)| *b == timeline.bucket)
-                        .unwrap_or(0);
+                        .position(|(b, _)| *b >= timeline.bucket)
+                        .unwrap_or(query::BUCKETS.len() - 1);
+                    state.timeline.finest = timeline.widened.as_ref().map(|w| {
+                        format!(
+                            "finest zoom for this span: {} (at most {} buckets)",
+                            query::bucket_label(timeline.bucket),
+                            w.limit
+                        )
+                    });
+                    if let Some(note) = &state.timeline.finest {
+                        state.timeline.zoom = Some(zoom);
+                        state.message = Some(note.clone());
+                    }
                     state.timeline.shown = Some((version, zoom));
                     let view =
                         model::timeline_view(timeline, &state.findings.list, &state.settings.tz);
@@ -727,6 +740,12 @@ pub(super) fn run_command(state: &mut AppState, command: Command, effects: &mut 
             let Some(zoom) = state.timeline.zoom.or(state.timeline.shown.map(|s| s.1)) else {
                 return;
             };
+            if command == Command::ZoomIn
+                && let Some(note) = &state.timeline.finest
+            {
+                state.message = Some(note.clone());
+                return;
+            }
             let next = if command == Command::ZoomIn {
                 zoom.saturating_sub(1)
             } else {

@@ -313,6 +313,9 @@ pub struct TimelineModel {
     pub start: usize,
     /// Local time at the left edge to keep when zooming.
     pub anchor: Option<i64>,
+    /// Why zooming in stops at the zoom shown: the span needs a bucket at least this wide
+    /// to stay within the bucket limit.
+    pub finest: Option<String>,
 }
 
 /// The actors view.
@@ -472,6 +475,7 @@ impl AppState {
             },
             timeline: TimelineModel {
                 zoom: None,
+                finest: None,
                 result: None,
                 shown: None,
                 requested: None,

@@ -350,7 +350,7 @@ fn origin_of(path: &std::path::Path) -> Origin {
         .inputs
         .pop()
         .expect("input");
-    source::open(&input, None, None).expect("open").origin
+    source::open(&input).expect("open").origin
 }
 
 #[test]
