@@ -379,23 +379,36 @@ fn top_keys(
         .lazy()
         .group_by([key_expr(column)])
         .agg([measure.alias("n")])
-        // Ties broken by the key, so the same data always gives the same top N.
-        .sort(
-            ["n", column],
-            SortMultipleOptions::default()
-                .with_order_descending_multi([true, false])
-                .with_nulls_last(true),
-        )
         .collect()
         .map_err(Error::polars("ranking pivot keys"))?;
     let keys = grouped
         .column(column)
         .map_err(Error::polars("ranking pivot keys"))?;
-    let shown = grouped.height().min(top.max(1));
-    let values = (0..shown)
-        .filter_map(|i| keys.get(i).ok().map(|v| v.into_static()))
+    let counts = grouped
+        .column("n")
+        .and_then(|c| c.u64().cloned())
+        .map_err(Error::polars("ranking pivot keys"))?;
+    let names = category_names(column);
+    let mut ranked: Vec<(AnyValue<'static>, u64, Key)> = (0..grouped.height())
+        .filter_map(|i| {
+            let value = keys.get(i).ok()?.into_static();
+            let key = key_of(column, value.clone(), &names);
+            Some((value, counts.get(i).unwrap_or(0), key))
+        })
         .collect();
-    Ok((values, grouped.height() > shown))
+    // Ties broken by the label, so the same data always gives the same top N (dictionary
+    // ids follow the order parallel loading met the values in, which varies run to run).
+    ranked.sort_by(|(_, na, ka), (_, nb, kb)| {
+        let null = |k: &Key| matches!(k, Key::Null);
+        null(ka)
+            .cmp(&null(kb))
+            .then(nb.cmp(na))
+            .then_with(|| ka.label().cmp(kb.label()))
+    });
+    let shown = ranked.len().min(top.max(1));
+    let others = ranked.len() > shown;
+    ranked.truncate(shown);
+    Ok((ranked.into_iter().map(|(v, _, _)| v).collect(), others))
 }
 
 fn measure_expr(distinct: Option<&str>) -> Expr {
@@ -1274,11 +1287,12 @@ pub fn actors(frame: &DataFrame) -> Result<DataFrame> {
                 .cast(DataType::UInt64)
                 .alias("distinct_ips"),
         ])
-        .sort(
-            ["events"],
+        // Ties by name: group-by order varies from run to run.
+        .sort_by_exprs(
+            [col("events"), col(ACTOR).cast(DataType::String)],
             SortMultipleOptions::default()
-                .with_order_descending(true)
-                .with_maintain_order(true),
+                .with_order_descending_multi([true, false])
+                .with_nulls_last(true),
         )
         .collect()
         .map_err(Error::polars("listing actors"))

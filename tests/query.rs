@@ -612,3 +612,39 @@ fn the_top_n_is_the_same_every_time_even_with_ties() {
         }
     }
 }
+
+#[test]
+fn pivot_ties_at_the_top_n_cut_off_go_to_the_first_label_whatever_order_values_were_loaded_in() {
+    let dir = tempfile::tempdir().unwrap();
+    // Equal counts; the later label is loaded first, so it has the smaller dictionary id.
+    let line = |actor: &str, ip: &str, id: &str| {
+        format!(
+            r#"{{"eventVersion":"1.09","userIdentity":{{"type":"IAMUser","arn":"{actor}"}},"eventTime":"2024-03-04T10:00:00Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","sourceIPAddress":"{ip}","eventID":"{id}","eventType":"AwsApiCall","recipientAccountId":"111122223333"}}"#
+        )
+    };
+    let text = [
+        line("tie-zzz-pivot", "198.51.100.1", "1"),
+        line("tie-zzz-pivot", "198.51.100.2", "2"),
+        line("tie-aaa-pivot", "198.51.100.3", "3"),
+        line("tie-aaa-pivot", "198.51.100.4", "4"),
+    ]
+    .join("\n");
+    let path = dir.path().join("ties.ndjson");
+    std::fs::write(&path, text).unwrap();
+    let store = load(&[&path]);
+    for distinct in [None, Some("src_ip".to_string())] {
+        let spec = PivotSpec {
+            rows: "actor".into(),
+            cols: None,
+            distinct: distinct.clone(),
+            top: 1,
+        };
+        let pivot = query::pivot(store.frame(), &spec).unwrap();
+        assert_eq!(
+            pivot.row_keys.first().map(|k| k.label().to_string()),
+            Some("tie-aaa-pivot".to_string()),
+            "{distinct:?}: {:?}",
+            pivot.row_keys
+        );
+    }
+}
