@@ -7,12 +7,13 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use trailscope::classify::Classifier;
 use trailscope::config::Config;
 use trailscope::detectors::{self, Severity};
-use trailscope::ingest::LoadOptions;
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
 use trailscope::store::FrameStore;
-use trailscope::{source, synth};
+use trailscope::synth;
 
 /// Runs the detect group.
 pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kind, &Path, usize)) {

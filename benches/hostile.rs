@@ -141,7 +141,7 @@ pub fn bench(base: &Path) {
 /// Reading one record back from a gzip input of 1 GB decompressed: the first read from its
 /// far end (inflating up to there, keeping restart points), then reads anywhere.
 pub fn bench_gzip_seek(base: &Path) {
-    use trailscope::gzip_seek::GzipSeeker;
+    use trailscope::load::gzip_seek::GzipSeeker;
     let path = base.join("hostile-100mb").join("seek-1gb.ndjson.gz");
     let line = ct("seek", "null") + "\n";
     let total = (1u64 << 30) / line.len() as u64 * line.len() as u64;

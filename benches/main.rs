@@ -12,10 +12,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
 
-use trailscope::classify::Classifier;
-use trailscope::ingest::LoadOptions;
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
 use trailscope::store::FrameStore;
-use trailscope::{source, synth};
+use trailscope::synth;
 
 mod detect;
 mod hostile;
@@ -88,7 +89,7 @@ fn bench_parse(events: usize) {
     let tree = started.elapsed();
     let started = Instant::now();
     for line in &lines {
-        n += usize::from(trailscope::scan::too_deep(line).is_none());
+        n += usize::from(trailscope::json_scan::too_deep(line).is_none());
     }
     let nesting = started.elapsed();
     let started = Instant::now();

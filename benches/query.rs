@@ -4,12 +4,13 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use trailscope::classify::Classifier;
-use trailscope::filter::{FilterContext, compile_str};
-use trailscope::ingest::LoadOptions;
-use trailscope::query::{self, PivotSpec, TimelineSpec};
+use trailscope::analysis::filter::{FilterContext, compile_str};
+use trailscope::analysis::{self, PivotSpec, TimelineSpec};
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
 use trailscope::store::FrameStore;
-use trailscope::{source, synth};
+use trailscope::synth;
 
 /// Best and median wall time of `runs` calls, in milliseconds.
 fn time_ms(runs: usize, mut f: impl FnMut() -> usize) -> (f64, f64, usize) {
@@ -72,7 +73,7 @@ pub fn bench_query(events: usize, runs: usize) {
     for (name, text) in &filters {
         let (best, median, n) = time_ms(runs, || {
             let expr = compile_str(text, &ctx).unwrap();
-            query::select(&frame, Some(expr), None, None)
+            analysis::select(&frame, Some(expr), None, None)
                 .unwrap()
                 .height()
         });
@@ -84,7 +85,9 @@ pub fn bench_query(events: usize, runs: usize) {
         distinct: None,
         top: 20,
     };
-    let (best, median, n) = time_ms(runs, || query::pivot(&frame, &spec).unwrap().total as usize);
+    let (best, median, n) = time_ms(runs, || {
+        analysis::pivot(&frame, &spec).unwrap().total as usize
+    });
     println!(
         "{:<28} {best:>9.1} {median:>9.1} {n:>10}",
         "pivot actor x action top 20"
@@ -96,7 +99,7 @@ pub fn bench_query(events: usize, runs: usize) {
         top: 20,
     };
     let (best, median, n) = time_ms(runs, || {
-        query::timeline(&frame, &spec)
+        analysis::timeline(&frame, &spec)
             .unwrap()
             .totals
             .iter()
@@ -106,9 +109,9 @@ pub fn bench_query(events: usize, runs: usize) {
         "{:<28} {best:>9.1} {median:>9.1} {n:>10}",
         "timeline by actor (auto)"
     );
-    let sort = query::SortKey::parse("actor").unwrap();
+    let sort = analysis::SortKey::parse("actor").unwrap();
     let (best, median, n) = time_ms(runs, || {
-        query::select(&frame, None, Some(&sort), Some(100))
+        analysis::select(&frame, None, Some(&sort), Some(100))
             .unwrap()
             .height()
     });

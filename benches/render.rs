@@ -7,13 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossterm::event::KeyCode;
-use trailscope::classify::Classifier;
 use trailscope::config::Config;
-use trailscope::ingest::LoadOptions;
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
 use trailscope::store::FrameStore;
+use trailscope::synth;
 use trailscope::tui::jobs::Slot;
 use trailscope::tui::{Command, Harness, Settings, View};
-use trailscope::{source, synth};
 
 use crate::{data_dir, ensure};
 

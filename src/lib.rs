@@ -1,29 +1,24 @@
 //! trailscope: load, query and investigate cloud audit logs.
 //!
-//! Data flows one way: [`source`] (files, directories, gzip, stdin) -> [`framing`] (records
-//! in any container) -> [`detect`] (envelopes, provider) -> [`providers`] (one parser per format, on
-//! the [`scan`] JSON scanner) -> [`schema`]
-//! (normalized events, column builders) -> [`ingest`] (parallel load pipeline) -> [`store`]
-//! (the Polars frame) -> [`report`] (CLI output) and [`tui`] (the terminal UI).
+//! Data flows one way, and the module tree reads in that order: [`schema`], [`text`],
+//! [`config`] and [`json_scan`] are the base; [`providers`] parse one format family each;
+//! [`load`] finds records in inputs (files, directories, gzip, stdin), recognizes their format
+//! and runs the parallel pipeline; [`store`] holds the Polars frame; [`analysis`] answers
+//! filters, pivots, timelines and SQL over it; [`detectors`] turn it into findings; [`output`]
+//! (tables and machine formats) and [`tui`] (the terminal UI) show the results.
 #![forbid(unsafe_code)]
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub mod classify;
+pub mod analysis;
 pub mod config;
-pub mod detect;
 pub mod detectors;
-pub mod filter;
-pub mod framing;
-pub mod gzip_seek;
-pub mod ingest;
+pub mod json_scan;
+pub mod load;
+pub mod output;
 pub mod providers;
-pub mod query;
-pub mod report;
-pub mod scan;
 pub mod schema;
-pub mod source;
 pub mod store;
 pub mod synth;
 pub mod text;

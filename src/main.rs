@@ -14,12 +14,14 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use polars::prelude::{DataFrame, Expr};
 
-use trailscope::classify::Classifier;
+use trailscope::analysis::{self, filter};
 use trailscope::config::Config;
-use trailscope::ingest::LoadOptions;
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
 use trailscope::store::FrameStore;
 use trailscope::text::{escape_control, escape_control_keep_newlines};
-use trailscope::{Error, filter, providers, query, report, schema, source, synth};
+use trailscope::{Error, output, providers, schema, synth};
 
 #[derive(Parser)]
 #[command(
@@ -221,13 +223,13 @@ enum ResultFormat {
     Ndjson,
 }
 
-impl From<ResultFormat> for report::OutputFormat {
+impl From<ResultFormat> for output::OutputFormat {
     fn from(format: ResultFormat) -> Self {
         match format {
-            ResultFormat::Table => report::OutputFormat::Table,
-            ResultFormat::Csv => report::OutputFormat::Csv,
-            ResultFormat::Json => report::OutputFormat::Json,
-            ResultFormat::Ndjson => report::OutputFormat::Ndjson,
+            ResultFormat::Table => output::OutputFormat::Table,
+            ResultFormat::Csv => output::OutputFormat::Csv,
+            ResultFormat::Json => output::OutputFormat::Json,
+            ResultFormat::Ndjson => output::OutputFormat::Ndjson,
         }
     }
 }
@@ -383,7 +385,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         }) => {
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let spec = query::PivotSpec {
+            let spec = analysis::PivotSpec {
                 rows,
                 cols,
                 distinct,
@@ -401,8 +403,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         }) => {
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let bucket = bucket.as_deref().map(query::parse_duration).transpose()?;
-            let spec = query::TimelineSpec {
+            let bucket = bucket
+                .as_deref()
+                .map(analysis::parse_duration)
+                .transpose()?;
+            let spec = analysis::TimelineSpec {
                 by,
                 bucket,
                 tz: loaded.tz.clone(),
@@ -497,7 +502,7 @@ impl Loaded {
             None => Ok(frame.clone()),
             Some(text) => {
                 let expr = compile_filter(frame, text, &self.tz)?;
-                Ok(query::select(frame, Some(expr), None, None)?)
+                Ok(analysis::select(frame, Some(expr), None, None)?)
             }
         }
     }
@@ -635,13 +640,13 @@ fn summary(
     format: SummaryFormat,
 ) -> anyhow::Result<ExitCode> {
     let loaded = load(paths, input_format, common)?;
-    let summary = query::summarize(loaded.store.frame(), 10)?;
+    let summary = analysis::summarize(loaded.store.frame(), 10)?;
     let mut out = io::stdout().lock();
     match format {
         SummaryFormat::Table => {
-            report::write_summary_table(&mut out, &loaded.store, &summary, &loaded.tz)?
+            output::write_summary_table(&mut out, &loaded.store, &summary, &loaded.tz)?
         }
-        SummaryFormat::Json => writeln!(out, "{}", report::summary_json(&loaded.store, &summary))?,
+        SummaryFormat::Json => writeln!(out, "{}", output::summary_json(&loaded.store, &summary))?,
     }
     out.flush()?;
     // The summary is printed either way: it says what was rejected and why.
@@ -678,11 +683,11 @@ fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitC
     let sort = request
         .sort
         .as_deref()
-        .map(query::SortKey::parse)
+        .map(analysis::SortKey::parse)
         .transpose()?;
     let result = match &request.sql {
         Some(sql) => {
-            let mut result = query::sql(frame, sql)?;
+            let mut result = analysis::sql(frame, sql)?;
             if let Some(n) = request.limit {
                 result = result.head(Some(n));
             }
@@ -696,10 +701,10 @@ fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitC
                 .filter(|f| !f.is_empty())
                 .map(|f| compile_filter(frame, f, &loaded.tz))
                 .transpose()?;
-            let selected = query::select(frame, expr, sort.as_ref(), request.limit)?;
+            let selected = analysis::select(frame, expr, sort.as_ref(), request.limit)?;
             let columns: Vec<&str> = if !request.columns.is_empty() {
                 for c in &request.columns {
-                    query::check_column(c)?;
+                    analysis::check_column(c)?;
                 }
                 request.columns.iter().map(String::as_str).collect()
             } else if request.format == ResultFormat::Table {
@@ -712,7 +717,7 @@ fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitC
                 .map_err(Error::polars("choosing columns"))?
         }
     };
-    let grid = report::Grid::from_frame(&result)?;
+    let grid = output::Grid::from_frame(&result)?;
     loaded.report_timings();
     let mut out = io::stdout().lock();
     grid.write(&mut out, request.format.into(), &loaded.tz)?;
@@ -722,18 +727,18 @@ fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitC
 
 fn pivot(
     loaded: &Loaded,
-    spec: &query::PivotSpec,
+    spec: &analysis::PivotSpec,
     filter: Option<&str>,
     format: ResultFormat,
 ) -> anyhow::Result<ExitCode> {
     loaded.require_events()?;
     let frame = loaded.filtered(filter)?;
-    let pivot = query::pivot(&frame, spec)?;
+    let pivot = analysis::pivot(&frame, spec)?;
     loaded.report_timings();
     let mut out = io::stdout().lock();
     match format {
-        ResultFormat::Json => writeln!(out, "{}", report::pivot_json(&pivot))?,
-        other => report::pivot_grid(&pivot).write(&mut out, other.into(), &loaded.tz)?,
+        ResultFormat::Json => writeln!(out, "{}", output::pivot_json(&pivot))?,
+        other => output::pivot_grid(&pivot).write(&mut out, other.into(), &loaded.tz)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -741,7 +746,7 @@ fn pivot(
 
 fn timeline(
     loaded: &Loaded,
-    spec: &query::TimelineSpec,
+    spec: &analysis::TimelineSpec,
     filter: Option<&str>,
     profile: bool,
     format: ResultFormat,
@@ -750,27 +755,27 @@ fn timeline(
     let frame = loaded.filtered(filter)?;
     let mut out = io::stdout().lock();
     if profile {
-        let actors = query::value_counts(&frame, schema::ACTOR, spec.top.max(1))?;
+        let actors = analysis::value_counts(&frame, schema::ACTOR, spec.top.max(1))?;
         let profiles = actors
             .iter()
-            .map(|(actor, _)| query::profile(&frame, actor, &loaded.tz))
+            .map(|(actor, _)| analysis::profile(&frame, actor, &loaded.tz))
             .collect::<Result<Vec<_>, _>>()?;
         loaded.report_timings();
         match format {
-            ResultFormat::Table => report::write_profiles(&mut out, &profiles, &loaded.tz)?,
-            _ => writeln!(out, "{}", report::profiles_json(&profiles, &loaded.tz))?,
+            ResultFormat::Table => output::write_profiles(&mut out, &profiles, &loaded.tz)?,
+            _ => writeln!(out, "{}", output::profiles_json(&profiles, &loaded.tz))?,
         }
     } else {
-        let timeline = query::timeline(&frame, spec)?;
+        let timeline = analysis::timeline(&frame, spec)?;
         loaded.report_timings();
         if let Some(note) = timeline.widening_note() {
             let _ = writeln!(io::stderr(), "trailscope: note: {note}");
         }
         match format {
             ResultFormat::Json => {
-                writeln!(out, "{}", report::timeline_json(&timeline, &loaded.tz))?
+                writeln!(out, "{}", output::timeline_json(&timeline, &loaded.tz))?
             }
-            other => report::timeline_grid(&timeline).write(&mut out, other.into(), &loaded.tz)?,
+            other => output::timeline_grid(&timeline).write(&mut out, other.into(), &loaded.tz)?,
         }
     }
     out.flush()?;
@@ -799,9 +804,9 @@ fn detect(
     let shown = detectors::at_least(&all, level(min));
     let mut out = io::stdout().lock();
     match format {
-        DetectFormat::Table => report::write_findings_table(&mut out, &shown, &loaded.tz)?,
-        DetectFormat::Json => report::write_findings_json(&mut out, &shown)?,
-        DetectFormat::Jsonl => report::write_findings_jsonl(&mut out, &shown)?,
+        DetectFormat::Table => output::write_findings_table(&mut out, &shown, &loaded.tz)?,
+        DetectFormat::Json => output::write_findings_json(&mut out, &shown)?,
+        DetectFormat::Jsonl => output::write_findings_jsonl(&mut out, &shown)?,
     }
     out.flush()?;
     let failed = fail_on.is_some_and(|l| all.iter().any(|f| f.severity >= level(l)));

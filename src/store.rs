@@ -7,9 +7,9 @@ use std::hash::BuildHasherDefault;
 
 use polars::prelude::*;
 
-use crate::ingest::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Progress};
+use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Progress};
+use crate::load::source::{self, Input, Origin};
 use crate::schema::{self, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE, TIME};
-use crate::source::{self, Input, Origin};
 use crate::{Error, Rejection, Result};
 
 /// How many rejection reasons are kept per input (all are counted).

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use trailscope::scan::MAX_NESTING;
+use trailscope::json_scan::MAX_NESTING;
 use trailscope::store::FrameStore;
 
 use crate::util::{load, rows, run, stderr, stdout};

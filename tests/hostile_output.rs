@@ -216,13 +216,13 @@ fn a_timeline_over_decades_in_minutes_widens_its_bucket() {
     let (json, err) = timeline_json(&[&arg(&log), "--bucket", "1m"]);
     let starts = json["starts"].as_array().unwrap().len();
     assert!(
-        (2..=trailscope::query::MAX_TIMELINE_BUCKETS).contains(&starts),
+        (2..=trailscope::analysis::MAX_TIMELINE_BUCKETS).contains(&starts),
         "{starts} buckets"
     );
     assert_eq!(json["widened"]["requested"], "1m", "{json}");
     assert_eq!(
         json["widened"]["limit"],
-        trailscope::query::MAX_TIMELINE_BUCKETS
+        trailscope::analysis::MAX_TIMELINE_BUCKETS
     );
     let lane = &json["lanes"][0]["counts"];
     assert_eq!(lane.as_array().unwrap().len(), starts);
@@ -249,7 +249,7 @@ fn a_timeline_of_the_sample_in_seconds_widens_its_bucket() {
     let (json, err) = timeline_json(&[&sample, "--bucket", "1s"]);
     let starts = json["starts"].as_array().unwrap().len();
     assert!(
-        starts <= trailscope::query::MAX_TIMELINE_BUCKETS,
+        starts <= trailscope::analysis::MAX_TIMELINE_BUCKETS,
         "{starts}"
     );
     assert_eq!(json["widened"]["requested"], "1s", "{json}");
@@ -409,8 +409,8 @@ const YEAR_0: i64 = -62_167_219_200_000_000;
 /// 2024-03-04T10:00:00Z.
 const MARCH_2024: i64 = 1_709_546_400_000_000;
 
-fn spec(bucket: Option<i64>, tz: &str) -> trailscope::query::TimelineSpec {
-    trailscope::query::TimelineSpec {
+fn spec(bucket: Option<i64>, tz: &str) -> trailscope::analysis::TimelineSpec {
+    trailscope::analysis::TimelineSpec {
         by: "resource".into(),
         bucket,
         tz: jiff::tz::TimeZone::get(tz).unwrap(),
@@ -420,7 +420,7 @@ fn spec(bucket: Option<i64>, tz: &str) -> trailscope::query::TimelineSpec {
 
 #[test]
 fn timelines_stay_within_the_bucket_limit_at_any_span() {
-    use trailscope::query::{self, MAX_TIMELINE_BUCKETS};
+    use trailscope::analysis::{self, MAX_TIMELINE_BUCKETS};
     // Year 0 beside 2024 once made the timeline allocate 1.2 TB; the ends of i64 are the
     // worst any loader could let through.
     let spans = [
@@ -433,7 +433,7 @@ fn timelines_stay_within_the_bucket_limit_at_any_span() {
         for bucket in [Some(1_000_000), Some(MINUTE), None] {
             for tz in ["UTC", "Europe/Berlin", "Pacific/Kiritimati"] {
                 let frame = frame_at(times);
-                let timeline = match query::timeline(&frame, &spec(bucket, tz)) {
+                let timeline = match analysis::timeline(&frame, &spec(bucket, tz)) {
                     Ok(t) => t,
                     // Refusing is allowed at the ends of i64, allocating is not.
                     Err(err) if times[0] == i64::MIN + 1 => {
@@ -462,7 +462,7 @@ fn timelines_stay_within_the_bucket_limit_at_any_span() {
 #[test]
 fn many_lanes_share_the_count_budget() {
     use polars::prelude::*;
-    use trailscope::query::{self, MAX_TIMELINE_CELLS};
+    use trailscope::analysis::{self, MAX_TIMELINE_CELLS};
     // 2,000 resources over a day, each once a minute or so.
     let times: Vec<i64> = (0..2_000)
         .map(|i| MARCH_2024 + i * 43 * 1_000_000)
@@ -478,7 +478,7 @@ fn many_lanes_share_the_count_budget() {
     let frame = DataFrame::new(times.len(), vec![time, resource]).unwrap();
     let mut wide = spec(Some(MINUTE), "UTC");
     wide.top = 5_000;
-    let timeline = query::timeline(&frame, &wide).unwrap();
+    let timeline = analysis::timeline(&frame, &wide).unwrap();
     let cells = timeline.starts.len() * (timeline.lanes.len() + 1);
     assert!(cells <= MAX_TIMELINE_CELLS, "{cells} counts");
     assert!(timeline.bucket > MINUTE && timeline.widened.is_some());
@@ -486,7 +486,7 @@ fn many_lanes_share_the_count_budget() {
 
 #[test]
 fn bucket_sizes_widen_to_the_smallest_that_fits() {
-    use trailscope::query::{
+    use trailscope::analysis::{
         auto_bucket, bucket_count, bucket_label, parse_duration, widen_bucket,
     };
     let day = 24 * 60 * MINUTE;

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use trailscope::classify::Classifier;
-use trailscope::ingest::LoadOptions;
-use trailscope::source;
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
 
 use crate::util::{load, load_names, rows, sample_logs};
 

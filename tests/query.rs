@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use polars::prelude::*;
-use trailscope::filter::{FilterContext, compile_str};
-use trailscope::query::{self, Key, PivotSpec, TimelineSpec};
+use trailscope::analysis::filter::{FilterContext, compile_str};
+use trailscope::analysis::{self, Key, PivotSpec, TimelineSpec};
 use trailscope::store::FrameStore;
 
 use crate::util::{Row, load, rows, run, sample_logs, stderr, stdout};
@@ -24,12 +24,12 @@ fn sample() -> &'static (FrameStore, Vec<Row>) {
 fn filtered(frame: &DataFrame, filter: &str) -> DataFrame {
     let ctx = FilterContext::for_frame(frame, jiff::tz::TimeZone::UTC);
     let expr = compile_str(filter, &ctx).unwrap();
-    query::select(frame, Some(expr), None, None).unwrap()
+    analysis::select(frame, Some(expr), None, None).unwrap()
 }
 
 fn label(row: &Row, column: &str) -> String {
     match row.get(column).map(String::as_str) {
-        None | Some("") => query::NONE.to_string(),
+        None | Some("") => analysis::NONE.to_string(),
         Some(v) => v.to_string(),
     }
 }
@@ -46,7 +46,7 @@ fn pivot_actor_by_action_matches_plain_counting_and_every_cell_drills_down() {
         distinct: None,
         top: 5,
     };
-    let pivot = query::pivot(&frame, &spec).unwrap();
+    let pivot = analysis::pivot(&frame, &spec).unwrap();
     assert_eq!(
         pivot.total as usize,
         aws.len(),
@@ -106,7 +106,7 @@ fn pivot_of_distinct_source_ips_per_actor() {
         distinct: Some("src_ip".into()),
         top: 1000,
     };
-    let pivot = query::pivot(store.frame(), &spec).unwrap();
+    let pivot = analysis::pivot(store.frame(), &spec).unwrap();
     let mut ips: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
     for r in all {
         if !r["src_ip"].is_empty() {
@@ -131,11 +131,11 @@ fn timeline_buckets_follow_the_display_zone_across_dst() {
     let frame = filtered(store.frame(), "provider:okta");
     let spec = TimelineSpec {
         by: "actor".into(),
-        bucket: Some(query::parse_duration("1h").unwrap()),
+        bucket: Some(analysis::parse_duration("1h").unwrap()),
         tz: tz.clone(),
         top: 3,
     };
-    let timeline = query::timeline(&frame, &spec).unwrap();
+    let timeline = analysis::timeline(&frame, &spec).unwrap();
     let okta: Vec<&Row> = all
         .iter()
         .filter(|r| r["provider"] == "okta" && !r["time"].is_empty())
@@ -173,11 +173,11 @@ fn daily_timeline_by_provider_in_berlin() {
     let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
     let spec = TimelineSpec {
         by: "provider".into(),
-        bucket: Some(query::parse_duration("1d").unwrap()),
+        bucket: Some(analysis::parse_duration("1d").unwrap()),
         tz: tz.clone(),
         top: 10,
     };
-    let timeline = query::timeline(store.frame(), &spec).unwrap();
+    let timeline = analysis::timeline(store.frame(), &spec).unwrap();
     let mut expected: BTreeMap<(String, String), u64> = BTreeMap::new();
     for r in all.iter().filter(|r| !r["time"].is_empty()) {
         let ts: jiff::Timestamp = r["time"].parse().unwrap();
@@ -200,8 +200,8 @@ fn daily_timeline_by_provider_in_berlin() {
 fn activity_profile_counts_an_actors_local_weekdays_and_hours() {
     let (store, all) = sample();
     let tz = jiff::tz::TimeZone::get("Asia/Kolkata").unwrap();
-    let (actor, _) = query::value_counts(store.frame(), "actor", 1).unwrap()[0].clone();
-    let profile = query::profile(store.frame(), &actor, &tz).unwrap();
+    let (actor, _) = analysis::value_counts(store.frame(), "actor", 1).unwrap()[0].clone();
+    let profile = analysis::profile(store.frame(), &actor, &tz).unwrap();
     let mut expected = [[0u64; 24]; 7];
     for r in all
         .iter()
@@ -447,7 +447,7 @@ fn pivot_command_json_carries_drill_down_filters() {
     let actor = first["key"].as_str().unwrap();
     assert_eq!(
         first["filter"].as_str().unwrap(),
-        format!("actor:{}", query::quote_filter_value(actor))
+        format!("actor:{}", analysis::quote_filter_value(actor))
     );
     let expected = all
         .iter()
@@ -560,11 +560,11 @@ fn timeline_profile_marks_activity_outside_an_actors_hours() {
 fn sorting_by_a_categorical_column_is_by_its_text() {
     let (store, all) = sample();
     for descending in [false, true] {
-        let key = query::SortKey {
+        let key = analysis::SortKey {
             column: "actor".into(),
             descending,
         };
-        let sorted = query::select(store.frame(), None, Some(&key), None).unwrap();
+        let sorted = analysis::select(store.frame(), None, Some(&key), None).unwrap();
         let got: Vec<String> = rows(&sorted)
             .into_iter()
             .map(|r| r["actor"].clone())
@@ -580,10 +580,10 @@ fn sorting_by_a_categorical_column_is_by_its_text() {
         });
         assert_eq!(got, expected, "descending={descending}");
     }
-    let limited = query::select(
+    let limited = analysis::select(
         store.frame(),
         None,
-        Some(&query::SortKey::parse("action:desc").unwrap()),
+        Some(&analysis::SortKey::parse("action:desc").unwrap()),
         Some(3),
     )
     .unwrap();
@@ -602,10 +602,10 @@ fn the_top_n_is_the_same_every_time_even_with_ties() {
             distinct: distinct.clone(),
             top: 7,
         };
-        let first = query::pivot(store.frame(), &spec).unwrap();
+        let first = analysis::pivot(store.frame(), &spec).unwrap();
         for _ in 0..8 {
             assert_eq!(
-                query::pivot(store.frame(), &spec).unwrap(),
+                analysis::pivot(store.frame(), &spec).unwrap(),
                 first,
                 "distinct {distinct:?}"
             );
@@ -639,7 +639,7 @@ fn pivot_ties_at_the_top_n_cut_off_go_to_the_first_label_whatever_order_values_w
             distinct: distinct.clone(),
             top: 1,
         };
-        let pivot = query::pivot(store.frame(), &spec).unwrap();
+        let pivot = analysis::pivot(store.frame(), &spec).unwrap();
         assert_eq!(
             pivot.row_keys.first().map(|k| k.label().to_string()),
             Some("tie-aaa-pivot".to_string()),

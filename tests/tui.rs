@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use crossterm::event::KeyCode;
 use polars::prelude::*;
+use trailscope::analysis;
+use trailscope::analysis::filter::{self, FilterContext};
 use trailscope::detectors::{Finding, Severity};
-use trailscope::filter::{self, FilterContext};
-use trailscope::query;
 use trailscope::schema::{ACTION, ACTOR, EVENT_ID, PROVIDER, TIME};
 use trailscope::store::FrameStore;
 use trailscope::tui::jobs::Done;
@@ -55,7 +55,7 @@ fn text_of(frame: &DataFrame, column: &str, row: usize) -> String {
 /// Two findings over real rows of the sample: the first events of its busiest actor.
 fn demo_findings(h: &Harness) -> Vec<Finding> {
     let frame = h.state.store.frame();
-    let actor = query::value_counts(frame, ACTOR, 1).expect("counts")[0]
+    let actor = analysis::value_counts(frame, ACTOR, 1).expect("counts")[0]
         .0
         .clone();
     let rows: Vec<u32> = (0..frame.height())
@@ -582,7 +582,7 @@ fn actors_timeline_and_findings_filter_to_what_is_under_the_cursor() {
         .bucket;
     assert_eq!(
         Some(bucket),
-        h.state.timeline.zoom.map(|z| query::BUCKETS[z].0)
+        h.state.timeline.zoom.map(|z| analysis::BUCKETS[z].0)
     );
 
     h.command(Command::OpenView(View::Findings));
@@ -723,12 +723,12 @@ fn no_color_uses_no_colours() {
 
 #[test]
 fn loading_in_the_background_shows_progress_and_answers_keys() {
-    use trailscope::classify::Classifier;
-    use trailscope::ingest::LoadOptions;
+    use trailscope::load::classify::Classifier;
+    use trailscope::load::pipeline::LoadOptions;
     let mut store = FrameStore::new();
     let options = LoadOptions::new(Arc::new(Classifier::builtin().expect("config")));
     let ingest = store.start_load(
-        trailscope::source::expand(&[sample_logs().display().to_string()]).inputs,
+        trailscope::load::source::expand(&[sample_logs().display().to_string()]).inputs,
         options,
     );
     let mut h = Harness::new(store, settings(), 100, 30);
@@ -736,7 +736,7 @@ fn loading_in_the_background_shows_progress_and_answers_keys() {
     let mut done = false;
     while !done {
         let msg = ingest.receiver.recv().expect("message");
-        done = matches!(msg, trailscope::ingest::IngestMsg::LoadFinished);
+        done = matches!(msg, trailscope::load::pipeline::IngestMsg::LoadFinished);
         h.send(Action::Loaded(trailscope::tui::app::IngestMsgBox(msg)));
         h.send(Action::Tick);
         h.command(Command::ScrollBy(1));
@@ -752,7 +752,7 @@ fn loading_in_the_background_shows_progress_and_answers_keys() {
 fn zooming_the_timeline_past_the_bucket_limit_shows_the_widened_bucket_and_says_so() {
     let mut h = harness(180, 40);
     h.command(Command::OpenView(View::Timeline));
-    for _ in 0..query::BUCKETS.len() {
+    for _ in 0..analysis::BUCKETS.len() {
         h.command(Command::ZoomIn);
     }
     let timeline = h.state.timeline.result.as_ref().expect("timeline");
@@ -760,12 +760,12 @@ fn zooming_the_timeline_past_the_bucket_limit_shows_the_widened_bucket_and_says_
     let (_, zoom) = h.state.timeline.shown.expect("shown");
     // Three weeks in one-second buckets would be 1.8 million: the bucket was widened, and the
     // zoom level is the one holding it, so zooming out goes on from what is on screen.
-    assert!(bucket > query::BUCKETS[0].0, "{bucket}");
-    assert!(query::BUCKETS[zoom].0 >= bucket, "{zoom} {bucket}");
-    assert!(zoom == 0 || query::BUCKETS[zoom - 1].0 < bucket);
-    assert!(timeline.timeline.starts.len() <= query::MAX_TIMELINE_BUCKETS);
+    assert!(bucket > analysis::BUCKETS[0].0, "{bucket}");
+    assert!(analysis::BUCKETS[zoom].0 >= bucket, "{zoom} {bucket}");
+    assert!(zoom == 0 || analysis::BUCKETS[zoom - 1].0 < bucket);
+    assert!(timeline.timeline.starts.len() <= analysis::MAX_TIMELINE_BUCKETS);
     let screen = h.screen();
-    let label = query::bucket_label(bucket);
+    let label = analysis::bucket_label(bucket);
     assert!(
         status_line(&screen).contains(&format!("finest zoom for this span: {label}")),
         "{screen}"

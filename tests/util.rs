@@ -7,10 +7,10 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use polars::prelude::*;
-use trailscope::classify::Classifier;
-use trailscope::ingest::LoadOptions;
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
 use trailscope::schema;
-use trailscope::source;
 use trailscope::store::FrameStore;
 
 /// A file under `tests/fixtures/`.

@@ -28,8 +28,8 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use crate::Result;
-use crate::classify::Classifier;
 use crate::config::{Config, Detect, Net};
+use crate::load::classify::Classifier;
 use crate::schema::{
     ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, DETAILS, Dictionaries, ERROR, EVENT_ID, LOCATION, LOG_TYPE,
     MFA, OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SRC_IP, TIME, USER_AGENT,

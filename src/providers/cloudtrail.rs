@@ -33,7 +33,7 @@ use super::{
     Probe, Provider, RecordError, Text, from_json_str, looks_read_only, parse_rfc3339, probe_has,
     probe_str,
 };
-use crate::scan::{ScanError, Scanner};
+use crate::json_scan::{ScanError, Scanner};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// AWS CloudTrail records (management, data, Insight and network-activity events).

@@ -7,8 +7,10 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserializer;
 
+use crate::json_scan::ScanError;
+pub use crate::json_scan::Text;
 use crate::schema::Event;
 
 pub mod azure_activity;
@@ -37,6 +39,12 @@ impl fmt::Display for RecordError {
     }
 }
 
+impl From<ScanError> for RecordError {
+    fn from(e: ScanError) -> Self {
+        RecordError::Invalid(e.to_string())
+    }
+}
+
 impl RecordError {
     /// An invalid-record error from a JSON parse error.
     pub fn json(err: sonic_rs::Error) -> Self {
@@ -61,7 +69,7 @@ pub trait Provider: Send + Sync {
     /// Parses one JSON record into an event.
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError>;
     /// Whether `parse_json` itself refuses records nested deeper than
-    /// [`crate::scan::MAX_NESTING`], so the load pipeline may skip its own check (a second
+    /// [`crate::json_scan::MAX_NESTING`], so the load pipeline may skip its own check (a second
     /// pass over every record).
     fn bounds_nesting(&self) -> bool {
         false
@@ -123,79 +131,6 @@ pub fn detect_table(headers: &csv::StringRecord) -> Option<&'static dyn Provider
 // surprising type costs one field, not the record.
 // ---------------------------------------------------------------------------------------
 
-/// A scalar read as text: strings borrow, numbers and booleans are formatted, null, arrays
-/// and objects give `None`. Empty strings give `None`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Text<'a>(pub Option<Cow<'a, str>>);
-
-impl<'a> Text<'a> {
-    /// The text, if any.
-    pub fn get(&self) -> Option<&str> {
-        self.0.as_deref()
-    }
-
-    /// Takes the text out.
-    pub fn take(&mut self) -> Option<Cow<'a, str>> {
-        self.0.take()
-    }
-
-    /// Consumes into the text.
-    pub fn into_inner(self) -> Option<Cow<'a, str>> {
-        self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TextVisitor;
-        impl<'de> Visitor<'de> for TextVisitor {
-            type Value = Text<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text((!v.is_empty()).then_some(Cow::Borrowed(v))))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text((!v.is_empty()).then(|| Cow::Owned(v.to_owned()))))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text((!v.is_empty()).then_some(Cow::Owned(v))))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Owned(v.to_string()))))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(Text(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
-            }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Text(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(Text(None))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Text(None))
-            }
-        }
-        deserializer.deserialize_any(TextVisitor)
-    }
-}
-
 /// A number that may arrive as a JSON number or a numeric string; anything else is `None`.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Num(pub Option<f64>);
@@ -239,16 +174,16 @@ pub type RawJson<'a> = sonic_rs::LazyValue<'a>;
 
 /// Parses a JSON record with serde, mapping the error to a rejection reason.
 pub fn from_json<'a, T: Deserialize<'a>>(record: &'a [u8]) -> Result<T, RecordError> {
-    if let Some(at) = crate::scan::too_deep(record) {
-        return Err(RecordError::Invalid(crate::scan::nesting_error(at)));
+    if let Some(at) = crate::json_scan::too_deep(record) {
+        return Err(RecordError::Invalid(crate::json_scan::nesting_error(at)));
     }
     sonic_rs::from_slice(record).map_err(RecordError::json)
 }
 
 /// Parses JSON text held in a string field (for example an `InitiatedBy` cell).
-/// Text nested deeper than [`crate::scan::MAX_NESTING`] gives `None`.
+/// Text nested deeper than [`crate::json_scan::MAX_NESTING`] gives `None`.
 pub fn from_json_str<'a, T: Deserialize<'a>>(text: &'a str) -> Option<T> {
-    if crate::scan::too_deep(text.as_bytes()).is_some() {
+    if crate::json_scan::too_deep(text.as_bytes()).is_some() {
         return None;
     }
     sonic_rs::from_str(text).ok()

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
 
+use crate::analysis::filter::{self, FilterContext};
+use crate::analysis::{self, Key as QueryKey, PivotSpec, TimelineSpec};
 use crate::detectors::Finding;
-use crate::filter::{self, FilterContext};
-use crate::ingest::IngestMsg;
-use crate::query::{self, Key as QueryKey, PivotSpec, TimelineSpec};
+use crate::load::pipeline::IngestMsg;
 use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
 use crate::text::escape_control;
 
@@ -301,11 +301,11 @@ impl AppState {
                             self.events.last.unwrap_or(0),
                         );
                         let bucket =
-                            query::auto_bucket(first, last, self.timeline_columns() as i64);
-                        query::BUCKETS
+                            analysis::auto_bucket(first, last, self.timeline_columns() as i64);
+                        analysis::BUCKETS
                             .iter()
                             .position(|(b, _)| *b == bucket)
-                            .unwrap_or(query::BUCKETS.len() - 1)
+                            .unwrap_or(analysis::BUCKETS.len() - 1)
                     }
                 };
                 let want = (version, zoom);
@@ -317,7 +317,7 @@ impl AppState {
                         rows,
                         analysis: Analysis::Timeline(TimelineSpec {
                             by: ACTOR.to_string(),
-                            bucket: query::BUCKETS.get(zoom).map(|(b, _)| *b),
+                            bucket: analysis::BUCKETS.get(zoom).map(|(b, _)| *b),
                             tz: self.settings.tz.clone(),
                             top: TIMELINE_LANES,
                         }),
@@ -500,14 +500,14 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                 Ok(AnalysisOutput::Timeline(timeline)) => {
                     // A bucket widened to fit the bucket limit is shown at the zoom level
                     // that holds it, and zooming goes on from there.
-                    let zoom = query::BUCKETS
+                    let zoom = analysis::BUCKETS
                         .iter()
                         .position(|(b, _)| *b >= timeline.bucket)
-                        .unwrap_or(query::BUCKETS.len() - 1);
+                        .unwrap_or(analysis::BUCKETS.len() - 1);
                     state.timeline.finest = timeline.widened.as_ref().map(|w| {
                         format!(
                             "finest zoom for this span: {} (at most {} buckets)",
-                            query::bucket_label(timeline.bucket),
+                            analysis::bucket_label(timeline.bucket),
                             w.limit
                         )
                     });
@@ -749,7 +749,7 @@ pub(super) fn run_command(state: &mut AppState, command: Command, effects: &mut 
             let next = if command == Command::ZoomIn {
                 zoom.saturating_sub(1)
             } else {
-                (zoom + 1).min(query::BUCKETS.len() - 1)
+                (zoom + 1).min(analysis::BUCKETS.len() - 1)
             };
             if next != zoom {
                 state.timeline.anchor = state
@@ -838,7 +838,7 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
                         Some("(other) is every actor not shown; pick a named lane".into());
                 }
                 Some(key) => {
-                    let part = query::key_filter(ACTOR, key);
+                    let part = analysis::key_filter(ACTOR, key);
                     state.drill(part, effects);
                 }
                 None => {}
@@ -848,7 +848,7 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
             let Some(row) = state.actors.rows.get(state.actors.cursor.selected) else {
                 return;
             };
-            let part = query::key_filter(ACTOR, &QueryKey::Value(row.actor.clone()));
+            let part = analysis::key_filter(ACTOR, &QueryKey::Value(row.actor.clone()));
             state.drill(part, effects);
         }
         View::Findings => {
@@ -864,7 +864,7 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
 /// The filter selecting the events behind a finding: its event ids (and provider), else its actor.
 pub fn finding_filter(finding: &Finding) -> String {
     if finding.event_ids.is_empty() {
-        return query::key_filter(ACTOR, &QueryKey::Value(finding.actor.clone()));
+        return analysis::key_filter(ACTOR, &QueryKey::Value(finding.actor.clone()));
     }
     let ids: Vec<String> = finding
         .event_ids
@@ -877,7 +877,7 @@ pub fn finding_filter(finding: &Finding) -> String {
     } else {
         format!(
             "{} ",
-            query::key_filter(PROVIDER, &QueryKey::Value(finding.provider.clone()))
+            analysis::key_filter(PROVIDER, &QueryKey::Value(finding.provider.clone()))
         )
     };
     format!("{provider}{EVENT_ID} in ({})", ids.join(", "))

@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use crate::analysis::{self, Pivot, PivotSpec, Timeline, TimelineSpec};
 use crate::config::Config;
 use crate::detectors::{self, Finding};
-use crate::query::{self, Pivot, PivotSpec, Timeline, TimelineSpec};
+use crate::load::source::{self, Origin};
 use crate::schema::{
     ACTOR, ACTOR_TYPE, CATEGORICAL_COLUMNS, Dictionaries, OUTCOME, PRIVILEGED, PROVIDER, RAW_LEN,
     RAW_OFFSET, SOURCE, SRC_IP, TIME,
 };
-use crate::source::{self, Origin};
 use crate::store::FrameStore;
 use crate::text::escape_control;
 
@@ -438,11 +438,11 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
             columns.extend(spec.cols.as_deref());
             columns.extend(spec.distinct.as_deref());
             let frame = view_frame(&job.frame, rows, &columns)?;
-            query::pivot(&frame, &spec).map(AnalysisOutput::Pivot)
+            analysis::pivot(&frame, &spec).map(AnalysisOutput::Pivot)
         }
         Analysis::Timeline(spec) => {
             let frame = view_frame(&job.frame, rows, &[TIME, spec.by.as_str()])?;
-            query::timeline(&frame, &spec).map(AnalysisOutput::Timeline)
+            analysis::timeline(&frame, &spec).map(AnalysisOutput::Timeline)
         }
         Analysis::Actors => {
             let frame = view_frame(
@@ -452,7 +452,7 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
                     ACTOR, ACTOR_TYPE, PROVIDER, TIME, PRIVILEGED, OUTCOME, SRC_IP,
                 ],
             )?;
-            let table = query::actors(&frame)?;
+            let table = analysis::actors(&frame)?;
             Ok(AnalysisOutput::Actors(actor_rows(&table)))
         }
     }

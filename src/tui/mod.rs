@@ -41,8 +41,8 @@ use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 
 use crate::config::Config;
-use crate::ingest::LoadOptions;
-use crate::source::Input;
+use crate::load::pipeline::LoadOptions;
+use crate::load::source::Input;
 use crate::store::FrameStore;
 use crate::{Error, Location, Rejection, Result};
 
@@ -142,7 +142,7 @@ pub fn run(launch: Launch) -> Result<()> {
 
 /// Waits a little for the loader threads to notice the cancellation; a thread blocked in a
 /// read (a FIFO, standard input that never ends) is left behind rather than waited for.
-fn wait_for_loader(ingest: crate::ingest::Ingest) {
+fn wait_for_loader(ingest: crate::load::pipeline::Ingest) {
     let (done_tx, done_rx) = bounded::<()>(1);
     std::thread::spawn(move || {
         ingest.wait_idle();
@@ -153,7 +153,7 @@ fn wait_for_loader(ingest: crate::ingest::Ingest) {
 
 fn run_loop(
     state: &mut AppState,
-    ingest_rx: Receiver<crate::ingest::IngestMsg>,
+    ingest_rx: Receiver<crate::load::pipeline::IngestMsg>,
     input_tx: Sender<Action>,
     input_rx: Receiver<Action>,
 ) -> Result<()> {
@@ -219,7 +219,7 @@ fn join_within(handle: JoinHandle<()>, limit: Duration) {
 fn drive(
     state: &mut AppState,
     terminal: &mut Terminal<CrosstermBackend<Screen>>,
-    ingest_rx: Receiver<crate::ingest::IngestMsg>,
+    ingest_rx: Receiver<crate::load::pipeline::IngestMsg>,
     input_rx: &Receiver<Action>,
     workers: &Workers,
 ) -> Result<()> {

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
+use crate::analysis::{Key, Pivot, Timeline};
 use crate::detectors::{Finding, Severity};
-use crate::query::{Key, Pivot, Timeline};
 use crate::text::{escape_control, format_time};
 
 /// One visible row of the events table.

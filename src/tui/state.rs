@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use ratatui::layout::Rect;
 
+use crate::analysis::filter::FilterError;
 use crate::config::Config;
 use crate::detectors::{Finding, Severity};
-use crate::filter::FilterError;
-use crate::ingest::Progress;
+use crate::load::pipeline::Progress;
 use crate::schema;
 use crate::store::FrameStore;
 
@@ -299,7 +299,7 @@ pub struct PivotModel {
 /// The timeline view.
 #[derive(Debug, Clone)]
 pub struct TimelineModel {
-    /// Index into [`crate::query::BUCKETS`] chosen by the user (None: chosen to fit the width).
+    /// Index into [`crate::analysis::BUCKETS`] chosen by the user (None: chosen to fit the width).
     pub zoom: Option<usize>,
     /// The result shown.
     pub result: Option<TimelineView>,

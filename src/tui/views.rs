@@ -633,7 +633,7 @@ fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: The
 }
 
 fn query_bucket_label(bucket: i64) -> String {
-    crate::query::bucket_label(bucket)
+    crate::analysis::bucket_label(bucket)
 }
 
 fn sort_arrow(active: bool, descending: bool) -> &'static str {

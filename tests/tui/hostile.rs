@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use proptest::prelude::*;
-use trailscope::classify::Classifier;
-use trailscope::ingest::{Ingest, LoadOptions};
-use trailscope::source::{self, Origin};
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::{Ingest, LoadOptions};
+use trailscope::load::source::{self, Origin};
 use trailscope::store::FrameStore;
 use trailscope::tui::jobs::{self, Job, RecordJob, RecordPlace, Slot};
 use trailscope::tui::record::{MAX_INDENT, SHOWN_BYTES};
@@ -114,7 +114,7 @@ fn cases(default: u32) -> ProptestConfig {
 }
 
 /// The detection fixtures: every provider, findings included, and small, so a case is quick.
-fn fixture_inputs() -> Vec<trailscope::source::Input> {
+fn fixture_inputs() -> Vec<trailscope::load::source::Input> {
     source::expand(&[fixture("detect").display().to_string()]).inputs
 }
 

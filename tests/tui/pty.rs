@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use polars::prelude::*;
-use trailscope::filter::{self, FilterContext};
-use trailscope::query::{self, PivotSpec};
+use trailscope::analysis::filter::{self, FilterContext};
+use trailscope::analysis::{self, PivotSpec};
 use trailscope::schema::{ACTION, ACTOR};
 use trailscope::tui::views::thousands;
 
@@ -215,7 +215,7 @@ fn the_binary_opens_the_sample_filters_drills_down_and_restores_the_terminal() {
         .expect("filter");
         frame.clone().lazy().filter(expr).collect().expect("filter")
     };
-    let pivot = query::pivot(
+    let pivot = analysis::pivot(
         &filtered,
         &PivotSpec {
             rows: ACTOR.into(),

@@ -10,8 +10,10 @@
 //! skipped object goes unnoticed): the record's own fields are what must be right.
 
 use std::borrow::Cow;
+use std::fmt;
 
-use crate::providers::{RecordError, Text};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// Where and why a record is not valid JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,12 +24,93 @@ pub struct ScanError {
     pub what: &'static str,
 }
 
-impl From<ScanError> for RecordError {
-    fn from(e: ScanError) -> Self {
-        RecordError::Invalid(format!(
-            "invalid JSON at byte {} of the record: {}",
-            e.offset, e.what
-        ))
+/// [`ScanError::what`] of a record that is not UTF-8.
+pub const NOT_UTF8: &str = "record is not valid UTF-8";
+
+impl fmt::Display for ScanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.what == NOT_UTF8 {
+            write!(f, "{NOT_UTF8} (at byte {} of the record)", self.offset)
+        } else {
+            write!(
+                f,
+                "invalid JSON at byte {} of the record: {}",
+                self.offset, self.what
+            )
+        }
+    }
+}
+
+/// A scalar read as text: strings borrow, numbers and booleans are formatted, null, arrays
+/// and objects give `None`. Empty strings give `None`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Text<'a>(pub Option<Cow<'a, str>>);
+
+impl<'a> Text<'a> {
+    /// The text, if any.
+    pub fn get(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+
+    /// Takes the text out.
+    pub fn take(&mut self) -> Option<Cow<'a, str>> {
+        self.0.take()
+    }
+
+    /// Consumes into the text.
+    pub fn into_inner(self) -> Option<Cow<'a, str>> {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text((!v.is_empty()).then_some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text((!v.is_empty()).then(|| Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text((!v.is_empty()).then_some(Cow::Owned(v))))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(v.to_string()))))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(if v { "true" } else { "false" }))))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Text(None))
+            }
+        }
+        deserializer.deserialize_any(TextVisitor)
     }
 }
 
@@ -44,12 +127,10 @@ type Scan<T> = Result<T, ScanError>;
 
 impl<'a> Scanner<'a> {
     /// A scanner at the start of a record; fails when the record is not UTF-8.
-    pub fn new(record: &'a [u8]) -> Result<Self, RecordError> {
-        let text = std::str::from_utf8(record).map_err(|e| {
-            RecordError::Invalid(format!(
-                "record is not valid UTF-8 (at byte {} of the record)",
-                e.valid_up_to()
-            ))
+    pub fn new(record: &'a [u8]) -> Scan<Self> {
+        let text = std::str::from_utf8(record).map_err(|e| ScanError {
+            offset: e.valid_up_to(),
+            what: NOT_UTF8,
         })?;
         Ok(Scanner {
             text,
@@ -505,10 +586,13 @@ mod tests {
 
     #[test]
     fn rejects_invalid_utf8_up_front() {
-        let Err(RecordError::Invalid(reason)) = Scanner::new(b"{\"a\":\"\xff\"}") else {
+        let Err(err) = Scanner::new(b"{\"a\":\"\xff\"}") else {
             panic!("invalid UTF-8 accepted");
         };
-        assert!(reason.contains("byte 6"), "{reason}");
+        assert_eq!(
+            err.to_string(),
+            "record is not valid UTF-8 (at byte 6 of the record)"
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Read-only analyses over the event frame. Each takes a frame (the store's, or a filtered
 //! view of it) and returns a small struct or frame.
 
+pub mod filter;
+
 use std::collections::HashMap;
 
 use polars::prelude::*;

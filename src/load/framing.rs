@@ -967,7 +967,7 @@ fn scan_string(buf: &[u8], p: usize) -> Result<usize, Incomplete> {
     let mut i = p + 1;
     loop {
         let rest = buf.get(i..).ok_or(Incomplete)?;
-        let j = crate::scan::quote_or_backslash(rest).ok_or(Incomplete)?;
+        let j = crate::json_scan::quote_or_backslash(rest).ok_or(Incomplete)?;
         if rest[j] == b'"' {
             return Ok(i + j + 1);
         }

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use flate2::read::MultiGzDecoder;
 
-use crate::gzip_seek::GzipSeeker;
+use crate::load::gzip_seek::GzipSeeker;
 use crate::{Location, Rejection};
 
 /// Where an input comes from.

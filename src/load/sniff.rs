@@ -8,8 +8,8 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
+use crate::json_scan;
 use crate::providers::{self, Num, Probe, Provider, Text};
-use crate::scan;
 
 /// A wrapper around the audit record, added by the pipeline that shipped it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,8 +59,8 @@ pub struct Detection {
 
 /// Recognizes a JSON record: its envelope and provider, or why it is not an audit record.
 pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
-    if let Some(at) = scan::too_deep(record) {
-        return Err(scan::nesting_error(at));
+    if let Some(at) = json_scan::too_deep(record) {
+        return Err(json_scan::nesting_error(at));
     }
     let probe: Probe = sonic_rs::from_slice(record).map_err(|e| {
         format!(
@@ -96,7 +96,7 @@ pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
 
 /// Forces a provider, still recognizing an envelope.
 pub fn detect_envelope(record: &[u8]) -> Envelope {
-    if scan::too_deep(record).is_some() {
+    if json_scan::too_deep(record).is_some() {
         return Envelope::None;
     }
     sonic_rs::from_slice::<Probe>(record)
@@ -186,16 +186,16 @@ fn cow_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
 }
 
 /// Takes a record out of its envelope. The envelope itself must have passed the nesting
-/// check ([`scan::too_deep`]); the record inside a string is checked here.
+/// check ([`json_scan::too_deep`]); the record inside a string is checked here.
 pub fn unwrap(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, String> {
     let unwrapped = unwrap_unchecked(envelope, record)?;
     if envelope != Envelope::None
-        && let Some(at) = scan::too_deep(&unwrapped.record)
+        && let Some(at) = json_scan::too_deep(&unwrapped.record)
     {
         return Err(format!(
             "inside the {} envelope: {}",
             envelope.name().unwrap_or("known"),
-            scan::nesting_error(at)
+            json_scan::nesting_error(at)
         ));
     }
     Ok(unwrapped)

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 
 use serde_json::{Map, Value, json};
 
-use crate::query::{self, Pivot, Profile, Summary, Timeline};
+use crate::analysis::{self, Pivot, Profile, Summary, Timeline};
 use crate::store::FrameStore;
 use crate::text::{self, escape_control};
 
@@ -412,7 +412,10 @@ pub fn pivot_json(pivot: &Pivot) -> Value {
 
 /// A timeline as a grid: one row per bucket (local start), one column per lane, and the total.
 pub fn timeline_grid(timeline: &Timeline) -> Grid {
-    let mut headers = vec![format!("bucket ({})", query::bucket_label(timeline.bucket))];
+    let mut headers = vec![format!(
+        "bucket ({})",
+        analysis::bucket_label(timeline.bucket)
+    )];
     headers.extend(timeline.lanes.iter().map(|l| l.key.label().to_string()));
     headers.push("total".into());
     let rows = (0..timeline.starts.len())
@@ -436,20 +439,20 @@ pub fn timeline_grid(timeline: &Timeline) -> Grid {
 pub fn timeline_json(timeline: &Timeline, tz: &jiff::tz::TimeZone) -> Value {
     let mut object = json!({
         "by": timeline.by,
-        "bucket": query::bucket_label(timeline.bucket),
+        "bucket": analysis::bucket_label(timeline.bucket),
         "time_zone": tz.iana_name().unwrap_or("UTC"),
         "starts": (0..timeline.starts.len()).map(|i| timeline.label(i)).collect::<Vec<_>>(),
         "totals": timeline.totals,
         "lanes": timeline.lanes.iter().map(|l| json!({
             "key": l.key.label(),
             "total": l.total,
-            "filter": query::key_filter(&timeline.by, &l.key),
+            "filter": analysis::key_filter(&timeline.by, &l.key),
             "counts": l.counts,
         })).collect::<Vec<_>>(),
     });
     if let Some(w) = &timeline.widened {
         object["widened"] = json!({
-            "requested": query::bucket_label(w.requested),
+            "requested": analysis::bucket_label(w.requested),
             "would_make": u64::try_from(w.would_make).unwrap_or(u64::MAX),
             "limit": w.limit,
             "note": timeline.widening_note(),
@@ -643,7 +646,7 @@ fn join_counts(counts: &[(String, u64)]) -> String {
 
 /// Each input's events and time range by name: a map, since a directory may hold 50,000
 /// inputs and a search per input made the summary quadratic.
-fn ranges_by_source(summary: &Summary) -> HashMap<&str, &crate::query::SourceSummary> {
+fn ranges_by_source(summary: &Summary) -> HashMap<&str, &crate::analysis::SourceSummary> {
     summary
         .per_source
         .iter()

@@ -14,16 +14,16 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use polars::prelude::DataFrame;
 
-use crate::classify::{Classifier, ClassifierCache};
-use crate::detect::{self, Envelope};
-use crate::framing::{BufferPool, Chunk, Framed, Framer, Records, Shape};
+use crate::load::classify::{Classifier, ClassifierCache};
+use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records, Shape};
+use crate::load::sniff::{self, Envelope};
+use crate::load::source::{self, Input, InputKind, Origin};
 use crate::providers::{Provider, RecordError};
 use crate::schema::{Event, EventBatch, RawSpan};
-use crate::source::{self, Input, InputKind, Origin};
 use crate::{Location, Rejection};
 
 /// Stack of each parsing thread. The parsers recurse per nesting level, and records deeper
-/// than [`crate::scan::MAX_NESTING`] are refused before parsing. Records at that depth need
+/// than [`crate::json_scan::MAX_NESTING`] are refused before parsing. Records at that depth need
 /// between 512 KiB and 1 MiB (measured: sonic-rs takes 4 to 8 KiB per level); a test parses
 /// them with every provider on a quarter of this stack.
 const PARSE_STACK: usize = 4 << 20;
@@ -465,11 +465,11 @@ fn detect_context(
             for record in record_slices(&chunk.data, records).take(16) {
                 let record = record.1;
                 if let Some(provider) = forced {
-                    context.envelope = detect::detect_envelope(record);
+                    context.envelope = sniff::detect_envelope(record);
                     context.format = Some(provider);
                     break;
                 }
-                if let Ok(detection) = detect::detect_json(record) {
+                if let Ok(detection) = sniff::detect_json(record) {
                     context.format = Some(detection.provider);
                     context.envelope = detection.envelope;
                     break;
@@ -692,7 +692,7 @@ impl RecordSink<'_> {
         raw: &[u8],
         span: RawSpan,
     ) -> Result<(), RecordError> {
-        let inner = detect::unwrap(envelope, raw).map_err(|_| RecordError::NotThisFormat)?;
+        let inner = sniff::unwrap(envelope, raw).map_err(|_| RecordError::NotThisFormat)?;
         let event = provider.parse_json(&inner.record)?;
         self.accept(event, inner.time, raw, span);
         Ok(())
@@ -703,8 +703,8 @@ impl RecordSink<'_> {
         // The parsers below recurse per nesting level: a deep record never reaches them.
         let checked_by_parser = context.envelope == Envelope::None
             && context.format.is_some_and(|p| p.bounds_nesting());
-        if !checked_by_parser && let Some(at) = crate::scan::too_deep(raw) {
-            return self.reject(span, crate::scan::nesting_error(at));
+        if !checked_by_parser && let Some(at) = crate::json_scan::too_deep(raw) {
+            return self.reject(span, crate::json_scan::nesting_error(at));
         }
         if let Some(provider) = context.format {
             match self.try_parse(provider, context.envelope, raw, span) {
@@ -712,7 +712,7 @@ impl RecordSink<'_> {
                 Err(RecordError::Invalid(reason)) => return self.reject(span, reason),
                 Err(RecordError::NotThisFormat) if context.forced => {
                     // A forced format never falls back to another provider.
-                    let envelope = detect::detect_envelope(raw);
+                    let envelope = sniff::detect_envelope(raw);
                     match self.try_parse(provider, envelope, raw, span) {
                         Ok(()) => {}
                         Err(RecordError::Invalid(reason)) => self.reject(span, reason),
@@ -727,7 +727,7 @@ impl RecordSink<'_> {
             }
         }
         // The input's format refused this record: recognize it on its own.
-        match detect::detect_json(raw) {
+        match sniff::detect_json(raw) {
             Ok(detection) => {
                 match self.try_parse(detection.provider, detection.envelope, raw, span) {
                     Ok(()) => {}
@@ -814,7 +814,7 @@ fn collect(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::MAX_NESTING;
+    use crate::json_scan::MAX_NESTING;
 
     /// Records as deep as the loader lets through, in the shapes every parser reads.
     fn deepest_records() -> Vec<Vec<u8>> {
@@ -849,9 +849,9 @@ mod tests {
             .stack_size(PARSE_STACK / 4)
             .spawn(|| {
                 for record in deepest_records() {
-                    assert!(crate::scan::too_deep(&record).is_none());
-                    let _ = detect::detect_json(&record);
-                    let _ = detect::detect_envelope(&record);
+                    assert!(crate::json_scan::too_deep(&record).is_none());
+                    let _ = sniff::detect_json(&record);
+                    let _ = sniff::detect_envelope(&record);
                     for provider in crate::providers::registry() {
                         let _ = provider.parse_json(&record);
                     }

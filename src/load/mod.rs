@@ -1,0 +1,11 @@
+//! The way in: inputs are found and opened ([`source`], gzip included, with random access
+//! back into it through [`gzip_seek`]), cut into records ([`framing`]), recognized ([`sniff`]:
+//! envelopes and providers), parsed and classified ([`classify`]) by the parallel
+//! [`pipeline`], which hands batches to the store.
+
+pub mod classify;
+pub mod framing;
+pub mod gzip_seek;
+pub mod pipeline;
+pub mod sniff;
+pub mod source;
