@@ -157,6 +157,26 @@ fn open(h: &mut Harness, view: &str) {
     }
 }
 
+/// What each view's snapshot shows, by the name `open` takes.
+const SNAPSHOT_NAMES: [(&str, &str); 8] = [
+    ("events", "events_view_lists_the_sample_with_the_record_of_the_selected_row"),
+    ("record", "record_view_pretty_prints_the_selected_events_original_record"),
+    ("pivot", "pivot_view_counts_actors_by_action_busiest_first"),
+    ("timeline", "timeline_view_draws_a_lane_per_actor_with_findings_marked"),
+    ("actors", "actors_view_ranks_identities_by_events"),
+    ("findings", "findings_view_lists_findings_most_severe_first"),
+    ("help", "help_lists_every_key_binding_by_view"),
+    ("filter_error", "filter_bar_underlines_the_error_at_its_column"),
+];
+
+fn snapshot_name(view: &str) -> &'static str {
+    SNAPSHOT_NAMES
+        .iter()
+        .find(|(v, _)| *v == view)
+        .map(|(_, name)| *name)
+        .unwrap_or("unnamed_view")
+}
+
 const VIEWS: [&str; 8] = [
     "events",
     "record",
@@ -175,7 +195,7 @@ fn every_view_renders_the_sample_at_80x24_and_120x40() {
             let mut harness = harness(w, h);
             open(&mut harness, view);
             let screen = harness.screen();
-            insta::assert_snapshot!(format!("{view}_{w}x{h}"), screen);
+            insta::assert_snapshot!(format!("{}_at_{w}x{h}", snapshot_name(view)), screen);
         }
     }
 }
@@ -201,7 +221,10 @@ fn a_20x5_terminal_and_resizes_never_panic() {
             }
         }
         h.resize(20, 5);
-        insta::assert_snapshot!(format!("tiny_20x5_{view}"), h.screen());
+        insta::assert_snapshot!(
+            format!("{}_squeezed_into_20x5", snapshot_name(view)),
+            h.screen()
+        );
         h.resize(120, 40);
     }
 }
@@ -737,7 +760,7 @@ fn loading_in_the_background_shows_progress_and_answers_keys() {
     while !done {
         let msg = ingest.receiver.recv().expect("message");
         done = matches!(msg, trailscope::load::pipeline::IngestMsg::LoadFinished);
-        h.send(Action::Loaded(trailscope::tui::app::IngestMsgBox(msg)));
+        h.send(Action::Loaded(trailscope::tui::action::IngestMsgBox(msg)));
         h.send(Action::Tick);
         h.command(Command::ScrollBy(1));
         h.screen();

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crossterm::event::{KeyEvent, KeyEventKind, MouseEvent};
+use crossterm::event::KeyEventKind;
 
 use crate::analysis::filter::{self, FilterContext};
 use crate::analysis::{self, Key as QueryKey, PivotSpec, TimelineSpec};
@@ -18,9 +18,11 @@ use crate::text::escape_control;
 use super::jobs::{
     Analysis, AnalysisJob, AnalysisOutput, DetectJob, Done, Job, RecordJob, Sort, ViewJob, ViewRows,
 };
-use super::keymap::{Command, View};
+use super::keymap::Command;
 use super::model;
+use super::state::View;
 
+use super::action::{Action, Effect, IngestMsgBox};
 use super::input;
 use super::state::{ACTOR_COLUMNS, AppState, Back, FilterEdit, LoadPhase, Overlay, PIVOT_FIELDS};
 
@@ -32,67 +34,6 @@ const TIMELINE_LANES: usize = 300;
 const PIVOT_TOP: usize = 300;
 /// Event ids put in the filter of a finding's events.
 const FINDING_IDS: usize = 200;
-
-/// What `update` is asked to do: input from the terminal, news from the loader and the
-/// workers, and commands.
-#[derive(Debug)]
-pub enum Action {
-    /// A key was pressed (resolved through the keymap, or typed into the filter bar).
-    Key(KeyEvent),
-    /// The mouse was used.
-    Mouse(MouseEvent),
-    /// The terminal has this many columns and rows.
-    Resize(u16, u16),
-    /// Time passed (about four times a second).
-    Tick,
-    /// A command, as a key would run it.
-    Do(Command),
-    /// News from the loader.
-    Loaded(IngestMsgBox),
-    /// A worker finished a job.
-    Computed(Done),
-    /// The process was asked to stop (SIGINT, SIGQUIT or SIGTERM from outside, SIGHUP).
-    Terminate,
-    /// The terminal went away (its input ended or failed): stop without drawing again.
-    TerminalLost,
-}
-
-/// An ingest message inside an [`Action`] (`IngestMsg` has no `Debug`).
-pub struct IngestMsgBox(pub IngestMsg);
-
-impl std::fmt::Debug for IngestMsgBox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = match &self.0 {
-            IngestMsg::BatchLoaded(_) => "BatchLoaded",
-            IngestMsg::RecordRejected { .. } => "RecordRejected",
-            IngestMsg::InputFinished(_) => "InputFinished",
-            IngestMsg::ProgressMade(_) => "ProgressMade",
-            IngestMsg::LoadFinished => "LoadFinished",
-        };
-        f.write_str(name)
-    }
-}
-
-/// What `tui/mod.rs` carries out for `update`.
-#[allow(clippy::large_enum_variant)]
-pub enum Effect {
-    /// Run a job on a worker (a newer job of the same slot replaces a queued one).
-    Run(Job),
-    /// The same, for a result not on screen yet (computed ahead of time).
-    Prefetch(Job),
-    /// Leave the TUI.
-    Quit,
-}
-
-impl std::fmt::Debug for Effect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Effect::Run(job) => write!(f, "Run({:?})", job.slot()),
-            Effect::Prefetch(job) => write!(f, "Prefetch({:?})", job.slot()),
-            Effect::Quit => f.write_str("Quit"),
-        }
-    }
-}
 
 impl AppState {
     /// The first effects: compute the view and run the detectors over what is loaded.
@@ -393,11 +334,17 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
     let mut effects = Vec::new();
     match action {
         Action::Key(key) => {
-            if key.kind != KeyEventKind::Release {
-                input::on_key(state, key, &mut effects);
+            if key.kind != KeyEventKind::Release
+                && let Some(command) = input::on_key(state, key, &mut effects)
+            {
+                run_command(state, command, &mut effects);
             }
         }
-        Action::Mouse(mouse) => input::on_mouse(state, mouse, &mut effects),
+        Action::Mouse(mouse) => {
+            if let Some(command) = input::on_mouse(state, mouse, &mut effects) {
+                run_command(state, command, &mut effects);
+            }
+        }
         Action::Resize(w, h) => {
             state.size = (w, h);
             state.refresh_window();
@@ -581,7 +528,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
     }
 }
 
-pub(super) fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
+fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>) {
     state.message = None;
     match command {
         Command::ScrollBy(n) => scroll(state, i64::from(n), effects),

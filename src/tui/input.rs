@@ -1,21 +1,27 @@
 //! Keys and the mouse: a key is typed into the open overlay (filter bar, help, pickers) or
 //! resolved through the keymap into a [`Command`]; the mouse wheel scrolls and a click selects
-//! a row or a tab.
+//! a row or a tab. Commands are returned for `update` to run, never run here.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 
 use crate::schema;
 
-use super::app::{Effect, run_command};
-use super::keymap::{self, Command, View};
+use super::action::Effect;
+use super::keymap::{self, Command};
+use super::state::View;
 use super::state::{AppState, Cursor, FilterEdit, Overlay, PIVOT_FIELDS};
 
-pub(super) fn on_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effect>) {
+/// Handles a key: typed into the open overlay, or resolved to the command it stands for.
+pub(super) fn on_key(
+    state: &mut AppState,
+    key: KeyEvent,
+    effects: &mut Vec<Effect>,
+) -> Option<Command> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
         state.quitting = true;
         effects.push(Effect::Quit);
-        return;
+        return None;
     }
     match state.overlay.take() {
         Some(Overlay::Filter(edit)) => on_filter_key(state, edit, key, effects),
@@ -106,12 +112,9 @@ pub(super) fn on_key(state: &mut AppState, key: KeyEvent, effects: &mut Vec<Effe
                 _ => {}
             }
         }
-        None => {
-            if let Some(command) = keymap::resolve(state.view, keymap::Key::from_event(&key)) {
-                run_command(state, command, effects);
-            }
-        }
+        None => return keymap::resolve(state.view, keymap::Key::from_event(&key)),
     }
+    None
 }
 
 pub(super) fn on_filter_key(
@@ -199,7 +202,13 @@ pub(super) fn on_filter_key(
     state.overlay = Some(Overlay::Filter(edit));
 }
 
-pub(super) fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Vec<Effect>) {
+/// Handles the mouse: the command a wheel turn or a click on a row stands for (a click on a
+/// tab opens the view itself).
+pub(super) fn on_mouse(
+    state: &mut AppState,
+    mouse: MouseEvent,
+    effects: &mut Vec<Effect>,
+) -> Option<Command> {
     let areas = state.areas();
     match mouse.kind {
         MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
@@ -210,17 +219,17 @@ pub(super) fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Ve
             };
             let over_detail = areas.detail.is_some_and(|d| mouse.row >= d.y);
             if state.overlay.is_some() {
-                return;
+                return None;
             }
             if over_detail {
                 scroll_detail(state, delta);
             } else {
-                run_command(state, Command::ScrollBy(delta as i32), effects);
+                return Some(Command::ScrollBy(delta as i32));
             }
         }
         MouseEventKind::Down(MouseButton::Left) => {
             if state.overlay.is_some() {
-                return;
+                return None;
             }
             if mouse.row == areas.tabs.y && areas.tabs.height > 0 {
                 // Tabs are drawn as " n Title " one after the other.
@@ -230,11 +239,11 @@ pub(super) fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Ve
                     if mouse.column >= x && mouse.column < x + w {
                         state.back.clear();
                         state.open_view(view, effects);
-                        return;
+                        return None;
                     }
                     x += w;
                 }
-                return;
+                return None;
             }
             let (top, offset, selected) = match state.view {
                 View::Events => (
@@ -262,7 +271,7 @@ pub(super) fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Ve
                     state.findings.cursor.offset,
                     state.findings.cursor.selected,
                 ),
-                View::Detail => return,
+                View::Detail => return None,
             };
             let bottom = if state.view == View::Events {
                 areas.table.y + areas.table.height
@@ -271,15 +280,12 @@ pub(super) fn on_mouse(state: &mut AppState, mouse: MouseEvent, effects: &mut Ve
             };
             if mouse.row >= top && mouse.row < bottom {
                 let target = offset + (mouse.row - top) as usize;
-                run_command(
-                    state,
-                    Command::ScrollBy(target as i32 - selected as i32),
-                    effects,
-                );
+                return Some(Command::ScrollBy(target as i32 - selected as i32));
             }
         }
         _ => {}
     }
+    None
 }
 
 pub(super) fn scroll_detail(state: &mut AppState, delta: i64) {

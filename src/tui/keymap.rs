@@ -2,47 +2,8 @@
 //! does). Keys are resolved through it, and the help screen and the status-bar hints are
 //! generated from it.
 
+use super::state::View;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-/// The views of the TUI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum View {
-    /// The events table (with the detail pane below it when there is room).
-    Events,
-    /// The selected event's original record, full screen.
-    Detail,
-    /// Counts by two fields.
-    Pivot,
-    /// One lane per actor over time.
-    Timeline,
-    /// The identity inventory.
-    Actors,
-    /// What the detection engine found.
-    Findings,
-}
-
-impl View {
-    /// The views reachable by Tab and number keys, in order.
-    pub const TABS: [View; 5] = [
-        View::Events,
-        View::Pivot,
-        View::Timeline,
-        View::Actors,
-        View::Findings,
-    ];
-
-    /// The name shown in the tab bar.
-    pub fn title(self) -> &'static str {
-        match self {
-            View::Events => "Events",
-            View::Detail => "Record",
-            View::Pivot => "Pivot",
-            View::Timeline => "Timeline",
-            View::Actors => "Actors",
-            View::Findings => "Findings",
-        }
-    }
-}
 
 /// Where a binding applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

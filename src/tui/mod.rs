@@ -13,6 +13,7 @@
 //! [`Harness`] runs the same state, update and drawing without a terminal (effects are
 //! carried out inline), for tests and benchmarks.
 
+pub mod action;
 pub mod app;
 mod input;
 pub mod jobs;
@@ -46,11 +47,13 @@ use crate::load::source::Input;
 use crate::store::FrameStore;
 use crate::{Error, Location, Rejection, Result};
 
-pub use app::{Action, Effect, update};
-pub use keymap::{Command, View};
+pub use action::{Action, Effect};
+pub use app::update;
+pub use keymap::Command;
+pub use state::View;
 pub use state::{AppState, Settings};
 
-use app::IngestMsgBox;
+use action::IngestMsgBox;
 use jobs::{Done, Job, Slot};
 
 /// How long the loop waits between redraws at most (about 60 per second).

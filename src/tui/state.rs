@@ -15,9 +15,48 @@ use crate::schema;
 use crate::store::FrameStore;
 
 use super::jobs::Sort;
-use super::keymap::View;
 use super::model::{ActorRow, EventRow, FindingRow, PivotView, TimelineView};
 use super::record::PrettyRecord;
+
+/// The views of the TUI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    /// The events table (with the detail pane below it when there is room).
+    Events,
+    /// The selected event's original record, full screen.
+    Detail,
+    /// Counts by two fields.
+    Pivot,
+    /// One lane per actor over time.
+    Timeline,
+    /// The identity inventory.
+    Actors,
+    /// What the detection engine found.
+    Findings,
+}
+
+impl View {
+    /// The views reachable by Tab and number keys, in order.
+    pub const TABS: [View; 5] = [
+        View::Events,
+        View::Pivot,
+        View::Timeline,
+        View::Actors,
+        View::Findings,
+    ];
+
+    /// The name shown in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Events => "Events",
+            View::Detail => "Record",
+            View::Pivot => "Pivot",
+            View::Timeline => "Timeline",
+            View::Actors => "Actors",
+            View::Findings => "Findings",
+        }
+    }
+}
 
 /// Width of the timeline's lane labels.
 pub const LANE_LABEL_WIDTH: u16 = 24;

@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Action, Effect, finding_filter, update};
+use super::action::{Action, Effect};
+use super::app::{finding_filter, update};
 use super::jobs::{Done, Slot, ViewRows};
-use super::keymap::{Command, View};
+use super::keymap::Command;
+use super::state::View;
 use super::state::{AppState, Cursor, Overlay, Settings};
 use crate::detectors::{Finding, Severity};
 use crate::store::FrameStore;

@@ -139,7 +139,9 @@ fn apply(h: &mut Harness, step: &Step, ingest: Option<&Ingest>) {
             if let Some(ingest) = ingest {
                 for _ in 0..*n {
                     match ingest.receiver.recv_timeout(Duration::from_secs(10)) {
-                        Ok(msg) => h.send(Action::Loaded(trailscope::tui::app::IngestMsgBox(msg))),
+                        Ok(msg) => {
+                            h.send(Action::Loaded(trailscope::tui::action::IngestMsgBox(msg)))
+                        }
                         Err(_) => break,
                     }
                 }
@@ -224,7 +226,7 @@ fn the_load_gauge_and_the_timeline_draw_inside_a_screen_smaller_than_the_last_re
         h.draw();
         h.resize(big.0, big.1);
         if let Ok(msg) = ingest.receiver.recv_timeout(Duration::from_secs(10)) {
-            h.send(Action::Loaded(trailscope::tui::app::IngestMsgBox(msg)));
+            h.send(Action::Loaded(trailscope::tui::action::IngestMsgBox(msg)));
         }
     }
     ingest.cancel();
