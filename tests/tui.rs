@@ -159,14 +159,26 @@ fn open(h: &mut Harness, view: &str) {
 
 /// What each view's snapshot shows, by the name `open` takes.
 const SNAPSHOT_NAMES: [(&str, &str); 8] = [
-    ("events", "events_view_lists_the_sample_with_the_record_of_the_selected_row"),
-    ("record", "record_view_pretty_prints_the_selected_events_original_record"),
+    (
+        "events",
+        "events_view_lists_the_sample_with_the_record_of_the_selected_row",
+    ),
+    (
+        "record",
+        "record_view_pretty_prints_the_selected_events_original_record",
+    ),
     ("pivot", "pivot_view_counts_actors_by_action_busiest_first"),
-    ("timeline", "timeline_view_draws_a_lane_per_actor_with_findings_marked"),
+    (
+        "timeline",
+        "timeline_view_draws_a_lane_per_actor_with_findings_marked",
+    ),
     ("actors", "actors_view_ranks_identities_by_events"),
     ("findings", "findings_view_lists_findings_most_severe_first"),
     ("help", "help_lists_every_key_binding_by_view"),
-    ("filter_error", "filter_bar_underlines_the_error_at_its_column"),
+    (
+        "filter_error",
+        "filter_bar_underlines_the_error_at_its_column",
+    ),
 ];
 
 fn snapshot_name(view: &str) -> &'static str {

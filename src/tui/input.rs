@@ -112,7 +112,7 @@ pub(super) fn on_key(
                 _ => {}
             }
         }
-        None => return keymap::resolve(state.view, keymap::Key::from_event(&key)),
+        None => return keymap::resolve(state.view, keymap::Keystroke::from_event(&key)),
     }
     None
 }

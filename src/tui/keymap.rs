@@ -69,42 +69,43 @@ pub enum Command {
     ShowHelp,
 }
 
-/// A key: code and modifiers (Shift is ignored for characters, which carry their case).
+/// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
+/// which carry their case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Key {
+pub struct Keystroke {
     /// The key.
     pub code: KeyCode,
     /// Ctrl and Alt.
     pub ctrl: bool,
 }
 
-impl Key {
-    const fn ch(c: char) -> Key {
-        Key {
+impl Keystroke {
+    const fn ch(c: char) -> Keystroke {
+        Keystroke {
             code: KeyCode::Char(c),
             ctrl: false,
         }
     }
 
-    const fn code(code: KeyCode) -> Key {
-        Key { code, ctrl: false }
+    const fn code(code: KeyCode) -> Keystroke {
+        Keystroke { code, ctrl: false }
     }
 
-    const fn ctrl(c: char) -> Key {
-        Key {
+    const fn ctrl(c: char) -> Keystroke {
+        Keystroke {
             code: KeyCode::Char(c),
             ctrl: true,
         }
     }
 
     /// The key of a terminal key event.
-    pub fn from_event(event: &KeyEvent) -> Key {
+    pub fn from_event(event: &KeyEvent) -> Keystroke {
         let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
         let code = match event.code {
             KeyCode::Char(c) if ctrl => KeyCode::Char(c.to_ascii_lowercase()),
             code => code,
         };
-        Key { code, ctrl }
+        Keystroke { code, ctrl }
     }
 
     /// How the key is written in the help screen.
@@ -137,14 +138,19 @@ pub struct Binding {
     /// Where it applies.
     pub scope: Scope,
     /// The key.
-    pub key: Key,
+    pub key: Keystroke,
     /// What it does.
     pub command: Command,
     /// What it does, for a person (empty: an alternative key of the row above in help).
     pub description: &'static str,
 }
 
-const fn bind(scope: Scope, key: Key, command: Command, description: &'static str) -> Binding {
+const fn bind(
+    scope: Scope,
+    key: Keystroke,
+    command: Command,
+    description: &'static str,
+) -> Binding {
     Binding {
         scope,
         key,
@@ -158,144 +164,174 @@ use Scope::{Global as G, In};
 
 /// The default keymap.
 pub const KEYMAP: &[Binding] = &[
-    bind(G, Key::code(KeyCode::Down), C::ScrollBy(1), "down one row"),
-    bind(G, Key::ch('j'), C::ScrollBy(1), ""),
-    bind(G, Key::code(KeyCode::Up), C::ScrollBy(-1), "up one row"),
-    bind(G, Key::ch('k'), C::ScrollBy(-1), ""),
     bind(
         G,
-        Key::code(KeyCode::PageDown),
+        Keystroke::code(KeyCode::Down),
+        C::ScrollBy(1),
+        "down one row",
+    ),
+    bind(G, Keystroke::ch('j'), C::ScrollBy(1), ""),
+    bind(
+        G,
+        Keystroke::code(KeyCode::Up),
+        C::ScrollBy(-1),
+        "up one row",
+    ),
+    bind(G, Keystroke::ch('k'), C::ScrollBy(-1), ""),
+    bind(
+        G,
+        Keystroke::code(KeyCode::PageDown),
         C::PageBy(1),
         "down one page",
     ),
-    bind(G, Key::ctrl('f'), C::PageBy(1), ""),
-    bind(G, Key::code(KeyCode::PageUp), C::PageBy(-1), "up one page"),
-    bind(G, Key::ctrl('b'), C::PageBy(-1), ""),
-    bind(G, Key::ch('g'), C::GoTop, "first row"),
-    bind(G, Key::code(KeyCode::Home), C::GoTop, ""),
-    bind(G, Key::ch('G'), C::GoBottom, "last row"),
-    bind(G, Key::code(KeyCode::End), C::GoBottom, ""),
+    bind(G, Keystroke::ctrl('f'), C::PageBy(1), ""),
     bind(
         G,
-        Key::code(KeyCode::Right),
+        Keystroke::code(KeyCode::PageUp),
+        C::PageBy(-1),
+        "up one page",
+    ),
+    bind(G, Keystroke::ctrl('b'), C::PageBy(-1), ""),
+    bind(G, Keystroke::ch('g'), C::GoTop, "first row"),
+    bind(G, Keystroke::code(KeyCode::Home), C::GoTop, ""),
+    bind(G, Keystroke::ch('G'), C::GoBottom, "last row"),
+    bind(G, Keystroke::code(KeyCode::End), C::GoBottom, ""),
+    bind(
+        G,
+        Keystroke::code(KeyCode::Right),
         C::MoveColumn(1),
         "next column",
     ),
-    bind(G, Key::ch('l'), C::MoveColumn(1), ""),
+    bind(G, Keystroke::ch('l'), C::MoveColumn(1), ""),
     bind(
         G,
-        Key::code(KeyCode::Left),
+        Keystroke::code(KeyCode::Left),
         C::MoveColumn(-1),
         "previous column",
     ),
-    bind(G, Key::ch('h'), C::MoveColumn(-1), ""),
-    bind(G, Key::code(KeyCode::Tab), C::CycleView(1), "next view"),
+    bind(G, Keystroke::ch('h'), C::MoveColumn(-1), ""),
     bind(
         G,
-        Key::code(KeyCode::BackTab),
+        Keystroke::code(KeyCode::Tab),
+        C::CycleView(1),
+        "next view",
+    ),
+    bind(
+        G,
+        Keystroke::code(KeyCode::BackTab),
         C::CycleView(-1),
         "previous view",
     ),
-    bind(G, Key::ch('1'), C::OpenView(View::Events), "events"),
-    bind(G, Key::ch('2'), C::OpenView(View::Pivot), "pivot"),
-    bind(G, Key::ch('3'), C::OpenView(View::Timeline), "timeline"),
-    bind(G, Key::ch('4'), C::OpenView(View::Actors), "actors"),
-    bind(G, Key::ch('5'), C::OpenView(View::Findings), "findings"),
-    bind(G, Key::ch('/'), C::OpenFilter, "edit the filter"),
-    bind(G, Key::ch('x'), C::ClearFilter, "clear the filter"),
+    bind(G, Keystroke::ch('1'), C::OpenView(View::Events), "events"),
+    bind(G, Keystroke::ch('2'), C::OpenView(View::Pivot), "pivot"),
     bind(
         G,
-        Key::code(KeyCode::Enter),
+        Keystroke::ch('3'),
+        C::OpenView(View::Timeline),
+        "timeline",
+    ),
+    bind(G, Keystroke::ch('4'), C::OpenView(View::Actors), "actors"),
+    bind(
+        G,
+        Keystroke::ch('5'),
+        C::OpenView(View::Findings),
+        "findings",
+    ),
+    bind(G, Keystroke::ch('/'), C::OpenFilter, "edit the filter"),
+    bind(G, Keystroke::ch('x'), C::ClearFilter, "clear the filter"),
+    bind(
+        G,
+        Keystroke::code(KeyCode::Enter),
         C::DrillDown,
         "open / drill down",
     ),
-    bind(G, Key::code(KeyCode::Esc), C::GoBack, "back"),
-    bind(G, Key::ch('?'), C::ShowHelp, "help"),
-    bind(G, Key::ch('q'), C::Quit, "quit"),
-    bind(G, Key::ctrl('c'), C::Quit, ""),
+    bind(G, Keystroke::code(KeyCode::Esc), C::GoBack, "back"),
+    bind(G, Keystroke::ch('?'), C::ShowHelp, "help"),
+    bind(G, Keystroke::ch('q'), C::Quit, "quit"),
+    bind(G, Keystroke::ctrl('c'), C::Quit, ""),
     bind(
         In(View::Events),
-        Key::ch('s'),
+        Keystroke::ch('s'),
         C::SortByColumn,
         "sort by this column (asc, desc, off)",
     ),
     bind(
         In(View::Events),
-        Key::ch('c'),
+        Keystroke::ch('c'),
         C::ChooseColumns,
         "choose columns",
     ),
     bind(
         In(View::Events),
-        Key::ch('d'),
+        Keystroke::ch('d'),
         C::ToggleDetailPane,
         "show/hide the record pane",
     ),
     bind(
         In(View::Events),
-        Key::code(KeyCode::Enter),
+        Keystroke::code(KeyCode::Enter),
         C::DrillDown,
         "open the record",
     ),
     bind(
         In(View::Pivot),
-        Key::ch('r'),
+        Keystroke::ch('r'),
         C::PickRowField,
         "pick the row field",
     ),
     bind(
         In(View::Pivot),
-        Key::ch('c'),
+        Keystroke::ch('c'),
         C::PickColumnField,
         "pick the column field",
     ),
     bind(
         In(View::Pivot),
-        Key::code(KeyCode::Enter),
+        Keystroke::code(KeyCode::Enter),
         C::DrillDown,
         "events of this cell",
     ),
     bind(
         In(View::Timeline),
-        Key::ch('+'),
+        Keystroke::ch('+'),
         C::ZoomIn,
         "zoom in (smaller buckets)",
     ),
-    bind(In(View::Timeline), Key::ch('='), C::ZoomIn, ""),
+    bind(In(View::Timeline), Keystroke::ch('='), C::ZoomIn, ""),
     bind(
         In(View::Timeline),
-        Key::ch('-'),
+        Keystroke::ch('-'),
         C::ZoomOut,
         "zoom out (larger buckets)",
     ),
     bind(
         In(View::Timeline),
-        Key::code(KeyCode::Enter),
+        Keystroke::code(KeyCode::Enter),
         C::DrillDown,
         "events of this actor",
     ),
     bind(
         In(View::Actors),
-        Key::ch('s'),
+        Keystroke::ch('s'),
         C::SortByColumn,
         "sort by this column",
     ),
     bind(
         In(View::Actors),
-        Key::code(KeyCode::Enter),
+        Keystroke::code(KeyCode::Enter),
         C::DrillDown,
         "events of this actor",
     ),
     bind(
         In(View::Findings),
-        Key::code(KeyCode::Enter),
+        Keystroke::code(KeyCode::Enter),
         C::DrillDown,
         "events behind this finding",
     ),
 ];
 
 /// The command a key runs in a view: a binding of the view wins over a global one.
-pub fn resolve(view: View, key: Key) -> Option<Command> {
+pub fn resolve(view: View, key: Keystroke) -> Option<Command> {
     let specific = KEYMAP
         .iter()
         .find(|b| b.scope == Scope::In(view) && b.key == key);
@@ -359,16 +395,16 @@ mod tests {
     #[test]
     fn view_bindings_win_over_global_ones() {
         assert_eq!(
-            resolve(View::Events, Key::ch('c')),
+            resolve(View::Events, Keystroke::ch('c')),
             Some(Command::ChooseColumns)
         );
         assert_eq!(
-            resolve(View::Pivot, Key::ch('c')),
+            resolve(View::Pivot, Keystroke::ch('c')),
             Some(Command::PickColumnField)
         );
-        assert_eq!(resolve(View::Timeline, Key::ch('c')), None);
+        assert_eq!(resolve(View::Timeline, Keystroke::ch('c')), None);
         assert_eq!(
-            resolve(View::Pivot, Key::ch('j')),
+            resolve(View::Pivot, Keystroke::ch('j')),
             Some(Command::ScrollBy(1))
         );
     }
@@ -399,7 +435,7 @@ mod tests {
     fn ctrl_keys_are_case_insensitive() {
         let event = KeyEvent::new(KeyCode::Char('C'), KeyModifiers::CONTROL);
         assert_eq!(
-            resolve(View::Events, Key::from_event(&event)),
+            resolve(View::Events, Keystroke::from_event(&event)),
             Some(Command::Quit)
         );
     }
