@@ -1024,7 +1024,7 @@ fn cloudtrail_base(
     ip: &str,
     agent: &str,
 ) -> Value {
-    let read_only = crate::providers::looks_read_only(name);
+    let read_only = crate::providers::fields::looks_read_only(name);
     json!({
         "eventVersion": "1.09",
         "userIdentity": identity,

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::json_scan;
-use crate::providers::{self, Num, Probe, Provider, Text};
+use crate::providers::fields::{Num, Text};
+use crate::providers::time::{epoch_to_micros, parse_rfc3339};
+use crate::providers::{self, Probe, Provider};
 
 /// A wrapper around the audit record, added by the pipeline that shipped it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,7 +218,7 @@ fn unwrap_unchecked(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, 
         }),
         Envelope::Cribl => {
             let r: CriblRecord = sonic_rs::from_slice(record).map_err(bad)?;
-            let time = r.time.0.and_then(providers::epoch_to_micros);
+            let time = r.time.0.and_then(epoch_to_micros);
             Ok(Unwrapped {
                 record: cow_bytes(r.raw),
                 time,
@@ -224,7 +226,7 @@ fn unwrap_unchecked(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, 
         }
         Envelope::EventBridge => {
             let r: EventBridgeRecord = sonic_rs::from_slice(record).map_err(bad)?;
-            let time = r.time.get().and_then(providers::parse_rfc3339);
+            let time = r.time.get().and_then(parse_rfc3339);
             Ok(Unwrapped {
                 record: cow_bytes(r.detail.as_raw_cow()),
                 time,
@@ -262,10 +264,7 @@ mod tests {
             &*inner.record,
             br#"{"uuid":"u1","published":"2025-07-21T14:48:24.597Z"}"#
         );
-        assert_eq!(
-            inner.time,
-            providers::parse_rfc3339("2025-07-21T14:48:24.597Z")
-        );
+        assert_eq!(inner.time, parse_rfc3339("2025-07-21T14:48:24.597Z"));
 
         let eb = br#"{"version":"0","detail-type":"AWS API Call via CloudTrail","time":"2021-01-01T00:00:00Z","detail":{"eventName":"X"}}"#;
         let probe: Probe = sonic_rs::from_slice(eb).unwrap();
