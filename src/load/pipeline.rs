@@ -15,8 +15,8 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use polars::prelude::DataFrame;
 
 use crate::load::classify::{Classifier, ClassifierCache};
-use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records, Shape};
-use crate::load::sniff::{self, Envelope};
+use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records};
+use crate::load::sniff::{self, Envelope, Shape};
 use crate::load::source::{self, Input, InputKind, Origin};
 use crate::providers::{Provider, RecordError};
 use crate::schema::{Event, EventBatch, RawSpan};
@@ -458,23 +458,14 @@ fn detect_context(
     match &chunk.records {
         Records::Csv(header) => {
             if forced.is_none() {
-                context.format = crate::providers::detect_table(header);
+                context.format = sniff::detect_table(header);
             }
         }
         records => {
-            for record in record_slices(&chunk.data, records).take(16) {
-                let record = record.1;
-                if let Some(provider) = forced {
-                    context.envelope = sniff::detect_envelope(record);
-                    context.format = Some(provider);
-                    break;
-                }
-                if let Ok(detection) = sniff::detect_json(record) {
-                    context.format = Some(detection.provider);
-                    context.envelope = detection.envelope;
-                    break;
-                }
-            }
+            let records = record_slices(&chunk.data, records).map(|(_, record, _)| record);
+            let found = sniff::detect_records(records, forced);
+            context.format = found.provider;
+            context.envelope = found.envelope;
         }
     }
     context

@@ -110,13 +110,3 @@ pub fn by_format(name: &str) -> Option<&'static dyn Provider> {
 pub fn format_names() -> Vec<&'static str> {
     registry().iter().map(|p| p.format()).collect()
 }
-
-/// The first provider that recognizes a JSON record.
-pub fn detect_json(probe: &Probe) -> Option<&'static dyn Provider> {
-    registry().iter().copied().find(|p| p.sniff_json(probe))
-}
-
-/// The first provider that recognizes a table export by its headers.
-pub fn detect_table(headers: &csv::StringRecord) -> Option<&'static dyn Provider> {
-    registry().iter().copied().find(|p| p.sniff_table(headers))
-}
