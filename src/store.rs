@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
+use std::ops::Range;
 
 use polars::prelude::*;
 
@@ -45,9 +46,22 @@ impl InputStats {
     }
 }
 
+/// What a commit changed in the frame, so that views and detections can update only what
+/// they must.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreChange {
+    /// Counts the commits that changed the frame; equal generations mean equal frames.
+    pub generation: u64,
+    /// The rows added at the end when every row before them stayed where it was (the new
+    /// events are no earlier than the old ones; empty when nothing changed); `None` when the
+    /// frame was re-sorted, so any row may have moved.
+    pub appended: Option<Range<usize>>,
+}
+
 /// All loaded events and how they got there.
 pub struct FrameStore {
     frame: DataFrame,
+    generation: u64,
     pending: Pending,
     seen: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     inputs: Vec<InputStats>,
@@ -67,6 +81,7 @@ impl FrameStore {
     pub fn new() -> Self {
         FrameStore {
             frame: schema::empty_frame(),
+            generation: 0,
             pending: Pending::default(),
             seen: HashSet::default(),
             inputs: Vec::new(),
@@ -95,7 +110,7 @@ impl FrameStore {
             }
         }
         ingest.wait_idle();
-        self.commit()
+        self.commit().map(drop)
     }
 
     /// Starts loading inputs in the background; apply the messages with [`FrameStore::apply`].
@@ -168,7 +183,8 @@ impl FrameStore {
         stats.finished = true;
     }
 
-    /// Adds a batch, dropping events already loaded; returns how many rows were added.
+    /// Adds a batch, dropping events already loaded; returns how many rows were added. The
+    /// rows wait for the next [`FrameStore::commit`], which says where they went.
     pub fn append(&mut self, batch: Batch) -> Result<usize> {
         let mut keep = Vec::with_capacity(batch.fingerprints.len());
         let mut duplicates = 0u64;
@@ -196,10 +212,15 @@ impl FrameStore {
         Ok(added)
     }
 
-    /// Merges appended batches into the frame, in time order (events without a time last).
-    pub fn commit(&mut self) -> Result<()> {
+    /// Merges appended batches into the frame, in time order (events without a time last),
+    /// and says what changed.
+    pub fn commit(&mut self) -> Result<StoreChange> {
+        let before = self.frame.height();
         if self.pending.is_empty() {
-            return Ok(());
+            return Ok(StoreChange {
+                generation: self.generation,
+                appended: Some(before..before),
+            });
         }
         let mut frame = std::mem::replace(&mut self.frame, schema::empty_frame());
         for part in self.pending.take() {
@@ -207,7 +228,8 @@ impl FrameStore {
                 .vstack_mut_owned(part)
                 .map_err(Error::polars("appending events"))?;
         }
-        if !is_time_sorted(&frame)? {
+        let in_order = is_time_sorted(&frame)?;
+        if !in_order {
             frame = frame
                 .sort(
                     [TIME],
@@ -223,8 +245,13 @@ impl FrameStore {
         if frame.max_n_chunks() > 8 {
             frame.rechunk_mut_par();
         }
+        let after = frame.height();
         self.frame = frame;
-        Ok(())
+        self.generation += 1;
+        Ok(StoreChange {
+            generation: self.generation,
+            appended: in_order.then_some(before..after),
+        })
     }
 
     /// The events, committed (call [`FrameStore::commit`] after appending).
@@ -410,7 +437,9 @@ mod tests {
         }
         let mut store = FrameStore::new();
         store.pending = pending;
-        store.commit().unwrap();
+        let change = store.commit().unwrap();
+        // Later events came first: the frame was sorted.
+        assert_eq!(change.appended, None);
         let frame = store.frame();
         assert_eq!(frame.height(), 10_000);
         let times = frame
@@ -422,5 +451,94 @@ mod tests {
         assert!(times.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(times[0], 1_700_000_000_000_000 - 9_999);
         assert!(frame.max_n_chunks() <= 8);
+    }
+
+    #[test]
+    fn commits_say_whether_rows_were_only_appended() {
+        let mut store = FrameStore::new();
+        let batch = |input: usize, times: &[i64]| {
+            let mut events = EventBatch::with_capacity("test", times.len());
+            for (i, &t) in times.iter().enumerate() {
+                let event = Event {
+                    provider: "aws",
+                    time: Some(1_700_000_000_000_000 + t),
+                    ..Event::default()
+                };
+                let span = RawSpan {
+                    offset: (input * 100 + i) as u64,
+                    len: 1,
+                    line: i as u64,
+                };
+                events.push(&event, b"{}", span, false);
+            }
+            let fingerprints = events.fingerprints().to_vec();
+            Batch {
+                input,
+                frame: events.into_frame().unwrap(),
+                fingerprints,
+            }
+        };
+        let nothing = store.commit().unwrap();
+        assert_eq!(
+            nothing,
+            StoreChange {
+                generation: 0,
+                appended: Some(0..0)
+            }
+        );
+
+        store.append(batch(0, &[1, 2, 3])).unwrap();
+        let first = store.commit().unwrap();
+        assert_eq!(
+            first,
+            StoreChange {
+                generation: 1,
+                appended: Some(0..3)
+            }
+        );
+
+        // Events later than the last one: appended at the end.
+        store.append(batch(1, &[4, 5])).unwrap();
+        let later = store.commit().unwrap();
+        assert_eq!(
+            later,
+            StoreChange {
+                generation: 2,
+                appended: Some(3..5)
+            }
+        );
+
+        // Nothing pending: same generation, nothing appended.
+        let idle = store.commit().unwrap();
+        assert_eq!(
+            idle,
+            StoreChange {
+                generation: 2,
+                appended: Some(5..5)
+            }
+        );
+
+        // An earlier event: the frame is re-sorted.
+        store.append(batch(2, &[0])).unwrap();
+        let resorted = store.commit().unwrap();
+        assert_eq!(
+            resorted,
+            StoreChange {
+                generation: 3,
+                appended: None
+            }
+        );
+        assert_eq!(store.frame().height(), 6);
+
+        // Only duplicates: nothing to commit.
+        store.append(batch(2, &[0])).unwrap();
+        let duplicates = store.commit().unwrap();
+        assert_eq!(
+            duplicates,
+            StoreChange {
+                generation: 3,
+                appended: Some(6..6)
+            }
+        );
     }
 }

@@ -1,3 +1,6 @@
+//! Test-data generator, over 900 lines by design: mostly the records it writes (actors, actions,
+//! one provider's export shape after another), which read best in one place.
+//!
 //! The deterministic generator behind `sample-logs/` and the benchmark inputs: a small
 //! company's audit logs across seven providers, written in the providers' real export
 //! shapes, with teams in several time zones, service identities working around the clock,
@@ -1024,7 +1027,7 @@ fn cloudtrail_base(
     ip: &str,
     agent: &str,
 ) -> Value {
-    let read_only = crate::providers::looks_read_only(name);
+    let read_only = crate::providers::fields::looks_read_only(name);
     json!({
         "eventVersion": "1.09",
         "userIdentity": identity,

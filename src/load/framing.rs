@@ -1,12 +1,16 @@
 //! Framing: cutting an input's bytes into [`Chunk`]s of complete records, in bounded
 //! memory, whatever the container: NDJSON, JSON arrays, wrapper objects
 //! (`{"Records":[...]}` and friends), concatenated or pretty-printed values, or CSV
-//! exports. A structural scanner finds value boundaries without parsing values.
+//! exports. [`sniff`](crate::load::sniff) says which container an input is; the
+//! [`boundary`](crate::load::boundary) scanner finds JSON value boundaries without parsing
+//! values; lines and CSV records are cut here.
 
 use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::{Arc, Mutex};
 
+use crate::load::boundary::{BoundaryScanner, ScanOutcome};
+use crate::load::sniff::{Shape, sniff_shape};
 use crate::{Location, Rejection};
 
 /// Target size of a chunk's record bytes; big enough to amortize, small enough to spread
@@ -14,140 +18,6 @@ use crate::{Location, Rejection};
 pub const CHUNK_TARGET: usize = 4 << 20;
 /// A single record larger than this is rejected rather than buffered.
 pub const MAX_RECORD: usize = 64 << 20;
-/// Keys whose array value holds the records of a wrapper object.
-pub const WRAPPER_KEYS: [&[u8]; 5] = [b"Records", b"records", b"value", b"logEvents", b"items"];
-
-/// How records sit in an input.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Shape {
-    /// One JSON object per line.
-    Lines,
-    /// JSON values found by scanning: arrays, wrappers, concatenated or pretty values.
-    Json,
-    /// A CSV export with a header row.
-    Csv,
-    /// Not JSON, not CSV.
-    Unknown(String),
-    /// No content at all.
-    Empty,
-}
-
-impl Shape {
-    /// A short name for summaries.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Shape::Lines => "ndjson",
-            Shape::Json => "json",
-            Shape::Csv => "csv",
-            Shape::Unknown(_) => "unknown",
-            Shape::Empty => "empty",
-        }
-    }
-}
-
-/// Decides the shape of an input from its first bytes (BOM already removed).
-pub fn sniff_shape(head: &[u8], at_eof: bool) -> Shape {
-    let start = head.iter().position(|b| !b.is_ascii_whitespace());
-    let Some(start) = start else {
-        return if at_eof {
-            Shape::Empty
-        } else {
-            Shape::Unknown("only whitespace".into())
-        };
-    };
-    match head[start] {
-        b'[' => Shape::Json,
-        b'{' => {
-            // One object per line, none a wrapper: cheap line framing. Anything else
-            // (pretty-printed, concatenated over several lines, wrappers): scan.
-            if head_is_ndjson(head, start, at_eof) {
-                Shape::Lines
-            } else {
-                Shape::Json
-            }
-        }
-        _ => {
-            let first_line = head[start..].split(|b| *b == b'\n').next().unwrap_or(&[]);
-            let text = std::str::from_utf8(first_line);
-            let printable = first_line
-                .iter()
-                .all(|b| *b >= 0x20 || matches!(b, b'\t' | b'\r'));
-            if text.is_ok()
-                && printable
-                && (first_line.contains(&b',') || first_line.contains(&b'\t'))
-            {
-                Shape::Csv
-            } else {
-                let shown: String =
-                    String::from_utf8_lossy(&head[start..head.len().min(start + 16)])
-                        .chars()
-                        .map(|c| if c.is_control() { '.' } else { c })
-                        .collect();
-                Shape::Unknown(format!("not JSON or CSV (starts with {shown:?})"))
-            }
-        }
-    }
-}
-
-/// Whether the head looks like one JSON object per line: the first line is a complete
-/// object (not a wrapper), and at least two thirds of the first lines that open an object
-/// close it on the same line. NDJSON with a few broken lines stays NDJSON (each line then
-/// stands alone); pretty-printed or concatenated multi-line values do not.
-fn head_is_ndjson(head: &[u8], start: usize, at_eof: bool) -> bool {
-    let mut scanner = Scanner::default();
-    let mut lines: Vec<&[u8]> = head[start..].split(|b| *b == b'\n').collect();
-    if !at_eof && lines.len() > 1 {
-        lines.pop(); // may be cut by the end of the head
-    }
-    // An object left open on its line and continued by a member line (`"key": ...`) is a
-    // pretty-printed value among one-line ones: concatenated values, not NDJSON.
-    let trimmed: Vec<&[u8]> = lines
-        .iter()
-        .map(|l| l.trim_ascii())
-        .filter(|l| !l.is_empty())
-        .collect();
-    let continued = trimmed.windows(2).take(64).any(|pair| {
-        pair[0].first() == Some(&b'{')
-            && pair[1].first() == Some(&b'"')
-            && Scanner::default().scan_value(pair[0], 0).is_err()
-    });
-    if continued {
-        return false;
-    }
-    let mut opening = 0usize;
-    let mut complete = 0usize;
-    for (i, line) in lines
-        .iter()
-        .map(|l| l.trim_ascii())
-        .filter(|l| l.first() == Some(&b'{'))
-        .take(32)
-        .enumerate()
-    {
-        opening += 1;
-        // The wrapper test first: it stops at the wrapper key, where scanning the whole
-        // value would read a whole S3 delivery file just to sniff it.
-        let whole = !looks_like_wrapper(line)
-            && scanner
-                .scan_value(line, 0)
-                .is_ok_and(|end| end == line.len());
-        if i == 0 && !whole {
-            return false;
-        }
-        complete += usize::from(whole);
-    }
-    opening > 0 && complete * 3 >= opening * 2
-}
-
-/// Whether a top-level object holds its records in a wrapper array.
-fn looks_like_wrapper(object: &[u8]) -> bool {
-    let mut found = false;
-    let mut scanner = Scanner::default();
-    let _ = scanner.visit_top_object_keys(object, 0, &mut |key, value_start| {
-        found = WRAPPER_KEYS.contains(&key) && object.get(value_start) == Some(&b'[');
-        found
-    });
-    found
-}
 
 /// Where a record sits in a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +52,43 @@ pub struct Chunk {
     pub line: u64,
     /// The layout of records in `data`.
     pub records: Records,
+}
+
+impl Chunk {
+    /// The records of a JSON chunk (none for CSV): (offset in `data`, bytes without
+    /// surrounding white space, 1-based line in the input).
+    pub fn json_records(&self) -> Box<dyn Iterator<Item = (usize, &[u8], u64)> + '_> {
+        let data = &self.data[..];
+        match &self.records {
+            Records::Lines => {
+                let mut start = 0usize;
+                let mut line = self.line;
+                Box::new(std::iter::from_fn(move || {
+                    while start < data.len() {
+                        let end =
+                            memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |n| start + n);
+                        let this_line = line;
+                        let slice = &data[start..end];
+                        let at = start;
+                        start = end + 1;
+                        line += 1;
+                        let trimmed = slice.trim_ascii();
+                        if !trimmed.is_empty() {
+                            let lead = slice.len() - slice.trim_ascii_start().len();
+                            return Some((at + lead, trimmed, this_line));
+                        }
+                    }
+                    None
+                }))
+            }
+            Records::Spans(spans) => Box::new(
+                spans
+                    .iter()
+                    .map(move |s| (s.start, &data[s.start..s.start + s.len], s.line)),
+            ),
+            Records::Csv(_) => Box::new(std::iter::empty()),
+        }
+    }
 }
 
 /// What framing yields: records, or something that could not be framed.
@@ -238,7 +145,7 @@ pub struct Framer {
     eof: bool,
     shape: Option<Shape>,
     csv_header: Option<Arc<csv::StringRecord>>,
-    scanner: Scanner,
+    scanner: BoundaryScanner,
     pending: VecDeque<Framed>,
     done: bool,
 }
@@ -267,7 +174,7 @@ impl Framer {
             eof: false,
             shape: None,
             csv_header: None,
-            scanner: Scanner::default(),
+            scanner: BoundaryScanner::default(),
             pending: Default::default(),
             done: false,
         }
@@ -513,7 +420,7 @@ impl Framer {
                         location,
                         reason: format!("JSON value larger than {} MiB", MAX_RECORD >> 20),
                     }));
-                    self.scanner = Scanner::default();
+                    self.scanner = BoundaryScanner::default();
                     self.skip_to_newline();
                     return;
                 }
@@ -617,370 +524,6 @@ fn first_csv_record_end(buf: &[u8]) -> Option<usize> {
         }
     }
     None
-}
-
-/// Why a scan stopped.
-#[derive(Debug, PartialEq, Eq)]
-enum ScanOutcome {
-    /// The input is fully framed.
-    Finished,
-    /// More bytes are needed; everything before `keep_from` is consumed.
-    NeedMore { keep_from: usize },
-    /// Enough records for a chunk; everything before `keep_from` is consumed.
-    ChunkFull { keep_from: usize },
-}
-
-/// A scan that ran out of bytes.
-#[derive(Debug, PartialEq, Eq)]
-struct Incomplete;
-
-/// Where the structural scanner is, between calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Level {
-    /// Between top-level values.
-    Top,
-    /// Inside a top-level array.
-    TopArray,
-    /// Inside a top-level object, reading its keys; `start` is the `{` (buffer index) and
-    /// `wrapper` says whether a wrapper array was found in it.
-    Object { start: usize, wrapper: bool },
-    /// Inside a wrapper array of a top-level object.
-    WrapperArray { object_start: usize },
-}
-
-/// A resumable structural JSON scanner: it finds value boundaries without parsing values
-/// (strings are skipped with SIMD search), so framing costs little next to parsing.
-#[derive(Debug, Clone)]
-struct Scanner {
-    stack: Vec<Level>,
-    pos: usize,
-}
-
-impl Default for Scanner {
-    fn default() -> Self {
-        Scanner {
-            stack: vec![Level::Top],
-            pos: 0,
-        }
-    }
-}
-
-impl Scanner {
-    /// Adjusts buffer indices after `n` bytes were dropped from the front.
-    fn shift(&mut self, n: usize) {
-        self.pos = self.pos.saturating_sub(n);
-        for level in &mut self.stack {
-            match level {
-                Level::Object { start, .. } => *start = start.saturating_sub(n),
-                Level::WrapperArray { object_start } => {
-                    *object_start = object_start.saturating_sub(n)
-                }
-                _ => {}
-            }
-        }
-    }
-
-    fn level(&self) -> Level {
-        self.stack.last().copied().unwrap_or(Level::Top)
-    }
-
-    /// Scans from the saved position, pushing record spans and garbage reports.
-    fn run(
-        &mut self,
-        buf: &[u8],
-        eof: bool,
-        chunk_target: usize,
-        spans: &mut Vec<(usize, usize)>,
-        garbage: &mut Vec<(usize, String)>,
-    ) -> ScanOutcome {
-        let mut record_bytes = 0usize;
-        loop {
-            let Some(p) = skip_ws(buf, self.pos) else {
-                self.pos = buf.len();
-                return if eof && self.level() == Level::Top {
-                    ScanOutcome::Finished
-                } else {
-                    ScanOutcome::NeedMore {
-                        keep_from: self.keep_from(buf.len()),
-                    }
-                };
-            };
-            self.pos = p;
-            if record_bytes >= chunk_target {
-                return ScanOutcome::ChunkFull {
-                    keep_from: self.keep_from(p),
-                };
-            }
-            let byte = buf[p];
-            match (self.level(), byte) {
-                (Level::Top, b'[') => {
-                    self.stack.push(Level::TopArray);
-                    self.pos = p + 1;
-                }
-                (Level::Top, b'{') => {
-                    self.stack.push(Level::Object {
-                        start: p,
-                        wrapper: false,
-                    });
-                    self.pos = p + 1;
-                }
-                (Level::TopArray | Level::WrapperArray { .. }, b']') => {
-                    self.stack.pop();
-                    self.pos = p + 1;
-                }
-                (Level::TopArray | Level::WrapperArray { .. } | Level::Top, b',') => {
-                    self.pos = p + 1
-                }
-                (Level::TopArray | Level::WrapperArray { .. }, b'{') => {
-                    match self.scan_value(buf, p) {
-                        Ok(end) => {
-                            spans.push((p, end));
-                            record_bytes += end - p;
-                            self.pos = end;
-                        }
-                        Err(Incomplete) => {
-                            return ScanOutcome::NeedMore {
-                                keep_from: self.keep_from(p),
-                            };
-                        }
-                    }
-                }
-                (Level::Object { start, wrapper }, b'}') => {
-                    self.stack.pop();
-                    self.pos = p + 1;
-                    if !wrapper {
-                        spans.push((start, p + 1));
-                        record_bytes += p + 1 - start;
-                    }
-                }
-                (Level::Object { .. }, b',') => self.pos = p + 1,
-                (Level::Object { start, .. }, b'"') => {
-                    let key_end = match scan_string(buf, p) {
-                        Ok(end) => end,
-                        Err(Incomplete) => {
-                            return ScanOutcome::NeedMore {
-                                keep_from: self.keep_from(p),
-                            };
-                        }
-                    };
-                    let key = &buf[p + 1..key_end - 1];
-                    let Some(colon) = skip_ws(buf, key_end) else {
-                        return ScanOutcome::NeedMore {
-                            keep_from: self.keep_from(p),
-                        };
-                    };
-                    if buf[colon] != b':' {
-                        garbage.push((
-                            colon,
-                            "malformed JSON object: expected ':' after a key".into(),
-                        ));
-                        self.recover(buf);
-                        continue;
-                    }
-                    let Some(value) = skip_ws(buf, colon + 1) else {
-                        return ScanOutcome::NeedMore {
-                            keep_from: self.keep_from(p),
-                        };
-                    };
-                    if WRAPPER_KEYS.contains(&key) && buf[value] == b'[' {
-                        self.stack.pop();
-                        self.stack.push(Level::Object {
-                            start,
-                            wrapper: true,
-                        });
-                        self.stack.push(Level::WrapperArray {
-                            object_start: start,
-                        });
-                        self.pos = value + 1;
-                        continue;
-                    }
-                    match self.scan_value(buf, value) {
-                        Ok(end) => self.pos = end,
-                        Err(Incomplete) => {
-                            return ScanOutcome::NeedMore {
-                                keep_from: self.keep_from(p),
-                            };
-                        }
-                    }
-                }
-                (level, other) => {
-                    let what = match level {
-                        Level::Top => "expected a JSON object or array",
-                        Level::TopArray | Level::WrapperArray { .. } => {
-                            "expected an object in the array"
-                        }
-                        Level::Object { .. } => "malformed JSON object",
-                    };
-                    let shown = if other.is_ascii_graphic() {
-                        format!("'{}'", other as char)
-                    } else {
-                        format!("byte 0x{other:02x}")
-                    };
-                    garbage.push((p, format!("{what}, found {shown}")));
-                    // A non-object element (a string or number in an array) is skipped whole.
-                    if matches!(level, Level::TopArray | Level::WrapperArray { .. })
-                        && !matches!(other, b'}' | b']')
-                    {
-                        match self.scan_value(buf, p) {
-                            Ok(end) if end > p => {
-                                self.pos = end;
-                                continue;
-                            }
-                            Ok(_) => {}
-                            Err(Incomplete) if !eof => {
-                                return ScanOutcome::NeedMore {
-                                    keep_from: self.keep_from(p),
-                                };
-                            }
-                            Err(Incomplete) => {}
-                        }
-                    }
-                    self.recover(buf);
-                }
-            }
-        }
-    }
-
-    /// After garbage: back to the top level at the next `{` that starts a line, or the end.
-    fn recover(&mut self, buf: &[u8]) {
-        self.stack.truncate(1);
-        let from = self.pos + 1;
-        let mut i = from;
-        loop {
-            match memchr::memchr(b'\n', buf.get(i..).unwrap_or(&[])) {
-                Some(nl) => {
-                    let line_start = i + nl + 1;
-                    if let Some(p) = skip_ws(buf, line_start)
-                        && matches!(buf[p], b'{' | b'[')
-                    {
-                        self.pos = p;
-                        return;
-                    }
-                    i = line_start;
-                }
-                None => {
-                    self.pos = buf.len();
-                    return;
-                }
-            }
-        }
-    }
-
-    /// The first byte that must be kept: the start of an open non-wrapper top-level object
-    /// (it is emitted whole), else the given position.
-    fn keep_from(&self, pos: usize) -> usize {
-        for level in &self.stack {
-            if let Level::Object {
-                start,
-                wrapper: false,
-            } = level
-            {
-                return (*start).min(pos);
-            }
-        }
-        pos
-    }
-
-    /// Finds the end (exclusive) of the JSON value starting at `p`.
-    fn scan_value(&mut self, buf: &[u8], p: usize) -> Result<usize, Incomplete> {
-        match buf.get(p) {
-            None => Err(Incomplete),
-            Some(b'"') => scan_string(buf, p),
-            Some(b'{' | b'[') => {
-                let mut depth = 0usize;
-                let mut i = p;
-                loop {
-                    let j = find_structural(buf, i).ok_or(Incomplete)?;
-                    match buf[j] {
-                        b'"' => {
-                            i = scan_string(buf, j)?;
-                            continue;
-                        }
-                        b'{' | b'[' => depth += 1,
-                        _ => {
-                            depth = depth.saturating_sub(1);
-                            if depth == 0 {
-                                return Ok(j + 1);
-                            }
-                        }
-                    }
-                    i = j + 1;
-                }
-            }
-            Some(_) => {
-                let rest = &buf[p..];
-                match rest
-                    .iter()
-                    .position(|b| matches!(b, b',' | b'}' | b']') || b.is_ascii_whitespace())
-                {
-                    Some(n) => Ok(p + n),
-                    None => Err(Incomplete),
-                }
-            }
-        }
-    }
-
-    /// Calls `visit(key, value_start)` for each key of the top-level object at `p`, until it
-    /// returns true.
-    fn visit_top_object_keys(
-        &mut self,
-        buf: &[u8],
-        p: usize,
-        visit: &mut dyn FnMut(&[u8], usize) -> bool,
-    ) -> Result<(), Incomplete> {
-        if buf.get(p) != Some(&b'{') {
-            return Ok(());
-        }
-        let mut i = p + 1;
-        loop {
-            let q = skip_ws(buf, i).ok_or(Incomplete)?;
-            match buf[q] {
-                b'}' => return Ok(()),
-                b',' => i = q + 1,
-                b'"' => {
-                    let key_end = scan_string(buf, q)?;
-                    let colon = skip_ws(buf, key_end).ok_or(Incomplete)?;
-                    if buf[colon] != b':' {
-                        return Ok(());
-                    }
-                    let value = skip_ws(buf, colon + 1).ok_or(Incomplete)?;
-                    if visit(&buf[q + 1..key_end - 1], value) {
-                        return Ok(());
-                    }
-                    i = self.scan_value(buf, value)?;
-                }
-                _ => return Ok(()),
-            }
-        }
-    }
-}
-
-fn skip_ws(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map(|n| from + n)
-}
-
-/// End (exclusive) of the string starting with the quote at `p`.
-fn scan_string(buf: &[u8], p: usize) -> Result<usize, Incomplete> {
-    let mut i = p + 1;
-    loop {
-        let rest = buf.get(i..).ok_or(Incomplete)?;
-        let j = crate::json_scan::quote_or_backslash(rest).ok_or(Incomplete)?;
-        if rest[j] == b'"' {
-            return Ok(i + j + 1);
-        }
-        i += j + 2;
-    }
-}
-
-/// The next `"`, `{`, `}`, `[` or `]` at or after `from`.
-fn find_structural(buf: &[u8], from: usize) -> Option<usize> {
-    buf.get(from..)?
-        .iter()
-        .position(|b| matches!(b, b'"' | b'{' | b'}' | b'[' | b']'))
-        .map(|n| from + n)
 }
 
 #[cfg(test)]

@@ -1,11 +1,14 @@
 //! The way in: inputs are found and opened ([`source`], gzip included, with random access
-//! back into it through [`gzip_seek`]), cut into records ([`framing`]), recognized ([`sniff`]:
-//! envelopes and providers), parsed and classified ([`classify`]) by the parallel
-//! [`pipeline`], which hands batches to the store.
+//! back into it through [`gzip_seek`]), recognized ([`sniff`]: container shapes, envelopes and
+//! providers), cut into records ([`framing`], with the JSON [`boundary`] scanner), parsed
+//! ([`parse`]) and classified ([`classify`]) by the parallel [`pipeline`], which hands batches
+//! to the store.
 
+pub mod boundary;
 pub mod classify;
 pub mod framing;
 pub mod gzip_seek;
+pub mod parse;
 pub mod pipeline;
 pub mod sniff;
 pub mod source;

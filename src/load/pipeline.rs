@@ -2,7 +2,8 @@
 //! in parallel (a worker that frames hands chunks to idle workers and parses them itself
 //! when they are busy); a collector puts the results back in input order and sends
 //! [`IngestMsg`]s on a bounded channel, so a slow consumer slows loading instead of
-//! growing memory.
+//! growing memory. This file holds the threads, channels, progress and cancellation; what
+//! happens to one chunk is [`parse`](crate::load::parse)'s.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
@@ -15,11 +16,11 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use polars::prelude::DataFrame;
 
 use crate::load::classify::{Classifier, ClassifierCache};
-use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records, Shape};
-use crate::load::sniff::{self, Envelope};
+use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records};
+use crate::load::parse::{self, InputContext, ParsedChunk};
+use crate::load::sniff::Shape;
 use crate::load::source::{self, Input, InputKind, Origin};
-use crate::providers::{Provider, RecordError};
-use crate::schema::{Event, EventBatch, RawSpan};
+use crate::providers::Provider;
 use crate::{Location, Rejection};
 
 /// Stack of each parsing thread. The parsers recurse per nesting level, and records deeper
@@ -222,14 +223,6 @@ struct Job {
     chunk: Chunk,
 }
 
-/// Per-input facts every chunk of the input needs.
-struct InputContext {
-    name: String,
-    format: Option<&'static dyn Provider>,
-    forced: bool,
-    envelope: Envelope,
-}
-
 /// A result tagged with its place in the input order.
 struct Ordered {
     input: usize,
@@ -300,7 +293,13 @@ impl Worker {
 
     /// Parses a job and sends its results; false when the consumer is gone.
     fn process(&mut self, job: Job) -> bool {
-        let msgs = parse_chunk(&job, &self.shared.options.classifier, &mut self.cache);
+        let parsed = parse::parse_chunk(
+            &job.chunk,
+            &job.context,
+            &self.shared.options.classifier,
+            &mut self.cache,
+        );
+        let msgs = messages(&job, parsed);
         self.shared.pool.give(job.chunk.data);
         self.results
             .send(Ordered {
@@ -368,7 +367,7 @@ impl Worker {
                 }
                 Framed::Chunk(chunk) => {
                     let context = Arc::clone(context.get_or_insert_with(|| {
-                        Arc::new(detect_context(
+                        Arc::new(InputContext::detect(
                             &input.name,
                             &chunk,
                             self.shared.options.forced,
@@ -443,128 +442,23 @@ impl Read for CountingReader {
     }
 }
 
-/// Recognizes an input's format from the first records of its first chunk.
-fn detect_context(
-    name: &str,
-    chunk: &Chunk,
-    forced: Option<&'static dyn Provider>,
-) -> InputContext {
-    let mut context = InputContext {
-        name: name.to_string(),
-        format: forced,
-        forced: forced.is_some(),
-        envelope: Envelope::None,
-    };
-    match &chunk.records {
-        Records::Csv(header) => {
-            if forced.is_none() {
-                context.format = crate::providers::detect_table(header);
-            }
-        }
-        records => {
-            for record in record_slices(&chunk.data, records).take(16) {
-                let record = record.1;
-                if let Some(provider) = forced {
-                    context.envelope = sniff::detect_envelope(record);
-                    context.format = Some(provider);
-                    break;
-                }
-                if let Ok(detection) = sniff::detect_json(record) {
-                    context.format = Some(detection.provider);
-                    context.envelope = detection.envelope;
-                    break;
-                }
-            }
-        }
-    }
-    context
-}
-
-/// The records of a JSON chunk: (offset in chunk, bytes, line).
-fn record_slices<'a>(
-    data: &'a [u8],
-    records: &'a Records,
-) -> Box<dyn Iterator<Item = (usize, &'a [u8], u64)> + 'a> {
-    match records {
-        Records::Lines => {
-            let mut start = 0usize;
-            let mut line = 0u64;
-            Box::new(std::iter::from_fn(move || {
-                while start < data.len() {
-                    let end =
-                        memchr::memchr(b'\n', &data[start..]).map_or(data.len(), |n| start + n);
-                    let this_line = line;
-                    let slice = &data[start..end];
-                    let at = start;
-                    start = end + 1;
-                    line += 1;
-                    let trimmed = trim_ascii(slice);
-                    if !trimmed.is_empty() {
-                        let lead = slice.len() - slice.trim_ascii_start().len();
-                        return Some((at + lead, trimmed, this_line));
-                    }
-                }
-                None
-            }))
-        }
-        Records::Spans(spans) => Box::new(
-            spans
-                .iter()
-                .map(move |s| (s.start, &data[s.start..s.start + s.len], s.line)),
-        ),
-        Records::Csv(_) => Box::new(std::iter::empty()),
-    }
-}
-
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
-}
-
-/// Parses every record of a chunk into a batch and rejections.
-fn parse_chunk(job: &Job, classifier: &Classifier, cache: &mut ClassifierCache) -> Vec<IngestMsg> {
-    let chunk = &job.chunk;
-    let context = &job.context;
-    let estimate = match &chunk.records {
-        Records::Spans(s) => s.len(),
-        _ => chunk.data.len() / 800 + 1,
-    };
-    let mut batch = EventBatch::with_capacity(&context.name, estimate);
-    let mut rejections = Vec::new();
-    let mut sink = RecordSink {
-        batch: &mut batch,
-        classifier,
-        cache,
-        rejections: &mut rejections,
-        context,
-    };
-    match &chunk.records {
-        Records::Csv(header) => parse_csv(chunk, header, &mut sink),
-        records => {
-            let base_line = match records {
-                Records::Lines => chunk.line,
-                _ => 0,
-            };
-            for (at, record, line) in record_slices(&chunk.data, records) {
-                let span = RawSpan {
-                    offset: chunk.offset + at as u64,
-                    len: record.len() as u32,
-                    line: base_line + line,
-                };
-                sink.json_record(record, span);
-            }
-        }
-    }
+/// The messages of a parsed chunk: its events as one batch, then its rejections.
+fn messages(job: &Job, parsed: ParsedChunk) -> Vec<IngestMsg> {
+    let ParsedChunk {
+        events,
+        mut rejections,
+    } = parsed;
     let mut msgs = Vec::with_capacity(rejections.len() + 1);
-    if !batch.is_empty() {
-        let fingerprints = batch.fingerprints().to_vec();
-        match batch.into_frame() {
+    if !events.is_empty() {
+        let fingerprints = events.fingerprints().to_vec();
+        match events.into_frame() {
             Ok(frame) => msgs.push(IngestMsg::BatchLoaded(Batch {
                 input: job.input,
                 frame,
                 fingerprints,
             })),
             Err(e) => rejections.push(Rejection {
-                location: Location::at(context.name.clone(), chunk.line, chunk.offset),
+                location: Location::at(job.context.name.clone(), job.chunk.line, job.chunk.offset),
                 reason: format!("internal error building columns: {e}"),
             }),
         }
@@ -578,189 +472,6 @@ fn parse_chunk(job: &Job, classifier: &Classifier, cache: &mut ClassifierCache) 
             }),
     );
     msgs
-}
-
-fn parse_csv(chunk: &Chunk, header: &csv::StringRecord, sink: &mut RecordSink<'_>) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(&chunk.data[..]);
-    let mut row = csv::StringRecord::new();
-    loop {
-        let position = reader.position().clone();
-        let span = RawSpan {
-            offset: chunk.offset + position.byte(),
-            len: 0,
-            line: chunk.line + position.line().saturating_sub(1),
-        };
-        match reader.read_record(&mut row) {
-            Ok(false) => break,
-            Ok(true) => {
-                let end = reader.position().byte();
-                let len = (end - position.byte()) as u32;
-                let raw_start = position.byte() as usize;
-                let raw = chunk.data.get(raw_start..end as usize).unwrap_or(&[]);
-                let span = RawSpan {
-                    len: trim_ascii_end_len(raw, len),
-                    ..span
-                };
-                if row.iter().all(|f| f.trim().is_empty()) {
-                    continue;
-                }
-                sink.table_row(header, &row, raw, span);
-            }
-            Err(e) => {
-                let reason = match e.kind() {
-                    csv::ErrorKind::Utf8 { .. } => "CSV row is not valid UTF-8".to_string(),
-                    _ => format!("invalid CSV row: {e}"),
-                };
-                sink.reject(span, reason);
-                if !matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
-                    break;
-                }
-            }
-        }
-    }
-}
-
-fn trim_ascii_end_len(raw: &[u8], len: u32) -> u32 {
-    let trimmed = raw.trim_ascii_end().len() as u32;
-    trimmed.min(len)
-}
-
-/// Where parsed records go.
-struct RecordSink<'s> {
-    batch: &'s mut EventBatch,
-    classifier: &'s Classifier,
-    cache: &'s mut ClassifierCache,
-    rejections: &'s mut Vec<Rejection>,
-    context: &'s InputContext,
-}
-
-impl RecordSink<'_> {
-    fn reject(&mut self, span: RawSpan, reason: String) {
-        self.rejections.push(Rejection {
-            location: Location::at(self.context.name.clone(), span.line, span.offset),
-            reason,
-        });
-    }
-
-    fn accept(
-        &mut self,
-        mut event: Event<'_>,
-        envelope_time: Option<i64>,
-        raw: &[u8],
-        span: RawSpan,
-    ) {
-        if event.time.is_none() {
-            event.time = envelope_time;
-        }
-        if let Some(time) = event.time
-            && !crate::schema::TIME_RANGE.contains(&time)
-        {
-            let reason = format!(
-                "{} record's time {} is outside the supported range {}",
-                event.provider,
-                crate::text::format_time_utc(time),
-                crate::schema::TIME_RANGE_TEXT
-            );
-            self.reject(span, reason);
-            return;
-        }
-        if event.time.is_none() && event.actor.is_none() {
-            let reason = format!(
-                "{} record has neither a timestamp nor an actor",
-                event.provider
-            );
-            self.reject(span, reason);
-            return;
-        }
-        let privileged = self.cache.is_privileged(
-            self.classifier,
-            event.provider,
-            event.service.as_deref(),
-            event.action.as_deref(),
-        );
-        self.batch.push(&event, raw, span, privileged);
-    }
-
-    /// Parses a record as `provider` inside `envelope`.
-    fn try_parse(
-        &mut self,
-        provider: &'static dyn Provider,
-        envelope: Envelope,
-        raw: &[u8],
-        span: RawSpan,
-    ) -> Result<(), RecordError> {
-        let inner = sniff::unwrap(envelope, raw).map_err(|_| RecordError::NotThisFormat)?;
-        let event = provider.parse_json(&inner.record)?;
-        self.accept(event, inner.time, raw, span);
-        Ok(())
-    }
-
-    fn json_record(&mut self, raw: &[u8], span: RawSpan) {
-        let context = self.context;
-        // The parsers below recurse per nesting level: a deep record never reaches them.
-        let checked_by_parser = context.envelope == Envelope::None
-            && context.format.is_some_and(|p| p.bounds_nesting());
-        if !checked_by_parser && let Some(at) = crate::json_scan::too_deep(raw) {
-            return self.reject(span, crate::json_scan::nesting_error(at));
-        }
-        if let Some(provider) = context.format {
-            match self.try_parse(provider, context.envelope, raw, span) {
-                Ok(()) => return,
-                Err(RecordError::Invalid(reason)) => return self.reject(span, reason),
-                Err(RecordError::NotThisFormat) if context.forced => {
-                    // A forced format never falls back to another provider.
-                    let envelope = sniff::detect_envelope(raw);
-                    match self.try_parse(provider, envelope, raw, span) {
-                        Ok(()) => {}
-                        Err(RecordError::Invalid(reason)) => self.reject(span, reason),
-                        Err(RecordError::NotThisFormat) => self.reject(
-                            span,
-                            format!("not a {} record (format forced)", provider.format()),
-                        ),
-                    }
-                    return;
-                }
-                Err(RecordError::NotThisFormat) => {}
-            }
-        }
-        // The input's format refused this record: recognize it on its own.
-        match sniff::detect_json(raw) {
-            Ok(detection) => {
-                match self.try_parse(detection.provider, detection.envelope, raw, span) {
-                    Ok(()) => {}
-                    Err(e) => self.reject(span, e.to_string()),
-                }
-            }
-            Err(reason) => self.reject(span, reason),
-        }
-    }
-
-    fn table_row(
-        &mut self,
-        header: &csv::StringRecord,
-        row: &csv::StringRecord,
-        raw: &[u8],
-        span: RawSpan,
-    ) {
-        let Some(provider) = self.context.format else {
-            let columns: Vec<&str> = header.iter().take(5).collect();
-            self.reject(
-                span,
-                format!(
-                    "CSV export of an unknown table (columns: {}, ...)",
-                    columns.join(", ")
-                ),
-            );
-            return;
-        };
-        match provider.parse_table(header, row) {
-            Ok(event) => self.accept(event, None, raw, span),
-            Err(e) => self.reject(span, e.to_string()),
-        }
-    }
 }
 
 /// Puts results back in input order and forwards them, with progress.
@@ -850,8 +561,8 @@ mod tests {
             .spawn(|| {
                 for record in deepest_records() {
                     assert!(crate::json_scan::too_deep(&record).is_none());
-                    let _ = sniff::detect_json(&record);
-                    let _ = sniff::detect_envelope(&record);
+                    let _ = crate::load::sniff::detect_json(&record);
+                    let _ = crate::load::sniff::detect_envelope(&record);
                     for provider in crate::providers::registry() {
                         let _ = provider.parse_json(&record);
                     }

@@ -1,7 +1,8 @@
-//! Format detection: which provider a record belongs to, and which envelope (Cribl,
-//! EventBridge, CloudWatch Logs, AKS diagnostics) wraps it. Detection runs on the first
-//! record of an input and on records the input's format refuses; every other record goes
-//! straight to the detected parser.
+//! Format detection, all of it: how records sit in an input (its container [`Shape`]),
+//! which envelope (Cribl, EventBridge, CloudWatch Logs, AKS diagnostics) wraps a record, and
+//! which provider a record or a table export belongs to. Shapes are sniffed from an input's
+//! first bytes; providers from the first records of an input and from records the input's
+//! format refuses; every other record goes straight to the detected parser.
 
 use std::borrow::Cow;
 
@@ -9,7 +10,197 @@ use serde::Deserialize;
 use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::json_scan;
-use crate::providers::{self, Num, Probe, Provider, Text};
+use crate::load::boundary::{BoundaryScanner, WRAPPER_KEYS};
+use crate::providers::fields::{Num, Text};
+use crate::providers::time::{epoch_to_micros, parse_rfc3339};
+use crate::providers::{self, Probe, Provider};
+
+/// How many records at the start of an input are tried before it counts as unrecognized.
+const DETECT_RECORDS: usize = 16;
+
+/// How records sit in an input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shape {
+    /// One JSON object per line.
+    Lines,
+    /// JSON values found by scanning: arrays, wrappers, concatenated or pretty values.
+    Json,
+    /// A CSV export with a header row.
+    Csv,
+    /// Not JSON, not CSV.
+    Unknown(String),
+    /// No content at all.
+    Empty,
+}
+
+impl Shape {
+    /// A short name for summaries.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Shape::Lines => "ndjson",
+            Shape::Json => "json",
+            Shape::Csv => "csv",
+            Shape::Unknown(_) => "unknown",
+            Shape::Empty => "empty",
+        }
+    }
+}
+
+/// Decides the shape of an input from its first bytes (BOM already removed).
+pub fn sniff_shape(head: &[u8], at_eof: bool) -> Shape {
+    let start = head.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(start) = start else {
+        return if at_eof {
+            Shape::Empty
+        } else {
+            Shape::Unknown("only whitespace".into())
+        };
+    };
+    match head[start] {
+        b'[' => Shape::Json,
+        b'{' => {
+            // One object per line, none a wrapper: cheap line framing. Anything else
+            // (pretty-printed, concatenated over several lines, wrappers): scan.
+            if head_is_ndjson(head, start, at_eof) {
+                Shape::Lines
+            } else {
+                Shape::Json
+            }
+        }
+        _ => {
+            let first_line = head[start..].split(|b| *b == b'\n').next().unwrap_or(&[]);
+            let text = std::str::from_utf8(first_line);
+            let printable = first_line
+                .iter()
+                .all(|b| *b >= 0x20 || matches!(b, b'\t' | b'\r'));
+            if text.is_ok()
+                && printable
+                && (first_line.contains(&b',') || first_line.contains(&b'\t'))
+            {
+                Shape::Csv
+            } else {
+                let shown: String =
+                    String::from_utf8_lossy(&head[start..head.len().min(start + 16)])
+                        .chars()
+                        .map(|c| if c.is_control() { '.' } else { c })
+                        .collect();
+                Shape::Unknown(format!("not JSON or CSV (starts with {shown:?})"))
+            }
+        }
+    }
+}
+
+/// Whether the head looks like one JSON object per line: the first line is a complete
+/// object (not a wrapper), and at least two thirds of the first lines that open an object
+/// close it on the same line. NDJSON with a few broken lines stays NDJSON (each line then
+/// stands alone); pretty-printed or concatenated multi-line values do not.
+fn head_is_ndjson(head: &[u8], start: usize, at_eof: bool) -> bool {
+    let mut scanner = BoundaryScanner::default();
+    let mut lines: Vec<&[u8]> = head[start..].split(|b| *b == b'\n').collect();
+    if !at_eof && lines.len() > 1 {
+        lines.pop(); // may be cut by the end of the head
+    }
+    // An object left open on its line and continued by a member line (`"key": ...`) is a
+    // pretty-printed value among one-line ones: concatenated values, not NDJSON.
+    let trimmed: Vec<&[u8]> = lines
+        .iter()
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let continued = trimmed.windows(2).take(64).any(|pair| {
+        pair[0].first() == Some(&b'{')
+            && pair[1].first() == Some(&b'"')
+            && BoundaryScanner::default().scan_value(pair[0], 0).is_err()
+    });
+    if continued {
+        return false;
+    }
+    let mut opening = 0usize;
+    let mut complete = 0usize;
+    for (i, line) in lines
+        .iter()
+        .map(|l| l.trim_ascii())
+        .filter(|l| l.first() == Some(&b'{'))
+        .take(32)
+        .enumerate()
+    {
+        opening += 1;
+        // The wrapper test first: it stops at the wrapper key, where scanning the whole
+        // value would read a whole S3 delivery file just to sniff it.
+        let whole = !looks_like_wrapper(line)
+            && scanner
+                .scan_value(line, 0)
+                .is_ok_and(|end| end == line.len());
+        if i == 0 && !whole {
+            return false;
+        }
+        complete += usize::from(whole);
+    }
+    opening > 0 && complete * 3 >= opening * 2
+}
+
+/// Whether a top-level object holds its records in a wrapper array.
+fn looks_like_wrapper(object: &[u8]) -> bool {
+    let mut found = false;
+    let mut scanner = BoundaryScanner::default();
+    let _ = scanner.visit_top_object_keys(object, 0, &mut |key, value_start| {
+        found = WRAPPER_KEYS.contains(&key) && object.get(value_start) == Some(&b'[');
+        found
+    });
+    found
+}
+
+/// What an input was recognized as.
+#[derive(Clone, Copy)]
+pub struct InputFormat {
+    /// Its parser, if any provider recognized it.
+    pub provider: Option<&'static dyn Provider>,
+    /// The envelope around its records.
+    pub envelope: Envelope,
+}
+
+/// Recognizes an input from its first JSON records: the provider and envelope of the first
+/// of them that a provider recognizes. A forced provider is kept; only the envelope of the
+/// first record is detected.
+pub fn detect_records<'r>(
+    records: impl Iterator<Item = &'r [u8]>,
+    forced: Option<&'static dyn Provider>,
+) -> InputFormat {
+    let mut found = InputFormat {
+        provider: forced,
+        envelope: Envelope::None,
+    };
+    for record in records.take(DETECT_RECORDS) {
+        if forced.is_some() {
+            found.envelope = detect_envelope(record);
+            break;
+        }
+        if let Ok(detection) = detect_json(record) {
+            found = InputFormat {
+                provider: Some(detection.provider),
+                envelope: detection.envelope,
+            };
+            break;
+        }
+    }
+    found
+}
+
+/// The first provider that recognizes a table export by its headers.
+pub fn detect_table(headers: &csv::StringRecord) -> Option<&'static dyn Provider> {
+    providers::registry()
+        .iter()
+        .copied()
+        .find(|p| p.sniff_table(headers))
+}
+
+/// The first provider that recognizes a bare JSON record.
+fn provider_of(probe: &Probe) -> Option<&'static dyn Provider> {
+    providers::registry()
+        .iter()
+        .copied()
+        .find(|p| p.sniff_json(probe))
+}
 
 /// A wrapper around the audit record, added by the pipeline that shipped it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +276,7 @@ pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
         })?;
         &inner_probe
     };
-    match providers::detect_json(target) {
+    match provider_of(target) {
         Some(provider) => Ok(Detection { envelope, provider }),
         None => Err(format!(
             "not a known audit record ({})",
@@ -216,7 +407,7 @@ fn unwrap_unchecked(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, 
         }),
         Envelope::Cribl => {
             let r: CriblRecord = sonic_rs::from_slice(record).map_err(bad)?;
-            let time = r.time.0.and_then(providers::epoch_to_micros);
+            let time = r.time.0.and_then(epoch_to_micros);
             Ok(Unwrapped {
                 record: cow_bytes(r.raw),
                 time,
@@ -224,7 +415,7 @@ fn unwrap_unchecked(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, 
         }
         Envelope::EventBridge => {
             let r: EventBridgeRecord = sonic_rs::from_slice(record).map_err(bad)?;
-            let time = r.time.get().and_then(providers::parse_rfc3339);
+            let time = r.time.get().and_then(parse_rfc3339);
             Ok(Unwrapped {
                 record: cow_bytes(r.detail.as_raw_cow()),
                 time,
@@ -262,10 +453,7 @@ mod tests {
             &*inner.record,
             br#"{"uuid":"u1","published":"2025-07-21T14:48:24.597Z"}"#
         );
-        assert_eq!(
-            inner.time,
-            providers::parse_rfc3339("2025-07-21T14:48:24.597Z")
-        );
+        assert_eq!(inner.time, parse_rfc3339("2025-07-21T14:48:24.597Z"));
 
         let eb = br#"{"version":"0","detail-type":"AWS API Call via CloudTrail","time":"2021-01-01T00:00:00Z","detail":{"eventName":"X"}}"#;
         let probe: Probe = sonic_rs::from_slice(eb).unwrap();
@@ -292,5 +480,32 @@ mod tests {
                 .unwrap()
                 .starts_with("invalid JSON")
         );
+    }
+
+    #[test]
+    fn shapes_are_sniffed_from_content() {
+        assert_eq!(sniff_shape(b"{\"a\":1}\n{\"a\":2}\n", true), Shape::Lines);
+        assert_eq!(
+            sniff_shape(b"{\"Records\":[{\"a\":1}]}\n", true),
+            Shape::Json
+        );
+        assert_eq!(sniff_shape(b"{\n \"a\": 1\n}", true), Shape::Json);
+        assert_eq!(
+            sniff_shape(b"{\"a\":1}\n{\n \"b\": 2\n}\n", true),
+            Shape::Json,
+            "pretty after a single line"
+        );
+        assert_eq!(
+            sniff_shape(b"{\"a\":1}{\"b\":2}\n", true),
+            Shape::Json,
+            "two values on a line"
+        );
+        assert_eq!(sniff_shape(b"  [", false), Shape::Json);
+        assert_eq!(sniff_shape(b"Time,Caller,Op\r\n1,2,3", true), Shape::Csv);
+        assert_eq!(sniff_shape(b"", true), Shape::Empty);
+        assert!(matches!(
+            sniff_shape(b"\x00\x01\x02binary", true),
+            Shape::Unknown(_)
+        ));
     }
 }

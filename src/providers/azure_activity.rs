@@ -1,3 +1,6 @@
+//! Mapping table, over 900 lines by design (a provider is one file; this one is its serde
+//! record shapes and the functions mapping their fields).
+//!
 //! Azure Activity log (provider `azure`), in the four shapes it is exported in:
 //! diagnostic-settings records (Event Hub / storage: `time`, `operationName` string,
 //! `identity.claims`), Activity Log REST API / `az monitor activity-log list` objects
@@ -17,10 +20,12 @@ use serde::Deserialize;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{
-    Flag, Probe, Provider, RecordError, Text, cell, details_from, from_json, from_json_str,
-    header_has, parse_time_text, probe_has, probe_str,
+use super::fields::{
+    Flag, Text, cell, details_from, from_json, from_json_str, header_has, probe_has, probe_str,
+    sub_cow, trim_cow,
 };
+use super::time::parse_time_text;
+use super::{Probe, Provider, RecordError};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// The Azure Activity log parser.
@@ -529,25 +534,6 @@ fn pick<'a, const N: usize>(candidates: [Option<Cow<'a, str>>; N]) -> Option<Cow
         .flatten()
         .map(trim_cow)
         .find(|c| !c.is_empty())
-}
-
-fn trim_cow(c: Cow<'_, str>) -> Cow<'_, str> {
-    match c {
-        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
-        Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
-        Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
-    }
-}
-
-/// A sub-slice of a `Cow`, borrowed when the `Cow` is.
-fn sub_cow<'a>(
-    c: &Cow<'a, str>,
-    f: impl for<'x> Fn(&'x str) -> Option<&'x str>,
-) -> Option<Cow<'a, str>> {
-    match c {
-        Cow::Borrowed(s) => f(s).map(Cow::Borrowed),
-        Cow::Owned(s) => f(s).map(|x| Cow::Owned(x.to_owned())),
-    }
 }
 
 /// The subscription id in a resource id (`/subscriptions/<id>/...`, any case).

@@ -1,4 +1,6 @@
-//! AWS CloudTrail: one bare CloudTrail record to one event.
+//! Mapping table, over 900 lines by design (a provider is one file; this one is its serde
+//! record shapes and the functions mapping their fields). AWS CloudTrail: one bare CloudTrail
+//! record to one event.
 //!
 //! The ingest layer unwraps every carrier before this file sees a record: S3 delivery objects
 //! (`{"Records":[...]}`, plain or gzip), JSON arrays, EventBridge envelopes (`detail`),
@@ -29,10 +31,9 @@ use serde::Deserialize;
 use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StrDeserializer};
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{
-    Probe, Provider, RecordError, Text, from_json_str, looks_read_only, parse_rfc3339, probe_has,
-    probe_str,
-};
+use super::fields::{Obj, Text, cut, from_json_str, looks_read_only, probe_has, probe_str};
+use super::time::parse_rfc3339;
+use super::{Probe, Provider, RecordError};
 use crate::json_scan::{ScanError, Scanner};
 use crate::schema::{ActorType, Event, Outcome};
 
@@ -97,12 +98,12 @@ struct Record<'a> {
     recipient_account_id: Text<'a>,
     read_only: Bool,
     session_credential_from_console: Bool,
-    user_identity: Lenient<Identity<'a>>,
-    request_parameters: Lenient<Params<'a>>,
-    response_elements: Lenient<Response<'a>>,
-    additional_event_data: Lenient<Additional<'a>>,
-    resources: First<Lenient<ResourceRef<'a>>>,
-    insight_details: Lenient<Box<Insight<'a>>>,
+    user_identity: Obj<Identity<'a>>,
+    request_parameters: Obj<Params<'a>>,
+    response_elements: Obj<Response<'a>>,
+    additional_event_data: Obj<Additional<'a>>,
+    resources: First<Obj<ResourceRef<'a>>>,
+    insight_details: Obj<Box<Insight<'a>>>,
 }
 
 impl<'a> Record<'a> {
@@ -171,11 +172,11 @@ struct Identity<'a> {
     access_key_id: Text<'a>,
     user_name: Text<'a>,
     invoked_by: Text<'a>,
-    session_context: Lenient<SessionContext>,
+    session_context: Obj<SessionContext>,
 }
 
 impl<'a> Identity<'a> {
-    fn scan(s: &mut Scanner<'a>) -> Result<Lenient<Identity<'a>>, ScanError> {
+    fn scan(s: &mut Scanner<'a>) -> Result<Obj<Identity<'a>>, ScanError> {
         let mut id = Identity::default();
         let is_object = s.object(|s, key| {
             match key {
@@ -191,17 +192,17 @@ impl<'a> Identity<'a> {
             }
             Ok::<(), ScanError>(())
         })?;
-        Ok(Lenient(is_object.then_some(id)))
+        Ok(Obj(is_object.then_some(id)))
     }
 }
 
 #[derive(Default)]
 struct SessionContext {
-    attributes: Lenient<Attributes>,
+    attributes: Obj<Attributes>,
 }
 
 impl SessionContext {
-    fn scan(s: &mut Scanner<'_>) -> Result<Lenient<SessionContext>, ScanError> {
+    fn scan(s: &mut Scanner<'_>) -> Result<Obj<SessionContext>, ScanError> {
         let mut context = SessionContext::default();
         let is_object = s.object(|s, key| {
             if key != "attributes" {
@@ -217,10 +218,10 @@ impl SessionContext {
                 }
                 Ok::<(), ScanError>(())
             })?;
-            context.attributes = Lenient(is_object.then_some(attributes));
+            context.attributes = Obj(is_object.then_some(attributes));
             Ok(())
         })?;
-        Ok(Lenient(is_object.then_some(context)))
+        Ok(Obj(is_object.then_some(context)))
     }
 }
 
@@ -261,11 +262,11 @@ const SLOTS: usize = 8;
 struct Params<'a> {
     slots: [(Param, Text<'a>); SLOTS],
     len: usize,
-    instances: Lenient<Items<'a>>,
+    instances: Obj<Items<'a>>,
     /// `instanceIds`, `names` or `valuesToAdd`.
     list: (Param, Many<Text<'a>>),
     /// `launchPermission` or `createVolumePermission`.
-    permission: Option<(&'static str, Box<Lenient<PermissionChange<'a>>>)>,
+    permission: Option<(&'static str, Box<Obj<PermissionChange<'a>>>)>,
     /// PutEventSelectors: a selector drops management events / reads or writes only.
     management_off: bool,
     read_write: Text<'a>,
@@ -319,7 +320,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                             p.permission = Some((name, Box::new(map.next_value()?)));
                         }
                         Param::EventSelectors => {
-                            let selectors: Many<Lenient<Selector>> = map.next_value()?;
+                            let selectors: Many<Obj<Selector>> = map.next_value()?;
                             for s in selectors.iter().filter_map(|s| s.0.as_ref()) {
                                 p.management_off |= s.include_management_events.0 == Some(false);
                                 let rw = &s.read_write_type;
@@ -329,7 +330,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                             }
                         }
                         Param::BucketPolicy => {
-                            let policy: Lenient<Policy> = map.next_value()?;
+                            let policy: Obj<Policy> = map.next_value()?;
                             p.bucket_policy = policy.0.map(Box::new);
                         }
                         _ => {
@@ -351,7 +352,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
 #[derive(Deserialize, Default)]
 #[serde(default, bound(deserialize = "'de: 'a"))]
 struct Items<'a> {
-    items: Many<Lenient<Item<'a>>>,
+    items: Many<Obj<Item<'a>>>,
 }
 
 /// An element of an EC2 `items` list: an instance, or a permission grantee.
@@ -375,7 +376,7 @@ impl<'a> Item<'a> {
 #[derive(Deserialize, Default)]
 #[serde(default, bound(deserialize = "'de: 'a"))]
 struct PermissionChange<'a> {
-    add: Lenient<Items<'a>>,
+    add: Obj<Items<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -390,9 +391,9 @@ struct Selector<'a> {
 struct Response<'a> {
     #[serde(rename = "ConsoleLogin")]
     console_login: Text<'a>,
-    access_key: Lenient<AccessKey<'a>>,
+    access_key: Obj<AccessKey<'a>>,
     /// RunInstances: the instances created.
-    instances_set: Lenient<Box<Items<'a>>>,
+    instances_set: Obj<Box<Items<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -433,7 +434,7 @@ struct Insight<'a> {
 #[serde(default, bound(deserialize = "'de: 'a"))]
 struct Policy<'a> {
     #[serde(rename = "Statement")]
-    statement: Many<Lenient<Statement<'a>>>,
+    statement: Many<Obj<Statement<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -448,7 +449,7 @@ struct Statement<'a> {
     #[serde(rename = "Principal")]
     principal: Principal<'a>,
     #[serde(rename = "Condition")]
-    condition: Lenient<IgnoredAny>,
+    condition: Obj<IgnoredAny>,
 }
 
 #[derive(Deserialize, Default)]
@@ -684,7 +685,7 @@ fn resource<'a>(
     action: &str,
     p: &Params<'a>,
     response: &Response<'a>,
-    resources: &First<Lenient<ResourceRef<'a>>>,
+    resources: &First<Obj<ResourceRef<'a>>>,
 ) -> Option<Cow<'a, str>> {
     if action.starts_with("AssumeRole")
         && let Some(role) = p.first(&[Param::RoleArn])
@@ -717,7 +718,7 @@ fn resource<'a>(
 }
 
 /// The ids of an EC2 `items` list, comma separated; borrowed when there is one.
-fn join_items<'a>(items: &Many<Lenient<Item<'a>>>) -> Option<Cow<'a, str>> {
+fn join_items<'a>(items: &Many<Obj<Item<'a>>>) -> Option<Cow<'a, str>> {
     if items.rest.is_empty() {
         let item = items.first.as_ref()?.0.as_ref()?;
         return [&item.instance_id, &item.user_id, &item.group]
@@ -960,15 +961,6 @@ fn short_message(message: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
-/// The longest prefix of at most `max` bytes that ends on a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s.get(..end).unwrap_or(s)
-}
-
 /// Cuts `key=value` pairs to at most `max` bytes, dropping the pair that would straddle it.
 fn cut_pairs(s: &str, max: usize) -> &str {
     let head = cut(s, max);
@@ -1044,34 +1036,8 @@ impl<'de> Deserialize<'de> for Bool {
     }
 }
 
-/// An object read as `T`; any other JSON value gives `None`.
-struct Lenient<T>(Option<T>);
-
-impl<T> Default for Lenient<T> {
-    fn default() -> Self {
-        Self(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
-            type Value = Lenient<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(MapAccessDeserializer::new(map)).map(|t| Lenient(Some(t)))
-            }
-            otherwise!(Lenient(None); bool, i64, u64, f64, str, unit, seq);
-        }
-        deserializer.deserialize_any(V(PhantomData))
-    }
-}
-
 /// A list that may also arrive as a lone value; elements are lenient types themselves
-/// (`Text`, `Lenient<_>`). The first element is kept inline: most lists hold one.
+/// (`Text`, `Obj<_>`). The first element is kept inline: most lists hold one.
 struct Many<T> {
     first: Option<T>,
     rest: Vec<T>,

@@ -1,3 +1,6 @@
+//! Mapping table, over 900 lines by design (a provider is one file; this one is its serde
+//! record shapes and the functions mapping their fields).
+//!
 //! Microsoft Entra ID: audit logs (directoryAudits), sign-in logs (interactive, non-interactive,
 //! service principal, managed identity), Microsoft Graph activity logs and Identity Protection
 //! risk events. Shapes: diagnostic-settings records (`category` + `properties`), bare Microsoft
@@ -17,10 +20,11 @@ use serde::de::value::{
 };
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{
-    Flag, Probe, Provider, RecordError, Text, details_from, from_json, from_json_str,
-    parse_time_text, probe_has, probe_str,
+use super::fields::{
+    Flag, Text, cut, details_from, from_json, from_json_str, probe_has, probe_str, trim_cow,
 };
+use super::time::parse_time_text;
+use super::{Probe, Provider, RecordError};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// Microsoft Entra ID audit, sign-in, Graph activity and risk logs.
@@ -672,7 +676,7 @@ fn audit<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
         .activity_display_name
         .take()
         .or(p.operation_name.take())
-        .map(trim);
+        .map(trim_cow);
     let act = action.as_deref().unwrap_or("");
     let initiator = take(&mut p.initiated_by);
     let who = initiator
@@ -1131,25 +1135,10 @@ fn is_none(v: &str) -> bool {
     v.eq_ignore_ascii_case("none") || v.eq_ignore_ascii_case("hidden")
 }
 
-fn trim(c: Cow<'_, str>) -> Cow<'_, str> {
-    match c {
-        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
-        Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
-    }
-}
-
 /// The first sentence of a reason, at most 100 bytes.
 fn short(s: &str) -> &str {
     let s = s.trim();
     cut(s.find(". ").and_then(|i| s.get(..=i)).unwrap_or(s), 100)
-}
-
-fn cut(s: &str, max: usize) -> &str {
-    let mut i = max.min(s.len());
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    s.get(..i).unwrap_or(s)
 }
 
 fn capped(pairs: &[(&str, Option<&str>)]) -> S<'static> {

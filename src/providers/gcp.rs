@@ -15,10 +15,11 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use sonic_rs::JsonValueTrait;
 
-use super::{
-    Flag, Num, Probe, Provider, RecordError, Text, details_from, from_json, looks_read_only,
-    parse_rfc3339, probe_get, probe_str,
+use super::fields::{
+    Flag, Num, Text, details_from, from_json, looks_read_only, probe_get, probe_str, sub_cow,
 };
+use super::time::parse_rfc3339;
+use super::{Probe, Provider, RecordError};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// Suffix of the `protoPayload.@type` of audit entries.
@@ -369,7 +370,7 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
     let service = p
         .service_name
         .0
-        .map(|c| sub_cow_opt(&c, strip_googleapis).unwrap_or(c));
+        .map(|c| sub_cow(&c, strip_googleapis).unwrap_or(c));
     let svc = service.as_deref().unwrap_or_default();
     let is_login = svc == "login" || m.contains(".LoginService.");
     let ws = p.metadata.0.filter(|_| is_login).unwrap_or_default();
@@ -411,7 +412,7 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
         let target = names
             .into_iter()
             .flatten()
-            .find_map(|c| sub_cow_opt(c, service_account_of));
+            .find_map(|c| sub_cow(c, service_account_of));
         resource = target.or(resource);
     }
     let affected = ws.param("affected_email_address");
@@ -493,7 +494,7 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
     let locations = p.resource_location.take().current_locations.0;
     let first_location = locations.into_iter().find_map(Text::into_inner);
     let location = labels.location.0.or(labels.zone.0).or(labels.region.0);
-    let project = sub_cow_opt(&log_name, account_of_log_name);
+    let project = sub_cow(&log_name, account_of_log_name);
     let caller = p.request_metadata.take();
     Ok(Event {
         time,
@@ -769,24 +770,13 @@ fn strip_subject_kind(subject: Cow<'_, str>) -> Cow<'_, str> {
         s.strip_prefix("user:")
             .or_else(|| s.strip_prefix("serviceAccount:"))
     }
-    sub_cow_opt(&subject, strip).unwrap_or(subject)
+    sub_cow(&subject, strip).unwrap_or(subject)
 }
 
 /// The last dot-separated segment of a method name (`google.iam.admin.v1.CreateRole` →
 /// `CreateRole`).
 fn last_segment(method: &str) -> &str {
     method.rsplit('.').next().unwrap_or(method)
-}
-
-/// Applies a borrowing projection to a `Cow`, staying borrowed when it was.
-fn sub_cow_opt<'a>(
-    c: &Cow<'a, str>,
-    f: for<'x> fn(&'x str) -> Option<&'x str>,
-) -> Option<Cow<'a, str>> {
-    match c {
-        Cow::Borrowed(s) => f(s).map(Cow::Borrowed),
-        Cow::Owned(s) => f(s).map(|v| Cow::Owned(v.to_owned())),
-    }
 }
 
 /// Cuts text to at most `max` bytes on a char boundary, marking the cut.

@@ -9,11 +9,11 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::okta::{Obj, first_segment};
-use super::{
-    Flag, Probe, Provider, RecordError, Text, details_from, epoch_to_micros, from_json,
-    parse_time_text, probe_has, probe_str,
+use super::fields::{
+    Flag, Obj, Text, details_from, first_segment, from_json, probe_has, probe_str,
 };
+use super::time::{epoch_to_micros, parse_time_text};
+use super::{Probe, Provider, RecordError};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// GitHub audit log events.

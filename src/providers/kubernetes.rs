@@ -10,10 +10,9 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::{
-    Flag, Num, Probe, Provider, RawJson, RecordError, Text, details_from, from_json, parse_rfc3339,
-    probe_has, probe_str,
-};
+use super::fields::{Flag, Num, RawJson, Text, details_from, from_json, probe_has, probe_str};
+use super::time::parse_rfc3339;
+use super::{Probe, Provider, RecordError};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// Kubernetes audit log parser (format `k8s-audit`).

@@ -1,114 +1,21 @@
 //! Okta System Log: the `LogEvent` objects of `/api/v1/logs` (JSON array pages, NDJSON
 //! dumps, Cribl `_raw` and EventBridge `detail` envelopes once ingest has unwrapped them).
-//!
-//! This file also holds the lenient container types [`Obj`] and [`List`] (objects and arrays
-//! of objects that never fail the record), shared with the GitHub parser; they are
-//! candidates for `providers/mod.rs`.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::marker::PhantomData;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::IgnoredAny;
 
-use super::{
-    Flag, Probe, Provider, RecordError, Text, details_from, from_json, looks_read_only,
-    parse_time_text, probe_get, probe_has, probe_str,
+use super::fields::{
+    Flag, List, Obj, Text, cut, details_from, first_segment, from_json, looks_read_only, probe_get,
+    probe_has, probe_str,
 };
+use super::time::parse_time_text;
+use super::{Probe, Provider, RecordError};
 use crate::schema::{ActorType, Event, Outcome};
 
 /// Okta System Log events.
 pub struct Okta;
-
-// ---------------------------------------------------------------------------------------
-// Lenient containers
-// ---------------------------------------------------------------------------------------
-
-/// Visitor methods giving one value for every scalar and for null.
-#[rustfmt::skip]
-macro_rules! scalars_give {
-    ($value:expr) => {
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> { Ok($value) }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> { Ok($value) }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> { Ok($value) }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> { Ok($value) }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> { Ok($value) }
-        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> { Ok($value) }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> { Ok($value) }
-    };
-}
-
-/// A JSON object read into `T`; null, scalars and arrays give `None` instead of an error.
-/// `T`'s fields must themselves be lenient (`Text`, `Obj`, `List`, ...).
-pub(crate) struct Obj<T>(pub Option<T>);
-
-impl<T> Default for Obj<T> {
-    fn default() -> Self {
-        Obj(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ObjVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
-            type Value = Obj<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|v| Obj(Some(v)))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Obj(None))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            scalars_give!(Obj(None));
-        }
-        deserializer.deserialize_any(ObjVisitor(PhantomData))
-    }
-}
-
-/// A JSON array of objects read into `T`s, skipping elements that are not objects; a lone
-/// object counts as a one-element array, anything else is empty.
-pub(crate) struct List<T>(pub Vec<T>);
-
-impl<T> Default for List<T> {
-    fn default() -> Self {
-        List(Vec::new())
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ListVisitor<T>(PhantomData<T>);
-        impl<'de, T: Deserialize<'de>> Visitor<'de> for ListVisitor<T> {
-            type Value = List<T>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(Obj(item)) = seq.next_element::<Obj<T>>()? {
-                    out.extend(item);
-                }
-                Ok(List(out))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|v| List(vec![v]))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            scalars_give!(List(Vec::new()));
-        }
-        deserializer.deserialize_any(ListVisitor(PhantomData))
-    }
-}
 
 /// Okta writes `"unknown"` (and sometimes `"null"`) for missing ids; treat them as absent.
 fn known(text: Text<'_>) -> Option<Cow<'_, str>> {
@@ -119,34 +26,6 @@ fn known(text: Text<'_>) -> Option<Cow<'_, str>> {
 fn known_ref<'t>(text: &'t Text<'_>) -> Option<&'t str> {
     text.get()
         .filter(|v| !v.eq_ignore_ascii_case("unknown") && !v.eq_ignore_ascii_case("null"))
-}
-
-/// The text before the first dot (`user` of `user.session.start`), borrowed when possible.
-pub(crate) fn first_segment<'a>(text: &Cow<'a, str>) -> Option<Cow<'a, str>> {
-    match text {
-        Cow::Borrowed(s) => s
-            .split_once('.')
-            .map(|(p, _)| p)
-            .filter(|p| !p.is_empty())
-            .map(Cow::Borrowed),
-        Cow::Owned(s) => s
-            .split_once('.')
-            .map(|(p, _)| p)
-            .filter(|p| !p.is_empty())
-            .map(|p| Cow::Owned(p.to_owned())),
-    }
-}
-
-/// Cuts a string to at most `max` bytes on a character boundary.
-fn clip(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -418,10 +297,10 @@ fn targets_summary(targets: &[Principal<'_>], consent: bool) -> Option<String> {
             out.push(',');
         }
         if !consent {
-            out.push_str(clip(t.kind.get().unwrap_or("?"), 30));
+            out.push_str(cut(t.kind.get().unwrap_or("?"), 30));
             out.push(':');
         }
-        out.push_str(clip(t.name().unwrap_or("?"), 60));
+        out.push_str(cut(t.name().unwrap_or("?"), 60));
     }
     if shown.len() > 3 {
         out.push_str(&format!(",+{}", shown.len() - 3));
@@ -504,7 +383,7 @@ impl Provider for Okta {
             Some(p) => parse_time_text(p).ok_or_else(|| {
                 RecordError::Invalid(format!(
                     "Okta event has an unreadable published time {:?}",
-                    clip(p, 40)
+                    cut(p, 40)
                 ))
             })?,
         };
@@ -581,7 +460,7 @@ impl Provider for Okta {
             d.factor_type
                 .get()
                 .or(d.method_type_used.get())
-                .map(|f| clip(f, 40).to_owned())
+                .map(|f| cut(f, 40).to_owned())
         });
         let resource = resource(&event_type, &mut ev.target.0);
 
@@ -596,18 +475,18 @@ impl Provider for Okta {
         let risk = debug.risk.get().and_then(risk_level);
         let non_success = result.filter(|_| outcome != Outcome::Success);
         let reason = (outcome != Outcome::Failure)
-            .then(|| outcome_field.reason.get().map(|r| clip(r, 80)))
+            .then(|| outcome_field.reason.get().map(|r| cut(r, 80)))
             .flatten();
         let threat = debug
             .threat_suspected
             .get()
             .filter(|t| t.eq_ignore_ascii_case("true"));
         let proxy = (security.is_proxy.0 == Some(true)).then_some("true");
-        let message = ev.display_message.get().map(|m| clip(m, 80));
+        let message = ev.display_message.get().map(|m| cut(m, 80));
         let details = details_from(&[
             (
                 "privilegeGranted",
-                debug.privilege_granted.get().map(|p| clip(p, 80)),
+                debug.privilege_granted.get().map(|p| cut(p, 80)),
             ),
             (
                 if consent { "scopes" } else { "targets" },

@@ -1,3 +1,6 @@
+//! Test-data generator, over 900 lines by design: mostly the month it writes (teams, their
+//! routines, the planted incidents and the rule each should trip), which reads best whole.
+//!
 //! A month of a larger company's audit logs (`synth month`): teams in Chicago, Berlin,
 //! Los Angeles, Kolkata and Sydney working their hours (admins doing routine IAM work,
 //! occasional late reads and sign-in typos), service identities around the clock, and

@@ -354,7 +354,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.ticks += 1;
             if state.store.has_pending() && state.ticks.is_multiple_of(COMMIT_TICKS) {
                 match state.store.commit() {
-                    Ok(()) => state.frame_changed(&mut effects),
+                    Ok(_change) => state.frame_changed(&mut effects),
                     Err(e) => state.message = Some(escape_control(&e.to_string()).into_owned()),
                 }
             }

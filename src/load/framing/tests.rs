@@ -107,33 +107,6 @@ fn values_larger_than_a_read_are_reassembled() {
 }
 
 #[test]
-fn shapes_are_sniffed_from_content() {
-    assert_eq!(sniff_shape(b"{\"a\":1}\n{\"a\":2}\n", true), Shape::Lines);
-    assert_eq!(
-        sniff_shape(b"{\"Records\":[{\"a\":1}]}\n", true),
-        Shape::Json
-    );
-    assert_eq!(sniff_shape(b"{\n \"a\": 1\n}", true), Shape::Json);
-    assert_eq!(
-        sniff_shape(b"{\"a\":1}\n{\n \"b\": 2\n}\n", true),
-        Shape::Json,
-        "pretty after a single line"
-    );
-    assert_eq!(
-        sniff_shape(b"{\"a\":1}{\"b\":2}\n", true),
-        Shape::Json,
-        "two values on a line"
-    );
-    assert_eq!(sniff_shape(b"  [", false), Shape::Json);
-    assert_eq!(sniff_shape(b"Time,Caller,Op\r\n1,2,3", true), Shape::Csv);
-    assert_eq!(sniff_shape(b"", true), Shape::Empty);
-    assert!(matches!(
-        sniff_shape(b"\x00\x01\x02binary", true),
-        Shape::Unknown(_)
-    ));
-}
-
-#[test]
 fn csv_records_with_quoted_newlines_stay_whole() {
     let input = b"A,B\r\n1,\"{\r\n \"\"x\"\": 1\r\n}\"\r\n2,3\r\n";
     let mut framer = Framer::new("t", Box::new(io::Cursor::new(input.to_vec())));

@@ -1,5 +1,5 @@
 use super::*;
-use crate::providers::parse_rfc3339;
+use crate::providers::time::parse_rfc3339;
 
 /// Every normalized column but time, in one line, for compact field-by-field checks.
 fn summary(e: &Event<'_>) -> String {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::providers::parse_rfc3339;
+use crate::providers::time::parse_rfc3339;
 
 fn parse(json: &str) -> Event<'_> {
     match Entra.parse_json(json.as_bytes()) {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::providers::parse_rfc3339;
+use crate::providers::time::parse_rfc3339;
 
 fn parse(record: &str) -> Event<'_> {
     Okta.parse_json(record.as_bytes()).unwrap()
