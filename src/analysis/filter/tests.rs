@@ -8,6 +8,7 @@ use crate::schema::{
     ACCOUNT, ActorType, DETAILS, EVENT_ID, Event, EventBatch, MFA, OUTCOME, Outcome, PRIVILEGED,
     PROVIDER, READ_ONLY, RawSpan, SESSION,
 };
+use crate::time::DAY;
 
 // ---------------------------------------------------------------------------------------
 // Fixture: events around the 2024 DST changes of America/New_York.
@@ -823,6 +824,62 @@ fn time_terms_in_a_zone_with_dst() {
         FilterContext::for_frame(&f.frame, new_york()).newest,
         Some(newest)
     );
+}
+
+#[test]
+fn trusted_networks_of_the_config_and_ip_filters_agree() {
+    // The detection config's trusted networks and `ip:` in a filter read addresses with one
+    // parser: an IPv4-mapped IPv6 address is the IPv4 address it carries in both.
+    let config = crate::config::Config::overlay(
+        "[detect]\ntrusted_cidrs = [\"10.0.0.0/8\", \"2001:db8::/32\"]\n",
+        std::path::Path::new("trusted.toml"),
+    )
+    .unwrap();
+    let trusted: Vec<Cidr> = config
+        .detect
+        .trusted_cidrs
+        .iter()
+        .map(|c| Cidr::parse(c).unwrap())
+        .collect();
+    let f = fixture();
+    let filter = format!("ip in ({})", config.detect.trusted_cidrs.join(", "));
+    f.check(&filter, |r| {
+        r.event
+            .src_ip
+            .as_deref()
+            .is_some_and(|ip| trusted.iter().any(|n| n.contains_text(ip)))
+    });
+    assert!(f.ids(&filter).contains("e07"), "::ffff:10.9.9.9 is trusted");
+    assert!(trusted[0].contains_text("::ffff:10.1.2.3"));
+    let mapped = FilterContext::default();
+    for (ip, inside) in [
+        ("::ffff:10.1.2.3", true),
+        ("10.1.2.3", true),
+        ("::ffff:11.1.2.3", false),
+        ("2001:db8::7", true),
+    ] {
+        assert_eq!(trusted.iter().any(|n| n.contains_text(ip)), inside, "{ip}");
+        let mut batch = EventBatch::new("mapped");
+        let event = ev(
+            "m1",
+            "2024-03-09T12:00:00Z",
+            "aws",
+            None,
+            None,
+            Some(ip),
+            |_| {},
+        );
+        let span = RawSpan {
+            offset: 0,
+            len: 1,
+            line: 1,
+        };
+        batch.push(&event, b"{}", span, false);
+        let frame = batch.into_frame().unwrap();
+        let expr = compile_str(&filter, &mapped).unwrap();
+        let kept = frame.lazy().filter(expr).collect().unwrap().height();
+        assert_eq!(kept == 1, inside, "filter {filter} on {ip}");
+    }
 }
 
 #[test]
