@@ -92,6 +92,7 @@ use crate::text::escape_control;
 use crate::time::{HOUR, MINUTE, SECOND, parse_duration};
 
 mod compile;
+pub mod drill;
 mod lex;
 mod parse;
 mod pattern;
@@ -103,8 +104,8 @@ use pattern::*;
 use values::*;
 
 pub use compile::compile;
+pub use drill::quote_value;
 pub use parse::parse;
-pub use pattern::quote_value;
 
 #[cfg(test)]
 mod tests;

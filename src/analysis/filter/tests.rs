@@ -1109,10 +1109,11 @@ fn quote_value_reads_back_as_exact_equality() {
         assert_eq!(literal.as_deref(), Some(value), "{value:?} -> {quoted}");
     }
     for value in ["AWS Internal", "a*b", r"C:\x", "say \"hi\"", ""] {
+        // The drill-down quoting and the printer of parsed filters spell the same term.
         let term = FilterExpr::equals(ACTOR, value);
-        let text = term.to_filter_string();
-        assert_eq!(text, format!("actor:{}", quote_value(value)));
-        assert_eq!(parse(&text).unwrap(), term);
+        let quoted = format!("actor:{}", quote_value(value));
+        assert_eq!(parse(&quoted).unwrap(), term, "{quoted}");
+        assert_eq!(parse(&term.to_filter_string()).unwrap(), term);
     }
     let pivot = FilterExpr::And(vec![
         FilterExpr::equals(SRC_IP, "AWS Internal"),
@@ -1127,7 +1128,13 @@ fn quote_value_reads_back_as_exact_equality() {
     });
     assert_eq!(quote_value("jdoe"), "jdoe");
     assert_eq!(quote_value("AWS Internal"), r#""AWS Internal""#);
-    assert_eq!(quote_value("a*b"), r"a\*b");
+    assert_eq!(quote_value("a*b"), r#""a\*b""#);
+    assert_eq!(quote_value("dependabot[bot]"), r#""dependabot[bot]""#);
+    assert_eq!(quote_value("-x"), r#""-x""#);
+    assert_eq!(
+        quote_value("arn:aws:iam::1:user/a.b+c@d"),
+        "arn:aws:iam::1:user/a.b+c@d"
+    );
     assert_eq!(quote_value(""), r#""""#);
 }
 
