@@ -7,6 +7,7 @@ use polars::prelude::*;
 use crate::schema::{ACTOR, ACTOR_TYPE, OUTCOME, Outcome, PRIVILEGED, PROVIDER, SRC_IP, TIME};
 use crate::{Error, Result};
 
+use super::keys::micros;
 use super::{InventorySpec, Spec};
 
 /// Inventory column: the actor's earliest event time.
@@ -126,12 +127,7 @@ pub fn identities(table: &DataFrame) -> Vec<Identity> {
             .and_then(|v| v.extract::<u64>())
             .unwrap_or(0)
     };
-    let time = |c: &Option<&Column>, i: usize| -> Option<i64> {
-        match c.and_then(|c| c.get(i).ok()) {
-            Some(AnyValue::Datetime(v, _, _)) | Some(AnyValue::DatetimeOwned(v, _, _)) => Some(v),
-            _ => None,
-        }
-    };
+    let time = |c: &Option<&Column>, i: usize| c.and_then(|c| c.get(i).ok()).and_then(micros);
     (0..table.height())
         .map(|i| Identity {
             actor: text(&actor, i),

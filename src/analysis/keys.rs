@@ -117,6 +117,16 @@ pub(super) fn key_of(column: &str, value: AnyValue<'_>, names: &HashMap<u32, Str
     }
 }
 
+/// An instant (UTC microseconds) read back from a result: a time, or its physical `i64`.
+pub(super) fn micros(value: AnyValue<'_>) -> Option<i64> {
+    match value {
+        AnyValue::Datetime(v, _, _) | AnyValue::DatetimeOwned(v, _, _) | AnyValue::Int64(v) => {
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
 /// The text of each dictionary id of a categorical column (empty for other columns).
 pub(super) fn category_names(column: &str) -> HashMap<u32, String> {
     if schema::is_categorical(column) {

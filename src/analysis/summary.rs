@@ -6,7 +6,7 @@ use polars::prelude::*;
 use crate::schema::{ACTION, ACTOR, PROVIDER, SOURCE, TIME};
 use crate::{Error, Result};
 
-use super::keys::{Counts, category_names, key_expr, key_of, value_counts};
+use super::keys::{Counts, category_names, key_expr, key_of, micros, value_counts};
 
 /// Columns of the per-input summary: events, first and last time, distinct actors.
 const EVENTS: &str = "events";
@@ -84,8 +84,8 @@ pub fn summarize(frame: &DataFrame, top_actions: usize) -> Result<Summary> {
                 .map(|v| key_of(SOURCE, v, &names).label().to_string())
                 .unwrap_or_default(),
             events: value(EVENTS).and_then(|v| v.extract::<u64>()).unwrap_or(0),
-            first: value(FIRST).and_then(any_to_micros),
-            last: value(LAST).and_then(any_to_micros),
+            first: value(FIRST).and_then(micros),
+            last: value(LAST).and_then(micros),
             actors: value(ACTORS).and_then(|v| v.extract::<u64>()).unwrap_or(0),
         });
     }
@@ -99,13 +99,4 @@ pub fn summarize(frame: &DataFrame, top_actions: usize) -> Result<Summary> {
         top_actions: value_counts(frame, ACTION, top_actions)?,
         per_source: sources,
     })
-}
-
-fn any_to_micros(value: AnyValue<'_>) -> Option<i64> {
-    match value {
-        AnyValue::Datetime(v, _, _) => Some(v),
-        AnyValue::DatetimeOwned(v, _, _) => Some(v),
-        AnyValue::Int64(v) => Some(v),
-        _ => None,
-    }
 }
