@@ -139,7 +139,7 @@ enum Command {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
         /// One lane per value of this column.
-        #[arg(long, value_name = "COL", default_value = "actor")]
+        #[arg(long, value_name = "COL", default_value = schema::ACTOR)]
         by: String,
         /// Bucket size (`1m`, `15m`, `1h`, `1h30m`, `1d`, ...; default: from the time range).
         #[arg(long, value_name = "SIZE")]

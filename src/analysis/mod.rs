@@ -1,12 +1,13 @@
 //! The way through: read-only analyses over the event frame, each described by a plain-data
 //! spec. The CLI builds the specs from its flags, the TUI from its state, and saved views
-//! will read them from TOML; all three run them through the same functions ([`select`] for
-//! a [`ViewSpec`], [`run`] for the analyses), so a pivot in the TUI and `trailscope pivot`
-//! cannot disagree.
+//! will read them from TOML; all three run them through the same functions
+//! ([`select_rows`]/[`select()`] for a [`ViewSpec`], [`run`] for the analyses), so a pivot in
+//! the TUI and `trailscope pivot` cannot disagree.
 //!
-//! One file per analysis: [`select`] (filter, time range, sort, columns), [`summary`],
-//! [`keys`] (values, counts, drill-down filters), [`pivot`], [`timeline`] (buckets in a
-//! display zone), [`profile`], [`inventory`] and [`sql`]; the filter language is [`filter`].
+//! One file per analysis: [`mod@select`] (filter, time range, sort, columns),
+//! [`mod@summary`], [`keys`] (values, counts, drill-down filters), [`mod@pivot`],
+//! [`mod@timeline`] (buckets in a display zone), [`mod@profile`], [`mod@inventory`] and
+//! [`mod@sql`]; the filter language is [`filter`].
 
 pub mod filter;
 pub mod inventory;

@@ -38,11 +38,14 @@ impl ViewSpec {
         if let Some(range) = &self.range {
             terms.extend(range.terms());
         }
-        let filter = match terms.len() {
-            0 => None,
-            1 => Some(filter::compile(&terms[0], &ctx)?),
-            _ => Some(filter::compile(&FilterExpr::And(terms), &ctx)?),
+        let combined = if terms.len() > 1 {
+            Some(FilterExpr::And(terms))
+        } else {
+            terms.pop()
         };
+        let filter = combined
+            .map(|expr| filter::compile(&expr, &ctx))
+            .transpose()?;
         Ok(CompiledView {
             spec: self.clone(),
             filter,
@@ -94,11 +97,7 @@ pub struct Selection {
 /// The rows of `frame` a view selects, in its order (its limit is not applied: the TUI
 /// scrolls through all of them), with their count and time range.
 pub fn select_rows(frame: &DataFrame, view: &CompiledView) -> Result<Selection> {
-    let sort = view.spec.sort.as_ref();
-    if let Some(key) = sort {
-        check_column(&key.column)?;
-    }
-    if view.filter.is_none() && sort.is_none() {
+    if view.filter.is_none() && view.spec.sort.is_none() {
         let (first, last) = frame.column(TIME).map(time_range).unwrap_or((None, None));
         return Ok(Selection {
             rows: None,
@@ -107,21 +106,7 @@ pub fn select_rows(frame: &DataFrame, view: &CompiledView) -> Result<Selection> 
             last,
         });
     }
-    let mut lazy = frame.clone().lazy().with_row_index(ROW, None);
-    if let Some(expr) = view.filter.clone() {
-        lazy = lazy.filter(expr);
-    }
-    // Categorical columns sort by their text after filtering (see `sort_by_category`).
-    if let Some(key) = sort.filter(|k| !schema::is_categorical(&k.column)) {
-        lazy = lazy.sort(
-            [key.column.as_str()],
-            SortMultipleOptions::default()
-                .with_order_descending(key.descending)
-                .with_nulls_last(true)
-                .with_maintain_order(true),
-        );
-    }
-    let out = lazy
+    let out = plan(frame, view, true)?
         .select([col(ROW), col(TIME)])
         .collect()
         .map_err(Error::polars("filtering events"))?;
@@ -130,7 +115,7 @@ pub fn select_rows(frame: &DataFrame, view: &CompiledView) -> Result<Selection> 
         .and_then(|c| c.idx().cloned())
         .map_err(Error::polars("filtering events"))?;
     let (first, last) = out.column(TIME).map(time_range).unwrap_or((None, None));
-    if let Some(key) = sort.filter(|k| schema::is_categorical(&k.column)) {
+    if let Some(key) = categorical_sort(view) {
         rows = sort_by_category(frame, &rows, key)?;
     }
     Ok(Selection {
@@ -148,22 +133,62 @@ pub fn select(frame: &DataFrame, view: &CompiledView) -> Result<DataFrame> {
     for column in &columns {
         check_column(column)?;
     }
-    let selection = select_rows(frame, view)?;
     let limit = view.spec.limit;
-    let rows = match (selection.rows, limit) {
-        (Some(rows), Some(n)) => Some(rows.slice(0, n.min(rows.len()))),
-        (rows, _) => rows,
+    let selected = if categorical_sort(view).is_some() {
+        // Rows in the order of the column's text, then the first `limit` of them.
+        let rows = select_rows(frame, view)?.rows.unwrap_or_default();
+        let rows = match limit {
+            Some(n) => rows.slice(0, n.min(rows.len())),
+            None => rows,
+        };
+        frame
+            .take(&rows)
+            .map_err(Error::polars("selecting events"))?
+    } else {
+        // One plan, so a sort with a limit is a top-k and a filter one pass over the frame.
+        let mut lazy = plan(frame, view, false)?;
+        if let Some(n) = limit {
+            lazy = lazy.limit(n as IdxSize);
+        }
+        lazy.collect().map_err(Error::polars("selecting events"))?
     };
-    let shown = frame
+    selected
         .select(columns.iter().copied())
-        .map_err(Error::polars("choosing columns"))?;
-    match rows {
-        Some(rows) => shown.take(&rows).map_err(Error::polars("selecting events")),
-        None => Ok(match limit {
-            Some(n) => shown.head(Some(n)),
-            None => shown,
-        }),
+        .map_err(Error::polars("choosing columns"))
+}
+
+/// The view's filter and its sort (unless by a categorical column, which [`sort_by_category`]
+/// orders afterwards) as one lazy plan over `frame`, with the frame's row numbers in [`ROW`]
+/// when `row_index` is set.
+fn plan(frame: &DataFrame, view: &CompiledView, row_index: bool) -> Result<LazyFrame> {
+    let mut lazy = frame.clone().lazy();
+    if row_index {
+        lazy = lazy.with_row_index(ROW, None);
     }
+    if let Some(expr) = view.filter.clone() {
+        lazy = lazy.filter(expr);
+    }
+    if let Some(key) = &view.spec.sort {
+        check_column(&key.column)?;
+        if !schema::is_categorical(&key.column) {
+            lazy = lazy.sort(
+                [key.column.as_str()],
+                SortMultipleOptions::default()
+                    .with_order_descending(key.descending)
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            );
+        }
+    }
+    Ok(lazy)
+}
+
+/// The view's sort when it is by a categorical column.
+fn categorical_sort(view: &CompiledView) -> Option<&SortKey> {
+    view.spec
+        .sort
+        .as_ref()
+        .filter(|k| schema::is_categorical(&k.column))
 }
 
 /// The selected rows of `frame` (all of them, in frame order, when `rows` is None) with only
