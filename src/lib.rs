@@ -1,10 +1,11 @@
 //! trailscope: load, query and investigate cloud audit logs.
 //!
 //! Data flows one way, and the module tree reads in that order: [`schema`], [`text`],
-//! [`time`], [`net`], [`config`] and [`json_scan`] are the base; [`providers`] parse one format family each;
-//! [`load`] finds records in inputs (files, directories, gzip, stdin), recognizes their format
-//! and runs the parallel pipeline; [`store`] holds the Polars frame; [`analysis`] answers
-//! filters, pivots, timelines and SQL over it; [`detectors`] turn it into findings; [`output`]
+//! [`time`], [`net`], [`config`] and [`json_scan`] are the base; [`providers`] parse one
+//! format family each; [`load`] finds records in inputs (files, directories, gzip, stdin),
+//! recognizes their format and runs the parallel pipeline; [`store`] holds the Polars frame;
+//! [`analysis`] answers filters, pivots, timelines and SQL over it, each described by a
+//! serializable spec; [`detectors`] turn it into findings; [`output`]
 //! (tables and machine formats) and [`tui`] (the terminal UI) show the results.
 #![forbid(unsafe_code)]
 
