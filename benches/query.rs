@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use trailscope::analysis::filter::{FilterContext, compile_str};
-use trailscope::analysis::{self, PivotSpec, TimelineSpec};
+use trailscope::analysis::{self, PivotSpec, SortKey, TimelineSpec, ViewSpec};
 use trailscope::load::classify::Classifier;
 use trailscope::load::pipeline::LoadOptions;
 use trailscope::load::source;
@@ -42,7 +41,16 @@ pub fn bench_query(events: usize, runs: usize) {
         distinct(trailscope::schema::ACTION),
         distinct(trailscope::schema::SRC_IP),
     );
-    let ctx = FilterContext::for_frame(&frame, jiff::tz::TimeZone::get("America/Chicago").unwrap());
+    let chicago = jiff::tz::TimeZone::get("America/Chicago").unwrap();
+    // What `query --format ndjson` prints: every event column of the matching events.
+    let view = |filter: &str, sort: Option<SortKey>, limit: Option<usize>| ViewSpec {
+        filter: filter.to_string(),
+        tz: chicago.clone(),
+        columns: trailscope::schema::EVENT_COLUMNS.map(String::from).to_vec(),
+        sort,
+        limit,
+        ..ViewSpec::default()
+    };
     let filters = [
         (
             "regex on a categorical",
@@ -72,10 +80,8 @@ pub fn bench_query(events: usize, runs: usize) {
     );
     for (name, text) in &filters {
         let (best, median, n) = time_ms(runs, || {
-            let expr = compile_str(text, &ctx).unwrap();
-            analysis::select(&frame, Some(expr), None, None)
-                .unwrap()
-                .height()
+            let compiled = view(text, None, None).compile(&frame).unwrap();
+            analysis::select(&frame, &compiled).unwrap().height()
         });
         println!("{name:<28} {best:>9.1} {median:>9.1} {n:>10}  {text}");
     }
@@ -86,7 +92,7 @@ pub fn bench_query(events: usize, runs: usize) {
         top: 20,
     };
     let (best, median, n) = time_ms(runs, || {
-        analysis::pivot(&frame, &spec).unwrap().total as usize
+        analysis::run(&frame, None, &spec).unwrap().total as usize
     });
     println!(
         "{:<28} {best:>9.1} {median:>9.1} {n:>10}",
@@ -95,11 +101,11 @@ pub fn bench_query(events: usize, runs: usize) {
     let spec = TimelineSpec {
         by: "actor".into(),
         bucket: None,
-        tz: jiff::tz::TimeZone::get("America/Chicago").unwrap(),
+        tz: chicago.clone(),
         top: 20,
     };
     let (best, median, n) = time_ms(runs, || {
-        analysis::timeline(&frame, &spec)
+        analysis::run(&frame, None, &spec)
             .unwrap()
             .totals
             .iter()
@@ -109,12 +115,10 @@ pub fn bench_query(events: usize, runs: usize) {
         "{:<28} {best:>9.1} {median:>9.1} {n:>10}",
         "timeline by actor (auto)"
     );
-    let sort = analysis::SortKey::parse("actor").unwrap();
-    let (best, median, n) = time_ms(runs, || {
-        analysis::select(&frame, None, Some(&sort), Some(100))
-            .unwrap()
-            .height()
-    });
+    let sorted = view("", Some(SortKey::parse("actor").unwrap()), Some(100))
+        .compile(&frame)
+        .unwrap();
+    let (best, median, n) = time_ms(runs, || analysis::select(&frame, &sorted).unwrap().height());
     println!(
         "{:<28} {best:>9.1} {median:>9.1} {n:>10}",
         "sort by actor, first 100"

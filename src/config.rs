@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::net::Cidr;
 use crate::{Error, Location, Result};
 
 /// The built-in configuration text.
@@ -309,49 +310,6 @@ impl Default for Detect {
     }
 }
 
-/// An IP network (`10.0.0.0/8`, `2001:db8::/32`, or one address).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Net {
-    bits: u128,
-    prefix: u32,
-    v4: bool,
-}
-
-impl Net {
-    /// Parses a CIDR block or a single address.
-    pub fn parse(text: &str) -> Option<Net> {
-        let (addr, prefix) = match text.trim().split_once('/') {
-            Some((a, p)) => (a, Some(p.parse::<u32>().ok()?)),
-            None => (text.trim(), None),
-        };
-        let (bits, v4) = ip_bits(addr)?;
-        let max = if v4 { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Net { bits, prefix, v4 })
-    }
-
-    /// Whether an address (as written in a log) is inside.
-    pub fn contains(&self, addr: &str) -> bool {
-        let Some((bits, v4)) = ip_bits(addr) else {
-            return false;
-        };
-        let max = if v4 { 32 } else { 128 };
-        if v4 != self.v4 || self.prefix == 0 {
-            return v4 == self.v4;
-        }
-        let shift = max - self.prefix;
-        (bits >> shift) == (self.bits >> shift)
-    }
-}
-
-/// An address as bits and whether it is IPv4.
-pub fn ip_bits(addr: &str) -> Option<(u128, bool)> {
-    match addr.trim().parse::<std::net::IpAddr>().ok()? {
-        std::net::IpAddr::V4(a) => Some((u128::from(u32::from(a)), true)),
-        std::net::IpAddr::V6(a) => Some((u128::from(a), false)),
-    }
-}
-
 /// Parses `"HH:MM-HH:MM"` into minutes of the day `[start, end)`.
 pub fn parse_hours(text: &str) -> Option<(u32, u32)> {
     let (a, b) = text.trim().split_once('-')?;
@@ -600,7 +558,7 @@ fn validate_detect(d: &Detect, text: &str, path: &Path) -> Result<()> {
         }
     }
     for cidr in &d.trusted_cidrs {
-        if Net::parse(cidr).is_none() {
+        if Cidr::parse(cidr).is_none() {
             return fail(cidr, format!("invalid CIDR '{cidr}' in trusted_cidrs"));
         }
     }
@@ -681,8 +639,12 @@ mod tests {
         assert_eq!(parse_hours("08:00-19:00"), Some((480, 1140)));
         assert_eq!(parse_hours("19:00-08:00"), None);
         assert_eq!(parse_weekday("Sunday"), Some(6));
-        let net = Net::parse("10.0.0.0/8").unwrap();
-        assert!(net.contains("10.1.2.3") && !net.contains("11.0.0.1") && !net.contains("x"));
+        let net = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(
+            net.contains_text("10.1.2.3")
+                && !net.contains_text("11.0.0.1")
+                && !net.contains_text("x")
+        );
         let err = Config::overlay(
             "[detect]\ntrusted_cidrs = [\"10.0.0.0/99\"]\n",
             Path::new("bad.toml"),

@@ -1,10 +1,11 @@
 //! trailscope: load, query and investigate cloud audit logs.
 //!
 //! Data flows one way, and the module tree reads in that order: [`schema`], [`text`],
-//! [`config`] and [`json_scan`] are the base; [`providers`] parse one format family each;
-//! [`load`] finds records in inputs (files, directories, gzip, stdin), recognizes their format
-//! and runs the parallel pipeline; [`store`] holds the Polars frame; [`analysis`] answers
-//! filters, pivots, timelines and SQL over it; [`detectors`] turn it into findings; [`output`]
+//! [`time`], [`net`], [`config`] and [`json_scan`] are the base; [`providers`] parse one
+//! format family each; [`load`] finds records in inputs (files, directories, gzip, stdin),
+//! recognizes their format and runs the parallel pipeline; [`store`] holds the Polars frame;
+//! [`analysis`] answers filters, pivots, timelines and SQL over it, each described by a
+//! serializable spec; [`detectors`] turn it into findings; [`output`]
 //! (tables and machine formats) and [`tui`] (the terminal UI) show the results.
 #![forbid(unsafe_code)]
 
@@ -16,12 +17,14 @@ pub mod config;
 pub mod detectors;
 pub mod json_scan;
 pub mod load;
+pub mod net;
 pub mod output;
 pub mod providers;
 pub mod schema;
 pub mod store;
 pub mod synth;
 pub mod text;
+pub mod time;
 pub mod tui;
 
 /// A position in an input: the file (or `-`), and the line and/or byte offset when known.

@@ -12,9 +12,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand, ValueEnum};
-use polars::prelude::{DataFrame, Expr};
+use polars::prelude::DataFrame;
 
-use trailscope::analysis::{self, filter};
+use trailscope::analysis::{
+    self, CompiledView, PivotSpec, ProfileSpec, Selection, SortKey, TimelineSpec, ViewSpec,
+};
 use trailscope::config::Config;
 use trailscope::load::classify::Classifier;
 use trailscope::load::pipeline::LoadOptions;
@@ -126,7 +128,7 @@ enum Command {
         #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
         filter: Option<String>,
         /// Keep the N largest rows and columns; the rest are summed into "(other)".
-        #[arg(long, value_name = "N", default_value_t = 20)]
+        #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_PIVOT_TOP)]
         top: usize,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
@@ -137,16 +139,16 @@ enum Command {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
         /// One lane per value of this column.
-        #[arg(long, value_name = "COL", default_value = "actor")]
+        #[arg(long, value_name = "COL", default_value = schema::ACTOR)]
         by: String,
-        /// Bucket size (`1m`, `15m`, `1h`, `1d`, ...; default: from the time range).
+        /// Bucket size (`1m`, `15m`, `1h`, `1h30m`, `1d`, ...; default: from the time range).
         #[arg(long, value_name = "SIZE")]
         bucket: Option<String>,
         /// Filter expression applied first.
         #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
         filter: Option<String>,
         /// Lanes kept; the rest are summed into "(other)".
-        #[arg(long, value_name = "N", default_value_t = 10)]
+        #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_TIMELINE_LANES)]
         top: usize,
         /// Print each top actor's activity profile (weekday x hour of day) instead.
         #[arg(long)]
@@ -385,7 +387,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         }) => {
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let spec = analysis::PivotSpec {
+            let spec = PivotSpec {
                 rows,
                 cols,
                 distinct,
@@ -403,11 +405,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
         }) => {
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let bucket = bucket
-                .as_deref()
-                .map(analysis::parse_duration)
-                .transpose()?;
-            let spec = analysis::TimelineSpec {
+            let bucket = bucket.as_deref().map(analysis::parse_bucket).transpose()?;
+            let spec = TimelineSpec {
                 by,
                 bucket,
                 tz: loaded.tz.clone(),
@@ -495,16 +494,19 @@ struct Loaded {
 }
 
 impl Loaded {
-    /// The loaded frame with `filter` applied (all events when none).
-    fn filtered(&self, filter: Option<&str>) -> anyhow::Result<DataFrame> {
-        let frame = self.store.frame();
-        match filter.map(str::trim).filter(|f| !f.is_empty()) {
-            None => Ok(frame.clone()),
-            Some(text) => {
-                let expr = compile_filter(frame, text, &self.tz)?;
-                Ok(analysis::select(frame, Some(expr), None, None)?)
-            }
+    /// A view of the loaded events: `filter` (trimmed) in the display zone.
+    fn view(&self, filter: Option<&str>) -> ViewSpec {
+        ViewSpec {
+            filter: filter.map(str::trim).unwrap_or_default().to_string(),
+            tz: self.tz.clone(),
+            ..ViewSpec::default()
         }
+    }
+
+    /// The events `filter` selects (all of them when none), for an analysis to run over.
+    fn selection(&self, filter: Option<&str>) -> anyhow::Result<Selection> {
+        let view = compile_view(self.store.frame(), self.view(filter))?;
+        Ok(analysis::select_rows(self.store.frame(), &view)?)
     }
 
     /// Fails the way `summary` does when nothing at all could be loaded.
@@ -538,10 +540,11 @@ impl Loaded {
     }
 }
 
-/// Compiles a filter, or fails with the filter, a caret under the problem, and what was expected.
-fn compile_filter(frame: &DataFrame, text: &str, tz: &jiff::tz::TimeZone) -> anyhow::Result<Expr> {
-    let ctx = filter::FilterContext::for_frame(frame, tz.clone());
-    filter::compile_str(text, &ctx).map_err(|err| {
+/// Compiles a view's filter, or fails with the filter, a caret under the problem, and what
+/// was expected.
+fn compile_view(frame: &DataFrame, spec: ViewSpec) -> anyhow::Result<CompiledView> {
+    spec.compile(frame).map_err(|err| {
+        let text = spec.filter.as_str();
         // The caret goes under the escaped filter, whose columns move where a control
         // character became an escape.
         let (start, end) = (err.span.start, err.span.end.max(err.span.start));
@@ -664,27 +667,10 @@ struct QueryRequest {
     format: ResultFormat,
 }
 
-/// The columns a table shows when none are asked for: who did what, when, from where, and
-/// whether it was allowed.
-const TABLE_COLUMNS: [&str; 8] = [
-    schema::TIME,
-    schema::PROVIDER,
-    schema::ACTOR,
-    schema::ACTION,
-    schema::OUTCOME,
-    schema::SRC_IP,
-    schema::RESOURCE,
-    schema::ERROR,
-];
-
 fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitCode> {
     loaded.require_events()?;
     let frame = loaded.store.frame();
-    let sort = request
-        .sort
-        .as_deref()
-        .map(analysis::SortKey::parse)
-        .transpose()?;
+    let sort = request.sort.as_deref().map(SortKey::parse).transpose()?;
     let result = match &request.sql {
         Some(sql) => {
             let mut result = analysis::sql(frame, sql)?;
@@ -694,27 +680,21 @@ fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitC
             result
         }
         None => {
-            let expr = request
-                .filter
-                .as_deref()
-                .map(str::trim)
-                .filter(|f| !f.is_empty())
-                .map(|f| compile_filter(frame, f, &loaded.tz))
-                .transpose()?;
-            let selected = analysis::select(frame, expr, sort.as_ref(), request.limit)?;
-            let columns: Vec<&str> = if !request.columns.is_empty() {
-                for c in &request.columns {
-                    analysis::check_column(c)?;
-                }
-                request.columns.iter().map(String::as_str).collect()
+            // Tables show the default columns, machine formats every column.
+            let columns = if !request.columns.is_empty() {
+                request.columns.clone()
             } else if request.format == ResultFormat::Table {
-                TABLE_COLUMNS.to_vec()
+                Vec::new()
             } else {
-                schema::EVENT_COLUMNS.to_vec()
+                schema::EVENT_COLUMNS.map(String::from).to_vec()
             };
-            selected
-                .select(columns)
-                .map_err(Error::polars("choosing columns"))?
+            let spec = ViewSpec {
+                columns,
+                sort,
+                limit: request.limit,
+                ..loaded.view(request.filter.as_deref())
+            };
+            analysis::select(frame, &compile_view(frame, spec)?)?
         }
     };
     let grid = output::Grid::from_frame(&result)?;
@@ -727,13 +707,13 @@ fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitC
 
 fn pivot(
     loaded: &Loaded,
-    spec: &analysis::PivotSpec,
+    spec: &PivotSpec,
     filter: Option<&str>,
     format: ResultFormat,
 ) -> anyhow::Result<ExitCode> {
     loaded.require_events()?;
-    let frame = loaded.filtered(filter)?;
-    let pivot = analysis::pivot(&frame, spec)?;
+    let selection = loaded.selection(filter)?;
+    let pivot = analysis::run(loaded.store.frame(), selection.rows.as_ref(), spec)?;
     loaded.report_timings();
     let mut out = io::stdout().lock();
     match format {
@@ -746,27 +726,29 @@ fn pivot(
 
 fn timeline(
     loaded: &Loaded,
-    spec: &analysis::TimelineSpec,
+    spec: &TimelineSpec,
     filter: Option<&str>,
     profile: bool,
     format: ResultFormat,
 ) -> anyhow::Result<ExitCode> {
     loaded.require_events()?;
-    let frame = loaded.filtered(filter)?;
+    let selection = loaded.selection(filter)?;
+    let (frame, rows) = (loaded.store.frame(), selection.rows.as_ref());
     let mut out = io::stdout().lock();
     if profile {
-        let actors = analysis::value_counts(&frame, schema::ACTOR, spec.top.max(1))?;
-        let profiles = actors
-            .iter()
-            .map(|(actor, _)| analysis::profile(&frame, actor, &loaded.tz))
-            .collect::<Result<Vec<_>, _>>()?;
+        let spec = ProfileSpec {
+            actors: Vec::new(),
+            top: spec.top,
+            tz: loaded.tz.clone(),
+        };
+        let profiles = analysis::run(frame, rows, &spec)?;
         loaded.report_timings();
         match format {
             ResultFormat::Table => output::write_profiles(&mut out, &profiles, &loaded.tz)?,
             _ => writeln!(out, "{}", output::profiles_json(&profiles, &loaded.tz))?,
         }
     } else {
-        let timeline = analysis::timeline(&frame, spec)?;
+        let timeline = analysis::run(frame, rows, spec)?;
         loaded.report_timings();
         if let Some(note) = timeline.widening_note() {
             let _ = writeln!(io::stderr(), "trailscope: note: {note}");

@@ -82,6 +82,18 @@ pub const STRING_COLUMNS: [&str; 4] = [EVENT_ID, RESOURCE, SESSION, DETAILS];
 /// Columns holding a nullable boolean.
 pub const BOOL_COLUMNS: [&str; 3] = [MFA, READ_ONLY, PRIVILEGED];
 
+/// The columns an events table shows when none are chosen (`trailscope query`, the TUI's
+/// events view): who did what, when, from where, and whether it was allowed.
+pub const DEFAULT_COLUMNS: [&str; 8] = [
+    TIME, PROVIDER, ACTOR, ACTION, OUTCOME, SRC_IP, RESOURCE, ERROR,
+];
+
+/// Whether a column is stored as a categorical (the [`CATEGORICAL_COLUMNS`] and [`SOURCE`]):
+/// its physical values are dictionary ids, so it groups and sorts by id, not by text.
+pub fn is_categorical(column: &str) -> bool {
+    CATEGORICAL_COLUMNS.contains(&column) || column == SOURCE
+}
+
 /// The kind of identity behind an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ActorType {

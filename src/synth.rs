@@ -14,6 +14,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
+use crate::time::{DAY, HOUR, SECOND};
+
 mod month;
 
 pub use month::{MonthTruth, Planted, write_month};
@@ -110,10 +112,6 @@ impl Rng {
         s
     }
 }
-
-const SECOND: i64 = 1_000_000;
-const HOUR: i64 = 3600 * SECOND;
-const DAY: i64 = 24 * HOUR;
 
 /// 2024-03-04T00:00:00Z, a Monday: the first day of the sample.
 const SAMPLE_START: i64 = 1_709_510_400 * SECOND;

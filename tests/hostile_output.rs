@@ -486,9 +486,8 @@ fn many_lanes_share_the_count_budget() {
 
 #[test]
 fn bucket_sizes_widen_to_the_smallest_that_fits() {
-    use trailscope::analysis::{
-        auto_bucket, bucket_count, bucket_label, parse_duration, widen_bucket,
-    };
+    use trailscope::analysis::{auto_bucket, bucket_count, bucket_label, widen_bucket};
+    use trailscope::time::parse_duration;
     let day = 24 * 60 * MINUTE;
     // A bucket that fits is kept as asked for.
     assert_eq!(widen_bucket(0, day, MINUTE, 10_000), MINUTE);

@@ -6,9 +6,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use polars::prelude::*;
-use trailscope::analysis::filter::{FilterContext, compile_str};
-use trailscope::analysis::{self, Key, PivotSpec, TimelineSpec};
+use trailscope::analysis::filter::quote_value;
+use trailscope::analysis::{self, Key, PivotSpec, SortKey, TimelineSpec, ViewSpec};
+use trailscope::schema::EVENT_COLUMNS;
 use trailscope::store::FrameStore;
+use trailscope::time::parse_duration;
 
 use crate::util::{Row, load, rows, run, sample_logs, stderr, stdout};
 
@@ -21,10 +23,32 @@ fn sample() -> &'static (FrameStore, Vec<Row>) {
     })
 }
 
+/// The events of `frame` a view selects, every event column.
+fn selected(frame: &DataFrame, spec: ViewSpec) -> DataFrame {
+    let view = ViewSpec {
+        columns: EVENT_COLUMNS.map(String::from).to_vec(),
+        ..spec
+    };
+    analysis::select(frame, &view.compile(frame).unwrap()).unwrap()
+}
+
+/// A column of a result as display strings (null as ""), as [`rows`] shows them.
+fn texts(frame: &DataFrame, column: &str) -> Vec<String> {
+    let values = frame.column(column).unwrap();
+    (0..frame.height())
+        .map(|i| match values.get(i).unwrap() {
+            AnyValue::Null => String::new(),
+            v => v.str_value().to_string(),
+        })
+        .collect()
+}
+
 fn filtered(frame: &DataFrame, filter: &str) -> DataFrame {
-    let ctx = FilterContext::for_frame(frame, jiff::tz::TimeZone::UTC);
-    let expr = compile_str(filter, &ctx).unwrap();
-    analysis::select(frame, Some(expr), None, None).unwrap()
+    let view = ViewSpec {
+        filter: filter.to_string(),
+        ..ViewSpec::default()
+    };
+    selected(frame, view)
 }
 
 fn label(row: &Row, column: &str) -> String {
@@ -131,7 +155,7 @@ fn timeline_buckets_follow_the_display_zone_across_dst() {
     let frame = filtered(store.frame(), "provider:okta");
     let spec = TimelineSpec {
         by: "actor".into(),
-        bucket: Some(analysis::parse_duration("1h").unwrap()),
+        bucket: Some(parse_duration("1h").unwrap()),
         tz: tz.clone(),
         top: 3,
     };
@@ -173,7 +197,7 @@ fn daily_timeline_by_provider_in_berlin() {
     let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
     let spec = TimelineSpec {
         by: "provider".into(),
-        bucket: Some(analysis::parse_duration("1d").unwrap()),
+        bucket: Some(parse_duration("1d").unwrap()),
         tz: tz.clone(),
         top: 10,
     };
@@ -447,7 +471,7 @@ fn pivot_command_json_carries_drill_down_filters() {
     let actor = first["key"].as_str().unwrap();
     assert_eq!(
         first["filter"].as_str().unwrap(),
-        format!("actor:{}", analysis::quote_filter_value(actor))
+        format!("actor:{}", quote_value(actor))
     );
     let expected = all
         .iter()
@@ -560,15 +584,16 @@ fn timeline_profile_marks_activity_outside_an_actors_hours() {
 fn sorting_by_a_categorical_column_is_by_its_text() {
     let (store, all) = sample();
     for descending in [false, true] {
-        let key = analysis::SortKey {
+        let key = SortKey {
             column: "actor".into(),
             descending,
         };
-        let sorted = analysis::select(store.frame(), None, Some(&key), None).unwrap();
-        let got: Vec<String> = rows(&sorted)
-            .into_iter()
-            .map(|r| r["actor"].clone())
-            .collect();
+        let view = ViewSpec {
+            sort: Some(key),
+            ..ViewSpec::default()
+        };
+        let sorted = selected(store.frame(), view);
+        let got = texts(&sorted, "actor");
         let mut expected: Vec<String> = all.iter().map(|r| r["actor"].clone()).collect();
         // Nulls (shown as "") last either way.
         expected.sort_by(|a, b| match (a.is_empty(), b.is_empty()) {
@@ -580,15 +605,14 @@ fn sorting_by_a_categorical_column_is_by_its_text() {
         });
         assert_eq!(got, expected, "descending={descending}");
     }
-    let limited = analysis::select(
-        store.frame(),
-        None,
-        Some(&analysis::SortKey::parse("action:desc").unwrap()),
-        Some(3),
-    )
-    .unwrap();
+    let view = ViewSpec {
+        sort: Some(SortKey::parse("action:desc").unwrap()),
+        limit: Some(3),
+        ..ViewSpec::default()
+    };
+    let limited = selected(store.frame(), view);
     let max = all.iter().map(|r| r["action"].clone()).max().unwrap();
-    assert_eq!(rows(&limited)[0]["action"], max);
+    assert_eq!(texts(&limited, "action")[0], max);
     assert_eq!(limited.height(), 3);
 }
 
@@ -647,4 +671,182 @@ fn pivot_ties_at_the_top_n_cut_off_go_to_the_first_label_whatever_order_values_w
             pivot.row_keys
         );
     }
+}
+
+#[test]
+fn a_pivot_in_the_tui_and_trailscope_pivot_agree() {
+    use trailscope::tui::jobs::{self, Analysis, AnalysisJob, AnalysisOutput, Done, Job, ViewJob};
+    let (store, _) = sample();
+    let frame = store.frame();
+    // The TUI: its view job selects the rows, its analysis job pivots them.
+    let view = ViewSpec {
+        filter: "provider:aws".into(),
+        ..ViewSpec::default()
+    };
+    let done = jobs::run(Job::View(ViewJob {
+        version: 1,
+        frame_gen: 1,
+        frame: frame.clone(),
+        view: view.compile(frame).unwrap(),
+    }));
+    let Done::ViewComputed(Ok(selected), _) = done else {
+        panic!("{done:?}");
+    };
+    let spec = PivotSpec {
+        rows: "actor".into(),
+        cols: Some("action".into()),
+        distinct: None,
+        top: 5,
+    };
+    let done = jobs::run(Job::Analysis(AnalysisJob {
+        version: 1,
+        frame: frame.clone(),
+        rows: selected.rows,
+        analysis: Analysis::Pivot(spec),
+    }));
+    let Done::AnalysisComputed {
+        result: Ok(AnalysisOutput::Pivot(tui)),
+        ..
+    } = done
+    else {
+        panic!("{done:?}");
+    };
+    // The command line, in another process.
+    let out = run(&[
+        "pivot",
+        &sample_arg(),
+        "--rows",
+        "actor",
+        "--cols",
+        "action",
+        "--filter",
+        "provider:aws",
+        "--top",
+        "5",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cli: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(cli, trailscope::output::pivot_json(&tui));
+}
+
+#[test]
+fn a_views_time_range_selects_what_the_same_filter_terms_select() {
+    use trailscope::analysis::TimeRange;
+    let (store, _) = sample();
+    let frame = store.frame();
+    let ranged = |filter: &str, range: TimeRange| {
+        let view = ViewSpec {
+            filter: filter.to_string(),
+            range: Some(range),
+            ..ViewSpec::default()
+        };
+        selected(frame, view).height()
+    };
+    let last = ranged("provider:aws", TimeRange::Last("3d12h".into()));
+    assert_eq!(last, filtered(frame, "provider:aws last:3d12h").height());
+    assert!(last > 0 && last < filtered(frame, "provider:aws").height());
+    let between = TimeRange::Between {
+        after: Some("2024-03-05".into()),
+        before: Some("2024-03-07 12:00".into()),
+    };
+    let n = ranged("", between);
+    assert_eq!(
+        n,
+        filtered(frame, r#"after:2024-03-05 before:"2024-03-07 12:00""#).height()
+    );
+    assert!(n > 0 && n < frame.height());
+    let open = TimeRange::Between {
+        after: None,
+        before: Some("2024-03-07".into()),
+    };
+    assert_eq!(
+        ranged("", open),
+        filtered(frame, "before:2024-03-07").height()
+    );
+    // A bad end is reported like the filter term it stands for.
+    let bad = ViewSpec {
+        range: Some(TimeRange::Last("3x".into())),
+        ..ViewSpec::default()
+    };
+    let err = bad.compile(frame).unwrap_err();
+    assert!(err.message.contains("invalid duration '3x'"), "{err}");
+}
+
+#[test]
+fn specs_are_plain_data_that_round_trip_through_toml() {
+    use trailscope::analysis::{
+        DEFAULT_PIVOT_TOP, DEFAULT_TIMELINE_LANES, InventorySpec, ProfileSpec, TimeRange,
+    };
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let view = ViewSpec {
+        filter: "actor:alice -outcome:success".into(),
+        range: Some(TimeRange::Between {
+            after: Some("2024-03-05".into()),
+            before: None,
+        }),
+        tz: berlin.clone(),
+        columns: vec!["time".into(), "actor".into()],
+        sort: Some(SortKey::parse("actor:desc").unwrap()),
+        limit: Some(50),
+    };
+    let text = toml::to_string(&view).unwrap();
+    assert!(text.contains("tz = \"Europe/Berlin\""), "{text}");
+    assert_eq!(toml::from_str::<ViewSpec>(&text).unwrap(), view, "{text}");
+    let last = ViewSpec {
+        range: Some(TimeRange::Last("24h".into())),
+        ..ViewSpec::default()
+    };
+    let text = toml::to_string(&last).unwrap();
+    assert_eq!(toml::from_str::<ViewSpec>(&text).unwrap(), last, "{text}");
+    assert_eq!(toml::from_str::<ViewSpec>("").unwrap(), ViewSpec::default());
+
+    let pivot = PivotSpec {
+        rows: "actor".into(),
+        cols: Some("action".into()),
+        distinct: Some("src_ip".into()),
+        top: 7,
+    };
+    let text = toml::to_string(&pivot).unwrap();
+    assert_eq!(toml::from_str::<PivotSpec>(&text).unwrap(), pivot, "{text}");
+    let minimal: PivotSpec = toml::from_str("rows = \"actor\"").unwrap();
+    assert_eq!((minimal.cols, minimal.top), (None, DEFAULT_PIVOT_TOP));
+
+    let timeline = TimelineSpec {
+        by: "provider".into(),
+        bucket: Some(parse_duration("1h30m").unwrap()),
+        tz: berlin.clone(),
+        top: 3,
+    };
+    let text = toml::to_string(&timeline).unwrap();
+    assert!(text.contains("bucket = \"1h30m\""), "{text}");
+    assert_eq!(
+        toml::from_str::<TimelineSpec>(&text).unwrap(),
+        timeline,
+        "{text}"
+    );
+    let automatic: TimelineSpec = toml::from_str("").unwrap();
+    assert_eq!(
+        (automatic.by.as_str(), automatic.bucket, automatic.top),
+        ("actor", None, DEFAULT_TIMELINE_LANES)
+    );
+    assert!(toml::from_str::<TimelineSpec>("bucket = \"0m\"").is_err());
+    assert!(toml::from_str::<TimelineSpec>("tz = \"Mars/Olympus\"").is_err());
+
+    let profile = ProfileSpec {
+        actors: vec!["alice".into()],
+        top: 1,
+        tz: berlin,
+    };
+    let text = toml::to_string(&profile).unwrap();
+    assert_eq!(
+        toml::from_str::<ProfileSpec>(&text).unwrap(),
+        profile,
+        "{text}"
+    );
+    assert_eq!(
+        toml::from_str::<InventorySpec>("").unwrap(),
+        InventorySpec::default()
+    );
 }

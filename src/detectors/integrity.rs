@@ -745,8 +745,8 @@ fn future_findings(future: &[Ev], now: i64) -> Vec<Finding> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::super::SECOND;
     use super::*;
+    use crate::time::SECOND;
 
     #[test]
     fn durations_read_as_a_person_says_them() {

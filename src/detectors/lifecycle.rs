@@ -677,7 +677,7 @@ fn not_retired(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
 
 /// The /16 (IPv4) or /32 (IPv6) network of an address, standing in for its ASN.
 fn network(ip: &str) -> Option<String> {
-    let (bits, v4) = crate::config::ip_bits(ip)?;
+    let crate::net::Addr { bits, v4 } = crate::net::Addr::parse(ip)?;
     Some(if v4 {
         format!("{}.{}", (bits >> 24) & 0xff, (bits >> 16) & 0xff)
     } else {

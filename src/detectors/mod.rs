@@ -28,8 +28,9 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use crate::Result;
-use crate::config::{Config, Detect, Net};
+use crate::config::{Config, Detect};
 use crate::load::classify::Classifier;
+use crate::net::Cidr;
 use crate::schema::{
     ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, DETAILS, Dictionaries, ERROR, EVENT_ID, LOCATION, LOG_TYPE,
     MFA, OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SRC_IP, TIME, USER_AGENT,
@@ -245,14 +246,8 @@ pub fn at_least(findings: &[Finding], min: Severity) -> Vec<Finding> {
 pub(crate) const ROW: &str = "__row";
 /// The combined (provider, service, action) key column added to it ([`combo_key`]).
 pub(crate) const KEY: &str = "__key";
-/// Microseconds.
-pub(crate) const SECOND: i64 = 1_000_000;
-/// Microseconds in a minute.
-pub(crate) const MINUTE: i64 = 60 * SECOND;
-/// Microseconds in an hour.
-pub(crate) const HOUR: i64 = 3600 * SECOND;
-/// Microseconds in a day.
-pub(crate) const DAY: i64 = 24 * HOUR;
+/// Time units in microseconds, for the rules (`super::DAY`).
+pub(crate) use crate::time::{DAY, HOUR, MINUTE};
 
 /// What every rule may read: the frame (with [`ROW`]), the configuration, the dictionary
 /// names, the data span, and what earlier rules flagged.
@@ -282,7 +277,7 @@ pub struct Ctx<'a> {
     names: HashMap<&'static str, HashMap<u32, String>>,
     automation: Vec<regex::Regex>,
     breakglass: Vec<regex::Regex>,
-    trusted: Vec<Net>,
+    trusted: Vec<Cidr>,
 }
 
 /// What the data says about one actor.
@@ -373,7 +368,7 @@ impl<'a> Ctx<'a> {
             trusted: detect
                 .trusted_cidrs
                 .iter()
-                .filter_map(|c| Net::parse(c))
+                .filter_map(|c| Cidr::parse(c))
                 .collect(),
         };
         ctx.combos = ctx.distinct_combos()?;
@@ -534,7 +529,7 @@ impl<'a> Ctx<'a> {
 
     /// Whether a source address is in a trusted network.
     pub fn is_trusted(&self, ip: &str) -> bool {
-        self.trusted.iter().any(|n| n.contains(ip))
+        self.trusted.iter().any(|n| n.contains_text(ip))
     }
 
     /// Whether an event's action is in the critical tier: a row single-event rules judged

@@ -15,6 +15,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
 
+use crate::time::MINUTE;
+
 use super::{
     ACCOUNT, DAY, HOUR, Person, Rng, SECOND, Written, azure_activity, cloudtrail_ci_event,
     cloudtrail_console_login, cloudtrail_user_event, entra_directory_audit, entra_signin,
@@ -24,7 +26,6 @@ use super::{
 /// 2024-04-01T00:00:00Z, a Monday.
 const START: i64 = 1_711_929_600 * SECOND;
 const DAYS: i64 = 30;
-const MINUTE: i64 = 60 * SECOND;
 
 /// An incident planted in the month: the rule that should find it, the actor it should
 /// name, and the ids of its events.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crossterm::event::KeyEventKind;
 
-use crate::analysis::filter::{self, FilterContext};
-use crate::analysis::{self, Key as QueryKey, PivotSpec, TimelineSpec};
+use crate::analysis::filter;
+use crate::analysis::{self, InventorySpec, Key as QueryKey, PivotSpec, TimelineSpec, ViewSpec};
 use crate::detectors::Finding;
 use crate::load::pipeline::IngestMsg;
 use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
@@ -58,10 +58,6 @@ impl AppState {
         };
     }
 
-    pub(super) fn filter_context(&self) -> FilterContext {
-        FilterContext::for_frame(self.store.frame(), self.settings.tz.clone())
-    }
-
     /// The frame changed (first load, new batches): recompute what depends on it.
     pub(super) fn frame_changed(&mut self, effects: &mut Vec<Effect>) {
         self.frame_gen += 1;
@@ -75,15 +71,18 @@ impl AppState {
     }
 
     pub(super) fn request_view(&mut self, effects: &mut Vec<Effect>) {
-        let filter = if self.filter.text.trim().is_empty() {
-            None
-        } else {
-            match filter::compile_str(&self.filter.text, &self.filter_context()) {
-                Ok(expr) => Some(expr),
-                Err(e) => {
-                    self.filter.error = Some(e);
-                    return;
-                }
+        let spec = ViewSpec {
+            filter: self.filter.text.clone(),
+            tz: self.settings.tz.clone(),
+            columns: self.events.columns.iter().map(|c| c.to_string()).collect(),
+            sort: self.events.sort.map(Into::into),
+            ..ViewSpec::default()
+        };
+        let view = match spec.compile(self.store.frame()) {
+            Ok(view) => view,
+            Err(e) => {
+                self.filter.error = Some(e);
+                return;
             }
         };
         self.filter.error = None;
@@ -92,9 +91,7 @@ impl AppState {
             version: self.events.requested,
             frame_gen: self.frame_gen,
             frame: self.store.frame().clone(),
-            filter,
-            sort: self.events.sort,
-            filter_text: self.filter.text.trim().to_string(),
+            view,
         })));
     }
 
@@ -273,7 +270,7 @@ impl AppState {
                     version,
                     frame: frame(),
                     rows,
-                    analysis: Analysis::Actors,
+                    analysis: Analysis::Actors(InventorySpec::default()),
                 })));
             }
             _ => {}

@@ -9,22 +9,18 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::analysis::{self, Pivot, PivotSpec, Timeline, TimelineSpec};
+use crate::analysis::{
+    self, CompiledView, Identity, InventorySpec, Pivot, PivotSpec, SortKey, Timeline, TimelineSpec,
+};
 use crate::config::Config;
 use crate::detectors::{self, Finding};
 use crate::load::source::{self, Origin};
-use crate::schema::{
-    ACTOR, ACTOR_TYPE, CATEGORICAL_COLUMNS, Dictionaries, OUTCOME, PRIVILEGED, PROVIDER, RAW_LEN,
-    RAW_OFFSET, SOURCE, SRC_IP, TIME,
-};
+use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::store::FrameStore;
 use crate::text::escape_control;
 
 use super::model::ActorRow;
 use super::record::{self, PrettyRecord};
-
-/// The row-index column added while filtering (the frame's own columns never start with `__`).
-const ROW: &str = "__row";
 
 /// A sort of the events table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +29,15 @@ pub struct Sort {
     pub column: &'static str,
     /// Largest first.
     pub descending: bool,
+}
+
+impl From<Sort> for SortKey {
+    fn from(sort: Sort) -> SortKey {
+        SortKey {
+            column: sort.column.to_string(),
+            descending: sort.descending,
+        }
+    }
 }
 
 /// Which worker slot a job goes to; a newer job replaces a queued one of the same slot.
@@ -73,7 +78,7 @@ impl Job {
             Job::Analysis(job) => match job.analysis {
                 Analysis::Pivot(_) => Slot::Pivot,
                 Analysis::Timeline(_) => Slot::Timeline,
-                Analysis::Actors => Slot::Actors,
+                Analysis::Actors(_) => Slot::Actors,
             },
             Job::Detect(_) => Slot::Detect,
             Job::Record(_) => Slot::Record,
@@ -89,12 +94,8 @@ pub struct ViewJob {
     pub frame_gen: u64,
     /// The store's frame.
     pub frame: DataFrame,
-    /// The compiled filter (None: everything).
-    pub filter: Option<Expr>,
-    /// The sort (None: time order, the frame's own).
-    pub sort: Option<Sort>,
-    /// The filter's text (what the rows match).
-    pub filter_text: String,
+    /// The view, its filter compiled.
+    pub view: CompiledView,
 }
 
 /// What an analysis job computes.
@@ -105,7 +106,7 @@ pub enum Analysis {
     /// Lanes over time.
     Timeline(TimelineSpec),
     /// The identity inventory.
-    Actors,
+    Actors(InventorySpec),
 }
 
 /// An analysis of the filtered rows of a frame.
@@ -284,220 +285,41 @@ fn read_record(place: &RecordPlace) -> Result<PrettyRecord, String> {
     ))
 }
 
-fn time_range(times: &Column) -> (Option<i64>, Option<i64>) {
-    let physical = times.as_materialized_series().to_physical_repr();
-    match physical.i64() {
-        Ok(t) => (t.min(), t.max()),
-        Err(_) => (None, None),
-    }
-}
-
 fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
-    let ViewJob {
-        version,
-        frame_gen,
-        frame,
-        filter,
-        sort,
-        filter_text,
-    } = job;
-    if filter.is_none() && sort.is_none() {
-        let (first, last) = frame.column(TIME).map(time_range).unwrap_or((None, None));
-        return Ok(ViewRows {
-            version,
-            frame_gen,
-            rows: None,
-            matching: frame.height(),
-            first,
-            last,
-            filter_text,
-        });
-    }
-    // Categorical columns sort by their values' rank in the dictionary (a counting sort over
-    // ids), several times faster than comparing a million strings.
-    let categorical = sort.filter(|s| is_categorical(s.column));
-    let mut lazy = frame.clone().lazy().with_row_index(ROW, None);
-    if let Some(expr) = filter {
-        lazy = lazy.filter(expr);
-    }
-    if let Some(sort) = sort.filter(|s| !is_categorical(s.column)) {
-        lazy = lazy.sort(
-            [sort.column],
-            SortMultipleOptions::default()
-                .with_order_descending(sort.descending)
-                .with_nulls_last(true)
-                .with_maintain_order(true),
-        );
-    }
-    let out = lazy
-        .select([col(ROW), col(TIME)])
-        .collect()
-        .map_err(crate::Error::polars("filtering events"))?;
-    let mut rows = out
-        .column(ROW)
-        .and_then(|c| c.idx().cloned())
-        .map_err(crate::Error::polars("filtering events"))?;
-    let (first, last) = out.column(TIME).map(time_range).unwrap_or((None, None));
-    if let Some(sort) = categorical {
-        rows = sort_by_category(&frame, &rows, sort)?;
-    }
+    let selection = analysis::select_rows(&job.frame, &job.view)?;
     Ok(ViewRows {
-        version,
-        frame_gen,
-        matching: rows.len(),
-        rows: Some(rows),
-        first,
-        last,
-        filter_text,
+        version: job.version,
+        frame_gen: job.frame_gen,
+        rows: selection.rows,
+        matching: selection.matching,
+        first: selection.first,
+        last: selection.last,
+        filter_text: job.view.spec.filter.trim().to_string(),
     })
 }
 
-fn is_categorical(column: &str) -> bool {
-    CATEGORICAL_COLUMNS.contains(&column) || column == SOURCE
-}
-
-/// Orders `rows` by the text of a categorical column (nulls last; ties keep their order).
-fn sort_by_category(frame: &DataFrame, rows: &IdxCa, sort: Sort) -> crate::Result<IdxCa> {
-    let err = crate::Error::polars("sorting events");
-    let physical = frame
-        .column(sort.column)
-        .map_err(crate::Error::polars("sorting events"))?
-        .as_materialized_series()
-        .to_physical_repr()
-        .rechunk();
-    let ids = physical.u32().map_err(err)?;
-    let mut values = Dictionaries::shared().category_values(sort.column);
-    values.sort_by(|a, b| a.1.cmp(&b.1));
-    let size = values
-        .iter()
-        .map(|(id, _)| *id as usize + 1)
-        .max()
-        .unwrap_or(0);
-    let buckets = values.len() + 1;
-    let null = buckets - 1;
-    let mut rank = vec![null; size];
-    for (r, (id, _)) in values.iter().enumerate() {
-        rank[*id as usize] = if sort.descending { buckets - 2 - r } else { r };
-    }
-    let keys: Vec<usize> = ids
-        .downcast_iter()
-        .flat_map(|a| a.iter())
-        .map(|id| {
-            id.and_then(|id| rank.get(*id as usize).copied())
-                .unwrap_or(null)
-        })
-        .collect();
-    let order: Vec<IdxSize> = rows
-        .downcast_iter()
-        .flat_map(|a| a.values().iter().copied())
-        .collect();
-    let mut starts = vec![0usize; buckets + 1];
-    for &row in &order {
-        starts[keys.get(row as usize).copied().unwrap_or(null) + 1] += 1;
-    }
-    for i in 1..starts.len() {
-        starts[i] += starts[i - 1];
-    }
-    let mut sorted = vec![0 as IdxSize; order.len()];
-    for &row in &order {
-        let key = keys.get(row as usize).copied().unwrap_or(null);
-        sorted[starts[key]] = row;
-        starts[key] += 1;
-    }
-    Ok(IdxCa::from_vec(PlSmallStr::from_static(ROW), sorted))
-}
-
-/// The filtered rows of `frame` with only `columns` (all rows in frame order when `rows` is None).
-pub fn view_frame(
-    frame: &DataFrame,
-    rows: Option<&IdxCa>,
-    columns: &[&str],
-) -> crate::Result<DataFrame> {
-    let mut names: Vec<&str> = Vec::with_capacity(columns.len());
-    for c in columns {
-        if !names.contains(c) {
-            names.push(c);
-        }
-    }
-    let selected = frame
-        .select(names.iter().copied())
-        .map_err(crate::Error::polars("selecting columns"))?;
-    match rows {
-        None => Ok(selected),
-        Some(rows) => selected
-            .take(rows)
-            .map_err(crate::Error::polars("selecting rows")),
-    }
-}
-
 fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
-    let rows = job.rows.as_ref();
-    match job.analysis {
-        Analysis::Pivot(spec) => {
-            let mut columns = vec![spec.rows.as_str()];
-            columns.extend(spec.cols.as_deref());
-            columns.extend(spec.distinct.as_deref());
-            let frame = view_frame(&job.frame, rows, &columns)?;
-            analysis::pivot(&frame, &spec).map(AnalysisOutput::Pivot)
-        }
-        Analysis::Timeline(spec) => {
-            let frame = view_frame(&job.frame, rows, &[TIME, spec.by.as_str()])?;
-            analysis::timeline(&frame, &spec).map(AnalysisOutput::Timeline)
-        }
-        Analysis::Actors => {
-            let frame = view_frame(
-                &job.frame,
-                rows,
-                &[
-                    ACTOR, ACTOR_TYPE, PROVIDER, TIME, PRIVILEGED, OUTCOME, SRC_IP,
-                ],
-            )?;
-            let table = analysis::actors(&frame)?;
-            Ok(AnalysisOutput::Actors(actor_rows(&table)))
-        }
+    let (frame, rows) = (&job.frame, job.rows.as_ref());
+    match &job.analysis {
+        Analysis::Pivot(spec) => analysis::run(frame, rows, spec).map(AnalysisOutput::Pivot),
+        Analysis::Timeline(spec) => analysis::run(frame, rows, spec).map(AnalysisOutput::Timeline),
+        Analysis::Actors(spec) => analysis::run(frame, rows, spec)
+            .map(|identities| AnalysisOutput::Actors(identities.iter().map(actor_row).collect())),
     }
 }
 
-fn actor_rows(table: &DataFrame) -> Vec<ActorRow> {
-    let column = |name: &str| table.column(name).ok();
-    let (actor, kind, provider) = (column(ACTOR), column(ACTOR_TYPE), column(PROVIDER));
-    let (first, last) = (column("first_seen"), column("last_seen"));
-    let (events, privileged) = (column("events"), column("privileged_actions"));
-    let (failures, ips) = (column("failures"), column("distinct_ips"));
-    let text = |c: &Option<&Column>, i: usize| -> String {
-        c.and_then(|c| c.get(i).ok())
-            .map(|v| match v {
-                AnyValue::Null => String::new(),
-                v => v.str_value().into_owned(),
-            })
-            .unwrap_or_default()
-    };
-    let number = |c: &Option<&Column>, i: usize| -> u64 {
-        c.and_then(|c| c.get(i).ok())
-            .and_then(|v| v.extract::<u64>())
-            .unwrap_or(0)
-    };
-    let time = |c: &Option<&Column>, i: usize| -> Option<i64> {
-        match c.and_then(|c| c.get(i).ok()) {
-            Some(AnyValue::Datetime(v, _, _)) | Some(AnyValue::DatetimeOwned(v, _, _)) => Some(v),
-            _ => None,
-        }
-    };
-    (0..table.height())
-        .map(|i| {
-            let name = text(&actor, i);
-            ActorRow {
-                label: escape_control(&name).into_owned(),
-                actor: name,
-                actor_type: escape_control(&text(&kind, i)).into_owned(),
-                provider: escape_control(&text(&provider, i)).into_owned(),
-                first: time(&first, i),
-                last: time(&last, i),
-                events: number(&events, i),
-                privileged: number(&privileged, i),
-                failures: number(&failures, i),
-                distinct_ips: number(&ips, i),
-            }
-        })
-        .collect()
+/// An identity as the actors view shows it (escaped).
+fn actor_row(identity: &Identity) -> ActorRow {
+    ActorRow {
+        label: escape_control(&identity.actor).into_owned(),
+        actor: identity.actor.clone(),
+        actor_type: escape_control(&identity.actor_type).into_owned(),
+        provider: escape_control(&identity.provider).into_owned(),
+        first: identity.first,
+        last: identity.last,
+        events: identity.events,
+        privileged: identity.privileged,
+        failures: identity.failures,
+        distinct_ips: identity.distinct_ips,
+    }
 }

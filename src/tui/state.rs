@@ -108,17 +108,6 @@ pub const FINDING_COLUMNS: [&str; 6] = [
     "why",
 ];
 
-/// The events table's columns when nothing was chosen.
-pub const DEFAULT_COLUMNS: [&str; 7] = [
-    schema::TIME,
-    schema::PROVIDER,
-    schema::ACTOR,
-    schema::ACTION,
-    schema::OUTCOME,
-    schema::SRC_IP,
-    schema::RESOURCE,
-];
-
 /// Display width of an events-table column.
 pub fn column_width(column: &str) -> u16 {
     match column {
@@ -485,7 +474,7 @@ impl AppState {
             ticks: 0,
             filter: FilterState::default(),
             events: EventsModel {
-                columns: DEFAULT_COLUMNS.to_vec(),
+                columns: schema::DEFAULT_COLUMNS.to_vec(),
                 col_cursor: 0,
                 col_offset: 0,
                 sort: None,

@@ -56,10 +56,8 @@ pub fn compile(expr: &FilterExpr, ctx: &FilterContext) -> Result<Expr, FilterErr
         }
         FilterExpr::Time { bound, value, span } => compile_time(*bound, value, span, ctx),
         FilterExpr::Cidr { cidr, span } => {
-            let block = parse_cidr(cidr).ok_or_else(|| cidr_error(cidr, span.clone()))?;
-            Ok(category_ids(SRC_IP, |v| {
-                parse_ip(v).is_some_and(|ip| block.contains(ip))
-            }))
+            let block = Cidr::parse(cidr).ok_or_else(|| cidr_error(cidr, span.clone()))?;
+            Ok(category_ids(SRC_IP, |v| block.contains_text(v)))
         }
         FilterExpr::InList { field, list, span } => compile_list(field, list, span, ctx),
         FilterExpr::Bool { field, value, span } => {
@@ -139,7 +137,7 @@ pub(super) fn compile_time(
     let time = || col(TIME).to_physical();
     let expr = if bound == TimeBound::Last {
         let duration = parse_duration(value)
-            .ok_or_else(|| FilterError::new(duration_error(value), span.clone()))?;
+            .map_err(|_| FilterError::new(duration_error(value), span.clone()))?;
         let Some(newest) = ctx.newest else {
             return Ok(lit(false));
         };
@@ -220,7 +218,7 @@ pub(super) fn compile_list(
     if field == IP {
         let mut blocks = Vec::with_capacity(values.len());
         for (value, line) in &values {
-            match parse_cidr(value) {
+            match Cidr::parse(value) {
                 Some(block) => blocks.push(block),
                 None => {
                     let mut message = format!("invalid CIDR '{}'", escape_control(value));
@@ -235,7 +233,7 @@ pub(super) fn compile_list(
             }
         }
         return Ok(category_ids(SRC_IP, |v| {
-            parse_ip(v).is_some_and(|ip| blocks.iter().any(|b| b.contains(ip)))
+            Addr::parse(v).is_some_and(|ip| blocks.iter().any(|b| b.contains(ip)))
         }));
     }
     let kind = kind_of(field).filter(|k| matches!(k, Kind::Category | Kind::Text));

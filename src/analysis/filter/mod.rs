@@ -76,7 +76,6 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::net::IpAddr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -84,13 +83,16 @@ use std::sync::{Arc, OnceLock};
 use polars::prelude::*;
 use regex::Regex;
 
+use crate::net::{Addr, Cidr};
 use crate::schema::{
-    ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, CATEGORICAL_COLUMNS, Dictionaries, ERROR,
-    EVENT_COLUMNS, LOCATION, RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
+    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, Dictionaries, ERROR, EVENT_COLUMNS, LOCATION,
+    RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
 };
 use crate::text::escape_control;
+use crate::time::{HOUR, MINUTE, SECOND, parse_duration};
 
 mod compile;
+pub mod drill;
 mod lex;
 mod parse;
 mod pattern;
@@ -102,8 +104,8 @@ use pattern::*;
 use values::*;
 
 pub use compile::compile;
+pub use drill::quote_value;
 pub use parse::parse;
-pub use pattern::quote_value;
 
 #[cfg(test)]
 mod tests;
@@ -134,12 +136,6 @@ const SHORT_LIST: usize = 16;
 
 /// Deepest nesting of parentheses and negations accepted.
 const MAX_DEPTH: usize = 100;
-
-const SECOND: i64 = 1_000_000;
-const MINUTE: i64 = 60 * SECOND;
-const HOUR: i64 = 60 * MINUTE;
-const DAY: i64 = 24 * HOUR;
-const WEEK: i64 = 7 * DAY;
 
 /// What compiling a filter needs to know beyond the filter.
 #[derive(Debug, Clone)]
@@ -428,8 +424,7 @@ fn kind_of(field: &str) -> Option<Kind> {
         BEFORE => Kind::Before,
         LAST => Kind::Last,
         IP => Kind::Ip,
-        SOURCE => Kind::Category,
-        f if CATEGORICAL_COLUMNS.contains(&f) => Kind::Category,
+        f if schema::is_categorical(f) => Kind::Category,
         f if STRING_COLUMNS.contains(&f) => Kind::Text,
         f if BOOL_COLUMNS.contains(&f) => Kind::Bool,
         _ => return None,

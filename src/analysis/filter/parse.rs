@@ -217,7 +217,7 @@ impl Parser<'_> {
                 for item in &items {
                     let text = item.text();
                     if field == IP {
-                        if parse_cidr(&text).is_none() {
+                        if Cidr::parse(&text).is_none() {
                             return Err(cidr_error(&text, item.span.clone()));
                         }
                         values.push(text);
@@ -304,7 +304,7 @@ pub(super) fn field_term(
         Kind::After => time(TimeBound::After),
         Kind::Before => time(TimeBound::Before),
         Kind::Last => {
-            if parse_duration(&text).is_none() {
+            if parse_duration(&text).is_err() {
                 return Err(FilterError::new(duration_error(&text), vspan));
             }
             Ok(FilterExpr::Time {
@@ -314,7 +314,7 @@ pub(super) fn field_term(
             })
         }
         Kind::Ip => {
-            if parse_cidr(&text).is_none() {
+            if Cidr::parse(&text).is_none() {
                 return Err(cidr_error(&text, vspan));
             }
             Ok(FilterExpr::Cidr { cidr: text, span })

@@ -364,13 +364,6 @@ pub(super) fn quote_string(s: &str) -> String {
     out
 }
 
-/// Quotes a value so that `field:VALUE` parses back to an exact (case-insensitive) equality
-/// with it: `*` becomes `\*`, `\` becomes `\\`, and values with spaces, quotes or
-/// parentheses are put in double quotes.
-pub fn quote_value(value: &str) -> String {
-    render_value(&literal_pattern(value), false)
-}
-
 /// The pattern matching exactly `value` (stars and backslashes escaped).
 pub(super) fn literal_pattern(value: &str) -> String {
     let pieces: Vec<Piece> = value.chars().map(Piece::Lit).collect();

@@ -1,4 +1,5 @@
-//! Typed values in filters: times (in the display zone), durations, addresses and CIDRs.
+//! Typed values in filters: times (in the display zone), and the errors of durations and
+//! CIDRs (read by [`crate::time`] and [`crate::net`], as everywhere else).
 
 use super::*;
 
@@ -71,37 +72,6 @@ pub(super) fn time_precision(time: &str) -> Option<i64> {
     }
 }
 
-pub(super) fn parse_duration(text: &str) -> Option<i64> {
-    let s = text.trim().to_ascii_lowercase();
-    if s.is_empty() {
-        return None;
-    }
-    let mut total: i64 = 0;
-    let mut chars = s.chars().peekable();
-    while chars.peek().is_some() {
-        let mut n: i64 = 0;
-        let mut digits = 0;
-        while let Some(d) = chars.peek().and_then(|c| c.to_digit(10)) {
-            n = n.checked_mul(10)?.checked_add(i64::from(d))?;
-            digits += 1;
-            chars.next();
-        }
-        if digits == 0 {
-            return None;
-        }
-        let unit = match chars.next()? {
-            's' => SECOND,
-            'm' => MINUTE,
-            'h' => HOUR,
-            'd' => DAY,
-            'w' => WEEK,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    Some(total)
-}
-
 impl TimeSpec {
     /// The period `[start, end)` in UTC microseconds; `None` when it is relative to the newest
     /// event and there is none.
@@ -146,66 +116,6 @@ impl TimeSpec {
 // ---------------------------------------------------------------------------------------
 // Addresses
 
-/// An address block; IPv4-mapped IPv6 addresses count as IPv4.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Cidr {
-    pub(super) net: u128,
-    pub(super) mask: u128,
-    v4: bool,
-}
-
 pub(super) fn cidr_error(text: &str, span: Range<usize>) -> FilterError {
     FilterError::new(format!("invalid CIDR '{}'", escape_control(text)), span)
-}
-
-/// An address as (bits, is IPv4).
-pub(super) fn parse_ip(s: &str) -> Option<(u128, bool)> {
-    Some(match s.trim().parse::<IpAddr>().ok()? {
-        IpAddr::V4(a) => (u128::from(u32::from(a)), true),
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => (u128::from(u32::from(v4)), true),
-            None => (u128::from(a), false),
-        },
-    })
-}
-
-pub(super) fn parse_cidr(text: &str) -> Option<Cidr> {
-    let text = text.trim();
-    let (addr, prefix) = match text.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (text, None),
-    };
-    let prefix: Option<u32> = match prefix {
-        None => None,
-        Some(p) if (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
-            Some(p.parse().ok()?)
-        }
-        Some(_) => return None,
-    };
-    let (bits, v4, width, prefix) = match addr.parse::<IpAddr>().ok()? {
-        IpAddr::V4(a) => (u128::from(u32::from(a)), true, 32, prefix.unwrap_or(32)),
-        IpAddr::V6(a) => match (a.to_ipv4_mapped(), prefix) {
-            (Some(m), Some(p)) if p >= 96 => (u128::from(u32::from(m)), true, 32, p - 96),
-            (Some(m), None) => (u128::from(u32::from(m)), true, 32, 32),
-            _ => (u128::from(a), false, 128, prefix.unwrap_or(128)),
-        },
-    };
-    if prefix > width {
-        return None;
-    }
-    let full = if v4 { u128::from(u32::MAX) } else { u128::MAX };
-    let mask = u128::MAX
-        .checked_shl(width - prefix)
-        .map_or(0, |m| m & full);
-    Some(Cidr {
-        net: bits & mask,
-        mask,
-        v4,
-    })
-}
-
-impl Cidr {
-    pub(super) fn contains(&self, (bits, v4): (u128, bool)) -> bool {
-        v4 == self.v4 && bits & self.mask == self.net
-    }
 }

@@ -1,0 +1,158 @@
+//! IP addresses and networks as the whole crate reads them: one parser for the addresses in
+//! logs, the `ip:` terms of a filter and the trusted networks of the detection config, so
+//! they cannot disagree. An IPv4-mapped IPv6 address (`::ffff:10.1.2.3`) is the IPv4
+//! address it carries, as it is on the wire.
+
+use std::net::IpAddr;
+
+/// An address as 128 bits (IPv4 in the low 32) and whether it is IPv4.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Addr {
+    /// The address bits; an IPv4 address uses the low 32.
+    pub bits: u128,
+    /// Whether it is IPv4 (an IPv4-mapped IPv6 address is).
+    pub v4: bool,
+}
+
+impl Addr {
+    /// Parses an address as written in a log or a filter (surrounding spaces allowed).
+    pub fn parse(text: &str) -> Option<Addr> {
+        Some(Addr::from(text.trim().parse::<IpAddr>().ok()?))
+    }
+}
+
+impl From<IpAddr> for Addr {
+    fn from(addr: IpAddr) -> Self {
+        match addr {
+            IpAddr::V4(a) => Addr {
+                bits: u128::from(u32::from(a)),
+                v4: true,
+            },
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => Addr {
+                    bits: u128::from(u32::from(v4)),
+                    v4: true,
+                },
+                None => Addr {
+                    bits: u128::from(a),
+                    v4: false,
+                },
+            },
+        }
+    }
+}
+
+/// An address block: `10.0.0.0/8`, `2001:db8::/32`, or one address. A block written in
+/// IPv4-mapped form (`::ffff:10.0.0.0/104`) is the IPv4 block it maps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    net: u128,
+    mask: u128,
+    v4: bool,
+}
+
+impl Cidr {
+    /// Parses a CIDR block or a single address; the prefix is one to three digits.
+    pub fn parse(text: &str) -> Option<Cidr> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (text, None),
+        };
+        let prefix: Option<u32> = match prefix {
+            None => None,
+            Some(p) if (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(p.parse().ok()?)
+            }
+            Some(_) => return None,
+        };
+        let (bits, v4, width, prefix) = match addr.parse::<IpAddr>().ok()? {
+            IpAddr::V4(a) => (u128::from(u32::from(a)), true, 32, prefix.unwrap_or(32)),
+            IpAddr::V6(a) => match (a.to_ipv4_mapped(), prefix) {
+                (Some(m), Some(p)) if p >= 96 => (u128::from(u32::from(m)), true, 32, p - 96),
+                (Some(m), None) => (u128::from(u32::from(m)), true, 32, 32),
+                _ => (u128::from(a), false, 128, prefix.unwrap_or(128)),
+            },
+        };
+        if prefix > width {
+            return None;
+        }
+        let full = if v4 { u128::from(u32::MAX) } else { u128::MAX };
+        let mask = u128::MAX
+            .checked_shl(width - prefix)
+            .map_or(0, |m| m & full);
+        Some(Cidr {
+            net: bits & mask,
+            mask,
+            v4,
+        })
+    }
+
+    /// Whether a parsed address is inside the block.
+    pub fn contains(&self, addr: Addr) -> bool {
+        addr.v4 == self.v4 && addr.bits & self.mask == self.net
+    }
+
+    /// Whether an address as written (in a log) is inside the block; text that is no
+    /// address is not.
+    pub fn contains_text(&self, addr: &str) -> bool {
+        Addr::parse(addr).is_some_and(|a| self.contains(a))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_contain_their_addresses() {
+        let net = Cidr::parse("10.0.0.0/8").unwrap();
+        assert!(net.contains_text("10.1.2.3") && !net.contains_text("11.0.0.1"));
+        assert!(
+            !net.contains_text("x"),
+            "text that is no address is outside"
+        );
+        let v6 = Cidr::parse("2001:db8::/32").unwrap();
+        assert!(v6.contains_text("2001:db8::1") && !v6.contains_text("2001:db9::1"));
+        assert!(!v6.contains_text("10.1.2.3"), "families never mix");
+        let one = Cidr::parse(" 203.0.113.7 ").unwrap();
+        assert!(one.contains_text("203.0.113.7") && !one.contains_text("203.0.113.8"));
+        let all = Cidr::parse("0.0.0.0/0").unwrap();
+        assert!(all.contains_text("198.51.100.1") && !all.contains_text("::1"));
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_is_ipv4() {
+        assert_eq!(
+            Addr::parse("::ffff:10.1.2.3"),
+            Addr::parse("10.1.2.3"),
+            "a mapped address is the IPv4 address it carries"
+        );
+        assert!(
+            Cidr::parse("10.0.0.0/8")
+                .unwrap()
+                .contains_text("::ffff:10.1.2.3")
+        );
+        let mapped = Cidr::parse("::ffff:10.0.0.0/104").unwrap();
+        assert_eq!(mapped, Cidr::parse("10.0.0.0/8").unwrap());
+        assert!(mapped.contains_text("10.9.9.9"));
+    }
+
+    #[test]
+    fn malformed_blocks_are_refused() {
+        for bad in [
+            "10.0.0.0/33",
+            "2001:db8::/129",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0.0/0008",
+            "10.0.0.0/8/8",
+            "10.0.0",
+            "host.example",
+            "",
+        ] {
+            assert!(Cidr::parse(bad).is_none(), "{bad}");
+        }
+    }
+}
