@@ -6,16 +6,20 @@
 //! over the whole frame; only the few rows a rule selected are looked at one by one, to
 //! word the reason.
 //!
-//! The way through: [`context`] (the read-only inputs every rule sees), [`derived`] (the
-//! baselines learned before the rules, and what earlier stages found), the rule families,
-//! [`finding`] (findings, grouping judged events into them). Families: single-event rules
-//! ([`single`], the engine, with the tables [`resources`], [`identity`] and [`kubernetes`]:
-//! dangerous whatever the context), [`window`] (bursts: failures, spraying, destruction,
-//! denials), [`baseline`] (each actor's own [`history`]: working hours, dormancy, first-seen
-//! sources, rare actions, services) and [`travel`], [`jit`] and [`credentials`] (temporary
-//! grants and service credentials that should have ended) and [`creep`] (privileges piling
-//! up), which pair grants with their ends ([`grants`]), and [`integrity`] (log sources gone
-//! silent, altered copies, clocks).
+//! The files, in the order data goes through them:
+//! * [`context`]: the read-only inputs every rule sees; [`event`]: the rows a rule selected,
+//!   read one by one.
+//! * [`derived`]: what is computed for the rules rather than read: the actors' baselines
+//!   ([`history`]), and what the rules of earlier stages found.
+//! * The rule families. Dangerous whatever the context: the single-event engine ([`single`])
+//!   with its tables [`resources`], [`identity`] (and [`okta_sessions`]) and [`kubernetes`].
+//!   Bursts: [`window`] (failures, spraying, destruction, denials). Each actor's own history:
+//!   [`baseline`] (working hours, dormancy, first-seen sources, rare actions, services) and
+//!   [`travel`]. Access that should have ended, from grants paired with their ends
+//!   ([`grants`]): [`jit`] (temporary grants), [`credentials`] (service credentials) and
+//!   [`creep`] (privileges piling up). Log sources gone silent, altered or out of time:
+//!   [`integrity`].
+//! * [`finding`]: findings, and the grouping of judged events into them.
 //!
 //! Some rules combine what others found (a privileged action off-hours is worse when an
 //! event rule judged it high). They do so through [`Stage`]s: a rule reads only what the
