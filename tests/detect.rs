@@ -1,8 +1,9 @@
 //! The detection engine over real event shapes: fixtures with positive and negative events
 //! for every single-event and window rule (`tests/fixtures/detect/`, ids `pos-<rule>-n` /
 //! `neg-<rule>-n`), generated histories for the behavioural rules, the bundled sample's
-//! incident through the CLI, the generated month's planted incidents and noise budget, and
-//! the real public samples when `TRAILSCOPE_REAL_SAMPLES` is set.
+//! incident through the CLI, the generated month's planted incidents and noise budget, the
+//! same findings whatever the order of the rules, and the real public samples when
+//! `TRAILSCOPE_REAL_SAMPLES` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_arguments)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -10,7 +11,8 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 use trailscope::config::Config;
-use trailscope::detectors::{self, Finding, Severity};
+use trailscope::detectors::{self, Finding, Rule, Severity};
+use trailscope::store::FrameStore;
 
 use crate::util::{fixture, load, run, sample_logs, stderr, stdout};
 
@@ -714,6 +716,10 @@ fn detect_finds_the_bundled_incident_and_fails_on_high() {
 // The generated month
 // ---------------------------------------------------------------------------------------
 
+/// The generated month the tests run on: its size and seed.
+const MONTH_EVENTS: u64 = 100_000;
+const MONTH_SEED: u64 = 11;
+
 #[test]
 fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
     let dir = tempfile::tempdir().unwrap();
@@ -725,8 +731,8 @@ fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
             .unwrap_or(default)
     };
     let (events, seed) = (
-        setting("TRAILSCOPE_MONTH_EVENTS", 100_000),
-        setting("TRAILSCOPE_MONTH_SEED", 11),
+        setting("TRAILSCOPE_MONTH_EVENTS", MONTH_EVENTS),
+        setting("TRAILSCOPE_MONTH_SEED", MONTH_SEED),
     );
     let truth = trailscope::synth::write_month(dir.path(), events as usize, seed).unwrap();
     let store = load(&[dir.path()]);
@@ -779,6 +785,52 @@ fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
     }
     assert!(missed.is_empty(), "missed: {missed:#?}");
     assert!(per_100k <= 5.0, "benign medium+ findings: {benign:#?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Rule order
+// ---------------------------------------------------------------------------------------
+
+/// The built-in rules in other orders than the catalogue's: reversed, and shuffled (every
+/// other rule from the last back, then the rest in order).
+fn reorderings() -> Vec<(&'static str, Vec<Box<dyn Rule>>)> {
+    let mut reversed = detectors::rules();
+    reversed.reverse();
+    let (mut shuffled, rest): (Vec<_>, Vec<_>) = detectors::rules()
+        .into_iter()
+        .enumerate()
+        .partition(|(i, _)| i % 2 == 1);
+    shuffled.reverse();
+    shuffled.extend(rest);
+    let shuffled = shuffled.into_iter().map(|(_, r)| r).collect();
+    vec![("reversed", reversed), ("shuffled", shuffled)]
+}
+
+/// Runs the rules in catalogue order and in the [`reorderings`], and checks they agree.
+fn assert_rule_order_free(store: &FrameStore, data: &str) {
+    let config = Config::builtin().unwrap();
+    let expected = detectors::run(store.frame(), &config).unwrap();
+    assert!(!expected.is_empty(), "{data}: no findings");
+    for (order, rules) in reorderings() {
+        let found = detectors::run_rules(store.frame(), &config, &rules).unwrap();
+        assert_eq!(found.len(), expected.len(), "{data}, rules {order}");
+        for (f, e) in found.iter().zip(&expected) {
+            assert!(f == e, "{data}, rules {order}: {f:#?}\ninstead of {e:#?}");
+        }
+    }
+}
+
+#[test]
+fn rule_order_does_not_change_the_findings_on_the_sample() {
+    let store = load(&[sample_logs().as_path()]);
+    assert_rule_order_free(&store, "sample-logs");
+}
+
+#[test]
+fn rule_order_does_not_change_the_findings_on_the_month() {
+    let dir = tempfile::tempdir().unwrap();
+    trailscope::synth::write_month(dir.path(), MONTH_EVENTS as usize, MONTH_SEED).unwrap();
+    assert_rule_order_free(&load(&[dir.path()]), "generated month");
 }
 
 // ---------------------------------------------------------------------------------------

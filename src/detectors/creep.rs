@@ -6,8 +6,12 @@
 
 use std::collections::HashMap;
 
+use super::context::Context;
+use super::derived::Derived;
+use super::event::Ev;
+use super::finding::{Severity, finding, when_utc};
 use super::grants::{self, Change, Side};
-use super::{Ctx, Ev, Finding, Rule, RuleInfo, Severity, finding, when_utc};
+use super::{DAY, Found, Rule, RuleInfo, Stage};
 use crate::Result;
 
 use Severity::{Low, Medium};
@@ -32,7 +36,12 @@ impl Rule for PermissionCreep {
         &CREEP
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        // Reads which grants any earlier rule judged high (the critical tier).
+        Stage::Accumulation
+    }
+
+    fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found> {
         let changes = grants::changes(ctx)?;
         let side = |grant: bool| -> Side {
             (0..changes.len())
@@ -65,7 +74,7 @@ impl Rule for PermissionCreep {
             let critical: Vec<&Change> = list
                 .iter()
                 .copied()
-                .filter(|c| ctx.is_critical_tier(c.ev.row))
+                .filter(|c| derived.is_critical_tier(c.ev.row))
                 .collect();
             let nhi_critical = non_human && !critical.is_empty();
             if list.len() < need && !nhi_critical {
@@ -109,7 +118,7 @@ impl Rule for PermissionCreep {
                     ),
                 )
             };
-            let days = (last - first) / super::DAY;
+            let days = (last - first) / DAY;
             let when = if list.len() == 1 {
                 String::new()
             } else {
@@ -128,6 +137,6 @@ impl Rule for PermissionCreep {
             f.actor = list[0].grantee.clone();
             out.push(f);
         }
-        Ok(out)
+        Ok(out.into())
     }
 }

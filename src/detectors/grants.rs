@@ -1,7 +1,7 @@
 //! Access changes read from the events: who was granted or lost which role, policy, group,
 //! binding or team, in every provider, with the key that pairs a grant with its end.
-//! Shared by the lifecycle rules ([`super::lifecycle`]: temporary grants never revoked or
-//! used past their window) and [`super::creep`] (privileges piling up).
+//! Shared by [`super::jit`] (temporary grants never revoked or used past their window) and
+//! [`super::creep`] (privileges piling up).
 //!
 //! Polars selects the grant and revoke events (one `is_in` over the action keys, successes
 //! only); only those rows are read here, to name the grantee and the entitlement. Pairing is a
@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use super::{Combo, Ctx, Ev, glob_regex, short_actor, u64s};
+use super::context::{Combo, Context, glob_regex};
+use super::event::{Ev, short_actor, u64s};
 use crate::schema::OUTCOME;
 use crate::{Error, Result};
 
@@ -173,7 +174,7 @@ fn k8s_kind(action: &str) -> Option<(bool, &'static str)> {
 }
 
 /// The access changes of the data (successful grant and end events), in time order.
-pub(super) fn changes(ctx: &Ctx<'_>) -> Result<Vec<Change>> {
+pub(super) fn changes(ctx: &Context<'_>) -> Result<Vec<Change>> {
     let predicate = ctx
         .actions(is_change)
         .and(ctx.category(OUTCOME, |o| o == "success"));

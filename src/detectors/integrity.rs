@@ -23,10 +23,12 @@ use std::hash::BuildHasherDefault;
 
 use polars::prelude::*;
 
-use super::{
-    Ctx, DAY, Ev, Finding, HOUR, MINUTE, ROW, Rule, RuleInfo, Severity, finding, i64s, u64s,
-    when_utc,
-};
+use super::context::Context;
+use super::derived::Derived;
+use super::event::{Ev, ROW, i64s, u64s};
+use super::finding::{Finding, Severity, finding, when_utc};
+use super::resources::tampering_action;
+use super::{DAY, Found, HOUR, MINUTE, Rule, RuleInfo, Stage};
 use crate::schema::{
     ACCOUNT, EVENT_ID, ID_HASH, IdentityHasher, LOG_TYPE, OUTCOME, PRIVILEGED, PROVIDER, SESSION,
     SOURCE, TIME,
@@ -36,7 +38,7 @@ use crate::{Error, Result};
 use Severity::{High, Info, Low, Medium};
 
 /// The integrity rule.
-pub(super) fn rules() -> Vec<Box<dyn Rule>> {
+pub fn rules() -> Vec<Box<dyn Rule>> {
     vec![Box::new(LogIntegrity)]
 }
 
@@ -55,12 +57,17 @@ impl Rule for LogIntegrity {
         &INFO
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        // Reads nothing of the others, but permission creep must not combine it.
+        Stage::Accumulation
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         // Events with a wrong clock would stretch the streams they are in: left out.
         let (mut out, odd) = clock(ctx)?;
         out.extend(silences(ctx, odd)?);
         out.extend(altered_copies(ctx)?);
-        Ok(out)
+        Ok(out.into())
     }
 }
 
@@ -84,7 +91,7 @@ fn stream_key() -> Expr {
 }
 
 /// `aws/111122223333/management`, `kubernetes/audit`.
-fn stream_label(ctx: &Ctx<'_>, key: u64) -> (String, String) {
+fn stream_label(ctx: &Context<'_>, key: u64) -> (String, String) {
     let name = |column: &'static str, id: u64| -> Option<String> {
         (id != NONE)
             .then(|| ctx.name(column, id as u32).map(str::to_string))
@@ -116,7 +123,7 @@ pub(crate) fn duration(us: i64) -> String {
     }
 }
 
-fn success(ctx: &Ctx<'_>) -> Expr {
+fn success(ctx: &Context<'_>) -> Expr {
     ctx.category(OUTCOME, |o| o == "success")
 }
 
@@ -150,7 +157,7 @@ struct Silence {
     longest_other: i64,
 }
 
-fn silences(ctx: &Ctx<'_>, odd: Vec<u32>) -> Result<Vec<Finding>> {
+fn silences(ctx: &Context<'_>, odd: Vec<u32>) -> Result<Vec<Finding>> {
     let cfg = &ctx.config.integrity;
     let mut lazy = ctx.frame.clone().lazy();
     if !odd.is_empty() {
@@ -339,7 +346,7 @@ fn expected_events(
     (sum, other.len())
 }
 
-fn word_silences(ctx: &Ctx<'_>, found: Vec<Silence>) -> Result<Vec<Finding>> {
+fn word_silences(ctx: &Context<'_>, found: Vec<Silence>) -> Result<Vec<Finding>> {
     // The events either side of each silence.
     let edges = found
         .iter()
@@ -364,7 +371,7 @@ fn word_silences(ctx: &Ctx<'_>, found: Vec<Silence>) -> Result<Vec<Finding>> {
             .unwrap_or(lit(false))
     };
     let tampering = ctx.select(
-        ctx.actions(super::single::tampering_action)
+        ctx.actions(tampering_action)
             .and(success(ctx))
             .and(windows(DAY, 0)),
     )?;
@@ -452,7 +459,7 @@ fn word_silences(ctx: &Ctx<'_>, found: Vec<Silence>) -> Result<Vec<Finding>> {
 // Altered copies
 // ---------------------------------------------------------------------------------------
 
-fn altered_copies(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
+fn altered_copies(ctx: &Context<'_>) -> Result<Vec<Finding>> {
     // Ids on more than one row, by their hash, in one pass over the integer column (a group-by
     // with a million groups cost five times as much); collisions only add rows, the grouping
     // below compares the ids themselves.
@@ -591,7 +598,7 @@ fn differences(copies: &[&Ev]) -> Vec<String> {
 const MIN_FILE_EVENTS: u64 = 10;
 
 /// Clock findings, and the rows behind them.
-fn clock(ctx: &Ctx<'_>) -> Result<(Vec<Finding>, Vec<u32>)> {
+fn clock(ctx: &Context<'_>) -> Result<(Vec<Finding>, Vec<u32>)> {
     let skew = i64::from(ctx.config.integrity.clock_skew_hours.max(1)) * HOUR;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

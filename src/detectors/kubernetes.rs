@@ -6,8 +6,11 @@ use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
+use super::context::Context;
+use super::event::{Ev, i64s, u64s};
+use super::finding::{Hit, Severity};
 use super::single::{SingleRule, details_match};
-use super::{Ctx, Ev, Hit, RuleInfo, Severity, i64s, minutes, u64s};
+use super::{MINUTE, RuleInfo, minutes};
 use crate::schema::{ACTOR, OUTCOME, RESOURCE, TIME};
 use crate::{Error, Result};
 
@@ -122,6 +125,7 @@ pub(super) static RULES: [SingleRule; 4] = [
         },
         failures: false,
         rows: None,
+        refine: None,
     },
     SingleRule {
         info: RuleInfo {
@@ -184,6 +188,7 @@ pub(super) static RULES: [SingleRule; 4] = [
         },
         failures: false,
         rows: None,
+        refine: None,
     },
     SingleRule {
         info: RuleInfo {
@@ -245,6 +250,7 @@ pub(super) static RULES: [SingleRule; 4] = [
         failures: false,
         // Controllers' reads are never judged: not even read out of the frame.
         rows: Some(|ctx| ctx.category(ACTOR, |a| !secret_reader_exempt(a))),
+        refine: Some(secret_read_bursts),
     },
     SingleRule {
         info: RuleInfo {
@@ -312,6 +318,7 @@ pub(super) static RULES: [SingleRule; 4] = [
             ctx.category(ACTOR, |a| a == "system:anonymous")
                 .or(details_match(r"(^| )as="))
         }),
+        refine: None,
     },
 ];
 
@@ -372,7 +379,7 @@ fn sensitive_grants(verbs: &str, resources: &str) -> Vec<String> {
 /// `secret_minutes` (high, whatever its history). Counted per actor in window-sized buckets
 /// first (Polars), so only actors that can reach the threshold in two adjacent buckets are
 /// read one by one; their hits replace the single-event ones on the same rows.
-pub(super) fn secret_read_bursts(ctx: &Ctx<'_>, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
+pub(super) fn secret_read_bursts(ctx: &Context<'_>, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
     let th = &ctx.config.thresholds;
     let (need, window) = (
         th.secret_names.max(2) as usize,
@@ -452,7 +459,7 @@ pub(super) fn secret_read_bursts(ctx: &Ctx<'_>, mut hits: Vec<Hit>) -> Result<Ve
                         shown.push(&e.resource);
                     }
                 }
-                let minutes = (reads[end].time - reads[start].time) / super::MINUTE;
+                let minutes = (reads[end].time - reads[start].time) / MINUTE;
                 let reason = format!(
                     "{} read {} distinct secrets in {} min ({}{}), from {}: secret harvesting",
                     reads[end].who(),

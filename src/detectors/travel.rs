@@ -6,20 +6,24 @@ use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
-use super::baseline::{actor_key, network_of};
+use super::context::Context;
+use super::derived::Derived;
+use super::event::u64s;
+use super::finding::{Hit, Severity, group_hits_across};
+use super::history::{actor_key, network_of};
 use super::window::is_signin;
-use super::{Ctx, Finding, HOUR, Hit, Rule, RuleInfo, Severity, u64s};
+use super::{Found, HOUR, Rule, RuleInfo, Stage};
 use crate::schema::{ACTOR, LOCATION, OUTCOME};
 use crate::{Error, Result};
 
 use Severity::{High, Medium};
 
-// ---------------------------------------------------------------------------------------
-// Impossible travel
-// ---------------------------------------------------------------------------------------
-
 /// The impossible-travel rule.
-pub(super) struct Travel;
+pub fn rules() -> Vec<Box<dyn Rule>> {
+    vec![Box::new(Travel)]
+}
+
+struct Travel;
 
 static TRAVEL: RuleInfo = RuleInfo {
     id: "impossible-travel",
@@ -34,7 +38,12 @@ impl Rule for Travel {
         &TRAVEL
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        // Not for rare actions to combine; the grant lifecycles read it.
+        Stage::Rarity
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let scope = ctx
             .actions(|c| is_signin(c) && matches!(c.provider.as_str(), "entra" | "okta"))
             .and(ctx.category(OUTCOME, |o| o == "success"))
@@ -64,7 +73,7 @@ impl Rule for Travel {
             .map(|(a, _)| a as u32)
             .collect();
         if ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Found::default());
         }
         let member = col(ACTOR)
             .to_physical()
@@ -128,7 +137,7 @@ impl Rule for Travel {
             }
         }
         hits.dedup_by(|a, b| a.ev.row == b.ev.row);
-        Ok(super::group_hits_across(&TRAVEL, hits, 2 * HOUR))
+        Ok(group_hits_across(&TRAVEL, hits, 2 * HOUR).into())
     }
 }
 

@@ -8,9 +8,11 @@
 use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
-use super::{
-    Combo, Ctx, DAY, Ev, Finding, MINUTE, Rule, RuleInfo, Severity, finding, minutes, when_utc,
-};
+use super::context::{Combo, Context};
+use super::derived::Derived;
+use super::event::Ev;
+use super::finding::{Severity, finding, when_utc};
+use super::{DAY, Found, MINUTE, Rule, RuleInfo, Stage, minutes};
 use crate::Result;
 use crate::schema::OUTCOME;
 
@@ -69,7 +71,7 @@ fn counts_as_failure(e: &Ev) -> bool {
 }
 
 /// Credential failures at sign-in, in time order.
-fn failed_signins(ctx: &Ctx<'_>) -> Result<Vec<Ev>> {
+fn failed_signins(ctx: &Context<'_>) -> Result<Vec<Ev>> {
     let k8s_401 = ctx.category(crate::schema::ERROR, |e| e.starts_with("401"));
     let predicate = ctx
         .actions(is_signin)
@@ -198,7 +200,7 @@ static FAILURE_BURST: RuleInfo = RuleInfo {
 };
 
 /// The failure bursts of the data: per actor, the run and its window.
-fn failure_bursts<'e>(ctx: &Ctx<'_>, failures: &'e [&'e Ev]) -> Vec<&'e [&'e Ev]> {
+fn failure_bursts<'e>(ctx: &Context<'_>, failures: &'e [&'e Ev]) -> Vec<&'e [&'e Ev]> {
     let t = &ctx.config.thresholds;
     runs(failures, |e| e.actor.as_str(), QUIET)
         .into_iter()
@@ -224,7 +226,11 @@ impl Rule for FailureBurst {
         &FAILURE_BURST
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        Stage::Events
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let failures = failed_signins(ctx)?;
         let sorted = sorted_by(&failures, |e| e.actor.as_str());
         Ok(failure_bursts(ctx, &sorted)
@@ -263,7 +269,7 @@ static SPRAY: RuleInfo = RuleInfo {
 };
 
 /// The sprays of the data: per source address, the runs with enough distinct targets.
-fn sprays<'e>(ctx: &Ctx<'_>, by_ip: &'e [&'e Ev]) -> Vec<&'e [&'e Ev]> {
+fn sprays<'e>(ctx: &Context<'_>, by_ip: &'e [&'e Ev]) -> Vec<&'e [&'e Ev]> {
     let t = &ctx.config.thresholds;
     runs(
         by_ip,
@@ -285,7 +291,11 @@ impl Rule for Spray {
         &SPRAY
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        Stage::Events
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let failures = failed_signins(ctx)?;
         let sorted = sorted_by(&failures, |e| e.src_ip.as_str());
         Ok(sprays(ctx, &sorted)
@@ -325,7 +335,11 @@ impl Rule for SuccessAfterFailures {
         &SUCCESS_AFTER
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        Stage::Events
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let failures = failed_signins(ctx)?;
         let by_actor = sorted_by(&failures, |e| e.actor.as_str());
         let by_ip = sorted_by(&failures, |e| e.src_ip.as_str());
@@ -351,7 +365,7 @@ impl Rule for SuccessAfterFailures {
             }
         }
         if attacks.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Found::default());
         }
         let targets: HashSet<String> = attacks.iter().map(|a| a.0.clone()).collect();
         let predicate = ctx
@@ -393,7 +407,7 @@ impl Rule for SuccessAfterFailures {
             );
             out.push(finding(&SUCCESS_AFTER, severity, &all, reason));
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 
@@ -437,7 +451,11 @@ impl Rule for MassDestruction {
         &MASS_DESTRUCTION
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        Stage::Events
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let destructive = &ctx.destructive;
         let predicate = ctx
             .actions(|c| destructive.is_privileged(&c.provider, Some(&c.service), &c.action))
@@ -513,7 +531,7 @@ impl Rule for MassDestruction {
             }
             out.push(f);
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 
@@ -577,7 +595,11 @@ impl Rule for MassIdentityDeletion {
         &MASS_IDENTITY
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        Stage::Events
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let predicate = ctx
             .actions(is_identity_removal)
             .and(ctx.category(OUTCOME, |o| o == "success"));
@@ -604,7 +626,7 @@ impl Rule for MassIdentityDeletion {
             );
             out.push(finding(&MASS_IDENTITY, severity, run, reason));
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 
@@ -634,7 +656,11 @@ impl Rule for DeniedBurst {
         &DENIED
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        Stage::Events
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let predicate = ctx
             .category(crate::schema::ERROR, is_denial)
             .and(ctx.category(OUTCOME, |o| o == "failure"));
@@ -671,7 +697,7 @@ impl Rule for DeniedBurst {
             );
             out.push(finding(&DENIED, severity, run, reason));
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 

@@ -1,426 +1,28 @@
-//! Lifecycle rules: access and credentials that should have ended. Temporary grants paired
-//! with their end (never revoked, used past the window or beyond purpose, activated too
-//! often), and service credentials that pile up, break, travel or are used at once from a
-//! new place.
+//! Service credentials that should have ended (D32 `nhi-secret-hygiene`): credentials that
+//! pile up without the old one retired, rotations that broke, long-term keys used from many
+//! networks at once, a new key used at once from a new place.
 //!
-//! Polars selects the grant, revoke, credential and sign-in events and pairs them by key
-//! with joins ([`grants::next_by_key`]); counts per key are Polars group-bys. Only the
-//! selected rows are read one by one, to word the reason.
+//! Polars selects the credential and sign-in events and counts per key with group-bys; only
+//! the selected rows are read one by one, to word the reason.
 
 use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
-use super::grants::{self, Change, Side, Temporary, who_of_actor};
-use super::{
-    Ctx, DAY, Ev, Finding, HOUR, MINUTE, ROW, Rule, RuleInfo, Severity, finding, glob_regex,
-    minutes, u64s, when_utc,
-};
-use crate::config::JitRole;
+use super::context::Context;
+use super::derived::Derived;
+use super::event::{Ev, ROW, i64s, strings, u64s};
+use super::finding::{Finding, Severity, finding, hours_text, when_utc, with_actor};
+use super::grants::{self, Side, who_of_actor};
+use super::{DAY, Found, HOUR, MINUTE, Rule, RuleInfo, Stage, minutes};
 use crate::schema::{ACTOR, ERROR, OUTCOME, PROVIDER, SESSION, SRC_IP, TIME};
 use crate::{Error, Result};
 
-use Severity::{High, Info, Low, Medium};
+use Severity::{Info, Low, Medium};
 
-/// The lifecycle rules.
+/// The service-credential rule.
 pub fn rules() -> Vec<Box<dyn Rule>> {
-    vec![Box::new(JitGrant), Box::new(SecretHygiene)]
-}
-
-fn hours_text(us: i64) -> String {
-    let h = us as f64 / HOUR as f64;
-    if us < HOUR {
-        format!("{} min", (us / MINUTE).max(1))
-    } else if h >= 48.0 {
-        format!("{:.1} days", h / 24.0)
-    } else if (h - h.round()).abs() < 0.05 {
-        format!("{} h", h.round() as i64)
-    } else {
-        format!("{h:.1} h")
-    }
-}
-
-fn with_actor(mut f: Finding, actor: &str) -> Finding {
-    f.actor = actor.to_string();
-    f
-}
-
-// ---------------------------------------------------------------------------------------
-// D21: temporary grants
-// ---------------------------------------------------------------------------------------
-
-struct JitGrant;
-
-static JIT: RuleInfo = RuleInfo {
-    id: "jit-grant-not-revoked-or-overused",
-    title: "Temporary access not revoked or overused",
-    mitre: &["T1548.005", "T1098.003"],
-    severity: Medium,
-    summary: "temporary grants (Entra PIM activations, GCP PAM grants, entitlements configured as JIT-managed in AWS, Entra, Okta, Kubernetes, GitHub) not revoked within their window; critical-tier actions by the grantee after the window or outside the role's configured purpose; too many activations in 7 days",
-};
-
-/// One temporary grant and how it ended.
-struct Window<'c> {
-    change: &'c Change,
-    /// Its window (µs).
-    length: i64,
-    /// When the access really stopped, as far as the data tells (revocation in time, else
-    /// the end of the window and grace).
-    stop: i64,
-    role: Option<&'c JitRole>,
-}
-
-/// The configured roles (globs) with their compiled patterns.
-struct Roles<'a> {
-    roles: Vec<(regex::Regex, &'a JitRole, Vec<regex::Regex>)>,
-}
-
-impl<'a> Roles<'a> {
-    fn new(ctx: &'a Ctx<'_>) -> Result<Roles<'a>> {
-        let mut roles = Vec::new();
-        for (name, role) in &ctx.config.jit.roles {
-            let actions = role
-                .actions
-                .iter()
-                .map(|a| glob_regex(a))
-                .collect::<Result<Vec<_>>>()?;
-            roles.push((glob_regex(name)?, role, actions));
-        }
-        Ok(Roles { roles })
-    }
-
-    fn of(&self, what: &str) -> Option<&(regex::Regex, &'a JitRole, Vec<regex::Regex>)> {
-        // `what` may carry a scope or binding ("Owner on /subscriptions/..."): its first part
-        // names the role too.
-        let head = what.split(" on ").next().unwrap_or(what);
-        let head = head.split(" through ").next().unwrap_or(head);
-        self.roles
-            .iter()
-            .find(|(r, _, _)| r.is_match(what) || r.is_match(head))
-    }
-
-    /// Whether an action is within the role's configured purpose (always, when none is set).
-    fn allows(&self, what: &str, action: &str) -> bool {
-        match self.of(what) {
-            Some((_, _, actions)) if !actions.is_empty() => {
-                actions.iter().any(|a| a.is_match(action))
-            }
-            _ => true,
-        }
-    }
-
-    fn scoped(&self, what: &str) -> bool {
-        self.of(what).is_some_and(|(_, _, a)| !a.is_empty())
-    }
-}
-
-impl Rule for JitGrant {
-    fn info(&self) -> &'static RuleInfo {
-        &JIT
-    }
-
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
-        let changes = grants::changes(ctx)?;
-        let roles = Roles::new(ctx)?;
-        let jit = &ctx.config.jit;
-        let grace = minutes(jit.grace_minutes);
-        let temp: Vec<usize> = (0..changes.len())
-            .filter(|&i| changes[i].grant && changes[i].temporary.is_some())
-            .collect();
-        if temp.is_empty() {
-            return Ok(Vec::new());
-        }
-        let side = |ids: &[usize]| -> Side {
-            ids.iter()
-                .map(|&i| (changes[i].key.clone(), changes[i].ev.time, i as u32))
-                .collect()
-        };
-        let ends: Vec<usize> = (0..changes.len()).filter(|&i| !changes[i].grant).collect();
-        let grants_side = side(&temp);
-        let end_of = grants::next_by_key(&grants_side, &side(&ends), true, false)?;
-        let renewed = grants::next_by_key(&grants_side, &grants_side, true, true)?;
-        let last = ctx.span.1;
-        let mut out = Vec::new();
-        let mut windows: Vec<Window<'_>> = Vec::new();
-        for &i in &temp {
-            let c = &changes[i];
-            let role = roles.of(&c.what).map(|(_, r, _)| *r);
-            let length = match (role.and_then(|r| r.hours), c.temporary) {
-                (Some(h), _) => i64::from(h) * HOUR,
-                // A time-bound assignment's end is in its schedule, not in the event.
-                (None, Some(Temporary::Timebound)) => continue,
-                _ => i64::from(jit.window_hours) * HOUR,
-            };
-            let due = c.ev.time + length + grace;
-            let end = end_of.get(&(i as u32)).map(|&e| &changes[e as usize]);
-            let next = renewed
-                .get(&(i as u32))
-                .map(|&g| changes[g as usize].ev.time);
-            if next.is_some_and(|n| end.is_none_or(|e| n < e.ev.time) && n <= due) {
-                // Renewed (extended, activated again) before it ended: the later grant is judged.
-                continue;
-            }
-            let in_time = end.filter(|e| e.ev.time <= due);
-            let stop = in_time.map_or(due, |e| e.ev.time);
-            windows.push(Window {
-                change: c,
-                length,
-                stop,
-                role,
-            });
-            if in_time.is_some() || c.temporary == Some(Temporary::Expiring) || last < due {
-                // Ended in time, ended by the provider, or the data ends before the window
-                // does (still open at the end of the data: not judged).
-                continue;
-            }
-            out.push(not_revoked(c, end, length, due, last));
-        }
-        out.extend(overuse(ctx, &windows, &roles)?);
-        out.extend(too_frequent(ctx, &changes, &temp));
-        Ok(out)
-    }
-}
-
-fn granted_text(c: &Change) -> String {
-    let by = if grants::who_of_actor(&c.ev.actor) == c.who {
-        String::new()
-    } else {
-        format!(" by {}", c.ev.who())
-    };
-    format!(
-        "{} was given {} at {} ({}{by})",
-        c.grantee,
-        c.what,
-        when_utc(c.ev.time),
-        c.ev.action
-    )
-}
-
-fn not_revoked(c: &Change, end: Option<&Change>, length: i64, due: i64, last: i64) -> Finding {
-    let window = hours_text(length);
-    let reason = match end {
-        Some(e) => format!(
-            "{}, temporary for {window}; it was removed only at {} ({} after its window ended at {}; {})",
-            granted_text(c),
-            when_utc(e.ev.time),
-            hours_text(e.ev.time - due),
-            when_utc(due),
-            e.ev.action
-        ),
-        None => format!(
-            "{}, temporary for {window}; it should have ended by {} but no removal or expiry is in the data, which runs until {} ({} later)",
-            granted_text(c),
-            when_utc(due),
-            when_utc(last),
-            hours_text(last - due)
-        ),
-    };
-    let mut events = vec![&c.ev];
-    events.extend(end.map(|e| &e.ev));
-    with_actor(finding(&JIT, Medium, &events, reason), &c.grantee)
-}
-
-/// Whether an event acts on another identity's access or credentials.
-fn against_other(e: &Ev) -> bool {
-    let a = e.action.to_ascii_lowercase();
-    let access = a.contains("role")
-        || a.contains("policy")
-        || a.contains("member")
-        || a.contains("binding")
-        || a.contains("privilege")
-        || a.contains("credential")
-        || a.contains("accesskey")
-        || a.contains("loginprofile")
-        || a.contains("serviceaccountkey");
-    access && !e.resource.is_empty() && who_of_actor(&e.resource) != who_of_actor(&e.actor)
-}
-
-/// (b) and (c): the grantees' critical-tier actions after their window (within one more
-/// window length), or inside it but outside the role's configured purpose.
-fn overuse(ctx: &Ctx<'_>, windows: &[Window<'_>], roles: &Roles<'_>) -> Result<Vec<Finding>> {
-    let critical: Vec<u32> = ctx
-        .flagged
-        .iter()
-        .filter(|(_, s)| **s >= High)
-        .map(|(r, _)| *r)
-        .collect();
-    if critical.is_empty() || windows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = lit(Series::new("rows".into(), critical)).implode(false);
-    // Actions that need rights: privileged calls, not sign-ins other rules judged high.
-    let events: Vec<Ev> = ctx
-        .select(col(ROW).is_in(rows, true))?
-        .into_iter()
-        .filter(|e| e.privileged && e.ok() && !e.log_type.starts_with("signin"))
-        .collect();
-    let who_key = |provider: &str, who: &str| format!("{provider}|{who}");
-    let left: Side = events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            (
-                who_key(&e.provider, &who_of_actor(&e.actor)),
-                e.time,
-                i as u32,
-            )
-        })
-        .collect();
-    let right: Side = windows
-        .iter()
-        .enumerate()
-        .map(|(i, w)| {
-            let c = w.change;
-            (who_key(&c.ev.provider, &c.who), c.ev.time, i as u32)
-        })
-        .collect();
-    let latest = grants::next_by_key(&left, &right, false, false)?;
-    let mut by_who: HashMap<&str, Vec<&Window<'_>>> = HashMap::new();
-    for w in windows {
-        by_who.entry(w.change.who.as_str()).or_default().push(w);
-    }
-    // (window, after?) -> events
-    let mut hits: HashMap<(usize, bool), Vec<&Ev>> = HashMap::new();
-    for (i, e) in events.iter().enumerate() {
-        let Some(&w) = latest.get(&(i as u32)) else {
-            continue;
-        };
-        let win = &windows[w as usize];
-        let c = win.change;
-        if e.row == c.ev.row {
-            continue;
-        }
-        let covered = by_who.get(c.who.as_str()).is_some_and(|ws| {
-            ws.iter().any(|o| {
-                o.change.ev.provider == e.provider && o.change.ev.time <= e.time && e.time <= o.stop
-            })
-        });
-        if !covered {
-            // Use soon after the end (within one more window) is use of the grant; later
-            // actions may rest on other, standing rights.
-            if e.time > win.stop
-                && e.time <= win.stop + win.length
-                && roles.allows(&c.what, &e.action)
-            {
-                hits.entry((w as usize, true)).or_default().push(e);
-            }
-        } else if roles.scoped(&c.what) && !roles.allows(&c.what, &e.action) {
-            hits.entry((w as usize, false)).or_default().push(e);
-        }
-    }
-    let mut out = Vec::new();
-    let mut keys: Vec<&(usize, bool)> = hits.keys().collect();
-    keys.sort();
-    for key in keys {
-        let (w, after) = *key;
-        let win = &windows[w];
-        let c = win.change;
-        let used = &hits[key];
-        let list: Vec<String> = used
-            .iter()
-            .take(5)
-            .map(|e| {
-                let on = if e.resource.is_empty() {
-                    String::new()
-                } else {
-                    format!(" on {}", e.resource)
-                };
-                format!("{}{on} at {}", e.action, when_utc(e.time))
-            })
-            .collect();
-        let more = if used.len() > 5 {
-            format!(" and {} more", used.len() - 5)
-        } else {
-            String::new()
-        };
-        let (severity, reason) = if after {
-            (
-                High,
-                format!(
-                    "{} acted with critical-tier rights after their temporary access ended at {}: {}{more}; {} for {}",
-                    c.grantee,
-                    when_utc(win.stop),
-                    list.join(", "),
-                    granted_text(c),
-                    hours_text(win.length)
-                ),
-            )
-        } else {
-            let other = used.iter().any(|e| against_other(e));
-            let allowed = win.role.map(|r| r.actions.join(", ")).unwrap_or_default();
-            (
-                if other { High } else { Medium },
-                format!(
-                    "{} used temporary {} beyond its purpose ({allowed}): {}{more}{}; {}",
-                    c.grantee,
-                    c.what,
-                    list.join(", "),
-                    if other {
-                        " (against another identity)"
-                    } else {
-                        ""
-                    },
-                    granted_text(c)
-                ),
-            )
-        };
-        let mut evs = vec![&c.ev];
-        evs.extend(used.iter().copied());
-        out.push(with_actor(
-            finding(&JIT, severity, &evs, reason),
-            &c.grantee,
-        ));
-    }
-    Ok(out)
-}
-
-/// (d): more activations by one grantee in 7 days than `activations_per_week`.
-fn too_frequent(ctx: &Ctx<'_>, changes: &[Change], temp: &[usize]) -> Vec<Finding> {
-    let limit = ctx.config.jit.activations_per_week as usize;
-    let mut by_who: HashMap<(&str, &str), Vec<&Change>> = HashMap::new();
-    for &i in temp {
-        let c = &changes[i];
-        by_who
-            .entry((c.ev.provider.as_str(), c.who.as_str()))
-            .or_default()
-            .push(c);
-    }
-    let mut out = Vec::new();
-    let mut keys: Vec<&(&str, &str)> = by_who.keys().collect();
-    keys.sort();
-    for key in keys {
-        let list = &by_who[key];
-        let (mut best, mut lo) = ((0, 0), 0);
-        for hi in 0..list.len() {
-            while list[hi].ev.time - list[lo].ev.time > 7 * DAY {
-                lo += 1;
-            }
-            if hi + 1 - lo > best.1 - best.0 {
-                best = (lo, hi + 1);
-            }
-        }
-        let run = &list[best.0..best.1];
-        if run.len() <= limit {
-            continue;
-        }
-        let mut roles: Vec<&str> = run.iter().map(|c| c.what.as_str()).collect();
-        roles.sort_unstable();
-        roles.dedup();
-        let reason = format!(
-            "{} was given temporary access {} times between {} and {} (more than {limit} in 7 days): {}",
-            run[0].grantee,
-            run.len(),
-            when_utc(run[0].ev.time),
-            when_utc(run[run.len() - 1].ev.time),
-            roles.join(", ")
-        );
-        let evs: Vec<&Ev> = run.iter().map(|c| &c.ev).collect();
-        out.push(with_actor(
-            finding(&JIT, Low, &evs, reason),
-            &run[0].grantee,
-        ));
-    }
-    out
+    vec![Box::new(SecretHygiene)]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -468,7 +70,12 @@ impl Rule for SecretHygiene {
         &SECRETS
     }
 
-    fn run(&self, ctx: &mut Ctx<'_>) -> Result<Vec<Finding>> {
+    fn stage(&self) -> Stage {
+        // Reads nothing of the others, but the temporary-grant rule must not combine it.
+        Stage::Lifecycle
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let credentials = ctx.select(
             ctx.actions(|c| match c.provider.as_str() {
                 "aws" => matches!(
@@ -488,14 +95,14 @@ impl Rule for SecretHygiene {
         out.extend(not_retired(ctx, &credentials)?);
         out.extend(key_from_many_networks(ctx)?);
         out.extend(new_key_from_new_address(ctx, &credentials)?);
-        Ok(out)
+        Ok(out.into())
     }
 }
 
 /// (a) ≥ `secret_failures` expired/invalid-secret sign-ins of one service principal within
 /// `secret_failure_minutes`; medium when a new credential for it follows from someone who
 /// had not managed the app before.
-fn broken_rotation(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
+fn broken_rotation(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
     let t = &ctx.config.thresholds;
     let failed = ctx.select(
         ctx.actions(|c| c.provider == "entra" && c.action.starts_with("Sign-in (service"))
@@ -582,7 +189,7 @@ fn broken_rotation(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
 
 /// (b) a credential added while an older one was in use, and neither retired within
 /// `key_overlap_days` (info: sprawl).
-fn not_retired(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
+fn not_retired(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
     let days = i64::from(ctx.config.thresholds.key_overlap_days) * DAY;
     let adds: Vec<usize> = (0..credentials.len())
         .filter(|&i| {
@@ -633,7 +240,7 @@ fn not_retired(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
         .collect()
         .map_err(Error::polars("credential owners"))?;
     let names = id_names(ctx, &used, ACTOR)?;
-    let firsts = super::i64s(&used, "first")?;
+    let firsts = i64s(&used, "first")?;
     let mut first_use: HashMap<String, i64> = HashMap::new();
     for (n, f) in names.iter().zip(firsts) {
         let slot = first_use.entry(who_of_actor(n)).or_insert(i64::MAX);
@@ -687,7 +294,7 @@ fn network(ip: &str) -> Option<String> {
 
 /// (c) one long-term AWS access key (`AKIA…`) used from ≥ `key_ips` public addresses in ≥ 2
 /// networks within `key_ip_minutes`.
-fn key_from_many_networks(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
+fn key_from_many_networks(ctx: &Context<'_>) -> Result<Vec<Finding>> {
     let t = &ctx.config.thresholds;
     let keys = col(SESSION).str().starts_with(lit("AKIA"));
     let aws = ctx.category(PROVIDER, |p| p == "aws");
@@ -726,7 +333,7 @@ fn key_from_many_networks(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
         .filter(col("ips").gt_eq(lit(t.key_ips)))
         .collect()
         .map_err(Error::polars("access keys by address"))?;
-    let wanted = super::strings(&candidates, SESSION)?;
+    let wanted = strings(&candidates, SESSION)?;
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
@@ -798,7 +405,7 @@ fn key_from_many_networks(ctx: &Ctx<'_>) -> Result<Vec<Finding>> {
 /// The session (access key) of the rows a predicate selects.
 /// The names of a column of dictionary ids, from a group-by on a categorical's physical
 /// ids (casting every row to text before grouping costs more than the rule).
-fn id_names(ctx: &Ctx<'_>, df: &DataFrame, column: &'static str) -> Result<Vec<String>> {
+fn id_names(ctx: &Context<'_>, df: &DataFrame, column: &'static str) -> Result<Vec<String>> {
     Ok(u64s(df, column)?
         .into_iter()
         .map(|id| {
@@ -809,7 +416,7 @@ fn id_names(ctx: &Ctx<'_>, df: &DataFrame, column: &'static str) -> Result<Vec<S
         .collect())
 }
 
-fn sessions(ctx: &Ctx<'_>, predicate: Expr) -> Result<HashMap<u32, String>> {
+fn sessions(ctx: &Context<'_>, predicate: Expr) -> Result<HashMap<u32, String>> {
     let df = ctx
         .frame
         .clone()
@@ -820,14 +427,14 @@ fn sessions(ctx: &Ctx<'_>, predicate: Expr) -> Result<HashMap<u32, String>> {
         .map_err(Error::polars("sessions"))?;
     Ok(u64s(&df, ROW)?
         .into_iter()
-        .zip(super::strings(&df, SESSION)?)
+        .zip(strings(&df, SESSION)?)
         .filter_map(|(r, s)| Some((r? as u32, s)))
         .collect())
 }
 
 /// (d) an AWS access key a user created for themself, used within `new_key_hours` from an
 /// address the user had not used before the key was made.
-fn new_key_from_new_address(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
+fn new_key_from_new_address(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
     let hours = i64::from(ctx.config.thresholds.new_key_hours) * HOUR;
     let own: Vec<(&Ev, String)> = credentials
         .iter()
@@ -864,7 +471,7 @@ fn new_key_from_new_address(ctx: &Ctx<'_>, credentials: &[Ev]) -> Result<Vec<Fin
     for ((a, ip), f) in id_names(ctx, &seen, ACTOR)?
         .into_iter()
         .zip(id_names(ctx, &seen, SRC_IP)?)
-        .zip(super::i64s(&seen, "first")?)
+        .zip(i64s(&seen, "first")?)
     {
         first_seen.insert((a, ip), f.unwrap_or(i64::MAX));
     }

@@ -1,0 +1,642 @@
+//! What each actor's history in the data says, learned once before the behavioural rules
+//! ([`super::baseline`]) run: its time zone and working pattern, the first time it used each
+//! network, client family and location, and how many actors share each source. Also the
+//! normalizations those sources are compared by (network /24 or /48, client family, place).
+//!
+//! The history is learned with group-bys over the whole frame (per actor and UTC hour, per
+//! actor and source); only their results are read one by one.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use polars::prelude::*;
+
+use super::context::{Context, glob_regex};
+use super::event::{Ev, ROW, i64s, short_actor, u64s};
+use super::{DAY, HOUR, MINUTE, minutes};
+use crate::schema::{ACTOR, LOCATION, SRC_IP, TIME, USER_AGENT};
+use crate::{Error, Result, config};
+
+/// An actor's time zone and fallback working hours.
+#[derive(Debug, Clone)]
+pub struct ActorZone {
+    /// The zone.
+    pub tz: jiff::tz::TimeZone,
+    /// How it is named in reasons (`America/Chicago`, `UTC+05 (inferred)`).
+    pub label: String,
+    /// Fallback working minutes of the day `[start, end)`.
+    pub hours: (u32, u32),
+    /// Fallback working weekdays (0 = Monday).
+    pub days: Vec<u32>,
+}
+
+/// An actor's working pattern in local time.
+#[derive(Debug, Clone, Default)]
+pub struct WorkPattern {
+    /// Local days active in each local hour.
+    pub days_by_hour: Vec<BTreeSet<i64>>,
+    /// Weeks active on each weekday.
+    pub weeks_by_weekday: Vec<BTreeSet<i64>>,
+    /// Distinct active days.
+    pub active_days: usize,
+    /// Events.
+    pub events: u64,
+    /// (earliest minute, latest minute, events) per active (day, hour).
+    pub buckets: Vec<(i64, u32, u32, u64)>,
+}
+
+/// Per actor (physical id): (UTC hour number, events, first and last time) per active hour.
+pub type Activity = HashMap<u32, Vec<(i64, u64, i64, i64)>>;
+
+/// What the behavioural rules learn once and share.
+#[derive(Debug, Default)]
+pub struct Baselines {
+    /// Zone per actor.
+    pub zones: HashMap<String, ActorZone>,
+    /// Working pattern per actor.
+    pub patterns: HashMap<String, WorkPattern>,
+    /// First time (and row) each (actor, dimension, value) was seen.
+    pub first_seen: HashMap<(String, &'static str, String), (i64, u32)>,
+    /// Distinct actors per (dimension, value).
+    pub popularity: HashMap<(&'static str, String), usize>,
+    /// Per actor (physical id): (UTC hour number, events, first and last time) of each
+    /// hour it was active, in time order.
+    pub activity: Activity,
+}
+
+const DIMENSIONS: [(&str, &str); 3] = [
+    (SRC_IP, "network"),
+    (USER_AGENT, "client"),
+    (LOCATION, "location"),
+];
+
+/// Learns the baselines from the whole frame.
+pub fn learn(ctx: &Context<'_>) -> Result<Baselines> {
+    let mut b = Baselines {
+        activity: activity(ctx)?,
+        ..Baselines::default()
+    };
+    b.zones = zones(ctx, &b.activity);
+    b.patterns = patterns(ctx, &b.zones, &b.activity);
+    first_seen(ctx, &mut b)?;
+    Ok(b)
+}
+
+/// Per actor and UTC hour, events and first/last time: one group-by over the events of
+/// the actors with privileged actions (the only ones the working-hours rule judges).
+fn activity(ctx: &Context<'_>) -> Result<Activity> {
+    let judged = ctx.category(ACTOR, |a| ctx.privileged_actors.contains(a));
+    let df = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(judged)
+        .group_by([pair_key(
+            col(ACTOR).to_physical(),
+            col(TIME).to_physical().floor_div(lit(HOUR)),
+        )
+        .alias("k")])
+        .agg([
+            len().alias("n"),
+            col(TIME).min().alias("lo"),
+            col(TIME).max().alias("hi"),
+        ])
+        .collect()
+        .map_err(Error::polars("activity per actor and hour"))?;
+    let (keys, ns) = (u64s(&df, "k")?, u64s(&df, "n")?);
+    let (lo, hi) = (i64s(&df, "lo")?, i64s(&df, "hi")?);
+    let mut out: Activity = HashMap::new();
+    for i in 0..df.height() {
+        if let (Some(k), Some(n), Some(lo), Some(hi)) = (keys[i], ns[i], lo[i], hi[i]) {
+            let (id, h) = split_key(k);
+            out.entry(id).or_default().push((i64::from(h), n, lo, hi));
+        }
+    }
+    for buckets in out.values_mut() {
+        buckets.sort_unstable();
+    }
+    Ok(out)
+}
+
+/// The actor's physical id as a group-by key, named after its column.
+pub(super) fn actor_key() -> Expr {
+    col(ACTOR).to_physical().alias(ACTOR)
+}
+
+/// Two non-negative integers (the first a physical id) as one `u64` group key: grouping
+/// by one integer is much faster than by two columns.
+pub(super) fn pair_key(id: Expr, value: Expr) -> Expr {
+    id.cast(DataType::UInt64) * lit(1u64 << 32)
+        + value
+            .cast(DataType::UInt64)
+            .fill_null(lit(u64::from(u32::MAX)))
+}
+
+/// The two integers of a [`pair_key`].
+pub(super) fn split_key(key: u64) -> (u32, u32) {
+    ((key >> 32) as u32, (key & 0xffff_ffff) as u32)
+}
+
+/// Resolves each actor's zone: configured per actor, per group, inferred from when a
+/// person acts, else the default.
+fn zones(ctx: &Context<'_>, activity: &Activity) -> HashMap<String, ActorZone> {
+    let d = ctx.config;
+    let default_hours = hours_of(&d.business_hours);
+    let default_days: Vec<u32> = d
+        .business_days
+        .iter()
+        .filter_map(|x| config::parse_weekday(x))
+        .collect();
+    let groups: Vec<(Vec<regex::Regex>, &config::Schedule)> = d
+        .groups
+        .values()
+        .map(|g| {
+            (
+                g.members
+                    .iter()
+                    .filter_map(|m| glob_regex(m).ok())
+                    .collect(),
+                g,
+            )
+        })
+        .collect();
+    let mut out = HashMap::new();
+    for (id, buckets) in activity {
+        let id = *id;
+        // Hour-of-week histogram (UTC, Monday 00:00 = 0), for the inference.
+        let mut week = [0u64; 168];
+        for (h, n, _, _) in buckets {
+            week[(h + 72).rem_euclid(168) as usize] += n;
+        }
+        let hist: Vec<(i64, u64)> = week
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(h, n)| (h as i64, *n))
+            .collect();
+        let Some(actor) = ctx.name(ACTOR, id) else {
+            continue;
+        };
+        let short = short_actor(actor);
+        let schedule = d
+            .actors
+            .get(actor)
+            .or_else(|| d.actors.get(short))
+            .or_else(|| {
+                groups
+                    .iter()
+                    .find(|(globs, _)| globs.iter().any(|g| g.is_match(actor) || g.is_match(short)))
+                    .map(|(_, s)| *s)
+            });
+        let non_human = ctx.stats.get(actor).is_some_and(|s| s.non_human);
+        let (tz, label) = match schedule.and_then(|s| s.tz.as_deref()) {
+            Some(name) => (zone(name), name.to_string()),
+            None => match (d.infer_tz && !non_human)
+                .then(|| infer_offset(&hist))
+                .flatten()
+            {
+                Some(hours) => {
+                    let tz = jiff::tz::Offset::from_seconds(hours * 3600)
+                        .map(jiff::tz::TimeZone::fixed)
+                        .unwrap_or(jiff::tz::TimeZone::UTC);
+                    (tz, format!("UTC{hours:+03} (inferred)"))
+                }
+                None => (zone(&d.default_tz), d.default_tz.clone()),
+            },
+        };
+        let hours = schedule
+            .and_then(|s| s.hours.as_deref())
+            .and_then(config::parse_hours)
+            .unwrap_or(default_hours);
+        let days = schedule
+            .and_then(|s| s.days.as_ref())
+            .map(|ds| ds.iter().filter_map(|x| config::parse_weekday(x)).collect())
+            .unwrap_or_else(|| default_days.clone());
+        out.insert(
+            actor.to_string(),
+            ActorZone {
+                tz,
+                label,
+                hours,
+                days,
+            },
+        );
+    }
+    out
+}
+
+/// The whole-hour UTC offset that puts at least 80% of a person's events inside
+/// Mon-Fri 07:00-20:00, the one centring the day nearest 13:00 when several do.
+fn infer_offset(hist: &[(i64, u64)]) -> Option<i32> {
+    let total: u64 = hist.iter().map(|(_, n)| n).sum();
+    if total < 20 {
+        return None;
+    }
+    let mut best: Option<(i32, f64)> = None;
+    for offset in -11i32..=14 {
+        let mut inside = 0u64;
+        let mut hour_sum = 0f64;
+        for (how, n) in hist {
+            let local = (how + i64::from(offset)).rem_euclid(168);
+            let (day, hour) = (local / 24, local % 24);
+            if day < 5 && (7..20).contains(&hour) {
+                inside += n;
+                hour_sum += (hour as f64 + 0.5) * *n as f64;
+            }
+        }
+        if (inside as f64) < 0.8 * total as f64 {
+            continue;
+        }
+        let centre = (hour_sum / inside as f64 - 13.0).abs();
+        if best.is_none_or(|(_, c)| centre < c) {
+            best = Some((offset, centre));
+        }
+    }
+    best.map(|(o, _)| o)
+}
+
+fn patterns(
+    ctx: &Context<'_>,
+    zones: &HashMap<String, ActorZone>,
+    activity: &Activity,
+) -> HashMap<String, WorkPattern> {
+    let mut out: HashMap<String, WorkPattern> = HashMap::new();
+    for (id, buckets) in activity {
+        let Some(actor) = ctx.name(ACTOR, *id) else {
+            continue;
+        };
+        let Some(zone) = zones.get(actor) else {
+            continue;
+        };
+        let mut p = WorkPattern {
+            days_by_hour: vec![BTreeSet::new(); 24],
+            weeks_by_weekday: vec![BTreeSet::new(); 7],
+            ..WorkPattern::default()
+        };
+        let mut days = HashSet::new();
+        let offsets = Offsets::new(&zone.tz, ctx.span);
+        for (_, n, lo, hi) in buckets {
+            let (day, lo_min) = offsets.local(*lo);
+            let (_, hi_min) = offsets.local(*hi);
+            p.days_by_hour[(lo_min / 60) as usize % 24].insert(day);
+            p.weeks_by_weekday[weekday(day) as usize].insert(week(day));
+            p.events += n;
+            p.buckets
+                .push((day, lo_min as u32, hi_min.max(lo_min) as u32, *n));
+            days.insert(day);
+        }
+        p.active_days = days.len();
+        out.insert(actor.to_string(), p);
+    }
+    out
+}
+
+/// Weekday of a local day number (0 = Monday; day 0 = 1970-01-01, a Thursday).
+fn weekday(day: i64) -> i64 {
+    (day + 3).rem_euclid(7)
+}
+
+/// Monday-based week number of a local day number.
+fn week(day: i64) -> i64 {
+    (day + 3).div_euclid(7)
+}
+
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+impl WorkPattern {
+    /// Whether local hour `hour` is usual, not counting day `day`: the actor was active in
+    /// it (or the hour before or after) on `k` other days.
+    pub(super) fn hour_usual(&self, hour: usize, day: i64, k: usize) -> bool {
+        [23, 0, 1].iter().any(|d| {
+            let h = (hour + d) % 24;
+            let days = &self.days_by_hour[h];
+            days.len() - usize::from(days.contains(&day)) >= k
+        })
+    }
+
+    /// Whether weekday of `day` is usual, not counting that week.
+    pub(super) fn weekday_usual(&self, day: i64) -> bool {
+        let weeks: BTreeSet<i64> = self.weeks_by_weekday.iter().flatten().copied().collect();
+        let need = weeks.len().saturating_sub(1).min(2);
+        let own = &self.weeks_by_weekday[weekday(day) as usize];
+        own.len() - usize::from(own.contains(&week(day))) >= need
+    }
+
+    /// The usual weekdays, as `Mon-Fri` or a list.
+    pub(super) fn weekdays_text(&self) -> String {
+        let usual: Vec<usize> = (0..7)
+            .filter(|w| {
+                self.weeks_by_weekday[*w].len()
+                    >= 2.min(
+                        self.weeks_by_weekday
+                            .iter()
+                            .map(BTreeSet::len)
+                            .max()
+                            .unwrap_or(0),
+                    )
+            })
+            .collect();
+        days_text(&usual.iter().map(|d| *d as u32).collect::<Vec<_>>())
+    }
+
+    /// The 2nd-98th percentile of local time of day, `HH:MM-HH:MM`, leaving out `day`.
+    pub(super) fn hours_text(&self, day: i64) -> String {
+        let kept: Vec<(u32, u32, u64)> = self
+            .buckets
+            .iter()
+            .filter(|b| b.0 != day)
+            .map(|b| (b.1, b.2, b.3))
+            .collect();
+        let total: u64 = kept.iter().map(|b| b.2).sum();
+        let pick = |sorted: &mut Vec<(u32, u64)>, q: f64| {
+            sorted.sort_unstable();
+            let target = (q * total as f64).ceil() as u64;
+            let mut acc = 0;
+            for (m, n) in sorted.iter() {
+                acc += n;
+                if acc >= target.max(1) {
+                    return *m;
+                }
+            }
+            sorted.last().map_or(0, |x| x.0)
+        };
+        let lo = pick(&mut kept.iter().map(|b| (b.0, b.2)).collect(), 0.02);
+        let hi = pick(&mut kept.iter().map(|b| (b.1, b.2)).collect(), 0.98);
+        format!(
+            "{:02}:{:02}-{:02}:{:02}",
+            lo / 60,
+            lo % 60,
+            hi / 60,
+            hi % 60
+        )
+    }
+}
+
+/// Weekdays (0 = Monday) as `Mon-Fri` or `Sat,Sun`.
+pub(super) fn days_text(days: &[u32]) -> String {
+    if days.is_empty() {
+        return "no day".into();
+    }
+    let contiguous = days.windows(2).all(|w| w[1] == w[0] + 1);
+    if contiguous && days.len() > 2 {
+        format!(
+            "{}-{}",
+            WEEKDAYS[days[0] as usize % 7],
+            WEEKDAYS[days[days.len() - 1] as usize % 7]
+        )
+    } else {
+        days.iter()
+            .map(|d| WEEKDAYS[*d as usize % 7])
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A zone's UTC offsets over the data span, for fast local times.
+struct Offsets {
+    at: Vec<i64>,
+    offset: Vec<i64>,
+}
+
+impl Offsets {
+    fn new(tz: &jiff::tz::TimeZone, (first, last): (i64, i64)) -> Offsets {
+        let start = jiff::Timestamp::from_microsecond(first).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let mut at = vec![i64::MIN];
+        let mut offset = vec![i64::from(tz.to_offset(start).seconds()) * 1_000_000];
+        for t in tz.following(start).take(400) {
+            let when = t.timestamp().as_microsecond();
+            if when > last {
+                break;
+            }
+            at.push(when);
+            offset.push(i64::from(t.offset().seconds()) * 1_000_000);
+        }
+        Offsets { at, offset }
+    }
+
+    /// Local (day number, minute of day) of a UTC time.
+    fn local(&self, us: i64) -> (i64, i64) {
+        let i = self.at.partition_point(|a| *a <= us).saturating_sub(1);
+        let local = us + self.offset.get(i).copied().unwrap_or(0);
+        (local.div_euclid(DAY), local.rem_euclid(DAY) / MINUTE)
+    }
+}
+
+/// Local (day number, minute of day, weekday) of a UTC time in a zone.
+pub(super) fn local_of(us: i64, tz: &jiff::tz::TimeZone) -> (i64, i64, i64) {
+    let offset = jiff::Timestamp::from_microsecond(us)
+        .map(|ts| i64::from(tz.to_offset(ts).seconds()) * 1_000_000)
+        .unwrap_or(0);
+    let local = us + offset;
+    let day = local.div_euclid(DAY);
+    (day, local.rem_euclid(DAY) / MINUTE, weekday(day))
+}
+
+/// The network of an address: /24 for IPv4, /48 for IPv6; None for names and junk.
+pub(crate) fn network_of(ip: &str) -> Option<String> {
+    match ip.trim().parse::<std::net::IpAddr>().ok()? {
+        std::net::IpAddr::V4(a) => {
+            let o = a.octets();
+            Some(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+        }
+        std::net::IpAddr::V6(a) => {
+            let s = a.segments();
+            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+        }
+    }
+}
+
+/// The family of a user agent: product and major version, or the browser.
+pub(crate) fn client_of(ua: &str) -> Option<String> {
+    let ua = ua.trim().trim_start_matches('[').trim_end_matches(']');
+    if ua.is_empty() {
+        return None;
+    }
+    if ua.starts_with("Mozilla/") {
+        for (needle, name) in [
+            ("Edg/", "Edge"),
+            ("Firefox/", "Firefox"),
+            ("Chrome/", "Chrome"),
+            ("Safari/", "Safari"),
+        ] {
+            if ua.contains(needle) {
+                return Some(name.into());
+            }
+        }
+        return Some("browser".into());
+    }
+    let first = ua.split_whitespace().next().unwrap_or(ua);
+    Some(match first.split_once('/') {
+        Some((product, version)) => {
+            let major: String = version.chars().take_while(|c| *c != '.').collect();
+            format!("{product}/{major}")
+        }
+        None => first.to_string(),
+    })
+}
+
+/// A geography (not a cloud region or zone).
+fn place_of(location: &str) -> Option<String> {
+    let l = location.trim();
+    (!l.is_empty() && !l.chars().any(|c| c.is_ascii_digit()) && !l.eq_ignore_ascii_case("global"))
+        .then(|| l.to_string())
+}
+
+fn normalize(dim: &str, value: &str) -> Option<String> {
+    match dim {
+        "network" => network_of(value),
+        "client" => client_of(value),
+        _ => place_of(value),
+    }
+}
+
+fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
+    let mut actors_per: HashMap<(&'static str, String), HashSet<u32>> = HashMap::new();
+    for (column, dim) in DIMENSIONS {
+        let df = ctx
+            .frame
+            .clone()
+            .lazy()
+            .filter(col(column).is_not_null())
+            .group_by([pair_key(col(ACTOR).to_physical(), col(column).to_physical()).alias("k")])
+            .agg([col(TIME).min().alias("t"), col(ROW).min().alias("r")])
+            .collect()
+            .map_err(Error::polars("first-seen sources"))?;
+        let (keys, ts, rs) = (u64s(&df, "k")?, i64s(&df, "t")?, u64s(&df, "r")?);
+        let mut norm: HashMap<u32, Option<String>> = HashMap::new();
+        for i in 0..df.height() {
+            let (Some(k), Some(t), Some(r)) = (keys[i], ts[i], rs[i]) else {
+                continue;
+            };
+            let (id, v) = split_key(k);
+            let value = norm
+                .entry(v)
+                .or_insert_with(|| {
+                    ctx.name(column, v).and_then(|raw| {
+                        if dim == "network" && ctx.is_trusted(raw) {
+                            return None;
+                        }
+                        normalize(dim, raw)
+                    })
+                })
+                .clone();
+            let (Some(value), Some(actor)) = (value, ctx.name(ACTOR, id)) else {
+                continue;
+            };
+            actors_per
+                .entry((dim, value.clone()))
+                .or_default()
+                .insert(id);
+            let slot = b
+                .first_seen
+                .entry((actor.to_string(), dim, value))
+                .or_insert((t, r as u32));
+            if (t, r as u32) < *slot {
+                *slot = (t, r as u32);
+            }
+        }
+    }
+    b.popularity = actors_per.into_iter().map(|(k, v)| (k, v.len())).collect();
+    Ok(())
+}
+
+/// The dimensions (network, client, location) of an event first seen for its actor after
+/// its learning period, within the grouping window before the event.
+pub(super) fn new_dimensions(
+    ctx: &Context<'_>,
+    b: &Baselines,
+    e: &Ev,
+) -> Vec<(&'static str, String, bool)> {
+    let Some(learned) = ctx.learn_end(&e.actor) else {
+        return Vec::new();
+    };
+    if e.time < learned {
+        return Vec::new();
+    }
+    let window = minutes(ctx.config.group_minutes);
+    let mut out = Vec::new();
+    for (dim, raw) in [
+        ("network", &e.src_ip),
+        ("client", &e.user_agent),
+        ("location", &e.location),
+    ] {
+        if dim == "network" && ctx.is_trusted(raw) {
+            continue;
+        }
+        let Some(value) = normalize(dim, raw) else {
+            continue;
+        };
+        let Some((first, _)) = b.first_seen.get(&(e.actor.clone(), dim, value.clone())) else {
+            continue;
+        };
+        if *first >= learned && e.time - first <= window {
+            let popular = b
+                .popularity
+                .get(&(dim, value.clone()))
+                .copied()
+                .unwrap_or(0)
+                > 3;
+            out.push((dim, value, popular));
+        }
+    }
+    out
+}
+
+/// The zone named in the configuration, or UTC.
+fn zone(name: &str) -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
+/// Working hours from the configuration (`config::parse_hours`), default 08:00-19:00.
+fn hours_of(text: &str) -> (u32, u32) {
+    config::parse_hours(text).unwrap_or((8 * 60, 19 * 60))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dimensions_normalize() {
+        assert_eq!(
+            network_of("203.0.113.66").as_deref(),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(
+            network_of("2001:db8:1:2::1").as_deref(),
+            Some("2001:db8:1::/48")
+        );
+        assert_eq!(network_of("ec2.amazonaws.com"), None);
+        assert_eq!(
+            client_of("aws-cli/2.15.10 Python/3.11.6").as_deref(),
+            Some("aws-cli/2")
+        );
+        assert_eq!(
+            client_of("Mozilla/5.0 (Windows NT 10.0) Chrome/122.0 Safari/537.36").as_deref(),
+            Some("Chrome")
+        );
+        assert_eq!(
+            client_of("[aws-cli/1.18.136]").as_deref(),
+            Some("aws-cli/1")
+        );
+        assert_eq!(place_of("us-east-1"), None);
+        assert_eq!(place_of("Lyon, France").as_deref(), Some("Lyon, France"));
+    }
+
+    #[test]
+    fn offsets_are_inferred_from_working_hours() {
+        // Mon-Fri 15:00-23:00 UTC: a person at UTC-6 working 09:00-17:00.
+        let hist: Vec<(i64, u64)> = (0..5)
+            .flat_map(|d| (15..23).map(move |h| (d * 24 + h, 3)))
+            .collect();
+        assert_eq!(infer_offset(&hist), Some(-6));
+        let around: Vec<(i64, u64)> = (0..168).map(|h| (h, 3)).collect();
+        assert_eq!(infer_offset(&around), None);
+    }
+
+    #[test]
+    fn weekdays_read_as_ranges() {
+        assert_eq!(days_text(&[0, 1, 2, 3, 4]), "Mon-Fri");
+        assert_eq!(days_text(&[5, 6]), "Sat,Sun");
+    }
+}
