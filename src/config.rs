@@ -7,21 +7,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::net::Cidr;
+use crate::schema::PROVIDERS;
 use crate::{Error, Location, Result};
 
 /// The built-in configuration text.
 pub const DEFAULT_CONFIG: &str = include_str!("default-config.toml");
-
-/// The provider names `privileged` tables may use.
-pub const PROVIDERS: [&str; 7] = [
-    "aws",
-    "entra",
-    "azure",
-    "gcp",
-    "kubernetes",
-    "okta",
-    "github",
-];
 
 /// Everything configurable.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -289,6 +289,18 @@ pub const TIME_RANGE: std::ops::Range<i64> = 0..4_102_444_800_000_000;
 /// [`TIME_RANGE`] for people.
 pub const TIME_RANGE_TEXT: &str = "1970-01-01T00:00:00Z .. 2100-01-01T00:00:00Z";
 
+/// The values of the `provider` column, one per provider family (the names `privileged`
+/// tables of the configuration use).
+pub const PROVIDERS: [&str; 7] = [
+    "aws",
+    "entra",
+    "azure",
+    "gcp",
+    "kubernetes",
+    "okta",
+    "github",
+];
+
 /// The polars time type of the `time` column.
 pub fn time_dtype() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))

@@ -568,12 +568,12 @@ fn actors_timeline_and_findings_filter_to_what_is_under_the_cursor() {
             .actors
             .rows
             .windows(2)
-            .all(|w| w[0].events >= w[1].events),
+            .all(|w| w[0].identity.events >= w[1].identity.events),
         "most active first"
     );
     h.command(Command::DrillDown);
     assert_eq!(h.state.view, View::Events);
-    assert_eq!(h.state.events.matching as u64, top.events);
+    assert_eq!(h.state.events.matching as u64, top.identity.events);
     h.command(Command::GoBack);
     assert_eq!(h.state.view, View::Actors);
     // Sort by events ascending.
@@ -584,7 +584,7 @@ fn actors_timeline_and_findings_filter_to_what_is_under_the_cursor() {
             .actors
             .rows
             .windows(2)
-            .all(|w| w[0].events <= w[1].events)
+            .all(|w| w[0].identity.events <= w[1].identity.events)
     );
 
     h.command(Command::OpenView(View::Timeline));

@@ -60,6 +60,80 @@ pub struct Identity {
     pub distinct_ips: u64,
 }
 
+impl Identity {
+    /// Human or non-human, from the actor type.
+    pub fn kind(&self) -> &'static str {
+        match self.actor_type.as_str() {
+            "human" => "human",
+            "service" | "system" => "non-human",
+            "root" => "root",
+            "anonymous" => "anonymous",
+            _ => "unknown",
+        }
+    }
+}
+
+/// A column of the inventory, to order identities by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InventoryColumn {
+    /// The actor's name.
+    Actor,
+    /// Human, non-human, root, ...
+    Kind,
+    /// Events.
+    Events,
+    /// Privileged actions.
+    Privileged,
+    /// Failed actions.
+    Failures,
+    /// Distinct source addresses.
+    Ips,
+    /// Earliest event.
+    FirstSeen,
+    /// Latest event.
+    LastSeen,
+    /// Provider of the first event.
+    Provider,
+}
+
+impl InventoryColumn {
+    /// Every column, in the order the inventory shows them.
+    pub const ALL: [InventoryColumn; 9] = [
+        InventoryColumn::Actor,
+        InventoryColumn::Kind,
+        InventoryColumn::Events,
+        InventoryColumn::Privileged,
+        InventoryColumn::Failures,
+        InventoryColumn::Ips,
+        InventoryColumn::FirstSeen,
+        InventoryColumn::LastSeen,
+        InventoryColumn::Provider,
+    ];
+}
+
+/// Orders two identities by a column (ties by name, ascending whatever the direction).
+pub fn compare(
+    a: &Identity,
+    b: &Identity,
+    column: InventoryColumn,
+    descending: bool,
+) -> std::cmp::Ordering {
+    let order = match column {
+        InventoryColumn::Actor => a.actor.cmp(&b.actor),
+        InventoryColumn::Kind => a.kind().cmp(b.kind()),
+        InventoryColumn::Events => a.events.cmp(&b.events),
+        InventoryColumn::Privileged => a.privileged.cmp(&b.privileged),
+        InventoryColumn::Failures => a.failures.cmp(&b.failures),
+        InventoryColumn::Ips => a.distinct_ips.cmp(&b.distinct_ips),
+        InventoryColumn::FirstSeen => a.first.cmp(&b.first),
+        InventoryColumn::LastSeen => a.last.cmp(&b.last),
+        InventoryColumn::Provider => a.provider.cmp(&b.provider),
+    };
+    let order = if descending { order.reverse() } else { order };
+    order.then_with(|| a.actor.cmp(&b.actor))
+}
+
 /// Every identity in the selected events with what it did, most active first (ties by name).
 pub fn inventory(frame: &DataFrame, _spec: &InventorySpec) -> Result<Vec<Identity>> {
     Ok(identities(&inventory_table(frame)?))

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crossterm::event::KeyEventKind;
 
 use crate::analysis::filter;
+use crate::analysis::inventory::{self, InventoryColumn};
 use crate::analysis::{self, InventorySpec, Key as QueryKey, PivotSpec, TimelineSpec, ViewSpec};
 use crate::detectors::Finding;
 use crate::load::pipeline::IngestMsg;
@@ -308,21 +309,13 @@ impl AppState {
 
     pub(super) fn sort_actors(&mut self) {
         let (column, descending) = self.actors.sort;
-        self.actors.rows.sort_by(|a, b| {
-            let order = match column {
-                0 => a.actor.cmp(&b.actor),
-                1 => a.kind().cmp(b.kind()),
-                2 => a.events.cmp(&b.events),
-                3 => a.privileged.cmp(&b.privileged),
-                4 => a.failures.cmp(&b.failures),
-                5 => a.distinct_ips.cmp(&b.distinct_ips),
-                6 => a.first.cmp(&b.first),
-                7 => a.last.cmp(&b.last),
-                _ => a.provider.cmp(&b.provider),
-            };
-            let order = if descending { order.reverse() } else { order };
-            order.then_with(|| a.actor.cmp(&b.actor))
-        });
+        let column = InventoryColumn::ALL
+            .get(column)
+            .copied()
+            .unwrap_or(InventoryColumn::Events);
+        self.actors
+            .rows
+            .sort_by(|a, b| inventory::compare(&a.identity, &b.identity, column, descending));
     }
 }
 
@@ -792,7 +785,7 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
             let Some(row) = state.actors.rows.get(state.actors.cursor.selected) else {
                 return;
             };
-            let part = analysis::key_filter(ACTOR, &QueryKey::Value(row.actor.clone()));
+            let part = analysis::key_filter(ACTOR, &QueryKey::Value(row.identity.actor.clone()));
             state.drill(part, effects);
         }
         View::Findings => {

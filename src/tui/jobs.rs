@@ -20,7 +20,7 @@ use crate::store::FrameStore;
 use crate::text::escape_control;
 
 use super::model::ActorRow;
-use super::record::{self, PrettyRecord};
+use super::pretty_json::{self, PrettyRecord};
 
 /// A sort of the events table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +236,7 @@ pub enum Done {
     RecordRead {
         /// The frame row.
         row: u32,
-        /// The record (its first [`record::SHOWN_BYTES`] of pretty output), or why it could
+        /// The record (its first [`pretty_json::SHOWN_BYTES`] of pretty output), or why it could
         /// not be read.
         result: Result<PrettyRecord, String>,
     },
@@ -264,9 +264,9 @@ pub fn run(job: Job) -> Done {
     }
 }
 
-/// Reads at most [`record::READ_BYTES`] of a record and pretty-prints what fits.
+/// Reads at most [`pretty_json::READ_BYTES`] of a record and pretty-prints what fits.
 fn read_record(place: &RecordPlace) -> Result<PrettyRecord, String> {
-    let wanted = place.len.min(record::READ_BYTES);
+    let wanted = place.len.min(pretty_json::READ_BYTES);
     let bytes = source::read_raw(&place.origin, place.offset, wanted).map_err(|e| {
         crate::Error::Io {
             location: crate::Location {
@@ -278,10 +278,10 @@ fn read_record(place: &RecordPlace) -> Result<PrettyRecord, String> {
         }
         .to_string()
     })?;
-    Ok(record::pretty_prefix(
+    Ok(pretty_json::pretty_prefix(
         &bytes,
         u64::from(place.len),
-        record::SHOWN_BYTES,
+        pretty_json::SHOWN_BYTES,
     ))
 }
 
@@ -312,14 +312,8 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
 fn actor_row(identity: &Identity) -> ActorRow {
     ActorRow {
         label: escape_control(&identity.actor).into_owned(),
-        actor: identity.actor.clone(),
         actor_type: escape_control(&identity.actor_type).into_owned(),
         provider: escape_control(&identity.provider).into_owned(),
-        first: identity.first,
-        last: identity.last,
-        events: identity.events,
-        privileged: identity.privileged,
-        failures: identity.failures,
-        distinct_ips: identity.distinct_ips,
+        identity: identity.clone(),
     }
 }

@@ -19,7 +19,7 @@ mod input;
 pub mod jobs;
 pub mod keymap;
 pub mod model;
-pub mod record;
+pub mod pretty_json;
 pub mod state;
 pub mod views;
 

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
+use crate::analysis::inventory::Identity;
 use crate::analysis::{Key, Pivot, Timeline};
 use crate::detectors::{Finding, Severity};
 use crate::text::{escape_control, format_time};
@@ -20,42 +21,17 @@ pub struct EventRow {
     pub flag: Option<Severity>,
 }
 
-/// One identity of the actors view.
+/// One identity of the actors view: what the inventory found, and its texts escaped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActorRow {
-    /// The actor as stored (for the filter; never drawn).
-    pub actor: String,
+    /// The identity as stored (for the filter and the sort; its texts are never drawn).
+    pub identity: Identity,
     /// The actor, escaped.
     pub label: String,
     /// `human`, `service`, `root`, ... (escaped).
     pub actor_type: String,
     /// Provider of its first event (escaped).
     pub provider: String,
-    /// First event time.
-    pub first: Option<i64>,
-    /// Last event time.
-    pub last: Option<i64>,
-    /// Events.
-    pub events: u64,
-    /// Privileged actions.
-    pub privileged: u64,
-    /// Failed actions.
-    pub failures: u64,
-    /// Distinct source addresses.
-    pub distinct_ips: u64,
-}
-
-impl ActorRow {
-    /// Human or non-human, from the actor type.
-    pub fn kind(&self) -> &'static str {
-        match self.actor_type.as_str() {
-            "human" => "human",
-            "service" | "system" => "non-human",
-            "root" => "root",
-            "anonymous" => "anonymous",
-            _ => "unknown",
-        }
-    }
 }
 
 /// One finding of the findings view, escaped.

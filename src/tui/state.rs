@@ -16,7 +16,7 @@ use crate::store::FrameStore;
 
 use super::jobs::Sort;
 use super::model::{ActorRow, EventRow, FindingRow, PivotView, TimelineView};
-use super::record::PrettyRecord;
+use super::pretty_json::PrettyRecord;
 
 /// The views of the TUI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -179,7 +179,7 @@ fn a_finding_filters_to_its_event_ids() {
 
 #[test]
 fn a_selected_record_is_read_on_a_worker_and_a_stale_one_is_dropped() {
-    use super::record::pretty;
+    use super::pretty_json::pretty;
     let mut s = state();
     let _ = s.start();
     // No view yet: nothing is selected, nothing is read.

@@ -13,7 +13,7 @@ use trailscope::load::pipeline::{Ingest, LoadOptions};
 use trailscope::load::source::{self, Origin};
 use trailscope::store::FrameStore;
 use trailscope::tui::jobs::{self, Job, RecordJob, RecordPlace, Slot};
-use trailscope::tui::record::{MAX_INDENT, SHOWN_BYTES};
+use trailscope::tui::pretty_json::{MAX_INDENT, SHOWN_BYTES};
 use trailscope::tui::{Action, Command, Effect, Harness, View, update};
 
 use super::{sample, settings};

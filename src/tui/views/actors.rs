@@ -62,18 +62,18 @@ pub(super) fn draw_actors(frame: &mut Frame<'_>, state: &AppState, area: Rect, t
         let time = |t: Option<i64>| t.map(|t| format_time(t, tz)).unwrap_or_default();
         let cells = [
             row.label.clone(),
-            row.kind().to_string(),
-            right(&thousands(row.events), widths[2]),
-            right(&thousands(row.privileged), widths[3]),
-            right(&thousands(row.failures), widths[4]),
-            right(&thousands(row.distinct_ips), widths[5]),
-            time(row.first),
-            time(row.last),
+            row.identity.kind().to_string(),
+            right(&thousands(row.identity.events), widths[2]),
+            right(&thousands(row.identity.privileged), widths[3]),
+            right(&thousands(row.identity.failures), widths[4]),
+            right(&thousands(row.identity.distinct_ips), widths[5]),
+            time(row.identity.first),
+            time(row.identity.last),
             row.provider.clone(),
         ];
         for (i, cell) in cells.iter().enumerate() {
             let mut cell_style = style;
-            if i == 3 && row.privileged > 0 || i == 4 && row.failures > 0 {
+            if i == 3 && row.identity.privileged > 0 || i == 4 && row.identity.failures > 0 {
                 cell_style = cell_style.patch(theme.severity(Severity::Medium));
             }
             put(buf, area, xs[i], y, widths[i], cell, cell_style);

@@ -10,7 +10,7 @@ use crate::schema;
 use crate::text::format_time;
 
 use super::super::keymap;
-use super::super::record::Token;
+use super::super::pretty_json::Token;
 use super::super::state::{AppState, LoadPhase, Overlay, PIVOT_FIELDS};
 use super::{Theme, thousands};
 

@@ -15,7 +15,7 @@ use ratatui::style::{Color, Modifier, Style};
 use crate::detectors::Severity;
 use crate::text::truncate;
 
-use super::record::Token;
+use super::pretty_json::Token;
 use super::state::View;
 
 mod actors;

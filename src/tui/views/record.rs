@@ -5,7 +5,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-use super::super::record::Cut;
+use super::super::pretty_json::Cut;
 use super::super::state::AppState;
 use super::{Theme, thousands};
 
