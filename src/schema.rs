@@ -301,6 +301,17 @@ pub const PROVIDERS: [&str; 7] = [
     "github",
 ];
 
+/// Rows whose categorical `column` holds one of these dictionary ids (no ids: no rows).
+pub fn has_category_id(column: &str, ids: Vec<u32>) -> Expr {
+    match ids.as_slice() {
+        [] => lit(false),
+        [id] => col(column).to_physical().eq_missing(lit(*id)),
+        _ => col(column)
+            .to_physical()
+            .is_in(lit(Series::new(column.into(), ids)).implode(false), true),
+    }
+}
+
 /// The polars time type of the `time` column.
 pub fn time_dtype() -> DataType {
     DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))

@@ -262,13 +262,7 @@ impl<'a> Context<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        match ids.as_slice() {
-            [] => lit(false),
-            [id] => col(column).to_physical().eq_missing(lit(*id)),
-            _ => col(column)
-                .to_physical()
-                .is_in(lit(Series::new(column.into(), ids)).implode(false), true),
-        }
+        crate::schema::has_category_id(column, ids)
     }
 
     /// The selected rows as events, in time order.

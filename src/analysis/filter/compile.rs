@@ -107,13 +107,7 @@ pub(super) fn category_ids(column: &str, mut accept: impl FnMut(&str) -> bool) -
         .filter(|(_, v)| accept(v))
         .map(|(id, _)| id)
         .collect();
-    match ids.as_slice() {
-        [] => lit(false),
-        [id] => col(column).to_physical().eq_missing(lit(*id)),
-        _ => col(column)
-            .to_physical()
-            .is_in(lit(Series::new(column.into(), ids)).implode(false), true),
-    }
+    crate::schema::has_category_id(column, ids)
 }
 
 /// The test of `matcher` on a categorical column (per distinct value) or a string column.
