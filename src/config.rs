@@ -312,14 +312,7 @@ pub fn parse_hours(text: &str) -> Option<(u32, u32)> {
     (start < end).then_some((start, end))
 }
 
-/// Parses a weekday name (`Mon`, `monday`) into 0 = Monday ... 6 = Sunday.
-pub fn parse_weekday(text: &str) -> Option<u32> {
-    let t = text.trim().to_ascii_lowercase();
-    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .position(|d| t.starts_with(d))
-        .map(|i| i as u32)
-}
+use crate::time::parse_weekday;
 
 /// Display settings.
 #[derive(Debug, Clone, Deserialize)]

@@ -18,6 +18,27 @@ pub const YEAR: i64 = 365 * DAY;
 /// Weekday names, Monday first, as tables and profiles show them.
 pub const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
+/// Weekday names in full, Monday first.
+pub const WEEKDAY_NAMES: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// A weekday from text starting with its first three letters (`mon`, `Monday`), Monday
+/// being 0.
+pub fn parse_weekday(text: &str) -> Option<u32> {
+    let t = text.trim().to_ascii_lowercase();
+    WEEKDAYS
+        .iter()
+        .position(|d| t.starts_with(&d.to_ascii_lowercase()))
+        .map(|i| i as u32)
+}
+
 /// Why a duration could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DurationError {

@@ -36,15 +36,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
     ]
 }
 
-const WEEKDAY_NAMES: [&str; 7] = [
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-    "Sunday",
-];
+use crate::time::WEEKDAY_NAMES;
 
 // ---------------------------------------------------------------------------------------
 // Off-hours privileged action

@@ -144,7 +144,7 @@ fn zones(ctx: &Context<'_>, activity: &Activity) -> HashMap<String, ActorZone> {
     let default_days: Vec<u32> = d
         .business_days
         .iter()
-        .filter_map(|x| config::parse_weekday(x))
+        .filter_map(|x| crate::time::parse_weekday(x))
         .collect();
     let groups: Vec<(Vec<regex::Regex>, &config::Schedule)> = d
         .groups
@@ -209,7 +209,11 @@ fn zones(ctx: &Context<'_>, activity: &Activity) -> HashMap<String, ActorZone> {
             .unwrap_or(default_hours);
         let days = schedule
             .and_then(|s| s.days.as_ref())
-            .map(|ds| ds.iter().filter_map(|x| config::parse_weekday(x)).collect())
+            .map(|ds| {
+                ds.iter()
+                    .filter_map(|x| crate::time::parse_weekday(x))
+                    .collect()
+            })
             .unwrap_or_else(|| default_days.clone());
         out.insert(
             actor.to_string(),
@@ -300,7 +304,7 @@ fn week(day: i64) -> i64 {
     (day + 3).div_euclid(7)
 }
 
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+use crate::time::WEEKDAYS;
 
 impl WorkPattern {
     /// Whether local hour `hour` is usual, not counting day `day`: the actor was active in
