@@ -8,13 +8,16 @@ use std::ops::Range;
 
 use polars::prelude::*;
 
-use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Progress};
+use crate::load::follow::{Follow, FollowOptions};
+use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
 use crate::load::source::{self, Input, Origin};
 use crate::schema::{self, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE, TIME};
 use crate::{Error, Rejection, Result};
 
 /// How many rejection reasons are kept per input (all are counted).
 pub const REJECTIONS_KEPT: usize = 5;
+/// How many notices about followed inputs are kept (all are counted).
+pub const NOTICES_KEPT: usize = 50;
 
 /// What happened to one input.
 #[derive(Debug, Clone, Default)]
@@ -68,6 +71,8 @@ pub struct FrameStore {
     origins: HashMap<String, Origin>,
     progress: Progress,
     finished: bool,
+    notices: Vec<Notice>,
+    notice_count: u64,
 }
 
 impl Default for FrameStore {
@@ -88,6 +93,8 @@ impl FrameStore {
             origins: HashMap::new(),
             progress: Progress::default(),
             finished: false,
+            notices: Vec::new(),
+            notice_count: 0,
         }
     }
 
@@ -115,8 +122,27 @@ impl FrameStore {
 
     /// Starts loading inputs in the background; apply the messages with [`FrameStore::apply`].
     pub fn start_load(&mut self, inputs: Vec<Input>, mut options: LoadOptions) -> Ingest {
-        options.first_input = self.inputs.len();
-        for input in &inputs {
+        options.first_input = self.register(&inputs);
+        Ingest::start(inputs, options)
+    }
+
+    /// Starts loading inputs and then following `paths` in the background (inputs that
+    /// appear later get the next indices); apply the messages with [`FrameStore::apply`].
+    pub fn start_follow(
+        &mut self,
+        paths: Vec<String>,
+        inputs: Vec<Input>,
+        mut options: LoadOptions,
+        follow: FollowOptions,
+    ) -> Follow {
+        options.first_input = self.register(&inputs);
+        Follow::start(paths, inputs, options, follow)
+    }
+
+    /// Adds inputs about to be loaded; returns the index of the first.
+    fn register(&mut self, inputs: &[Input]) -> usize {
+        let first = self.inputs.len();
+        for input in inputs {
             self.inputs.push(InputStats {
                 name: input.name.clone(),
                 shape: "pending",
@@ -124,7 +150,7 @@ impl FrameStore {
             });
         }
         self.finished = false;
-        Ingest::start(inputs, options)
+        first
     }
 
     /// Counts problems found before loading (missing paths, bad globs) as rejected inputs.
@@ -160,8 +186,27 @@ impl FrameStore {
                 self.finished = true;
                 self.commit()?;
             }
+            IngestMsg::InputAdded { input, name } => {
+                let stats = self.input_mut(input);
+                stats.name = name;
+                stats.shape = "following";
+            }
+            IngestMsg::InputNotice(notice) => {
+                self.notice_count += 1;
+                if self.notices.len() == NOTICES_KEPT {
+                    self.notices.remove(0);
+                }
+                self.notices.push(notice);
+            }
+            IngestMsg::Position(_) => {}
         }
         Ok(())
+    }
+
+    /// The latest notices about followed inputs (at most [`NOTICES_KEPT`]), oldest first, and
+    /// how many there were in all.
+    pub fn notices(&self) -> (&[Notice], u64) {
+        (&self.notices, self.notice_count)
     }
 
     fn input_mut(&mut self, input: usize) -> &mut InputStats {
@@ -186,6 +231,12 @@ impl FrameStore {
     /// Adds a batch, dropping events already loaded; returns how many rows were added. The
     /// rows wait for the next [`FrameStore::commit`], which says where they went.
     pub fn append(&mut self, batch: Batch) -> Result<usize> {
+        self.append_new(batch).map(|added| added.height())
+    }
+
+    /// Adds a batch like [`FrameStore::append`] and returns the events it added (the batch
+    /// without the events already loaded), for a consumer that shows new events as they come.
+    pub fn append_new(&mut self, batch: Batch) -> Result<DataFrame> {
         let mut keep = Vec::with_capacity(batch.fingerprints.len());
         let mut duplicates = 0u64;
         for fp in &batch.fingerprints {
@@ -206,10 +257,11 @@ impl FrameStore {
                 .filter(&mask)
                 .map_err(Error::polars("dropping duplicate events"))?
         };
+        debug_assert_eq!(frame.height(), added);
         if frame.height() > 0 {
-            self.pending.push(frame)?;
+            self.pending.push(frame.clone())?;
         }
-        Ok(added)
+        Ok(frame)
     }
 
     /// Merges appended batches into the frame, in time order (events without a time last),

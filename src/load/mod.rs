@@ -6,6 +6,7 @@
 
 pub mod boundary;
 pub mod classify;
+pub mod follow;
 pub mod framing;
 pub mod gzip_seek;
 pub mod parse;

@@ -114,8 +114,69 @@ pub enum IngestMsg {
     InputFinished(InputReport),
     /// How far loading is.
     ProgressMade(Progress),
-    /// Every input was read (or loading was cancelled).
+    /// Every input was read (or loading was cancelled). In follow mode: everything that
+    /// existed at the start was read; news of what arrives later follows.
     LoadFinished,
+    /// Follow mode: a new input is being read (a file that appeared, a file recreated after
+    /// rotation); its events and rejections come under this index.
+    InputAdded {
+        /// Index of the input.
+        input: usize,
+        /// Its name (the path as found).
+        name: String,
+    },
+    /// Follow mode: something happened to an input that a person should know (rotated,
+    /// truncated, deleted, unreadable, a gzip still being written). Never fatal.
+    InputNotice(Notice),
+    /// Follow mode: how far an input has been read; every event before this point was sent
+    /// before this message.
+    Position(FilePosition),
+}
+
+/// Something that happened to a followed input, for the status bar and standard error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The input's name.
+    pub name: String,
+    /// What happened, for a person (`rotated: reading the new file from its start`).
+    pub what: String,
+}
+
+/// Which file an input is, across renames: the device and inode, and a hash of its first
+/// bytes so that a reused inode is not mistaken for the old file (Filebeat's registry and
+/// Fluent Bit's database identify files the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub struct FileId {
+    /// Device number.
+    pub dev: u64,
+    /// Inode number.
+    pub inode: u64,
+    /// xxh3 of the first [`FileId::HEAD`] bytes (fewer while the file is shorter).
+    pub head_hash: u64,
+    /// How many bytes `head_hash` covers.
+    pub head_len: u32,
+}
+
+impl FileId {
+    /// Bytes of a file's start that identify it.
+    pub const HEAD: usize = 1024;
+}
+
+/// How far one followed input has been read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FilePosition {
+    /// Index of the input.
+    pub input: usize,
+    /// The path it was read from.
+    pub name: String,
+    /// Which file it is; `None` for standard input.
+    pub id: Option<FileId>,
+    /// Bytes read and sent (in the file; for gzip, the whole file once loaded).
+    pub offset: u64,
+    /// Line at `offset` (1-based).
+    pub line: u64,
+    /// Whether the input is complete (a whole file loaded at once, such as a gzip export).
+    pub complete: bool,
 }
 
 /// A running load.

@@ -44,6 +44,9 @@ impl std::fmt::Debug for IngestMsgBox {
             IngestMsg::InputFinished(_) => "InputFinished",
             IngestMsg::ProgressMade(_) => "ProgressMade",
             IngestMsg::LoadFinished => "LoadFinished",
+            IngestMsg::InputAdded { .. } => "InputAdded",
+            IngestMsg::InputNotice(_) => "InputNotice",
+            IngestMsg::Position(_) => "Position",
         };
         f.write_str(name)
     }
