@@ -92,6 +92,24 @@ pub struct Finding {
     pub mitre: Vec<String>,
 }
 
+impl Finding {
+    /// Which finding this is across runs of the rules over a growing frame: the rule, the
+    /// provider, the actor and the first event behind it (its id and time). A burst that grows
+    /// keeps its identity; counts, severity and reason may change.
+    pub fn identity(&self) -> u64 {
+        let first = self.event_ids.first().map(String::as_str).unwrap_or("");
+        let key = format!(
+            "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+            self.rule,
+            self.provider,
+            self.actor,
+            first,
+            self.time.unwrap_or(i64::MIN)
+        );
+        xxhash_rust::xxh3::xxh3_64(key.as_bytes())
+    }
+}
+
 /// One event a rule judged, with its severity and reason.
 #[derive(Debug, Clone)]
 pub struct Hit {
