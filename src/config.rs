@@ -300,6 +300,9 @@ impl Default for Detect {
     }
 }
 
+/// The severity names a configuration may use, least severe first.
+const SEVERITY_NAMES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
+
 /// Parses `"HH:MM-HH:MM"` into minutes of the day `[start, end)`.
 pub fn parse_hours(text: &str) -> Option<(u32, u32)> {
     let (a, b) = text.trim().split_once('-')?;
@@ -320,12 +323,16 @@ use crate::time::parse_weekday;
 pub struct Display {
     /// IANA time zone name used to show and read times.
     pub timezone: String,
+    /// The least severe finding the TUI announces in its status bar when it fires while
+    /// following (info, low, medium, high, critical).
+    pub announce_severity: String,
 }
 
 impl Default for Display {
     fn default() -> Self {
         Display {
             timezone: "UTC".into(),
+            announce_severity: "high".into(),
         }
     }
 }
@@ -494,6 +501,19 @@ fn parse(text: &str, path: &Path) -> Result<Config> {
             &format!("unknown time zone '{}'", config.display.timezone),
         ));
     }
+    let announce = &config.display.announce_severity;
+    if !SEVERITY_NAMES.contains(&announce.to_ascii_lowercase().as_str()) {
+        let at = text.find("announce_severity");
+        return Err(config_error(
+            text,
+            path,
+            at.map(|a| a..a),
+            &format!(
+                "invalid announce_severity '{announce}'; expected one of {}",
+                SEVERITY_NAMES.join(", ")
+            ),
+        ));
+    }
     Ok(config)
 }
 
@@ -534,8 +554,7 @@ fn validate_detect(d: &Detect, text: &str, path: &Path) -> Result<()> {
     }
     for (id, rule) in &d.rules {
         if let Some(sev) = &rule.severity
-            && !["info", "low", "medium", "high", "critical"]
-                .contains(&sev.to_ascii_lowercase().as_str())
+            && !SEVERITY_NAMES.contains(&sev.to_ascii_lowercase().as_str())
         {
             return fail(sev, format!("invalid severity '{sev}' for rule {id}"));
         }
@@ -670,5 +689,27 @@ mod tests {
         assert!(err.to_string().contains("unknown time zone"), "{err}");
         let err = Config::overlay("[display\n", Path::new("bad.toml")).unwrap_err();
         assert!(err.to_string().starts_with("bad.toml:1"), "{err}");
+    }
+
+    #[test]
+    fn announce_severity_defaults_to_high_and_must_name_a_severity() {
+        assert_eq!(Config::builtin().unwrap().display.announce_severity, "high");
+        let config = Config::overlay(
+            "[display]\nannounce_severity = \"Medium\"\n",
+            Path::new("ok.toml"),
+        )
+        .unwrap();
+        assert_eq!(config.display.announce_severity, "Medium");
+        let err = Config::overlay(
+            "[display]\ntimezone = \"UTC\"\nannounce_severity = \"urgent\"\n",
+            Path::new("bad.toml"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("bad.toml:3"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("invalid announce_severity 'urgent'"),
+            "{err}"
+        );
     }
 }

@@ -19,6 +19,7 @@ use trailscope::analysis::{
 };
 use trailscope::config::Config;
 use trailscope::load::classify::Classifier;
+use trailscope::load::follow::FollowOptions;
 use trailscope::load::pipeline::LoadOptions;
 use trailscope::load::source;
 use trailscope::store::FrameStore;
@@ -41,8 +42,25 @@ struct Cli {
     /// output format of a command, so it is no alias of this.)
     #[arg(long = "input-format", value_name = "NAME", global = true)]
     input_format: Option<String>,
+    /// Follow the inputs in the TUI: after loading them, keep reading lines appended to
+    /// files, new files in directories, rotated files and standard input.
+    #[arg(short = 'f', long)]
+    follow: bool,
+    /// With --follow: look for changes every INTERVAL (e.g. 2s, 1m) instead of waiting for
+    /// change events (network file systems, some containers).
+    #[arg(long, value_name = "INTERVAL", requires = "follow", value_parser = parse_poll)]
+    poll: Option<std::time::Duration>,
     #[command(flatten)]
     common: Common,
+}
+
+/// Reads `--poll`: a positive duration in the units of filters and configuration.
+fn parse_poll(text: &str) -> Result<std::time::Duration, String> {
+    match trailscope::time::parse_duration(text) {
+        Ok(micros) if micros > 0 => Ok(std::time::Duration::from_micros(micros as u64)),
+        Ok(_) => Err("the interval must be longer than zero".into()),
+        Err(_) => Err("expected a duration such as 2s, 30s or 1m".into()),
+    }
 }
 
 #[derive(clap::Args, Clone)]
@@ -450,7 +468,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         // A bare invocation opens the TUI on a terminal and prints the summary otherwise
         // (scripts and pipes).
-        None if io::stdout().is_terminal() => tui(&cli.paths, cli.input_format.as_deref(), &common),
+        None if io::stdout().is_terminal() => tui(&cli, &common),
+        None if cli.follow => {
+            bail!("--follow opens the TUI and needs a terminal; use `trailscope tail` in pipes")
+        }
         None => summary(
             &cli.paths,
             cli.input_format.as_deref(),
@@ -461,14 +482,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// Opens the terminal UI; the inputs load in the background.
-fn tui(paths: &[String], input_format: Option<&str>, common: &Common) -> anyhow::Result<ExitCode> {
-    let prepared = prepare(paths, input_format, common)?;
+fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
+    let prepared = prepare(&cli.paths, cli.input_format.as_deref(), common)?;
+    let follow = cli.follow.then(|| FollowOptions {
+        poll: cli.poll,
+        ..FollowOptions::default()
+    });
+    let paths = if cli.paths.is_empty() {
+        default_paths()
+    } else {
+        cli.paths.clone()
+    };
     trailscope::tui::run(trailscope::tui::Launch {
+        paths,
         inputs: prepared.expansion.inputs,
         problems: prepared.expansion.problems,
         options: prepared.options,
         config: prepared.config,
         tz: prepared.tz,
+        follow,
     })?;
     Ok(ExitCode::SUCCESS)
 }

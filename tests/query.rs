@@ -688,6 +688,7 @@ fn a_pivot_in_the_tui_and_trailscope_pivot_agree() {
         frame_gen: 1,
         frame: frame.clone(),
         view: view.compile(frame).unwrap(),
+        anchor: None,
     }));
     let Done::ViewComputed(Ok(selected), _) = done else {
         panic!("{done:?}");

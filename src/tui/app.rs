@@ -4,7 +4,7 @@
 //! Every view-model the views draw is computed here.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::time::Instant;
 
 use crossterm::event::KeyEventKind;
 
@@ -17,7 +17,7 @@ use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
 use crate::text::escape_control;
 
 use super::jobs::{
-    Analysis, AnalysisJob, AnalysisOutput, DetectJob, Done, Job, RecordJob, Sort, ViewJob, ViewRows,
+    Analysis, AnalysisJob, AnalysisOutput, Done, Job, RecordJob, Sort, ViewJob, ViewRows,
 };
 use super::keymap::Command;
 use super::model;
@@ -25,10 +25,8 @@ use super::state::View;
 
 use super::action::{Action, Effect, IngestMsgBox};
 use super::input;
-use super::state::{ACTOR_COLUMNS, AppState, Back, FilterEdit, LoadPhase, Overlay, PIVOT_FIELDS};
+use super::state::{ACTOR_COLUMNS, AppState, Back, FilterEdit, Overlay, PIVOT_FIELDS};
 
-/// Commit appended batches to the frame every this many ticks while loading.
-const COMMIT_TICKS: u64 = 4;
 /// Lanes (actors) the timeline keeps; the rest are summed into "(other)".
 const TIMELINE_LANES: usize = 300;
 /// Rows and columns the pivot keeps.
@@ -59,16 +57,13 @@ impl AppState {
         };
     }
 
-    /// The frame changed (first load, new batches): recompute what depends on it.
+    /// The frame changed (first load, new batches): recompute what depends on it (the
+    /// detectors at their own pace).
     pub(super) fn frame_changed(&mut self, effects: &mut Vec<Effect>) {
         self.frame_gen += 1;
         self.request_view(effects);
-        self.findings.running = true;
-        effects.push(Effect::Run(Job::Detect(DetectJob {
-            frame_gen: self.frame_gen,
-            frame: self.store.frame().clone(),
-            config: Arc::clone(&self.settings.config),
-        })));
+        self.detection.wanted = true;
+        self.run_detectors_if_due(Instant::now(), effects);
     }
 
     pub(super) fn request_view(&mut self, effects: &mut Vec<Effect>) {
@@ -93,6 +88,7 @@ impl AppState {
             frame_gen: self.frame_gen,
             frame: self.store.frame().clone(),
             view,
+            anchor: self.events.anchor.take(),
         })));
     }
 
@@ -106,7 +102,7 @@ impl AppState {
         let len = self.events.matching;
         self.events.cursor.clamp(len);
         self.keep_column_visible();
-        let flags_valid = self.findings.frame_gen == Some(self.frame_gen);
+        let flags_valid = self.findings_rows_valid(self.findings.frame_gen);
         let empty = HashMap::new();
         let window = model::window(
             self.store.frame(),
@@ -280,6 +276,9 @@ impl AppState {
 
     pub(super) fn open_view(&mut self, view: View, effects: &mut Vec<Effect>) {
         self.view = view;
+        if view == View::Findings {
+            self.follow.latest = None;
+        }
         self.set_pages();
         self.refresh_window();
         self.ensure_analysis(effects);
@@ -340,28 +339,19 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.refresh_window();
             state.sync_detail(&mut effects);
         }
-        Action::Tick => {
-            state.ticks += 1;
-            if state.store.has_pending() && state.ticks.is_multiple_of(COMMIT_TICKS) {
-                match state.store.commit() {
-                    Ok(_change) => state.frame_changed(&mut effects),
-                    Err(e) => state.message = Some(escape_control(&e.to_string()).into_owned()),
-                }
-            }
-        }
+        Action::Tick => state.on_tick(&mut effects),
         Action::Do(command) => run_command(state, command, &mut effects),
         Action::Loaded(IngestMsgBox(msg)) => {
-            let finished = matches!(msg, IngestMsg::LoadFinished);
-            if let IngestMsg::ProgressMade(p) = &msg {
-                state.progress = *p;
+            match &msg {
+                IngestMsg::ProgressMade(p) => state.progress = *p,
+                IngestMsg::BatchLoaded(batch) => state.note_arrivals(batch.frame.height()),
+                // Committed here, before the store marks the load finished, to learn what
+                // the commit changed.
+                IngestMsg::LoadFinished => state.load_finished(&mut effects),
+                _ => {}
             }
             if let Err(e) = state.store.apply(msg) {
                 state.message = Some(escape_control(&e.to_string()).into_owned());
-            }
-            if finished {
-                state.phase = LoadPhase::Loaded;
-                state.frame_changed(&mut effects);
-                state.set_pages();
             }
         }
         Action::Computed(done) => on_done(state, done, &mut effects),
@@ -387,9 +377,14 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     first,
                     last,
                     filter_text,
+                    anchored,
                     ..
                 }) => {
                     if frame_gen != state.frame_gen {
+                        // Asked for before the frame changed, and nothing newer was asked
+                        // for (the filter did not compile on the new frame): ask again, or
+                        // the view would stay pending and hold back every commit.
+                        state.request_view(effects);
                         return;
                     }
                     let key = (frame_gen, filter_text);
@@ -402,6 +397,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.events.first = first;
                     state.events.last = last;
                     state.events.version = version;
+                    state.place_cursor(anchored);
                     state.refresh_window();
                     state.ensure_analysis(effects);
                     state.prefetch_analyses(effects);
@@ -490,17 +486,18 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
             }
         }
         Done::FindingsFound { frame_gen, result } => {
-            if frame_gen != state.frame_gen {
-                return;
-            }
+            // One run at a time: this is the run under way (or one from a test).
             state.findings.running = false;
             match result {
                 Ok(list) => {
+                    state.announce_findings(&list);
                     let (rows, flags) = model::finding_rows(&list, &state.settings.tz);
                     state.findings.rows = rows;
-                    state.findings.flags = flags;
+                    // Rows re-sorted since the run hold other events: no flags until the next.
+                    let valid = state.findings_rows_valid(Some(frame_gen));
+                    state.findings.flags = if valid { flags } else { HashMap::new() };
                     state.findings.list = list;
-                    state.findings.frame_gen = Some(frame_gen);
+                    state.findings.frame_gen = valid.then_some(frame_gen);
                     state.findings.error = None;
                     state.findings.cursor.clamp(state.findings.rows.len());
                     if let Some(view) = state.timeline.result.take() {
@@ -514,6 +511,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                 }
                 Err(e) => state.findings.error = Some(escape_control(&e).into_owned()),
             }
+            state.run_detectors_if_due(Instant::now(), effects);
         }
     }
 }
@@ -704,6 +702,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             state.sync_detail(effects);
         }
         Command::ShowHelp => state.overlay = Some(Overlay::Help { scroll: 0 }),
+        Command::ToggleFollow => state.toggle_follow(effects),
     }
 }
 
@@ -712,6 +711,7 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
         View::Events => {
             let before = state.events.cursor;
             state.events.cursor.move_by(delta, state.events.matching);
+            state.events_scrolled();
             if state.events.cursor.offset != before.offset {
                 state.refresh_window();
             }

@@ -143,7 +143,8 @@ pub(super) fn on_filter_key(
             if !text.is_empty() && state.filter.history.last() != Some(&text) {
                 state.filter.history.push(text);
             }
-            state.events.cursor.selected = 0;
+            // Following: the newest matching event; else the first.
+            state.events.cursor.selected = if state.sticking() { usize::MAX } else { 0 };
             state.refresh_window();
             state.sync_detail(effects);
             state.prefetch_analyses(effects);

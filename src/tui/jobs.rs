@@ -96,6 +96,71 @@ pub struct ViewJob {
     pub frame: DataFrame,
     /// The view, its filter compiled.
     pub view: CompiledView,
+    /// An event to find in the new rows (the selection, kept while events arrive).
+    pub anchor: Option<Anchor>,
+}
+
+/// An event the events table keeps selected while the frame grows: its row when the rows
+/// before it stayed where they were, else where its record is (rows moved when the frame
+/// was re-sorted by time).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Anchor {
+    /// Its row in the frame the job runs on.
+    Row(u32),
+    /// Its input (the `source` column) and the offset of its record there.
+    Record {
+        /// The input.
+        source: String,
+        /// The record's offset.
+        offset: u64,
+    },
+}
+
+impl Anchor {
+    /// Where the event at `row` of `frame` was read from, to find it again after its row moved.
+    pub fn record(frame: &DataFrame, row: u32) -> Option<Anchor> {
+        let value = |name: &str| frame.column(name).ok()?.get(row as usize).ok();
+        let source = value(SOURCE)?.str_value().into_owned();
+        let offset = value(RAW_OFFSET)?.extract::<u64>()?;
+        Some(Anchor::Record { source, offset })
+    }
+
+    /// The event's row in `frame`.
+    fn frame_row(&self, frame: &DataFrame) -> Option<u32> {
+        match self {
+            Anchor::Row(row) => Some(*row).filter(|r| (*r as usize) < frame.height()),
+            Anchor::Record { source, offset } => {
+                // Offsets first (integers); the few rows at that offset in other inputs are
+                // told apart by their input.
+                let offsets = frame.column(RAW_OFFSET).ok()?.as_materialized_series();
+                let sources = frame.column(SOURCE).ok()?;
+                offsets
+                    .u64()
+                    .ok()?
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, o)| *o == Some(*offset))
+                    .find(|(i, _)| {
+                        sources
+                            .get(*i)
+                            .is_ok_and(|v| v.str_value() == source.as_str())
+                    })
+                    .map(|(i, _)| i as u32)
+            }
+        }
+    }
+
+    /// The event's position among `rows` of `frame` (None: every row in frame order).
+    pub fn position(&self, frame: &DataFrame, rows: Option<&IdxCa>) -> Option<usize> {
+        let row = self.frame_row(frame)?;
+        match rows {
+            None => Some(row as usize),
+            Some(rows) => rows
+                .downcast_iter()
+                .flat_map(|a| a.values().iter().copied())
+                .position(|r| r == row),
+        }
+    }
 }
 
 /// What an analysis job computes.
@@ -200,6 +265,8 @@ pub struct ViewRows {
     pub last: Option<i64>,
     /// The filter's text.
     pub filter_text: String,
+    /// Where the job's anchor is among `rows` (None: no anchor, or it is not among them).
+    pub anchored: Option<usize>,
 }
 
 /// An analysis result.
@@ -287,7 +354,12 @@ fn read_record(place: &RecordPlace) -> Result<PrettyRecord, String> {
 
 fn view_rows(job: ViewJob) -> crate::Result<ViewRows> {
     let selection = analysis::select_rows(&job.frame, &job.view)?;
+    let anchored = job
+        .anchor
+        .as_ref()
+        .and_then(|a| a.position(&job.frame, selection.rows.as_ref()));
     Ok(ViewRows {
+        anchored,
         version: job.version,
         frame_gen: job.frame_gen,
         rows: selection.rows,

@@ -67,6 +67,8 @@ pub enum Command {
     ToggleDetailPane,
     /// Show the help screen.
     ShowHelp,
+    /// Follow mode: stick the events table to the newest event, or stop sticking.
+    ToggleFollow,
 }
 
 /// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
@@ -239,6 +241,12 @@ pub const KEYMAP: &[Binding] = &[
     ),
     bind(G, Keystroke::ch('/'), C::OpenFilter, "edit the filter"),
     bind(G, Keystroke::ch('x'), C::ClearFilter, "clear the filter"),
+    bind(
+        G,
+        Keystroke::ch('F'),
+        C::ToggleFollow,
+        "follow: stick to the newest event (on/off)",
+    ),
     bind(
         G,
         Keystroke::code(KeyCode::Enter),

@@ -15,6 +15,7 @@
 
 pub mod action;
 pub mod app;
+pub mod follow;
 mod input;
 pub mod jobs;
 pub mod keymap;
@@ -42,7 +43,8 @@ use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 
 use crate::config::Config;
-use crate::load::pipeline::LoadOptions;
+use crate::load::follow::{Follow, FollowOptions};
+use crate::load::pipeline::{Ingest, IngestMsg, LoadOptions};
 use crate::load::source::Input;
 use crate::store::FrameStore;
 use crate::{Error, Location, Rejection, Result};
@@ -80,7 +82,9 @@ const FORCED_RESTORE_WAIT: Duration = Duration::from_millis(200);
 
 /// What the TUI opens.
 pub struct Launch {
-    /// The inputs to load.
+    /// The paths the user named (followed for new files and growth with `follow`).
+    pub paths: Vec<String>,
+    /// The inputs to load, found from `paths`.
     pub inputs: Vec<Input>,
     /// Paths that could not be expanded (counted as rejected).
     pub problems: Vec<Rejection>,
@@ -90,6 +94,46 @@ pub struct Launch {
     pub config: Config,
     /// Display time zone.
     pub tz: jiff::tz::TimeZone,
+    /// Follow the inputs after loading them (`-f`).
+    pub follow: Option<FollowOptions>,
+}
+
+/// Where the events come from: a load that ends, or a follow that goes on until stopped.
+enum Feed {
+    Load(Ingest),
+    Follow(Follow),
+}
+
+impl Feed {
+    fn receiver(&self) -> Receiver<IngestMsg> {
+        match self {
+            Feed::Load(ingest) => ingest.receiver.clone(),
+            Feed::Follow(follow) => follow.receiver.clone(),
+        }
+    }
+
+    /// Stops reading and waits a little for the threads to notice; a thread blocked in a
+    /// read (a FIFO, standard input that never ends) is left behind rather than waited for,
+    /// so the TUI never outlives its terminal.
+    fn stop(self) {
+        let (done_tx, done_rx) = bounded::<()>(1);
+        match self {
+            Feed::Load(ingest) => {
+                ingest.cancel();
+                std::thread::spawn(move || {
+                    ingest.wait_idle();
+                    let _ = done_tx.send(());
+                });
+            }
+            Feed::Follow(follow) => {
+                std::thread::spawn(move || {
+                    follow.stop();
+                    let _ = done_tx.send(());
+                });
+            }
+        }
+        let _ = done_rx.recv_timeout(LOADER_JOIN);
+    }
 }
 
 /// Whether colours are wanted: `NO_COLOR` unset or empty (<https://no-color.org>).
@@ -114,49 +158,46 @@ fn terminal_alive() -> bool {
 /// a signal asks it to, or its terminal goes away.
 pub fn run(launch: Launch) -> Result<()> {
     let Launch {
+        paths,
         inputs,
         problems,
         options,
         config,
         tz,
+        follow,
     } = launch;
     let mut store = FrameStore::new();
     store.add_problems(problems);
-    let ingest = store.start_load(inputs, options);
+    let following = follow.is_some();
+    let feed = match follow {
+        Some(follow) => Feed::Follow(store.start_follow(paths, inputs, options, follow)),
+        None => Feed::Load(store.start_load(inputs, options)),
+    };
     let settings = Settings {
         tz,
         config: Arc::new(config),
         color: colors_wanted(),
     };
     let mut state = AppState::new(store, settings);
+    if following {
+        state.follow_inputs();
+    }
 
     install_panic_hook();
     let (input_tx, input_rx) = unbounded::<Action>();
     // Before the terminal changes, so that no signal finds it changed and unattended.
     spawn_signals(input_tx.clone()).map_err(terminal_error)?;
     let guard = TerminalGuard::enter().map_err(terminal_error)?;
-    let result = run_loop(&mut state, ingest.receiver.clone(), input_tx, input_rx);
+    let result = run_loop(&mut state, feed.receiver(), input_tx, input_rx);
     drop(guard);
     LOOP_ENDED.store(true, Ordering::SeqCst);
-    ingest.cancel();
-    wait_for_loader(ingest);
+    feed.stop();
     result
-}
-
-/// Waits a little for the loader threads to notice the cancellation; a thread blocked in a
-/// read (a FIFO, standard input that never ends) is left behind rather than waited for.
-fn wait_for_loader(ingest: crate::load::pipeline::Ingest) {
-    let (done_tx, done_rx) = bounded::<()>(1);
-    std::thread::spawn(move || {
-        ingest.wait_idle();
-        let _ = done_tx.send(());
-    });
-    let _ = done_rx.recv_timeout(LOADER_JOIN);
 }
 
 fn run_loop(
     state: &mut AppState,
-    ingest_rx: Receiver<crate::load::pipeline::IngestMsg>,
+    ingest_rx: Receiver<IngestMsg>,
     input_tx: Sender<Action>,
     input_rx: Receiver<Action>,
 ) -> Result<()> {
@@ -222,7 +263,7 @@ fn join_within(handle: JoinHandle<()>, limit: Duration) {
 fn drive(
     state: &mut AppState,
     terminal: &mut Terminal<CrosstermBackend<Screen>>,
-    ingest_rx: Receiver<crate::load::pipeline::IngestMsg>,
+    ingest_rx: Receiver<IngestMsg>,
     input_rx: &Receiver<Action>,
     workers: &Workers,
 ) -> Result<()> {
@@ -239,7 +280,8 @@ fn drive(
             if matches!(action, Action::TerminalLost) {
                 return Ok(());
             }
-            dirty |= !matches!(action, Action::Tick) || state.phase == state::LoadPhase::Loading;
+            // Ticks redraw while loading and following (the gauge, the arrival rate).
+            dirty |= !matches!(action, Action::Tick) || state.phase != state::LoadPhase::Loaded;
             effects.extend(update(state, action));
         }
         perform(state, &mut effects, workers);

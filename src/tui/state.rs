@@ -14,7 +14,8 @@ use crate::load::pipeline::Progress;
 use crate::schema;
 use crate::store::FrameStore;
 
-use super::jobs::Sort;
+use super::follow::{DetectCadence, FollowModel};
+use super::jobs::{Anchor, Sort};
 use super::model::{ActorRow, EventRow, FindingRow, PivotView, TimelineView};
 use super::pretty_json::PrettyRecord;
 
@@ -284,6 +285,8 @@ pub struct EventsModel {
     pub content_key: Option<(u64, String)>,
     /// Whether the record pane is shown under the table.
     pub show_detail: bool,
+    /// The event to keep selected in the next view (events arrived while scrolled up).
+    pub anchor: Option<Anchor>,
 }
 
 /// The selected event's record.
@@ -398,6 +401,10 @@ pub struct AppState {
     pub size: (u16, u16),
     /// Bumped whenever the frame changes.
     pub frame_gen: u64,
+    /// The first frame generation whose rows are where they are now (the last re-sort).
+    pub rows_moved_at: u64,
+    /// The tick of the last commit.
+    pub committed_at: u64,
     /// Load state.
     pub phase: LoadPhase,
     /// Latest load progress.
@@ -418,6 +425,10 @@ pub struct AppState {
     pub actors: ActorsModel,
     /// Findings view.
     pub findings: FindingsModel,
+    /// When the detectors run.
+    pub detection: DetectCadence,
+    /// Follow mode.
+    pub follow: FollowModel,
     /// A message for the status bar (an error).
     pub message: Option<String>,
     /// Set once quitting.
@@ -456,6 +467,8 @@ impl AppState {
 
     /// A state over a store (already loaded, or about to be fed by a load).
     pub fn new(store: FrameStore, settings: Settings) -> AppState {
+        let announce_at =
+            Severity::parse(&settings.config.display.announce_severity).unwrap_or(Severity::High);
         let phase = if store.is_finished() {
             LoadPhase::Loaded
         } else {
@@ -469,6 +482,8 @@ impl AppState {
             back: Vec::new(),
             size: (80, 24),
             frame_gen: 0,
+            rows_moved_at: 0,
+            committed_at: 0,
             phase,
             progress: Progress::default(),
             ticks: 0,
@@ -489,6 +504,7 @@ impl AppState {
                 content: 0,
                 content_key: None,
                 show_detail: true,
+                anchor: None,
             },
             detail: DetailModel::default(),
             pivot: PivotModel {
@@ -516,6 +532,8 @@ impl AppState {
                 ..ActorsModel::default()
             },
             findings: FindingsModel::default(),
+            detection: DetectCadence::default(),
+            follow: FollowModel::new(announce_at),
             message: None,
             quitting: false,
         }

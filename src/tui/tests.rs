@@ -58,6 +58,7 @@ fn a_stale_view_result_is_dropped() {
         first: None,
         last: None,
         filter_text: String::new(),
+        anchored: None,
     };
     let version = stale.version;
     let effects = update(

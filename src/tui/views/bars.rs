@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Gauge, Paragraph};
 
 use crate::schema;
-use crate::text::format_time;
+use crate::text::{escape_control, format_time};
 
 use super::super::keymap;
 use super::super::pretty_json::Token;
@@ -119,24 +119,52 @@ pub(super) fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, t
         match state.phase {
             LoadPhase::Loading => "loading",
             LoadPhase::Loaded => "loaded",
-            LoadPhase::Following => "following",
+            LoadPhase::Following if state.follow.sticking => "following",
+            LoadPhase::Following => "paused",
         }
         .to_string(),
     );
+    let following = state.phase == LoadPhase::Following;
+    if following {
+        parts.push(format!(
+            "{} events/s",
+            thousands(state.follow.shown_rate.round() as u64)
+        ));
+    }
+    let mut news: Vec<Span<'_>> = Vec::new();
+    if let Some(message) = &state.message {
+        news.push(Span::styled(format!("  {message}"), theme.error()));
+    }
+    if let Some(announcement) = &state.follow.latest {
+        news.push(Span::styled(
+            format!("  {}", announcement.text),
+            theme.severity(announcement.severity),
+        ));
+    }
+    if let Some(notice) = latest_notice(state) {
+        news.push(Span::styled(format!("  {notice}"), theme.notice()));
+    }
     if let (Some(first), Some(last)) = (state.events.first, state.events.last) {
         let (first, last) = (format_time(first, tz), format_time(last, tz));
-        if area.width >= 110 {
-            parts.push(format!("{first} → {last}"));
+        let range = if area.width >= 110 {
+            format!("{first} → {last}")
         } else {
             // Dates only on narrow terminals.
             let date = |t: &str| t.chars().take(10).collect::<String>();
-            parts.push(format!("{} → {}", date(&first), date(&last)));
+            format!("{} → {}", date(&first), date(&last))
+        };
+        let news_width: usize = news.iter().map(|s| s.content.chars().count()).sum();
+        let width = parts.join(" · ").chars().count() + 3 + range.chars().count() + news_width;
+        // While following, news of the inputs and findings matters more than the time
+        // range (the timeline shows it).
+        if !following || news_width == 0 || width <= usize::from(area.width) {
+            parts.push(range);
         }
     }
+    let quiet = news.is_empty();
     let mut spans = vec![Span::styled(parts.join(" · "), theme.header())];
-    if let Some(message) = &state.message {
-        spans.push(Span::styled(format!("  {message}"), theme.error()));
-    } else if area.width >= 100 {
+    spans.extend(news);
+    if quiet && area.width >= 100 {
         let hints: Vec<String> = keymap::hints(state.view)
             .into_iter()
             .take(3)
@@ -150,6 +178,23 @@ pub(super) fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, t
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The latest news about a followed input (deleted, rotated, truncated, unreadable), escaped,
+/// with how many there were when more than one.
+fn latest_notice(state: &AppState) -> Option<String> {
+    let (notices, count) = state.store.notices();
+    let last = notices.last()?;
+    let text = format!(
+        "⚠ {}: {}",
+        escape_control(&last.name),
+        escape_control(&last.what)
+    );
+    Some(if count > 1 {
+        format!("{text} ({} notices)", thousands(count))
+    } else {
+        text
+    })
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {

@@ -110,6 +110,10 @@ impl Theme {
         Style::new().fg(Color::Black).bg(Color::Indexed(bg))
     }
 
+    fn notice(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+
     fn bar(self) -> Style {
         self.fg(Color::Blue)
     }
@@ -226,6 +230,8 @@ fn draw_message(frame: &mut Frame<'_>, area: Rect, text: &str, theme: Theme) {
 fn empty_text(state: &AppState, what: &str) -> String {
     if state.phase == LoadPhase::Loading && state.total() == 0 {
         "loading…".to_string()
+    } else if state.phase == LoadPhase::Following && state.total() == 0 {
+        "waiting for events…".to_string()
     } else if state.total() == 0 {
         "no events loaded".to_string()
     } else {

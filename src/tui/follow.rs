@@ -1,0 +1,475 @@
+//! Follow mode (`trailscope -f`): whether the events table sticks to the newest row or keeps
+//! the user's place (as `less +F` does), how fast events arrive, which findings were seen and
+//! which were announced; and the pace of the frame's growth on screen: appended events are
+//! committed at most once a second, and the detectors re-run at most every
+//! [`DETECT_EVERY`], one run at a time (while loading too).
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::detectors::{Finding, Severity};
+use crate::text::escape_control;
+
+use super::action::Effect;
+use super::jobs::{Anchor, DetectJob, Job};
+use super::state::{AppState, LoadPhase};
+
+/// Over how long the arrival rate is measured.
+pub const RATE_WINDOW: Duration = Duration::from_secs(5);
+/// Arrivals closer together than this are counted together (bounds the samples kept).
+const RATE_QUANTUM: Duration = Duration::from_millis(200);
+/// The least time between the starts of two detection runs while events keep coming.
+pub const DETECT_EVERY: Duration = Duration::from_secs(2);
+/// Commit appended events to the frame at most every this many ticks (one second).
+const COMMIT_TICKS: u64 = 4;
+
+/// How many events arrived recently: a rate over the last [`RATE_WINDOW`].
+#[derive(Debug, Clone, Default)]
+pub struct ArrivalRate {
+    /// When counting began (the rate of the first seconds is over the time since).
+    since: Option<Instant>,
+    /// Events per [`RATE_QUANTUM`], oldest first, none older than the window.
+    samples: VecDeque<(Instant, u64)>,
+}
+
+impl ArrivalRate {
+    /// Starts counting (once).
+    pub fn start(&mut self, now: Instant) {
+        self.since.get_or_insert(now);
+    }
+
+    /// Counts `events` arrived at `now`.
+    pub fn record(&mut self, now: Instant, events: u64) {
+        self.start(now);
+        match self.samples.back_mut() {
+            Some((at, n)) if now.saturating_duration_since(*at) < RATE_QUANTUM => *n += events,
+            _ => self.samples.push_back((now, events)),
+        }
+        while self
+            .samples
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > RATE_WINDOW)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// Events per second over the last [`RATE_WINDOW`] (or since counting began, at least
+    /// a second, so that the first arrivals do not read as a burst).
+    pub fn per_second(&self, now: Instant) -> f64 {
+        let Some(since) = self.since else {
+            return 0.0;
+        };
+        let events: u64 = self
+            .samples
+            .iter()
+            .filter(|(at, _)| now.saturating_duration_since(*at) <= RATE_WINDOW)
+            .map(|(_, n)| n)
+            .sum();
+        let span = now
+            .saturating_duration_since(since)
+            .clamp(Duration::from_secs(1), RATE_WINDOW);
+        events as f64 / span.as_secs_f64()
+    }
+}
+
+/// A finding announced in the status bar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announcement {
+    /// Its severity.
+    pub severity: Severity,
+    /// What the status bar says, escaped.
+    pub text: String,
+}
+
+/// What follow mode keeps.
+#[derive(Debug, Clone)]
+pub struct FollowModel {
+    /// Whether the inputs are followed (`-f`).
+    pub active: bool,
+    /// Whether the events table stays on the newest row as rows arrive (else the selection
+    /// stays on its event).
+    pub sticking: bool,
+    /// Events arriving after the initial load.
+    pub rate: ArrivalRate,
+    /// The rate as of the last tick (events per second), for drawing.
+    pub shown_rate: f64,
+    /// The least severe finding announced.
+    pub announce_at: Severity,
+    /// The identities of every finding seen (a finding that grows keeps its identity).
+    seen: HashSet<u64>,
+    /// Whether the findings of the initial load are known, so that later ones are new.
+    seeded: bool,
+    /// How many findings were announced.
+    pub announced: u64,
+    /// The latest announcement, until the findings view is opened.
+    pub latest: Option<Announcement>,
+}
+
+impl FollowModel {
+    /// Not following; findings at least `announce_at` would be announced.
+    pub fn new(announce_at: Severity) -> FollowModel {
+        FollowModel {
+            active: false,
+            sticking: false,
+            rate: ArrivalRate::default(),
+            shown_rate: 0.0,
+            announce_at,
+            seen: HashSet::new(),
+            seeded: false,
+            announced: 0,
+            latest: None,
+        }
+    }
+
+    /// Notes the findings of a detection run: the ones never seen before are new, and when
+    /// `announce` is set, the new ones at least [`FollowModel::announce_at`] are announced
+    /// (the most severe named, the others counted). Returns how many were announced.
+    pub fn note_findings(&mut self, findings: &[Finding], announce: bool) -> usize {
+        let mut fresh: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| self.seen.insert(f.identity()))
+            .filter(|f| f.severity >= self.announce_at)
+            .collect();
+        if !announce || fresh.is_empty() {
+            return 0;
+        }
+        fresh.sort_by_key(|f| std::cmp::Reverse(f.severity));
+        let top = fresh[0];
+        let more = match fresh.len() - 1 {
+            0 => String::new(),
+            n => format!(" (+{n} more)"),
+        };
+        let actor = if top.actor.is_empty() {
+            String::new()
+        } else {
+            format!(" · {}", escape_control(&top.actor))
+        };
+        self.announced += fresh.len() as u64;
+        self.latest = Some(Announcement {
+            severity: top.severity,
+            text: format!(
+                "⚑ new {} finding: {}{actor}{more}",
+                top.severity.as_str(),
+                escape_control(&top.title)
+            ),
+        });
+        fresh.len()
+    }
+}
+
+/// When the detectors run: on a change of the frame, one run at a time, at most every
+/// [`DETECT_EVERY`] unless urgent.
+#[derive(Debug, Clone, Default)]
+pub struct DetectCadence {
+    /// The frame changed since the last run started.
+    pub wanted: bool,
+    /// Run as soon as no run is under way (everything that existed was loaded).
+    pub urgent: bool,
+    /// When the last run started.
+    pub last_start: Option<Instant>,
+    /// The run under way was started after the initial load.
+    pub run_after_load: bool,
+    /// The run under way may announce new findings.
+    pub run_announces: bool,
+}
+
+impl DetectCadence {
+    /// Whether a run should start at `now` (`running`: one is under way).
+    pub fn due(&self, now: Instant, running: bool) -> bool {
+        self.wanted
+            && !running
+            && (self.urgent
+                || self
+                    .last_start
+                    .is_none_or(|t| now.saturating_duration_since(t) >= DETECT_EVERY))
+    }
+}
+
+impl AppState {
+    /// Follows the inputs: the table starts at the newest row and sticks to it.
+    pub fn follow_inputs(&mut self) {
+        self.follow.active = true;
+        self.follow.sticking = true;
+    }
+
+    /// Whether the events table sticks to its newest row.
+    pub fn sticking(&self) -> bool {
+        self.follow.active && self.follow.sticking
+    }
+
+    /// Time passed: commit what was appended (at most once a second, and not while the view
+    /// of the last commit is still being computed, so commits never pile up behind a slow
+    /// view), update the rate, and start a detection run if one is due.
+    pub(super) fn on_tick(&mut self, effects: &mut Vec<Effect>) {
+        self.ticks += 1;
+        if self.store.has_pending()
+            && self.ticks >= self.committed_at + COMMIT_TICKS
+            && !self.view_pending()
+        {
+            self.commit_arrivals(effects);
+        }
+        let now = Instant::now();
+        if self.phase == LoadPhase::Following {
+            self.follow.shown_rate = self.follow.rate.per_second(now);
+        }
+        self.run_detectors_if_due(now, effects);
+    }
+
+    /// Events arrived from the loader.
+    pub(super) fn note_arrivals(&mut self, events: usize) {
+        if self.phase == LoadPhase::Following {
+            self.follow.rate.record(Instant::now(), events as u64);
+        }
+    }
+
+    /// Everything that existed was read: commit it, and run the detectors as soon as they
+    /// are free; when following, count arrivals from now on.
+    pub(super) fn load_finished(&mut self, effects: &mut Vec<Effect>) {
+        self.phase = if self.follow.active {
+            self.follow.rate.start(Instant::now());
+            LoadPhase::Following
+        } else {
+            LoadPhase::Loaded
+        };
+        self.detection.urgent = true;
+        if self.store.has_pending() {
+            self.commit_arrivals(effects);
+        } else {
+            self.frame_changed(effects);
+        }
+        self.set_pages();
+    }
+
+    /// Merges the appended events into the frame, remembering the selected event when the
+    /// table keeps its place: by its row when the rows before stayed put, by its record
+    /// when the frame was re-sorted.
+    pub(super) fn commit_arrivals(&mut self, effects: &mut Vec<Effect>) {
+        let keep = self.follow.active && !self.follow.sticking;
+        let selected = if keep { self.selected_row() } else { None };
+        let record = selected.and_then(|row| Anchor::record(self.store.frame(), row));
+        self.committed_at = self.ticks;
+        match self.store.commit() {
+            Ok(change) => {
+                let moved = change.appended.is_none();
+                self.events.anchor = match selected {
+                    Some(row) if !moved => Some(Anchor::Row(row)),
+                    Some(_) => record,
+                    None => None,
+                };
+                if moved {
+                    // Findings of earlier frames name rows that no longer hold their events.
+                    self.rows_moved_at = self.frame_gen + 1;
+                }
+                self.frame_changed(effects);
+            }
+            Err(e) => self.message = Some(escape_control(&e.to_string()).into_owned()),
+        }
+    }
+
+    /// Starts a detection run over the frame if one is due.
+    pub(super) fn run_detectors_if_due(&mut self, now: Instant, effects: &mut Vec<Effect>) {
+        if !self.detection.due(now, self.findings.running) {
+            return;
+        }
+        let d = &mut self.detection;
+        d.wanted = false;
+        d.urgent = false;
+        d.last_start = Some(now);
+        d.run_after_load = self.phase == LoadPhase::Following;
+        d.run_announces = self.follow.seeded;
+        self.findings.running = true;
+        effects.push(Effect::Run(Job::Detect(DetectJob {
+            frame_gen: self.frame_gen,
+            frame: self.store.frame().clone(),
+            config: std::sync::Arc::clone(&self.settings.config),
+        })));
+    }
+
+    /// Notes a run's findings for announcing: the runs until the first one started after the
+    /// initial load only learn what exists.
+    pub(super) fn announce_findings(&mut self, findings: &[Finding]) {
+        if !self.follow.active {
+            return;
+        }
+        self.follow
+            .note_findings(findings, self.detection.run_announces);
+        if self.detection.run_after_load {
+            self.follow.seeded = true;
+        }
+    }
+
+    /// Whether the findings' rows still hold their events (no re-sort since their run).
+    pub(super) fn findings_rows_valid(&self, frame_gen: Option<u64>) -> bool {
+        frame_gen.is_some_and(|g| g >= self.rows_moved_at)
+    }
+
+    /// A new view of the events arrived: when following, the selection goes to the newest
+    /// row, or stays on its event (on the same screen line) when the user scrolled away.
+    pub(super) fn place_cursor(&mut self, anchored: Option<usize>) {
+        if !self.follow.active {
+            return;
+        }
+        let cursor = &mut self.events.cursor;
+        if self.follow.sticking {
+            cursor.selected = self.events.matching.saturating_sub(1);
+        } else if let Some(at) = anchored {
+            let line = cursor.selected.saturating_sub(cursor.offset);
+            cursor.selected = at;
+            cursor.offset = at.saturating_sub(line);
+        }
+    }
+
+    /// The events cursor moved: at the newest row it sticks there, elsewhere it stays put.
+    pub(super) fn events_scrolled(&mut self) {
+        if self.follow.active {
+            self.follow.sticking = self.events.cursor.selected + 1 >= self.events.matching;
+        }
+    }
+
+    /// `F`: jump to the newest row and stick to it, or stop sticking.
+    pub(super) fn toggle_follow(&mut self, effects: &mut Vec<Effect>) {
+        if !self.follow.active {
+            self.message = Some("not following the inputs (start trailscope with -f)".into());
+            return;
+        }
+        self.follow.sticking = !self.follow.sticking;
+        if self.follow.sticking {
+            self.events.cursor.selected = self.events.matching.saturating_sub(1);
+            self.refresh_window();
+            self.sync_detail(effects);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(rule: &str, severity: Severity, count: u64) -> Finding {
+        Finding {
+            rule: rule.into(),
+            title: format!("{rule} title"),
+            severity,
+            time: Some(1_700_000_000_000_000),
+            actor: "mallory\u{1b}[31m".into(),
+            provider: "aws".into(),
+            count,
+            event_ids: vec![format!("{rule}-first"), "later".into()],
+            rows: vec![0, 1],
+            reason: "why".into(),
+            mitre: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_rate_counts_the_last_seconds_only() {
+        let t0 = Instant::now();
+        let mut rate = ArrivalRate::default();
+        assert_eq!(rate.per_second(t0), 0.0);
+        rate.start(t0);
+        // 1,000 events every 100 ms for 10 s: 10,000 per second.
+        for i in 1..=100 {
+            rate.record(t0 + Duration::from_millis(100 * i), 1_000);
+        }
+        let at = t0 + Duration::from_secs(10);
+        let per_second = rate.per_second(at);
+        assert!((9_500.0..=10_500.0).contains(&per_second), "{per_second}");
+        // Nothing for 3 s: the window still holds the last 2 s of arrivals.
+        let later = rate.per_second(at + Duration::from_secs(3));
+        assert!((3_500.0..=4_500.0).contains(&later), "{later}");
+        // Nothing for longer than the window: zero.
+        assert_eq!(
+            rate.per_second(at + RATE_WINDOW + Duration::from_secs(1)),
+            0.0
+        );
+        // Samples are merged, so memory does not grow with arrivals.
+        assert!(rate.samples.len() <= 30, "{}", rate.samples.len());
+    }
+
+    #[test]
+    fn the_first_arrivals_are_averaged_over_at_least_a_second() {
+        let t0 = Instant::now();
+        let mut rate = ArrivalRate::default();
+        rate.start(t0);
+        rate.record(t0 + Duration::from_millis(10), 50);
+        assert_eq!(rate.per_second(t0 + Duration::from_millis(20)), 50.0);
+        rate.record(t0 + Duration::from_millis(1900), 50);
+        assert_eq!(rate.per_second(t0 + Duration::from_secs(2)), 50.0);
+    }
+
+    #[test]
+    fn a_finding_is_announced_once_and_a_growing_one_is_not_announced_again() {
+        let mut follow = FollowModel::new(Severity::High);
+        let burst = finding("burst", Severity::High, 5);
+        let quiet = finding("quiet", Severity::Medium, 1);
+        // The initial load: learned, not announced.
+        assert_eq!(
+            follow.note_findings(&[burst.clone(), quiet.clone()], false),
+            0
+        );
+        assert!(follow.latest.is_none());
+        // The burst grows (same first event): not new.
+        let grown = Finding {
+            count: 50,
+            ..burst.clone()
+        };
+        assert_eq!(follow.note_findings(&[grown, quiet.clone()], true), 0);
+        // A new high one and a new medium one: the high one is announced, escaped.
+        let root = finding("root-login", Severity::Critical, 1);
+        let medium = finding("odd-hours", Severity::Medium, 1);
+        assert_eq!(
+            follow.note_findings(&[burst.clone(), root.clone(), medium], true),
+            1
+        );
+        let latest = follow.latest.clone().expect("announced");
+        assert_eq!(latest.severity, Severity::Critical);
+        assert_eq!(
+            latest.text,
+            "⚑ new critical finding: root-login title · mallory\\e[31m"
+        );
+        // Seen again in the next run: nothing new.
+        assert_eq!(follow.note_findings(&[burst, root], true), 0);
+        assert_eq!(follow.announced, 1);
+    }
+
+    #[test]
+    fn several_new_findings_name_the_most_severe_and_count_the_rest() {
+        let mut follow = FollowModel::new(Severity::Medium);
+        let list = [
+            finding("a", Severity::Medium, 1),
+            finding("b", Severity::Critical, 1),
+            finding("c", Severity::High, 1),
+            finding("d", Severity::Low, 1),
+        ];
+        assert_eq!(follow.note_findings(&list, true), 3);
+        let text = follow.latest.expect("announced").text;
+        assert!(
+            text.starts_with("⚑ new critical finding: b title"),
+            "{text}"
+        );
+        assert!(text.ends_with("(+2 more)"), "{text}");
+    }
+
+    #[test]
+    fn detection_runs_one_at_a_time_and_at_most_every_two_seconds_unless_urgent() {
+        let t0 = Instant::now();
+        let mut cadence = DetectCadence {
+            wanted: true,
+            ..DetectCadence::default()
+        };
+        assert!(cadence.due(t0, false), "the first run starts at once");
+        assert!(!cadence.due(t0, true), "not while one is under way");
+        cadence.last_start = Some(t0);
+        assert!(!cadence.due(t0 + Duration::from_millis(1_500), false));
+        assert!(cadence.due(t0 + DETECT_EVERY, false));
+        cadence.urgent = true;
+        assert!(cadence.due(t0 + Duration::from_millis(100), false));
+        assert!(!cadence.due(t0 + Duration::from_millis(100), true));
+        cadence.wanted = false;
+        assert!(
+            !cadence.due(t0 + Duration::from_secs(60), false),
+            "nothing changed"
+        );
+    }
+}
