@@ -15,6 +15,7 @@
 
 pub mod action;
 pub mod app;
+mod arrivals;
 pub mod follow;
 mod input;
 pub mod jobs;
