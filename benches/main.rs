@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [detect] [--events N] [--runs R]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [--events N] [--runs R]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -19,6 +19,7 @@ use trailscope::store::FrameStore;
 use trailscope::synth;
 
 mod detect;
+mod follow;
 mod hostile;
 mod query;
 mod render;
@@ -62,6 +63,9 @@ fn main() {
     if groups.contains(&"hostile") {
         hostile::bench(&data_dir());
         hostile::bench_gzip_seek(&data_dir());
+    }
+    if groups.contains(&"follow") {
+        follow::bench(events);
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);

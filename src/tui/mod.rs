@@ -531,8 +531,11 @@ impl Workers {
             handles.push(std::thread::spawn(move || {
                 while let Some(job) = worker.take() {
                     let done = jobs::run(job);
+                    // Sent before the slot reads idle, so that idle means its result is
+                    // waiting to be applied.
+                    let sent = tx.send(done);
                     worker.busy.store(false, Ordering::SeqCst);
-                    if tx.send(done).is_err() {
+                    if sent.is_err() {
                         break;
                     }
                 }
@@ -553,8 +556,7 @@ impl Workers {
         }
     }
 
-    /// Whether every worker is idle with nothing queued (for tests).
-    #[allow(dead_code)]
+    /// Waits until every worker is idle with nothing queued (for tests and benchmarks).
     fn wait_idle(&self) {
         while !self.slots.iter().all(|(_, q)| q.idle()) {
             std::thread::sleep(Duration::from_millis(1));
@@ -655,7 +657,8 @@ fn install_panic_hook() {
 // ---------------------------------------------------------------------------------------
 
 /// The app driven without a terminal: actions are applied, their effects carried out
-/// inline (jobs run on the calling thread), and screens drawn on a [`TestBackend`].
+/// inline (jobs run on the calling thread) or, after [`Harness::with_workers`], on the
+/// TUI's own workers, and screens drawn on a [`TestBackend`].
 pub struct Harness {
     /// The state.
     pub state: AppState,
@@ -664,6 +667,15 @@ pub struct Harness {
     pub defer_prefetch: bool,
     deferred: Vec<Job>,
     terminal: Terminal<TestBackend>,
+    workers: Option<Workers>,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(workers) = self.workers.take() {
+            workers.stop();
+        }
+    }
 }
 
 impl Harness {
@@ -681,9 +693,46 @@ impl Harness {
             defer_prefetch: false,
             deferred: Vec::new(),
             terminal,
+            workers: None,
         };
         harness.carry_out(effects);
         harness
+    }
+
+    /// From now on, jobs run on worker threads as in the TUI (one latest-wins slot each),
+    /// and their results are applied by [`Harness::pump`], as the TUI's loop does.
+    pub fn with_workers(mut self) -> Harness {
+        self.workers = Some(Workers::start());
+        self
+    }
+
+    /// Applies the results of finished jobs (with [`Harness::with_workers`]), waiting up to
+    /// `wait` for the first; returns how many were applied.
+    pub fn pump(&mut self, wait: Duration) -> usize {
+        let Some(workers) = &self.workers else {
+            return 0;
+        };
+        let first = match workers.done.recv_timeout(wait) {
+            Ok(done) => done,
+            Err(_) => return 0,
+        };
+        let mut done: Vec<Done> = vec![first];
+        done.extend(workers.done.try_iter());
+        let n = done.len();
+        for done in done {
+            self.send(Action::Computed(done));
+        }
+        n
+    }
+
+    /// Waits until the workers are idle with nothing queued and applies their results.
+    pub fn wait_idle(&mut self) {
+        while let Some(workers) = &self.workers {
+            workers.wait_idle();
+            if self.pump(Duration::ZERO) == 0 {
+                break;
+            }
+        }
     }
 
     /// Applies an action and everything it leads to.
@@ -768,6 +817,10 @@ impl Harness {
     }
 
     fn carry_out(&mut self, mut effects: Vec<Effect>) {
+        if let Some(workers) = &self.workers {
+            perform(&mut self.state, &mut effects, workers);
+            return;
+        }
         while !effects.is_empty() {
             for effect in std::mem::take(&mut effects) {
                 match effect {
