@@ -12,7 +12,7 @@ use trailscope::analysis::filter::{self, FilterContext};
 use trailscope::detectors::{Finding, Severity};
 use trailscope::schema::{ACTION, ACTOR, EVENT_ID, PROVIDER, TIME};
 use trailscope::store::FrameStore;
-use trailscope::tui::jobs::Done;
+use trailscope::tui::jobs::{Done, FindingsRun};
 use trailscope::tui::state::Overlay;
 use trailscope::tui::views::thousands;
 use trailscope::tui::{Action, Command, Harness, Settings, View};
@@ -108,7 +108,7 @@ fn set_findings(h: &mut Harness, findings: Vec<Finding>) {
     let frame_gen = h.state.frame_gen;
     h.send(Action::Computed(Done::FindingsFound {
         frame_gen,
-        result: Ok(findings),
+        result: Ok(FindingsRun::new(findings, &jiff::tz::TimeZone::UTC)),
     }));
 }
 

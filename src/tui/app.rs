@@ -430,7 +430,8 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.pivot.col = state.pivot.col.min(view.col_labels.len());
                     state.pivot.result = Some(view);
                 }
-                Ok(AnalysisOutput::Timeline(timeline)) => {
+                Ok(AnalysisOutput::Timeline(mut view)) => {
+                    let timeline = &view.timeline;
                     // A bucket widened to fit the bucket limit is shown at the zoom level
                     // that holds it, and zooming goes on from there.
                     let zoom = analysis::BUCKETS
@@ -449,8 +450,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         state.message = Some(note.clone());
                     }
                     state.timeline.shown = Some((version, zoom));
-                    let view =
-                        model::timeline_view(timeline, &state.findings.list, &state.settings.tz);
+                    model::mark_findings(&mut view, &state.findings.list, &state.settings.tz);
                     state.timeline.cursor.clamp(view.labels.len());
                     let buckets = view.timeline.starts.len();
                     state.timeline.start =
@@ -489,23 +489,18 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
             // One run at a time: this is the run under way (or one from a test).
             state.findings.running = false;
             match result {
-                Ok(list) => {
-                    state.announce_findings(&list);
-                    let (rows, flags) = model::finding_rows(&list, &state.settings.tz);
-                    state.findings.rows = rows;
+                Ok(run) => {
+                    state.announce_findings(&run.list, &run.identities);
+                    state.findings.rows = run.rows;
                     // Rows re-sorted since the run hold other events: no flags until the next.
                     let valid = state.findings_rows_valid(Some(frame_gen));
-                    state.findings.flags = if valid { flags } else { HashMap::new() };
-                    state.findings.list = list;
+                    state.findings.flags = if valid { run.flags } else { HashMap::new() };
+                    state.findings.list = run.list;
                     state.findings.frame_gen = valid.then_some(frame_gen);
                     state.findings.error = None;
                     state.findings.cursor.clamp(state.findings.rows.len());
-                    if let Some(view) = state.timeline.result.take() {
-                        state.timeline.result = Some(model::timeline_view(
-                            view.timeline,
-                            &state.findings.list,
-                            &state.settings.tz,
-                        ));
+                    if let Some(view) = state.timeline.result.as_mut() {
+                        model::mark_findings(view, &state.findings.list, &state.settings.tz);
                     }
                     state.refresh_window();
                 }

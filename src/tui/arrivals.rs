@@ -111,17 +111,18 @@ impl AppState {
             frame_gen: self.frame_gen,
             frame: self.store.frame().clone(),
             config: std::sync::Arc::clone(&self.settings.config),
+            tz: self.settings.tz.clone(),
         })));
     }
 
     /// Notes a run's findings for announcing: the runs until the first one started after the
     /// initial load only learn what exists.
-    pub(super) fn announce_findings(&mut self, findings: &[Finding]) {
+    pub(super) fn announce_findings(&mut self, findings: &[Finding], identities: &[u64]) {
         if !self.follow.active {
             return;
         }
         self.follow
-            .note_findings(findings, self.detection.run_announces);
+            .note_findings(findings, identities, self.detection.run_announces);
         if self.detection.run_after_load {
             self.follow.seeded = true;
         }

@@ -115,13 +115,21 @@ impl FollowModel {
         }
     }
 
-    /// Notes the findings of a detection run: the ones never seen before are new, and when
-    /// `announce` is set, the new ones at least [`FollowModel::announce_at`] are announced
-    /// (the most severe named, the others counted). Returns how many were announced.
-    pub fn note_findings(&mut self, findings: &[Finding], announce: bool) -> usize {
+    /// Notes the findings of a detection run (with their [`Finding::identity`]): the ones
+    /// never seen before are new, and when `announce` is set, the new ones at least
+    /// [`FollowModel::announce_at`] are announced (the most severe named, the others
+    /// counted). Returns how many were announced.
+    pub fn note_findings(
+        &mut self,
+        findings: &[Finding],
+        identities: &[u64],
+        announce: bool,
+    ) -> usize {
         let mut fresh: Vec<&Finding> = findings
             .iter()
-            .filter(|f| self.seen.insert(f.identity()))
+            .zip(identities)
+            .filter(|(_, id)| self.seen.insert(**id))
+            .map(|(f, _)| f)
             .filter(|f| f.severity >= self.announce_at)
             .collect();
         if !announce || fresh.is_empty() {
@@ -199,6 +207,12 @@ mod tests {
         }
     }
 
+    /// Notes a run's findings with their identities, as the detection job computes them.
+    fn note(follow: &mut FollowModel, findings: &[Finding], announce: bool) -> usize {
+        let ids: Vec<u64> = findings.iter().map(Finding::identity).collect();
+        follow.note_findings(findings, &ids, announce)
+    }
+
     #[test]
     fn the_rate_counts_the_last_seconds_only() {
         let t0 = Instant::now();
@@ -241,22 +255,19 @@ mod tests {
         let burst = finding("burst", Severity::High, 5);
         let quiet = finding("quiet", Severity::Medium, 1);
         // The initial load: learned, not announced.
-        assert_eq!(
-            follow.note_findings(&[burst.clone(), quiet.clone()], false),
-            0
-        );
+        assert_eq!(note(&mut follow, &[burst.clone(), quiet.clone()], false), 0);
         assert!(follow.latest.is_none());
         // The burst grows (same first event): not new.
         let grown = Finding {
             count: 50,
             ..burst.clone()
         };
-        assert_eq!(follow.note_findings(&[grown, quiet.clone()], true), 0);
+        assert_eq!(note(&mut follow, &[grown, quiet.clone()], true), 0);
         // A new high one and a new medium one: the high one is announced, escaped.
         let root = finding("root-login", Severity::Critical, 1);
         let medium = finding("odd-hours", Severity::Medium, 1);
         assert_eq!(
-            follow.note_findings(&[burst.clone(), root.clone(), medium], true),
+            note(&mut follow, &[burst.clone(), root.clone(), medium], true),
             1
         );
         let latest = follow.latest.clone().expect("announced");
@@ -266,7 +277,7 @@ mod tests {
             "⚑ new critical finding: root-login title · mallory\\e[31m"
         );
         // Seen again in the next run: nothing new.
-        assert_eq!(follow.note_findings(&[burst, root], true), 0);
+        assert_eq!(note(&mut follow, &[burst, root], true), 0);
         assert_eq!(follow.announced, 1);
     }
 
@@ -279,7 +290,7 @@ mod tests {
             finding("c", Severity::High, 1),
             finding("d", Severity::Low, 1),
         ];
-        assert_eq!(follow.note_findings(&list, true), 3);
+        assert_eq!(note(&mut follow, &list, true), 3);
         let text = follow.latest.expect("announced").text;
         assert!(
             text.starts_with("⚑ new critical finding: b title"),

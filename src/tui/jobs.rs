@@ -5,21 +5,22 @@
 //! reference-counted) to a [`Done`] message; `tui/mod.rs` runs them on workers, one
 //! latest-wins slot per [`Slot`], and tests run them inline.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use polars::prelude::*;
 
 use crate::analysis::{
-    self, CompiledView, Identity, InventorySpec, Pivot, PivotSpec, SortKey, Timeline, TimelineSpec,
+    self, CompiledView, Identity, InventorySpec, Pivot, PivotSpec, SortKey, TimelineSpec,
 };
 use crate::config::Config;
-use crate::detectors::{self, Finding};
+use crate::detectors::{self, Finding, Severity};
 use crate::load::source::{self, Origin};
 use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::store::FrameStore;
 use crate::text::escape_control;
 
-use super::model::ActorRow;
+use super::model::{self, ActorRow, FindingRow, TimelineView};
 use super::pretty_json::{self, PrettyRecord};
 
 /// A sort of the events table.
@@ -194,6 +195,8 @@ pub struct DetectJob {
     pub frame: DataFrame,
     /// Rule settings.
     pub config: Arc<Config>,
+    /// Display time zone (of the findings' rows).
+    pub tz: jiff::tz::TimeZone,
 }
 
 /// Read the original record of a frame row and pretty-print its beginning.
@@ -274,8 +277,8 @@ pub struct ViewRows {
 pub enum AnalysisOutput {
     /// A pivot table.
     Pivot(Pivot),
-    /// A timeline (and the bucket it was asked for).
-    Timeline(Timeline),
+    /// A timeline, labelled (findings not marked yet).
+    Timeline(TimelineView),
     /// Actor rows, most active first.
     Actors(Vec<ActorRow>),
 }
@@ -297,7 +300,7 @@ pub enum Done {
         /// The frame generation.
         frame_gen: u64,
         /// The findings or why the run failed.
-        result: Result<Vec<Finding>, String>,
+        result: Result<FindingsRun, String>,
     },
     /// The record of a frame row was read and pretty-printed.
     RecordRead {
@@ -307,6 +310,33 @@ pub enum Done {
         /// not be read.
         result: Result<PrettyRecord, String>,
     },
+}
+
+/// The findings of a detection run and what the UI shows of them, computed on the worker
+/// (a live tail can hold tens of thousands of findings).
+#[derive(Debug, Clone)]
+pub struct FindingsRun {
+    /// The findings, by time.
+    pub list: Vec<Finding>,
+    /// Each finding's [`Finding::identity`].
+    pub identities: Vec<u64>,
+    /// The findings view's rows, escaped.
+    pub rows: Vec<FindingRow>,
+    /// Frame row -> most severe finding.
+    pub flags: HashMap<u32, Severity>,
+}
+
+impl FindingsRun {
+    /// The view-models of `list`, times in `tz`.
+    pub fn new(list: Vec<Finding>, tz: &jiff::tz::TimeZone) -> FindingsRun {
+        let (rows, flags) = model::finding_rows(&list, tz);
+        FindingsRun {
+            identities: list.iter().map(Finding::identity).collect(),
+            list,
+            rows,
+            flags,
+        }
+    }
 }
 
 /// Runs a job to its result.
@@ -322,7 +352,9 @@ pub fn run(job: Job) -> Done {
         },
         Job::Detect(job) => Done::FindingsFound {
             frame_gen: job.frame_gen,
-            result: detectors::run(&job.frame, &job.config).map_err(|e| e.to_string()),
+            result: detectors::run(&job.frame, &job.config)
+                .map(|list| FindingsRun::new(list, &job.tz))
+                .map_err(|e| e.to_string()),
         },
         Job::Record(job) => Done::RecordRead {
             row: job.row,
@@ -374,7 +406,8 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
     let (frame, rows) = (&job.frame, job.rows.as_ref());
     match &job.analysis {
         Analysis::Pivot(spec) => analysis::run(frame, rows, spec).map(AnalysisOutput::Pivot),
-        Analysis::Timeline(spec) => analysis::run(frame, rows, spec).map(AnalysisOutput::Timeline),
+        Analysis::Timeline(spec) => analysis::run(frame, rows, spec)
+            .map(|timeline| AnalysisOutput::Timeline(model::timeline_view(timeline))),
         Analysis::Actors(spec) => analysis::run(frame, rows, spec)
             .map(|identities| AnalysisOutput::Actors(identities.iter().map(actor_row).collect())),
     }

@@ -182,12 +182,9 @@ pub fn local_micros(utc: i64, tz: &jiff::tz::TimeZone) -> i64 {
     }
 }
 
-/// The timeline view-model, with the findings marked on their actor's lane.
-pub fn timeline_view(
-    timeline: Timeline,
-    findings: &[Finding],
-    tz: &jiff::tz::TimeZone,
-) -> TimelineView {
+/// The timeline view-model, findings not marked yet (see [`mark_findings`]): built on a
+/// worker, because it labels every bucket.
+pub fn timeline_view(timeline: Timeline) -> TimelineView {
     let labels = timeline.lanes.iter().map(|l| key_label(&l.key)).collect();
     let actors = timeline
         .lanes
@@ -197,27 +194,6 @@ pub fn timeline_view(
             Key::Null | Key::Other => None,
         })
         .collect::<Vec<_>>();
-    let mut marks: Vec<HashMap<usize, Severity>> = vec![HashMap::new(); timeline.lanes.len()];
-    if let Some(&start) = timeline.starts.first() {
-        for finding in findings {
-            let Some(time) = finding.time else { continue };
-            let local = local_micros(time, tz);
-            if local < start || timeline.bucket <= 0 {
-                continue;
-            }
-            let bucket = ((local - start) / timeline.bucket) as usize;
-            if bucket >= timeline.starts.len() {
-                continue;
-            }
-            if let Some(lane) = actors
-                .iter()
-                .position(|a| a.as_deref() == Some(finding.actor.as_str()))
-            {
-                let slot = marks[lane].entry(bucket).or_insert(finding.severity);
-                *slot = (*slot).max(finding.severity);
-            }
-        }
-    }
     let max = timeline
         .lanes
         .iter()
@@ -232,10 +208,44 @@ pub fn timeline_view(
         labels,
         actors,
         bucket_labels,
-        marks,
+        marks: vec![HashMap::new(); timeline.lanes.len()],
         max,
         timeline,
     }
+}
+
+/// Marks the findings on their actor's lane, the most severe per bucket (replacing the
+/// marks of earlier findings). One lookup per finding: a live tail can hold tens of
+/// thousands of findings, and this runs on the UI thread.
+pub fn mark_findings(view: &mut TimelineView, findings: &[Finding], tz: &jiff::tz::TimeZone) {
+    let timeline = &view.timeline;
+    let mut marks: Vec<HashMap<usize, Severity>> = vec![HashMap::new(); timeline.lanes.len()];
+    let lanes: HashMap<&str, usize> = view
+        .actors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.as_deref().map(|a| (a, i)))
+        .collect();
+    if let Some(&start) = timeline.starts.first()
+        && timeline.bucket > 0
+    {
+        for finding in findings {
+            let Some(time) = finding.time else { continue };
+            let local = local_micros(time, tz);
+            if local < start {
+                continue;
+            }
+            let bucket = ((local - start) / timeline.bucket) as usize;
+            if bucket >= timeline.starts.len() {
+                continue;
+            }
+            if let Some(&lane) = lanes.get(finding.actor.as_str()) {
+                let slot = marks[lane].entry(bucket).or_insert(finding.severity);
+                *slot = (*slot).max(finding.severity);
+            }
+        }
+    }
+    view.marks = marks;
 }
 
 /// The findings view-model and the frame rows each finding flags.
