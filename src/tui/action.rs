@@ -61,6 +61,16 @@ pub enum Effect {
     Prefetch(Job),
     /// Leave the TUI.
     Quit,
+    /// Free a replaced view-model off the UI thread: tens of thousands of findings take
+    /// tens of milliseconds to free, which a key would wait for.
+    Discard(Box<dyn std::any::Any + Send>),
+}
+
+impl Effect {
+    /// [`Effect::Discard`] of a value.
+    pub fn discard(value: impl std::any::Any + Send) -> Effect {
+        Effect::Discard(Box::new(value))
+    }
 }
 
 impl std::fmt::Debug for Effect {
@@ -69,6 +79,7 @@ impl std::fmt::Debug for Effect {
             Effect::Run(job) => write!(f, "Run({:?})", job.slot()),
             Effect::Prefetch(job) => write!(f, "Prefetch({:?})", job.slot()),
             Effect::Quit => f.write_str("Quit"),
+            Effect::Discard(_) => f.write_str("Discard"),
         }
     }
 }

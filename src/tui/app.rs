@@ -428,7 +428,9 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     let view = model::pivot_view(pivot);
                     state.pivot.cursor.clamp(view.row_labels.len());
                     state.pivot.col = state.pivot.col.min(view.col_labels.len());
-                    state.pivot.result = Some(view);
+                    if let Some(old) = state.pivot.result.replace(view) {
+                        effects.push(Effect::discard(old));
+                    }
                 }
                 Ok(AnalysisOutput::Timeline(mut view)) => {
                     let timeline = &view.timeline;
@@ -464,11 +466,14 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         .timeline
                         .start
                         .min(buckets.saturating_sub(state.timeline_columns()));
-                    state.timeline.result = Some(view);
+                    if let Some(old) = state.timeline.result.replace(view) {
+                        effects.push(Effect::discard(old));
+                    }
                 }
                 Ok(AnalysisOutput::Actors(rows)) => {
                     state.actors.shown = Some(version);
-                    state.actors.rows = rows;
+                    let old = std::mem::replace(&mut state.actors.rows, rows);
+                    effects.push(Effect::discard(old));
                     state.sort_actors();
                     state.actors.cursor.clamp(state.actors.rows.len());
                 }
@@ -491,11 +496,15 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
             match result {
                 Ok(run) => {
                     state.announce_findings(&run.list, &run.identities);
-                    state.findings.rows = run.rows;
                     // Rows re-sorted since the run hold other events: no flags until the next.
                     let valid = state.findings_rows_valid(Some(frame_gen));
-                    state.findings.flags = if valid { run.flags } else { HashMap::new() };
-                    state.findings.list = run.list;
+                    let flags = if valid { run.flags } else { HashMap::new() };
+                    let findings = &mut state.findings;
+                    effects.push(Effect::discard((
+                        std::mem::replace(&mut findings.rows, run.rows),
+                        std::mem::replace(&mut findings.flags, flags),
+                        std::mem::replace(&mut findings.list, run.list),
+                    )));
                     state.findings.frame_gen = valid.then_some(frame_gen);
                     state.findings.error = None;
                     state.findings.cursor.clamp(state.findings.rows.len());

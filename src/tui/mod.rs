@@ -353,6 +353,7 @@ fn perform(state: &mut AppState, effects: &mut Vec<Effect>, workers: &Workers) {
         match effect {
             Effect::Run(job) | Effect::Prefetch(job) => workers.post(job),
             Effect::Quit => state.quitting = true,
+            Effect::Discard(value) => workers.discard(value),
         }
     }
 }
@@ -510,6 +511,8 @@ struct Workers {
     slots: Vec<(Slot, Arc<JobSlot>)>,
     handles: Vec<JoinHandle<()>>,
     done: Receiver<Done>,
+    /// To the thread that frees what the UI thread replaced.
+    disposal: Sender<Box<dyn std::any::Any + Send>>,
 }
 
 impl Workers {
@@ -542,11 +545,23 @@ impl Workers {
             }));
             slots.push((slot, queue));
         }
+        let (disposal, discarded) = unbounded::<Box<dyn std::any::Any + Send>>();
+        handles.push(std::thread::spawn(move || {
+            for value in discarded {
+                drop(value);
+            }
+        }));
         Workers {
             slots,
             handles,
             done,
+            disposal,
         }
+    }
+
+    /// Frees `value` on the disposal thread (at once, should that thread be gone).
+    fn discard(&self, value: Box<dyn std::any::Any + Send>) {
+        let _ = self.disposal.send(value);
     }
 
     fn post(&self, job: Job) {
@@ -830,6 +845,7 @@ impl Harness {
                         effects.extend(update(&mut self.state, Action::Computed(done)));
                     }
                     Effect::Quit => self.state.quitting = true,
+                    Effect::Discard(value) => drop(value),
                 }
             }
         }
