@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod conformance;
 mod detect;
+mod follow;
 mod formats;
 mod hostile_input;
 mod hostile_output;

@@ -5,6 +5,7 @@
 
 pub mod analyses;
 pub mod findings;
+pub mod stream;
 pub mod table;
 
 pub use analyses::{
