@@ -12,6 +12,7 @@ mod hostile_input;
 mod hostile_output;
 mod integrity;
 mod lifecycle;
+mod live_findings;
 mod loader_properties;
 mod loading;
 mod query;
