@@ -24,27 +24,165 @@ fn summary(f: &Finding) -> (u64, String, &'static str, u64) {
     (f.identity(), f.rule.clone(), f.severity.as_str(), f.count)
 }
 
-/// Chunk ends over `height` rows: irregular sizes (from a few hundred rows to a tenth of the
-/// month), the same on every run.
-fn chunk_ends(height: usize) -> Vec<usize> {
+/// Row numbers of `height` rows cut into [`CHUNKS`] chunks of irregular sizes (from a few
+/// hundred rows to a tenth of the month), in order, the same on every run.
+fn in_order(height: usize) -> Vec<Vec<IdxSize>> {
     let weights: Vec<usize> = (0..CHUNKS).map(|i| 1 + (i * 7919 + 13) % 23).collect();
     let total: usize = weights.iter().sum();
-    let mut ends = Vec::new();
-    let mut acc = 0;
+    let mut chunks = Vec::new();
+    let (mut start, mut acc) = (0, 0);
     for w in &weights {
         acc += w;
-        ends.push(height * acc / total);
+        let end = height * acc / total;
+        chunks.push((start as IdxSize..end as IdxSize).collect());
+        start = end;
     }
-    ends
+    chunks
 }
 
-/// Rows `range` of a frame as a batch of input 0, fingerprinted by row.
-fn batch(frame: &DataFrame, start: usize, end: usize) -> Batch {
-    Batch {
-        input: 0,
-        frame: frame.slice(start as i64, end - start),
-        fingerprints: (start as u64..end as u64).collect(),
+/// [`in_order`], with every fifth event of the last ten minutes before each cut arriving
+/// late, in the next chunk after newer events (as exports delivered out of order do). Only
+/// events whose time no other event shares are moved: events of the same instant have no
+/// order, so which of them is a finding's first is arbitrary either way.
+fn with_late_events(frame: &DataFrame) -> Vec<Vec<IdxSize>> {
+    let times: Vec<Option<i64>> = frame
+        .column(trailscope::schema::TIME)
+        .unwrap()
+        .as_materialized_series()
+        .to_physical_repr()
+        .i64()
+        .unwrap()
+        .iter()
+        .collect();
+    let unique = |i: usize| {
+        times[i].is_some()
+            && (i == 0 || times[i - 1] != times[i])
+            && times.get(i + 1).is_none_or(|n| *n != times[i])
+    };
+    let mut chunks = in_order(frame.height());
+    for k in 0..chunks.len() - 1 {
+        let Some(cut) = chunks[k].last().and_then(|r| times[*r as usize]) else {
+            continue;
+        };
+        let (mut late, mut kept) = (Vec::new(), Vec::new());
+        for (n, r) in chunks[k].iter().enumerate() {
+            let row = *r as usize;
+            let recent = times[row].is_some_and(|t| t >= cut - 600_000_000);
+            if n % 5 == 0 && unique(row) && recent {
+                late.push(*r);
+            } else {
+                kept.push(*r);
+            }
+        }
+        chunks[k] = kept;
+        chunks[k + 1].extend(late);
     }
+    chunks
+}
+
+/// What tailing found: the last run's findings and every report, with its chunk.
+struct Tailed {
+    last: Vec<Finding>,
+    reported: Vec<(usize, LiveFinding)>,
+    height: usize,
+}
+
+/// Appends the chunks of `frame` to a fresh store one by one, committing, running the rules
+/// and diffing after each.
+fn tail(frame: &DataFrame, chunks: &[Vec<IdxSize>], config: &Config) -> Tailed {
+    let mut store = FrameStore::new();
+    let mut live = LiveFindings::new();
+    let mut reported = Vec::new();
+    let mut last = Vec::new();
+    for (n, rows) in chunks.iter().enumerate() {
+        let idx = IdxCa::from_vec(PlSmallStr::EMPTY, rows.clone());
+        store
+            .append(Batch {
+                input: 0,
+                frame: frame.take(&idx).unwrap(),
+                fingerprints: rows.iter().map(|r| u64::from(*r)).collect(),
+            })
+            .unwrap();
+        store.commit().unwrap();
+        last = detectors::run(store.frame(), config).unwrap();
+        for f in live.diff(store.frame(), &last).unwrap() {
+            reported.push((n, f));
+        }
+    }
+    Tailed {
+        last,
+        reported,
+        height: store.frame().height(),
+    }
+}
+
+/// Checks what tailing reported against the findings of the whole month at once; returns
+/// (findings reported new more than once in their lineage, reports of findings gone by the
+/// end) after printing them.
+fn check(name: &str, at_once: &[Finding], t: &Tailed) -> (usize, usize) {
+    // The final findings are the same.
+    let final_set: BTreeSet<_> = t.last.iter().map(summary).collect();
+    let expected: BTreeSet<_> = at_once.iter().map(summary).collect();
+    assert_eq!(final_set, expected, "{name}");
+
+    // No identity was reported new twice.
+    let mut new_count: BTreeMap<u64, usize> = BTreeMap::new();
+    for (_, f) in &t.reported {
+        if f.change == Change::New {
+            *new_count.entry(f.finding.identity()).or_default() += 1;
+        }
+    }
+    assert!(new_count.values().all(|n| *n == 1), "{name}");
+
+    // Each finding was reported new once: under its own identity, or as an earlier finding
+    // it continues (same rule and actor, sharing an event).
+    let same = |a: &Finding, b: &Finding| {
+        a.identity() == b.identity()
+            || (a.rule == b.rule
+                && a.actor == b.actor
+                && a.event_ids.iter().any(|e| b.event_ids.contains(e)))
+    };
+    let mut twice = 0;
+    for f in at_once {
+        let news = t
+            .reported
+            .iter()
+            .filter(|(_, r)| r.change == Change::New && same(&r.finding, f))
+            .count();
+        assert!(news >= 1, "{name}: never reported: {} {} {:?}", f.rule, f.actor, f.time);
+        if news > 1 {
+            twice += 1;
+            eprintln!(
+                "live {name}: {} {} {:?} reported new {news} times",
+                f.rule,
+                f.actor,
+                f.time.map(trailscope::text::format_time_utc)
+            );
+        }
+    }
+
+    // Findings reported on the way that the whole month does not have.
+    let gone: Vec<&(usize, LiveFinding)> = t
+        .reported
+        .iter()
+        .filter(|(_, r)| r.change == Change::New && !at_once.iter().any(|f| same(&r.finding, f)))
+        .collect();
+    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, f) in &gone {
+        *by_rule.entry(f.finding.rule.as_str()).or_default() += 1;
+    }
+    let updated = t
+        .reported
+        .iter()
+        .filter(|(_, f)| f.change == Change::Updated)
+        .count();
+    eprintln!(
+        "live {name}: {} findings at once; tailed in {CHUNKS} chunks: {} reported new, {updated} updates, {twice} reported new more than once, {} gone by the end {by_rule:?}",
+        at_once.len(),
+        new_count.len(),
+        gone.len()
+    );
+    (twice, gone.len())
 }
 
 #[test]
@@ -52,98 +190,22 @@ fn tailing_in_chunks_finds_what_loading_at_once_finds_and_reports_each_once() {
     let dir = tempfile::tempdir().unwrap();
     trailscope::synth::write_month(dir.path(), MONTH_EVENTS, MONTH_SEED).unwrap();
     let config = Config::builtin().unwrap();
-    let at_once_store = load(&[dir.path()]);
-    let at_once_frame = at_once_store.frame();
-    let at_once = detectors::run(at_once_frame, &config).unwrap();
-    assert!(
-        at_once.len() > 20,
-        "the month has findings: {}",
-        at_once.len()
-    );
+    let store = load(&[dir.path()]);
+    let frame = store.frame();
+    let at_once = detectors::run(frame, &config).unwrap();
+    assert!(at_once.len() > 20, "the month has findings: {}", at_once.len());
 
-    // Tail the same events in irregular chunks, in time order as a follower delivers them.
-    let mut store = FrameStore::new();
-    let mut live = LiveFindings::new();
-    let mut reported: Vec<(usize, LiveFinding)> = Vec::new();
-    let mut start = 0;
-    let mut last = Vec::new();
-    for (chunk, end) in chunk_ends(at_once_frame.height()).into_iter().enumerate() {
-        store.append(batch(at_once_frame, start, end)).unwrap();
-        store.commit().unwrap();
-        start = end;
-        last = detectors::run(store.frame(), &config).unwrap();
-        for f in live.diff(store.frame(), &last).unwrap() {
-            reported.push((chunk, f));
-        }
-    }
-    assert_eq!(store.frame().height(), at_once_frame.height());
+    // In time order, as a follower delivers a stream.
+    let ordered = tail(frame, &in_order(frame.height()), &config);
+    assert_eq!(ordered.height, frame.height());
+    let (twice, _) = check("in order", &at_once, &ordered);
+    assert_eq!(twice, 0);
 
-    // The final findings are the same.
-    let final_set: BTreeSet<_> = last.iter().map(summary).collect();
-    let expected: BTreeSet<_> = at_once.iter().map(summary).collect();
-    assert_eq!(final_set, expected);
-
-    // Each finding was reported new exactly once; none twice.
-    let mut new_count: BTreeMap<u64, usize> = BTreeMap::new();
-    for (_, f) in &reported {
-        if f.change == Change::New {
-            *new_count.entry(f.finding.identity()).or_default() += 1;
-        }
-    }
-    for f in &at_once {
-        assert_eq!(
-            new_count.get(&f.identity()),
-            Some(&1),
-            "reported new {:?} times: {} {} {:?}",
-            new_count.get(&f.identity()),
-            f.rule,
-            f.actor,
-            f.time
-        );
-    }
-    assert!(new_count.values().all(|n| *n == 1));
-
-    // Findings reported on the way that the whole month does not have.
-    let final_ids: BTreeSet<u64> = at_once.iter().map(Finding::identity).collect();
-    let gone: Vec<&(usize, LiveFinding)> = reported
-        .iter()
-        .filter(|(_, f)| f.change == Change::New && !final_ids.contains(&f.finding.identity()))
-        .collect();
-    let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
-    for (chunk, f) in &gone {
-        *by_rule.entry(f.finding.rule.as_str()).or_default() += 1;
-        let shifted = at_once.iter().find(|a| {
-            a.rule == f.finding.rule
-                && a.actor == f.finding.actor
-                && a.event_ids.iter().any(|e| f.finding.event_ids.contains(e))
-        });
-        eprintln!(
-            "live: chunk {chunk}: {} {} {} {:?} count {} not in the month's findings{}",
-            f.finding.rule,
-            f.finding.severity.as_str(),
-            f.finding.actor,
-            f.finding.time.map(trailscope::text::format_time_utc),
-            f.finding.count,
-            match shifted {
-                Some(a) => format!(
-                    "; shares events with {:?} count {}",
-                    a.time.map(trailscope::text::format_time_utc),
-                    a.count
-                ),
-                None => String::new(),
-            }
-        );
-    }
-    let updated = reported
-        .iter()
-        .filter(|(_, f)| f.change == Change::Updated)
-        .count();
-    eprintln!(
-        "live: {} findings at once; tailed in {CHUNKS} chunks: {} reported new, {updated} updates, {} gone by the end {by_rule:?}",
-        at_once.len(),
-        new_count.len(),
-        gone.len()
-    );
+    // With late events.
+    let late = tail(frame, &with_late_events(frame), &config);
+    assert_eq!(late.height, frame.height());
+    let (twice, _) = check("late events", &at_once, &late);
+    assert_eq!(twice, 0);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 mod util;
 
+mod alerts;
 mod bad_input;
 mod cli;
 mod conformance;

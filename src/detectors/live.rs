@@ -6,7 +6,7 @@
 //! windows and stages then see exactly what a one-off `detect` over the same events sees, so
 //! the same events give the same findings whether they were loaded at once or tailed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -65,17 +65,68 @@ pub struct LiveFinding {
 }
 
 /// What was reported of one finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Reported {
     #[serde(with = "severity_name")]
     severity: Severity,
     count: u64,
     /// The time of its first event (µs), which decides what is forgotten first.
     time: Option<i64>,
+    /// Hash of its rule, provider and actor: the findings it may continue as.
+    lineage: u64,
+    /// Hashes of a few of its event ids (the first and last [`ANCHORS`] / 2), by which a
+    /// finding whose first event changed is still recognized.
+    anchors: Vec<u64>,
+}
+
+/// How many event ids of a reported finding are remembered to recognize it.
+const ANCHORS: usize = 4;
+
+impl Reported {
+    fn of(f: &Finding) -> Reported {
+        let n = f.event_ids.len();
+        let picked = f
+            .event_ids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < ANCHORS / 2 || *i + ANCHORS / 2 >= n)
+            .map(|(_, id)| hash(id));
+        Reported {
+            severity: f.severity,
+            count: f.count,
+            time: f.time,
+            lineage: lineage(f),
+            anchors: picked.collect(),
+        }
+    }
+
+    /// Takes what `f` is now, keeping the largest count reported, so that a finding that
+    /// shrinks (a baseline moved) and grows back is not reported again.
+    fn absorb(&mut self, f: &Finding) {
+        let count = self.count.max(f.count);
+        *self = Reported {
+            count,
+            ..Reported::of(f)
+        };
+    }
+}
+
+fn hash(text: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+fn lineage(f: &Finding) -> u64 {
+    hash(&format!("{}\u{1f}{}\u{1f}{}", f.rule, f.provider, f.actor))
 }
 
 /// The findings reported so far, by [`Finding::identity`]; serializable so that a restarted
 /// `tail --state` reports nothing twice. Remembers at most [`REPORTED_KEPT`] findings.
+///
+/// A finding's identity is its rule, provider, actor and first event. When an event arrives
+/// late, earlier than the first event of a finding it belongs to, the finding's identity
+/// changes; so a finding with an unknown identity that shares an event with a reported one
+/// of the same rule, provider and actor that is gone from the run is taken as that one
+/// continued (reported as [`Change::Updated`] when it grew), not as new.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LiveFindings {
     reported: BTreeMap<u64, Reported>,
@@ -102,25 +153,21 @@ impl LiveFindings {
     /// ([`Change::Updated`]), in the order given; remembers them as reported.
     pub fn diff(&mut self, frame: &DataFrame, findings: &[Finding]) -> Result<Vec<LiveFinding>> {
         let mut out = Vec::new();
-        for f in findings {
-            let now = Reported {
-                severity: f.severity,
-                count: f.count,
-                time: f.time,
-            };
-            let change = match self.reported.get_mut(&f.identity()) {
+        for (f, known) in findings.iter().zip(self.match_reported(findings)) {
+            let change = match known.and_then(|id| self.reported.remove(&id)) {
                 None => {
-                    self.reported.insert(f.identity(), now);
+                    self.reported.insert(f.identity(), Reported::of(f));
                     Change::New
                 }
-                Some(was) if f.count > was.count || f.severity != was.severity => {
-                    // Remember the largest count reported, so that a finding that shrinks
-                    // (a baseline moved) and grows back is not reported again.
-                    was.count = was.count.max(f.count);
-                    was.severity = f.severity;
+                Some(mut was) => {
+                    let news = f.count > was.count || f.severity != was.severity;
+                    was.absorb(f);
+                    self.reported.insert(f.identity(), was);
+                    if !news {
+                        continue;
+                    }
                     Change::Updated
                 }
-                Some(_) => continue,
             };
             out.push(LiveFinding {
                 src_ips: distinct_values(frame, SRC_IP, &f.rows)?,
@@ -136,21 +183,58 @@ impl LiveFindings {
     /// Remembers findings as reported without reporting them (what existed before a
     /// consumer started to care, such as the history loaded before alerts are wanted).
     pub fn mark_reported(&mut self, findings: &[Finding]) {
-        for f in findings {
-            let now = Reported {
-                severity: f.severity,
-                count: f.count,
-                time: f.time,
-            };
-            self.reported
-                .entry(f.identity())
-                .and_modify(|was| {
-                    was.count = was.count.max(now.count);
-                    was.severity = now.severity;
-                })
-                .or_insert(now);
+        for (f, known) in findings.iter().zip(self.match_reported(findings)) {
+            let mut was = known
+                .and_then(|id| self.reported.remove(&id))
+                .unwrap_or_else(|| Reported::of(f));
+            was.absorb(f);
+            self.reported.insert(f.identity(), was);
         }
         self.forget_oldest();
+    }
+
+    /// For each finding, the identity it was reported under: its own, or that of a reported
+    /// finding it continues (same lineage, gone from this run, sharing an event).
+    fn match_reported(&self, findings: &[Finding]) -> Vec<Option<u64>> {
+        let present: HashSet<u64> = findings.iter().map(Finding::identity).collect();
+        let mut gone: Option<HashMap<u64, Vec<u64>>> = None;
+        let mut taken: HashSet<u64> = HashSet::new();
+        let mut out = Vec::with_capacity(findings.len());
+        for f in findings {
+            let id = f.identity();
+            if self.reported.contains_key(&id) {
+                out.push(Some(id));
+                continue;
+            }
+            // Built once, and only when some finding is unknown.
+            let gone = gone.get_or_insert_with(|| {
+                let mut by_lineage: HashMap<u64, Vec<u64>> = HashMap::new();
+                for (id, r) in &self.reported {
+                    if !present.contains(id) {
+                        by_lineage.entry(r.lineage).or_default().push(*id);
+                    }
+                }
+                by_lineage
+            });
+            let candidates = gone.get(&lineage(f)).map(Vec::as_slice).unwrap_or(&[]);
+            let continued = if candidates.is_empty() {
+                None
+            } else {
+                let events: HashSet<u64> = f.event_ids.iter().map(|e| hash(e)).collect();
+                candidates.iter().copied().find(|old| {
+                    !taken.contains(old)
+                        && self
+                            .reported
+                            .get(old)
+                            .is_some_and(|r| r.anchors.iter().any(|a| events.contains(a)))
+                })
+            };
+            if let Some(old) = continued {
+                taken.insert(old);
+            }
+            out.push(continued);
+        }
+        out
     }
 
     /// Past [`REPORTED_KEPT`], forgets the findings with the oldest first events, down to
@@ -199,16 +283,18 @@ fn distinct_values(frame: &DataFrame, column: &str, rows: &[u32]) -> Result<Vec<
     Ok(out)
 }
 
-/// A [`Severity`] as its name in saved state.
-mod severity_name {
+/// A [`Severity`] as its name in saved state (`"high"`).
+pub(crate) mod severity_name {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     use super::Severity;
 
+    /// Writes the name.
     pub fn serialize<S: Serializer>(severity: &Severity, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(severity.as_str())
     }
 
+    /// Reads a name.
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
         let name = String::deserialize(d)?;
         Severity::parse(&name).ok_or_else(|| D::Error::custom(format!("unknown severity {name}")))
@@ -444,6 +530,32 @@ mod tests {
         assert!(live.diff(&frame, &[a]).unwrap().is_empty());
         let back = finding("alice", "e1", 25, Severity::High);
         assert!(live.diff(&frame, &[back]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_finding_whose_first_event_arrived_late_is_the_same_finding() {
+        let frame = crate::schema::empty_frame();
+        let mut live = LiveFindings::new();
+        let mut burst = finding("alice", "e2", 2, Severity::High);
+        burst.event_ids.push("e3".into());
+        assert_eq!(live.diff(&frame, std::slice::from_ref(&burst)).unwrap().len(), 1);
+        // e1 arrives late, before e2: the burst's first event, so its identity, changed.
+        let mut grown = finding("alice", "e1", 3, Severity::High);
+        grown.time = Some(burst.time.unwrap() - 1);
+        grown.event_ids.extend(["e2".into(), "e3".into()]);
+        assert_ne!(grown.identity(), burst.identity());
+        let news = live.diff(&frame, std::slice::from_ref(&grown)).unwrap();
+        assert_eq!(news.len(), 1);
+        assert_eq!(news[0].change, Change::Updated);
+        assert!(live.diff(&frame, &[grown.clone()]).unwrap().is_empty());
+        assert_eq!(live.len(), 1);
+        // A finding sharing events with one still present is a finding of its own.
+        let mut other = finding("alice", "e0", 1, Severity::High);
+        other.time = Some(0);
+        other.event_ids.push("e3".into());
+        let news = live.diff(&frame, &[grown, other]).unwrap();
+        assert_eq!(news.len(), 1);
+        assert_eq!(news[0].change, Change::New);
     }
 
     #[test]
