@@ -655,7 +655,9 @@ fn validate_alert(a: &Alert, text: &str, path: &Path) -> Result<()> {
         {
             return fail(
                 until,
-                format!("invalid time '{until}' in [[alert.silence]]; expected RFC 3339 (2026-05-01T00:00:00Z)"),
+                format!(
+                    "invalid time '{until}' in [[alert.silence]]; expected RFC 3339 (2026-05-01T00:00:00Z)"
+                ),
             );
         }
     }

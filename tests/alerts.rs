@@ -175,17 +175,40 @@ fn webhook_gets_each_finding_once_through_an_endpoint_that_fails_at_first() {
     let endpoint = Endpoint::start(&[(500, None), (500, None)]);
     let mut alerts = alerter(&[format!("webhook={}", endpoint.url)], &[], quick());
     let findings = [
-        live("mass-destruction", "alice@example.com", Severity::High, &["198.51.100.7"]),
-        live("audit-log-tampering", "bob@example.com", Severity::Critical, &[]),
-        live("aws-admin-policy-attached", "carol@example.com", Severity::High, &[]),
+        live(
+            "mass-destruction",
+            "alice@example.com",
+            Severity::High,
+            &["198.51.100.7"],
+        ),
+        live(
+            "audit-log-tampering",
+            "bob@example.com",
+            Severity::Critical,
+            &[],
+        ),
+        live(
+            "aws-admin-policy-attached",
+            "carol@example.com",
+            Severity::High,
+            &[],
+        ),
     ];
     alerts.offer_at(&findings, NOW);
     alerts.wait_idle();
 
     let received = endpoint.received();
     assert_eq!(received.len(), 5, "two failures, then three deliveries");
-    assert!(received.iter().all(|r| r.path == "/services/T000/B000/secret-token"));
-    assert!(received.iter().all(|r| r.content_type == "application/json"));
+    assert!(
+        received
+            .iter()
+            .all(|r| r.path == "/services/T000/B000/secret-token")
+    );
+    assert!(
+        received
+            .iter()
+            .all(|r| r.content_type == "application/json")
+    );
     // The body that failed is the one retried.
     assert_eq!(received[0].body, received[2].body);
     let accepted = endpoint.accepted();
@@ -194,7 +217,12 @@ fn webhook_gets_each_finding_once_through_an_endpoint_that_fails_at_first() {
             .iter()
             .filter(|b| b["actor"] == f.finding.actor.as_str())
             .collect();
-        assert_eq!(got.len(), 1, "{} delivered once: {accepted:#?}", f.finding.actor);
+        assert_eq!(
+            got.len(),
+            1,
+            "{} delivered once: {accepted:#?}",
+            f.finding.actor
+        );
         let body = got[0];
         assert_eq!(body["rule"], f.finding.rule.as_str());
         assert_eq!(body["severity"], f.finding.severity.as_str());
@@ -206,10 +234,16 @@ fn webhook_gets_each_finding_once_through_an_endpoint_that_fails_at_first() {
         assert_eq!(body["event_ids"].as_array().unwrap().len(), 2);
         assert_eq!(body["resources"][0], "arn:aws:s3:::bucket");
         let text = body["text"].as_str().unwrap();
-        assert!(text.contains(&f.finding.severity.as_str().to_ascii_uppercase()), "{text}");
+        assert!(
+            text.contains(&f.finding.severity.as_str().to_ascii_uppercase()),
+            "{text}"
+        );
         assert!(text.contains(&f.finding.title), "{text}");
         assert!(text.contains(&f.finding.actor), "{text}");
-        assert!(text.contains("2 events") && text.contains("2026-01-01 00:00 UTC"), "{text}");
+        assert!(
+            text.contains("2 events") && text.contains("2026-01-01 00:00 UTC"),
+            "{text}"
+        );
     }
     assert_eq!(accepted[0]["src_ips"][0], "198.51.100.7");
     let counts = alerts.counts();
@@ -220,13 +254,19 @@ fn webhook_gets_each_finding_once_through_an_endpoint_that_fails_at_first() {
 fn webhook_waits_as_long_as_retry_after_asks() {
     let endpoint = Endpoint::start(&[(429, Some(1))]);
     let mut alerts = alerter(&[format!("webhook={}", endpoint.url)], &[], quick());
-    alerts.offer_at(&[live("mass-destruction", "alice", Severity::High, &[])], NOW);
+    alerts.offer_at(
+        &[live("mass-destruction", "alice", Severity::High, &[])],
+        NOW,
+    );
     alerts.wait_idle();
     let received = endpoint.received();
     assert_eq!(received.len(), 2);
     let waited = received[1].at - received[0].at;
     // The backoff alone would have retried after 10 ms.
-    assert!(waited >= Duration::from_millis(950), "retried after {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(950),
+        "retried after {waited:?}"
+    );
     assert_eq!(alerts.counts().delivered, 1);
 }
 
@@ -236,16 +276,26 @@ fn webhook_that_refuses_for_good_fails_at_once_and_keeps_its_secret() {
     let mut options = quick();
     options.retry.attempts = 3;
     let mut alerts = alerter(&[format!("webhook={}", endpoint.url)], &[], options);
-    alerts.offer_at(&[live("mass-destruction", "alice", Severity::High, &[])], NOW);
+    alerts.offer_at(
+        &[live("mass-destruction", "alice", Severity::High, &[])],
+        NOW,
+    );
     alerts.wait_idle();
     assert_eq!(endpoint.received().len(), 1, "a 404 is not retried");
     alerts.offer_at(&[live("mass-destruction", "bob", Severity::High, &[])], NOW);
     alerts.wait_idle();
-    assert_eq!(endpoint.received().len(), 4, "three 500s spend the three attempts");
+    assert_eq!(
+        endpoint.received().len(),
+        4,
+        "three 500s spend the three attempts"
+    );
     let counts = alerts.counts();
     assert_eq!((counts.delivered, counts.failed), (0, 2), "{counts}");
     let why = alerts.last_failure().unwrap();
-    assert!(why.contains("HTTP 500") && why.contains("3 attempts"), "{why}");
+    assert!(
+        why.contains("HTTP 500") && why.contains("3 attempts"),
+        "{why}"
+    );
     assert!(!why.contains("secret-token"), "{why}");
     assert!(alerts.targets().iter().all(|t| !t.contains("secret-token")));
 }
@@ -268,7 +318,10 @@ fn one_alert_per_rule_and_actor_per_interval_unless_it_got_worse() {
     another.finding.event_ids = vec!["later-1".into()];
     alerts.offer_at(&[grown.clone(), another], NOW + HOUR / 2);
     // Another actor is another key.
-    alerts.offer_at(&[live("signin-failure-burst", "bob", Severity::Medium, &[])], NOW + HOUR / 2);
+    alerts.offer_at(
+        &[live("signin-failure-burst", "bob", Severity::Medium, &[])],
+        NOW + HOUR / 2,
+    );
     // It got worse: alerted within the interval.
     let mut worse = grown.clone();
     worse.finding.severity = Severity::High;
@@ -309,9 +362,13 @@ fn one_alert_per_rule_and_actor_per_interval_unless_it_got_worse() {
         silences: Vec::new(),
         options: quick(),
     };
-    plan.add_target(&format!("webhook={}", endpoint.url)).unwrap();
+    plan.add_target(&format!("webhook={}", endpoint.url))
+        .unwrap();
     let mut restarted = plan.start(serde_json::from_str(&saved).unwrap());
-    restarted.offer_at(std::slice::from_ref(&worse), NOW + HOUR / 2 + HOUR + 60_000_000);
+    restarted.offer_at(
+        std::slice::from_ref(&worse),
+        NOW + HOUR / 2 + HOUR + 60_000_000,
+    );
     restarted.wait_idle();
     assert_eq!(restarted.counts().realert, 1);
     assert_eq!(endpoint.accepted().len(), 4);
@@ -336,9 +393,24 @@ fn silences_match_actor_cidr_rule_and_resource_until_they_expire() {
     let mut k8s_system = live("k8s-secret-access", "grace", Severity::High, &[]);
     k8s_system.resources = vec!["secrets/kube-system/token".into()];
     let offered = [
-        live("mass-destruction", "mallory@example.com", Severity::High, &[]),
-        live("mass-destruction", "bob", Severity::High, &["198.51.100.1", "203.0.113.9"]),
-        live("mass-destruction", "carol", Severity::High, &["198.51.100.1"]),
+        live(
+            "mass-destruction",
+            "mallory@example.com",
+            Severity::High,
+            &[],
+        ),
+        live(
+            "mass-destruction",
+            "bob",
+            Severity::High,
+            &["198.51.100.1", "203.0.113.9"],
+        ),
+        live(
+            "mass-destruction",
+            "carol",
+            Severity::High,
+            &["198.51.100.1"],
+        ),
         k8s_other,
         k8s_system,
         live("mass-destruction", "dave", Severity::High, &[]),
@@ -357,10 +429,17 @@ fn silences_match_actor_cidr_rule_and_resource_until_they_expire() {
 
     // Three hours later dave's silence has expired.
     let later = trailscope::output::alert::now() + 3 * HOUR;
-    alerts.offer_at(&[live("mass-destruction", "dave", Severity::High, &[])], later);
+    alerts.offer_at(
+        &[live("mass-destruction", "dave", Severity::High, &[])],
+        later,
+    );
     alerts.wait_idle();
     assert!(endpoint.accepted().iter().any(|b| b["actor"] == "dave"));
-    assert_eq!(alerts.silences(later).count(), 3, "the expired ones are no longer listed");
+    assert_eq!(
+        alerts.silences(later).count(),
+        3,
+        "the expired ones are no longer listed"
+    );
 }
 
 #[test]
@@ -391,10 +470,18 @@ fn findings_below_the_minimum_severity_are_counted_not_sent() {
         .map(|b| b["actor"].as_str().unwrap().to_string())
         .collect();
     got.sort();
-    assert_eq!(got, ["bob", "carol", "carol"], "bob only to the first target");
+    assert_eq!(
+        got,
+        ["bob", "carol", "carol"],
+        "bob only to the first target"
+    );
     let counts = alerts.counts();
     // alice below the global minimum, bob below the second target's.
-    assert_eq!((counts.below_severity, counts.delivered), (2, 3), "{counts}");
+    assert_eq!(
+        (counts.below_severity, counts.delivered),
+        (2, 3),
+        "{counts}"
+    );
 }
 
 #[test]
@@ -410,7 +497,11 @@ fn aggregation_sends_one_message_with_a_table_per_window() {
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            let sev = if i < 2 { Severity::High } else { Severity::Medium };
+            let sev = if i < 2 {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
             live("mass-destruction", a, sev, &[])
         })
         .collect();
@@ -424,11 +515,18 @@ fn aggregation_sends_one_message_with_a_table_per_window() {
     let listed = message["findings"].as_array().unwrap();
     assert_eq!(listed.len(), 5);
     let text = message["text"].as_str().unwrap();
-    assert!(text.starts_with("trailscope: 5 findings (2 high, 3 medium)"), "{text}");
-    assert!(text.contains("SEVERITY") && text.contains("RULE") && text.contains("ACTOR"), "{text}");
+    assert!(
+        text.starts_with("trailscope: 5 findings (2 high, 3 medium)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("SEVERITY") && text.contains("RULE") && text.contains("ACTOR"),
+        "{text}"
+    );
     for a in actors {
         assert!(
-            text.lines().any(|l| l.contains(a) && l.contains("mass-destruction")),
+            text.lines()
+                .any(|l| l.contains(a) && l.contains("mass-destruction")),
             "{a} has a row: {text}"
         );
         assert!(listed.iter().any(|f| f["actor"] == a));
@@ -441,7 +539,12 @@ fn chat_text_cannot_notify_a_channel() {
     let endpoint = Endpoint::start(&[]);
     let mut alerts = alerter(&[format!("webhook={}", endpoint.url)], &[], quick());
     alerts.offer_at(
-        &[live("mass-destruction", "<!channel> x\u{1b}[2J", Severity::High, &[])],
+        &[live(
+            "mass-destruction",
+            "<!channel> x\u{1b}[2J",
+            Severity::High,
+            &[],
+        )],
         NOW,
     );
     alerts.wait_idle();
@@ -474,7 +577,10 @@ fn exec_gets_each_finding_as_json_on_stdin() {
     alerts.wait_idle();
     let lines = read_lines(&out);
     assert_eq!(lines.len(), 2, "{lines:?}");
-    let bodies: Vec<Value> = lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let bodies: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(bodies[0]["rule"], "mass-destruction");
     assert_eq!(bodies[0]["actor"], "alice");
     assert_eq!(bodies[1]["rule"], "aws-admin-policy-attached");
@@ -491,7 +597,10 @@ fn exec_failures_and_timeouts_are_counted_with_what_the_command_said() {
         &[],
         options.clone(),
     );
-    alerts.offer_at(&[live("mass-destruction", "alice", Severity::High, &[])], NOW);
+    alerts.offer_at(
+        &[live("mass-destruction", "alice", Severity::High, &[])],
+        NOW,
+    );
     alerts.wait_idle();
     assert_eq!(alerts.counts().failed, 1);
     let why = alerts.last_failure().unwrap();
@@ -499,9 +608,15 @@ fn exec_failures_and_timeouts_are_counted_with_what_the_command_said() {
 
     let mut slow = alerter(&["exec=sleep 5".to_string()], &[], options);
     let started = Instant::now();
-    slow.offer_at(&[live("mass-destruction", "alice", Severity::High, &[])], NOW);
+    slow.offer_at(
+        &[live("mass-destruction", "alice", Severity::High, &[])],
+        NOW,
+    );
     slow.wait_idle();
-    assert!(started.elapsed() < Duration::from_secs(4), "killed at its timeout");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "killed at its timeout"
+    );
     assert!(slow.last_failure().unwrap().contains("timed out"));
 }
 
@@ -509,9 +624,20 @@ fn exec_failures_and_timeouts_are_counted_with_what_the_command_said() {
 fn a_full_queue_drops_and_counts_instead_of_waiting() {
     let mut options = quick();
     options.queue = 1;
-    let mut alerts = alerter(&["exec=cat > /dev/null; sleep 0.5".to_string()], &[], options);
+    let mut alerts = alerter(
+        &["exec=cat > /dev/null; sleep 0.5".to_string()],
+        &[],
+        options,
+    );
     let findings: Vec<LiveFinding> = (0..6)
-        .map(|i| live("mass-destruction", &format!("actor{i}"), Severity::High, &[]))
+        .map(|i| {
+            live(
+                "mass-destruction",
+                &format!("actor{i}"),
+                Severity::High,
+                &[],
+            )
+        })
         .collect();
     alerts.offer_at(&findings, NOW);
     let counts = alerts.counts();
@@ -569,20 +695,48 @@ src_ip = "10.0.0.0/8"
     assert_eq!(builtin.options, AlertOptions::default());
 
     for (bad, line, what) in [
-        ("[alert]\nmin_severity = \"urgent\"\n", 2, "invalid severity"),
-        ("[[alert.silence]]\nsrc_ip = \"10.0.0.0/99\"\n", 2, "invalid CIDR"),
-        ("[[alert.silence]]\nactor = \"a\"\nuntil = \"tomorrow\"\n", 3, "invalid time"),
-        ("[[alert.silence]]\ncomment = \"nothing to match\"\n", 1, "at least one"),
+        (
+            "[alert]\nmin_severity = \"urgent\"\n",
+            2,
+            "invalid severity",
+        ),
+        (
+            "[[alert.silence]]\nsrc_ip = \"10.0.0.0/99\"\n",
+            2,
+            "invalid CIDR",
+        ),
+        (
+            "[[alert.silence]]\nactor = \"a\"\nuntil = \"tomorrow\"\n",
+            3,
+            "invalid time",
+        ),
+        (
+            "[[alert.silence]]\ncomment = \"nothing to match\"\n",
+            1,
+            "at least one",
+        ),
     ] {
-        let err = Config::overlay(bad, Path::new("bad.toml")).unwrap_err().to_string();
-        assert!(err.starts_with(&format!("bad.toml:{line}")) && err.contains(what), "{bad}: {err}");
+        let err = Config::overlay(bad, Path::new("bad.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("bad.toml:{line}")) && err.contains(what),
+            "{bad}: {err}"
+        );
     }
 }
 
 #[test]
 fn command_line_specs_are_checked() {
     assert!(AlertTarget::parse("webhook=https://x.example/y,min=high").is_ok());
-    for bad in ["rule", "actor=", "src_ip=300.0.0.1", "for=soon,actor=a", "until=x,actor=a", "color=red"] {
+    for bad in [
+        "rule",
+        "actor=",
+        "src_ip=300.0.0.1",
+        "for=soon,actor=a",
+        "until=x,actor=a",
+        "color=red",
+    ] {
         assert!(Silence::parse(bad, NOW).is_err(), "{bad}");
     }
     let s = Silence::parse("actor=a,for=2h", NOW).unwrap();

@@ -538,7 +538,12 @@ mod tests {
         let mut live = LiveFindings::new();
         let mut burst = finding("alice", "e2", 2, Severity::High);
         burst.event_ids.push("e3".into());
-        assert_eq!(live.diff(&frame, std::slice::from_ref(&burst)).unwrap().len(), 1);
+        assert_eq!(
+            live.diff(&frame, std::slice::from_ref(&burst))
+                .unwrap()
+                .len(),
+            1
+        );
         // e1 arrives late, before e2: the burst's first event, so its identity, changed.
         let mut grown = finding("alice", "e1", 3, Severity::High);
         grown.time = Some(burst.time.unwrap() - 1);

@@ -41,15 +41,14 @@ impl Silence {
             if value.trim().is_empty() {
                 return Err(invalid(format!("'{}' has no value", key.trim())));
             }
-            let value = Some(value.trim().to_string());
+            let text = value.trim().to_string();
             match key.trim() {
-                "rule" => rule.rule = value,
-                "actor" => rule.actor = value,
-                "src_ip" | "ip" | "src" => rule.src_ip = value,
-                "resource" => rule.resource = value,
-                "until" => rule.until = value,
+                "rule" => rule.rule = Some(text),
+                "actor" => rule.actor = Some(text),
+                "src_ip" | "ip" | "src" => rule.src_ip = Some(text),
+                "resource" => rule.resource = Some(text),
+                "until" => rule.until = Some(text),
                 "for" => {
-                    let text = value.unwrap_or_default();
                     let us = parse_duration(&text)
                         .ok()
                         .filter(|us| *us > 0)
@@ -114,14 +113,18 @@ impl Silence {
 
     /// Whether it silences `f` at `now` (µs).
     pub fn matches(&self, f: &LiveFinding, now: i64) -> bool {
-        let glob = |re: &Option<regex::Regex>, value: &str| re.as_ref().is_none_or(|r| r.is_match(value));
+        let glob =
+            |re: &Option<regex::Regex>, value: &str| re.as_ref().is_none_or(|r| r.is_match(value));
         !self.expired(now)
             && glob(&self.rule, &f.finding.rule)
             && glob(&self.actor, &f.finding.actor)
             && self
                 .src_ip
                 .is_none_or(|net| f.src_ips.iter().any(|ip| net.contains_text(ip)))
-            && self.resource.as_ref().is_none_or(|re| f.resources.iter().any(|r| re.is_match(r)))
+            && self
+                .resource
+                .as_ref()
+                .is_none_or(|re| f.resources.iter().any(|r| re.is_match(r)))
     }
 }
 

@@ -29,7 +29,10 @@ pub fn chat_text(s: &str) -> String {
 /// 2026-01-05 14:03 UTC (mass-destruction, new)`.
 pub fn summary_line(f: &LiveFinding) -> String {
     let g = &f.finding;
-    let when = g.time.map(when_utc).unwrap_or_else(|| "time unknown".into());
+    let when = g
+        .time
+        .map(when_utc)
+        .unwrap_or_else(|| "time unknown".into());
     chat_text(&format!(
         "[{}] {}: {}, {} event{}, {when} ({}, {})",
         g.severity.as_str().to_ascii_uppercase(),

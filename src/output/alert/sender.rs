@@ -3,8 +3,8 @@
 //! retries, or a command).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -90,7 +90,11 @@ impl Worker {
     /// Queues a finding for this target unless it is below the target's minimum or the
     /// queue is full (both counted); never waits.
     pub fn offer(&self, f: &LiveFinding) {
-        if self.target.min_severity.is_some_and(|m| f.finding.severity < m) {
+        if self
+            .target
+            .min_severity
+            .is_some_and(|m| f.finding.severity < m)
+        {
             Counters::add(&self.counters.below_severity, 1);
             return;
         }
@@ -152,12 +156,17 @@ impl Delivery {
                 }
             }
             self.deliver(&batch);
-            self.counters.pending.fetch_sub(batch.len(), Ordering::SeqCst);
+            self.counters
+                .pending
+                .fetch_sub(batch.len(), Ordering::SeqCst);
         }
     }
 
     fn stopped(&self) -> bool {
-        matches!(self.stop.try_recv(), Err(crossbeam_channel::TryRecvError::Disconnected))
+        matches!(
+            self.stop.try_recv(),
+            Err(crossbeam_channel::TryRecvError::Disconnected)
+        )
     }
 
     fn deliver(&self, batch: &[LiveFinding]) {

@@ -170,8 +170,10 @@ mod tests {
             redact_url("https://hooks.slack.com/services/T0/B0/secret"),
             "https://hooks.slack.com/…"
         );
-        assert_eq!(redact_url("https://u:p@host:8443"), "https://host:8443");
-        let t = AlertTarget::parse("webhook=https://hooks.slack.com/services/T0/B0/secret").unwrap();
+        assert_eq!(redact_url("https://u:p@host:8443"), "https://host:8443/…");
+        assert_eq!(redact_url("https://host:8443"), "https://host:8443");
+        let t =
+            AlertTarget::parse("webhook=https://hooks.slack.com/services/T0/B0/secret").unwrap();
         assert!(!t.to_string().contains("secret"), "{t}");
     }
 }

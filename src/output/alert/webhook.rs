@@ -54,7 +54,12 @@ impl Webhook {
     /// Posts `body` (JSON) until the endpoint accepts it or the attempts are spent; `wait`
     /// sleeps between attempts and returns false to give up early (stopping). Returns how
     /// many attempts it took, or why it failed (the URL shown without its secret).
-    pub fn post(&self, body: &str, retry: Retry, wait: &dyn Fn(Duration) -> bool) -> Result<u32, String> {
+    pub fn post(
+        &self,
+        body: &str,
+        retry: Retry,
+        wait: &dyn Fn(Duration) -> bool,
+    ) -> Result<u32, String> {
         let mut last = String::new();
         for attempt in 1..=retry.attempts.max(1) {
             match self.attempt(body) {
@@ -65,9 +70,7 @@ impl Webhook {
                     if attempt == retry.attempts.max(1) {
                         break;
                     }
-                    let backoff = retry
-                        .base
-                        .saturating_mul(1u32 << (attempt - 1).min(20));
+                    let backoff = retry.base.saturating_mul(1u32 << (attempt - 1).min(20));
                     let delay = after.unwrap_or(backoff).min(retry.longest);
                     log::debug!(
                         "alert to {}: attempt {attempt} failed ({last}); retrying in {delay:?}",
@@ -117,7 +120,8 @@ impl Webhook {
             .limit(BODY_KEPT)
             .read_to_string()
             .unwrap_or_default();
-        let said = crate::text::truncate(&crate::text::escape_control(said.trim()), 200).into_owned();
+        let said =
+            crate::text::truncate(&crate::text::escape_control(said.trim()), 200).into_owned();
         let why = if said.is_empty() {
             format!("HTTP {status}")
         } else {
