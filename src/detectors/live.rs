@@ -450,10 +450,13 @@ fn run_loop(shared: &Shared, config: &Config, cadence: Duration, tx: &Sender<Liv
                     None => shared.changed.wait(slot).unwrap_or_else(|e| e.into_inner()),
                 };
             }
+            // Taken under the lock that found it there: present.
+            let Some(frame) = slot.pending.take() else {
+                continue;
+            };
             slot.running = true;
-            slot.pending.take()
+            frame
         };
-        let Some(frame) = frame else { continue };
         let started = Instant::now();
         last_start = Some(started);
         let result = super::run(&frame, config).and_then(|all| {
