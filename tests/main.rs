@@ -3,6 +3,7 @@
 
 mod util;
 
+mod alerts;
 mod bad_input;
 mod cli;
 mod conformance;
@@ -13,6 +14,7 @@ mod hostile_input;
 mod hostile_output;
 mod integrity;
 mod lifecycle;
+mod live_findings;
 mod loader_properties;
 mod loading;
 mod query;
