@@ -197,6 +197,25 @@ enum Command {
         /// Hold events this long to print them in time order (`0s` prints on arrival).
         #[arg(long, value_name = "DURATION", default_value = "2s")]
         reorder_window: String,
+        /// Print findings as they fire, among the events (`detect --format jsonl` objects
+        /// with `"change": "new"|"updated"` in NDJSON, lines starting with `!` in tables).
+        #[arg(long)]
+        findings: bool,
+        /// Print only findings, no events.
+        #[arg(long, conflicts_with = "findings")]
+        findings_only: bool,
+        /// Send findings to a target: `webhook=URL` (Slack, Teams, any JSON endpoint) or
+        /// `exec=CMD` (the finding as JSON on its standard input); add `,min=SEVERITY` or
+        /// `,aggregate=60s`. Repeatable; also `[alert] targets` in the configuration.
+        #[arg(long, value_name = "SPEC")]
+        alert: Vec<String>,
+        /// Alert only findings at or above this severity (default: the configuration's, medium).
+        #[arg(long, value_name = "LEVEL")]
+        alert_min_severity: Option<String>,
+        /// Do not alert findings matching `rule=GLOB,actor=GLOB,src_ip=CIDR,resource=GLOB`
+        /// until `until=RFC3339` or `for=2h`. Repeatable; also `[[alert.silence]]`.
+        #[arg(long, value_name = "SPEC")]
+        silence: Vec<String>,
     },
     /// Write generated audit logs (the bundled sample and benchmark inputs).
     #[command(hide = true)]
@@ -466,6 +485,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             state,
             poll,
             reorder_window,
+            findings,
+            findings_only,
+            alert,
+            alert_min_severity,
+            silence,
         }) => tail(
             TailRequest {
                 paths,
@@ -475,6 +499,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 state,
                 poll,
                 reorder_window,
+                findings: if findings_only {
+                    trailscope::tail::live::FindingsOutput::Only
+                } else if findings {
+                    trailscope::tail::live::FindingsOutput::WithEvents
+                } else {
+                    trailscope::tail::live::FindingsOutput::Off
+                },
+                alert,
+                alert_min_severity,
+                silence,
             },
             cli.input_format.as_deref(),
             &common,
@@ -862,6 +896,10 @@ struct TailRequest {
     state: Option<PathBuf>,
     poll: Option<String>,
     reorder_window: String,
+    findings: trailscope::tail::live::FindingsOutput,
+    alert: Vec<String>,
+    alert_min_severity: Option<String>,
+    silence: Vec<String>,
 }
 
 /// `trailscope tail`: follows until interrupted (or standard input ends).
@@ -908,6 +946,17 @@ fn tail(
         request.paths
     };
     let prepared = prepare(&paths, input_format, common)?;
+    let mut plan = trailscope::output::alert::AlertPlan::from_config(&prepared.config.alert)?;
+    for spec in &request.alert {
+        plan.add_target(spec)?;
+    }
+    for spec in &request.silence {
+        plan.add_silence(spec)?;
+    }
+    if let Some(level) = &request.alert_min_severity {
+        plan.set_min_severity(level)?;
+    }
+    let alerts = (!plan.targets.is_empty()).then_some(plan);
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [
         signal_hook::consts::SIGINT,
@@ -933,14 +982,21 @@ fn tail(
         reorder,
         tz: prepared.tz,
         stop,
+        findings: request.findings,
+        alerts,
+        config: prepared.config,
     };
     let mut out = io::stdout().lock();
     let report = trailscope::tail::run(options, &mut out, &mut io::stderr())?;
     let _ = writeln!(
         io::stderr(),
-        "trailscope: printed {} events ({} later than the reorder window)",
+        "trailscope: printed {} events ({} later than the reorder window), {} findings",
         report.printed,
-        report.late
+        report.late,
+        report.findings
     );
+    if let Some(alerts) = report.alerts {
+        let _ = writeln!(io::stderr(), "trailscope: {alerts}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -22,7 +22,7 @@ use trailscope::output::alert::{
 
 /// One request the endpoint received.
 #[derive(Debug, Clone)]
-struct Received {
+pub(crate) struct Received {
     at: Instant,
     path: String,
     content_type: String,
@@ -33,13 +33,13 @@ struct Received {
 
 /// An HTTP/1.1 endpoint on 127.0.0.1 that answers the first requests with `replies`
 /// (status, Retry-After seconds) and then 200, and records every request.
-struct Endpoint {
-    url: String,
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
     received: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Endpoint {
-    fn start(replies: &[(u16, Option<u64>)]) -> Endpoint {
+    pub(crate) fn start(replies: &[(u16, Option<u64>)]) -> Endpoint {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!(
             "http://{}/services/T000/B000/secret-token",
@@ -100,7 +100,7 @@ impl Endpoint {
     }
 
     /// The bodies it accepted (answered 200).
-    fn accepted(&self) -> Vec<Value> {
+    pub(crate) fn accepted(&self) -> Vec<Value> {
         self.received()
             .into_iter()
             .filter(|r| r.status == 200)

@@ -130,10 +130,11 @@ impl Tail {
             .lock()
             .unwrap()
             .iter()
-            .map(|l| {
+            .filter_map(|l| {
                 let v: serde_json::Value =
                     serde_json::from_str(l).expect("one JSON object per line");
-                v["event_id"].as_str().expect("an event id").to_string()
+                // Findings (with --findings) have no event id.
+                v["event_id"].as_str().map(str::to_string)
             })
             .collect()
     }
@@ -385,6 +386,82 @@ fn a_file_rotated_while_tail_was_down_is_read_from_where_it_stopped() {
     std::thread::sleep(Duration::from_millis(1000));
     printed.extend(second.stop());
     assert_exactly_once_in_order(&printed, &HashMap::from([("a".to_string(), 800)]));
+}
+
+/// A CloudTrail record of `name` by `user`, one line.
+fn cloudtrail_line(id: &str, name: &str, user: &str, second: i64) -> String {
+    let t = jiff::Timestamp::from_second(1_709_510_400 + second).unwrap();
+    format!(
+        r#"{{"eventVersion":"1.09","eventTime":"{t}","eventSource":"cloudtrail.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","accountId":"111122223333","userName":"{user}"}},"requestParameters":{{"name":"main-trail"}},"eventID":"{id}","readOnly":false,"eventType":"AwsApiCall","recipientAccountId":"111122223333"}}"#
+    ) + "\n"
+}
+
+#[test]
+fn a_finding_fires_once_as_its_event_arrives_and_is_alerted_to_a_webhook() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut seed = 11u64;
+    let log = dir.path().join("audit.log");
+    append_irregular(&log, &lines_text("a", 0..200), &mut seed);
+    // The endpoint fails twice before it accepts.
+    let endpoint = crate::alerts::Endpoint::start(&[(500, None), (500, None)]);
+    let target = format!("webhook={}", endpoint.url);
+    let path = dir.path().display().to_string();
+    let tail = Tail::start(&["--findings", "-n", "0", "--alert", &target, &path]);
+    tail.wait_following();
+    let trail = dir.path().join("cloudtrail.jsonl");
+    append_irregular(
+        &trail,
+        &cloudtrail_line("t-0", "StopLogging", "mallory", 300),
+        &mut seed,
+    );
+    let start = Instant::now();
+    while endpoint.accepted().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no alert arrived"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // More events arrive; the finding is not reported again.
+    append_irregular(&log, &lines_text("a", 200..400), &mut seed);
+    append_irregular(
+        &trail,
+        &cloudtrail_line("t-1", "DescribeTrails", "mallory", 400),
+        &mut seed,
+    );
+    tail.wait_for(202, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(2500));
+    let lines = tail.lines.lock().unwrap().clone();
+    let findings: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v.get("rule").is_some())
+        .collect();
+    // Each finding once: the tampering itself, and (low) the same act outside working hours.
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rules,
+        ["audit-log-tampering", "off-hours-privileged-action"],
+        "{findings:?}"
+    );
+    assert!(
+        findings[0]["actor"]
+            .as_str()
+            .unwrap()
+            .ends_with("user/mallory")
+    );
+    assert_eq!(findings[0]["change"], "new");
+    let accepted = endpoint.accepted();
+    assert_eq!(accepted.len(), 1, "{accepted:?}");
+    assert_eq!(accepted[0]["rule"], "audit-log-tampering");
+    assert!(accepted[0]["text"].as_str().unwrap().contains("mallory"));
+    // The events are printed too: 202 events and the two findings; the low finding was
+    // below the alert threshold (medium).
+    assert_eq!(lines.len(), 204);
+    drop(tail.stop());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! last run), then prints every new event that matches the filter as it arrives, through
 //! the reorder window, and keeps `--state` so a restart repeats and misses nothing.
 
+pub mod live;
 pub mod reorder;
 pub mod state;
 
@@ -25,6 +26,9 @@ use crate::store::FrameStore;
 use crate::text::escape_control;
 use crate::{Error, Rejection, Result};
 
+use crate::config::Config;
+use crate::output::alert::AlertPlan;
+use live::{FindingsOutput, LiveAlerts, STATE_ALERTS, STATE_FINDINGS};
 use reorder::Reorder;
 use state::TailState;
 
@@ -54,6 +58,12 @@ pub struct TailOptions {
     pub tz: jiff::tz::TimeZone,
     /// Set to stop (signals).
     pub stop: Arc<AtomicBool>,
+    /// Whether findings are printed.
+    pub findings: FindingsOutput,
+    /// Where findings are alerted (`None`: nowhere).
+    pub alerts: Option<AlertPlan>,
+    /// The configuration (detection settings).
+    pub config: Config,
 }
 
 /// What a `tail` run did, for its closing line and for tests.
@@ -65,6 +75,10 @@ pub struct TailReport {
     pub late: u64,
     /// Events loaded, duplicates and rejected records, over every input.
     pub totals: (u64, u64, u64),
+    /// Findings reported (printed or alerted) as they fired.
+    pub findings: u64,
+    /// What the alert targets did, for a person (`None` without targets).
+    pub alerts: Option<String>,
 }
 
 /// How often the store is committed while following (views and detections read commits).
@@ -108,6 +122,9 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         printed: 0,
         loading: true,
         stdin_ended: false,
+        live: None,
+        resumed,
+        covered_all: false,
     };
     let spec = ViewSpec {
         filter: options.filter.trim().to_string(),
@@ -165,18 +182,50 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         if store.has_pending() && last_commit.elapsed() >= COMMIT_EVERY {
             store.commit()?;
             last_commit = Instant::now();
+            if let Some(live) = &tail.live {
+                live.submit(store.frame().clone());
+            }
+        }
+        if let Some(live) = &mut tail.live
+            && let Err(e) = live.poll(options.findings, options.format, out, err)
+        {
+            break Err(out_error(e));
         }
         tail.save_state(options.state.as_deref(), false)?;
     };
-    let ended = result.and_then(|()| tail.print_due(Instant::now(), true, out));
-    tail.save_state(options.state.as_deref(), true)?;
     follow.stop();
+    if store.has_pending() {
+        store.commit()?;
+        if let Some(live) = &tail.live {
+            live.submit(store.frame().clone());
+        }
+    }
+    let ended = result.and_then(|()| tail.print_due(Instant::now(), true, out));
+    let mut alerts = None;
+    let mut findings = 0;
+    if let Some(live) = tail.live.take() {
+        findings = live.reported;
+        let (found, ledger, line) = live
+            .finish(options.findings, options.format, out, err)
+            .map_err(out_error)?;
+        tail.state.extra.insert(STATE_FINDINGS.into(), found);
+        if let Some(ledger) = ledger {
+            tail.state.extra.insert(STATE_ALERTS.into(), ledger);
+        }
+        alerts = line;
+        tail.covered_all = true;
+        tail.commit_positions();
+        tail.state_dirty = true;
+    }
+    tail.save_state(options.state.as_deref(), true)?;
     ended?;
     out.flush().map_err(out_error)?;
     Ok(TailReport {
         printed: tail.printed,
         late: tail.reorder.late,
         totals: store.totals(),
+        findings,
+        alerts,
     })
 }
 
@@ -185,9 +234,9 @@ struct Tail {
     /// The compiled filter, once the initial load committed.
     view: Option<CompiledView>,
     reorder: Reorder,
-    /// Positions waiting for the events before them to be printed, with the number of
-    /// events pushed before them.
-    positions: Vec<(u64, FilePosition)>,
+    /// Positions waiting for the events before them to be printed and looked at by the
+    /// rules: the number of events pushed before them, the events loaded before them.
+    positions: Vec<(u64, u64, FilePosition)>,
     state: TailState,
     state_dirty: bool,
     state_written: Instant,
@@ -195,6 +244,12 @@ struct Tail {
     /// Before `LoadFinished`: the backlog is printed all at once after it.
     loading: bool,
     stdin_ended: bool,
+    /// Detection and alerts, when asked for.
+    live: Option<LiveAlerts>,
+    /// Continuing from `--state`.
+    resumed: bool,
+    /// Set when detection has seen every event (at the end).
+    covered_all: bool,
 }
 
 impl Tail {
@@ -212,7 +267,8 @@ impl Tail {
         match msg {
             IngestMsg::BatchLoaded(batch) => {
                 let added = store.append_new(batch)?;
-                if !self.loading && added.height() > 0 {
+                let events_shown = options.findings != FindingsOutput::Only;
+                if !self.loading && added.height() > 0 && events_shown {
                     let lines = self.lines(&added, options)?;
                     self.reorder.push(lines, Instant::now());
                 }
@@ -225,8 +281,21 @@ impl Tail {
                     .map_err(|e| Error::Invalid(e.message))?;
                 self.view = Some(view);
                 let backlog = if resumed { None } else { options.backlog };
-                self.print_backlog(store.frame(), backlog, options, out)?;
+                if options.findings != FindingsOutput::Only {
+                    self.print_backlog(store.frame(), backlog, options, out)?;
+                }
                 self.loading = false;
+                if options.findings != FindingsOutput::Off || options.alerts.is_some() {
+                    let live = LiveAlerts::start(
+                        &options.config,
+                        options.alerts.clone(),
+                        self.state.extra.get(STATE_FINDINGS).cloned(),
+                        self.state.extra.get(STATE_ALERTS).cloned(),
+                        self.resumed,
+                    )?;
+                    live.submit(store.frame().clone());
+                    self.live = Some(live);
+                }
                 let (events, _, rejected) = store.totals();
                 let _ = writeln!(
                     err,
@@ -235,7 +304,9 @@ impl Tail {
                 );
             }
             IngestMsg::Position(position) => {
-                self.positions.push((self.reorder.pushed(), position));
+                let loaded = store.totals().0;
+                self.positions
+                    .push((self.reorder.pushed(), loaded, position));
             }
             IngestMsg::RecordRejected { input, rejection } => {
                 if !self.loading {
@@ -297,18 +368,27 @@ impl Tail {
             self.write(lines, out)?;
             out.flush().map_err(out_error)?;
         }
-        // Positions whose events are all out are final.
+        self.commit_positions();
+        Ok(())
+    }
+
+    /// Positions whose events were all printed and looked at by the rules are final: a
+    /// restart continues after them.
+    fn commit_positions(&mut self) {
         let oldest = self.reorder.oldest_held();
+        let covered = match &self.live {
+            Some(live) if !self.covered_all => live.covered as u64,
+            _ => u64::MAX,
+        };
         let done = self
             .positions
             .iter()
-            .take_while(|(seq, _)| *seq <= oldest)
+            .take_while(|(seq, loaded, _)| *seq <= oldest && *loaded <= covered)
             .count();
-        for (_, position) in self.positions.drain(..done) {
+        for (_, _, position) in self.positions.drain(..done) {
             self.state.set_position(position);
             self.state_dirty = true;
         }
-        Ok(())
     }
 
     fn write(&mut self, lines: Vec<StreamLine>, out: &mut dyn Write) -> Result<()> {
@@ -325,6 +405,13 @@ impl Tail {
             return Ok(());
         };
         if self.state_dirty && (now || self.state_written.elapsed() >= STATE_EVERY) {
+            if let Some(live) = &self.live {
+                let (findings, alerts) = live.state();
+                self.state.extra.insert(STATE_FINDINGS.into(), findings);
+                if let Some(alerts) = alerts {
+                    self.state.extra.insert(STATE_ALERTS.into(), alerts);
+                }
+            }
             self.state.write(path)?;
             self.state_dirty = false;
             self.state_written = Instant::now();
