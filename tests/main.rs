@@ -18,4 +18,5 @@ mod live_findings;
 mod loader_properties;
 mod loading;
 mod query;
+mod tail_stdin;
 mod tui;

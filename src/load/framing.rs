@@ -77,10 +77,11 @@ impl Chunk {
                         let at = start;
                         start = end + 1;
                         line += 1;
-                        let trimmed = slice.trim_ascii();
+                        let trimmed = crate::load::sniff::strip_line_prefix(slice.trim_ascii());
                         if !trimmed.is_empty() {
                             let lead = slice.len() - slice.trim_ascii_start().len();
-                            return Some((at + lead, trimmed, this_line));
+                            let prefix = slice.trim_ascii().len() - trimmed.len();
+                            return Some((at + lead + prefix, trimmed, this_line));
                         }
                     }
                     None
