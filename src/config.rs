@@ -23,6 +23,71 @@ pub struct Config {
     pub privileged: BTreeMap<String, ActionList>,
     /// The detection engine: rules, thresholds, working hours, allow-lists.
     pub detect: Detect,
+    /// Alerts raised by live findings (`trailscope tail --alert`): targets, hygiene, silences.
+    pub alert: Alert,
+}
+
+/// The `[alert]` section: where live findings are sent and what keeps the stream bearable.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Alert {
+    /// Targets, as `--alert` takes them (`webhook=URL[,min=high][,aggregate=60s]`, `exec=CMD`).
+    pub targets: Vec<String>,
+    /// Findings below this severity are not alerted.
+    pub min_severity: String,
+    /// A finding of a rule, actor and provider already alerted this many minutes ago is not
+    /// alerted again (unless its severity rose).
+    pub realert_minutes: u32,
+    /// Seconds of findings gathered into one message (0: one message per finding).
+    pub aggregate_seconds: u32,
+    /// Messages waiting per target; past it new ones are dropped and counted.
+    pub queue: usize,
+    /// Attempts per webhook message before it counts as failed.
+    pub attempts: u32,
+    /// Wait before the first retry (milliseconds); it doubles with each retry.
+    pub retry_ms: u64,
+    /// Timeout of one webhook request (seconds).
+    pub timeout_seconds: u32,
+    /// Timeout of one `exec` command (seconds); it is killed after it.
+    pub exec_timeout_seconds: u32,
+    /// Silences: findings that match one are not alerted.
+    pub silence: Vec<SilenceRule>,
+}
+
+impl Default for Alert {
+    fn default() -> Self {
+        Alert {
+            targets: Vec::new(),
+            min_severity: "medium".into(),
+            realert_minutes: 60,
+            aggregate_seconds: 0,
+            queue: 1000,
+            attempts: 6,
+            retry_ms: 1000,
+            timeout_seconds: 10,
+            exec_timeout_seconds: 30,
+            silence: Vec::new(),
+        }
+    }
+}
+
+/// One `[[alert.silence]]`: a finding matching every field given is not alerted, until the
+/// silence expires.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SilenceRule {
+    /// Rule id (glob).
+    pub rule: Option<String>,
+    /// Actor (glob).
+    pub actor: Option<String>,
+    /// Source address block (CIDR or one address): matches when any source of the finding is in it.
+    pub src_ip: Option<String>,
+    /// Resource (glob): matches when any resource of the finding does.
+    pub resource: Option<String>,
+    /// Expiry, RFC 3339 (`2026-05-01T00:00:00Z`); none: never expires.
+    pub until: Option<String>,
+    /// Why, for whoever reads the configuration.
+    pub comment: Option<String>,
 }
 
 /// The `[detect]` section: how the detection rules judge events.
@@ -300,9 +365,6 @@ impl Default for Detect {
     }
 }
 
-/// The severity names a configuration may use, least severe first.
-const SEVERITY_NAMES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
-
 /// Parses `"HH:MM-HH:MM"` into minutes of the day `[start, end)`.
 pub fn parse_hours(text: &str) -> Option<(u32, u32)> {
     let (a, b) = text.trim().split_once('-')?;
@@ -492,6 +554,7 @@ fn parse(text: &str, path: &Path) -> Result<Config> {
         ));
     }
     validate_detect(&config.detect, text, path)?;
+    validate_alert(&config.alert, text, path)?;
     if jiff::tz::TimeZone::get(&config.display.timezone).is_err() {
         let at = text.find("timezone");
         return Err(config_error(
@@ -502,7 +565,7 @@ fn parse(text: &str, path: &Path) -> Result<Config> {
         ));
     }
     let announce = &config.display.announce_severity;
-    if !SEVERITY_NAMES.contains(&announce.to_ascii_lowercase().as_str()) {
+    if !SEVERITIES.contains(&announce.to_ascii_lowercase().as_str()) {
         let at = text.find("announce_severity");
         return Err(config_error(
             text,
@@ -510,7 +573,7 @@ fn parse(text: &str, path: &Path) -> Result<Config> {
             at.map(|a| a..a),
             &format!(
                 "invalid announce_severity '{announce}'; expected one of {}",
-                SEVERITY_NAMES.join(", ")
+                SEVERITIES.join(", ")
             ),
         ));
     }
@@ -554,7 +617,7 @@ fn validate_detect(d: &Detect, text: &str, path: &Path) -> Result<()> {
     }
     for (id, rule) in &d.rules {
         if let Some(sev) = &rule.severity
-            && !SEVERITY_NAMES.contains(&sev.to_ascii_lowercase().as_str())
+            && !SEVERITIES.contains(&sev.to_ascii_lowercase().as_str())
         {
             return fail(sev, format!("invalid severity '{sev}' for rule {id}"));
         }
@@ -576,6 +639,50 @@ fn validate_detect(d: &Detect, text: &str, path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+fn validate_alert(a: &Alert, text: &str, path: &Path) -> Result<()> {
+    let fail = |needle: &str, message: String| {
+        let at = text.find(needle);
+        Err(config_error(text, path, at.map(|a| a..a), &message))
+    };
+    if !SEVERITIES.contains(&a.min_severity.to_ascii_lowercase().as_str()) {
+        return fail(
+            &a.min_severity,
+            format!(
+                "invalid severity '{}' in [alert] min_severity",
+                a.min_severity
+            ),
+        );
+    }
+    for s in &a.silence {
+        let matchers = [&s.rule, &s.actor, &s.src_ip, &s.resource];
+        if matchers.iter().all(|m| m.is_none()) {
+            return fail(
+                "[[alert.silence]]",
+                "a silence needs at least one of rule, actor, src_ip, resource".into(),
+            );
+        }
+        if let Some(cidr) = &s.src_ip
+            && Cidr::parse(cidr).is_none()
+        {
+            return fail(cidr, format!("invalid CIDR '{cidr}' in [[alert.silence]]"));
+        }
+        if let Some(until) = &s.until
+            && until.parse::<jiff::Timestamp>().is_err()
+        {
+            return fail(
+                until,
+                format!(
+                    "invalid time '{until}' in [[alert.silence]]; expected RFC 3339 (2026-05-01T00:00:00Z)"
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Severity names, least severe first (`detectors::Severity` reads them).
+const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 
 fn parse_table(text: &str, path: &Path) -> Result<toml::Table> {
     toml::from_str::<toml::Table>(text).map_err(|e| config_error(text, path, e.span(), e.message()))

@@ -23,6 +23,7 @@ pub mod providers;
 pub mod schema;
 pub mod store;
 pub mod synth;
+pub mod tail;
 pub mod text;
 pub mod time;
 pub mod tui;

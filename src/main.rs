@@ -46,7 +46,7 @@ struct Cli {
     /// files, new files in directories, rotated files and standard input.
     #[arg(short = 'f', long)]
     follow: bool,
-    /// With --follow: look for changes every INTERVAL (e.g. 2s, 1m) instead of waiting for
+    /// With --follow: look for changes every INTERVAL (e.g. 500ms, 2s) instead of waiting for
     /// change events (network file systems, some containers).
     #[arg(long, value_name = "INTERVAL", requires = "follow", value_parser = parse_poll)]
     poll: Option<std::time::Duration>,
@@ -59,7 +59,7 @@ fn parse_poll(text: &str) -> Result<std::time::Duration, String> {
     match trailscope::time::parse_duration(text) {
         Ok(micros) if micros > 0 => Ok(std::time::Duration::from_micros(micros as u64)),
         Ok(_) => Err("the interval must be longer than zero".into()),
-        Err(_) => Err("expected a duration such as 2s, 30s or 1m".into()),
+        Err(_) => Err("expected a duration such as 500ms, 2s or 1m".into()),
     }
 }
 
@@ -189,6 +189,52 @@ enum Command {
         #[arg(long, value_enum)]
         fail_on: Option<Level>,
     },
+    /// Follow inputs as they grow and print new events as they arrive (like `tail -f`):
+    /// lines appended to files, new files in directories (gzip too), rotated and truncated
+    /// files, and standard input (`-`).
+    Tail {
+        /// Files, directories, globs, or - for standard input (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Print only events matching this filter expression.
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = TailFormat::Table)]
+        format: TailFormat,
+        /// Events of what already exists to print first: a number, or `all` (resumed with
+        /// --state: everything since the last run).
+        #[arg(long, short = 'n', value_name = "N|all", default_value = "10")]
+        lines: String,
+        /// Remember where each input was in FILE, and continue from there when restarted.
+        #[arg(long, value_name = "FILE")]
+        state: Option<PathBuf>,
+        /// Poll for changes at this interval (`1s`, `500ms`) instead of waiting for change
+        /// events (network file systems, some containers).
+        #[arg(long, value_name = "INTERVAL")]
+        poll: Option<String>,
+        /// Hold events this long to print them in time order (`0s` prints on arrival).
+        #[arg(long, value_name = "DURATION", default_value = "2s")]
+        reorder_window: String,
+        /// Print findings as they fire, among the events (`detect --format jsonl` objects
+        /// with `"change": "new"|"updated"` in NDJSON, lines starting with `!` in tables).
+        #[arg(long)]
+        findings: bool,
+        /// Print only findings, no events.
+        #[arg(long, conflicts_with = "findings")]
+        findings_only: bool,
+        /// Send findings to a target: `webhook=URL` (Slack, Teams, any JSON endpoint) or
+        /// `exec=CMD` (the finding as JSON on its standard input); add `,min=SEVERITY` or
+        /// `,aggregate=60s`. Repeatable; also `[alert] targets` in the configuration.
+        #[arg(long, value_name = "SPEC")]
+        alert: Vec<String>,
+        /// Alert only findings at or above this severity (default: the configuration's, medium).
+        #[arg(long, value_name = "LEVEL")]
+        alert_min_severity: Option<String>,
+        /// Do not alert findings matching `rule=GLOB,actor=GLOB,src_ip=CIDR,resource=GLOB`
+        /// until `until=RFC3339` or `for=2h`. Repeatable; also `[[alert.silence]]`.
+        #[arg(long, value_name = "SPEC")]
+        silence: Vec<String>,
+    },
     /// Write generated audit logs (the bundled sample and benchmark inputs).
     #[command(hide = true)]
     Synth {
@@ -252,6 +298,12 @@ impl From<ResultFormat> for output::OutputFormat {
             ResultFormat::Ndjson => output::OutputFormat::Ndjson,
         }
     }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+enum TailFormat {
+    Table,
+    Ndjson,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -442,6 +494,42 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli.input_format.as_deref(),
             &common,
             (min_severity, format, fail_on),
+        ),
+        Some(Command::Tail {
+            paths,
+            filter,
+            format,
+            lines,
+            state,
+            poll,
+            reorder_window,
+            findings,
+            findings_only,
+            alert,
+            alert_min_severity,
+            silence,
+        }) => tail(
+            TailRequest {
+                paths,
+                filter,
+                format,
+                lines,
+                state,
+                poll,
+                reorder_window,
+                findings: if findings_only {
+                    trailscope::tail::live::FindingsOutput::Only
+                } else if findings {
+                    trailscope::tail::live::FindingsOutput::WithEvents
+                } else {
+                    trailscope::tail::live::FindingsOutput::Off
+                },
+                alert,
+                alert_min_severity,
+                silence,
+            },
+            cli.input_format.as_deref(),
+            &common,
         ),
         Some(Command::Synth {
             kind,
@@ -829,4 +917,118 @@ fn detect(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// What `trailscope tail` was asked.
+struct TailRequest {
+    paths: Vec<String>,
+    filter: Option<String>,
+    format: TailFormat,
+    lines: String,
+    state: Option<PathBuf>,
+    poll: Option<String>,
+    reorder_window: String,
+    findings: trailscope::tail::live::FindingsOutput,
+    alert: Vec<String>,
+    alert_min_severity: Option<String>,
+    silence: Vec<String>,
+}
+
+/// `trailscope tail`: follows until interrupted (or standard input ends).
+fn tail(
+    request: TailRequest,
+    input_format: Option<&str>,
+    common: &Common,
+) -> anyhow::Result<ExitCode> {
+    use std::sync::atomic::AtomicBool;
+    use trailscope::output::stream::StreamFormat;
+    let duration = |text: &str, what: &str| {
+        trailscope::time::parse_duration(text)
+            .ok()
+            .and_then(|us| u64::try_from(us).ok())
+            .map(std::time::Duration::from_micros)
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "invalid {what} '{}' (use a duration such as 500ms, 2s, 1m)",
+                    escape_control(text)
+                ))
+            })
+    };
+    let backlog = match request.lines.as_str() {
+        "all" => None,
+        n => Some(n.parse::<usize>().map_err(|_| {
+            Error::Invalid(format!(
+                "invalid --lines '{}' (a number, or all)",
+                escape_control(n)
+            ))
+        })?),
+    };
+    let poll = request
+        .poll
+        .as_deref()
+        .map(|p| duration(p, "--poll"))
+        .transpose()?;
+    if poll.is_some_and(|p| p.is_zero()) {
+        bail!("--poll must be longer than zero");
+    }
+    let reorder = duration(&request.reorder_window, "--reorder-window")?;
+    let paths = if request.paths.is_empty() {
+        default_paths()
+    } else {
+        request.paths
+    };
+    let prepared = prepare(&paths, input_format, common)?;
+    let mut plan = trailscope::output::alert::AlertPlan::from_config(&prepared.config.alert)?;
+    for spec in &request.alert {
+        plan.add_target(spec)?;
+    }
+    for spec in &request.silence {
+        plan.add_silence(spec)?;
+    }
+    if let Some(level) = &request.alert_min_severity {
+        plan.set_min_severity(level)?;
+    }
+    let alerts = (!plan.targets.is_empty()).then_some(plan);
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(signal, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let options = trailscope::tail::TailOptions {
+        paths,
+        inputs: prepared.expansion.inputs,
+        problems: prepared.expansion.problems,
+        load: prepared.options,
+        poll,
+        filter: request.filter.unwrap_or_default(),
+        format: match request.format {
+            TailFormat::Table => StreamFormat::Table,
+            TailFormat::Ndjson => StreamFormat::Ndjson,
+        },
+        backlog,
+        state: request.state,
+        reorder,
+        tz: prepared.tz,
+        stop,
+        findings: request.findings,
+        alerts,
+        config: prepared.config,
+    };
+    let mut out = io::stdout().lock();
+    let report = trailscope::tail::run(options, &mut out, &mut io::stderr())?;
+    let _ = writeln!(
+        io::stderr(),
+        "trailscope: printed {} events ({} later than the reorder window), {} findings",
+        report.printed,
+        report.late,
+        report.findings
+    );
+    if let Some(alerts) = report.alerts {
+        let _ = writeln!(io::stderr(), "trailscope: {alerts}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

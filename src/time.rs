@@ -58,7 +58,7 @@ const UNITS: [(i64, &str); 5] = [
 ];
 
 /// Parses a duration into microseconds: one or more `NUMBER UNIT` parts that add up, units
-/// `s` (`sec`), `m` (`min`), `h`, `d` (24 hours) and `w`, in any case, spaces allowed
+/// `ms`, `s` (`sec`), `m` (`min`), `h`, `d` (24 hours) and `w`, in any case, spaces allowed
 /// between and inside parts: `90s`, `5m`, `1h30m`, `2d 12h`. Zero is a duration; callers
 /// that need a positive one say so.
 pub fn parse_duration(text: &str) -> Result<i64, DurationError> {
@@ -83,6 +83,7 @@ pub fn parse_duration(text: &str) -> Result<i64, DurationError> {
                 .len();
         let (unit, after) = after.split_at(letters);
         let unit = match unit.to_ascii_lowercase().as_str() {
+            "ms" => SECOND / 1000,
             "s" | "sec" => SECOND,
             "m" | "min" => MINUTE,
             "h" => HOUR,

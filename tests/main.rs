@@ -3,16 +3,20 @@
 
 mod util;
 
+mod alerts;
 mod bad_input;
 mod cli;
 mod conformance;
 mod detect;
+mod follow;
 mod formats;
 mod hostile_input;
 mod hostile_output;
 mod integrity;
 mod lifecycle;
+mod live_findings;
 mod loader_properties;
 mod loading;
 mod query;
+mod tail_stdin;
 mod tui;

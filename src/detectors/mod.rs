@@ -20,6 +20,8 @@
 //!   [`creep`] (privileges piling up). Log sources gone silent, altered or out of time:
 //!   [`integrity`].
 //! * [`finding`]: findings, and the grouping of judged events into them.
+//! * [`live`]: detection over a growing frame: which findings are news, and a background
+//!   runner of the rules over the newest frame.
 //!
 //! Some rules combine what others found (a privileged action off-hours is worse when an
 //! event rule judged it high). They do so through [`Stage`]s: a rule reads only what the
@@ -39,6 +41,7 @@ pub mod identity;
 pub mod integrity;
 pub mod jit;
 pub mod kubernetes;
+pub mod live;
 pub mod okta_sessions;
 pub mod resources;
 pub mod single;
@@ -55,6 +58,7 @@ use crate::{Error, Result};
 pub use context::Context;
 pub use derived::{Anomaly, Derived};
 pub use finding::{Finding, Severity, at_least};
+pub use live::{Change, LiveDetector, LiveFinding, LiveFindings, LiveResult, LiveRun};
 
 /// Time units in microseconds, for the rules (`super::DAY`).
 pub(crate) use crate::time::{DAY, HOUR, MINUTE};

@@ -19,6 +19,11 @@ pub const CHUNK_TARGET: usize = 4 << 20;
 /// A single record larger than this is rejected rather than buffered.
 pub const MAX_RECORD: usize = 64 << 20;
 
+/// The most a live read takes at once.
+const LIVE_READ: usize = 1 << 20;
+/// How much of a live stream is read, at most, before its shape is judged.
+const SNIFF_LIVE: usize = 64 << 10;
+
 /// Where a record sits in a chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
@@ -72,10 +77,11 @@ impl Chunk {
                         let at = start;
                         start = end + 1;
                         line += 1;
-                        let trimmed = slice.trim_ascii();
+                        let trimmed = crate::load::sniff::strip_line_prefix(slice.trim_ascii());
                         if !trimmed.is_empty() {
                             let lead = slice.len() - slice.trim_ascii_start().len();
-                            return Some((at + lead, trimmed, this_line));
+                            let prefix = slice.trim_ascii().len() - trimmed.len();
+                            return Some((at + lead + prefix, trimmed, this_line));
                         }
                     }
                     None
@@ -148,6 +154,8 @@ pub struct Framer {
     scanner: BoundaryScanner,
     pending: VecDeque<Framed>,
     done: bool,
+    /// Reads return what is there instead of waiting for a full chunk (a followed pipe).
+    live: bool,
 }
 
 impl Drop for Framer {
@@ -177,7 +185,23 @@ impl Framer {
             scanner: BoundaryScanner::default(),
             pending: Default::default(),
             done: false,
+            live: false,
         }
+    }
+
+    /// A framer for a stream that is read as it is written (a followed pipe): each read takes
+    /// what has arrived, so complete records go out as soon as they are there instead of
+    /// when a chunk is full.
+    pub fn live(mut self) -> Self {
+        self.live = true;
+        self
+    }
+
+    /// A framer whose first byte is at `offset`, line `line` of the input (a part of a file).
+    pub fn starting_at(mut self, offset: u64, line: u64) -> Self {
+        self.offset = offset;
+        self.line = line;
+        self
     }
 
     /// The input's shape, once known (after the first call to [`Framer::next_chunk`]).
@@ -204,8 +228,13 @@ impl Framer {
         }
         // Reserve up front: growing the buffer while reading copies it several times.
         self.buf.reserve(want);
-        let mut limited = (&mut self.reader).take(want as u64);
-        match limited.read_to_end(&mut self.buf) {
+        let result = if self.live {
+            self.read_available(want)
+        } else {
+            let mut limited = (&mut self.reader).take(want as u64);
+            limited.read_to_end(&mut self.buf)
+        };
+        match result {
             Ok(0) => self.eof = true,
             Ok(_) => {}
             Err(e) => {
@@ -227,6 +256,21 @@ impl Framer {
                 self.eof = true;
             }
         }
+    }
+
+    /// One read of at most `want` bytes, whatever has arrived (at least one byte unless the
+    /// stream ended).
+    fn read_available(&mut self, want: usize) -> io::Result<usize> {
+        let start = self.buf.len();
+        self.buf.resize(start + want.min(LIVE_READ), 0);
+        let result = loop {
+            match self.reader.read(&mut self.buf[start..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        self.buf.truncate(start + *result.as_ref().unwrap_or(&0));
+        result
     }
 
     fn location(&self, buf_pos: usize) -> Location {
@@ -258,6 +302,15 @@ impl Framer {
     fn step(&mut self) {
         if self.shape.is_none() {
             self.fill(CHUNK_TARGET);
+            // A live stream's first read may hold part of a record: the shape is judged on
+            // whole lines.
+            while self.live
+                && !self.eof
+                && self.buf.len() < SNIFF_LIVE
+                && memchr::memchr(b'\n', &self.buf).is_none()
+            {
+                self.fill(CHUNK_TARGET);
+            }
             // Strip a UTF-8 byte order mark; offsets still count it.
             if self.buf.starts_with(&[0xef, 0xbb, 0xbf]) {
                 self.consume(3);
@@ -285,7 +338,9 @@ impl Framer {
     }
 
     fn step_lines(&mut self) {
-        if self.buf.len() < CHUNK_TARGET && !self.eof {
+        // Live, complete lines already here go out before waiting for more.
+        let waiting = self.live && memchr::memchr(b'\n', &self.buf).is_some();
+        if self.buf.len() < CHUNK_TARGET && !self.eof && !waiting {
             self.fill(CHUNK_TARGET);
         }
         let cut = if self.eof {
@@ -344,7 +399,10 @@ impl Framer {
     }
 
     fn step_json(&mut self) {
-        if self.buf.len() < CHUNK_TARGET && !self.eof {
+        // Live, what is here is scanned first; a value cut by the end of the buffer reads
+        // more below.
+        let waiting = self.live && !self.buf.is_empty();
+        if self.buf.len() < CHUNK_TARGET && !self.eof && !waiting {
             self.fill(CHUNK_TARGET);
         }
         let mut spans: Vec<(usize, usize)> = Vec::new();

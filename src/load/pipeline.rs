@@ -27,7 +27,7 @@ use crate::{Location, Rejection};
 /// than [`crate::json_scan::MAX_NESTING`] are refused before parsing. Records at that depth need
 /// between 512 KiB and 1 MiB (measured: sonic-rs takes 4 to 8 KiB per level); a test parses
 /// them with every provider on a quarter of this stack.
-const PARSE_STACK: usize = 4 << 20;
+pub(crate) const PARSE_STACK: usize = 4 << 20;
 
 /// The most parsing threads a load starts, whatever is asked: beyond the cores there is
 /// nothing to gain, and every thread costs its stack.
@@ -202,6 +202,7 @@ impl Ingest {
             .iter()
             .map(|i| match &i.kind {
                 InputKind::File(p) => std::fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+                InputKind::FilePart { start, end, .. } => end.saturating_sub(*start),
                 InputKind::Stdin => 0,
             })
             .sum();
@@ -414,7 +415,8 @@ impl Worker {
             shared: Arc::clone(&self.shared),
         };
         let pool = Arc::clone(&self.shared.pool);
-        let mut framer = Framer::with_pool(&input.name, Box::new(counted), pool);
+        let mut framer = Framer::with_pool(&input.name, Box::new(counted), pool)
+            .starting_at(opened.start.0, opened.start.1);
         let mut context: Option<Arc<InputContext>> = None;
         while let Some(item) = framer.next_chunk() {
             if self.shared.options.cancel.load(Ordering::Relaxed) {
@@ -505,6 +507,17 @@ impl Read for CountingReader {
 
 /// The messages of a parsed chunk: its events as one batch, then its rejections.
 fn messages(job: &Job, parsed: ParsedChunk) -> Vec<IngestMsg> {
+    chunk_messages(job.input, &job.context, &job.chunk, parsed)
+}
+
+/// The messages of a chunk of input `input` once parsed: its events as one batch, then its
+/// rejections.
+pub(crate) fn chunk_messages(
+    input: usize,
+    context: &InputContext,
+    chunk: &Chunk,
+    parsed: ParsedChunk,
+) -> Vec<IngestMsg> {
     let ParsedChunk {
         events,
         mut rejections,
@@ -514,12 +527,12 @@ fn messages(job: &Job, parsed: ParsedChunk) -> Vec<IngestMsg> {
         let fingerprints = events.fingerprints().to_vec();
         match events.into_frame() {
             Ok(frame) => msgs.push(IngestMsg::BatchLoaded(Batch {
-                input: job.input,
+                input,
                 frame,
                 fingerprints,
             })),
             Err(e) => rejections.push(Rejection {
-                location: Location::at(job.context.name.clone(), job.chunk.line, job.chunk.offset),
+                location: Location::at(context.name.clone(), chunk.line, chunk.offset),
                 reason: format!("internal error building columns: {e}"),
             }),
         }
@@ -527,10 +540,7 @@ fn messages(job: &Job, parsed: ParsedChunk) -> Vec<IngestMsg> {
     msgs.extend(
         rejections
             .into_iter()
-            .map(|rejection| IngestMsg::RecordRejected {
-                input: job.input,
-                rejection,
-            }),
+            .map(|rejection| IngestMsg::RecordRejected { input, rejection }),
     );
     msgs
 }

@@ -56,6 +56,15 @@ pub fn sniff_shape(head: &[u8], at_eof: bool) -> Shape {
             Shape::Unknown("only whitespace".into())
         };
     };
+    if !matches!(head[start], b'[' | b'{') {
+        let first_line = head[start..].split(|b| *b == b'\n').next().unwrap_or(&[]);
+        let rest = strip_line_prefix(first_line);
+        if rest.len() < first_line.len() && head_is_ndjson(rest, 0, true) {
+            // `TIMESTAMP {...}` lines (`aws logs tail --format short`, `kubectl logs
+            // --timestamps`): one record per line after the prefix.
+            return Shape::Lines;
+        }
+    }
     match head[start] {
         b'[' => Shape::Json,
         b'{' => {
@@ -88,6 +97,36 @@ pub fn sniff_shape(head: &[u8], at_eof: bool) -> Shape {
             }
         }
     }
+}
+
+/// A line without the timestamp (and stream name) that log tailers put before each record:
+/// `2024-03-04T00:03:14.123Z {...}` (`aws logs tail --format short`, `kubectl logs
+/// --timestamps`) or `2024-03-04T00:03:14+00:00 STREAM {...}` (`aws logs tail`'s default).
+/// Lines without such a prefix are returned as they are.
+pub fn strip_line_prefix(line: &[u8]) -> &[u8] {
+    if line.first().is_none_or(|b| !b.is_ascii_digit()) {
+        return line;
+    }
+    fn token(s: &[u8]) -> (usize, &[u8]) {
+        let end = s.iter().position(|b| *b == b' ').unwrap_or(s.len());
+        (end, s[end..].trim_ascii_start())
+    }
+    let (end, rest) = token(line);
+    let stamp = std::str::from_utf8(&line[..end]).unwrap_or("");
+    if end > 40 || parse_rfc3339(stamp).is_none() {
+        return line;
+    }
+    if rest.first() == Some(&b'{') {
+        return rest;
+    }
+    let (end, after_stream) = token(rest);
+    let printable = rest[..end]
+        .iter()
+        .all(|b| b.is_ascii_graphic() && *b != b'{');
+    if end <= 512 && printable && after_stream.first() == Some(&b'{') {
+        return after_stream;
+    }
+    line
 }
 
 /// Whether the head looks like one JSON object per line: the first line is a complete

@@ -22,6 +22,18 @@ pub enum InputKind {
     File(PathBuf),
     /// Standard input.
     Stdin,
+    /// Part of a plain (not compressed) file: the bytes `start..end`, `start` being the
+    /// beginning of line `line` (follow mode reads complete lines and resumes where it was).
+    FilePart {
+        /// The file.
+        path: PathBuf,
+        /// First byte.
+        start: u64,
+        /// One past the last byte.
+        end: u64,
+        /// 1-based line at `start`.
+        line: u64,
+    },
 }
 
 /// One input to load.
@@ -135,6 +147,28 @@ pub struct Origin {
     seeker: Option<Arc<Mutex<GzipSeeker>>>,
 }
 
+impl Origin {
+    /// The origin of a plain file's bytes.
+    pub fn file(path: PathBuf) -> Origin {
+        Origin {
+            path,
+            gzip: false,
+            spool: None,
+            seeker: None,
+        }
+    }
+
+    /// The origin of bytes copied to a spool file as they were read (standard input).
+    pub fn spooled(spool: File) -> Origin {
+        Origin {
+            path: PathBuf::from("-"),
+            gzip: false,
+            spool: Some(Arc::new(spool)),
+            seeker: None,
+        }
+    }
+}
+
 impl fmt::Debug for Origin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Origin")
@@ -157,6 +191,8 @@ impl PartialEq for Origin {
 pub struct Opened {
     /// The decompressed bytes.
     pub reader: Box<dyn Read + Send>,
+    /// Offset and 1-based line of the reader's first byte in the input.
+    pub start: (u64, u64),
     /// Where the bytes can be read again.
     pub origin: Origin,
 }
@@ -187,12 +223,30 @@ pub fn open(input: &Input) -> io::Result<Opened> {
             };
             Ok(Opened {
                 reader,
+                start: (0, 1),
                 origin: Origin {
                     path: path.clone(),
                     gzip,
                     spool: None,
                     seeker,
                 },
+            })
+        }
+        InputKind::FilePart {
+            path,
+            start,
+            end,
+            line,
+        } => {
+            let mut file = File::open(path)?;
+            if file.metadata()?.is_dir() {
+                return Err(io::Error::other("is a directory"));
+            }
+            file.seek(SeekFrom::Start(*start))?;
+            Ok(Opened {
+                reader: Box::new(file.take(end.saturating_sub(*start))),
+                start: (*start, *line),
+                origin: Origin::file(path.clone()),
             })
         }
         InputKind::Stdin => {
@@ -214,6 +268,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
             };
             Ok(Opened {
                 reader,
+                start: (0, 1),
                 origin: Origin {
                     path: PathBuf::from("-"),
                     gzip,

@@ -1,10 +1,13 @@
 //! The way out for headless commands: [`table`] (aligned text tables, and the CSV, JSON and
 //! NDJSON writers with their escaping), [`analyses`] (the summary, pivots, timelines and
-//! activity profiles) and [`findings`] (detection output). Every string from a log passes
+//! activity profiles), [`findings`] (detection output) and [`alert`] (live findings sent to
+//! webhooks and commands). Every string from a log passes
 //! through [`crate::text`] before it is written.
 
+pub mod alert;
 pub mod analyses;
 pub mod findings;
+pub mod stream;
 pub mod table;
 
 pub use analyses::{

@@ -307,7 +307,8 @@ impl Grid {
         }
     }
 
-    fn object(&self, row: &[Cell]) -> Value {
+    /// One row as a JSON object keyed by the headers (what NDJSON prints per line).
+    pub fn object(&self, row: &[Cell]) -> Value {
         let map: Map<String, Value> = self
             .headers
             .iter()

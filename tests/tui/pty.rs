@@ -441,10 +441,8 @@ fn follow_mode_opens_following_and_f_pauses_and_resumes() {
 }
 
 /// Appends to a file while `trailscope -f` follows it: the new events appear at the bottom
-/// without a key, and the status bar says following. Needs the real follower (the skeleton
-/// on this branch loads and then idles).
+/// without a key, and the status bar says following; scrolled up, the screen stays put.
 #[test]
-#[ignore = "needs the follower of issue 15 (load/follow.rs) to read appended lines"]
 fn follow_mode_shows_lines_appended_to_a_growing_file() {
     use std::io::Write as _;
     let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();

@@ -1,0 +1,1046 @@
+//! Follow mode: after the initial load, keep reading inputs as they grow. Lines appended to
+//! files, new files in watched directories (gzip and JSON exports loaded once complete),
+//! rotation by rename and by truncation, and standard input; change events come from
+//! notify, or from polling when asked. News goes out as [`IngestMsg`]s on one channel, the
+//! same messages as a load, so the store and its consumers do not care whether events were
+//! loaded or tailed.
+//!
+//! Which file is which is decided by device, inode and the hash of the first bytes (as
+//! Filebeat's registry and Fluent Bit's database do), never by name: a file renamed away by
+//! logrotate is read to its end through the descriptor held open, and the file recreated at
+//! its path is a new input read from its start.
+
+mod stdin;
+mod tracked;
+mod watch;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::load::classify::ClassifierCache;
+use crate::load::framing::count_newlines;
+use crate::load::parse::{self, InputContext};
+use crate::load::pipeline::{
+    FileId, FilePosition, Ingest, IngestMsg, LoadOptions, Notice, PARSE_STACK, chunk_messages,
+};
+use crate::load::sniff::{Shape, sniff_shape};
+use crate::load::source::{Input, InputKind};
+use crate::{Location, Rejection};
+
+pub use stdin::STDIN_ENDED;
+pub use tracked::PARTIAL_LINE_WAIT;
+use tracked::{PathState, Tracked};
+use watch::{Watch, parent_of};
+
+/// How to follow.
+#[derive(Debug, Clone)]
+pub struct FollowOptions {
+    /// Poll for changes at this interval instead of waiting for change events.
+    pub poll: Option<Duration>,
+    /// Where each file was read to by an earlier run (`tail --state`): reading continues
+    /// there, and complete files are not read again.
+    pub resume: Vec<FilePosition>,
+    /// How long a new whole file (a gzip or JSON export) must keep its size before it is
+    /// loaded.
+    pub settle: Duration,
+}
+
+impl Default for FollowOptions {
+    fn default() -> Self {
+        FollowOptions {
+            poll: None,
+            resume: Vec::new(),
+            settle: Duration::from_millis(300),
+        }
+    }
+}
+
+/// A running follow: the initial load, then what arrives.
+pub struct Follow {
+    /// The messages, in the order they happened per input.
+    pub receiver: Receiver<IngestMsg>,
+    stop: Option<Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Follow {
+    /// Loads `inputs` (found from `paths`) and then follows `paths` in the background;
+    /// inputs get indices from `load.first_input` on, new ones the next free ones.
+    pub fn start(
+        paths: Vec<String>,
+        inputs: Vec<Input>,
+        load: LoadOptions,
+        follow: FollowOptions,
+    ) -> Follow {
+        let (tx, rx) = bounded(64);
+        let (stop_tx, stop_rx) = bounded(1);
+        let spawned = std::thread::Builder::new()
+            .name("trailscope-follow".into())
+            .stack_size(PARSE_STACK)
+            .spawn(move || {
+                let follower = Follower::new(&paths, inputs.len(), tx, load, follow);
+                follower.run(inputs, stop_rx);
+            });
+        Follow {
+            receiver: rx,
+            stop: Some(stop_tx),
+            handle: spawned.ok(),
+        }
+    }
+
+    /// Stops following and waits for the follower (a thread blocked reading standard input
+    /// is left behind: it ends with the process).
+    pub fn stop(mut self) {
+        self.stop.take();
+        if let Some(handle) = self.handle.take() {
+            // The follower may be blocked sending to a full channel nobody reads any more.
+            drop(std::mem::replace(&mut self.receiver, bounded(0).1));
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Follow {
+    fn drop(&mut self) {
+        self.stop.take();
+    }
+}
+
+/// A whole file loaded at once (gzip, JSON, CSV), remembered so it is not loaded again.
+struct Loaded {
+    path: PathBuf,
+    len: u64,
+    head_hash: u64,
+    /// Said once that it changed after loading.
+    noticed: bool,
+}
+
+/// A file seen in a watched directory, not read yet.
+struct Candidate {
+    len: u64,
+    changed: Instant,
+    /// Said that it is still being written.
+    noticed: bool,
+}
+
+/// How long a tracked file renamed away or deleted keeps being read after it last grew
+/// (a writer may write a little more before it reopens its log).
+const DRAIN_GRACE: Duration = Duration::from_secs(5);
+/// A gzip that stays incomplete this long is reported once (and still retried).
+const INCOMPLETE_NOTICE: Duration = Duration::from_secs(30);
+/// A gzip larger than this is not test-read before loading: it has settled, that is all.
+const VERIFY_GZIP_MAX: u64 = 256 << 20;
+
+struct Follower {
+    tx: Sender<IngestMsg>,
+    load: LoadOptions,
+    options: FollowOptions,
+    /// Directories followed recursively.
+    dirs: Vec<PathBuf>,
+    /// Files named on the command line, followed across rotation.
+    files: Vec<PathBuf>,
+    next_input: usize,
+    tracked: Vec<Tracked>,
+    loaded: HashMap<(u64, u64), Loaded>,
+    candidates: BTreeMap<PathBuf, Candidate>,
+    cache: ClassifierCache,
+    /// Paths already reported missing.
+    missing: Vec<PathBuf>,
+    /// Device and inode of the files the initial load reads.
+    initial: HashSet<(u64, u64)>,
+}
+
+/// How an initial file input is read.
+enum Plan {
+    /// Complete lines from `start` to `end`, then followed.
+    Lines {
+        path: PathBuf,
+        start: u64,
+        end: u64,
+        line: u64,
+    },
+    /// Loaded whole (gzip, JSON, CSV, unreadable: the load says why).
+    Whole,
+    /// Already read completely by an earlier run.
+    Done,
+}
+
+impl Follower {
+    fn new(
+        paths: &[String],
+        initial: usize,
+        tx: Sender<IngestMsg>,
+        load: LoadOptions,
+        options: FollowOptions,
+    ) -> Follower {
+        let mut dirs = Vec::new();
+        let mut files = Vec::new();
+        for raw in paths {
+            let path = PathBuf::from(raw);
+            if raw == "-" {
+                // Read by its own thread (see `initial_load`).
+            } else if path.is_dir() {
+                dirs.push(path);
+            } else if path.exists() || !raw.contains(['*', '?', '[']) {
+                files.push(path);
+            } else {
+                // A glob: its directory is watched for new matches.
+                let dir = raw
+                    .rfind('/')
+                    .map(|i| PathBuf::from(&raw[..i.max(1)]))
+                    .unwrap_or_else(|| PathBuf::from("."));
+                if dir.is_dir() {
+                    dirs.push(dir);
+                }
+            }
+        }
+        Follower {
+            tx,
+            next_input: load.first_input + initial,
+            load,
+            options,
+            dirs,
+            files,
+            tracked: Vec::new(),
+            loaded: HashMap::new(),
+            candidates: BTreeMap::new(),
+            cache: ClassifierCache::default(),
+            missing: Vec::new(),
+            initial: HashSet::new(),
+        }
+    }
+
+    fn send(&self, msg: IngestMsg) -> bool {
+        self.tx.send(msg).is_ok()
+    }
+
+    fn notice(&self, name: &str, what: impl Into<String>) -> bool {
+        self.send(IngestMsg::InputNotice(Notice {
+            name: name.to_string(),
+            what: what.into(),
+        }))
+    }
+
+    fn run(mut self, inputs: Vec<Input>, stop: Receiver<()>) {
+        if !self.initial_load(inputs) {
+            return;
+        }
+        let (mut watch, problems) = Watch::new(&self.dirs, &self.files, self.options.poll, stop);
+        for problem in problems {
+            if !self.notice("follow", problem) {
+                return;
+            }
+        }
+        if !self.scan() {
+            return;
+        }
+        loop {
+            let wake = watch.wait();
+            if wake.stop {
+                return;
+            }
+            let alive = self.check_tracked()
+                && (!wake.rescan && self.candidates.is_empty() || self.scan())
+                && self.check_candidates()
+                && self.check_named_files();
+            if !alive {
+                return;
+            }
+        }
+    }
+
+    /// Loads what exists: complete lines of line files (then followed), whole files, and
+    /// nothing that an earlier run already read.
+    fn initial_load(&mut self, inputs: Vec<Input>) -> bool {
+        let first = self.load.first_input;
+        let mut plans = Vec::with_capacity(inputs.len());
+        let mut parts = Vec::with_capacity(inputs.len());
+        for input in &inputs {
+            let (plan, part) = self.plan(input);
+            plans.push(plan);
+            parts.push(part);
+        }
+        // Standard input is read by its own thread, as it arrives; the files around it load
+        // in runs of consecutive indices.
+        let mut run: Vec<Input> = Vec::new();
+        let mut run_start = first;
+        for (index, (input, part)) in (first..).zip(inputs.iter().zip(parts)) {
+            if input.kind == InputKind::Stdin {
+                if !self.load_run(std::mem::take(&mut run), run_start) {
+                    return false;
+                }
+                stdin::spawn(index, self.tx.clone(), self.load.clone());
+                run_start = index + 1;
+            } else {
+                run.push(part);
+            }
+        }
+        if !self.load_run(run, run_start) || !self.resume_renamed() {
+            return false;
+        }
+        if !self.send(IngestMsg::LoadFinished) {
+            return false;
+        }
+        for (i, (input, plan)) in inputs.iter().zip(plans).enumerate() {
+            let index = first + i;
+            let position = match plan {
+                Plan::Lines {
+                    path,
+                    end,
+                    line,
+                    start,
+                } => {
+                    let line = line + count_lines(&path, start, end).unwrap_or(0);
+                    match Tracked::open(index, input.name.clone(), &path, end, line) {
+                        Ok(t) => {
+                            let position = t.position();
+                            self.tracked.push(t);
+                            position
+                        }
+                        Err(e) => {
+                            if !self.notice(&input.name, format!("cannot follow: {e}")) {
+                                return false;
+                            }
+                            continue;
+                        }
+                    }
+                }
+                Plan::Whole | Plan::Done => match &input.kind {
+                    InputKind::File(path) => match self.remember_loaded(path) {
+                        Some(position) => FilePosition {
+                            input: index,
+                            name: input.name.clone(),
+                            ..position
+                        },
+                        None => continue,
+                    },
+                    _ => continue,
+                },
+            };
+            if !self.send(IngestMsg::Position(position)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Loads a run of inputs with consecutive indices from `first` through the parallel
+    /// pipeline, forwarding its messages (its own end is not news).
+    fn load_run(&mut self, run: Vec<Input>, first: usize) -> bool {
+        if run.is_empty() {
+            return true;
+        }
+        let mut options = self.load.clone();
+        options.first_input = first;
+        let ingest = Ingest::start(run, options);
+        for msg in ingest.receiver.iter() {
+            if matches!(msg, IngestMsg::LoadFinished) {
+                break;
+            }
+            if !self.send(msg) {
+                ingest.cancel();
+                return false;
+            }
+        }
+        ingest.wait_idle();
+        true
+    }
+
+    /// Decides how an initial input is read, and what the load reads of it.
+    fn plan(&mut self, input: &Input) -> (Plan, Input) {
+        let InputKind::File(path) = &input.kind else {
+            return (Plan::Whole, input.clone());
+        };
+        let Ok(file) = File::open(path) else {
+            return (Plan::Whole, input.clone());
+        };
+        let Ok(meta) = file.metadata() else {
+            return (Plan::Whole, input.clone());
+        };
+        if meta.is_dir() {
+            return (Plan::Whole, input.clone());
+        }
+        let size = meta.len();
+        self.initial.insert((meta.dev(), meta.ino()));
+        let resumed = self.resume_point(&file, &meta);
+        let (start, line) = match &resumed {
+            Some(position) if position.complete => {
+                let part = part_input(input, path, size, size, 1);
+                return (Plan::Done, part);
+            }
+            Some(position) => (position.offset.min(size), position.line),
+            None => (0, 1),
+        };
+        match classify(&file, start, size) {
+            // Empty or without a complete line yet: followed as lines, which is what files
+            // that grow are.
+            Kind::Lines | Kind::Unknown => {
+                let end = last_line_end(&file, start, size).unwrap_or(start);
+                let part = part_input(input, path, start, end, line);
+                let plan = Plan::Lines {
+                    path: path.clone(),
+                    start,
+                    end,
+                    line,
+                };
+                (plan, part)
+            }
+            Kind::Whole => (Plan::Whole, input.clone()),
+        }
+    }
+
+    /// Files an earlier run was reading that were renamed away while it was down (rotated):
+    /// found next to their old path by device and inode, and read from where it stopped.
+    fn resume_renamed(&mut self) -> bool {
+        let resume = std::mem::take(&mut self.options.resume);
+        for position in &resume {
+            let Some(id) = position.id else { continue };
+            let known = (id.dev, id.inode);
+            if position.complete
+                || self.initial.contains(&known)
+                || self.loaded.contains_key(&known)
+                || self.tracked.iter().any(|t| (t.id.dev, t.id.inode) == known)
+            {
+                continue;
+            }
+            let Some(path) = find_by_identity(Path::new(&position.name), &id) else {
+                continue;
+            };
+            let index = self.next_index();
+            let name = path.display().to_string();
+            let Ok(mut t) =
+                Tracked::open(index, name.clone(), &path, position.offset, position.line)
+            else {
+                continue;
+            };
+            t.path = None;
+            let added = IngestMsg::InputAdded {
+                input: index,
+                name: name.clone(),
+            };
+            let what = format!("rotated while not followed; read from where it stopped as {name}");
+            if !self.send(added) || !self.notice(&position.name, what) {
+                return false;
+            }
+            self.tracked.push(t);
+            let last = self.tracked.len() - 1;
+            if !self.read_tracked(last, false) {
+                return false;
+            }
+        }
+        self.options.resume = resume;
+        true
+    }
+
+    /// Where an earlier run left this file, if it knew it.
+    fn resume_point(&self, file: &File, meta: &std::fs::Metadata) -> Option<FilePosition> {
+        self.options
+            .resume
+            .iter()
+            .find(|p| {
+                p.id.is_some_and(|id| id.matches(file, meta).unwrap_or(false))
+            })
+            .cloned()
+    }
+
+    /// Remembers a whole file as loaded; its position for `--state`.
+    fn remember_loaded(&mut self, path: &Path) -> Option<FilePosition> {
+        let file = File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        let id = FileId::of(&file, &meta).ok()?;
+        self.loaded.insert(
+            (id.dev, id.inode),
+            Loaded {
+                path: path.to_path_buf(),
+                len: meta.len(),
+                head_hash: id.head_hash,
+                noticed: false,
+            },
+        );
+        Some(FilePosition {
+            input: 0,
+            name: path.display().to_string(),
+            id: Some(id),
+            offset: meta.len(),
+            line: 0,
+            complete: true,
+        })
+    }
+
+    /// Reads what was added to every tracked file, and handles rotation and truncation.
+    fn check_tracked(&mut self) -> bool {
+        let mut i = 0;
+        while i < self.tracked.len() {
+            let state = self.tracked[i].path_state();
+            let ok = match state {
+                PathState::Same => self.read_tracked(i, false),
+                PathState::Truncated => self.truncated(i),
+                PathState::Replaced | PathState::Missing => self.detached(i, state),
+            };
+            if !ok {
+                return false;
+            }
+            let t = &self.tracked[i];
+            if t.path.is_none() && t.grew.elapsed() >= DRAIN_GRACE {
+                // Read to its end and quiet: a last unterminated line is a record now.
+                if !self.read_tracked(i, true) {
+                    return false;
+                }
+                let done = self.tracked.remove(i);
+                // It may turn up renamed in a watched directory: it was read.
+                self.loaded.insert(
+                    (done.id.dev, done.id.inode),
+                    Loaded {
+                        path: PathBuf::new(),
+                        len: u64::MAX,
+                        head_hash: done.id.head_hash,
+                        noticed: true,
+                    },
+                );
+                continue;
+            }
+            i += 1;
+        }
+        true
+    }
+
+    /// The file was cut (copytruncate): the lines between where we were and the cut are in
+    /// the copy logrotate made, if it is next to it; then the file is read from its start.
+    fn truncated(&mut self, i: usize) -> bool {
+        let (name, path, id, offset, line) = {
+            let t = &self.tracked[i];
+            (t.name.clone(), t.path.clone(), t.id, t.offset, t.line)
+        };
+        let copy = path.as_deref().and_then(|p| find_copy(p, &id, offset));
+        let what = match &copy {
+            Some(copy) => format!(
+                "truncated (copytruncate); the lines before the cut are read from {}",
+                copy.display()
+            ),
+            None => "truncated; reading again from its start".to_string(),
+        };
+        if !self.notice(&name, what) {
+            return false;
+        }
+        if let Some(copy) = copy {
+            let index = self.next_index();
+            let copy_name = copy.display().to_string();
+            if let Ok(mut t) = Tracked::open(index, copy_name.clone(), &copy, offset, line) {
+                t.path = None;
+                let added = IngestMsg::InputAdded {
+                    input: index,
+                    name: copy_name,
+                };
+                if !self.send(added) {
+                    return false;
+                }
+                // The copy's lines come before the file's new ones.
+                self.tracked.push(t);
+                let last = self.tracked.len() - 1;
+                if !self.read_tracked(last, true) {
+                    return false;
+                }
+            }
+        }
+        if self.tracked[i].restart().is_err() {
+            return self.notice(&name, "unreadable after truncation");
+        }
+        self.read_tracked(i, false)
+    }
+
+    /// The path no longer holds the tracked file: it is read to its end through the open
+    /// descriptor, and a file recreated at the path is a new input.
+    fn detached(&mut self, i: usize, state: PathState) -> bool {
+        if !self.read_tracked(i, false) {
+            return false;
+        }
+        let Some(path) = self.tracked[i].path.take() else {
+            return true;
+        };
+        let name = self.tracked[i].name.clone();
+        let what = match state {
+            PathState::Replaced => {
+                "rotated: the old file is read to its end, the new one from its start"
+            }
+            _ => "deleted or moved away: read to its end; waiting for it to come back",
+        };
+        if !self.notice(&name, what) {
+            return false;
+        }
+        if state == PathState::Replaced {
+            return self.start_tracking(&path, 0, 1);
+        }
+        self.missing.push(path);
+        true
+    }
+
+    /// Follows a new line file from `offset`, as a new input.
+    fn start_tracking(&mut self, path: &Path, offset: u64, line: u64) -> bool {
+        let index = self.next_index();
+        let name = path.display().to_string();
+        match Tracked::open(index, name.clone(), path, offset, line) {
+            Ok(t) => {
+                if !self.send(IngestMsg::InputAdded { input: index, name }) {
+                    return false;
+                }
+                self.tracked.push(t);
+                let last = self.tracked.len() - 1;
+                self.read_tracked(last, false)
+            }
+            Err(e) => self.notice(&name, format!("cannot follow: {e}")),
+        }
+    }
+
+    fn next_index(&mut self) -> usize {
+        self.next_input += 1;
+        self.next_input - 1
+    }
+
+    /// Parses and sends the complete lines added to tracked file `i`, then its position.
+    fn read_tracked(&mut self, i: usize, flush: bool) -> bool {
+        let read = self.tracked[i].read_new(flush);
+        let (chunks, rejections) = match read {
+            Ok(r) => r,
+            Err(e) => {
+                let name = self.tracked[i].name.clone();
+                return self.notice(&name, format!("read error: {e}"));
+            }
+        };
+        if chunks.is_empty() && rejections.is_empty() {
+            return true;
+        }
+        let input = self.tracked[i].input;
+        for rejection in rejections {
+            if !self.send(IngestMsg::RecordRejected { input, rejection }) {
+                return false;
+            }
+        }
+        for chunk in chunks {
+            let t = &mut self.tracked[i];
+            let forced = self.load.forced;
+            let context =
+                Arc::clone(t.context.get_or_insert_with(|| {
+                    Arc::new(InputContext::detect(&t.name, &chunk, forced))
+                }));
+            let parsed =
+                parse::parse_chunk(&chunk, &context, &self.load.classifier, &mut self.cache);
+            for msg in chunk_messages(input, &context, &chunk, parsed) {
+                if !self.send(msg) {
+                    return false;
+                }
+            }
+        }
+        let position = self.tracked[i].position();
+        self.send(IngestMsg::Position(position))
+    }
+
+    /// Looks through the watched directories for files not read yet.
+    fn scan(&mut self) -> bool {
+        let mut found = Vec::new();
+        for dir in &self.dirs {
+            if !dir.is_dir() {
+                if !self.missing.contains(dir) {
+                    self.missing.push(dir.clone());
+                    let name = dir.display().to_string();
+                    if !self.notice(&name, "directory deleted; waiting for it to come back") {
+                        return false;
+                    }
+                }
+                continue;
+            }
+            let walker = walkdir::WalkDir::new(dir)
+                .follow_links(true)
+                .into_iter()
+                .filter_entry(|e| {
+                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
+                });
+            for entry in walker.flatten() {
+                if entry.file_type().is_file() {
+                    found.push(entry.into_path());
+                }
+            }
+        }
+        self.missing
+            .retain(|p| !(p.is_dir() && self.dirs.contains(p)));
+        for path in found {
+            if self.candidates.contains_key(&path) || self.is_known(&path) {
+                continue;
+            }
+            self.candidates.insert(
+                path,
+                Candidate {
+                    len: u64::MAX,
+                    changed: Instant::now(),
+                    noticed: false,
+                },
+            );
+        }
+        true
+    }
+
+    /// Whether `path` is a file already read or being read (by identity, not name).
+    fn is_known(&mut self, path: &Path) -> bool {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return true;
+        };
+        let key = (meta.dev(), meta.ino());
+        if self.tracked.iter().any(|t| (t.id.dev, t.id.inode) == key) {
+            return true;
+        }
+        let Some(loaded) = self.loaded.get_mut(&key) else {
+            return false;
+        };
+        if loaded.path.as_path() == path && loaded.len == meta.len() || loaded.noticed {
+            return true;
+        }
+        // The inode may have been reused by a new file: compare the first bytes.
+        let same = File::open(path)
+            .ok()
+            .and_then(|f| FileId::of(&f, &meta).ok())
+            .is_some_and(|id| id.head_hash == loaded.head_hash);
+        if same && !loaded.noticed {
+            loaded.noticed = true;
+            let name = path.display().to_string();
+            let _ = self.notice(&name, "changed after it was loaded; not read again");
+        }
+        same
+    }
+
+    /// Reads new files once they can be: line files at once, whole files once complete.
+    fn check_candidates(&mut self) -> bool {
+        let paths: Vec<PathBuf> = self.candidates.keys().cloned().collect();
+        for path in paths {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                self.candidates.remove(&path);
+                continue;
+            };
+            let Some(c) = self.candidates.get_mut(&path) else {
+                continue;
+            };
+            if meta.len() != c.len {
+                c.len = meta.len();
+                c.changed = Instant::now();
+            }
+            let settled = c.changed.elapsed() >= self.options.settle;
+            if meta.len() == 0 {
+                continue;
+            }
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            let ready = match classify(&file, 0, meta.len()) {
+                Kind::Lines => Ready::Lines(self.copy_offset(&file)),
+                Kind::Whole if settled => match complete(&file, meta.len()) {
+                    Completeness::Complete => Ready::Whole,
+                    Completeness::Incomplete => Ready::NotYet,
+                },
+                Kind::Unknown if settled => Ready::Whole,
+                _ => Ready::NotYet,
+            };
+            match ready {
+                Ready::NotYet => {
+                    let c = self.candidates.get_mut(&path);
+                    if let Some(c) = c
+                        && settled
+                        && !c.noticed
+                        && c.changed.elapsed() >= INCOMPLETE_NOTICE
+                    {
+                        c.noticed = true;
+                        let name = path.display().to_string();
+                        if !self.notice(&name, "still incomplete (being written?); will retry") {
+                            return false;
+                        }
+                    }
+                }
+                Ready::Lines((offset, line)) => {
+                    self.candidates.remove(&path);
+                    if !self.start_tracking(&path, offset, line) {
+                        return false;
+                    }
+                }
+                Ready::Whole => {
+                    self.candidates.remove(&path);
+                    if !self.load_whole(&path) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+
+    /// A new line file that begins like a followed file is logrotate's copy of it
+    /// (copytruncate): read from where the followed file was, not again from the start.
+    fn copy_offset(&self, file: &File) -> (u64, u64) {
+        for t in &self.tracked {
+            if usize::try_from(t.id.head_len).is_ok_and(|n| n == FileId::HEAD)
+                && t.id.same_head(file).unwrap_or(false)
+            {
+                return (t.offset, t.line);
+            }
+        }
+        (0, 1)
+    }
+
+    /// Loads a complete new file as a new input.
+    fn load_whole(&mut self, path: &Path) -> bool {
+        let index = self.next_index();
+        let name = path.display().to_string();
+        if !self.send(IngestMsg::InputAdded {
+            input: index,
+            name: name.clone(),
+        }) {
+            return false;
+        }
+        let input = Input {
+            name,
+            kind: InputKind::File(path.to_path_buf()),
+        };
+        if !self.load_run(vec![input], index) {
+            return false;
+        }
+        match self.remember_loaded(path) {
+            Some(position) => self.send(IngestMsg::Position(FilePosition {
+                input: index,
+                ..position
+            })),
+            None => true,
+        }
+    }
+
+    /// Files named on the command line that went away and came back are followed again.
+    fn check_named_files(&mut self) -> bool {
+        let mut back = Vec::new();
+        self.missing.retain(|p| {
+            let here = p.is_file();
+            if here {
+                back.push(p.clone());
+            }
+            !here
+        });
+        for path in back {
+            if self.dirs.iter().any(|d| path.starts_with(d)) {
+                continue; // a directory scan finds it
+            }
+            let name = path.display().to_string();
+            if !self.notice(&name, "came back: reading it from its start")
+                || !self.start_tracking(&path, 0, 1)
+            {
+                return false;
+            }
+        }
+        for path in self.files.clone() {
+            let followed = self
+                .tracked
+                .iter()
+                .any(|t| t.path.as_deref() == Some(&path));
+            if followed || self.missing.contains(&path) || !path.is_file() || self.is_known(&path) {
+                continue;
+            }
+            // Named, but not a line file when we started (empty, or not there yet).
+            self.candidates.entry(path).or_insert(Candidate {
+                len: u64::MAX,
+                changed: Instant::now(),
+                noticed: false,
+            });
+        }
+        true
+    }
+}
+
+/// What a new file is ready for.
+enum Ready {
+    NotYet,
+    /// Follow line by line from (offset, line).
+    Lines((u64, u64)),
+    Whole,
+}
+
+/// How a file's content is read.
+#[derive(Debug, PartialEq, Eq)]
+enum Kind {
+    /// One JSON object per line: read line by line as it grows.
+    Lines,
+    /// Gzip, a JSON document or a CSV table: read whole once complete.
+    Whole,
+    /// Not recognizable yet (empty, or no complete first line).
+    Unknown,
+}
+
+/// Classifies a file from its bytes at `start`.
+fn classify(file: &File, start: u64, size: u64) -> Kind {
+    let mut head = vec![0u8; (size - start.min(size)).min(64 << 10) as usize];
+    let n = read_exact_at(file, &mut head, start).unwrap_or(0);
+    head.truncate(n);
+    if start == 0 && head.starts_with(&[0x1f, 0x8b]) {
+        return Kind::Whole;
+    }
+    let body = head.strip_prefix(&[0xef, 0xbb, 0xbf][..]).unwrap_or(&head);
+    if body.trim_ascii().is_empty() {
+        return Kind::Unknown;
+    }
+    let at_eof = start + n as u64 >= size;
+    if memchr::memchr(b'\n', body.trim_ascii_start()).is_none() && !at_eof {
+        return Kind::Unknown;
+    }
+    match sniff_shape(body, false) {
+        Shape::Lines => Kind::Lines,
+        Shape::Json | Shape::Csv => Kind::Whole,
+        Shape::Empty | Shape::Unknown(_) if memchr::memchr(b'\n', body).is_some() => Kind::Whole,
+        _ => Kind::Unknown,
+    }
+}
+
+enum Completeness {
+    Complete,
+    Incomplete,
+}
+
+/// Whether a whole file is complete: a gzip whose every member decompresses to its
+/// trailer, a JSON document that ends where a document ends.
+fn complete(file: &File, len: u64) -> Completeness {
+    let mut magic = [0u8; 2];
+    if read_exact_at(file, &mut magic, 0).unwrap_or(0) == 2 && magic == [0x1f, 0x8b] {
+        if len > VERIFY_GZIP_MAX {
+            return Completeness::Complete;
+        }
+        let Ok(clone) = file.try_clone() else {
+            return Completeness::Complete;
+        };
+        let mut decoder = flate2::read::MultiGzDecoder::new(std::io::BufReader::new(clone));
+        return match std::io::copy(
+            &mut decoder.by_ref().take(VERIFY_GZIP_MAX * 200),
+            &mut std::io::sink(),
+        ) {
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Completeness::Incomplete,
+            // Complete, or broken for good: the load says why.
+            _ => Completeness::Complete,
+        };
+    }
+    let mut tail = vec![0u8; len.min(4096) as usize];
+    let from = len - tail.len() as u64;
+    let n = read_exact_at(file, &mut tail, from).unwrap_or(0);
+    match tail[..n].trim_ascii_end().last() {
+        Some(b'}' | b']') => Completeness::Complete,
+        // A table ends with a line break.
+        Some(_) if tail[..n].ends_with(b"\n") => Completeness::Complete,
+        _ => Completeness::Incomplete,
+    }
+}
+
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<usize> {
+    use std::os::unix::fs::FileExt;
+    let mut done = 0;
+    while done < buf.len() {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
+}
+
+/// The input reading `start..end` of `path` (line `line` at `start`).
+fn part_input(input: &Input, path: &Path, start: u64, end: u64, line: u64) -> Input {
+    Input {
+        name: input.name.clone(),
+        kind: InputKind::FilePart {
+            path: path.to_path_buf(),
+            start,
+            end,
+            line,
+        },
+    }
+}
+
+/// Offset just after the last line break in `start..size`; `None` when there is none.
+fn last_line_end(file: &File, start: u64, size: u64) -> Option<u64> {
+    let mut end = size;
+    let mut buf = vec![0u8; 1 << 16];
+    while end > start {
+        let from = end.saturating_sub(buf.len() as u64).max(start);
+        let n = read_exact_at(file, &mut buf[..(end - from) as usize], from).ok()?;
+        if let Some(p) = memchr::memrchr(b'\n', &buf[..n]) {
+            return Some(from + p as u64 + 1);
+        }
+        end = from;
+    }
+    None
+}
+
+/// Line breaks in `start..end` of a file.
+fn count_lines(path: &Path, start: u64, end: u64) -> std::io::Result<u64> {
+    let file = File::open(path)?;
+    let mut buf = vec![0u8; 4 << 20];
+    let mut at = start;
+    let mut lines = 0;
+    while at < end {
+        let want = ((end - at) as usize).min(buf.len());
+        let n = read_exact_at(&file, &mut buf[..want], at)?;
+        if n == 0 {
+            break;
+        }
+        lines += count_newlines(&buf[..n]);
+        at += n as u64;
+    }
+    Ok(lines)
+}
+
+/// The file with identity `id` next to `path` (where logrotate renames it), if any.
+fn find_by_identity(path: &Path, id: &FileId) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(parent_of(path)).ok()?;
+    entries.flatten().map(|e| e.path()).find(|candidate| {
+        File::open(candidate)
+            .and_then(|f| {
+                let meta = f.metadata()?;
+                id.matches(&f, &meta)
+            })
+            .unwrap_or(false)
+    })
+}
+
+/// logrotate's copy of `path` (copytruncate): a file next to it that starts with the same
+/// bytes and holds at least `offset` bytes.
+fn find_copy(path: &Path, id: &FileId, offset: u64) -> Option<PathBuf> {
+    if usize::try_from(id.head_len).ok()? < FileId::HEAD.min(offset as usize) {
+        return None;
+    }
+    let dir = parent_of(path);
+    let stem = path.file_name()?.to_string_lossy().into_owned();
+    let entries = std::fs::read_dir(&dir).ok()?;
+    for entry in entries.flatten() {
+        let candidate = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if candidate == path || !name.starts_with(&stem) {
+            continue;
+        }
+        let Ok(file) = File::open(&candidate) else {
+            continue;
+        };
+        let Ok(meta) = file.metadata() else {
+            continue;
+        };
+        if meta.len() >= offset && id.same_head(&file).unwrap_or(false) {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// A rejection naming an input, for problems found while following.
+pub fn follow_problem(name: &str, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        location: Location::file(name),
+        reason: reason.into(),
+    }
+}
