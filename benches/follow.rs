@@ -6,7 +6,7 @@
 //! `TestBackend`, and times each key from the moment it was pressed to the end of the frame
 //! that shows it, so a key pressed while the loop is busy (a commit, a result being applied)
 //! counts the wait. Two runs: arrivals newer than every loaded event (a live tail), and
-//! arrivals an hour older than the newest (a late export: every commit re-sorts the frame).
+//! arrivals from the hour before the newest (late exports: every commit re-sorts the frame).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -48,18 +48,22 @@ fn micros(frame: &DataFrame, last: bool) -> i64 {
     if last { values.max() } else { values.min() }.unwrap()
 }
 
-/// The arriving events: a second data set, its times moved to start at `start`, in time
-/// order, cut into batches with fingerprints of their own (they are new events).
-fn arrivals(events: &DataFrame, start: i64, input: usize) -> Vec<Batch> {
+/// The arriving events: a second data set, its times moved into `start .. end` (order
+/// kept), in time order, cut into batches with fingerprints of their own (they are new
+/// events).
+fn arrivals(events: &DataFrame, start: i64, end: i64, input: usize) -> Vec<Batch> {
     let dtype = events.column(TIME).unwrap().dtype().clone();
-    let shift = start - micros(events, false);
+    let (first, last) = (micros(events, false), micros(events, true));
+    let scale = (end - start) as f64 / (last - first).max(1) as f64;
     let moved = events
         .clone()
         .lazy()
         .with_column(
-            (col(TIME).cast(DataType::Int64) + lit(shift))
-                .cast(dtype)
-                .alias(TIME),
+            ((col(TIME).cast(DataType::Int64) - lit(first)).cast(DataType::Float64) * lit(scale)
+                + lit(start as f64))
+            .cast(DataType::Int64)
+            .cast(dtype)
+            .alias(TIME),
         )
         .sort([TIME], SortMultipleOptions::default())
         .collect()
@@ -130,13 +134,15 @@ pub fn bench(events: usize) {
             options(),
         )
         .unwrap();
+        // A live tail: the arrivals' event times over the 12 s after the newest loaded event.
+        // A late export: over the hour before it, so that every commit re-sorts the frame.
         let newest = micros(store.frame(), true);
-        let start = if late {
-            newest - 3_600_000_000
+        let (start, end) = if late {
+            (newest - 3_600_000_000, newest - 1)
         } else {
-            newest + 1_000_000
+            (newest + 1, newest + RUN.as_micros() as i64)
         };
-        let batches = arrivals(more.frame(), start, store.inputs().len());
+        let batches = arrivals(more.frame(), start, end, store.inputs().len());
         run(name, store, batches);
     }
 }

@@ -12,7 +12,13 @@ use super::jobs::{Anchor, DetectJob, Job};
 use super::state::{AppState, LoadPhase};
 
 /// Commit appended events to the frame at most every this many ticks (one second).
-const COMMIT_TICKS: u64 = 4;
+pub(super) const COMMIT_TICKS: u64 = 4;
+/// Commits block the UI thread (they merge into the whole frame, and re-sort it when events
+/// arrive late), so they may take at most this share of its time: one taking 200 ms is
+/// followed by the next no sooner than 2 s later.
+const COMMIT_SHARE: u32 = 10;
+/// The longest wait between commits, in ticks (8 s).
+const MAX_COMMIT_TICKS: u64 = 32;
 
 impl AppState {
     /// Follows the inputs: the table starts at the newest row and sticks to it.
@@ -32,7 +38,7 @@ impl AppState {
     pub(super) fn on_tick(&mut self, effects: &mut Vec<Effect>) {
         self.ticks += 1;
         if self.store.has_pending()
-            && self.ticks >= self.committed_at + COMMIT_TICKS
+            && self.ticks >= self.committed_at + self.commit_every
             && !self.view_pending()
         {
             self.commit_arrivals(effects);
@@ -77,7 +83,13 @@ impl AppState {
         let selected = if keep { self.selected_row() } else { None };
         let record = selected.and_then(|row| Anchor::record(self.store.frame(), row));
         self.committed_at = self.ticks;
-        match self.store.commit() {
+        let started = Instant::now();
+        let committed = self.store.commit();
+        let took = started.elapsed() * COMMIT_SHARE;
+        self.commit_every = (took.as_millis() as u64)
+            .div_ceil(super::TICK.as_millis() as u64)
+            .clamp(COMMIT_TICKS, MAX_COMMIT_TICKS);
+        match committed {
             Ok(change) => {
                 let moved = change.appended.is_none();
                 self.events.anchor = match selected {
