@@ -301,6 +301,19 @@ pub(crate) mod severity_name {
     }
 }
 
+/// How long after its first event (µs, in event time) a finding of `rule` can still be
+/// cancelled by events that arrive late: the rules that report something missing (an MFA
+/// step, a revocation, events from a stream) wait this long for it. Zero for the rest.
+pub fn settle_time(rule: &str, config: &Config) -> i64 {
+    use crate::time::MINUTE;
+    match rule {
+        "console-signin-without-mfa" => super::okta_sessions::OKTA_MFA_WINDOW,
+        "jit-grant-not-revoked-or-overused" => i64::from(config.detect.jit.grace_minutes) * MINUTE,
+        "log-integrity-gap" => i64::from(config.detect.integrity.gap_minutes) * MINUTE,
+        _ => 0,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The background runner
 // ---------------------------------------------------------------------------------------

@@ -58,7 +58,7 @@ use crate::{Error, Result};
 pub use context::Context;
 pub use derived::{Anomaly, Derived};
 pub use finding::{Finding, Severity, at_least};
-pub use live::{Change, LiveDetector, LiveFinding, LiveFindings, LiveResult, LiveRun};
+pub use live::{Change, LiveDetector, LiveFinding, LiveFindings, LiveResult, LiveRun, settle_time};
 
 /// Time units in microseconds, for the rules (`super::DAY`).
 pub(crate) use crate::time::{DAY, HOUR, MINUTE};

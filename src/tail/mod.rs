@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
-use polars::prelude::DataFrame;
+use polars::prelude::{ChunkAgg, DataFrame};
 
 use crate::analysis::{self, CompiledView, ViewSpec};
 use crate::load::follow::{FollowOptions, STDIN_ENDED};
@@ -182,8 +182,8 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         if store.has_pending() && last_commit.elapsed() >= COMMIT_EVERY {
             store.commit()?;
             last_commit = Instant::now();
-            if let Some(live) = &tail.live {
-                live.submit(store.frame().clone());
+            if let Some(live) = &mut tail.live {
+                live.submit(store.frame().clone(), newest_time(store.frame()));
             }
         }
         if let Some(live) = &mut tail.live
@@ -196,8 +196,8 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
     follow.stop();
     if store.has_pending() {
         store.commit()?;
-        if let Some(live) = &tail.live {
-            live.submit(store.frame().clone());
+        if let Some(live) = &mut tail.live {
+            live.submit(store.frame().clone(), newest_time(store.frame()));
         }
     }
     let ended = result.and_then(|()| tail.print_due(Instant::now(), true, out));
@@ -286,14 +286,17 @@ impl Tail {
                 }
                 self.loading = false;
                 if options.findings != FindingsOutput::Off || options.alerts.is_some() {
-                    let live = LiveAlerts::start(
+                    let mut live = LiveAlerts::start(
                         &options.config,
                         options.alerts.clone(),
-                        self.state.extra.get(STATE_FINDINGS).cloned(),
-                        self.state.extra.get(STATE_ALERTS).cloned(),
+                        (
+                            self.state.extra.get(STATE_FINDINGS).cloned(),
+                            self.state.extra.get(STATE_ALERTS).cloned(),
+                        ),
                         self.resumed,
+                        options.reorder,
                     )?;
-                    live.submit(store.frame().clone());
+                    live.submit(store.frame().clone(), newest_time(store.frame()));
                     self.live = Some(live);
                 }
                 let (events, _, rejected) = store.totals();
@@ -418,6 +421,18 @@ impl Tail {
         }
         Ok(())
     }
+}
+
+/// The newest event time of a frame (the data clock of held findings).
+fn newest_time(frame: &DataFrame) -> Option<i64> {
+    frame
+        .column(schema::TIME)
+        .ok()?
+        .as_materialized_series()
+        .to_physical_repr()
+        .i64()
+        .ok()?
+        .max()
 }
 
 /// Writing events failed: the reader went away (a closed pipe ends `tail` quietly).
