@@ -394,6 +394,19 @@ impl LiveDetector {
         self.shared.changed.notify_all();
     }
 
+    /// Runs `rules` (the [`super::single_event_rules`]) over `batch`, events just appended,
+    /// on the caller's thread, and returns what is news: single-event findings fire on
+    /// arrival instead of after the next run over everything, which reports them no more.
+    pub fn check_arrivals(
+        &self,
+        batch: &DataFrame,
+        config: &Config,
+        rules: &[Box<dyn super::Rule>],
+    ) -> Result<Vec<LiveFinding>> {
+        let findings = super::run_rules(batch, config, rules)?;
+        lock(&self.shared.reported).diff(batch, &findings)
+    }
+
     /// The finished runs, in the order they ran.
     pub fn results(&self) -> &Receiver<LiveResult> {
         &self.results

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::detectors::{LiveDetector, LiveFinding, LiveFindings, settle_time};
+use crate::detectors::{
+    LiveDetector, LiveFinding, LiveFindings, Rule, settle_time, single_event_rules,
+};
 use crate::output::alert::{AlertLedger, AlertPlan, Alerter};
 use crate::output::finding_json;
 use crate::output::stream::StreamFormat;
@@ -46,8 +48,11 @@ pub struct LiveAlerts {
     /// Findings printed or alerted so far.
     pub reported: u64,
     /// Findings waiting until the data has moved past the time in which late events could
-    /// still cancel them, by identity.
-    held: Vec<LiveFinding>,
+    /// still cancel them, with the events the frame held when they were found (a run over
+    /// fewer cannot cancel them).
+    held: Vec<(usize, LiveFinding)>,
+    /// The rules run on arrival.
+    arrival_rules: Vec<Box<dyn Rule>>,
     /// How long (event time, µs) every finding waits at least: the reorder window.
     reorder: i64,
     config: Config,
@@ -82,6 +87,7 @@ impl LiveAlerts {
             covered: 0,
             reported: 0,
             held: Vec::new(),
+            arrival_rules: single_event_rules(),
             reorder: i64::try_from(reorder.as_micros()).unwrap_or(i64::MAX),
             config: config.clone(),
             clock: None,
@@ -94,20 +100,48 @@ impl LiveAlerts {
         self.detector.submit(frame);
     }
 
+    /// Runs the single-event rules over events just appended (`loaded`: the events in the
+    /// store with them), so that their findings need not wait for a run over everything.
+    pub fn arrivals(
+        &mut self,
+        batch: &polars::prelude::DataFrame,
+        loaded: usize,
+        err: &mut dyn Write,
+    ) {
+        if self.first_is_history || batch.height() == 0 {
+            return;
+        }
+        match self
+            .detector
+            .check_arrivals(batch, &self.config, &self.arrival_rules)
+        {
+            Ok(news) => self.held.extend(news.into_iter().map(|f| (loaded, f))),
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "trailscope: detection failed: {}",
+                    escape_control(&e.to_string())
+                );
+            }
+        }
+    }
+
     /// The held findings whose time to be cancelled has passed on the data clock (all with
     /// `all`); the rest stay held.
     fn due(&mut self, all: bool) -> Vec<LiveFinding> {
         let clock = self.clock.unwrap_or(i64::MIN);
         let (due, held): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.held).into_iter().partition(|f| {
-                let settle = settle_time(&f.finding.rule, &self.config).max(self.reorder);
-                all || f
-                    .finding
-                    .time
-                    .is_none_or(|t| t.saturating_add(settle) <= clock)
-            });
+            std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|(_, f)| {
+                    let settle = settle_time(&f.finding.rule, &self.config).max(self.reorder);
+                    all || f
+                        .finding
+                        .time
+                        .is_none_or(|t| t.saturating_add(settle) <= clock)
+                });
         self.held = held;
-        due
+        due.into_iter().map(|(_, f)| f).collect()
     }
 
     /// Takes the finished runs: prints (if asked) and alerts their news.
@@ -141,11 +175,13 @@ impl LiveAlerts {
                 run.all.iter().map(|f| f.identity()).collect();
             let changed: std::collections::HashSet<u64> =
                 run.changes.iter().map(|c| c.finding.identity()).collect();
-            self.held.retain(|h| {
+            let covered = run.events;
+            self.held.retain(|(seen, h)| {
                 let id = h.finding.identity();
-                current.contains(&id) && !changed.contains(&id)
+                *seen > covered || current.contains(&id) && !changed.contains(&id)
             });
-            self.held.extend(run.changes);
+            self.held
+                .extend(run.changes.into_iter().map(|f| (covered, f)));
         }
         let due = self.due(false);
         self.report(&due, output, format, out)

@@ -125,6 +125,7 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         live: None,
         resumed,
         covered_all: false,
+        arrived: Vec::new(),
     };
     let spec = ViewSpec {
         filter: options.filter.trim().to_string(),
@@ -174,6 +175,9 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
             }
         }
         if let Err(e) = handled {
+            break Err(e);
+        }
+        if let Err(e) = tail.run_arrivals(store.totals().0 as usize, err) {
             break Err(e);
         }
         if let Err(e) = tail.print_due(Instant::now(), false, out) {
@@ -250,6 +254,8 @@ struct Tail {
     resumed: bool,
     /// Set when detection has seen every event (at the end).
     covered_all: bool,
+    /// Events appended since the single-event rules last ran.
+    arrived: Vec<DataFrame>,
 }
 
 impl Tail {
@@ -267,6 +273,9 @@ impl Tail {
         match msg {
             IngestMsg::BatchLoaded(batch) => {
                 let added = store.append_new(batch)?;
+                if self.live.is_some() && added.height() > 0 {
+                    self.arrived.push(added.clone());
+                }
                 let events_shown = options.findings != FindingsOutput::Only;
                 if !self.loading && added.height() > 0 && events_shown {
                     let lines = self.lines(&added, options)?;
@@ -334,6 +343,22 @@ impl Tail {
             }
             other => store.apply(other)?,
         }
+        Ok(())
+    }
+
+    /// Runs the single-event rules over the events appended since they last ran, as one
+    /// frame (`loaded`: the events in the store now).
+    fn run_arrivals(&mut self, loaded: usize, err: &mut dyn Write) -> Result<()> {
+        let mut parts = std::mem::take(&mut self.arrived).into_iter();
+        let (Some(live), Some(mut batch)) = (&mut self.live, parts.next()) else {
+            return Ok(());
+        };
+        for part in parts {
+            batch
+                .vstack_mut_owned(part)
+                .map_err(Error::polars("gathering new events"))?;
+        }
+        live.arrivals(&batch, loaded, err);
         Ok(())
     }
 
