@@ -537,7 +537,7 @@ mod tests {
                     .unwrap()
                     .as_materialized_series()
                     .clone();
-                copied += series.chunk_lengths().last().unwrap();
+                copied += series.chunk_lengths().next_back().unwrap();
             }
             assert!(after <= MAX_CHUNKS + 1, "{after} chunks after {i} commits");
         }

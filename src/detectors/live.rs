@@ -451,8 +451,14 @@ impl Drop for LiveDetector {
     }
 }
 
-fn run_loop(shared: &Shared, config: &Config, cadence: Duration, tx: &Sender<LiveResult>) {
+/// Runs over everything take at most this share of the time between them (one in
+/// [`RUN_SHARE`]): on a large frame a run takes a second or more, and running back to back
+/// would take a core from reading and printing.
+const RUN_SHARE: u32 = 3;
+
+fn run_loop(shared: &Shared, config: &Config, base: Duration, tx: &Sender<LiveResult>) {
     let mut last_start: Option<Instant> = None;
+    let mut cadence = base;
     loop {
         let frame = {
             let mut slot = lock(&shared.slot);
@@ -494,6 +500,7 @@ fn run_loop(shared: &Shared, config: &Config, cadence: Duration, tx: &Sender<Liv
                 took: started.elapsed(),
             })
         });
+        cadence = base.max(started.elapsed() * RUN_SHARE);
         let mut message = result.map_err(|e| e.to_string());
         // Wait for a slow consumer, but never past a stop.
         loop {
