@@ -293,9 +293,9 @@ impl FrameStore {
         }
         // Hundreds of small chunks (one per batch) slow every filter and gather; one
         // contiguous chunk per column is what queries want. Tailing appends small batches,
-        // so rechunk only once chunks pile up.
-        if frame.max_n_chunks() > 8 {
-            frame.rechunk_mut_par();
+        // so chunks are merged only once they pile up, and then only the newest ones.
+        if frame.max_n_chunks() > MAX_CHUNKS {
+            frame = merge_newest_chunks(frame)?;
         }
         let after = frame.height();
         self.frame = frame;
@@ -435,6 +435,49 @@ impl Pending {
     }
 }
 
+/// Chunks a committed frame may have before the newest are merged.
+const MAX_CHUNKS: usize = 8;
+
+/// Merges the newest chunks of a frame: the shortest run at the end that is at least half as
+/// long as the chunk before it, so chunk sizes shrink towards the end like a binary counter.
+/// A frame that grows by small appends (tailing) then copies each event O(log n) times,
+/// instead of copying the whole frame every few appends (a million events: a second each
+/// time, stalling every key and printed line).
+fn merge_newest_chunks(frame: DataFrame) -> Result<DataFrame> {
+    let lengths: Vec<usize> = frame
+        .columns()
+        .first()
+        .map(|c| c.as_materialized_series().chunk_lengths().collect())
+        .unwrap_or_default();
+    let same_chunks = frame.columns().iter().all(|c| {
+        c.as_materialized_series()
+            .chunk_lengths()
+            .eq(lengths.iter().copied())
+    });
+    let mut frame = frame;
+    if lengths.len() < 2 || !same_chunks {
+        frame.rechunk_mut_par();
+        return Ok(frame);
+    }
+    let mut start = lengths.len() - 1;
+    let mut run = lengths[start];
+    while start > 0 && (run * 2 >= lengths[start - 1] || lengths.len() - start < 2) {
+        start -= 1;
+        run += lengths[start];
+    }
+    if start == 0 {
+        frame.rechunk_mut_par();
+        return Ok(frame);
+    }
+    let offset: usize = lengths[..start].iter().sum();
+    let mut head = frame.slice(0, offset);
+    let mut newest = frame.slice(offset as i64, frame.height() - offset);
+    newest.rechunk_mut_par();
+    head.vstack_mut_owned(newest)
+        .map_err(Error::polars("merging appended events"))?;
+    Ok(head)
+}
+
 fn is_time_sorted(frame: &DataFrame) -> Result<bool> {
     let time = frame
         .column(TIME)
@@ -473,6 +516,43 @@ mod tests {
         };
         batch.push(&event, b"{}", span, false);
         batch.into_frame().unwrap()
+    }
+
+    #[test]
+    fn commits_of_small_appends_keep_few_chunks_and_copy_little() {
+        let mut store = FrameStore::new();
+        let mut copied = 0usize;
+        for i in 0..2_000i64 {
+            // Newer events each time, as a followed stream appends them.
+            store.pending.push(one_event_frame(-i)).unwrap();
+            let before = store.frame().max_n_chunks();
+            let change = store.commit().unwrap();
+            assert_eq!(change.appended, Some(i as usize..i as usize + 1));
+            let after = store.frame().max_n_chunks();
+            if after < before + 1 {
+                // Merged: the newest chunk holds what was copied.
+                let series = store
+                    .frame()
+                    .column(TIME)
+                    .unwrap()
+                    .as_materialized_series()
+                    .clone();
+                copied += series.chunk_lengths().next_back().unwrap();
+            }
+            assert!(after <= MAX_CHUNKS + 1, "{after} chunks after {i} commits");
+        }
+        let times = store
+            .frame()
+            .column(TIME)
+            .unwrap()
+            .as_materialized_series()
+            .to_physical_repr();
+        let times: Vec<i64> = times.i64().unwrap().into_no_null_iter().collect();
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(times.len(), 2_000);
+        // Merging the whole frame every few commits would copy about 2,000 * 2,000 / 16
+        // events; merging the newest like a binary counter, about 2,000 * log2(2,000).
+        assert!(copied < 2_000 * 12, "{copied}");
     }
 
     #[test]

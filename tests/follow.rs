@@ -464,6 +464,104 @@ fn a_finding_fires_once_as_its_event_arrives_and_is_alerted_to_a_webhook() {
     drop(tail.stop());
 }
 
+/// An Okta System Log event, one line.
+fn okta_line(id: &str, event_type: &str, user: &str, session: &str, second: i64) -> String {
+    let t = jiff::Timestamp::from_second(1_709_510_400 + second).unwrap();
+    format!(
+        r#"{{"uuid":"{id}","published":"{t}","eventType":"{event_type}","displayMessage":"x","severity":"INFO","actor":{{"id":"00u-{user}","type":"User","alternateId":"{user}@example.com","displayName":"{user}"}},"client":{{"ipAddress":"198.51.100.7","userAgent":{{"rawUserAgent":"Mozilla/5.0"}}}},"outcome":{{"result":"SUCCESS"}},"authenticationContext":{{"externalSessionId":"{session}"}},"target":[]}}"#
+    ) + "\n"
+}
+
+#[test]
+fn a_finding_that_late_events_cancel_is_held_until_the_data_has_moved_past_its_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("okta.log");
+    // History: both users sign in with MFA, so MFA is their norm.
+    let mut history = String::new();
+    for day in 0..5 {
+        for user in ["ann", "ben"] {
+            let at = day * 86_400;
+            let session = format!("{user}-s{day}");
+            history += &okta_line(
+                &format!("{user}-start-{day}"),
+                "user.session.start",
+                user,
+                &session,
+                at,
+            );
+            history += &okta_line(
+                &format!("{user}-mfa-{day}"),
+                "user.authentication.auth_via_mfa",
+                user,
+                &session,
+                at + 5,
+            );
+        }
+    }
+    fs::write(&log, history).unwrap();
+    let path = log.display().to_string();
+    let tail = Tail::start(&["--findings-only", &path]);
+    tail.wait_following();
+    // Day 6: both start a session without MFA; ann's MFA step arrives late, after a minute
+    // of other events, but within the 10 minutes the rule allows it.
+    let day6 = 6 * 86_400;
+    let mut seed = 1u64;
+    append_irregular(
+        &log,
+        &okta_line("ann-start-6", "user.session.start", "ann", "ann-s6", day6),
+        &mut seed,
+    );
+    append_irregular(
+        &log,
+        &okta_line(
+            "ben-start-6",
+            "user.session.start",
+            "ben",
+            "ben-s6",
+            day6 + 1,
+        ),
+        &mut seed,
+    );
+    append_irregular(
+        &log,
+        &okta_line("x-1", "user.session.end", "cy", "cy-1", day6 + 60),
+        &mut seed,
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        tail.count(),
+        0,
+        "reported before the window passed: {:?}",
+        tail.lines.lock().unwrap()
+    );
+    append_irregular(
+        &log,
+        &okta_line(
+            "ann-mfa-6",
+            "user.authentication.auth_via_mfa",
+            "ann",
+            "ann-s6",
+            day6 + 120,
+        ),
+        &mut seed,
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    // The data moves past the window: ben's finding stands, ann's was cancelled.
+    append_irregular(
+        &log,
+        &okta_line("x-2", "user.session.end", "cy", "cy-2", day6 + 1200),
+        &mut seed,
+    );
+    tail.wait_for(1, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_secs(2));
+    let lines = tail.lines.lock().unwrap().clone();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let finding: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(finding["rule"], "console-signin-without-mfa");
+    assert_eq!(finding["actor"], "ben@example.com");
+    drop(tail.stop());
+}
+
 #[test]
 fn standard_input_is_followed_line_by_line_and_ends_with_it() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))

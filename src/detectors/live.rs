@@ -301,6 +301,19 @@ pub(crate) mod severity_name {
     }
 }
 
+/// How long after its first event (µs, in event time) a finding of `rule` can still be
+/// cancelled by events that arrive late: the rules that report something missing (an MFA
+/// step, a revocation, events from a stream) wait this long for it. Zero for the rest.
+pub fn settle_time(rule: &str, config: &Config) -> i64 {
+    use crate::time::MINUTE;
+    match rule {
+        "console-signin-without-mfa" => super::okta_sessions::OKTA_MFA_WINDOW,
+        "jit-grant-not-revoked-or-overused" => i64::from(config.detect.jit.grace_minutes) * MINUTE,
+        "log-integrity-gap" => i64::from(config.detect.integrity.gap_minutes) * MINUTE,
+        _ => 0,
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // The background runner
 // ---------------------------------------------------------------------------------------
@@ -381,6 +394,19 @@ impl LiveDetector {
         self.shared.changed.notify_all();
     }
 
+    /// Runs `rules` (the [`super::single_event_rules`]) over `batch`, events just appended,
+    /// on the caller's thread, and returns what is news: single-event findings fire on
+    /// arrival instead of after the next run over everything, which reports them no more.
+    pub fn check_arrivals(
+        &self,
+        batch: &DataFrame,
+        config: &Config,
+        rules: &[Box<dyn super::Rule>],
+    ) -> Result<Vec<LiveFinding>> {
+        let findings = super::run_rules(batch, config, rules)?;
+        lock(&self.shared.reported).diff(batch, &findings)
+    }
+
     /// The finished runs, in the order they ran.
     pub fn results(&self) -> &Receiver<LiveResult> {
         &self.results
@@ -425,8 +451,14 @@ impl Drop for LiveDetector {
     }
 }
 
-fn run_loop(shared: &Shared, config: &Config, cadence: Duration, tx: &Sender<LiveResult>) {
+/// Runs over everything take at most this share of the time between them (one in
+/// [`RUN_SHARE`]): on a large frame a run takes a second or more, and running back to back
+/// would take a core from reading and printing.
+const RUN_SHARE: u32 = 3;
+
+fn run_loop(shared: &Shared, config: &Config, base: Duration, tx: &Sender<LiveResult>) {
     let mut last_start: Option<Instant> = None;
+    let mut cadence = base;
     loop {
         let frame = {
             let mut slot = lock(&shared.slot);
@@ -468,6 +500,7 @@ fn run_loop(shared: &Shared, config: &Config, cadence: Duration, tx: &Sender<Liv
                 took: started.elapsed(),
             })
         });
+        cadence = base.max(started.elapsed() * RUN_SHARE);
         let mut message = result.map_err(|e| e.to_string());
         // Wait for a slow consumer, but never past a stop.
         loop {

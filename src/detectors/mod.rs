@@ -58,7 +58,7 @@ use crate::{Error, Result};
 pub use context::Context;
 pub use derived::{Anomaly, Derived};
 pub use finding::{Finding, Severity, at_least};
-pub use live::{Change, LiveDetector, LiveFinding, LiveFindings, LiveResult, LiveRun};
+pub use live::{Change, LiveDetector, LiveFinding, LiveFindings, LiveResult, LiveRun, settle_time};
 
 /// Time units in microseconds, for the rules (`super::DAY`).
 pub(crate) use crate::time::{DAY, HOUR, MINUTE};
@@ -169,7 +169,7 @@ pub trait Rule {
 /// Every built-in rule, in catalogue order (the order of the README and `trailscope rules`;
 /// they run by [`Stage`]).
 pub fn rules() -> Vec<Box<dyn Rule>> {
-    let mut all = single::rules(&[&resources::RULES, &identity::RULES, &kubernetes::RULES]);
+    let mut all = single_event_rules();
     all.extend(window::rules());
     all.extend(baseline::rules());
     all.extend(travel::rules());
@@ -178,6 +178,12 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
     all.extend(creep::rules());
     all.extend(integrity::rules());
     all
+}
+
+/// The rules that judge each event on its own (no window, no history): what they find in a
+/// few new events is what a run over everything finds for them, so they can run on arrival.
+pub fn single_event_rules() -> Vec<Box<dyn Rule>> {
+    single::rules(&[&resources::RULES, &identity::RULES, &kubernetes::RULES])
 }
 
 /// The catalogue of built-in rules.
@@ -214,7 +220,9 @@ fn run_rules_timed(
 ) -> Result<(Vec<Finding>, Timings)> {
     let mut timings = Vec::new();
     let started = Instant::now();
-    let known: HashSet<&str> = rules.iter().map(|r| r.info().id).collect();
+    // Settings may name any built-in rule, also when only some of them run.
+    let catalogue = self::rules();
+    let known: HashSet<&str> = catalogue.iter().map(|r| r.info().id).collect();
     if let Some(id) = config
         .detect
         .rules
@@ -223,7 +231,7 @@ fn run_rules_timed(
     {
         return Err(Error::Invalid(format!(
             "unknown rule '{id}' in [detect.rules]; rules: {}",
-            rules
+            catalogue
                 .iter()
                 .map(|r| r.info().id)
                 .collect::<Vec<_>>()

@@ -15,7 +15,7 @@ use crate::{Error, Result};
 use Severity::{Low, Medium};
 
 /// MFA this close to a session start (same actor) counts for it.
-const OKTA_MFA_WINDOW: i64 = 10 * MINUTE;
+pub(crate) const OKTA_MFA_WINDOW: i64 = 10 * MINUTE;
 /// Share of sessions with MFA that makes MFA the norm (for the actor, else the org).
 const OKTA_MFA_NORM: f64 = 0.8;
 

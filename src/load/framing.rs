@@ -483,7 +483,10 @@ impl Framer {
                     return;
                 }
                 self.consume(keep_from);
-                self.fill(CHUNK_TARGET.max(self.buf.len()));
+                // Live, records found go out before waiting for more.
+                if !(self.live && consumed > 0) {
+                    self.fill(CHUNK_TARGET.max(self.buf.len()));
+                }
             }
             ScanOutcome::ChunkFull { keep_from } => {
                 self.consume(keep_from.saturating_sub(consumed));

@@ -480,6 +480,39 @@ fn unwrap_unchecked(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, 
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn tailer_prefixes_are_taken_off_lines_and_nothing_else() {
+        let record = br#"{"a":1}"#;
+        let cases: [(&[u8], &[u8]); 6] = [
+            (br#"2024-03-04T00:03:14.123Z {"a":1}"#, record),
+            (br#"2024-03-04T00:03:14+00:00 my-stream/1 {"a":1}"#, record),
+            (br#"{"a":1}"#, record),
+            // Not a time: left as it is.
+            (br#"12345 {"a":1}"#, br#"12345 {"a":1}"#),
+            (
+                b"2024-03-04T00:03:14Z,alice,login",
+                b"2024-03-04T00:03:14Z,alice,login",
+            ),
+            (
+                b"2024-03-04T00:03:14Z only text",
+                b"2024-03-04T00:03:14Z only text",
+            ),
+        ];
+        for (line, want) in cases {
+            assert_eq!(
+                strip_line_prefix(line),
+                want,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        assert_eq!(
+            sniff_shape(b"2024-03-04T00:03:14Z {\"a\":1}\n", true),
+            Shape::Lines
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::detectors::{LiveDetector, LiveFinding, LiveFindings};
+use crate::detectors::{
+    LiveDetector, LiveFinding, LiveFindings, Rule, settle_time, single_event_rules,
+};
 use crate::output::alert::{AlertLedger, AlertPlan, Alerter};
 use crate::output::finding_json;
 use crate::output::stream::StreamFormat;
@@ -45,6 +47,17 @@ pub struct LiveAlerts {
     pub covered: usize,
     /// Findings printed or alerted so far.
     pub reported: u64,
+    /// Findings waiting until the data has moved past the time in which late events could
+    /// still cancel them, with the events the frame held when they were found (a run over
+    /// fewer cannot cancel them).
+    held: Vec<(usize, LiveFinding)>,
+    /// The rules run on arrival.
+    arrival_rules: Vec<Box<dyn Rule>>,
+    /// How long (event time, µs) every finding waits at least: the reorder window.
+    reorder: i64,
+    config: Config,
+    /// The newest event time in the frame (the data clock), µs.
+    clock: Option<i64>,
 }
 
 impl LiveAlerts {
@@ -52,9 +65,9 @@ impl LiveAlerts {
     pub fn start(
         config: &Config,
         plan: Option<AlertPlan>,
-        findings: Option<serde_json::Value>,
-        alerts: Option<serde_json::Value>,
+        (findings, alerts): (Option<serde_json::Value>, Option<serde_json::Value>),
         resumed: bool,
+        reorder: Duration,
     ) -> Result<LiveAlerts> {
         let bad = |what: &str, e: serde_json::Error| {
             Error::Invalid(format!("the --state file's {what} cannot be read: {e}"))
@@ -73,12 +86,62 @@ impl LiveAlerts {
             first_is_history: !resumed,
             covered: 0,
             reported: 0,
+            held: Vec::new(),
+            arrival_rules: single_event_rules(),
+            reorder: i64::try_from(reorder.as_micros()).unwrap_or(i64::MAX),
+            config: config.clone(),
+            clock: None,
         })
     }
 
-    /// Hands the rules the newest frame.
-    pub fn submit(&self, frame: polars::prelude::DataFrame) {
+    /// Hands the rules the newest frame, whose newest event is at `clock`.
+    pub fn submit(&mut self, frame: polars::prelude::DataFrame, clock: Option<i64>) {
+        self.clock = self.clock.max(clock);
         self.detector.submit(frame);
+    }
+
+    /// Runs the single-event rules over events just appended (`loaded`: the events in the
+    /// store with them), so that their findings need not wait for a run over everything.
+    pub fn arrivals(
+        &mut self,
+        batch: &polars::prelude::DataFrame,
+        loaded: usize,
+        err: &mut dyn Write,
+    ) {
+        if self.first_is_history || batch.height() == 0 {
+            return;
+        }
+        match self
+            .detector
+            .check_arrivals(batch, &self.config, &self.arrival_rules)
+        {
+            Ok(news) => self.held.extend(news.into_iter().map(|f| (loaded, f))),
+            Err(e) => {
+                let _ = writeln!(
+                    err,
+                    "trailscope: detection failed: {}",
+                    escape_control(&e.to_string())
+                );
+            }
+        }
+    }
+
+    /// The held findings whose time to be cancelled has passed on the data clock (all with
+    /// `all`); the rest stay held.
+    fn due(&mut self, all: bool) -> Vec<LiveFinding> {
+        let clock = self.clock.unwrap_or(i64::MIN);
+        let (due, held): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.held)
+                .into_iter()
+                .partition(|(_, f)| {
+                    let settle = settle_time(&f.finding.rule, &self.config).max(self.reorder);
+                    all || f
+                        .finding
+                        .time
+                        .is_none_or(|t| t.saturating_add(settle) <= clock)
+                });
+        self.held = held;
+        due.into_iter().map(|(_, f)| f).collect()
     }
 
     /// Takes the finished runs: prints (if asked) and alerts their news.
@@ -106,19 +169,44 @@ impl LiveAlerts {
                 );
                 continue;
             }
-            if run.changes.is_empty() {
-                continue;
+            // A held finding that this run no longer finds was cancelled by events that
+            // arrived late; a newer version of it replaces the held one.
+            let current: std::collections::HashSet<u64> =
+                run.all.iter().map(|f| f.identity()).collect();
+            let changed: std::collections::HashSet<u64> =
+                run.changes.iter().map(|c| c.finding.identity()).collect();
+            let covered = run.events;
+            self.held.retain(|(seen, h)| {
+                let id = h.finding.identity();
+                *seen > covered || current.contains(&id) && !changed.contains(&id)
+            });
+            self.held
+                .extend(run.changes.into_iter().map(|f| (covered, f)));
+        }
+        let due = self.due(false);
+        self.report(&due, output, format, out)
+    }
+
+    /// Prints and alerts findings whose wait is over.
+    fn report(
+        &mut self,
+        due: &[LiveFinding],
+        output: FindingsOutput,
+        format: StreamFormat,
+        out: &mut dyn Write,
+    ) -> std::io::Result<()> {
+        if due.is_empty() {
+            return Ok(());
+        }
+        self.reported += due.len() as u64;
+        if output != FindingsOutput::Off {
+            for change in due {
+                writeln!(out, "{}", finding_line(change, format))?;
             }
-            self.reported += run.changes.len() as u64;
-            if output != FindingsOutput::Off {
-                for change in &run.changes {
-                    writeln!(out, "{}", finding_line(change, format))?;
-                }
-                out.flush()?;
-            }
-            if let Some(alerter) = &mut self.alerter {
-                alerter.offer(&run.changes);
-            }
+            out.flush()?;
+        }
+        if let Some(alerter) = &mut self.alerter {
+            alerter.offer(due);
         }
         Ok(())
     }
@@ -144,6 +232,9 @@ impl LiveAlerts {
     ) -> std::io::Result<(serde_json::Value, Option<serde_json::Value>, Option<String>)> {
         self.detector.wait_idle();
         self.poll(output, format, out, err)?;
+        // Nothing more is coming: what is held is as settled as it gets.
+        let rest = self.due(true);
+        self.report(&rest, output, format, out)?;
         let findings = serde_json::to_value(self.detector.stop()).unwrap_or_default();
         let (alerts, line) = match self.alerter.take() {
             Some(alerter) => {

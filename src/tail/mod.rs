@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::RecvTimeoutError;
-use polars::prelude::DataFrame;
+use polars::prelude::{ChunkAgg, DataFrame};
 
 use crate::analysis::{self, CompiledView, ViewSpec};
 use crate::load::follow::{FollowOptions, STDIN_ENDED};
@@ -125,6 +125,7 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         live: None,
         resumed,
         covered_all: false,
+        arrived: Vec::new(),
     };
     let spec = ViewSpec {
         filter: options.filter.trim().to_string(),
@@ -176,14 +177,17 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         if let Err(e) = handled {
             break Err(e);
         }
+        if let Err(e) = tail.run_arrivals(store.totals().0 as usize, err) {
+            break Err(e);
+        }
         if let Err(e) = tail.print_due(Instant::now(), false, out) {
             break Err(e);
         }
         if store.has_pending() && last_commit.elapsed() >= COMMIT_EVERY {
             store.commit()?;
             last_commit = Instant::now();
-            if let Some(live) = &tail.live {
-                live.submit(store.frame().clone());
+            if let Some(live) = &mut tail.live {
+                live.submit(store.frame().clone(), newest_time(store.frame()));
             }
         }
         if let Some(live) = &mut tail.live
@@ -196,8 +200,8 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
     follow.stop();
     if store.has_pending() {
         store.commit()?;
-        if let Some(live) = &tail.live {
-            live.submit(store.frame().clone());
+        if let Some(live) = &mut tail.live {
+            live.submit(store.frame().clone(), newest_time(store.frame()));
         }
     }
     let ended = result.and_then(|()| tail.print_due(Instant::now(), true, out));
@@ -250,6 +254,8 @@ struct Tail {
     resumed: bool,
     /// Set when detection has seen every event (at the end).
     covered_all: bool,
+    /// Events appended since the single-event rules last ran.
+    arrived: Vec<DataFrame>,
 }
 
 impl Tail {
@@ -267,6 +273,9 @@ impl Tail {
         match msg {
             IngestMsg::BatchLoaded(batch) => {
                 let added = store.append_new(batch)?;
+                if self.live.is_some() && added.height() > 0 {
+                    self.arrived.push(added.clone());
+                }
                 let events_shown = options.findings != FindingsOutput::Only;
                 if !self.loading && added.height() > 0 && events_shown {
                     let lines = self.lines(&added, options)?;
@@ -286,14 +295,17 @@ impl Tail {
                 }
                 self.loading = false;
                 if options.findings != FindingsOutput::Off || options.alerts.is_some() {
-                    let live = LiveAlerts::start(
+                    let mut live = LiveAlerts::start(
                         &options.config,
                         options.alerts.clone(),
-                        self.state.extra.get(STATE_FINDINGS).cloned(),
-                        self.state.extra.get(STATE_ALERTS).cloned(),
+                        (
+                            self.state.extra.get(STATE_FINDINGS).cloned(),
+                            self.state.extra.get(STATE_ALERTS).cloned(),
+                        ),
                         self.resumed,
+                        options.reorder,
                     )?;
-                    live.submit(store.frame().clone());
+                    live.submit(store.frame().clone(), newest_time(store.frame()));
                     self.live = Some(live);
                 }
                 let (events, _, rejected) = store.totals();
@@ -331,6 +343,22 @@ impl Tail {
             }
             other => store.apply(other)?,
         }
+        Ok(())
+    }
+
+    /// Runs the single-event rules over the events appended since they last ran, as one
+    /// frame (`loaded`: the events in the store now).
+    fn run_arrivals(&mut self, loaded: usize, err: &mut dyn Write) -> Result<()> {
+        let mut parts = std::mem::take(&mut self.arrived).into_iter();
+        let (Some(live), Some(mut batch)) = (&mut self.live, parts.next()) else {
+            return Ok(());
+        };
+        for part in parts {
+            batch
+                .vstack_mut_owned(part)
+                .map_err(Error::polars("gathering new events"))?;
+        }
+        live.arrivals(&batch, loaded, err);
         Ok(())
     }
 
@@ -418,6 +446,18 @@ impl Tail {
         }
         Ok(())
     }
+}
+
+/// The newest event time of a frame (the data clock of held findings).
+fn newest_time(frame: &DataFrame) -> Option<i64> {
+    frame
+        .column(schema::TIME)
+        .ok()?
+        .as_materialized_series()
+        .to_physical_repr()
+        .i64()
+        .ok()?
+        .max()
 }
 
 /// Writing events failed: the reader went away (a closed pipe ends `tail` quietly).
