@@ -54,6 +54,12 @@ impl Pty {
 
     /// The binary with arguments.
     fn spawn_with(rows: u16, cols: u16, args: &[&str]) -> Pty {
+        Pty::spawn_command(rows, cols, args, None)
+    }
+
+    /// The binary with arguments, its standard input read from `stdin` (a FIFO: the
+    /// terminal is then only where keys come from and the screen goes).
+    fn spawn_command(rows: u16, cols: u16, args: &[&str], stdin: Option<&str>) -> Pty {
         use portable_pty::{CommandBuilder, PtySize, native_pty_system};
         let pair = native_pty_system()
             .openpty(PtySize {
@@ -65,8 +71,21 @@ impl Pty {
             .expect("openpty");
         let binary = std::env::var("TRAILSCOPE_PTY_BIN")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_trailscope").to_string());
-        let mut cmd = CommandBuilder::new(binary);
-        cmd.args(args);
+        let mut cmd = match stdin {
+            None => {
+                let mut cmd = CommandBuilder::new(binary);
+                cmd.args(args);
+                cmd
+            }
+            Some(path) => {
+                // `exec`, so the child is the binary itself, its input redirected.
+                let mut cmd = CommandBuilder::new("sh");
+                cmd.args(["-c", r#"exec "$0" "$@" < "$TRAILSCOPE_PTY_STDIN""#, &binary]);
+                cmd.args(args);
+                cmd.env("TRAILSCOPE_PTY_STDIN", path);
+                cmd
+            }
+        };
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test");
@@ -408,10 +427,12 @@ fn the_binary_is_gone_within_2_s_of_its_terminal_closing() {
     }
 }
 
-/// Waits for the binary to quit after `q` and checks it left the terminal as it found it.
+/// Waits for the binary to quit after `q` (within the 2 s a lost terminal is allowed, the
+/// follower stopped or left behind) and checks it left the terminal as it found it.
 fn quit_and_check(pty: &mut Pty, what: &str) {
     pty.send(b"q");
-    let (status, _) = pty.wait_exit(Instant::now(), pty_timeout());
+    let (status, took) = pty.wait_exit(Instant::now(), exit_timeout());
+    eprintln!("{what}: gone {took:?} after q");
     assert!(status.success(), "{what}: exit status {status:?}");
     assert_restored(pty, what);
 }
@@ -491,4 +512,88 @@ fn follow_mode_shows_lines_appended_to_a_growing_file() {
     assert!(screen.contains("old-user-0 "), "{screen}");
     assert!(!screen.contains("late-user-1"), "{screen}");
     quit_and_check(&mut pty, "following a growing file");
+}
+
+/// `command | trailscope -f -`: events come from the pipe, keys from the terminal.
+#[test]
+fn follow_mode_reads_a_pipe_and_keys_from_the_terminal() {
+    use std::io::Write as _;
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("stream");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let fifo_name = fifo.display().to_string();
+    let mut pty = Pty::spawn_command(30, 120, &["-f", "-"], Some(&fifo_name));
+    // Opening blocks until the shell opened the other end for the binary.
+    let mut pipe = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&fifo)
+        .expect("open the FIFO");
+    pipe.write_all(super::follow::ordinary("piped", 0, 12).as_bytes())
+        .expect("write");
+    pipe.flush().expect("flush");
+    pty.wait_for("the piped events, following", |s| {
+        s.contains("12 / 12 events") && s.contains("following") && s.contains("piped-user-11")
+    });
+    pty.send(b"F");
+    pty.wait_for("F to pause", |s| s.contains("paused"));
+    pipe.write_all(super::follow::ordinary("later", 100, 3).as_bytes())
+        .expect("write");
+    pipe.flush().expect("flush");
+    let screen = pty.wait_for("the later events", |s| s.contains("15 / 15 events"));
+    assert!(!screen.contains("later-user-2"), "paused: {screen}");
+    pty.send(b"F");
+    pty.wait_for("following again", |s| {
+        s.contains("following") && s.contains("later-user-2")
+    });
+    // Quitting with the pipe still open: the binary does not wait for its end.
+    quit_and_check(&mut pty, "following a pipe");
+    drop(pipe);
+}
+
+#[test]
+fn following_ends_within_2_s_of_its_terminal_closing() {
+    use std::io::Write as _;
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A growing file, and a pipe whose writer stays open (its reader blocked in a read).
+    let path = dir.path().join("audit.log");
+    std::fs::write(&path, super::follow::ordinary("old", 0, 5)).expect("write");
+    let fifo = dir.path().join("stream");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let (name, fifo_name) = (path.display().to_string(), fifo.display().to_string());
+    for stdin in [None, Some(fifo_name.as_str())] {
+        let args: &[&str] = match stdin {
+            None => &["-f", &name],
+            Some(_) => &["-f", &name, "-"],
+        };
+        let mut pty = Pty::spawn_command(24, 80, args, stdin);
+        let pipe = stdin.map(|_| {
+            let mut pipe = std::fs::OpenOptions::new()
+                .write(true)
+                .open(&fifo)
+                .expect("open the FIFO");
+            pipe.write_all(super::follow::ordinary("piped", 0, 2).as_bytes())
+                .expect("write");
+            pipe.flush().expect("flush");
+            pipe
+        });
+        let total = if pipe.is_some() { 7 } else { 5 };
+        pty.wait_for("following", |s| {
+            s.contains("following") && s.contains(&format!("{total}/{total} events"))
+        });
+        let closed = pty.hang_up(b"j");
+        let (status, took) = pty.wait_exit(closed, exit_timeout());
+        eprintln!("following (stdin {stdin:?}), terminal closed: gone after {took:?}");
+        assert!(status.success(), "ended by itself, cleanly: {status:?}");
+        drop(pipe);
+    }
 }
