@@ -1,6 +1,7 @@
 //! Events arriving in the TUI, after the initial load or during it: appended events are
-//! committed at most once a second, the selection keeps its event or sticks to the newest
-//! row, the detectors re-run on their cadence, and new findings are announced.
+//! committed at most once a second (less often when commits are slow), the selection keeps
+//! its event or sticks to the newest row, the detectors re-run on their cadence, and new
+//! findings are announced.
 
 use std::time::Instant;
 
@@ -13,12 +14,20 @@ use super::state::{AppState, LoadPhase};
 
 /// Commit appended events to the frame at most every this many ticks (one second).
 pub(super) const COMMIT_TICKS: u64 = 4;
-/// Commits block the UI thread (they merge into the whole frame, and re-sort it when events
-/// arrive late), so they may take at most this share of its time: one taking 200 ms is
-/// followed by the next no sooner than 2 s later.
+/// Commits run on the UI thread (the store's only writer) and re-sort the whole frame when
+/// events arrive late, so they may take at most this share of its time: one taking 300 ms
+/// is followed by the next no sooner than 3 s later.
 const COMMIT_SHARE: u32 = 10;
 /// The longest wait between commits, in ticks (8 s).
 const MAX_COMMIT_TICKS: u64 = 32;
+
+/// Ticks until the next commit after one that took `took`.
+fn commit_interval(took: std::time::Duration) -> u64 {
+    let share = (took * COMMIT_SHARE).as_millis() as u64;
+    share
+        .div_ceil(super::TICK.as_millis() as u64)
+        .clamp(COMMIT_TICKS, MAX_COMMIT_TICKS)
+}
 
 impl AppState {
     /// Follows the inputs: the table starts at the newest row and sticks to it.
@@ -32,9 +41,10 @@ impl AppState {
         self.follow.active && self.follow.sticking
     }
 
-    /// Time passed: commit what was appended (at most once a second, and not while the view
-    /// of the last commit is still being computed, so commits never pile up behind a slow
-    /// view), update the rate, and start a detection run if one is due.
+    /// Time passed: commit what was appended (at most once a second or at the pace slow
+    /// commits allow, and not while the view of the last commit is still being computed, so
+    /// commits never pile up behind a slow view), update the rate, and start a detection run
+    /// if one is due.
     pub(super) fn on_tick(&mut self, effects: &mut Vec<Effect>) {
         self.ticks += 1;
         if self.store.has_pending()
@@ -85,10 +95,7 @@ impl AppState {
         self.committed_at = self.ticks;
         let started = Instant::now();
         let committed = self.store.commit();
-        let took = started.elapsed() * COMMIT_SHARE;
-        self.commit_every = (took.as_millis() as u64)
-            .div_ceil(super::TICK.as_millis() as u64)
-            .clamp(COMMIT_TICKS, MAX_COMMIT_TICKS);
+        self.commit_every = commit_interval(started.elapsed());
         match committed {
             Ok(change) => {
                 let moved = change.appended.is_none();
@@ -180,5 +187,20 @@ impl AppState {
             self.refresh_window();
             self.sync_detail(effects);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn slow_commits_come_less_often() {
+        assert_eq!(commit_interval(Duration::from_millis(5)), COMMIT_TICKS);
+        assert_eq!(commit_interval(Duration::from_millis(100)), COMMIT_TICKS);
+        // 300 ms: the next one 3 s later (twelve ticks).
+        assert_eq!(commit_interval(Duration::from_millis(300)), 12);
+        assert_eq!(commit_interval(Duration::from_secs(10)), MAX_COMMIT_TICKS);
     }
 }
