@@ -13,7 +13,7 @@ use super::jobs::{Anchor, DetectJob, Job};
 use super::state::{AppState, LoadPhase};
 
 /// Commit appended events to the frame at most every this many ticks (one second).
-pub(super) const COMMIT_TICKS: u64 = 4;
+const COMMIT_TICKS: u64 = 4;
 /// Commits run on the UI thread (the store's only writer) and re-sort the whole frame when
 /// events arrive late, so they may take at most this share of its time: one taking 300 ms
 /// is followed by the next no sooner than 3 s later.
@@ -48,7 +48,7 @@ impl AppState {
     pub(super) fn on_tick(&mut self, effects: &mut Vec<Effect>) {
         self.ticks += 1;
         if self.store.has_pending()
-            && self.ticks >= self.committed_at + self.commit_every
+            && self.ticks >= self.committed_at + self.commit_every.max(COMMIT_TICKS)
             && !self.view_pending()
         {
             self.commit_arrivals(effects);

@@ -405,7 +405,7 @@ pub struct AppState {
     pub rows_moved_at: u64,
     /// The tick of the last commit.
     pub committed_at: u64,
-    /// Ticks between commits (more when commits are slow).
+    /// Ticks between commits when commits are slow (at least one second's).
     pub commit_every: u64,
     /// Load state.
     pub phase: LoadPhase,
@@ -486,7 +486,7 @@ impl AppState {
             frame_gen: 0,
             rows_moved_at: 0,
             committed_at: 0,
-            commit_every: super::arrivals::COMMIT_TICKS,
+            commit_every: 0,
             phase,
             progress: Progress::default(),
             ticks: 0,
