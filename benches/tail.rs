@@ -113,19 +113,25 @@ pub fn bench(history: &Path, rate: usize, seconds: u64) {
     }
     let (url, alerts) = endpoint();
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
-        .args([
-            "tail",
-            "--format",
-            "ndjson",
-            "--reorder-window",
-            "0s",
-            "-n",
-            "0",
-            "--findings",
-        ])
-        .arg("--alert")
-        .arg(format!("webhook={url}"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailscope"));
+    command.args([
+        "tail",
+        "--format",
+        "ndjson",
+        "--reorder-window",
+        "0s",
+        "-n",
+        "0",
+    ]);
+    // TAIL_BENCH_EVENTS_ONLY=1: without detections, to see what they cost.
+    let findings = std::env::var_os("TAIL_BENCH_EVENTS_ONLY").is_none();
+    if findings {
+        command
+            .arg("--findings")
+            .arg("--alert")
+            .arg(format!("webhook={url}"));
+    }
+    let mut child = command
         .arg(&watched)
         .env_remove("TRAILSCOPE_CONFIG")
         .env("XDG_CONFIG_HOME", "/nonexistent-trailscope-bench")
@@ -232,8 +238,13 @@ pub fn bench(history: &Path, rate: usize, seconds: u64) {
         .collect();
     alert_s.sort_by(f64::total_cmp);
     println!(
-        "tail: {rate} events/s for {seconds} s into a directory holding {}",
-        history.display()
+        "tail: {rate} events/s for {seconds} s into a directory holding {}{}",
+        history.display(),
+        if findings {
+            ", findings live, a webhook target"
+        } else {
+            ", events only (TAIL_BENCH_EVENTS_ONLY)"
+        }
     );
     println!("  initial load to following: {load_s:.1} s");
     println!(

@@ -6,7 +6,8 @@
 //! recognizes their format and runs the parallel pipeline; [`store`] holds the Polars frame;
 //! [`analysis`] answers filters, pivots, timelines and SQL over it, each described by a
 //! serializable spec; [`detectors`] turn it into findings; [`output`]
-//! (tables and machine formats) and [`tui`] (the terminal UI) show the results.
+//! (tables and machine formats) and [`tui`] (the terminal UI) show the results; [`tail`] is
+//! the headless follow mode (new events and findings as they arrive, alerts).
 #![forbid(unsafe_code)]
 
 use std::fmt;

@@ -177,10 +177,11 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         if let Err(e) = handled {
             break Err(e);
         }
-        if let Err(e) = tail.run_arrivals(store.totals().0 as usize, err) {
+        if let Err(e) = tail.print_due(Instant::now(), false, out) {
             break Err(e);
         }
-        if let Err(e) = tail.print_due(Instant::now(), false, out) {
+        // After printing: the events go out first, their findings right after.
+        if let Err(e) = tail.run_arrivals(store.totals().0 as usize, err) {
             break Err(e);
         }
         if store.has_pending() && last_commit.elapsed() >= COMMIT_EVERY {
