@@ -4,7 +4,7 @@
 
 use std::fs::{File, Metadata};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,6 +13,8 @@ use crate::load::framing::{CHUNK_TARGET, Chunk, MAX_RECORD, Records, count_newli
 use crate::load::parse::InputContext;
 use crate::load::pipeline::{FileId, FilePosition};
 use crate::{Location, Rejection};
+
+use super::files::read_exact_at;
 
 /// How long an unterminated last line must stay unchanged before it is read as a record
 /// (a writer that ended without a final newline); a writer mid-line is never read half.
@@ -50,22 +52,8 @@ impl FileId {
 /// xxh3 of a file's first `max` bytes (fewer when it is shorter), and how many were hashed.
 fn head_hash(file: &File, max: u64) -> io::Result<(u64, u32)> {
     let mut buf = vec![0u8; max as usize];
-    let n = read_at_most(file, &mut buf, 0)?;
+    let n = read_exact_at(file, &mut buf, 0)?;
     Ok((xxhash_rust::xxh3::xxh3_64(&buf[..n]), n as u32))
-}
-
-/// Reads up to `buf.len()` bytes at `offset`, fewer only at the end of the file.
-fn read_at_most(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
-    let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], offset + done as u64) {
-            Ok(0) => break,
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(done)
 }
 
 /// What became of a followed file's path since it was last looked at.
@@ -196,13 +184,13 @@ impl Tracked {
             }
             let avail = size - self.offset;
             let mut data = vec![0u8; avail.min(CHUNK_TARGET as u64) as usize];
-            let mut n = read_at_most(&self.file, &mut data, self.offset)?;
+            let mut n = read_exact_at(&self.file, &mut data, self.offset)?;
             data.truncate(n);
             let mut cut = memchr::memrchr(b'\n', &data).map(|p| p + 1);
             if cut.is_none() && avail > n as u64 {
                 // One line longer than a chunk: read up to the longest record allowed.
                 data.resize(avail.min(MAX_RECORD as u64 + 1) as usize, 0);
-                n = read_at_most(&self.file, &mut data, self.offset)?;
+                n = read_exact_at(&self.file, &mut data, self.offset)?;
                 data.truncate(n);
                 cut = memchr::memrchr(b'\n', &data).map(|p| p + 1);
             }
@@ -252,7 +240,7 @@ impl Tracked {
     fn skip_line(&mut self, size: u64) -> io::Result<bool> {
         let mut buf = vec![0u8; CHUNK_TARGET];
         while self.offset < size {
-            let n = read_at_most(&self.file, &mut buf, self.offset)?;
+            let n = read_exact_at(&self.file, &mut buf, self.offset)?;
             if n == 0 {
                 break;
             }
