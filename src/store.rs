@@ -199,6 +199,14 @@ impl FrameStore {
                 self.notices.push(notice);
             }
             IngestMsg::Position(_) => {}
+            IngestMsg::InputOrigin { name, origin } => match origin {
+                Some(origin) => {
+                    self.origins.insert(name, origin);
+                }
+                None => {
+                    self.origins.remove(&name);
+                }
+            },
         }
         Ok(())
     }

@@ -562,6 +562,82 @@ fn a_finding_that_late_events_cancel_is_held_until_the_data_has_moved_past_its_w
     drop(tail.stop());
 }
 
+/// Applies a follow's messages to its store until it holds `n` events (or fails after 30 s).
+fn follow_until(
+    store: &mut trailscope::store::FrameStore,
+    follow: &trailscope::load::follow::Follow,
+    n: u64,
+) {
+    let start = Instant::now();
+    while store.totals().0 < n {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "{} of {n} events; notices {:?}; inputs {:?}",
+            store.totals().0,
+            store.notices(),
+            store.inputs()
+        );
+        if let Ok(msg) = follow.receiver.recv_timeout(Duration::from_millis(50)) {
+            store.apply(msg).unwrap();
+        }
+    }
+    store.commit().unwrap();
+}
+
+#[test]
+fn every_record_is_shown_as_written_after_rotation_and_truncation() {
+    use std::sync::Arc;
+    use trailscope::load::classify::Classifier;
+    use trailscope::load::follow::FollowOptions;
+    use trailscope::load::pipeline::LoadOptions;
+    use trailscope::load::source;
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("audit.log");
+    let mut seed = 9u64;
+    append_irregular(&log, &lines_text("a", 0..100), &mut seed);
+    let paths = vec![dir.path().display().to_string()];
+    let expansion = source::expand(&paths);
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    let mut store = trailscope::store::FrameStore::new();
+    let follow = store.start_follow(paths, expansion.inputs, options, FollowOptions::default());
+    follow_until(&mut store, &follow, 100);
+    // Renamed away and recreated, then copied and truncated, then truncated with no copy.
+    append_irregular(&log, &lines_text("a", 100..200), &mut seed);
+    fs::rename(&log, dir.path().join("audit.log.1")).unwrap();
+    append_irregular(&log, &lines_text("a", 200..300), &mut seed);
+    follow_until(&mut store, &follow, 300);
+    fs::copy(&log, dir.path().join("audit.log.2")).unwrap();
+    File::options()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    append_irregular(&log, &lines_text("a", 300..400), &mut seed);
+    follow_until(&mut store, &follow, 400);
+    let frame = store.frame().clone();
+    let ids = frame
+        .column("event_id")
+        .unwrap()
+        .as_materialized_series()
+        .clone();
+    let mut checked = 0;
+    for row in 0..frame.height() {
+        let id = ids.str_value(row).unwrap().to_string();
+        let n: usize = id.rsplit_once('-').unwrap().1.parse().unwrap();
+        let raw = store.raw_record(&frame, row).unwrap();
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            k8s_line("a", n).trim_end(),
+            "row {row} ({id})"
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 400);
+    follow.stop();
+}
+
 #[test]
 fn standard_input_is_followed_line_by_line_and_ends_with_it() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))

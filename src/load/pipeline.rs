@@ -131,6 +131,14 @@ pub enum IngestMsg {
     /// Follow mode: how far an input has been read; every event before this point was sent
     /// before this message.
     Position(FilePosition),
+    /// Follow mode: where the records of the input named `name` can be read again from now
+    /// on (`None`: nowhere, its bytes were truncated away).
+    InputOrigin {
+        /// The input's name (the `source` column).
+        name: String,
+        /// How to read its records.
+        origin: Option<Origin>,
+    },
 }
 
 /// Something that happened to a followed input, for the status bar and standard error.

@@ -158,6 +158,17 @@ impl Origin {
         }
     }
 
+    /// The origin of a plain file read through a descriptor held open, so its bytes stay
+    /// readable after it is renamed away or deleted (a followed log after rotation).
+    pub fn held(path: PathBuf, file: File) -> Origin {
+        Origin {
+            path,
+            gzip: false,
+            spool: Some(Arc::new(file)),
+            seeker: None,
+        }
+    }
+
     /// The origin of bytes copied to a spool file as they were read (standard input).
     pub fn spooled(spool: File) -> Origin {
         Origin {

@@ -47,6 +47,7 @@ impl std::fmt::Debug for IngestMsgBox {
             IngestMsg::InputAdded { .. } => "InputAdded",
             IngestMsg::InputNotice(_) => "InputNotice",
             IngestMsg::Position(_) => "Position",
+            IngestMsg::InputOrigin { .. } => "InputOrigin",
         };
         f.write_str(name)
     }

@@ -134,14 +134,13 @@ pub(super) fn last_line_end(file: &File, start: u64, size: u64) -> Option<u64> {
 }
 
 /// Line breaks in `start..end` of a file.
-pub(super) fn count_lines(path: &Path, start: u64, end: u64) -> std::io::Result<u64> {
-    let file = File::open(path)?;
+pub(super) fn count_lines(file: &File, start: u64, end: u64) -> std::io::Result<u64> {
     let mut buf = vec![0u8; 4 << 20];
     let mut at = start;
     let mut lines = 0;
     while at < end {
         let want = ((end - at) as usize).min(buf.len());
-        let n = read_exact_at(&file, &mut buf[..want], at)?;
+        let n = read_exact_at(file, &mut buf[..want], at)?;
         if n == 0 {
             break;
         }

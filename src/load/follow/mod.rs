@@ -155,17 +155,19 @@ struct Follower {
     missing: Vec<PathBuf>,
     /// Device and inode of the files the initial load reads.
     initial: HashSet<(u64, u64)>,
+    /// Initial inputs planned so far.
+    planned: usize,
+    /// Input names given so far: a file read again from its start after rotation or
+    /// truncation is a new input with a name of its own, so its records and the old ones
+    /// are never confused (`audit.log`, then `audit.log (2)`).
+    names: HashSet<String>,
 }
 
 /// How an initial file input is read.
 enum Plan {
-    /// Complete lines from `start` to `end`, then followed.
-    Lines {
-        path: PathBuf,
-        start: u64,
-        end: u64,
-        line: u64,
-    },
+    /// Complete lines up to where the file is followed from (opened when planned, so a
+    /// rotation during the initial load does not swap the file under it).
+    Lines(Box<Tracked>),
     /// Loaded whole (gzip, JSON, CSV, unreadable: the load says why).
     Whole,
     /// Already read completely by an earlier run.
@@ -214,6 +216,8 @@ impl Follower {
             cache: ClassifierCache::default(),
             missing: Vec::new(),
             initial: HashSet::new(),
+            planned: 0,
+            names: HashSet::new(),
         }
     }
 
@@ -263,6 +267,7 @@ impl Follower {
         let mut plans = Vec::with_capacity(inputs.len());
         let mut parts = Vec::with_capacity(inputs.len());
         for input in &inputs {
+            self.names.insert(input.name.clone());
             let (plan, part) = self.plan(input);
             plans.push(plan);
             parts.push(part);
@@ -291,26 +296,12 @@ impl Follower {
         for (i, (input, plan)) in inputs.iter().zip(plans).enumerate() {
             let index = first + i;
             let position = match plan {
-                Plan::Lines {
-                    path,
-                    end,
-                    line,
-                    start,
-                } => {
-                    let line = line + count_lines(&path, start, end).unwrap_or(0);
-                    match Tracked::open(index, input.name.clone(), &path, end, line) {
-                        Ok(t) => {
-                            let position = t.position();
-                            self.tracked.push(t);
-                            position
-                        }
-                        Err(e) => {
-                            if !self.notice(&input.name, format!("cannot follow: {e}")) {
-                                return false;
-                            }
-                            continue;
-                        }
+                Plan::Lines(t) => {
+                    let position = t.position();
+                    if !self.adopt(*t, false) {
+                        return false;
                     }
+                    position
                 }
                 Plan::Whole | Plan::Done => match &input.kind {
                     InputKind::File(path) => match self.remember_loaded(path) {
@@ -355,6 +346,8 @@ impl Follower {
 
     /// Decides how an initial input is read, and what the load reads of it.
     fn plan(&mut self, input: &Input) -> (Plan, Input) {
+        let index = self.load.first_input + self.planned;
+        self.planned += 1;
         let InputKind::File(path) = &input.kind else {
             return (Plan::Whole, input.clone());
         };
@@ -384,13 +377,11 @@ impl Follower {
             Kind::Lines | Kind::Unknown => {
                 let end = last_line_end(&file, start, size).unwrap_or(start);
                 let part = part_input(input, path, start, end, line);
-                let plan = Plan::Lines {
-                    path: path.clone(),
-                    start,
-                    end,
-                    line,
-                };
-                (plan, part)
+                let after = line + count_lines(&file, start, end).unwrap_or(0);
+                match Tracked::of_file(index, input.name.clone(), path, file, end, after) {
+                    Ok(t) => (Plan::Lines(Box::new(t)), part),
+                    Err(_) => (Plan::Whole, input.clone()),
+                }
             }
             Kind::Whole => (Plan::Whole, input.clone()),
         }
@@ -414,22 +405,17 @@ impl Follower {
                 continue;
             };
             let index = self.next_index();
-            let name = path.display().to_string();
+            let name = self.generation_name(&path);
             let Ok(mut t) =
                 Tracked::open(index, name.clone(), &path, position.offset, position.line)
             else {
                 continue;
             };
             t.path = None;
-            let added = IngestMsg::InputAdded {
-                input: index,
-                name: name.clone(),
-            };
             let what = format!("rotated while not followed; read from where it stopped as {name}");
-            if !self.send(added) || !self.notice(&position.name, what) {
+            if !self.notice(&position.name, what) || !self.adopt(t, true) {
                 return false;
             }
-            self.tracked.push(t);
             let last = self.tracked.len() - 1;
             if !self.read_tracked(last, false) {
                 return false;
@@ -512,13 +498,18 @@ impl Follower {
     }
 
     /// The file was cut (copytruncate): the lines between where we were and the cut are in
-    /// the copy logrotate made, if it is next to it; then the file is read from its start.
+    /// the copy logrotate made, if it is next to it; then the file is read from its start, as
+    /// a new input (the old one's records are read again from the copy, or not at all).
     fn truncated(&mut self, i: usize) -> bool {
-        let (name, path, id, offset, line) = {
+        let (old_name, path, id, offset, line) = {
             let t = &self.tracked[i];
             (t.name.clone(), t.path.clone(), t.id, t.offset, t.line)
         };
-        let copy = path.as_deref().and_then(|p| find_copy(p, &id, offset));
+        let Some(path) = path else {
+            return true;
+        };
+        let shown = path.display().to_string();
+        let copy = find_copy(&path, &id, offset);
         let what = match &copy {
             Some(copy) => format!(
                 "truncated (copytruncate); the lines before the cut are read from {}",
@@ -526,33 +517,60 @@ impl Follower {
             ),
             None => "truncated; reading again from its start".to_string(),
         };
-        if !self.notice(&name, what) {
+        if !self.notice(&shown, what) {
             return false;
         }
+        let mut old_origin = None;
         if let Some(copy) = copy {
             let index = self.next_index();
-            let copy_name = copy.display().to_string();
-            if let Ok(mut t) = Tracked::open(index, copy_name.clone(), &copy, offset, line) {
+            let copy_name = self.generation_name(&copy);
+            if let Ok(mut t) = Tracked::open(index, copy_name, &copy, offset, line) {
                 t.path = None;
-                let added = IngestMsg::InputAdded {
-                    input: index,
-                    name: copy_name,
-                };
-                if !self.send(added) {
+                old_origin = t.origin();
+                // The copy's lines come before the file's new ones.
+                if !self.adopt(t, true) {
                     return false;
                 }
-                // The copy's lines come before the file's new ones.
-                self.tracked.push(t);
                 let last = self.tracked.len() - 1;
                 if !self.read_tracked(last, true) {
                     return false;
                 }
             }
         }
-        if self.tracked[i].restart().is_err() {
-            return self.notice(&name, "unreadable after truncation");
+        // The records read before the cut are in the copy, if anywhere.
+        let origin = IngestMsg::InputOrigin {
+            name: old_name,
+            origin: old_origin,
+        };
+        if !self.send(origin) {
+            return false;
         }
-        self.read_tracked(i, false)
+        let index = self.next_index();
+        let name = self.generation_name(&path);
+        match Tracked::open(index, name.clone(), &path, 0, 1) {
+            Ok(t) => {
+                let Some(origin) = t.origin() else {
+                    return self.notice(&shown, "unreadable after truncation");
+                };
+                let added = IngestMsg::InputAdded {
+                    input: index,
+                    name: name.clone(),
+                };
+                let origin = IngestMsg::InputOrigin {
+                    name,
+                    origin: Some(origin),
+                };
+                if !self.send(added) || !self.send(origin) {
+                    return false;
+                }
+                self.tracked[i] = t;
+                self.read_tracked(i, false)
+            }
+            Err(e) => {
+                self.tracked.remove(i);
+                self.notice(&shown, format!("unreadable after truncation: {e}"))
+            }
+        }
     }
 
     /// The path no longer holds the tracked file: it is read to its end through the open
@@ -564,7 +582,7 @@ impl Follower {
         let Some(path) = self.tracked[i].path.take() else {
             return true;
         };
-        let name = self.tracked[i].name.clone();
+        let name = path.display().to_string();
         let what = match state {
             PathState::Replaced => {
                 "rotated: the old file is read to its end, the new one from its start"
@@ -584,18 +602,53 @@ impl Follower {
     /// Follows a new line file from `offset`, as a new input.
     fn start_tracking(&mut self, path: &Path, offset: u64, line: u64) -> bool {
         let index = self.next_index();
-        let name = path.display().to_string();
-        match Tracked::open(index, name.clone(), path, offset, line) {
+        let name = self.generation_name(path);
+        match Tracked::open(index, name, path, offset, line) {
             Ok(t) => {
-                if !self.send(IngestMsg::InputAdded { input: index, name }) {
+                if !self.adopt(t, true) {
                     return false;
                 }
-                self.tracked.push(t);
                 let last = self.tracked.len() - 1;
                 self.read_tracked(last, false)
             }
-            Err(e) => self.notice(&name, format!("cannot follow: {e}")),
+            Err(e) => self.notice(&path.display().to_string(), format!("cannot follow: {e}")),
         }
+    }
+
+    /// Starts reading a tracked file: says where its records can be read again (and, for a
+    /// new input, that it exists).
+    fn adopt(&mut self, t: Tracked, added: bool) -> bool {
+        if added
+            && !self.send(IngestMsg::InputAdded {
+                input: t.input,
+                name: t.name.clone(),
+            })
+        {
+            return false;
+        }
+        let origin = IngestMsg::InputOrigin {
+            name: t.name.clone(),
+            origin: t.origin(),
+        };
+        if !self.send(origin) {
+            return false;
+        }
+        self.tracked.push(t);
+        true
+    }
+
+    /// A name for a new input read from `path`: the path, or, when an earlier input had it
+    /// (the file before a rotation or a truncation), the path and a generation number.
+    fn generation_name(&mut self, path: &Path) -> String {
+        let base = path.display().to_string();
+        let mut name = base.clone();
+        let mut generation = 1;
+        while self.names.contains(&name) {
+            generation += 1;
+            name = format!("{base} ({generation})");
+        }
+        self.names.insert(name.clone());
+        name
     }
 
     fn next_index(&mut self) -> usize {
@@ -792,7 +845,7 @@ impl Follower {
     /// Loads a complete new file as a new input.
     fn load_whole(&mut self, path: &Path) -> bool {
         let index = self.next_index();
-        let name = path.display().to_string();
+        let name = self.generation_name(path);
         if !self.send(IngestMsg::InputAdded {
             input: index,
             name: name.clone(),

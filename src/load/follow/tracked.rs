@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::load::framing::{CHUNK_TARGET, Chunk, MAX_RECORD, Records, count_newlines};
 use crate::load::parse::InputContext;
 use crate::load::pipeline::{FileId, FilePosition};
+use crate::load::source::Origin;
 use crate::{Location, Rejection};
 
 use super::files::read_exact_at;
@@ -104,7 +105,19 @@ impl Tracked {
         offset: u64,
         line: u64,
     ) -> io::Result<Tracked> {
-        let file = File::open(path)?;
+        Tracked::of_file(input, name, path, File::open(path)?, offset, line)
+    }
+
+    /// Follows an open file (opened at `path`) from `offset` (line `line`): the file it was
+    /// when opened, whatever happens to its path meanwhile.
+    pub fn of_file(
+        input: usize,
+        name: String,
+        path: &Path,
+        file: File,
+        offset: u64,
+        line: u64,
+    ) -> io::Result<Tracked> {
         let meta = file.metadata()?;
         if meta.is_dir() {
             return Err(io::Error::other("is a directory"));
@@ -144,17 +157,6 @@ impl Tracked {
             Ok(false) => PathState::Truncated,
             _ => PathState::Same,
         }
-    }
-
-    /// Starts over from the beginning of the file (after it was truncated).
-    pub fn restart(&mut self) -> io::Result<()> {
-        let meta = self.file.metadata()?;
-        self.id = FileId::of(&self.file, &meta)?;
-        self.offset = 0;
-        self.line = 1;
-        self.partial = None;
-        self.skipping = false;
-        Ok(())
     }
 
     /// The file's size now.
@@ -262,6 +264,16 @@ impl Tracked {
             self.id = FileId::of(&self.file, &meta)?;
         }
         Ok(())
+    }
+
+    /// How its records can be read again, whatever happens to its path.
+    pub fn origin(&self) -> Option<Origin> {
+        let file = self.file.try_clone().ok()?;
+        let path = self
+            .path
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&self.name));
+        Some(Origin::held(path, file))
     }
 
     /// Where the file was read to, for `tail --state`.
