@@ -185,7 +185,12 @@ pub fn bench(history: &Path, rate: usize, seconds: u64) {
     let begin = Instant::now();
     let mut n = 0;
     let mut tick = 0u64;
+    // (seconds into the stream, events written, resident MB), every 5 s.
+    let mut samples: Vec<(u64, usize, f64)> = Vec::new();
     while begin.elapsed() < Duration::from_secs(seconds) {
+        if tick.is_multiple_of(500) {
+            samples.push((tick / 100, n, rss_mb(pid)));
+        }
         let text: String = (n..n + batch).map(k8s_line).collect();
         file.write_all(text.as_bytes()).unwrap();
         let at = Instant::now();
@@ -213,6 +218,9 @@ pub fn bench(history: &Path, rate: usize, seconds: u64) {
     }
     std::thread::sleep(Duration::from_secs(3));
     let rss_end = rss_mb(pid);
+    // Idle: nothing arrives; memory should not move.
+    std::thread::sleep(Duration::from_secs(10));
+    let rss_idle = rss_mb(pid);
     let _ = Command::new("kill")
         .args(["-TERM", &pid.to_string()])
         .status();
@@ -262,7 +270,23 @@ pub fn bench(history: &Path, rate: usize, seconds: u64) {
         alert_s.last().copied().unwrap_or(f64::NAN)
     );
     println!(
-        "  resident memory: {rss_start:.0} MB when following, {rss_end:.0} MB after {n} more events ({:.2} KB per event)",
-        (rss_end - rss_start) * 1024.0 / n.max(1) as f64
+        "  resident memory: {rss_start:.0} MB when following, {rss_end:.0} MB after {n} more events, {rss_idle:.0} MB after 10 s idle"
     );
+    let shown: Vec<String> = samples
+        .iter()
+        .map(|(s, e, mb)| format!("{s}s/{}k:{mb:.0}MB", e / 1000))
+        .collect();
+    println!(
+        "  during the stream (seconds/events written:resident): {}",
+        shown.join(" ")
+    );
+    // The slope over the second half of the stream, past the load's freed buffers.
+    if let (Some(a), Some(b)) = (samples.get(samples.len() / 2), samples.last())
+        && b.1 > a.1
+    {
+        println!(
+            "  growth over the second half: {:.2} KB per event",
+            (b.2 - a.2) * 1024.0 / (b.1 - a.1) as f64
+        );
+    }
 }
