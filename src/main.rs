@@ -192,49 +192,7 @@ enum Command {
     /// Follow inputs as they grow and print new events as they arrive (like `tail -f`):
     /// lines appended to files, new files in directories (gzip too), rotated and truncated
     /// files, and standard input (`-`).
-    Tail {
-        /// Files, directories, globs, or - for standard input (default: the bundled sample-logs/).
-        paths: Vec<String>,
-        /// Print only events matching this filter expression.
-        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
-        filter: Option<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = TailFormat::Table)]
-        format: TailFormat,
-        /// Events of what already exists to print first: a number, or `all` (resumed with
-        /// --state: everything since the last run).
-        #[arg(long, short = 'n', value_name = "N|all", default_value = "10")]
-        lines: String,
-        /// Remember where each input was in FILE, and continue from there when restarted.
-        #[arg(long, value_name = "FILE")]
-        state: Option<PathBuf>,
-        /// Poll for changes at this interval (`1s`, `500ms`) instead of waiting for change
-        /// events (network file systems, some containers).
-        #[arg(long, value_name = "INTERVAL")]
-        poll: Option<String>,
-        /// Hold events this long to print them in time order (`0s` prints on arrival).
-        #[arg(long, value_name = "DURATION", default_value = "2s")]
-        reorder_window: String,
-        /// Print findings as they fire, among the events (`detect --format jsonl` objects
-        /// with `"change": "new"|"updated"` in NDJSON, lines starting with `!` in tables).
-        #[arg(long)]
-        findings: bool,
-        /// Print only findings, no events.
-        #[arg(long, conflicts_with = "findings")]
-        findings_only: bool,
-        /// Send findings to a target: `webhook=URL` (Slack, Teams, any JSON endpoint) or
-        /// `exec=CMD` (the finding as JSON on its standard input); add `,min=SEVERITY` or
-        /// `,aggregate=60s`. Repeatable; also `[alert] targets` in the configuration.
-        #[arg(long, value_name = "SPEC")]
-        alert: Vec<String>,
-        /// Alert only findings at or above this severity (default: the configuration's, medium).
-        #[arg(long, value_name = "LEVEL")]
-        alert_min_severity: Option<String>,
-        /// Do not alert findings matching `rule=GLOB,actor=GLOB,src_ip=CIDR,resource=GLOB`
-        /// until `until=RFC3339` or `for=2h`. Repeatable; also `[[alert.silence]]`.
-        #[arg(long, value_name = "SPEC")]
-        silence: Vec<String>,
-    },
+    Tail(TailArgs),
     /// Write generated audit logs (the bundled sample and benchmark inputs).
     #[command(hide = true)]
     Synth {
@@ -495,42 +453,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &common,
             (min_severity, format, fail_on),
         ),
-        Some(Command::Tail {
-            paths,
-            filter,
-            format,
-            lines,
-            state,
-            poll,
-            reorder_window,
-            findings,
-            findings_only,
-            alert,
-            alert_min_severity,
-            silence,
-        }) => tail(
-            TailRequest {
-                paths,
-                filter,
-                format,
-                lines,
-                state,
-                poll,
-                reorder_window,
-                findings: if findings_only {
-                    trailscope::tail::live::FindingsOutput::Only
-                } else if findings {
-                    trailscope::tail::live::FindingsOutput::WithEvents
-                } else {
-                    trailscope::tail::live::FindingsOutput::Off
-                },
-                alert,
-                alert_min_severity,
-                silence,
-            },
-            cli.input_format.as_deref(),
-            &common,
-        ),
+        Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),
         Some(Command::Synth {
             kind,
             out,
@@ -920,23 +843,54 @@ fn detect(
 }
 
 /// What `trailscope tail` was asked.
-struct TailRequest {
+#[derive(clap::Args)]
+struct TailArgs {
+    /// Files, directories, globs, or - for standard input (default: the bundled sample-logs/).
     paths: Vec<String>,
+    /// Print only events matching this filter expression.
+    #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
     filter: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TailFormat::Table)]
     format: TailFormat,
+    /// Events of what already exists to print first: a number, or `all` (resumed with
+    /// --state: everything since the last run).
+    #[arg(long, short = 'n', value_name = "N|all", default_value = "10")]
     lines: String,
+    /// Remember where each input was in FILE, and continue from there when restarted.
+    #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
+    /// Poll for changes at this interval (`1s`, `500ms`) instead of waiting for change
+    /// events (network file systems, some containers).
+    #[arg(long, value_name = "INTERVAL")]
     poll: Option<String>,
+    /// Hold events this long to print them in time order (`0s` prints on arrival).
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
     reorder_window: String,
-    findings: trailscope::tail::live::FindingsOutput,
+    /// Print findings as they fire, among the events (`detect --format jsonl` objects
+    /// with `"change": "new"|"updated"` in NDJSON, lines starting with `!` in tables).
+    #[arg(long)]
+    findings: bool,
+    /// Print only findings, no events.
+    #[arg(long, conflicts_with = "findings")]
+    findings_only: bool,
+    /// Send findings to a target: `webhook=URL` (Slack, Teams, any JSON endpoint) or
+    /// `exec=CMD` (the finding as JSON on its standard input); add `,min=SEVERITY` or
+    /// `,aggregate=60s`. Repeatable; also `[alert] targets` in the configuration.
+    #[arg(long, value_name = "SPEC")]
     alert: Vec<String>,
+    /// Alert only findings at or above this severity (default: the configuration's, medium).
+    #[arg(long, value_name = "LEVEL")]
     alert_min_severity: Option<String>,
+    /// Do not alert findings matching `rule=GLOB,actor=GLOB,src_ip=CIDR,resource=GLOB`
+    /// until `until=RFC3339` or `for=2h`. Repeatable; also `[[alert.silence]]`.
+    #[arg(long, value_name = "SPEC")]
     silence: Vec<String>,
 }
 
 /// `trailscope tail`: follows until interrupted (or standard input ends).
 fn tail(
-    request: TailRequest,
+    request: TailArgs,
     input_format: Option<&str>,
     common: &Common,
 ) -> anyhow::Result<ExitCode> {
@@ -1014,7 +968,13 @@ fn tail(
         reorder,
         tz: prepared.tz,
         stop,
-        findings: request.findings,
+        findings: if request.findings_only {
+            trailscope::tail::live::FindingsOutput::Only
+        } else if request.findings {
+            trailscope::tail::live::FindingsOutput::WithEvents
+        } else {
+            trailscope::tail::live::FindingsOutput::Off
+        },
         alerts,
         config: prepared.config,
     };

@@ -45,12 +45,10 @@ struct Tail {
 
 impl Tail {
     fn start(args: &[&str]) -> Tail {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+        let mut child = crate::util::trailscope()
             .arg("tail")
             .args(["--format", "ndjson", "--reorder-window", "0s"])
             .args(args)
-            .env_remove("TRAILSCOPE_CONFIG")
-            .env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -640,10 +638,8 @@ fn every_record_is_shown_as_written_after_rotation_and_truncation() {
 
 #[test]
 fn standard_input_is_followed_line_by_line_and_ends_with_it() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+    let mut child = crate::util::trailscope()
         .args(["tail", "--format", "ndjson", "--reorder-window", "0s", "-"])
-        .env_remove("TRAILSCOPE_CONFIG")
-        .env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -3,7 +3,7 @@
 //! and overlapping pages of polling loops are printed once.
 
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -34,10 +34,8 @@ fn sample_records(rel: &str) -> Vec<Value> {
 /// events printed reach the count given with it (so each piece is printed while the pipe is
 /// still open). Returns every event printed.
 fn pipe(pieces: &[(String, usize)]) -> Vec<Value> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trailscope"))
+    let mut child = crate::util::trailscope()
         .args(["tail", "--format", "ndjson", "--reorder-window", "0s", "-"])
-        .env_remove("TRAILSCOPE_CONFIG")
-        .env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

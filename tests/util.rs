@@ -86,14 +86,18 @@ pub fn rows_where<'a>(rows: &'a [Row], field: &str, value: &str) -> Vec<&'a Row>
         .collect()
 }
 
+/// The trailscope binary with the built-in configuration (no user configuration is read).
+pub fn trailscope() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_trailscope"));
+    command
+        .env_remove("TRAILSCOPE_CONFIG")
+        .env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test");
+    command
+}
+
 /// Runs the trailscope binary.
 pub fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_trailscope"))
-        .args(args)
-        .env_remove("TRAILSCOPE_CONFIG")
-        .env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test")
-        .output()
-        .expect("run trailscope")
+    trailscope().args(args).output().expect("run trailscope")
 }
 
 /// Standard output of a run, as text.

@@ -169,7 +169,7 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
             .into_iter()
             .chain(follow.receiver.try_iter().take(256))
         {
-            handled = tail.handle(msg, &mut store, &spec, &options, resumed, out, err);
+            handled = tail.handle(msg, &mut store, &spec, &options, out, err);
             if handled.is_err() {
                 break;
             }
@@ -260,14 +260,12 @@ struct Tail {
 }
 
 impl Tail {
-    #[allow(clippy::too_many_arguments)]
     fn handle(
         &mut self,
         msg: IngestMsg,
         store: &mut FrameStore,
         spec: &ViewSpec,
         options: &TailOptions,
-        resumed: bool,
         out: &mut dyn Write,
         err: &mut dyn Write,
     ) -> Result<()> {
@@ -290,7 +288,7 @@ impl Tail {
                     .compile(store.frame())
                     .map_err(|e| Error::Invalid(e.message))?;
                 self.view = Some(view);
-                let backlog = if resumed { None } else { options.backlog };
+                let backlog = if self.resumed { None } else { options.backlog };
                 if options.findings != FindingsOutput::Only {
                     self.print_backlog(store.frame(), backlog, options, out)?;
                 }
