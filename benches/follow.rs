@@ -79,6 +79,7 @@ fn arrivals(events: &DataFrame, start: i64, end: i64, input: usize) -> Vec<Batch
                 input,
                 frame,
                 fingerprints,
+                staged: Vec::new(),
             }
         })
         .collect()

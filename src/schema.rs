@@ -198,6 +198,22 @@ pub struct Event<'a> {
     pub account: Option<Cow<'a, str>>,
     /// Key request parameters.
     pub details: Option<Cow<'a, str>>,
+    /// For a request logged once per stage (Kubernetes `RequestReceived`, then
+    /// `ResponseComplete`): how complete this stage's record is. Of the records sharing an
+    /// `event_id`, the store keeps the most complete one as the event.
+    pub completeness: Option<u8>,
+}
+
+/// A row of a batch that is one stage of a request logged in stages: the store keeps, per
+/// request, the most complete stage (see [`Event::completeness`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StagedRow {
+    /// The row in its batch.
+    pub row: u32,
+    /// Hash of the provider and the request's id.
+    pub request: u64,
+    /// How complete the stage is; higher wins.
+    pub completeness: u8,
 }
 
 /// Where the original bytes of a record are.
@@ -357,6 +373,7 @@ pub struct EventBatch {
     raw_line: Vec<u64>,
     id_hash: Vec<Option<u64>>,
     fingerprints: Vec<u64>,
+    staged: Vec<StagedRow>,
 }
 
 impl EventBatch {
@@ -386,6 +403,7 @@ impl EventBatch {
             raw_line: Vec::with_capacity(capacity),
             id_hash: Vec::with_capacity(capacity),
             fingerprints: Vec::with_capacity(capacity),
+            staged: Vec::new(),
         }
     }
 
@@ -402,6 +420,11 @@ impl EventBatch {
     /// The dedup fingerprints of the events, in order.
     pub fn fingerprints(&self) -> &[u64] {
         &self.fingerprints
+    }
+
+    /// The rows that are stages of a request logged in stages.
+    pub fn staged(&self) -> &[StagedRow] {
+        &self.staged
     }
 
     /// Appends one event read from `raw` (the record's original bytes) at `span`.
@@ -470,8 +493,15 @@ impl EventBatch {
         self.raw_len.push(span.len);
         self.raw_line.push(span.line);
         let id = event.event_id.as_deref();
-        self.id_hash
-            .push(id.map(|v| xxhash_rust::xxh3::xxh3_64(v.as_bytes())));
+        let id_hash = id.map(|v| xxhash_rust::xxh3::xxh3_64(v.as_bytes()));
+        if let (Some(completeness), Some(hash)) = (event.completeness, id_hash) {
+            self.staged.push(StagedRow {
+                row: (self.id_hash.len()) as u32,
+                request: xxhash_rust::xxh3::xxh3_64_with_seed(event.provider.as_bytes(), hash),
+                completeness,
+            });
+        }
+        self.id_hash.push(id_hash);
     }
 
     /// Converts the batch into a frame with the event schema.

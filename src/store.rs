@@ -11,7 +11,7 @@ use polars::prelude::*;
 use crate::load::follow::{Follow, FollowOptions};
 use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
 use crate::load::source::{self, Input, Origin};
-use crate::schema::{self, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE, TIME};
+use crate::schema::{self, ID_HASH, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE, TIME};
 use crate::{Error, Rejection, Result};
 
 /// How many rejection reasons are kept per input (all are counted).
@@ -32,8 +32,12 @@ pub struct InputStats {
     pub envelope: Option<&'static str>,
     /// Events added to the frame.
     pub events: u64,
-    /// Events already loaded from somewhere else (not added).
+    /// Events already loaded from somewhere else (not added), and stages of a request whose
+    /// more complete stage is the event (`stage_duplicates`).
     pub duplicates: u64,
+    /// Of the duplicates: records of a request logged in stages (Kubernetes
+    /// `RequestReceived` before its `ResponseComplete`) that another stage's record stands for.
+    pub stage_duplicates: u64,
     /// Records that could not be loaded.
     pub rejected: u64,
     /// The first rejections, with their positions.
@@ -73,6 +77,19 @@ pub struct FrameStore {
     finished: bool,
     notices: Vec<Notice>,
     notice_count: u64,
+    /// Per request logged in stages, the stage kept as its event.
+    stages: HashMap<u64, KeptStage, BuildHasherDefault<IdentityHasher>>,
+    /// Rows (`id_hash`, `raw_offset`) a more complete stage replaced, dropped at the commit.
+    superseded: HashSet<(u64, u64)>,
+}
+
+/// The stage of a request that stands for it in the frame.
+#[derive(Debug, Clone, Copy)]
+struct KeptStage {
+    completeness: u8,
+    input: usize,
+    id_hash: u64,
+    raw_offset: u64,
 }
 
 impl Default for FrameStore {
@@ -95,6 +112,8 @@ impl FrameStore {
             finished: false,
             notices: Vec::new(),
             notice_count: 0,
+            stages: HashMap::default(),
+            superseded: HashSet::new(),
         }
     }
 
@@ -252,10 +271,13 @@ impl FrameStore {
             duplicates += u64::from(!new);
             keep.push(new);
         }
+        let stage_duplicates = self.keep_most_complete_stages(&batch, &mut keep)?;
+        duplicates += stage_duplicates;
         let added = batch.fingerprints.len() - duplicates as usize;
         let stats = self.input_mut(batch.input);
         stats.events += added as u64;
         stats.duplicates += duplicates;
+        stats.stage_duplicates += stage_duplicates;
         let frame = if duplicates == 0 {
             batch.frame
         } else {
@@ -270,6 +292,66 @@ impl FrameStore {
             self.pending.push(frame.clone())?;
         }
         Ok(frame)
+    }
+
+    /// Of the batch's stages of requests, keeps a row only when no more complete stage of its
+    /// request is loaded; a row that betters an earlier stage marks that one for removal at
+    /// the commit (moving its count from events to stage duplicates). Returns how many of
+    /// the batch's rows were stage duplicates.
+    fn keep_most_complete_stages(&mut self, batch: &Batch, keep: &mut [bool]) -> Result<u64> {
+        if batch.staged.is_empty() {
+            return Ok(0);
+        }
+        let locator = |name: &str| {
+            batch
+                .frame
+                .column(name)
+                .and_then(|c| c.u64().cloned())
+                .map_err(Error::polars("reading the stage locator"))
+        };
+        let (ids, offsets) = (locator(ID_HASH)?, locator(RAW_OFFSET)?);
+        let mut stage_duplicates = 0;
+        // Rows of this batch kept so far, by request: bettered here, they are simply not kept.
+        let mut in_batch: HashMap<u64, usize> = HashMap::new();
+        for staged in &batch.staged {
+            let row = staged.row as usize;
+            if !keep.get(row).copied().unwrap_or(false) {
+                continue; // an exact duplicate, already counted
+            }
+            let this = KeptStage {
+                completeness: staged.completeness,
+                input: batch.input,
+                id_hash: ids.get(row).unwrap_or(0),
+                raw_offset: offsets.get(row).unwrap_or(0),
+            };
+            match self.stages.get(&staged.request).copied() {
+                Some(kept) if kept.completeness > this.completeness => {
+                    keep[row] = false;
+                    stage_duplicates += 1;
+                    continue;
+                }
+                // The same stage twice with different content is no stage of the request
+                // but an altered copy: both stay, for the integrity rule to compare.
+                Some(kept) if kept.completeness == this.completeness => continue,
+                Some(kept) => match in_batch.get(&staged.request) {
+                    Some(&earlier) => {
+                        keep[earlier] = false;
+                        stage_duplicates += 1;
+                    }
+                    None => {
+                        self.superseded.insert((kept.id_hash, kept.raw_offset));
+                        let stats = self.input_mut(kept.input);
+                        stats.events = stats.events.saturating_sub(1);
+                        stats.duplicates += 1;
+                        stats.stage_duplicates += 1;
+                    }
+                },
+                None => {}
+            }
+            self.stages.insert(staged.request, this);
+            in_batch.insert(staged.request, row);
+        }
+        Ok(stage_duplicates)
     }
 
     /// Merges appended batches into the frame, in time order (events without a time last),
@@ -288,6 +370,14 @@ impl FrameStore {
                 .vstack_mut_owned(part)
                 .map_err(Error::polars("appending events"))?;
         }
+        // Stages bettered by a later, more complete stage of their request leave the frame;
+        // when one of them was committed already, rows before the new ones moved.
+        let mut removed_before = 0;
+        if !self.superseded.is_empty() {
+            let superseded = std::mem::take(&mut self.superseded);
+            (frame, removed_before) = without_rows(frame, &superseded, before)?;
+        }
+        let before = before - removed_before;
         let in_order = is_time_sorted(&frame)?;
         if !in_order {
             frame = sort_from_first_late(frame, before)?;
@@ -303,7 +393,7 @@ impl FrameStore {
         self.generation += 1;
         Ok(StoreChange {
             generation: self.generation,
-            appended: in_order.then_some(before..after),
+            appended: (in_order && removed_before == 0).then_some(before..after),
         })
     }
 
@@ -527,6 +617,37 @@ fn merge_newest_chunks(frame: DataFrame) -> Result<DataFrame> {
     Ok(head)
 }
 
+/// The frame without the rows whose (`id_hash`, `raw_offset`) are in `rows`, and how many of
+/// the removed rows were among its first `prefix`.
+fn without_rows(
+    frame: DataFrame,
+    rows: &HashSet<(u64, u64)>,
+    prefix: usize,
+) -> Result<(DataFrame, usize)> {
+    let column = |name: &str| {
+        frame
+            .column(name)
+            .and_then(|c| c.u64().cloned())
+            .map_err(Error::polars("reading the stage locator"))
+    };
+    let (ids, offsets) = (column(ID_HASH)?, column(RAW_OFFSET)?);
+    let mut removed_before = 0;
+    let keep: BooleanChunked = ids
+        .iter()
+        .zip(offsets.iter())
+        .enumerate()
+        .map(|(i, (id, offset))| {
+            let gone = id.is_some_and(|id| rows.contains(&(id, offset.unwrap_or(0))));
+            removed_before += usize::from(gone && i < prefix);
+            Some(!gone)
+        })
+        .collect();
+    let frame = frame
+        .filter(&keep)
+        .map_err(Error::polars("dropping superseded stages"))?;
+    Ok((frame, removed_before))
+}
+
 fn is_time_sorted(frame: &DataFrame) -> Result<bool> {
     let time = frame
         .column(TIME)
@@ -685,6 +806,7 @@ mod tests {
                 input,
                 frame: events.into_frame().unwrap(),
                 fingerprints,
+                staged: Vec::new(),
             }
         };
         let nothing = store.commit().unwrap();
@@ -749,5 +871,104 @@ mod tests {
                 appended: Some(6..6)
             }
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod stage_tests {
+    use super::*;
+    use crate::schema::{Event, EventBatch, OUTCOME, Outcome, RawSpan};
+
+    /// A batch of Kubernetes stage records: (audit id, stage completeness, outcome, offset).
+    fn stages(input: usize, rows: &[(&str, u8, Outcome, u64)]) -> Batch {
+        let mut batch = EventBatch::with_capacity("k8s.log", rows.len());
+        for (id, completeness, outcome, offset) in rows {
+            let event = Event {
+                provider: "kubernetes",
+                time: Some(1_700_000_000_000_000 + *offset as i64),
+                event_id: Some((*id).into()),
+                outcome: *outcome,
+                details: Some(format!("stage={completeness}").into()),
+                completeness: Some(*completeness),
+                ..Event::default()
+            };
+            let span = RawSpan {
+                offset: *offset,
+                len: 1,
+                line: *offset,
+            };
+            batch.push(&event, b"{}", span, false);
+        }
+        Batch {
+            input,
+            fingerprints: batch.fingerprints().to_vec(),
+            staged: batch.staged().to_vec(),
+            frame: batch.into_frame().unwrap(),
+        }
+    }
+
+    fn outcomes(store: &FrameStore) -> Vec<String> {
+        let column = store
+            .frame()
+            .column(OUTCOME)
+            .unwrap()
+            .cast(&DataType::String);
+        let column = column.unwrap();
+        column
+            .str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_request_logged_in_two_stages_is_one_event_whatever_the_batches() {
+        let mut store = FrameStore::new();
+        // Same batch: RequestReceived then ResponseComplete.
+        let added = store
+            .append_new(stages(
+                0,
+                &[
+                    ("a", 0, Outcome::Unknown, 0),
+                    ("a", 2, Outcome::Success, 10),
+                    ("b", 0, Outcome::Unknown, 20),
+                ],
+            ))
+            .unwrap();
+        assert_eq!(added.height(), 2, "a's RequestReceived is not added");
+        assert_eq!(store.commit().unwrap().appended, Some(0..2));
+        // A later batch completes b, whose RequestReceived is already committed: it leaves
+        // the frame and the commit says rows moved.
+        store
+            .append(stages(0, &[("b", 2, Outcome::Failure, 30)]))
+            .unwrap();
+        assert_eq!(store.commit().unwrap().appended, None);
+        assert_eq!(outcomes(&store), ["success", "failure"]);
+        // A stage arriving after its more complete one is a duplicate; so is a repeat.
+        store
+            .append(stages(
+                0,
+                &[
+                    ("a", 0, Outcome::Unknown, 40),
+                    ("b", 2, Outcome::Failure, 30),
+                ],
+            ))
+            .unwrap();
+        store.commit().unwrap();
+        assert_eq!(store.frame().height(), 2);
+        let stats = &store.inputs()[0];
+        assert_eq!(
+            (stats.events, stats.duplicates, stats.stage_duplicates),
+            (2, 4, 3)
+        );
+        assert_eq!(stats.seen(), 6, "every record seen is counted once");
+        // The completed stage again with other content is an altered copy, not a stage: kept.
+        store
+            .append(stages(0, &[("a", 2, Outcome::Failure, 50)]))
+            .unwrap();
+        store.commit().unwrap();
+        assert_eq!(store.frame().height(), 3);
     }
 }

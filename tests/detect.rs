@@ -513,7 +513,7 @@ fn service_identities_have_their_own_baselines() {
         Severity::High,
         "a write from a new network: {f:#?}"
     );
-    assert!(f.reason.contains("10.20.0.0/24"), "{}", f.reason);
+    assert!(f.reason.contains("10.0.0.0/8 (private)"), "{}", f.reason);
     assert!(!contains(
         &findings,
         "non-human-identity-anomaly",
@@ -534,6 +534,145 @@ fn service_identities_have_their_own_baselines() {
 fn okta(id: &str, secs: i64, user: &str, ip: &str, city: &str, country: &str) -> Value {
     json!({"actor": {"id": "00u1", "type": "User", "alternateId": user, "displayName": user}, "client": {"ipAddress": ip, "geographicalContext": {"city": city, "country": country}},
         "eventType": "user.session.start", "outcome": {"result": "SUCCESS"}, "published": iso(secs), "uuid": id, "version": "0"})
+}
+
+/// An Okta event of `user` from `ip`.
+fn okta_event(id: &str, secs: i64, user: &str, ip: &str, kind: &str, result: &str) -> Value {
+    json!({"actor": {"id": "00u1", "type": "User", "alternateId": user, "displayName": user}, "client": {"ipAddress": ip},
+        "eventType": kind, "outcome": {"result": result, "reason": if result == "FAILURE" { json!("INVALID_CREDENTIALS") } else { Value::Null }},
+        "published": iso(secs), "uuid": id, "version": "0"})
+}
+
+fn write_lines(dir: &Path, name: &str, lines: &[Value]) {
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+#[test]
+fn paced_sprays_and_push_fatigue_are_found_and_their_look_alikes_are_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = MON + 9 * HOUR;
+    let mut lines = Vec::new();
+    // Colleagues signing in from the office's shared address all week...
+    for day in 0..5 {
+        for (i, user) in ["ann", "ben", "cat", "dan", "eve", "fay"]
+            .iter()
+            .enumerate()
+        {
+            let at = MON + day * DAY + 8 * HOUR + i as i64 * 60;
+            lines.push(okta_event(
+                &format!("ok-{day}-{i}"),
+                at,
+                &format!("{user}@acme.example"),
+                "198.51.100.1",
+                "user.session.start",
+                "SUCCESS",
+            ));
+        }
+    }
+    // ... where five of them mistype once on Thursday morning: no spray.
+    for (i, user) in ["ann", "ben", "cat", "dan", "eve"].iter().enumerate() {
+        let at = MON + 3 * DAY + 9 * HOUR + i as i64 * 300;
+        lines.push(okta_event(
+            &format!("neg-typo-{i}"),
+            at,
+            &format!("{user}@acme.example"),
+            "198.51.100.1",
+            "user.session.start",
+            "FAILURE",
+        ));
+    }
+    // A paced spray: six users, one attempt every four minutes, from a new address, then
+    // a success there.
+    for (i, user) in ["ann", "ben", "cat", "dan", "eve", "fay"]
+        .iter()
+        .enumerate()
+    {
+        let at = t + 2 * DAY + i as i64 * 240;
+        lines.push(okta_event(
+            &format!("pos-spray-{i}"),
+            at,
+            &format!("{user}@acme.example"),
+            "203.0.113.5",
+            "user.session.start",
+            "FAILURE",
+        ));
+    }
+    lines.push(okta_event(
+        "pos-spray-ok",
+        t + 2 * DAY + 1800,
+        "fay@acme.example",
+        "203.0.113.5",
+        "user.session.start",
+        "SUCCESS",
+    ));
+    // Push fatigue: four denied pushes in ten minutes, then an approval from a new address.
+    for i in 0..4 {
+        lines.push(okta_event(
+            &format!("pos-push-{i}"),
+            t + 3 * DAY + i * 150,
+            "ben@acme.example",
+            "203.0.113.9",
+            "user.mfa.okta_verify.deny_push",
+            "SUCCESS",
+        ));
+    }
+    lines.push(okta_event(
+        "pos-push-ok",
+        t + 3 * DAY + 700,
+        "ben@acme.example",
+        "203.0.113.9",
+        "user.authentication.auth_via_mfa",
+        "SUCCESS",
+    ));
+    // A user who fumbles twice and then approves: no fatigue.
+    for i in 0..2 {
+        lines.push(okta_event(
+            &format!("neg-push-{i}"),
+            t + 4 * DAY + i * 60,
+            "cat@acme.example",
+            "198.51.100.1",
+            "user.authentication.auth_via_mfa",
+            "FAILURE",
+        ));
+    }
+    lines.push(okta_event(
+        "neg-push-ok",
+        t + 4 * DAY + 200,
+        "cat@acme.example",
+        "198.51.100.1",
+        "user.authentication.auth_via_mfa",
+        "SUCCESS",
+    ));
+    write_lines(dir.path(), "okta.ndjson", &lines);
+    let findings = detect_dir(dir.path());
+    let sprays = by_rule(&findings, "password-spray");
+    assert_eq!(sprays.len(), 1, "{sprays:#?}");
+    assert_eq!(
+        (sprays[0].actor.as_str(), sprays[0].severity),
+        ("203.0.113.5", Severity::High)
+    );
+    assert!(sprays[0].event_ids.contains(&"pos-spray-ok".to_string()));
+    assert!(contains(
+        &findings,
+        "signin-success-after-failures",
+        "pos-spray-ok"
+    ));
+    let fatigue = by_rule(&findings, "mfa-fatigue");
+    assert_eq!(fatigue.len(), 1, "{fatigue:#?}");
+    assert_eq!(
+        fatigue[0].severity,
+        Severity::Critical,
+        "approved from a new address"
+    );
+    assert_eq!(fatigue[0].count, 5);
+    assert!(
+        !findings
+            .iter()
+            .any(|f| f.severity >= Severity::Medium
+                && f.event_ids.iter().any(|e| e.starts_with("neg-"))),
+        "{findings:#?}"
+    );
 }
 
 #[test]
@@ -689,9 +828,43 @@ fn detect_finds_the_bundled_incident_and_fails_on_high() {
         "credential-created-for-other-identity",
         "off-hours-privileged-action",
         "resource-made-public",
+        "password-spray",
+        "mfa-fatigue",
     ] {
         assert!(rules.contains(rule), "{rule} not in {rules:?}");
     }
+    // The README's story starts here: 8 users sprayed from one address, then dana's six
+    // denied pushes and the approval from the attacker's address.
+    let of = |rule: &str| lines.iter().find(|l| l["rule"] == rule).unwrap();
+    let spray = of("password-spray");
+    assert_eq!(spray["actor"], "203.0.113.66");
+    assert!(
+        spray["reason"]
+            .as_str()
+            .unwrap()
+            .contains("8 different users"),
+        "{spray}"
+    );
+    let fatigue = of("mfa-fatigue");
+    assert_eq!(
+        (
+            &fatigue["actor"],
+            &fatigue["severity"],
+            fatigue["count"].as_u64()
+        ),
+        (
+            &json!("dana@northwind.example"),
+            &json!("critical"),
+            Some(7)
+        )
+    );
+    assert!(
+        fatigue["reason"]
+            .as_str()
+            .unwrap()
+            .contains("denied or failed 6 MFA prompts"),
+        "{fatigue}"
+    );
     let quiet = run(&[
         "detect",
         &sample,

@@ -101,6 +101,7 @@ fn tail(frame: &DataFrame, chunks: &[Vec<IdxSize>], config: &Config) -> Tailed {
                 input: 0,
                 frame: frame.take(&idx).unwrap(),
                 fingerprints: rows.iter().map(|r| u64::from(*r)).collect(),
+                staged: Vec::new(),
             })
             .unwrap();
         store.commit().unwrap();

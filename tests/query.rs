@@ -397,6 +397,34 @@ fn query_sql_answers_what_the_filter_language_cannot() {
 }
 
 #[test]
+fn query_sql_like_and_string_functions_work_on_categorical_columns() {
+    let (_, all) = sample();
+    let out = run(&[
+        "query",
+        &sample_arg(),
+        "--sql",
+        "SELECT action, actor FROM events WHERE action LIKE '%Login%' AND lower(provider) = 'aws'",
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let got: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["action"].as_str().unwrap())
+        .collect();
+    let expected = all
+        .iter()
+        .filter(|r| r["provider"] == "aws" && r["action"].contains("Login"))
+        .count();
+    assert!(expected > 0, "the sample has AWS sign-ins");
+    assert_eq!(got.len(), expected);
+    assert!(got.iter().all(|a| a.contains("Login")), "{got:?}");
+}
+
+#[test]
 fn an_invalid_filter_points_at_its_column_and_matches_nothing() {
     let out = run(&[
         "query",

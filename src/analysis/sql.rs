@@ -8,9 +8,19 @@ use crate::{Error, Result};
 pub const TABLE: &str = "events";
 
 /// Runs Polars SQL over the frame, registered as the table [`TABLE`] (`events`).
+///
+/// The table shows categorical columns as strings: Polars SQL's string functions and
+/// `LIKE` reject categoricals, and a SQL user sees text, not a dictionary. The casts are
+/// lazy, so a query pays only for the columns it reads.
 pub fn sql(frame: &DataFrame, query: &str) -> Result<DataFrame> {
     let mut context = polars::sql::SQLContext::new();
-    context.register(TABLE, frame.clone().lazy());
+    let as_text: Vec<Expr> = frame
+        .columns()
+        .iter()
+        .filter(|c| matches!(c.dtype(), DataType::Categorical(..)))
+        .map(|c| col(c.name().clone()).cast(DataType::String))
+        .collect();
+    context.register(TABLE, frame.clone().lazy().with_columns(as_text));
     context
         .execute(query)
         .and_then(|lf| lf.collect())

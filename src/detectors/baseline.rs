@@ -107,8 +107,17 @@ impl Rule for OffHours {
                     if p.hour_usual(hour, day, k) && p.weekday_usual(day) {
                         continue;
                     }
+                    // Machines keep no office hours: an hour new for a service or for the
+                    // platform (a kubelet reading secrets on a Sunday) is worth noting,
+                    // not investigating, unless the action itself was judged dangerous.
+                    let machine = ctx
+                        .stats
+                        .get(&e.actor)
+                        .is_some_and(|s| s.non_human || s.system);
                     let sev = if derived.is_critical_tier(e.row) {
                         High
+                    } else if machine {
+                        Low
                     } else {
                         Medium
                     };
@@ -300,8 +309,13 @@ impl Rule for Dormant {
             } else {
                 Low
             };
+            let system = ctx.stats.get(&actor).is_some_and(|s| s.system);
             let severity = if ctx.is_automation(&actor) {
                 Info
+            } else if system && !credentials {
+                // The platform's own identities come and go with the nodes and features
+                // in use: back after a pause is no anomaly worth a look on its own.
+                severity.min(Low)
             } else {
                 severity
             };
@@ -692,6 +706,10 @@ impl Rule for RareAction {
             }
             if ctx.is_automation(&e.actor) {
                 severity = Info;
+            } else if ctx.stats.get(&e.actor).is_some_and(|s| s.system)
+                && !derived.is_critical_tier(e.row)
+            {
+                severity = severity.min(Low);
             }
             let history = ctx
                 .stats

@@ -60,6 +60,21 @@ pub struct ActorStat {
     pub events: u64,
     /// Service or system identity.
     pub non_human: bool,
+    /// The platform itself: AWS services, Kubernetes nodes, controllers and control plane
+    /// (`system:*` but service accounts outside kube-system). Never medium on an anomaly
+    /// alone.
+    pub system: bool,
+}
+
+/// Whether an actor is the platform itself ([`ActorStat::system`]), by its type or its
+/// Kubernetes name (Panther's `is_system_principal`).
+pub fn is_system_actor(name: &str, kind: &str) -> bool {
+    kind == "system"
+        || name.strip_prefix("system:").is_some_and(|rest| {
+            rest.strip_prefix("serviceaccount:")
+                .is_none_or(|sa| sa.starts_with("kube-system:"))
+        })
+        || name.starts_with("eks:")
 }
 
 /// One distinct (provider, service, action) of the frame.
@@ -194,6 +209,7 @@ impl<'a> Context<'a> {
                     last: last[i].unwrap_or(0),
                     events: n[i].unwrap_or(0),
                     non_human: matches!(kinds[i].as_str(), "service" | "system"),
+                    system: is_system_actor(name, &kinds[i]),
                 },
             );
         }

@@ -436,15 +436,40 @@ pub(super) fn local_of(us: i64, tz: &jiff::tz::TimeZone) -> (i64, i64, i64) {
 }
 
 /// The network of an address: /24 for IPv4, /48 for IPv6; None for names and junk.
+///
+/// A private address is its whole private range: a new /24 inside `10.0.0.0/8` (a node-pool
+/// upgrade moving pods to a new slice of the cluster's pod range, a new office subnet) is
+/// no new network, and the ranges are the organisation's own.
 pub(crate) fn network_of(ip: &str) -> Option<String> {
     match ip.trim().parse::<std::net::IpAddr>().ok()? {
         std::net::IpAddr::V4(a) => {
             let o = a.octets();
-            Some(format!("{}.{}.{}.0/24", o[0], o[1], o[2]))
+            let private = match o {
+                [10, ..] => Some("10.0.0.0/8"),
+                [172, b, ..] if (16..32).contains(&b) => Some("172.16.0.0/12"),
+                [192, 168, ..] => Some("192.168.0.0/16"),
+                [100, b, ..] if (64..128).contains(&b) => Some("100.64.0.0/10"),
+                [127, ..] => Some("127.0.0.0/8"),
+                [169, 254, ..] => Some("169.254.0.0/16"),
+                _ => None,
+            };
+            Some(match private {
+                Some(range) => format!("{range} (private)"),
+                None => format!("{}.{}.{}.0/24", o[0], o[1], o[2]),
+            })
         }
         std::net::IpAddr::V6(a) => {
             let s = a.segments();
-            Some(format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]))
+            if let Some(v4) = a.to_ipv4_mapped() {
+                return network_of(&v4.to_string());
+            }
+            Some(if s[0] & 0xfe00 == 0xfc00 {
+                "fc00::/7 (private)".to_string()
+            } else if s[0] & 0xffc0 == 0xfe80 || a.is_loopback() {
+                "fe80::/10 (local)".to_string()
+            } else {
+                format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+            })
         }
     }
 }
@@ -611,6 +636,12 @@ mod tests {
             Some("2001:db8:1::/48")
         );
         assert_eq!(network_of("ec2.amazonaws.com"), None);
+        // Private ranges are one network each, whatever the /24.
+        assert_eq!(network_of("10.4.1.20"), network_of("10.4.9.21"));
+        assert_eq!(network_of("172.20.1.1"), network_of("172.31.9.9"));
+        assert_ne!(network_of("172.32.1.1"), network_of("172.31.9.9"));
+        assert_eq!(network_of("fd00:1::5"), network_of("fd12:3::5"));
+        assert_eq!(network_of("::ffff:10.1.2.3"), network_of("10.9.9.9"));
         assert_eq!(
             client_of("aws-cli/2.15.10 Python/3.11.6").as_deref(),
             Some("aws-cli/2")

@@ -6,12 +6,13 @@
 use polars::prelude::*;
 
 use super::RuleInfo;
+use super::event::Ev;
 use super::finding::{Severity, hhmm_utc};
 use super::okta_sessions;
 use super::single::{SingleRule, aws, details_match, gcp_leaf, is, lower};
 use crate::schema::{ACTION, ACTOR, ACTOR_TYPE, MFA};
 
-use Severity::{Critical, High, Low, Medium};
+use Severity::{Critical, High, Info, Low, Medium};
 
 /// The identity rules.
 pub(super) static RULES: [SingleRule; 8] = [
@@ -226,6 +227,25 @@ pub(super) static RULES: [SingleRule; 8] = [
                         ));
                     }
                     let role = e.detail("role").unwrap_or("a directory role");
+                    // A PIM activation (its request, approval and completion, and the
+                    // directory write MS-PIM makes for it) uses an eligibility granted before:
+                    // that grant was the decision, judged when made; whether the activation
+                    // ended on time is the temporary-access rule's to judge.
+                    if a.contains("(pim activation)") || is_first_party_pim(&e.actor) {
+                        let sev = if entra_role_severity(role) == Critical {
+                            Low
+                        } else {
+                            Info
+                        };
+                        return Some((
+                            sev,
+                            format!(
+                                "{who}: {role} for {grantee} through PIM ({}) at {}",
+                                e.action,
+                                hhmm_utc(e.time)
+                            ),
+                        ));
+                    }
                     let sev = entra_role_severity(role);
                     let pim = if a.contains("outside of pim") {
                         "; outside PIM"
@@ -609,6 +629,9 @@ pub(super) static RULES: [SingleRule; 8] = [
                             return None;
                         }
                         High
+                    } else if a.contains("deleted security info") && self_service(e) {
+                        // Someone replacing their own phone: routine re-enrolment.
+                        Low
                     } else if a.contains("deleted security info")
                         || a.contains("named location")
                         || a == "authentication methods policy update"
@@ -623,9 +646,11 @@ pub(super) static RULES: [SingleRule; 8] = [
                     if a.starts_with("system.mfa.factor.deactivate") {
                         Critical
                     } else if a == "user.mfa.factor.deactivate" || a == "user.mfa.factor.suspend" {
-                        if e.detail("reason")
+                        if self_service(e) {
+                            Low
+                        } else if e
+                            .detail("reason")
                             .is_some_and(|r| r.starts_with("User reset"))
-                            || e.resource.eq_ignore_ascii_case(&e.actor)
                         {
                             Medium
                         } else {
@@ -942,6 +967,19 @@ const HIGH_SCOPES: [&str; 13] = [
 ];
 
 /// The severity of an Entra role grant, by the role's name (Microsoft's privileged labels).
+/// Microsoft's own PIM service, which carries out activations and expiries in the directory.
+pub(super) fn is_first_party_pim(actor: &str) -> bool {
+    matches!(
+        actor.to_ascii_lowercase().as_str(),
+        "ms-pim" | "ms-pim-fairfax" | "ms-pim-mooncake" | "azure ad pim" | "microsoft azure ad pim"
+    )
+}
+
+/// Whether the actor changed their own account (self-service), not someone else's.
+fn self_service(e: &Ev) -> bool {
+    !e.actor.is_empty() && e.resource.eq_ignore_ascii_case(&e.actor)
+}
+
 fn entra_role_severity(role: &str) -> Severity {
     let r = role.to_ascii_lowercase();
     let critical = [

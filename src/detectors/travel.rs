@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::context::Context;
 use super::derived::Derived;
 use super::event::u64s;
-use super::finding::{Hit, Severity, group_hits_across};
+use super::finding::{Finding, Severity, finding};
 use super::history::{actor_key, network_of};
 use super::window::is_signin;
 use super::{Found, HOUR, Rule, RuleInfo, Stage};
@@ -81,7 +81,10 @@ impl Rule for Travel {
         let mut events = ctx.select(scope.and(member))?;
         events.sort_by(|a, b| (&a.actor, a.time).cmp(&(&b.actor, b.time)));
         let t = &ctx.config.thresholds;
-        let mut hits = Vec::new();
+        let mut findings: Vec<Finding> = Vec::new();
+        // The last reported leg (its finding, and its departure's country): a leg that flies
+        // straight back from where it landed is the same excursion, told in the same finding.
+        let mut last_leg: Option<(usize, u32, String)> = None;
         let mut seen: HashMap<&str, HashSet<String>> = HashMap::new();
         for pair in events.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
@@ -96,48 +99,50 @@ impl Rule for Travel {
             }
             let hours = ((b.time - a.time) as f64 / HOUR as f64).max(1.0 / 60.0);
             let known = history.contains(&cb);
-            let severity_reason = match (centroid(&ca), centroid(&cb)) {
+            let leg = match (centroid(&ca), centroid(&cb)) {
                 (Some(pa), Some(pb)) => {
                     let km = haversine(pa, pb);
                     let speed = km / hours;
-                    if km < t.travel_km || speed < t.travel_kmh {
-                        None
-                    } else {
-                        Some((
+                    (km >= t.travel_km && speed >= t.travel_kmh).then(|| {
+                        (
                             if known { Medium } else { High },
                             format!(
-                                "{} signed in from {ca} and {:.0} min later from {cb} ({km:.0} km apart: {speed:.0} km/h)",
-                                b.who(),
+                                "{ca} and {:.0} min later from {cb} ({km:.0} km apart: {speed:.0} km/h)",
                                 hours * 60.0
                             ),
-                        ))
-                    }
+                        )
+                    })
                 }
                 _ if hours <= 2.0 => Some((
                     Medium,
-                    format!(
-                        "{} signed in from {ca} and {:.0} min later from {cb}",
-                        b.who(),
-                        hours * 60.0
-                    ),
+                    format!("{ca} and {:.0} min later from {cb}", hours * 60.0),
                 )),
                 _ => None,
             };
-            if let Some((severity, reason)) = severity_reason {
-                hits.push(Hit {
-                    ev: a.clone(),
-                    severity,
-                    reason: reason.clone(),
-                });
-                hits.push(Hit {
-                    ev: b.clone(),
-                    severity,
-                    reason,
-                });
+            let Some((severity, leg)) = leg else {
+                continue;
+            };
+            match &last_leg {
+                Some((i, landed, home)) if *landed == a.row && *home == cb => {
+                    let f = &mut findings[*i];
+                    f.reason.push_str(&format!(
+                        ", and {:.0} min later back from {cb}",
+                        hours * 60.0
+                    ));
+                    f.severity = f.severity.max(severity);
+                    f.event_ids.push(b.event_id.clone());
+                    f.rows.push(b.row);
+                    f.count += 1;
+                    last_leg = None;
+                }
+                _ => {
+                    let reason = format!("{} signed in from {leg}", b.who());
+                    findings.push(finding(&TRAVEL, severity, &[a, b], reason));
+                    last_leg = Some((findings.len() - 1, b.row, ca));
+                }
             }
         }
-        hits.dedup_by(|a, b| a.ev.row == b.ev.row);
-        Ok(group_hits_across(&TRAVEL, hits, 2 * HOUR).into())
+        Ok(findings.into())
     }
 }
 

@@ -24,6 +24,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
         Box::new(FailureBurst),
         Box::new(Spray),
         Box::new(SuccessAfterFailures),
+        Box::new(MfaFatigue),
         Box::new(MassDestruction),
         Box::new(MassIdentityDeletion),
         Box::new(DeniedBurst),
@@ -265,25 +266,60 @@ static SPRAY: RuleInfo = RuleInfo {
     title: "Password spraying from one source",
     mitre: &["T1110.003"],
     severity: High,
-    summary: "one source address failing sign-ins for at least `spray_actors` distinct actors within `spray_minutes`",
+    summary: "one source address failing sign-ins for at least `spray_actors` distinct actors within `spray_minutes`; a paced spray of half as many from an address no one signed in from before is low, high when a success from that address follows",
 };
 
-/// The sprays of the data: per source address, the runs with enough distinct targets.
-fn sprays<'e>(ctx: &Context<'_>, by_ip: &'e [&'e Ev]) -> Vec<&'e [&'e Ev]> {
+/// A spray found in the data: its failures, and whether it reached `spray_actors` targets
+/// (otherwise it is a small, paced one from an address new to the tenant).
+struct SprayRun<'e> {
+    run: &'e [&'e Ev],
+    full: bool,
+}
+
+/// The sprays of the data: per source address, the runs with enough distinct targets
+/// (`spray_actors`), or half as many from an address that had no successful sign-in before
+/// the run (an office's shared address sees colleagues mistype; an attacker's does not).
+fn sprays<'e>(ctx: &Context<'_>, by_ip: &'e [&'e Ev]) -> Result<Vec<SprayRun<'e>>> {
     let t = &ctx.config.thresholds;
-    runs(
-        by_ip,
-        |e| e.src_ip.as_str(),
-        minutes(t.spray_minutes).max(QUIET),
+    let width = minutes(t.spray_minutes);
+    let small = (t.spray_actors / 2).max(3) as usize;
+    let mut out = Vec::new();
+    for run in runs(by_ip, |e| e.src_ip.as_str(), width.max(QUIET)) {
+        if run[0].src_ip.is_empty() || ctx.is_trusted(&run[0].src_ip) {
+            continue;
+        }
+        let targets = most_distinct(run, width, |e| e.actor.as_str()).0;
+        if targets >= t.spray_actors as usize {
+            out.push(SprayRun { run, full: true });
+        } else if targets >= small {
+            out.push(SprayRun { run, full: false });
+        }
+    }
+    let small_sources: HashSet<&str> = out
+        .iter()
+        .filter(|s| !s.full)
+        .map(|s| s.run[0].src_ip.as_str())
+        .collect();
+    if small_sources.is_empty() {
+        return Ok(out);
+    }
+    let known = successes_from(ctx, &small_sources)?;
+    out.retain(|s| {
+        s.full
+            || !known
+                .iter()
+                .any(|e| e.src_ip == s.run[0].src_ip && e.time < s.run[0].time)
+    });
+    Ok(out)
+}
+
+/// Successful sign-ins from any of `sources`.
+fn successes_from(ctx: &Context<'_>, sources: &HashSet<&str>) -> Result<Vec<Ev>> {
+    ctx.select(
+        ctx.actions(is_signin)
+            .and(ctx.category(OUTCOME, |o| o == "success"))
+            .and(ctx.category(crate::schema::SRC_IP, |ip| sources.contains(ip))),
     )
-    .into_iter()
-    .filter(|run| {
-        !run[0].src_ip.is_empty()
-            && !ctx.is_trusted(&run[0].src_ip)
-            && most_distinct(run, minutes(t.spray_minutes), |e| e.actor.as_str()).0
-                >= t.spray_actors as usize
-    })
-    .collect()
 }
 
 impl Rule for Spray {
@@ -298,11 +334,28 @@ impl Rule for Spray {
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let failures = failed_signins(ctx)?;
         let sorted = sorted_by(&failures, |e| e.src_ip.as_str());
-        Ok(sprays(ctx, &sorted)
+        let found = sprays(ctx, &sorted)?;
+        let sources: HashSet<&str> = found.iter().map(|s| s.run[0].src_ip.as_str()).collect();
+        let successes = if found.iter().any(|s| !s.full) {
+            successes_from(ctx, &sources)?
+        } else {
+            Vec::new()
+        };
+        let window = minutes(ctx.config.thresholds.success_after_minutes);
+        Ok(found
             .into_iter()
-            .map(|run| {
+            .map(|SprayRun { run, full }| {
                 let users = distinct(run, |e| e.who());
-                let reason = format!(
+                let (start, end) = (run[0].time, run[run.len() - 1].time);
+                // A paced spray matters when it worked: a success from the spraying address.
+                let success = (!full)
+                    .then(|| {
+                        successes.iter().find(|s| {
+                            s.src_ip == run[0].src_ip && s.time >= start && s.time <= end + window
+                        })
+                    })
+                    .flatten();
+                let mut reason = format!(
                     "{} failed sign-in for {} different users {} ({} attempts): {}",
                     run[0].src_ip,
                     users.len(),
@@ -310,7 +363,26 @@ impl Rule for Spray {
                     run.len(),
                     list(&users, 6)
                 );
-                let mut f = finding(&SPRAY, High, run, reason);
+                let mut events: Vec<&Ev> = run.to_vec();
+                let severity = match (full, success) {
+                    (true, _) => High,
+                    (false, Some(s)) => {
+                        reason.push_str(&format!(
+                            "; then {} signed in from the same address {} min later",
+                            s.who(),
+                            (s.time - end).max(0) / MINUTE
+                        ));
+                        events.push(s);
+                        High
+                    }
+                    (false, None) => {
+                        reason.push_str(
+                            " (a paced spray from an address no one signed in from before)",
+                        );
+                        Low
+                    }
+                };
+                let mut f = finding(&SPRAY, severity, &events, reason);
                 f.actor = run[0].src_ip.clone();
                 f
             })
@@ -357,10 +429,15 @@ impl Rule for SuccessAfterFailures {
                 ips,
             ));
         }
-        for run in sprays(ctx, &by_ip) {
+        // (whether a success counts only from the attacking address: paced sprays)
+        let mut from_attacker_only: HashSet<usize> = HashSet::new();
+        for SprayRun { run, full } in sprays(ctx, &by_ip)? {
             for user in distinct(run, |e| e.actor.as_str()) {
                 let theirs: Vec<&Ev> = run.iter().copied().filter(|e| e.actor == user).collect();
                 let end = theirs.last().map_or(0, |e| e.time);
+                if !full {
+                    from_attacker_only.insert(attacks.len());
+                }
                 attacks.push((user.to_string(), end, theirs, vec![run[0].src_ip.clone()]));
             }
         }
@@ -376,12 +453,15 @@ impl Rule for SuccessAfterFailures {
         let window = minutes(ctx.config.thresholds.success_after_minutes);
         let mut out = Vec::new();
         let mut used = HashSet::new();
-        for (actor, end, events, ips) in &attacks {
+        for (i, (actor, end, events, ips)) in attacks.iter().enumerate() {
             let first = events.first().map_or(*end, |e| e.time);
-            let Some(success) = successes
-                .iter()
-                .find(|s| s.actor == *actor && s.time >= first && s.time <= end + window)
-            else {
+            let attacker_only = from_attacker_only.contains(&i);
+            let Some(success) = successes.iter().find(|s| {
+                s.actor == *actor
+                    && s.time >= first
+                    && s.time <= end + window
+                    && (!attacker_only || ips.contains(&s.src_ip))
+            }) else {
                 continue;
             };
             if !used.insert((actor.clone(), success.row)) {
@@ -406,6 +486,130 @@ impl Rule for SuccessAfterFailures {
                 }
             );
             out.push(finding(&SUCCESS_AFTER, severity, &all, reason));
+        }
+        Ok(out.into())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+struct MfaFatigue;
+
+static MFA_FATIGUE: RuleInfo = RuleInfo {
+    id: "mfa-fatigue",
+    title: "MFA push fatigue",
+    mitre: &["T1621"],
+    severity: High,
+    summary: "at least 3 denied or failed MFA prompts (Okta push denials and failed verifications, Entra 500121) for one actor within 30 min followed by an approval (high; critical from an address the actor never signed in from before); 5 or more without approval (medium)",
+};
+
+/// Denied MFA prompts before an approval that make fatigue, and without one, a bombing.
+const FATIGUE_DENIALS: usize = 3;
+const BOMBING_DENIALS: usize = 5;
+const FATIGUE_WINDOW: i64 = 30 * MINUTE;
+
+/// What an MFA event says: a prompt was denied or failed (`Some(false)`), approved
+/// (`Some(true)`), or neither.
+fn mfa_answer(e: &Ev) -> Option<bool> {
+    match (e.provider.as_str(), e.action.as_str()) {
+        ("okta", "user.mfa.okta_verify.deny_push") => Some(false),
+        ("okta", "user.authentication.auth_via_mfa") => Some(e.ok()),
+        ("entra", "Sign-in") if e.error.starts_with("500121") => Some(false),
+        ("entra", "Sign-in") if e.ok() && e.mfa == Some(true) => Some(true),
+        _ => None,
+    }
+}
+
+impl Rule for MfaFatigue {
+    fn info(&self) -> &'static RuleInfo {
+        &MFA_FATIGUE
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Events
+    }
+
+    fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
+        let denied = ctx.actions(|c| {
+            (c.provider == "okta"
+                && matches!(
+                    c.action.as_str(),
+                    "user.mfa.okta_verify.deny_push" | "user.authentication.auth_via_mfa"
+                ))
+                || (c.provider == "entra" && c.action == "Sign-in")
+        });
+        // Only actors with a denial are read whole (Entra sign-ins are most of a tenant).
+        // Okta logs a denied push as a successful `deny_push`.
+        let deny_push =
+            ctx.actions(|c| c.provider == "okta" && c.action == "user.mfa.okta_verify.deny_push");
+        let deniers: HashSet<String> = ctx
+            .select(
+                deny_push.or(denied
+                    .clone()
+                    .and(ctx.category(OUTCOME, |o| o == "failure"))),
+            )?
+            .iter()
+            .filter(|e| mfa_answer(e) == Some(false))
+            .map(|e| e.actor.clone())
+            .collect();
+        if deniers.is_empty() {
+            return Ok(Found::default());
+        }
+        let events =
+            ctx.select(denied.and(ctx.category(crate::schema::ACTOR, |a| deniers.contains(a))))?;
+        let sorted = sorted_by(&events, |e| e.actor.as_str());
+        let mut out = Vec::new();
+        // The actor's approved sign-in addresses so far.
+        let mut known_ips: HashSet<&str> = HashSet::new();
+        let mut actor = "";
+        for run in runs(&sorted, |e| e.actor.as_str(), FATIGUE_WINDOW) {
+            if run[0].actor != actor {
+                actor = run[0].actor.as_str();
+                known_ips.clear();
+            }
+            let mut denials: Vec<&Ev> = Vec::new();
+            for e in run.iter().copied() {
+                match mfa_answer(e) {
+                    Some(false) => {
+                        denials.retain(|d| e.time - d.time <= FATIGUE_WINDOW);
+                        denials.push(e);
+                    }
+                    Some(true) if denials.len() >= FATIGUE_DENIALS => {
+                        let new_place = !known_ips.contains(e.src_ip.as_str());
+                        let severity = if new_place { Critical } else { High };
+                        let reason = format!(
+                            "{} denied or failed {} MFA prompts {}, then approved one from {}{}",
+                            e.who(),
+                            denials.len(),
+                            span_text(&denials),
+                            e.src_ip,
+                            if new_place {
+                                ", an address it never signed in from before"
+                            } else {
+                                ""
+                            }
+                        );
+                        let mut all = std::mem::take(&mut denials);
+                        all.push(e);
+                        out.push(finding(&MFA_FATIGUE, severity, &all, reason));
+                        known_ips.insert(e.src_ip.as_str());
+                    }
+                    Some(true) => {
+                        denials.clear();
+                        known_ips.insert(e.src_ip.as_str());
+                    }
+                    None => {}
+                }
+            }
+            if denials.len() >= BOMBING_DENIALS {
+                let reason = format!(
+                    "{} denied or failed {} MFA prompts {} and approved none",
+                    denials[0].who(),
+                    denials.len(),
+                    span_text(&denials)
+                );
+                out.push(finding(&MFA_FATIGUE, Medium, &denials, reason));
+            }
         }
         Ok(out.into())
     }

@@ -21,6 +21,7 @@ use crate::load::parse::{self, InputContext, ParsedChunk};
 use crate::load::sniff::Shape;
 use crate::load::source::{self, Input, InputKind, Origin};
 use crate::providers::Provider;
+use crate::schema::StagedRow;
 use crate::{Location, Rejection};
 
 /// Stack of each parsing thread. The parsers recurse per nesting level, and records deeper
@@ -69,6 +70,8 @@ pub struct Batch {
     pub frame: DataFrame,
     /// One dedup fingerprint per row.
     pub fingerprints: Vec<u64>,
+    /// The rows that are stages of a request logged in stages (empty for most formats).
+    pub staged: Vec<StagedRow>,
 }
 
 /// What was found out about an input once it was fully read.
@@ -533,11 +536,13 @@ pub(crate) fn chunk_messages(
     let mut msgs = Vec::with_capacity(rejections.len() + 1);
     if !events.is_empty() {
         let fingerprints = events.fingerprints().to_vec();
+        let staged = events.staged().to_vec();
         match events.into_frame() {
             Ok(frame) => msgs.push(IngestMsg::BatchLoaded(Batch {
                 input,
                 frame,
                 fingerprints,
+                staged,
             })),
             Err(e) => rejections.push(Rejection {
                 location: Location::at(context.name.clone(), chunk.line, chunk.offset),

@@ -270,6 +270,14 @@ pub fn write_summary_table(
         "records seen: {} = {events} loaded + {duplicates} duplicates + {rejected} rejected",
         events + duplicates + rejected
     )?;
+    let stage_duplicates: u64 = store.inputs().iter().map(|i| i.stage_duplicates).sum();
+    if stage_duplicates > 0 {
+        writeln!(
+            out,
+            "of the duplicates, {stage_duplicates} are earlier stages of a request whose \
+             most complete stage is loaded (Kubernetes RequestReceived/ResponseComplete)"
+        )?;
+    }
     writeln!(out, "distinct actors: {}", summary.actors)?;
     if summary.without_time > 0 {
         writeln!(
@@ -352,6 +360,7 @@ pub fn summary_json(store: &FrameStore, summary: &Summary) -> Value {
                 "events": input.events,
                 "rejected": input.rejected,
                 "duplicates": input.duplicates,
+                "stage_duplicates": input.stage_duplicates,
                 "seen": input.seen(),
                 "first": range.and_then(|r| r.first).map(text::format_time_utc),
                 "last": range.and_then(|r| r.last).map(text::format_time_utc),
@@ -381,6 +390,7 @@ pub fn summary_json(store: &FrameStore, summary: &Summary) -> Value {
             "events": events,
             "rejected": rejected,
             "duplicates": duplicates,
+            "stage_duplicates": store.inputs().iter().map(|i| i.stage_duplicates).sum::<u64>(),
             "seen": events + duplicates + rejected,
             "first": summary.first.map(text::format_time_utc),
             "last": summary.last.map(text::format_time_utc),

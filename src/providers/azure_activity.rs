@@ -950,6 +950,7 @@ impl<'a> Record<'a> {
             session: correlation,
             account,
             details,
+            completeness: None,
         })
     }
 }

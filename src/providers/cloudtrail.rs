@@ -576,6 +576,7 @@ impl<'a> Record<'a> {
             read_only,
             account,
             details,
+            completeness: None,
         })
     }
 }

@@ -240,6 +240,8 @@ struct Rec<'a> {
     status: Obj<'a, Status<'a>>,
     #[serde(alias = "MfaDetail")]
     mfa_detail: Obj<'a, MfaDetail<'a>>,
+    #[serde(alias = "AuthenticationDetails")]
+    authentication_details: Objs<'a, AuthStep<'a>>,
     #[serde(alias = "AuthenticationRequirement")]
     authentication_requirement: Text<'a>,
     #[serde(alias = "ConditionalAccessStatus")]
@@ -345,6 +347,22 @@ struct Status<'a> {
 #[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
 struct MfaDetail<'a> {
     auth_method: Text<'a>,
+}
+
+/// One step of `authenticationDetails`: how a factor was satisfied.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct AuthStep<'a> {
+    authentication_step_result_detail: Text<'a>,
+}
+
+/// Whether Entra's words say MFA was satisfied: performed now ("MFA completed in Azure AD",
+/// "MFA successfully completed") or carried by the token ("MFA requirement satisfied by claim
+/// in the token", the usual wording of non-interactive sign-ins).
+fn says_mfa_satisfied(text: &str) -> bool {
+    text.contains("MFA requirement satisfied")
+        || text.contains("MFA completed")
+        || text.contains("MFA successfully completed")
 }
 
 #[derive(Deserialize, Default)]
@@ -794,16 +812,33 @@ fn signin<'a>(e: &mut Event<'a>, mut p: Rec<'a>, kind: Kind) -> &'static str {
         |m| m.auth_method.0.is_some(),
         |j| from_json_str::<MfaDetail>(j).map(|m| m.auth_method.0.is_some()),
     );
+    let step_says_mfa = take(&mut p.authentication_details).resolve(
+        |steps| {
+            steps.iter().any(|s| match s {
+                Dyn::Value(s) => s
+                    .authentication_step_result_detail
+                    .get()
+                    .is_some_and(says_mfa_satisfied),
+                _ => false,
+            })
+        },
+        // Embedded JSON (Log Analytics rows, CSV cells): the words are enough.
+        |j| Some(says_mfa_satisfied(j)),
+    );
     let requirement = p.authentication_requirement.get().unwrap_or("");
     let extra = extra.as_deref().unwrap_or("");
-    e.mfa = if requirement.eq_ignore_ascii_case("multiFactorAuthentication") || method == Some(true)
+    // A claim in the token satisfies MFA whatever the requirement says: non-interactive
+    // sign-ins report `singleFactorAuthentication` while riding on an MFA session.
+    e.mfa = if requirement.eq_ignore_ascii_case("multiFactorAuthentication")
+        || method == Some(true)
+        || says_mfa_satisfied(extra)
+        || step_says_mfa == Some(true)
     {
         Some(true)
     } else if requirement.eq_ignore_ascii_case("singleFactorAuthentication") {
         Some(false)
     } else {
-        (extra.contains("MFA requirement satisfied") || extra.contains("MFA completed"))
-            .then_some(true)
+        None
     };
     let correlation = p.correlation_id.take();
     e.event_id = p.id.take().or_else(|| correlation.clone());

@@ -516,6 +516,7 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
         session,
         account: labels.project_id.0.or(project),
         details,
+        completeness: None,
     })
 }
 

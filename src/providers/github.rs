@@ -559,6 +559,7 @@ impl Provider for GitHub {
             account: e.org.0.take().or_else(|| e.business.0.take()),
             details,
             action: Some(action),
+            completeness: None,
         })
     }
 }

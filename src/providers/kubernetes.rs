@@ -1,7 +1,8 @@
 //! Kubernetes API server audit events (`audit.k8s.io` `Event`, v1 and v1beta1, and the
-//! unversioned events of Falco traces). One record per stage of a request: the stage goes
-//! first in `details` so the `RequestReceived` and `ResponseComplete` lines of one auditID
-//! stay distinct rows.
+//! unversioned events of Falco traces). A request may be logged once per stage
+//! (`RequestReceived`, then `ResponseComplete`): each stage is parsed, and says how complete
+//! it is, so that the store keeps one event per request (the most complete stage) and counts
+//! the others as stage duplicates.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -172,6 +173,7 @@ impl Provider for Kubernetes {
         }
         let imp = &r.impersonated_user.0;
         let as_groups = join_limited(imp.groups.strs().filter(|g| *g != "system:authenticated"));
+        let completeness = r.stage.get().and_then(stage_completeness);
         let mut pairs: Vec<(&str, Option<&str>)> = vec![
             ("stage", r.stage.get()),
             ("as", imp.username.get()),
@@ -203,7 +205,19 @@ impl Provider for Kubernetes {
                 Some(_) => Cow::Owned(d.chars().take(MAX_DETAILS).chain(['…']).collect()),
                 None => d,
             }),
+            completeness,
         })
+    }
+}
+
+/// How complete a stage's record of a request is: the response stages carry the outcome,
+/// `RequestReceived` only the request.
+fn stage_completeness(stage: &str) -> Option<u8> {
+    match stage {
+        "RequestReceived" => Some(0),
+        "ResponseStarted" => Some(1),
+        "ResponseComplete" | "Panic" => Some(2),
+        _ => None,
     }
 }
 

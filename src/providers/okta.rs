@@ -524,6 +524,7 @@ impl Provider for Okta {
             session,
             account: None,
             details,
+            completeness: None,
         })
     }
 }

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 
 use crate::time::MINUTE;
 
+mod realism;
+
 use super::{
     ACCOUNT, DAY, HOUR, Person, Rng, SECOND, Written, azure_activity, cloudtrail_ci_event,
     cloudtrail_console_login, cloudtrail_user_event, entra_directory_audit, entra_signin,
@@ -295,9 +297,14 @@ pub fn write_month(out: &Path, events: usize, seed: u64) -> io::Result<MonthTrut
     ];
     let mut truth = MonthTruth::default();
     truth.written.files = files.len();
+    // The realism has its own generator, so the routines and incidents stay as they were.
+    let mut real_rng = Rng::new(seed ^ 0x7265_616c);
+    let mut graph_signins = Vec::new();
     for day in 0..DAYS {
         let mut d = Day::default();
         routine(&mut rng, day, &members, &mut d);
+        // Before the incidents, which silence streams for hours.
+        realism::realism(&mut real_rng, day, &members, &mut d, &mut graph_signins);
         plant(&mut rng, day, &members, &mut d, &mut truth.incidents);
         let streams = [
             d.signins, d.audits, d.activity, d.gcp, d.k8s, d.okta, d.github,
@@ -331,6 +338,18 @@ pub fn write_month(out: &Path, events: usize, seed: u64) -> io::Result<MonthTrut
     for f in &mut files {
         f.flush()?;
     }
+    // Interactive sign-ins of one team as Microsoft Graph returns them (`auditLogs/signIns`).
+    truth.written.events += graph_signins.len();
+    truth.written.files += 1;
+    let mut graph = open("entra/signins-graph.json")?;
+    serde_json::to_writer(
+        &mut graph,
+        &json!({
+            "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#auditLogs/signIns",
+            "value": graph_signins,
+        }),
+    )?;
+    graph.flush()?;
     Ok(truth)
 }
 

@@ -451,3 +451,22 @@ fn request_paths_become_templates() {
         "/v1.0/me/microsoft.graph.delta({id})"
     );
 }
+
+#[test]
+fn an_mfa_claim_in_the_token_counts_as_mfa_whatever_the_requirement_says() {
+    // Graph shape: a non-interactive sign-in riding on an MFA session.
+    let graph = r#"{"id":"s-1","createdDateTime":"2024-05-14T08:00:00Z","userPrincipalName":"a@example.com","isInteractive":false,"authenticationRequirement":"singleFactorAuthentication","status":{"errorCode":0},"authenticationDetails":[{"authenticationMethod":"Previously satisfied","succeeded":true,"authenticationStepResultDetail":"First factor requirement satisfied by claim in the token"},{"authenticationMethod":"Previously satisfied","succeeded":true,"authenticationStepResultDetail":"MFA requirement satisfied by claim in the token"}]}"#;
+    assert_eq!(parse(graph).mfa, Some(true));
+    // Diagnostic record: the same words in status.additionalDetails.
+    let diagnostic = r#"{"time":"2024-05-14T08:00:00Z","category":"NonInteractiveUserSignInLogs","operationName":"Sign-in activity","properties":{"id":"s-2","createdDateTime":"2024-05-14T08:00:00Z","userPrincipalName":"a@example.com","authenticationRequirement":"singleFactorAuthentication","status":{"errorCode":0,"additionalDetails":"MFA requirement satisfied by claim in the token"}}}"#;
+    assert_eq!(parse(diagnostic).mfa, Some(true));
+    // Embedded JSON (a Log Analytics row): the step details are a string.
+    let row = r#"{"TimeGenerated":"2024-05-14T08:00:00Z","Type":"AADNonInteractiveUserSignInLogs","Id":"s-3","CreatedDateTime":"2024-05-14T08:00:00Z","UserPrincipalName":"a@example.com","AuthenticationRequirement":"singleFactorAuthentication","ResultType":"0","AuthenticationDetails":"[{\"authenticationStepResultDetail\":\"MFA requirement satisfied by claim in the token\"}]"}"#;
+    assert_eq!(parse(row).mfa, Some(true));
+    // Only the first factor from the token: single-factor.
+    let first_only = graph.replace(
+        r#",{"authenticationMethod":"Previously satisfied","succeeded":true,"authenticationStepResultDetail":"MFA requirement satisfied by claim in the token"}"#,
+        "",
+    );
+    assert_eq!(parse(&first_only).mfa, Some(false));
+}
