@@ -323,6 +323,55 @@ fn off_hours_infers_the_zone_without_configuration() {
 }
 
 #[test]
+fn the_zone_of_a_person_is_inferred_from_where_they_sign_in() {
+    // Three weeks of a New Yorker working 09:00-17:00 EDT (13:00-21:00 UTC), signing in from
+    // the United States: a whole-hour offset centred on 13:00 would say UTC-03.
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = Vec::new();
+    for day in (0..19).filter(|d| d % 7 < 5) {
+        for (i, hour) in [13, 15, 17, 20].iter().enumerate() {
+            let mut e = okta(
+                &format!("ny-{day}-{i}"),
+                MON + day * DAY + hour * HOUR + 600,
+                "nora@example.com",
+                "192.0.2.40",
+                "New York",
+                "United States",
+            );
+            if i == 3 {
+                e["eventType"] = json!("user.account.privilege.grant");
+            }
+            lines.push(e);
+        }
+    }
+    // A privilege granted at 23:30 New York time.
+    let mut late = okta(
+        "pos-zone-late",
+        MON + 17 * DAY + 3 * HOUR + 1800,
+        "nora@example.com",
+        "192.0.2.40",
+        "New York",
+        "United States",
+    );
+    late["eventType"] = json!("user.account.privilege.grant");
+    lines.push(late);
+    write_lines(dir.path(), "okta.ndjson", &lines);
+    let findings = detect_dir(dir.path());
+    let f = by_rule(&findings, "off-hours-privileged-action")
+        .into_iter()
+        .find(|f| f.event_ids.contains(&"pos-zone-late".to_string()))
+        .unwrap_or_else(|| panic!("{findings:#?}"));
+    assert!(
+        f.reason
+            .contains("23:30 America/New_York (inferred, sign-ins in US)"),
+        "{}",
+        f.reason
+    );
+    // Her working day reads in her own hours, daylight saving included.
+    assert!(f.reason.contains("09:10-16:10"), "{}", f.reason);
+}
+
+#[test]
 fn dormant_identities_are_found_when_they_return() {
     let dir = tempfile::tempdir().unwrap();
     let mut records = Vec::new();
@@ -727,14 +776,52 @@ fn impossible_travel_needs_distance_and_speed() {
             "New York",
             "United States",
         ),
+        // A session stolen and used from Russia, then the victim back at her desk: one
+        // excursion, one finding naming both legs' sign-ins.
+        okta(
+            "pos-trip-1",
+            MON + 2 * DAY + 9 * HOUR,
+            "jana@example.com",
+            "192.0.2.13",
+            "Berlin",
+            "Germany",
+        ),
+        okta(
+            "pos-trip-2",
+            MON + 2 * DAY + 9 * HOUR + 1200,
+            "jana@example.com",
+            "203.0.113.140",
+            "Moscow",
+            "Russia",
+        ),
+        okta(
+            "pos-trip-3",
+            MON + 2 * DAY + 9 * HOUR + 2400,
+            "jana@example.com",
+            "192.0.2.13",
+            "Berlin",
+            "Germany",
+        ),
     ];
     let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
     std::fs::write(dir.path().join("okta.ndjson"), text).unwrap();
     let findings = detect_dir(dir.path());
     let travel = by_rule(&findings, "impossible-travel");
-    assert_eq!(travel.len(), 1, "{travel:#?}");
+    assert_eq!(travel.len(), 2, "{travel:#?}");
     assert_eq!(travel[0].event_ids, vec!["pos-travel-1", "pos-travel-2"]);
     assert!(travel[0].reason.contains("km/h"), "{}", travel[0].reason);
+    assert_eq!(
+        travel[1].event_ids,
+        vec!["pos-trip-1", "pos-trip-2", "pos-trip-3"]
+    );
+    assert!(
+        travel[1]
+            .reason
+            .contains("from DE and 20 min later from RU")
+            && travel[1].reason.contains("and 20 min later back from DE"),
+        "{}",
+        travel[1].reason
+    );
 }
 
 // ---------------------------------------------------------------------------------------

@@ -75,7 +75,8 @@ pub fn learn(ctx: &Context<'_>) -> Result<Baselines> {
         activity: activity(ctx)?,
         ..Baselines::default()
     };
-    b.zones = zones(ctx, &b.activity);
+    let countries = signin_countries(ctx)?;
+    b.zones = zones(ctx, &b.activity, &countries);
     b.patterns = patterns(ctx, &b.zones, &b.activity);
     first_seen(ctx, &mut b)?;
     Ok(b)
@@ -138,7 +139,11 @@ pub(super) fn split_key(key: u64) -> (u32, u32) {
 
 /// Resolves each actor's zone: configured per actor, per group, inferred from when a
 /// person acts, else the default.
-fn zones(ctx: &Context<'_>, activity: &Activity) -> HashMap<String, ActorZone> {
+fn zones(
+    ctx: &Context<'_>,
+    activity: &Activity,
+    countries: &HashMap<u32, String>,
+) -> HashMap<String, ActorZone> {
     let d = ctx.config;
     let default_hours = hours_of(&d.business_hours);
     let default_days: Vec<u32> = d
@@ -191,16 +196,28 @@ fn zones(ctx: &Context<'_>, activity: &Activity) -> HashMap<String, ActorZone> {
         let (tz, label) = match schedule.and_then(|s| s.tz.as_deref()) {
             Some(name) => (zone(name), name.to_string()),
             None => match (d.infer_tz && !non_human)
-                .then(|| infer_offset(&hist))
+                .then(|| {
+                    countries
+                        .get(&id)
+                        .and_then(|c| zone_of_country(c, &hist, ctx.span))
+                })
                 .flatten()
             {
-                Some(hours) => {
-                    let tz = jiff::tz::Offset::from_seconds(hours * 3600)
-                        .map(jiff::tz::TimeZone::fixed)
-                        .unwrap_or(jiff::tz::TimeZone::UTC);
-                    (tz, format!("UTC{hours:+03} (inferred)"))
+                Some((tz, name, country)) => {
+                    (tz, format!("{name} (inferred, sign-ins in {country})"))
                 }
-                None => (zone(&d.default_tz), d.default_tz.clone()),
+                None => match (d.infer_tz && !non_human)
+                    .then(|| infer_offset(&hist))
+                    .flatten()
+                {
+                    Some(hours) => {
+                        let tz = jiff::tz::Offset::from_seconds(hours * 3600)
+                            .map(jiff::tz::TimeZone::fixed)
+                            .unwrap_or(jiff::tz::TimeZone::UTC);
+                        (tz, format!("UTC{hours:+03} (inferred)"))
+                    }
+                    None => (zone(&d.default_tz), d.default_tz.clone()),
+                },
             },
         };
         let hours = schedule
@@ -226,6 +243,150 @@ fn zones(ctx: &Context<'_>, activity: &Activity) -> HashMap<String, ActorZone> {
         );
     }
     out
+}
+
+/// Per actor (physical id), the country most of its successful sign-ins came from.
+fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
+    let scope = ctx
+        .actions(super::window::is_signin)
+        .and(ctx.category(crate::schema::OUTCOME, |o| o == "success"))
+        .and(col(LOCATION).is_not_null());
+    let df = ctx
+        .frame
+        .clone()
+        .lazy()
+        .filter(scope)
+        .group_by([actor_key(), col(LOCATION).to_physical().alias("l")])
+        .agg([len().alias("n")])
+        .collect()
+        .map_err(Error::polars("sign-in countries"))?;
+    let (actors, places, counts) = (u64s(&df, ACTOR)?, u64s(&df, "l")?, u64s(&df, "n")?);
+    let mut tally: HashMap<u32, HashMap<String, u64>> = HashMap::new();
+    for i in 0..df.height() {
+        if let (Some(a), Some(l), Some(n)) = (actors[i], places[i], counts[i])
+            && let Some(place) = ctx.name(LOCATION, l as u32)
+        {
+            *tally
+                .entry(a as u32)
+                .or_default()
+                .entry(super::travel::country_name(place))
+                .or_default() += n;
+        }
+    }
+    Ok(tally
+        .into_iter()
+        .filter_map(|(a, by_country)| {
+            let total: u64 = by_country.values().sum();
+            let (country, n) = by_country
+                .into_iter()
+                .max_by_key(|(c, n)| (*n, c.clone()))?;
+            // Mostly one country: a traveller's or VPN user's places say little.
+            (n * 10 >= total * 8).then_some((a, country))
+        })
+        .collect())
+}
+
+/// The IANA zones of countries people sign in from, for the zone inference: the country
+/// says where, the working hours say which of its zones; the zone knows daylight saving.
+const COUNTRY_ZONES: [(&str, &[&str]); 30] = [
+    (
+        "US",
+        &[
+            "America/New_York",
+            "America/Chicago",
+            "America/Denver",
+            "America/Los_Angeles",
+        ],
+    ),
+    (
+        "CA",
+        &[
+            "America/Toronto",
+            "America/Winnipeg",
+            "America/Edmonton",
+            "America/Vancouver",
+        ],
+    ),
+    ("MX", &["America/Mexico_City"]),
+    ("BR", &["America/Sao_Paulo"]),
+    ("AR", &["America/Argentina/Buenos_Aires"]),
+    ("GB", &["Europe/London"]),
+    ("IE", &["Europe/Dublin"]),
+    ("PT", &["Europe/Lisbon"]),
+    ("FR", &["Europe/Paris"]),
+    ("DE", &["Europe/Berlin"]),
+    ("NL", &["Europe/Amsterdam"]),
+    ("BE", &["Europe/Brussels"]),
+    ("ES", &["Europe/Madrid"]),
+    ("IT", &["Europe/Rome"]),
+    ("CH", &["Europe/Zurich"]),
+    ("AT", &["Europe/Vienna"]),
+    ("PL", &["Europe/Warsaw"]),
+    ("SE", &["Europe/Stockholm"]),
+    ("NO", &["Europe/Oslo"]),
+    ("DK", &["Europe/Copenhagen"]),
+    ("FI", &["Europe/Helsinki"]),
+    ("RO", &["Europe/Bucharest"]),
+    ("IL", &["Asia/Jerusalem"]),
+    ("AE", &["Asia/Dubai"]),
+    ("IN", &["Asia/Kolkata"]),
+    ("SG", &["Asia/Singapore"]),
+    ("JP", &["Asia/Tokyo"]),
+    ("KR", &["Asia/Seoul"]),
+    (
+        "AU",
+        &[
+            "Australia/Sydney",
+            "Australia/Brisbane",
+            "Australia/Adelaide",
+            "Australia/Perth",
+        ],
+    ),
+    ("NZ", &["Pacific/Auckland"]),
+];
+
+/// The zone of `country` that puts most of the actor's events inside Mon-Fri 07:00-20:00
+/// (at least 60% of them: else the places do not describe the hours), with its name.
+fn zone_of_country(
+    country: &str,
+    hist: &[(i64, u64)],
+    span: (i64, i64),
+) -> Option<(jiff::tz::TimeZone, String, String)> {
+    let (_, names) = COUNTRY_ZONES.iter().find(|(c, _)| *c == country)?;
+    let total: u64 = hist.iter().map(|(_, n)| n).sum();
+    if total < 20 {
+        return None;
+    }
+    let middle = jiff::Timestamp::from_microsecond(span.0 / 2 + span.1 / 2).ok()?;
+    // (events inside, distance of the day's centre from 12:45, zone)
+    let mut best: Option<(u64, f64, &str)> = None;
+    for name in names.iter() {
+        let tz = jiff::tz::TimeZone::get(name).ok()?;
+        // The histogram is by UTC hour over the whole span: the offset in its middle.
+        let offset = i64::from(tz.to_offset(middle).seconds()).div_euclid(3600);
+        let (mut inside, mut hour_sum) = (0u64, 0f64);
+        for (how, n) in hist {
+            let local = (how + offset).rem_euclid(168);
+            if local / 24 < 5 && (7..20).contains(&(local % 24)) {
+                inside += n;
+                hour_sum += ((local % 24) as f64 + 0.5) * *n as f64;
+            }
+        }
+        // Neighbouring zones often both fit: the one centring the day on the usual
+        // 08:00-17:30 wins.
+        let centre = (hour_sum / inside.max(1) as f64 - 12.75).abs();
+        if best.is_none_or(|(b, c, _)| inside > b || (inside == b && centre < c)) {
+            best = Some((inside, centre, name));
+        }
+    }
+    let (inside, _, name) = best?;
+    (inside * 10 >= total * 6).then(|| {
+        (
+            jiff::tz::TimeZone::get(name).unwrap_or(jiff::tz::TimeZone::UTC),
+            name.to_string(),
+            country.to_string(),
+        )
+    })
 }
 
 /// The whole-hour UTC offset that puts at least 80% of a person's events inside

@@ -147,7 +147,7 @@ impl Rule for Travel {
 }
 
 /// The country part of a location (`Lyon, France` -> `France`, `DE` -> `DE`).
-fn country_name(location: &str) -> String {
+pub(super) fn country_name(location: &str) -> String {
     let country = location.rsplit(',').next().unwrap_or(location).trim();
     COUNTRIES
         .iter()
