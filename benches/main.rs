@@ -148,7 +148,7 @@ fn data_dir() -> PathBuf {
 
 fn ensure(kind: synth::Kind, dir: &Path, events: usize) {
     let marker = dir.join(".complete");
-    let stamp = format!("{events} v2");
+    let stamp = format!("{events} v3");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(&stamp) {
         return;
     }
