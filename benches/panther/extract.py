@@ -77,7 +77,7 @@ ENTRA_CATEGORIES = {
 def iso_time(log: dict) -> str:
     """The event's time as RFC 3339, from Panther's p_event_time when there is one."""
     t = log.get("p_event_time")
-    if not isinstance(t, str) or not t:
+    if not isinstance(t, str) or not t[:4].isdigit():
         return FALLBACK_TIME
     t = t.replace(" ", "T")
     return t if t.endswith("Z") or "+" in t[10:] else t + "Z"
