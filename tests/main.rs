@@ -17,6 +17,7 @@ mod lifecycle;
 mod live_findings;
 mod loader_properties;
 mod loading;
+mod panther;
 mod query;
 mod tail_stdin;
 mod tui;

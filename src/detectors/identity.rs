@@ -31,9 +31,14 @@ pub(super) static RULES: [SingleRule; 8] = [
             if !root && !breakglass {
                 return None;
             }
+            // A service acting for root is not root at the keyboard, but the console
+            // (`invokedBy: signin.amazonaws.com`) is.
+            let by_service = e
+                .detail("invokedBy")
+                .is_some_and(|s| s != "signin.amazonaws.com");
             if root
                 && (e.detail("eventType") == Some("AwsServiceEvent")
-                    || e.detail("invokedBy").is_some()
+                    || by_service
                     || e.action == "CreateServiceLinkedRole")
             {
                 return None;
@@ -96,7 +101,10 @@ pub(super) static RULES: [SingleRule; 8] = [
         },
         judge: |e, ctx| {
             if e.provider == "aws" {
-                if e.detail("MFAUsed") == Some("Yes")
+                // A sign-in whose record names no identity (an assumed-role session
+                // without its ARN) is nobody's to judge.
+                if e.actor.is_empty()
+                    || e.detail("MFAUsed") == Some("Yes")
                     || e.detail("samlProvider").is_some()
                     || e.actor.contains(":assumed-role/")
                     || e.actor.contains("AWSReservedSSO_")
@@ -290,12 +298,24 @@ pub(super) static RULES: [SingleRule; 8] = [
                     .any(|x| r.contains(x))
                     {
                         High
-                    } else if r.contains("contributor")
-                        || r.contains("b24988ac-6180-42a0-ab88-20f7382dd24c")
+                    } else if [
+                        "contributor",
+                        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+                        // Full control of the data: blobs, and keys and secrets of vaults.
+                        "storage blob data owner",
+                        "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+                        "key vault administrator",
+                        "00482a5a-887f-4fb3-b363-3b7fe8e74483",
+                    ]
+                    .iter()
+                    .any(|x| r.contains(x))
                     {
                         Medium
                     } else {
-                        Low
+                        // Reader and the other built-in roles grant no control (D06 names
+                        // Owner, User Access Administrator, RBAC Administrator, Contributor;
+                        // Panther adds the data owners).
+                        return None;
                     };
                     let to = e.detail("principal").unwrap_or("a principal");
                     Some((
@@ -327,6 +347,10 @@ pub(super) static RULES: [SingleRule; 8] = [
                         })
                         .collect();
                     if gcp_leaf(&e.action) == "InsertProjectOwnershipInvite" {
+                        let member = e.detail("member").unwrap_or("");
+                        if !external_member(member, &e.actor, &ctx.config.org_domains) {
+                            return None;
+                        }
                         return Some((
                             High,
                             format!(
@@ -445,11 +469,7 @@ pub(super) static RULES: [SingleRule; 8] = [
                 a == "add service principal credentials"
                     || a.starts_with("update application - certificates and secrets")
                     || a == "create temporary access pass method for user"
-            }) || (c.provider == "gcp"
-                && (matches!(
-                    gcp_leaf(&c.action),
-                    "CreateServiceAccountKey" | "UploadServiceAccountKey" | "CreateKey"
-                ) || c.action == "storage.hmacKeys.create"))
+            }) || c.provider == "gcp"
                 || is(c, "okta", &["system.api_token.create"])
                 || is(
                     c,
@@ -518,10 +538,16 @@ pub(super) static RULES: [SingleRule; 8] = [
                         return None;
                     }
                     let sev = if e.non_human() { Medium } else { High };
-                    Some((
-                        sev,
-                        format!("{who} created a key ({}) for {target}", gcp_leaf(&e.action)),
-                    ))
+                    let who = if who.is_empty() { "a principal" } else { who };
+                    // A key made inside another call (a Deployment Manager deployment) shows
+                    // only as the permission it was granted.
+                    let how = match e.detail("permission") {
+                        Some(p) if !gcp_key_method(&e.action) => {
+                            format!("{p} within {}", e.action)
+                        }
+                        _ => gcp_leaf(&e.action).to_string(),
+                    };
+                    Some((sev, format!("{who} created a key ({how}) for {target}")))
                 }
                 "okta" => Some((Medium, format!("{who} created an Okta API token {target}"))),
                 "github" => {
@@ -536,7 +562,12 @@ pub(super) static RULES: [SingleRule; 8] = [
             }
         },
         failures: false,
-        rows: None,
+        // GCP keys by method name, or by the permission granted when the key was made
+        // inside another call (Deployment Manager); every other provider by action.
+        rows: Some(|ctx| {
+            ctx.actions(|c| c.provider != "gcp" || gcp_key_method(&c.action))
+                .or(details_match(GCP_KEY_PERMISSION))
+        }),
         refine: None,
     },
     SingleRule {
@@ -561,9 +592,12 @@ pub(super) static RULES: [SingleRule; 8] = [
                 && ENTRA_MFA.iter().any(|a| c.action.eq_ignore_ascii_case(a)))
                 || (c.provider == "okta"
                     && (c.action.starts_with("system.mfa.factor.deactivate")
-                        || c.action.starts_with("user.mfa.factor.")
-                            && !c.action.ends_with(".activate")
-                            && !c.action.ends_with(".enroll")
+                        || matches!(
+                            c.action.as_str(),
+                            "user.mfa.factor.deactivate"
+                                | "user.mfa.factor.suspend"
+                                | "user.mfa.factor.reset_all"
+                        )
                         || c.action.starts_with("policy.lifecycle.")
                             && !c.action.ends_with("create")
                             && !c.action.ends_with(".activate")
@@ -618,8 +652,9 @@ pub(super) static RULES: [SingleRule; 8] = [
                         }
                         High
                     } else if a == "update conditional access policy" {
-                        let old = e.detail("caGrantOld").unwrap_or("");
-                        let new = e.detail("caGrant").unwrap_or("");
+                        // Graph writes `mfa`, the portal's records `MFA`.
+                        let old = lower(e.detail("caGrantOld").unwrap_or(""));
+                        let new = lower(e.detail("caGrant").unwrap_or(""));
                         let lost_mfa = old.contains("mfa") && !new.contains("mfa");
                         let off = e.detail("caState").is_some_and(|s| {
                             s.eq_ignore_ascii_case("disabled")
@@ -646,13 +681,13 @@ pub(super) static RULES: [SingleRule; 8] = [
                     if a.starts_with("system.mfa.factor.deactivate") {
                         Critical
                     } else if a == "user.mfa.factor.deactivate" || a == "user.mfa.factor.suspend" {
-                        if self_service(e) {
-                            Low
-                        } else if e
-                            .detail("reason")
-                            .is_some_and(|r| r.starts_with("User reset"))
+                        // A person resetting their own factor re-enrols it (catalogue noise
+                        // rule 2); someone else's factor removed is the signal.
+                        if self_service(e)
+                            || e.detail("reason")
+                                .is_some_and(|r| r.starts_with("User reset"))
                         {
-                            Medium
+                            Low
                         } else {
                             High
                         }
@@ -781,7 +816,8 @@ pub(super) static RULES: [SingleRule; 8] = [
             summary: "Entra sign-in risk levels and risk detections, Okta ThreatInsight, suspected threats, anonymizing proxies and user-reported suspicious activity",
         },
         select: |c| {
-            (c.provider == "entra" && (c.action == "Sign-in" || lower(&c.action).contains("risk")))
+            (c.provider == "entra"
+                && (c.action.starts_with("Sign-in") || lower(&c.action).contains("risk")))
                 || (c.provider == "okta"
                     && (c.action == "security.threat.detected"
                         || c.action == "user.session.start"
@@ -791,6 +827,16 @@ pub(super) static RULES: [SingleRule; 8] = [
         judge: |e, _| {
             let who = e.who();
             if e.provider == "entra" {
+                // Risk an admin dismissed or confirmed safe is closed; risk the user
+                // remediated (MFA, a secure password change) stays as context.
+                let state = e.detail("riskState").unwrap_or("");
+                let closed = ["dismissed", "confirmedSafe"]
+                    .iter()
+                    .any(|c| state.eq_ignore_ascii_case(c));
+                if closed {
+                    return None;
+                }
+                let remediated = state.eq_ignore_ascii_case("remediated");
                 let level = e.detail("riskLevel").unwrap_or("");
                 let events = e.detail("riskEvents").unwrap_or("");
                 let always = [
@@ -810,9 +856,11 @@ pub(super) static RULES: [SingleRule; 8] = [
                 } else {
                     return None;
                 };
+                let sev = if remediated { sev.min(Low) } else { sev };
                 let what = [
                     (!level.is_empty()).then(|| format!("risk level {level}")),
                     (!events.is_empty()).then(|| format!("risk detections {events}")),
+                    remediated.then(|| "remediated by the user".to_string()),
                 ]
                 .into_iter()
                 .flatten()
@@ -842,14 +890,25 @@ pub(super) static RULES: [SingleRule; 8] = [
                     format!("{who} reported suspicious activity on their Okta account"),
                 ));
             }
-            if e.ok() && e.detail("proxy") == Some("true") && e.action == "user.session.start" {
-                return Some((
-                    High,
-                    format!(
-                        "{who} signed in to Okta through an anonymizing proxy from {}",
-                        e.src_ip
-                    ),
-                ));
+            if e.detail("proxy") == Some("true") && e.action == "user.session.start" {
+                // A failed attempt through an anonymizer is an attack that did not get in yet.
+                return Some(if e.ok() {
+                    (
+                        High,
+                        format!(
+                            "{who} signed in to Okta through an anonymizing proxy from {}",
+                            e.src_ip
+                        ),
+                    )
+                } else {
+                    (
+                        Medium,
+                        format!(
+                            "{who} tried to sign in to Okta through an anonymizing proxy from {}",
+                            e.src_ip
+                        ),
+                    )
+                });
             }
             if e.detail("threatSuspected") == Some("true") {
                 return Some((
@@ -1025,6 +1084,36 @@ fn entra_role_severity(role: &str) -> Severity {
         Low
     }
 }
+
+/// Whether a GCP member (`user:someone@example.com`) is outside the organisation: outside
+/// the configured domains, or without them, outside the domain of the actor inviting them.
+fn external_member(member: &str, actor: &str, org_domains: &[String]) -> bool {
+    let email = member.rsplit(':').next().unwrap_or(member);
+    let Some((_, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    if domain.ends_with(".gserviceaccount.com") {
+        return false;
+    }
+    if org_domains.is_empty() {
+        let own = actor.rsplit_once('@').map(|(_, d)| d);
+        return own.is_none_or(|d| !d.eq_ignore_ascii_case(domain));
+    }
+    !org_domains.iter().any(|d| d.eq_ignore_ascii_case(domain))
+}
+
+/// The GCP methods that create keys: service-account keys, HMAC keys, API keys.
+fn gcp_key_method(action: &str) -> bool {
+    matches!(
+        gcp_leaf(action),
+        "CreateServiceAccountKey" | "UploadServiceAccountKey" | "CreateKey"
+    ) || action == "storage.hmacKeys.create"
+}
+
+/// The key-creating permissions in a GCP record's `authorizationInfo` (the parser's
+/// `permission` detail).
+const GCP_KEY_PERMISSION: &str =
+    r"(^| )permission=(iam\.serviceAccountKeys\.create|storage\.hmacKeys\.create)( |$)";
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -39,10 +39,12 @@ pub(super) static RULES: [SingleRule; 4] = [
                 ]
                 .iter()
                 .any(|r| c.action.ends_with(&format!(" {r}"))))
-                || (c.provider == "gcp" && c.action.starts_with("io.k8s.authorization.rbac.v1."))
+                || (c.provider == "gcp" && gke_rbac_method(&c.action))
         },
         judge: |e, _| {
-            if k8s_system_principal(&e.actor) {
+            // Controllers and the kube-system service accounts reconcile RBAC all day
+            // (catalogue D07, Panther's `is_system_principal`).
+            if k8s_system_principal(&e.actor) || e.actor.starts_with(KUBE_SYSTEM_SA) {
                 return None;
             }
             let binding = e.action.contains("rolebindings");
@@ -70,6 +72,7 @@ pub(super) static RULES: [SingleRule; 4] = [
                     role_name,
                     "cluster-admin"
                         | "admin"
+                        | "system:masters"
                         | "system:kube-controller-manager"
                         | "system:kube-scheduler"
                 ) || subjects.contains("system:masters");
@@ -85,8 +88,9 @@ pub(super) static RULES: [SingleRule; 4] = [
                 return Some((
                     sev,
                     format!(
-                        "{} {verb}d binding {} of {role_name} to {subjects}",
+                        "{} {} binding {} of {role_name} to {subjects}",
                         e.who(),
+                        past(verb),
                         e.resource
                     ),
                 ));
@@ -96,7 +100,10 @@ pub(super) static RULES: [SingleRule; 4] = [
                 && name != "system:coredns"
                 && verb != "create"
             {
-                return Some((High, format!("{} {verb}d system role {name}", e.who())));
+                return Some((
+                    High,
+                    format!("{} {} system role {name}", e.who(), past(verb)),
+                ));
             }
             let verbs = e.detail("verbs").unwrap_or("");
             let resources = e.detail("resources").unwrap_or("");
@@ -112,8 +119,9 @@ pub(super) static RULES: [SingleRule; 4] = [
             Some((
                 if everything { High } else { Medium },
                 format!(
-                    "{} {verb}d role {name} granting {}{} (verbs [{verbs}] on [{resources}])",
+                    "{} {} role {name} granting {}{} (verbs [{verbs}] on [{resources}])",
                     e.who(),
+                    past(verb),
                     granted.join(", "),
                     if everything {
                         ": every verb on every resource, as cluster-admin"
@@ -196,14 +204,15 @@ pub(super) static RULES: [SingleRule; 4] = [
             title: "Kubernetes secrets read",
             mitre: &["T1552.007"],
             severity: Medium,
-            summary: "cluster-wide list of secrets (critical), secrets listed in kube-system/default (high), one identity reading `secret_names` distinct secrets in `secret_minutes` (high), and secret reads by an identity that does not usually read secrets",
+            summary: "cluster-wide list of secrets (critical), secrets listed in kube-system/default (high), one identity reading `secret_names` distinct secrets in `secret_minutes` (high), secret reads by an identity that does not usually read secrets, and service-account tokens requested by a person (medium)",
         },
         select: |c| {
-            (c.provider == "kubernetes"
-                && matches!(
-                    c.action.as_str(),
-                    "get secrets" | "list secrets" | "watch secrets"
-                ))
+            token_request(&c.provider, &c.action)
+                || (c.provider == "kubernetes"
+                    && matches!(
+                        c.action.as_str(),
+                        "get secrets" | "list secrets" | "watch secrets"
+                    ))
                 || (c.provider == "gcp"
                     && c.action.starts_with("io.k8s.core.v1.secrets.")
                     && !c.action.ends_with("create"))
@@ -211,6 +220,25 @@ pub(super) static RULES: [SingleRule; 4] = [
         judge: |e, ctx| {
             if secret_reader_exempt(&e.actor) {
                 return None;
+            }
+            if token_request(&e.provider, &e.action) {
+                // Kubelets and controllers mint projected tokens for every pod; a person
+                // minting one holds a credential of that service account (catalogue D25).
+                if e.actor_type != "human" {
+                    return None;
+                }
+                return Some((
+                    Medium,
+                    format!(
+                        "{} created a token for service account {} (TokenRequest)",
+                        e.who(),
+                        if e.resource.is_empty() {
+                            "?"
+                        } else {
+                            &e.resource
+                        }
+                    ),
+                ));
             }
             let listing = e.action.starts_with("list")
                 || e.action.ends_with(".list")
@@ -263,9 +291,12 @@ pub(super) static RULES: [SingleRule; 4] = [
         select: |c| c.provider == "kubernetes",
         judge: |e, _| {
             if e.actor == "system:anonymous" {
-                let probe = ["/healthz", "/readyz", "/livez", "/version"]
-                    .iter()
-                    .any(|p| e.resource.starts_with(p) || e.action.contains(p))
+                // Health checks, and the API server's own loopback calls.
+                let loopback = e.src_ip == "127.0.0.1" || e.src_ip == "::1";
+                let probe = loopback
+                    || ["/healthz", "/readyz", "/livez", "/version"]
+                        .iter()
+                        .any(|p| e.resource.starts_with(p) || e.action.contains(p))
                     || ["kube-probe/", "GoogleHC/", "ELB-HealthChecker"]
                         .iter()
                         .any(|u| e.user_agent.starts_with(u));
@@ -321,6 +352,31 @@ pub(super) static RULES: [SingleRule; 4] = [
         refine: None,
     },
 ];
+
+/// The service accounts of kube-system: controllers and add-ons, never judged by the RBAC
+/// rule.
+const KUBE_SYSTEM_SA: &str = "system:serviceaccount:kube-system:";
+
+/// A GKE RBAC method: `io.k8s.authorization.rbac.v1.clusterrolebindings.create`, also
+/// logged without the API group's `authorization` (`io.k8s.rbac.v1.roles.patch`).
+fn gke_rbac_method(action: &str) -> bool {
+    action.starts_with("io.k8s.authorization.rbac.v1.") || action.starts_with("io.k8s.rbac.v1.")
+}
+
+/// A request verb in the past tense, for reasons (`patch` -> `patched`).
+fn past(verb: &str) -> String {
+    match verb {
+        "create" | "update" | "delete" => format!("{verb}d"),
+        "" => "changed".to_string(),
+        _ => format!("{verb}ed"),
+    }
+}
+
+/// A TokenRequest: a new token minted for a service account (EKS/AKS or GKE).
+fn token_request(provider: &str, action: &str) -> bool {
+    (provider == "kubernetes" && action == "create serviceaccounts/token")
+        || (provider == "gcp" && action == "io.k8s.core.v1.serviceaccounts.token.create")
+}
 
 /// Kubernetes control-plane principals (not service accounts).
 /// Identities whose secret reads are routine: the control plane, kube-system service

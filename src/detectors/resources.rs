@@ -418,7 +418,11 @@ pub(super) static RULES: [SingleRule; 5] = [
             summary: "S3 bucket policies and ACLs for everyone, public access blocks removed, snapshots and images shared, Lambda permissions for *, GCS allUsers, GitHub repositories made public",
         },
         select: |c| {
+            // Public access blocks are S3's; the same names from another service are not.
+            let block = c.action.contains("PublicAccessBlock");
+            let s3 = matches!(c.service.as_str(), "s3" | "s3-control");
             (c.provider == "aws"
+                && (!block || s3)
                 && (c.action.starts_with("AddPermission")
                     || matches!(
                         c.action.as_str(),
@@ -434,8 +438,15 @@ pub(super) static RULES: [SingleRule; 5] = [
                             | "CreateFunctionUrlConfig"
                             | "SetRepositoryPolicy"
                             | "PutKeyPolicy"
+                            | "CreateKey"
                             | "SetQueueAttributes"
+                            | "CreateTopic"
                             | "PutResourcePolicy"
+                            | "SetVaultAccessPolicy"
+                            | "CreateElasticsearchDomain"
+                            | "UpdateElasticsearchDomainConfig"
+                            | "CreateDomain"
+                            | "UpdateDomainConfig"
                     )))
                 || (c.provider == "gcp" && c.action == "storage.setIamPermissions")
                 || is(c, "github", &["repo.access"])
@@ -457,7 +468,10 @@ pub(super) static RULES: [SingleRule; 5] = [
                         || e.details.contains("AuthenticatedUsers")
                     {
                         Some("opened it to everyone".to_string())
-                    } else if let Some(added) = e.detail("add") {
+                    } else if let Some(added) = e
+                        .detail("add")
+                        .filter(|a| !a.is_empty() && !a.eq_ignore_ascii_case("none"))
+                    {
                         Some(if added.split(',').any(|a| a.eq_ignore_ascii_case("all")) {
                             "shared it with everyone".to_string()
                         } else {
@@ -475,12 +489,26 @@ pub(super) static RULES: [SingleRule; 5] = [
                 "gcp" => (e.details.contains("allUsers")
                     || e.details.contains("allAuthenticatedUsers"))
                 .then(|| "granted allUsers access".to_string()),
-                "github" => (e.details.contains("public")
-                    || e.detail("visibility") == Some("public"))
-                .then(|| "made it public".to_string()),
+                "github" => match e.detail("visibility") {
+                    Some(v) if v.eq_ignore_ascii_case("public") => {
+                        Some("made it public".to_string())
+                    }
+                    Some(_) => None,
+                    // `repo.access` is a visibility change; without the new visibility in
+                    // the record it may have been made public.
+                    None if e.details.contains("public") => Some("made it public".to_string()),
+                    None => {
+                        Some("changed its visibility; the record does not say to what".to_string())
+                    }
+                },
                 _ => None,
             }?;
-            Some((High, format!("{who} {} on {target}: {exposed}", e.action)))
+            let sev = if exposed.starts_with("changed its visibility") {
+                Medium
+            } else {
+                High
+            };
+            Some((sev, format!("{who} {} on {target}: {exposed}", e.action)))
         },
         failures: false,
         rows: None,

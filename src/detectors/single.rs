@@ -58,7 +58,8 @@ pub struct SingleRule {
     pub(super) info: RuleInfo,
     pub(super) select: fn(&Combo) -> bool,
     pub(super) judge: Judge,
-    /// Judge failed events too.
+    /// Judge failed events too (otherwise only successful ones and those of unknown
+    /// outcome).
     pub(super) failures: bool,
     /// A further row filter (Polars), for rules not keyed by action alone.
     pub(super) rows: Option<fn(&Context<'_>) -> Expr>,
@@ -97,7 +98,10 @@ impl Rule for Single {
             None => ctx.actions(rule.select),
         };
         if !rule.failures {
-            predicate = predicate.and(ctx.category(OUTCOME, |o| o == "success"));
+            // A record that does not state its outcome (an Okta event without
+            // `outcome.result`, an Entra audit record without `result`) is judged: a
+            // dangerous action that may have happened is worth a look, only a failure is not.
+            predicate = predicate.and(ctx.category(OUTCOME, |o| o != "failure"));
         }
         let selected = ctx.select(predicate)?;
         let mut firsts = HashMap::new();

@@ -247,10 +247,14 @@ enum Param {
     AccessKeyId, #[serde(rename = "key")] ObjectKey, VersionId, SetAsDefault, AttributeType,
     AttributeName, Attribute, Principal, WithDecryption, Enable, PasswordResetRequired,
     EnableLogFileValidation, IsMultiRegionTrail, IncludeGlobalServiceEvents, S3BucketName,
-    CidrIp, FromPort, ToPort, PolicyDocument, Policy, AssumeRolePolicyDocument,
+    CidrIp, FromPort, ToPort,
     // Structured values, kept apart.
     InstancesSet, InstanceIds, Names, ValuesToAdd, LaunchPermission, CreateVolumePermission,
     EventSelectors, BucketPolicy,
+    // Resource and trust policies, as JSON text or as an object: IAM, KMS, ECR, OpenSearch,
+    // Secrets Manager, and SQS/SNS `attributes.Policy`.
+    PolicyDocument, Policy, AssumeRolePolicyDocument, PolicyText, AccessPolicies,
+    ResourcePolicy, Attributes,
     #[default] #[serde(other)] Other,
 }
 
@@ -271,6 +275,8 @@ struct Params<'a> {
     management_off: bool,
     read_write: Text<'a>,
     bucket_policy: Option<Box<Policy<'a>>>,
+    /// The other policy documents of the request.
+    policies: Vec<PolicyDoc<'a>>,
 }
 
 impl<'a> Params<'a> {
@@ -333,6 +339,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                             let policy: Obj<Policy> = map.next_value()?;
                             p.bucket_policy = policy.0.map(Box::new);
                         }
+                        Param::PolicyDocument
+                        | Param::Policy
+                        | Param::AssumeRolePolicyDocument
+                        | Param::PolicyText
+                        | Param::AccessPolicies
+                        | Param::ResourcePolicy => p.policies.push(map.next_value()?),
+                        Param::Attributes => {
+                            let attributes: Obj<PolicyAttribute> = map.next_value()?;
+                            if let Some(a) = attributes.0 {
+                                p.policies.push(a.policy);
+                            }
+                        }
                         _ => {
                             let value: Text = map.next_value()?;
                             if let (Some(_), Some(slot)) = (&value.0, p.slots.get_mut(p.len)) {
@@ -391,6 +409,9 @@ struct Selector<'a> {
 struct Response<'a> {
     #[serde(rename = "ConsoleLogin")]
     console_login: Text<'a>,
+    /// The console's password change: `Success` or `Failure`.
+    #[serde(rename = "PasswordUpdated")]
+    password_updated: Text<'a>,
     access_key: Obj<AccessKey<'a>>,
     /// RunInstances: the instances created.
     instances_set: Obj<Box<Items<'a>>>,
@@ -449,7 +470,7 @@ struct Statement<'a> {
     #[serde(rename = "Principal")]
     principal: Principal<'a>,
     #[serde(rename = "Condition")]
-    condition: Obj<IgnoredAny>,
+    condition: Obj<Condition>,
 }
 
 #[derive(Deserialize, Default)]
@@ -518,7 +539,8 @@ impl<'a> Record<'a> {
             true => Cow::Borrowed("insight"),
             false => log_type(r.event_category.get()),
         };
-        let console_failed = response.console_login.get() == Some("Failure");
+        let console_failed = response.console_login.get() == Some("Failure")
+            || response.password_updated.get() == Some("Failure");
         let outcome = if is_insight {
             Outcome::Unknown
         } else if r.error_code.0.is_some() || r.error_message.0.is_some() || console_failed {
@@ -894,14 +916,15 @@ struct PolicyFacts {
 impl PolicyFacts {
     fn of(p: &Params, account: Option<&str>) -> Self {
         let mut facts = Self::default();
-        let documents = [
-            Param::PolicyDocument,
-            Param::Policy,
-            Param::AssumeRolePolicyDocument,
-        ];
-        for text in documents.iter().filter_map(|k| p.get(*k)) {
-            if let Some(policy) = from_json_str::<Policy>(text) {
-                facts.add(&policy, account);
+        for document in &p.policies {
+            match document {
+                PolicyDoc::Text(text) => {
+                    if let Some(policy) = from_json_str::<Policy>(text) {
+                        facts.add(&policy, account);
+                    }
+                }
+                PolicyDoc::Object(policy) => facts.add(policy, account),
+                PolicyDoc::Absent => {}
             }
         }
         if let Some(policy) = p.bucket_policy.as_deref() {
@@ -921,7 +944,7 @@ impl PolicyFacts {
             let principals = st.principal.0.iter().filter_map(Text::get);
             for principal in principals {
                 if principal == "*" {
-                    self.public |= st.condition.0.is_none();
+                    self.public |= !st.condition.0.as_ref().is_some_and(|c| c.restrictive);
                     continue;
                 }
                 let other = arn_account(principal).unwrap_or(principal);
@@ -1156,6 +1179,133 @@ impl<'de: 'a, 'a> Deserialize<'de> for Principal<'a> {
             otherwise!(Principal::default(); bool, i64, u64, f64, unit, seq);
         }
         deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// A statement's `Condition`, as far as exposure goes: whether a key in it limits who can
+/// use the grant (an organization, account, source network or principal), which a
+/// condition on a shared value such as `sts:ExternalId` does not.
+#[derive(Default)]
+struct Condition {
+    restrictive: bool,
+}
+
+/// The condition keys that tie a `Principal: *` grant to the owner's organization, accounts,
+/// networks or principals (policyuniverse's categories, and Panther's organization keys).
+const RESTRICTIVE_KEYS: [&str; 17] = [
+    "aws:principalorgid",
+    "aws:principalorgpaths",
+    "aws:sourceorgid",
+    "aws:sourceorgpaths",
+    "aws:resourceorgid",
+    "aws:principalaccount",
+    "aws:sourceaccount",
+    "aws:resourceaccount",
+    "aws:sourceowner",
+    "aws:sourcearn",
+    "aws:principalarn",
+    "aws:userid",
+    "aws:username",
+    "aws:sourceip",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "kms:calleraccount",
+];
+
+impl<'de> Deserialize<'de> for Condition {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// One operator's keys (`{"aws:SourceIp": [...]}`).
+        struct Keys(bool);
+        impl<'de> Deserialize<'de> for Keys {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = Keys;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("condition keys")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                        let mut restrictive = false;
+                        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                            map.next_value::<IgnoredAny>()?;
+                            restrictive |=
+                                RESTRICTIVE_KEYS.iter().any(|k| key.eq_ignore_ascii_case(k));
+                        }
+                        Ok(Keys(restrictive))
+                    }
+                    otherwise!(Keys(false); bool, i64, u64, f64, str, unit, seq);
+                }
+                deserializer.deserialize_any(V)
+            }
+        }
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Condition;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a condition")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Condition, A::Error> {
+                let mut restrictive = false;
+                while let Some(Keys(r)) = map
+                    .next_key::<IgnoredAny>()?
+                    .map(|_| map.next_value::<Keys>())
+                    .transpose()?
+                {
+                    restrictive |= r;
+                }
+                Ok(Condition { restrictive })
+            }
+            otherwise!(Condition::default(); bool, i64, u64, f64, str, unit, seq);
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A policy document in a request: JSON text (IAM, ECR, KMS through the SDKs) or an object
+/// (S3, KMS and SQS through the console, OpenSearch).
+enum PolicyDoc<'a> {
+    Text(Cow<'a, str>),
+    Object(Box<Policy<'a>>),
+    Absent,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for PolicyDoc<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = PolicyDoc<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a policy document")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(PolicyDoc::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(PolicyDoc::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let policy = Policy::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(PolicyDoc::Object(Box::new(policy)))
+            }
+            otherwise!(PolicyDoc::Absent; bool, i64, u64, f64, unit, seq);
+        }
+        deserializer.deserialize_any(V(PhantomData))
+    }
+}
+
+/// SQS `SetQueueAttributes` / SNS `CreateTopic` attributes: the access policy among them.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "'de: 'a"))]
+struct PolicyAttribute<'a> {
+    #[serde(rename = "Policy")]
+    policy: PolicyDoc<'a>,
+}
+
+impl Default for PolicyAttribute<'_> {
+    fn default() -> Self {
+        PolicyAttribute {
+            policy: PolicyDoc::Absent,
+        }
     }
 }
 

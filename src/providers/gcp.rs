@@ -701,8 +701,9 @@ fn q<'t>(t: &'t Text<'_>) -> &'t str {
 
 /// The permissions worth surfacing even when granted (impersonation, key minting).
 fn is_sensitive_permission(permission: Option<&str>) -> bool {
-    const SENSITIVE: [&str; 6] = [
+    const SENSITIVE: [&str; 7] = [
         "iam.serviceAccountKeys.create",
+        "storage.hmacKeys.create",
         "iam.serviceAccounts.getAccessToken",
         "iam.serviceAccounts.signBlob",
         "iam.serviceAccounts.signJwt",

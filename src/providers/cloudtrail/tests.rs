@@ -62,6 +62,13 @@ fn calls_by_alice_name_targets_and_details() {
         ("CreatePolicyVersion", "iam", r#"{"policyArn":"arn:aws:iam::111122223333:policy/ci","setAsDefault":true,"policyDocument":"{\"Statement\":[{\"Effect\":\"Allow\",\"Action\":[\"iam:*\"],\"Resource\":\"*\"}]}"}"#, "", "arn:aws:iam::111122223333:policy/ci", "policyArn=arn:aws:iam::111122223333:policy/ci setAsDefault=true allowsAll=true"),
         ("UpdateAssumeRolePolicy", "iam", r#"{"roleName":"backdoor","policyDocument":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"arn:aws:iam::999988887777:root\",\"111122223333\"]},\"Action\":\"sts:AssumeRole\"}]}"}"#, "", "backdoor", "roleName=backdoor externalPrincipals=arn:aws:iam::999988887777:root"),
         ("PutBucketPolicy", "s3", r#"{"bucketName":"site","bucketPolicy":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::site/*"}]}}"#, "", "site", "public=true"),
+        // Policies as text or objects, in the other services' keys; `Principal: *` is public
+        // unless a condition ties it to the organization, an account, a network or principal.
+        ("SetRepositoryPolicy", "ecr", r#"{"repositoryName":"r","policyText":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"ecr:BatchGetImage\"}]}"}"#, "", "-", "public=true"),
+        ("PutKeyPolicy", "kms", r#"{"keyId":"k-1","policy":{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"kms:Decrypt","Resource":"*"}]}}"#, "", "k-1", "public=true"),
+        ("SetQueueAttributes", "sqs", r#"{"attributes":{"Policy":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sqs:*","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-1"}}},{"Effect":"Allow","Principal":"*","Action":"sqs:SendMessage"}]}}}"#, "", "-", "public=true"),
+        ("UpdateElasticsearchDomainConfig", "es", r#"{"domainName":"d","accessPolicies":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"es:*","Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8"]}}}]}}"#, "", "-", "-"),
+        ("UpdateAssumeRolePolicy", "iam", r#"{"roleName":"partner","policyDocument":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"sts:AssumeRole\",\"Condition\":{\"StringEquals\":{\"sts:ExternalId\":\"1\"}}}]}"}"#, "", "partner", "roleName=partner public=true"),
         ("AddPermission20150331v2", "lambda", r#"{"functionName":"f","principal":"*","action":"lambda:InvokeFunction"}"#, "", "f", "principal=*"),
         ("GetParameters", "ssm", r#"{"names":["/a","/b"],"withDecryption":true}"#, "", "/a,/b", "withDecryption=true"),
         ("RunInstances", "ec2", r#"{"instancesSet":{"items":[{"imageId":"ami-1","minCount":1}]}}"#, r#","responseElements":{"instancesSet":{"items":[{"instanceId":"i-new"}]}}"#, "i-new", "-"),
@@ -217,4 +224,14 @@ fn lists_are_joined_counted_and_details_kept_short() {
     );
     assert_eq!(log_type(Some("NetworkActivity")), "networkactivity");
     assert_eq!(log_type(Some("Other")), "other");
+}
+
+#[test]
+fn a_console_password_change_reports_its_failure_in_the_response() {
+    let failed = r#","responseElements":{"PasswordUpdated":"Failure"}"#;
+    let line = parse(&call(ALICE, "PasswordUpdated", "signin", "null", failed)).unwrap();
+    assert!(line.contains("|failure|"), "{line}");
+    let done = r#","responseElements":{"PasswordUpdated":"Success"}"#;
+    let line = parse(&call(ALICE, "PasswordUpdated", "signin", "null", done)).unwrap();
+    assert!(line.contains("|success|"), "{line}");
 }
