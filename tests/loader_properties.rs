@@ -139,6 +139,27 @@ fn config() -> ProptestConfig {
     }
 }
 
+/// Found by the property below: a `[` pasted into a line opens an array whose remaining
+/// tokens (strings, numbers, colons) were each reported as a rejected record.
+#[test]
+fn a_broken_line_is_one_rejection_however_many_tokens_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = concat!(
+        "{\"eventVersion\":\"1.08\",\"eventID\":\"a\"}\n",
+        "{\"eventVersion\":\"1.08\",\"ev\"}[entID\":\"b\",\"n\":2,\"s\":\"t\",3,4]\n",
+        "{\"actor\":{\"id\":\"x\"},\"eventType\":\"user.session.start\",\"uuid\":\"c\"}\n",
+    );
+    let path = write(dir.path(), "broken.json", text.as_bytes());
+    let store = load(&[&path]);
+    let input = &store.inputs()[0];
+    assert!(
+        input.seen() <= 4,
+        "{} records from 3 lines: {:?}",
+        input.seen(),
+        input.rejections
+    );
+}
+
 proptest! {
     #![proptest_config(config())]
 

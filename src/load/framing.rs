@@ -156,6 +156,9 @@ pub struct Framer {
     done: bool,
     /// Reads return what is there instead of waiting for a full chunk (a followed pipe).
     live: bool,
+    /// The line of the last garbage reported: the rest of a broken line is one rejection,
+    /// not one per token the scanner skips.
+    garbage_line: Option<u64>,
 }
 
 impl Drop for Framer {
@@ -186,6 +189,7 @@ impl Framer {
             pending: Default::default(),
             done: false,
             live: false,
+            garbage_line: None,
         }
     }
 
@@ -412,6 +416,10 @@ impl Framer {
             .run(&self.buf, self.eof, CHUNK_TARGET, &mut spans, &mut garbage);
         for (pos, reason) in garbage {
             let location = self.location(pos);
+            if location.line.is_some() && location.line == self.garbage_line {
+                continue;
+            }
+            self.garbage_line = location.line;
             self.pending
                 .push_back(Framed::Rejected(Rejection { location, reason }));
         }
