@@ -18,5 +18,6 @@ mod live_findings;
 mod loader_properties;
 mod loading;
 mod query;
+mod stratus;
 mod tail_stdin;
 mod tui;

@@ -12,12 +12,15 @@ use super::context::Context;
 use super::event::Ev;
 use super::finding::{Hit, Severity, hhmm_utc};
 use super::single::{SingleRule, aws, details_match};
-use super::spread::{by_actor, days_before, new_to_it, resource_targets, runs, shown, widest};
+use super::spread::{
+    by_actor, days_before, failure_note, judged, new_to_it, resource_targets, runs, widest,
+};
+use super::window::list;
 use super::{HOUR, MINUTE, RuleInfo};
 use crate::Result;
 use crate::schema::{ACTOR, OUTCOME, TIME};
 
-use Severity::{High, Info, Low, Medium};
+use Severity::{High, Info, Medium};
 
 /// Distinct instances one actor reaches in [`SPREAD_MINUTES`] that make a remote-command
 /// spread (Stratus detonates on three).
@@ -64,7 +67,6 @@ fn remote_access(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                 (_, true) => Medium,
                 (2, _) => High,
                 (1, _) => Medium,
-                _ if many => Low,
                 _ => continue,
             };
             let first = &slice[0].ev;
@@ -92,18 +94,14 @@ fn remote_access(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                 if instances.is_empty() {
                     "the account".to_string()
                 } else {
-                    shown(&instances, 4)
+                    list(&instances, 4)
                 },
                 hhmm_utc(first.time),
                 first.src_ip,
                 span_minutes(slice),
                 why.join("; ")
             );
-            out.extend(slice.iter().map(|h| Hit {
-                ev: h.ev.clone(),
-                severity,
-                reason: reason.clone(),
-            }));
+            out.extend(judged(slice, severity, &reason));
         }
     }
     Ok(out)
@@ -133,24 +131,20 @@ fn harvest(_: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                 first.who(),
                 hhmm_utc(first.time),
                 first.src_ip,
-                shown(&instances, 4),
+                list(&instances, 4),
                 if ok > 0 { ok } else { slice.len() },
                 slice.len(),
                 if ok > 0 { "succeeded" } else { "were denied" },
             );
-            out.extend(slice.iter().map(|h| Hit {
-                ev: h.ev.clone(),
-                severity,
-                reason: reason.clone(),
-            }));
+            out.extend(judged(slice, severity, &reason));
         }
     }
     Ok(out)
 }
 
 /// User data replaced: high when the same actor stopped the instance before and started it
-/// after within an hour (the new boot script runs at once); low for automation and for
-/// identities that change user data on other days too.
+/// after within an hour (the new boot script runs at once); not a finding for automation
+/// and for identities that changed user data on two earlier days.
 fn user_data_swap(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
     let (Some(lo), Some(hi)) = (
         hits.iter().map(|h| h.ev.time).min(),
@@ -184,11 +178,10 @@ fn user_data_swap(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                 .iter()
                 .any(|o| o.time >= e.time && touches(&o, "StartInstances"));
             let routine = days_before(&all, e.time) >= 2 || ctx.is_automation(&e.actor);
-            let severity = match (routine, stopped && started) {
-                (true, _) => Low,
-                (false, true) => High,
-                (false, false) => Medium,
-            };
+            if routine {
+                continue;
+            }
+            let severity = if stopped && started { High } else { Medium };
             out.push(Hit {
                 ev: e.clone(),
                 severity,
@@ -200,8 +193,6 @@ fn user_data_swap(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                     e.src_ip,
                     if stopped && started {
                         "; it stopped the instance before and started it after: the new script runs as root at boot"
-                    } else if routine {
-                        "; routine for this identity"
                     } else {
                         ""
                     }
@@ -321,7 +312,7 @@ pub(super) static RULES: [SingleRule; 4] = [
             title: "Instance user data replaced",
             mitre: &["T1059.009", "T1037"],
             severity: Medium,
-            summary: "ModifyInstanceAttribute of userData (the boot script): high when the same identity stopped the instance before and started it after within an hour; low for automation and identities that do it on other days",
+            summary: "ModifyInstanceAttribute of userData (the boot script): high when the same identity stopped the instance before and started it after within an hour; routine for automation and identities that did it on two earlier days",
         },
         select: |c| aws(c, "ec2", &["ModifyInstanceAttribute"]),
         judge: |_, _| Some((Info, String::new())),
@@ -355,11 +346,7 @@ pub(super) static RULES: [SingleRule; 4] = [
                     },
                     hhmm_utc(e.time),
                     e.src_ip,
-                    if e.ok() {
-                        String::new()
-                    } else {
-                        format!(" ({})", e.error)
-                    }
+                    failure_note(e)
                 ),
             ))
         },

@@ -8,6 +8,7 @@ use super::RuleInfo;
 use super::finding::{Severity, hhmm_utc};
 use super::single::SingleRule;
 use super::single::aws;
+use super::spread::failure_note;
 
 use Severity::{Critical, High, Medium};
 
@@ -122,11 +123,7 @@ pub(super) static RULES: [SingleRule; 3] = [
                     e.action,
                     hhmm_utc(e.time),
                     e.src_ip,
-                    if e.ok() {
-                        String::new()
-                    } else {
-                        format!(" ({})", e.error)
-                    }
+                    failure_note(e)
                 ),
             ))
         },

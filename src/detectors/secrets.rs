@@ -7,11 +7,12 @@ use super::context::Context;
 use super::event::Ev;
 use super::finding::{Hit, Severity, hhmm_utc};
 use super::single::{SingleRule, aws, gcp_leaf};
-use super::spread::{Reach, by_actor, days_before, new_to_it, runs, shown, widest};
-use super::{MINUTE, minutes};
+use super::spread::{Reach, by_actor, judged, new_to_it, runs, widest};
+use super::window::list;
+use super::{DAY, MINUTE, minutes};
 use crate::Result;
 
-use Severity::{High, Info, Low, Medium};
+use Severity::{High, Info, Medium};
 
 /// Whether an event reads secret values (SSM parameters only when decrypted).
 fn reads_values(e: &Ev) -> bool {
@@ -37,8 +38,7 @@ fn secrets_of<'e>(e: &'e Ev, need: u64) -> Reach<'e> {
 
 /// Keeps the runs of one actor's reads that reach `secret_names` distinct secrets within
 /// `secret_minutes`: medium, high when the actor, with a history in the data, never read
-/// secrets before; low for an identity that reads secrets in bulk on other days too (an
-/// application starting).
+/// secrets before; not a finding for an identity that read in bulk on an earlier day too.
 fn bulk_reads(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
     let th = &ctx.config.thresholds;
     let need = u64::from(th.secret_names.max(2));
@@ -46,6 +46,7 @@ fn bulk_reads(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
     let mut out = Vec::new();
     for (_, reads) in by_actor(hits) {
         let new = new_to_it(ctx, &reads);
+        let mut bulk_days: Vec<i64> = Vec::new();
         for run in runs(&reads) {
             let slice = &reads[run.clone()];
             let (n, names) = widest(slice, width, |e| secrets_of(e, need));
@@ -53,14 +54,14 @@ fn bulk_reads(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                 continue;
             }
             let first = &slice[0].ev;
-            let routine = days_before(&reads, first.time);
-            let severity = if routine >= 2 {
-                Low
-            } else if new {
-                High
-            } else {
-                Medium
-            };
+            let day = first.time.div_euclid(DAY);
+            // An identity that reads in bulk on other days too: an application starting.
+            let routine = bulk_days.iter().any(|d| *d < day);
+            bulk_days.push(day);
+            if routine {
+                continue;
+            }
+            let severity = if new { High } else { Medium };
             let span = (slice[slice.len() - 1].ev.time - first.time) / MINUTE;
             let reason = format!(
                 "{} read {n} {}secrets within {} min at {} from {} ({}: {}){}",
@@ -77,19 +78,15 @@ fn bulk_reads(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                 if names.is_empty() {
                     "by filter".to_string()
                 } else {
-                    shown(&names, 4)
+                    list(&names, 4)
                 },
-                match (routine >= 2, new) {
-                    (true, _) => format!("; it read secrets on {routine} earlier day(s)"),
-                    (false, true) => "; it never read secrets before in the data".to_string(),
-                    _ => String::new(),
+                if new {
+                    "; it never read secrets before in the data"
+                } else {
+                    ""
                 }
             );
-            out.extend(slice.iter().map(|h| Hit {
-                ev: h.ev.clone(),
-                severity,
-                reason: reason.clone(),
-            }));
+            out.extend(judged(slice, severity, &reason));
         }
     }
     Ok(out)
@@ -102,7 +99,7 @@ pub(super) static RULES: [SingleRule; 1] = [SingleRule {
         title: "Secrets read in bulk from a cloud secret store",
         mitre: &["T1555.006", "T1552"],
         severity: Medium,
-        summary: "one identity reading `secret_names` distinct secrets within `secret_minutes` from Secrets Manager (GetSecretValue, BatchGetSecretValue), SSM Parameter Store with decryption or GCP Secret Manager; high when it never read secrets before, low when it does so on other days",
+        summary: "one identity reading `secret_names` distinct secrets within `secret_minutes` from Secrets Manager (GetSecretValue, BatchGetSecretValue), SSM Parameter Store with decryption or GCP Secret Manager; high when it never read secrets before; routine for an identity that read in bulk on an earlier day",
     },
     select: |c| {
         aws(

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use super::context::Context;
 use super::finding::{Hit, Severity, hhmm_utc};
 use super::single::{SingleRule, aws};
-use super::spread::{by_actor, new_to_it, runs};
-use super::{HOUR, RuleInfo};
+use super::spread::{by_actor, judged, new_to_it, runs};
+use super::{DAY, HOUR, RuleInfo};
 use crate::Result;
 
 use Severity::{High, Info, Low, Medium};
@@ -39,49 +39,54 @@ fn foreign_layers<'e>(layers: &'e str, account: &str) -> Vec<&'e str> {
 /// change to a function the identity already changed on an earlier day, or by automation,
 /// is routine; a first change is medium by a person, low by a service identity.
 fn function_changes(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
+    // Per principal (a role, whatever its session names) and function, in time order.
+    let mut per: BTreeMap<(&str, &str), Vec<&Hit>> = BTreeMap::new();
+    for h in &hits {
+        per.entry((principal(&h.ev.actor), function_name(&h.ev.resource)))
+            .or_default()
+            .push(h);
+    }
     let mut out = Vec::new();
-    for (_, all) in by_actor(hits) {
-        let mut per_function: BTreeMap<&str, Vec<&Hit>> = BTreeMap::new();
-        for h in &all {
-            per_function
-                .entry(function_name(&h.ev.resource))
-                .or_default()
-                .push(h);
-        }
-        for (function, changes) in per_function {
-            let first_day = changes[0].ev.time.div_euclid(super::DAY);
-            for h in changes {
-                let e = &h.ev;
-                if h.severity >= High {
-                    out.push(h.clone());
-                    continue;
-                }
-                let routine =
-                    e.time.div_euclid(super::DAY) > first_day || ctx.is_automation(&e.actor);
-                if routine {
-                    continue;
-                }
-                let severity = if e.non_human() { Low } else { Medium };
-                let what = match e.detail("layers") {
-                    Some(layers) if e.action.starts_with("UpdateFunctionConfiguration") => {
-                        format!("set the layers of {function} to {layers}")
-                    }
-                    _ => format!("replaced the code of {function}"),
-                };
-                out.push(Hit {
-                    ev: e.clone(),
-                    severity,
-                    reason: format!(
-                        "{} {what} at {} from {}; it never changed this function before in the data",
-                        e.who(),
-                        hhmm_utc(e.time),
-                        e.src_ip
-                    ),
-                });
+    for ((_, function), mut changes) in per {
+        changes.sort_by_key(|h| (h.ev.time, h.ev.row));
+        let first_day = changes[0].ev.time.div_euclid(DAY);
+        for h in changes {
+            let e = &h.ev;
+            if h.severity >= High {
+                out.push(h.clone());
+                continue;
             }
+            if e.time.div_euclid(DAY) > first_day || ctx.is_automation(&e.actor) {
+                continue;
+            }
+            let severity = if e.non_human() { Low } else { Medium };
+            let what = match e.detail("layers") {
+                Some(layers) if e.action.starts_with("UpdateFunctionConfiguration") => {
+                    format!("set the layers of {function} to {layers}")
+                }
+                _ => format!("replaced the code of {function}"),
+            };
+            out.push(Hit {
+                ev: e.clone(),
+                severity,
+                reason: format!(
+                    "{} {what} at {} from {}; it never changed this function before in the data",
+                    e.who(),
+                    hhmm_utc(e.time),
+                    e.src_ip
+                ),
+            });
         }
     }
     Ok(out)
+}
+
+/// The principal behind an actor: an assumed role without its session name.
+fn principal(actor: &str) -> &str {
+    match actor.rsplit_once('/') {
+        Some((role, _)) if actor.contains(":assumed-role/") => role,
+        _ => actor,
+    }
 }
 
 /// Whether a Bedrock call enables access to a model (rather than using one).
@@ -157,11 +162,7 @@ fn model_use(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                 invoked.len(),
                 why.join(", ")
             );
-            out.extend(slice.iter().map(|h| Hit {
-                ev: h.ev.clone(),
-                severity,
-                reason: reason.clone(),
-            }));
+            out.extend(judged(slice, severity, &reason));
         }
     }
     Ok(out)

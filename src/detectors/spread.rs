@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use super::context::Context;
 use super::event::Ev;
-use super::finding::Hit;
+use super::finding::{Hit, Severity};
 use super::{DAY, MINUTE};
 
 /// A quiet gap that ends a run of one actor's hits.
@@ -124,25 +124,30 @@ pub(super) fn new_to_it(ctx: &Context<'_>, hits: &[Hit]) -> bool {
     }
 }
 
-/// Up to `max` values joined, with how many more.
-pub(super) fn shown(values: &[&str], max: usize) -> String {
-    let mut out = values
-        .iter()
-        .take(max)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if values.len() > max {
-        out.push_str(&format!(" and {} more", values.len() - max));
+/// The hits of a run, all judged `severity` for `reason`.
+pub(super) fn judged(run: &[Hit], severity: Severity, reason: &str) -> Vec<Hit> {
+    run.iter()
+        .map(|h| Hit {
+            ev: h.ev.clone(),
+            severity,
+            reason: reason.to_string(),
+        })
+        .collect()
+}
+
+/// ` (<error>)` for a failed event, for reasons that name attempts.
+pub(super) fn failure_note(e: &Ev) -> String {
+    if e.ok() {
+        String::new()
+    } else {
+        format!(" ({})", e.error)
     }
-    out
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::detectors::Severity;
 
     fn hit(minute: i64, resource: &str) -> Hit {
         Hit {
