@@ -451,6 +451,99 @@ fn first_seen_sources_and_rare_actions_need_history() {
     );
 }
 
+#[test]
+fn identities_new_to_sensitive_actions_are_raised() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = chicago_history("kim");
+    records.extend(chicago_history("lee"));
+    // lee opens a shell on an instance in her history: routine for her later.
+    records.push(ct(
+        "h-lee-session",
+        MON + DAY + 16 * HOUR,
+        "lee",
+        "StartSession",
+        "ssm",
+        "198.51.100.10",
+        CLI,
+        json!({"target": "i-0123456789abcdef0"}),
+    ));
+    let t = MON + 15 * DAY + 16 * HOUR;
+    records.push(ct(
+        "pos-new-session",
+        t,
+        "kim",
+        "StartSession",
+        "ssm",
+        "198.51.100.10",
+        CLI,
+        json!({"target": "i-0123456789abcdef0"}),
+    ));
+    records.push(ct(
+        "neg-new-session",
+        t,
+        "lee",
+        "StartSession",
+        "ssm",
+        "198.51.100.10",
+        CLI,
+        json!({"target": "i-0123456789abcdef0"}),
+    ));
+    records.push(ct(
+        "pos-new-bedrock",
+        t + 600,
+        "kim",
+        "InvokeModel",
+        "bedrock",
+        "198.51.100.10",
+        CLI,
+        json!({"modelId": "anthropic.claude-3-haiku"}),
+    ));
+    for i in 0..10 {
+        records.push(ct(
+            &format!("pos-new-secrets-{i}"),
+            t + 1200 + i * 20,
+            "kim",
+            "GetSecretValue",
+            "secretsmanager",
+            "198.51.100.10",
+            CLI,
+            json!({"secretId": format!("prod/db-{i}")}),
+        ));
+    }
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let session = by_rule(&findings, "remote-command-on-instances");
+    let f = session
+        .iter()
+        .find(|f| f.event_ids.contains(&"pos-new-session".to_string()))
+        .unwrap_or_else(|| panic!("{session:#?}"));
+    assert_eq!(f.severity, Severity::Medium, "{f:#?}");
+    assert!(f.reason.contains("never did this before"), "{}", f.reason);
+    assert!(
+        !contains(&findings, "remote-command-on-instances", "neg-new-session"),
+        "{session:#?}"
+    );
+    let bedrock = by_rule(&findings, "bedrock-model-invoked");
+    assert!(
+        bedrock.iter().any(|f| f.severity == Severity::Medium
+            && f.event_ids.contains(&"pos-new-bedrock".to_string())),
+        "{bedrock:#?}"
+    );
+    let secrets = by_rule(&findings, "cloud-secrets-bulk-read");
+    assert_eq!(secrets.len(), 1, "{secrets:#?}");
+    assert_eq!(
+        secrets[0].severity,
+        Severity::High,
+        "a first reader: {secrets:#?}"
+    );
+    assert_eq!(secrets[0].count, 10);
+    assert!(
+        secrets[0].reason.contains("10 distinct secrets"),
+        "{}",
+        secrets[0].reason
+    );
+}
+
 fn gcp(id: &str, secs: i64, principal: &str, method: &str, ip: &str, ua: &str) -> Value {
     json!({"protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog", "status": {}, "authenticationInfo": {"principalEmail": principal},
         "requestMetadata": {"callerIp": ip, "callerSuppliedUserAgent": ua}, "serviceName": "storage.googleapis.com", "methodName": method,
