@@ -11,7 +11,7 @@ use polars::prelude::*;
 use super::context::Context;
 use super::event::Ev;
 use super::finding::{Hit, Severity, hhmm_utc};
-use super::single::{SingleRule, aws, details_match};
+use super::single::{SingleRule, aws};
 use super::spread::{
     by_actor, days_before, failure_note, judged, new_to_it, resource_targets, runs, widest,
 };
@@ -315,9 +315,9 @@ pub(super) static RULES: [SingleRule; 4] = [
             summary: "ModifyInstanceAttribute of userData (the boot script): high when the same identity stopped the instance before and started it after within an hour; routine for automation and identities that did it on two earlier days",
         },
         select: |c| aws(c, "ec2", &["ModifyInstanceAttribute"]),
-        judge: |_, _| Some((Info, String::new())),
+        judge: |e, _| e.detail("userData").map(|_| (Info, String::new())),
         failures: false,
-        rows: Some(|_| details_match("(^| )userData=")),
+        rows: None,
         refine: Some(user_data_swap),
     },
     SingleRule {
@@ -351,7 +351,7 @@ pub(super) static RULES: [SingleRule; 4] = [
             ))
         },
         failures: true,
-        rows: Some(|_| details_match("(^| )instanceType=")),
+        rows: None,
         refine: Some(unusual_launches),
     },
 ];

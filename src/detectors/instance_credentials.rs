@@ -132,6 +132,10 @@ impl Rule for InstanceCredentialsElsewhere {
     }
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
+        // Most data has no instance sessions: nothing to read then.
+        if !ctx.stats.keys().any(|a| is_instance_session(a)) {
+            return Ok(Found::default());
+        }
         let aws = ctx.category(PROVIDER, |p| p == "aws");
         let sessions = ctx.category(ACTOR, is_instance_session);
         let public = ctx.category(SRC_IP, is_public);
