@@ -256,7 +256,7 @@ pub struct Thresholds {
     pub new_key_hours: u32,
     /// Net privileged grants to one identity over the data that make permission creep.
     pub creep_grants: u32,
-    /// Distinct Kubernetes secrets read by one identity in `secret_minutes` that make a burst.
+    /// Distinct secrets (Kubernetes, cloud secret stores) read by one identity in `secret_minutes` that make a burst.
     pub secret_names: u32,
     /// Window of the secret-read burst.
     pub secret_minutes: u32,

@@ -19,5 +19,6 @@ mod loader_properties;
 mod loading;
 mod panther;
 mod query;
+mod stratus;
 mod tail_stdin;
 mod tui;

@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use std::sync::Arc;
 
 use polars::prelude::*;
+use trailscope::config::Config;
+use trailscope::detectors::{self, Finding};
 use trailscope::load::classify::Classifier;
 use trailscope::load::pipeline::LoadOptions;
 use trailscope::load::source;
@@ -108,4 +110,10 @@ pub fn stdout(output: &Output) -> String {
 /// Standard error of a run, as text.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every finding of the built-in rules over a file or directory.
+pub fn detect_dir(path: &Path) -> Vec<Finding> {
+    let store = load(&[path]);
+    detectors::run(store.frame(), &Config::builtin().expect("built-in config")).expect("detect")
 }

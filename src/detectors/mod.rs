@@ -12,7 +12,10 @@
 //! * [`derived`]: what is computed for the rules rather than read: the actors' baselines
 //!   ([`history`]), and what the rules of earlier stages found.
 //! * The rule families. Dangerous whatever the context: the single-event engine ([`single`])
-//!   with its tables [`resources`], [`identity`] (and [`okta_sessions`]) and [`kubernetes`].
+//!   with its tables [`resources`], [`identity`] (and [`okta_sessions`]), [`kubernetes`] and
+//!   [`perimeter`]; the tables whose judgement counts targets or reads earlier days
+//!   ([`spread`]): [`secrets`], [`compute`] and [`serverless`]; and stolen instance
+//!   credentials ([`instance_credentials`]).
 //!   Bursts: [`window`] (failures, spraying, destruction, denials). Each actor's own history:
 //!   [`baseline`] (working hours, dormancy, first-seen sources, rare actions, services) and
 //!   [`travel`]. Access that should have ended, from grants paired with their ends
@@ -29,6 +32,7 @@
 //! the catalogue never changes a result.
 
 pub mod baseline;
+pub mod compute;
 pub mod context;
 pub mod credentials;
 pub mod creep;
@@ -38,13 +42,18 @@ pub mod finding;
 pub mod grants;
 pub mod history;
 pub mod identity;
+pub mod instance_credentials;
 pub mod integrity;
 pub mod jit;
 pub mod kubernetes;
 pub mod live;
 pub mod okta_sessions;
+pub mod perimeter;
 pub mod resources;
+pub mod secrets;
+pub mod serverless;
 pub mod single;
+pub mod spread;
 pub mod travel;
 pub mod window;
 
@@ -170,6 +179,8 @@ pub trait Rule {
 /// they run by [`Stage`]).
 pub fn rules() -> Vec<Box<dyn Rule>> {
     let mut all = single_event_rules();
+    all.extend(spread_rules());
+    all.push(Box::new(instance_credentials::InstanceCredentialsElsewhere));
     all.extend(window::rules());
     all.extend(baseline::rules());
     all.extend(travel::rules());
@@ -183,7 +194,19 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
 /// The rules that judge each event on its own (no window, no history): what they find in a
 /// few new events is what a run over everything finds for them, so they can run on arrival.
 pub fn single_event_rules() -> Vec<Box<dyn Rule>> {
-    single::rules(&[&resources::RULES, &identity::RULES, &kubernetes::RULES])
+    single::rules(&[
+        &resources::RULES,
+        &identity::RULES,
+        &kubernetes::RULES,
+        &perimeter::RULES,
+    ])
+}
+
+/// Table rules whose judgement needs more than the new events: how many targets one actor
+/// reaches in a window and what it did on earlier days ([`spread`]), so they run only over
+/// everything.
+fn spread_rules() -> Vec<Box<dyn Rule>> {
+    single::rules(&[&secrets::RULES, &compute::RULES, &serverless::RULES])
 }
 
 /// The catalogue of built-in rules.

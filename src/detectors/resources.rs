@@ -80,7 +80,7 @@ pub(super) static RULES: [SingleRule; 5] = [
             title: "Audit logging stopped or weakened",
             mitre: &["T1562.008"],
             severity: High,
-            summary: "CloudTrail StopLogging/DeleteTrail/UpdateTrail/PutEventSelectors, Config, GuardDuty, Security Hub and flow-log disabling; GCP sink/exclusion/bucket changes; Azure diagnostic settings deleted; Okta log streams; GitHub audit-log streaming; Kubernetes events deleted",
+            summary: "CloudTrail StopLogging/DeleteTrail/UpdateTrail/PutEventSelectors, Config, GuardDuty, Security Hub, flow-log and Route 53 Resolver query-log disabling; GCP sink/exclusion/bucket changes; Azure diagnostic settings deleted; Okta log streams; GitHub audit-log streaming; Kubernetes events deleted",
         },
         select: |c| match c.provider.as_str() {
             "aws" => matches!(
@@ -108,6 +108,10 @@ pub(super) static RULES: [SingleRule; 5] = [
                         | "UpdateIPSet"
                 ) | ("securityhub", "DisableSecurityHub")
                     | ("ec2", "DeleteFlowLogs")
+                    | (
+                        "route53resolver",
+                        "DeleteResolverQueryLogConfig" | "DisassociateResolverQueryLogConfig"
+                    )
                     | ("logs", "DeleteLogGroup" | "DeleteLogStream")
             ),
             "gcp" => {

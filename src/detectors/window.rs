@@ -175,7 +175,8 @@ fn distinct<'e>(run: &[&'e Ev], value: impl Fn(&'e Ev) -> &'e str) -> Vec<&'e st
         .collect()
 }
 
-fn list(values: &[&str], max: usize) -> String {
+/// Up to `max` values joined, with how many more.
+pub(super) fn list(values: &[&str], max: usize) -> String {
     let mut out = values
         .iter()
         .take(max)

@@ -247,10 +247,10 @@ enum Param {
     AccessKeyId, #[serde(rename = "key")] ObjectKey, VersionId, SetAsDefault, AttributeType,
     AttributeName, Attribute, Principal, WithDecryption, Enable, PasswordResetRequired,
     EnableLogFileValidation, IsMultiRegionTrail, IncludeGlobalServiceEvents, S3BucketName,
-    CidrIp, FromPort, ToPort,
+    CidrIp, FromPort, ToPort, InstanceType,
     // Structured values, kept apart.
     InstancesSet, InstanceIds, Names, ValuesToAdd, LaunchPermission, CreateVolumePermission,
-    EventSelectors, BucketPolicy,
+    EventSelectors, BucketPolicy, Layers, SecretIdList, UserData,
     // Resource and trust policies, as JSON text or as an object: IAM, KMS, ECR, OpenSearch,
     // Secrets Manager, and SQS/SNS `attributes.Policy`.
     PolicyDocument, Policy, AssumeRolePolicyDocument, PolicyText, AccessPolicies,
@@ -267,8 +267,10 @@ struct Params<'a> {
     slots: [(Param, Text<'a>); SLOTS],
     len: usize,
     instances: Obj<Items<'a>>,
-    /// `instanceIds`, `names` or `valuesToAdd`.
+    /// `instanceIds`, `names`, `valuesToAdd`, `layers` or `secretIdList`.
     list: (Param, Many<Text<'a>>),
+    /// ModifyInstanceAttribute: the instance's user data (its boot script) is replaced.
+    user_data: bool,
     /// `launchPermission` or `createVolumePermission`.
     permission: Option<(&'static str, Box<Obj<PermissionChange<'a>>>)>,
     /// PutEventSelectors: a selector drops management events / reads or writes only.
@@ -315,8 +317,16 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                             map.next_value::<IgnoredAny>()?;
                         }
                         Param::InstancesSet => p.instances = map.next_value()?,
-                        Param::InstanceIds | Param::Names | Param::ValuesToAdd => {
+                        Param::InstanceIds
+                        | Param::Names
+                        | Param::ValuesToAdd
+                        | Param::Layers
+                        | Param::SecretIdList => {
                             p.list = (key, map.next_value()?);
+                        }
+                        Param::UserData => {
+                            map.next_value::<IgnoredAny>()?;
+                            p.user_data = true;
                         }
                         Param::LaunchPermission | Param::CreateVolumePermission => {
                             let name = match key {
@@ -737,6 +747,7 @@ fn resource<'a>(
         .or_else(|| p.list(InstanceIds).and_then(join_texts))
         .or_else(|| p.first(&other))
         .or_else(|| p.list(Names).and_then(join_texts))
+        .or_else(|| p.list(SecretIdList).and_then(join_texts))
         .or_else(|| resources.0.as_ref()?.0.as_ref()?.arn.0.clone())
 }
 
@@ -813,6 +824,12 @@ fn details(
     let instances = (instances > 1).then(|| instances.to_string());
     let policy = PolicyFacts::of(p, account);
     let port = |key| p.get(key).filter(|_| p.slot(Param::CidrIp).is_some());
+    // How many names or secrets one call reads (the target lists only the first few).
+    let listed = [Param::Names, Param::SecretIdList]
+        .iter()
+        .find_map(|k| p.list(*k))
+        .map(|l| l.len().to_string());
+    let layers = p.list(Param::Layers).and_then(join_texts);
     use Param::*;
 
     let mut d = Details(String::new());
@@ -850,6 +867,10 @@ fn details(
     d.add("fromPort", port(FromPort));
     d.add("toPort", port(ToPort));
     d.add("withDecryption", p.get(WithDecryption));
+    d.add("count", listed.as_deref());
+    d.add("instanceType", p.get(InstanceType));
+    d.add("layers", layers.as_deref());
+    d.add("userData", p.user_data.then_some("replaced"));
     d.add("accessKeyId", access_key);
     d.add("passwordResetRequired", p.get(PasswordResetRequired));
     d.add("serialNumber", p.get(SerialNumber));

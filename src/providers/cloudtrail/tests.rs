@@ -70,7 +70,11 @@ fn calls_by_alice_name_targets_and_details() {
         ("UpdateElasticsearchDomainConfig", "es", r#"{"domainName":"d","accessPolicies":{"Statement":[{"Effect":"Allow","Principal":"*","Action":"es:*","Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8"]}}}]}}"#, "", "-", "-"),
         ("UpdateAssumeRolePolicy", "iam", r#"{"roleName":"partner","policyDocument":"{\"Statement\":[{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"sts:AssumeRole\",\"Condition\":{\"StringEquals\":{\"sts:ExternalId\":\"1\"}}}]}"}"#, "", "partner", "roleName=partner public=true"),
         ("AddPermission20150331v2", "lambda", r#"{"functionName":"f","principal":"*","action":"lambda:InvokeFunction"}"#, "", "f", "principal=*"),
-        ("GetParameters", "ssm", r#"{"names":["/a","/b"],"withDecryption":true}"#, "", "/a,/b", "withDecryption=true"),
+        ("GetParameters", "ssm", r#"{"names":["/a","/b"],"withDecryption":true}"#, "", "/a,/b", "withDecryption=true count=2"),
+        ("BatchGetSecretValue", "secretsmanager", r#"{"secretIdList":["db","api"]}"#, "", "db,api", "count=2"),
+        ("RunInstances", "ec2", r#"{"instanceType":"p3.8xlarge","instancesSet":{"items":[{"imageId":"ami-1","maxCount":10}]}}"#, "", "-", "instanceType=p3.8xlarge"),
+        ("UpdateFunctionConfiguration20150331v2", "lambda", r#"{"functionName":"f","layers":["arn:aws:lambda:us-east-1:999988887777:layer:x:1"]}"#, "", "f", "layers=arn:aws:lambda:us-east-1:999988887777:layer:x:1"),
+        ("ModifyInstanceAttribute", "ec2", r#"{"instanceId":"i-1","userData":{"value":"<sensitiveDataRemoved>"}}"#, "", "i-1", "userData=replaced"),
         ("RunInstances", "ec2", r#"{"instancesSet":{"items":[{"imageId":"ami-1","minCount":1}]}}"#, r#","responseElements":{"instancesSet":{"items":[{"instanceId":"i-new"}]}}"#, "i-new", "-"),
         ("CreateUser", "iam", r#"{"userName":"o\u0027brien"}"#, "", "o'brien", "userName=o'brien"),
     ];
