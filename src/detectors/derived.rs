@@ -54,6 +54,11 @@ impl Derived {
         Ok(())
     }
 
+    /// Sets the baselines learned elsewhere (beside the first stage's rules).
+    pub(super) fn set_baselines(&mut self, baselines: Baselines) {
+        self.baselines = Some(baselines);
+    }
+
     /// Takes in what one rule of the stage that just ran found.
     pub(super) fn absorb(&mut self, found: &Found) {
         for f in &found.findings {
