@@ -10,6 +10,7 @@ use std::collections::{HashMap, HashSet};
 
 use polars::prelude::*;
 
+use super::context::is_signin;
 use super::context::{Context, KEY};
 use super::derived::{Anomaly, Derived};
 use super::event::{Ev, ROW, i64s, u64s};
@@ -17,7 +18,6 @@ use super::finding::{Hit, Severity, finding, group_hits, when_utc};
 use super::history::{
     Baselines, actor_key, days_text, local_of, new_dimensions, pair_key, split_key,
 };
-use super::window::is_signin;
 use super::{DAY, Found, MINUTE, Rule, RuleInfo, Stage, minutes};
 use crate::schema::{ACTOR, OUTCOME, PRIVILEGED, TIME};
 use crate::{Error, Result};

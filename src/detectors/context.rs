@@ -346,3 +346,15 @@ pub(crate) fn glob_regex(glob: &str) -> Result<regex::Regex> {
     regex::Regex::new(&format!("(?i)^{}$", body.join(".*")))
         .map_err(|e| Error::Invalid(format!("pattern '{glob}': {e}")))
 }
+
+/// Sign-in actions of every provider.
+pub(crate) fn is_signin(c: &Combo) -> bool {
+    match c.provider.as_str() {
+        "aws" => c.action == "ConsoleLogin",
+        "entra" => c.action == "Sign-in",
+        "okta" => c.action == "user.session.start" || c.action.starts_with("user.authentication."),
+        "gcp" => c.action.starts_with("google.login.LoginService.login"),
+        "github" => c.action == "user.failed_login" || c.action == "user.login",
+        _ => false,
+    }
+}

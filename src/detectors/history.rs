@@ -12,6 +12,7 @@ use polars::prelude::*;
 
 use super::context::{Context, glob_regex};
 use super::event::{Ev, ROW, i64s, short_actor, u64s};
+use super::geo::{COUNTRY_ZONES, country_name};
 use super::{DAY, HOUR, MINUTE, minutes};
 use crate::schema::{ACTOR, LOCATION, SRC_IP, TIME, USER_AGENT};
 use crate::{Error, Result, config};
@@ -248,7 +249,7 @@ fn zones(
 /// Per actor (physical id), the country most of its successful sign-ins came from.
 fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
     let scope = ctx
-        .actions(super::window::is_signin)
+        .actions(super::context::is_signin)
         .and(ctx.category(crate::schema::OUTCOME, |o| o == "success"))
         .and(col(LOCATION).is_not_null());
     let df = ctx
@@ -269,7 +270,7 @@ fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
             *tally
                 .entry(a as u32)
                 .or_default()
-                .entry(super::travel::country_name(place))
+                .entry(country_name(place))
                 .or_default() += n;
         }
     }
@@ -285,65 +286,6 @@ fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
         })
         .collect())
 }
-
-/// The IANA zones of countries people sign in from, for the zone inference: the country
-/// says where, the working hours say which of its zones; the zone knows daylight saving.
-const COUNTRY_ZONES: [(&str, &[&str]); 30] = [
-    (
-        "US",
-        &[
-            "America/New_York",
-            "America/Chicago",
-            "America/Denver",
-            "America/Los_Angeles",
-        ],
-    ),
-    (
-        "CA",
-        &[
-            "America/Toronto",
-            "America/Winnipeg",
-            "America/Edmonton",
-            "America/Vancouver",
-        ],
-    ),
-    ("MX", &["America/Mexico_City"]),
-    ("BR", &["America/Sao_Paulo"]),
-    ("AR", &["America/Argentina/Buenos_Aires"]),
-    ("GB", &["Europe/London"]),
-    ("IE", &["Europe/Dublin"]),
-    ("PT", &["Europe/Lisbon"]),
-    ("FR", &["Europe/Paris"]),
-    ("DE", &["Europe/Berlin"]),
-    ("NL", &["Europe/Amsterdam"]),
-    ("BE", &["Europe/Brussels"]),
-    ("ES", &["Europe/Madrid"]),
-    ("IT", &["Europe/Rome"]),
-    ("CH", &["Europe/Zurich"]),
-    ("AT", &["Europe/Vienna"]),
-    ("PL", &["Europe/Warsaw"]),
-    ("SE", &["Europe/Stockholm"]),
-    ("NO", &["Europe/Oslo"]),
-    ("DK", &["Europe/Copenhagen"]),
-    ("FI", &["Europe/Helsinki"]),
-    ("RO", &["Europe/Bucharest"]),
-    ("IL", &["Asia/Jerusalem"]),
-    ("AE", &["Asia/Dubai"]),
-    ("IN", &["Asia/Kolkata"]),
-    ("SG", &["Asia/Singapore"]),
-    ("JP", &["Asia/Tokyo"]),
-    ("KR", &["Asia/Seoul"]),
-    (
-        "AU",
-        &[
-            "Australia/Sydney",
-            "Australia/Brisbane",
-            "Australia/Adelaide",
-            "Australia/Perth",
-        ],
-    ),
-    ("NZ", &["Pacific/Auckland"]),
-];
 
 /// The zone of `country` that puts most of the actor's events inside Mon-Fri 07:00-20:00
 /// (at least 60% of them: else the places do not describe the hours), with its name.

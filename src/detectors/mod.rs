@@ -8,7 +8,7 @@
 //!
 //! The files, in the order data goes through them:
 //! * [`context`]: the read-only inputs every rule sees; [`event`]: the rows a rule selected,
-//!   read one by one.
+//!   read one by one; [`geo`]: countries, their centroids and zones.
 //! * [`derived`]: what is computed for the rules rather than read: the actors' baselines
 //!   ([`history`]), and what the rules of earlier stages found.
 //! * The rule families. Dangerous whatever the context: the single-event engine ([`single`])
@@ -16,7 +16,8 @@
 //!   [`perimeter`]; the tables whose judgement counts targets or reads earlier days
 //!   ([`spread`]): [`secrets`], [`compute`] and [`serverless`]; and stolen instance
 //!   credentials ([`instance_credentials`]).
-//!   Bursts: [`window`] (failures, spraying, destruction, denials). Each actor's own history:
+//!   Sign-in attacks: [`signin_attacks`] (failure bursts, spraying, MFA fatigue). Bursts:
+//!   [`window`] (destruction, denials). Each actor's own history:
 //!   [`baseline`] (working hours, dormancy, first-seen sources, rare actions, services) and
 //!   [`travel`]. Access that should have ended, from grants paired with their ends
 //!   ([`grants`]): [`jit`] (temporary grants), [`credentials`] (service credentials) and
@@ -39,6 +40,7 @@ pub mod creep;
 pub mod derived;
 pub mod event;
 pub mod finding;
+pub mod geo;
 pub mod grants;
 pub mod history;
 pub mod identity;
@@ -52,6 +54,7 @@ pub mod perimeter;
 pub mod resources;
 pub mod secrets;
 pub mod serverless;
+pub mod signin_attacks;
 pub mod single;
 pub mod spread;
 pub mod travel;
@@ -181,6 +184,7 @@ pub fn rules() -> Vec<Box<dyn Rule>> {
     let mut all = single_event_rules();
     all.extend(spread_rules());
     all.push(Box::new(instance_credentials::InstanceCredentialsElsewhere));
+    all.extend(signin_attacks::rules());
     all.extend(window::rules());
     all.extend(baseline::rules());
     all.extend(travel::rules());
