@@ -821,6 +821,8 @@ pub(super) static RULES: [SingleRule; 8] = [
                 || (c.provider == "okta"
                     && (c.action == "security.threat.detected"
                         || c.action == "user.session.start"
+                        || c.action == "policy.evaluate_sign_on"
+                        || c.action == "user.session.access_admin_app"
                         || c.action == "user.account.report_suspicious_activity_by_enduser"
                         || c.action.starts_with("user.authentication")))
         },
@@ -837,7 +839,20 @@ pub(super) static RULES: [SingleRule; 8] = [
                     return None;
                 }
                 let remediated = state.eq_ignore_ascii_case("remediated");
-                let level = e.detail("riskLevel").unwrap_or("");
+                // The higher of the sign-in's own risk and the identity's aggregated risk
+                // (catalogue D30: either level counts).
+                let rank = |l: &str| {
+                    ["low", "medium", "high"]
+                        .iter()
+                        .position(|r| l.eq_ignore_ascii_case(r))
+                };
+                let during = e.detail("riskLevel").unwrap_or("");
+                let aggregated = e.detail("riskLevelAggregated").unwrap_or("");
+                let (level, named) = if rank(aggregated) > rank(during) {
+                    (aggregated, "aggregated risk level")
+                } else {
+                    (during, "risk level")
+                };
                 let events = e.detail("riskEvents").unwrap_or("");
                 let always = [
                     "leakedCredentials",
@@ -858,7 +873,7 @@ pub(super) static RULES: [SingleRule; 8] = [
                 };
                 let sev = if remediated { sev.min(Low) } else { sev };
                 let what = [
-                    (!level.is_empty()).then(|| format!("risk level {level}")),
+                    (!level.is_empty()).then(|| format!("{named} {level}")),
                     (!events.is_empty()).then(|| format!("risk detections {events}")),
                     remediated.then(|| "remediated by the user".to_string()),
                 ]
@@ -919,13 +934,28 @@ pub(super) static RULES: [SingleRule; 8] = [
                     ),
                 ));
             }
+            // Okta's behaviours, as the parser names them (`NewGeoLocation,NewDevice`).
             let behaviors = e.detail("behaviors").unwrap_or("");
-            if behaviors.contains("New Geo-Location")
-                && (behaviors.contains("New Device") || behaviors.contains("Velocity"))
-            {
+            let new = |b: &str| behaviors.split(',').any(|x| x == b);
+            if new("NewGeoLocation") && (new("NewDevice") || new("Velocity")) {
                 return Some((
                     Medium,
                     format!("Okta saw new behaviour for {who}: {behaviors}"),
+                ));
+            }
+            // Two independent anomalies on the admin console (Panther, Sigma); one alone is
+            // a person on a new laptop or network.
+            let admin_console = e.action == "user.session.access_admin_app"
+                || e.resource == "Okta Admin Console"
+                || e.detail("targets")
+                    .is_some_and(|t| t.contains("Okta Admin Console"));
+            if admin_console && new("NewIP") && new("NewDevice") {
+                return Some((
+                    Medium,
+                    format!(
+                        "{who} reached the Okta Admin Console from a new IP ({}) and a new device, as Okta itself flagged ({behaviors})",
+                        e.src_ip
+                    ),
                 ));
             }
             None
@@ -937,7 +967,7 @@ pub(super) static RULES: [SingleRule; 8] = [
                     || a == "user.account.report_suspicious_activity_by_enduser"
             })
             .or(details_match(
-                r"(^| )(riskLevel|riskEvents|threatSuspected|behaviors)=|(^| )proxy=true",
+                r"(^| )(riskLevel|riskLevelAggregated|riskEvents|threatSuspected|behaviors)=|(^| )proxy=true",
             ))
         }),
         refine: None,

@@ -286,17 +286,21 @@ pub(super) static RULES: [SingleRule; 4] = [
             title: "Anonymous or impersonated privileged Kubernetes request",
             mitre: &["T1078.001", "T1134"],
             severity: High,
-            summary: "allowed requests by system:anonymous (not health checks), and requests impersonating admins, system:masters or kube-system service accounts",
+            summary: "allowed requests by system:anonymous (not health checks), and requests impersonating admins, system:masters or kube-system service accounts (EKS, AKS, GKE)",
         },
-        select: |c| c.provider == "kubernetes",
+        select: |c| c.provider == "kubernetes" || (c.provider == "gcp" && c.service == "k8s.io"),
         judge: |e, _| {
             if e.actor == "system:anonymous" {
                 // Health checks, and the API server's own loopback calls.
                 let loopback = e.src_ip == "127.0.0.1" || e.src_ip == "::1";
                 let probe = loopback
+                    // GKE names the path without its slash (`readyz`).
                     || ["/healthz", "/readyz", "/livez", "/version"]
                         .iter()
-                        .any(|p| e.resource.starts_with(p) || e.action.contains(p))
+                        .any(|p| {
+                            e.resource.trim_start_matches('/').starts_with(p.trim_start_matches('/'))
+                                || e.action.contains(p)
+                        })
                     || ["kube-probe/", "GoogleHC/", "ELB-HealthChecker"]
                         .iter()
                         .any(|u| e.user_agent.starts_with(u));
@@ -305,7 +309,10 @@ pub(super) static RULES: [SingleRule; 4] = [
                 }
                 let write = ["create pods", "update pods", "patch pods"]
                     .iter()
-                    .any(|a| e.action.starts_with(a));
+                    .any(|a| e.action.starts_with(a))
+                    || ["pods.create", "pods.update", "pods.patch"]
+                        .iter()
+                        .any(|a| e.provider == "gcp" && e.action.ends_with(a));
                 return Some((
                     if write { Critical } else { High },
                     format!(

@@ -11,7 +11,7 @@ use super::RuleInfo;
 use super::context::{Combo, Context};
 use super::event::Ev;
 use super::finding::{Hit, Severity, hhmm_utc};
-use super::single::{SingleRule, aws, gcp_leaf, is};
+use super::single::{SingleRule, aws, details_match, gcp_leaf, is};
 use crate::Result;
 use crate::schema::{ACTOR, OUTCOME, PRIVILEGED, TIME};
 
@@ -72,6 +72,53 @@ fn tampering_with_privileged_actions(ctx: &Context<'_>, mut hits: Vec<Hit>) -> R
     Ok(hits)
 }
 
+/// Fewest days a trail's log files must be kept (Panther's `ShortLifecycle` minimum).
+const TRAIL_MIN_RETENTION_DAYS: u32 = 7;
+
+/// D29 (d), reported as D01: a lifecycle rule that deletes a trail bucket's log files within
+/// days. High when a trail in the data writes to the bucket, medium when only its name says
+/// `trail` (Panther's guess); any other bucket is not this rule's.
+fn short_trail_lifecycle(e: &Ev, ctx: &Context<'_>) -> Option<(Severity, String)> {
+    let days: u32 = e.detail("expirationDays")?.parse().ok()?;
+    let bucket = e.resource.as_str();
+    if days >= TRAIL_MIN_RETENTION_DAYS || bucket.is_empty() {
+        return None;
+    }
+    // Bucket names are lower-case letters, digits, dots and hyphens: only the dot needs
+    // escaping; anything else is not a bucket a trail could name.
+    let plain = bucket
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
+    let known = plain
+        && ctx
+            .select(
+                ctx.actions(|c| aws(c, "cloudtrail", &["CreateTrail", "UpdateTrail"]))
+                    .and(details_match(&format!(
+                        r"(^| )s3BucketName={}( |$)",
+                        bucket.replace('.', r"\.")
+                    ))),
+            )
+            .is_ok_and(|trails| !trails.is_empty());
+    let named = bucket.to_ascii_lowercase().contains("trail");
+    if !known && !named {
+        return None;
+    }
+    let whose = if known {
+        "the bucket a trail in the data writes to"
+    } else {
+        "a bucket named as a trail's"
+    };
+    Some((
+        if known { High } else { Medium },
+        format!(
+            "{} set a lifecycle rule on {bucket} ({whose}) at {} that deletes its objects after {days} day{}: audit logs would be gone before anyone reads them",
+            e.who(),
+            hhmm_utc(e.time),
+            if days == 1 { "" } else { "s" }
+        ),
+    ))
+}
+
 /// The cloud-resource rules.
 pub(super) static RULES: [SingleRule; 5] = [
     SingleRule {
@@ -80,7 +127,7 @@ pub(super) static RULES: [SingleRule; 5] = [
             title: "Audit logging stopped or weakened",
             mitre: &["T1562.008"],
             severity: High,
-            summary: "CloudTrail StopLogging/DeleteTrail/UpdateTrail/PutEventSelectors, Config, GuardDuty, Security Hub, flow-log and Route 53 Resolver query-log disabling; GCP sink/exclusion/bucket changes; Azure diagnostic settings deleted; Okta log streams; GitHub audit-log streaming; Kubernetes events deleted",
+            summary: "CloudTrail StopLogging/DeleteTrail/UpdateTrail/PutEventSelectors, S3 lifecycle rules deleting a trail bucket's logs within 7 days, Config, GuardDuty, Security Hub, flow-log and Route 53 Resolver query-log disabling; GCP sink/exclusion/bucket changes; Azure diagnostic settings deleted; Okta log streams; GitHub audit-log streaming; Kubernetes events deleted",
         },
         select: |c| match c.provider.as_str() {
             "aws" => matches!(
@@ -106,6 +153,9 @@ pub(super) static RULES: [SingleRule; 5] = [
                         | "DisassociateFromAdministratorAccount"
                         | "CreateIPSet"
                         | "UpdateIPSet"
+                ) | (
+                    "s3",
+                    "PutBucketLifecycle" | "PutBucketLifecycleConfiguration"
                 ) | ("securityhub", "DisableSecurityHub")
                     | ("ec2", "DeleteFlowLogs")
                     | (
@@ -139,7 +189,10 @@ pub(super) static RULES: [SingleRule; 5] = [
             "kubernetes" => c.action == "delete events" || c.action == "deletecollection events",
             _ => false,
         },
-        judge: |e, _| {
+        judge: |e, scope| {
+            if e.provider == "aws" && e.action.starts_with("PutBucketLifecycle") {
+                return short_trail_lifecycle(e, scope);
+            }
             let who = e.who();
             let at = hhmm_utc(e.time);
             let target = if e.resource.is_empty() {

@@ -255,6 +255,8 @@ enum Param {
     // Secrets Manager, and SQS/SNS `attributes.Policy`.
     PolicyDocument, Policy, AssumeRolePolicyDocument, PolicyText, AccessPolicies,
     ResourcePolicy, Attributes,
+    // S3 lifecycle rules: how soon objects expire.
+    #[serde(rename = "LifecycleConfiguration")] LifecycleConfiguration,
     #[default] #[serde(other)] Other,
 }
 
@@ -279,6 +281,8 @@ struct Params<'a> {
     bucket_policy: Option<Box<Policy<'a>>>,
     /// The other policy documents of the request.
     policies: Vec<PolicyDoc<'a>>,
+    /// PutBucketLifecycle: the fewest days after which an enabled rule expires objects.
+    expiration_days: Option<u32>,
 }
 
 impl<'a> Params<'a> {
@@ -355,6 +359,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                         | Param::PolicyText
                         | Param::AccessPolicies
                         | Param::ResourcePolicy => p.policies.push(map.next_value()?),
+                        Param::LifecycleConfiguration => {
+                            let config: Obj<Lifecycle> = map.next_value()?;
+                            p.expiration_days = config.0.and_then(|c| c.shortest_expiration());
+                        }
                         Param::Attributes => {
                             let attributes: Obj<PolicyAttribute> = map.next_value()?;
                             if let Some(a) = attributes.0 {
@@ -405,6 +413,45 @@ impl<'a> Item<'a> {
 #[serde(default, bound(deserialize = "'de: 'a"))]
 struct PermissionChange<'a> {
     add: Obj<Items<'a>>,
+}
+
+/// An S3 `LifecycleConfiguration`: its rules, one object or a list.
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct Lifecycle<'a> {
+    #[serde(rename = "Rule")]
+    rule: Many<Obj<LifecycleRule<'a>>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct LifecycleRule<'a> {
+    #[serde(rename = "Status")]
+    status: Text<'a>,
+    #[serde(rename = "Expiration")]
+    expiration: Obj<Expiration<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct Expiration<'a> {
+    #[serde(rename = "Days")]
+    days: Text<'a>,
+}
+
+impl Lifecycle<'_> {
+    /// The fewest days after which an enabled rule expires current objects (a disabled
+    /// rule deletes nothing; `NoncurrentVersionExpiration` only old versions).
+    fn shortest_expiration(&self) -> Option<u32> {
+        let rules = self.rule.iter().filter_map(|r| r.0.as_ref());
+        let enabled = rules.filter(|r| {
+            r.status
+                .get()
+                .is_some_and(|s| s.eq_ignore_ascii_case("Enabled"))
+        });
+        let days = enabled.filter_map(|r| r.expiration.0.as_ref()?.days.get()?.trim().parse().ok());
+        days.min()
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -830,6 +877,7 @@ fn details(
         .find_map(|k| p.list(*k))
         .map(|l| l.len().to_string());
     let layers = p.list(Param::Layers).and_then(join_texts);
+    let expiration = p.expiration_days.map(|d| d.to_string());
     use Param::*;
 
     let mut d = Details(String::new());
@@ -859,6 +907,7 @@ fn details(
         p.get(IncludeGlobalServiceEvents),
     );
     d.add("s3BucketName", p.get(S3BucketName));
+    d.add("expirationDays", expiration.as_deref());
     d.add("enable", p.get(Enable));
     d.add("attribute", attribute);
     d.add("add", added.as_deref());

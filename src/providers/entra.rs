@@ -257,6 +257,10 @@ struct Rec<'a> {
         alias = "RiskLevel"
     )]
     risk_level_during_sign_in: Text<'a>,
+    /// Risk of the user or service principal over time, also on sign-ins whose own risk
+    /// level is `none`.
+    #[serde(alias = "RiskLevelAggregated")]
+    risk_level_aggregated: Text<'a>,
     #[serde(alias = "RiskState")]
     risk_state: Text<'a>,
     #[serde(rename = "riskEventTypes_v2", alias = "RiskEventTypes_V2")]
@@ -851,6 +855,10 @@ fn signin<'a>(e: &mut Event<'a>, mut p: Rec<'a>, kind: Kind) -> &'static str {
         (
             "riskLevel",
             p.risk_level_during_sign_in.get().filter(|v| !is_none(v)),
+        ),
+        (
+            "riskLevelAggregated",
+            p.risk_level_aggregated.get().filter(|v| !is_none(v)),
         ),
         ("riskState", p.risk_state.get().filter(|v| !is_none(v))),
         ("riskEvents", risk_events.as_deref()),

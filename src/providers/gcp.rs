@@ -26,6 +26,8 @@ use crate::schema::{ActorType, Event, Outcome};
 const AUDIT_LOG_TYPE: &str = "google.cloud.audit.AuditLog";
 /// Marker of audit log names (`.../logs/cloudaudit.googleapis.com%2Factivity`).
 const AUDIT_LOG_NAME: &str = "cloudaudit.googleapis.com";
+/// Most items of a list kept in `details`.
+const MAX_LIST: usize = 6;
 /// Longest `details` text kept.
 const MAX_DETAILS: usize = 300;
 
@@ -226,6 +228,8 @@ struct AuditLog<'a> {
 struct AuthInfo<'a> {
     principal_email: Text<'a>,
     principal_subject: Text<'a>,
+    /// GKE names an unauthenticated caller here in some exports (`system:anonymous`).
+    authority_selector: Text<'a>,
     service_account_key_name: Text<'a>,
     service_account_delegation_info: Many<Delegation<'a>>,
 }
@@ -278,6 +282,16 @@ struct Request<'a> {
     exclusion: Many<Named<'a>>,
     role_ref: Many<Named<'a>>,
     subjects: Many<Named<'a>>,
+    /// A GKE (Cluster)Role's rules.
+    rules: Many<RoleRule<'a>>,
+}
+
+/// One rule of a Kubernetes (Cluster)Role.
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct RoleRule<'a> {
+    verbs: Many<Text<'a>>,
+    resources: Many<Text<'a>>,
 }
 
 /// The small named objects: `response`, `firstPartyPrincipal`, `bindingDeltas[]`, and the
@@ -391,9 +405,12 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
             first_party.or(d.principal_subject.0.map(strip_subject_kind))
         });
     let subject = auth.principal_subject.0.map(strip_subject_kind);
+    // GKE logs an anonymous caller as `principalEmail: system:anonymous`; some exports name it
+    // only as the authority selector, read when no principal is named (as Panther does).
+    let selector = auth.authority_selector.0.filter(|_| svc == "k8s.io");
     let (actor, delegated_by) = match auth.principal_email.0.or(subject) {
         Some(actor) => (Some(actor), delegate),
-        None => (delegate, None),
+        None => (delegate.or(selector), None),
     };
 
     let authz = p.authorization_info.0;
@@ -457,6 +474,11 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
         };
         list_text(&request.subjects.0, ",", text)
     });
+    // A role's grants, as the Kubernetes parser gives them, so one rule judges both.
+    let is_role = is_k8s && (verb == "create" || verb == "update" || verb == "patch");
+    let rules = request.rules.0.iter().filter(|_| is_role);
+    let verbs = distinct_list(rules.clone().flat_map(|r| r.verbs.0.iter()));
+    let resources = distinct_list(rules.flat_map(|r| r.resources.0.iter()));
     let challenge = ws
         .param("login_challenge_method")
         .map(|p| joined(&p.multi_str_value.0));
@@ -478,6 +500,8 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
         ("object", k8s.map(|(_, object)| object)),
         ("roleRef", role_ref.as_ref().and_then(|r| r.name.get())),
         ("subjects", subjects.as_deref()),
+        ("verbs", verbs.as_deref()),
+        ("resources", resources.as_deref()),
         ("login_type", ws.value("login_type")),
         ("challenge", challenge.as_deref()),
         ("suspicious", suspicious),
@@ -642,6 +666,35 @@ fn actor_type(actor: Option<&str>) -> ActorType {
     } else {
         ActorType::Unknown
     }
+}
+
+/// Distinct texts joined with `,`, at most [`MAX_LIST`] (then `+N`), the wildcards and
+/// subresources first so that a cut never hides what a role grants; `None` when empty.
+fn distinct_list<'t, 'a: 't>(texts: impl Iterator<Item = &'t Text<'a>>) -> Option<String> {
+    let mut seen: Vec<&str> = Vec::new();
+    for t in texts.filter_map(Text::get) {
+        if !seen.contains(&t) {
+            seen.push(t);
+        }
+    }
+    if seen.len() > MAX_LIST {
+        let grants = |t: &str| {
+            t.contains('*')
+                || t.contains('/')
+                || matches!(t, "escalate" | "bind" | "impersonate" | "secrets")
+        };
+        seen.sort_by_key(|t| !grants(t));
+    }
+    let mut out = seen
+        .iter()
+        .take(MAX_LIST)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(",");
+    if seen.len() > MAX_LIST {
+        out.push_str(&format!(",+{}", seen.len() - MAX_LIST));
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// `status.code` as `"<code> <NAME>"`, with the message appended when it says more.

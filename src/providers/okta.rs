@@ -2,13 +2,15 @@
 //! dumps, Cribl `_raw` and EventBridge `detail` envelopes once ingest has unwrapped them).
 
 use std::borrow::Cow;
+use std::fmt;
 
 use serde::Deserialize;
-use serde::de::IgnoredAny;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::{
-    Flag, List, Obj, Text, cut, details_from, first_segment, from_json, looks_read_only, probe_get,
-    probe_has, probe_str,
+    Flag, List, Obj, Text, cut, details_from, first_segment, from_json, from_json_str,
+    looks_read_only, probe_get, probe_has, probe_str,
 };
 use super::time::parse_time_text;
 use super::{Probe, Provider, RecordError};
@@ -190,10 +192,144 @@ struct DebugData<'a> {
     privilege_granted: Text<'a>,
     #[serde(borrow, default, rename = "threatSuspected")]
     threat_suspected: Text<'a>,
-    #[serde(borrow, default)]
-    behaviors: Text<'a>,
+    #[serde(default)]
+    behaviors: Behaviors,
+    /// Newer orgs log the behaviours only here, as JSON text (or an object once re-exported).
+    #[serde(default, rename = "logOnlySecurityData")]
+    log_only_security_data: LogOnlySecurityData,
     #[serde(borrow, default)]
     risk: Text<'a>,
+}
+
+/// Okta's behaviours as `Name=VALUE` text, whichever shape they come in: the System Log's
+/// `{New IP=POSITIVE, ...}` string, a list of `Name=VALUE` strings, or an object.
+#[derive(Default)]
+struct Behaviors(Option<String>);
+
+/// Longest behaviours text kept (Okta has seven behaviours).
+const BEHAVIORS_MAX: usize = 400;
+
+impl<'de> Deserialize<'de> for Behaviors {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Behaviors;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("Okta behaviours")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Behaviors, E> {
+                Ok(Behaviors(Some(cut(v, BEHAVIORS_MAX).to_owned())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Behaviors, A::Error> {
+                let mut out = String::new();
+                while let Some(item) = seq.next_element::<Text>()? {
+                    push_behavior(&mut out, item.get(), None);
+                }
+                Ok(Behaviors(Some(out)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Behaviors, A::Error> {
+                let mut out = String::new();
+                while let Some((name, value)) = map.next_entry::<Text, Text>()? {
+                    push_behavior(&mut out, name.get(), value.get());
+                }
+                Ok(Behaviors(Some(out)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Behaviors, E> {
+                Ok(Behaviors(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Behaviors, E> {
+                Ok(Behaviors(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Behaviors, E> {
+                Ok(Behaviors(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Behaviors, E> {
+                Ok(Behaviors(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Behaviors, E> {
+                Ok(Behaviors(None))
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Behaviors, E> {
+                Ok(Behaviors(None))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// Appends `name=value` (or a `name=value` item) to a behaviours text, within its bound.
+fn push_behavior(out: &mut String, item: Option<&str>, value: Option<&str>) {
+    let Some(item) = item else {
+        return;
+    };
+    if out.len() + item.len() + value.map_or(0, str::len) + 3 > BEHAVIORS_MAX {
+        return;
+    }
+    if !out.is_empty() {
+        out.push_str(", ");
+    }
+    out.push_str(item);
+    if let Some(value) = value {
+        out.push('=');
+        out.push_str(value);
+    }
+}
+
+/// `debugData.logOnlySecurityData`: its behaviours, from JSON text or an object.
+#[derive(Default)]
+struct LogOnlySecurityData(Behaviors);
+
+#[derive(Deserialize, Default)]
+struct SecurityData {
+    #[serde(default)]
+    behaviors: Behaviors,
+}
+
+impl<'de> Deserialize<'de> for LogOnlySecurityData {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LogOnlySecurityData;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("Okta security data")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<LogOnlySecurityData, E> {
+                let data = from_json_str::<Obj<SecurityData>>(v).and_then(|d| d.0);
+                Ok(LogOnlySecurityData(
+                    data.map(|d| d.behaviors).unwrap_or_default(),
+                ))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let data: Obj<SecurityData> = Obj::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(LogOnlySecurityData(
+                    data.0.map(|d| d.behaviors).unwrap_or_default(),
+                ))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LogOnlySecurityData::default())
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(LogOnlySecurityData::default())
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(LogOnlySecurityData::default())
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(LogOnlySecurityData::default())
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(LogOnlySecurityData::default())
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LogOnlySecurityData::default())
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(LogOnlySecurityData::default())
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -471,7 +607,11 @@ impl Provider for Okta {
             .and_then(|d| d.debug_data.0)
             .unwrap_or_default();
         let security = ev.security_context.0.take().unwrap_or_default();
-        let behaviors = debug.behaviors.get().and_then(positive_behaviors);
+        // Okta's own `behaviors` first; `logOnlySecurityData` when that is absent.
+        let behaviors = (debug.behaviors.0.as_deref())
+            .filter(|b| !b.is_empty())
+            .or(debug.log_only_security_data.0.0.as_deref())
+            .and_then(positive_behaviors);
         let risk = debug.risk.get().and_then(risk_level);
         let non_success = result.filter(|_| outcome != Outcome::Success);
         let reason = (outcome != Outcome::Failure)

@@ -239,3 +239,21 @@ fn a_console_password_change_reports_its_failure_in_the_response() {
     let line = parse(&call(ALICE, "PasswordUpdated", "signin", "null", done)).unwrap();
     assert!(line.contains("|success|"), "{line}");
 }
+
+#[test]
+fn a_lifecycle_rule_gives_the_days_before_objects_expire() {
+    // As CloudTrail logs PutBucketLifecycle: one `Rule` object, or a list of them.
+    let one = r#"{"bucketName":"org-trail-logs","Host":"org-trail-logs.s3.eu-west-1.amazonaws.com","lifecycle":"","LifecycleConfiguration":{"xmlns":"http://s3.amazonaws.com/doc/2006-03-01/","Rule":{"ID":"purge","Status":"Enabled","Filter":{"Prefix":"AWSLogs/"},"Expiration":{"Days":1}}}}"#;
+    let line = parse(&call(ALICE, "PutBucketLifecycle", "s3", one, "")).unwrap();
+    assert_eq!(
+        line,
+        alice("PutBucketLifecycle|s3|org-trail-logs", "expirationDays=1")
+    );
+    // The shortest enabled expiration; a disabled rule and old versions delete nothing now.
+    let many = r#"{"bucketName":"b","LifecycleConfiguration":{"Rule":[{"Status":"Enabled","Expiration":{"Days":"400"}},{"Status":"Disabled","Expiration":{"Days":1}},{"Status":"Enabled","NoncurrentVersionExpiration":{"NoncurrentDays":2}},{"Status":"Enabled","Expiration":{"Days":30}}]}}"#;
+    let line = parse(&call(ALICE, "PutBucketLifecycle", "s3", many, "")).unwrap();
+    assert_eq!(line, alice("PutBucketLifecycle|s3|b", "expirationDays=30"));
+    let disabled = r#"{"bucketName":"b","LifecycleConfiguration":{"Rule":{"Status":"Disabled","Expiration":{"Days":1}}}}"#;
+    let line = parse(&call(ALICE, "PutBucketLifecycle", "s3", disabled, "")).unwrap();
+    assert_eq!(line, alice("PutBucketLifecycle|s3|b", "-"));
+}

@@ -470,3 +470,32 @@ fn an_mfa_claim_in_the_token_counts_as_mfa_whatever_the_requirement_says() {
     );
     assert_eq!(parse(&first_only).mfa, Some(false));
 }
+
+#[test]
+fn service_principal_signin_keeps_its_aggregated_risk() {
+    // A service principal's sign-in whose own risk is `none` while the principal's
+    // aggregated risk is not (Identity Protection for workload identities).
+    let json = r#"{"time":"2023-07-26T23:00:20.889Z","category":"ServicePrincipalSignInLogs","tenantId":"t-1","correlationId":"c-9","properties":{"id":"s-9","createdDateTime":"2023-07-26T22:58:30.9832019Z","appId":"app-9","servicePrincipalId":"sp-9","servicePrincipalName":"billing-sync","ipAddress":"12.12.12.12","status":{"errorCode":7000215},"clientCredentialType":"clientSecret","conditionalAccessStatus":"notApplied","riskDetail":"none","riskLevelAggregated":"medium","riskLevelDuringSignIn":"none","riskState":"atRisk","resourceDisplayName":"Azure Storage","location":{"city":"Dublin","countryOrRegion":"IE"}}}"#;
+    let e = parse(json);
+    assert_eq!(
+        (e.actor.as_deref(), e.actor_type, e.outcome),
+        (Some("billing-sync"), ActorType::Service, Outcome::Failure)
+    );
+    assert_eq!(
+        e.details.as_deref(),
+        Some(
+            "appId=app-9 conditionalAccess=notApplied riskLevelAggregated=medium riskState=atRisk credential=clientSecret"
+        )
+    );
+    // `none` at both levels gives no risk key at all.
+    let quiet = json.replace(
+        r#""riskLevelAggregated":"medium""#,
+        r#""riskLevelAggregated":"none""#,
+    );
+    let e = parse(&quiet);
+    assert!(
+        !e.details.as_deref().unwrap_or("").contains("riskLevel"),
+        "{:?}",
+        e.details
+    );
+}

@@ -94,11 +94,56 @@ const GKE_BINDING_WANT: &str = "gcp/activity/human/success | id=b1 | actor=dev@e
 const GKE_ANON: &str = r#"{"insertId":"a1","logName":"projects/acme-prod/logs/cloudaudit.googleapis.com%2Fdata_access","timestamp":"2024-03-26T05:33:15.806118Z","protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"k8s.io","methodName":"io.k8s.get","resourceName":"readyz","authenticationInfo":{"principalEmail":"system:anonymous"},"requestMetadata":{"callerIp":"127.0.0.1","callerSuppliedUserAgent":"kube-probe/1.29"},"status":{}}}"#;
 const GKE_ANON_WANT: &str = "gcp/data_access/anonymous/success | id=a1 | actor=system:anonymous | action=io.k8s.get | service=k8s.io | resource=readyz | ip=127.0.0.1 | ua=kube-probe/1.29 | account=acme-prod | read_only=true";
 
+const GKE_ROLE: &str = r#"{"insertId":"r1","logName":"projects/acme-prod/logs/cloudaudit.googleapis.com%2Factivity","timestamp":"2024-03-26T05:33:15.806118Z","protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"k8s.io","methodName":"io.k8s.authorization.rbac.v1.clusterroles.create","resourceName":"rbac.authorization.k8s.io/v1/clusterroles/debugger","authenticationInfo":{"principalEmail":"dev@example.com"},"authorizationInfo":[{"granted":true,"permission":"io.k8s.authorization.rbac.v1.clusterroles.create","resource":"rbac.authorization.k8s.io/v1/clusterroles/debugger"}],"request":{"@type":"rbac.authorization.k8s.io/v1.ClusterRole","apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"debugger"},"rules":[{"apiGroups":[""],"resources":["pods","pods/log"],"verbs":["get","list"]},{"apiGroups":[""],"resources":["pods/exec"],"verbs":["create"]}]},"requestMetadata":{"callerIp":"203.0.113.5","callerSuppliedUserAgent":"kubectl/v1.29.2"},"status":{}},"resource":{"labels":{"cluster_name":"prod","location":"europe-west1","project_id":"acme-prod"},"type":"k8s_cluster"}}"#;
+const GKE_ROLE_WANT: &str = "gcp/activity/human/success | id=r1 | actor=dev@example.com | action=io.k8s.authorization.rbac.v1.clusterroles.create | service=k8s.io | resource=rbac.authorization.k8s.io/v1/clusterroles/debugger | ip=203.0.113.5 | ua=kubectl/v1.29.2 | loc=europe-west1 | account=acme-prod | details=object=clusterroles/debugger verbs=get,list,create resources=pods,pods/log,pods/exec | read_only=false";
+const GKE_SELECTOR: &str = r#"{"insertId":"a2","logName":"projects/acme-prod/logs/cloudaudit.googleapis.com%2Fdata_access","timestamp":"2024-03-26T05:33:15.806118Z","protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","serviceName":"k8s.io","methodName":"io.k8s.core.v1.secrets.list","resourceName":"core/v1/namespaces/default/secrets","authenticationInfo":{"authoritySelector":"system:anonymous"},"authorizationInfo":[{"granted":true,"permission":"io.k8s.core.v1.secrets.list","resource":"core/v1/namespaces/default/secrets"}],"requestMetadata":{"callerIp":"198.51.100.9","callerSuppliedUserAgent":"curl/8.5.0"},"status":{}}}"#;
+const GKE_SELECTOR_WANT: &str = "gcp/data_access/anonymous/success | id=a2 | actor=system:anonymous | action=io.k8s.core.v1.secrets.list | service=k8s.io | resource=core/v1/namespaces/default/secrets | ip=198.51.100.9 | ua=curl/8.5.0 | account=acme-prod | details=namespace=default object=secrets | read_only=true";
+
 #[test]
 fn gke_entries_name_the_kubernetes_object() {
     check(GKE_EXEC, T, GKE_EXEC_WANT);
     check(GKE_BINDING, T, GKE_BINDING_WANT);
     check(GKE_ANON, T, GKE_ANON_WANT);
+}
+
+#[test]
+fn gke_roles_give_their_rules_as_the_kubernetes_parser_does() {
+    check(GKE_ROLE, T, GKE_ROLE_WANT);
+    // Deleting a role grants nothing: its rules are not read.
+    let deleted = GKE_ROLE.replace("clusterroles.create", "clusterroles.delete");
+    assert!(
+        !details(&deleted).contains("verbs="),
+        "{}",
+        details(&deleted)
+    );
+    // Past six items the grants that matter come first.
+    let many = r#"{"verbs":["get","list","watch","update","delete","deletecollection","patch","escalate"],"resources":["a","b","c","d","e","f","*"]}"#;
+    let wide = GKE_ROLE.replace(
+        r#"{"apiGroups":[""],"resources":["pods/exec"],"verbs":["create"]}"#,
+        many,
+    );
+    let d = details(&wide);
+    assert!(
+        d.contains(" verbs=escalate,get,list,watch,update,delete,+2 "),
+        "{d}"
+    );
+    assert!(d.contains(" resources=pods/log,*,pods,a,b,c,+3"), "{d}");
+}
+
+#[test]
+fn an_anonymous_gke_caller_named_only_by_its_authority_selector_is_the_actor() {
+    check(GKE_SELECTOR, T, GKE_SELECTOR_WANT);
+    // A principal, when named, is the actor; outside GKE the selector is not a principal.
+    let named = GKE_SELECTOR.replace(
+        r#""authoritySelector":"system:anonymous""#,
+        r#""principalEmail":"dev@example.com","authoritySelector":"system:anonymous""#,
+    );
+    assert!(view_of(&named).contains("| actor=dev@example.com |"));
+    let other = GKE_SELECTOR.replace(
+        r#""serviceName":"k8s.io""#,
+        r#""serviceName":"storage.googleapis.com""#,
+    );
+    assert!(!view_of(&other).contains("actor="), "{}", view_of(&other));
 }
 
 const LOGIN_OK: &str = r#"{"insertId":"w1","logName":"organizations/123/logs/cloudaudit.googleapis.com%2Fdata_access","timestamp":"2024-03-26T05:33:15.806118Z","protoPayload":{"@type":"type.googleapis.com/google.cloud.audit.AuditLog","authenticationInfo":{"principalEmail":"alice@example.com"},"requestMetadata":{"callerIp":"203.0.113.7"},"serviceName":"login.googleapis.com","methodName":"google.login.LoginService.loginSuccess","resourceName":"organizations/123","metadata":{"event":[{"eventName":"login_success","eventType":"login","parameter":[{"name":"login_type","value":"google_password"},{"name":"login_challenge_method","multiStrValue":["password"]}]}]}}}"#;

@@ -270,3 +270,63 @@ fn behaviour_and_risk_text_forms() {
     );
     assert_eq!(risk_level("none"), None);
 }
+
+#[test]
+fn behaviours_are_read_as_text_lists_objects_and_log_only_security_data() {
+    // An admin-console sign-on evaluation, as the System Log API returns it.
+    let record = |debug: &str| {
+        format!(
+            r#"{{"uuid":"u-9","published":"2025-03-04T12:00:00.000Z","eventType":"policy.evaluate_sign_on","displayMessage":"Evaluation of sign-on policy",
+      "actor":{{"id":"00u9","type":"User","alternateId":"dana@example.com","displayName":"Dana"}},
+      "client":{{"ipAddress":"198.51.100.120","userAgent":{{"rawUserAgent":"Mozilla/5.0"}},"geographicalContext":{{"city":"Lisbon","country":"Portugal"}}}},
+      "outcome":{{"result":"ALLOW","reason":"Sign-on policy evaluation resulted in ALLOW"}},
+      "securityContext":{{"asNumber":12345,"isProxy":false}},
+      "debugContext":{{"debugData":{{"requestUri":"/admin/sso/request",{debug}}}}},
+      "target":[{{"id":"0oa1","type":"AppInstance","alternateId":"Okta Admin Console","displayName":"Okta Admin Console"}}]}}"#
+        )
+    };
+    let behaviors = |debug: &str| {
+        let json = record(debug);
+        let e = Okta
+            .parse_json(json.as_bytes())
+            .map(|e| e.details.map(Cow::into_owned));
+        let details = e.ok().flatten().unwrap_or_default();
+        let value = details
+            .split(' ')
+            .find_map(|p| p.strip_prefix("behaviors="));
+        value.map(str::to_owned)
+    };
+    let both = Some("NewDevice,NewIP".to_owned());
+    // The System Log's own text form.
+    let text = r#""behaviors":"{New Geo-Location=NEGATIVE, New Device=POSITIVE, New IP=POSITIVE, Velocity=NEGATIVE}""#;
+    assert_eq!(behaviors(text), both);
+    // A list of `Name=VALUE` strings, and an object.
+    let list =
+        r#""behaviors":["New Geo-Location=NEGATIVE","New Device=POSITIVE","New IP=POSITIVE"]"#;
+    assert_eq!(behaviors(list), both);
+    let object =
+        r#""behaviors":{"New Device":"POSITIVE","New IP":"POSITIVE","Velocity":"NEGATIVE"}"#;
+    assert_eq!(behaviors(object), both);
+    // Only in `logOnlySecurityData`: JSON text as Okta writes it, or an object.
+    let log_only = r#"{"risk":{"level":"LOW"},"behaviors":{"New Geo-Location":"NEGATIVE","New Device":"POSITIVE","New IP":"POSITIVE","New State":"NEGATIVE"}}"#;
+    let as_text = format!(
+        r#""logOnlySecurityData":{}"#,
+        sonic_rs::to_string(log_only).unwrap()
+    );
+    assert_eq!(behaviors(&as_text), both);
+    assert_eq!(
+        behaviors(&format!(r#""logOnlySecurityData":{log_only}"#)),
+        both
+    );
+    // Nothing positive, no behaviours, or a shape that is none of these: no key.
+    let quiet = r#""logOnlySecurityData":"{\"behaviors\":{\"New IP\":\"NEGATIVE\"}}""#;
+    assert_eq!(behaviors(quiet), None);
+    assert_eq!(
+        behaviors(r#""behaviors":42,"logOnlySecurityData":[1]"#),
+        None
+    );
+    assert_eq!(behaviors(r#""logOnlySecurityData":"not json""#), None);
+    // The record is read whatever the shape.
+    let e = parse(Box::leak(record(list).into_boxed_str()));
+    assert_eq!(e.resource.as_deref(), Some("Okta Admin Console"));
+}
