@@ -491,7 +491,7 @@ fn run_loop(shared: &Shared, config: &Config, base: Duration, tx: &Sender<LiveRe
         };
         let started = Instant::now();
         last_start = Some(started);
-        let result = super::run(&frame, config).and_then(|all| {
+        let result = super::run_on_this_thread(&frame, config).and_then(|all| {
             let changes = lock(&shared.reported).diff(&frame, &all)?;
             Ok(LiveRun {
                 all,

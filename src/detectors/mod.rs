@@ -218,9 +218,21 @@ pub fn catalogue() -> Vec<&'static RuleInfo> {
     rules().iter().map(|r| r.info()).collect()
 }
 
-/// Runs every enabled rule over a frame; findings sorted by time.
+/// Runs every enabled rule over a frame, the rules of a stage on every core; findings sorted
+/// by time.
 pub fn run(frame: &DataFrame, config: &Config) -> Result<Vec<Finding>> {
+    run_rules_timed(frame, config, &rules(), all_cores()).map(|(findings, _)| findings)
+}
+
+/// [`run`] on the calling thread only, for a process that runs the rules again and again
+/// (following a stream): threads started per run leave their allocator arenas holding
+/// memory (measured while tailing: 2.5 GB resident instead of 1.1 GB).
+pub fn run_on_this_thread(frame: &DataFrame, config: &Config) -> Result<Vec<Finding>> {
     run_rules(frame, config, &rules())
+}
+
+fn all_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// How long each phase of a run took: `prepare`, `baselines`, then each rule id.
@@ -228,22 +240,23 @@ pub type Timings = Vec<(&'static str, Duration)>;
 
 /// [`run`], also returning the time each phase took.
 pub fn run_timed(frame: &DataFrame, config: &Config) -> Result<(Vec<Finding>, Timings)> {
-    run_rules_timed(frame, config, &rules())
+    run_rules_timed(frame, config, &rules(), all_cores())
 }
 
-/// [`run`] with the given rules (in any order: they run by [`Stage`]).
+/// The given rules (in any order: they run by [`Stage`]) over a frame, on the calling thread.
 pub fn run_rules(
     frame: &DataFrame,
     config: &Config,
     rules: &[Box<dyn Rule>],
 ) -> Result<Vec<Finding>> {
-    run_rules_timed(frame, config, rules).map(|(findings, _)| findings)
+    run_rules_timed(frame, config, rules, 1).map(|(findings, _)| findings)
 }
 
 fn run_rules_timed(
     frame: &DataFrame,
     config: &Config,
     rules: &[Box<dyn Rule>],
+    workers: usize,
 ) -> Result<(Vec<Finding>, Timings)> {
     let mut timings = Vec::new();
     let started = Instant::now();
@@ -280,7 +293,6 @@ fn run_rules_timed(
     timings.push(("prepare", started.elapsed()));
     let mut derived = Derived::default();
     let wants_baselines = enabled.iter().any(|r| r.reads_baselines());
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut findings = Vec::new();
     for stage in Stage::ALL {
         let mut jobs: Vec<Job<'_>> = enabled
