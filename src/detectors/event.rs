@@ -78,6 +78,15 @@ impl Ev {
     pub fn who(&self) -> &str {
         short_actor(&self.actor)
     }
+
+    /// The resource acted on, or `?` when the record names none (for reasons).
+    pub fn target(&self) -> &str {
+        if self.resource.is_empty() {
+            "?"
+        } else {
+            &self.resource
+        }
+    }
 }
 
 /// A short, readable name for an actor: the last segment of an ARN.

@@ -218,11 +218,7 @@ pub(super) static RULES: [SingleRule; 8] = [
         },
         judge: |e, ctx| {
             let who = e.who();
-            let grantee = if e.resource.is_empty() {
-                "?"
-            } else {
-                &e.resource
-            };
+            let grantee = e.target();
             match e.provider.as_str() {
                 "entra" => {
                     let a = lower(&e.action);
@@ -487,11 +483,7 @@ pub(super) static RULES: [SingleRule; 8] = [
         },
         judge: |e, _| {
             let who = e.who();
-            let target = if e.resource.is_empty() {
-                "?"
-            } else {
-                e.resource.as_str()
-            };
+            let target = e.target();
             match e.provider.as_str() {
                 "aws" => {
                     if e.actor_type == "root" {
@@ -628,11 +620,7 @@ pub(super) static RULES: [SingleRule; 8] = [
         },
         judge: |e, _| {
             let who = e.who();
-            let target = if e.resource.is_empty() {
-                "?"
-            } else {
-                e.resource.as_str()
-            };
+            let target = e.target();
             let sev = match e.provider.as_str() {
                 "aws" => match e.action.as_str() {
                     "DeactivateMFADevice" | "DeleteVirtualMFADevice" => {
@@ -1002,19 +990,7 @@ pub(super) static RULES: [SingleRule; 8] = [
             } else {
                 High
             };
-            Some((
-                sev,
-                format!(
-                    "{} {} ({})",
-                    e.who(),
-                    e.action,
-                    if e.resource.is_empty() {
-                        "?"
-                    } else {
-                        &e.resource
-                    }
-                ),
-            ))
+            Some((sev, format!("{} {} ({})", e.who(), e.action, e.target())))
         },
         failures: false,
         rows: None,

@@ -158,11 +158,7 @@ pub(super) static RULES: [SingleRule; 4] = [
             if k8s_system_principal(&e.actor) && !e.actor.starts_with("system:serviceaccount:") {
                 return None;
             }
-            let target = if e.resource.is_empty() {
-                "?"
-            } else {
-                e.resource.as_str()
-            };
+            let target = e.target();
             let command = e.detail("command").unwrap_or("");
             let learned = ctx.learn_end(&e.actor).is_some_and(|end| e.time >= end);
             let first = learned && ctx.first_of(&e.actor, "") == Some(e.row);
@@ -232,11 +228,7 @@ pub(super) static RULES: [SingleRule; 4] = [
                     format!(
                         "{} created a token for service account {} (TokenRequest)",
                         e.who(),
-                        if e.resource.is_empty() {
-                            "?"
-                        } else {
-                            &e.resource
-                        }
+                        e.target()
                     ),
                 ));
             }
@@ -266,11 +258,7 @@ pub(super) static RULES: [SingleRule; 4] = [
                 format!(
                     "{} read secret {} ({}); this identity reads secrets on {days} day(s) in the data",
                     e.who(),
-                    if e.resource.is_empty() {
-                        "?"
-                    } else {
-                        &e.resource
-                    },
+                    e.target(),
                     e.action
                 ),
             ))

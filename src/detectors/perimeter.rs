@@ -74,11 +74,7 @@ pub(super) static RULES: [SingleRule; 3] = [
                     "{} opened {} of security group {} to the whole internet ({cidr}) at {} from {}",
                     e.who(),
                     what,
-                    if e.resource.is_empty() {
-                        "?"
-                    } else {
-                        &e.resource
-                    },
+                    e.target(),
                     hhmm_utc(e.time),
                     e.src_ip
                 ),
@@ -160,11 +156,7 @@ pub(super) static RULES: [SingleRule; 3] = [
                     "{} called {} ({}) at {} from {}: {}",
                     e.who(),
                     e.action,
-                    if e.resource.is_empty() {
-                        "?"
-                    } else {
-                        &e.resource
-                    },
+                    e.target(),
                     hhmm_utc(e.time),
                     e.src_ip,
                     if anchor {

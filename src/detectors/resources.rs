@@ -195,11 +195,7 @@ pub(super) static RULES: [SingleRule; 5] = [
             }
             let who = e.who();
             let at = hhmm_utc(e.time);
-            let target = if e.resource.is_empty() {
-                "?"
-            } else {
-                &e.resource
-            };
+            let target = e.target();
             let sev = match (e.provider.as_str(), e.action.as_str()) {
                 ("aws", "StopLogging" | "DeleteTrail") => Critical,
                 ("aws", "UpdateTrail") => {
@@ -510,11 +506,7 @@ pub(super) static RULES: [SingleRule; 5] = [
         },
         judge: |e, _| {
             let who = e.who();
-            let target = if e.resource.is_empty() {
-                "?"
-            } else {
-                e.resource.as_str()
-            };
+            let target = e.target();
             let exposed = match e.provider.as_str() {
                 "aws" => {
                     if e.action.contains("PublicAccessBlock") {
