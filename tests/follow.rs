@@ -276,7 +276,9 @@ fn write_stream(dir: &Path, tail: &Tail, total: usize) -> HashMap<String, usize>
     ])
 }
 
-fn tail_stream(extra: &[&str]) {
+/// Follows a directory through every kind of change; `mode` is how the start line must say
+/// changes are noticed (so a `--poll` that did not reach the follower fails the test).
+fn tail_stream(extra: &[&str], mode: &str) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().to_path_buf();
     // Something before the start: printed with `-n all`.
@@ -295,6 +297,10 @@ fn tail_stream(extra: &[&str]) {
     let notices = tail.stderr.lock().unwrap().join("\n");
     let printed = tail.stop();
     assert_exactly_once_in_order(&printed, &expected);
+    assert!(
+        notices.contains(&format!("; following {mode}")),
+        "{notices}"
+    );
     // The user is told what happened to the log.
     // A rename seen before the new file exists reads as "moved away", then the new file.
     let rotations = notices.matches("audit.log: rotated").count()
@@ -308,12 +314,12 @@ fn tail_stream(extra: &[&str]) {
 
 #[test]
 fn tailing_a_directory_prints_every_event_once_through_rotation_truncation_and_new_files() {
-    tail_stream(&[]);
+    tail_stream(&[], "on change events");
 }
 
 #[test]
 fn polling_prints_every_event_once_too() {
-    tail_stream(&["--poll", "100ms"]);
+    tail_stream(&["--poll", "100ms"], "polling every 100 ms");
 }
 
 #[test]

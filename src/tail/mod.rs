@@ -308,9 +308,15 @@ impl Tail {
                     self.live = Some(live);
                 }
                 let (events, _, rejected) = store.totals();
+                // Says how changes are noticed, so a user on a network mount sees that
+                // `--poll` took effect.
+                let how = match options.poll {
+                    Some(every) => format!("polling every {} ms", every.as_millis()),
+                    None => "on change events".to_string(),
+                };
                 let _ = writeln!(
                     err,
-                    "trailscope: loaded {events} events from {} inputs ({rejected} rejected); following",
+                    "trailscope: loaded {events} events from {} inputs ({rejected} rejected); following {how}",
                     store.inputs().len()
                 );
             }

@@ -139,3 +139,52 @@ pub fn parent_of(file: &Path) -> PathBuf {
         _ => PathBuf::from("."),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Polling looks again on its own (nothing on disk changes, so no change event could
+    /// have woken it), and asks for the directories to be read again each time: a new file
+    /// on a file system without change events is found at the next poll.
+    #[test]
+    fn polling_wakes_to_rescan_without_any_change_event() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_stop_tx, stop) = unbounded();
+        let (mut watch, problems) = Watch::new(
+            &[dir.path().to_path_buf()],
+            &[],
+            Some(Duration::from_millis(20)),
+            stop,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        for _ in 0..3 {
+            let wake = watch.wait();
+            assert!(wake.rescan && !wake.stop);
+        }
+    }
+
+    /// Without polling, a quiet directory wakes the follower only at its tick, and asks for
+    /// no rescan: finding new files is the change events' job, which is why `--poll` exists.
+    #[test]
+    fn change_events_wake_for_new_files_and_ticks_do_not_rescan() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_stop_tx, stop) = unbounded();
+        let (mut watch, problems) = Watch::new(&[dir.path().to_path_buf()], &[], None, stop);
+        assert!(problems.is_empty(), "{problems:?}");
+        let quiet = watch.wait();
+        assert!(!quiet.rescan && !quiet.stop);
+        std::fs::write(dir.path().join("new.json"), "{}\n").unwrap();
+        let woken = (0..5).map(|_| watch.wait()).any(|w| w.rescan);
+        assert!(woken, "a new file raised no change event");
+    }
+
+    /// A stop ends a poll's wait at once.
+    #[test]
+    fn a_stop_ends_a_polling_wait() {
+        let (stop_tx, stop) = unbounded();
+        let (mut watch, _) = Watch::new(&[], &[], Some(Duration::from_secs(3600)), stop);
+        stop_tx.send(()).unwrap();
+        assert!(watch.wait().stop);
+    }
+}

@@ -1,0 +1,297 @@
+//! The command line: every command, flag and value clap parses.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use trailscope::{analysis, output, schema};
+
+#[derive(Parser)]
+#[command(
+    name = "trailscope",
+    version,
+    about = "Investigate cloud audit logs in the terminal."
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+    /// Log files, directories, globs, .gz files, or - for standard input (default: the bundled sample-logs/).
+    pub(crate) paths: Vec<String>,
+    /// Parse every input as this format instead of detecting it. (`--format` is always the
+    /// output format of a command, so it is no alias of this.)
+    #[arg(long = "input-format", value_name = "NAME", global = true)]
+    pub(crate) input_format: Option<String>,
+    /// Follow the inputs in the TUI: after loading them, keep reading lines appended to
+    /// files, new files in directories, rotated files and standard input.
+    #[arg(short = 'f', long)]
+    pub(crate) follow: bool,
+    /// With --follow: look for changes every INTERVAL (e.g. 500ms, 2s) instead of waiting for
+    /// change events (network file systems, some containers).
+    #[arg(long, value_name = "INTERVAL", requires = "follow", value_parser = parse_poll)]
+    pub(crate) poll: Option<std::time::Duration>,
+    #[command(flatten)]
+    pub(crate) common: Common,
+}
+
+/// Reads `--poll`: a positive duration in the units of filters and configuration.
+pub(crate) fn parse_poll(text: &str) -> Result<std::time::Duration, String> {
+    match trailscope::time::parse_duration(text) {
+        Ok(micros) if micros > 0 => Ok(std::time::Duration::from_micros(micros as u64)),
+        Ok(_) => Err("the interval must be longer than zero".into()),
+        Err(_) => Err("expected a duration such as 500ms, 2s or 1m".into()),
+    }
+}
+
+#[derive(clap::Args, Clone)]
+pub(crate) struct Common {
+    /// Configuration file (default: $TRAILSCOPE_CONFIG or ~/.config/trailscope/config.toml).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) config: Option<PathBuf>,
+    /// Display time zone (IANA name, e.g. Europe/Berlin); default from the configuration, else UTC.
+    #[arg(long, value_name = "ZONE", global = true)]
+    pub(crate) tz: Option<String>,
+    /// Parser threads, at most 256 (default: one per core).
+    #[arg(
+        long,
+        value_name = "N",
+        global = true,
+        default_value_t = 0,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=MAX_THREADS)
+    )]
+    pub(crate) threads: usize,
+    /// Print the load and query phases in milliseconds on standard error, as one JSON object.
+    #[arg(long, global = true)]
+    pub(crate) timings: bool,
+}
+
+/// The most parser threads `--threads` accepts: far more than any machine has cores, and few
+/// enough that spawning them cannot exhaust the process's thread or memory limits.
+pub(crate) const MAX_THREADS: u64 = 256;
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Load inputs and report what was found: formats, events, duplicates, rejected records.
+    Summary {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
+        format: SummaryFormat,
+    },
+    /// Print the events matching a filter (or the result of a SQL query).
+    Query {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Filter expression (see the README's filter language).
+        // A filter may start with the language's negation (`-read_only`), SQL with a comment.
+        #[arg(
+            long,
+            short = 'f',
+            value_name = "EXPR",
+            conflicts_with = "sql",
+            allow_hyphen_values = true
+        )]
+        filter: Option<String>,
+        /// Polars SQL over the table `events`, for what the filter language cannot express.
+        #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
+        sql: Option<String>,
+        /// Columns to print, comma-separated (default: a readable set for tables, all for the rest).
+        #[arg(long, value_name = "C1,C2", value_delimiter = ',')]
+        columns: Vec<String>,
+        /// Sort by a column, `COLUMN` or `COLUMN:desc` (default: time order).
+        #[arg(long, value_name = "COL[:desc]")]
+        sort: Option<String>,
+        /// Print at most N events.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
+    },
+    /// Count events by one column, or by two as a cross table.
+    Pivot {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// The column whose values become rows.
+        #[arg(long, value_name = "COL")]
+        rows: String,
+        /// The column whose values become columns.
+        #[arg(long, value_name = "COL")]
+        cols: Option<String>,
+        /// Count distinct values of this column instead of events.
+        #[arg(long, value_name = "COL")]
+        distinct: Option<String>,
+        /// Filter expression applied first.
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
+        /// Keep the N largest rows and columns; the rest are summed into "(other)".
+        #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_PIVOT_TOP)]
+        top: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
+    },
+    /// Count events per time bucket, one lane per actor (or any column).
+    Timeline {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// One lane per value of this column.
+        #[arg(long, value_name = "COL", default_value = schema::ACTOR)]
+        by: String,
+        /// Bucket size (`1m`, `15m`, `1h`, `1h30m`, `1d`, ...; default: from the time range).
+        #[arg(long, value_name = "SIZE")]
+        bucket: Option<String>,
+        /// Filter expression applied first.
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
+        /// Lanes kept; the rest are summed into "(other)".
+        #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_TIMELINE_LANES)]
+        top: usize,
+        /// Print each top actor's activity profile (weekday x hour of day) instead.
+        #[arg(long)]
+        profile: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
+        format: ResultFormat,
+    },
+    /// Run the detection rules and print the findings.
+    Detect {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Only findings at or above this severity.
+        #[arg(long, value_enum, default_value_t = Level::Info)]
+        min_severity: Level,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DetectFormat::Table)]
+        format: DetectFormat,
+        /// Exit with status 1 when a finding at or above this severity exists.
+        #[arg(long, value_enum)]
+        fail_on: Option<Level>,
+    },
+    /// Follow inputs as they grow and print new events as they arrive (like `tail -f`):
+    /// lines appended to files, new files in directories (gzip too), rotated and truncated
+    /// files, and standard input (`-`).
+    Tail(TailArgs),
+    /// Write generated audit logs (the bundled sample and benchmark inputs).
+    #[command(hide = true)]
+    Synth {
+        /// What to generate.
+        #[arg(value_enum)]
+        kind: SynthKind,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Events to generate (benchmark kinds).
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+        /// Random seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum SynthKind {
+    /// The bundled multi-provider sample.
+    Sample,
+    /// CloudTrail, one record per line, in one file.
+    CloudtrailNdjson,
+    /// CloudTrail S3 delivery files of 1,000 records.
+    CloudtrailS3,
+    /// A month of benign multi-provider activity with planted incidents (about --events).
+    Month,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum Level {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum DetectFormat {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum ResultFormat {
+    Table,
+    Csv,
+    Json,
+    Ndjson,
+}
+
+impl From<ResultFormat> for output::OutputFormat {
+    fn from(format: ResultFormat) -> Self {
+        match format {
+            ResultFormat::Table => output::OutputFormat::Table,
+            ResultFormat::Csv => output::OutputFormat::Csv,
+            ResultFormat::Json => output::OutputFormat::Json,
+            ResultFormat::Ndjson => output::OutputFormat::Ndjson,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum TailFormat {
+    Table,
+    Ndjson,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum SummaryFormat {
+    Table,
+    Json,
+}
+
+/// What `trailscope tail` was asked.
+#[derive(clap::Args)]
+pub(crate) struct TailArgs {
+    /// Files, directories, globs, or - for standard input (default: the bundled sample-logs/).
+    pub(crate) paths: Vec<String>,
+    /// Print only events matching this filter expression.
+    #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+    pub(crate) filter: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TailFormat::Table)]
+    pub(crate) format: TailFormat,
+    /// Events of what already exists to print first: a number, or `all` (resumed with
+    /// --state: everything since the last run).
+    #[arg(long, short = 'n', value_name = "N|all", default_value = "10")]
+    pub(crate) lines: String,
+    /// Remember where each input was in FILE, and continue from there when restarted.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state: Option<PathBuf>,
+    /// Poll for changes at this interval (`1s`, `500ms`) instead of waiting for change
+    /// events (network file systems, some containers).
+    #[arg(long, value_name = "INTERVAL")]
+    pub(crate) poll: Option<String>,
+    /// Hold events this long to print them in time order (`0s` prints on arrival).
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub(crate) reorder_window: String,
+    /// Print findings as they fire, among the events (`detect --format jsonl` objects
+    /// with `"change": "new"|"updated"` in NDJSON, lines starting with `!` in tables).
+    #[arg(long)]
+    pub(crate) findings: bool,
+    /// Print only findings, no events.
+    #[arg(long, conflicts_with = "findings")]
+    pub(crate) findings_only: bool,
+    /// Send findings to a target: `webhook=URL` (Slack, Teams, any JSON endpoint) or
+    /// `exec=CMD` (the finding as JSON on its standard input); add `,min=SEVERITY` or
+    /// `,aggregate=60s`. Repeatable; also `[alert] targets` in the configuration.
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) alert: Vec<String>,
+    /// Alert only findings at or above this severity (default: the configuration's, medium).
+    #[arg(long, value_name = "LEVEL")]
+    pub(crate) alert_min_severity: Option<String>,
+    /// Do not alert findings matching `rule=GLOB,actor=GLOB,src_ip=CIDR,resource=GLOB`
+    /// until `until=RFC3339` or `for=2h`. Repeatable; also `[[alert.silence]]`.
+    #[arg(long, value_name = "SPEC")]
+    pub(crate) silence: Vec<String>,
+}

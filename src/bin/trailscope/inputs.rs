@@ -1,0 +1,189 @@
+//! What every command does before its own work: configuration, display zone, the inputs
+//! expanded and loaded, and the filter compiled with an error a person can act on.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::bail;
+use polars::prelude::DataFrame;
+
+use trailscope::analysis::{self, CompiledView, Selection, ViewSpec};
+use trailscope::config::Config;
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
+use trailscope::store::FrameStore;
+use trailscope::text::escape_control;
+use trailscope::{Error, providers};
+
+use crate::FilterProblem;
+use crate::args::Common;
+
+/// The bundled sample: `sample-logs/` in the working directory, else next to the sources.
+pub(crate) fn default_paths() -> Vec<String> {
+    let local = Path::new("sample-logs");
+    let dir = if local.is_dir() {
+        local.to_path_buf()
+    } else {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("sample-logs")
+    };
+    vec![dir.display().to_string()]
+}
+
+pub(crate) struct Loaded {
+    pub(crate) store: FrameStore,
+    pub(crate) tz: jiff::tz::TimeZone,
+    /// The configuration the inputs were loaded with (detections read it too).
+    pub(crate) config: Config,
+    /// `--timings`: when loading started and how long it took.
+    pub(crate) timings: Option<(Instant, u128)>,
+}
+
+impl Loaded {
+    /// A view of the loaded events: `filter` (trimmed) in the display zone.
+    pub(crate) fn view(&self, filter: Option<&str>) -> ViewSpec {
+        ViewSpec {
+            filter: filter.map(str::trim).unwrap_or_default().to_string(),
+            tz: self.tz.clone(),
+            ..ViewSpec::default()
+        }
+    }
+
+    /// The events `filter` selects (all of them when none), for an analysis to run over.
+    pub(crate) fn selection(&self, filter: Option<&str>) -> anyhow::Result<Selection> {
+        let view = compile_view(self.store.frame(), self.view(filter))?;
+        Ok(analysis::select_rows(self.store.frame(), &view)?)
+    }
+
+    /// Fails the way `summary` does when nothing at all could be loaded.
+    pub(crate) fn require_events(&self) -> anyhow::Result<()> {
+        let Some(err) = nothing_loaded(&self.store) else {
+            return Ok(());
+        };
+        let first = self
+            .store
+            .inputs()
+            .iter()
+            .flat_map(|i| i.rejections.first())
+            .next();
+        match first {
+            Some(r) => bail!("{err} (first problem: {r})"),
+            None => bail!("{err}"),
+        }
+    }
+
+    /// Prints `{"load_ms":..,"query_ms":..}` on standard error when `--timings` was given.
+    pub(crate) fn report_timings(&self) {
+        if let Some((started, load_ms)) = self.timings {
+            let total = started.elapsed().as_millis();
+            // Not eprintln!: a closed standard error must not panic the command.
+            let _ = writeln!(
+                io::stderr(),
+                "{}",
+                serde_json::json!({"load_ms": load_ms, "query_ms": total.saturating_sub(load_ms)})
+            );
+        }
+    }
+}
+
+/// Compiles a view's filter, or fails with the filter, a caret under the problem, and what
+/// was expected.
+pub(crate) fn compile_view(frame: &DataFrame, spec: ViewSpec) -> anyhow::Result<CompiledView> {
+    spec.compile(frame).map_err(|err| {
+        let text = spec.filter.as_str();
+        // The caret goes under the escaped filter, whose columns move where a control
+        // character became an escape.
+        let (start, end) = (err.span.start, err.span.end.max(err.span.start));
+        let before: String = text.chars().take(start).collect();
+        let inside: String = text.chars().skip(start).take(end - start).collect();
+        let pad = escape_control(&before).chars().count();
+        let width = escape_control(&inside).chars().count().max(1);
+        anyhow::Error::new(FilterProblem {
+            column: start + 1,
+            message: err.message,
+            shown: escape_control(text).into_owned(),
+            caret: format!("{}{}", " ".repeat(pad), "^".repeat(width)),
+        })
+    })
+}
+
+/// What every command needs before reading: configuration, display zone, load options and
+/// the expanded inputs.
+pub(crate) struct Prepared {
+    pub(crate) config: Config,
+    pub(crate) tz: jiff::tz::TimeZone,
+    pub(crate) options: LoadOptions,
+    pub(crate) expansion: source::Expansion,
+}
+
+pub(crate) fn prepare(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+) -> anyhow::Result<Prepared> {
+    let config = Config::load(common.config.as_deref())?;
+    let tz_name = common
+        .tz
+        .clone()
+        .unwrap_or_else(|| config.display.timezone.clone());
+    let tz = jiff::tz::TimeZone::get(&tz_name).map_err(|_| {
+        Error::Invalid(format!(
+            "unknown time zone '{tz_name}' (use an IANA name such as Europe/Berlin)"
+        ))
+    })?;
+    let forced = match input_format {
+        None => None,
+        Some(name) => Some(providers::by_format(name).ok_or_else(|| {
+            Error::Invalid(format!(
+                "unknown input format '{name}'; formats understood: {}",
+                providers::format_names().join(", ")
+            ))
+        })?),
+    };
+    let mut options = LoadOptions::new(Arc::new(Classifier::from_config(&config)?));
+    options.forced = forced;
+    options.threads = common.threads;
+    let paths = if paths.is_empty() {
+        default_paths()
+    } else {
+        paths.to_vec()
+    };
+    let expansion = source::expand(&paths);
+    Ok(Prepared {
+        config,
+        tz,
+        options,
+        expansion,
+    })
+}
+
+pub(crate) fn load(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+) -> anyhow::Result<Loaded> {
+    let started = Instant::now();
+    let prepared = prepare(paths, input_format, common)?;
+    let mut store = FrameStore::load(prepared.expansion.inputs, prepared.options)?;
+    store.add_problems(prepared.expansion.problems);
+    let timings = common
+        .timings
+        .then(|| (started, started.elapsed().as_millis()));
+    Ok(Loaded {
+        store,
+        tz: prepared.tz,
+        config: prepared.config,
+        timings,
+    })
+}
+
+pub(crate) fn nothing_loaded(store: &FrameStore) -> Option<Error> {
+    let (events, duplicates, rejected) = store.totals();
+    (events + duplicates == 0).then(|| Error::NothingLoaded {
+        inputs: store.inputs().len(),
+        rejected,
+        formats: providers::format_names().join(", "),
+    })
+}
