@@ -52,6 +52,7 @@ pub mod live;
 pub mod okta_sessions;
 pub mod perimeter;
 pub mod resources;
+pub mod role_grants;
 pub mod secrets;
 pub mod serverless;
 pub mod signin_attacks;
@@ -201,6 +202,7 @@ pub fn single_event_rules() -> Vec<Box<dyn Rule>> {
     single::rules(&[
         &resources::RULES,
         &identity::RULES,
+        &role_grants::RULES,
         &kubernetes::RULES,
         &perimeter::RULES,
     ])
