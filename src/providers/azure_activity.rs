@@ -779,11 +779,13 @@ impl<'a> Record<'a> {
             claims.as_ref().and_then(|c| c.ipaddr.0.clone()),
         ]);
         let claims = claims.unwrap_or_default();
+        // The token's authentication methods: `mfa` among them proves MFA, a list without it
+        // (`pwd`) proves a single factor; tokens without the claim (services) cannot tell.
         let mfa = claims
             .amr
             .get()
-            .is_some_and(|m| m.to_ascii_lowercase().contains("mfa"))
-            .then_some(true);
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| m.to_ascii_lowercase().contains("mfa"));
         let (actor, actor_type) = actor_of(caller, claims, authz.evidence.0.unwrap_or_default());
         if time.is_none() && actor.is_none() {
             return Err(RecordError::Invalid(match primary_time.or(submission_time) {

@@ -473,9 +473,10 @@ impl Provider for GitHub {
         } else {
             Outcome::Success
         };
+        // A two-factor challenge proves MFA when it succeeded and its absence when it failed.
         let mfa = verb(&action)
             .starts_with("two_factor_challenge")
-            .then_some(true);
+            .then_some(outcome == Outcome::Success);
         let location = e
             .actor_location
             .0

@@ -79,8 +79,17 @@ impl Provider for Kubernetes {
                     .to_owned(),
             ));
         }
-        let actor_type = actor.as_deref().map_or(ActorType::Unknown, actor_type);
-        let session = user.extra.0.credential_id.0.take();
+        let extra = &mut user.extra.0;
+        let actor_type = match actor.as_deref() {
+            None => ActorType::Unknown,
+            Some(name) => eks_iam_kind(
+                name,
+                extra.canonical_arn.0.as_deref().or(extra.arn.0.as_deref()),
+                extra.session_name.0.as_deref(),
+            )
+            .unwrap_or_else(|| actor_type(name)),
+        };
+        let session = extra.credential_id.0.take();
 
         let obj = &mut r.object_ref.0;
         let path = r
@@ -240,6 +249,33 @@ fn actor_type(username: &str) -> ActorType {
     } else {
         ActorType::Human
     }
+}
+
+/// The kind of an EKS user mapped from AWS IAM (the username or the authenticator's `arn` /
+/// `canonicalArn` names an IAM principal), None for any other user. A role is a workload
+/// (nodes, CI, controllers) unless the mapping proves a person behind it: an IAM Identity
+/// Center permission set (`AWSReservedSSO_*`) or a session named by an e-mail (SAML and
+/// Identity Center name sessions after the user). IAM users are people.
+fn eks_iam_kind(username: &str, arn: Option<&str>, session: Option<&str>) -> Option<ActorType> {
+    let principal = arn
+        .filter(|a| a.starts_with("arn:aws"))
+        .or_else(|| username.starts_with("arn:aws").then_some(username))?;
+    let resource = principal.splitn(6, ':').nth(5).unwrap_or("");
+    if resource.starts_with("user/") || resource == "root" {
+        return Some(ActorType::Human);
+    }
+    // `assumed-role/NAME/SESSION` (the username template of access entries) or
+    // `role/PATH/NAME`; Identity Center's roles live under `aws-reserved/sso.amazonaws.com/`.
+    let from_arn = username
+        .strip_prefix("arn:aws")
+        .and_then(|_| username.rsplit('/').next());
+    let session = session.or(from_arn).unwrap_or("");
+    let person = resource.contains("AWSReservedSSO_") || session.contains('@');
+    Some(if person {
+        ActorType::Human
+    } else {
+        ActorType::Service
+    })
 }
 
 /// Details drawn from the request object and query, plus a name found there.
@@ -507,6 +543,12 @@ struct UserInfo<'a> {
 struct UserExtra<'a> {
     #[serde(rename = "authentication.kubernetes.io/credential-id")]
     credential_id: First<'a>,
+    /// EKS (aws-iam-authenticator): the IAM principal behind the user.
+    #[serde(rename = "canonicalArn")]
+    canonical_arn: First<'a>,
+    arn: First<'a>,
+    #[serde(rename = "sessionName")]
+    session_name: First<'a>,
 }
 
 #[derive(Deserialize, Default)]

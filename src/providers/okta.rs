@@ -570,14 +570,26 @@ impl Provider for Okta {
 
         let auth = ev.authentication_context.0.take().unwrap_or_default();
         let credential = auth.credential_type.get();
-        let mfa = (event_type.eq_ignore_ascii_case("user.authentication.auth_via_mfa")
+        // A factor step proves MFA when it succeeded and its absence when it failed; an
+        // attempt to bypass MFA is its absence; every other event cannot tell.
+        let factor_step = event_type.eq_ignore_ascii_case("user.authentication.auth_via_mfa")
             || auth
                 .provider
                 .get()
                 .is_some_and(|p| p.eq_ignore_ascii_case("FACTOR_PROVIDER"))
             || credential
-                .is_some_and(|c| c.eq_ignore_ascii_case("OTP") || c.eq_ignore_ascii_case("SMS")))
-        .then_some(true);
+                .is_some_and(|c| c.eq_ignore_ascii_case("OTP") || c.eq_ignore_ascii_case("SMS"));
+        let mfa = if event_type.eq_ignore_ascii_case("user.mfa.attempt_bypass") {
+            Some(false)
+        } else if factor_step {
+            match outcome {
+                Outcome::Success => Some(true),
+                Outcome::Failure => Some(false),
+                Outcome::Unknown => None,
+            }
+        } else {
+            None
+        };
         let api_token = ev
             .transaction
             .0

@@ -65,6 +65,26 @@ fn diagnostic_settings_delete_by_human_with_mfa() {
 }
 
 #[test]
+fn a_password_only_token_is_single_factor_and_a_token_without_methods_cannot_tell() {
+    let rec = |amr: &str| {
+        format!(
+            r#"{{"time":"2024-05-14T09:20:41Z","resourceId":"/subscriptions/s1/x","operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/WRITE","category":"Administrative","resultType":"Success",
+        "identity":{{"claims":{{"upn":"alice@example.com"{amr}}}}}}}"#
+        )
+    };
+    let mfa = |amr: &str| AzureActivity.parse_json(rec(amr).as_bytes()).unwrap().mfa;
+    assert_eq!(
+        mfa(r#","http://schemas.microsoft.com/claims/authnmethodsreferences":"pwd""#),
+        Some(false)
+    );
+    assert_eq!(
+        mfa(r#","http://schemas.microsoft.com/claims/authnmethodsreferences":"pwd,mfa""#),
+        Some(true)
+    );
+    assert_eq!(mfa(""), None);
+}
+
+#[test]
 fn failure_takes_the_error_code_from_the_status_message() {
     let rec = r#"{"time":"2024-05-14T09:25:00.5Z","operationName":"MICROSOFT.COMPUTE/VIRTUALMACHINES/RUNCOMMAND/ACTION","category":"Administrative","resultType":"Failure","resultSignature":"Failed.Forbidden","resourceId":"/x","identity":{"claims":{"upn":"bob@example.com"}},
         "properties":{"statusCode":"Forbidden","statusMessage":"{\"error\":{\"code\":\"AuthorizationFailed\",\"message\":\"no\"}}"}}"#;

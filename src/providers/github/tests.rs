@@ -123,6 +123,9 @@ fn failures_are_read_from_the_action_name() {
     }
     let mfa = r#"{"created_at":1711431177229,"action":"user.two_factor_challenge_success","actor":"frank"}"#;
     assert_eq!(parse(mfa).mfa, Some(true));
+    // A failed challenge is evidence that MFA was not satisfied, not that it was.
+    let failed = r#"{"created_at":1711431177229,"action":"user.two_factor_challenge_failure","actor":"frank"}"#;
+    assert_eq!(parse(failed).mfa, Some(false));
 }
 
 #[test]

@@ -333,3 +333,50 @@ fn sniffs_each_real_shape() {
         r#"{"auditID":"a","stage":"x","verb":"get","apiVersion":"v1"}"#
     ));
 }
+
+/// An EKS audit event by a user mapped from IAM (the aws-iam-authenticator's extras).
+fn eks(username: &str, canonical: &str, session: &str) -> String {
+    format!(
+        r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"e1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/prod/secrets","verb":"list",
+        "user":{{"username":"{username}","uid":"aws-iam-authenticator:111122223333:AROAEXAMPLE","groups":["system:authenticated"],
+        "extra":{{"accessKeyId":["ASIAEXAMPLE"],"arn":["arn:aws:sts::111122223333:assumed-role/x/{session}"],"canonicalArn":["{canonical}"],"principalId":["AROAEXAMPLE"],"sessionName":["{session}"]}}}},
+        "sourceIPs":["10.0.1.5"],"objectRef":{{"resource":"secrets","namespace":"prod","apiVersion":"v1"}},"responseStatus":{{"code":200}},
+        "requestReceivedTimestamp":"2025-03-04T12:00:00.000000Z","stageTimestamp":"2025-03-04T12:00:00.010000Z"}}"#
+    )
+}
+
+#[test]
+fn eks_roles_are_workloads_unless_the_mapping_proves_a_person() {
+    let kind = |u: &str, c: &str, s: &str| parse(&eks(u, c, s)).actor_type;
+    // A CI role and a node role: workloads, whatever the username template made of them.
+    let ci = "arn:aws:iam::111122223333:role/ci-deployer";
+    assert_eq!(
+        kind(
+            "arn:aws:sts::111122223333:assumed-role/ci-deployer/build-4411",
+            ci,
+            "build-4411"
+        ),
+        ActorType::Service
+    );
+    assert_eq!(kind("eks-admin", ci, "1712345678901"), ActorType::Service);
+    // Identity Center permission sets and e-mail sessions are people.
+    let sso = "arn:aws:iam::111122223333:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_Admin_0123abcd";
+    assert_eq!(kind("admin:dana", sso, "dana"), ActorType::Human);
+    let saml = "arn:aws:iam::111122223333:role/federated-admins";
+    assert_eq!(
+        kind(
+            "arn:aws:sts::111122223333:assumed-role/federated-admins/dana@corp.example",
+            saml,
+            "dana@corp.example"
+        ),
+        ActorType::Human
+    );
+    // IAM users are people.
+    assert_eq!(
+        kind("alice", "arn:aws:iam::111122223333:user/alice", ""),
+        ActorType::Human
+    );
+    // Users not mapped from IAM keep the name rules.
+    let plain = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"e2","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/nodes","user":{"username":"system:node:ip-10-0-1-5"},"requestReceivedTimestamp":"2025-03-04T12:00:00Z"}"#;
+    assert_eq!(parse(plain).actor_type, ActorType::System);
+}

@@ -141,6 +141,22 @@ fn mfa_is_true_for_factor_authentication() {
 }
 
 #[test]
+fn mfa_is_false_for_a_failed_factor_or_a_bypass_attempt_and_unknown_elsewhere() {
+    let failed = r#"{"uuid":"u-7","published":"2025-03-04T12:00:00.000Z","eventType":"user.authentication.auth_via_mfa",
+      "actor":{"type":"User","alternateId":"erin@example.com"},"outcome":{"result":"FAILURE","reason":"INVALID_CREDENTIALS"},
+      "authenticationContext":{"authenticationProvider":"FACTOR_PROVIDER"}}"#;
+    assert_eq!(parse(failed).mfa, Some(false));
+    let bypass = r#"{"uuid":"u-8","published":"2025-03-04T12:00:00.000Z","eventType":"user.mfa.attempt_bypass",
+      "actor":{"type":"User","alternateId":"erin@example.com"},"outcome":{"result":"DENY"}}"#;
+    assert_eq!(parse(bypass).mfa, Some(false));
+    // A session start never says how the user authenticated.
+    let start = r#"{"uuid":"u-9","published":"2025-03-04T12:00:00.000Z","eventType":"user.session.start",
+      "actor":{"type":"User","alternateId":"erin@example.com"},"outcome":{"result":"SUCCESS"},
+      "authenticationContext":{"credentialType":"PASSWORD"}}"#;
+    assert_eq!(parse(start).mfa, None);
+}
+
+#[test]
 fn success_keeps_the_reason_in_details() {
     let rec = r#"{"uuid":"u-13","published":"2025-03-04T12:00:00.000Z","eventType":"user.mfa.factor.deactivate",
       "actor":{"type":"User","alternateId":"gina@example.com"},"outcome":{"result":"SUCCESS","reason":"User reset SMS_FACTOR factor"},
