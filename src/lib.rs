@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 pub mod analysis;
 pub mod config;
+pub mod country;
 pub mod detectors;
 pub mod json_scan;
 pub mod load;

@@ -33,8 +33,12 @@ pub const RESOURCE: &str = "resource";
 pub const SRC_IP: &str = "src_ip";
 /// Client user agent.
 pub const USER_AGENT: &str = "user_agent";
-/// Region or geography.
-pub const LOCATION: &str = "location";
+/// The cloud region acted on (`us-east-1`, `westeurope`, `europe-west1-b`).
+pub const REGION: &str = "region";
+/// The caller's country, as an ISO 3166-1 alpha-2 code (`DE`), where the record says it.
+pub const COUNTRY: &str = "country";
+/// The caller's city, where the record says it.
+pub const CITY: &str = "city";
 /// success, failure or unknown.
 pub const OUTCOME: &str = "outcome";
 /// Error code or failure reason.
@@ -65,15 +69,16 @@ pub const RAW_LINE: &str = "raw_line";
 pub const ID_HASH: &str = "id_hash";
 
 /// The normalized columns shown to users, in display order.
-pub const EVENT_COLUMNS: [&str; 20] = [
+pub const EVENT_COLUMNS: [&str; 22] = [
     TIME, PROVIDER, LOG_TYPE, EVENT_ID, ACTOR, ACTOR_TYPE, ACTION, SERVICE, RESOURCE, SRC_IP,
-    USER_AGENT, LOCATION, OUTCOME, ERROR, MFA, SESSION, READ_ONLY, PRIVILEGED, ACCOUNT, DETAILS,
+    USER_AGENT, REGION, COUNTRY, CITY, OUTCOME, ERROR, MFA, SESSION, READ_ONLY, PRIVILEGED,
+    ACCOUNT, DETAILS,
 ];
 
 /// Columns stored as categoricals because they repeat a lot.
-pub const CATEGORICAL_COLUMNS: [&str; 12] = [
-    PROVIDER, LOG_TYPE, ACTOR, ACTOR_TYPE, ACTION, SERVICE, SRC_IP, USER_AGENT, LOCATION, OUTCOME,
-    ERROR, ACCOUNT,
+pub const CATEGORICAL_COLUMNS: [&str; 14] = [
+    PROVIDER, LOG_TYPE, ACTOR, ACTOR_TYPE, ACTION, SERVICE, SRC_IP, USER_AGENT, REGION, COUNTRY,
+    CITY, OUTCOME, ERROR, ACCOUNT,
 ];
 
 /// Columns holding free text that rarely repeats.
@@ -182,8 +187,12 @@ pub struct Event<'a> {
     pub src_ip: Option<Cow<'a, str>>,
     /// Client user agent.
     pub user_agent: Option<Cow<'a, str>>,
-    /// Region or geography.
-    pub location: Option<Cow<'a, str>>,
+    /// The cloud region acted on.
+    pub region: Option<Cow<'a, str>>,
+    /// The caller's country: an ISO 3166-1 alpha-2 code (see [`crate::country`]).
+    pub country: Option<&'static str>,
+    /// The caller's city.
+    pub city: Option<Cow<'a, str>>,
     /// Success or failure.
     pub outcome: Outcome,
     /// Error code or failure reason.
@@ -430,7 +439,7 @@ impl EventBatch {
     /// Appends one event read from `raw` (the record's original bytes) at `span`.
     pub fn push(&mut self, event: &Event<'_>, raw: &[u8], span: RawSpan, privileged: bool) {
         let dicts = Dictionaries::shared();
-        let cat_values: [Option<&str>; 12] = [
+        let cat_values: [Option<&str>; 14] = [
             Some(event.provider),
             Some(&event.log_type),
             event.actor.as_deref(),
@@ -439,7 +448,9 @@ impl EventBatch {
             event.service.as_deref(),
             event.src_ip.as_deref(),
             event.user_agent.as_deref(),
-            event.location.as_deref(),
+            event.region.as_deref(),
+            event.country,
+            event.city.as_deref(),
             Some(event.outcome.as_str()),
             event.error.as_deref(),
             event.account.as_deref(),

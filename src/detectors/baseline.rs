@@ -370,7 +370,7 @@ static FIRST_SEEN: RuleInfo = RuleInfo {
     title: "Privileged action from a source new for the actor",
     mitre: &["T1078.004"],
     severity: Low,
-    summary: "a privileged action or sign-in from a network (/24), client family or location the actor never used before, after its learning period; medium with two new dimensions or a critical-tier action, high with off-hours or dormancy",
+    summary: "a privileged action or sign-in from a network (/24), client family or country the actor never used before, after its learning period; medium with two new dimensions or a critical-tier action, high with off-hours or dormancy",
 };
 
 /// Rows of actors with something new after learning, limited to privileged successes (and
@@ -551,7 +551,7 @@ impl Rule for NonHuman {
             .first_seen
             .iter()
             .filter(|((actor, dim, _), (t, _))| {
-                *dim != "location"
+                *dim != "country"
                     && ctx.stats.get(actor).is_some_and(|s| s.non_human)
                     && ctx.learn_end(actor).is_some_and(|end| *t >= end)
             })

@@ -5,8 +5,8 @@
 use polars::prelude::*;
 
 use crate::schema::{
-    ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, DETAILS, ERROR, EVENT_ID, LOCATION, LOG_TYPE, MFA, OUTCOME,
-    PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SRC_IP, TIME, USER_AGENT,
+    ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, CITY, COUNTRY, DETAILS, ERROR, EVENT_ID, LOG_TYPE, MFA,
+    OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SRC_IP, TIME, USER_AGENT,
 };
 use crate::{Error, Result};
 
@@ -40,8 +40,10 @@ pub struct Ev {
     pub src_ip: String,
     /// User agent.
     pub user_agent: String,
-    /// Location.
-    pub location: String,
+    /// The caller's country (ISO code).
+    pub country: String,
+    /// The caller's city.
+    pub city: String,
     /// Outcome.
     pub outcome: String,
     /// Error.
@@ -200,8 +202,9 @@ pub(crate) fn events(df: &DataFrame) -> Result<Vec<Ev>> {
         text(SRC_IP)?,
         text(USER_AGENT)?,
     );
-    let (location, outcome, error, account, details) = (
-        text(LOCATION)?,
+    let (country, city, outcome, error, account, details) = (
+        text(COUNTRY)?,
+        text(CITY)?,
         text(OUTCOME)?,
         text(ERROR)?,
         text(ACCOUNT)?,
@@ -226,7 +229,8 @@ pub(crate) fn events(df: &DataFrame) -> Result<Vec<Ev>> {
             resource: resource[i].clone(),
             src_ip: src_ip[i].clone(),
             user_agent: user_agent[i].clone(),
-            location: location[i].clone(),
+            country: country[i].clone(),
+            city: city[i].clone(),
             outcome: outcome[i].clone(),
             error: error[i].clone(),
             mfa: mfa[i],

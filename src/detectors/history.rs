@@ -14,7 +14,7 @@ use super::context::{Context, glob_regex};
 use super::event::{Ev, ROW, i64s, short_actor, u64s};
 use super::geo::{COUNTRY_ZONES, country_name};
 use super::{DAY, HOUR, MINUTE, minutes};
-use crate::schema::{ACTOR, LOCATION, SRC_IP, TIME, USER_AGENT};
+use crate::schema::{ACTOR, COUNTRY, SRC_IP, TIME, USER_AGENT};
 use crate::{Error, Result, config};
 
 /// An actor's time zone and fallback working hours.
@@ -67,7 +67,7 @@ pub struct Baselines {
 const DIMENSIONS: [(&str, &str); 3] = [
     (SRC_IP, "network"),
     (USER_AGENT, "client"),
-    (LOCATION, "location"),
+    (COUNTRY, "country"),
 ];
 
 /// Learns the baselines from the whole frame.
@@ -251,13 +251,13 @@ fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
     let scope = ctx
         .actions(super::context::is_signin)
         .and(ctx.category(crate::schema::OUTCOME, |o| o == "success"))
-        .and(col(LOCATION).is_not_null());
+        .and(col(COUNTRY).is_not_null());
     let df = ctx
         .frame
         .clone()
         .lazy()
         .filter(scope)
-        .group_by([actor_key(), col(LOCATION).to_physical().alias("l")])
+        .group_by([actor_key(), col(COUNTRY).to_physical().alias("l")])
         .agg([len().alias("n")])
         .collect()
         .map_err(Error::polars("sign-in countries"))?;
@@ -265,7 +265,7 @@ fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
     let mut tally: HashMap<u32, HashMap<String, u64>> = HashMap::new();
     for i in 0..df.height() {
         if let (Some(a), Some(l), Some(n)) = (actors[i], places[i], counts[i])
-            && let Some(place) = ctx.name(LOCATION, l as u32)
+            && let Some(place) = ctx.name(COUNTRY, l as u32)
         {
             *tally
                 .entry(a as u32)
@@ -606,11 +606,10 @@ pub(crate) fn client_of(ua: &str) -> Option<String> {
     })
 }
 
-/// A geography (not a cloud region or zone).
-fn place_of(location: &str) -> Option<String> {
-    let l = location.trim();
-    (!l.is_empty() && !l.chars().any(|c| c.is_ascii_digit()) && !l.eq_ignore_ascii_case("global"))
-        .then(|| l.to_string())
+/// A country code, when there is one.
+fn place_of(country: &str) -> Option<String> {
+    let c = country.trim();
+    (!c.is_empty()).then(|| c.to_string())
 }
 
 fn normalize(dim: &str, value: &str) -> Option<String> {
@@ -671,7 +670,7 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
     Ok(())
 }
 
-/// The dimensions (network, client, location) of an event first seen for its actor after
+/// The dimensions (network, client, country) of an event first seen for its actor after
 /// its learning period, within the grouping window before the event.
 pub(super) fn new_dimensions(
     ctx: &Context<'_>,
@@ -689,7 +688,7 @@ pub(super) fn new_dimensions(
     for (dim, raw) in [
         ("network", &e.src_ip),
         ("client", &e.user_agent),
-        ("location", &e.location),
+        ("country", &e.country),
     ] {
         if dim == "network" && ctx.is_trusted(raw) {
             continue;
@@ -757,8 +756,8 @@ mod tests {
             client_of("[aws-cli/1.18.136]").as_deref(),
             Some("aws-cli/1")
         );
-        assert_eq!(place_of("us-east-1"), None);
-        assert_eq!(place_of("Lyon, France").as_deref(), Some("Lyon, France"));
+        assert_eq!(place_of(" DE ").as_deref(), Some("DE"));
+        assert_eq!(place_of(""), None);
     }
 
     #[test]

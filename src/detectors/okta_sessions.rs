@@ -136,10 +136,13 @@ pub(super) fn without_mfa(ctx: &Context<'_>, mut hits: Vec<Hit>) -> Result<Vec<H
             continue;
         };
         let privileged = ctx.privileged_actors.contains(&ev.actor);
-        let place = if ev.location.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", ev.location)
+        // Countries by name, as Okta wrote them.
+        let country = crate::country::country_name(&ev.country).unwrap_or(&ev.country);
+        let place = match (ev.city.as_str(), country) {
+            ("", "") => String::new(),
+            ("", country) => format!(" ({country})"),
+            (city, "") => format!(" ({city})"),
+            (city, country) => format!(" ({city}, {country})"),
         };
         let reason = format!(
             "{} started an Okta session at {} from {}{place} without MFA (no MFA verification in that session or within 10 minutes); {norm}{}",

@@ -14,7 +14,7 @@ use super::finding::{Finding, Severity, finding};
 use super::geo::{centroid, country_name};
 use super::history::{actor_key, network_of};
 use super::{Found, HOUR, Rule, RuleInfo, Stage};
-use crate::schema::{ACTOR, LOCATION, OUTCOME};
+use crate::schema::{ACTOR, COUNTRY, OUTCOME};
 use crate::{Error, Result};
 
 use Severity::{High, Medium};
@@ -48,14 +48,14 @@ impl Rule for Travel {
         let scope = ctx
             .actions(|c| is_signin(c) && matches!(c.provider.as_str(), "entra" | "okta"))
             .and(ctx.category(OUTCOME, |o| o == "success"))
-            .and(col(LOCATION).is_not_null());
+            .and(col(COUNTRY).is_not_null());
         // Only actors signing in from more than one country.
         let places = ctx
             .frame
             .clone()
             .lazy()
             .filter(scope.clone())
-            .group_by([actor_key(), col(LOCATION).to_physical().alias("l")])
+            .group_by([actor_key(), col(COUNTRY).to_physical().alias("l")])
             .agg([len().alias("n")])
             .collect()
             .map_err(Error::polars("sign-in places"))?;
@@ -63,7 +63,7 @@ impl Rule for Travel {
         let mut countries: HashMap<u64, HashSet<String>> = HashMap::new();
         for (a, l) in actors.iter().zip(&locations) {
             if let (Some(a), Some(l)) = (a, l)
-                && let Some(place) = ctx.name(LOCATION, *l as u32)
+                && let Some(place) = ctx.name(COUNTRY, *l as u32)
             {
                 countries.entry(*a).or_default().insert(country_name(place));
             }
@@ -90,11 +90,11 @@ impl Rule for Travel {
         for pair in events.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             let history = seen.entry(a.actor.as_str()).or_default();
-            history.insert(country_name(&a.location));
+            history.insert(country_name(&a.country));
             if a.actor != b.actor {
                 continue;
             }
-            let (ca, cb) = (country_name(&a.location), country_name(&b.location));
+            let (ca, cb) = (country_name(&a.country), country_name(&b.country));
             if ca == cb || network_of(&a.src_ip) == network_of(&b.src_ip) {
                 continue;
             }

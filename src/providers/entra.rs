@@ -25,6 +25,7 @@ use super::fields::{
 };
 use super::time::parse_time_text;
 use super::{Probe, Provider, RecordError};
+use crate::country::country_code;
 use crate::schema::{ActorType, Event, Outcome};
 
 /// Microsoft Entra ID audit, sign-in, Graph activity and risk logs.
@@ -785,8 +786,12 @@ fn signin<'a>(e: &mut Event<'a>, mut p: Rec<'a>, kind: Kind) -> &'static str {
     e.resource = p.resource_display_name.take();
     e.src_ip = clean(p.ip_address.take()).or(clean(p.caller_ip_address.take()));
     e.user_agent = p.user_agent.take();
-    e.location =
-        location(take(&mut p.location_details)).or_else(|| location(take(&mut p.location)));
+    let place = place(take(&mut p.location_details));
+    (e.country, e.city) = if place.0.is_some() || place.1.is_some() {
+        place
+    } else {
+        self::place(take(&mut p.location))
+    };
     let status = take(&mut p.status).resolve(
         |s| (s.error_code.0, s.failure_reason.0, s.additional_details.0),
         |j| {
@@ -896,7 +901,12 @@ fn graph<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     };
     e.src_ip = clean(p.ip_address.take()).or(clean(p.caller_ip_address.take()));
     e.user_agent = p.user_agent.take();
-    e.location = location(take(&mut p.location));
+    // Graph activity logs name the Azure region that served the request.
+    e.region = match take(&mut p.location) {
+        Dyn::Value(g) => g.country_or_region.0.or(g.city.0),
+        Dyn::Json(s) => Some(s),
+        Dyn::Absent => None,
+    };
     let code = p.response_status_code.take();
     match code.as_deref().and_then(|c| c.trim().parse::<u16>().ok()) {
         Some(c) if c < 400 => e.outcome = Outcome::Success,
@@ -931,7 +941,7 @@ fn risk<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     e.service = Some(Cow::Borrowed("Identity Protection"));
     e.src_ip = clean(p.ip_address.take()).or(clean(p.caller_ip_address.take()));
     e.user_agent = user_agent(take(&mut p.additional_details));
-    e.location = location(take(&mut p.location));
+    (e.country, e.city) = place(take(&mut p.location));
     e.session = p.correlation_id.take();
     e.event_id = p.id.take().or_else(|| e.session.clone());
     e.details = capped(&[
@@ -1194,21 +1204,23 @@ fn capped(pairs: &[(&str, Option<&str>)]) -> S<'static> {
     })
 }
 
-/// `City, CC` from a location object, or a plain location text (`FR`, `North Europe`).
-fn location<'a>(d: Obj<'a, Geo<'a>>) -> S<'a> {
-    fn text(g: Geo<'_>) -> S<'_> {
-        match (g.city.0, g.country_or_region.0) {
-            (Some(city), Some(cc)) => Some(Cow::Owned(format!("{city}, {cc}"))),
-            (city, cc) => cc.or(city),
-        }
+/// The caller's country (ISO code) and city from a location object (`{"city": "Lyon",
+/// "countryOrRegion": "FR"}`, also as embedded JSON), or a plain text naming a country.
+fn place<'a>(d: Obj<'a, Geo<'a>>) -> (Option<&'static str>, S<'a>) {
+    fn parts(g: Geo<'_>) -> (Option<&'static str>, S<'_>) {
+        let country = g.country_or_region.get().and_then(country_code);
+        (country, g.city.0.filter(|c| !c.trim().is_empty()))
     }
     match d {
-        Dyn::Value(g) => text(g),
-        Dyn::Json(s) if s.trim_start().starts_with('{') => {
-            from_json_str(&s).and_then(|g| own(text(g)))
-        }
-        Dyn::Json(s) => Some(s),
-        Dyn::Absent => None,
+        Dyn::Value(g) => parts(g),
+        Dyn::Json(s) if s.trim_start().starts_with('{') => from_json_str::<Geo>(&s)
+            .map(|g| {
+                let (country, city) = parts(g);
+                (country, own(city))
+            })
+            .unwrap_or((None, None)),
+        Dyn::Json(s) => (country_code(&s), None),
+        Dyn::Absent => (None, None),
     }
 }
 

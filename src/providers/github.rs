@@ -14,6 +14,7 @@ use super::fields::{
 };
 use super::time::{epoch_to_micros, parse_time_text};
 use super::{Probe, Provider, RecordError};
+use crate::country::country_code;
 use crate::schema::{ActorType, Event, Outcome};
 
 /// GitHub audit log events.
@@ -477,11 +478,12 @@ impl Provider for GitHub {
         let mfa = verb(&action)
             .starts_with("two_factor_challenge")
             .then_some(outcome == Outcome::Success);
-        let location = e
-            .actor_location
-            .0
-            .take()
-            .and_then(|l| l.country_code.into_inner().or(l.country_name.into_inner()));
+        let country = e.actor_location.0.take().and_then(|l| {
+            l.country_code
+                .get()
+                .and_then(country_code)
+                .or_else(|| l.country_name.get().and_then(country_code))
+        });
 
         fn unless(skip: bool, value: Option<&str>) -> Option<&str> {
             if skip { None } else { value }
@@ -551,7 +553,9 @@ impl Provider for GitHub {
             resource,
             src_ip: e.actor_ip.take(),
             user_agent: e.user_agent.take(),
-            location,
+            region: None,
+            country,
+            city: None,
             outcome,
             error,
             mfa,

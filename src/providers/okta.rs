@@ -14,6 +14,7 @@ use super::fields::{
 };
 use super::time::parse_time_text;
 use super::{Probe, Provider, RecordError};
+use crate::country::country_code;
 use crate::schema::{ActorType, Event, Outcome};
 
 /// Okta System Log events.
@@ -534,17 +535,11 @@ impl Provider for Okta {
             hops.first_mut().and_then(|h| h.ip.take())
         });
         let user_agent = client.user_agent.0.take().and_then(|u| u.raw.into_inner());
-        let location =
-            client
-                .geo
-                .0
-                .take()
-                .and_then(|g| match (known_ref(&g.city), known_ref(&g.country)) {
-                    (Some(city), Some(country)) => Some(Cow::Owned(format!("{city}, {country}"))),
-                    (None, Some(_)) => known(g.country),
-                    (Some(_), None) => known(g.city),
-                    (None, None) => None,
-                });
+        // Okta writes GeoIP country names (`United States`); the column holds ISO codes.
+        let (country, city) = match client.geo.0.take() {
+            Some(g) => (known_ref(&g.country).and_then(country_code), known(g.city)),
+            None => (None, None),
+        };
 
         let outcome_field = ev.outcome.0.take().unwrap_or_default();
         let result = outcome_field.result.get();
@@ -669,7 +664,9 @@ impl Provider for Okta {
             resource,
             src_ip,
             user_agent,
-            location,
+            region: None,
+            country,
+            city,
             outcome,
             error,
             mfa,

@@ -67,7 +67,7 @@ pub const PIVOT_LABEL_WIDTH: u16 = 26;
 pub const PIVOT_CELL_WIDTH: u16 = 9;
 
 /// The fields the pivot can use.
-pub const PIVOT_FIELDS: [&str; 15] = [
+pub const PIVOT_FIELDS: [&str; 17] = [
     schema::ACTOR,
     schema::ACTION,
     schema::PROVIDER,
@@ -75,7 +75,9 @@ pub const PIVOT_FIELDS: [&str; 15] = [
     schema::ACTOR_TYPE,
     schema::OUTCOME,
     schema::SRC_IP,
-    schema::LOCATION,
+    schema::COUNTRY,
+    schema::CITY,
+    schema::REGION,
     schema::ACCOUNT,
     schema::LOG_TYPE,
     schema::ERROR,
@@ -114,7 +116,8 @@ pub fn column_width(column: &str) -> u16 {
     match column {
         schema::TIME => 19,
         schema::PROVIDER | schema::ACTOR_TYPE | schema::PRIVILEGED => 10,
-        schema::LOG_TYPE | schema::LOCATION => 12,
+        schema::LOG_TYPE | schema::REGION | schema::CITY => 12,
+        schema::COUNTRY => 7,
         schema::EVENT_ID => 36,
         schema::ACTOR | schema::ACTION | schema::USER_AGENT => 28,
         schema::SERVICE | schema::ERROR | schema::SESSION => 22,

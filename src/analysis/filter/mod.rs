@@ -26,7 +26,7 @@
 //!
 //! | Field (aliases) | Column type | Takes |
 //! |---|---|---|
-//! | `provider`, `log_type`, `actor` (`user`, `who`), `actor_type` (`type`), `action`, `service`, `src_ip`, `user_agent` (`ua`), `location` (`region`), `outcome`, `error`, `account`, `source` | categorical | `:` value, `~` regex, `in` list |
+//! | `provider`, `log_type`, `actor` (`user`, `who`), `actor_type` (`type`), `action`, `service`, `src_ip`, `user_agent` (`ua`), `region`, `country` (ISO code: `country:DE`), `city`, `outcome`, `error`, `account`, `source` | categorical | `:` value, `~` regex, `in` list |
 //! | `event_id`, `resource`, `session`, `details` | string | `:` value, `~` regex, `in` list |
 //! | `mfa`, `read_only`, `privileged` | boolean | bare name, `:true`, `:false`, `:unknown` |
 //! | `time` | time | `:` date or time |
@@ -85,8 +85,8 @@ use regex::Regex;
 
 use crate::net::{Addr, Cidr};
 use crate::schema::{
-    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, Dictionaries, ERROR, EVENT_COLUMNS, LOCATION,
-    RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
+    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, Dictionaries, ERROR, EVENT_COLUMNS, RESOURCE,
+    SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
 };
 use crate::text::escape_control;
 use crate::time::{HOUR, MINUTE, SECOND, parse_duration};
@@ -120,12 +120,11 @@ pub const LAST: &str = "last";
 pub const IP: &str = "ip";
 
 /// Alternative names for fields.
-const ALIASES: [(&str, &str); 5] = [
+const ALIASES: [(&str, &str); 4] = [
     ("user", ACTOR),
     ("who", ACTOR),
     ("type", ACTOR_TYPE),
     ("ua", USER_AGENT),
-    ("region", LOCATION),
 ];
 
 /// Columns searched by free text.

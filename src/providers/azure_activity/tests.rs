@@ -17,7 +17,7 @@ fn summary(e: &Event<'_>) -> String {
         o(&e.resource),
         o(&e.src_ip),
         o(&e.user_agent),
-        o(&e.location),
+        o(&e.region),
         o(&e.error),
         b(e.mfa),
         o(&e.session),

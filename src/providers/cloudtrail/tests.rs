@@ -16,7 +16,7 @@ fn parse(json: &str) -> Result<String, RecordError> {
         o(&e.event_id)
     );
     #[rustfmt::skip]
-    let columns = [head, o(&e.actor), e.actor_type.as_str().into(), o(&e.action), o(&e.service), o(&e.resource), o(&e.src_ip), o(&e.user_agent), o(&e.location), e.outcome.as_str().into(), o(&e.error), format!("mfa={}", b(e.mfa)), o(&e.session), format!("ro={}", b(e.read_only)), o(&e.account), o(&e.details)];
+    let columns = [head, o(&e.actor), e.actor_type.as_str().into(), o(&e.action), o(&e.service), o(&e.resource), o(&e.src_ip), o(&e.user_agent), o(&e.region), e.outcome.as_str().into(), o(&e.error), format!("mfa={}", b(e.mfa)), o(&e.session), format!("ro={}", b(e.read_only)), o(&e.account), o(&e.details)];
     Ok(columns.join("|"))
 }
 

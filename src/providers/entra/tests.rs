@@ -150,8 +150,8 @@ fn diagnostic_signin_uses_the_signin_time_and_short_error() {
     assert_eq!(e.service.as_deref(), Some("OfficeHome"));
     assert_eq!(e.resource.as_deref(), Some("Office 365 Exchange Online"));
     assert_eq!(
-        (e.src_ip.as_deref(), e.location.as_deref()),
-        (Some("198.51.100.23"), Some("RO"))
+        (e.src_ip.as_deref(), e.country, e.city.as_deref()),
+        (Some("198.51.100.23"), Some("RO"), None)
     );
     assert_eq!(e.outcome, Outcome::Failure);
     assert_eq!(
@@ -226,8 +226,8 @@ fn graph_signin_success_with_a_reason_is_still_success() {
     );
     assert_eq!((e.outcome, e.error), (Outcome::Success, None));
     assert_eq!(
-        (e.mfa, e.location.as_deref()),
-        (Some(true), Some("Hillsboro, US"))
+        (e.mfa, e.country, e.city.as_deref()),
+        (Some(true), Some("US"), Some("Hillsboro"))
     );
     assert_eq!(e.src_ip.as_deref(), Some("2600:100f:a100:735::1"));
     let sp = parse(
@@ -252,8 +252,8 @@ fn log_analytics_signin_row_reads_status_and_location_strings() {
         Some("50074 Strong Authentication is required.")
     );
     assert_eq!(
-        (e.location.as_deref(), e.mfa),
-        (Some("Sao Paulo, BR"), Some(true))
+        (e.country, e.city.as_deref(), e.mfa),
+        (Some("BR"), Some("Sao Paulo"), Some(true))
     );
     assert_eq!(
         (e.account.as_deref(), e.session.as_deref()),
@@ -289,8 +289,8 @@ fn graph_activity_is_templated_and_risk_events_pass_through() {
         (Outcome::Failure, Some("403"), Some(true))
     );
     assert_eq!(
-        (e.session.as_deref(), e.location.as_deref()),
-        (Some("sid-6"), Some("North Europe"))
+        (e.session.as_deref(), e.region.as_deref(), e.country),
+        (Some("sid-6"), Some("North Europe"), None)
     );
     assert_eq!(
         e.details.as_deref(),
@@ -334,8 +334,8 @@ fn sentinel_signin_csv_export_with_dynamic_pairs() {
         ("signin", Some("adelev@example.com"))
     );
     assert_eq!(
-        (e.location.as_deref(), e.account.as_deref()),
-        (Some("Azor, IL"), Some("t-8"))
+        (e.country, e.city.as_deref(), e.account.as_deref()),
+        (Some("IL"), Some("Azor"), Some("t-8"))
     );
     assert_eq!(e.error.as_deref(), Some("50058 Silent sign-in failed."));
 }
@@ -426,7 +426,7 @@ fn rejections_are_specific_and_wrong_types_cost_one_field() {
         r#"{"createdDateTime":"2024-01-01T00:00:00Z","userPrincipalName":"a@example.com","status":[1],"location":7,"mfaDetail":"{broken"}"#,
     );
     assert_eq!(
-        (e.outcome, e.location, e.mfa),
+        (e.outcome, e.country, e.mfa),
         (Outcome::Unknown, None, None)
     );
 }

@@ -16,7 +16,7 @@ fn view(ev: &Event<'_>) -> String {
     ];
     let c = [
         ("ua", &ev.user_agent),
-        ("loc", &ev.location),
+        ("loc", &ev.region),
         ("error", &ev.error),
     ];
     let d = [

@@ -33,7 +33,7 @@ fn new_format_role_change_targets_the_user() {
     assert_eq!(e.resource.as_deref(), Some("bob-dev"));
     assert_eq!(e.src_ip.as_deref(), Some("203.0.113.20"));
     assert_eq!(e.user_agent.as_deref(), Some("curl/8.5.0"));
-    assert_eq!(e.location.as_deref(), Some("DE"));
+    assert_eq!(e.country, Some("DE"));
     assert_eq!(e.outcome, Outcome::Success);
     assert_eq!(e.error, None);
     assert_eq!(e.mfa, None);

@@ -48,7 +48,7 @@ fn v1_role_binding_names_role_and_subjects() {
     assert_eq!(e.user_agent.as_deref(), Some(ua));
     assert_eq!(e.session.as_deref(), Some("X509SHA256=abc123"));
     assert_eq!((e.mfa, e.read_only), (None, Some(false)));
-    assert_eq!((e.account.as_deref(), e.location.as_deref()), (None, None));
+    assert_eq!((e.account.as_deref(), e.region.as_deref()), (None, None));
     assert_eq!(
         row(&e),
         "alice@example.com (human) | create clusterrolebindings | rbac.authorization.k8s.io | tmp-admin | success | - | stage=ResponseComplete decision=allow roleRef=ClusterRole/cluster-admin subjects=User:mallory@example.com,ServiceAccount:ci/deployer"

@@ -41,7 +41,7 @@ fn privilege_grant_names_the_receiving_user() {
         e.user_agent.as_deref(),
         Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0")
     );
-    assert_eq!(e.location.as_deref(), Some("Lyon, France"));
+    assert_eq!((e.country, e.city.as_deref()), (Some("FR"), Some("Lyon")));
     assert_eq!(e.outcome, Outcome::Success);
     assert_eq!(e.error, None);
     assert_eq!(e.mfa, None);
@@ -69,7 +69,7 @@ fn system_principal_has_no_ip_and_is_system() {
     assert_eq!(e.actor_type, ActorType::System);
     assert_eq!(e.src_ip, None);
     assert_eq!(e.user_agent, None);
-    assert_eq!(e.location, None);
+    assert_eq!((e.country, e.city), (None, None));
     assert_eq!(e.service.as_deref(), Some("zone"));
     assert_eq!(e.resource.as_deref(), Some("BlockedIpZone"));
     assert_eq!(e.session, None);
@@ -93,7 +93,7 @@ fn failure_keeps_the_reason_as_error() {
         Some("198.51.100.7"),
         "falls back to ipChain"
     );
-    assert_eq!(e.location.as_deref(), Some("Germany"));
+    assert_eq!(e.country, Some("DE"));
     assert_eq!(e.session, None, "unknown session ids are dropped");
     assert_eq!(e.resource, None);
     assert_eq!(e.mfa, None);

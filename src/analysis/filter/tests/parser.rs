@@ -1,6 +1,7 @@
 //! The parser: every construct, spans, errors naming what was expected, canonical text.
 
 use super::*;
+use crate::schema::{CITY, COUNTRY, REGION};
 
 // ---------------------------------------------------------------------------------------
 // Parser
@@ -55,7 +56,9 @@ fn parses_every_construct() {
     parses("who:jdoe", field(ACTOR, "jdoe"));
     parses("type:human", field(ACTOR_TYPE, "human"));
     parses("ua:curl*", field(USER_AGENT, "curl*"));
-    parses("region:eu-west-1", field(LOCATION, "eu-west-1"));
+    parses("region:eu-west-1", field(REGION, "eu-west-1"));
+    parses("country:DE", field(COUNTRY, "DE"));
+    parses("city:Lyon", field(CITY, "Lyon"));
     parses("actor:*admin*", field(ACTOR, "*admin*"));
     parses(
         r#"action:"Add member to role""#,
@@ -416,7 +419,7 @@ fn errors_name_what_was_expected_and_where() {
     fails(
         "login in",
         "unknown field 'login' (fields: time, provider, log_type, event_id, actor, actor_type, \
-         action, service, resource, src_ip, user_agent, location, outcome, error, mfa, session, \
+         action, service, resource, src_ip, user_agent, region, country, city, outcome, error, mfa, session, \
          read_only, privileged, account, details, source, after, before, last, ip; quote the \
          word to search for it as text)",
         0..5,
