@@ -45,8 +45,12 @@ pub const OUTCOME: &str = "outcome";
 pub const ERROR: &str = "error";
 /// Whether MFA was used (null: unknown).
 pub const MFA: &str = "mfa";
-/// Session or credential identifier.
+/// The credential or sign-in session that ties a person's or workload's events together
+/// (access key, sign-in session id, Okta session, token).
 pub const SESSION: &str = "session";
+/// The provider's request or operation correlation id (Entra and Azure `correlationId`, Okta
+/// `transaction.id`, GCP `operation.id`): the events of one operation share it.
+pub const CORRELATION_ID: &str = "correlation_id";
 /// Whether the action only reads (null: unknown).
 pub const READ_ONLY: &str = "read_only";
 /// Whether the action is privileged according to the classification.
@@ -69,10 +73,30 @@ pub const RAW_LINE: &str = "raw_line";
 pub const ID_HASH: &str = "id_hash";
 
 /// The normalized columns shown to users, in display order.
-pub const EVENT_COLUMNS: [&str; 22] = [
-    TIME, PROVIDER, LOG_TYPE, EVENT_ID, ACTOR, ACTOR_TYPE, ACTION, SERVICE, RESOURCE, SRC_IP,
-    USER_AGENT, REGION, COUNTRY, CITY, OUTCOME, ERROR, MFA, SESSION, READ_ONLY, PRIVILEGED,
-    ACCOUNT, DETAILS,
+pub const EVENT_COLUMNS: [&str; 23] = [
+    TIME,
+    PROVIDER,
+    LOG_TYPE,
+    EVENT_ID,
+    ACTOR,
+    ACTOR_TYPE,
+    ACTION,
+    SERVICE,
+    RESOURCE,
+    SRC_IP,
+    USER_AGENT,
+    REGION,
+    COUNTRY,
+    CITY,
+    OUTCOME,
+    ERROR,
+    MFA,
+    SESSION,
+    CORRELATION_ID,
+    READ_ONLY,
+    PRIVILEGED,
+    ACCOUNT,
+    DETAILS,
 ];
 
 /// Columns stored as categoricals because they repeat a lot.
@@ -82,7 +106,7 @@ pub const CATEGORICAL_COLUMNS: [&str; 14] = [
 ];
 
 /// Columns holding free text that rarely repeats.
-pub const STRING_COLUMNS: [&str; 4] = [EVENT_ID, RESOURCE, SESSION, DETAILS];
+pub const STRING_COLUMNS: [&str; 5] = [EVENT_ID, RESOURCE, SESSION, CORRELATION_ID, DETAILS];
 
 /// Columns holding a nullable boolean.
 pub const BOOL_COLUMNS: [&str; 3] = [MFA, READ_ONLY, PRIVILEGED];
@@ -199,8 +223,10 @@ pub struct Event<'a> {
     pub error: Option<Cow<'a, str>>,
     /// MFA used (`None`: unknown).
     pub mfa: Option<bool>,
-    /// Session or credential id.
+    /// The credential or sign-in session.
     pub session: Option<Cow<'a, str>>,
+    /// The request or operation correlation id.
+    pub correlation_id: Option<Cow<'a, str>>,
     /// Read-only action (`None`: unknown).
     pub read_only: Option<bool>,
     /// Account, subscription, project, tenant or organisation.
@@ -475,6 +501,7 @@ impl EventBatch {
             event.event_id.as_deref(),
             event.resource.as_deref(),
             event.session.as_deref(),
+            event.correlation_id.as_deref(),
             event.details.as_deref(),
         ];
         for (builder, value) in self.strings.iter_mut().zip(string_values) {

@@ -30,8 +30,8 @@ use super::finding::{Finding, Severity, finding, when_utc};
 use super::resources::tampering_action;
 use super::{DAY, Found, HOUR, MINUTE, Rule, RuleInfo, Stage};
 use crate::schema::{
-    ACCOUNT, EVENT_ID, ID_HASH, IdentityHasher, LOG_TYPE, OUTCOME, PRIVILEGED, PROVIDER, SESSION,
-    SOURCE, TIME,
+    ACCOUNT, CORRELATION_ID, EVENT_ID, ID_HASH, IdentityHasher, LOG_TYPE, OUTCOME, PRIVILEGED,
+    PROVIDER, SOURCE, TIME,
 };
 use crate::{Error, Result};
 
@@ -499,7 +499,7 @@ fn altered_copies(ctx: &Context<'_>) -> Result<Vec<Finding>> {
     let rows = ctx.select(
         col(ID_HASH)
             .is_in(lit(hashes).implode(false), false)
-            .and(col(EVENT_ID).neq_missing(col(SESSION))),
+            .and(col(EVENT_ID).neq_missing(col(CORRELATION_ID))),
     )?;
     let mut groups: HashMap<(&str, &str, &str, &str), Vec<&Ev>> = HashMap::new();
     for e in &rows {

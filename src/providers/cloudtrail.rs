@@ -654,6 +654,7 @@ impl<'a> Record<'a> {
             error,
             mfa,
             session: identity.access_key_id.0.clone(),
+            correlation_id: None,
             read_only,
             account,
             details,

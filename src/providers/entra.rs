@@ -750,8 +750,8 @@ fn audit<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     e.details = capped(&pairs);
     e.resource = targets.resource;
     e.service = p.logged_by_service.take().or(p.category.take());
-    e.session = p.correlation_id.take();
-    e.event_id = p.id.take().or_else(|| e.session.clone());
+    e.correlation_id = p.correlation_id.take();
+    e.event_id = p.id.take().or_else(|| e.correlation_id.clone());
     e.action = action;
     "no activityDateTime/time and no initiatedBy"
 }
@@ -849,9 +849,9 @@ fn signin<'a>(e: &mut Event<'a>, mut p: Rec<'a>, kind: Kind) -> &'static str {
     } else {
         None
     };
-    let correlation = p.correlation_id.take();
-    e.event_id = p.id.take().or_else(|| correlation.clone());
-    e.session = p.session_id.take().or(correlation);
+    e.correlation_id = p.correlation_id.take();
+    e.event_id = p.id.take().or_else(|| e.correlation_id.clone());
+    e.session = p.session_id.take();
     let risk_events = strs(take(&mut p.risk_event_types));
     e.details = capped(&[
         ("appId", app_id.as_deref()),
@@ -919,7 +919,8 @@ fn graph<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
         .take()
         .or(p.id.take())
         .or_else(|| correlation.clone());
-    e.session = p.session_id.take().or(correlation);
+    e.session = p.session_id.take();
+    e.correlation_id = correlation;
     let scopes = p
         .scopes
         .get()
@@ -942,8 +943,8 @@ fn risk<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     e.src_ip = clean(p.ip_address.take()).or(clean(p.caller_ip_address.take()));
     e.user_agent = user_agent(take(&mut p.additional_details));
     (e.country, e.city) = place(take(&mut p.location));
-    e.session = p.correlation_id.take();
-    e.event_id = p.id.take().or_else(|| e.session.clone());
+    e.correlation_id = p.correlation_id.take();
+    e.event_id = p.id.take().or_else(|| e.correlation_id.clone());
     e.details = capped(&[
         ("riskLevel", p.risk_level_during_sign_in.get()),
         ("riskState", p.risk_state.get()),

@@ -509,11 +509,12 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
     ];
     let details = details_from(&pairs).map(|s| Cow::Owned(shorten(&s, MAX_DETAILS)));
 
-    // Session: the service-account key used, else a long-running operation spanning entries.
+    // Session: the service-account key used; the correlation: a long-running operation
+    // spanning entries.
     let op = entry.operation.take();
     let one_entry_op = op.first.0 == Some(true) && op.last.0 == Some(true);
-    let op_id = op.id.0.filter(|_| !one_entry_op);
-    let session = auth.service_account_key_name.0.or(op_id);
+    let correlation_id = op.id.0.filter(|_| !one_entry_op);
+    let session = auth.service_account_key_name.0;
     let labels = entry.resource.take().labels.take();
     let locations = p.resource_location.take().current_locations.0;
     let first_location = locations.into_iter().find_map(Text::into_inner);
@@ -540,6 +541,7 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
         error,
         mfa,
         session,
+        correlation_id,
         account: labels.project_id.0.or(project),
         details,
         completeness: None,

@@ -560,6 +560,7 @@ impl Provider for GitHub {
             error,
             mfa,
             session: e.hashed_token.take().or_else(|| e.token_id.take()),
+            correlation_id: None,
             read_only: read_only(&action, e.operation_type.get()),
             account: e.org.0.take().or_else(|| e.business.0.take()),
             details,

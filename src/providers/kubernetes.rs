@@ -210,6 +210,7 @@ impl Provider for Kubernetes {
             error: error.map(Cow::Owned),
             mfa: None,
             session,
+            correlation_id: None,
             read_only,
             account: None,
             details: details_from(&pairs).map(|d| match d.chars().nth(MAX_DETAILS) {

@@ -348,6 +348,8 @@ struct IpHop<'a> {
 #[derive(Deserialize, Default)]
 struct Transaction<'a> {
     #[serde(borrow, default)]
+    id: Text<'a>,
+    #[serde(borrow, default)]
     detail: Obj<TransactionDetail<'a>>,
 }
 
@@ -585,11 +587,11 @@ impl Provider for Okta {
         } else {
             None
         };
-        let api_token = ev
-            .transaction
+        let transaction = ev.transaction.0.take().unwrap_or_default();
+        let correlation_id = known(transaction.id);
+        let api_token = transaction
+            .detail
             .0
-            .take()
-            .and_then(|t| t.detail.0)
             .and_then(|d| known(d.request_api_token_id));
         let session = known(auth.external_session_id)
             .or_else(|| known(auth.root_session_id))
@@ -671,6 +673,7 @@ impl Provider for Okta {
             error,
             mfa,
             session,
+            correlation_id,
             account: None,
             details,
             completeness: None,

@@ -7,7 +7,7 @@ fn summary(e: &Event<'_>) -> String {
     let b = |v: Option<bool>| v.map_or("-".to_owned(), |b| b.to_string());
     let (t, oc) = (e.actor_type.as_str(), e.outcome.as_str());
     format!(
-        "{} {} id={} actor={} {t} action={} svc={} res={} ip={} ua={} loc={} {oc} err={} mfa={} session={} ro={} acct={} | {}",
+        "{} {} id={} actor={} {t} action={} svc={} res={} ip={} ua={} loc={} {oc} err={} mfa={} corr={} ro={} acct={} | {}",
         e.provider,
         e.log_type,
         o(&e.event_id),
@@ -20,7 +20,7 @@ fn summary(e: &Event<'_>) -> String {
         o(&e.region),
         o(&e.error),
         b(e.mfa),
-        o(&e.session),
+        o(&e.correlation_id),
         b(e.read_only),
         o(&e.account),
         o(&e.details)
@@ -51,7 +51,7 @@ fn diagnostic_role_assignment_by_service_principal() {
         "identity":{"authorization":{"scope":"/subscriptions/4f1c2a9e-7d3b-4c8a-9e61-2b5d8f0a1c37","action":"Microsoft.Authorization/roleAssignments/write","evidence":{"principalId":"c0ffee00-1111-4222-8333-444455556666","principalType":"ServicePrincipal"}},"claims":{"appid":"a1b2c3d4-0000-4000-8000-00000000a001","idtyp":"app"}},
         "properties":{"statusCode":"Created","requestbody":"{\"Id\":\"6a1e\",\"Properties\":{\"PrincipalId\":\"9e8d\",\"PrincipalType\":\"User\",\"RoleDefinitionId\":\"/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635\",\"Scope\":\"/subscriptions/4f1c2a9e-7d3b-4c8a-9e61-2b5d8f0a1c37\"}}"}}"#;
     assert!(sniff(rec));
-    assert_eq!(parse(rec), (t("2024-05-14T09:12:03.1234567Z"), "azure administrative id=0b7e|MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE|Success|2024-05-14T09:12:03.1234567Z actor=a1b2c3d4-0000-4000-8000-00000000a001 service action=MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE svc=MICROSOFT.AUTHORIZATION res=9e8d ip=203.0.113.10 ua=- loc=global success err=- mfa=- session=0b7e ro=false acct=4f1c2a9e-7d3b-4c8a-9e61-2b5d8f0a1c37 | status=Success level=Information principal=9e8d principal_type=User role=8e3af657-a8ff-443c-a75c-2fe8c4bcb635 role_name=Owner scope=/subscriptions/4f1c2a9e-7d3b-4c8a-9e61-2b5d8f0a1c37".to_owned()));
+    assert_eq!(parse(rec), (t("2024-05-14T09:12:03.1234567Z"), "azure administrative id=0b7e|MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE|Success|2024-05-14T09:12:03.1234567Z actor=a1b2c3d4-0000-4000-8000-00000000a001 service action=MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE svc=MICROSOFT.AUTHORIZATION res=9e8d ip=203.0.113.10 ua=- loc=global success err=- mfa=- corr=0b7e ro=false acct=4f1c2a9e-7d3b-4c8a-9e61-2b5d8f0a1c37 | status=Success level=Information principal=9e8d principal_type=User role=8e3af657-a8ff-443c-a75c-2fe8c4bcb635 role_name=Owner scope=/subscriptions/4f1c2a9e-7d3b-4c8a-9e61-2b5d8f0a1c37".to_owned()));
 }
 
 #[test]
@@ -60,7 +60,7 @@ fn diagnostic_settings_delete_by_human_with_mfa() {
         "identity":{"claims":{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn":"alice@example.com","http://schemas.microsoft.com/claims/authnmethodsreferences":"pwd,mfa","ipaddr":"198.51.100.23","appid":"c44b4083-3bb0-49c1-b47d-974e53cbdf3c"}}}"#;
     assert_eq!(
         parse(rec).1,
-        "azure administrative id=5c4b|MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/DELETE|Success|2024-05-14T09:20:41Z actor=alice@example.com human action=MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/DELETE svc=MICROSOFT.INSIGHTS res=/subscriptions/s1/providers/microsoft.insights/diagnosticSettings/send-to-siem ip=198.51.100.23 ua=- loc=- success err=- mfa=true session=5c4b ro=false acct=s1 | status=Success setting=send-to-siem"
+        "azure administrative id=5c4b|MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/DELETE|Success|2024-05-14T09:20:41Z actor=alice@example.com human action=MICROSOFT.INSIGHTS/DIAGNOSTICSETTINGS/DELETE svc=MICROSOFT.INSIGHTS res=/subscriptions/s1/providers/microsoft.insights/diagnosticSettings/send-to-siem ip=198.51.100.23 ua=- loc=- success err=- mfa=true corr=5c4b ro=false acct=s1 | status=Success setting=send-to-siem"
     );
 }
 
@@ -91,7 +91,7 @@ fn failure_takes_the_error_code_from_the_status_message() {
     // No correlationId: no composed event id either.
     assert_eq!(
         parse(rec).1,
-        "azure administrative id=- actor=bob@example.com human action=MICROSOFT.COMPUTE/VIRTUALMACHINES/RUNCOMMAND/ACTION svc=MICROSOFT.COMPUTE res=/x ip=- ua=- loc=- failure err=AuthorizationFailed: Failed.Forbidden mfa=- session=- ro=false acct=- | status=Failure"
+        "azure administrative id=- actor=bob@example.com human action=MICROSOFT.COMPUTE/VIRTUALMACHINES/RUNCOMMAND/ACTION svc=MICROSOFT.COMPUTE res=/x ip=- ua=- loc=- failure err=AuthorizationFailed: Failed.Forbidden mfa=- corr=- ro=false acct=- | status=Failure"
     );
 }
 
@@ -100,7 +100,7 @@ fn health_record_without_identity_and_object_bodies() {
     // Elastic's edited variant: bodies as objects, no caller or identity at all.
     let rec = r#"{"category":"ResourceHealth","correlationId":"1c86","level":"Information","operationName":"Microsoft.Resourcehealth/healthevent/Updated/action","properties":{"responseBody":{"skuTest":{"myName":"Standard_LRS"}},"requestBody":{"testData":{"myTest":123}}},"resourceId":"/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.domainRegistration","resultType":"Updated","time":"2025-10-17T11:50:07.22Z"}"#;
     assert!(sniff(rec));
-    assert_eq!(parse(rec), (t("2025-10-17T11:50:07.22Z"), "azure resourcehealth id=1c86|Microsoft.Resourcehealth/healthevent/Updated/action|Updated|2025-10-17T11:50:07.22Z actor=- unknown action=Microsoft.Resourcehealth/healthevent/Updated/action svc=Microsoft.Resourcehealth res=/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.domainRegistration ip=- ua=- loc=- unknown err=- mfa=- session=1c86 ro=false acct=00000000-0000-0000-0000-000000000000 | status=Updated level=Information".to_owned()));
+    assert_eq!(parse(rec), (t("2025-10-17T11:50:07.22Z"), "azure resourcehealth id=1c86|Microsoft.Resourcehealth/healthevent/Updated/action|Updated|2025-10-17T11:50:07.22Z actor=- unknown action=Microsoft.Resourcehealth/healthevent/Updated/action svc=Microsoft.Resourcehealth res=/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.domainRegistration ip=- ua=- loc=- unknown err=- mfa=- corr=1c86 ro=false acct=00000000-0000-0000-0000-000000000000 | status=Updated level=Information".to_owned()));
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn rest_api_role_assignment_from_the_response_body() {
         "resourceId":"/subscriptions/s1/resourceGroups/rg-prod/providers/Microsoft.Authorization/roleAssignments/0d9c","status":{"value":"Succeeded"},"subStatus":{"value":"Created"},"subscriptionId":"s1",
         "properties":{"responseBody":"{\"properties\":{\"roleDefinitionId\":\"/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c\",\"principalId\":\"5b6c\",\"principalType\":\"ServicePrincipal\",\"scope\":\"/subscriptions/s1/resourceGroups/rg-prod\"}}"}}"#;
     assert!(sniff(rec));
-    assert_eq!(parse(rec), (t("2024-07-01T08:15:30.4567891Z"), "azure administrative id=f0e1 actor=dave@example.com human action=Microsoft.Authorization/roleAssignments/write svc=Microsoft.Authorization res=5b6c ip=203.0.113.89 ua=- loc=- success err=- mfa=true session=aa11 ro=false acct=s1 | status=Succeeded level=Informational op_name=\"Create role assignment\" principal=5b6c principal_type=ServicePrincipal role=b24988ac-6180-42a0-ab88-20f7382dd24c role_name=Contributor scope=/subscriptions/s1/resourceGroups/rg-prod".to_owned()));
+    assert_eq!(parse(rec), (t("2024-07-01T08:15:30.4567891Z"), "azure administrative id=f0e1 actor=dave@example.com human action=Microsoft.Authorization/roleAssignments/write svc=Microsoft.Authorization res=5b6c ip=203.0.113.89 ua=- loc=- success err=- mfa=true corr=aa11 ro=false acct=s1 | status=Succeeded level=Informational op_name=\"Create role assignment\" principal=5b6c principal_type=ServicePrincipal role=b24988ac-6180-42a0-ab88-20f7382dd24c role_name=Contributor scope=/subscriptions/s1/resourceGroups/rg-prod".to_owned()));
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn rest_api_platform_caller_and_pending_status() {
     let rec = r#"{"caller":"Microsoft.Insights/alertRules","claims":{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/spn":"Microsoft.Insights/alertRules"},"correlationId":"/subscriptions/s2/x","eventDataId":"dddd","category":{"value":"Alert"},"level":"Informational","operationName":{"value":"Microsoft.Insights/AlertRules/Resolved/Action"},"status":{"value":"Resolved"},"subStatus":{"value":null},"eventTimestamp":"2017-07-21T09:24:13.522192Z","resourceId":"/subscriptions/s2/resourceGroups/rg/providers/Microsoft.ClassicCompute/domainNames/d","subscriptionId":"s2"}"#;
     assert_eq!(
         parse(rec).1,
-        "azure alert id=dddd actor=Microsoft.Insights/alertRules system action=Microsoft.Insights/AlertRules/Resolved/Action svc=Microsoft.Insights res=/subscriptions/s2/resourceGroups/rg/providers/Microsoft.ClassicCompute/domainNames/d ip=- ua=- loc=- unknown err=- mfa=- session=/subscriptions/s2/x ro=false acct=s2 | status=Resolved level=Informational"
+        "azure alert id=dddd actor=Microsoft.Insights/alertRules system action=Microsoft.Insights/AlertRules/Resolved/Action svc=Microsoft.Insights res=/subscriptions/s2/resourceGroups/rg/providers/Microsoft.ClassicCompute/domainNames/d ip=- ua=- loc=- unknown err=- mfa=- corr=/subscriptions/s2/x ro=false acct=s2 | status=Resolved level=Informational"
     );
 }
 
@@ -130,7 +130,7 @@ fn diagnostic_record_with_localized_operation_object() {
     // No subscription anywhere: the tenant is the account.
     assert_eq!(
         parse(rec).1,
-        "azure administrative id=- actor=eve@example.com human action=Microsoft.Authorization/elevateAccess/action svc=Microsoft.Authorization res=/providers/Microsoft.Authorization ip=- ua=- loc=- success err=- mfa=- session=- ro=false acct=t-1 | status=Succeeded op_name=\"Assigns the caller to User Access Administrator role\""
+        "azure administrative id=- actor=eve@example.com human action=Microsoft.Authorization/elevateAccess/action svc=Microsoft.Authorization res=/providers/Microsoft.Authorization ip=- ua=- loc=- success err=- mfa=- corr=- ro=false acct=t-1 | status=Succeeded op_name=\"Assigns the caller to User Access Administrator role\""
     );
 }
 
@@ -139,7 +139,7 @@ fn log_analytics_row_with_json_string_columns() {
     let rec = r#"{"Type":"AzureActivity","TimeGenerated":"2024-08-10T03:05:00Z","OperationNameValue":"MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION","OperationName":"List Storage Account Keys","Caller":"7a8b9c0d-1e2f-43a5-b6c7-d8e9f0a1b2c3","CallerIpAddress":"","CategoryValue":"Administrative","ActivityStatusValue":"Failure","ActivitySubstatusValue":"Forbidden","CorrelationId":"ee55","EventDataId":"4d5e","SubscriptionId":"s3","_ResourceId":"/subscriptions/s3/resourcegroups/rg/providers/microsoft.storage/storageaccounts/st1","ResourceProviderValue":"MICROSOFT.STORAGE",
         "HTTPRequest":"{\"clientIpAddress\":\"192.0.2.5\"}","Claims":"{\"appid\":\"a1\",\"idtyp\":\"app\"}","Properties":"{\"statusCode\":\"Forbidden\",\"statusMessage\":\"{\\\"error\\\":{\\\"code\\\":\\\"AuthorizationFailed\\\"}}\"}","Properties_d":null}"#;
     assert!(sniff(rec));
-    assert_eq!(parse(rec), (t("2024-08-10T03:05:00Z"), "azure administrative id=4d5e actor=7a8b9c0d-1e2f-43a5-b6c7-d8e9f0a1b2c3 service action=MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION svc=MICROSOFT.STORAGE res=/subscriptions/s3/resourcegroups/rg/providers/microsoft.storage/storageaccounts/st1 ip=192.0.2.5 ua=- loc=- failure err=AuthorizationFailed: Forbidden mfa=- session=ee55 ro=false acct=s3 | status=Failure op_name=\"List Storage Account Keys\"".to_owned()));
+    assert_eq!(parse(rec), (t("2024-08-10T03:05:00Z"), "azure administrative id=4d5e actor=7a8b9c0d-1e2f-43a5-b6c7-d8e9f0a1b2c3 service action=MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTKEYS/ACTION svc=MICROSOFT.STORAGE res=/subscriptions/s3/resourcegroups/rg/providers/microsoft.storage/storageaccounts/st1 ip=192.0.2.5 ua=- loc=- failure err=AuthorizationFailed: Forbidden mfa=- corr=ee55 ro=false acct=s3 | status=Failure op_name=\"List Storage Account Keys\"".to_owned()));
 }
 
 #[test]
@@ -165,7 +165,7 @@ fn wrong_types_cost_only_the_field() {
     let rec = r#"{"time":"2024-01-01T00:00:00Z","operationName":["x"],"category":"Policy","resultType":5,"caller":"frank@example.com","claims":12,"identity":"frank","properties":[1,2],"httpRequest":"not json","status":true,"resourceId":{"a":1}}"#;
     assert_eq!(
         parse(rec).1,
-        "azure policy id=- actor=frank@example.com human action=- svc=- res=- ip=- ua=- loc=- unknown err=- mfa=- session=- ro=- acct=- | status=5"
+        "azure policy id=- actor=frank@example.com human action=- svc=- res=- ip=- ua=- loc=- unknown err=- mfa=- corr=- ro=- acct=- | status=5"
     );
 }
 
@@ -266,7 +266,7 @@ fn legacy_csv_export_uses_the_operation_behind_the_display_name() {
         "6a7b",
         "3/14/2024, 12:01:58.250 AM",
     ];
-    assert_eq!(row(&headers, &cells), Ok((t("2024-03-14T00:01:58.250Z"), "azure administrative id=6a7b actor=6d7e8f90-a1b2-4c3d-9e4f-5a6b7c8d9e0f service action=Microsoft.Resources/subscriptions/resourceGroups/delete svc=Microsoft.Resources res=/subscriptions/s4/resourceGroups/rg-old ip=192.0.2.200 ua=- loc=- failure err=ScopeLocked: Conflict (HTTP Status Code: 409) mfa=- session=1b2c ro=false acct=s4 | status=Failed level=Informational op_name=\"Delete resource group\"".to_owned())));
+    assert_eq!(row(&headers, &cells), Ok((t("2024-03-14T00:01:58.250Z"), "azure administrative id=6a7b actor=6d7e8f90-a1b2-4c3d-9e4f-5a6b7c8d9e0f service action=Microsoft.Resources/subscriptions/resourceGroups/delete svc=Microsoft.Resources res=/subscriptions/s4/resourceGroups/rg-old ip=192.0.2.200 ua=- loc=- failure err=ScopeLocked: Conflict (HTTP Status Code: 409) mfa=- corr=1b2c ro=false acct=s4 | status=Failed level=Informational op_name=\"Delete resource group\"".to_owned())));
 }
 
 #[test]
@@ -313,7 +313,7 @@ fn table_export_with_value_columns() {
         "MICROSOFT.COMPUTE",
         "/subscriptions/s5/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1",
     ];
-    assert_eq!(row(&headers, &cells), Ok((t("2024-09-03T23:58:01.004Z"), "azure administrative id=8c9d actor=grace@example.com human action=MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE svc=MICROSOFT.COMPUTE res=/subscriptions/s5/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1 ip=203.0.113.150 ua=- loc=westeurope unknown err=- mfa=true session=3d4e ro=false acct=s5 | status=Start".to_owned())));
+    assert_eq!(row(&headers, &cells), Ok((t("2024-09-03T23:58:01.004Z"), "azure administrative id=8c9d actor=grace@example.com human action=MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE svc=MICROSOFT.COMPUTE res=/subscriptions/s5/resourcegroups/rg/providers/microsoft.compute/virtualmachines/vm1 ip=203.0.113.150 ua=- loc=westeurope unknown err=- mfa=true corr=3d4e ro=false acct=s5 | status=Start".to_owned())));
     cells[0] = "SigninLogs";
     assert_eq!(row(&headers, &cells), Err(RecordError::NotThisFormat));
 }

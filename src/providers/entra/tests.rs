@@ -42,8 +42,12 @@ fn diagnostic_audit_record_names_the_role_and_who_received_it() {
     assert_eq!((e.outcome, e.error, e.mfa), (Outcome::Success, None, None));
     assert_eq!(e.read_only, Some(false));
     assert_eq!(
-        (e.session.as_deref(), e.account.as_deref()),
-        (Some("c-1"), Some("t-1"))
+        (
+            e.session.as_deref(),
+            e.correlation_id.as_deref(),
+            e.account.as_deref()
+        ),
+        (None, Some("c-1"), Some("t-1"))
     );
     assert_eq!(
         e.details.as_deref(),
@@ -160,8 +164,12 @@ fn diagnostic_signin_uses_the_signin_time_and_short_error() {
     );
     assert_eq!((e.mfa, e.read_only), (Some(false), None));
     assert_eq!(
-        (e.session.as_deref(), e.account.as_deref()),
-        (Some("c-4"), Some("t-1"))
+        (
+            e.session.as_deref(),
+            e.correlation_id.as_deref(),
+            e.account.as_deref()
+        ),
+        (None, Some("c-4"), Some("t-1"))
     );
     let details =
         "appId=app-4 clientApp=Browser conditionalAccess=notApplied riskEvents=passwordSpray";
@@ -256,7 +264,7 @@ fn log_analytics_signin_row_reads_status_and_location_strings() {
         (Some("BR"), Some("Sao Paulo"), Some(true))
     );
     assert_eq!(
-        (e.account.as_deref(), e.session.as_deref()),
+        (e.account.as_deref(), e.correlation_id.as_deref()),
         (Some("t-5"), Some("c-5"))
     );
 }

@@ -21,6 +21,7 @@ fn view(ev: &Event<'_>) -> String {
     ];
     let d = [
         ("session", &ev.session),
+        ("operation", &ev.correlation_id),
         ("account", &ev.account),
         ("details", &ev.details),
     ];
@@ -166,7 +167,7 @@ fn workspace_sign_ins_carry_outcome_and_mfa() {
 const NO_TIME: &str = r#"{"insertId":"n1","logName":"projects/project","receiveTimestamp":"2021-04-29T08:19:21.606980385Z","protoPayload":{"methodName":"io.k8s.get","serviceName":"k8s.io","authenticationInfo":{"principalSubject":"user:system:kube-scheduler"}}}"#;
 const NO_TIME_WANT: &str = "gcp/audit/system/success | id=n1 | actor=system:kube-scheduler | action=io.k8s.get | service=k8s.io | account=project | read_only=true";
 const ODD_TYPES: &str = r#"{"insertId":42,"logName":"projects/p/logs/cloudaudit.googleapis.com%2Fsystem_event","timestamp":"2024-03-26T05:33:15.806118Z","resource":"oops","operation":{"id":"operation-17","first":true},"protoPayload":{"methodName":"compute.instances.preempted","serviceName":"compute.googleapis.com","authenticationInfo":[{"principalEmail":"system@google.com"}],"authorizationInfo":"denied","status":"bad","requestMetadata":null,"resourceLocation":{"currentLocations":"us-east1-b"},"serviceData":{"policyDelta":{"bindingDeltas":[7,{"action":"ADD"}]}},"metadata":{"event":"x"}}}"#;
-const ODD_TYPES_WANT: &str = "gcp/system_event/system/success | id=42 | actor=system@google.com | action=compute.instances.preempted | service=compute | loc=us-east1-b | session=operation-17 | account=p | details=bindings=ADD ? ? | read_only=false";
+const ODD_TYPES_WANT: &str = "gcp/system_event/system/success | id=42 | actor=system@google.com | action=compute.instances.preempted | service=compute | loc=us-east1-b | operation=operation-17 | account=p | details=bindings=ADD ? ? | read_only=false";
 const DELEGATED: &str = r#"{"insertId":"m1","logName":"projects/p/logs/cloudaudit.googleapis.com%2Fdata_access","timestamp":"2024-03-26T05:33:15.806118Z","protoPayload":{"methodName":"storage.objects.get","serviceName":"storage.googleapis.com","authenticationInfo":{"serviceAccountDelegationInfo":[{"firstPartyPrincipal":{"principalEmail":"carol@example.com"}}]},"status":{"code":"5","message":"NOT_FOUND"}}}"#;
 const DELEGATED_WANT: &str = "gcp/data_access/human/failure | id=m1 | actor=carol@example.com | action=storage.objects.get | service=storage | error=5 NOT_FOUND | account=p | read_only=true";
 const SUBJECT: &str = r#""methodName":"x.Get","authenticationInfo":{"principalSubject":"serviceAccount:etl@p.iam.gserviceaccount.com"}"#;
@@ -183,7 +184,7 @@ fn awkward_entries() {
     check(DELEGATED, T, DELEGATED_WANT);
     let by_subject = view_of(&minimal("data_access", SUBJECT));
     assert!(by_subject.contains("service/success | id=m1 | actor=etl@p.iam"));
-    assert!(view_of(&minimal("activity", LONG_OP)).contains("session=operation-9"));
+    assert!(view_of(&minimal("activity", LONG_OP)).contains("operation=operation-9"));
 }
 
 const LOGGING: &str = r#""serviceName":"logging.googleapis.com""#;
