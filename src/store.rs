@@ -403,6 +403,24 @@ impl FrameStore {
         })
     }
 
+    /// A read-only copy of what is committed, for work on another thread (the TUI's report
+    /// export): the frame (its columns shared, not copied), the inputs with their counts and
+    /// where each was read from. It holds none of the duplicate-detection state, so it is
+    /// cheap, and appending to it would not know the events already seen.
+    pub fn snapshot(&self) -> FrameStore {
+        FrameStore {
+            frame: self.frame.clone(),
+            generation: self.generation,
+            inputs: self.inputs.clone(),
+            origins: self.origins.clone(),
+            progress: self.progress,
+            finished: self.finished,
+            notices: self.notices.clone(),
+            notice_count: self.notice_count,
+            ..FrameStore::new()
+        }
+    }
+
     /// The events, committed (call [`FrameStore::commit`] after appending).
     pub fn frame(&self) -> &DataFrame {
         &self.frame

@@ -219,3 +219,22 @@ fn list(root: &Path) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A snapshot (what the TUI hands to a report on another thread) holds the same events,
+/// counts and way back to every original record as the store it was taken from.
+#[test]
+fn a_snapshot_has_the_stores_events_counts_and_records() {
+    let dir = sample_logs();
+    let store = load(&[dir.as_path()]);
+    let snapshot = store.snapshot();
+    assert!(snapshot.frame().equals_missing(store.frame()));
+    assert_eq!(snapshot.totals(), store.totals());
+    assert_eq!(snapshot.inputs().len(), store.inputs().len());
+    let frame = snapshot.frame();
+    for row in [0, frame.height() / 2, frame.height() - 1] {
+        assert_eq!(
+            snapshot.raw_record(frame, row).unwrap(),
+            store.raw_record(store.frame(), row).unwrap()
+        );
+    }
+}
