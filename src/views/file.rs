@@ -66,7 +66,11 @@ fn problem(path: &Path, line: Option<u64>, message: impl Into<String>) -> Error 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> u64 {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64
+        + 1
 }
 
 /// Reads a views file. A missing file holds no views and is no problem. A file that is not
@@ -84,10 +88,14 @@ pub fn read(path: &Path) -> FileRead {
             }
         },
     };
-    read_text(&text, path, Origin::File {
-        path: path.to_path_buf(),
-        line: None,
-    })
+    read_text(
+        &text,
+        path,
+        Origin::File {
+            path: path.to_path_buf(),
+            line: None,
+        },
+    )
 }
 
 /// Reads views from TOML text (`origin` is given to every view, with its line when a file).
@@ -105,9 +113,7 @@ pub fn read_text(text: &str, path: &Path, origin: Origin) -> FileRead {
                 let mut found = Vec::new();
                 let mut ignored = Vec::new();
                 let before = line_of(text, range.start) - 1;
-                if parse_section(section, before, path, &origin, &mut found, &mut ignored)
-                    .is_ok()
-                {
+                if parse_section(section, before, path, &origin, &mut found, &mut ignored).is_ok() {
                     views.extend(found);
                     problems.extend(ignored);
                 }
@@ -185,10 +191,7 @@ fn parse_section(
             Err((offset, message)) => problems.push(problem(
                 path,
                 offset.map(&line).unwrap_or(at),
-                format!(
-                    "view '{}': {message}",
-                    crate::text::escape_control(&name)
-                ),
+                format!("view '{}': {message}", crate::text::escape_control(&name)),
             )),
         }
     }
@@ -331,10 +334,7 @@ fn entry(
             "a view shows at most one of pivot, timeline and findings".into(),
         ));
     }
-    let analysis = analyses
-        .pop()
-        .map(|a| a.1)
-        .unwrap_or(ViewAnalysis::Events);
+    let analysis = analyses.pop().map(|a| a.1).unwrap_or(ViewAnalysis::Events);
     Ok(SavedView {
         name: name.to_string(),
         title: title.unwrap_or_default(),
@@ -407,13 +407,11 @@ fn view_table<'a>(
     doc: &'a mut toml_edit::DocumentMut,
     path: &Path,
 ) -> Result<&'a mut toml_edit::Table> {
-    let item = doc
-        .entry(VIEW_TABLE)
-        .or_insert_with(|| {
-            let mut table = toml_edit::Table::new();
-            table.set_implicit(true);
-            toml_edit::Item::Table(table)
-        });
+    let item = doc.entry(VIEW_TABLE).or_insert_with(|| {
+        let mut table = toml_edit::Table::new();
+        table.set_implicit(true);
+        toml_edit::Item::Table(table)
+    });
     item.as_table_mut()
         .ok_or_else(|| problem(path, None, "'view' is not a table".to_string()))
 }
@@ -424,7 +422,10 @@ pub fn save(path: &Path, view: &SavedView) -> Result<()> {
     let mut doc = document(path)?;
     let fresh = entry_table(view)?;
     let views = view_table(&mut doc, path)?;
-    match views.get_mut(&view.name).and_then(toml_edit::Item::as_table_mut) {
+    match views
+        .get_mut(&view.name)
+        .and_then(toml_edit::Item::as_table_mut)
+    {
         Some(table) => {
             let stale: Vec<String> = table
                 .iter()

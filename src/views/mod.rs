@@ -101,8 +101,10 @@ impl ViewAnalysis {
             ViewAnalysis::Timeline(t) => format!("timeline by {}", t.by),
             ViewAnalysis::Findings(f) => {
                 let mut text = format!("findings >= {}", f.min_severity.as_str());
-                if !f.rules.is_empty() {
-                    text.push_str(&format!(" of {}", f.rules.join(", ")));
+                match f.rules.len() {
+                    0 => {}
+                    1 => text.push_str(&format!(" of {}", f.rules[0])),
+                    n => text.push_str(&format!(" of {n} rules")),
                 }
                 text
             }
@@ -132,7 +134,8 @@ impl Default for FindingsSpec {
 impl FindingsSpec {
     /// Whether a finding of `rule` at `severity` is listed.
     pub fn admits(&self, rule: &str, severity: Severity) -> bool {
-        severity >= self.min_severity && (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
+        severity >= self.min_severity
+            && (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
     }
 }
 
@@ -279,7 +282,10 @@ impl ViewLibrary {
             views: builtin::views(),
         }];
         for path in locations.files() {
-            if layers.iter().any(|l| l.path.as_deref() == Some(path.as_path())) {
+            if layers
+                .iter()
+                .any(|l| l.path.as_deref() == Some(path.as_path()))
+            {
                 continue;
             }
             let read = file::read(&path);

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 
 use trailscope::analysis::{self, ProfileSpec};
-use trailscope::views::Resolved;
 use trailscope::text::escape_control;
+use trailscope::views::Resolved;
 use trailscope::{Error, output, schema};
 
 use crate::args::{Common, DetectFormat, Level, ResultFormat, SummaryFormat, TailArgs, TailFormat};
-use crate::views::severity;
 use crate::inputs::{Loaded, compile_view, default_paths, load, prepare};
+use crate::views::severity;
 
 pub(crate) fn summary(
     paths: &[String],

@@ -18,8 +18,8 @@ use clap::Parser;
 use trailscope::analysis::{self, SortKey};
 use trailscope::load::follow::FollowOptions;
 use trailscope::synth;
-use trailscope::views::Overrides;
 use trailscope::text::{escape_control, escape_control_keep_newlines};
+use trailscope::views::Overrides;
 
 use args::{Cli, Command, Common, SummaryFormat, SynthKind};
 use commands::{QueryRequest, detect, pivot, query_events, summary, tail, timeline};
@@ -159,11 +159,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
-            let request = QueryRequest {
-                sql,
-                limit,
-                format,
-            };
+            let request = QueryRequest { sql, limit, format };
             query_events(&loaded, &resolved, &request)
         }
         Some(Command::Pivot {

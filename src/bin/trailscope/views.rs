@@ -10,7 +10,9 @@ use clap::Subcommand;
 use trailscope::analysis::{self, PivotSpec, SortKey, TimeRange, TimelineSpec};
 use trailscope::detectors::Severity;
 use trailscope::text::escape_control;
-use trailscope::views::{self, FindingsSpec, Overrides, Resolved, SavedView, ViewAnalysis, ViewLibrary};
+use trailscope::views::{
+    self, FindingsSpec, Overrides, Resolved, SavedView, ViewAnalysis, ViewLibrary,
+};
 
 use crate::args::{Common, Level, ViewArgs};
 
@@ -142,7 +144,11 @@ pub(crate) fn open_view(
     mut overrides: Overrides,
     tz: &jiff::tz::TimeZone,
 ) -> anyhow::Result<Resolved> {
-    overrides.range = range(args.last.as_ref(), args.after.as_ref(), args.before.as_ref());
+    overrides.range = range(
+        args.last.as_ref(),
+        args.after.as_ref(),
+        args.before.as_ref(),
+    );
     if common.tz.is_some() {
         overrides.tz = Some(tz.clone());
     }
@@ -174,7 +180,11 @@ pub(crate) fn run(command: ViewsCommand, common: &Common) -> anyhow::Result<Exit
     match command {
         ViewsCommand::List => {
             let views = library.list();
-            let name_w = views.iter().map(|v| v.name.chars().count()).max().unwrap_or(4);
+            let name_w = views
+                .iter()
+                .map(|v| v.name.chars().count())
+                .max()
+                .unwrap_or(4);
             let shows: Vec<String> = views.iter().map(|v| v.analysis.describe()).collect();
             let shows_w = shows.iter().map(|s| s.chars().count()).max().unwrap_or(5);
             let origins: Vec<String> = views
@@ -270,7 +280,11 @@ fn saved_view(args: SaveArgs, tz: Option<jiff::tz::TimeZone>) -> anyhow::Result<
             ))
         })?;
     }
-    view.view.range = range(args.last.as_ref(), args.after.as_ref(), args.before.as_ref());
+    view.view.range = range(
+        args.last.as_ref(),
+        args.after.as_ref(),
+        args.before.as_ref(),
+    );
     for column in &args.columns {
         analysis::check_column(column)?;
     }
@@ -299,7 +313,11 @@ fn saved_view(args: SaveArgs, tz: Option<jiff::tz::TimeZone>) -> anyhow::Result<
         analysis::check_column(&by)?;
         ViewAnalysis::Timeline(TimelineSpec {
             by,
-            bucket: args.bucket.as_deref().map(analysis::parse_bucket).transpose()?,
+            bucket: args
+                .bucket
+                .as_deref()
+                .map(analysis::parse_bucket)
+                .transpose()?,
             tz: view.view.tz.clone(),
             top: analysis::DEFAULT_TIMELINE_LANES,
         })
@@ -313,7 +331,11 @@ fn saved_view(args: SaveArgs, tz: Option<jiff::tz::TimeZone>) -> anyhow::Result<
     };
     // The range is checked as a file's would be.
     let text = views::file::show(&view)?;
-    let read = views::file::read_text(&text, &PathBuf::from("(command line)"), views::Origin::BuiltIn);
+    let read = views::file::read_text(
+        &text,
+        &PathBuf::from("(command line)"),
+        views::Origin::BuiltIn,
+    );
     if let Some(problem) = read.problems.into_iter().next() {
         return Err(problem.into());
     }
