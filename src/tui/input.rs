@@ -112,6 +112,8 @@ pub(super) fn on_key(
                 _ => {}
             }
         }
+        Some(Overlay::Prompt(prompt)) => super::saved::on_prompt_key(state, prompt, key, effects),
+        Some(Overlay::Views { cursor }) => super::saved::on_views_key(state, cursor, key, effects),
         None => return keymap::resolve(state.view, keymap::Keystroke::from_event(&key)),
     }
     None

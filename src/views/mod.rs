@@ -300,6 +300,22 @@ impl ViewLibrary {
         (ViewLibrary { locations, layers }, problems)
     }
 
+    /// The built-in views alone, saving to `./.trailscope/views.toml` (the TUI's until the
+    /// files are read, and tests').
+    pub fn builtin_only() -> ViewLibrary {
+        ViewLibrary {
+            locations: Locations {
+                user: None,
+                project: Path::new(PROJECT_DIR).join(FILE_NAME),
+                explicit: None,
+            },
+            layers: vec![Layer {
+                path: None,
+                views: builtin::views(),
+            }],
+        }
+    }
+
     /// The places this library reads and saves.
     pub fn locations(&self) -> &Locations {
         &self.locations

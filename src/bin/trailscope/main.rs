@@ -282,6 +282,7 @@ fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
         config: prepared.config,
         tz: prepared.tz,
         follow,
+        views: common.views.clone(),
     })?;
     Ok(ExitCode::SUCCESS)
 }
