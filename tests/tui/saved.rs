@@ -240,3 +240,25 @@ fn saving_over_another_view_asks_first_and_the_list_renames_and_deletes() {
     );
     assert!(text.contains("[view.second]"), "{text}");
 }
+
+#[test]
+fn the_views_list_shows_each_view_with_what_it_shows_and_where_it_comes_from() {
+    // Beside the other TUI snapshots.
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path("../snapshots");
+    settings.set_prepend_module_to_snapshot(false);
+    let _guard = settings.bind_to_scope();
+    let mut h = harness(120, 40);
+    h.key(KeyCode::Char('v'));
+    insta::assert_snapshot!(
+        "main__tui__views_list_marks_the_built_in_views_at_120x40",
+        h.screen()
+    );
+    h.key(KeyCode::Esc);
+    h.key(KeyCode::Char('s'));
+    h.resize(80, 24);
+    insta::assert_snapshot!(
+        "main__tui__save_asks_the_name_in_the_filter_bar_at_80x24",
+        h.screen()
+    );
+}

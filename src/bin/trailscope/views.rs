@@ -29,7 +29,7 @@ pub(crate) enum ViewsCommand {
     /// Save a view (replacing one of the same name in the file saved to): in --views FILE,
     /// else ./.trailscope/views.toml when ./.trailscope/ exists, else
     /// $XDG_CONFIG_HOME/trailscope/views.toml. `--tz` saves the zone too.
-    Save(SaveArgs),
+    Save(Box<SaveArgs>),
     /// Delete a view from its file (built-ins cannot be deleted, only overridden).
     Rm {
         /// The view.
@@ -221,7 +221,7 @@ pub(crate) fn run(command: ViewsCommand, common: &Common) -> anyhow::Result<Exit
             write!(out, "{}", escape_control_keep(&views::file::show(view)?))?;
         }
         ViewsCommand::Save(args) => {
-            let view = saved_view(args, display_zone(common)?)?;
+            let view = saved_view(*args, display_zone(common)?)?;
             let path = library.save(&view)?;
             let _ = writeln!(
                 io::stderr(),

@@ -304,16 +304,19 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, state: &AppState, main: Rect, 
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    let origin = match &v.origin {
-                        crate::views::Origin::BuiltIn => "built-in".to_string(),
-                        crate::views::Origin::File { path, .. } => path.display().to_string(),
+                    let (mark, file) = match &v.origin {
+                        crate::views::Origin::BuiltIn => ("built-in", String::new()),
+                        crate::views::Origin::File { path, .. } => {
+                            ("saved", format!("  · {}", path.display()))
+                        }
                     };
                     let text = format!(
-                        "{:name_w$}  {:9} {}  · {}",
+                        "{:name_w$}  {:9} {:9} {}{}",
                         escape_control(&v.name),
                         v.analysis.kind(),
+                        mark,
                         escape_control(&v.title),
-                        escape_control(&origin),
+                        escape_control(&file),
                     );
                     if i == *cursor {
                         Line::styled(text, theme.selected())
