@@ -395,6 +395,9 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         state.events.content_key = Some(key);
                     }
                     state.events.rows = rows;
+                    if state.findings.scoped {
+                        state.refilter_findings();
+                    }
                     state.events.matching = matching;
                     state.events.first = first;
                     state.events.last = last;
@@ -509,7 +512,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     )));
                     state.findings.frame_gen = valid.then_some(frame_gen);
                     state.findings.error = None;
-                    state.findings.refilter();
+                    state.refilter_findings();
                     if let Some(view) = state.timeline.result.as_mut() {
                         model::mark_findings(view, &state.findings.list, &state.settings.tz);
                     }

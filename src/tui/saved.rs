@@ -130,6 +130,7 @@ impl AppState {
             ..Cursor::default()
         };
         self.findings.spec = FindingsSpec::default();
+        self.findings.scoped = false;
         let tab = match &saved.analysis {
             ViewAnalysis::Events => View::Events,
             ViewAnalysis::Pivot(p) => {
@@ -159,10 +160,11 @@ impl AppState {
             }
             ViewAnalysis::Findings(f) => {
                 self.findings.spec = f.clone();
+                self.findings.scoped = true;
                 View::Findings
             }
         };
-        self.findings.refilter();
+        self.refilter_findings();
         self.set_filter(saved.view.filter.trim().to_string(), effects);
         self.open_view(tab, effects);
         self.message = Some(format!("opened view '{}'", escape_control(&saved.name)));

@@ -467,6 +467,9 @@ pub struct FindingsModel {
     pub running: bool,
     /// Which findings are listed (a findings view's severity and rules; default: all).
     pub spec: crate::views::FindingsSpec,
+    /// A findings view is open: only findings with an event the filter selects are listed
+    /// (as `trailscope detect --view` lists them).
+    pub scoped: bool,
     /// Indexes into `list` of the findings listed, in order.
     pub shown: Vec<usize>,
     /// Selection (among `shown`).
@@ -474,14 +477,22 @@ pub struct FindingsModel {
 }
 
 impl FindingsModel {
-    /// Lists the findings `spec` admits.
-    pub fn refilter(&mut self) {
+    /// Lists the findings `spec` admits (and, when `selected` is given, that have an event
+    /// among the frame rows it marks).
+    pub fn refilter(&mut self, selected: Option<&[bool]>) {
         let spec = &self.spec;
+        let in_scope = |f: &Finding| {
+            selected.is_none_or(|mask| {
+                f.rows
+                    .iter()
+                    .any(|r| mask.get(*r as usize).copied().unwrap_or(false))
+            })
+        };
         self.shown = self
             .list
             .iter()
             .enumerate()
-            .filter(|(_, f)| spec.admits(&f.rule, f.severity))
+            .filter(|(_, f)| spec.admits(&f.rule, f.severity) && in_scope(f))
             .map(|(i, _)| i)
             .collect();
         self.cursor.clamp(self.shown.len());
@@ -750,6 +761,24 @@ impl AppState {
     /// Whether a view job is outstanding.
     pub fn view_pending(&self) -> bool {
         self.events.requested != self.events.version
+    }
+
+    /// Lists the findings the findings spec admits; with a findings view open, only those
+    /// with an event the filter selects (a mask of the frame's rows, built once per change).
+    pub fn refilter_findings(&mut self) {
+        let mask = match (&self.events.rows, self.findings.scoped) {
+            (Some(rows), true) => {
+                let mut mask = vec![false; self.store.frame().height()];
+                for row in rows.downcast_iter().flat_map(|a| a.values().iter()) {
+                    if let Some(slot) = mask.get_mut(*row as usize) {
+                        *slot = true;
+                    }
+                }
+                Some(mask)
+            }
+            _ => None,
+        };
+        self.findings.refilter(mask.as_deref());
     }
 
     /// The frame row under the events cursor.

@@ -262,3 +262,43 @@ fn the_views_list_shows_each_view_with_what_it_shows_and_where_it_comes_from() {
         h.screen()
     );
 }
+
+#[test]
+fn a_findings_view_lists_the_findings_with_an_event_its_filter_selects() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("views.toml");
+    let h = harness(120, 40);
+    // The two demo findings share their second event; only the first has the first event.
+    let first = h.state.findings.list[0].event_ids[0].clone();
+    let second = h.state.findings.list[1].event_ids[0].clone();
+    std::fs::write(
+        &file,
+        format!(
+            "[view.first-only]\nfilter = 'event_id:\"{first}\"'\nfindings = {{ min_severity = \"info\" }}\n\n\
+             [view.both]\nfilter = 'event_id:\"{second}\"'\nfindings = {{ min_severity = \"info\" }}\n\n\
+             [view.both-medium]\nfilter = 'event_id:\"{second}\"'\nfindings = {{ min_severity = \"medium\", rules = [\"demo-single\"] }}\n"
+        ),
+    )
+    .unwrap();
+    let rules = |h: &Harness| -> Vec<String> {
+        h.state
+            .findings
+            .shown
+            .iter()
+            .map(|&i| h.state.findings.list[i].rule.clone())
+            .collect()
+    };
+    let mut h = open(&file);
+    assert_eq!(rules(&h), ["demo-burst", "demo-single"]);
+    in_list(&mut h, "first-only", KeyCode::Enter);
+    assert_eq!(h.state.view, View::Findings);
+    assert_eq!(rules(&h), ["demo-burst"]);
+    assert!(h.screen().contains("1 of 2 findings (>= info)"));
+    in_list(&mut h, "both", KeyCode::Enter);
+    assert_eq!(rules(&h), ["demo-burst", "demo-single"]);
+    in_list(&mut h, "both-medium", KeyCode::Enter);
+    assert_eq!(rules(&h), ["demo-single"]);
+    // Opening an events view lists every finding again.
+    in_list(&mut h, "deletions", KeyCode::Enter);
+    assert_eq!(rules(&h), ["demo-burst", "demo-single"]);
+}
