@@ -640,3 +640,88 @@ pub fn show(view: &SavedView) -> Result<String> {
     doc.insert(VIEW_TABLE, toml_edit::Item::Table(views));
     Ok(doc.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<String> {
+        read_text(text, Path::new("v.toml"), Origin::BuiltIn)
+            .problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn each_problem_names_the_line_of_its_key() {
+        let text = "[view.a]\nfilter = 'x'\ncolour = 1\n\n[view.b]\ncolumns = ['time', 'who']\n\n\
+                    [view.c]\npivot = { rows = 'actor' }\ntimeline = { by = 'actor' }\n\n\
+                    [view.d]\nfindings = { min_severity = 'severe' }\n\n[view.e]\nfilter = 'actor:alice and (outcome:failure'\n\n\
+                    [view.f]\nrange = { last = 'soon' }\n\n[views.g]\n";
+        let found = problems(text);
+        let expect = [
+            "v.toml:3: view 'a': unknown key 'colour'",
+            "v.toml:6: view 'b': unknown column 'who'",
+            "v.toml:10: view 'c': a view shows at most one of pivot, timeline and findings",
+            "v.toml:13: view 'd': findings: unknown severity 'severe'",
+            "v.toml:16: view 'e': invalid filter at column",
+            "v.toml:19: view 'f': invalid range",
+            "v.toml:21: unknown table 'views'",
+        ];
+        assert_eq!(found.len(), expect.len(), "{found:#?}");
+        for want in expect {
+            assert!(
+                found.iter().any(|p| p.starts_with(want)),
+                "{want}: {found:#?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_view_written_reads_back_the_same() {
+        let mut view = SavedView::new("round-trip");
+        view.title = "T".into();
+        view.note = "a \"quoted\" note\nover two lines".into();
+        view.tz = jiff::tz::TimeZone::get("America/New_York").ok();
+        view.view = ViewSpec {
+            filter: "actor:'o''brien' or action~\"^Delete\"".into(),
+            range: Some(TimeRange::Between {
+                after: Some("2024-03-01".into()),
+                before: None,
+            }),
+            tz: view.tz.clone().unwrap(),
+            columns: vec!["time".into(), "actor".into()],
+            sort: Some(SortKey {
+                column: "actor".into(),
+                descending: true,
+            }),
+            limit: Some(5),
+        };
+        view.analysis = ViewAnalysis::Timeline(TimelineSpec {
+            by: "provider".into(),
+            bucket: Some(900_000_000),
+            tz: view.view.tz.clone(),
+            top: 3,
+        });
+        view.origin = Origin::BuiltIn;
+        let text = show(&view).unwrap();
+        let read = read_text(&text, Path::new("v.toml"), Origin::BuiltIn);
+        assert!(read.problems.is_empty(), "{:?}\n{text}", read.problems);
+        assert_eq!(read.views.unwrap(), [view], "{text}");
+    }
+
+    #[test]
+    fn atomic_writes_leave_only_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/views.toml");
+        write_atomic(&path, "a = 1\n").unwrap();
+        write_atomic(&path, "a = 2\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "a = 2\n");
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["views.toml"]);
+    }
+}

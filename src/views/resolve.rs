@@ -216,3 +216,69 @@ impl Resolved {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn saved() -> SavedView {
+        let mut view = SavedView::new("weekly");
+        view.view.filter = "outcome:failure".into();
+        view.view.columns = vec!["actor".into()];
+        view.tz = jiff::tz::TimeZone::get("Europe/Berlin").ok();
+        view.analysis = ViewAnalysis::Timeline(TimelineSpec {
+            by: "provider".into(),
+            bucket: Some(3_600_000_000),
+            tz: jiff::tz::TimeZone::UTC,
+            top: 5,
+        });
+        view
+    }
+
+    #[test]
+    fn flags_replace_only_what_they_name() {
+        let utc = jiff::tz::TimeZone::UTC;
+        let plain = Overrides::default().resolve(Some(&saved()), &utc);
+        assert_eq!(plain.view.filter, "outcome:failure");
+        assert_eq!(plain.view.tz.iana_name(), Some("Europe/Berlin"));
+        let ViewAnalysis::Timeline(t) = &plain.analysis else {
+            panic!("{plain:?}")
+        };
+        // The timeline follows the view's zone.
+        assert_eq!(
+            (t.by.as_str(), t.bucket, t.top, t.tz.iana_name()),
+            ("provider", Some(3_600_000_000), 5, Some("Europe/Berlin"))
+        );
+        let overridden = Overrides {
+            filter: Some(" actor:bob ".into()),
+            bucket: Some(60_000_000),
+            tz: Some(utc.clone()),
+            ..Overrides::default()
+        }
+        .resolve(Some(&saved()), &utc);
+        assert_eq!(overridden.view.filter, "actor:bob");
+        assert_eq!(overridden.view.columns, ["actor"]);
+        let t = overridden.timeline();
+        assert_eq!((t.by.as_str(), t.bucket), ("provider", Some(60_000_000)));
+        assert_eq!(t.tz.iana_name(), Some("UTC"));
+        assert!(overridden.pivot().is_err());
+    }
+
+    #[test]
+    fn without_a_view_the_flags_are_the_view() {
+        let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+        let resolved = Overrides {
+            pivot_rows: Some("actor".into()),
+            ..Overrides::default()
+        }
+        .resolve(None, &berlin);
+        assert_eq!(resolved.view.tz.iana_name(), Some("Europe/Berlin"));
+        let pivot = resolved.pivot().unwrap();
+        assert_eq!(
+            (pivot.rows.as_str(), pivot.top),
+            ("actor", DEFAULT_PIVOT_TOP)
+        );
+        let missing = Overrides::default().resolve(None, &berlin).pivot();
+        assert!(missing.is_err_and(|e| e.to_string() == "--rows COL is required"));
+    }
+}
