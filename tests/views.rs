@@ -1005,3 +1005,60 @@ fn the_builtin_views_match_the_real_samples_of_every_provider_that_has_such_even
         "{listed:#?}"
     );
 }
+
+#[test]
+fn a_range_is_saved_with_a_view_and_overridden_by_last_after_before() {
+    let case = Case::new();
+    let s = sample();
+    case.ok(&[
+        "views",
+        "save",
+        "recent",
+        "--filter",
+        "outcome:failure",
+        "--last",
+        "2d",
+        "--columns",
+        "time,actor",
+    ]);
+    assert!(
+        case.ok(&["views", "show", "recent"])
+            .contains("range = { last = \"2d\" }")
+    );
+    let query = |args: &[&str]| {
+        let mut all = vec!["query", "--format", "csv"];
+        all.extend_from_slice(args);
+        all.push(&s);
+        case.ok(&all)
+    };
+    let recent = query(&["--view", "recent"]);
+    assert_eq!(
+        recent,
+        query(&[
+            "--filter",
+            "outcome:failure last:2d",
+            "--columns",
+            "time,actor"
+        ])
+    );
+    let everything = query(&["--filter", "outcome:failure", "--columns", "time,actor"]);
+    assert!(recent.lines().count() < everything.lines().count());
+    let between = query(&[
+        "--view",
+        "recent",
+        "--after",
+        "2024-03-10",
+        "--before",
+        "2024-03-20",
+    ]);
+    assert_eq!(
+        between,
+        query(&[
+            "--filter",
+            "outcome:failure after:2024-03-10 before:2024-03-20",
+            "--columns",
+            "time,actor",
+        ])
+    );
+    assert_ne!(between, recent);
+}

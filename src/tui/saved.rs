@@ -4,7 +4,7 @@
 //! the views list. Saving rewrites one small TOML file (a few kilobytes, atomically) on the
 //! UI thread; everything else here only changes the state.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::analysis::{self, PivotSpec, SortKey, TimelineSpec, ViewSpec};
 use crate::schema::{self, ACTOR};
@@ -277,7 +277,6 @@ pub(super) fn on_prompt_key(
     key: KeyEvent,
     effects: &mut Vec<Effect>,
 ) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     let confirm = matches!(
         prompt.asking,
         Asking::ConfirmOverwrite { .. } | Asking::ConfirmDelete { .. }
@@ -307,8 +306,6 @@ pub(super) fn on_prompt_key(
         }
         return;
     }
-    let len = prompt.text.chars().count();
-    let byte = |text: &str, at: usize| text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
     match key.code {
         KeyCode::Esc => {
             if matches!(prompt.asking, Asking::Rename { .. }) {
@@ -344,29 +341,9 @@ pub(super) fn on_prompt_key(
             }
             return;
         }
-        KeyCode::Char('u') if ctrl => {
-            prompt.text.clear();
-            prompt.cursor = 0;
+        _ => {
+            super::input::edit_line(&mut prompt.text, &mut prompt.cursor, key);
         }
-        KeyCode::Char(c) if !ctrl && !c.is_control() => {
-            let at = byte(&prompt.text, prompt.cursor);
-            prompt.text.insert(at, c);
-            prompt.cursor += 1;
-        }
-        KeyCode::Backspace if prompt.cursor > 0 => {
-            let at = byte(&prompt.text, prompt.cursor - 1);
-            prompt.text.remove(at);
-            prompt.cursor -= 1;
-        }
-        KeyCode::Delete if prompt.cursor < len => {
-            let at = byte(&prompt.text, prompt.cursor);
-            prompt.text.remove(at);
-        }
-        KeyCode::Left => prompt.cursor = prompt.cursor.saturating_sub(1),
-        KeyCode::Right => prompt.cursor = (prompt.cursor + 1).min(len),
-        KeyCode::Home => prompt.cursor = 0,
-        KeyCode::End => prompt.cursor = len,
-        _ => {}
     }
     state.overlay = Some(Overlay::Prompt(prompt));
 }

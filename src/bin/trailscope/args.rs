@@ -74,6 +74,13 @@ pub(crate) struct ViewArgs {
     /// Open a saved view (`trailscope views list`); flags given here override its settings.
     #[arg(long, value_name = "NAME")]
     pub(crate) view: Option<String>,
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+}
+
+/// A time range on top of the filter.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct RangeArgs {
     /// Only events within this long of the newest one (`24h`, `7d`, `1h30m`).
     #[arg(long, value_name = "DURATION", conflicts_with_all = ["after", "before"])]
     pub(crate) last: Option<String>,

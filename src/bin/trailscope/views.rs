@@ -14,7 +14,7 @@ use trailscope::views::{
     self, FindingsSpec, Overrides, Resolved, SavedView, ViewAnalysis, ViewLibrary,
 };
 
-use crate::args::{Common, Level, ViewArgs};
+use crate::args::{Common, Level, RangeArgs, ViewArgs};
 
 /// What `trailscope views` can do.
 #[derive(Subcommand)]
@@ -67,15 +67,8 @@ pub(crate) struct SaveArgs {
     /// Show at most N events.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
-    /// Only events within this long of the newest one (`24h`, `7d`).
-    #[arg(long, value_name = "DURATION", conflicts_with_all = ["after", "before"])]
-    last: Option<String>,
-    /// Only events at or after this time.
-    #[arg(long, value_name = "TIME")]
-    after: Option<String>,
-    /// Only events before this time.
-    #[arg(long, value_name = "TIME")]
-    before: Option<String>,
+    #[command(flatten)]
+    range: RangeArgs,
     /// Show a pivot with these rows.
     #[arg(long, value_name = "COL", conflicts_with_all = ["timeline_by", "bucket", "findings"])]
     pivot_rows: Option<String>,
@@ -105,17 +98,13 @@ pub(crate) fn severity(level: Level) -> Severity {
 }
 
 /// The time range of `--last` or `--after`/`--before`.
-pub(crate) fn range(
-    last: Option<&String>,
-    after: Option<&String>,
-    before: Option<&String>,
-) -> Option<TimeRange> {
-    match (last, after, before) {
+pub(crate) fn range(args: &RangeArgs) -> Option<TimeRange> {
+    match (&args.last, &args.after, &args.before) {
         (Some(last), _, _) => Some(TimeRange::Last(last.clone())),
         (None, None, None) => None,
         (None, after, before) => Some(TimeRange::Between {
-            after: after.cloned(),
-            before: before.cloned(),
+            after: after.clone(),
+            before: before.clone(),
         }),
     }
 }
@@ -144,11 +133,7 @@ pub(crate) fn open_view(
     mut overrides: Overrides,
     tz: &jiff::tz::TimeZone,
 ) -> anyhow::Result<Resolved> {
-    overrides.range = range(
-        args.last.as_ref(),
-        args.after.as_ref(),
-        args.before.as_ref(),
-    );
+    overrides.range = range(&args.range);
     if common.tz.is_some() {
         overrides.tz = Some(tz.clone());
     }
@@ -280,11 +265,7 @@ fn saved_view(args: SaveArgs, tz: Option<jiff::tz::TimeZone>) -> anyhow::Result<
             ))
         })?;
     }
-    view.view.range = range(
-        args.last.as_ref(),
-        args.after.as_ref(),
-        args.before.as_ref(),
-    );
+    view.view.range = range(&args.range);
     for column in &args.columns {
         analysis::check_column(column)?;
     }
