@@ -20,6 +20,7 @@ pub mod follow;
 mod input;
 pub mod jobs;
 pub mod keymap;
+mod line;
 pub mod model;
 pub mod pretty_json;
 mod saved;

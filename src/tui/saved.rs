@@ -342,7 +342,7 @@ pub(super) fn on_prompt_key(
             return;
         }
         _ => {
-            super::input::edit_line(&mut prompt.text, &mut prompt.cursor, key);
+            super::line::edit_line(&mut prompt.text, &mut prompt.cursor, key);
         }
     }
     state.overlay = Some(Overlay::Prompt(prompt));

@@ -767,15 +767,7 @@ impl AppState {
     /// with an event the filter selects (a mask of the frame's rows, built once per change).
     pub fn refilter_findings(&mut self) {
         let mask = match (&self.events.rows, self.findings.scoped) {
-            (Some(rows), true) => {
-                let mut mask = vec![false; self.store.frame().height()];
-                for row in rows.downcast_iter().flat_map(|a| a.values().iter()) {
-                    if let Some(slot) = mask.get_mut(*row as usize) {
-                        *slot = true;
-                    }
-                }
-                Some(mask)
-            }
+            (Some(rows), true) => Some(crate::views::row_mask(rows, self.store.frame().height())),
             _ => None,
         };
         self.findings.refilter(mask.as_deref());

@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::{PivotSpec, TimelineSpec, ViewSpec};
-use crate::detectors::Severity;
+use crate::detectors::{Finding, Severity};
 use crate::{Error, Location, Result};
 
 pub use resolve::{Overrides, Resolved};
@@ -137,6 +137,42 @@ impl FindingsSpec {
         severity >= self.min_severity
             && (self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
     }
+
+    /// The findings in scope of a view: of its rules (any severity) and, when `selected`
+    /// holds the frame rows its filter and range select (None: every row), with at least
+    /// one of those events. `frame_height` bounds the row mask. Filter by
+    /// [`FindingsSpec::min_severity`] afterwards (`detectors::at_least`).
+    pub fn in_scope(
+        &self,
+        findings: Vec<Finding>,
+        selected: Option<&polars::prelude::IdxCa>,
+        frame_height: usize,
+    ) -> Vec<Finding> {
+        let mask = selected.map(|rows| row_mask(rows, frame_height));
+        findings
+            .into_iter()
+            .filter(|f| self.rules.is_empty() || self.rules.contains(&f.rule))
+            .filter(|f| {
+                mask.as_ref().is_none_or(|mask| {
+                    f.rows
+                        .iter()
+                        .any(|r| mask.get(*r as usize).copied().unwrap_or(false))
+                })
+            })
+            .collect()
+    }
+}
+
+/// The frame rows `rows` names, as a mask of `height` rows (what a finding's rows are
+/// looked up in).
+pub fn row_mask(rows: &polars::prelude::IdxCa, height: usize) -> Vec<bool> {
+    let mut mask = vec![false; height];
+    for row in rows.downcast_iter().flat_map(|a| a.values().iter()) {
+        if let Some(slot) = mask.get_mut(*row as usize) {
+            *slot = true;
+        }
+    }
+    mask
 }
 
 /// A named, saved analysis.

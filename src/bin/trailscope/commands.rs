@@ -147,31 +147,12 @@ pub(crate) fn detect(
     let all = detectors::run(loaded.store.frame(), &loaded.config)?;
     let wanted = resolved.findings();
     let scoped = !resolved.view.filter.is_empty() || resolved.view.range.is_some();
-    let in_scope: Option<Vec<bool>> = if scoped {
-        let selection = loaded.selection(&resolved.view)?;
-        let mut mask = vec![selection.rows.is_none(); loaded.store.frame().height()];
-        if let Some(rows) = &selection.rows {
-            for row in rows.into_no_null_iter() {
-                if let Some(slot) = mask.get_mut(row as usize) {
-                    *slot = true;
-                }
-            }
-        }
-        Some(mask)
+    let selection = if scoped {
+        loaded.selection(&resolved.view)?.rows
     } else {
         None
     };
-    let scope: Vec<_> = all
-        .into_iter()
-        .filter(|f| wanted.rules.is_empty() || wanted.rules.contains(&f.rule))
-        .filter(|f| {
-            in_scope.as_ref().is_none_or(|mask| {
-                f.rows
-                    .iter()
-                    .any(|r| mask.get(*r as usize).copied().unwrap_or(false))
-            })
-        })
-        .collect();
+    let scope = wanted.in_scope(all, selection.as_ref(), loaded.store.frame().height());
     loaded.report_timings();
     let shown = detectors::at_least(&scope, wanted.min_severity);
     let tz = &resolved.view.tz;
