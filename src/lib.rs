@@ -29,6 +29,7 @@ pub mod tail;
 pub mod text;
 pub mod time;
 pub mod tui;
+pub mod views;
 
 /// A position in an input: the file (or `-`), and the line and/or byte offset when known.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,3 +22,4 @@ mod query;
 mod stratus;
 mod tail_stdin;
 mod tui;
+mod views;

@@ -22,6 +22,7 @@ use crate::util::{load, load_names, sample_logs};
 mod follow;
 mod hostile;
 mod pty;
+mod saved;
 
 fn settings() -> Settings {
     Settings {
@@ -518,7 +519,7 @@ fn analyses_are_computed_ahead_of_time_but_not_while_typing() {
     assert_eq!(h.state.actors.shown, Some(version));
     // A sort reorders the events but changes no analysis.
     h.key(KeyCode::Char('1'));
-    h.key(KeyCode::Char('s'));
+    h.key(KeyCode::Char('o'));
     assert_eq!(h.state.events.sort.map(|s| s.column), Some(TIME));
     assert_eq!(h.deferred_jobs(), 0);
     assert_eq!(h.state.events.content, version);

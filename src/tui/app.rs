@@ -69,6 +69,7 @@ impl AppState {
     pub(super) fn request_view(&mut self, effects: &mut Vec<Effect>) {
         let spec = ViewSpec {
             filter: self.filter.text.clone(),
+            range: self.range.clone(),
             tz: self.settings.tz.clone(),
             columns: self.events.columns.iter().map(|c| c.to_string()).collect(),
             sort: self.events.sort.map(Into::into),
@@ -360,6 +361,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             effects.push(Effect::Quit);
         }
     }
+    state.note_view_changes();
     effects
 }
 
@@ -393,6 +395,9 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         state.events.content_key = Some(key);
                     }
                     state.events.rows = rows;
+                    if state.findings.scoped {
+                        state.refilter_findings();
+                    }
                     state.events.matching = matching;
                     state.events.first = first;
                     state.events.last = last;
@@ -507,7 +512,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     )));
                     state.findings.frame_gen = valid.then_some(frame_gen);
                     state.findings.error = None;
-                    state.findings.cursor.clamp(state.findings.rows.len());
+                    state.refilter_findings();
                     if let Some(view) = state.timeline.result.as_mut() {
                         model::mark_findings(view, &state.findings.list, &state.settings.tz);
                     }
@@ -706,6 +711,14 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             state.sync_detail(effects);
         }
         Command::ShowHelp => state.overlay = Some(Overlay::Help { scroll: 0 }),
+        Command::SaveView => state.ask_save_name(None),
+        Command::ShowViews => state.overlay = Some(Overlay::Views { cursor: 0 }),
+        Command::OpenCommandLine => {
+            state.overlay = Some(Overlay::Prompt(super::state::Prompt::new(
+                super::state::Asking::Command,
+                "",
+            )))
+        }
         Command::ToggleFollow => state.toggle_follow(effects),
     }
 }
@@ -739,7 +752,7 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             state.actors.cursor.move_by(delta, n);
         }
         View::Findings => {
-            let n = state.findings.rows.len();
+            let n = state.findings.shown.len();
             state.findings.cursor.move_by(delta, n);
         }
     }
@@ -793,7 +806,7 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
             state.drill(part, effects);
         }
         View::Findings => {
-            let Some(finding) = state.findings.list.get(state.findings.cursor.selected) else {
+            let Some(finding) = state.findings.selected() else {
                 return;
             };
             let part = finding_filter(finding);

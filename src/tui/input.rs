@@ -112,6 +112,8 @@ pub(super) fn on_key(
                 _ => {}
             }
         }
+        Some(Overlay::Prompt(prompt)) => super::saved::on_prompt_key(state, prompt, key, effects),
+        Some(Overlay::Views { cursor }) => super::saved::on_views_key(state, cursor, key, effects),
         None => return keymap::resolve(state.view, keymap::Keystroke::from_event(&key)),
     }
     None
@@ -123,9 +125,6 @@ pub(super) fn on_filter_key(
     key: KeyEvent,
     effects: &mut Vec<Effect>,
 ) {
-    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-    let len = edit.text.chars().count();
-    let byte = |text: &str, at: usize| text.char_indices().nth(at).map_or(text.len(), |(i, _)| i);
     let mut changed = false;
     match key.code {
         KeyCode::Esc => {
@@ -150,34 +149,6 @@ pub(super) fn on_filter_key(
             state.prefetch_analyses(effects);
             return;
         }
-        KeyCode::Char('u') if ctrl => {
-            edit.text.clear();
-            edit.cursor = 0;
-            changed = true;
-        }
-        KeyCode::Char('a') if ctrl => edit.cursor = 0,
-        KeyCode::Char('e') if ctrl => edit.cursor = len,
-        KeyCode::Char(c) if !ctrl => {
-            let at = byte(&edit.text, edit.cursor);
-            edit.text.insert(at, c);
-            edit.cursor += 1;
-            changed = true;
-        }
-        KeyCode::Backspace if edit.cursor > 0 => {
-            let at = byte(&edit.text, edit.cursor - 1);
-            edit.text.remove(at);
-            edit.cursor -= 1;
-            changed = true;
-        }
-        KeyCode::Delete if edit.cursor < len => {
-            let at = byte(&edit.text, edit.cursor);
-            edit.text.remove(at);
-            changed = true;
-        }
-        KeyCode::Left => edit.cursor = edit.cursor.saturating_sub(1),
-        KeyCode::Right => edit.cursor = (edit.cursor + 1).min(len),
-        KeyCode::Home => edit.cursor = 0,
-        KeyCode::End => edit.cursor = len,
         KeyCode::Up | KeyCode::Down => {
             let history = &state.filter.history;
             if !history.is_empty() {
@@ -195,7 +166,7 @@ pub(super) fn on_filter_key(
                 changed = true;
             }
         }
-        _ => {}
+        _ => changed = super::line::edit_line(&mut edit.text, &mut edit.cursor, key),
     }
     if changed {
         state.set_filter(edit.text.clone(), effects);

@@ -69,6 +69,12 @@ pub enum Command {
     ShowHelp,
     /// Follow mode: stick the events table to the newest event, or stop sticking.
     ToggleFollow,
+    /// Save the current state (filter, range, columns, sort, the tab's analysis) as a view.
+    SaveView,
+    /// Open the list of saved views (open, rename, delete).
+    ShowViews,
+    /// Type a command (`:save NAME`, `:view NAME`).
+    OpenCommandLine,
 }
 
 /// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
@@ -243,6 +249,24 @@ pub const KEYMAP: &[Binding] = &[
     bind(G, Keystroke::ch('x'), C::ClearFilter, "clear the filter"),
     bind(
         G,
+        Keystroke::ch('s'),
+        C::SaveView,
+        "save as a view (name, note)",
+    ),
+    bind(
+        G,
+        Keystroke::ch('v'),
+        C::ShowViews,
+        "saved views: Enter opens, r renames, d deletes",
+    ),
+    bind(
+        G,
+        Keystroke::ch(':'),
+        C::OpenCommandLine,
+        "command: save NAME, view NAME",
+    ),
+    bind(
+        G,
         Keystroke::ch('F'),
         C::ToggleFollow,
         "follow: stick to the newest event (on/off)",
@@ -259,9 +283,9 @@ pub const KEYMAP: &[Binding] = &[
     bind(G, Keystroke::ctrl('c'), C::Quit, ""),
     bind(
         In(View::Events),
-        Keystroke::ch('s'),
+        Keystroke::ch('o'),
         C::SortByColumn,
-        "sort by this column (asc, desc, off)",
+        "order by this column (asc, desc, off)",
     ),
     bind(
         In(View::Events),
@@ -320,9 +344,9 @@ pub const KEYMAP: &[Binding] = &[
     ),
     bind(
         In(View::Actors),
-        Keystroke::ch('s'),
+        Keystroke::ch('o'),
         C::SortByColumn,
-        "sort by this column",
+        "order by this column",
     ),
     bind(
         In(View::Actors),
@@ -436,6 +460,22 @@ mod tests {
                 "Actors",
                 "Findings"
             ]
+        );
+    }
+
+    #[test]
+    fn saving_and_opening_views_are_keys_of_every_view() {
+        for view in View::TABS {
+            assert_eq!(resolve(view, Keystroke::ch('s')), Some(Command::SaveView));
+            assert_eq!(resolve(view, Keystroke::ch('v')), Some(Command::ShowViews));
+            assert_eq!(
+                resolve(view, Keystroke::ch(':')),
+                Some(Command::OpenCommandLine)
+            );
+        }
+        assert_eq!(
+            resolve(View::Events, Keystroke::ch('o')),
+            Some(Command::SortByColumn)
         );
     }
 

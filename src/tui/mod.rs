@@ -20,8 +20,10 @@ pub mod follow;
 mod input;
 pub mod jobs;
 pub mod keymap;
+mod line;
 pub mod model;
 pub mod pretty_json;
+mod saved;
 pub mod state;
 pub mod views;
 
@@ -97,6 +99,8 @@ pub struct Launch {
     pub tz: jiff::tz::TimeZone,
     /// Follow the inputs after loading them (`-f`).
     pub follow: Option<FollowOptions>,
+    /// `--views FILE`: the views file read last and saved to.
+    pub views: Option<std::path::PathBuf>,
 }
 
 /// Where the events come from: a load that ends, or a follow that goes on until stopped.
@@ -166,6 +170,7 @@ pub fn run(launch: Launch) -> Result<()> {
         config,
         tz,
         follow,
+        views,
     } = launch;
     let mut store = FrameStore::new();
     store.add_problems(problems);
@@ -180,6 +185,21 @@ pub fn run(launch: Launch) -> Result<()> {
         color: colors_wanted(),
     };
     let mut state = AppState::new(store, settings);
+    // Read once here (a few kilobytes); a broken file is named in the status bar and loses
+    // no other view.
+    let (library, problems) = crate::views::ViewLibrary::load(views.as_deref());
+    state.library = library;
+    if let Some(problem) = problems.first() {
+        let more = if problems.len() > 1 {
+            format!(" (+{} more)", problems.len() - 1)
+        } else {
+            String::new()
+        };
+        state.message = Some(format!(
+            "{}{more}",
+            crate::text::escape_control(&problem.to_string())
+        ));
+    }
     if following {
         state.follow_inputs();
     }

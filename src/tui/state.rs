@@ -173,6 +173,90 @@ pub enum Overlay {
         /// The highlighted field of [`PIVOT_FIELDS`].
         cursor: usize,
     },
+    /// A line of text asked for in the filter bar's place (a view's name, a note, a `:`
+    /// command, a confirmation).
+    Prompt(Prompt),
+    /// The saved views.
+    Views {
+        /// The highlighted view of [`crate::views::ViewLibrary::list`].
+        cursor: usize,
+    },
+}
+
+/// What a prompt asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asking {
+    /// The name to save the current state under.
+    SaveName,
+    /// Whether to replace the existing view `name` (y/n), before asking the note.
+    ConfirmOverwrite {
+        /// The view.
+        name: String,
+    },
+    /// The note of the view about to be saved as `name`.
+    SaveNote {
+        /// The view.
+        name: String,
+    },
+    /// The new name of the view `old`.
+    Rename {
+        /// The view.
+        old: String,
+    },
+    /// Whether to delete the view `name` (y/n).
+    ConfirmDelete {
+        /// The view.
+        name: String,
+    },
+    /// A `:` command (`save NAME`, `view NAME`).
+    Command,
+}
+
+/// A line being typed in the filter bar's place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// What it asks for.
+    pub asking: Asking,
+    /// The text typed.
+    pub text: String,
+    /// Cursor position in characters.
+    pub cursor: usize,
+}
+
+impl Prompt {
+    /// A prompt with `text` typed and the cursor after it.
+    pub fn new(asking: Asking, text: impl Into<String>) -> Prompt {
+        let text = text.into();
+        Prompt {
+            cursor: text.chars().count(),
+            asking,
+            text,
+        }
+    }
+
+    /// The question, before the text.
+    pub fn label(&self) -> String {
+        let name = |n: &str| crate::text::escape_control(n).into_owned();
+        match &self.asking {
+            Asking::SaveName => "save view as: ".into(),
+            Asking::ConfirmOverwrite { name: n } => {
+                format!("a view named '{}' exists: replace it? (y/n) ", name(n))
+            }
+            Asking::SaveNote { name: n } => format!("note for '{}': ", name(n)),
+            Asking::Rename { old } => format!("rename '{}' to: ", name(old)),
+            Asking::ConfirmDelete { name: n } => format!("delete view '{}'? (y/n) ", name(n)),
+            Asking::Command => ":".into(),
+        }
+    }
+}
+
+/// The saved view opened or saved last, and whether the state has changed since.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActiveView {
+    /// The view as opened or saved.
+    pub saved: crate::views::SavedView,
+    /// The state no longer shows what `saved` describes.
+    pub changed: bool,
 }
 
 /// The filter bar while editing.
@@ -384,8 +468,45 @@ pub struct FindingsModel {
     pub error: Option<String>,
     /// Whether a run is under way.
     pub running: bool,
-    /// Selection.
+    /// Which findings are listed (a findings view's severity and rules; default: all).
+    pub spec: crate::views::FindingsSpec,
+    /// A findings view is open: only findings with an event the filter selects are listed
+    /// (as `trailscope detect --view` lists them).
+    pub scoped: bool,
+    /// Indexes into `list` of the findings listed, in order.
+    pub shown: Vec<usize>,
+    /// Selection (among `shown`).
     pub cursor: Cursor,
+}
+
+impl FindingsModel {
+    /// Lists the findings `spec` admits (and, when `selected` is given, that have an event
+    /// among the frame rows it marks).
+    pub fn refilter(&mut self, selected: Option<&[bool]>) {
+        let spec = &self.spec;
+        let in_scope = |f: &Finding| {
+            selected.is_none_or(|mask| {
+                f.rows
+                    .iter()
+                    .any(|r| mask.get(*r as usize).copied().unwrap_or(false))
+            })
+        };
+        self.shown = self
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| spec.admits(&f.rule, f.severity) && in_scope(f))
+            .map(|(i, _)| i)
+            .collect();
+        self.cursor.clamp(self.shown.len());
+    }
+
+    /// The finding under the cursor.
+    pub fn selected(&self) -> Option<&Finding> {
+        self.shown
+            .get(self.cursor.selected)
+            .and_then(|&i| self.list.get(i))
+    }
 }
 
 /// Everything the TUI knows: the events and every view's state. The single owner of UI state.
@@ -436,6 +557,15 @@ pub struct AppState {
     pub follow: FollowModel,
     /// A message for the status bar (an error).
     pub message: Option<String>,
+    /// A time range on top of the filter (from a saved view).
+    pub range: Option<crate::analysis::TimeRange>,
+    /// The zone the user started with (`--tz`, configuration); a view with its own zone
+    /// shows in that one while open.
+    pub display_tz: jiff::tz::TimeZone,
+    /// The saved views (read at startup; changed by saving, renaming, deleting).
+    pub library: crate::views::ViewLibrary,
+    /// The view opened or saved last.
+    pub active: Option<ActiveView>,
     /// Set once quitting.
     pub quitting: bool,
 }
@@ -474,6 +604,7 @@ impl AppState {
     pub fn new(store: FrameStore, settings: Settings) -> AppState {
         let announce_at =
             Severity::parse(&settings.config.display.announce_severity).unwrap_or(Severity::High);
+        let settings_tz = settings.tz.clone();
         let phase = if store.is_finished() {
             LoadPhase::Loaded
         } else {
@@ -541,6 +672,10 @@ impl AppState {
             detection: DetectCadence::default(),
             follow: FollowModel::new(announce_at),
             message: None,
+            range: None,
+            display_tz: settings_tz,
+            library: crate::views::ViewLibrary::builtin_only(),
+            active: None,
             quitting: false,
         }
     }
@@ -629,6 +764,16 @@ impl AppState {
     /// Whether a view job is outstanding.
     pub fn view_pending(&self) -> bool {
         self.events.requested != self.events.version
+    }
+
+    /// Lists the findings the findings spec admits; with a findings view open, only those
+    /// with an event the filter selects (a mask of the frame's rows, built once per change).
+    pub fn refilter_findings(&mut self) {
+        let mask = match (&self.events.rows, self.findings.scoped) {
+            (Some(rows), true) => Some(crate::views::row_mask(rows, self.store.frame().height())),
+            _ => None,
+        };
+        self.findings.refilter(mask.as_deref());
     }
 
     /// The frame row under the events cursor.

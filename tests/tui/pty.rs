@@ -597,3 +597,77 @@ fn following_ends_within_2_s_of_its_terminal_closing() {
         drop(pipe);
     }
 }
+
+/// The events table's lines on a screen: between the tab bar and the record pane.
+fn table_lines(screen: &str) -> Vec<String> {
+    screen
+        .lines()
+        .skip(1)
+        .take(12)
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn a_view_saved_with_s_opens_again_from_the_list_with_the_same_rows_and_is_deleted_there() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    let store = sample();
+    let frame = store.frame().clone();
+    let total = thousands(frame.height() as u64);
+    let filter_text = "outcome:failure";
+    let matching = thousands(count(&frame, filter_text) as u64);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("views.toml");
+    let views = file.display().to_string();
+    let args = ["--views", views.as_str(), "sample-logs"];
+
+    let mut pty = Pty::spawn_with(40, 120, &args);
+    pty.wait_for("the sample to load", |s| {
+        s.contains(&format!("{total} / {total} events")) && s.contains("loaded")
+    });
+    pty.send(b"/");
+    pty.send(filter_text.as_bytes());
+    pty.send(b"\r");
+    let filtered = pty.wait_for("the filtered count", |s| {
+        s.contains(&format!("{matching} / {total} events"))
+    });
+    pty.send(b"s");
+    pty.wait_for("the name prompt", |s| s.contains("save view as:"));
+    pty.send(b"failures\r");
+    pty.wait_for("the note prompt", |s| s.contains("note for 'failures':"));
+    pty.send(b"from the pty\r");
+    pty.wait_for("the view saved", |s| {
+        s.contains("saved view 'failures'") && s.contains("view failures")
+    });
+    quit_and_check(&mut pty, "after saving");
+    let text = std::fs::read_to_string(&file).expect("the views file");
+    assert!(text.contains("[view.failures]") && text.contains("note = \"from the pty\""));
+
+    let mut pty = Pty::spawn_with(40, 120, &args);
+    pty.wait_for("the sample to load again", |s| {
+        s.contains(&format!("{total} / {total} events")) && s.contains("loaded")
+    });
+    pty.send(b"v");
+    pty.wait_for("the views list", |s| s.contains("Views (Enter opens"));
+    // The user's view comes after the built-ins: the last one.
+    pty.send(b"G\r");
+    let opened = pty.wait_for("the view opened", |s| {
+        s.contains(&format!("{matching} / {total} events")) && s.contains("view failures")
+    });
+    assert!(opened.contains(&format!("/ {filter_text}")), "{opened}");
+    assert_eq!(table_lines(&opened), table_lines(&filtered));
+
+    pty.send(b"vG");
+    pty.wait_for("the views list again", |s| s.contains("Views (Enter opens"));
+    pty.send(b"d");
+    pty.wait_for("the confirmation", |s| {
+        s.contains("delete view 'failures'? (y/n)")
+    });
+    pty.send(b"y");
+    pty.wait_for("the deletion", |s| s.contains("deleted view 'failures'"));
+    pty.send(b"\x1b");
+    pty.wait_for("the list closed", |s| !s.contains("Views (Enter opens"));
+    quit_and_check(&mut pty, "after deleting");
+    let text = std::fs::read_to_string(&file).expect("the views file");
+    assert!(!text.contains("failures"), "{text}");
+}

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use trailscope::{analysis, output, schema};
+use trailscope::output;
 
 #[derive(Parser)]
 #[command(
@@ -63,6 +63,33 @@ pub(crate) struct Common {
     /// Print the load and query phases in milliseconds on standard error, as one JSON object.
     #[arg(long, global = true)]
     pub(crate) timings: bool,
+    /// Views file read last (its views win by name) and written by `views save|rm|rename`.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub(crate) views: Option<PathBuf>,
+}
+
+/// `--view NAME` and the time range, for the commands that open a saved view.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct ViewArgs {
+    /// Open a saved view (`trailscope views list`); flags given here override its settings.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) view: Option<String>,
+    #[command(flatten)]
+    pub(crate) range: RangeArgs,
+}
+
+/// A time range on top of the filter.
+#[derive(clap::Args, Clone, Default)]
+pub(crate) struct RangeArgs {
+    /// Only events within this long of the newest one (`24h`, `7d`, `1h30m`).
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["after", "before"])]
+    pub(crate) last: Option<String>,
+    /// Only events at or after this time (`2024-03-01`, `"2024-03-01 12:00"`, RFC 3339).
+    #[arg(long, value_name = "TIME")]
+    pub(crate) after: Option<String>,
+    /// Only events before this time.
+    #[arg(long, value_name = "TIME")]
+    pub(crate) before: Option<String>,
 }
 
 /// The most parser threads `--threads` accepts: far more than any machine has cores, and few
@@ -108,14 +135,16 @@ pub(crate) enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
         format: ResultFormat,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Count events by one column, or by two as a cross table.
     Pivot {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
-        /// The column whose values become rows.
+        /// The column whose values become rows (required unless --view gives a pivot).
         #[arg(long, value_name = "COL")]
-        rows: String,
+        rows: Option<String>,
         /// The column whose values become columns.
         #[arg(long, value_name = "COL")]
         cols: Option<String>,
@@ -125,49 +154,63 @@ pub(crate) enum Command {
         /// Filter expression applied first.
         #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
         filter: Option<String>,
-        /// Keep the N largest rows and columns; the rest are summed into "(other)".
-        #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_PIVOT_TOP)]
-        top: usize,
+        /// Keep the N largest rows and columns; the rest are summed into "(other)" [default: 20].
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
         format: ResultFormat,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Count events per time bucket, one lane per actor (or any column).
     Timeline {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
-        /// One lane per value of this column.
-        #[arg(long, value_name = "COL", default_value = schema::ACTOR)]
-        by: String,
+        /// One lane per value of this column [default: actor].
+        #[arg(long, value_name = "COL")]
+        by: Option<String>,
         /// Bucket size (`1m`, `15m`, `1h`, `1h30m`, `1d`, ...; default: from the time range).
         #[arg(long, value_name = "SIZE")]
         bucket: Option<String>,
         /// Filter expression applied first.
         #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
         filter: Option<String>,
-        /// Lanes kept; the rest are summed into "(other)".
-        #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_TIMELINE_LANES)]
-        top: usize,
+        /// Lanes kept; the rest are summed into "(other)" [default: 10].
+        #[arg(long, value_name = "N")]
+        top: Option<usize>,
         /// Print each top actor's activity profile (weekday x hour of day) instead.
         #[arg(long)]
         profile: bool,
         /// Output format.
         #[arg(long, value_enum, default_value_t = ResultFormat::Table)]
         format: ResultFormat,
+        #[command(flatten)]
+        view: ViewArgs,
     },
     /// Run the detection rules and print the findings.
     Detect {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
-        /// Only findings at or above this severity.
-        #[arg(long, value_enum, default_value_t = Level::Info)]
-        min_severity: Level,
+        /// Only findings at or above this severity [default: info].
+        #[arg(long, value_enum)]
+        min_severity: Option<Level>,
+        /// Only findings with at least one event matching this filter.
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = DetectFormat::Table)]
         format: DetectFormat,
         /// Exit with status 1 when a finding at or above this severity exists.
         #[arg(long, value_enum)]
         fail_on: Option<Level>,
+        #[command(flatten)]
+        view: ViewArgs,
+    },
+    /// Saved views: list, show, save, rm, rename.
+    Views {
+        #[command(subcommand)]
+        command: crate::views::ViewsCommand,
     },
     /// Follow inputs as they grow and print new events as they arrive (like `tail -f`):
     /// lines appended to files, new files in directories (gzip too), rotated and truncated

@@ -6,12 +6,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use trailscope::analysis::{self, PivotSpec, ProfileSpec, SortKey, TimelineSpec, ViewSpec};
+use trailscope::analysis::{self, ProfileSpec};
 use trailscope::text::escape_control;
+use trailscope::views::Resolved;
 use trailscope::{Error, output, schema};
 
 use crate::args::{Common, DetectFormat, Level, ResultFormat, SummaryFormat, TailArgs, TailFormat};
 use crate::inputs::{Loaded, compile_view, default_paths, load, prepare};
+use crate::views::severity;
 
 pub(crate) fn summary(
     paths: &[String],
@@ -34,20 +36,21 @@ pub(crate) fn summary(
     Ok(ExitCode::SUCCESS)
 }
 
-/// What `trailscope query` was asked.
+/// What `trailscope query` was asked besides the view.
 pub(crate) struct QueryRequest {
-    pub(crate) filter: Option<String>,
     pub(crate) sql: Option<String>,
-    pub(crate) columns: Vec<String>,
-    pub(crate) sort: Option<String>,
     pub(crate) limit: Option<usize>,
     pub(crate) format: ResultFormat,
 }
 
-pub(crate) fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::Result<ExitCode> {
+pub(crate) fn query_events(
+    loaded: &Loaded,
+    resolved: &Resolved,
+    request: &QueryRequest,
+) -> anyhow::Result<ExitCode> {
     loaded.require_events()?;
     let frame = loaded.store.frame();
-    let sort = request.sort.as_deref().map(SortKey::parse).transpose()?;
+    let tz = &resolved.view.tz;
     let result = match &request.sql {
         Some(sql) => {
             let mut result = analysis::sql(frame, sql)?;
@@ -58,44 +61,35 @@ pub(crate) fn query_events(loaded: &Loaded, request: &QueryRequest) -> anyhow::R
         }
         None => {
             // Tables show the default columns, machine formats every column.
-            let columns = if !request.columns.is_empty() {
-                request.columns.clone()
-            } else if request.format == ResultFormat::Table {
-                Vec::new()
-            } else {
-                schema::EVENT_COLUMNS.map(String::from).to_vec()
-            };
-            let spec = ViewSpec {
-                columns,
-                sort,
-                limit: request.limit,
-                ..loaded.view(request.filter.as_deref())
-            };
+            let mut spec = resolved.view.clone();
+            if spec.columns.is_empty() && request.format != ResultFormat::Table {
+                spec.columns = schema::EVENT_COLUMNS.map(String::from).to_vec();
+            }
             analysis::select(frame, &compile_view(frame, spec)?)?
         }
     };
     let grid = output::Grid::from_frame(&result)?;
     loaded.report_timings();
     let mut out = io::stdout().lock();
-    grid.write(&mut out, request.format.into(), &loaded.tz)?;
+    grid.write(&mut out, request.format.into(), tz)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
 pub(crate) fn pivot(
     loaded: &Loaded,
-    spec: &PivotSpec,
-    filter: Option<&str>,
+    resolved: &Resolved,
     format: ResultFormat,
 ) -> anyhow::Result<ExitCode> {
+    let spec = resolved.pivot()?;
     loaded.require_events()?;
-    let selection = loaded.selection(filter)?;
-    let pivot = analysis::run(loaded.store.frame(), selection.rows.as_ref(), spec)?;
+    let selection = loaded.selection(&resolved.view)?;
+    let pivot = analysis::run(loaded.store.frame(), selection.rows.as_ref(), &spec)?;
     loaded.report_timings();
     let mut out = io::stdout().lock();
     match format {
         ResultFormat::Json => writeln!(out, "{}", output::pivot_json(&pivot))?,
-        other => output::pivot_grid(&pivot).write(&mut out, other.into(), &loaded.tz)?,
+        other => output::pivot_grid(&pivot).write(&mut out, other.into(), &resolved.view.tz)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -103,72 +97,73 @@ pub(crate) fn pivot(
 
 pub(crate) fn timeline(
     loaded: &Loaded,
-    spec: &TimelineSpec,
-    filter: Option<&str>,
+    resolved: &Resolved,
     profile: bool,
     format: ResultFormat,
 ) -> anyhow::Result<ExitCode> {
     loaded.require_events()?;
-    let selection = loaded.selection(filter)?;
+    let spec = resolved.timeline();
+    let tz = &resolved.view.tz;
+    let selection = loaded.selection(&resolved.view)?;
     let (frame, rows) = (loaded.store.frame(), selection.rows.as_ref());
     let mut out = io::stdout().lock();
     if profile {
         let spec = ProfileSpec {
             actors: Vec::new(),
             top: spec.top,
-            tz: loaded.tz.clone(),
+            tz: tz.clone(),
         };
         let profiles = analysis::run(frame, rows, &spec)?;
         loaded.report_timings();
         match format {
-            ResultFormat::Table => output::write_profiles(&mut out, &profiles, &loaded.tz)?,
-            _ => writeln!(out, "{}", output::profiles_json(&profiles, &loaded.tz))?,
+            ResultFormat::Table => output::write_profiles(&mut out, &profiles, tz)?,
+            _ => writeln!(out, "{}", output::profiles_json(&profiles, tz))?,
         }
     } else {
-        let timeline = analysis::run(frame, rows, spec)?;
+        let timeline = analysis::run(frame, rows, &spec)?;
         loaded.report_timings();
         if let Some(note) = timeline.widening_note() {
             let _ = writeln!(io::stderr(), "trailscope: note: {note}");
         }
         match format {
-            ResultFormat::Json => {
-                writeln!(out, "{}", output::timeline_json(&timeline, &loaded.tz))?
-            }
-            other => output::timeline_grid(&timeline).write(&mut out, other.into(), &loaded.tz)?,
+            ResultFormat::Json => writeln!(out, "{}", output::timeline_json(&timeline, tz))?,
+            other => output::timeline_grid(&timeline).write(&mut out, other.into(), tz)?,
         }
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// `trailscope detect`: load, run the rules, print findings; exit 1 with `--fail-on`.
+/// `trailscope detect`: run the rules, print the findings the view lists (at or above its
+/// severity, of its rules, with an event its filter and range select); exit 1 with
+/// `--fail-on` when a finding in scope reaches that severity.
 pub(crate) fn detect(
-    paths: &[String],
-    input_format: Option<&str>,
-    common: &Common,
-    (min, format, fail_on): (Level, DetectFormat, Option<Level>),
+    loaded: &Loaded,
+    resolved: &Resolved,
+    (format, fail_on): (DetectFormat, Option<Level>),
 ) -> anyhow::Result<ExitCode> {
-    use trailscope::detectors::{self, Severity};
-    let level = |l: Level| match l {
-        Level::Info => Severity::Info,
-        Level::Low => Severity::Low,
-        Level::Medium => Severity::Medium,
-        Level::High => Severity::High,
-        Level::Critical => Severity::Critical,
-    };
-    let loaded = load(paths, input_format, common)?;
+    use trailscope::detectors;
     loaded.require_events()?;
     let all = detectors::run(loaded.store.frame(), &loaded.config)?;
+    let wanted = resolved.findings();
+    let scoped = !resolved.view.filter.is_empty() || resolved.view.range.is_some();
+    let selection = if scoped {
+        loaded.selection(&resolved.view)?.rows
+    } else {
+        None
+    };
+    let scope = wanted.in_scope(all, selection.as_ref(), loaded.store.frame().height());
     loaded.report_timings();
-    let shown = detectors::at_least(&all, level(min));
+    let shown = detectors::at_least(&scope, wanted.min_severity);
+    let tz = &resolved.view.tz;
     let mut out = io::stdout().lock();
     match format {
-        DetectFormat::Table => output::write_findings_table(&mut out, &shown, &loaded.tz)?,
+        DetectFormat::Table => output::write_findings_table(&mut out, &shown, tz)?,
         DetectFormat::Json => output::write_findings_json(&mut out, &shown)?,
         DetectFormat::Jsonl => output::write_findings_jsonl(&mut out, &shown)?,
     }
     out.flush()?;
-    let failed = fail_on.is_some_and(|l| all.iter().any(|f| f.severity >= level(l)));
+    let failed = fail_on.is_some_and(|l| scope.iter().any(|f| f.severity >= severity(l)));
     Ok(if failed {
         ExitCode::from(1)
     } else {

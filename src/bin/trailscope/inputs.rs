@@ -42,19 +42,11 @@ pub(crate) struct Loaded {
 }
 
 impl Loaded {
-    /// A view of the loaded events: `filter` (trimmed) in the display zone.
-    pub(crate) fn view(&self, filter: Option<&str>) -> ViewSpec {
-        ViewSpec {
-            filter: filter.map(str::trim).unwrap_or_default().to_string(),
-            tz: self.tz.clone(),
-            ..ViewSpec::default()
-        }
-    }
-
-    /// The events `filter` selects (all of them when none), for an analysis to run over.
-    pub(crate) fn selection(&self, filter: Option<&str>) -> anyhow::Result<Selection> {
-        let view = compile_view(self.store.frame(), self.view(filter))?;
-        Ok(analysis::select_rows(self.store.frame(), &view)?)
+    /// The events a view selects (all of them without a filter or range), for an analysis
+    /// to run over.
+    pub(crate) fn selection(&self, view: &ViewSpec) -> anyhow::Result<Selection> {
+        let compiled = compile_view(self.store.frame(), view.clone())?;
+        Ok(analysis::select_rows(self.store.frame(), &compiled)?)
     }
 
     /// Fails the way `summary` does when nothing at all could be loaded.

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod inputs;
+mod views;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -14,10 +15,11 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use clap::Parser;
 
-use trailscope::analysis::{self, PivotSpec, TimelineSpec};
+use trailscope::analysis::{self, SortKey};
 use trailscope::load::follow::FollowOptions;
 use trailscope::synth;
 use trailscope::text::{escape_control, escape_control_keep_newlines};
+use trailscope::views::Overrides;
 
 use args::{Cli, Command, Common, SummaryFormat, SynthKind};
 use commands::{QueryRequest, detect, pivot, query_events, summary, tail, timeline};
@@ -146,17 +148,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sort,
             limit,
             format,
+            view,
         }) => {
-            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let request = QueryRequest {
-                filter,
-                sql,
-                columns,
-                sort,
+            let overrides = Overrides {
+                filter: filter.clone(),
+                columns: (!columns.is_empty()).then_some(columns),
+                sort: sort.as_deref().map(SortKey::parse).transpose()?,
                 limit,
-                format,
+                ..Overrides::default()
             };
-            query_events(&loaded, &request)
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            let request = QueryRequest { sql, limit, format };
+            query_events(&loaded, &resolved, &request)
         }
         Some(Command::Pivot {
             paths,
@@ -166,15 +170,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             filter,
             top,
             format,
+            view,
         }) => {
-            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let spec = PivotSpec {
-                rows,
-                cols,
-                distinct,
-                top,
+            let overrides = Overrides {
+                filter,
+                pivot_rows: rows,
+                pivot_cols: cols,
+                pivot_distinct: distinct,
+                pivot_top: top,
+                ..Overrides::default()
             };
-            pivot(&loaded, &spec, filter.as_deref(), format)
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            pivot(&loaded, &resolved, format)
         }
         Some(Command::Timeline {
             paths,
@@ -184,28 +192,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             top,
             profile,
             format,
+            view,
         }) => {
-            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let bucket = bucket.as_deref().map(analysis::parse_bucket).transpose()?;
-            let spec = TimelineSpec {
-                by,
-                bucket,
-                tz: loaded.tz.clone(),
-                top,
+            let overrides = Overrides {
+                filter,
+                timeline_by: by,
+                bucket: bucket.as_deref().map(analysis::parse_bucket).transpose()?,
+                timeline_top: top,
+                ..Overrides::default()
             };
-            timeline(&loaded, &spec, filter.as_deref(), profile, format)
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            timeline(&loaded, &resolved, profile, format)
         }
         Some(Command::Detect {
             paths,
             min_severity,
+            filter,
             format,
             fail_on,
-        }) => detect(
-            &paths,
-            cli.input_format.as_deref(),
-            &common,
-            (min_severity, format, fail_on),
-        ),
+            view,
+        }) => {
+            let overrides = Overrides {
+                filter,
+                min_severity: min_severity.map(views::severity),
+                ..Overrides::default()
+            };
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            detect(&loaded, &resolved, (format, fail_on))
+        }
+        Some(Command::Views { command }) => views::run(command, &common),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),
         Some(Command::Synth {
             kind,
@@ -265,6 +282,7 @@ fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
         config: prepared.config,
         tz: prepared.tz,
         follow,
+        views: common.views.clone(),
     })?;
     Ok(ExitCode::SUCCESS)
 }

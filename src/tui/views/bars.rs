@@ -38,6 +38,24 @@ pub(super) fn draw_filter_bar(frame: &mut Frame<'_>, state: &AppState, area: Rec
     if area.height == 0 {
         return;
     }
+    if let Some(Overlay::Prompt(prompt)) = &state.overlay {
+        let label = prompt.label();
+        let text = escape_control(&prompt.text);
+        let line = Line::from(vec![
+            Span::styled(label.clone(), theme.header()),
+            Span::raw(text.clone().into_owned()),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        let before: String = prompt.text.chars().take(prompt.cursor).collect();
+        let x = area
+            .x
+            .saturating_add(label.chars().count() as u16)
+            .saturating_add(escape_control(&before).chars().count() as u16);
+        if x < area.right() {
+            frame.set_cursor_position(Position::new(x, area.y));
+        }
+        return;
+    }
     let editing = match &state.overlay {
         Some(Overlay::Filter(edit)) => Some(edit),
         _ => None,
@@ -124,6 +142,13 @@ pub(super) fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, t
         }
         .to_string(),
     );
+    if let Some(active) = &state.active {
+        let changed = if active.changed { " (changed)" } else { "" };
+        parts.push(format!(
+            "view {}{changed}",
+            escape_control(&active.saved.name)
+        ));
+    }
     let following = state.phase == LoadPhase::Following;
     if following {
         parts.push(format!(
@@ -157,7 +182,9 @@ pub(super) fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, t
         let width = parts.join(" · ").chars().count() + 3 + range.chars().count() + news_width;
         // While following, news of the inputs and findings matters more than the time
         // range (the timeline shows it).
-        if !following || news_width == 0 || width <= usize::from(area.width) {
+        // So does a message (it lasts until the next key).
+        let busy = following || state.message.is_some();
+        if !busy || news_width == 0 || width <= usize::from(area.width) {
             parts.push(range);
         }
     }
@@ -263,6 +290,51 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, state: &AppState, main: Rect, 
             let inner_h = area.height.saturating_sub(2) as usize;
             let scroll = cursor.saturating_sub(inner_h.saturating_sub(1));
             draw_list(frame, area, "Columns (Space toggles)", lines, scroll);
+        }
+        Some(Overlay::Prompt(_)) => {}
+        Some(Overlay::Views { cursor }) => {
+            let views = state.library.list();
+            let name_w = views
+                .iter()
+                .map(|v| v.name.chars().count())
+                .max()
+                .unwrap_or(0)
+                .min(32);
+            let lines = views
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let (mark, file) = match &v.origin {
+                        crate::views::Origin::BuiltIn => ("built-in", String::new()),
+                        crate::views::Origin::File { path, .. } => {
+                            ("saved", format!("  · {}", path.display()))
+                        }
+                    };
+                    let text = format!(
+                        "{:name_w$}  {:9} {:9} {}{}",
+                        escape_control(&v.name),
+                        v.analysis.kind(),
+                        mark,
+                        escape_control(&v.title),
+                        escape_control(&file),
+                    );
+                    if i == *cursor {
+                        Line::styled(text, theme.selected())
+                    } else {
+                        Line::raw(text)
+                    }
+                })
+                .collect::<Vec<_>>();
+            let area = centered(main, 100, (lines.len() as u16 + 2).min(main.height));
+            let inner_h = area.height.saturating_sub(2) as usize;
+            let scroll = cursor.saturating_sub(inner_h.saturating_sub(1));
+            draw_list(
+                frame,
+                area,
+                "Views (Enter opens, r renames, d deletes, Esc closes)",
+                lines,
+                scroll,
+            );
         }
         Some(Overlay::PickField { rows, cursor }) => {
             let lines = PIVOT_FIELDS

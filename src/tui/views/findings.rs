@@ -14,6 +14,19 @@ pub(super) fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect,
         format!("the detectors failed: {error}")
     } else if findings.running && findings.rows.is_empty() {
         "running the detectors…".to_string()
+    } else if findings.shown.len() < findings.rows.len() {
+        let spec = &findings.spec;
+        let rules = if spec.rules.is_empty() {
+            String::new()
+        } else {
+            format!(" of {} rules", spec.rules.len())
+        };
+        format!(
+            "{} of {} findings (>= {}{rules})   Enter: the events behind one",
+            thousands(findings.shown.len() as u64),
+            thousands(findings.rows.len() as u64),
+            spec.min_severity.as_str()
+        )
     } else {
         format!(
             "{} findings   Enter: the events behind one",
@@ -30,18 +43,20 @@ pub(super) fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect,
         put(buf, area, x, header_y, widths[i], name, theme.header());
         x = x.saturating_add(widths[i] + 1);
     }
-    if findings.rows.is_empty() {
+    if findings.shown.is_empty() {
         if !findings.running {
             draw_message_below_header(frame, area, "no findings", theme);
         }
         return;
     }
-    for (n, r) in (findings.cursor.offset..findings.rows.len()).enumerate() {
+    for (n, r) in (findings.cursor.offset..findings.shown.len()).enumerate() {
         let y = area.y.saturating_add(2).saturating_add(n as u16);
         if n >= usize::from(u16::MAX) || y >= area.bottom() {
             break;
         }
-        let row = &findings.rows[r];
+        let Some(row) = findings.shown.get(r).and_then(|&i| findings.rows.get(i)) else {
+            break;
+        };
         let selected = r == findings.cursor.selected;
         let style = if selected {
             theme.selected()
