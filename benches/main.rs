@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [report] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -23,6 +23,7 @@ mod follow;
 mod hostile;
 mod query;
 mod render;
+mod report;
 mod tail;
 
 fn main() {
@@ -73,6 +74,9 @@ fn main() {
         ensure(synth::Kind::CloudtrailNdjson, &history, events);
         let seconds = value("--seconds").map(|v| v.parse().unwrap()).unwrap_or(20);
         tail::bench(&history, 10_000, seconds);
+    }
+    if groups.contains(&"report") {
+        report::bench(&data_dir(), events, runs);
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);

@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod inputs;
+mod report;
 
 use std::ffi::OsString;
 use std::fmt;
@@ -206,6 +207,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &common,
             (min_severity, format, fail_on),
         ),
+        Some(Command::Report(args)) => report::report(args, cli.input_format.as_deref(), &common),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),
         Some(Command::Synth {
             kind,

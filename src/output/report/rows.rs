@@ -1,0 +1,209 @@
+//! Every matching event, streamed: CSV, JSON, NDJSON or Parquet, written a chunk of rows at
+//! a time so that a report of millions of events holds one chunk in memory, never a string
+//! of everything. Times are RFC 3339 UTC in CSV and JSON; categorical columns are plain
+//! strings in Parquet, which DuckDB, pandas, Spark and Polars all read.
+
+use std::io::Write;
+
+use polars::prelude::*;
+use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
+use serde_json::{Map, Value};
+
+use crate::analysis::selected_frame;
+use crate::output::table::{Cell, column_cells};
+use crate::schema::{self, RAW_LINE, SOURCE};
+use crate::text;
+use crate::{Error, Result};
+
+use super::redact::Redactor;
+
+/// Rows converted and written at a time.
+pub const CHUNK_ROWS: usize = 16_384;
+
+/// The columns the row formats carry: the normalized event columns, then the input and
+/// line each event was read from.
+pub fn export_columns() -> Vec<&'static str> {
+    let mut columns = schema::EVENT_COLUMNS.to_vec();
+    columns.extend([SOURCE, RAW_LINE]);
+    columns
+}
+
+/// A row format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowFormat {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    /// Apache Parquet.
+    Parquet,
+}
+
+/// Rows `rows` of `frame` (all of them, in frame order, when None) with `columns`, in
+/// chunks: categoricals as strings, redacted when a redactor is given. Calls `each` per
+/// chunk, in order.
+pub fn for_each_chunk(
+    frame: &DataFrame,
+    rows: Option<&IdxCa>,
+    columns: &[&str],
+    redactor: Option<&Redactor>,
+    mut each: impl FnMut(DataFrame) -> Result<()>,
+) -> Result<()> {
+    let total = rows.map_or(frame.height(), |r| r.len());
+    let mut start = 0;
+    loop {
+        let len = CHUNK_ROWS.min(total - start);
+        let chunk = match rows {
+            Some(rows) => selected_frame(frame, Some(&rows.slice(start as i64, len)), columns)?,
+            None => selected_frame(frame, None, columns)?.slice(start as i64, len),
+        };
+        each(plain(chunk, redactor)?)?;
+        start += len;
+        if start >= total {
+            return Ok(());
+        }
+    }
+}
+
+/// A chunk with categoricals cast to strings, and redacted.
+pub fn plain(chunk: DataFrame, redactor: Option<&Redactor>) -> Result<DataFrame> {
+    let height = chunk.height();
+    let mut out = Vec::with_capacity(chunk.width());
+    for column in chunk.columns() {
+        let column = match column.dtype() {
+            DataType::Categorical(..) | DataType::Enum(..) => {
+                column
+                .cast(&DataType::String)
+                .map_err(Error::polars("converting events for a report"))?
+            }
+            _ => column.clone(),
+        };
+        let column = match (redactor, column.dtype()) {
+            (Some(r), DataType::String) => {
+                let name = column.name().clone();
+                let values = column.str().map_err(Error::polars("redacting events"))?;
+                let redacted: StringChunked = values
+                    .iter()
+                    .map(|v| v.map(|s| r.cell(name.as_str(), s)))
+                    .collect();
+                redacted.with_name(name).into_column()
+            }
+            _ => column,
+        };
+        out.push(column);
+    }
+    DataFrame::new(height, out).map_err(Error::polars("converting events for a report"))
+}
+
+/// Writes the rows in a format; returns how many were written.
+pub fn write_rows(
+    out: &mut (dyn Write + Send),
+    format: RowFormat,
+    frame: &DataFrame,
+    rows: Option<&IdxCa>,
+    redactor: Option<&Redactor>,
+) -> Result<usize> {
+    let columns = export_columns();
+    let io = |source| Error::Io {
+        location: crate::Location::file("report"),
+        source,
+    };
+    let mut written = 0usize;
+    match format {
+        RowFormat::Parquet => {
+            let schema = plain(selected_frame(frame, None, &columns)?.slice(0, 0), None)?
+                .schema()
+                .as_ref()
+                .clone();
+            let mut writer = ParquetWriter::new(out)
+                .with_compression(ParquetCompression::Zstd(None))
+                .batched(&schema)
+                .map_err(Error::polars("starting a Parquet file"))?;
+            for_each_chunk(frame, rows, &columns, redactor, |chunk| {
+                written += chunk.height();
+                if chunk.height() == 0 {
+                    return Ok(());
+                }
+                writer
+                    .write_batch(&chunk)
+                    .map_err(Error::polars("writing Parquet rows"))
+            })?;
+            writer
+                .finish()
+                .map_err(Error::polars("finishing a Parquet file"))?;
+        }
+        RowFormat::Csv => {
+            let mut csv = csv::Writer::from_writer(out);
+            csv.write_record(&columns)
+                .map_err(|e| Error::Invalid(format!("writing CSV: {e}")))?;
+            for_each_chunk(frame, rows, &columns, redactor, |chunk| {
+                for row in chunk_cells(&chunk)? {
+                    written += 1;
+                    csv.write_record(row.iter().map(csv_text))
+                        .map_err(|e| Error::Invalid(format!("writing CSV: {e}")))?;
+                }
+                Ok(())
+            })?;
+            csv.flush().map_err(io)?;
+        }
+        RowFormat::Json | RowFormat::Ndjson => {
+            let json = format == RowFormat::Json;
+            if json {
+                out.write_all(b"[").map_err(io)?;
+            }
+            for_each_chunk(frame, rows, &columns, redactor, |chunk| {
+                for row in chunk_cells(&chunk)? {
+                    let object: Map<String, Value> = columns
+                        .iter()
+                        .zip(&row)
+                        .map(|(h, c)| (h.to_string(), c.json()))
+                        .collect();
+                    if json {
+                        out.write_all(if written == 0 { b"\n" } else { b",\n" })
+                            .map_err(io)?;
+                    }
+                    serde_json::to_writer(&mut *out, &object)
+                        .map_err(|e| Error::Invalid(format!("writing JSON: {e}")))?;
+                    if !json {
+                        out.write_all(b"\n").map_err(io)?;
+                    }
+                    written += 1;
+                }
+                Ok(())
+            })?;
+            if json {
+                out.write_all(b"\n]\n").map_err(io)?;
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// A chunk as rows of cells.
+pub fn chunk_cells(chunk: &DataFrame) -> Result<Vec<Vec<Cell>>> {
+    let columns: Vec<Vec<Cell>> = chunk
+        .columns()
+        .iter()
+        .map(column_cells)
+        .collect::<Result<_>>()?;
+    let mut rows: Vec<Vec<Cell>> = (0..chunk.height())
+        .map(|_| Vec::with_capacity(columns.len()))
+        .collect();
+    for column in columns {
+        for (row, cell) in rows.iter_mut().zip(column) {
+            row.push(cell);
+        }
+    }
+    Ok(rows)
+}
+
+/// A CSV cell: times RFC 3339 UTC, text guarded against formulas and control characters.
+fn csv_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Time(us) => text::format_time_utc(*us),
+        other => text::guard_csv_cell(&other.display(&jiff::tz::TimeZone::UTC)).into_owned(),
+    }
+}

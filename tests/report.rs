@@ -1,0 +1,520 @@
+//! Issue 17, reports: `trailscope report` in every format. What a reader sees (checked in
+//! headless Chromium when it can run), what a script reads back (Polars, the csv crate),
+//! that the same inputs give the same report, that log values cannot become markup,
+//! formulas or links, and that redaction leaves no original value anywhere.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+use polars_io::SerReader;
+use polars_io::parquet::read::ParquetReader;
+use trailscope::analysis::{self, ViewSpec};
+use trailscope::config::Config;
+use trailscope::output::report::{self, ReportFormat, ReportSpec, RowFormat, rows};
+use trailscope::schema::{ACTOR, EVENT_ID, SRC_IP, TIME, USER_AGENT};
+use trailscope::store::FrameStore;
+
+use crate::util::{load, run, sample_logs, stderr, trailscope};
+
+const SCRIPT: &str = "<script>document.title='pwned'</script>";
+const IMG: &str = "<img src=x onerror=\"document.title='pwned'\">";
+const FORMULA: &str = "=HYPERLINK(\"http://evil.example/\",\"click\")";
+const MARKDOWN: &str = "a|b`c [link](http://evil.example/) **bold**";
+
+/// One CloudTrail record as a line of NDJSON.
+fn cloudtrail(id: &str, time: &str, user: &str, agent: &str, ip: &str, action: &str) -> String {
+    serde_json::json!({
+        "eventVersion": "1.09",
+        "userIdentity": {
+            "type": "IAMUser",
+            "arn": format!("arn:aws:iam::111122223333:user/{user}"),
+            "accountId": "111122223333",
+            "userName": user,
+        },
+        "eventTime": time,
+        "eventSource": "iam.amazonaws.com",
+        "eventName": action,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": ip,
+        "userAgent": agent,
+        "requestParameters": {"userName": user, "note": format!("by {user} from {ip}")},
+        "eventID": id,
+        "eventType": "AwsApiCall",
+        "readOnly": false,
+    })
+    .to_string()
+}
+
+/// Events whose actor and user agent carry markup, a formula and Markdown, beside ordinary
+/// ones, in a temporary directory.
+fn hostile_log() -> (tempfile::TempDir, PathBuf) {
+    let mut lines = Vec::new();
+    let hostile = [
+        (SCRIPT, IMG),
+        (FORMULA, "-2+3"),
+        (MARKDOWN, "@SUM(A1)"),
+        ("alice", "aws-cli/2.15"),
+    ];
+    for (i, (user, agent)) in hostile.iter().enumerate() {
+        for j in 0..3 {
+            lines.push(cloudtrail(
+                &format!("id-{i}-{j}"),
+                &format!("2024-03-04T1{i}:0{j}:00Z"),
+                user,
+                agent,
+                &format!("203.0.113.{}", 10 + i),
+                if j == 0 { "CreateUser" } else { "AttachUserPolicy" },
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hostile.ndjson");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    (dir, path)
+}
+
+fn spec(filter: &str) -> ReportSpec {
+    ReportSpec {
+        title: "Case 17".into(),
+        note: "why we looked".into(),
+        view: ViewSpec {
+            filter: filter.into(),
+            ..ViewSpec::default()
+        },
+        author: Some("analyst@example".into()),
+        ..ReportSpec::default()
+    }
+}
+
+/// Writes a report of `store` into `dir` and returns its path.
+fn write(store: &FrameStore, spec: &ReportSpec, dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    let format = ReportFormat::from_path(&path).unwrap();
+    report::write(store, &Config::builtin().unwrap(), spec, format, &path).unwrap();
+    path
+}
+
+/// What `query` selects for `filter`, with every exported column, categoricals as text.
+fn expected(store: &FrameStore, filter: &str) -> DataFrame {
+    let view = ViewSpec {
+        filter: filter.into(),
+        columns: rows::export_columns().iter().map(|c| c.to_string()).collect(),
+        ..ViewSpec::default()
+    };
+    let selected = analysis::select(store.frame(), &view.compile(store.frame()).unwrap()).unwrap();
+    rows::plain(selected, None).unwrap()
+}
+
+/// Headless Chromium's DOM of a page, or None (said on stderr) when it cannot run.
+fn rendered_dom(page: &Path) -> Option<String> {
+    let browser = ["chromium", "chromium-browser", "google-chrome"]
+        .into_iter()
+        .find(|b| {
+            Command::new(b)
+                .arg("--version")
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    let Some(browser) = browser else {
+        eprintln!("BROWSER CHECK SKIPPED: no chromium found (.ci/run installs it)");
+        return None;
+    };
+    let profile = tempfile::tempdir().unwrap();
+    let output = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--virtual-time-budget=2000",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .output();
+    match output {
+        Ok(o) if o.status.success() && !o.stdout.is_empty() => {
+            Some(String::from_utf8_lossy(&o.stdout).into_owned())
+        }
+        Ok(o) => {
+            eprintln!(
+                "BROWSER CHECK SKIPPED: {browser} failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            None
+        }
+        Err(e) => {
+            eprintln!("BROWSER CHECK SKIPPED: {browser} did not start: {e}");
+            None
+        }
+    }
+}
+
+/// Checks what a browser rendered of an HTML report: title, scope, chart, events table,
+/// and no element or script from a log value.
+#[track_caller]
+fn assert_renders(page: &Path, title: &str) {
+    let Some(dom) = rendered_dom(page) else {
+        return;
+    };
+    assert!(
+        dom.contains(&format!("<title>{title}</title>")),
+        "the page title is the report's, not changed by a script:\n{}",
+        &dom[..dom.len().min(600)]
+    );
+    assert!(dom.contains(r#"<h1 id="title">"#), "title heading");
+    assert!(dom.contains(r#"<section id="scope">"#) && dom.contains("SHA-256"), "scope");
+    assert!(dom.contains("<svg") && dom.contains("<rect"), "timeline chart");
+    assert!(dom.contains(r#"<table class="events">"#), "events table");
+    assert!(!dom.contains("pwned</title>"), "no script ran");
+    assert!(!dom.contains("<script"), "no script element in the DOM");
+    assert!(!dom.contains("<img"), "no image element in the DOM");
+}
+
+#[test]
+fn html_report_of_the_sample_holds_every_section_and_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("sample.html");
+    let sample = sample_logs();
+    let out = run(&[
+        "report",
+        sample.to_str().unwrap(),
+        "--filter",
+        "privileged",
+        "--title",
+        "Privileged activity",
+        "--note",
+        "Quarterly access review",
+        "--out",
+        page.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("matching events"), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    for part in [
+        "<title>Privileged activity</title>",
+        "Quarterly access review",
+        "Content-Security-Policy",
+        "default-src &#39;none&#39;",
+        r#"<section id="scope">"#,
+        r#"<section id="view">"#,
+        "trailscope report --filter privileged",
+        "trailscope query --filter privileged",
+        r#"<section id="timeline">"#,
+        r#"<table class="top" id="top-actor">"#,
+        r#"<section id="findings">"#,
+        "<th>event_id</th>",
+    ] {
+        assert!(html.contains(part), "missing {part}");
+    }
+    assert!(!html.contains("<script"), "no script at all");
+    assert!(!html.contains("http://") || !html.contains("src=\"http"), "nothing external");
+    // Every input with its SHA-256, as sha256sum prints it.
+    let store = load(&[&sample]);
+    for input in store.inputs() {
+        let (size, hash) = report::scope::hash_input(&input.name);
+        assert!(html.contains(&hash.unwrap()), "hash of {}", input.name);
+        assert!(size.unwrap() > 0);
+    }
+    if let Ok(o) = Command::new("sha256sum")
+        .arg(&store.inputs()[0].name)
+        .output()
+    {
+        let printed = String::from_utf8_lossy(&o.stdout);
+        let hash = printed.split_whitespace().next().unwrap();
+        assert!(html.contains(hash), "sha256sum's hash is in the report");
+    }
+    // The count the report states is the query's.
+    let matching = expected(&store, "privileged").height();
+    assert!(matching > 0);
+    assert!(html.contains(&format!(
+        "{}<span>matching events</span>",
+        report::html::group(matching as u64)
+    )));
+    assert_renders(&page, "Privileged activity");
+}
+
+#[test]
+fn injected_markup_stays_text_in_html_and_markdown() {
+    let (dir, log) = hostile_log();
+    let store = load(&[&log]);
+    let page = write(&store, &spec(""), dir.path(), "hostile.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"));
+    assert!(html.contains("&lt;img src=x onerror="));
+    assert!(!html.contains("<script") && !html.contains("<img"));
+    assert_renders(&page, "Case 17");
+
+    let md = std::fs::read_to_string(write(&store, &spec(""), dir.path(), "hostile.md")).unwrap();
+    assert!(!md.contains("<script") && !md.contains("<img"), "no raw tags");
+    assert!(!md.contains("](http"), "no link syntax survives");
+    assert!(!md.contains("**bold**"), "no emphasis survives");
+    // Every event row has exactly as many cells as the header: `|` in a value is escaped.
+    let table: Vec<&str> = md
+        .lines()
+        .skip_while(|l| !l.starts_with("## Events"))
+        .filter(|l| l.starts_with('|'))
+        .collect();
+    let cells = |line: &str| line.replace("\\|", "").matches('|').count();
+    assert!(table.len() > 2);
+    for line in &table {
+        assert_eq!(cells(line), cells(table[0]), "{line}");
+    }
+    assert!(md.contains("a\\|b\\`c"), "pipe and backtick escaped");
+}
+
+#[test]
+fn csv_cells_that_would_be_formulas_are_neutralized() {
+    let (dir, log) = hostile_log();
+    let store = load(&[&log]);
+    let csv = write(&store, &spec(""), dir.path(), "hostile.csv");
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let agent = headers.iter().position(|h| h == USER_AGENT).unwrap();
+    let mut agents = BTreeSet::new();
+    for record in reader.records() {
+        let record = record.unwrap();
+        for cell in record.iter() {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "formula cell {cell:?}"
+            );
+        }
+        agents.insert(record[agent].to_string());
+    }
+    assert!(agents.contains("'-2+3") && agents.contains("'@SUM(A1)"), "{agents:?}");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.contains("'=HYPERLINK"));
+}
+
+#[test]
+fn parquet_json_and_csv_read_back_to_the_query_result() {
+    let sample = sample_logs();
+    let store = load(&[&sample]);
+    let dir = tempfile::tempdir().unwrap();
+    let filter = "-outcome:success";
+    let want = expected(&store, filter);
+    assert!(want.height() > 10);
+
+    let parquet = write(&store, &spec(filter), dir.path(), "events.parquet");
+    let got = ParquetReader::new(std::fs::File::open(&parquet).unwrap())
+        .finish()
+        .unwrap();
+    assert_eq!(got.get_column_names(), want.get_column_names());
+    assert!(got.equals_missing(&want), "Parquet:\n{got}\nwant:\n{want}");
+
+    let json = write(&store, &spec(filter), dir.path(), "events.json");
+    let values: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let ndjson = write(&store, &spec(filter), dir.path(), "events.ndjson");
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&ndjson)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(values, lines, "JSON and NDJSON carry the same objects");
+    // Every JSON value is the query's value (times RFC 3339 UTC).
+    for column in want.columns() {
+        let cells = trailscope::output::column_cells(column).unwrap();
+        for (i, cell) in cells.iter().enumerate() {
+            assert_eq!(values[i][column.name().as_str()], cell.json(), "row {i} {}", column.name());
+        }
+    }
+    assert_eq!(values.len(), want.height());
+    let csv = write(&store, &spec(filter), dir.path(), "events.csv");
+    let mut reader = csv::Reader::from_path(&csv).unwrap();
+    let headers: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        headers,
+        want.get_column_names()
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    assert_eq!(records.len(), want.height());
+    for (i, (record, object)) in records.iter().zip(&values).enumerate() {
+        for (column, cell) in headers.iter().zip(record.iter()) {
+            let value = &object[column];
+            let text = match value {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            // The CSV guard adds a quote before formula-like cells; nothing else differs.
+            let shown = trailscope::text::guard_csv_cell(&text);
+            assert_eq!(cell, shown, "row {i} column {column}");
+        }
+        let id = want.column(EVENT_ID).unwrap().get(i).unwrap();
+        assert_eq!(object[EVENT_ID].as_str(), id.get_str(), "row {i} is the query's row");
+        let time = want.column(TIME).unwrap().get(i).unwrap();
+        if let AnyValue::Datetime(us, _, _) = time {
+            assert_eq!(
+                object[TIME].as_str().unwrap(),
+                trailscope::text::format_time_utc(us),
+                "RFC 3339 times"
+            );
+        }
+    }
+}
+
+/// A report's text without the line that says when it was generated.
+fn without_generation_time(text: &str) -> String {
+    text.lines()
+        .filter(|l| !l.contains("generated-at") && !l.starts_with("Generated "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_same_inputs_give_the_same_report_in_every_format() {
+    let sample = sample_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = spec("");
+    spec.view.sort = Some(analysis::SortKey::parse("actor").unwrap());
+    for name in [
+        "r.html",
+        "r.md",
+        "r.csv",
+        "r.json",
+        "r.ndjson",
+        "r.parquet",
+    ] {
+        // Each from a fresh load, as two runs of the command would be.
+        let first = std::fs::read(write(&load(&[&sample]), &spec, dir.path(), name)).unwrap();
+        let again_dir = dir.path().join("again");
+        std::fs::create_dir_all(&again_dir).unwrap();
+        let second = std::fs::read(write(&load(&[&sample]), &spec, &again_dir, name)).unwrap();
+        assert!(first.len() > 200, "{name} is not empty");
+        if name.ends_with(".html") || name.ends_with(".md") {
+            let a = without_generation_time(&String::from_utf8_lossy(&first));
+            let b = without_generation_time(&String::from_utf8_lossy(&second));
+            assert!(a == b, "{name} differs between runs");
+            assert!(a.len() + 200 > first.len(), "only one line was left out");
+        } else {
+            assert!(first == second, "{name} differs between runs");
+        }
+    }
+}
+
+#[test]
+fn redaction_leaves_no_original_value_in_any_format() {
+    let (dir, log) = hostile_log();
+    let store = load(&[&log]);
+    let key = dir.path().join("keys/redact.key");
+    let mut spec = spec("");
+    spec.redact = vec!["actor".into(), "ip".into(), "user_agent".into()];
+    spec.redact_key = Some(key.clone());
+    // The filter names a redacted value: the command line shown must not.
+    spec.view.filter = "203.0.113.13 or action:CreateUser".into();
+    let originals: BTreeSet<String> = [ACTOR, SRC_IP, USER_AGENT]
+        .iter()
+        .flat_map(|c| {
+            let column = store.frame().column(c).unwrap().cast(&DataType::String).unwrap();
+            column
+                .str()
+                .unwrap()
+                .into_iter()
+                .flatten()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .filter(|v| v.len() >= 3)
+        .collect();
+    assert!(originals.contains("203.0.113.13"));
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    for name in ["r.html", "r.md", "r.csv", "r.json", "r.ndjson"] {
+        let text = std::fs::read_to_string(write(&store, &spec, &out, name)).unwrap();
+        for value in &originals {
+            for shown in [
+                value.clone(),
+                trailscope::text::escape_html(value).into_owned(),
+                trailscope::text::escape_markdown(value).into_owned(),
+                serde_json::to_string(value).unwrap().trim_matches('"').to_string(),
+            ] {
+                assert!(!text.contains(&shown), "{name} holds {shown:?}");
+            }
+        }
+        assert!(text.contains("actor-"), "{name} holds pseudonyms");
+        if name.ends_with(".html") || name.ends_with(".md") {
+            assert!(text.contains("Redacted"), "{name} says it was redacted");
+        }
+    }
+    let parquet = write(&store, &spec, &out, "r.parquet");
+    let frame = ParquetReader::new(std::fs::File::open(parquet).unwrap())
+        .finish()
+        .unwrap();
+    for column in frame.columns() {
+        if let Ok(values) = column.str() {
+            for v in values.into_iter().flatten() {
+                for original in &originals {
+                    assert!(!v.contains(original.as_str()), "Parquet holds {original:?}");
+                }
+            }
+        }
+    }
+    // The key is secret, and pseudonyms are stable across reports made with it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let a = std::fs::read_to_string(write(&store, &spec, &out, "a.csv")).unwrap();
+    let b = std::fs::read_to_string(write(&store, &spec, &out, "b.csv")).unwrap();
+    assert_eq!(a, b);
+    std::fs::remove_file(&key).unwrap();
+    let c = std::fs::read_to_string(write(&store, &spec, &out, "c.csv")).unwrap();
+    assert_ne!(a, c, "a new key gives new pseudonyms");
+    let page = write(&store, &spec, &out, "redacted.html");
+    assert_renders(&page, "Case 17");
+}
+
+#[test]
+fn a_large_result_is_capped_in_html_with_the_full_count() {
+    let sample = sample_logs();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("capped.html");
+    let md = dir.path().join("capped.md");
+    for path in [&page, &md] {
+        let out = trailscope()
+            .arg("report")
+            .arg(&sample)
+            .args(["--max-rows", "5", "--out"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let store = load(&[&sample]);
+    let total = report::html::group(store.frame().height() as u64);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains(&format!("The first 5 of {total} matching events")));
+    assert_eq!(html.matches("<tr>").count() - html.matches("<tr><th").count() >= 5, true);
+    let events = html.split(r#"<table class="events">"#).nth(1).unwrap();
+    assert_eq!(events.matches("<tr>").count(), 1 + 5, "header and five rows");
+    let text = std::fs::read_to_string(&md).unwrap();
+    assert!(text.contains(&format!("The first 5 of {total} matching events")));
+    assert_renders(&page, "trailscope report");
+}
+
+#[test]
+fn a_bad_format_or_field_is_refused_before_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(&["report", "--out", dir.path().join("x.txt").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot tell the format"), "{}", stderr(&out));
+    let out = run(&[
+        "report",
+        "--redact",
+        "password",
+        "--out",
+        dir.path().join("x.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown field to redact"), "{}", stderr(&out));
+    assert!(!dir.path().join("x.csv").exists());
+}
