@@ -101,5 +101,7 @@ pub fn bench(data: &Path, events: usize, runs: usize) {
     );
     let html_csv: f64 = rows.iter().take(2).map(|r| r.1).sum();
     let peak: f64 = rows.iter().take(2).map(|r| r.2).fold(0.0, f64::max);
-    println!("  HTML + CSV: {html_csv:.3} s beyond the load, peak +{peak:.0} MB above the loaded frame");
+    println!(
+        "  HTML + CSV: {html_csv:.3} s beyond the load, peak +{peak:.0} MB above the loaded frame"
+    );
 }

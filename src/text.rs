@@ -70,8 +70,8 @@ pub fn escape_html(s: &str) -> Cow<'_, str> {
 /// a URL scheme, `@` of an address, `.` of a `www.` host), and `&` so no entity is decoded.
 pub fn escape_markdown(s: &str) -> Cow<'_, str> {
     const MARKUP: &[char] = &[
-        '\\', '`', '*', '_', '{', '}', '[', ']', '<', '>', '(', ')', '#', '+', '-', '.', '!',
-        '|', '~', ':', '@', '&', '=', '"', '\'', '$', '%', '^',
+        '\\', '`', '*', '_', '{', '}', '[', ']', '<', '>', '(', ')', '#', '+', '-', '.', '!', '|',
+        '~', ':', '@', '&', '=', '"', '\'', '$', '%', '^',
     ];
     let controlled = escape_control(s);
     if !controlled.contains(MARKUP) {

@@ -3,11 +3,11 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use trailscope::Error;
 use trailscope::analysis::{SortKey, TimeRange, ViewSpec};
 use trailscope::detectors::Severity;
 use trailscope::output::report::{self, ReportFormat, ReportSpec};
 use trailscope::text::escape_control;
-use trailscope::Error;
 
 use crate::args::{Common, Level, ReportArgs};
 use crate::inputs::{compile_view, load};

@@ -64,7 +64,11 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         e(&r.view.tz)
     )?;
     if !r.redacted.is_empty() {
-        let fields: Vec<&str> = r.redacted.iter().map(|c| super::redact::field_name(c)).collect();
+        let fields: Vec<&str> = r
+            .redacted
+            .iter()
+            .map(|c| super::redact::field_name(c))
+            .collect();
         writeln!(
             out,
             r#"<p class="redacted" id="redaction">Redacted: every value of {} is replaced by a keyed pseudonym (the same value has the same pseudonym throughout), wherever it appears.</p>"#,
@@ -74,7 +78,10 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     writeln!(out, "</header>")?;
 
     // Counts.
-    writeln!(out, r#"<section id="counts"><h2>Counts</h2><div class="counts">"#)?;
+    writeln!(
+        out,
+        r#"<section id="counts"><h2>Counts</h2><div class="counts">"#
+    )?;
     let n = |v: usize| group(v as u64);
     writeln!(
         out,
@@ -138,7 +145,6 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         e(&r.report_command),
         e(&r.query_command)
     )?;
-
 
     // Timeline.
     writeln!(

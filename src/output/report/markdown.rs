@@ -34,7 +34,11 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         m(&r.view.tz)
     )?;
     if !r.redacted.is_empty() {
-        let fields: Vec<&str> = r.redacted.iter().map(|c| super::redact::field_name(c)).collect();
+        let fields: Vec<&str> = r
+            .redacted
+            .iter()
+            .map(|c| super::redact::field_name(c))
+            .collect();
         writeln!(
             out,
             "**Redacted:** every value of {} is replaced by a keyed pseudonym (the same value has the same pseudonym throughout), wherever it appears.\n",
@@ -94,7 +98,6 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         fence(&r.report_command),
         fence(&r.query_command)
     )?;
-
 
     writeln!(out, "## Timeline\n")?;
     writeln!(
@@ -294,8 +297,5 @@ fn fence(text: &str) -> String {
         longest = longest.max(run);
     }
     let ticks = "`".repeat((longest + 1).max(3));
-    format!(
-        "{ticks}\n{}\n{ticks}\n",
-        crate::text::escape_control(text)
-    )
+    format!("{ticks}\n{}\n{ticks}\n", crate::text::escape_control(text))
 }

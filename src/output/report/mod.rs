@@ -298,7 +298,11 @@ pub fn write_to(
 }
 
 /// The redactor the spec asks for: its fields, its key, and every value they may take.
-fn redactor(store: &FrameStore, spec: &ReportSpec, rows: Option<&IdxCa>) -> Result<Option<Redactor>> {
+fn redactor(
+    store: &FrameStore,
+    spec: &ReportSpec,
+    rows: Option<&IdxCa>,
+) -> Result<Option<Redactor>> {
     let columns = redact::parse_fields(&spec.redact)?;
     if columns.is_empty() {
         return Ok(None);
@@ -400,10 +404,9 @@ fn build(
             spec.title.clone()
         },
         note: spec.note.clone(),
-        generated_at: jiff::Timestamp::now().round(jiff::Unit::Second).map_or_else(
-            |_| jiff::Timestamp::now().to_string(),
-            |t| t.to_string(),
-        ),
+        generated_at: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
         generated_by: spec.author.clone().unwrap_or_else(default_author),
         version: env!("CARGO_PKG_VERSION"),
         config_hash: config_hash(config),
@@ -416,7 +419,13 @@ fn build(
             columns: columns.iter().map(|c| c.to_string()).collect(),
             sort: spec.view.sort.as_ref().map_or_else(
                 || "time order".to_string(),
-                |k| format!("{}{}", k.column, if k.descending { " descending" } else { "" }),
+                |k| {
+                    format!(
+                        "{}{}",
+                        k.column,
+                        if k.descending { " descending" } else { "" }
+                    )
+                },
             ),
             min_severity: spec.min_severity.as_str(),
         },

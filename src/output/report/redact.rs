@@ -151,8 +151,7 @@ impl Redactor {
         // a value of several columns takes the pseudonym of the first in REDACTABLE order.
         let mut values: BTreeMap<String, &'static str> = BTreeMap::new();
         for (column, value) in known {
-            if redactor.columns.contains(&column) && value.chars().count() >= MIN_EMBEDDED_CHARS
-            {
+            if redactor.columns.contains(&column) && value.chars().count() >= MIN_EMBEDDED_CHARS {
                 let rank = |c: &str| REDACTABLE.iter().position(|(_, col)| *col == c);
                 let entry = values.entry(value).or_insert(column);
                 if rank(column) < rank(entry) {

@@ -9,7 +9,6 @@ use polars::prelude::*;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
 use serde_json::{Map, Value};
 
-use crate::analysis::selected_frame;
 use crate::output::table::{Cell, column_cells};
 use crate::schema::{self, RAW_LINE, SOURCE};
 use crate::text;
@@ -55,9 +54,12 @@ pub fn for_each_chunk(
     let mut start = 0;
     loop {
         let len = CHUNK_ROWS.min(total - start);
+        let chunk = columns_of(frame, columns)?;
         let chunk = match rows {
-            Some(rows) => selected_frame(frame, Some(&rows.slice(start as i64, len)), columns)?,
-            None => selected_frame(frame, None, columns)?.slice(start as i64, len),
+            Some(rows) => chunk
+                .take(&rows.slice(start as i64, len))
+                .map_err(Error::polars("selecting events for a report"))?,
+            None => chunk.slice(start as i64, len),
         };
         each(plain(chunk, redactor)?)?;
         start += len;
@@ -67,17 +69,23 @@ pub fn for_each_chunk(
     }
 }
 
+/// `frame` cut to `columns` (the export columns include `raw_line`, which the analyses'
+/// column check does not offer).
+fn columns_of(frame: &DataFrame, columns: &[&str]) -> Result<DataFrame> {
+    frame
+        .select(columns.iter().copied())
+        .map_err(Error::polars("selecting columns for a report"))
+}
+
 /// A chunk with categoricals cast to strings, and redacted.
 pub fn plain(chunk: DataFrame, redactor: Option<&Redactor>) -> Result<DataFrame> {
     let height = chunk.height();
     let mut out = Vec::with_capacity(chunk.width());
     for column in chunk.columns() {
         let column = match column.dtype() {
-            DataType::Categorical(..) | DataType::Enum(..) => {
-                column
+            DataType::Categorical(..) | DataType::Enum(..) => column
                 .cast(&DataType::String)
-                .map_err(Error::polars("converting events for a report"))?
-            }
+                .map_err(Error::polars("converting events for a report"))?,
             _ => column.clone(),
         };
         let column = match (redactor, column.dtype()) {
@@ -94,7 +102,11 @@ pub fn plain(chunk: DataFrame, redactor: Option<&Redactor>) -> Result<DataFrame>
         };
         out.push(column);
     }
-    DataFrame::new(height, out).map_err(Error::polars("converting events for a report"))
+    let mut frame =
+        DataFrame::new(height, out).map_err(Error::polars("converting events for a report"))?;
+    // Writers go by record batches, which need every column cut at the same rows.
+    frame.rechunk_mut_par();
+    Ok(frame)
 }
 
 /// Writes the rows in a format; returns how many were written.
@@ -113,7 +125,7 @@ pub fn write_rows(
     let mut written = 0usize;
     match format {
         RowFormat::Parquet => {
-            let schema = plain(selected_frame(frame, None, &columns)?.slice(0, 0), None)?
+            let schema = plain(columns_of(frame, &columns)?.slice(0, 0), None)?
                 .schema()
                 .as_ref()
                 .clone();

@@ -124,12 +124,7 @@ pub fn scope(store: &FrameStore, config: &Config, findings: &[Finding]) -> Resul
     gaps.sort();
     Ok(Scope {
         inputs,
-        totals: (
-            events + duplicates + rejected,
-            events,
-            duplicates,
-            rejected,
-        ),
+        totals: (events + duplicates + rejected, events, duplicates, rejected),
         range: (ca.min(), ca.max()),
         streams,
         stream_count,
