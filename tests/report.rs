@@ -587,3 +587,59 @@ fn a_bad_format_or_field_is_refused_before_loading() {
     );
     assert!(!dir.path().join("x.csv").exists());
 }
+
+#[test]
+fn duckdb_reads_the_parquet_report() {
+    let has_duckdb = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_duckdb {
+        eprintln!(
+            "DUCKDB CHECK SKIPPED: python3 with the duckdb module not found (pip install duckdb)"
+        );
+        return;
+    }
+    let sample = sample_logs();
+    let store = load(&[&sample]);
+    let dir = tempfile::tempdir().unwrap();
+    let filter = "privileged or outcome:failure";
+    let want = expected(&store, filter);
+    let parquet = write(&store, &spec(filter), dir.path(), "events.parquet");
+    let script = format!(
+        "import duckdb\n\
+         rows = duckdb.sql(\"SELECT count(*), count(DISTINCT actor), \
+         epoch_us(min(time)), epoch_us(max(time)), count(event_id) FROM '{0}'\").fetchall()[0]\n\
+         kinds = dict((r[0], r[1]) for r in duckdb.sql(\"DESCRIBE SELECT * FROM '{0}'\").fetchall())\n\
+         print(*rows, kinds['time'], kinds['actor'], kinds['privileged'])",
+        parquet.display()
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let times = want
+        .column(TIME)
+        .unwrap()
+        .as_materialized_series()
+        .to_physical_repr();
+    let times = times.i64().unwrap();
+    let actors = want.column(ACTOR).unwrap().n_unique().unwrap()
+        - usize::from(want.column(ACTOR).unwrap().null_count() > 0);
+    let ids = want.height() - want.column(EVENT_ID).unwrap().null_count();
+    assert_eq!(
+        printed,
+        format!(
+            "{} {actors} {} {} {ids} TIMESTAMP WITH TIME ZONE VARCHAR BOOLEAN",
+            want.height(),
+            times.min().unwrap(),
+            times.max().unwrap()
+        )
+    );
+}

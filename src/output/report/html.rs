@@ -23,7 +23,7 @@ table{border-collapse:collapse;margin:.4rem 0;font-size:.85rem}th,td{border:1px 
 th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}.inputs td.mono{overflow-wrap:anywhere;max-width:34rem}
 .events td{max-width:28rem;overflow-wrap:anywhere}code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.82rem}
 pre{background:#f6f8fa;padding:.5rem;white-space:pre-wrap;overflow-wrap:anywhere}
-.tops{display:flex;flex-wrap:wrap;gap:1.2rem}.tops table{min-width:16rem}
+.tops{display:flex;flex-wrap:wrap;gap:1.2rem;align-items:flex-start}.tops table{flex:1 1 16rem;max-width:36rem}.tops td{overflow-wrap:anywhere}
 .counts{display:flex;gap:2rem;flex-wrap:wrap}.counts div{font-size:1.3rem}.counts span{display:block;font-size:.8rem;color:#57606a}
 .sev-critical,.sev-high{color:#a40e26;font-weight:600}.sev-medium{color:#9a6700;font-weight:600}
 svg.timeline{width:100%;height:auto;max-height:220px}svg .axis{stroke:#57606a}svg .label{font-size:11px;fill:#57606a}
@@ -354,7 +354,7 @@ pub fn group(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

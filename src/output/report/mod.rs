@@ -221,6 +221,20 @@ pub fn write(
     format: ReportFormat,
     path: &Path,
 ) -> Result<ReportStats> {
+    write_with_findings(store, config, spec, format, path, None)
+}
+
+/// [`write`] with the findings of the rules over the store's whole frame when the caller
+/// already has them (the TUI keeps them), so they are not computed again: detection is most
+/// of an HTML report's time and memory over a million events.
+pub fn write_with_findings(
+    store: &FrameStore,
+    config: &Config,
+    spec: &ReportSpec,
+    format: ReportFormat,
+    path: &Path,
+    findings: Option<&[Finding]>,
+) -> Result<ReportStats> {
     let io = |source| Error::Io {
         location: Location::file(path.display().to_string()),
         source,
@@ -231,7 +245,7 @@ pub fn write(
     };
     let temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, temp);
-    let stats = write_to(&mut out, store, config, spec, format, path)?;
+    let stats = write_to(&mut out, store, config, spec, format, path, findings)?;
     let temp = out.into_inner().map_err(|e| io(e.into_error()))?;
     temp.as_file().sync_all().map_err(io)?;
     // A report is made to be shared: readable by others like any file written, not private
@@ -246,7 +260,8 @@ pub fn write(
     Ok(stats)
 }
 
-/// [`write`] to any writer; `path` is the report's name in the command line it shows.
+/// [`write_with_findings`] to any writer; `path` is the report's name in the command line
+/// it shows.
 pub fn write_to(
     out: &mut (dyn Write + Send),
     store: &FrameStore,
@@ -254,6 +269,7 @@ pub fn write_to(
     spec: &ReportSpec,
     format: ReportFormat,
     path: &Path,
+    findings: Option<&[Finding]>,
 ) -> Result<ReportStats> {
     let frame = store.frame();
     let view = spec
@@ -273,7 +289,7 @@ pub fn write_to(
             })
         }
         ReportFormat::Html | ReportFormat::Markdown => {
-            let mut report = build(store, config, spec, &selection, format, path)?;
+            let mut report = build(store, config, spec, &selection, (format, path), findings)?;
             if let Some(r) = &redactor {
                 report.redact(r);
             }
@@ -345,8 +361,8 @@ fn build(
     config: &Config,
     spec: &ReportSpec,
     selection: &analysis::Selection,
-    format: ReportFormat,
-    path: &Path,
+    (format, path): (ReportFormat, &Path),
+    findings: Option<&[Finding]>,
 ) -> Result<Report> {
     let frame = store.frame();
     let rows = selection.rows.as_ref();
@@ -366,9 +382,16 @@ fn build(
         let values = selected_frame(frame, rows, &[column])?;
         top.push((column, value_counts(&values, column, TOP_VALUES)?));
     }
-    let all = detectors::run(frame, config)?;
-    let scope = scope::scope(store, config, &all)?;
-    let mut findings = in_scope(&all, spec.min_severity, rows, frame.height());
+    let computed;
+    let all = match findings {
+        Some(all) => all,
+        None => {
+            computed = detectors::run(frame, config)?;
+            &computed
+        }
+    };
+    let scope = scope::scope(store, config, all)?;
+    let mut findings = in_scope(all, spec.min_severity, rows, frame.height());
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -17,14 +17,15 @@ use sha2::Sha256;
 use crate::schema::{ACCOUNT, ACTOR, LOCATION, SESSION, SRC_IP, USER_AGENT};
 use crate::{Error, Location, Result};
 
-/// The fields `--redact` takes, with the column each names.
+/// The fields `--redact` takes, with the column each names (a field is its column's name,
+/// but for `ip`).
 pub const REDACTABLE: [(&str, &str); 6] = [
-    ("actor", ACTOR),
+    (ACTOR, ACTOR),
     ("ip", SRC_IP),
-    ("user_agent", USER_AGENT),
-    ("account", ACCOUNT),
-    ("location", LOCATION),
-    ("session", SESSION),
+    (USER_AGENT, USER_AGENT),
+    (ACCOUNT, ACCOUNT),
+    (LOCATION, LOCATION),
+    (SESSION, SESSION),
 ];
 
 /// Bytes of a redaction key.
@@ -268,7 +269,7 @@ mod tests {
 
     #[test]
     fn field_names_parse() {
-        let cols = parse_fields(&["user_agent".into(), "ip".into(), "actor".into()]).unwrap();
+        let cols = parse_fields(&[USER_AGENT.into(), "ip".into(), ACTOR.into()]).unwrap();
         assert_eq!(cols, vec![ACTOR, SRC_IP, USER_AGENT]);
         assert!(parse_fields(&["password".into()]).is_err());
     }

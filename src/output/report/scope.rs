@@ -27,6 +27,10 @@ pub const GAP_RULE: &str = "log-integrity-gap";
 /// Streams listed in a report's coverage (the rest are counted).
 pub const STREAMS_SHOWN: usize = 50;
 const DAY_US: i64 = 86_400_000_000;
+/// Result columns of the stream count (the event columns never start with `__`).
+const FIRST: &str = "__first";
+const LAST: &str = "__last";
+const COUNT: &str = "__n";
 
 /// One input of a report.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,9 +185,9 @@ fn streams(frame: &DataFrame, history_days: u32) -> Result<Vec<Stream>> {
         .filter(col(TIME).is_not_null())
         .group_by([col(PROVIDER), col(ACCOUNT), col(LOG_TYPE)])
         .agg([
-            col(TIME).to_physical().min().alias("first"),
-            col(TIME).to_physical().max().alias("last"),
-            len().cast(DataType::UInt64).alias("n"),
+            col(TIME).to_physical().min().alias(FIRST),
+            col(TIME).to_physical().max().alias(LAST),
+            len().cast(DataType::UInt64).alias(COUNT),
         ])
         .with_columns([
             col(PROVIDER).cast(DataType::String),
@@ -212,7 +216,7 @@ fn streams(frame: &DataFrame, history_days: u32) -> Result<Vec<Stream>> {
             .collect())
     };
     let (providers, accounts, logs) = (text(PROVIDER)?, text(ACCOUNT)?, text(LOG_TYPE)?);
-    let (firsts, lasts, counts) = (number("first")?, number("last")?, number("n")?);
+    let (firsts, lasts, counts) = (number(FIRST)?, number(LAST)?, number(COUNT)?);
     let mut out: Vec<Stream> = (0..grouped.height())
         .map(|i| {
             let parts: Vec<&str> = [&providers[i], &accounts[i], &logs[i]]
