@@ -643,3 +643,29 @@ fn duckdb_reads_the_parquet_report() {
         )
     );
 }
+
+#[test]
+fn coverage_gaps_are_the_silences_the_rule_judges_not_nights() {
+    // A month of multi-provider activity: people-driven streams are silent every night and
+    // weekend; the Kubernetes audit log is cut for six hours one Saturday.
+    let dir = tempfile::tempdir().unwrap();
+    trailscope::synth::write(trailscope::synth::Kind::Month, dir.path(), 100_000, 7).unwrap();
+    let store = load(&[dir.path()]);
+    let out = tempfile::tempdir().unwrap();
+    let md = std::fs::read_to_string(write(&store, &spec(""), out.path(), "month.md")).unwrap();
+    let scope = md.split("### Coverage").nth(1).unwrap();
+    assert!(scope.contains("1 found:"), "{scope}");
+    let gaps: Vec<&str> = scope.lines().filter(|l| l.starts_with("- ")).collect();
+    assert_eq!(gaps.len(), 1, "{gaps:#?}");
+    assert!(
+        gaps[0].starts_with("- kubernetes/audit was silent for 6 h"),
+        "{}",
+        gaps[0]
+    );
+    // The streams whose nights are silent were judged, and none of their nights is a gap.
+    let okta = scope.lines().find(|l| l.starts_with("| okta/")).unwrap();
+    assert!(okta.ends_with("| yes |"), "{okta}");
+    let html = std::fs::read_to_string(write(&store, &spec(""), out.path(), "month.html")).unwrap();
+    assert!(html.contains("kubernetes/audit was silent for 6 h"));
+    assert_renders(&out.path().join("month.html"), "Case 17");
+}
