@@ -10,7 +10,7 @@ use trailscope::output::report::{self, ReportFormat, ReportSpec};
 use trailscope::text::escape_control;
 
 use crate::args::{Common, Level, ReportArgs};
-use crate::inputs::{compile_view, load};
+use crate::inputs::{compile_view, default_paths, load};
 
 pub(crate) fn report(
     args: ReportArgs,
@@ -65,7 +65,11 @@ pub(crate) fn report(
         redact_key: args.redact_key_file,
         author: args.author,
         max_rows: args.max_rows,
-        paths: args.paths,
+        paths: if args.paths.is_empty() {
+            default_paths()
+        } else {
+            args.paths
+        },
     };
     let stats = report::write(&loaded.store, &loaded.config, &spec, format, &args.out)?;
     loaded.report_timings();
