@@ -685,3 +685,44 @@ fn shell_line(words: &[String]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_read_back_as_the_words_they_were() {
+        let words: Vec<String> = [
+            "trailscope",
+            "query",
+            "--filter",
+            "actor:'o'neil' ip:10.0.0.0/8",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            shell_line(&words),
+            r#"trailscope query --filter 'actor:'\''o'\''neil'\'' ip:10.0.0.0/8' ''"#
+        );
+    }
+
+    #[test]
+    fn formats_follow_the_extension() {
+        assert_eq!(
+            ReportFormat::from_path(Path::new("a/b.HTML")),
+            Some(ReportFormat::Html)
+        );
+        assert_eq!(
+            ReportFormat::from_path(Path::new("x.parquet")),
+            Some(ReportFormat::Rows(RowFormat::Parquet))
+        );
+        assert_eq!(ReportFormat::from_path(Path::new("x.txt")), None);
+        for name in ReportFormat::NAMES {
+            assert_eq!(
+                ReportFormat::parse(name).map(ReportFormat::name),
+                Some(name)
+            );
+        }
+    }
+}
