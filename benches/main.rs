@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -23,6 +23,7 @@ mod follow;
 mod hostile;
 mod query;
 mod render;
+mod report;
 mod tail;
 mod views;
 
@@ -77,6 +78,9 @@ fn main() {
     }
     if groups.contains(&"views") {
         views::bench(runs);
+    }
+    if groups.contains(&"report") {
+        report::bench(&data_dir(), events, runs);
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);

@@ -64,6 +64,29 @@ pub fn escape_html(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Escapes text for Markdown (a table cell or a paragraph): control characters as
+/// [`escape_control`] shows them, then a backslash before every character that Markdown or
+/// GitHub's extensions could read as markup, a table border, a link or an autolink (`:` of
+/// a URL scheme, `@` of an address, `.` of a `www.` host), and `&` so no entity is decoded.
+pub fn escape_markdown(s: &str) -> Cow<'_, str> {
+    const MARKUP: &[char] = &[
+        '\\', '`', '*', '_', '{', '}', '[', ']', '<', '>', '(', ')', '#', '+', '-', '.', '!', '|',
+        '~', ':', '@', '&', '=', '"', '\'', '$', '%', '^',
+    ];
+    let controlled = escape_control(s);
+    if !controlled.contains(MARKUP) {
+        return controlled;
+    }
+    let mut out = String::with_capacity(controlled.len() + 16);
+    for c in controlled.chars() {
+        if MARKUP.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
 /// Neutralizes spreadsheet formulas: a cell starting with `=`, `+`, `-`, `@`, tab or CR is
 /// prefixed with `'` so spreadsheet programs show it as text (OWASP CSV injection advice).
 /// Control characters are escaped too.
@@ -195,6 +218,17 @@ mod tests {
             escape_html("<script>alert('x')</script>&"),
             "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;&amp;"
         );
+    }
+
+    #[test]
+    fn markdown_markup_is_escaped() {
+        assert_eq!(escape_markdown("a|b`c"), "a\\|b\\`c");
+        assert_eq!(
+            escape_markdown("[x](http://evil) <img> *y*"),
+            "\\[x\\]\\(http\\://evil\\) \\<img\\> \\*y\\*"
+        );
+        assert_eq!(escape_markdown("line\nnext"), "line\\\\nnext");
+        assert_eq!(escape_markdown("plain text"), "plain text");
     }
 
     #[test]

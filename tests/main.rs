@@ -19,6 +19,7 @@ mod loader_properties;
 mod loading;
 mod panther;
 mod query;
+mod report;
 mod stratus;
 mod tail_stdin;
 mod tui;

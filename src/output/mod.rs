@@ -7,6 +7,7 @@
 pub mod alert;
 pub mod analyses;
 pub mod findings;
+pub mod report;
 pub mod stream;
 pub mod table;
 

@@ -212,6 +212,10 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: crate::views::ViewsCommand,
     },
+    /// Write a report of the events a filter selects: a self-contained HTML page or
+    /// Markdown (scope with input hashes, the view, counts, timeline, top values, findings,
+    /// events), or every matching event as CSV, JSON, NDJSON or Parquet.
+    Report(ReportArgs),
     /// Follow inputs as they grow and print new events as they arrive (like `tail -f`):
     /// lines appended to files, new files in directories (gzip too), rotated and truncated
     /// files, and standard input (`-`).
@@ -337,4 +341,53 @@ pub(crate) struct TailArgs {
     /// until `until=RFC3339` or `for=2h`. Repeatable; also `[[alert.silence]]`.
     #[arg(long, value_name = "SPEC")]
     pub(crate) silence: Vec<String>,
+}
+
+/// What `trailscope report` was asked.
+#[derive(clap::Args)]
+pub(crate) struct ReportArgs {
+    /// Inputs (default: the bundled sample-logs/).
+    pub(crate) paths: Vec<String>,
+    /// The report file; its extension picks the format unless --format is given.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Output format: html, md, csv, json, ndjson or parquet (default: from --out's extension).
+    #[arg(long, value_name = "FORMAT")]
+    pub(crate) format: Option<String>,
+    /// Filter expression (see the README's filter language).
+    #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+    pub(crate) filter: Option<String>,
+    /// Title of the report.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) title: Option<String>,
+    /// A note shown under the title (what the report is for, the ticket, the question).
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: Option<String>,
+    /// Columns of the events table, comma-separated (the event id is always added).
+    #[arg(long, value_name = "C1,C2", value_delimiter = ',')]
+    pub(crate) columns: Vec<String>,
+    /// Sort by a column, `COLUMN` or `COLUMN:desc` (default: time order).
+    #[arg(long, value_name = "COL[:desc]")]
+    pub(crate) sort: Option<String>,
+    /// A saved view to report (its title, note, filter, range, columns, sort and findings),
+    /// and the time range.
+    #[command(flatten)]
+    pub(crate) view: ViewArgs,
+    /// Findings below this severity are left out (default: the view's, else all).
+    #[arg(long, value_enum)]
+    pub(crate) min_severity: Option<Level>,
+    /// Replace these fields by keyed pseudonyms everywhere they appear: actor, ip,
+    /// user_agent, account, country, city, session (comma-separated).
+    #[arg(long, value_name = "FIELDS", value_delimiter = ',')]
+    pub(crate) redact: Vec<String>,
+    /// The secret key of the pseudonyms (default: $XDG_CONFIG_HOME/trailscope/redact.key,
+    /// created on first use).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) redact_key_file: Option<PathBuf>,
+    /// Who made the report (default: $USER@host).
+    #[arg(long, value_name = "WHO")]
+    pub(crate) author: Option<String>,
+    /// Events shown in HTML and Markdown (the row formats carry all of them).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub(crate) max_rows: usize,
 }

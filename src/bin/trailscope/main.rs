@@ -5,6 +5,7 @@
 mod args;
 mod commands;
 mod inputs;
+mod report;
 mod views;
 
 use std::ffi::OsString;
@@ -223,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             detect(&loaded, &resolved, (format, fail_on))
         }
         Some(Command::Views { command }) => views::run(command, &common),
+        Some(Command::Report(args)) => report::report(args, cli.input_format.as_deref(), &common),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),
         Some(Command::Synth {
             kind,

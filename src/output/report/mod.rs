@@ -1,0 +1,717 @@
+//! Reports: a view of the loaded events handed on as evidence. [`write`] builds a
+//! [`Report`] from the store (scope with input hashes, the view's definition and the command
+//! lines that reproduce it, counts, a timeline, top values, the findings in scope, the
+//! matching events capped) and writes it as HTML ([`html`]) or Markdown ([`markdown`]); the
+//! row formats ([`rows`]: CSV, JSON, NDJSON, Parquet) carry every matching event instead,
+//! streamed. With redaction ([`redact`]) every value of the chosen fields becomes a keyed
+//! pseudonym wherever it appears.
+//!
+//! The same report twice from the same inputs is the same apart from its generation time:
+//! findings, top values, streams and inputs are put in a fixed order.
+
+pub mod html;
+pub mod markdown;
+pub mod redact;
+pub mod rows;
+pub mod scope;
+pub mod svg;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::IdxCa;
+use sha2::{Digest, Sha256};
+
+use crate::analysis::{
+    self, Counts, SortKey, TimeRange, Timeline, TimelineSpec, ViewSpec, selected_frame,
+    value_counts,
+};
+use crate::config::Config;
+use crate::detectors::{self, Finding, Severity};
+use crate::output::table::{Cell, Grid};
+use crate::schema::{ACTION, ACTOR, EVENT_ID, OUTCOME, RESOURCE, SESSION, SRC_IP};
+use crate::store::FrameStore;
+use crate::views::FindingsSpec;
+use crate::{Error, Location, Result};
+
+pub use redact::{REDACTABLE, Redactor};
+pub use rows::RowFormat;
+pub use scope::Scope;
+
+/// Events shown in an HTML or Markdown report when the spec does not say.
+pub const DEFAULT_MAX_ROWS: usize = 1_000;
+/// Values in each top-N table.
+pub const TOP_VALUES: usize = 10;
+/// Lanes of the report's timeline: the outcomes.
+const TIMELINE_LANES: usize = 3;
+
+/// What to report: a view of the events, and how the report is labelled.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportSpec {
+    /// Title (empty: "trailscope report").
+    pub title: String,
+    /// Free text shown under the title.
+    pub note: String,
+    /// The saved view it was made from, if any (shown in the command line).
+    pub view_name: Option<String>,
+    /// The events: filter, time range, zone, columns, sort.
+    pub view: ViewSpec,
+    /// Findings below this severity are left out.
+    pub min_severity: Severity,
+    /// Only the findings of these rules (empty: every rule), as a findings view lists them.
+    pub rules: Vec<String>,
+    /// Fields to redact (`actor`, `ip`, ...; see [`REDACTABLE`]).
+    pub redact: Vec<String>,
+    /// The redaction key file (None: [`redact::default_key_path`]).
+    pub redact_key: Option<PathBuf>,
+    /// Who generated it (None: `$USER@host`).
+    pub author: Option<String>,
+    /// Events shown in HTML and Markdown.
+    pub max_rows: usize,
+    /// The inputs as the user named them, for the command line shown (empty: the inputs).
+    pub paths: Vec<String>,
+}
+
+impl Default for ReportSpec {
+    fn default() -> Self {
+        ReportSpec {
+            title: String::new(),
+            note: String::new(),
+            view_name: None,
+            view: ViewSpec::default(),
+            min_severity: Severity::Info,
+            rules: Vec::new(),
+            redact: Vec::new(),
+            redact_key: None,
+            author: None,
+            max_rows: DEFAULT_MAX_ROWS,
+            paths: Vec::new(),
+        }
+    }
+}
+
+/// A report's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// One self-contained HTML page.
+    Html,
+    /// Markdown, for tickets and wikis.
+    Markdown,
+    /// Every matching event in a row format.
+    Rows(RowFormat),
+}
+
+impl ReportFormat {
+    /// Every format's name, as `--format` takes them.
+    pub const NAMES: [&'static str; 6] = ["html", "md", "csv", "json", "ndjson", "parquet"];
+
+    /// The format a name (or file extension) stands for.
+    pub fn parse(name: &str) -> Option<ReportFormat> {
+        Some(match name.to_ascii_lowercase().as_str() {
+            "html" | "htm" => ReportFormat::Html,
+            "md" | "markdown" => ReportFormat::Markdown,
+            "csv" => ReportFormat::Rows(RowFormat::Csv),
+            "json" => ReportFormat::Rows(RowFormat::Json),
+            "ndjson" | "jsonl" => ReportFormat::Rows(RowFormat::Ndjson),
+            "parquet" | "pq" => ReportFormat::Rows(RowFormat::Parquet),
+            _ => return None,
+        })
+    }
+
+    /// The format a file's extension picks.
+    pub fn from_path(path: &Path) -> Option<ReportFormat> {
+        ReportFormat::parse(path.extension()?.to_str()?)
+    }
+
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReportFormat::Html => "html",
+            ReportFormat::Markdown => "md",
+            ReportFormat::Rows(RowFormat::Csv) => "csv",
+            ReportFormat::Rows(RowFormat::Json) => "json",
+            ReportFormat::Rows(RowFormat::Ndjson) => "ndjson",
+            ReportFormat::Rows(RowFormat::Parquet) => "parquet",
+        }
+    }
+}
+
+/// What writing a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportStats {
+    /// Events the view matched.
+    pub matching: usize,
+    /// Events written (capped in HTML and Markdown).
+    pub written: usize,
+    /// Findings in scope.
+    pub findings: usize,
+}
+
+/// A report, built and (when asked) redacted: what HTML and Markdown render.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Title.
+    pub title: String,
+    /// Note.
+    pub note: String,
+    /// Generation time (RFC 3339 UTC).
+    pub generated_at: String,
+    /// `user@host` or `--author`.
+    pub generated_by: String,
+    /// trailscope's version.
+    pub version: &'static str,
+    /// SHA-256 of the effective configuration.
+    pub config_hash: String,
+    /// Fields redacted (empty: none).
+    pub redacted: Vec<&'static str>,
+    /// The view, as text.
+    pub view: ViewText,
+    /// `trailscope report ...` that makes this report again.
+    pub report_command: String,
+    /// `trailscope query ...` that prints the same events.
+    pub query_command: String,
+    /// Events loaded.
+    pub loaded: usize,
+    /// Events matched.
+    pub matching: usize,
+    /// First and last matching event (µs UTC).
+    pub range: (Option<i64>, Option<i64>),
+    /// Matching events over time, one lane per outcome.
+    pub timeline: Timeline,
+    /// Top values of actor, action, source address and resource.
+    pub top: Vec<(&'static str, Counts)>,
+    /// Findings in scope, most severe first (at most `max_rows`).
+    pub findings: Vec<Finding>,
+    /// How many findings are in scope.
+    pub finding_count: usize,
+    /// Findings in scope per severity, most severe first.
+    pub severities: Vec<(Severity, usize)>,
+    /// The first matching events, with the view's columns and the event id.
+    pub events: Grid,
+    /// The cap on events shown.
+    pub max_rows: usize,
+    /// The scope.
+    pub scope: Scope,
+    /// The display zone.
+    pub tz: jiff::tz::TimeZone,
+}
+
+/// A view's definition as a reader reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ViewText {
+    /// The saved view's name.
+    pub name: Option<String>,
+    /// Filter text (empty: every event).
+    pub filter: String,
+    /// Time range, as flags would give it.
+    pub range: String,
+    /// Display zone.
+    pub tz: String,
+    /// Columns shown.
+    pub columns: Vec<String>,
+    /// Sort.
+    pub sort: String,
+    /// Minimum severity of findings.
+    pub min_severity: &'static str,
+}
+
+/// Builds the report of `spec` over `store`'s events and writes it to `path` in `format`
+/// (atomically: a temporary file next to it, renamed when complete). The one entry point of
+/// `trailscope report` and the TUI's export.
+pub fn write(
+    store: &FrameStore,
+    config: &Config,
+    spec: &ReportSpec,
+    format: ReportFormat,
+    path: &Path,
+) -> Result<ReportStats> {
+    write_with_findings(store, config, spec, format, path, None)
+}
+
+/// [`write`] with the findings of the rules over the store's whole frame when the caller
+/// already has them (the TUI keeps them), so they are not computed again: detection is most
+/// of an HTML report's time and memory over a million events.
+pub fn write_with_findings(
+    store: &FrameStore,
+    config: &Config,
+    spec: &ReportSpec,
+    format: ReportFormat,
+    path: &Path,
+    findings: Option<&[Finding]>,
+) -> Result<ReportStats> {
+    let io = |source| Error::Io {
+        location: Location::file(path.display().to_string()),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, temp);
+    let stats = write_to(&mut out, store, config, spec, format, path, findings)?;
+    let temp = out.into_inner().map_err(|e| io(e.into_error()))?;
+    temp.as_file().sync_all().map_err(io)?;
+    // A report is made to be shared: readable by others like any file written, not private
+    // like the temporary file it was written as.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(temp.path(), std::fs::Permissions::from_mode(0o644))
+            .map_err(io)?;
+    }
+    temp.persist(path).map_err(|e| io(e.error))?;
+    Ok(stats)
+}
+
+/// [`write_with_findings`] to any writer; `path` is the report's name in the command line
+/// it shows.
+pub fn write_to(
+    out: &mut (dyn Write + Send),
+    store: &FrameStore,
+    config: &Config,
+    spec: &ReportSpec,
+    format: ReportFormat,
+    path: &Path,
+    findings: Option<&[Finding]>,
+) -> Result<ReportStats> {
+    let frame = store.frame();
+    let view = spec
+        .view
+        .compile(frame)
+        .map_err(|e| Error::Invalid(format!("invalid filter: {}", e.message)))?;
+    let selection = analysis::select_rows(frame, &view)?;
+    let rows = selection.rows.as_ref();
+    let redactor = redactor(store, spec, rows)?;
+    match format {
+        ReportFormat::Rows(rows_format) => {
+            let written = rows::write_rows(out, rows_format, frame, rows, redactor.as_ref())?;
+            Ok(ReportStats {
+                matching: selection.matching,
+                written,
+                findings: 0,
+            })
+        }
+        ReportFormat::Html | ReportFormat::Markdown => {
+            let mut report = build(store, config, spec, &selection, (format, path), findings)?;
+            if let Some(r) = &redactor {
+                report.redact(r);
+            }
+            let stats = ReportStats {
+                matching: report.matching,
+                written: report.events.rows.len(),
+                findings: report.finding_count,
+            };
+            let io = |source| Error::Io {
+                location: Location::file(path.display().to_string()),
+                source,
+            };
+            if format == ReportFormat::Html {
+                html::write(out, &report).map_err(io)?;
+            } else {
+                markdown::write(out, &report).map_err(io)?;
+            }
+            out.flush().map_err(io)?;
+            Ok(stats)
+        }
+    }
+}
+
+/// The redactor the spec asks for: its fields, its key, and every value they may take.
+fn redactor(
+    store: &FrameStore,
+    spec: &ReportSpec,
+    rows: Option<&IdxCa>,
+) -> Result<Option<Redactor>> {
+    let columns = redact::parse_fields(&spec.redact)?;
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let key_path = match &spec.redact_key {
+        Some(p) => p.clone(),
+        None => redact::default_key_path().ok_or_else(|| {
+            Error::Invalid(
+                "no redaction key: give --redact-key-file, or set XDG_CONFIG_HOME or HOME".into(),
+            )
+        })?,
+    };
+    let key = redact::load_or_create_key(&key_path)?;
+    let dictionaries = crate::schema::Dictionaries::shared();
+    let mut known: Vec<(&'static str, String)> = Vec::new();
+    for column in &columns {
+        if *column == SESSION {
+            let sessions = selected_frame(store.frame(), rows, &[SESSION])?;
+            let values = sessions
+                .column(SESSION)
+                .and_then(|c| c.unique())
+                .map_err(Error::polars("collecting sessions to redact"))?;
+            let values = values.str().map_err(Error::polars("collecting sessions"))?;
+            known.extend(values.iter().flatten().map(|v| (SESSION, v.to_string())));
+        } else {
+            known.extend(
+                dictionaries
+                    .category_values(column)
+                    .into_iter()
+                    .map(|(_, v)| (*column, v)),
+            );
+        }
+    }
+    Redactor::new(columns, key, known).map(Some)
+}
+
+/// Builds the report (not yet redacted).
+fn build(
+    store: &FrameStore,
+    config: &Config,
+    spec: &ReportSpec,
+    selection: &analysis::Selection,
+    (format, path): (ReportFormat, &Path),
+    findings: Option<&[Finding]>,
+) -> Result<Report> {
+    let frame = store.frame();
+    let rows = selection.rows.as_ref();
+    let tz = spec.view.tz.clone();
+    let timeline = analysis::run(
+        frame,
+        rows,
+        &TimelineSpec {
+            by: OUTCOME.to_string(),
+            bucket: None,
+            tz: tz.clone(),
+            top: TIMELINE_LANES,
+        },
+    )?;
+    let mut top = Vec::new();
+    for column in [ACTOR, ACTION, SRC_IP, RESOURCE] {
+        let values = selected_frame(frame, rows, &[column])?;
+        top.push((column, value_counts(&values, column, TOP_VALUES)?));
+    }
+    let computed;
+    let all = match findings {
+        Some(all) => all,
+        None => {
+            computed = detectors::run(frame, config)?;
+            &computed
+        }
+    };
+    let scope = scope::scope(store, config, all)?;
+    let wanted = FindingsSpec {
+        min_severity: spec.min_severity,
+        rules: spec.rules.clone(),
+    };
+    let mut findings = detectors::at_least(
+        &wanted.in_scope(all.to_vec(), rows, frame.height()),
+        spec.min_severity,
+    );
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then(a.time.cmp(&b.time))
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.actor.cmp(&b.actor))
+            .then_with(|| a.event_ids.cmp(&b.event_ids))
+    });
+    let finding_count = findings.len();
+    let mut severities: Vec<(Severity, usize)> = Vec::new();
+    for f in &findings {
+        match severities.last_mut() {
+            Some((s, n)) if *s == f.severity => *n += 1,
+            _ => severities.push((f.severity, 1)),
+        }
+    }
+    findings.truncate(spec.max_rows);
+    let mut columns: Vec<&str> = spec.view.shown_columns();
+    if !columns.contains(&EVENT_ID) {
+        columns.push(EVENT_ID);
+    }
+    let shown = selection.matching.min(spec.max_rows);
+    let head = match rows {
+        Some(r) => selected_frame(frame, Some(&r.slice(0, shown)), &columns)?,
+        None => selected_frame(frame, None, &columns)?.slice(0, shown),
+    };
+    let events = Grid::from_frame(&rows::plain(head, None)?)?;
+    let (report_command, query_command) = commands(store, spec, format, path);
+    Ok(Report {
+        title: if spec.title.trim().is_empty() {
+            "trailscope report".to_string()
+        } else {
+            spec.title.clone()
+        },
+        note: spec.note.clone(),
+        generated_at: jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
+        generated_by: spec.author.clone().unwrap_or_else(default_author),
+        version: env!("CARGO_PKG_VERSION"),
+        config_hash: config_hash(config),
+        redacted: Vec::new(),
+        view: ViewText {
+            name: spec.view_name.clone(),
+            filter: spec.view.filter.clone(),
+            range: range_text(spec.view.range.as_ref()),
+            tz: tz.iana_name().unwrap_or("UTC").to_string(),
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            sort: spec.view.sort.as_ref().map_or_else(
+                || "time order".to_string(),
+                |k| {
+                    format!(
+                        "{}{}",
+                        k.column,
+                        if k.descending { " descending" } else { "" }
+                    )
+                },
+            ),
+            min_severity: spec.min_severity.as_str(),
+        },
+        report_command,
+        query_command,
+        loaded: frame.height(),
+        matching: selection.matching,
+        range: (selection.first, selection.last),
+        timeline,
+        top,
+        findings,
+        finding_count,
+        severities,
+        events,
+        max_rows: spec.max_rows,
+        scope,
+        tz,
+    })
+}
+
+impl Report {
+    /// Replaces every value of the redacted fields, wherever it appears, by its pseudonym.
+    pub fn redact(&mut self, r: &Redactor) {
+        self.redacted = r.columns().to_vec();
+        self.title = r.scrub(&self.title);
+        self.note = r.scrub(&self.note);
+        self.view.filter = r.scrub(&self.view.filter);
+        self.view.name = self.view.name.as_deref().map(|n| r.scrub(n));
+        self.report_command = r.scrub(&self.report_command);
+        self.query_command = r.scrub(&self.query_command);
+        for lane in &mut self.timeline.lanes {
+            if let analysis::Key::Value(v) = &lane.key {
+                lane.key = analysis::Key::Value(r.cell(OUTCOME, v));
+            }
+        }
+        for (column, counts) in &mut self.top {
+            for (value, _) in counts.iter_mut() {
+                *value = r.cell(column, value);
+            }
+        }
+        for f in &mut self.findings {
+            f.actor = r.cell(ACTOR, &f.actor);
+            f.reason = r.scrub(&f.reason);
+            f.title = r.scrub(&f.title);
+            for id in &mut f.event_ids {
+                *id = r.scrub(id);
+            }
+        }
+        let headers = self.events.headers.clone();
+        for row in &mut self.events.rows {
+            for (cell, column) in row.iter_mut().zip(&headers) {
+                if let Cell::Text(text) = cell {
+                    *text = r.cell(column, text);
+                }
+            }
+        }
+        for input in &mut self.scope.inputs {
+            input.name = r.scrub(&input.name);
+        }
+        for stream in &mut self.scope.streams {
+            stream.label = r.scrub(&stream.label);
+        }
+        for (_, gap) in &mut self.scope.gaps {
+            *gap = r.scrub(gap);
+        }
+    }
+}
+
+/// `$USER@host` (`$LOGNAME`, then `unknown`; the kernel's host name, then `localhost`).
+pub fn default_author() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = ["/proc/sys/kernel/hostname", "/etc/hostname"]
+        .iter()
+        .find_map(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+        })
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{user}@{host}")
+}
+
+/// SHA-256 of the effective configuration in its canonical (debug) form: every map in it
+/// is ordered, so equal settings hash equal however the files were written.
+pub fn config_hash(config: &Config) -> String {
+    scope::hex(&Sha256::digest(format!("{config:?}").as_bytes()))
+}
+
+/// A time range as `--after X --before Y` / `--last D` would give it.
+fn range_text(range: Option<&TimeRange>) -> String {
+    match range {
+        None => "all loaded events".to_string(),
+        Some(TimeRange::Last(d)) => format!("the last {d} before the newest event"),
+        Some(TimeRange::Between { after, before }) => match (after, before) {
+            (Some(a), Some(b)) => format!("from {a} to before {b}"),
+            (Some(a), None) => format!("from {a}"),
+            (None, Some(b)) => format!("before {b}"),
+            (None, None) => "all loaded events".to_string(),
+        },
+    }
+}
+
+/// The command lines that make the report again and print its events.
+fn commands(
+    store: &FrameStore,
+    spec: &ReportSpec,
+    format: ReportFormat,
+    path: &Path,
+) -> (String, String) {
+    let view = &spec.view;
+    let mut shared: Vec<String> = Vec::new();
+    if let Some(tz) = view.tz.iana_name().filter(|n| *n != "UTC") {
+        shared.extend(["--tz".into(), tz.to_string()]);
+    }
+    if !view.columns.is_empty() {
+        shared.extend(["--columns".into(), view.columns.join(",")]);
+    }
+    if let Some(SortKey { column, descending }) = &view.sort {
+        let order = if *descending { ":desc" } else { "" };
+        shared.extend(["--sort".into(), format!("{column}{order}")]);
+    }
+    let paths: Vec<String> = if spec.paths.is_empty() {
+        store.inputs().iter().map(|i| i.name.clone()).collect()
+    } else {
+        spec.paths.clone()
+    };
+    let mut report = vec!["trailscope".to_string(), "report".to_string()];
+    if let Some(name) = &spec.view_name {
+        report.extend(["--view".into(), name.clone()]);
+    }
+    if !view.filter.is_empty() {
+        report.extend(["--filter".into(), view.filter.clone()]);
+    }
+    match &view.range {
+        Some(TimeRange::Last(d)) => report.extend(["--last".into(), d.clone()]),
+        Some(TimeRange::Between { after, before }) => {
+            if let Some(a) = after {
+                report.extend(["--after".into(), a.clone()]);
+            }
+            if let Some(b) = before {
+                report.extend(["--before".into(), b.clone()]);
+            }
+        }
+        None => {}
+    }
+    report.extend(shared.iter().cloned());
+    if spec.min_severity != Severity::Info {
+        report.extend(["--min-severity".into(), spec.min_severity.as_str().into()]);
+    }
+    if spec.max_rows != DEFAULT_MAX_ROWS {
+        report.extend(["--max-rows".into(), spec.max_rows.to_string()]);
+    }
+    if !spec.redact.is_empty() {
+        report.extend(["--redact".into(), spec.redact.join(",")]);
+    }
+    report.extend(["--format".into(), format.name().into()]);
+    report.extend(["--out".into(), path.display().to_string()]);
+    report.extend(paths.iter().cloned());
+    // `query` has no range flags: the range becomes filter terms.
+    let mut filter = view.filter.clone();
+    let term = |bound: &str, value: &str| {
+        if value.contains(' ') {
+            format!("{bound}:\"{value}\"")
+        } else {
+            format!("{bound}:{value}")
+        }
+    };
+    let mut terms = Vec::new();
+    match &view.range {
+        Some(TimeRange::Last(d)) => terms.push(term("last", d)),
+        Some(TimeRange::Between { after, before }) => {
+            terms.extend(after.iter().map(|a| term("after", a)));
+            terms.extend(before.iter().map(|b| term("before", b)));
+        }
+        None => {}
+    }
+    if !terms.is_empty() {
+        filter = if filter.trim().is_empty() {
+            terms.join(" ")
+        } else {
+            format!("({filter}) {}", terms.join(" "))
+        };
+    }
+    let mut query = vec!["trailscope".to_string(), "query".to_string()];
+    if !filter.is_empty() {
+        query.extend(["--filter".into(), filter]);
+    }
+    query.extend(shared);
+    query.extend(["--format".into(), "csv".into()]);
+    query.extend(paths);
+    (shell_line(&report), shell_line(&query))
+}
+
+/// Words as a POSIX shell reads them back: bare when safe, else in single quotes.
+fn shell_line(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let safe = !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_./:,=@%+-".contains(c));
+            if safe {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_lines_read_back_as_the_words_they_were() {
+        let words: Vec<String> = [
+            "trailscope",
+            "query",
+            "--filter",
+            "actor:'o'neil' ip:10.0.0.0/8",
+            "",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            shell_line(&words),
+            r#"trailscope query --filter 'actor:'\''o'\''neil'\'' ip:10.0.0.0/8' ''"#
+        );
+    }
+
+    #[test]
+    fn formats_follow_the_extension() {
+        assert_eq!(
+            ReportFormat::from_path(Path::new("a/b.HTML")),
+            Some(ReportFormat::Html)
+        );
+        assert_eq!(
+            ReportFormat::from_path(Path::new("x.parquet")),
+            Some(ReportFormat::Rows(RowFormat::Parquet))
+        );
+        assert_eq!(ReportFormat::from_path(Path::new("x.txt")), None);
+        for name in ReportFormat::NAMES {
+            assert_eq!(
+                ReportFormat::parse(name).map(ReportFormat::name),
+                Some(name)
+            );
+        }
+    }
+}
