@@ -485,6 +485,16 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                 Err(e) => state.message = Some(escape_control(&e).into_owned()),
             }
         }
+        Done::Exported { path, result } => {
+            let path = escape_control(&path.display().to_string()).into_owned();
+            state.message = Some(match result {
+                Ok(stats) => format!(
+                    "wrote {path}: {} of {} matching events",
+                    stats.written, stats.matching
+                ),
+                Err(e) => format!("export failed: {}", escape_control(&e)),
+            });
+        }
         Done::RecordRead { row, result } => {
             // A record of a row no longer selected is stale.
             if state.detail.frame_row == Some(row) {
@@ -720,6 +730,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             )))
         }
         Command::ToggleFollow => state.toggle_follow(effects),
+        Command::Export => state.ask_export_path(),
     }
 }
 

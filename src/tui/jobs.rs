@@ -6,6 +6,7 @@
 //! latest-wins slot per [`Slot`], and tests run them inline.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -16,6 +17,7 @@ use crate::analysis::{
 use crate::config::Config;
 use crate::detectors::{self, Finding, Severity};
 use crate::load::source::{self, Origin};
+use crate::output::report::{self, ReportFormat, ReportSpec, ReportStats};
 use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::store::FrameStore;
 use crate::text::escape_control;
@@ -57,6 +59,8 @@ pub enum Slot {
     Detect,
     /// Reading and pretty-printing the selected record.
     Record,
+    /// Writing a report.
+    Export,
 }
 
 /// Work to do off the UI thread.
@@ -69,6 +73,8 @@ pub enum Job {
     Detect(DetectJob),
     /// Read and pretty-print the record of a frame row.
     Record(RecordJob),
+    /// Write a report of the current view.
+    Export(Box<ExportJob>),
 }
 
 impl Job {
@@ -83,6 +89,7 @@ impl Job {
             },
             Job::Detect(_) => Slot::Detect,
             Job::Record(_) => Slot::Record,
+            Job::Export(_) => Slot::Export,
         }
     }
 }
@@ -185,6 +192,22 @@ pub struct AnalysisJob {
     pub rows: Option<IdxCa>,
     /// What to compute.
     pub analysis: Analysis,
+}
+
+/// Write a report of the current view (`trailscope report`'s function, on a worker).
+pub struct ExportJob {
+    /// A snapshot of the store: its events, inputs and their counts.
+    pub store: FrameStore,
+    /// Rule settings (for findings, and the report's configuration hash).
+    pub config: Arc<Config>,
+    /// What to report.
+    pub spec: ReportSpec,
+    /// In which format.
+    pub format: ReportFormat,
+    /// Where.
+    pub path: PathBuf,
+    /// The findings of this frame when the TUI has them (else the report runs the rules).
+    pub findings: Option<Vec<Finding>>,
 }
 
 /// Run the detection engine.
@@ -302,6 +325,13 @@ pub enum Done {
         /// The findings or why the run failed.
         result: Result<FindingsRun, String>,
     },
+    /// A report was written (or not).
+    Exported {
+        /// Where.
+        path: PathBuf,
+        /// What it holds, or why it could not be written.
+        result: Result<ReportStats, String>,
+    },
     /// The record of a frame row was read and pretty-printed.
     RecordRead {
         /// The frame row.
@@ -359,6 +389,18 @@ pub fn run(job: Job) -> Done {
         Job::Record(job) => Done::RecordRead {
             row: job.row,
             result: job.place.and_then(|place| read_record(&place)),
+        },
+        Job::Export(job) => Done::Exported {
+            result: report::write_with_findings(
+                &job.store,
+                &job.config,
+                &job.spec,
+                job.format,
+                &job.path,
+                job.findings.as_deref(),
+            )
+            .map_err(|e| e.to_string()),
+            path: job.path,
         },
     }
 }

@@ -73,8 +73,10 @@ pub enum Command {
     SaveView,
     /// Open the list of saved views (open, rename, delete).
     ShowViews,
-    /// Type a command (`:save NAME`, `:view NAME`).
+    /// Type a command (`:save NAME`, `:view NAME`, `:export FILE`).
     OpenCommandLine,
+    /// Export the current view as a report (the format from the file's extension).
+    Export,
 }
 
 /// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
@@ -263,7 +265,13 @@ pub const KEYMAP: &[Binding] = &[
         G,
         Keystroke::ch(':'),
         C::OpenCommandLine,
-        "command: save NAME, view NAME",
+        "command: save, view NAME, export FILE",
+    ),
+    bind(
+        G,
+        Keystroke::ch('e'),
+        C::Export,
+        "export a report (its format from the name)",
     ),
     bind(
         G,

@@ -16,6 +16,7 @@
 pub mod action;
 pub mod app;
 mod arrivals;
+mod export;
 pub mod follow;
 mod input;
 pub mod jobs;
@@ -547,6 +548,7 @@ impl Workers {
             Slot::Actors,
             Slot::Detect,
             Slot::Record,
+            Slot::Export,
         ] {
             let queue = Arc::new(JobSlot::default());
             let worker = Arc::clone(&queue);

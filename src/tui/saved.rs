@@ -260,9 +260,11 @@ impl AppState {
             ("save" | "w", [name]) => self.chose_save_name(name.to_string()),
             ("view" | "open" | "e", [name]) => self.open_named(name, effects),
             ("views", []) => self.overlay = Some(Overlay::Views { cursor: 0 }),
+            ("export", []) => self.ask_export_path(),
+            ("export", [path]) => self.export_to(path, effects),
             _ => {
                 self.message = Some(format!(
-                    "unknown command ':{}' (save NAME, view NAME, views)",
+                    "unknown command ':{}' (save NAME, view NAME, views, export FILE)",
                     escape_control(line)
                 ));
             }
@@ -319,6 +321,7 @@ pub(super) fn on_prompt_key(
                 Asking::SaveName => state.chose_save_name(text),
                 Asking::SaveNote { name } => state.save_as(&name, text),
                 Asking::Command => state.run_command_line(&text, effects),
+                Asking::ExportPath => state.export_to(&text, effects),
                 Asking::Rename { old } => {
                     match state.library.rename(&old, &text) {
                         Ok(_) => {

@@ -208,8 +208,10 @@ pub enum Asking {
         /// The view.
         name: String,
     },
-    /// A `:` command (`save NAME`, `view NAME`).
+    /// A `:` command (`save NAME`, `view NAME`, `export FILE`).
     Command,
+    /// The file to export the current view to as a report.
+    ExportPath,
 }
 
 /// A line being typed in the filter bar's place.
@@ -246,6 +248,9 @@ impl Prompt {
             Asking::Rename { old } => format!("rename '{}' to: ", name(old)),
             Asking::ConfirmDelete { name: n } => format!("delete view '{}'? (y/n) ", name(n)),
             Asking::Command => ":".into(),
+            Asking::ExportPath => {
+                "export report to (.html .md .csv .json .ndjson .parquet): ".into()
+            }
         }
     }
 }
