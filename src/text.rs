@@ -162,6 +162,19 @@ pub fn char_width(c: char) -> usize {
     }
 }
 
+/// A count with thousands separators (`1,000,000`).
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Formats UTC microseconds in a time zone as `YYYY-MM-DD HH:MM:SS` plus the zone's
 /// abbreviation when it is not UTC.
 pub fn format_time(micros: i64, tz: &jiff::tz::TimeZone) -> String {

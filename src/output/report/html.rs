@@ -184,14 +184,8 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     // Findings.
     writeln!(
         out,
-        r#"<section id="findings"><h2>Findings in scope</h2><p>{} finding(s) at or above {} with at least one event among the matching events{}.</p>"#,
-        group(r.finding_count as u64),
-        r.view.min_severity,
-        if r.findings.len() < r.finding_count {
-            format!(", the first {} shown", group(r.findings.len() as u64))
-        } else {
-            String::new()
-        }
+        r#"<section id="findings"><h2>Findings in scope</h2><p>{}</p>"#,
+        e(&r.findings_summary())
     )?;
     if !r.findings.is_empty() {
         writeln!(
@@ -350,14 +344,4 @@ fn write_scope(out: &mut dyn Write, r: &Report) -> io::Result<()> {
 }
 
 /// A count with thousands separators (`1,000,000`).
-pub fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::text::thousands as group;

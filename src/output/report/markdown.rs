@@ -131,17 +131,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     }
 
     writeln!(out, "## Findings in scope\n")?;
-    writeln!(
-        out,
-        "{} finding(s) at or above {} with at least one event among the matching events{}.\n",
-        group(r.finding_count as u64),
-        r.view.min_severity,
-        if r.findings.len() < r.finding_count {
-            format!(", the first {} shown", group(r.findings.len() as u64))
-        } else {
-            String::new()
-        }
-    )?;
+    writeln!(out, "{}\n", r.findings_summary())?;
     if !r.findings.is_empty() {
         writeln!(
             out,

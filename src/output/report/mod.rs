@@ -481,6 +481,23 @@ fn build(
 }
 
 impl Report {
+    /// The sentence before the findings: how many, from which severity, how many shown.
+    pub fn findings_summary(&self) -> String {
+        let shown = if self.findings.len() < self.finding_count {
+            format!(
+                ", the first {} shown",
+                crate::text::thousands(self.findings.len() as u64)
+            )
+        } else {
+            String::new()
+        };
+        format!(
+            "{} finding(s) at or above {} with at least one event among the matching events{shown}.",
+            crate::text::thousands(self.finding_count as u64),
+            self.view.min_severity
+        )
+    }
+
     /// Replaces every value of the redacted fields, wherever it appears, by its pseudonym.
     pub fn redact(&mut self, r: &Redactor) {
         self.redacted = r.columns().to_vec();

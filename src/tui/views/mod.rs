@@ -136,18 +136,7 @@ fn right(text: &str, width: u16) -> String {
     format!("{text:>w$}", w = width as usize)
 }
 
-/// A count with thousands separators.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::text::thousands;
 
 /// Draws the whole screen.
 pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
