@@ -386,15 +386,21 @@ fn build(
         let values = selected_frame(frame, rows, &[column])?;
         top.push((column, value_counts(&values, column, TOP_VALUES)?));
     }
-    let computed;
-    let all = match findings {
-        Some(all) => all,
-        None => {
-            computed = detectors::run(frame, config)?;
-            &computed
-        }
+    // The inputs are read again for their SHA-256 while the rules run: the two are most of
+    // an HTML report's time, and one reads files while the other computes.
+    let (hashes, computed) = std::thread::scope(|s| {
+        let hashing = s.spawn(|| scope::hash_inputs(store.inputs()));
+        let computed = findings.is_none().then(|| detectors::run(frame, config));
+        (hashing.join(), computed)
+    });
+    let hashes = hashes.map_err(|_| Error::Invalid("hashing the inputs failed".into()))?;
+    let computed = computed.transpose()?;
+    let all: &[Finding] = match (findings, &computed) {
+        (Some(all), _) => all,
+        (None, Some(computed)) => computed,
+        (None, None) => &[],
     };
-    let scope = scope::scope(store, config, all)?;
+    let scope = scope::scope(store, config, all, hashes)?;
     let wanted = FindingsSpec {
         min_severity: spec.min_severity,
         rules: spec.rules.clone(),

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::detectors::Finding;
 use crate::schema::{ACCOUNT, LOG_TYPE, PROVIDER, TIME};
-use crate::store::FrameStore;
+use crate::store::{FrameStore, InputStats};
 use crate::{Error, Result};
 
 /// The rule whose silences are a report's gaps.
@@ -87,28 +87,36 @@ pub struct Scope {
     pub gaps: Vec<(Option<i64>, String)>,
 }
 
+/// Size and SHA-256 of every input, in input order (see [`hash_input`]).
+pub fn hash_inputs(inputs: &[InputStats]) -> Vec<(Option<u64>, Option<String>)> {
+    inputs.iter().map(|input| hash_input(&input.name)).collect()
+}
+
 /// The scope of everything `store` loaded; `findings` are the rules' findings over its
-/// whole frame (their silences are the gaps).
-pub fn scope(store: &FrameStore, config: &Config, findings: &[Finding]) -> Result<Scope> {
+/// whole frame (their silences are the gaps), `hashes` its inputs' [`hash_inputs`].
+pub fn scope(
+    store: &FrameStore,
+    config: &Config,
+    findings: &[Finding],
+    hashes: Vec<(Option<u64>, Option<String>)>,
+) -> Result<Scope> {
     let inputs = store
         .inputs()
         .iter()
-        .map(|input| {
-            let (size, sha256) = hash_input(&input.name);
-            InputScope {
-                name: input.name.clone(),
-                size,
-                sha256,
-                format: match (input.format, input.envelope) {
-                    (Some(f), Some(e)) => format!("{f} ({e})"),
-                    (Some(f), None) => f.to_string(),
-                    (None, _) => input.shape.to_string(),
-                },
-                seen: input.seen(),
-                loaded: input.events,
-                duplicates: input.duplicates,
-                rejected: input.rejected,
-            }
+        .zip(hashes.into_iter().chain(std::iter::repeat((None, None))))
+        .map(|(input, (size, sha256))| InputScope {
+            name: input.name.clone(),
+            size,
+            sha256,
+            format: match (input.format, input.envelope) {
+                (Some(f), Some(e)) => format!("{f} ({e})"),
+                (Some(f), None) => f.to_string(),
+                (None, _) => input.shape.to_string(),
+            },
+            seen: input.seen(),
+            loaded: input.events,
+            duplicates: input.duplicates,
+            rejected: input.rejected,
         })
         .collect();
     let (events, duplicates, rejected) = store.totals();
