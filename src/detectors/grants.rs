@@ -18,7 +18,7 @@ use crate::{Error, Result};
 
 /// How a temporary grant ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Temporary {
+pub enum Temporary {
     /// Entra PIM activation: ends by expiry or deactivation, logged as a removal.
     Pim,
     /// Entra PIM time-bound assignment: ends at its schedule end, logged as a removal.
@@ -32,7 +32,7 @@ pub(super) enum Temporary {
 
 /// One access change: a grant or the end of one.
 #[derive(Debug, Clone)]
-pub(super) struct Change {
+pub struct Change {
     /// The event.
     pub ev: Ev,
     /// A grant (else an end: revoke, removal, expiry, deactivation).
@@ -54,7 +54,7 @@ pub(super) struct Change {
 }
 
 /// Whether an action of a provider grants or ends access.
-pub(super) fn is_change(c: &Combo) -> bool {
+pub fn is_change(c: &Combo) -> bool {
     let a = c.action.as_str();
     match c.provider.as_str() {
         "entra" => entra_kind(a).is_some(),
@@ -174,7 +174,7 @@ fn k8s_kind(action: &str) -> Option<(bool, &'static str)> {
 }
 
 /// The access changes of the data (successful grant and end events), in time order.
-pub(super) fn changes(ctx: &Context<'_>) -> Result<Vec<Change>> {
+pub fn changes(ctx: &Context<'_>) -> Result<Vec<Change>> {
     let predicate = ctx
         .actions(is_change)
         .and(ctx.category(OUTCOME, |o| o == "success"));
@@ -212,7 +212,7 @@ fn who_of(name: &str) -> String {
 
 /// The name of an actor as grants name their grantee (`who`): an IAM user's or assumed
 /// role's name for AWS ARNs, else the actor lowercased.
-pub(super) fn who_of_actor(actor: &str) -> String {
+pub fn who_of_actor(actor: &str) -> String {
     if let Some(rest) = actor
         .split_once(":assumed-role/")
         .map(|(_, r)| r.split('/').next().unwrap_or(r))
@@ -539,7 +539,7 @@ const T2: &str = "__pair_time_right";
 const I2: &str = "__pair_id_right";
 
 /// One side of a pairing: (key, time, id) rows.
-pub(super) type Side = Vec<(String, i64, u32)>;
+pub type Side = Vec<(String, i64, u32)>;
 
 fn side_frame(rows: &Side, time: &str, id: &str) -> Result<LazyFrame> {
     let keys: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
@@ -557,7 +557,7 @@ fn side_frame(rows: &Side, time: &str, id: &str) -> Result<LazyFrame> {
 /// For each left row, the right row of the same key nearest in time: the first at or after
 /// it (`after`, strictly after when `strict`), or the last at or before it. A Polars join
 /// on the key, filtered by time and reduced per left row.
-pub(super) fn next_by_key(
+pub fn next_by_key(
     left: &Side,
     right: &Side,
     after: bool,
