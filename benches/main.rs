@@ -21,6 +21,7 @@ use trailscope::synth;
 mod detect;
 mod follow;
 mod hostile;
+mod identity;
 mod query;
 mod render;
 mod report;
@@ -84,6 +85,9 @@ fn main() {
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"identity") {
+        identity::bench(&data_dir(), events, runs, ensure);
     }
 }
 

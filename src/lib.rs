@@ -17,6 +17,7 @@ pub mod analysis;
 pub mod config;
 pub mod country;
 pub mod detectors;
+pub mod identity;
 pub mod json_scan;
 pub mod load;
 pub mod net;
