@@ -37,11 +37,13 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
     let Some(store) = store else { return };
     let frame = store.frame();
     let mut resolves = Vec::new();
+    let mut placeholders = 0;
     for _ in 0..runs.max(1) {
         let started = Instant::now();
         let mut identities = Identities::new(&IdentityLinks::new());
         let column = identities.label(frame).expect("label");
         resolves.push(started.elapsed());
+        placeholders = identities.placeholders();
         assert_eq!(column.len(), frame.height());
     }
     let distinct = |name: &str| {
@@ -52,7 +54,8 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
     };
     let (load, resolve) = (median(loads), median(resolves));
     println!(
-        "identity: generated month, {} events, {} actors -> {} identities",
+        "identity: generated month, {} events, {} actors -> {} identities \
+         ({placeholders} ids ignored as placeholders)",
         frame.height(),
         distinct(ACTOR),
         distinct(IDENTITY)

@@ -160,7 +160,7 @@ fn data_dir() -> PathBuf {
 
 fn ensure(kind: synth::Kind, dir: &Path, events: usize) {
     let marker = dir.join(".complete");
-    let stamp = format!("{events} v3");
+    let stamp = format!("{events} v4");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(&stamp) {
         return;
     }

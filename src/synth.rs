@@ -102,6 +102,33 @@ impl Rng {
         )
     }
 
+    /// A UUID-shaped id that is the same for the same name (a directory's object id of a
+    /// user), drawing from the generator what [`Rng::uuid`] draws so the rest of the data
+    /// stays as it was.
+    pub fn uuid_of(&mut self, name: &str) -> String {
+        self.uuid();
+        let a = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
+        let b = xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), 1);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xffff,
+            a & 0xfff,
+            0x8000 | (b >> 48) & 0x3fff,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// A hex string of `n` (at most 32) characters that is the same for the same name (an
+    /// Okta user id), drawing what [`Rng::hex`] draws.
+    pub fn hex_of(&mut self, name: &str, n: usize) -> String {
+        self.hex(n);
+        let a = xxhash_rust::xxh3::xxh3_128(name.as_bytes());
+        let mut s = format!("{a:032x}");
+        s.truncate(n);
+        s
+    }
+
     /// A hex string of `n` characters.
     pub fn hex(&mut self, n: usize) -> String {
         let mut s = String::with_capacity(n);
@@ -1179,7 +1206,7 @@ fn entra_signin(rng: &mut Rng, upn: &str, ip: &str, time: i64, error: u32, app: 
             "createdDateTime": rfc3339(time),
             "userDisplayName": upn.split('@').next().unwrap_or(upn),
             "userPrincipalName": upn,
-            "userId": rng.uuid(),
+            "userId": rng.uuid_of(upn),
             "appId": "00000002-0000-0ff1-ce00-000000000000",
             "appDisplayName": app,
             "ipAddress": ip,
@@ -1254,7 +1281,7 @@ fn entra_directory_audit(
         "activityDateTime": rfc3339(time),
         "loggedByService": "Core Directory",
         "operationType": if op.starts_with("Add") { "Assign" } else { "Update" },
-        "initiatedBy": {"app": null, "user": {"id": rng.uuid(), "displayName": null, "userPrincipalName": upn, "ipAddress": ip}},
+        "initiatedBy": {"app": null, "user": {"id": rng.uuid_of(upn), "displayName": null, "userPrincipalName": upn, "ipAddress": ip}},
         "targetResources": targets,
         "additionalDetails": []
     })
@@ -1416,12 +1443,12 @@ fn okta_event(
 ) -> Value {
     let targets = match target {
         Some((kind, name)) => {
-            json!([{"id": format!("00u{}", rng.hex(17)), "type": kind, "alternateId": name, "displayName": name}])
+            json!([{"id": format!("00u{}", rng.hex_of(name, 17)), "type": kind, "alternateId": name, "displayName": name}])
         }
         None => Value::Null,
     };
     json!({
-        "actor": {"id": format!("00u{}", rng.hex(17)), "type": actor_type, "alternateId": actor, "displayName": actor.split('@').next(), "detailEntry": null},
+        "actor": {"id": format!("00u{}", rng.hex_of(actor, 17)), "type": actor_type, "alternateId": actor, "displayName": actor.split('@').next(), "detailEntry": null},
         "client": {"userAgent": {"rawUserAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_3) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.3 Safari/605.1.15", "os": "Mac OS X", "browser": "SAFARI"}, "zone": "null", "device": "Computer", "id": null, "ipAddress": ip, "geographicalContext": {"city": if ip == INCIDENT_IP { "Amsterdam" } else { "Berlin" }, "state": null, "country": if ip == INCIDENT_IP { "Netherlands" } else { "Germany" }, "postalCode": null, "geolocation": {"lat": 52.37, "lon": 4.89}}},
         "authenticationContext": {"authenticationProvider": null, "credentialProvider": null, "credentialType": null, "issuer": null, "interface": null, "authenticationStep": 0, "externalSessionId": format!("102{}", rng.hex(22))},
         "displayMessage": event_type.replace('.', " "),
@@ -1450,12 +1477,16 @@ fn github_event(
     visibility: Option<&str>,
 ) -> Value {
     let ms = time / 1000;
+    let document_id = rng.hex(22);
+    // A GitHub account's id is fixed for the account (drawn as before, so the rest stays).
+    rng.below(9000);
+    let account_id = 1000 + xxhash_rust::xxh3::xxh3_64(actor.as_bytes()) % 90_000_000;
     let mut event = json!({
         "@timestamp": ms,
-        "_document_id": rng.hex(22),
+        "_document_id": document_id,
         "action": action,
         "actor": actor,
-        "actor_id": 1000 + rng.below(9000),
+        "actor_id": account_id,
         "actor_location": {"country_code": if ip == INCIDENT_IP { "NL" } else { "US" }},
         "created_at": ms,
         "operation_type": if action.starts_with("git.") { "access" } else { "create" },

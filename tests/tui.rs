@@ -417,8 +417,9 @@ fn pivot_enter_drills_down_and_esc_returns() {
     assert_eq!(h.state.view, View::Pivot);
     assert_eq!(h.state.filter.text, "");
     assert_eq!(h.state.events.matching, h.state.total());
-    // Picking another row field recomputes the pivot.
+    // Picking another row field recomputes the pivot (actor, identity, then action).
     h.key(KeyCode::Char('r'));
+    h.key(KeyCode::Char('j'));
     h.key(KeyCode::Char('j'));
     h.key(KeyCode::Enter);
     assert_eq!(
@@ -841,12 +842,20 @@ fn the_timeline_groups_lanes_by_identity_and_drills_into_one() {
     assert!(by_actor.iter().all(|(_, n)| *n < 7), "{by_actor:?}");
     h.key(KeyCode::Char('i'));
     let by_identity = lanes(&h);
-    assert_eq!(by_identity[0], ("dana.smith@corp.example".to_string(), 7), "{by_identity:?}");
+    assert_eq!(
+        by_identity[0],
+        ("dana.smith@corp.example".to_string(), 7),
+        "{by_identity:?}"
+    );
     assert!(h.screen().contains("dana.smith@corp"), "{}", h.screen());
     h.command(Command::DrillDown);
     assert_eq!(h.state.view, View::Events);
     assert_eq!(h.state.events.matching, 7);
-    assert!(h.state.filter.text.contains("identity:"), "{}", h.state.filter.text);
+    assert!(
+        h.state.filter.text.contains("identity:"),
+        "{}",
+        h.state.filter.text
+    );
     h.command(Command::GoBack);
     h.key(KeyCode::Char('i'));
     assert_eq!(lanes(&h), by_actor, "back to one lane per actor");

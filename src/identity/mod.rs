@@ -17,6 +17,7 @@
 //! display names are not evidence.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::OnceLock;
 
 use polars::prelude::*;
 
@@ -76,6 +77,8 @@ struct Node {
     first: Option<&'static str>,
     /// The configured name it is pinned to (index into `pinned_names`), on roots.
     pin: Option<usize>,
+    /// For a configured name's own node: its index into `pinned_names`.
+    config_pin: Option<usize>,
 }
 
 /// The identity of every actor seen, and how each was linked.
@@ -92,6 +95,8 @@ pub struct Identities {
     observed: Vec<(&'static str, String, Option<String>)>,
     /// The node each observation's events are.
     observed_node: Vec<usize>,
+    /// The nodes each observation names: its actor, and the `actor_id` when it was used.
+    observed_names: Vec<(usize, Option<usize>)>,
     /// (provider, actor, actor_id) dictionary ids -> index into `observed`.
     combos: HashMap<(u32, u32, u32), usize>,
     /// Per identifier seen as an `actor_id`: the distinct actors records name beside it.
@@ -99,22 +104,35 @@ pub struct Identities {
     /// Identifiers too many actors claim (a placeholder such as a redacted or test id): no
     /// evidence of anything.
     untrusted: HashSet<(Space, String)>,
-    /// An identifier became untrusted: joins made through it are undone by replaying every
-    /// observation.
-    rebuild: bool,
-    /// Identity name per root, valid while `stale` is false.
+    /// Identifiers that just became untrusted: the joins of their identities are undone by
+    /// resolving that identity's observations again.
+    untrusting: Vec<usize>,
+    /// Per root: its most readable member, which names it.
+    best: HashMap<usize, usize>,
+    /// Nodes whose identity may have a new name (new roots, joined roots, absorbed ones).
+    dirty: BTreeSet<usize>,
+    /// Lowercase name before disambiguation -> the roots that would carry it.
+    by_base: HashMap<String, BTreeSet<usize>>,
+    base_of: HashMap<usize, String>,
+    /// Identity name per root.
     names: HashMap<usize, String>,
-    /// Identity name -> its links, valid while `stale` is false.
-    links: BTreeMap<String, Vec<ActorLink>>,
-    /// Lowercase identifier -> identity name, valid while `stale` is false.
-    lookup: HashMap<String, String>,
-    stale: bool,
-    /// Roots whose name rows already carry.
+    /// Roots whose name rows already carry, with that name.
     used: HashMap<usize, String>,
     /// A join changed the name of an identity rows already carry: relabel every row.
     relabel: bool,
     /// Joins the configuration refused (two identifiers pinned to different names).
     refused: u64,
+    /// Links and lookup, built when first asked for after a change.
+    derived: OnceLock<Derived>,
+}
+
+/// What the accessors read, built from the nodes on demand.
+#[derive(Debug, Clone, Default)]
+struct Derived {
+    /// Identity name -> its links.
+    links: BTreeMap<String, Vec<ActorLink>>,
+    /// Lowercase identifier -> identity name.
+    lookup: HashMap<String, String>,
 }
 
 const NO_ID: u32 = u32::MAX;
@@ -135,6 +153,7 @@ impl Identities {
             identities.pinned_names.push(name.clone());
             let node = identities.node(Space::Config, name, None);
             identities.nodes[node].pin = Some(pin);
+            identities.nodes[node].config_pin = Some(pin);
             identities.nodes[node].why = Some(format!("named {name} in [identities]"));
             for member in members {
                 identities.pins.insert(member.trim().to_lowercase(), pin);
@@ -164,8 +183,9 @@ impl Identities {
                     let provider_name = static_provider(provider_name);
                     let actor_text = dicts.category_name(ACTOR, actor).unwrap_or("");
                     let id_text = id.and_then(|id| dicts.category_name(ACTOR_ID, id));
-                    let node = self.observe(provider_name, actor_text, id_text);
+                    let (node, names) = self.observe(provider_name, actor_text, id_text);
                     let seen = self.observed.len();
+                    self.observed_names.push(names);
                     self.observed.push((
                         provider_name,
                         actor_text.to_owned(),
@@ -178,34 +198,26 @@ impl Identities {
             };
             rows.push(Some(seen));
         }
-        if self.rebuild {
-            self.replay();
-        }
-        let nodes: Vec<Option<usize>> = rows
-            .into_iter()
-            .map(|seen| seen.map(|i| self.observed_node[i]))
-            .collect();
+        self.settle();
         self.refresh();
         let mapping = dicts.mapping(IDENTITY);
-        let mut by_root: HashMap<usize, u32> = HashMap::new();
-        let mut out = Vec::with_capacity(frame.height());
-        for node in nodes {
-            out.push(match node {
+        // Per observation, the identity's dictionary id: a row costs two lookups.
+        let mut by_seen: HashMap<usize, u32> = HashMap::new();
+        let mut out = Vec::with_capacity(rows.len());
+        for seen in rows {
+            out.push(match seen {
                 None => None,
-                Some(node) => {
-                    let root = self.root(node);
-                    let id = match by_root.get(&root) {
-                        Some(&id) => id,
-                        None => {
-                            let name = self.names.get(&root).cloned().unwrap_or_default();
-                            let id = mapping.map_or(0, |m| m.insert_cat(&name).unwrap_or(0));
-                            self.used.insert(root, name);
-                            by_root.insert(root, id);
-                            id
-                        }
-                    };
-                    Some(id)
-                }
+                Some(seen) => Some(match by_seen.get(&seen) {
+                    Some(&id) => id,
+                    None => {
+                        let root = self.find(self.observed_node[seen]);
+                        let name = self.names.get(&root).cloned().unwrap_or_default();
+                        let id = mapping.map_or(0, |m| m.insert_cat(&name).unwrap_or(0));
+                        self.used.insert(root, name);
+                        by_seen.insert(seen, id);
+                        id
+                    }
+                }),
             });
         }
         let dtype = dicts.dtype(IDENTITY).cloned().unwrap_or(DataType::String);
@@ -222,7 +234,11 @@ impl Identities {
     /// The identity an identifier belongs to: any actor string or other identifier the logs
     /// carry for it (an Entra object id, an Okta user id), case-insensitive.
     pub fn identity_of(&self, name: &str) -> Option<&str> {
-        self.lookup.get(&name.trim().to_lowercase()).map(String::as_str)
+        let derived = self.derived();
+        derived
+            .lookup
+            .get(&name.trim().to_lowercase())
+            .map(String::as_str)
     }
 
     /// The identity of an identifier as `provider`'s records write it: exact where
@@ -237,12 +253,20 @@ impl Identities {
     /// Every identifier joined into an identity, with the evidence (empty for an unknown
     /// identity).
     pub fn links(&self, identity: &str) -> &[ActorLink] {
-        self.links.get(identity).map_or(&[], Vec::as_slice)
+        self.derived()
+            .links
+            .get(identity)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Every identity with its links, by name.
     pub fn all(&self) -> &BTreeMap<String, Vec<ActorLink>> {
-        &self.links
+        &self.derived().links
+    }
+
+    /// Identifiers ignored as evidence because too many names were seen beside them.
+    pub fn placeholders(&self) -> usize {
+        self.untrusted.len()
     }
 
     /// Joins the configuration refused because the two sides are pinned to different names.
@@ -251,21 +275,31 @@ impl Identities {
     }
 
     /// The node an event of `provider` by `actor` (with the record's other identifier
-    /// `actor_id`) is, joining what the record proves.
-    fn observe(&mut self, provider: &'static str, actor: &str, actor_id: Option<&str>) -> usize {
+    /// `actor_id`) is, joining what the record proves; and the nodes it names.
+    fn observe(
+        &mut self,
+        provider: &'static str,
+        actor: &str,
+        actor_id: Option<&str>,
+    ) -> (usize, (usize, Option<usize>)) {
         let actor_node = self.node_for(provider, actor);
+        let alone = (actor_node, (actor_node, None));
         let Some(id) = actor_id.map(str::trim).filter(|id| usable_id(provider, id)) else {
-            return actor_node;
+            return alone;
         };
         let id_space = space_of(provider, id);
-        if self.untrusted.contains(&(id_space, normalize(id_space, id))) {
-            return actor_node;
+        if self
+            .untrusted
+            .contains(&(id_space, normalize(id_space, id)))
+        {
+            return alone;
         }
         let id_node = self.node_for(provider, id);
+        let names = (actor_node, Some(id_node));
         if shared_principal(actor) {
             // An IAM role or a display name names no one person: the event is the session
             // or object id beside it.
-            return id_node;
+            return (id_node, names);
         }
         let claimants = self.claims.entry(id_node).or_default();
         claimants.insert(actor_node);
@@ -273,32 +307,54 @@ impl Identities {
             // One id beside many names is a placeholder (`REDACTED`, a test fixture's id),
             // not one principal renamed: nothing joined through it holds.
             self.untrusted.insert((id_space, normalize(id_space, id)));
-            self.rebuild = true;
-            return actor_node;
+            self.untrusting.push(id_node);
+            return (actor_node, names);
         }
         let why = format!("{provider} records name {actor} and {id} together");
         self.join(actor_node, id_node, &why);
-        actor_node
+        (actor_node, names)
     }
 
-    /// Resolves every observation again from scratch, without the untrusted identifiers.
-    fn replay(&mut self) {
-        while std::mem::take(&mut self.rebuild) {
-            let fresh = Identities::new(&self.config);
-            self.nodes = fresh.nodes;
-            self.index = fresh.index;
-            self.claims.clear();
-            self.stale = true;
-            let observed = std::mem::take(&mut self.observed);
-            for (i, (provider, actor, id)) in observed.iter().enumerate() {
-                self.observed_node[i] = self.observe(provider, actor, id.as_deref());
+    /// Undoes the joins made through identifiers that became untrusted: each one's identity
+    /// is taken apart and its observations resolved again (only that identity's, so a
+    /// hostile input with many placeholders costs a scan of integers per placeholder, not a
+    /// rebuild of everything).
+    fn settle(&mut self) {
+        while let Some(id_node) = self.untrusting.pop() {
+            let root = self.find(id_node);
+            let members: HashSet<usize> = (0..self.nodes.len())
+                .filter(|&n| self.find(n) == root)
+                .collect();
+            if members.iter().any(|m| self.used.contains_key(m)) {
+                self.relabel = true;
             }
-            self.observed = observed;
-        }
-        // Node numbers changed: every labelled row is labelled again.
-        if !self.used.is_empty() {
-            self.used.clear();
-            self.relabel = true;
+            for &m in &members {
+                let node = &mut self.nodes[m];
+                node.parent = m;
+                node.pin = node.config_pin;
+                if node.config_pin.is_none() {
+                    node.why = None;
+                }
+                self.best.insert(m, m);
+                self.claims.remove(&m);
+                self.dirty.insert(m);
+                self.used.remove(&m);
+            }
+            for &m in &members {
+                self.implied_joins(m);
+            }
+            for i in 0..self.observed.len() {
+                let (actor, id) = self.observed_names[i];
+                let touches =
+                    members.contains(&actor) || id.is_some_and(|id| members.contains(&id));
+                if touches {
+                    let (provider, actor, id) = self.observed[i].clone();
+                    let (node, names) = self.observe(provider, &actor, id.as_deref());
+                    self.observed_node[i] = node;
+                    self.observed_names[i] = names;
+                }
+            }
+            self.derived = OnceLock::new();
         }
     }
 
@@ -307,13 +363,32 @@ impl Identities {
     fn node_for(&mut self, provider: &'static str, text: &str) -> usize {
         let text = text.trim();
         let space = space_of(provider, text);
-        let node = self.node(space, text, Some(provider));
-        if let Some((role, email)) = identity_center_session(text) {
+        self.node(space, text, Some(provider))
+    }
+
+    /// The joins a node's text alone proves: an Identity Center session is its user, an
+    /// identifier the configuration lists is that identity.
+    fn implied_joins(&mut self, node: usize) {
+        if self.nodes[node].space == Space::Config {
+            return;
+        }
+        let text = self.nodes[node].text.clone();
+        if let Some((role, email)) = identity_center_session(&text) {
             let person = self.node(Space::Email, email, None);
             let why = format!("IAM Identity Center session of {email} (role {role})");
             self.join(node, person, &why);
         }
-        node
+        if let Some(&pin) = self.pins.get(&text.to_lowercase()) {
+            let named = self.pinned_names[pin].clone();
+            let config_key = (Space::Config, normalize(Space::Config, &named));
+            if let Some(config) = self.index.get(&config_key).copied() {
+                self.join(
+                    node,
+                    config,
+                    &format!("listed under {named} in [identities]"),
+                );
+            }
+        }
     }
 
     fn node(&mut self, space: Space, text: &str, provider: Option<&'static str>) -> usize {
@@ -330,30 +405,25 @@ impl Identities {
                     providers: BTreeSet::new(),
                     first: provider,
                     pin: None,
+                    config_pin: None,
                 });
                 self.index.insert(key, node);
-                self.stale = true;
-                if space != Space::Config
-                    && let Some(&pin) = self.pins.get(&text.to_lowercase())
-                {
-                    let named = self.pinned_names[pin].clone();
-                    let config_key = (Space::Config, normalize(Space::Config, &named));
-                    let config = self.index.get(&config_key).copied();
-                    if let Some(config) = config {
-                        self.join(node, config, &format!("listed under {named} in [identities]"));
-                    }
-                }
+                self.best.insert(node, node);
+                self.dirty.insert(node);
+                self.derived = OnceLock::new();
+                self.implied_joins(node);
                 node
             }
         };
         if let Some(p) = provider
             && self.nodes[node].providers.insert(p)
         {
-            self.stale = true;
+            self.derived = OnceLock::new();
         }
         node
     }
 
+    /// The root of a node's identity, without shortening paths (for `&self` readers).
     fn root(&self, mut node: usize) -> usize {
         while self.nodes[node].parent != node {
             node = self.nodes[node].parent;
@@ -361,9 +431,21 @@ impl Identities {
         node
     }
 
+    /// The root of a node's identity, pointing the nodes on the way straight at it.
+    fn find(&mut self, node: usize) -> usize {
+        let root = self.root(node);
+        let mut at = node;
+        while self.nodes[at].parent != root && at != root {
+            let next = self.nodes[at].parent;
+            self.nodes[at].parent = root;
+            at = next;
+        }
+        root
+    }
+
     /// Joins two nodes' identities unless they are pinned to different names.
     fn join(&mut self, a: usize, b: usize, why: &str) {
-        let (ra, rb) = (self.root(a), self.root(b));
+        let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return;
         }
@@ -383,103 +465,153 @@ impl Identities {
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
         self.nodes[child].parent = root;
         self.nodes[root].pin = pa.or(pb);
-        self.stale = true;
-        // Rows labelled with the child's name keep it until `refresh` says whether the joined
-        // identity's name differs; both sides labelled already means one of them changes.
-        if let Some(old) = self.used.remove(&child) {
-            match self.used.get(&root) {
-                Some(_) => self.relabel = true,
-                None => {
-                    self.used.insert(root, old);
+        let child_best = self.best.remove(&child).unwrap_or(child);
+        let root_best = self.best.get(&root).copied().unwrap_or(root);
+        let better = |x: &Node, y: &Node| {
+            (name_rank(x.space, &x.text), &x.text) < (name_rank(y.space, &y.text), &y.text)
+        };
+        if better(&self.nodes[child_best], &self.nodes[root_best]) {
+            self.best.insert(root, child_best);
+        }
+        self.dirty.insert(root);
+        self.dirty.insert(child);
+        self.derived = OnceLock::new();
+    }
+
+    /// Names the identities that changed since the last call; asks for a relabel when rows
+    /// carry a name that changed.
+    fn refresh(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut groups: BTreeSet<String> = BTreeSet::new();
+        let mut absorbed: Vec<(usize, String)> = Vec::new();
+        for node in dirty {
+            let is_root = self.nodes[node].parent == node;
+            let base = is_root.then(|| self.base_name(node).to_lowercase());
+            let old = self.base_of.get(&node).cloned();
+            if old != base {
+                if let Some(old) = old {
+                    if let Some(group) = self.by_base.get_mut(&old) {
+                        group.remove(&node);
+                    }
+                    self.base_of.remove(&node);
+                    groups.insert(old);
                 }
+                if let Some(base) = &base {
+                    self.by_base.entry(base.clone()).or_default().insert(node);
+                    self.base_of.insert(node, base.clone());
+                }
+            }
+            if let Some(base) = base {
+                groups.insert(base);
+            } else {
+                self.names.remove(&node);
+                if let Some(name) = self.used.remove(&node) {
+                    absorbed.push((node, name));
+                }
+            }
+        }
+        for group in groups {
+            let roots: Vec<usize> = self
+                .by_base
+                .get(&group)
+                .map(|g| g.iter().copied().collect())
+                .unwrap_or_default();
+            let mut taken: HashMap<String, usize> = HashMap::new();
+            for &root in &roots {
+                let mut name = self.base_name(root);
+                // A configured name is the user's choice: it stays as written, others move
+                // aside, named by where their name comes from.
+                if roots.len() > 1 && self.nodes[root].pin.is_none() {
+                    name = format!("{name} ({})", self.place(root));
+                }
+                let seen = taken.entry(name.to_lowercase()).or_default();
+                *seen += 1;
+                if *seen > 1 {
+                    name = format!("{name} #{seen}");
+                }
+                if let Some(old) = self.used.get_mut(&root)
+                    && *old != name
+                {
+                    self.relabel = true;
+                    old.clone_from(&name);
+                }
+                self.names.insert(root, name);
+            }
+            if self.by_base.get(&group).is_some_and(BTreeSet::is_empty) {
+                self.by_base.remove(&group);
+            }
+        }
+        for (child, old) in absorbed {
+            let root = self.find(child);
+            match self.names.get(&root) {
+                Some(name) if *name == old => {
+                    self.used.entry(root).or_insert(old);
+                }
+                _ => self.relabel = true,
             }
         }
     }
 
-    /// Recomputes names, links and the lookup after joins or new nodes.
-    fn refresh(&mut self) {
-        if !self.stale {
-            return;
+    /// A root's name before disambiguation: its configured name, else its best member's.
+    fn base_name(&self, root: usize) -> String {
+        match self.nodes[root].pin {
+            Some(pin) => self.pinned_names[pin].clone(),
+            None => {
+                let best = &self.nodes[self.best.get(&root).copied().unwrap_or(root)];
+                display(best.space, &best.text)
+            }
         }
-        self.stale = false;
+    }
+
+    /// Where a root's name comes from, to tell apart identities that would share one.
+    fn place(&self, root: usize) -> &'static str {
+        let best = &self.nodes[self.best.get(&root).copied().unwrap_or(root)];
+        match best.space {
+            Space::Provider(p) => p,
+            Space::Email => "e-mail",
+            Space::Arn => "aws",
+            Space::ObjectId => "object id",
+            Space::Config => "config",
+        }
+    }
+
+    fn derived(&self) -> &Derived {
+        self.derived.get_or_init(|| self.build_derived())
+    }
+
+    /// Every identity's links and the identifier lookup, from the nodes.
+    fn build_derived(&self) -> Derived {
         let mut members: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for node in 0..self.nodes.len() {
             members.entry(self.root(node)).or_default().push(node);
         }
-        let names = self.unique_names(&members);
-        self.names.clear();
-        self.links.clear();
-        self.lookup.clear();
+        let mut derived = Derived::default();
         for (root, nodes) in members {
-            let name = names.get(&root).cloned().unwrap_or_default();
-            if let Some(old) = self.used.get_mut(&root)
-                && *old != name
-            {
-                self.relabel = true;
-                old.clone_from(&name);
-            }
-            self.lookup
+            let Some(name) = self.names.get(&root) else {
+                continue;
+            };
+            derived
+                .lookup
                 .entry(name.to_lowercase())
                 .or_insert_with(|| name.clone());
-            let links = self.links_of(&name, root, &nodes);
-            self.names.insert(root, name.clone());
-            self.links.insert(name, links);
+            let links = self.links_of(name, root, &nodes, &mut derived.lookup);
+            derived.links.insert(name.clone(), links);
         }
-    }
-
-    /// A name per identity: its configured name, else its most readable identifier; two
-    /// identities that would share a name (`dana` on GitHub and in Kubernetes) are told apart
-    /// by where the name comes from, never merged.
-    fn unique_names(&self, members: &BTreeMap<usize, Vec<usize>>) -> HashMap<usize, String> {
-        let mut best: Vec<(usize, &Node)> = Vec::with_capacity(members.len());
-        for (&root, nodes) in members {
-            let node = nodes.iter().map(|&n| &self.nodes[n]).min_by(|x, y| {
-                (name_rank(x.space, &x.text), &x.text).cmp(&(name_rank(y.space, &y.text), &y.text))
-            });
-            if let Some(node) = node {
-                best.push((root, node));
-            }
-        }
-        let base = |root: usize, node: &Node| match self.nodes[root].pin {
-            Some(pin) => self.pinned_names[pin].clone(),
-            None => display(node.space, &node.text),
-        };
-        let mut count: HashMap<String, usize> = HashMap::new();
-        for (root, node) in &best {
-            *count.entry(base(*root, node).to_lowercase()).or_default() += 1;
-        }
-        let mut taken: HashMap<String, usize> = HashMap::new();
-        let mut out = HashMap::with_capacity(best.len());
-        for (root, node) in best {
-            let mut name = base(root, node);
-            // A configured name is the user's choice: it stays as written, others move aside.
-            let pinned = self.nodes[root].pin.is_some();
-            if !pinned && count.get(&name.to_lowercase()).copied().unwrap_or(0) > 1 {
-                let place = match node.space {
-                    Space::Provider(p) => p,
-                    Space::Email => "e-mail",
-                    Space::Arn => "aws",
-                    Space::ObjectId => "object id",
-                    Space::Config => "config",
-                };
-                name = format!("{name} ({place})");
-            }
-            let seen = taken.entry(name.to_lowercase()).or_default();
-            *seen += 1;
-            if *seen > 1 {
-                name = format!("{name} #{seen}");
-            }
-            out.insert(root, name);
-        }
-        out
+        derived
     }
 
     /// Every identifier of one identity with the evidence that joined it; fills the lookup.
-    fn links_of(&mut self, name: &str, root: usize, nodes: &[usize]) -> Vec<ActorLink> {
+    fn links_of(
+        &self,
+        name: &str,
+        root: usize,
+        nodes: &[usize],
+        lookup: &mut HashMap<String, String>,
+    ) -> Vec<ActorLink> {
         let mut links = Vec::new();
         for &n in nodes {
             let node = &self.nodes[n];
-            self.lookup
+            lookup
                 .entry(node.text.to_lowercase())
                 .or_insert_with(|| name.to_owned());
             for provider in &node.providers {
@@ -579,7 +711,9 @@ fn is_email(text: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !text.chars().any(|c| c.is_whitespace() || c == '/' || c == ':')
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c == '/' || c == ':')
 }
 
 fn is_guid(text: &str) -> bool {
@@ -596,10 +730,14 @@ fn is_guid(text: &str) -> bool {
 fn usable_id(provider: &str, id: &str) -> bool {
     let lower = id.to_ascii_lowercase();
     let placeholder = lower.is_empty()
-        || lower.trim_matches(|c: char| c == '0' || c == '-').is_empty()
-        || ["redacted", "anonymi", "unknown", "null", "none", "n/a", "<", "***", "xxx"]
-            .iter()
-            .any(|p| lower.starts_with(p));
+        || lower
+            .trim_matches(|c: char| c == '0' || c == '-')
+            .is_empty()
+        || [
+            "redacted", "anonymi", "unknown", "null", "none", "n/a", "<", "***", "xxx",
+        ]
+        .iter()
+        .any(|p| lower.starts_with(p));
     if placeholder {
         return false;
     }
@@ -631,7 +769,10 @@ fn shared_principal(actor: &str) -> bool {
 /// (`arn:aws:sts::<account>:assumed-role/AWSReservedSSO_<set>_<id>/<e-mail>`): the session
 /// name is the Identity Center user name, set by AWS, not by the caller.
 fn identity_center_session(arn: &str) -> Option<(&str, &str)> {
-    let resource = arn.splitn(6, ':').nth(5).filter(|_| arn.starts_with("arn:aws"))?;
+    let resource = arn
+        .splitn(6, ':')
+        .nth(5)
+        .filter(|_| arn.starts_with("arn:aws"))?;
     let (role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
     (role.starts_with("AWSReservedSSO_") && is_email(session)).then_some((role, session))
 }

@@ -2,12 +2,28 @@
 
 use super::*;
 
+/// Observes one (provider, actor, actor_id) as `label` does; returns the event's node.
+fn see(ids: &mut Identities, provider: &'static str, actor: &str, id: Option<&str>) -> usize {
+    let (node, names) = ids.observe(provider, actor, id);
+    ids.observed
+        .push((provider, actor.to_owned(), id.map(str::to_owned)));
+    ids.observed_node.push(node);
+    ids.observed_names.push(names);
+    node
+}
+
+/// Settles and names, as the end of `label` does.
+fn finish(ids: &mut Identities) {
+    ids.settle();
+    ids.refresh();
+}
+
 fn resolve(events: &[(&'static str, &str, Option<&str>)], links: &IdentityLinks) -> Identities {
     let mut ids = Identities::new(links);
     for (provider, actor, id) in events {
-        ids.observe(provider, actor, *id);
+        see(&mut ids, provider, actor, *id);
     }
-    ids.refresh();
+    finish(&mut ids);
     ids
 }
 
@@ -27,11 +43,25 @@ fn a_sign_in_with_both_names_joins_upn_and_object_id() {
         &no_links(),
     );
     assert_eq!(ids.identity_of(guid), Some("dana@corp.example"));
-    assert_eq!(ids.identity_of("DANA@corp.example"), Some("dana@corp.example"));
+    assert_eq!(
+        ids.identity_of("DANA@corp.example"),
+        Some("dana@corp.example")
+    );
     let links = ids.links("dana@corp.example");
-    let guid_link = links.iter().find(|l| l.actor == guid).expect("object id linked");
-    assert!(guid_link.why.contains("entra records name dana@corp.example and"), "{guid_link:?}");
-    let azure = links.iter().find(|l| l.provider == "azure").expect("azure caller linked");
+    let guid_link = links
+        .iter()
+        .find(|l| l.actor == guid)
+        .expect("object id linked");
+    assert!(
+        guid_link
+            .why
+            .contains("entra records name dana@corp.example and"),
+        "{guid_link:?}"
+    );
+    let azure = links
+        .iter()
+        .find(|l| l.provider == "azure")
+        .expect("azure caller linked");
     assert!(azure.why.contains("same e-mail address"), "{azure:?}");
 }
 
@@ -39,12 +69,20 @@ fn a_sign_in_with_both_names_joins_upn_and_object_id() {
 fn an_identity_center_session_is_the_person_with_its_email() {
     let session = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0a1b2c3d4e5f6789/dana@corp.example";
     let ids = resolve(
-        &[("aws", session, None), ("okta", "dana@corp.example", Some("00u1abcd"))],
+        &[
+            ("aws", session, None),
+            ("okta", "dana@corp.example", Some("00u1abcd")),
+        ],
         &no_links(),
     );
     assert_eq!(ids.identity_of(session), Some("dana@corp.example"));
     assert_eq!(ids.identity_of("00u1abcd"), Some("dana@corp.example"));
-    let why = &ids.links("dana@corp.example").iter().find(|l| l.actor == session).unwrap().why;
+    let why = &ids
+        .links("dana@corp.example")
+        .iter()
+        .find(|l| l.actor == session)
+        .unwrap()
+        .why;
     assert!(why.contains("IAM Identity Center session"), "{why}");
 }
 
@@ -54,13 +92,21 @@ fn an_eks_user_mapped_from_a_role_is_the_session_not_the_role() {
     let dana = "arn:aws:sts::111122223333:assumed-role/eks-admins/dana";
     let lee = "arn:aws:sts::111122223333:assumed-role/eks-admins/lee";
     let mut ids = Identities::new(&no_links());
-    let a = ids.observe("kubernetes", role, Some(dana));
-    let b = ids.observe("kubernetes", role, Some(lee));
-    let c = ids.observe("aws", dana, None);
-    ids.refresh();
-    assert_ne!(ids.root(a), ids.root(b), "two people sharing a role must not merge");
+    let a = see(&mut ids, "kubernetes", role, Some(dana));
+    let b = see(&mut ids, "kubernetes", role, Some(lee));
+    let c = see(&mut ids, "aws", dana, None);
+    finish(&mut ids);
+    assert_ne!(
+        ids.root(a),
+        ids.root(b),
+        "two people sharing a role must not merge"
+    );
     assert_eq!(ids.root(a), ids.root(c), "the EKS event is the AWS session");
-    assert_eq!(ids.identity_of(role), Some(role), "the role stays its own node");
+    assert_eq!(
+        ids.identity_of(role),
+        Some(role),
+        "the role stays its own node"
+    );
 }
 
 #[test]
@@ -70,19 +116,28 @@ fn shared_display_names_ip_or_roles_never_merge_people() {
         "22222222-2222-2222-2222-222222222222",
     );
     let mut ids = Identities::new(&no_links());
-    let a = ids.observe("entra", "Dana Smith", Some(g1));
-    let b = ids.observe("entra", "Dana Smith", Some(g2));
-    ids.refresh();
+    let a = see(&mut ids, "entra", "Dana Smith", Some(g1));
+    let b = see(&mut ids, "entra", "Dana Smith", Some(g2));
+    finish(&mut ids);
     assert_ne!(ids.root(a), ids.root(b));
     assert_eq!(ids.names[&ids.root(a)], g1);
     // A session named by e-mail outside Identity Center is chosen by the caller: no join.
     let spoofed = "arn:aws:sts::111122223333:assumed-role/deploy/ceo@corp.example";
-    let ids = resolve(&[("aws", spoofed, None), ("entra", "ceo@corp.example", None)], &no_links());
+    let ids = resolve(
+        &[("aws", spoofed, None), ("entra", "ceo@corp.example", None)],
+        &no_links(),
+    );
     assert_ne!(ids.identity_of(spoofed), Some("ceo@corp.example"));
     // The same login in two providers is not the same account.
-    let ids = resolve(&[("github", "dana", None), ("kubernetes", "dana", None)], &no_links());
+    let ids = resolve(
+        &[("github", "dana", None), ("kubernetes", "dana", None)],
+        &no_links(),
+    );
     assert_eq!(ids.identity_in("github", "dana"), Some("dana (github)"));
-    assert_eq!(ids.identity_in("kubernetes", "dana"), Some("dana (kubernetes)"));
+    assert_eq!(
+        ids.identity_in("kubernetes", "dana"),
+        Some("dana (kubernetes)")
+    );
     assert_eq!(ids.all().len(), 2, "{:?}", ids.all());
 }
 
@@ -91,7 +146,11 @@ fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join(
     let mut links = IdentityLinks::new();
     links.insert(
         "dana".into(),
-        vec!["dana@corp.example".into(), "Dana-GH".into(), "arn:aws:iam::111122223333:user/dana".into()],
+        vec![
+            "dana@corp.example".into(),
+            "Dana-GH".into(),
+            "arn:aws:iam::111122223333:user/dana".into(),
+        ],
     );
     let ids = resolve(
         &[
@@ -101,10 +160,18 @@ fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join(
         ],
         &links,
     );
-    for actor in ["dana@corp.example", "dana-gh", "77", "arn:aws:iam::111122223333:user/dana"] {
+    for actor in [
+        "dana@corp.example",
+        "dana-gh",
+        "77",
+        "arn:aws:iam::111122223333:user/dana",
+    ] {
         assert_eq!(ids.identity_of(actor), Some("dana"), "{actor}");
     }
-    let why = &ids.links("dana").iter().find(|l| l.provider == "github" && l.actor == "dana-gh");
+    let why = &ids
+        .links("dana")
+        .iter()
+        .find(|l| l.provider == "github" && l.actor == "dana-gh");
     assert!(why.unwrap().why.contains("[identities]"));
 
     // A shared mailbox the logs join to a person (one record names both) is split off by
@@ -112,7 +179,10 @@ fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join(
     let mut links = IdentityLinks::new();
     links.insert("ops".into(), vec!["ops@corp.example".into()]);
     links.insert("lee".into(), vec!["lee@corp.example".into()]);
-    let ids = resolve(&[("okta", "ops@corp.example", Some("lee@corp.example"))], &links);
+    let ids = resolve(
+        &[("okta", "ops@corp.example", Some("lee@corp.example"))],
+        &links,
+    );
     assert_eq!(ids.identity_of("ops@corp.example"), Some("ops"));
     assert_eq!(ids.identity_of("lee@corp.example"), Some("lee"));
     assert_eq!(ids.refused(), 1);
@@ -122,14 +192,17 @@ fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join(
 fn a_join_that_renames_labelled_rows_asks_for_a_relabel() {
     let guid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
     let mut ids = Identities::new(&no_links());
-    let n = ids.observe("entra", guid, None);
-    ids.refresh();
+    let n = see(&mut ids, "entra", guid, None);
+    finish(&mut ids);
     let root = ids.root(n);
     ids.used.insert(root, ids.names[&root].clone());
     assert!(!ids.take_relabel());
     ids.observe("entra", "dana@corp.example", Some(guid));
     ids.refresh();
-    assert!(ids.take_relabel(), "rows named by the object id must be renamed");
+    assert!(
+        ids.take_relabel(),
+        "rows named by the object id must be renamed"
+    );
     // A new alias that keeps the name asks for nothing.
     ids.observe("okta", "dana@corp.example", Some("00uX"));
     ids.refresh();
@@ -150,8 +223,19 @@ fn placeholder_ids_join_nobody() {
         ],
         &no_links(),
     );
-    for actor in ["mscore@afos.io", "rknight@company.io", "john.doe@example.org", "admin@example.com", "test@test.test", "john.doe@example.com"] {
-        assert_eq!(ids.identity_of(actor), Some(actor), "{actor} must stay alone");
+    for actor in [
+        "mscore@afos.io",
+        "rknight@company.io",
+        "john.doe@example.org",
+        "admin@example.com",
+        "test@test.test",
+        "john.doe@example.com",
+    ] {
+        assert_eq!(
+            ids.identity_of(actor),
+            Some(actor),
+            "{actor} must stay alone"
+        );
     }
 }
 
@@ -159,23 +243,31 @@ fn placeholder_ids_join_nobody() {
 fn an_id_many_names_claim_is_a_placeholder_and_its_joins_are_undone() {
     let shared = "8a4de8b5-095c-47d0-a96f-a75130c61d53";
     let mut ids = Identities::new(&no_links());
-    let first = ids.observe("entra", "a@corp.example", Some(shared));
-    for name in ["b@corp.example", "c@corp.example", "d@corp.example"] {
-        ids.observe("entra", name, Some(shared));
+    for name in ["a@corp.example", "b@corp.example", "c@corp.example"] {
+        see(&mut ids, "entra", name, Some(shared));
     }
-    assert!(ids.rebuild);
-    ids.observed = vec![
-        ("entra", "a@corp.example".into(), Some(shared.into())),
-        ("entra", "b@corp.example".into(), Some(shared.into())),
-        ("entra", "c@corp.example".into(), Some(shared.into())),
-        ("entra", "d@corp.example".into(), Some(shared.into())),
-    ];
-    ids.observed_node = vec![first; 4];
-    ids.replay();
-    ids.refresh();
-    for name in ["a@corp.example", "b@corp.example", "c@corp.example", "d@corp.example"] {
+    finish(&mut ids);
+    let root = ids.find(ids.index[&(Space::Email, "a@corp.example".to_owned())]);
+    ids.used.insert(root, ids.names[&root].clone());
+    assert_eq!(
+        ids.identity_of("c@corp.example"),
+        ids.identity_of("a@corp.example")
+    );
+    see(&mut ids, "entra", "d@corp.example", Some(shared));
+    finish(&mut ids);
+    assert!(
+        ids.take_relabel(),
+        "rows labelled with the undone join are relabelled"
+    );
+    for name in [
+        "a@corp.example",
+        "b@corp.example",
+        "c@corp.example",
+        "d@corp.example",
+    ] {
         assert_eq!(ids.identity_of(name), Some(name));
     }
+    assert_eq!(ids.placeholders(), 1);
     // A UPN renamed once keeps its object id's join.
     let ids = resolve(
         &[
@@ -184,5 +276,8 @@ fn an_id_many_names_claim_is_a_placeholder_and_its_joins_are_undone() {
         ],
         &no_links(),
     );
-    assert_eq!(ids.identity_of("dana@old.example"), ids.identity_of("dana@new.example"));
+    assert_eq!(
+        ids.identity_of("dana@old.example"),
+        ids.identity_of("dana@new.example")
+    );
 }
