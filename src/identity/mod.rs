@@ -89,8 +89,6 @@ pub struct Identities {
     /// Configured identifiers (lowercase) -> configured name index.
     pins: HashMap<String, usize>,
     pinned_names: Vec<String>,
-    /// The configuration the resolver was built with (to rebuild it).
-    config: IdentityLinks,
     /// Every distinct (provider, actor, actor_id) seen, in order.
     observed: Vec<(&'static str, String, Option<String>)>,
     /// The node each observation's events are.
@@ -144,10 +142,7 @@ const MAX_CLAIMANTS: usize = 3;
 impl Identities {
     /// An empty resolver with the configured links.
     pub fn new(links: &IdentityLinks) -> Identities {
-        let mut identities = Identities {
-            config: links.clone(),
-            ..Identities::default()
-        };
+        let mut identities = Identities::default();
         for (name, members) in links {
             let pin = identities.pinned_names.len();
             identities.pinned_names.push(name.clone());
