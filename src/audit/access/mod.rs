@@ -11,6 +11,7 @@
 //! flags.
 
 pub mod pairing;
+pub mod records;
 pub mod review;
 pub mod summary;
 pub mod usage;
@@ -22,6 +23,7 @@ use crate::config::Config;
 use crate::detectors::Context;
 use crate::{Result, schema};
 
+pub use records::read_records;
 pub use review::{Holding, review};
 pub use summary::Summary;
 
@@ -178,6 +180,9 @@ pub struct Grant {
     /// The grantee's last privileged action while holding it.
     #[serde(serialize_with = "utc_opt")]
     pub last_used: Option<i64>,
+    /// The actor names whose privileged actions count as the grantee's (how the use was
+    /// matched).
+    pub acted_as: Vec<String>,
     /// Privileged actions after a temporary grant's window (within one more window length).
     pub used_after_window: u64,
     /// Privileged actions in the window outside the role's configured purpose
@@ -189,6 +194,10 @@ pub struct Grant {
     pub self_approved: bool,
     /// Event ids: the grant's (and any duplicate record of it), its end's and its approval's.
     pub event_ids: Vec<String>,
+    /// Rows (of the frame audited) of the grant's records and its approval's, whose original
+    /// records [`read_records`] reads.
+    #[serde(skip)]
+    pub record_rows: Vec<u32>,
 }
 
 /// An action and how often it was performed.

@@ -8,15 +8,15 @@
 
 use std::collections::HashMap;
 
+use crate::Result;
 use crate::detectors::Context;
 use crate::detectors::context::glob_regex;
 use crate::detectors::event::Ev;
 use crate::detectors::grants::{self, Change, Side, Temporary, next_by_key, who_of_actor};
 use crate::detectors::jit::Roles;
+use crate::providers::time::parse_time_text;
 use crate::schema::OUTCOME;
 use crate::time::{DAY, HOUR, MINUTE};
-use crate::Result;
-use crate::providers::time::parse_time_text;
 
 use super::{AccessSpec, Grant, Lifetime, Status, identity_of};
 
@@ -125,9 +125,10 @@ pub(crate) fn grants(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>
         event_ids.extend(approval.map(|a| a.event_id.clone()));
         event_ids.retain(|id| !id.is_empty());
         event_ids.dedup();
-        let mut rows: Vec<u32> = records.iter().map(|r| r.ev.row).collect();
+        let mut record_rows: Vec<u32> = records.iter().map(|r| r.ev.row).collect();
+        record_rows.extend(approval.map(|a| a.row));
+        let mut rows = record_rows.clone();
         rows.extend(end_ev.map(|e| e.row));
-        rows.extend(approval.map(|a| a.row));
         let overdue = lifetime == Lifetime::Temporary
             && scheduled.is_some_and(|s| ended_at.unwrap_or(last) > s + grace);
         let approver = approval.map(|a| a.actor.clone());
@@ -165,11 +166,13 @@ pub(crate) fn grants(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>
                 privileged_actions_in_window: 0,
                 top_actions: Vec::new(),
                 last_used: None,
+                acted_as: Vec::new(),
                 used_after_window: 0,
                 used_outside_purpose: 0,
                 never_used: true,
                 self_approved,
                 event_ids,
+                record_rows,
             },
         });
     }
@@ -252,7 +255,10 @@ fn role_assumptions(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>>
     let mut out = Vec::new();
     for ev in ctx.select(predicate)? {
         let arn = ev.detail("roleArn").unwrap_or(&ev.resource);
-        let Some(name) = arn.split(":role/").nth(1).map(|p| p.rsplit('/').next().unwrap_or(p))
+        let Some(name) = arn
+            .split(":role/")
+            .nth(1)
+            .map(|p| p.rsplit('/').next().unwrap_or(p))
         else {
             continue;
         };
@@ -298,6 +304,7 @@ fn role_assumptions(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>>
                 privileged_actions_in_window: 0,
                 top_actions: Vec::new(),
                 last_used: None,
+                acted_as: Vec::new(),
                 used_after_window: 0,
                 used_outside_purpose: 0,
                 never_used: true,
@@ -307,6 +314,7 @@ fn role_assumptions(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>>
                     .into_iter()
                     .filter(|i| !i.is_empty())
                     .collect(),
+                record_rows: vec![ev.row],
             },
         });
     }
@@ -327,32 +335,25 @@ fn grantee_type(written: &str, non_human: bool) -> &'static str {
 
 /// The role and the scope it applies to, from the entitlement as [`Change::what`] words it.
 fn role_and_scope(c: &Change) -> (String, String) {
-    let account = || {
+    // The account the log comes from (tenant, organization), else what it stands for.
+    let account_or = |whole: &str| {
         if c.ev.account.is_empty() {
-            String::new()
+            whole.to_string()
         } else {
             c.ev.account.clone()
         }
     };
+    let split = |separator: &str| match c.what.split_once(separator) {
+        Some((role, scope)) => (role.to_string(), scope.to_string()),
+        None => (c.what.clone(), c.ev.resource.clone()),
+    };
     match c.ev.provider.as_str() {
-        "azure" | "gcp" => match c.what.split_once(" on ") {
-            Some((role, scope)) => (role.to_string(), scope.to_string()),
-            None => (c.what.clone(), c.ev.resource.clone()),
-        },
-        "kubernetes" => match c.what.split_once(" through ") {
-            Some((role, binding)) => (role.to_string(), binding.to_string()),
-            None => (c.what.clone(), c.ev.resource.clone()),
-        },
-        "entra" => {
-            let tenant = account();
-            let scope = if tenant.is_empty() {
-                "directory".to_string()
-            } else {
-                tenant
-            };
-            (c.what.clone(), scope)
-        }
-        _ => (c.what.clone(), account()),
+        "azure" | "gcp" => split(" on "),
+        "kubernetes" => split(" through "),
+        "entra" => (c.what.clone(), account_or("directory")),
+        "aws" => (c.what.clone(), account_or("")),
+        // Okta and GitHub grants apply to the whole organization the log comes from.
+        _ => (c.what.clone(), account_or("organization")),
     }
 }
 

@@ -53,7 +53,10 @@ pub fn review(grants: &[Grant], spec: &AccessSpec, end: i64) -> Vec<Holding> {
     let mut out: Vec<Holding> = Vec::new();
     for g in held {
         if let Some(h) = out.last_mut().filter(|h| {
-            h.provider == g.provider && h.role == g.role && h.scope == g.scope && h.principal == g.grantee
+            h.provider == g.provider
+                && h.role == g.role
+                && h.scope == g.scope
+                && h.principal == g.grantee
         }) {
             // The same holding granted again: the last use of either counts.
             h.last_used = h.last_used.max(g.last_used);
@@ -82,20 +85,22 @@ pub fn review(grants: &[Grant], spec: &AccessSpec, end: i64) -> Vec<Holding> {
 /// was not used.
 fn recommendation(since: i64, last_used: Option<i64>, spec: &AccessSpec, end: i64) -> String {
     let period = i64::from(spec.unused_days) * DAY;
-    let days = |us: i64| us.max(0) / DAY;
+    let days = |us: i64| match us.max(0) / DAY {
+        1 => "1 day".to_string(),
+        n => format!("{n} days"),
+    };
     match last_used {
-        Some(t) if end - t <= period => format!(
-            "Approve: used {} days before the end of the logs",
-            days(end - t)
-        ),
+        Some(t) if end - t <= period => {
+            format!("Approve: used {} before the end of the logs", days(end - t))
+        }
         Some(t) => format!(
-            "Deny: not used in {} days (last used {} days before the end of the logs)",
+            "Deny: not used in {} days (last used {} before the end of the logs)",
             spec.unused_days,
             days(end - t)
         ),
         None if end - since >= period => format!("Deny: not used in {} days", spec.unused_days),
         None => format!(
-            "Deny: not used in the {} days since it was granted",
+            "Deny: not used in the {} since it was granted",
             days(end - since)
         ),
     }

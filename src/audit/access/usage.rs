@@ -55,7 +55,13 @@ pub(crate) fn count(
     let side: Side = paired
         .iter()
         .enumerate()
-        .map(|(i, p)| (format!("{}|{}", p.use_key, p.what), p.grant.granted_at, i as u32))
+        .map(|(i, p)| {
+            (
+                format!("{}|{}", p.use_key, p.what),
+                p.grant.granted_at,
+                i as u32,
+            )
+        })
         .collect();
     let next = next_by_key(&side, &side, true, true)?;
     let mut own_rows: Vec<u32> = paired.iter().flat_map(|p| p.rows.iter().copied()).collect();
@@ -97,7 +103,7 @@ pub(crate) fn count(
     .map_err(Error::polars("counting the grants' use"))?;
 
     let wanted: Vec<&str> = paired.iter().map(|p| p.use_key.as_str()).collect();
-    let actors = actor_keys(ctx, &wanted)?;
+    let (actors, names) = actor_keys(ctx, &wanted)?;
     if actors.height() == 0 {
         return Ok(paired.into_iter().map(|p| p.grant).collect());
     }
@@ -114,8 +120,14 @@ pub(crate) fn count(
         .lazy()
         .filter(privileged)
         .select([
-            col(PROVIDER).to_physical().cast(DataType::UInt32).alias(PROVIDER_ID),
-            col(ACTOR).to_physical().cast(DataType::UInt32).alias(ACTOR_ID),
+            col(PROVIDER)
+                .to_physical()
+                .cast(DataType::UInt32)
+                .alias(PROVIDER_ID),
+            col(ACTOR)
+                .to_physical()
+                .cast(DataType::UInt32)
+                .alias(ACTOR_ID),
             col(ACTION),
             col(TIME).to_physical().alias(TIME),
         ])
@@ -165,8 +177,10 @@ pub(crate) fn count(
     let mut grants: Vec<Grant> = Vec::with_capacity(n);
     let mut whats: Vec<String> = Vec::with_capacity(n);
     for p in paired {
+        let mut g = p.grant;
+        g.acted_as = names.get(&p.use_key).cloned().unwrap_or_default();
         whats.push(p.what);
-        grants.push(p.grant);
+        grants.push(g);
     }
     let (ids, ins, afters, lasts) = (
         u64s(&totals, GID)?,
@@ -216,9 +230,13 @@ pub(crate) fn count(
     Ok(grants)
 }
 
-/// The (provider, actor) dictionary ids of the frame whose use key is one of `wanted`, with
-/// that key: the actors a grantee acts as.
-fn actor_keys(ctx: &Context<'_>, wanted: &[&str]) -> Result<DataFrame> {
+/// The actors a grantee acts as: the (provider, actor) dictionary ids of the frame's
+/// privileged events whose use key is one of `wanted`, with that key; and the actor names
+/// per key.
+fn actor_keys(
+    ctx: &Context<'_>,
+    wanted: &[&str],
+) -> Result<(DataFrame, HashMap<String, Vec<String>>)> {
     let wanted: std::collections::HashSet<&str> = wanted.iter().copied().collect();
     let pairs = ctx
         .frame
@@ -226,14 +244,21 @@ fn actor_keys(ctx: &Context<'_>, wanted: &[&str]) -> Result<DataFrame> {
         .lazy()
         .filter(col(PRIVILEGED).eq(lit(true)).fill_null(lit(false)))
         .group_by([
-            col(PROVIDER).to_physical().cast(DataType::UInt32).alias(PROVIDER_ID),
-            col(ACTOR).to_physical().cast(DataType::UInt32).alias(ACTOR_ID),
+            col(PROVIDER)
+                .to_physical()
+                .cast(DataType::UInt32)
+                .alias(PROVIDER_ID),
+            col(ACTOR)
+                .to_physical()
+                .cast(DataType::UInt32)
+                .alias(ACTOR_ID),
         ])
         .agg([len().alias(N)])
         .collect()
         .map_err(Error::polars("naming the grantees' actors"))?;
     let (providers, actors) = (u64s(&pairs, PROVIDER_ID)?, u64s(&pairs, ACTOR_ID)?);
     let (mut p_ids, mut a_ids, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+    let mut names: HashMap<String, Vec<String>> = HashMap::new();
     for i in 0..pairs.height() {
         let (Some(p), Some(a)) = (providers[i], actors[i]) else {
             continue;
@@ -245,15 +270,21 @@ fn actor_keys(ctx: &Context<'_>, wanted: &[&str]) -> Result<DataFrame> {
         };
         let key = use_key(provider, &who_of_actor(actor));
         if wanted.contains(key.as_str()) {
+            let list = names.entry(key.clone()).or_default();
+            if !list.iter().any(|n| n == actor) {
+                list.push(actor.to_string());
+                list.sort();
+            }
             p_ids.push(p as u32);
             a_ids.push(a as u32);
             keys.push(key);
         }
     }
-    DataFrame::new_infer_height(vec![
+    let frame = DataFrame::new_infer_height(vec![
         Column::new(PROVIDER_ID.into(), p_ids),
         Column::new(ACTOR_ID.into(), a_ids),
         Column::new(KEY.into(), keys),
     ])
-    .map_err(Error::polars("naming the grantees' actors"))
+    .map_err(Error::polars("naming the grantees' actors"))?;
+    Ok((frame, names))
 }

@@ -94,7 +94,25 @@ pub(crate) fn access(
         spec: spec.clone(),
         config: &loaded.config,
     };
-    let result = analysis::run(loaded.store.frame(), selection.rows.as_ref(), &audit)?;
+    let rows = selection.rows.as_ref();
+    let mut result = analysis::run(loaded.store.frame(), rows, &audit)?;
+    // What the columns do not carry yet (PIM justification, ticket, scheduled end), from the
+    // original records of the grants: rows of the audited selection are rows of the frame
+    // through the selection.
+    let grace = i64::from(
+        spec.grace_minutes
+            .unwrap_or(loaded.config.detect.jit.grace_minutes),
+    ) * 60_000_000;
+    access::read_records(&mut result, grace, &mut |row| {
+        let frame_row = match rows {
+            Some(rows) => rows.get(row as usize)?,
+            None => row,
+        };
+        loaded
+            .store
+            .raw_record(loaded.store.frame(), frame_row as usize)
+            .ok()
+    });
     loaded.report_timings();
     let tz = &resolved.view.tz;
     let mut buffer: Vec<u8> = Vec::new();
@@ -113,12 +131,20 @@ pub(crate) fn access(
             out.flush()?;
         }
         Some(path) => {
-            std::fs::write(path, &buffer)
-                .with_context(|| format!("writing {}", escape_control(&path.display().to_string())))?;
+            std::fs::write(path, &buffer).with_context(|| {
+                format!("writing {}", escape_control(&path.display().to_string()))
+            })?;
             let manifest = manifest_path(path);
-            let text = serde_json::to_string_pretty(&evidence(&loaded, &args, Some((path, &buffer, rows))))?;
+            let text = serde_json::to_string_pretty(&evidence(
+                &loaded,
+                &args,
+                Some((path, &buffer, rows)),
+            ))?;
             std::fs::write(&manifest, text + "\n").with_context(|| {
-                format!("writing {}", escape_control(&manifest.display().to_string()))
+                format!(
+                    "writing {}",
+                    escape_control(&manifest.display().to_string())
+                )
             })?;
             let _ = writeln!(
                 io::stderr(),
@@ -270,7 +296,18 @@ fn write_grants(
         AccessFormat::Table => {
             writeln!(out, "{}", escape_control(&access.summary.line()))?;
             let mut table = Table::new(
-                &["granted at", "grantee", "role", "scope", "provider", "granted by", "approver", "ended", "flags", "use"],
+                &[
+                    "granted at",
+                    "grantee",
+                    "role",
+                    "scope",
+                    "provider",
+                    "granted by",
+                    "approver",
+                    "ended",
+                    "flags",
+                    "use",
+                ],
                 &[],
             );
             for g in &access.grants {
@@ -296,7 +333,11 @@ fn write_grants(
         }
         AccessFormat::Md => {
             write_markdown_header(out, "Access audit", loaded, args)?;
-            writeln!(out, "**Summary:** {}\n", escape_markdown(&access.summary.line()))?;
+            writeln!(
+                out,
+                "**Summary:** {}\n",
+                escape_markdown(&access.summary.line())
+            )?;
             let grid = grid();
             write_markdown_table(out, &grid, tz)?;
         }
@@ -366,6 +407,8 @@ const REVIEW_COLUMNS: [&str; 17] = [
 
 fn review_grid(holdings: &[Holding]) -> Grid {
     let empty = || Cell::Text(String::new());
+    // RFC 3339 UTC, as importers read times, whatever the display zone.
+    let utc = |t: i64| Cell::Text(format_time_utc(t));
     Grid {
         headers: REVIEW_COLUMNS.map(String::from).to_vec(),
         rows: holdings
@@ -383,9 +426,9 @@ fn review_grid(holdings: &[Holding]) -> Grid {
                     empty(),
                     empty(),
                     Cell::Text(h.recommendation.clone()),
-                    Cell::Time(h.since),
+                    utc(h.since),
                     Cell::Text(h.granted_by.clone()),
-                    time(h.last_used),
+                    h.last_used.map_or(Cell::Null, utc),
                     text(&h.justification),
                     Cell::Text(h.event_ids.join(" ")),
                     empty(),
@@ -403,12 +446,19 @@ fn write_review(
     loaded: &Loaded,
     args: &AccessArgs,
 ) -> anyhow::Result<()> {
-    // Times in UTC for importers, whatever the display zone.
-    let utc = jiff::tz::TimeZone::UTC;
     match format {
         AccessFormat::Table => {
             let mut table = Table::new(
-                &["role", "scope", "provider", "principal", "since", "granted by", "last used", "recommendation"],
+                &[
+                    "role",
+                    "scope",
+                    "provider",
+                    "principal",
+                    "since",
+                    "granted by",
+                    "last used",
+                    "recommendation",
+                ],
                 &[],
             );
             for h in holdings {
@@ -419,13 +469,14 @@ fn write_review(
                     h.principal.clone(),
                     format_time(h.since, tz),
                     h.granted_by.clone(),
-                    h.last_used.map_or_else(|| "never".to_string(), |t| format_time(t, tz)),
+                    h.last_used
+                        .map_or_else(|| "never".to_string(), |t| format_time(t, tz)),
                     h.recommendation.clone(),
                 ]);
             }
             table.write(out, 40)?;
         }
-        AccessFormat::Csv => review_grid(holdings).write(out, OutputFormat::Csv, &utc)?,
+        AccessFormat::Csv => review_grid(holdings).write(out, OutputFormat::Csv, tz)?,
         AccessFormat::Json => {
             serde_json::to_writer(&mut *out, holdings)?;
             writeln!(out)?;
@@ -461,13 +512,18 @@ fn write_markdown_header(
         m(&field("made_by")),
         m(&field("version"))
     )?;
-    writeln!(out, "| input | bytes | sha256 | events |\n|---|---:|---|---:|")?;
+    writeln!(
+        out,
+        "| input | bytes | sha256 | events |\n|---|---:|---|---:|"
+    )?;
     for input in e["inputs"].as_array().into_iter().flatten() {
         writeln!(
             out,
             "| {} | {} | {} | {} |",
             m(input["name"].as_str().unwrap_or_default()),
-            input["size"].as_u64().map_or_else(|| "-".to_string(), |s| s.to_string()),
+            input["size"]
+                .as_u64()
+                .map_or_else(|| "-".to_string(), |s| s.to_string()),
             input["sha256"].as_str().unwrap_or("-"),
             input["events"].as_u64().unwrap_or(0)
         )?;
@@ -475,7 +531,11 @@ fn write_markdown_header(
     writeln!(out)
 }
 
-fn write_markdown_table(out: &mut dyn Write, grid: &Grid, tz: &jiff::tz::TimeZone) -> io::Result<()> {
+fn write_markdown_table(
+    out: &mut dyn Write,
+    grid: &Grid,
+    tz: &jiff::tz::TimeZone,
+) -> io::Result<()> {
     let m = |s: &str| escape_markdown(s).into_owned();
     let headers: Vec<String> = grid.headers.iter().map(|h| m(h)).collect();
     writeln!(out, "| {} |", headers.join(" | "))?;
