@@ -105,3 +105,28 @@ fn recommendation(since: i64, last_used: Option<i64>, spec: &AccessSpec, end: i6
         ),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recommendations_follow_use_in_the_tracking_period() {
+        let spec = AccessSpec::default();
+        let end = 200 * DAY;
+        assert_eq!(
+            recommendation(0, Some(end - 3 * DAY), &spec, end),
+            "Approve: used 3 days before the end of the logs"
+        );
+        assert_eq!(
+            recommendation(0, Some(end - 120 * DAY), &spec, end),
+            "Deny: not used in 90 days (last used 120 days before the end of the logs)"
+        );
+        assert_eq!(recommendation(0, None, &spec, end), "Deny: not used in 90 days");
+        assert_eq!(
+            recommendation(end - DAY, None, &spec, end),
+            "Deny: not used in the 1 day since it was granted"
+        );
+    }
+}
