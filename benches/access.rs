@@ -24,7 +24,8 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
     let mut line = String::new();
     for _ in 0..runs.max(1) {
         let started = Instant::now();
-        let audit = access::audit(frame, &config, &spec).expect("access audit");
+        let audit =
+            access::audit(frame, &config, &spec, Some(store.identities())).expect("access audit");
         let holdings = access::review(&audit.grants, &spec, audit.span.1);
         times.push(started.elapsed());
         line = format!(

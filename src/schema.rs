@@ -111,8 +111,8 @@ pub const EVENT_COLUMNS: [&str; 25] = [
 
 /// Columns stored as categoricals because they repeat a lot.
 pub const CATEGORICAL_COLUMNS: [&str; 16] = [
-    PROVIDER, LOG_TYPE, ACTOR, IDENTITY, ACTOR_TYPE, ACTOR_ID, ACTION, SERVICE, SRC_IP, USER_AGENT, REGION, COUNTRY,
-    CITY, OUTCOME, ERROR, ACCOUNT,
+    PROVIDER, LOG_TYPE, ACTOR, IDENTITY, ACTOR_TYPE, ACTOR_ID, ACTION, SERVICE, SRC_IP, USER_AGENT,
+    REGION, COUNTRY, CITY, OUTCOME, ERROR, ACCOUNT,
 ];
 
 /// Columns holding free text that rarely repeats.

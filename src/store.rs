@@ -8,9 +8,9 @@ use std::ops::Range;
 
 use polars::prelude::*;
 
+use crate::identity::{Identities, IdentityLinks};
 use crate::load::follow::{Follow, FollowOptions};
 use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
-use crate::identity::{Identities, IdentityLinks};
 use crate::load::source::{self, Input, Origin};
 use crate::schema::{self, ID_HASH, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE, TIME};
 use crate::{Error, Rejection, Result};

@@ -16,7 +16,13 @@ use crate::util::{fixture, load, run, stdout};
 fn audit_fixtures() -> Access {
     let store = load(&[fixture("access").as_path()]);
     let config = Config::builtin().unwrap();
-    access::audit(store.frame(), &config, &AccessSpec::default()).unwrap()
+    access::audit(
+        store.frame(),
+        &config,
+        &AccessSpec::default(),
+        Some(store.identities()),
+    )
+    .unwrap()
 }
 
 fn grant<'a>(access: &'a Access, grantee: &str, role: &str) -> &'a Grant {
@@ -99,7 +105,13 @@ fn a_standing_role_given_to_oneself_is_self_approved_and_never_overdue() {
 #[test]
 fn a_policy_attachment_is_paired_with_its_detachment_and_counts_use_only_while_held() {
     let access = audit_fixtures();
-    let eve = grant(&access, "eve", "AdministratorAccess");
+    // Named as the identity the resolver gives the IAM user the grant names.
+    let eve = grant(
+        &access,
+        "arn:aws:iam::111122223333:user/eve",
+        "AdministratorAccess",
+    );
+    assert_eq!(eve.grantee_as_written, "eve");
     assert_eq!(eve.scope, "111122223333");
     assert_eq!(eve.granted_by, "arn:aws:iam::111122223333:user/ops");
     assert_eq!(eve.ended_at, Some(utc("2024-06-10T15:00:00Z")));
@@ -114,7 +126,16 @@ fn a_policy_attachment_is_paired_with_its_detachment_and_counts_use_only_while_h
 #[test]
 fn role_assumptions_into_privileged_roles_are_elevations_that_expire() {
     let access = audit_fixtures();
-    let frank = grant(&access, "frank", "BreakGlassAdmin");
+    let frank = grant(
+        &access,
+        "arn:aws:iam::111122223333:user/frank",
+        "BreakGlassAdmin",
+    );
+    // The session's action, by the role's session actor, is the elevation's use.
+    assert_eq!(
+        frank.acted_as,
+        ["arn:aws:sts::111122223333:assumed-role/BreakGlassAdmin/frank"]
+    );
     assert_eq!(frank.lifetime, Lifetime::Expiring);
     assert_eq!(frank.status, Status::Expired);
     assert_eq!(frank.ended_at, Some(utc("2024-06-11T09:00:00Z")));
@@ -351,7 +372,13 @@ fn the_real_samples_give_sane_rows_for_every_entra_role_grant() {
     let dir = std::env::var_os("TRAILSCOPE_REAL_SAMPLES").unwrap();
     let store = load(&[Path::new(&dir)]);
     let config = Config::builtin().unwrap();
-    let access = access::audit(store.frame(), &config, &AccessSpec::default()).unwrap();
+    let access = access::audit(
+        store.frame(),
+        &config,
+        &AccessSpec::default(),
+        Some(store.identities()),
+    )
+    .unwrap();
     // Every successful Entra role grant of the samples (PIM activations included) is a row.
     let rows = crate::util::rows(store.frame());
     let entra_grants: Vec<&String> = rows

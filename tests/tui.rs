@@ -842,12 +842,20 @@ fn the_timeline_groups_lanes_by_identity_and_drills_into_one() {
     assert!(by_actor.iter().all(|(_, n)| *n < 7), "{by_actor:?}");
     h.key(KeyCode::Char('i'));
     let by_identity = lanes(&h);
-    assert_eq!(by_identity[0], ("dana.smith@corp.example".to_string(), 7), "{by_identity:?}");
+    assert_eq!(
+        by_identity[0],
+        ("dana.smith@corp.example".to_string(), 7),
+        "{by_identity:?}"
+    );
     assert!(h.screen().contains("dana.smith@corp"), "{}", h.screen());
     h.command(Command::DrillDown);
     assert_eq!(h.state.view, View::Events);
     assert_eq!(h.state.events.matching, 7);
-    assert!(h.state.filter.text.contains("identity:"), "{}", h.state.filter.text);
+    assert!(
+        h.state.filter.text.contains("identity:"),
+        "{}",
+        h.state.filter.text
+    );
     h.command(Command::GoBack);
     h.key(KeyCode::Char('i'));
     assert_eq!(lanes(&h), by_actor, "back to one lane per actor");

@@ -222,7 +222,9 @@ impl Identities {
     /// The identity an identifier belongs to: any actor string or other identifier the logs
     /// carry for it (an Entra object id, an Okta user id), case-insensitive.
     pub fn identity_of(&self, name: &str) -> Option<&str> {
-        self.lookup.get(&name.trim().to_lowercase()).map(String::as_str)
+        self.lookup
+            .get(&name.trim().to_lowercase())
+            .map(String::as_str)
     }
 
     /// The identity of an identifier as `provider`'s records write it: exact where
@@ -258,7 +260,10 @@ impl Identities {
             return actor_node;
         };
         let id_space = space_of(provider, id);
-        if self.untrusted.contains(&(id_space, normalize(id_space, id))) {
+        if self
+            .untrusted
+            .contains(&(id_space, normalize(id_space, id)))
+        {
             return actor_node;
         }
         let id_node = self.node_for(provider, id);
@@ -340,7 +345,11 @@ impl Identities {
                     let config_key = (Space::Config, normalize(Space::Config, &named));
                     let config = self.index.get(&config_key).copied();
                     if let Some(config) = config {
-                        self.join(node, config, &format!("listed under {named} in [identities]"));
+                        self.join(
+                            node,
+                            config,
+                            &format!("listed under {named} in [identities]"),
+                        );
                     }
                 }
                 node
@@ -579,7 +588,9 @@ fn is_email(text: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !text.chars().any(|c| c.is_whitespace() || c == '/' || c == ':')
+        && !text
+            .chars()
+            .any(|c| c.is_whitespace() || c == '/' || c == ':')
 }
 
 fn is_guid(text: &str) -> bool {
@@ -596,10 +607,14 @@ fn is_guid(text: &str) -> bool {
 fn usable_id(provider: &str, id: &str) -> bool {
     let lower = id.to_ascii_lowercase();
     let placeholder = lower.is_empty()
-        || lower.trim_matches(|c: char| c == '0' || c == '-').is_empty()
-        || ["redacted", "anonymi", "unknown", "null", "none", "n/a", "<", "***", "xxx"]
-            .iter()
-            .any(|p| lower.starts_with(p));
+        || lower
+            .trim_matches(|c: char| c == '0' || c == '-')
+            .is_empty()
+        || [
+            "redacted", "anonymi", "unknown", "null", "none", "n/a", "<", "***", "xxx",
+        ]
+        .iter()
+        .any(|p| lower.starts_with(p));
     if placeholder {
         return false;
     }
@@ -631,7 +646,10 @@ fn shared_principal(actor: &str) -> bool {
 /// (`arn:aws:sts::<account>:assumed-role/AWSReservedSSO_<set>_<id>/<e-mail>`): the session
 /// name is the Identity Center user name, set by AWS, not by the caller.
 fn identity_center_session(arn: &str) -> Option<(&str, &str)> {
-    let resource = arn.splitn(6, ':').nth(5).filter(|_| arn.starts_with("arn:aws"))?;
+    let resource = arn
+        .splitn(6, ':')
+        .nth(5)
+        .filter(|_| arn.starts_with("arn:aws"))?;
     let (role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
     (role.starts_with("AWSReservedSSO_") && is_email(session)).then_some((role, session))
 }

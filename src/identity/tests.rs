@@ -27,11 +27,25 @@ fn a_sign_in_with_both_names_joins_upn_and_object_id() {
         &no_links(),
     );
     assert_eq!(ids.identity_of(guid), Some("dana@corp.example"));
-    assert_eq!(ids.identity_of("DANA@corp.example"), Some("dana@corp.example"));
+    assert_eq!(
+        ids.identity_of("DANA@corp.example"),
+        Some("dana@corp.example")
+    );
     let links = ids.links("dana@corp.example");
-    let guid_link = links.iter().find(|l| l.actor == guid).expect("object id linked");
-    assert!(guid_link.why.contains("entra records name dana@corp.example and"), "{guid_link:?}");
-    let azure = links.iter().find(|l| l.provider == "azure").expect("azure caller linked");
+    let guid_link = links
+        .iter()
+        .find(|l| l.actor == guid)
+        .expect("object id linked");
+    assert!(
+        guid_link
+            .why
+            .contains("entra records name dana@corp.example and"),
+        "{guid_link:?}"
+    );
+    let azure = links
+        .iter()
+        .find(|l| l.provider == "azure")
+        .expect("azure caller linked");
     assert!(azure.why.contains("same e-mail address"), "{azure:?}");
 }
 
@@ -39,12 +53,20 @@ fn a_sign_in_with_both_names_joins_upn_and_object_id() {
 fn an_identity_center_session_is_the_person_with_its_email() {
     let session = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0a1b2c3d4e5f6789/dana@corp.example";
     let ids = resolve(
-        &[("aws", session, None), ("okta", "dana@corp.example", Some("00u1abcd"))],
+        &[
+            ("aws", session, None),
+            ("okta", "dana@corp.example", Some("00u1abcd")),
+        ],
         &no_links(),
     );
     assert_eq!(ids.identity_of(session), Some("dana@corp.example"));
     assert_eq!(ids.identity_of("00u1abcd"), Some("dana@corp.example"));
-    let why = &ids.links("dana@corp.example").iter().find(|l| l.actor == session).unwrap().why;
+    let why = &ids
+        .links("dana@corp.example")
+        .iter()
+        .find(|l| l.actor == session)
+        .unwrap()
+        .why;
     assert!(why.contains("IAM Identity Center session"), "{why}");
 }
 
@@ -58,9 +80,17 @@ fn an_eks_user_mapped_from_a_role_is_the_session_not_the_role() {
     let b = ids.observe("kubernetes", role, Some(lee));
     let c = ids.observe("aws", dana, None);
     ids.refresh();
-    assert_ne!(ids.root(a), ids.root(b), "two people sharing a role must not merge");
+    assert_ne!(
+        ids.root(a),
+        ids.root(b),
+        "two people sharing a role must not merge"
+    );
     assert_eq!(ids.root(a), ids.root(c), "the EKS event is the AWS session");
-    assert_eq!(ids.identity_of(role), Some(role), "the role stays its own node");
+    assert_eq!(
+        ids.identity_of(role),
+        Some(role),
+        "the role stays its own node"
+    );
 }
 
 #[test]
@@ -77,12 +107,21 @@ fn shared_display_names_ip_or_roles_never_merge_people() {
     assert_eq!(ids.names[&ids.root(a)], g1);
     // A session named by e-mail outside Identity Center is chosen by the caller: no join.
     let spoofed = "arn:aws:sts::111122223333:assumed-role/deploy/ceo@corp.example";
-    let ids = resolve(&[("aws", spoofed, None), ("entra", "ceo@corp.example", None)], &no_links());
+    let ids = resolve(
+        &[("aws", spoofed, None), ("entra", "ceo@corp.example", None)],
+        &no_links(),
+    );
     assert_ne!(ids.identity_of(spoofed), Some("ceo@corp.example"));
     // The same login in two providers is not the same account.
-    let ids = resolve(&[("github", "dana", None), ("kubernetes", "dana", None)], &no_links());
+    let ids = resolve(
+        &[("github", "dana", None), ("kubernetes", "dana", None)],
+        &no_links(),
+    );
     assert_eq!(ids.identity_in("github", "dana"), Some("dana (github)"));
-    assert_eq!(ids.identity_in("kubernetes", "dana"), Some("dana (kubernetes)"));
+    assert_eq!(
+        ids.identity_in("kubernetes", "dana"),
+        Some("dana (kubernetes)")
+    );
     assert_eq!(ids.all().len(), 2, "{:?}", ids.all());
 }
 
@@ -91,7 +130,11 @@ fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join(
     let mut links = IdentityLinks::new();
     links.insert(
         "dana".into(),
-        vec!["dana@corp.example".into(), "Dana-GH".into(), "arn:aws:iam::111122223333:user/dana".into()],
+        vec![
+            "dana@corp.example".into(),
+            "Dana-GH".into(),
+            "arn:aws:iam::111122223333:user/dana".into(),
+        ],
     );
     let ids = resolve(
         &[
@@ -101,10 +144,18 @@ fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join(
         ],
         &links,
     );
-    for actor in ["dana@corp.example", "dana-gh", "77", "arn:aws:iam::111122223333:user/dana"] {
+    for actor in [
+        "dana@corp.example",
+        "dana-gh",
+        "77",
+        "arn:aws:iam::111122223333:user/dana",
+    ] {
         assert_eq!(ids.identity_of(actor), Some("dana"), "{actor}");
     }
-    let why = &ids.links("dana").iter().find(|l| l.provider == "github" && l.actor == "dana-gh");
+    let why = &ids
+        .links("dana")
+        .iter()
+        .find(|l| l.provider == "github" && l.actor == "dana-gh");
     assert!(why.unwrap().why.contains("[identities]"));
 
     // A shared mailbox the logs join to a person (one record names both) is split off by
@@ -112,7 +163,10 @@ fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join(
     let mut links = IdentityLinks::new();
     links.insert("ops".into(), vec!["ops@corp.example".into()]);
     links.insert("lee".into(), vec!["lee@corp.example".into()]);
-    let ids = resolve(&[("okta", "ops@corp.example", Some("lee@corp.example"))], &links);
+    let ids = resolve(
+        &[("okta", "ops@corp.example", Some("lee@corp.example"))],
+        &links,
+    );
     assert_eq!(ids.identity_of("ops@corp.example"), Some("ops"));
     assert_eq!(ids.identity_of("lee@corp.example"), Some("lee"));
     assert_eq!(ids.refused(), 1);
@@ -129,7 +183,10 @@ fn a_join_that_renames_labelled_rows_asks_for_a_relabel() {
     assert!(!ids.take_relabel());
     ids.observe("entra", "dana@corp.example", Some(guid));
     ids.refresh();
-    assert!(ids.take_relabel(), "rows named by the object id must be renamed");
+    assert!(
+        ids.take_relabel(),
+        "rows named by the object id must be renamed"
+    );
     // A new alias that keeps the name asks for nothing.
     ids.observe("okta", "dana@corp.example", Some("00uX"));
     ids.refresh();
@@ -150,8 +207,19 @@ fn placeholder_ids_join_nobody() {
         ],
         &no_links(),
     );
-    for actor in ["mscore@afos.io", "rknight@company.io", "john.doe@example.org", "admin@example.com", "test@test.test", "john.doe@example.com"] {
-        assert_eq!(ids.identity_of(actor), Some(actor), "{actor} must stay alone");
+    for actor in [
+        "mscore@afos.io",
+        "rknight@company.io",
+        "john.doe@example.org",
+        "admin@example.com",
+        "test@test.test",
+        "john.doe@example.com",
+    ] {
+        assert_eq!(
+            ids.identity_of(actor),
+            Some(actor),
+            "{actor} must stay alone"
+        );
     }
 }
 
@@ -173,7 +241,12 @@ fn an_id_many_names_claim_is_a_placeholder_and_its_joins_are_undone() {
     ids.observed_node = vec![first; 4];
     ids.replay();
     ids.refresh();
-    for name in ["a@corp.example", "b@corp.example", "c@corp.example", "d@corp.example"] {
+    for name in [
+        "a@corp.example",
+        "b@corp.example",
+        "c@corp.example",
+        "d@corp.example",
+    ] {
         assert_eq!(ids.identity_of(name), Some(name));
     }
     // A UPN renamed once keeps its object id's join.
@@ -184,5 +257,8 @@ fn an_id_many_names_claim_is_a_placeholder_and_its_joins_are_undone() {
         ],
         &no_links(),
     );
-    assert_eq!(ids.identity_of("dana@old.example"), ids.identity_of("dana@new.example"));
+    assert_eq!(
+        ids.identity_of("dana@old.example"),
+        ids.identity_of("dana@new.example")
+    );
 }

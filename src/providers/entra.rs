@@ -946,7 +946,9 @@ fn graph<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
 fn risk<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     e.time = first_time(&[&p.activity_date_time, &p.detected_date_time, &p.time]);
     let user_id = p.user_id.take();
-    e.actor_id = user_id.clone().filter(|_| p.user_principal_name.get().is_some());
+    e.actor_id = user_id
+        .clone()
+        .filter(|_| p.user_principal_name.get().is_some());
     (e.actor, e.actor_type) = match p.user_principal_name.take().or(user_id) {
         Some(user) => (Some(user), ActorType::Human),
         None => (

@@ -745,7 +745,10 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             state.timeline.by_identity = !state.timeline.by_identity;
             state.timeline.cursor = Default::default();
             (state.timeline.shown, state.timeline.requested) = (None, None);
-            state.message = Some(format!("timeline lanes by {}", state.timeline.lane_column()));
+            state.message = Some(format!(
+                "timeline lanes by {}",
+                state.timeline.lane_column()
+            ));
             state.ensure_analysis(effects);
         }
         Command::ToggleDetailPane => {
@@ -837,8 +840,9 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
             match view.timeline.lanes.get(lane).map(|l| &l.key) {
                 Some(QueryKey::Other) => {
                     let what = state.timeline.lane_column();
-                    state.message =
-                        Some(format!("(other) is every {what} not shown; pick a named lane"));
+                    state.message = Some(format!(
+                        "(other) is every {what} not shown; pick a named lane"
+                    ));
                 }
                 Some(key) => {
                     let part = analysis::key_filter(state.timeline.lane_column(), key);

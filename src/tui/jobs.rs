@@ -465,6 +465,7 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
             let audit = AccessAudit {
                 spec: spec.clone(),
                 config,
+                identities: None,
             };
             analysis::run(frame, rows, &audit)
                 .map(|access| AnalysisOutput::Access(access_view(&access)))

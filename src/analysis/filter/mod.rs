@@ -85,8 +85,8 @@ use regex::Regex;
 
 use crate::net::{Addr, Cidr};
 use crate::schema::{
-    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, IDENTITY, Dictionaries, ERROR, EVENT_COLUMNS, RESOURCE,
-    SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
+    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, Dictionaries, ERROR, EVENT_COLUMNS, IDENTITY,
+    RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
 };
 use crate::text::escape_control;
 use crate::time::{HOUR, MINUTE, SECOND, parse_duration};

@@ -10,6 +10,7 @@
 //! privileged actions in and after the window with a Polars join, and [`summary`] counts the
 //! flags.
 
+pub mod actors;
 pub mod pairing;
 pub mod records;
 pub mod review;
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::config::Config;
 use crate::detectors::Context;
+use crate::identity::Identities;
 use crate::{Result, schema};
 
 pub use records::read_records;
@@ -125,8 +127,8 @@ impl Status {
 /// escaped); times in UTC microseconds (RFC 3339 in JSON).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Grant {
-    /// Who received the access: the identity (until identities are resolved, the grantee
-    /// as an actor names it).
+    /// Who received the access: the identity (the grantee as an actor would name it when
+    /// no identity is known for it).
     pub grantee: String,
     /// The grantee as the grant event writes it.
     pub grantee_as_written: String,
@@ -237,12 +239,16 @@ pub struct Access {
 }
 
 /// The access audit with the configuration it reads (`[detect.jit]` windows and role
-/// purposes, the privileged-action classification): what [`crate::analysis::run`] runs.
+/// purposes, the privileged-action classification) and the identity resolver that names
+/// grantees: what [`crate::analysis::run`] runs.
 pub struct AccessAudit<'c> {
     /// What to list and how to judge.
     pub spec: AccessSpec,
     /// The configuration.
     pub config: &'c Config,
+    /// The store's identities ([`crate::store::FrameStore::identities`]); without them a
+    /// grantee is named by the identity the frame shows for actors of its name.
+    pub identities: Option<&'c Identities>,
 }
 
 impl crate::analysis::Spec for AccessAudit<'_> {
@@ -253,17 +259,25 @@ impl crate::analysis::Spec for AccessAudit<'_> {
     }
 
     fn compute(&self, events: &DataFrame) -> Result<Access> {
-        audit(events, self.config, &self.spec)
+        audit(events, self.config, &self.spec, self.identities)
     }
 }
 
-/// Audits the access in `events` (a frame with the event columns).
-pub fn audit(events: &DataFrame, config: &Config, spec: &AccessSpec) -> Result<Access> {
+/// Audits the access in `events` (a frame with the event columns), naming grantees with
+/// `identities` when given.
+pub fn audit(
+    events: &DataFrame,
+    config: &Config,
+    spec: &AccessSpec,
+    identities: Option<&Identities>,
+) -> Result<Access> {
     if events.height() == 0 {
         return Ok(Access::default());
     }
     let ctx = Context::new(events, config)?;
-    let mut grants = usage::count(&ctx, spec, pairing::grants(&ctx, spec)?)?;
+    let actors = actors::Actors::of(&ctx)?;
+    let paired = pairing::grants(&ctx, spec, &actors, identities)?;
+    let mut grants = usage::count(&ctx, spec, &actors, paired)?;
     if spec.privileged_only {
         grants.retain(|g| g.privileged);
     }
@@ -273,12 +287,6 @@ pub fn audit(events: &DataFrame, config: &Config, spec: &AccessSpec) -> Result<A
         summary,
         span: ctx.span,
     })
-}
-
-/// The grantee of a change named as an identity. Until identities are resolved, the
-/// grantee as an actor would name it (the key privileged actions are matched on).
-pub(crate) fn identity_of(who: &str) -> String {
-    who.to_string()
 }
 
 fn utc<S: Serializer>(t: &i64, s: S) -> std::result::Result<S::Ok, S::Error> {

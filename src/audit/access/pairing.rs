@@ -18,7 +18,9 @@ use crate::providers::time::parse_time_text;
 use crate::schema::OUTCOME;
 use crate::time::{DAY, HOUR, MINUTE};
 
-use super::{AccessSpec, Grant, Lifetime, Status, identity_of};
+use super::actors::{Actors, role_key, use_key};
+use super::{AccessSpec, Grant, Lifetime, Status};
+use crate::identity::Identities;
 
 /// Records of one grant closer than this are one grant (the PIM activation and the
 /// directory's own "Add member to role").
@@ -41,7 +43,12 @@ pub(crate) struct Paired {
 }
 
 /// Every grant of the data, paired with its end and approval, in time order.
-pub(crate) fn grants(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>> {
+pub(crate) fn grants(
+    ctx: &Context<'_>,
+    spec: &AccessSpec,
+    actors: &Actors,
+    identities: Option<&Identities>,
+) -> Result<Vec<Paired>> {
     let changes = grants::changes(ctx)?;
     let roles = Roles::new(&ctx.config.jit)?;
     let window = i64::from(spec.window_hours.unwrap_or(ctx.config.jit.window_hours)) * HOUR;
@@ -132,12 +139,12 @@ pub(crate) fn grants(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>
         let overdue = lifetime == Lifetime::Temporary
             && scheduled.is_some_and(|s| ended_at.unwrap_or(last) > s + grace);
         let approver = approval.map(|a| a.actor.clone());
-        let grantee = identity_of(&c.who);
+        let grantee = actors.identity(identities, &c.ev.provider, &c.grantee, &c.who);
         let self_approved = approval.is_some_and(|a| who_of_actor(&a.actor) == c.who)
             || (lifetime == Lifetime::Standing && who_of_actor(&c.ev.actor) == c.who);
         let (role, scope) = role_and_scope(c);
         out.push(Paired {
-            use_key: use_key(&c.ev.provider, &c.who),
+            use_key: use_key(&c.ev.provider, &grantee),
             what: c.what.clone(),
             length,
             rows,
@@ -176,7 +183,7 @@ pub(crate) fn grants(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>
             },
         });
     }
-    out.extend(role_assumptions(ctx, spec)?);
+    out.extend(role_assumptions(ctx, spec, actors, identities)?);
     out.sort_by(|a, b| {
         (a.grant.granted_at, &a.grant.grantee, &a.grant.role).cmp(&(
             b.grant.granted_at,
@@ -185,16 +192,6 @@ pub(crate) fn grants(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>
         ))
     });
     Ok(out)
-}
-
-/// Whose privileged actions are a grant's use: the grantee as actors name it, per provider
-/// (Entra and Azure as one: directory roles are used in the Azure control plane too).
-pub(crate) fn use_key(provider: &str, who: &str) -> String {
-    let family = match provider {
-        "entra" | "azure" => "microsoft",
-        other => other,
-    };
-    format!("{family}|{who}")
 }
 
 /// The grants (indexes into `changes`) with their duplicate records: records of one key
@@ -241,7 +238,12 @@ fn approvals(ctx: &Context<'_>) -> Result<Vec<(String, Ev)>> {
 
 /// AWS role assumptions (`AssumeRole*`) into privileged roles: elevations that end with the
 /// session, which no event logs.
-fn role_assumptions(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>> {
+fn role_assumptions(
+    ctx: &Context<'_>,
+    spec: &AccessSpec,
+    actors: &Actors,
+    identities: Option<&Identities>,
+) -> Result<Vec<Paired>> {
     let patterns = spec
         .privileged_roles
         .iter()
@@ -270,13 +272,13 @@ fn role_assumptions(ctx: &Context<'_>, spec: &AccessSpec) -> Result<Vec<Paired>>
         let who = who_of_actor(&ev.actor);
         let account = arn.split(':').nth(4).unwrap_or(&ev.account).to_string();
         out.push(Paired {
-            // The session acts as the role: its actions are named by the role.
-            use_key: use_key("aws", &name.to_lowercase()),
+            // The session acts as the role: its actions are the role's.
+            use_key: role_key(name),
             what: name.to_string(),
             length: Some(length),
             rows: vec![ev.row],
             grant: Grant {
-                grantee: identity_of(&who),
+                grantee: actors.identity(identities, "aws", &ev.actor, &who),
                 grantee_as_written: ev.actor.clone(),
                 grantee_type: grantee_type(&ev.actor, ev.non_human()),
                 role: name.to_string(),

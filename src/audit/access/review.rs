@@ -123,7 +123,10 @@ mod tests {
             recommendation(0, Some(end - 120 * DAY), &spec, end),
             "Deny: not used in 90 days (last used 120 days before the end of the logs)"
         );
-        assert_eq!(recommendation(0, None, &spec, end), "Deny: not used in 90 days");
+        assert_eq!(
+            recommendation(0, None, &spec, end),
+            "Deny: not used in 90 days"
+        );
         assert_eq!(
             recommendation(end - DAY, None, &spec, end),
             "Deny: not used in the 1 day since it was granted"

@@ -12,20 +12,20 @@ use polars::prelude::*;
 
 use crate::detectors::Context;
 use crate::detectors::event::{ROW, i64s, strings, u64s};
-use crate::detectors::grants::{Side, next_by_key, who_of_actor};
+use crate::detectors::grants::{Side, next_by_key};
 use crate::detectors::jit::Roles;
-use crate::schema::{ACTION, ACTOR, LOG_TYPE, OUTCOME, PRIVILEGED, PROVIDER, TIME};
+use crate::schema::{ACTION, ACTOR, IDENTITY, LOG_TYPE, OUTCOME, PRIVILEGED, PROVIDER, TIME};
 use crate::time::MINUTE;
 use crate::{Error, Result};
 
-use super::pairing::{Paired, use_key};
+use super::actors::{ACTOR_ID, Actors, IDENTITY_ID, KEY, PROVIDER_ID};
+use super::pairing::Paired;
 use super::{AccessSpec, ActionCount, Grant};
 
 /// Most frequent actions kept per grant.
 const TOP_ACTIONS: usize = 5;
 
 // Columns of the join (the event columns never start with `__`).
-const KEY: &str = "__use_key";
 const GID: &str = "__grant";
 const START: &str = "__start";
 const STOP: &str = "__stop";
@@ -35,13 +35,12 @@ const IN: &str = "__in";
 const AFTER: &str = "__after";
 const N: &str = "__n";
 const LAST: &str = "__last";
-const PROVIDER_ID: &str = "__provider_id";
-const ACTOR_ID: &str = "__actor_id";
 
 /// Counts the use of every grant and fills its use columns; returns the grants.
 pub(crate) fn count(
     ctx: &Context<'_>,
     spec: &AccessSpec,
+    actors: &Actors,
     paired: Vec<Paired>,
 ) -> Result<Vec<Grant>> {
     if paired.is_empty() {
@@ -102,12 +101,21 @@ pub(crate) fn count(
     ])
     .map_err(Error::polars("counting the grants' use"))?;
 
-    let wanted: Vec<&str> = paired.iter().map(|p| p.use_key.as_str()).collect();
-    let (actors, names) = actor_keys(ctx, &wanted)?;
+    let wanted: std::collections::HashSet<&str> =
+        paired.iter().map(|p| p.use_key.as_str()).collect();
+    let (actors, names) = actors.keys(&wanted)?;
     if actors.height() == 0 {
         return Ok(paired.into_iter().map(|p| p.grant).collect());
     }
     let own = lit(Series::new("own".into(), own_rows)).implode(false);
+    let identity = if ctx.frame.column(IDENTITY).is_ok() {
+        col(IDENTITY)
+            .to_physical()
+            .cast(DataType::UInt32)
+            .fill_null(lit(u32::MAX))
+    } else {
+        lit(u32::MAX)
+    };
     let privileged = col(PRIVILEGED)
         .eq(lit(true))
         .fill_null(lit(false))
@@ -128,13 +136,14 @@ pub(crate) fn count(
                 .to_physical()
                 .cast(DataType::UInt32)
                 .alias(ACTOR_ID),
+            identity.alias(IDENTITY_ID),
             col(ACTION),
             col(TIME).to_physical().alias(TIME),
         ])
         .join(
             actors.lazy(),
-            [col(PROVIDER_ID), col(ACTOR_ID)],
-            [col(PROVIDER_ID), col(ACTOR_ID)],
+            [col(PROVIDER_ID), col(ACTOR_ID), col(IDENTITY_ID)],
+            [col(PROVIDER_ID), col(ACTOR_ID), col(IDENTITY_ID)],
             JoinArgs::new(JoinType::Inner),
         )
         .join(
@@ -228,63 +237,4 @@ pub(crate) fn count(
         }
     }
     Ok(grants)
-}
-
-/// The actors a grantee acts as: the (provider, actor) dictionary ids of the frame's
-/// privileged events whose use key is one of `wanted`, with that key; and the actor names
-/// per key.
-fn actor_keys(
-    ctx: &Context<'_>,
-    wanted: &[&str],
-) -> Result<(DataFrame, HashMap<String, Vec<String>>)> {
-    let wanted: std::collections::HashSet<&str> = wanted.iter().copied().collect();
-    let pairs = ctx
-        .frame
-        .clone()
-        .lazy()
-        .filter(col(PRIVILEGED).eq(lit(true)).fill_null(lit(false)))
-        .group_by([
-            col(PROVIDER)
-                .to_physical()
-                .cast(DataType::UInt32)
-                .alias(PROVIDER_ID),
-            col(ACTOR)
-                .to_physical()
-                .cast(DataType::UInt32)
-                .alias(ACTOR_ID),
-        ])
-        .agg([len().alias(N)])
-        .collect()
-        .map_err(Error::polars("naming the grantees' actors"))?;
-    let (providers, actors) = (u64s(&pairs, PROVIDER_ID)?, u64s(&pairs, ACTOR_ID)?);
-    let (mut p_ids, mut a_ids, mut keys) = (Vec::new(), Vec::new(), Vec::new());
-    let mut names: HashMap<String, Vec<String>> = HashMap::new();
-    for i in 0..pairs.height() {
-        let (Some(p), Some(a)) = (providers[i], actors[i]) else {
-            continue;
-        };
-        let (Some(provider), Some(actor)) =
-            (ctx.name(PROVIDER, p as u32), ctx.name(ACTOR, a as u32))
-        else {
-            continue;
-        };
-        let key = use_key(provider, &who_of_actor(actor));
-        if wanted.contains(key.as_str()) {
-            let list = names.entry(key.clone()).or_default();
-            if !list.iter().any(|n| n == actor) {
-                list.push(actor.to_string());
-                list.sort();
-            }
-            p_ids.push(p as u32);
-            a_ids.push(a as u32);
-            keys.push(key);
-        }
-    }
-    let frame = DataFrame::new_infer_height(vec![
-        Column::new(PROVIDER_ID.into(), p_ids),
-        Column::new(ACTOR_ID.into(), a_ids),
-        Column::new(KEY.into(), keys),
-    ])
-    .map_err(Error::polars("naming the grantees' actors"))?;
-    Ok((frame, names))
 }

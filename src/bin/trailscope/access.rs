@@ -93,6 +93,7 @@ pub(crate) fn access(
     let audit = AccessAudit {
         spec: spec.clone(),
         config: &loaded.config,
+        identities: Some(loaded.store.identities()),
     };
     let rows = selection.rows.as_ref();
     let mut result = analysis::run(loaded.store.frame(), rows, &audit)?;
