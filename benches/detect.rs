@@ -15,8 +15,13 @@ use trailscope::load::source;
 use trailscope::store::FrameStore;
 use trailscope::synth;
 
-/// Runs the detect group.
-pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kind, &Path, usize)) {
+/// Generates (once) and loads a month of about `events` events; returns the store and the
+/// load time in seconds.
+pub fn load_month(
+    data: &Path,
+    events: usize,
+    ensure: impl Fn(synth::Kind, &Path, usize),
+) -> (FrameStore, f64) {
     // `synth month` writes about 1.29 times the events it is asked for: ask for what makes
     // about `events` (the target is stated for 1,000,000).
     let request = events * 775 / 1000;
@@ -26,11 +31,16 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
     let inputs = source::expand(&[dir.display().to_string()]).inputs;
     let options = LoadOptions::new(Arc::new(Classifier::builtin().expect("built-in config")));
     let store = FrameStore::load(inputs, options).expect("load");
+    (store, started.elapsed().as_secs_f64())
+}
+
+/// Runs the detect group.
+pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kind, &Path, usize)) {
+    let (store, load_s) = load_month(data, events, ensure);
     let frame = store.frame();
     println!(
-        "detect: generated month, {} events loaded in {:.2} s; {} rules, {runs} runs",
+        "detect: generated month, {} events loaded in {load_s:.2} s; {} rules, {runs} runs",
         frame.height(),
-        started.elapsed().as_secs_f64(),
         detectors::catalogue().len()
     );
     let config = Config::builtin().expect("built-in config");

@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -18,6 +18,7 @@ use trailscope::load::source;
 use trailscope::store::FrameStore;
 use trailscope::synth;
 
+mod access;
 mod detect;
 mod follow;
 mod hostile;
@@ -85,6 +86,9 @@ fn main() {
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"access") {
+        access::bench(&data_dir(), events, runs, ensure);
     }
     if groups.contains(&"identity") {
         identity::bench(&data_dir(), events, runs, ensure);

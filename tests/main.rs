@@ -3,6 +3,7 @@
 
 mod util;
 
+mod access;
 mod alerts;
 mod bad_input;
 mod cli;

@@ -19,6 +19,7 @@ use trailscope::tui::{Action, Command, Harness, Settings, View};
 
 use crate::util::{load, load_names, sample_logs};
 
+mod access;
 mod export;
 mod follow;
 mod hostile;

@@ -51,15 +51,18 @@ struct Window<'c> {
     role: Option<&'c JitRole>,
 }
 
-/// The configured roles (globs) with their compiled patterns.
-struct Roles<'a> {
+/// The configured temporary roles (`[detect.jit.roles]`, globs) with their compiled
+/// patterns: each role's window and the actions it is for (its purpose). The access audit
+/// judges use outside a role's purpose with it too.
+pub struct Roles<'a> {
     roles: Vec<(regex::Regex, &'a JitRole, Vec<regex::Regex>)>,
 }
 
 impl<'a> Roles<'a> {
-    fn new(ctx: &'a Context<'_>) -> Result<Roles<'a>> {
+    /// Compiles the configured roles.
+    pub fn new(jit: &'a crate::config::Jit) -> Result<Roles<'a>> {
         let mut roles = Vec::new();
-        for (name, role) in &ctx.config.jit.roles {
+        for (name, role) in &jit.roles {
             let actions = role
                 .actions
                 .iter()
@@ -70,7 +73,8 @@ impl<'a> Roles<'a> {
         Ok(Roles { roles })
     }
 
-    fn of(&self, what: &str) -> Option<&(regex::Regex, &'a JitRole, Vec<regex::Regex>)> {
+    /// The configured role an entitlement (`what` of a [`Change`]) falls under.
+    pub fn of(&self, what: &str) -> Option<&(regex::Regex, &'a JitRole, Vec<regex::Regex>)> {
         // `what` may carry a scope or binding ("Owner on /subscriptions/..."): its first part
         // names the role too.
         let head = what.split(" on ").next().unwrap_or(what);
@@ -81,7 +85,7 @@ impl<'a> Roles<'a> {
     }
 
     /// Whether an action is within the role's configured purpose (always, when none is set).
-    fn allows(&self, what: &str, action: &str) -> bool {
+    pub fn allows(&self, what: &str, action: &str) -> bool {
         match self.of(what) {
             Some((_, _, actions)) if !actions.is_empty() => {
                 actions.iter().any(|a| a.is_match(action))
@@ -90,7 +94,8 @@ impl<'a> Roles<'a> {
         }
     }
 
-    fn scoped(&self, what: &str) -> bool {
+    /// Whether the role has a configured purpose (a list of actions).
+    pub fn scoped(&self, what: &str) -> bool {
         self.of(what).is_some_and(|(_, _, a)| !a.is_empty())
     }
 }
@@ -107,7 +112,7 @@ impl Rule for JitGrant {
 
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found> {
         let changes = grants::changes(ctx)?;
-        let roles = Roles::new(ctx)?;
+        let roles = Roles::new(&ctx.config.jit)?;
         let jit = &ctx.config.jit;
         let grace = minutes(jit.grace_minutes);
         let temp: Vec<usize> = (0..changes.len())

@@ -4,6 +4,7 @@
 //! Every view-model the views draw is computed here.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossterm::event::KeyEventKind;
@@ -11,6 +12,7 @@ use crossterm::event::KeyEventKind;
 use crate::analysis::filter;
 use crate::analysis::inventory::{self, InventoryColumn};
 use crate::analysis::{self, InventorySpec, Key as QueryKey, PivotSpec, TimelineSpec, ViewSpec};
+use crate::audit::access::AccessSpec;
 use crate::detectors::Finding;
 use crate::load::pipeline::IngestMsg;
 use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
@@ -50,6 +52,7 @@ impl AppState {
         self.timeline.cursor.page = list_page;
         self.actors.cursor.page = list_page;
         self.findings.cursor.page = list_page;
+        self.access.cursor.page = list_page;
         self.detail.page = match (self.view, areas.detail) {
             (View::Detail, _) => areas.main.height.saturating_sub(2).max(1) as usize,
             (_, Some(d)) => d.height.saturating_sub(2).max(1) as usize,
@@ -184,6 +187,7 @@ impl AppState {
         if matches!(self.overlay, Some(Overlay::Filter(_))) {
             return;
         }
+        // The access audit is computed when its view opens, not ahead.
         for view in [View::Pivot, View::Timeline, View::Actors] {
             self.ensure_analysis_of(view, view != self.view, effects);
         }
@@ -269,6 +273,20 @@ impl AppState {
                     frame: frame(),
                     rows,
                     analysis: Analysis::Actors(InventorySpec::default()),
+                })));
+            }
+            View::Access
+                if self.access.shown != Some(version) && self.access.requested != Some(version) =>
+            {
+                self.access.requested = Some(version);
+                effects.push(run(Job::Analysis(AnalysisJob {
+                    version,
+                    frame: frame(),
+                    rows,
+                    analysis: Analysis::Access(
+                        AccessSpec::default(),
+                        Arc::clone(&self.settings.config),
+                    ),
                 })));
             }
             _ => {}
@@ -475,6 +493,13 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         effects.push(Effect::discard(old));
                     }
                 }
+                Ok(AnalysisOutput::Access(view)) => {
+                    state.access.shown = Some(version);
+                    state.access.cursor.clamp(view.rows.len());
+                    if let Some(old) = state.access.result.replace(view) {
+                        effects.push(Effect::discard(old));
+                    }
+                }
                 Ok(AnalysisOutput::Actors(rows)) => {
                     state.actors.shown = Some(version);
                     let old = std::mem::replace(&mut state.actors.rows, rows);
@@ -547,6 +572,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 View::Timeline => state.timeline.cursor.page,
                 View::Actors => state.actors.cursor.page,
                 View::Findings => state.findings.cursor.page,
+                View::Access => state.access.cursor.page,
             };
             scroll(state, i64::from(n) * page.max(1) as i64, effects)
         }
@@ -593,7 +619,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 state.actors.col_cursor =
                     (state.actors.col_cursor as i64 + i64::from(n)).clamp(0, max) as usize;
             }
-            View::Detail | View::Findings => {}
+            View::Detail | View::Findings | View::Access => {}
         },
         Command::OpenView(view) => {
             state.back.clear();
@@ -776,6 +802,10 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             let n = state.findings.shown.len();
             state.findings.cursor.move_by(delta, n);
         }
+        View::Access => {
+            let n = state.access.result.as_ref().map_or(0, |a| a.rows.len());
+            state.access.cursor.move_by(delta, n);
+        }
     }
 }
 
@@ -833,6 +863,19 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
                 return;
             };
             let part = finding_filter(finding);
+            state.drill(part, effects);
+        }
+        View::Access => {
+            let selected = state.access.cursor.selected;
+            let Some(row) = state
+                .access
+                .result
+                .as_ref()
+                .and_then(|a| a.rows.get(selected))
+            else {
+                return;
+            };
+            let part = row.drill.clone();
             state.drill(part, effects);
         }
     }

@@ -243,6 +243,11 @@ pub(super) fn on_mouse(
                     state.findings.cursor.offset,
                     state.findings.cursor.selected,
                 ),
+                View::Access => (
+                    areas.main.y + 2,
+                    state.access.cursor.offset,
+                    state.access.cursor.selected,
+                ),
                 View::Detail => return None,
             };
             let bottom = if state.view == View::Events {

@@ -14,6 +14,7 @@ use polars::prelude::*;
 use crate::analysis::{
     self, CompiledView, Identity, InventorySpec, Pivot, PivotSpec, SortKey, TimelineSpec,
 };
+use crate::audit::access::{AccessAudit, AccessSpec};
 use crate::config::Config;
 use crate::detectors::{self, Finding, Severity};
 use crate::load::source::{self, Origin};
@@ -22,6 +23,7 @@ use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::store::FrameStore;
 use crate::text::escape_control;
 
+use super::access::{AccessView, access_view};
 use super::model::{self, ActorRow, FindingRow, TimelineView};
 use super::pretty_json::{self, PrettyRecord};
 
@@ -55,6 +57,8 @@ pub enum Slot {
     Timeline,
     /// The actor inventory.
     Actors,
+    /// The access audit.
+    Access,
     /// The detection engine.
     Detect,
     /// Reading and pretty-printing the selected record.
@@ -86,6 +90,7 @@ impl Job {
                 Analysis::Pivot(_) => Slot::Pivot,
                 Analysis::Timeline(_) => Slot::Timeline,
                 Analysis::Actors(_) => Slot::Actors,
+                Analysis::Access(..) => Slot::Access,
             },
             Job::Detect(_) => Slot::Detect,
             Job::Record(_) => Slot::Record,
@@ -180,6 +185,8 @@ pub enum Analysis {
     Timeline(TimelineSpec),
     /// The identity inventory.
     Actors(InventorySpec),
+    /// The access audit, with the configuration it judges by.
+    Access(AccessSpec, Arc<Config>),
 }
 
 /// An analysis of the filtered rows of a frame.
@@ -304,6 +311,8 @@ pub enum AnalysisOutput {
     Timeline(TimelineView),
     /// Actor rows, most active first.
     Actors(Vec<ActorRow>),
+    /// The access audit's grants.
+    Access(AccessView),
 }
 
 /// A finished job: news for `update`.
@@ -452,6 +461,15 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
             .map(|timeline| AnalysisOutput::Timeline(model::timeline_view(timeline))),
         Analysis::Actors(spec) => analysis::run(frame, rows, spec)
             .map(|identities| AnalysisOutput::Actors(identities.iter().map(actor_row).collect())),
+        Analysis::Access(spec, config) => {
+            let audit = AccessAudit {
+                spec: spec.clone(),
+                config,
+                identities: None,
+            };
+            analysis::run(frame, rows, &audit)
+                .map(|access| AnalysisOutput::Access(access_view(&access)))
+        }
     }
 }
 

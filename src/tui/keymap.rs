@@ -249,6 +249,12 @@ pub const KEYMAP: &[Binding] = &[
         C::OpenView(View::Findings),
         "findings",
     ),
+    bind(
+        G,
+        Keystroke::ch('6'),
+        C::OpenView(View::Access),
+        "access audit",
+    ),
     bind(G, Keystroke::ch('/'), C::OpenFilter, "edit the filter"),
     bind(G, Keystroke::ch('x'), C::ClearFilter, "clear the filter"),
     bind(
@@ -376,6 +382,12 @@ pub const KEYMAP: &[Binding] = &[
         C::DrillDown,
         "events behind this finding",
     ),
+    bind(
+        In(View::Access),
+        Keystroke::code(KeyCode::Enter),
+        C::DrillDown,
+        "events of the grant and its use",
+    ),
 ];
 
 /// The command a key runs in a view: a binding of the view wins over a global one.
@@ -474,7 +486,8 @@ mod tests {
                 "Pivot",
                 "Timeline",
                 "Actors",
-                "Findings"
+                "Findings",
+                "Access"
             ]
         );
     }

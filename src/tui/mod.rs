@@ -13,6 +13,7 @@
 //! [`Harness`] runs the same state, update and drawing without a terminal (effects are
 //! carried out inline), for tests and benchmarks.
 
+pub mod access;
 pub mod action;
 pub mod app;
 mod arrivals;
@@ -546,6 +547,7 @@ impl Workers {
             Slot::Pivot,
             Slot::Timeline,
             Slot::Actors,
+            Slot::Access,
             Slot::Detect,
             Slot::Record,
             Slot::Export,

@@ -65,7 +65,8 @@ impl AppState {
                 top: analysis::DEFAULT_TIMELINE_LANES,
             }),
             View::Findings => ViewAnalysis::Findings(self.findings.spec.clone()),
-            View::Events | View::Detail | View::Actors => ViewAnalysis::Events,
+            // Saved views have no access analysis yet: its filter is kept.
+            View::Events | View::Detail | View::Actors | View::Access => ViewAnalysis::Events,
         };
         view
     }

@@ -34,16 +34,19 @@ pub enum View {
     Actors,
     /// What the detection engine found.
     Findings,
+    /// The access audit: grants and elevations with their end and use.
+    Access,
 }
 
 impl View {
     /// The views reachable by Tab and number keys, in order.
-    pub const TABS: [View; 5] = [
+    pub const TABS: [View; 6] = [
         View::Events,
         View::Pivot,
         View::Timeline,
         View::Actors,
         View::Findings,
+        View::Access,
     ];
 
     /// The name shown in the tab bar.
@@ -55,6 +58,7 @@ impl View {
             View::Timeline => "Timeline",
             View::Actors => "Actors",
             View::Findings => "Findings",
+            View::Access => "Access",
         }
     }
 }
@@ -473,6 +477,19 @@ pub struct ActorsModel {
     pub cursor: Cursor,
 }
 
+/// The access view: the audit's grants, drawn from escaped rows.
+#[derive(Debug, Clone, Default)]
+pub struct AccessModel {
+    /// The audit of the filtered events.
+    pub result: Option<super::access::AccessView>,
+    /// View version of the result.
+    pub shown: Option<u64>,
+    /// View version last asked for.
+    pub requested: Option<u64>,
+    /// Selection.
+    pub cursor: Cursor,
+}
+
 /// The findings view.
 #[derive(Debug, Clone, Default)]
 pub struct FindingsModel {
@@ -571,6 +588,8 @@ pub struct AppState {
     pub actors: ActorsModel,
     /// Findings view.
     pub findings: FindingsModel,
+    /// Access view.
+    pub access: AccessModel,
     /// When the detectors run.
     pub detection: DetectCadence,
     /// Follow mode.
@@ -690,6 +709,7 @@ impl AppState {
                 ..ActorsModel::default()
             },
             findings: FindingsModel::default(),
+            access: AccessModel::default(),
             detection: DetectCadence::default(),
             follow: FollowModel::new(announce_at),
             message: None,

@@ -207,6 +207,9 @@ pub(crate) enum Command {
         #[command(flatten)]
         view: ViewArgs,
     },
+    /// The access audit: every grant or elevation with its approval, end and use; with
+    /// --review, who holds each privileged role at the end of the logs, for an access review.
+    Access(Box<crate::access::AccessArgs>),
     /// Saved views: list, show, save, rm, rename.
     Views {
         #[command(subcommand)]

@@ -2,6 +2,7 @@
 //! (0 success, 1 nothing found where a command says so, 2 error). The only file that uses
 //! anyhow or exits the process.
 
+mod access;
 mod args;
 mod commands;
 mod inputs;
@@ -223,6 +224,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             detect(&loaded, &resolved, (format, fail_on))
         }
+        Some(Command::Access(args)) => access::access(*args, cli.input_format.as_deref(), &common),
         Some(Command::Views { command }) => views::run(command, &common),
         Some(Command::Report(args)) => report::report(args, cli.input_format.as_deref(), &common),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),

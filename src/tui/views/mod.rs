@@ -18,6 +18,7 @@ use crate::text::truncate;
 use super::pretty_json::Token;
 use super::state::View;
 
+mod access;
 mod actors;
 mod bars;
 mod events;
@@ -26,6 +27,7 @@ mod pivot;
 mod record;
 mod timeline;
 use super::state::{AppState, LoadPhase};
+use access::draw_access;
 use actors::draw_actors;
 use bars::{draw_filter_bar, draw_gauge, draw_overlay, draw_status};
 use events::draw_events;
@@ -150,6 +152,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
         View::Timeline => draw_timeline(frame, state, areas.main, theme),
         View::Actors => draw_actors(frame, state, areas.main, theme),
         View::Findings => draw_findings(frame, state, areas.main, theme),
+        View::Access => draw_access(frame, state, areas.main, theme),
     }
     if let Some(gauge) = areas.gauge {
         draw_gauge(frame, state, gauge, theme);

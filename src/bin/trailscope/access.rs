@@ -1,0 +1,549 @@
+//! `trailscope access`: every grant or elevation with its approval, end and use (the access
+//! audit), or with `--review` who holds each privileged role at the end of the logs (the
+//! access review), as a table, CSV, JSON or Markdown. Exports written with `--out` carry
+//! their evidence in a sidecar `FILE.manifest.json` (inputs with SHA-256, tool version, UTC
+//! time made, who made it, the export's own SHA-256), so the CSV stays a plain table that
+//! spreadsheets and importers load; Markdown carries the same header inline.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use trailscope::analysis;
+use trailscope::audit::access::{self, Access, AccessAudit, AccessSpec, Grant, Holding, Status};
+use trailscope::output::report::{default_author, scope};
+use trailscope::output::{Cell, Grid, OutputFormat, Table};
+use trailscope::text::{escape_control, escape_markdown, format_time, format_time_utc};
+use trailscope::views::Overrides;
+
+use crate::args::{Common, ViewArgs};
+use crate::inputs::{Loaded, load};
+use crate::views;
+
+/// What `trailscope access` was asked.
+#[derive(clap::Args)]
+pub(crate) struct AccessArgs {
+    /// Inputs (default: the bundled sample-logs/).
+    pub(crate) paths: Vec<String>,
+    /// Only grants, ends, approvals and use in the events this filter selects.
+    #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+    pub(crate) filter: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = AccessFormat::Table)]
+    pub(crate) format: AccessFormat,
+    /// The access review instead: per privileged role and scope, who holds it at the end of
+    /// the logs, since when, granted by whom, last use, and a recommendation; as CSV in the
+    /// columns of Entra's review history, `decision` and `reviewer_note` left to the reviewer.
+    #[arg(long)]
+    pub(crate) review: bool,
+    /// Only privileged grants (not plain group or team memberships).
+    #[arg(long)]
+    pub(crate) privileged_only: bool,
+    /// The review recommends removal of what was not used in this many days [default: 90].
+    #[arg(long, value_name = "DAYS")]
+    pub(crate) unused_days: Option<u32>,
+    /// Window of a temporary grant when neither the log nor [detect.jit.roles] says (hours;
+    /// default: [detect.jit] window_hours).
+    #[arg(long, value_name = "HOURS")]
+    pub(crate) window_hours: Option<u32>,
+    /// Write the export to FILE, with its evidence in FILE.manifest.json.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Who made the export (default: $USER@host).
+    #[arg(long, value_name = "WHO")]
+    pub(crate) author: Option<String>,
+    #[command(flatten)]
+    pub(crate) view: ViewArgs,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum, PartialEq, Eq)]
+pub(crate) enum AccessFormat {
+    Table,
+    Csv,
+    Json,
+    Md,
+}
+
+/// Runs `trailscope access`.
+pub(crate) fn access(
+    args: AccessArgs,
+    input_format: Option<&str>,
+    common: &Common,
+) -> anyhow::Result<ExitCode> {
+    let loaded = load(&args.paths, input_format, common)?;
+    loaded.require_events()?;
+    let overrides = Overrides {
+        filter: args.filter.clone(),
+        ..Overrides::default()
+    };
+    let resolved = views::open_view(common, &args.view, overrides, &loaded.tz)?;
+    let selection = loaded.selection(&resolved.view)?;
+    let mut spec = AccessSpec {
+        privileged_only: args.privileged_only,
+        window_hours: args.window_hours,
+        ..AccessSpec::default()
+    };
+    if let Some(days) = args.unused_days {
+        spec.unused_days = days;
+    }
+    let audit = AccessAudit {
+        spec: spec.clone(),
+        config: &loaded.config,
+        identities: Some(loaded.store.identities()),
+    };
+    let rows = selection.rows.as_ref();
+    let mut result = analysis::run(loaded.store.frame(), rows, &audit)?;
+    // What the columns do not carry yet (PIM justification, ticket, scheduled end), from the
+    // original records of the grants: rows of the audited selection are rows of the frame
+    // through the selection.
+    let grace = i64::from(
+        spec.grace_minutes
+            .unwrap_or(loaded.config.detect.jit.grace_minutes),
+    ) * 60_000_000;
+    access::read_records(&mut result, grace, &mut |row| {
+        let frame_row = match rows {
+            Some(rows) => rows.get(row as usize)?,
+            None => row,
+        };
+        loaded
+            .store
+            .raw_record(loaded.store.frame(), frame_row as usize)
+            .ok()
+    });
+    loaded.report_timings();
+    let tz = &resolved.view.tz;
+    let mut buffer: Vec<u8> = Vec::new();
+    let rows = if args.review {
+        let holdings = access::review(&result.grants, &spec, result.span.1);
+        write_review(&mut buffer, &holdings, args.format, tz, &loaded, &args)?;
+        holdings.len()
+    } else {
+        write_grants(&mut buffer, &result, args.format, tz, &loaded, &args)?;
+        result.grants.len()
+    };
+    match &args.out {
+        None => {
+            let mut out = io::stdout().lock();
+            out.write_all(&buffer)?;
+            out.flush()?;
+        }
+        Some(path) => {
+            std::fs::write(path, &buffer).with_context(|| {
+                format!("writing {}", escape_control(&path.display().to_string()))
+            })?;
+            let manifest = manifest_path(path);
+            let text = serde_json::to_string_pretty(&evidence(
+                &loaded,
+                &args,
+                Some((path, &buffer, rows)),
+            ))?;
+            std::fs::write(&manifest, text + "\n").with_context(|| {
+                format!(
+                    "writing {}",
+                    escape_control(&manifest.display().to_string())
+                )
+            })?;
+            let _ = writeln!(
+                io::stderr(),
+                "trailscope: wrote {} ({rows} rows) and {}",
+                escape_control(&path.display().to_string()),
+                escape_control(&manifest.display().to_string())
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `FILE.manifest.json` next to `FILE`.
+fn manifest_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".manifest.json");
+    PathBuf::from(name)
+}
+
+/// The evidence an export carries: what it was made from (each input's size and SHA-256),
+/// with which tool, when (UTC), by whom, how, and (for a file) the export's own SHA-256.
+fn evidence(loaded: &Loaded, args: &AccessArgs, export: Option<(&Path, &[u8], usize)>) -> Value {
+    let inputs = loaded.store.inputs();
+    let hashes = scope::hash_inputs(inputs);
+    let inputs: Vec<Value> = inputs
+        .iter()
+        .zip(hashes)
+        .map(|(input, (size, sha256))| {
+            json!({"name": input.name, "size": size, "sha256": sha256, "events": input.events})
+        })
+        .collect();
+    let command: Vec<String> = std::env::args().collect();
+    let mut value = json!({
+        "tool": "trailscope",
+        "version": env!("CARGO_PKG_VERSION"),
+        "made_at": format_time_utc(now_micros()),
+        "made_by": args.author.clone().unwrap_or_else(default_author),
+        "command": command,
+        "kind": if args.review { "access review" } else { "access audit" },
+        "inputs": inputs,
+    });
+    if let Some((path, bytes, rows)) = export {
+        value["export"] = json!({
+            "file": path.file_name().map(|n| n.to_string_lossy().into_owned()),
+            "sha256": scope::hex(&Sha256::digest(bytes)),
+            "rows": rows,
+        });
+    }
+    value
+}
+
+fn now_micros() -> i64 {
+    jiff::Timestamp::now().as_microsecond()
+}
+
+// ---------------------------------------------------------------------------------------
+// The audit
+// ---------------------------------------------------------------------------------------
+
+/// Columns of the audit's CSV (and Markdown), in order.
+const GRANT_COLUMNS: [&str; 27] = [
+    "grantee",
+    "grantee_type",
+    "role",
+    "scope",
+    "provider",
+    "action",
+    "lifetime",
+    "privileged",
+    "granted_by",
+    "approver",
+    "justification",
+    "ticket",
+    "granted_at",
+    "scheduled_end",
+    "ended_at",
+    "ended_by",
+    "status",
+    "duration_seconds",
+    "overdue",
+    "used",
+    "privileged_actions_in_window",
+    "top_actions",
+    "last_used",
+    "used_after_window",
+    "used_outside_purpose",
+    "self_approved",
+    "event_ids",
+];
+
+fn text(v: &Option<String>) -> Cell {
+    v.as_ref().map_or(Cell::Null, |s| Cell::Text(s.clone()))
+}
+
+fn time(v: Option<i64>) -> Cell {
+    v.map_or(Cell::Null, Cell::Time)
+}
+
+fn grant_cells(g: &Grant) -> Vec<Cell> {
+    let top: Vec<String> = g
+        .top_actions
+        .iter()
+        .map(|a| format!("{} {}", a.action, a.count))
+        .collect();
+    vec![
+        Cell::Text(g.grantee.clone()),
+        Cell::Text(g.grantee_type.to_string()),
+        Cell::Text(g.role.clone()),
+        Cell::Text(g.scope.clone()),
+        Cell::Text(g.provider.clone()),
+        Cell::Text(g.action.clone()),
+        Cell::Text(g.lifetime.as_str().to_string()),
+        Cell::Bool(g.privileged),
+        Cell::Text(g.granted_by.clone()),
+        text(&g.approver),
+        text(&g.justification),
+        text(&g.ticket),
+        Cell::Time(g.granted_at),
+        time(g.scheduled_end),
+        time(g.ended_at),
+        text(&g.ended_by),
+        Cell::Text(g.status.as_str().to_string()),
+        Cell::Int(g.duration_seconds),
+        Cell::Bool(g.overdue),
+        Cell::Bool(g.used),
+        Cell::UInt(g.privileged_actions_in_window),
+        Cell::Text(top.join("; ")),
+        time(g.last_used),
+        Cell::UInt(g.used_after_window),
+        Cell::UInt(g.used_outside_purpose),
+        Cell::Bool(g.self_approved),
+        Cell::Text(g.event_ids.join(" ")),
+    ]
+}
+
+fn write_grants(
+    out: &mut dyn Write,
+    access: &Access,
+    format: AccessFormat,
+    tz: &jiff::tz::TimeZone,
+    loaded: &Loaded,
+    args: &AccessArgs,
+) -> anyhow::Result<()> {
+    let grid = || Grid {
+        headers: GRANT_COLUMNS.map(String::from).to_vec(),
+        rows: access.grants.iter().map(grant_cells).collect(),
+    };
+    match format {
+        AccessFormat::Table => {
+            writeln!(out, "{}", escape_control(&access.summary.line()))?;
+            let mut table = Table::new(
+                &[
+                    "granted at",
+                    "grantee",
+                    "role",
+                    "scope",
+                    "provider",
+                    "granted by",
+                    "approver",
+                    "ended",
+                    "flags",
+                    "use",
+                ],
+                &[],
+            );
+            for g in &access.grants {
+                table.row(vec![
+                    format_time(g.granted_at, tz),
+                    g.grantee.clone(),
+                    g.role.clone(),
+                    g.scope.clone(),
+                    g.provider.clone(),
+                    g.granted_by.clone(),
+                    g.approver.clone().unwrap_or_default(),
+                    end_text(g, tz),
+                    flags(g),
+                    g.use_text(),
+                ]);
+            }
+            table.write(out, 40)?;
+        }
+        AccessFormat::Csv => grid().write(out, OutputFormat::Csv, tz)?,
+        AccessFormat::Json => {
+            serde_json::to_writer(&mut *out, &access.grants)?;
+            writeln!(out)?;
+        }
+        AccessFormat::Md => {
+            write_markdown_header(out, "Access audit", loaded, args)?;
+            writeln!(
+                out,
+                "**Summary:** {}\n",
+                escape_markdown(&access.summary.line())
+            )?;
+            let grid = grid();
+            write_markdown_table(out, &grid, tz)?;
+        }
+    }
+    Ok(())
+}
+
+/// The end of a grant for a table: its time, `still held` or `expired <time>`.
+fn end_text(g: &Grant, tz: &jiff::tz::TimeZone) -> String {
+    match (g.status, g.ended_at) {
+        (Status::Held, _) => "still held".to_string(),
+        (Status::Expired, Some(t)) => format!("expired {}", format_time(t, tz)),
+        (_, Some(t)) => format_time(t, tz),
+        (_, None) => String::new(),
+    }
+}
+
+/// The flags of a grant, as words.
+fn flags(g: &Grant) -> String {
+    let mut out = Vec::new();
+    if g.overdue {
+        out.push("overdue");
+    }
+    if g.never_used {
+        out.push("unused");
+    }
+    if g.used_after_window > 0 {
+        out.push("used after window");
+    }
+    if g.used_outside_purpose > 0 {
+        out.push("outside purpose");
+    }
+    if g.self_approved {
+        out.push("self-approved");
+    }
+    if g.justification.is_none() && g.ticket.is_none() {
+        out.push("no justification");
+    }
+    out.join(", ")
+}
+
+// ---------------------------------------------------------------------------------------
+// The review
+// ---------------------------------------------------------------------------------------
+
+/// Columns of the review CSV: those of Entra's downloadable access-review history, then
+/// what the logs add, then the reviewer's note.
+const REVIEW_COLUMNS: [&str; 17] = [
+    "principal",
+    "type",
+    "resource",
+    "scope",
+    "provider",
+    "decision",
+    "justification",
+    "reviewer",
+    "applied_by",
+    "applied_date",
+    "recommendation",
+    "since",
+    "granted_by",
+    "last_used",
+    "grant_justification",
+    "event_ids",
+    "reviewer_note",
+];
+
+fn review_grid(holdings: &[Holding]) -> Grid {
+    let empty = || Cell::Text(String::new());
+    // RFC 3339 UTC, as importers read times, whatever the display zone.
+    let utc = |t: i64| Cell::Text(format_time_utc(t));
+    Grid {
+        headers: REVIEW_COLUMNS.map(String::from).to_vec(),
+        rows: holdings
+            .iter()
+            .map(|h| {
+                vec![
+                    Cell::Text(h.principal.clone()),
+                    Cell::Text(h.principal_type.clone()),
+                    Cell::Text(h.role.clone()),
+                    Cell::Text(h.scope.clone()),
+                    Cell::Text(h.provider.clone()),
+                    empty(),
+                    empty(),
+                    empty(),
+                    empty(),
+                    empty(),
+                    Cell::Text(h.recommendation.clone()),
+                    utc(h.since),
+                    Cell::Text(h.granted_by.clone()),
+                    h.last_used.map_or(Cell::Null, utc),
+                    text(&h.justification),
+                    Cell::Text(h.event_ids.join(" ")),
+                    empty(),
+                ]
+            })
+            .collect(),
+    }
+}
+
+fn write_review(
+    out: &mut dyn Write,
+    holdings: &[Holding],
+    format: AccessFormat,
+    tz: &jiff::tz::TimeZone,
+    loaded: &Loaded,
+    args: &AccessArgs,
+) -> anyhow::Result<()> {
+    match format {
+        AccessFormat::Table => {
+            let mut table = Table::new(
+                &[
+                    "role",
+                    "scope",
+                    "provider",
+                    "principal",
+                    "since",
+                    "granted by",
+                    "last used",
+                    "recommendation",
+                ],
+                &[],
+            );
+            for h in holdings {
+                table.row(vec![
+                    h.role.clone(),
+                    h.scope.clone(),
+                    h.provider.clone(),
+                    h.principal.clone(),
+                    format_time(h.since, tz),
+                    h.granted_by.clone(),
+                    h.last_used
+                        .map_or_else(|| "never".to_string(), |t| format_time(t, tz)),
+                    h.recommendation.clone(),
+                ]);
+            }
+            table.write(out, 40)?;
+        }
+        AccessFormat::Csv => review_grid(holdings).write(out, OutputFormat::Csv, tz)?,
+        AccessFormat::Json => {
+            serde_json::to_writer(&mut *out, holdings)?;
+            writeln!(out)?;
+        }
+        AccessFormat::Md => {
+            write_markdown_header(out, "Access review", loaded, args)?;
+            write_markdown_table(out, &review_grid(holdings), tz)?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Markdown
+// ---------------------------------------------------------------------------------------
+
+/// The title and the evidence as Markdown: who made it, when, with which version, from
+/// which inputs (with their SHA-256).
+fn write_markdown_header(
+    out: &mut dyn Write,
+    title: &str,
+    loaded: &Loaded,
+    args: &AccessArgs,
+) -> io::Result<()> {
+    let m = |s: &str| escape_markdown(s).into_owned();
+    let e = evidence(loaded, args, None);
+    let field = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+    writeln!(out, "# {}\n", m(title))?;
+    writeln!(
+        out,
+        "Made {} by {} with trailscope {}.\n",
+        m(&field("made_at")),
+        m(&field("made_by")),
+        m(&field("version"))
+    )?;
+    writeln!(
+        out,
+        "| input | bytes | sha256 | events |\n|---|---:|---|---:|"
+    )?;
+    for input in e["inputs"].as_array().into_iter().flatten() {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            m(input["name"].as_str().unwrap_or_default()),
+            input["size"]
+                .as_u64()
+                .map_or_else(|| "-".to_string(), |s| s.to_string()),
+            input["sha256"].as_str().unwrap_or("-"),
+            input["events"].as_u64().unwrap_or(0)
+        )?;
+    }
+    writeln!(out)
+}
+
+fn write_markdown_table(
+    out: &mut dyn Write,
+    grid: &Grid,
+    tz: &jiff::tz::TimeZone,
+) -> io::Result<()> {
+    let m = |s: &str| escape_markdown(s).into_owned();
+    let headers: Vec<String> = grid.headers.iter().map(|h| m(h)).collect();
+    writeln!(out, "| {} |", headers.join(" | "))?;
+    writeln!(out, "|{}", "---|".repeat(headers.len()))?;
+    for row in &grid.rows {
+        let cells: Vec<String> = row.iter().map(|c| m(&c.display(tz))).collect();
+        writeln!(out, "| {} |", cells.join(" | "))?;
+    }
+    Ok(())
+}
