@@ -6,6 +6,7 @@
 
 pub mod alert;
 pub mod analyses;
+pub mod audit;
 pub mod findings;
 pub mod report;
 pub mod stream;

@@ -12,7 +12,6 @@ use crossterm::event::KeyEventKind;
 use crate::analysis::filter;
 use crate::analysis::inventory::{self, InventoryColumn};
 use crate::analysis::{self, InventorySpec, Key as QueryKey, PivotSpec, TimelineSpec, ViewSpec};
-use crate::audit::access::AccessSpec;
 use crate::detectors::Finding;
 use crate::load::pipeline::IngestMsg;
 use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
@@ -284,7 +283,7 @@ impl AppState {
                     frame: frame(),
                     rows,
                     analysis: Analysis::Access(
-                        AccessSpec::default(),
+                        self.access.spec.clone(),
                         Arc::clone(&self.settings.config),
                     ),
                 })));

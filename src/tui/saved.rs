@@ -66,7 +66,8 @@ impl AppState {
             }),
             View::Findings => ViewAnalysis::Findings(self.findings.spec.clone()),
             // Saved views have no access analysis yet: its filter is kept.
-            View::Events | View::Detail | View::Actors | View::Access => ViewAnalysis::Events,
+            View::Access => ViewAnalysis::Access(self.access.spec.clone()),
+            View::Events | View::Detail | View::Actors => ViewAnalysis::Events,
         };
         view
     }
@@ -168,6 +169,12 @@ impl AppState {
                 self.findings.spec = f.clone();
                 self.findings.scoped = true;
                 View::Findings
+            }
+            // The TUI shows the grants; a review is the CLI's and the report's table.
+            ViewAnalysis::Access(spec) | ViewAnalysis::Review(spec) => {
+                self.access.spec = spec.clone();
+                (self.access.shown, self.access.requested) = (None, None);
+                View::Access
             }
         };
         self.refilter_findings();

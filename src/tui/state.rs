@@ -480,6 +480,8 @@ pub struct ActorsModel {
 /// The access view: the audit's grants, drawn from escaped rows.
 #[derive(Debug, Clone, Default)]
 pub struct AccessModel {
+    /// How the audit judges (a saved view's, else the defaults).
+    pub spec: crate::audit::access::AccessSpec,
     /// The audit of the filtered events.
     pub result: Option<super::access::AccessView>,
     /// View version of the result.

@@ -27,6 +27,7 @@ use crate::analysis::{
     DEFAULT_PIVOT_TOP, DEFAULT_TIMELINE_LANES, PivotSpec, SortKey, TimeRange, TimelineSpec,
     ViewSpec, check_column,
 };
+use crate::audit::access::AccessSpec;
 use crate::detectors::Severity;
 use crate::schema;
 use crate::{Error, Location, Result};
@@ -38,9 +39,9 @@ const MAX_FILE: u64 = 4 << 20;
 /// The table holding the views.
 const VIEW_TABLE: &str = "view";
 /// The keys of a view's table, in the order they are written.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 13] = [
     "title", "note", "filter", "range", "tz", "columns", "sort", "limit", "pivot", "timeline",
-    "findings",
+    "findings", "access", "review",
 ];
 
 /// What reading a file found.
@@ -328,10 +329,20 @@ fn entry(
             }),
         ));
     }
+    for (key, make) in [
+        ("access", ViewAnalysis::Access as fn(AccessSpec) -> ViewAnalysis),
+        ("review", ViewAnalysis::Review),
+    ] {
+        if let Some(value) = take(key) {
+            let at = Some(value.span().start);
+            let spec: AccessSpec = field(Some(value))?.ok_or((at, String::new()))?;
+            analyses.push((at, make(spec)));
+        }
+    }
     if analyses.len() > 1 {
         return Err((
             analyses.get(1).and_then(|a| a.0),
-            "a view shows at most one of pivot, timeline and findings".into(),
+            "a view shows at most one of pivot, timeline, findings, access and review".into(),
         ));
     }
     let analysis = analyses.pop().map(|a| a.1).unwrap_or(ViewAnalysis::Events);
@@ -572,6 +583,8 @@ pub fn entry_table(view: &SavedView) -> Result<toml_edit::Table> {
             }
             put("findings", toml_edit::Value::InlineTable(t))
         }
+        ViewAnalysis::Access(spec) => put("access", to_edit(spec)?),
+        ViewAnalysis::Review(spec) => put("review", to_edit(spec)?),
     }
     Ok(table)
 }

@@ -15,6 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::analysis::{PivotSpec, TimelineSpec, ViewSpec};
+use crate::audit::access::AccessSpec;
 use crate::detectors::{Finding, Severity};
 use crate::{Error, Location, Result};
 
@@ -76,6 +77,10 @@ pub enum ViewAnalysis {
     Timeline(TimelineSpec),
     /// The findings whose events the view selects.
     Findings(FindingsSpec),
+    /// The access audit of the grants in the selected events.
+    Access(AccessSpec),
+    /// The access review: who holds each privileged role at the end of the selection.
+    Review(AccessSpec),
 }
 
 impl ViewAnalysis {
@@ -86,6 +91,8 @@ impl ViewAnalysis {
             ViewAnalysis::Pivot(_) => "pivot",
             ViewAnalysis::Timeline(_) => "timeline",
             ViewAnalysis::Findings(_) => "findings",
+            ViewAnalysis::Access(_) => "access",
+            ViewAnalysis::Review(_) => "review",
         }
     }
 
@@ -108,6 +115,9 @@ impl ViewAnalysis {
                 }
                 text
             }
+            ViewAnalysis::Access(a) if a.privileged_only => "access audit (privileged)".into(),
+            ViewAnalysis::Access(_) => "access audit".into(),
+            ViewAnalysis::Review(a) => format!("access review (unused > {} days)", a.unused_days),
         }
     }
 }

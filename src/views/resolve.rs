@@ -10,6 +10,7 @@ use crate::detectors::Severity;
 use crate::schema::ACTOR;
 use crate::{Error, Result};
 
+use crate::audit::access::AccessSpec;
 use super::{FindingsSpec, SavedView, ViewAnalysis};
 
 /// Settings given on the command line; each one set replaces the view's.
@@ -109,6 +110,7 @@ impl Overrides {
                 }
                 ViewAnalysis::Findings(f)
             }
+            audit @ (ViewAnalysis::Access(_) | ViewAnalysis::Review(_)) => audit,
             ViewAnalysis::Events if pivot_asked => {
                 let mut p = PivotSpec {
                     rows: String::new(),
@@ -193,6 +195,15 @@ impl Resolved {
         match &self.analysis {
             ViewAnalysis::Timeline(t) => t.clone(),
             _ => default_timeline(&self.view.tz),
+        }
+    }
+
+    /// The access audit's spec and whether the view is the review: the view's, else None.
+    pub fn access(&self) -> Option<(AccessSpec, bool)> {
+        match &self.analysis {
+            ViewAnalysis::Access(a) => Some((a.clone(), false)),
+            ViewAnalysis::Review(a) => Some((a.clone(), true)),
+            _ => None,
         }
     }
 

@@ -17,7 +17,7 @@ pub mod review;
 pub mod summary;
 pub mod usage;
 
-use polars::prelude::DataFrame;
+use polars::prelude::{DataFrame, IdxCa};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::config::Config;
@@ -298,4 +298,32 @@ fn utc_opt<S: Serializer>(t: &Option<i64>, s: S) -> std::result::Result<S::Ok, S
         Some(t) => utc(t, s),
         None => s.serialize_none(),
     }
+}
+
+/// The access audit of a store's selected rows (`rows` None: every row), as the CLI, the
+/// reports and saved views run it: the audit, then what the columns do not carry yet (PIM
+/// justification, ticket, scheduled end) read from the grants' original records.
+pub fn audit_store(
+    store: &crate::store::FrameStore,
+    config: &Config,
+    rows: Option<&IdxCa>,
+    spec: &AccessSpec,
+) -> Result<Access> {
+    let audit = AccessAudit {
+        spec: spec.clone(),
+        config,
+        identities: Some(store.identities()),
+    };
+    let frame = store.frame();
+    let mut result = crate::analysis::run(frame, rows, &audit)?;
+    let grace = i64::from(spec.grace_minutes.unwrap_or(config.detect.jit.grace_minutes)) * 60_000_000;
+    // Rows of the audited selection are rows of the frame through the selection.
+    read_records(&mut result, grace, &mut |row| {
+        let frame_row = match rows {
+            Some(rows) => rows.get(row as usize)?,
+            None => row,
+        };
+        store.raw_record(frame, frame_row as usize).ok()
+    });
+    Ok(result)
 }

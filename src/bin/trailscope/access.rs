@@ -13,10 +13,10 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use trailscope::analysis;
-use trailscope::audit::access::{self, Access, AccessAudit, AccessSpec, Grant, Holding, Status};
+use trailscope::audit::access::{self, Access, Grant, Holding, Status};
 use trailscope::output::report::{default_author, scope};
-use trailscope::output::{Cell, Grid, OutputFormat, Table};
+use trailscope::output::audit::{access_grid, review_grid};
+use trailscope::output::{Grid, OutputFormat, Table};
 use trailscope::text::{escape_control, escape_markdown, format_time, format_time_utc};
 use trailscope::views::Overrides;
 
@@ -82,42 +82,22 @@ pub(crate) fn access(
     };
     let resolved = views::open_view(common, &args.view, overrides, &loaded.tz)?;
     let selection = loaded.selection(&resolved.view)?;
-    let mut spec = AccessSpec {
-        privileged_only: args.privileged_only,
-        window_hours: args.window_hours,
-        ..AccessSpec::default()
-    };
+    // A saved access or review view gives the spec; flags given here override it.
+    let (mut spec, view_review) = resolved.access().unwrap_or_default();
+    let review = args.review || view_review;
+    let args = AccessArgs { review, ..args };
+    spec.privileged_only |= args.privileged_only;
+    if args.window_hours.is_some() {
+        spec.window_hours = args.window_hours;
+    }
     if let Some(days) = args.unused_days {
         spec.unused_days = days;
     }
-    let audit = AccessAudit {
-        spec: spec.clone(),
-        config: &loaded.config,
-        identities: Some(loaded.store.identities()),
-    };
-    let rows = selection.rows.as_ref();
-    let mut result = analysis::run(loaded.store.frame(), rows, &audit)?;
-    // What the columns do not carry yet (PIM justification, ticket, scheduled end), from the
-    // original records of the grants: rows of the audited selection are rows of the frame
-    // through the selection.
-    let grace = i64::from(
-        spec.grace_minutes
-            .unwrap_or(loaded.config.detect.jit.grace_minutes),
-    ) * 60_000_000;
-    access::read_records(&mut result, grace, &mut |row| {
-        let frame_row = match rows {
-            Some(rows) => rows.get(row as usize)?,
-            None => row,
-        };
-        loaded
-            .store
-            .raw_record(loaded.store.frame(), frame_row as usize)
-            .ok()
-    });
+    let result = access::audit_store(&loaded.store, &loaded.config, selection.rows.as_ref(), &spec)?;
     loaded.report_timings();
     let tz = &resolved.view.tz;
     let mut buffer: Vec<u8> = Vec::new();
-    let rows = if args.review {
+    let rows = if review {
         let holdings = access::review(&result.grants, &spec, result.span.1);
         write_review(&mut buffer, &holdings, args.format, tz, &loaded, &args)?;
         holdings.len()
@@ -205,82 +185,6 @@ fn now_micros() -> i64 {
 // The audit
 // ---------------------------------------------------------------------------------------
 
-/// Columns of the audit's CSV (and Markdown), in order.
-const GRANT_COLUMNS: [&str; 27] = [
-    "grantee",
-    "grantee_type",
-    "role",
-    "scope",
-    "provider",
-    "action",
-    "lifetime",
-    "privileged",
-    "granted_by",
-    "approver",
-    "justification",
-    "ticket",
-    "granted_at",
-    "scheduled_end",
-    "ended_at",
-    "ended_by",
-    "status",
-    "duration_seconds",
-    "overdue",
-    "used",
-    "privileged_actions_in_window",
-    "top_actions",
-    "last_used",
-    "used_after_window",
-    "used_outside_purpose",
-    "self_approved",
-    "event_ids",
-];
-
-fn text(v: &Option<String>) -> Cell {
-    v.as_ref().map_or(Cell::Null, |s| Cell::Text(s.clone()))
-}
-
-fn time(v: Option<i64>) -> Cell {
-    v.map_or(Cell::Null, Cell::Time)
-}
-
-fn grant_cells(g: &Grant) -> Vec<Cell> {
-    let top: Vec<String> = g
-        .top_actions
-        .iter()
-        .map(|a| format!("{} {}", a.action, a.count))
-        .collect();
-    vec![
-        Cell::Text(g.grantee.clone()),
-        Cell::Text(g.grantee_type.to_string()),
-        Cell::Text(g.role.clone()),
-        Cell::Text(g.scope.clone()),
-        Cell::Text(g.provider.clone()),
-        Cell::Text(g.action.clone()),
-        Cell::Text(g.lifetime.as_str().to_string()),
-        Cell::Bool(g.privileged),
-        Cell::Text(g.granted_by.clone()),
-        text(&g.approver),
-        text(&g.justification),
-        text(&g.ticket),
-        Cell::Time(g.granted_at),
-        time(g.scheduled_end),
-        time(g.ended_at),
-        text(&g.ended_by),
-        Cell::Text(g.status.as_str().to_string()),
-        Cell::Int(g.duration_seconds),
-        Cell::Bool(g.overdue),
-        Cell::Bool(g.used),
-        Cell::UInt(g.privileged_actions_in_window),
-        Cell::Text(top.join("; ")),
-        time(g.last_used),
-        Cell::UInt(g.used_after_window),
-        Cell::UInt(g.used_outside_purpose),
-        Cell::Bool(g.self_approved),
-        Cell::Text(g.event_ids.join(" ")),
-    ]
-}
-
 fn write_grants(
     out: &mut dyn Write,
     access: &Access,
@@ -289,10 +193,7 @@ fn write_grants(
     loaded: &Loaded,
     args: &AccessArgs,
 ) -> anyhow::Result<()> {
-    let grid = || Grid {
-        headers: GRANT_COLUMNS.map(String::from).to_vec(),
-        rows: access.grants.iter().map(grant_cells).collect(),
-    };
+    let grid = || access_grid(access);
     match format {
         AccessFormat::Table => {
             writeln!(out, "{}", escape_control(&access.summary.line()))?;
@@ -383,61 +284,6 @@ fn flags(g: &Grant) -> String {
 // ---------------------------------------------------------------------------------------
 // The review
 // ---------------------------------------------------------------------------------------
-
-/// Columns of the review CSV: those of Entra's downloadable access-review history, then
-/// what the logs add, then the reviewer's note.
-const REVIEW_COLUMNS: [&str; 17] = [
-    "principal",
-    "type",
-    "resource",
-    "scope",
-    "provider",
-    "decision",
-    "justification",
-    "reviewer",
-    "applied_by",
-    "applied_date",
-    "recommendation",
-    "since",
-    "granted_by",
-    "last_used",
-    "grant_justification",
-    "event_ids",
-    "reviewer_note",
-];
-
-fn review_grid(holdings: &[Holding]) -> Grid {
-    let empty = || Cell::Text(String::new());
-    // RFC 3339 UTC, as importers read times, whatever the display zone.
-    let utc = |t: i64| Cell::Text(format_time_utc(t));
-    Grid {
-        headers: REVIEW_COLUMNS.map(String::from).to_vec(),
-        rows: holdings
-            .iter()
-            .map(|h| {
-                vec![
-                    Cell::Text(h.principal.clone()),
-                    Cell::Text(h.principal_type.clone()),
-                    Cell::Text(h.role.clone()),
-                    Cell::Text(h.scope.clone()),
-                    Cell::Text(h.provider.clone()),
-                    empty(),
-                    empty(),
-                    empty(),
-                    empty(),
-                    empty(),
-                    Cell::Text(h.recommendation.clone()),
-                    utc(h.since),
-                    Cell::Text(h.granted_by.clone()),
-                    h.last_used.map_or(Cell::Null, utc),
-                    text(&h.justification),
-                    Cell::Text(h.event_ids.join(" ")),
-                    empty(),
-                ]
-            })
-            .collect(),
-    }
-}
 
 fn write_review(
     out: &mut dyn Write,
