@@ -42,6 +42,7 @@ impl AppState {
             note: saved.note,
             view_name: name,
             view: saved.view,
+            analysis: saved.analysis,
             min_severity: self.findings.spec.min_severity,
             rules: self.findings.spec.rules.clone(),
             ..ReportSpec::default()

@@ -52,7 +52,9 @@ pub(crate) fn report(
     compile_view(loaded.store.frame(), resolved.view.clone())?;
     let findings = resolved.findings();
     let or_view = |flag: Option<String>, saved: &str| flag.unwrap_or_else(|| saved.to_string());
+    let analysis = resolved.analysis.clone();
     let spec = ReportSpec {
+        analysis,
         title: or_view(args.title, &resolved.title),
         note: or_view(args.note, &resolved.note),
         view_name: (!resolved.name.is_empty()).then(|| resolved.name.clone()),

@@ -5,7 +5,7 @@
 
 use std::io::{self, Write};
 
-use crate::output::table::Cell;
+use crate::output::table::{Cell, Grid};
 use crate::text::{escape_html, format_time};
 
 use super::{Report, svg};
@@ -218,6 +218,21 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     }
     writeln!(out, "</section>")?;
 
+    // The access audit or review the view asks for.
+    if let Some(section) = &r.audit {
+        writeln!(
+            out,
+            r#"<section id="{}"><h2>{}</h2>"#,
+            section.id,
+            e(&section.title)
+        )?;
+        if let Some(summary) = &section.summary {
+            writeln!(out, r#"<p id="{}-summary">{}</p>"#, section.id, e(summary))?;
+        }
+        write_grid(out, &section.grid, &r.tz)?;
+        writeln!(out, "</section>")?;
+    }
+
     // Events.
     let shown = r.events.rows.len();
     writeln!(
@@ -234,27 +249,34 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             format!("All {} matching events.", group(r.matching as u64))
         }
     )?;
+    write_grid(out, &r.events, &r.tz)?;
+    writeln!(out, "</section>")?;
+    write_scope(out, r)?;
+    writeln!(out, "</body></html>")
+}
+
+/// A grid as an HTML table, every cell escaped, numbers aligned right.
+fn write_grid(out: &mut dyn Write, grid: &Grid, tz: &jiff::tz::TimeZone) -> io::Result<()> {
+    let e = |s: &str| escape_html(s).into_owned();
     write!(out, r#"<table class="events"><thead><tr>"#)?;
-    for h in &r.events.headers {
+    for h in &grid.headers {
         write!(out, "<th>{}</th>", e(h))?;
     }
     writeln!(out, "</tr></thead><tbody>")?;
-    for row in &r.events.rows {
+    for row in &grid.rows {
         write!(out, "<tr>")?;
         for cell in row {
             match cell {
                 Cell::Null => write!(out, "<td></td>")?,
                 Cell::Int(_) | Cell::UInt(_) | Cell::Float(_) => {
-                    write!(out, r#"<td class="n">{}</td>"#, e(&cell.display(&r.tz)))?
+                    write!(out, r#"<td class="n">{}</td>"#, e(&cell.display(tz)))?
                 }
-                other => write!(out, "<td>{}</td>", e(&other.display(&r.tz)))?,
+                other => write!(out, "<td>{}</td>", e(&other.display(tz)))?,
             }
         }
         writeln!(out, "</tr>")?;
     }
-    writeln!(out, "</tbody></table></section>")?;
-    write_scope(out, r)?;
-    writeln!(out, "</body></html>")
+    writeln!(out, "</tbody></table>")
 }
 
 /// The scope: inputs with hashes and counts, coverage per stream, gaps.

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::output::table::Cell;
+use crate::output::table::{Cell, Grid};
 use crate::text::{escape_markdown, format_time};
 
 use super::html::group;
@@ -161,6 +161,15 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out)?;
     }
 
+    if let Some(section) = &r.audit {
+        writeln!(out, "## {}\n", m(&section.title))?;
+        if let Some(summary) = &section.summary {
+            writeln!(out, "{}\n", m(summary))?;
+        }
+        write_grid(out, &section.grid, &r.tz)?;
+        writeln!(out)?;
+    }
+
     writeln!(out, "## Events\n")?;
     let shown = r.events.rows.len();
     if shown < r.matching {
@@ -174,21 +183,28 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     } else {
         writeln!(out, "All {} matching events.\n", group(r.matching as u64))?;
     }
-    let headers: Vec<String> = r.events.headers.iter().map(|h| m(h)).collect();
+    write_grid(out, &r.events, &r.tz)?;
+    writeln!(out)?;
+    write_scope(out, r)
+}
+
+/// A grid as a Markdown table, every cell escaped.
+pub fn write_grid(out: &mut dyn Write, grid: &Grid, tz: &jiff::tz::TimeZone) -> io::Result<()> {
+    let m = |s: &str| escape_markdown(s).into_owned();
+    let headers: Vec<String> = grid.headers.iter().map(|h| m(h)).collect();
     writeln!(out, "| {} |", headers.join(" | "))?;
     writeln!(out, "|{}", "---|".repeat(headers.len()))?;
-    for row in &r.events.rows {
+    for row in &grid.rows {
         let cells: Vec<String> = row
             .iter()
             .map(|c| match c {
                 Cell::Null => String::new(),
-                other => m(&other.display(&r.tz)),
+                other => m(&other.display(tz)),
             })
             .collect();
         writeln!(out, "| {} |", cells.join(" | "))?;
     }
-    writeln!(out)?;
-    write_scope(out, r)
+    Ok(())
 }
 
 fn write_scope(out: &mut dyn Write, r: &Report) -> io::Result<()> {

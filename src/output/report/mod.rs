@@ -31,7 +31,8 @@ use crate::detectors::{self, Finding, Severity};
 use crate::output::table::{Cell, Grid};
 use crate::schema::{ACTION, ACTOR, EVENT_ID, OUTCOME, RESOURCE, SESSION, SRC_IP};
 use crate::store::FrameStore;
-use crate::views::FindingsSpec;
+use crate::audit::access::AccessSpec;
+use crate::views::{FindingsSpec, ViewAnalysis};
 use crate::{Error, Location, Result};
 
 pub use redact::{REDACTABLE, Redactor};
@@ -70,6 +71,9 @@ pub struct ReportSpec {
     pub max_rows: usize,
     /// The inputs as the user named them, for the command line shown (empty: the inputs).
     pub paths: Vec<String>,
+    /// The view's analysis: an access audit or access review is shown as its own section
+    /// (and is the table of CSV, JSON and NDJSON reports); the others are not shown.
+    pub analysis: ViewAnalysis,
 }
 
 impl Default for ReportSpec {
@@ -86,6 +90,7 @@ impl Default for ReportSpec {
             author: None,
             max_rows: DEFAULT_MAX_ROWS,
             paths: Vec::new(),
+            analysis: ViewAnalysis::Events,
         }
     }
 }
@@ -186,6 +191,8 @@ pub struct Report {
     pub finding_count: usize,
     /// Findings in scope per severity, most severe first.
     pub severities: Vec<(Severity, usize)>,
+    /// The access audit or review the view asks for, as its own section.
+    pub audit: Option<AuditSection>,
     /// The first matching events, with the view's columns and the event id.
     pub events: Grid,
     /// The cap on events shown.
@@ -284,6 +291,37 @@ pub fn write_to(
     let rows = selection.rows.as_ref();
     let redactor = redactor(store, spec, rows)?;
     match format {
+        ReportFormat::Rows(rows_format) if audit_of(spec).is_some() => {
+            let Some(mut section) = audit_section(store, config, spec, rows)? else {
+                return Err(Error::Invalid("no audit to write".into()));
+            };
+            if let Some(r) = &redactor {
+                section.redact(r);
+            }
+            let format = match rows_format {
+                RowFormat::Csv => crate::output::OutputFormat::Csv,
+                RowFormat::Json => crate::output::OutputFormat::Json,
+                RowFormat::Ndjson => crate::output::OutputFormat::Ndjson,
+                RowFormat::Parquet => {
+                    return Err(Error::Invalid(format!(
+                        "a Parquet report holds events; write the {} as csv, json, ndjson, html or md",
+                        section.title.to_lowercase()
+                    )));
+                }
+            };
+            section
+                .grid
+                .write(out, format, &spec.view.tz)
+                .map_err(|source| Error::Io {
+                    location: Location::file(path.display().to_string()),
+                    source,
+                })?;
+            Ok(ReportStats {
+                matching: selection.matching,
+                written: section.grid.rows.len(),
+                findings: 0,
+            })
+        }
         ReportFormat::Rows(rows_format) => {
             let written = rows::write_rows(out, rows_format, frame, rows, redactor.as_ref())?;
             Ok(ReportStats {
@@ -315,6 +353,74 @@ pub fn write_to(
             Ok(stats)
         }
     }
+}
+
+/// An access audit or review shown in a report: a title, a summary and the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditSection {
+    /// `access` or `review` (the HTML section's id).
+    pub id: &'static str,
+    /// `Access audit` or `Access review`.
+    pub title: String,
+    /// What auditors look for first, as one sentence (the audit's summary line).
+    pub summary: Option<String>,
+    /// The table, in the columns `trailscope access` writes.
+    pub grid: Grid,
+}
+
+impl AuditSection {
+    /// Scrubs every redacted value out of the table and the summary.
+    fn redact(&mut self, r: &Redactor) {
+        self.summary = self.summary.as_deref().map(|s| r.scrub(s));
+        for row in &mut self.grid.rows {
+            for cell in row.iter_mut() {
+                if let Cell::Text(text) = cell {
+                    *text = r.scrub(text);
+                }
+            }
+        }
+    }
+}
+
+/// The access spec of the view's analysis and whether it is the review.
+fn audit_of(spec: &ReportSpec) -> Option<(&AccessSpec, bool)> {
+    match &spec.analysis {
+        ViewAnalysis::Access(a) => Some((a, false)),
+        ViewAnalysis::Review(a) => Some((a, true)),
+        _ => None,
+    }
+}
+
+/// The access audit or review over the selected rows, when the view asks for one.
+fn audit_section(
+    store: &FrameStore,
+    config: &Config,
+    spec: &ReportSpec,
+    rows: Option<&IdxCa>,
+) -> Result<Option<AuditSection>> {
+    let Some((access_spec, review)) = audit_of(spec) else {
+        return Ok(None);
+    };
+    let access = crate::audit::access::audit_store(store, config, rows, access_spec)?;
+    Ok(Some(if review {
+        let holdings = crate::audit::access::review(&access.grants, access_spec, access.span.1);
+        AuditSection {
+            id: "review",
+            title: "Access review".into(),
+            summary: Some(format!(
+                "{} privileged role holdings at the end of the logs; decision and reviewer_note are left for the reviewer.",
+                crate::text::thousands(holdings.len() as u64)
+            )),
+            grid: crate::output::audit::review_grid(&holdings),
+        }
+    } else {
+        AuditSection {
+            id: "access",
+            title: "Access audit".into(),
+            summary: Some(access.summary.line()),
+            grid: crate::output::audit::access_grid(&access),
+        }
+    }))
 }
 
 /// The redactor the spec asks for: its fields, its key, and every value they may take.
@@ -479,6 +585,7 @@ fn build(
         findings,
         finding_count,
         severities,
+        audit: audit_section(store, config, spec, rows)?,
         events,
         max_rows: spec.max_rows,
         scope,
@@ -507,6 +614,9 @@ impl Report {
     /// Replaces every value of the redacted fields, wherever it appears, by its pseudonym.
     pub fn redact(&mut self, r: &Redactor) {
         self.redacted = r.columns().to_vec();
+        if let Some(section) = &mut self.audit {
+            section.redact(r);
+        }
         self.title = r.scrub(&self.title);
         self.note = r.scrub(&self.note);
         self.view.filter = r.scrub(&self.view.filter);
