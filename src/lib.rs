@@ -14,6 +14,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 pub mod analysis;
+pub mod audit;
 pub mod config;
 pub mod country;
 pub mod detectors;

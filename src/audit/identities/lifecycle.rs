@@ -1,0 +1,251 @@
+//! An identity's lifecycle as the logs show it: created when and by whom, disabled,
+//! enabled, deleted, password and MFA resets; and the owner of a non-human identity (the
+//! configured one, else its creator), gone when the owner was disabled or deleted.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::names::{Records, Resolver};
+use super::{IdentitiesSpec, IdentityRow};
+
+/// What happened to an identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleKind {
+    /// Created (a user, role, service account, service principal, org membership).
+    Created,
+    /// Enabled, activated or unsuspended.
+    Enabled,
+    /// Disabled, deactivated or suspended.
+    Disabled,
+    /// Deleted or removed.
+    Deleted,
+    /// Its password was set or reset.
+    PasswordReset,
+    /// An MFA factor was registered.
+    MfaEnrolled,
+    /// Its MFA factors were reset, deactivated or removed.
+    MfaReset,
+}
+
+impl LifecycleKind {
+    /// The name shown and written.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifecycleKind::Created => "created",
+            LifecycleKind::Enabled => "enabled",
+            LifecycleKind::Disabled => "disabled",
+            LifecycleKind::Deleted => "deleted",
+            LifecycleKind::PasswordReset => "password_reset",
+            LifecycleKind::MfaEnrolled => "mfa_enrolled",
+            LifecycleKind::MfaReset => "mfa_reset",
+        }
+    }
+
+    /// The identity can no longer act (disabled or deleted).
+    pub fn ends(self) -> bool {
+        matches!(self, LifecycleKind::Disabled | LifecycleKind::Deleted)
+    }
+}
+
+/// One lifecycle event of an identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleEvent {
+    /// When (µs).
+    pub time: i64,
+    /// What happened.
+    pub kind: LifecycleKind,
+    /// Who did it (as an identity when the inventory knows it, else the actor).
+    pub by: String,
+    /// The provider's action.
+    pub action: String,
+    /// The provider.
+    pub provider: String,
+    /// The provider's event id.
+    pub event_id: String,
+}
+
+/// Who owns a non-human identity, and whether that owner is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    /// The owner.
+    pub name: String,
+    /// `configured` or `creator`.
+    pub source: &'static str,
+    /// When and how the owner was disabled or deleted (the identity is orphaned).
+    pub gone: Option<(i64, LifecycleKind)>,
+}
+
+/// What a provider's action does to the identity it targets.
+pub fn lifecycle_kind(provider: &str, action: &str) -> Option<LifecycleKind> {
+    use LifecycleKind::*;
+    Some(match provider {
+        "aws" => match action {
+            "CreateUser" | "CreateRole" => Created,
+            "DeleteUser" | "DeleteRole" => Deleted,
+            "CreateLoginProfile" | "UpdateLoginProfile" => PasswordReset,
+            "EnableMFADevice" => MfaEnrolled,
+            "DeactivateMFADevice" | "DeleteVirtualMFADevice" => MfaReset,
+            _ => return None,
+        },
+        "entra" => match action {
+            "Add user" | "Add service principal" | "Add application" => Created,
+            "Delete user"
+            | "Hard Delete user"
+            | "Remove service principal"
+            | "Delete application" => Deleted,
+            "Disable account" => Disabled,
+            "Enable account" | "Restore user" => Enabled,
+            "Reset user password" | "Reset password (by admin)" | "Change user password" => {
+                PasswordReset
+            }
+            "User registered security info" | "User registered all required security info" => {
+                MfaEnrolled
+            }
+            "Disable Strong Authentication"
+            | "Admin deleted security info"
+            | "User deleted security info"
+            | "Reset Strong Authentication" => MfaReset,
+            _ => return None,
+        },
+        "okta" => match action {
+            "user.lifecycle.create" => Created,
+            "user.lifecycle.activate"
+            | "user.lifecycle.reactivate"
+            | "user.lifecycle.unsuspend" => Enabled,
+            "user.lifecycle.deactivate" | "user.lifecycle.suspend" => Disabled,
+            "user.lifecycle.delete.initiated" | "user.lifecycle.delete.completed" => Deleted,
+            "user.account.reset_password" | "user.account.update_password" => PasswordReset,
+            "user.mfa.factor.activate" | "system.mfa.factor.activate" => MfaEnrolled,
+            "user.mfa.factor.reset_all" | "user.mfa.factor.deactivate" => MfaReset,
+            _ => return None,
+        },
+        "gcp" => match action.rsplit('.').next().unwrap_or(action) {
+            "CreateServiceAccount" => Created,
+            "DeleteServiceAccount" => Deleted,
+            "DisableServiceAccount" => Disabled,
+            "EnableServiceAccount" | "UndeleteServiceAccount" => Enabled,
+            _ => return None,
+        },
+        "github" => match action {
+            "org.add_member" | "business.add_member" | "user.create" => Created,
+            "org.remove_member" | "business.remove_member" | "user.destroy" => Deleted,
+            "user.suspend" => Disabled,
+            "user.unsuspend" => Enabled,
+            _ => return None,
+        },
+        "kubernetes" => match action {
+            "create serviceaccounts" => Created,
+            "delete serviceaccounts" => Deleted,
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
+/// Whether a provider's action is a lifecycle event.
+pub fn is_lifecycle(provider: &str, action: &str) -> bool {
+    lifecycle_kind(provider, action).is_some()
+}
+
+/// The identity a lifecycle event targets, as written in the record.
+fn target(ev: &crate::detectors::event::Ev) -> String {
+    match ev.provider.as_str() {
+        "aws" => ev
+            .detail("userName")
+            .or(ev.detail("roleName"))
+            .unwrap_or(&ev.resource)
+            .to_string(),
+        "kubernetes" => match ev.resource.split_once('/') {
+            // namespace/name is the actor system:serviceaccount:namespace:name.
+            Some((ns, name)) if !ns.is_empty() && !name.contains('/') => {
+                format!("system:serviceaccount:{ns}:{name}")
+            }
+            _ => ev.resource.clone(),
+        },
+        _ => ev.resource.clone(),
+    }
+}
+
+/// The lifecycle events of the logs (successes), by identity: the inventory's name when it
+/// knows the target, else the target as written.
+pub(crate) fn lifecycle(
+    records: &Records,
+    resolver: &Resolver,
+) -> BTreeMap<String, Vec<LifecycleEvent>> {
+    let mut out: BTreeMap<String, Vec<LifecycleEvent>> = BTreeMap::new();
+    for ev in &records.events {
+        let Some(kind) = lifecycle_kind(&ev.provider, &ev.action) else {
+            continue;
+        };
+        let target = target(ev);
+        if !ev.ok() || target.is_empty() {
+            continue;
+        }
+        let key = resolver
+            .identity_of(&target)
+            .map(str::to_string)
+            .unwrap_or(target);
+        let by = resolver
+            .identity_of(&ev.actor)
+            .map(str::to_string)
+            .unwrap_or_else(|| ev.actor.clone());
+        out.entry(key).or_default().push(LifecycleEvent {
+            time: ev.time,
+            kind,
+            by,
+            action: ev.action.clone(),
+            provider: ev.provider.clone(),
+            event_id: ev.event_id.clone(),
+        });
+    }
+    for list in out.values_mut() {
+        list.sort_by_key(|e| e.time);
+    }
+    out
+}
+
+/// Sets the owner of every non-human identity: the configured one, else the creator of its
+/// first creation event; gone when the owner's last end (disable, delete) is not followed by
+/// a re-enable.
+pub(crate) fn assign_owners(
+    rows: &mut [IdentityRow],
+    spec: &IdentitiesSpec,
+    lifecycles: &BTreeMap<String, Vec<LifecycleEvent>>,
+    resolver: &Resolver,
+) {
+    let configured: BTreeMap<String, &String> = spec
+        .owners
+        .iter()
+        .map(|(k, v)| (k.to_lowercase(), v))
+        .collect();
+    for row in rows.iter_mut() {
+        if !row.kind.is_non_human() {
+            continue;
+        }
+        let owner = match configured.get(&row.identity.to_lowercase()) {
+            Some(name) => Some(((*name).clone(), "configured")),
+            None => row
+                .lifecycle
+                .iter()
+                .find(|e| e.kind == LifecycleKind::Created)
+                .map(|e| (e.by.clone(), "creator")),
+        };
+        let Some((name, source)) = owner else {
+            continue;
+        };
+        let key = resolver
+            .identity_of(&name)
+            .map(str::to_string)
+            .unwrap_or_else(|| name.clone());
+        let gone = lifecycles.get(&key).and_then(|events| {
+            let last = events
+                .iter()
+                .rev()
+                .find(|e| e.kind.ends() || e.kind == LifecycleKind::Enabled)?;
+            last.kind.ends().then_some((last.time, last.kind))
+        });
+        row.owner = Some(Owner { name, source, gone });
+    }
+}
