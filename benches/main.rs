@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [identities] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -21,6 +21,7 @@ use trailscope::synth;
 mod detect;
 mod follow;
 mod hostile;
+mod identities;
 mod query;
 mod render;
 mod report;
@@ -84,6 +85,9 @@ fn main() {
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"identities") {
+        identities::bench(&data_dir(), events, runs, ensure);
     }
 }
 

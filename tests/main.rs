@@ -9,6 +9,7 @@ mod cli;
 mod conformance;
 mod detect;
 mod follow;
+mod identities;
 mod formats;
 mod hostile_input;
 mod hostile_output;

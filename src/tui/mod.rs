@@ -545,7 +545,7 @@ impl Workers {
             Slot::View,
             Slot::Pivot,
             Slot::Timeline,
-            Slot::Actors,
+            Slot::Identities,
             Slot::Detect,
             Slot::Record,
             Slot::Export,

@@ -65,7 +65,7 @@ impl AppState {
                 top: analysis::DEFAULT_TIMELINE_LANES,
             }),
             View::Findings => ViewAnalysis::Findings(self.findings.spec.clone()),
-            View::Events | View::Detail | View::Actors => ViewAnalysis::Events,
+            View::Events | View::Detail | View::Identities => ViewAnalysis::Events,
         };
         view
     }

@@ -249,3 +249,30 @@ pub(crate) fn assign_owners(
         row.owner = Some(Owner { name, source, gone });
     }
 }
+
+/// A deleted identity keeps neither credentials nor entitlements: those still open end with
+/// its deletion (AWS, Entra, Okta and GCP delete them with the identity).
+pub(crate) fn end_with_deletion(row: &mut IdentityRow) {
+    let Some(deleted) = row
+        .lifecycle
+        .iter()
+        .rev()
+        .find(|e| e.kind.ends() || e.kind == LifecycleKind::Enabled || e.kind == LifecycleKind::Created)
+        .filter(|e| e.kind == LifecycleKind::Deleted)
+        .cloned()
+    else {
+        return;
+    };
+    for credential in &mut row.credentials {
+        if credential.deleted.is_none() {
+            credential.deleted = Some(deleted.time);
+        }
+    }
+    for holding in &mut row.holdings {
+        if holding.held_at_end {
+            holding.held_at_end = false;
+            holding.removed = Some(deleted.time);
+            holding.removed_by = Some(deleted.by.clone());
+        }
+    }
+}

@@ -275,6 +275,9 @@ pub fn identities(events: &DataFrame, spec: &IdentitiesSpec) -> Result<Inventory
             rows[i].holdings = list;
         }
     }
+    for row in &mut rows {
+        lifecycle::end_with_deletion(row);
+    }
     let last_privileged = activity::last_successful_privileged(events)?;
     for row in &mut rows {
         row.flags = flags::flags(row, spec, end, last_privileged.get(&row.identity).copied());

@@ -18,7 +18,7 @@ use crate::text::truncate;
 use super::pretty_json::Token;
 use super::state::View;
 
-mod actors;
+mod identities;
 mod bars;
 mod events;
 mod findings;
@@ -26,7 +26,7 @@ mod pivot;
 mod record;
 mod timeline;
 use super::state::{AppState, LoadPhase};
-use actors::draw_actors;
+use identities::draw_identities;
 use bars::{draw_filter_bar, draw_gauge, draw_overlay, draw_status};
 use events::draw_events;
 use findings::draw_findings;
@@ -148,7 +148,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
         View::Detail => draw_detail(frame, state, areas.main, theme),
         View::Pivot => draw_pivot(frame, state, areas.main, theme),
         View::Timeline => draw_timeline(frame, state, areas.main, theme),
-        View::Actors => draw_actors(frame, state, areas.main, theme),
+        View::Identities => draw_identities(frame, state, areas.main, theme),
         View::Findings => draw_findings(frame, state, areas.main, theme),
     }
     if let Some(gauge) = areas.gauge {
