@@ -38,7 +38,11 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         let started = Instant::now();
         let inventory = analysis::run(frame, None, &spec).expect("identities");
         times.push(started.elapsed());
-        let flagged = inventory.rows.iter().filter(|r| !r.flags.is_empty()).count();
+        let flagged = inventory
+            .rows
+            .iter()
+            .filter(|r| !r.flags.is_empty())
+            .count();
         summary = format!("{} identities, {flagged} flagged", inventory.rows.len());
     }
     times.sort();

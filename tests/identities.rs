@@ -203,10 +203,7 @@ fn json_contract_fields() {
     assert!(output.status.success(), "{}", stderr(&output));
     let rows: Vec<Value> = serde_json::from_str(&stdout(&output)).expect("a JSON array");
     assert_eq!(rows.len(), 4);
-    let carol = rows
-        .iter()
-        .find(|r| r["identity"] == CAROL)
-        .expect("carol");
+    let carol = rows.iter().find(|r| r["identity"] == CAROL).expect("carol");
     assert_eq!(carol["kind"], "human");
     assert_eq!(carol["providers"], serde_json::json!(["aws"]));
     assert_eq!(
@@ -286,8 +283,7 @@ fn assert_sane(paths: &[PathBuf]) {
     let refs: Vec<&std::path::Path> = paths.iter().map(PathBuf::as_path).collect();
     let store = load(&refs);
     let frame = store.frame();
-    let inventory =
-        analysis::run(frame, None, &IdentitiesSpec::default()).expect("inventory");
+    let inventory = analysis::run(frame, None, &IdentitiesSpec::default()).expect("inventory");
     let with_actor = frame.height()
         - frame
             .column(trailscope::schema::ACTOR)
@@ -309,6 +305,37 @@ fn assert_sane(paths: &[PathBuf]) {
 #[test]
 fn bundled_sample_rows_add_up() {
     assert_sane(&[sample_logs()]);
+}
+
+#[test]
+fn bundled_sample_shows_who_created_the_backdoor_account_and_what_it_holds() {
+    let store = load(&[&sample_logs()]);
+    let inventory =
+        analysis::run(store.frame(), None, &IdentitiesSpec::default()).expect("inventory");
+    let rows = by_name(&inventory);
+    let svc = &rows["svc-sync@northwind.example"];
+    let created = &svc.lifecycle[0];
+    assert_eq!(created.kind, LifecycleKind::Created);
+    assert_eq!(
+        (
+            created.by.as_str(),
+            created.provider.as_str(),
+            created.action.as_str()
+        ),
+        ("dana@northwind.example", "entra", "Add user")
+    );
+    let held: Vec<(&str, Option<&str>)> = svc
+        .held()
+        .map(|h| (h.what.as_str(), h.granted_by.as_deref()))
+        .collect();
+    assert!(
+        held.contains(&("Global Administrator", Some("dana@northwind.example"))),
+        "{held:?}"
+    );
+    // One person across Entra, GCP, Kubernetes and Okta, with MFA on every sign-in.
+    let dana = &rows["dana@northwind.example"];
+    assert_eq!(dana.providers, vec!["entra", "gcp", "kubernetes", "okta"]);
+    assert!(dana.signins > 0 && dana.mfa_signins == dana.signins);
 }
 
 #[test]

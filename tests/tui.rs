@@ -175,7 +175,10 @@ const SNAPSHOT_NAMES: [(&str, &str); 8] = [
         "timeline",
         "timeline_view_draws_a_lane_per_actor_with_findings_marked",
     ),
-    ("identities", "identities_view_ranks_identities_by_events_with_their_flags"),
+    (
+        "identities",
+        "identities_view_ranks_identities_by_events_with_their_flags",
+    ),
     ("findings", "findings_view_lists_findings_most_severe_first"),
     ("help", "help_lists_every_key_binding_by_view"),
     (
@@ -582,7 +585,11 @@ fn identities_timeline_and_findings_filter_to_what_is_under_the_cursor() {
     // t: the identity's own timeline, one lane.
     h.key(KeyCode::Char('t'));
     assert_eq!(h.state.view, View::Timeline);
-    assert!(h.state.filter.text.contains(&top.identity.identity), "{}", h.state.filter.text);
+    assert!(
+        h.state.filter.text.contains(&top.identity.identity),
+        "{}",
+        h.state.filter.text
+    );
     assert_eq!(h.state.events.matching as u64, top.identity.events);
     h.command(Command::GoBack);
     assert_eq!(h.state.view, View::Identities);

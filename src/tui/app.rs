@@ -263,7 +263,8 @@ impl AppState {
                 }
             }
             View::Identities
-                if self.identities.shown != Some(version) && self.identities.requested != Some(version) =>
+                if self.identities.shown != Some(version)
+                    && self.identities.requested != Some(version) =>
             {
                 self.identities.requested = Some(version);
                 effects.push(run(Job::Analysis(AnalysisJob {

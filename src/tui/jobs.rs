@@ -21,7 +21,7 @@ use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::store::FrameStore;
 use crate::text::escape_control;
 
-use super::model::{self, IdentityView, FindingRow, TimelineView};
+use super::model::{self, FindingRow, IdentityView, TimelineView};
 use super::pretty_json::{self, PrettyRecord};
 
 /// A sort of the events table.

@@ -242,7 +242,12 @@ pub const KEYMAP: &[Binding] = &[
         C::OpenView(View::Timeline),
         "timeline",
     ),
-    bind(G, Keystroke::ch('4'), C::OpenView(View::Identities), "identities"),
+    bind(
+        G,
+        Keystroke::ch('4'),
+        C::OpenView(View::Identities),
+        "identities",
+    ),
     bind(
         G,
         Keystroke::ch('5'),

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use crate::audit::identities::IdentityRow;
 use crate::analysis::{Key, Pivot, Timeline};
+use crate::audit::identities::IdentityRow;
 use crate::detectors::{Finding, Severity};
 use crate::text::{escape_control, format_time};
 

@@ -17,8 +17,8 @@ use crate::store::FrameStore;
 use super::follow::{DetectCadence, FollowModel};
 use super::jobs::{Anchor, Sort};
 use super::model::{EventRow, FindingRow, IdentityView, PivotView, TimelineView};
-use crate::audit::identities::IdentityColumn;
 use super::pretty_json::PrettyRecord;
+use crate::audit::identities::IdentityColumn;
 
 /// The views of the TUI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use polars::prelude::*;
 
-use super::names::identity_column;
+use super::names::{Dict, identity_column, packed};
 use super::{DAY, IdentitiesSpec, IdentityRow, Kind, LinkedActor};
 use crate::detectors::context::{Combo, glob_regex, is_signin, is_system_actor};
 use crate::detectors::event::{i64s, strings, u64s};
@@ -32,7 +32,7 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
     let failure = category_is(OUTCOME, |o| o == "failure");
     let main = base
         .clone()
-        .group_by([col(ID)])
+        .group_by([col(ID).to_physical().cast(DataType::UInt64).alias(ID)])
         .agg([
             col(TIME).min().alias("first"),
             col(TIME).max().alias("last"),
@@ -52,33 +52,41 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
         ])
         .collect()
         .map_err(Error::polars("identity activity"))?;
-    let names = strings(&main, ID)?;
+    let identities = Dict::of(identity_column());
+    let ids = u64s(&main, ID)?;
     let (first, last) = (i64s(&main, "first")?, i64s(&main, "last")?);
     let (events, privileged) = (u64s(&main, N)?, u64s(&main, "privileged")?);
     let (no_mfa, failures) = (u64s(&main, "no_mfa")?, u64s(&main, "failures")?);
-    let mut rows: Vec<IdentityRow> = (0..main.height())
-        .map(|i| IdentityRow {
-            identity: names[i].clone(),
-            first_seen: first[i],
-            last_seen: last[i],
-            events: events[i].unwrap_or(0),
-            privileged: privileged[i].unwrap_or(0),
-            privileged_without_mfa: no_mfa[i].unwrap_or(0),
-            failures: failures[i].unwrap_or(0),
-            ..IdentityRow::default()
+    let mut rows: Vec<(u64, IdentityRow)> = (0..main.height())
+        .filter_map(|i| {
+            let id = ids[i]?;
+            let name = identities.name(id)?;
+            Some((
+                id,
+                IdentityRow {
+                    identity: name.to_string(),
+                    first_seen: first[i],
+                    last_seen: last[i],
+                    events: events[i].unwrap_or(0),
+                    privileged: privileged[i].unwrap_or(0),
+                    privileged_without_mfa: no_mfa[i].unwrap_or(0),
+                    failures: failures[i].unwrap_or(0),
+                    ..IdentityRow::default()
+                },
+            ))
         })
         .collect();
-    rows.sort_by(|a, b| {
+    rows.sort_by(|(_, a), (_, b)| {
         b.events
             .cmp(&a.events)
             .then_with(|| a.identity.cmp(&b.identity))
     });
-    let index: HashMap<String, usize> = rows
+    let index: HashMap<u64, usize> = rows
         .iter()
         .enumerate()
-        .map(|(i, r)| (r.identity.clone(), i))
+        .map(|(i, (id, _))| (*id, i))
         .collect();
-    let at = |name: &str| index.get(name).copied();
+    let mut rows: Vec<IdentityRow> = rows.into_iter().map(|(_, r)| r).collect();
 
     // Kind: the actor types its records carry, and its name.
     let breakglass = spec
@@ -86,105 +94,144 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
         .iter()
         .map(|g| glob_regex(g))
         .collect::<Result<Vec<_>>>()?;
-    let mut types: HashMap<usize, BTreeMap<String, u64>> = HashMap::new();
-    for (id, kind, n) in counted(&base, &[ACTOR_TYPE], None)? {
-        if let Some(i) = at(&id) {
-            *types
-                .entry(i)
-                .or_default()
-                .entry(kind[0].clone())
-                .or_default() += n;
-        }
+    let types = Dict::of(ACTOR_TYPE);
+    let mut kinds: HashMap<usize, BTreeMap<String, u64>> = HashMap::new();
+    for (i, value, n) in pairs(&base, &index, ACTOR_TYPE, None)? {
+        let name = types.name(value).unwrap_or_default().to_string();
+        *kinds.entry(i).or_default().entry(name).or_default() += n;
     }
     for (i, row) in rows.iter_mut().enumerate() {
-        let counts = types.remove(&i).unwrap_or_default();
+        let counts = kinds.remove(&i).unwrap_or_default();
         let (kind, why) = classify(&row.identity, &counts, row.events, &breakglass);
         row.kind = kind;
         row.kind_why = why;
     }
 
     // Actors and providers.
-    for (id, values, _) in counted(&base, &[ACTOR, PROVIDER], None)? {
-        if let Some(i) = at(&id) {
-            let row = &mut rows[i];
-            let (actor, provider) = (values[0].clone(), values[1].clone());
-            if !row.providers.contains(&provider) && !provider.is_empty() {
-                row.providers.push(provider.clone());
-            }
-            row.actors.push(LinkedActor {
-                why: if actor == row.identity {
-                    "the actor itself".to_string()
-                } else {
-                    String::new()
-                },
-                actor,
-                provider,
-            });
+    let (actors, providers) = (Dict::of(ACTOR), Dict::of(PROVIDER));
+    let linked = base
+        .clone()
+        .filter(col(ACTOR).is_not_null())
+        .group_by([
+            packed(col(ID), col(ACTOR)).alias("k"),
+            col(PROVIDER)
+                .to_physical()
+                .cast(DataType::UInt64)
+                .alias(PROVIDER),
+        ])
+        .agg([len().alias(N)])
+        .collect()
+        .map_err(Error::polars("actors of identities"))?;
+    for (key, provider) in u64s(&linked, "k")?
+        .into_iter()
+        .zip(u64s(&linked, PROVIDER)?)
+    {
+        let Some(key) = key else { continue };
+        let Some(&i) = index.get(&(key >> 32)) else {
+            continue;
+        };
+        let actor = actors
+            .name(key & 0xffff_ffff)
+            .unwrap_or_default()
+            .to_string();
+        let provider = provider
+            .and_then(|p| providers.name(p))
+            .unwrap_or_default()
+            .to_string();
+        let row = &mut rows[i];
+        if !provider.is_empty() && !row.providers.contains(&provider) {
+            row.providers.push(provider.clone());
         }
+        row.actors.push(LinkedActor {
+            why: if actor == row.identity {
+                "the actor itself".to_string()
+            } else {
+                String::new()
+            },
+            actor,
+            provider,
+        });
     }
     // Accounts and countries.
-    for (id, values, _) in counted(&base, &[ACCOUNT], Some(col(ACCOUNT).is_not_null()))? {
-        if let Some(i) = at(&id) {
-            rows[i].accounts.push(values[0].clone());
+    let accounts = Dict::of(ACCOUNT);
+    for (i, value, _) in pairs(&base, &index, ACCOUNT, None)? {
+        if let Some(name) = accounts.name(value) {
+            rows[i].accounts.push(name.to_string());
         }
     }
-    for (id, values, _) in counted(&base, &[COUNTRY], Some(col(COUNTRY).is_not_null()))? {
-        if let Some(i) = at(&id) {
-            rows[i].countries.push(values[0].clone());
+    let countries = Dict::of(COUNTRY);
+    for (i, value, _) in pairs(&base, &index, COUNTRY, None)? {
+        if let Some(name) = countries.name(value) {
+            rows[i].countries.push(name.to_string());
         }
     }
     // User agents: how many, and the most used.
-    let mut top_agent: HashMap<usize, u64> = HashMap::new();
-    for (id, values, n) in counted(&base, &[USER_AGENT], Some(col(USER_AGENT).is_not_null()))? {
-        if let Some(i) = at(&id) {
-            let row = &mut rows[i];
-            row.user_agents += 1;
-            let best = top_agent.entry(i).or_default();
-            if n > *best || (n == *best && values[0] < row.top_user_agent) {
-                *best = n;
-                row.top_user_agent = values[0].clone();
-            }
+    let agents = Dict::of(USER_AGENT);
+    let mut top_agent: HashMap<usize, (u64, u64)> = HashMap::new();
+    for (i, value, n) in pairs(&base, &index, USER_AGENT, None)? {
+        rows[i].user_agents += 1;
+        let best = top_agent.entry(i).or_insert((0, value));
+        let better = n > best.0 || (n == best.0 && agents.name(value) < agents.name(best.1));
+        if better {
+            *best = (n, value);
         }
     }
-    // Source networks: /24 for IPv4, /48 for IPv6 (what is not an address is not counted).
+    for (i, (_, value)) in top_agent {
+        rows[i].top_user_agent = agents.name(value).unwrap_or_default().to_string();
+    }
+    // Source networks: /24 for IPv4, /48 for IPv6 (what is not an address is not counted);
+    // each distinct address is parsed once.
+    let addresses = Dict::of(SRC_IP);
+    let mut parsed: HashMap<u64, Option<(bool, u128)>> = HashMap::new();
     let mut networks: HashMap<usize, BTreeSet<(bool, u128)>> = HashMap::new();
-    for (id, values, _) in counted(&base, &[SRC_IP], Some(col(SRC_IP).is_not_null()))? {
-        if let (Some(i), Some(net)) = (at(&id), network(&values[0])) {
+    for (i, value, _) in pairs(&base, &index, SRC_IP, None)? {
+        let net = *parsed
+            .entry(value)
+            .or_insert_with(|| addresses.name(value).and_then(network));
+        if let Some(net) = net {
             networks.entry(i).or_default().insert(net);
         }
     }
     for (i, nets) in networks {
         rows[i].networks = nets.len() as u64;
     }
-    // Active days, and the longest silence between two of them.
+    // Active days, and the longest silence between two of them: (identity, day) keys in
+    // order are each identity's days in order.
+    let day = (col(TIME).to_physical() / lit(DAY)).cast(DataType::UInt64);
     let days = base
         .clone()
-        .group_by([col(ID), (col(TIME).to_physical() / lit(DAY)).alias("day")])
+        .filter(col(TIME).is_not_null())
+        .group_by([
+            (col(ID).to_physical().cast(DataType::UInt64) * lit(1u64 << 32) + day).alias("k"),
+        ])
         .agg([len().alias(N)])
-        .sort(["day"], SortMultipleOptions::default())
+        .sort(["k"], SortMultipleOptions::default())
         .collect()
         .map_err(Error::polars("active days"))?;
-    let (ids, day) = (strings(&days, ID)?, i64s(&days, "day")?);
-    let mut previous: HashMap<usize, i64> = HashMap::new();
-    for (id, day) in ids.iter().zip(day) {
-        let (Some(i), Some(day)) = (at(id), day) else {
+    let mut previous: Option<(usize, i64)> = None;
+    for key in u64s(&days, "k")?.into_iter().flatten() {
+        let Some(&i) = index.get(&(key >> 32)) else {
             continue;
         };
+        let day = (key & 0xffff_ffff) as i64;
         let row = &mut rows[i];
         row.active_days += 1;
-        if let Some(before) = previous.insert(i, day) {
+        if let Some((before_row, before)) = previous
+            && before_row == i
+        {
             let gap = (day - before - 1).max(0) as u64;
             if gap > row.longest_gap_days {
                 row.longest_gap_days = gap;
                 row.gap_end = Some(day * DAY);
             }
         }
+        previous = Some((i, day));
     }
     // The latest privileged action.
     let latest = base
         .clone()
         .filter(col(PRIVILEGED).eq(lit(true)))
-        .group_by([col(ID)])
+        .group_by([col(ID).to_physical().cast(DataType::UInt64).alias(ID)])
         .agg([
             col(TIME).max().alias("t"),
             col(ACTION)
@@ -195,12 +242,12 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
         .collect()
         .map_err(Error::polars("latest privileged actions"))?;
     let (ids, times, actions) = (
-        strings(&latest, ID)?,
+        u64s(&latest, ID)?,
         i64s(&latest, "t")?,
         strings(&latest, ACTION)?,
     );
     for ((id, t), action) in ids.iter().zip(times).zip(actions) {
-        if let (Some(i), Some(t)) = (at(id), t) {
+        if let (Some(&i), Some(t)) = (id.and_then(|id| index.get(&id)), t) {
             rows[i].last_privileged = Some((t, action));
         }
     }
@@ -219,7 +266,12 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
         let signins = base
             .clone()
             .filter(filter)
-            .group_by([col(ID), col(PROVIDER), col(ACTION), col(MFA)])
+            .group_by([
+                col(ID).cast(DataType::String),
+                col(PROVIDER),
+                col(ACTION),
+                col(MFA),
+            ])
             .agg([len().cast(DataType::UInt64).alias(N)])
             .collect()
             .map_err(Error::polars("sign-ins and MFA"))?;
@@ -236,6 +288,12 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
             .iter()
             .collect::<Vec<_>>();
         let n = u64s(&signins, N)?;
+        let by_name: HashMap<&str, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.identity.as_str(), i))
+            .collect();
+        let mut counts: Vec<(usize, u64, bool)> = Vec::new();
         for i in 0..signins.height() {
             let combo = Combo {
                 key: 0,
@@ -243,12 +301,14 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
                 service: String::new(),
                 action: actions[i].clone(),
             };
-            let Some(r) = at(&ids[i]).filter(|_| is_signin(&combo)) else {
+            let Some(&r) = by_name.get(ids[i].as_str()).filter(|_| is_signin(&combo)) else {
                 continue;
             };
-            let count = n[i].unwrap_or(0);
+            counts.push((r, n[i].unwrap_or(0), mfa[i] == Some(true)));
+        }
+        for (r, count, with_mfa) in counts {
             rows[r].signins += count;
-            if mfa[i] == Some(true) {
+            if with_mfa {
                 rows[r].mfa_signins += count;
             }
         }
@@ -297,36 +357,31 @@ fn category_is(column: &str, accept: impl Fn(&str) -> bool) -> Expr {
     has_category_id(column, ids)
 }
 
-/// Events per (identity, values of `columns`), as (identity, values, count).
-fn counted(
+/// Events per (identity, value of a categorical column), as (row index, value id, count);
+/// nulls are left out. One group-by on the two dictionary ids packed in one integer.
+fn pairs(
     base: &LazyFrame,
-    columns: &[&str],
+    index: &HashMap<u64, usize>,
+    column: &str,
     filter: Option<Expr>,
-) -> Result<Vec<(String, Vec<String>, u64)>> {
-    let mut lazy = base.clone();
+) -> Result<Vec<(usize, u64, u64)>> {
+    let mut lazy = base.clone().filter(col(column).is_not_null());
     if let Some(filter) = filter {
         lazy = lazy.filter(filter);
     }
-    let mut keys = vec![col(ID)];
-    keys.extend(columns.iter().map(|c| col(*c)));
     let df = lazy
-        .group_by(keys)
+        .group_by([packed(col(ID), col(column)).alias("k")])
         .agg([len().cast(DataType::UInt64).alias(N)])
         .collect()
         .map_err(Error::polars("identity values"))?;
-    let ids = strings(&df, ID)?;
-    let values = columns
-        .iter()
-        .map(|c| strings(&df, c))
-        .collect::<Result<Vec<_>>>()?;
-    let n = u64s(&df, N)?;
-    Ok((0..df.height())
-        .map(|i| {
-            (
-                ids[i].clone(),
-                values.iter().map(|v| v[i].clone()).collect(),
-                n[i].unwrap_or(0),
-            )
+    let (keys, n) = (u64s(&df, "k")?, u64s(&df, N)?);
+    Ok(keys
+        .into_iter()
+        .zip(n)
+        .filter_map(|(k, n)| {
+            let k = k?;
+            let i = *index.get(&(k >> 32))?;
+            Some((i, k & 0xffff_ffff, n.unwrap_or(0)))
         })
         .collect())
 }

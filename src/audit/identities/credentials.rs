@@ -6,15 +6,15 @@
 //! group-by over the events that carry a key id (AWS long-term keys, GCP service-account
 //! keys).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use polars::prelude::*;
 
 use super::DAY;
 use super::activity::network;
-use super::names::{Records, Resolver, identity_column};
+use super::names::{Dict, Records, Resolver, identity_column};
 use crate::detectors::credentials::{CredentialChange, credential_change, credential_owner};
-use crate::detectors::event::{Ev, i64s, strings};
+use crate::detectors::event::{Ev, i64s, strings, u64s};
 use crate::schema::{SESSION, SRC_IP, TIME};
 use crate::{Error, Result};
 
@@ -57,11 +57,6 @@ impl Credential {
     pub fn active(&self) -> bool {
         self.deleted.is_none()
     }
-}
-
-/// Whether a provider's action creates, changes or ends a credential.
-pub fn is_credential_event(provider: &str, action: &str) -> bool {
-    credential_change(provider, action).is_some()
 }
 
 /// The credential's id in a credential event, when the record has one.
@@ -176,109 +171,167 @@ pub(crate) fn credentials(
             CredentialChange::Update => {
                 // AWS UpdateAccessKey with status Inactive deactivates the key.
                 let inactive = ev.detail("status").is_some_and(|s| s == "Inactive");
-                if let (true, Some(id)) = (inactive, &id) {
-                    if let Some(c) = list.iter_mut().find(|c| c.id.as_ref() == Some(id)) {
-                        c.deleted = Some(ev.time);
-                    }
+                if let (true, Some(id)) = (inactive, &id)
+                    && let Some(c) = list.iter_mut().find(|c| c.id.as_ref() == Some(id))
+                {
+                    c.deleted = Some(ev.time);
                 }
             }
         }
     }
-    record_uses(frame, resolver, &mut out)?;
+    record_uses(frame, &mut out)?;
     for list in out.values_mut() {
-        list.sort_by_key(|c| (c.created.or(c.first_used).unwrap_or(end), c.id.clone()));
+        list.sort_by(|a, b| {
+            let start = |c: &Credential| c.created.or(c.first_used).unwrap_or(end);
+            start(a).cmp(&start(b)).then_with(|| a.id.cmp(&b.id))
+        });
     }
     Ok(out)
 }
 
 /// Adds first and last use and networks to the credentials whose uses the logs name, and
-/// the long-term keys seen only in use.
-fn record_uses(
-    frame: &DataFrame,
-    resolver: &Resolver,
-    out: &mut BTreeMap<String, Vec<Credential>>,
-) -> Result<()> {
+/// the long-term keys seen only in use. Polars groups the uses by (identity, key), with the
+/// networks counted from each distinct address parsed once.
+fn record_uses(frame: &DataFrame, out: &mut BTreeMap<String, Vec<Credential>>) -> Result<()> {
     let session = col(SESSION);
     let keyed = session
         .clone()
         .str()
         .starts_with(lit("AKIA"))
         .or(session.str().contains_literal(lit("/keys/")));
+    let err = Error::polars("credential uses");
     let uses = frame
         .clone()
         .lazy()
         .filter(col(identity_column()).is_not_null().and(keyed))
-        .group_by([
-            col(identity_column()).alias("id"),
+        .select([
+            col(identity_column())
+                .to_physical()
+                .cast(DataType::UInt64)
+                .alias("id"),
             col(SESSION),
-            col(SRC_IP),
+            col(SRC_IP).to_physical().cast(DataType::UInt64).alias("ip"),
+            col(TIME),
         ])
+        .collect()
+        .map_err(err)?;
+    if uses.height() == 0 {
+        return Ok(());
+    }
+    // Each distinct address as its network (/24, /48), one integer.
+    let addresses = Dict::of(SRC_IP);
+    let ips: Vec<u64> = {
+        let distinct = uses
+            .column("ip")
+            .map_err(Error::polars("credential uses"))?
+            .unique()
+            .map_err(Error::polars("credential uses"))?;
+        let frame = DataFrame::new(distinct.len(), vec![distinct])
+            .map_err(Error::polars("credential uses"))?;
+        u64s(&frame, "ip")?.into_iter().flatten().collect()
+    };
+    let nets: Vec<Option<u64>> = ips
+        .iter()
+        .map(|ip| {
+            addresses.name(*ip).and_then(network).map(|(v4, prefix)| {
+                if v4 {
+                    (1 << 63) | prefix as u64
+                } else {
+                    prefix as u64
+                }
+            })
+        })
+        .collect();
+    let map = df!("ip" => ips, "net" => nets).map_err(Error::polars("credential uses"))?;
+    let keys = uses
+        .lazy()
+        .join(
+            map.lazy(),
+            [col("ip")],
+            [col("ip")],
+            JoinArgs::new(JoinType::Left),
+        )
+        .group_by([col("id"), col(SESSION)])
         .agg([
             col(TIME).min().alias("first"),
             col(TIME).max().alias("last"),
+            col("net").drop_nulls().n_unique().alias("nets"),
         ])
         .collect()
         .map_err(Error::polars("credential uses"))?;
-    let (ids, sessions, ips) = (
-        strings(&uses, "id")?,
-        strings(&uses, SESSION)?,
-        strings(&uses, SRC_IP)?,
+    let (ids, sessions) = (u64s(&keys, "id")?, strings(&keys, SESSION)?);
+    let (firsts, lasts, counts) = (
+        i64s(&keys, "first")?,
+        i64s(&keys, "last")?,
+        u64s(&keys, "nets")?,
     );
-    let (firsts, lasts) = (i64s(&uses, "first")?, i64s(&uses, "last")?);
-    type Use = (Option<i64>, Option<i64>, BTreeSet<(bool, u128)>, String);
-    let mut by_key: HashMap<(String, String), Use> = HashMap::new();
-    for i in 0..uses.height() {
-        let Some(key) = used_key(&sessions[i]) else {
-            continue;
-        };
-        let Some(owner) = resolver.identity_of(&ids[i]) else {
-            continue;
-        };
-        let entry = by_key
-            .entry((owner.to_string(), key.to_string()))
-            .or_insert((None, None, BTreeSet::new(), String::new()));
-        entry.0 = min_some(entry.0, firsts[i]);
-        entry.1 = max_some(entry.1, lasts[i]);
-        entry.3 = if sessions[i].starts_with("AKIA") {
-            "aws"
-        } else {
-            "gcp"
-        }
-        .to_string();
-        if let Some(net) = network(&ips[i]) {
-            entry.2.insert(net);
+    // The credentials the logs show created, by id (key ids are unique), with their owner.
+    let mut created: HashMap<String, (String, usize)> = HashMap::new();
+    for (owner, list) in out.iter() {
+        for (i, c) in list.iter().enumerate() {
+            if let Some(id) = &c.id {
+                created.insert(id.clone(), (owner.clone(), i));
+            }
         }
     }
-    for ((owner, key), (first, last, nets, provider)) in by_key {
-        let list = out.entry(owner).or_default();
-        let found = list
-            .iter_mut()
-            .find(|c| c.id.as_deref() == Some(key.as_str()));
-        let credential = match found {
+    let identities = Dict::of(identity_column());
+    // Rows of one identity follow each other (sorted by id): its list is looked up once.
+    let mut order: Vec<usize> = (0..keys.height()).collect();
+    order.sort_by_key(|&i| ids[i]);
+    let mut current: Option<(u64, &str, Vec<Credential>)> = None;
+    let flush = |done: Option<(u64, &str, Vec<Credential>)>,
+                 out: &mut BTreeMap<String, Vec<Credential>>| {
+        if let Some((_, owner, seen)) = done
+            && !seen.is_empty()
+        {
+            out.entry(owner.to_string()).or_default().extend(seen);
+        }
+    };
+    for i in order {
+        let (Some(id), Some(key)) = (ids[i], used_key(&sessions[i])) else {
+            continue;
+        };
+        let Some(owner) = identities.name(id) else {
+            continue;
+        };
+        if current.as_ref().is_none_or(|(c, _, _)| *c != id) {
+            flush(current.take(), out);
+            current = Some((id, owner, Vec::new()));
+        }
+        let Some((_, _, seen)) = current.as_mut() else {
+            continue;
+        };
+        let known = created
+            .get(key)
+            .filter(|(o, _)| o == owner)
+            .and_then(|(_, at)| out.get_mut(owner).and_then(|l| l.get_mut(*at)));
+        let aws = sessions[i].starts_with("AKIA");
+        let credential = match known {
             Some(c) => c,
             None => {
-                list.push(Credential {
-                    kind: if provider == "aws" {
+                seen.push(Credential {
+                    kind: if aws {
                         "access key"
                     } else {
                         "service-account key"
                     }
                     .to_string(),
-                    id: Some(key.clone()),
-                    provider,
+                    id: Some(key.to_string()),
+                    provider: if aws { "aws" } else { "gcp" }.to_string(),
                     use_logged: true,
                     ..Credential::default()
                 });
-                let Some(c) = list.last_mut() else {
+                let Some(c) = seen.last_mut() else {
                     continue;
                 };
                 c
             }
         };
-        credential.first_used = first;
-        credential.last_used = last;
-        credential.networks = nets.len() as u64;
+        credential.first_used = min_some(credential.first_used, firsts[i]);
+        credential.last_used = max_some(credential.last_used, lasts[i]);
+        credential.networks += counts[i].unwrap_or(0);
     }
+    flush(current.take(), out);
     Ok(())
 }
 

@@ -81,62 +81,67 @@ pub(crate) fn flags(
             );
         }
     }
-    if spec.dormant_days > 0 && row.longest_gap_days >= u64::from(spec.dormant_days) {
-        if let Some(back) = row.gap_end {
-            flag(
-                FlagKind::Reactivated,
-                format!(
-                    "active again on {} after {} days without activity",
-                    day(back),
-                    row.longest_gap_days
-                ),
-            );
-        }
+    if spec.dormant_days > 0
+        && row.longest_gap_days >= u64::from(spec.dormant_days)
+        && let Some(back) = row.gap_end
+    {
+        flag(
+            FlagKind::Reactivated,
+            format!(
+                "active again on {} after {} days without activity",
+                day(back),
+                row.longest_gap_days
+            ),
+        );
     }
-    if let Some(owner) = &row.owner {
-        if let Some((when, how)) = owner.gone {
-            flag(
-                FlagKind::Orphaned,
-                format!(
-                    "its owner {} ({}) was {} on {}",
-                    owner.name,
-                    owner.source,
-                    how.as_str(),
-                    day(when)
-                ),
-            );
-        }
+    if let Some(owner) = &row.owner
+        && let Some((when, how)) = owner.gone
+    {
+        flag(
+            FlagKind::Orphaned,
+            format!(
+                "its owner {} ({}) was {} on {}",
+                owner.name,
+                owner.source,
+                how.as_str(),
+                day(when)
+            ),
+        );
     }
     for c in &row.credentials {
         let name = match &c.id {
             Some(id) => format!("{} {id}", c.kind),
             None => c.kind.clone(),
         };
-        if let Some(created) = c.created {
-            if c.use_logged && c.last_used.is_none() {
-                let lived = c
-                    .deleted
-                    .map_or(String::new(), |d| format!(", deleted {}", day(d)));
-                flag(
-                    FlagKind::NeverUsedCredential,
-                    format!("{name} created {} and never used{lived}", day(created)),
-                );
-            }
+        if let Some(created) = c.created
+            && c.use_logged
+            && c.last_used.is_none()
+        {
+            let lived = c
+                .deleted
+                .map_or(String::new(), |d| format!(", deleted {}", day(d)));
+            flag(
+                FlagKind::NeverUsedCredential,
+                format!("{name} created {} and never used{lived}", day(created)),
+            );
         }
         let rotation = i64::from(spec.rotation_days);
-        if let Some(age) = c.age_days(end) {
-            if c.active() && c.rotated.is_none() && spec.rotation_days > 0 && age >= rotation {
-                let since = match c.created {
-                    Some(t) => format!("created {}", day(t)),
-                    None => format!("first used {}", c.first_used.map(day).unwrap_or_default()),
-                };
-                flag(
-                    FlagKind::UnrotatedCredential,
-                    format!(
-                        "{name} is {age} days old ({since}) and was not rotated (limit {rotation} days)"
-                    ),
-                );
-            }
+        if let Some(age) = c.age_days(end)
+            && c.active()
+            && c.rotated.is_none()
+            && spec.rotation_days > 0
+            && age >= rotation
+        {
+            let since = match c.created {
+                Some(t) => format!("created {}", day(t)),
+                None => format!("first used {}", c.first_used.map(day).unwrap_or_default()),
+            };
+            flag(
+                FlagKind::UnrotatedCredential,
+                format!(
+                    "{name} is {age} days old ({since}) and was not rotated (limit {rotation} days)"
+                ),
+            );
         }
     }
     unused_privilege(row, spec, end, last_privileged, &mut out);

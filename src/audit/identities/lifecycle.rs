@@ -4,50 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
+use super::actions::lifecycle_kind;
 use super::names::{Records, Resolver};
+
+pub use super::actions::LifecycleKind;
 use super::{IdentitiesSpec, IdentityRow};
-
-/// What happened to an identity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LifecycleKind {
-    /// Created (a user, role, service account, service principal, org membership).
-    Created,
-    /// Enabled, activated or unsuspended.
-    Enabled,
-    /// Disabled, deactivated or suspended.
-    Disabled,
-    /// Deleted or removed.
-    Deleted,
-    /// Its password was set or reset.
-    PasswordReset,
-    /// An MFA factor was registered.
-    MfaEnrolled,
-    /// Its MFA factors were reset, deactivated or removed.
-    MfaReset,
-}
-
-impl LifecycleKind {
-    /// The name shown and written.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LifecycleKind::Created => "created",
-            LifecycleKind::Enabled => "enabled",
-            LifecycleKind::Disabled => "disabled",
-            LifecycleKind::Deleted => "deleted",
-            LifecycleKind::PasswordReset => "password_reset",
-            LifecycleKind::MfaEnrolled => "mfa_enrolled",
-            LifecycleKind::MfaReset => "mfa_reset",
-        }
-    }
-
-    /// The identity can no longer act (disabled or deleted).
-    pub fn ends(self) -> bool {
-        matches!(self, LifecycleKind::Disabled | LifecycleKind::Deleted)
-    }
-}
 
 /// One lifecycle event of an identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,78 +36,6 @@ pub struct Owner {
     pub source: &'static str,
     /// When and how the owner was disabled or deleted (the identity is orphaned).
     pub gone: Option<(i64, LifecycleKind)>,
-}
-
-/// What a provider's action does to the identity it targets.
-pub fn lifecycle_kind(provider: &str, action: &str) -> Option<LifecycleKind> {
-    use LifecycleKind::*;
-    Some(match provider {
-        "aws" => match action {
-            "CreateUser" | "CreateRole" => Created,
-            "DeleteUser" | "DeleteRole" => Deleted,
-            "CreateLoginProfile" | "UpdateLoginProfile" => PasswordReset,
-            "EnableMFADevice" => MfaEnrolled,
-            "DeactivateMFADevice" | "DeleteVirtualMFADevice" => MfaReset,
-            _ => return None,
-        },
-        "entra" => match action {
-            "Add user" | "Add service principal" | "Add application" => Created,
-            "Delete user"
-            | "Hard Delete user"
-            | "Remove service principal"
-            | "Delete application" => Deleted,
-            "Disable account" => Disabled,
-            "Enable account" | "Restore user" => Enabled,
-            "Reset user password" | "Reset password (by admin)" | "Change user password" => {
-                PasswordReset
-            }
-            "User registered security info" | "User registered all required security info" => {
-                MfaEnrolled
-            }
-            "Disable Strong Authentication"
-            | "Admin deleted security info"
-            | "User deleted security info"
-            | "Reset Strong Authentication" => MfaReset,
-            _ => return None,
-        },
-        "okta" => match action {
-            "user.lifecycle.create" => Created,
-            "user.lifecycle.activate"
-            | "user.lifecycle.reactivate"
-            | "user.lifecycle.unsuspend" => Enabled,
-            "user.lifecycle.deactivate" | "user.lifecycle.suspend" => Disabled,
-            "user.lifecycle.delete.initiated" | "user.lifecycle.delete.completed" => Deleted,
-            "user.account.reset_password" | "user.account.update_password" => PasswordReset,
-            "user.mfa.factor.activate" | "system.mfa.factor.activate" => MfaEnrolled,
-            "user.mfa.factor.reset_all" | "user.mfa.factor.deactivate" => MfaReset,
-            _ => return None,
-        },
-        "gcp" => match action.rsplit('.').next().unwrap_or(action) {
-            "CreateServiceAccount" => Created,
-            "DeleteServiceAccount" => Deleted,
-            "DisableServiceAccount" => Disabled,
-            "EnableServiceAccount" | "UndeleteServiceAccount" => Enabled,
-            _ => return None,
-        },
-        "github" => match action {
-            "org.add_member" | "business.add_member" | "user.create" => Created,
-            "org.remove_member" | "business.remove_member" | "user.destroy" => Deleted,
-            "user.suspend" => Disabled,
-            "user.unsuspend" => Enabled,
-            _ => return None,
-        },
-        "kubernetes" => match action {
-            "create serviceaccounts" => Created,
-            "delete serviceaccounts" => Deleted,
-            _ => return None,
-        },
-        _ => return None,
-    })
-}
-
-/// Whether a provider's action is a lifecycle event.
-pub fn is_lifecycle(provider: &str, action: &str) -> bool {
-    lifecycle_kind(provider, action).is_some()
 }
 
 /// The identity a lifecycle event targets, as written in the record.
@@ -257,7 +146,9 @@ pub(crate) fn end_with_deletion(row: &mut IdentityRow) {
         .lifecycle
         .iter()
         .rev()
-        .find(|e| e.kind.ends() || e.kind == LifecycleKind::Enabled || e.kind == LifecycleKind::Created)
+        .find(|e| {
+            e.kind.ends() || e.kind == LifecycleKind::Enabled || e.kind == LifecycleKind::Created
+        })
         .filter(|e| e.kind == LifecycleKind::Deleted)
         .cloned()
     else {

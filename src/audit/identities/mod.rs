@@ -7,6 +7,7 @@
 //! per identity); only the few rows of lifecycle, credential and grant events are read one
 //! by one.
 
+pub mod actions;
 pub mod activity;
 pub mod columns;
 pub mod credentials;
@@ -27,11 +28,12 @@ use crate::schema::{
     OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SESSION, SRC_IP, TIME, USER_AGENT,
 };
 
+pub use actions::LifecycleKind;
 pub use columns::IdentityColumn;
 pub use credentials::Credential;
 pub use flags::{Flag, FlagKind};
 pub use holdings::Holding;
-pub use lifecycle::{LifecycleEvent, LifecycleKind, Owner};
+pub use lifecycle::{LifecycleEvent, Owner};
 
 /// One day in microseconds.
 pub(crate) const DAY: i64 = 86_400_000_000;

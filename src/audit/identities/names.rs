@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use super::{IdentityRow, credentials, lifecycle};
+use super::IdentityRow;
+use super::actions::{is_credential_event, is_lifecycle};
 use crate::config::Config;
 use crate::detectors::context::{Combo, Context};
 use crate::detectors::event::{Ev, ROW, strings, u64s};
@@ -18,6 +19,32 @@ use crate::{Error, Result};
 // Until the resolved `identity` column lands, an identity is an actor.
 pub(crate) fn identity_column() -> &'static str {
     ACTOR
+}
+
+/// The names behind a categorical column's dictionary ids, looked up without copying the
+/// dictionary.
+pub(crate) struct Dict(Option<std::sync::Arc<CategoricalMapping>>);
+
+impl Dict {
+    /// The dictionary of a categorical column (none for other columns).
+    pub(crate) fn of(column: &str) -> Dict {
+        match Dictionaries::shared().dtype(column) {
+            Some(DataType::Categorical(_, mapping)) => Dict(Some(mapping.clone())),
+            _ => Dict(None),
+        }
+    }
+
+    /// The name of an id.
+    pub(crate) fn name(&self, id: u64) -> Option<&str> {
+        let id = u32::try_from(id).ok()?;
+        self.0.as_ref()?.cat_to_str(id)
+    }
+}
+
+/// Two dictionary ids (the identity's and a value's) as one integer, for one-key group-bys.
+pub(crate) fn packed(high: Expr, low: Expr) -> Expr {
+    high.to_physical().cast(DataType::UInt64) * lit(1u64 << 32)
+        + low.to_physical().cast(DataType::UInt64)
 }
 
 /// Names a target or grantee written in a record (an IAM user name, an ARN, an e-mail, a
@@ -100,8 +127,8 @@ impl Records {
     pub(crate) fn read(frame: &DataFrame) -> Result<Records> {
         let wanted = |c: &Combo| {
             grants::is_change(c)
-                || lifecycle::is_lifecycle(&c.provider, &c.action)
-                || credentials::is_credential_event(&c.provider, &c.action)
+                || is_lifecycle(&c.provider, &c.action)
+                || is_credential_event(&c.provider, &c.action)
         };
         let keys = combo_keys(frame, wanted)?;
         if keys.is_empty() {
@@ -124,8 +151,7 @@ impl Records {
             .select(lit(true))?
             .into_iter()
             .filter(|e| {
-                lifecycle::is_lifecycle(&e.provider, &e.action)
-                    || credentials::is_credential_event(&e.provider, &e.action)
+                is_lifecycle(&e.provider, &e.action) || is_credential_event(&e.provider, &e.action)
             })
             .collect();
         let rows = u64s(&ctx.frame, ROW)?;
@@ -183,4 +209,55 @@ fn combo_keys(frame: &DataFrame, accept: impl Fn(&Combo) -> bool) -> Result<Vec<
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::super::LinkedActor;
+    use super::*;
+
+    fn row(identity: &str, actors: &[&str]) -> IdentityRow {
+        IdentityRow {
+            identity: identity.to_string(),
+            actors: actors
+                .iter()
+                .map(|a| LinkedActor {
+                    actor: a.to_string(),
+                    provider: "aws".into(),
+                    why: String::new(),
+                })
+                .collect(),
+            ..IdentityRow::default()
+        }
+    }
+
+    #[test]
+    fn targets_name_identities_only_on_evidence() {
+        let carol = "arn:aws:iam::111122223333:user/carol";
+        let etl_a = "arn:aws:sts::111122223333:assumed-role/etl/a";
+        let etl_b = "arn:aws:sts::444455556666:assumed-role/etl/b";
+        let rows = [
+            row(carol, &[carol]),
+            row(etl_a, &[etl_a]),
+            row(etl_b, &[etl_b]),
+            row("ann@example.com", &["ann@example.com"]),
+        ];
+        let names = Resolver::new(&rows);
+        // An IAM user named by its user name, an e-mail in any case or with a member prefix.
+        assert_eq!(names.identity_of("carol"), Some(carol));
+        assert_eq!(
+            names.identity_of("Ann@Example.com"),
+            Some("ann@example.com")
+        );
+        assert_eq!(
+            names.identity_of("user:ann@example.com"),
+            Some("ann@example.com")
+        );
+        // Two roles named etl in two accounts: naming either would be a guess.
+        assert_eq!(names.identity_of("etl"), None);
+        // A shared display name or a prefix is no evidence.
+        assert_eq!(names.identity_of("ann"), None);
+        assert_eq!(names.identity_of(""), None);
+    }
 }
