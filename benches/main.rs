@@ -22,6 +22,7 @@ mod detect;
 mod follow;
 mod hostile;
 mod identities;
+mod identity;
 mod query;
 mod render;
 mod report;
@@ -88,6 +89,9 @@ fn main() {
     }
     if groups.contains(&"identities") {
         identities::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"identity") {
+        identity::bench(&data_dir(), events, runs, ensure);
     }
 }
 

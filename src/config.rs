@@ -25,6 +25,9 @@ pub struct Config {
     pub detect: Detect,
     /// Alerts raised by live findings (`trailscope tail --alert`): targets, hygiene, silences.
     pub alert: Alert,
+    /// Identifiers of one person or workload the logs cannot prove belong together, by
+    /// identity name (see [`crate::identity`]).
+    pub identities: crate::identity::IdentityLinks,
 }
 
 /// The `[alert]` section: where live findings are sent and what keeps the stream bearable.

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod config;
 pub mod country;
 pub mod detectors;
+pub mod identity;
 pub mod json_scan;
 pub mod load;
 pub mod net;

@@ -21,6 +21,14 @@ pub const LOG_TYPE: &str = "log_type";
 pub const EVENT_ID: &str = "event_id";
 /// Stable, readable principal that acted.
 pub const ACTOR: &str = "actor";
+/// The person or workload behind the actor, resolved across providers from what the logs
+/// prove and the `[identities]` configuration (see [`crate::identity`]); the actor itself
+/// when nothing links it to another.
+pub const IDENTITY: &str = "identity";
+/// Another identifier of the actor that the same record proves (the Entra object id beside
+/// the UPN, the Okta user id beside the login, the SAML name id beside a GitHub login, the
+/// assumed-role session behind an EKS user mapped from an IAM role).
+pub const ACTOR_ID: &str = "actor_id";
 /// human, service, root, system, anonymous or unknown.
 pub const ACTOR_TYPE: &str = "actor_type";
 /// What was done (eventName, methodName, verb + resource, eventType, ...).
@@ -73,13 +81,15 @@ pub const RAW_LINE: &str = "raw_line";
 pub const ID_HASH: &str = "id_hash";
 
 /// The normalized columns shown to users, in display order.
-pub const EVENT_COLUMNS: [&str; 23] = [
+pub const EVENT_COLUMNS: [&str; 25] = [
     TIME,
     PROVIDER,
     LOG_TYPE,
     EVENT_ID,
     ACTOR,
+    IDENTITY,
     ACTOR_TYPE,
+    ACTOR_ID,
     ACTION,
     SERVICE,
     RESOURCE,
@@ -100,9 +110,9 @@ pub const EVENT_COLUMNS: [&str; 23] = [
 ];
 
 /// Columns stored as categoricals because they repeat a lot.
-pub const CATEGORICAL_COLUMNS: [&str; 14] = [
-    PROVIDER, LOG_TYPE, ACTOR, ACTOR_TYPE, ACTION, SERVICE, SRC_IP, USER_AGENT, REGION, COUNTRY,
-    CITY, OUTCOME, ERROR, ACCOUNT,
+pub const CATEGORICAL_COLUMNS: [&str; 16] = [
+    PROVIDER, LOG_TYPE, ACTOR, IDENTITY, ACTOR_TYPE, ACTOR_ID, ACTION, SERVICE, SRC_IP, USER_AGENT,
+    REGION, COUNTRY, CITY, OUTCOME, ERROR, ACCOUNT,
 ];
 
 /// Columns holding free text that rarely repeats.
@@ -201,6 +211,8 @@ pub struct Event<'a> {
     pub actor: Option<Cow<'a, str>>,
     /// What kind of identity acted.
     pub actor_type: ActorType,
+    /// Another identifier of the actor the record proves (see [`ACTOR_ID`]).
+    pub actor_id: Option<Cow<'a, str>>,
     /// What was done.
     pub action: Option<Cow<'a, str>>,
     /// Service or API.
@@ -324,6 +336,17 @@ impl Dictionaries {
                 mapping.cat_to_str(id).map(|s| (id, s.to_string()))
             })
             .collect()
+    }
+
+    /// The dictionary of a categorical column of the events (not `source`).
+    pub fn mapping(&self, column: &str) -> Option<&Arc<CategoricalMapping>> {
+        let i = CATEGORICAL_COLUMNS.iter().position(|c| *c == column)?;
+        self.mappings.get(i)
+    }
+
+    /// The value of a categorical column's dictionary id.
+    pub fn category_name(&self, column: &str, id: u32) -> Option<&str> {
+        self.mapping(column)?.cat_to_str(id)
     }
 
     /// The id the `source` column uses for an input path.
@@ -465,11 +488,14 @@ impl EventBatch {
     /// Appends one event read from `raw` (the record's original bytes) at `span`.
     pub fn push(&mut self, event: &Event<'_>, raw: &[u8], span: RawSpan, privileged: bool) {
         let dicts = Dictionaries::shared();
-        let cat_values: [Option<&str>; 14] = [
+        // The identity is resolved by the store, across events; batches leave it empty.
+        let cat_values: [Option<&str>; 16] = [
             Some(event.provider),
             Some(&event.log_type),
             event.actor.as_deref(),
+            None,
             Some(event.actor_type.as_str()),
+            event.actor_id.as_deref(),
             event.action.as_deref(),
             event.service.as_deref(),
             event.src_ip.as_deref(),

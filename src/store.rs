@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use polars::prelude::*;
 
+use crate::identity::{Identities, IdentityLinks};
 use crate::load::follow::{Follow, FollowOptions};
 use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
 use crate::load::source::{self, Input, Origin};
@@ -81,6 +82,12 @@ pub struct FrameStore {
     stages: HashMap<u64, KeptStage, BuildHasherDefault<IdentityHasher>>,
     /// Rows (`id_hash`, `raw_offset`) a more complete stage replaced, dropped at the commit.
     superseded: HashSet<(u64, u64)>,
+    /// The configured identity links the resolver was built with.
+    identity_links: IdentityLinks,
+    /// Who is behind each actor, resolved as events arrive.
+    identities: Identities,
+    /// The identity column of committed rows is out of date (the links changed).
+    relabel: bool,
 }
 
 /// The stage of a request that stands for it in the frame.
@@ -114,6 +121,9 @@ impl FrameStore {
             notice_count: 0,
             stages: HashMap::default(),
             superseded: HashSet::new(),
+            identity_links: IdentityLinks::new(),
+            identities: Identities::default(),
+            relabel: false,
         }
     }
 
@@ -141,6 +151,7 @@ impl FrameStore {
 
     /// Starts loading inputs in the background; apply the messages with [`FrameStore::apply`].
     pub fn start_load(&mut self, inputs: Vec<Input>, mut options: LoadOptions) -> Ingest {
+        self.set_identity_links(&options.identity_links);
         options.first_input = self.register(&inputs);
         Ingest::start(inputs, options)
     }
@@ -154,8 +165,24 @@ impl FrameStore {
         mut options: LoadOptions,
         follow: FollowOptions,
     ) -> Follow {
+        self.set_identity_links(&options.identity_links);
         options.first_input = self.register(&inputs);
         Follow::start(paths, inputs, options, follow)
+    }
+
+    /// Resolves identities with these configured links from now on; when they differ from
+    /// the links in use, every row's identity is resolved again at the next commit.
+    pub fn set_identity_links(&mut self, links: &IdentityLinks) {
+        if *links != self.identity_links {
+            self.identity_links = links.clone();
+            self.identities = Identities::new(links);
+            self.relabel = true;
+        }
+    }
+
+    /// Who is behind each actor: identities, their links and the evidence.
+    pub fn identities(&self) -> &Identities {
+        &self.identities
     }
 
     /// Adds inputs about to be loaded; returns the index of the first.
@@ -284,7 +311,7 @@ impl FrameStore {
         stats.events += added as u64;
         stats.duplicates += duplicates;
         stats.stage_duplicates += stage_duplicates;
-        let frame = if duplicates == 0 {
+        let mut frame = if duplicates == 0 {
             batch.frame
         } else {
             let mask = BooleanChunked::from_slice(PlSmallStr::EMPTY, &keep);
@@ -295,6 +322,10 @@ impl FrameStore {
         };
         debug_assert_eq!(frame.height(), added);
         if frame.height() > 0 {
+            let identity = self.identities.label(&frame)?;
+            frame
+                .with_column(identity)
+                .map_err(Error::polars("resolving identities"))?;
             self.pending.push(frame.clone())?;
         }
         Ok(frame)
@@ -364,7 +395,8 @@ impl FrameStore {
     /// and says what changed.
     pub fn commit(&mut self) -> Result<StoreChange> {
         let before = self.frame.height();
-        if self.pending.is_empty() {
+        let relabel = std::mem::take(&mut self.relabel) | self.identities.take_relabel();
+        if self.pending.is_empty() && !relabel {
             return Ok(StoreChange {
                 generation: self.generation,
                 appended: Some(before..before),
@@ -394,12 +426,21 @@ impl FrameStore {
         if frame.max_n_chunks() > MAX_CHUNKS {
             frame = merge_newest_chunks(frame)?;
         }
+        // A join that renamed an identity (or new configured links) changes rows already
+        // committed: every row is labelled again, and no row range alone says what changed.
+        if relabel && frame.height() > 0 {
+            let identity = self.identities.label(&frame)?;
+            frame
+                .with_column(identity)
+                .map_err(Error::polars("resolving identities"))?;
+            self.identities.take_relabel();
+        }
         let after = frame.height();
         self.frame = frame;
         self.generation += 1;
         Ok(StoreChange {
             generation: self.generation,
-            appended: (in_order && removed_before == 0).then_some(before..after),
+            appended: (in_order && removed_before == 0 && !relabel).then_some(before..after),
         })
     }
 
@@ -417,6 +458,8 @@ impl FrameStore {
             finished: self.finished,
             notices: self.notices.clone(),
             notice_count: self.notice_count,
+            identity_links: self.identity_links.clone(),
+            identities: self.identities.clone(),
             ..FrameStore::new()
         }
     }

@@ -332,10 +332,16 @@ fn bundled_sample_shows_who_created_the_backdoor_account_and_what_it_holds() {
         held.contains(&("Global Administrator", Some("dana@northwind.example"))),
         "{held:?}"
     );
-    // One person across Entra, GCP, Kubernetes and Okta, with MFA on every sign-in.
+    // One person across AWS (her Identity Center session), Entra, GCP, Kubernetes and Okta;
+    // MFA on every sign-in but the AWS console one of the planted incident, whose
+    // privileged actions without MFA are flagged.
     let dana = &rows["dana@northwind.example"];
-    assert_eq!(dana.providers, vec!["entra", "gcp", "kubernetes", "okta"]);
-    assert!(dana.signins > 0 && dana.mfa_signins == dana.signins);
+    assert_eq!(
+        dana.providers,
+        vec!["aws", "entra", "gcp", "kubernetes", "okta"]
+    );
+    assert_eq!(dana.signins, dana.mfa_signins + 1);
+    assert!(flags(dana).contains(&FlagKind::PrivilegedWithoutMfa));
 }
 
 #[test]

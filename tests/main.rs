@@ -13,6 +13,7 @@ mod formats;
 mod hostile_input;
 mod hostile_output;
 mod identities;
+mod identity;
 mod integrity;
 mod lifecycle;
 mod live_findings;

@@ -420,8 +420,9 @@ fn pivot_enter_drills_down_and_esc_returns() {
     assert_eq!(h.state.view, View::Pivot);
     assert_eq!(h.state.filter.text, "");
     assert_eq!(h.state.events.matching, h.state.total());
-    // Picking another row field recomputes the pivot.
+    // Picking another row field recomputes the pivot (actor, identity, then action).
     h.key(KeyCode::Char('r'));
+    h.key(KeyCode::Char('j'));
     h.key(KeyCode::Char('j'));
     h.key(KeyCode::Enter);
     assert_eq!(
@@ -836,4 +837,40 @@ fn zooming_the_timeline_past_the_bucket_limit_shows_the_widened_bucket_and_says_
         .timeline
         .bucket;
     assert!(wider > bucket, "{wider} {bucket}");
+}
+
+#[test]
+fn the_timeline_groups_lanes_by_identity_and_drills_into_one() {
+    let store = load(&[&crate::util::fixture("identity")]);
+    let mut h = Harness::new(store, settings(), 160, 40);
+    h.command(Command::OpenView(View::Timeline));
+    let lanes = |h: &Harness| {
+        let t = h.state.timeline.result.as_ref().expect("timeline");
+        t.labels
+            .iter()
+            .cloned()
+            .zip(t.timeline.lanes.iter().map(|l| l.total))
+            .collect::<Vec<_>>()
+    };
+    let by_actor = lanes(&h);
+    assert!(by_actor.iter().all(|(_, n)| *n < 7), "{by_actor:?}");
+    h.key(KeyCode::Char('i'));
+    let by_identity = lanes(&h);
+    assert_eq!(
+        by_identity[0],
+        ("dana.smith@corp.example".to_string(), 7),
+        "{by_identity:?}"
+    );
+    assert!(h.screen().contains("dana.smith@corp"), "{}", h.screen());
+    h.command(Command::DrillDown);
+    assert_eq!(h.state.view, View::Events);
+    assert_eq!(h.state.events.matching, 7);
+    assert!(
+        h.state.filter.text.contains("identity:"),
+        "{}",
+        h.state.filter.text
+    );
+    h.command(Command::GoBack);
+    h.key(KeyCode::Char('i'));
+    assert_eq!(lanes(&h), by_actor, "back to one lane per actor");
 }

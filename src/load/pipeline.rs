@@ -47,6 +47,8 @@ pub struct LoadOptions {
     pub cancel: Arc<AtomicBool>,
     /// Index given to the first input (loads appended to a store continue its numbering).
     pub first_input: usize,
+    /// Identifiers the configuration pins to named identities (`[identities]`).
+    pub identity_links: Arc<crate::identity::IdentityLinks>,
 }
 
 impl LoadOptions {
@@ -58,6 +60,7 @@ impl LoadOptions {
             classifier,
             cancel: Arc::new(AtomicBool::new(false)),
             first_input: 0,
+            identity_links: Arc::default(),
         }
     }
 }

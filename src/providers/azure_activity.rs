@@ -644,6 +644,13 @@ fn read_only_of(action: &str) -> Option<bool> {
 }
 
 /// Who acted: the caller, then token claims (UPN, name, appid), then the evidence principal.
+/// The caller's object id (the token's `oid` claim) beside another name for it, as the
+/// `actor_id` that links a UPN to the object id Entra's audit logs use. The authorization
+/// evidence's principal is not used: it may be a group the caller is in.
+fn object_id<'a>(actor: Option<&Cow<'a, str>>, oid: Option<Cow<'a, str>>) -> Option<Cow<'a, str>> {
+    oid.filter(|oid| actor.is_some_and(|a| !a.eq_ignore_ascii_case(oid)))
+}
+
 fn actor_of<'a>(
     caller: Option<Cow<'a, str>>,
     claims: Claims<'a>,
@@ -786,7 +793,9 @@ impl<'a> Record<'a> {
             .get()
             .filter(|m| !m.trim().is_empty())
             .map(|m| m.to_ascii_lowercase().contains("mfa"));
+        let oid = claims.oid.0.clone();
         let (actor, actor_type) = actor_of(caller, claims, authz.evidence.0.unwrap_or_default());
+        let actor_id = object_id(actor.as_ref(), oid);
         if time.is_none() && actor.is_none() {
             return Err(RecordError::Invalid(match primary_time.or(submission_time) {
                 Some(t) => format!("Azure Activity record has an unreadable time '{t}' and no caller"),
@@ -939,6 +948,7 @@ impl<'a> Record<'a> {
             event_id,
             actor,
             actor_type,
+            actor_id,
             read_only: action.as_deref().and_then(read_only_of),
             action,
             service,

@@ -642,6 +642,7 @@ impl<'a> Record<'a> {
             event_id: r.event_id.0.clone(),
             actor: actor(identity),
             actor_type: actor_type(has_identity, identity, console),
+            actor_id: None,
             action,
             service,
             resource,

@@ -653,6 +653,8 @@ fn normalize<'a>(mut rec: Rec<'a>, fallback: Option<Kind>) -> Result<Event<'a>, 
 #[derive(Default)]
 struct Who<'a> {
     name: S<'a>,
+    /// The object id beside the name (the `actor_id`), when the name is not the id.
+    id: S<'a>,
     kind: ActorType,
     ip: S<'a>,
 }
@@ -660,19 +662,22 @@ struct Who<'a> {
 fn who(i: Initiator<'_>) -> Who<'_> {
     let user = i.user.into_value().unwrap_or_default();
     let ip = user.ip_address.0;
+    let user_id = user.id.0;
     if let Some(n) = user
         .user_principal_name
         .0
         .or(user.display_name.0)
-        .or(user.id.0)
+        .or(user_id.clone())
     {
         return Who {
+            id: user_id.filter(|id| *id != n),
             name: Some(n),
             kind: ActorType::Human,
             ip,
         };
     }
     let app = i.app.into_value().unwrap_or_default();
+    let app_object = app.service_principal_id.0.clone();
     let name = app.display_name.0.or(app.service_principal_name.0);
     let name = name.or(app.app_id.0).or(app.service_principal_id.0);
     let kind = if name.is_some() {
@@ -680,13 +685,15 @@ fn who(i: Initiator<'_>) -> Who<'_> {
     } else {
         ActorType::Unknown
     };
-    Who { name, kind, ip }
+    let id = app_object.filter(|id| Some(id) != name.as_ref());
+    Who { name, id, kind, ip }
 }
 
 impl Who<'_> {
     fn owned<'b>(self) -> Who<'b> {
         Who {
             name: own(self.name),
+            id: own(self.id),
             kind: self.kind,
             ip: own(self.ip),
         }
@@ -705,6 +712,7 @@ fn audit<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     let who = initiator
         .resolve(who, |s| from_json_str(s).map(|i| who(i).owned()))
         .unwrap_or_default();
+    e.actor_id = who.id;
     (e.actor, e.actor_type) = match (who.name, p.initiating_user_or_app.take()) {
         (Some(n), _) => (Some(n), who.kind),
         (None, Some(n)) if n.contains('@') => (Some(n), ActorType::Human),
@@ -760,6 +768,11 @@ fn signin<'a>(e: &mut Event<'a>, mut p: Rec<'a>, kind: Kind) -> &'static str {
     e.time = first_time(&[&p.created_date_time, &p.time_generated, &p.time]);
     let machine = matches!(kind, Kind::ServicePrincipal | Kind::ManagedIdentity);
     let (app, app_id) = (p.app_display_name.take(), p.app_id.take());
+    // A sign-in names the user (or service principal) both ways: object id and UPN.
+    let object_id = match machine {
+        true => p.service_principal_id.take(),
+        false => p.user_id.take(),
+    };
     (e.actor, e.actor_type) = match (
         p.user_principal_name.take(),
         p.service_principal_name.take(),
@@ -768,14 +781,15 @@ fn signin<'a>(e: &mut Event<'a>, mut p: Rec<'a>, kind: Kind) -> &'static str {
         (Some(upn), _) => (Some(upn), ActorType::Human),
         (None, Some(sp)) => (Some(sp), ActorType::Service),
         (None, None) if machine => {
-            let id = p.service_principal_id.take().or_else(|| app_id.clone());
+            let id = object_id.clone().or_else(|| app_id.clone());
             (app.clone().or(id), ActorType::Service)
         }
-        (None, None) => match p.user_id.take() {
+        (None, None) => match object_id.clone() {
             Some(id) => (Some(id), ActorType::Human),
             None => (p.identity.take(), ActorType::Unknown),
         },
     };
+    e.actor_id = object_id.filter(|id| Some(id) != e.actor.as_ref());
     e.action = Some(Cow::Borrowed(match kind {
         Kind::NonInteractive => "Sign-in (non-interactive)",
         Kind::ServicePrincipal => "Sign-in (service principal)",
@@ -931,7 +945,11 @@ fn graph<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
 
 fn risk<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     e.time = first_time(&[&p.activity_date_time, &p.detected_date_time, &p.time]);
-    (e.actor, e.actor_type) = match p.user_principal_name.take().or(p.user_id.take()) {
+    let user_id = p.user_id.take();
+    e.actor_id = user_id
+        .clone()
+        .filter(|_| p.user_principal_name.get().is_some());
+    (e.actor, e.actor_type) = match p.user_principal_name.take().or(user_id) {
         Some(user) => (Some(user), ActorType::Human),
         None => (
             p.service_principal_name.take().or(p.app_id.take()),

@@ -527,6 +527,7 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
         log_type: Cow::Borrowed(log_type),
         event_id: entry.insert_id.0,
         actor_type: actor_type(actor.as_deref()),
+        actor_id: None,
         actor,
         read_only: read_only(log_type, method.as_deref().unwrap_or_default()),
         action: method,

@@ -148,6 +148,12 @@ struct AuditEntry<'a> {
     actor: FirstText<'a>,
     #[serde(borrow, default)]
     user: FirstText<'a>,
+    /// The actor's numeric account id: it stays when the login is renamed.
+    #[serde(borrow, default)]
+    actor_id: Text<'a>,
+    /// The actor's SAML NameID in an enterprise with SAML single sign-on.
+    #[serde(borrow, default)]
+    external_identity_nameid: Text<'a>,
     #[serde(default)]
     actor_is_bot: Flag,
     #[serde(borrow, default)]
@@ -416,6 +422,12 @@ impl Provider for GitHub {
         };
 
         let actor = e.actor.0.take().or_else(|| e.user.0.clone());
+        // The SAML identity links the login to the IdP's account; when the event is about
+        // another user (`user`), the name id may be theirs, so it is kept only for the actor.
+        let about_actor = e.user.0.is_none() || e.user.0 == actor;
+        let actor_id = (e.external_identity_nameid.take())
+            .filter(|_| about_actor)
+            .or_else(|| e.actor_id.take().filter(|_| actor.is_some()));
         let actor_type = actor_type(
             actor.as_deref(),
             e.actor_is_bot.0,
@@ -547,6 +559,7 @@ impl Provider for GitHub {
             provider: "github",
             log_type: Cow::Borrowed("audit"),
             event_id: e.document_id.take(),
+            actor_id,
             actor,
             actor_type,
             service: first_segment(&action),

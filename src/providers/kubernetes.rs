@@ -90,6 +90,12 @@ impl Provider for Kubernetes {
             .unwrap_or_else(|| actor_type(name)),
         };
         let session = extra.credential_id.0.take();
+        // EKS names the IAM principal behind the mapped user: the assumed-role session
+        // (which says who assumed the role) before the role or user it was mapped from.
+        let actor_id = (extra.arn.0.take())
+            .filter(|a| a.starts_with("arn:aws"))
+            .or_else(|| extra.canonical_arn.0.take())
+            .filter(|a| a.starts_with("arn:aws") && Some(a) != actor.as_ref());
 
         let obj = &mut r.object_ref.0;
         let path = r
@@ -198,6 +204,7 @@ impl Provider for Kubernetes {
             event_id: r.audit_id.take(),
             actor,
             actor_type,
+            actor_id,
             action: Some(Cow::Owned(action)),
             service,
             resource,

@@ -529,7 +529,10 @@ impl Provider for Okta {
 
         let actor_obj = ev.actor.0.take().unwrap_or_default();
         let actor_type = actor_type(actor_obj.kind.get());
+        // The user id beside the login: other records (targets, admin roles) use it.
+        let actor_id = known(actor_obj.id.clone());
         let actor = actor_obj.into_name();
+        let actor_id = actor_id.filter(|id| Some(id) != actor.as_ref());
 
         let mut client = ev.client.0.take().unwrap_or_default();
         let src_ip = client.ip_address.take().or_else(|| {
@@ -660,6 +663,7 @@ impl Provider for Okta {
             event_id: ev.uuid.take(),
             actor,
             actor_type,
+            actor_id,
             read_only: looks_read_only(&event_type).then_some(true),
             action: Some(event_type),
             service,

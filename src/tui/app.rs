@@ -254,7 +254,7 @@ impl AppState {
                         frame: frame(),
                         rows,
                         analysis: Analysis::Timeline(TimelineSpec {
-                            by: ACTOR.to_string(),
+                            by: self.timeline.lane_column().to_string(),
                             bucket: analysis::BUCKETS.get(zoom).map(|(b, _)| *b),
                             tz: self.settings.tz.clone(),
                             top: TIMELINE_LANES,
@@ -722,6 +722,16 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 state.ensure_analysis(effects);
             }
         }
+        Command::ToggleLanes => {
+            state.timeline.by_identity = !state.timeline.by_identity;
+            state.timeline.cursor = Default::default();
+            (state.timeline.shown, state.timeline.requested) = (None, None);
+            state.message = Some(format!(
+                "timeline lanes by {}",
+                state.timeline.lane_column()
+            ));
+            state.ensure_analysis(effects);
+        }
         Command::ToggleDetailPane => {
             state.events.show_detail = !state.events.show_detail;
             state.refresh_window();
@@ -806,11 +816,13 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
             let lane = state.timeline.cursor.selected;
             match view.timeline.lanes.get(lane).map(|l| &l.key) {
                 Some(QueryKey::Other) => {
-                    state.message =
-                        Some("(other) is every actor not shown; pick a named lane".into());
+                    let what = state.timeline.lane_column();
+                    state.message = Some(format!(
+                        "(other) is every {what} not shown; pick a named lane"
+                    ));
                 }
                 Some(key) => {
-                    let part = analysis::key_filter(ACTOR, key);
+                    let part = analysis::key_filter(state.timeline.lane_column(), key);
                     state.drill(part, effects);
                 }
                 None => {}
@@ -834,9 +846,8 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
 }
 
 /// The filter selecting an identity's events.
-// Until the resolved `identity` column lands, an identity is an actor.
 fn identity_filter(identity: &str) -> String {
-    analysis::key_filter(ACTOR, &QueryKey::Value(identity.to_string()))
+    analysis::key_filter(schema::IDENTITY, &QueryKey::Value(identity.to_string()))
 }
 
 /// The identities view's `t`: the selected identity's events on the timeline.

@@ -65,6 +65,8 @@ pub enum Command {
     ZoomIn,
     /// Larger timeline buckets.
     ZoomOut,
+    /// Timeline lanes by identity or by actor.
+    ToggleLanes,
     /// Show or hide the detail pane under the events table.
     ToggleDetailPane,
     /// Show the help screen.
@@ -355,7 +357,13 @@ pub const KEYMAP: &[Binding] = &[
         In(View::Timeline),
         Keystroke::code(KeyCode::Enter),
         C::DrillDown,
-        "events of this actor",
+        "events of this lane (actor or identity)",
+    ),
+    bind(
+        In(View::Timeline),
+        Keystroke::ch('i'),
+        C::ToggleLanes,
+        "lanes by identity / by actor",
     ),
     bind(
         In(View::Identities),

@@ -7,7 +7,7 @@
 use crossterm::event::{KeyCode, KeyEvent};
 
 use crate::analysis::{self, PivotSpec, SortKey, TimelineSpec, ViewSpec};
-use crate::schema::{self, ACTOR};
+use crate::schema::{self, IDENTITY};
 use crate::text::escape_control;
 use crate::views::{self, FindingsSpec, SavedView, ViewAnalysis};
 
@@ -55,7 +55,7 @@ impl AppState {
                 top: SAVED_PIVOT_TOP,
             }),
             View::Timeline => ViewAnalysis::Timeline(TimelineSpec {
-                by: ACTOR.to_string(),
+                by: self.timeline.lane_column().to_string(),
                 bucket: self
                     .timeline
                     .zoom
@@ -75,7 +75,9 @@ impl AppState {
         let now = self.capture(&saved.name);
         let analysis_same = match (&now.analysis, &saved.analysis) {
             // The TUI's timeline lanes are always actors, its pivot keeps its own top.
-            (ViewAnalysis::Timeline(a), ViewAnalysis::Timeline(b)) => a.bucket == b.bucket,
+            (ViewAnalysis::Timeline(a), ViewAnalysis::Timeline(b)) => {
+                a.bucket == b.bucket && a.by == b.by
+            }
             (ViewAnalysis::Pivot(a), ViewAnalysis::Pivot(b)) => {
                 a.rows == b.rows && a.cols == b.cols
             }
@@ -156,6 +158,9 @@ impl AppState {
                 });
                 self.timeline.start = 0;
                 self.timeline.anchor = None;
+                // Lanes other than identities are shown by actor: the TUI has those two.
+                self.timeline.by_identity = t.by == IDENTITY;
+                (self.timeline.shown, self.timeline.requested) = (None, None);
                 View::Timeline
             }
             ViewAnalysis::Findings(f) => {

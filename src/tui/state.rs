@@ -68,8 +68,9 @@ pub const PIVOT_LABEL_WIDTH: u16 = 26;
 pub const PIVOT_CELL_WIDTH: u16 = 9;
 
 /// The fields the pivot can use.
-pub const PIVOT_FIELDS: [&str; 17] = [
+pub const PIVOT_FIELDS: [&str; 18] = [
     schema::ACTOR,
+    schema::IDENTITY,
     schema::ACTION,
     schema::PROVIDER,
     schema::SERVICE,
@@ -133,7 +134,8 @@ pub fn column_width(column: &str) -> u16 {
         schema::LOG_TYPE | schema::REGION | schema::CITY => 12,
         schema::COUNTRY => 7,
         schema::EVENT_ID => 36,
-        schema::ACTOR | schema::ACTION | schema::USER_AGENT => 28,
+        schema::ACTOR | schema::IDENTITY | schema::ACTION | schema::USER_AGENT => 28,
+        schema::ACTOR_ID => 36,
         schema::SERVICE | schema::ERROR | schema::SESSION => 22,
         schema::SRC_IP => 15,
         schema::OUTCOME => 8,
@@ -453,6 +455,19 @@ pub struct TimelineModel {
     /// Why zooming in stops at the zoom shown: the span needs a bucket at least this wide
     /// to stay within the bucket limit.
     pub finest: Option<String>,
+    /// One lane per identity (the person or workload behind the actors) instead of per actor.
+    pub by_identity: bool,
+}
+
+impl TimelineModel {
+    /// The column with one lane per value: `identity` or `actor`.
+    pub fn lane_column(&self) -> &'static str {
+        if self.by_identity {
+            schema::IDENTITY
+        } else {
+            schema::ACTOR
+        }
+    }
 }
 
 /// The identities view.
@@ -682,6 +697,7 @@ impl AppState {
                 cursor: Cursor::default(),
                 start: 0,
                 anchor: None,
+                by_identity: false,
             },
             identities: IdentitiesModel {
                 sort: (2, true),

@@ -85,8 +85,8 @@ use regex::Regex;
 
 use crate::net::{Addr, Cidr};
 use crate::schema::{
-    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, Dictionaries, ERROR, EVENT_COLUMNS, RESOURCE,
-    SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
+    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, Dictionaries, ERROR, EVENT_COLUMNS, IDENTITY,
+    RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
 };
 use crate::text::escape_control;
 use crate::time::{HOUR, MINUTE, SECOND, parse_duration};
@@ -128,7 +128,7 @@ const ALIASES: [(&str, &str); 4] = [
 ];
 
 /// Columns searched by free text.
-const TEXT_COLUMNS: [&str; 4] = [ACTOR, ACTION, RESOURCE, ERROR];
+const TEXT_COLUMNS: [&str; 5] = [ACTOR, IDENTITY, ACTION, RESOURCE, ERROR];
 
 /// Lists up to this long are matched value by value on string columns.
 const SHORT_LIST: usize = 16;

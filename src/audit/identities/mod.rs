@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::Result;
 use crate::analysis::Spec;
 use crate::schema::{
-    ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, CITY, COUNTRY, DETAILS, ERROR, EVENT_ID, LOG_TYPE, MFA,
-    OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SESSION, SRC_IP, TIME, USER_AGENT,
+    ACCOUNT, ACTION, ACTOR, ACTOR_TYPE, CITY, COUNTRY, DETAILS, ERROR, EVENT_ID, IDENTITY,
+    LOG_TYPE, MFA, OUTCOME, PRIVILEGED, PROVIDER, READ_ONLY, RESOURCE, SERVICE, SESSION, SRC_IP,
+    TIME, USER_AGENT,
 };
 
 pub use actions::LifecycleKind;
@@ -235,9 +236,9 @@ impl Spec for IdentitiesSpec {
     fn columns(&self) -> Vec<&str> {
         // Lifecycle, credential and grant events are read whole (as detection events).
         vec![
-            TIME, PROVIDER, LOG_TYPE, EVENT_ID, ACTOR, ACTOR_TYPE, ACTION, SERVICE, RESOURCE,
-            SRC_IP, USER_AGENT, COUNTRY, CITY, OUTCOME, ERROR, MFA, SESSION, READ_ONLY, PRIVILEGED,
-            ACCOUNT, DETAILS,
+            TIME, PROVIDER, LOG_TYPE, EVENT_ID, IDENTITY, ACTOR, ACTOR_TYPE, ACTION, SERVICE,
+            RESOURCE, SRC_IP, USER_AGENT, COUNTRY, CITY, OUTCOME, ERROR, MFA, SESSION, READ_ONLY,
+            PRIVILEGED, ACCOUNT, DETAILS,
         ]
     }
 

@@ -12,13 +12,12 @@ use crate::config::Config;
 use crate::detectors::context::{Combo, Context};
 use crate::detectors::event::{Ev, ROW, strings, u64s};
 use crate::detectors::grants::{self, Change, who_of_actor};
-use crate::schema::{ACTION, ACTOR, Dictionaries, PROVIDER, SESSION};
+use crate::schema::{ACTION, Dictionaries, IDENTITY, PROVIDER, SESSION};
 use crate::{Error, Result};
 
-/// The column an identity is read from.
-// Until the resolved `identity` column lands, an identity is an actor.
+/// The column an identity is read from: the resolved person or workload.
 pub(crate) fn identity_column() -> &'static str {
-    ACTOR
+    IDENTITY
 }
 
 /// The names behind a categorical column's dictionary ids, looked up without copying the

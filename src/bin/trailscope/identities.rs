@@ -31,6 +31,24 @@ pub(crate) fn identities(
     };
     let selection = loaded.selection(&resolved.view)?;
     let mut inventory = analysis::run(loaded.store.frame(), selection.rows.as_ref(), &spec)?;
+    // The evidence joining each actor string into its identity (the resolver's links).
+    let identities = loaded.store.identities();
+    for row in &mut inventory.rows {
+        let links = identities.links(&row.identity);
+        for actor in &mut row.actors {
+            let link = links
+                .iter()
+                .find(|l| l.actor == actor.actor && l.provider == actor.provider)
+                .or_else(|| {
+                    links
+                        .iter()
+                        .find(|l| l.actor.eq_ignore_ascii_case(&actor.actor))
+                });
+            if let Some(link) = link {
+                actor.why = link.why.clone();
+            }
+        }
+    }
     if let Some((column, descending)) = order {
         inventory
             .rows

@@ -137,6 +137,7 @@ pub(crate) fn prepare(
     let mut options = LoadOptions::new(Arc::new(Classifier::from_config(&config)?));
     options.forced = forced;
     options.threads = common.threads;
+    options.identity_links = Arc::new(config.identities.clone());
     let paths = if paths.is_empty() {
         default_paths()
     } else {

@@ -418,8 +418,8 @@ fn errors_name_what_was_expected_and_where() {
     );
     fails(
         "login in",
-        "unknown field 'login' (fields: time, provider, log_type, event_id, actor, actor_type, \
-         action, service, resource, src_ip, user_agent, region, country, city, outcome, error, mfa, session, correlation_id, \
+        "unknown field 'login' (fields: time, provider, log_type, event_id, actor, identity, \
+         actor_type, actor_id, action, service, resource, src_ip, user_agent, region, country, city, outcome, error, mfa, session, correlation_id, \
          read_only, privileged, account, details, source, after, before, last, ip; quote the \
          word to search for it as text)",
         0..5,

@@ -1,0 +1,264 @@
+//! Joins the resolver must make, and the ones it must never make.
+
+use super::*;
+
+fn resolve(events: &[(&'static str, &str, Option<&str>)], links: &IdentityLinks) -> Identities {
+    let mut ids = Identities::new(links);
+    for (provider, actor, id) in events {
+        ids.observe(provider, actor, *id);
+    }
+    ids.refresh();
+    ids
+}
+
+fn no_links() -> IdentityLinks {
+    IdentityLinks::new()
+}
+
+#[test]
+fn a_sign_in_with_both_names_joins_upn_and_object_id() {
+    let guid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    let ids = resolve(
+        &[
+            ("entra", "dana@corp.example", Some(guid)),
+            ("entra", guid, None),
+            ("azure", "Dana@Corp.Example", None),
+        ],
+        &no_links(),
+    );
+    assert_eq!(ids.identity_of(guid), Some("dana@corp.example"));
+    assert_eq!(
+        ids.identity_of("DANA@corp.example"),
+        Some("dana@corp.example")
+    );
+    let links = ids.links("dana@corp.example");
+    let guid_link = links
+        .iter()
+        .find(|l| l.actor == guid)
+        .expect("object id linked");
+    assert!(
+        guid_link
+            .why
+            .contains("entra records name dana@corp.example and"),
+        "{guid_link:?}"
+    );
+    let azure = links
+        .iter()
+        .find(|l| l.provider == "azure")
+        .expect("azure caller linked");
+    assert!(azure.why.contains("same e-mail address"), "{azure:?}");
+}
+
+#[test]
+fn an_identity_center_session_is_the_person_with_its_email() {
+    let session = "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_0a1b2c3d4e5f6789/dana@corp.example";
+    let ids = resolve(
+        &[
+            ("aws", session, None),
+            ("okta", "dana@corp.example", Some("00u1abcd")),
+        ],
+        &no_links(),
+    );
+    assert_eq!(ids.identity_of(session), Some("dana@corp.example"));
+    assert_eq!(ids.identity_of("00u1abcd"), Some("dana@corp.example"));
+    let why = &ids
+        .links("dana@corp.example")
+        .iter()
+        .find(|l| l.actor == session)
+        .unwrap()
+        .why;
+    assert!(why.contains("IAM Identity Center session"), "{why}");
+}
+
+#[test]
+fn an_eks_user_mapped_from_a_role_is_the_session_not_the_role() {
+    let role = "arn:aws:iam::111122223333:role/eks-admins";
+    let dana = "arn:aws:sts::111122223333:assumed-role/eks-admins/dana";
+    let lee = "arn:aws:sts::111122223333:assumed-role/eks-admins/lee";
+    let mut ids = Identities::new(&no_links());
+    let a = ids.observe("kubernetes", role, Some(dana));
+    let b = ids.observe("kubernetes", role, Some(lee));
+    let c = ids.observe("aws", dana, None);
+    ids.refresh();
+    assert_ne!(
+        ids.root(a),
+        ids.root(b),
+        "two people sharing a role must not merge"
+    );
+    assert_eq!(ids.root(a), ids.root(c), "the EKS event is the AWS session");
+    assert_eq!(
+        ids.identity_of(role),
+        Some(role),
+        "the role stays its own node"
+    );
+}
+
+#[test]
+fn shared_display_names_ip_or_roles_never_merge_people() {
+    let (g1, g2) = (
+        "11111111-1111-1111-1111-111111111111",
+        "22222222-2222-2222-2222-222222222222",
+    );
+    let mut ids = Identities::new(&no_links());
+    let a = ids.observe("entra", "Dana Smith", Some(g1));
+    let b = ids.observe("entra", "Dana Smith", Some(g2));
+    ids.refresh();
+    assert_ne!(ids.root(a), ids.root(b));
+    assert_eq!(ids.names[&ids.root(a)], g1);
+    // A session named by e-mail outside Identity Center is chosen by the caller: no join.
+    let spoofed = "arn:aws:sts::111122223333:assumed-role/deploy/ceo@corp.example";
+    let ids = resolve(
+        &[("aws", spoofed, None), ("entra", "ceo@corp.example", None)],
+        &no_links(),
+    );
+    assert_ne!(ids.identity_of(spoofed), Some("ceo@corp.example"));
+    // The same login in two providers is not the same account.
+    let ids = resolve(
+        &[("github", "dana", None), ("kubernetes", "dana", None)],
+        &no_links(),
+    );
+    assert_eq!(ids.identity_in("github", "dana"), Some("dana (github)"));
+    assert_eq!(
+        ids.identity_in("kubernetes", "dana"),
+        Some("dana (kubernetes)")
+    );
+    assert_eq!(ids.all().len(), 2, "{:?}", ids.all());
+}
+
+#[test]
+fn configuration_links_what_logs_cannot_prove_and_splits_what_they_wrongly_join() {
+    let mut links = IdentityLinks::new();
+    links.insert(
+        "dana".into(),
+        vec![
+            "dana@corp.example".into(),
+            "Dana-GH".into(),
+            "arn:aws:iam::111122223333:user/dana".into(),
+        ],
+    );
+    let ids = resolve(
+        &[
+            ("entra", "dana@corp.example", None),
+            ("github", "dana-gh", Some("77")),
+            ("aws", "arn:aws:iam::111122223333:user/dana", None),
+        ],
+        &links,
+    );
+    for actor in [
+        "dana@corp.example",
+        "dana-gh",
+        "77",
+        "arn:aws:iam::111122223333:user/dana",
+    ] {
+        assert_eq!(ids.identity_of(actor), Some("dana"), "{actor}");
+    }
+    let why = &ids
+        .links("dana")
+        .iter()
+        .find(|l| l.provider == "github" && l.actor == "dana-gh");
+    assert!(why.unwrap().why.contains("[identities]"));
+
+    // A shared mailbox the logs join to a person (one record names both) is split off by
+    // pinning each to its own name.
+    let mut links = IdentityLinks::new();
+    links.insert("ops".into(), vec!["ops@corp.example".into()]);
+    links.insert("lee".into(), vec!["lee@corp.example".into()]);
+    let ids = resolve(
+        &[("okta", "ops@corp.example", Some("lee@corp.example"))],
+        &links,
+    );
+    assert_eq!(ids.identity_of("ops@corp.example"), Some("ops"));
+    assert_eq!(ids.identity_of("lee@corp.example"), Some("lee"));
+    assert_eq!(ids.refused(), 1);
+}
+
+#[test]
+fn a_join_that_renames_labelled_rows_asks_for_a_relabel() {
+    let guid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    let mut ids = Identities::new(&no_links());
+    let n = ids.observe("entra", guid, None);
+    ids.refresh();
+    let root = ids.root(n);
+    ids.used.insert(root, ids.names[&root].clone());
+    assert!(!ids.take_relabel());
+    ids.observe("entra", "dana@corp.example", Some(guid));
+    ids.refresh();
+    assert!(
+        ids.take_relabel(),
+        "rows named by the object id must be renamed"
+    );
+    // A new alias that keeps the name asks for nothing.
+    ids.observe("okta", "dana@corp.example", Some("00uX"));
+    ids.refresh();
+    assert!(!ids.take_relabel());
+}
+
+#[test]
+fn placeholder_ids_join_nobody() {
+    let nil = "00000000-0000-0000-0000-000000000000";
+    let ids = resolve(
+        &[
+            ("entra", "mscore@afos.io", Some(nil)),
+            ("entra", "rknight@company.io", Some(nil)),
+            ("okta", "john.doe@example.org", Some("REDACTED")),
+            ("okta", "admin@example.com", Some("REDACTED")),
+            ("entra", "test@test.test", Some("user1")),
+            ("entra", "john.doe@example.com", Some("user1")),
+        ],
+        &no_links(),
+    );
+    for actor in [
+        "mscore@afos.io",
+        "rknight@company.io",
+        "john.doe@example.org",
+        "admin@example.com",
+        "test@test.test",
+        "john.doe@example.com",
+    ] {
+        assert_eq!(
+            ids.identity_of(actor),
+            Some(actor),
+            "{actor} must stay alone"
+        );
+    }
+}
+
+#[test]
+fn an_id_many_names_claim_is_a_placeholder_and_its_joins_are_undone() {
+    let shared = "8a4de8b5-095c-47d0-a96f-a75130c61d53";
+    let mut ids = Identities::new(&no_links());
+    let first = ids.observe("entra", "a@corp.example", Some(shared));
+    for name in ["b@corp.example", "c@corp.example", "d@corp.example"] {
+        ids.observe("entra", name, Some(shared));
+    }
+    assert!(ids.rebuild);
+    ids.observed = vec![
+        ("entra", "a@corp.example".into(), Some(shared.into())),
+        ("entra", "b@corp.example".into(), Some(shared.into())),
+        ("entra", "c@corp.example".into(), Some(shared.into())),
+        ("entra", "d@corp.example".into(), Some(shared.into())),
+    ];
+    ids.observed_node = vec![first; 4];
+    ids.replay();
+    ids.refresh();
+    for name in [
+        "a@corp.example",
+        "b@corp.example",
+        "c@corp.example",
+        "d@corp.example",
+    ] {
+        assert_eq!(ids.identity_of(name), Some(name));
+    }
+    // A UPN renamed once keeps its object id's join.
+    let ids = resolve(
+        &[
+            ("entra", "dana@old.example", Some(shared)),
+            ("entra", "dana@new.example", Some(shared)),
+        ],
+        &no_links(),
+    );
+    assert_eq!(
+        ids.identity_of("dana@old.example"),
+        ids.identity_of("dana@new.example")
+    );
+}
