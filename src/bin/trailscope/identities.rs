@@ -36,14 +36,17 @@ pub(crate) fn identities(
     for row in &mut inventory.rows {
         let links = identities.links(&row.identity);
         for actor in &mut row.actors {
-            let link = links
+            // The exact (actor, provider) link; another provider's link for the same string
+            // only when the inventory has no reason of its own.
+            let exact = links
                 .iter()
-                .find(|l| l.actor == actor.actor && l.provider == actor.provider)
-                .or_else(|| {
-                    links
-                        .iter()
-                        .find(|l| l.actor.eq_ignore_ascii_case(&actor.actor))
-                });
+                .find(|l| l.actor == actor.actor && l.provider == actor.provider);
+            let link = exact.or_else(|| {
+                links
+                    .iter()
+                    .find(|l| l.actor.eq_ignore_ascii_case(&actor.actor))
+                    .filter(|_| actor.why.is_empty())
+            });
             if let Some(link) = link {
                 actor.why = link.why.clone();
             }
