@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -22,6 +22,7 @@ mod access;
 mod detect;
 mod follow;
 mod hostile;
+mod identities;
 mod identity;
 mod query;
 mod render;
@@ -89,6 +90,9 @@ fn main() {
     }
     if groups.contains(&"access") {
         access::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"identities") {
+        identities::bench(&data_dir(), events, runs, ensure);
     }
     if groups.contains(&"identity") {
         identity::bench(&data_dir(), events, runs, ensure);

@@ -13,6 +13,7 @@ mod follow;
 mod formats;
 mod hostile_input;
 mod hostile_output;
+mod identities;
 mod identity;
 mod integrity;
 mod lifecycle;

@@ -150,7 +150,7 @@ fn open(h: &mut Harness, view: &str) {
         "record" => h.key(KeyCode::Enter),
         "pivot" => h.command(Command::OpenView(View::Pivot)),
         "timeline" => h.command(Command::OpenView(View::Timeline)),
-        "actors" => h.command(Command::OpenView(View::Actors)),
+        "identities" => h.command(Command::OpenView(View::Identities)),
         "findings" => h.command(Command::OpenView(View::Findings)),
         "help" => h.key(KeyCode::Char('?')),
         "filter_error" => {
@@ -176,7 +176,10 @@ const SNAPSHOT_NAMES: [(&str, &str); 8] = [
         "timeline",
         "timeline_view_draws_a_lane_per_actor_with_findings_marked",
     ),
-    ("actors", "actors_view_ranks_identities_by_events"),
+    (
+        "identities",
+        "identities_view_ranks_identities_by_events_with_their_flags",
+    ),
     ("findings", "findings_view_lists_findings_most_severe_first"),
     ("help", "help_lists_every_key_binding_by_view"),
     (
@@ -198,7 +201,7 @@ const VIEWS: [&str; 8] = [
     "record",
     "pivot",
     "timeline",
-    "actors",
+    "identities",
     "findings",
     "help",
     "filter_error",
@@ -313,7 +316,7 @@ fn escape_sequences_in_log_fields_are_shown_escaped() {
         View::Detail,
         View::Pivot,
         View::Timeline,
-        View::Actors,
+        View::Identities,
     ] {
         if view == View::Detail {
             h.command(Command::OpenView(View::Events));
@@ -504,14 +507,14 @@ fn analyses_are_computed_ahead_of_time_but_not_while_typing() {
         "nothing is computed ahead while typing"
     );
     h.key(KeyCode::Enter);
-    assert_eq!(h.deferred_jobs(), 3, "pivot, timeline and actors");
+    assert_eq!(h.deferred_jobs(), 3, "pivot, timeline and identities");
     let slots: Vec<_> = h.settle().into_iter().map(|(slot, _)| slot).collect();
     assert_eq!(slots.len(), 3, "{slots:?}");
     let version = h.state.events.content;
     for (key, view) in [
         ('2', View::Pivot),
         ('3', View::Timeline),
-        ('4', View::Actors),
+        ('4', View::Identities),
     ] {
         h.key(KeyCode::Char(key));
         assert_eq!(h.state.view, view);
@@ -519,7 +522,7 @@ fn analyses_are_computed_ahead_of_time_but_not_while_typing() {
     }
     assert_eq!(h.state.pivot.shown.map(|s| s.0), Some(version));
     assert_eq!(h.state.timeline.shown.map(|s| s.0), Some(version));
-    assert_eq!(h.state.actors.shown, Some(version));
+    assert_eq!(h.state.identities.shown, Some(version));
     // A sort reorders the events but changes no analysis.
     h.key(KeyCode::Char('1'));
     h.key(KeyCode::Char('o'));
@@ -564,13 +567,13 @@ fn scrolling_is_virtualized_and_clamped() {
 }
 
 #[test]
-fn actors_timeline_and_findings_filter_to_what_is_under_the_cursor() {
+fn identities_timeline_and_findings_filter_to_what_is_under_the_cursor() {
     let mut h = harness(120, 40);
-    h.command(Command::OpenView(View::Actors));
-    let top = h.state.actors.rows[0].clone();
+    h.command(Command::OpenView(View::Identities));
+    let top = h.state.identities.rows[0].clone();
     assert!(
         h.state
-            .actors
+            .identities
             .rows
             .windows(2)
             .all(|w| w[0].identity.events >= w[1].identity.events),
@@ -580,13 +583,24 @@ fn actors_timeline_and_findings_filter_to_what_is_under_the_cursor() {
     assert_eq!(h.state.view, View::Events);
     assert_eq!(h.state.events.matching as u64, top.identity.events);
     h.command(Command::GoBack);
-    assert_eq!(h.state.view, View::Actors);
+    assert_eq!(h.state.view, View::Identities);
+    // t: the identity's own timeline, one lane.
+    h.key(KeyCode::Char('t'));
+    assert_eq!(h.state.view, View::Timeline);
+    assert!(
+        h.state.filter.text.contains(&top.identity.identity),
+        "{}",
+        h.state.filter.text
+    );
+    assert_eq!(h.state.events.matching as u64, top.identity.events);
+    h.command(Command::GoBack);
+    assert_eq!(h.state.view, View::Identities);
     // Sort by events ascending.
     h.command(Command::MoveColumn(2));
     h.command(Command::SortByColumn);
     assert!(
         h.state
-            .actors
+            .identities
             .rows
             .windows(2)
             .all(|w| w[0].identity.events <= w[1].identity.events)
@@ -673,7 +687,7 @@ fn empty_results_are_said_in_every_view() {
         (View::Events, "no events match the filter"),
         (View::Pivot, "no events match the filter"),
         (View::Timeline, "no events match the filter"),
-        (View::Actors, "no actors match the filter"),
+        (View::Identities, "no identities match the filter"),
     ] {
         h.command(Command::OpenView(view));
         for command in [
@@ -749,7 +763,7 @@ fn no_color_uses_no_colours() {
         View::Events,
         View::Pivot,
         View::Timeline,
-        View::Actors,
+        View::Identities,
         View::Findings,
     ] {
         h.command(Command::OpenView(view));

@@ -54,8 +54,74 @@ fn is_credential_add(e: &Ev) -> bool {
     }
 }
 
+/// What a credential event does to the credential it names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialChange {
+    /// A new credential.
+    Create,
+    /// A credential changed: activated or deactivated (AWS), added or removed (an Entra
+    /// application's secrets and certificates).
+    Update,
+    /// A credential deactivated (it can be activated again).
+    Deactivate,
+    /// A credential deleted or revoked.
+    Delete,
+}
+
+/// The credential events of every provider: what they do, and the kind of credential
+/// (access key, service-account key, service-principal secret or certificate, personal
+/// access token, API token). Shared by this rule and the identity inventory.
+pub fn credential_change(provider: &str, action: &str) -> Option<(CredentialChange, &'static str)> {
+    use CredentialChange::{Create, Deactivate, Delete, Update};
+    Some(match provider {
+        "aws" => match action {
+            "CreateAccessKey" => (Create, "access key"),
+            "DeleteAccessKey" => (Delete, "access key"),
+            "UpdateAccessKey" => (Update, "access key"),
+            _ => return None,
+        },
+        "entra" => {
+            let secret = "service-principal secret";
+            if !(action.ends_with("service principal credentials")
+                || (action.starts_with("Update application")
+                    && action.contains("Certificates and secrets")))
+            {
+                return None;
+            }
+            match action {
+                "Add service principal credentials" => (Create, secret),
+                "Remove service principal credentials" => (Delete, secret),
+                _ => (Update, secret),
+            }
+        }
+        "gcp" => match action.rsplit('.').next().unwrap_or(action) {
+            "CreateServiceAccountKey" | "UploadServiceAccountKey" => {
+                (Create, "service-account key")
+            }
+            "DeleteServiceAccountKey" => (Delete, "service-account key"),
+            "DisableServiceAccountKey" => (Deactivate, "service-account key"),
+            _ => return None,
+        },
+        "github" => match action {
+            "personal_access_token.create" | "personal_access_token.regenerate" => {
+                (Create, "personal access token")
+            }
+            "personal_access_token.destroy" | "personal_access_token.access_revoked" => {
+                (Delete, "personal access token")
+            }
+            _ => return None,
+        },
+        "okta" => match action {
+            "system.api_token.create" => (Create, "API token"),
+            "system.api_token.revoke" => (Delete, "API token"),
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
 /// The identity a credential event is for: the key's user, the service principal or app.
-fn credential_owner(e: &Ev) -> String {
+pub fn credential_owner(e: &Ev) -> String {
     match e.provider.as_str() {
         "aws" => e
             .detail("userName")
@@ -77,17 +143,9 @@ impl Rule for SecretHygiene {
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let credentials = ctx.select(
-            ctx.actions(|c| match c.provider.as_str() {
-                "aws" => matches!(
-                    c.action.as_str(),
-                    "CreateAccessKey" | "DeleteAccessKey" | "UpdateAccessKey"
-                ),
-                "entra" => {
-                    c.action.ends_with("service principal credentials")
-                        || (c.action.starts_with("Update application")
-                            && c.action.contains("Certificates and secrets"))
-                }
-                _ => false,
+            ctx.actions(|c| {
+                matches!(c.provider.as_str(), "aws" | "entra")
+                    && credential_change(&c.provider, &c.action).is_some()
             })
             .and(ctx.category(OUTCOME, |o| o == "success")),
         )?;

@@ -10,8 +10,8 @@ use std::time::Instant;
 use crossterm::event::KeyEventKind;
 
 use crate::analysis::filter;
-use crate::analysis::inventory::{self, InventoryColumn};
-use crate::analysis::{self, InventorySpec, Key as QueryKey, PivotSpec, TimelineSpec, ViewSpec};
+use crate::analysis::{self, Key as QueryKey, PivotSpec, TimelineSpec, ViewSpec};
+use crate::audit::identities::{IdentitiesSpec, IdentityColumn};
 use crate::detectors::Finding;
 use crate::load::pipeline::IngestMsg;
 use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
@@ -26,7 +26,9 @@ use super::state::View;
 
 use super::action::{Action, Effect, IngestMsgBox};
 use super::input;
-use super::state::{ACTOR_COLUMNS, AppState, Back, FilterEdit, Overlay, PIVOT_FIELDS};
+use super::state::{
+    AppState, Back, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS,
+};
 
 /// Lanes (actors) the timeline keeps; the rest are summed into "(other)".
 const TIMELINE_LANES: usize = 300;
@@ -49,7 +51,7 @@ impl AppState {
         let list_page = areas.main.height.saturating_sub(2).max(1) as usize;
         self.pivot.cursor.page = list_page;
         self.timeline.cursor.page = list_page;
-        self.actors.cursor.page = list_page;
+        self.identities.cursor.page = list_page;
         self.findings.cursor.page = list_page;
         self.access.cursor.page = list_page;
         self.detail.page = match (self.view, areas.detail) {
@@ -187,7 +189,7 @@ impl AppState {
             return;
         }
         // The access audit is computed when its view opens, not ahead.
-        for view in [View::Pivot, View::Timeline, View::Actors] {
+        for view in [View::Pivot, View::Timeline, View::Identities] {
             self.ensure_analysis_of(view, view != self.view, effects);
         }
     }
@@ -263,15 +265,19 @@ impl AppState {
                     })));
                 }
             }
-            View::Actors
-                if self.actors.shown != Some(version) && self.actors.requested != Some(version) =>
+            View::Identities
+                if self.identities.shown != Some(version)
+                    && self.identities.requested != Some(version) =>
             {
-                self.actors.requested = Some(version);
+                self.identities.requested = Some(version);
                 effects.push(run(Job::Analysis(AnalysisJob {
                     version,
                     frame: frame(),
                     rows,
-                    analysis: Analysis::Actors(InventorySpec::default()),
+                    analysis: Analysis::Identities(IdentitiesSpec {
+                        breakglass: self.settings.config.detect.breakglass_actors.clone(),
+                        ..IdentitiesSpec::default()
+                    }),
                 })));
             }
             View::Access
@@ -324,15 +330,15 @@ impl AppState {
         self.open_view(View::Events, effects);
     }
 
-    pub(super) fn sort_actors(&mut self) {
-        let (column, descending) = self.actors.sort;
-        let column = InventoryColumn::ALL
+    pub(super) fn sort_identities(&mut self) {
+        let (column, descending) = self.identities.sort;
+        let column = IDENTITY_SORTS
             .get(column)
             .copied()
-            .unwrap_or(InventoryColumn::Events);
-        self.actors
+            .unwrap_or(IdentityColumn::Events);
+        self.identities
             .rows
-            .sort_by(|a, b| inventory::compare(&a.identity, &b.identity, column, descending));
+            .sort_by(|a, b| column.compare(&a.identity, &b.identity, descending));
     }
 }
 
@@ -499,12 +505,12 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         effects.push(Effect::discard(old));
                     }
                 }
-                Ok(AnalysisOutput::Actors(rows)) => {
-                    state.actors.shown = Some(version);
-                    let old = std::mem::replace(&mut state.actors.rows, rows);
+                Ok(AnalysisOutput::Identities(rows)) => {
+                    state.identities.shown = Some(version);
+                    let old = std::mem::replace(&mut state.identities.rows, rows);
                     effects.push(Effect::discard(old));
-                    state.sort_actors();
-                    state.actors.cursor.clamp(state.actors.rows.len());
+                    state.sort_identities();
+                    state.identities.cursor.clamp(state.identities.rows.len());
                 }
                 Err(e) => state.message = Some(escape_control(&e).into_owned()),
             }
@@ -569,7 +575,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 View::Detail => state.detail.page,
                 View::Pivot => state.pivot.cursor.page,
                 View::Timeline => state.timeline.cursor.page,
-                View::Actors => state.actors.cursor.page,
+                View::Identities => state.identities.cursor.page,
                 View::Findings => state.findings.cursor.page,
                 View::Access => state.access.cursor.page,
             };
@@ -613,10 +619,10 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 let max = buckets.saturating_sub(visible) as i64;
                 state.timeline.start = (state.timeline.start as i64 + step).clamp(0, max) as usize;
             }
-            View::Actors => {
-                let max = ACTOR_COLUMNS.len() as i64 - 1;
-                state.actors.col_cursor =
-                    (state.actors.col_cursor as i64 + i64::from(n)).clamp(0, max) as usize;
+            View::Identities => {
+                let max = IDENTITY_COLUMNS.len() as i64 - 1;
+                state.identities.col_cursor =
+                    (state.identities.col_cursor as i64 + i64::from(n)).clamp(0, max) as usize;
             }
             View::Detail | View::Findings | View::Access => {}
         },
@@ -662,6 +668,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             }
         }
         Command::DrillDown => drill_down(state, effects),
+        Command::OwnTimeline => own_timeline(state, effects),
         Command::SortByColumn => match state.view {
             View::Events => {
                 let Some(&column) = state.events.columns.get(state.events.col_cursor) else {
@@ -686,14 +693,14 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 };
                 state.request_view(effects);
             }
-            View::Actors => {
-                let column = state.actors.col_cursor;
-                state.actors.sort = match state.actors.sort {
+            View::Identities => {
+                let column = state.identities.col_cursor;
+                state.identities.sort = match state.identities.sort {
                     (c, descending) if c == column => (column, !descending),
                     // Counts read best largest first, names A to Z.
                     _ => (column, (2..=5).contains(&column)),
                 };
-                state.sort_actors();
+                state.sort_identities();
             }
             _ => {}
         },
@@ -793,9 +800,9 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             let n = state.timeline.result.as_ref().map_or(0, |t| t.labels.len());
             state.timeline.cursor.move_by(delta, n);
         }
-        View::Actors => {
-            let n = state.actors.rows.len();
-            state.actors.cursor.move_by(delta, n);
+        View::Identities => {
+            let n = state.identities.rows.len();
+            state.identities.cursor.move_by(delta, n);
         }
         View::Findings => {
             let n = state.findings.shown.len();
@@ -850,11 +857,11 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
                 None => {}
             }
         }
-        View::Actors => {
-            let Some(row) = state.actors.rows.get(state.actors.cursor.selected) else {
+        View::Identities => {
+            let Some(row) = state.identities.rows.get(state.identities.cursor.selected) else {
                 return;
             };
-            let part = analysis::key_filter(ACTOR, &QueryKey::Value(row.identity.actor.clone()));
+            let part = identity_filter(&row.identity.identity);
             state.drill(part, effects);
         }
         View::Findings => {
@@ -878,6 +885,24 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
             state.drill(part, effects);
         }
     }
+}
+
+/// The filter selecting an identity's events.
+fn identity_filter(identity: &str) -> String {
+    analysis::key_filter(schema::IDENTITY, &QueryKey::Value(identity.to_string()))
+}
+
+/// The identities view's `t`: the selected identity's events on the timeline.
+fn own_timeline(state: &mut AppState, effects: &mut Vec<Effect>) {
+    if state.view != View::Identities {
+        return;
+    }
+    let Some(row) = state.identities.rows.get(state.identities.cursor.selected) else {
+        return;
+    };
+    let part = identity_filter(&row.identity.identity);
+    state.drill(part, effects);
+    state.open_view(View::Timeline, effects);
 }
 
 /// The filter selecting the events behind a finding: its event ids (and provider), else its actor.

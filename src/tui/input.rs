@@ -233,10 +233,10 @@ pub(super) fn on_mouse(
                     state.timeline.cursor.offset,
                     state.timeline.cursor.selected,
                 ),
-                View::Actors => (
+                View::Identities => (
                     areas.main.y + 2,
-                    state.actors.cursor.offset,
-                    state.actors.cursor.selected,
+                    state.identities.cursor.offset,
+                    state.identities.cursor.selected,
                 ),
                 View::Findings => (
                     areas.main.y + 2,

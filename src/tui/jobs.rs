@@ -1,5 +1,5 @@
 //! The work that may take longer than a frame: the filtered and sorted view of the events,
-//! the analyses over it (pivot, timeline, actors), the detection run, and reading and
+//! the analyses over it (pivot, timeline, identities), the detection run, and reading and
 //! pretty-printing the selected record (a record can be megabytes). Each is a plain
 //! function of a [`Job`] (which owns a clone of the frame, cheap because polars columns are
 //! reference-counted) to a [`Done`] message; `tui/mod.rs` runs them on workers, one
@@ -11,10 +11,9 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::analysis::{
-    self, CompiledView, Identity, InventorySpec, Pivot, PivotSpec, SortKey, TimelineSpec,
-};
+use crate::analysis::{self, CompiledView, Pivot, PivotSpec, SortKey, TimelineSpec};
 use crate::audit::access::{AccessAudit, AccessSpec};
+use crate::audit::identities::{IdentitiesSpec, IdentityRow};
 use crate::config::Config;
 use crate::detectors::{self, Finding, Severity};
 use crate::load::source::{self, Origin};
@@ -24,7 +23,7 @@ use crate::store::FrameStore;
 use crate::text::escape_control;
 
 use super::access::{AccessView, access_view};
-use super::model::{self, ActorRow, FindingRow, TimelineView};
+use super::model::{self, FindingRow, IdentityView, TimelineView};
 use super::pretty_json::{self, PrettyRecord};
 
 /// A sort of the events table.
@@ -55,8 +54,8 @@ pub enum Slot {
     Pivot,
     /// The timeline.
     Timeline,
-    /// The actor inventory.
-    Actors,
+    /// The identity inventory.
+    Identities,
     /// The access audit.
     Access,
     /// The detection engine.
@@ -89,7 +88,7 @@ impl Job {
             Job::Analysis(job) => match job.analysis {
                 Analysis::Pivot(_) => Slot::Pivot,
                 Analysis::Timeline(_) => Slot::Timeline,
-                Analysis::Actors(_) => Slot::Actors,
+                Analysis::Identities(_) => Slot::Identities,
                 Analysis::Access(..) => Slot::Access,
             },
             Job::Detect(_) => Slot::Detect,
@@ -184,7 +183,7 @@ pub enum Analysis {
     /// Lanes over time.
     Timeline(TimelineSpec),
     /// The identity inventory.
-    Actors(InventorySpec),
+    Identities(IdentitiesSpec),
     /// The access audit, with the configuration it judges by.
     Access(AccessSpec, Arc<Config>),
 }
@@ -309,8 +308,8 @@ pub enum AnalysisOutput {
     Pivot(Pivot),
     /// A timeline, labelled (findings not marked yet).
     Timeline(TimelineView),
-    /// Actor rows, most active first.
-    Actors(Vec<ActorRow>),
+    /// Identity rows, most active first.
+    Identities(Vec<IdentityView>),
     /// The access audit's grants.
     Access(AccessView),
 }
@@ -459,8 +458,9 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
         Analysis::Pivot(spec) => analysis::run(frame, rows, spec).map(AnalysisOutput::Pivot),
         Analysis::Timeline(spec) => analysis::run(frame, rows, spec)
             .map(|timeline| AnalysisOutput::Timeline(model::timeline_view(timeline))),
-        Analysis::Actors(spec) => analysis::run(frame, rows, spec)
-            .map(|identities| AnalysisOutput::Actors(identities.iter().map(actor_row).collect())),
+        Analysis::Identities(spec) => analysis::run(frame, rows, spec).map(|inventory| {
+            AnalysisOutput::Identities(inventory.rows.into_iter().map(identity_view).collect())
+        }),
         Analysis::Access(spec, config) => {
             let audit = AccessAudit {
                 spec: spec.clone(),
@@ -473,12 +473,15 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
     }
 }
 
-/// An identity as the actors view shows it (escaped).
-fn actor_row(identity: &Identity) -> ActorRow {
-    ActorRow {
-        label: escape_control(&identity.actor).into_owned(),
-        actor_type: escape_control(&identity.actor_type).into_owned(),
-        provider: escape_control(&identity.provider).into_owned(),
-        identity: identity.clone(),
+/// An identity as the identities view shows it (escaped).
+fn identity_view(identity: IdentityRow) -> IdentityView {
+    IdentityView {
+        label: escape_control(&identity.identity).into_owned(),
+        mfa: match identity.mfa_coverage() {
+            Some(share) => format!("{:.0}%", share * 100.0),
+            None => "n/a".to_string(),
+        },
+        flags: escape_control(&identity.flag_names()).into_owned(),
+        identity,
     }
 }

@@ -51,6 +51,8 @@ pub enum Command {
     ClearFilter,
     /// Enter: open the record, drill down into a cell, filter to an actor, show a finding's events.
     DrillDown,
+    /// The identities view's `t`: the selected identity's own timeline.
+    OwnTimeline,
     /// Sort by the column under the cursor (ascending, descending, off).
     SortByColumn,
     /// Choose the columns of the events table.
@@ -242,7 +244,12 @@ pub const KEYMAP: &[Binding] = &[
         C::OpenView(View::Timeline),
         "timeline",
     ),
-    bind(G, Keystroke::ch('4'), C::OpenView(View::Actors), "actors"),
+    bind(
+        G,
+        Keystroke::ch('4'),
+        C::OpenView(View::Identities),
+        "identities",
+    ),
     bind(
         G,
         Keystroke::ch('5'),
@@ -365,16 +372,22 @@ pub const KEYMAP: &[Binding] = &[
         "lanes by identity / by actor",
     ),
     bind(
-        In(View::Actors),
+        In(View::Identities),
         Keystroke::ch('o'),
         C::SortByColumn,
         "order by this column",
     ),
     bind(
-        In(View::Actors),
+        In(View::Identities),
         Keystroke::code(KeyCode::Enter),
         C::DrillDown,
-        "events of this actor",
+        "events of this identity",
+    ),
+    bind(
+        In(View::Identities),
+        Keystroke::ch('t'),
+        C::OwnTimeline,
+        "timeline of this identity",
     ),
     bind(
         In(View::Findings),
@@ -485,7 +498,7 @@ mod tests {
                 "Events",
                 "Pivot",
                 "Timeline",
-                "Actors",
+                "Identities",
                 "Findings",
                 "Access"
             ]

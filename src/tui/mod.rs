@@ -546,7 +546,7 @@ impl Workers {
             Slot::View,
             Slot::Pivot,
             Slot::Timeline,
-            Slot::Actors,
+            Slot::Identities,
             Slot::Access,
             Slot::Detect,
             Slot::Record,

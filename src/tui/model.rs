@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use crate::analysis::inventory::Identity;
 use crate::analysis::{Key, Pivot, Timeline};
+use crate::audit::identities::IdentityRow;
 use crate::detectors::{Finding, Severity};
 use crate::text::{escape_control, format_time};
 
@@ -21,17 +21,17 @@ pub struct EventRow {
     pub flag: Option<Severity>,
 }
 
-/// One identity of the actors view: what the inventory found, and its texts escaped.
+/// One identity of the identities view: what the inventory found, and its texts escaped.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ActorRow {
+pub struct IdentityView {
     /// The identity as stored (for the filter and the sort; its texts are never drawn).
-    pub identity: Identity,
-    /// The actor, escaped.
+    pub identity: IdentityRow,
+    /// The identity's name, escaped.
     pub label: String,
-    /// `human`, `service`, `root`, ... (escaped).
-    pub actor_type: String,
-    /// Provider of its first event (escaped).
-    pub provider: String,
+    /// MFA coverage as a percentage, or `n/a`.
+    pub mfa: String,
+    /// Its flags' names, escaped.
+    pub flags: String,
 }
 
 /// One finding of the findings view, escaped.

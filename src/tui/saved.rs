@@ -65,9 +65,8 @@ impl AppState {
                 top: analysis::DEFAULT_TIMELINE_LANES,
             }),
             View::Findings => ViewAnalysis::Findings(self.findings.spec.clone()),
-            // Saved views have no access analysis yet: its filter is kept.
             View::Access => ViewAnalysis::Access(self.access.spec.clone()),
-            View::Events | View::Detail | View::Actors => ViewAnalysis::Events,
+            View::Events | View::Detail | View::Identities => ViewAnalysis::Events,
         };
         view
     }

@@ -16,8 +16,9 @@ use crate::store::FrameStore;
 
 use super::follow::{DetectCadence, FollowModel};
 use super::jobs::{Anchor, Sort};
-use super::model::{ActorRow, EventRow, FindingRow, PivotView, TimelineView};
+use super::model::{EventRow, FindingRow, IdentityView, PivotView, TimelineView};
 use super::pretty_json::PrettyRecord;
+use crate::audit::identities::IdentityColumn;
 
 /// The views of the TUI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -31,7 +32,7 @@ pub enum View {
     /// One lane per actor over time.
     Timeline,
     /// The identity inventory.
-    Actors,
+    Identities,
     /// What the detection engine found.
     Findings,
     /// The access audit: grants and elevations with their end and use.
@@ -44,7 +45,7 @@ impl View {
         View::Events,
         View::Pivot,
         View::Timeline,
-        View::Actors,
+        View::Identities,
         View::Findings,
         View::Access,
     ];
@@ -56,7 +57,7 @@ impl View {
             View::Detail => "Record",
             View::Pivot => "Pivot",
             View::Timeline => "Timeline",
-            View::Actors => "Actors",
+            View::Identities => "Identities",
             View::Findings => "Findings",
             View::Access => "Access",
         }
@@ -92,18 +93,31 @@ pub const PIVOT_FIELDS: [&str; 18] = [
     schema::PRIVILEGED,
 ];
 
-/// The columns of the actors view.
+/// The columns of the identities view, in the order of [`IDENTITY_SORTS`].
 /// (The counts come first so they fit on 80 columns.)
-pub const ACTOR_COLUMNS: [&str; 9] = [
-    schema::ACTOR,
+pub const IDENTITY_COLUMNS: [&str; 9] = [
+    "identity",
     "kind",
     "events",
-    "privileged",
-    "failures",
-    "ips",
-    "first seen",
+    "priv",
+    "fail",
+    "mfa",
+    "nets",
     "last seen",
-    schema::PROVIDER,
+    "flags",
+];
+
+/// What each column of the identities view sorts by.
+pub const IDENTITY_SORTS: [IdentityColumn; 9] = [
+    IdentityColumn::Identity,
+    IdentityColumn::Kind,
+    IdentityColumn::Events,
+    IdentityColumn::Privileged,
+    IdentityColumn::Failures,
+    IdentityColumn::Mfa,
+    IdentityColumn::Networks,
+    IdentityColumn::LastSeen,
+    IdentityColumn::Flags,
 ];
 
 /// The columns of the findings view.
@@ -460,16 +474,16 @@ impl TimelineModel {
     }
 }
 
-/// The actors view.
+/// The identities view.
 #[derive(Debug, Clone, Default)]
-pub struct ActorsModel {
+pub struct IdentitiesModel {
     /// Rows in display order.
-    pub rows: Vec<ActorRow>,
+    pub rows: Vec<IdentityView>,
     /// View version of the rows.
     pub shown: Option<u64>,
     /// View version last asked for.
     pub requested: Option<u64>,
-    /// Sort column of [`ACTOR_COLUMNS`] and direction.
+    /// Sort column of [`IDENTITY_COLUMNS`] and direction (largest first).
     pub sort: (usize, bool),
     /// Column under the cursor.
     pub col_cursor: usize,
@@ -586,8 +600,8 @@ pub struct AppState {
     pub pivot: PivotModel,
     /// Timeline view.
     pub timeline: TimelineModel,
-    /// Actors view.
-    pub actors: ActorsModel,
+    /// Identities view.
+    pub identities: IdentitiesModel,
     /// Findings view.
     pub findings: FindingsModel,
     /// Access view.
@@ -706,9 +720,9 @@ impl AppState {
                 anchor: None,
                 by_identity: false,
             },
-            actors: ActorsModel {
+            identities: IdentitiesModel {
                 sort: (2, true),
-                ..ActorsModel::default()
+                ..IdentitiesModel::default()
             },
             findings: FindingsModel::default(),
             access: AccessModel::default(),

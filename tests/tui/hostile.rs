@@ -237,7 +237,7 @@ fn the_load_gauge_and_the_timeline_draw_inside_a_screen_smaller_than_the_last_re
     for view in [
         View::Timeline,
         View::Pivot,
-        View::Actors,
+        View::Identities,
         View::Findings,
         View::Events,
     ] {

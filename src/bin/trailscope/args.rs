@@ -210,6 +210,25 @@ pub(crate) enum Command {
     /// The access audit: every grant or elevation with its approval, end and use; with
     /// --review, who holds each privileged role at the end of the logs, for an access review.
     Access(Box<crate::access::AccessArgs>),
+    /// The identity inventory: one row per identity with its kind, activity, MFA coverage,
+    /// lifecycle, credentials, holdings and flags (dormant, orphaned, unrotated, ...).
+    Identities {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Only the events matching this filter expression.
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
+        /// Sort by a column, `COLUMN` or `COLUMN:asc|desc` (identity, kind, providers,
+        /// events, active_days, privileged, failures, mfa, networks, first_seen, last_seen,
+        /// flags; default: most events first).
+        #[arg(long, value_name = "COL[:desc]")]
+        sort: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = IdentitiesFormat::Table)]
+        format: IdentitiesFormat,
+        #[command(flatten)]
+        view: ViewArgs,
+    },
     /// Saved views: list, show, save, rm, rename.
     Views {
         #[command(subcommand)]
@@ -286,6 +305,13 @@ impl From<ResultFormat> for output::OutputFormat {
             ResultFormat::Ndjson => output::OutputFormat::Ndjson,
         }
     }
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub(crate) enum IdentitiesFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 mod access;
 mod args;
 mod commands;
+mod identities;
 mod inputs;
 mod report;
 mod views;
@@ -225,6 +226,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             detect(&loaded, &resolved, (format, fail_on))
         }
         Some(Command::Access(args)) => access::access(*args, cli.input_format.as_deref(), &common),
+        Some(Command::Identities {
+            paths,
+            filter,
+            sort,
+            format,
+            view,
+        }) => {
+            let overrides = Overrides {
+                filter,
+                ..Overrides::default()
+            };
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            identities::identities(&loaded, &resolved, sort.as_deref(), format)
+        }
         Some(Command::Views { command }) => views::run(command, &common),
         Some(Command::Report(args)) => report::report(args, cli.input_format.as_deref(), &common),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),

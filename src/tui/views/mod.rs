@@ -19,19 +19,19 @@ use super::pretty_json::Token;
 use super::state::View;
 
 mod access;
-mod actors;
 mod bars;
 mod events;
 mod findings;
+mod identities;
 mod pivot;
 mod record;
 mod timeline;
 use super::state::{AppState, LoadPhase};
 use access::draw_access;
-use actors::draw_actors;
 use bars::{draw_filter_bar, draw_gauge, draw_overlay, draw_status};
 use events::draw_events;
 use findings::draw_findings;
+use identities::draw_identities;
 use pivot::draw_pivot;
 use record::draw_detail;
 pub use record::{byte_size, cut_notice};
@@ -150,7 +150,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
         View::Detail => draw_detail(frame, state, areas.main, theme),
         View::Pivot => draw_pivot(frame, state, areas.main, theme),
         View::Timeline => draw_timeline(frame, state, areas.main, theme),
-        View::Actors => draw_actors(frame, state, areas.main, theme),
+        View::Identities => draw_identities(frame, state, areas.main, theme),
         View::Findings => draw_findings(frame, state, areas.main, theme),
         View::Access => draw_access(frame, state, areas.main, theme),
     }
