@@ -5,6 +5,7 @@ mod util;
 
 mod access;
 mod alerts;
+mod audit_views;
 mod bad_input;
 mod cli;
 mod conformance;

@@ -1,7 +1,8 @@
-//! The access audit and the access review as grids: the columns `trailscope access` writes
+//! The identity inventory, the access audit and the access review as grids: the columns `trailscope access` writes
 //! as CSV and Markdown, which reports and saved views show too.
 
 use crate::audit::access::{Access, Grant, Holding};
+use crate::audit::identities::{IdentityColumn, IdentityRow, Inventory};
 use crate::text::format_time_utc;
 
 use super::{Cell, Grid};
@@ -148,3 +149,119 @@ pub fn review_grid(holdings: &[Holding]) -> Grid {
     }
 }
 
+/// The cell of a table column.
+fn cell(row: &IdentityRow, column: IdentityColumn) -> Cell {
+    let time = |t: Option<i64>| t.map_or(Cell::Null, Cell::Time);
+    match column {
+        IdentityColumn::Identity => Cell::Text(row.identity.clone()),
+        IdentityColumn::Kind => Cell::Text(row.kind.as_str().to_string()),
+        IdentityColumn::Providers => Cell::Text(row.providers.join(",")),
+        IdentityColumn::Events => Cell::UInt(row.events),
+        IdentityColumn::ActiveDays => Cell::UInt(row.active_days),
+        IdentityColumn::Privileged => Cell::UInt(row.privileged),
+        IdentityColumn::Failures => Cell::UInt(row.failures),
+        IdentityColumn::Mfa => Cell::Text(row.mfa_text()),
+        IdentityColumn::Networks => Cell::UInt(row.networks),
+        IdentityColumn::FirstSeen => time(row.first_seen),
+        IdentityColumn::LastSeen => time(row.last_seen),
+        IdentityColumn::Flags => Cell::Text(row.flag_names()),
+    }
+}
+
+/// The identity inventory's table columns (what `trailscope identities` prints).
+pub fn inventory_table(inventory: &Inventory) -> Grid {
+    Grid {
+        headers: IdentityColumn::ALL
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect(),
+        rows: inventory
+            .rows
+            .iter()
+            .map(|r| IdentityColumn::ALL.iter().map(|c| cell(r, *c)).collect())
+            .collect(),
+    }
+}
+
+/// The identity inventory with its detail: the table's columns, then what a spreadsheet
+/// wants (lists joined with `; `); the CSV of `trailscope identities` and of reports.
+pub fn inventory_grid(inventory: &Inventory) -> Grid {
+    let mut grid = inventory_table(inventory);
+    let end = inventory.end.unwrap_or(0);
+    grid.headers.extend(
+        [
+            "kind_why",
+            "accounts",
+            "countries",
+            "user_agents",
+            "top_user_agent",
+            "last_privileged_action",
+            "last_privileged_at",
+            "created",
+            "created_by",
+            "owner",
+            "owner_gone",
+            "credentials",
+            "held_at_end",
+            "flag_reasons",
+        ]
+        .map(String::from),
+    );
+    for (cells, row) in grid.rows.iter_mut().zip(&inventory.rows) {
+        let created = row
+            .lifecycle
+            .iter()
+            .find(|e| e.kind == crate::audit::identities::LifecycleKind::Created);
+        let credentials: Vec<String> = row
+            .credentials
+            .iter()
+            .map(|c| {
+                let id = c.id.as_deref().unwrap_or("?");
+                let age = c
+                    .age_days(end)
+                    .map_or(String::new(), |d| format!(", {d} days"));
+                let state = if c.active() { "active" } else { "deleted" };
+                format!("{} {id} ({state}{age})", c.kind)
+            })
+            .collect();
+        let held: Vec<&str> = row.held().map(|h| h.what.as_str()).collect();
+        let reasons: Vec<String> = row
+            .flags
+            .iter()
+            .map(|f| format!("{}: {}", f.kind.as_str(), f.reason))
+            .collect();
+        let text = |s: String| Cell::Text(s);
+        cells.extend([
+            text(row.kind_why.clone()),
+            text(row.accounts.join("; ")),
+            text(row.countries.join("; ")),
+            Cell::UInt(row.user_agents),
+            text(row.top_user_agent.clone()),
+            text(
+                row.last_privileged
+                    .as_ref()
+                    .map(|(_, a)| a.clone())
+                    .unwrap_or_default(),
+            ),
+            row.last_privileged
+                .as_ref()
+                .map_or(Cell::Null, |(t, _)| Cell::Time(*t)),
+            created.map_or(Cell::Null, |e| Cell::Time(e.time)),
+            text(created.map(|e| e.by.clone()).unwrap_or_default()),
+            text(
+                row.owner
+                    .as_ref()
+                    .map(|o| o.name.clone())
+                    .unwrap_or_default(),
+            ),
+            row.owner
+                .as_ref()
+                .and_then(|o| o.gone)
+                .map_or(Cell::Null, |(t, _)| Cell::Time(t)),
+            text(credentials.join("; ")),
+            text(held.join("; ")),
+            text(reasons.join("; ")),
+        ]);
+    }
+    grid
+}

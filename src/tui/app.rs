@@ -275,8 +275,11 @@ impl AppState {
                     frame: frame(),
                     rows,
                     analysis: Analysis::Identities(IdentitiesSpec {
-                        breakglass: self.settings.config.detect.breakglass_actors.clone(),
-                        ..IdentitiesSpec::default()
+                        breakglass: match self.identities.spec.breakglass.is_empty() {
+                            true => self.settings.config.detect.breakglass_actors.clone(),
+                            false => self.identities.spec.breakglass.clone(),
+                        },
+                        ..self.identities.spec.clone()
                     }),
                 })));
             }

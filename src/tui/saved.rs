@@ -66,7 +66,8 @@ impl AppState {
             }),
             View::Findings => ViewAnalysis::Findings(self.findings.spec.clone()),
             View::Access => ViewAnalysis::Access(self.access.spec.clone()),
-            View::Events | View::Detail | View::Identities => ViewAnalysis::Events,
+            View::Identities => ViewAnalysis::Identities(self.identities.spec.clone()),
+            View::Events | View::Detail => ViewAnalysis::Events,
         };
         view
     }
@@ -168,6 +169,11 @@ impl AppState {
                 self.findings.spec = f.clone();
                 self.findings.scoped = true;
                 View::Findings
+            }
+            ViewAnalysis::Identities(spec) => {
+                self.identities.spec = spec.clone();
+                (self.identities.shown, self.identities.requested) = (None, None);
+                View::Identities
             }
             // The TUI shows the grants; a review is the CLI's and the report's table.
             ViewAnalysis::Access(spec) | ViewAnalysis::Review(spec) => {

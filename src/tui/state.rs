@@ -477,6 +477,8 @@ impl TimelineModel {
 /// The identities view.
 #[derive(Debug, Clone, Default)]
 pub struct IdentitiesModel {
+    /// The inventory's thresholds (a saved view's, else the defaults).
+    pub spec: crate::audit::identities::IdentitiesSpec,
     /// Rows in display order.
     pub rows: Vec<IdentityView>,
     /// View version of the rows.

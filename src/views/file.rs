@@ -28,6 +28,7 @@ use crate::analysis::{
     ViewSpec, check_column,
 };
 use crate::audit::access::AccessSpec;
+use crate::audit::identities::IdentitiesSpec;
 use crate::detectors::Severity;
 use crate::schema;
 use crate::{Error, Location, Result};
@@ -39,9 +40,21 @@ const MAX_FILE: u64 = 4 << 20;
 /// The table holding the views.
 const VIEW_TABLE: &str = "view";
 /// The keys of a view's table, in the order they are written.
-const KEYS: [&str; 13] = [
-    "title", "note", "filter", "range", "tz", "columns", "sort", "limit", "pivot", "timeline",
-    "findings", "access", "review",
+const KEYS: [&str; 14] = [
+    "title",
+    "note",
+    "filter",
+    "range",
+    "tz",
+    "columns",
+    "sort",
+    "limit",
+    "pivot",
+    "timeline",
+    "findings",
+    "identities",
+    "access",
+    "review",
 ];
 
 /// What reading a file found.
@@ -329,8 +342,16 @@ fn entry(
             }),
         ));
     }
+    if let Some(value) = take("identities") {
+        let at = Some(value.span().start);
+        let spec: IdentitiesSpec = field(Some(value))?.ok_or((at, String::new()))?;
+        analyses.push((at, ViewAnalysis::Identities(spec)));
+    }
     for (key, make) in [
-        ("access", ViewAnalysis::Access as fn(AccessSpec) -> ViewAnalysis),
+        (
+            "access",
+            ViewAnalysis::Access as fn(AccessSpec) -> ViewAnalysis,
+        ),
         ("review", ViewAnalysis::Review),
     ] {
         if let Some(value) = take(key) {
@@ -342,7 +363,8 @@ fn entry(
     if analyses.len() > 1 {
         return Err((
             analyses.get(1).and_then(|a| a.0),
-            "a view shows at most one of pivot, timeline, findings, access and review".into(),
+            "a view shows at most one of pivot, timeline, findings, identities, access and review"
+                .into(),
         ));
     }
     let analysis = analyses.pop().map(|a| a.1).unwrap_or(ViewAnalysis::Events);
@@ -583,6 +605,7 @@ pub fn entry_table(view: &SavedView) -> Result<toml_edit::Table> {
             }
             put("findings", toml_edit::Value::InlineTable(t))
         }
+        ViewAnalysis::Identities(spec) => put("identities", to_edit(spec)?),
         ViewAnalysis::Access(spec) => put("access", to_edit(spec)?),
         ViewAnalysis::Review(spec) => put("review", to_edit(spec)?),
     }

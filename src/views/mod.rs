@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analysis::{PivotSpec, TimelineSpec, ViewSpec};
 use crate::audit::access::AccessSpec;
+use crate::audit::identities::IdentitiesSpec;
 use crate::detectors::{Finding, Severity};
 use crate::{Error, Location, Result};
 
@@ -77,6 +78,8 @@ pub enum ViewAnalysis {
     Timeline(TimelineSpec),
     /// The findings whose events the view selects.
     Findings(FindingsSpec),
+    /// The identity inventory of the selected events.
+    Identities(IdentitiesSpec),
     /// The access audit of the grants in the selected events.
     Access(AccessSpec),
     /// The access review: who holds each privileged role at the end of the selection.
@@ -91,6 +94,7 @@ impl ViewAnalysis {
             ViewAnalysis::Pivot(_) => "pivot",
             ViewAnalysis::Timeline(_) => "timeline",
             ViewAnalysis::Findings(_) => "findings",
+            ViewAnalysis::Identities(_) => "identities",
             ViewAnalysis::Access(_) => "access",
             ViewAnalysis::Review(_) => "review",
         }
@@ -114,6 +118,9 @@ impl ViewAnalysis {
                     n => text.push_str(&format!(" of {n} rules")),
                 }
                 text
+            }
+            ViewAnalysis::Identities(i) => {
+                format!("identity inventory (dormant > {} days)", i.dormant_days)
             }
             ViewAnalysis::Access(a) if a.privileged_only => "access audit (privileged)".into(),
             ViewAnalysis::Access(_) => "access audit".into(),

@@ -10,8 +10,8 @@ use crate::detectors::Severity;
 use crate::schema::ACTOR;
 use crate::{Error, Result};
 
-use crate::audit::access::AccessSpec;
 use super::{FindingsSpec, SavedView, ViewAnalysis};
+use crate::audit::access::AccessSpec;
 
 /// Settings given on the command line; each one set replaces the view's.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,7 +110,9 @@ impl Overrides {
                 }
                 ViewAnalysis::Findings(f)
             }
-            audit @ (ViewAnalysis::Access(_) | ViewAnalysis::Review(_)) => audit,
+            audit @ (ViewAnalysis::Identities(_)
+            | ViewAnalysis::Access(_)
+            | ViewAnalysis::Review(_)) => audit,
             ViewAnalysis::Events if pivot_asked => {
                 let mut p = PivotSpec {
                     rows: String::new(),
@@ -203,6 +205,14 @@ impl Resolved {
         match &self.analysis {
             ViewAnalysis::Access(a) => Some((a.clone(), false)),
             ViewAnalysis::Review(a) => Some((a.clone(), true)),
+            _ => None,
+        }
+    }
+
+    /// The identity inventory's spec: the view's, else None.
+    pub fn identities(&self) -> Option<crate::audit::identities::IdentitiesSpec> {
+        match &self.analysis {
+            ViewAnalysis::Identities(i) => Some(i.clone()),
             _ => None,
         }
     }

@@ -22,9 +22,12 @@ fn the_builtin_views_read_without_problems() {
     assert_eq!(
         names,
         [
+            "access-audit",
+            "access-review",
             "credential-creation",
             "deletions",
             "failed-signins",
+            "identity-inventory",
             "logging-changes",
             "mfa-and-conditional-access",
             "non-human-anomalies",
@@ -40,7 +43,7 @@ fn the_builtin_views_read_without_problems() {
         explicit: None,
     });
     assert!(problems.is_empty());
-    assert_eq!(library.list().len(), 9);
+    assert_eq!(library.list().len(), 12);
     assert!(
         library
             .list()

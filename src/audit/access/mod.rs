@@ -316,7 +316,10 @@ pub fn audit_store(
     };
     let frame = store.frame();
     let mut result = crate::analysis::run(frame, rows, &audit)?;
-    let grace = i64::from(spec.grace_minutes.unwrap_or(config.detect.jit.grace_minutes)) * 60_000_000;
+    let grace = i64::from(
+        spec.grace_minutes
+            .unwrap_or(config.detect.jit.grace_minutes),
+    ) * 60_000_000;
     // Rows of the audited selection are rows of the frame through the selection.
     read_records(&mut result, grace, &mut |row| {
         let frame_row = match rows {

@@ -290,3 +290,40 @@ pub fn identities(events: &DataFrame, spec: &IdentitiesSpec) -> Result<Inventory
         end: Some(end),
     })
 }
+
+/// The identity inventory of a store's selected rows (`rows` None: every row), as the CLI,
+/// reports and saved views run it: break-glass accounts from the configuration when the
+/// spec names none, and every linked actor with the resolver's evidence for the join.
+pub fn inventory_store(
+    store: &crate::store::FrameStore,
+    config: &crate::config::Config,
+    rows: Option<&polars::prelude::IdxCa>,
+    spec: &IdentitiesSpec,
+) -> Result<Inventory> {
+    let mut spec = spec.clone();
+    if spec.breakglass.is_empty() {
+        spec.breakglass = config.detect.breakglass_actors.clone();
+    }
+    let mut inventory = crate::analysis::run(store.frame(), rows, &spec)?;
+    let identities = store.identities();
+    for row in &mut inventory.rows {
+        let links = identities.links(&row.identity);
+        for actor in &mut row.actors {
+            // The exact (actor, provider) link; another provider's link for the same string
+            // only when the inventory has no reason of its own.
+            let exact = links
+                .iter()
+                .find(|l| l.actor == actor.actor && l.provider == actor.provider);
+            let link = exact.or_else(|| {
+                links
+                    .iter()
+                    .find(|l| l.actor.eq_ignore_ascii_case(&actor.actor))
+                    .filter(|_| actor.why.is_empty())
+            });
+            if let Some(link) = link {
+                actor.why = link.why.clone();
+            }
+        }
+    }
+    Ok(inventory)
+}

@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use trailscope::audit::access::{self, Access, Grant, Holding, Status};
-use trailscope::output::report::{default_author, scope};
 use trailscope::output::audit::{access_grid, review_grid};
+use trailscope::output::report::{default_author, scope};
 use trailscope::output::{Grid, OutputFormat, Table};
 use trailscope::text::{escape_control, escape_markdown, format_time, format_time_utc};
 use trailscope::views::Overrides;
@@ -93,7 +93,12 @@ pub(crate) fn access(
     if let Some(days) = args.unused_days {
         spec.unused_days = days;
     }
-    let result = access::audit_store(&loaded.store, &loaded.config, selection.rows.as_ref(), &spec)?;
+    let result = access::audit_store(
+        &loaded.store,
+        &loaded.config,
+        selection.rows.as_ref(),
+        &spec,
+    )?;
     loaded.report_timings();
     let tz = &resolved.view.tz;
     let mut buffer: Vec<u8> = Vec::new();

@@ -26,12 +26,12 @@ use crate::analysis::{
     self, Counts, SortKey, TimeRange, Timeline, TimelineSpec, ViewSpec, selected_frame,
     value_counts,
 };
+use crate::audit::access::AccessSpec;
 use crate::config::Config;
 use crate::detectors::{self, Finding, Severity};
 use crate::output::table::{Cell, Grid};
 use crate::schema::{ACTION, ACTOR, EVENT_ID, OUTCOME, RESOURCE, SESSION, SRC_IP};
 use crate::store::FrameStore;
-use crate::audit::access::AccessSpec;
 use crate::views::{FindingsSpec, ViewAnalysis};
 use crate::{Error, Location, Result};
 
@@ -289,10 +289,12 @@ pub fn write_to(
         .map_err(|e| Error::Invalid(format!("invalid filter: {}", e.message)))?;
     let selection = analysis::select_rows(frame, &view)?;
     let rows = selection.rows.as_ref();
-    let redactor = redactor(store, spec, rows)?;
+    // The audit first: the people it names are values redaction must know.
+    let section = audit_section(store, config, spec, rows)?;
+    let redactor = redactor(store, spec, rows, section.as_ref())?;
     match format {
-        ReportFormat::Rows(rows_format) if audit_of(spec).is_some() => {
-            let Some(mut section) = audit_section(store, config, spec, rows)? else {
+        ReportFormat::Rows(rows_format) if has_audit(spec) => {
+            let Some(mut section) = section else {
                 return Err(Error::Invalid("no audit to write".into()));
             };
             if let Some(r) = &redactor {
@@ -332,6 +334,7 @@ pub fn write_to(
         }
         ReportFormat::Html | ReportFormat::Markdown => {
             let mut report = build(store, config, spec, &selection, (format, path), findings)?;
+            report.audit = section;
             if let Some(r) = &redactor {
                 report.redact(r);
             }
@@ -358,9 +361,9 @@ pub fn write_to(
 /// An access audit or review shown in a report: a title, a summary and the table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditSection {
-    /// `access` or `review` (the HTML section's id).
+    /// `identities`, `access` or `review` (the HTML section's id).
     pub id: &'static str,
-    /// `Access audit` or `Access review`.
+    /// `Identity inventory`, `Access audit` or `Access review`.
     pub title: String,
     /// What auditors look for first, as one sentence (the audit's summary line).
     pub summary: Option<String>,
@@ -368,7 +371,36 @@ pub struct AuditSection {
     pub grid: Grid,
 }
 
+/// Columns of the audit grids that name a person or workload.
+const PEOPLE_COLUMNS: [&str; 8] = [
+    "identity",
+    "grantee",
+    "granted_by",
+    "approver",
+    "ended_by",
+    "principal",
+    "created_by",
+    "owner",
+];
+
 impl AuditSection {
+    /// Every person or workload the table names.
+    fn people(&self) -> impl Iterator<Item = String> + '_ {
+        let columns: Vec<usize> = (self.grid.headers.iter().enumerate())
+            .filter(|(_, h)| PEOPLE_COLUMNS.contains(&h.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        self.grid.rows.iter().flat_map(move |row| {
+            columns
+                .iter()
+                .filter_map(|&i| match row.get(i) {
+                    Some(Cell::Text(t)) if !t.is_empty() => Some(t.clone()),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        })
+    }
+
     /// Scrubs every redacted value out of the table and the summary.
     fn redact(&mut self, r: &Redactor) {
         self.summary = self.summary.as_deref().map(|s| r.scrub(s));
@@ -382,24 +414,50 @@ impl AuditSection {
     }
 }
 
-/// The access spec of the view's analysis and whether it is the review.
-fn audit_of(spec: &ReportSpec) -> Option<(&AccessSpec, bool)> {
-    match &spec.analysis {
-        ViewAnalysis::Access(a) => Some((a, false)),
-        ViewAnalysis::Review(a) => Some((a, true)),
-        _ => None,
-    }
+/// Whether the view's analysis is an audit table (inventory, access audit or review).
+fn has_audit(spec: &ReportSpec) -> bool {
+    matches!(
+        spec.analysis,
+        ViewAnalysis::Identities(_) | ViewAnalysis::Access(_) | ViewAnalysis::Review(_)
+    )
 }
 
-/// The access audit or review over the selected rows, when the view asks for one.
+/// The identity inventory, access audit or review over the selected rows, when the view
+/// asks for one.
 fn audit_section(
     store: &FrameStore,
     config: &Config,
     spec: &ReportSpec,
     rows: Option<&IdxCa>,
 ) -> Result<Option<AuditSection>> {
-    let Some((access_spec, review)) = audit_of(spec) else {
-        return Ok(None);
+    let (access_spec, review): (&AccessSpec, bool) = match &spec.analysis {
+        ViewAnalysis::Access(a) => (a, false),
+        ViewAnalysis::Review(a) => (a, true),
+        ViewAnalysis::Identities(i) => {
+            let inventory = crate::audit::identities::inventory_store(store, config, rows, i)?;
+            let flagged = inventory
+                .rows
+                .iter()
+                .filter(|r| !r.flags.is_empty())
+                .count();
+            let human = inventory
+                .rows
+                .iter()
+                .filter(|r| r.kind == crate::audit::identities::Kind::Human)
+                .count();
+            return Ok(Some(AuditSection {
+                id: "identities",
+                title: "Identity inventory".into(),
+                summary: Some(format!(
+                    "{} identities ({} human), {} flagged (dormant, orphaned, unrotated or never-used credentials, unused privilege, privileged actions without MFA).",
+                    crate::text::thousands(inventory.rows.len() as u64),
+                    crate::text::thousands(human as u64),
+                    crate::text::thousands(flagged as u64)
+                )),
+                grid: crate::output::audit::inventory_grid(&inventory),
+            }));
+        }
+        _ => return Ok(None),
     };
     let access = crate::audit::access::audit_store(store, config, rows, access_spec)?;
     Ok(Some(if review {
@@ -428,6 +486,7 @@ fn redactor(
     store: &FrameStore,
     spec: &ReportSpec,
     rows: Option<&IdxCa>,
+    audit: Option<&AuditSection>,
 ) -> Result<Option<Redactor>> {
     let columns = redact::parse_fields(&spec.redact)?;
     if columns.is_empty() {
@@ -460,6 +519,21 @@ fn redactor(
                     .into_iter()
                     .map(|(_, v)| (*column, v)),
             );
+        }
+    }
+    // Identities and the people an audit names (grantees, approvers, targets that never
+    // acted) are actors too: redacting actors redacts them everywhere.
+    if columns.contains(&ACTOR) {
+        for column in [crate::schema::IDENTITY, crate::schema::ACTOR_ID] {
+            known.extend(
+                dictionaries
+                    .category_values(column)
+                    .into_iter()
+                    .map(|(_, v)| (ACTOR, v)),
+            );
+        }
+        if let Some(section) = audit {
+            known.extend(section.people().map(|v| (ACTOR, v)));
         }
     }
     Redactor::new(columns, key, known).map(Some)
@@ -585,7 +659,7 @@ fn build(
         findings,
         finding_count,
         severities,
-        audit: audit_section(store, config, spec, rows)?,
+        audit: None,
         events,
         max_rows: spec.max_rows,
         scope,
