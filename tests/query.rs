@@ -805,9 +805,7 @@ fn a_views_time_range_selects_what_the_same_filter_terms_select() {
 
 #[test]
 fn specs_are_plain_data_that_round_trip_through_toml() {
-    use trailscope::analysis::{
-        DEFAULT_PIVOT_TOP, DEFAULT_TIMELINE_LANES, InventorySpec, ProfileSpec, TimeRange,
-    };
+    use trailscope::analysis::{DEFAULT_PIVOT_TOP, DEFAULT_TIMELINE_LANES, ProfileSpec, TimeRange};
     let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
     let view = ViewSpec {
         filter: "actor:alice -outcome:success".into(),
@@ -873,9 +871,5 @@ fn specs_are_plain_data_that_round_trip_through_toml() {
         toml::from_str::<ProfileSpec>(&text).unwrap(),
         profile,
         "{text}"
-    );
-    assert_eq!(
-        toml::from_str::<InventorySpec>("").unwrap(),
-        InventorySpec::default()
     );
 }

@@ -10,7 +10,6 @@
 //! [`mod@sql`]; the filter language is [`filter`].
 
 pub mod filter;
-pub mod inventory;
 pub mod keys;
 pub mod pivot;
 pub mod profile;
@@ -25,7 +24,6 @@ use serde::{Deserialize, Serialize};
 use crate::schema::ACTOR;
 use crate::{Error, Result};
 
-pub use inventory::{Identity, inventory};
 pub use keys::{Counts, Key, NONE, OTHER, check_column, key_filter, value_counts};
 pub use pivot::{Pivot, pivot};
 pub use profile::{Profile, profile, profiles};
@@ -199,13 +197,6 @@ pub struct ProfileSpec {
     #[serde(default = "utc", with = "zone_name")]
     pub tz: jiff::tz::TimeZone,
 }
-
-/// The identity inventory (the TUI's actors view): every actor of the selected events with
-/// its first and last event, counts of events, privileged actions and failures, and distinct
-/// source addresses, most active first. It has no options yet.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct InventorySpec {}
 
 fn utc() -> jiff::tz::TimeZone {
     jiff::tz::TimeZone::UTC

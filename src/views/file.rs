@@ -699,7 +699,7 @@ mod tests {
         let expect = [
             "v.toml:3: view 'a': unknown key 'colour'",
             "v.toml:6: view 'b': unknown column 'who'",
-            "v.toml:10: view 'c': a view shows at most one of pivot, timeline and findings",
+            "v.toml:10: view 'c': a view shows at most one of pivot, timeline, findings,",
             "v.toml:13: view 'd': findings: unknown severity 'severe'",
             "v.toml:16: view 'e': invalid filter at column",
             "v.toml:19: view 'f': invalid range",

@@ -311,7 +311,7 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, state: &AppState, main: Rect, 
                         }
                     };
                     let text = format!(
-                        "{:name_w$}  {:9} {:9} {}{}",
+                        "{:name_w$}  {:10} {:9} {}{}",
                         escape_control(&v.name),
                         v.analysis.kind(),
                         mark,
