@@ -183,10 +183,14 @@ fn draw_tabs(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) 
         put(buf, area, x, area.y, label.len() as u16, &label, style);
         x = x.saturating_add(label.len() as u16);
     }
-    let help = "? help  q quit";
-    let w = help.len() as u16;
-    if area.width > x.saturating_add(w + 1) {
-        put(buf, area, area.right() - w, area.y, w, help, theme.muted());
+    // The longest hint that fits: at 80 columns the six tabs leave room for `? help` only,
+    // and help is what a new user must find.
+    for help in ["? help  q quit", "? help"] {
+        let w = help.len() as u16;
+        if area.width > x.saturating_add(w + 1) {
+            put(buf, area, area.right() - w, area.y, w, help, theme.muted());
+            break;
+        }
     }
 }
 
