@@ -207,7 +207,10 @@ fn the_filter_language_and_group_bys_use_identities() {
 /// The real public exports: every event with an actor has an identity, and the Azure caller
 /// whose token carries its object id is joined to it.
 #[test]
-#[ignore = "needs TRAILSCOPE_REAL_SAMPLES"]
+#[cfg_attr(
+    not(real_samples),
+    ignore = "needs TRAILSCOPE_REAL_SAMPLES=<path to the real public exports> (CI sets it)"
+)]
 fn real_exports_resolve_every_actor() {
     let dir = std::env::var_os("TRAILSCOPE_REAL_SAMPLES")
         .map(PathBuf::from)
