@@ -3,33 +3,20 @@
 //! runs `--runs` times and its wall time after the load is reported (target: 1 s).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use trailscope::analysis;
 use trailscope::audit::identities::IdentitiesSpec;
-use trailscope::load::classify::Classifier;
-use trailscope::load::pipeline::LoadOptions;
-use trailscope::load::source;
-use trailscope::store::FrameStore;
 use trailscope::synth;
 
 /// Runs the identities group.
 pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kind, &Path, usize)) {
-    // The month the detect group uses: `synth month` writes about 1.29 times what it is
-    // asked for.
-    let request = events * 775 / 1000;
-    let dir = data.join(format!("month-{request}"));
-    ensure(synth::Kind::Month, &dir, request);
-    let started = Instant::now();
-    let inputs = source::expand(&[dir.display().to_string()]).inputs;
-    let options = LoadOptions::new(Arc::new(Classifier::builtin().expect("built-in config")));
-    let store = FrameStore::load(inputs, options).expect("load");
+    let (store, load_seconds) = super::detect::load_month(data, events, ensure);
     let frame = store.frame();
     println!(
         "identities: generated month, {} events loaded in {:.2} s; {runs} runs",
         frame.height(),
-        started.elapsed().as_secs_f64()
+        load_seconds
     );
     let spec = IdentitiesSpec::default();
     let mut times = Vec::new();

@@ -4,15 +4,10 @@
 //! the work a load spends on identities (a load does it batch by batch as events arrive).
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use trailscope::identity::{Identities, IdentityLinks};
-use trailscope::load::classify::Classifier;
-use trailscope::load::pipeline::LoadOptions;
-use trailscope::load::source;
 use trailscope::schema::{ACTOR, IDENTITY};
-use trailscope::store::FrameStore;
 use trailscope::synth;
 
 fn median(mut times: Vec<Duration>) -> Duration {
@@ -22,17 +17,12 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 /// Runs the identity group.
 pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kind, &Path, usize)) {
-    let request = events * 775 / 1000;
-    let dir = data.join(format!("month-{request}"));
-    ensure(synth::Kind::Month, &dir, request);
     let mut loads = Vec::new();
     let mut store = None;
     for _ in 0..runs.max(1) {
-        let started = Instant::now();
-        let inputs = source::expand(&[dir.display().to_string()]).inputs;
-        let options = LoadOptions::new(Arc::new(Classifier::builtin().expect("built-in config")));
-        store = Some(FrameStore::load(inputs, options).expect("load"));
-        loads.push(started.elapsed());
+        let (loaded, seconds) = super::detect::load_month(data, events, &ensure);
+        store = Some(loaded);
+        loads.push(Duration::from_secs_f64(seconds));
     }
     let Some(store) = store else { return };
     let frame = store.frame();

@@ -54,6 +54,18 @@ pub fn write(kind: Kind, out: &Path, events: usize, seed: u64) -> io::Result<Wri
     }
 }
 
+/// A version-4-shaped UUID from 128 bits.
+fn uuid_text(a: u64, b: u64) -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xffff,
+        a & 0xfff,
+        0x8000 | (b >> 48) & 0x3fff,
+        b & 0xffff_ffff_ffff
+    )
+}
+
 /// A small deterministic random generator (SplitMix64).
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -92,14 +104,7 @@ impl Rng {
     pub fn uuid(&mut self) -> String {
         let a = self.next_u64();
         let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | (b >> 48) & 0x3fff,
-            b & 0xffff_ffff_ffff
-        )
+        uuid_text(a, b)
     }
 
     /// A UUID-shaped id that is the same for the same name (a directory's object id of a
@@ -109,14 +114,7 @@ impl Rng {
         self.uuid();
         let a = xxhash_rust::xxh3::xxh3_64(name.as_bytes());
         let b = xxhash_rust::xxh3::xxh3_64_with_seed(name.as_bytes(), 1);
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | (b >> 48) & 0x3fff,
-            b & 0xffff_ffff_ffff
-        )
+        uuid_text(a, b)
     }
 
     /// A hex string of `n` (at most 32) characters that is the same for the same name (an
