@@ -862,7 +862,12 @@ fn the_timeline_groups_lanes_by_identity_and_drills_into_one() {
         ("dana.smith@corp.example".to_string(), 7),
         "{by_identity:?}"
     );
-    assert!(h.screen().contains("dana.smith@corp"), "{}", h.screen());
+    let screen = h.screen();
+    assert!(screen.contains("dana.smith@corp"), "{screen}");
+    assert!(
+        screen.contains("Enter: events of the identity  i: by actor"),
+        "{screen}"
+    );
     h.command(Command::DrillDown);
     assert_eq!(h.state.view, View::Events);
     assert_eq!(h.state.events.matching, 7);

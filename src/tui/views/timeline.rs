@@ -1,10 +1,10 @@
-//! The timeline: one lane per actor over time buckets, findings marked.
+//! The timeline: one lane per actor (or identity) over time buckets, findings marked.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
-use crate::schema::ACTOR;
+use crate::schema::{ACTOR, IDENTITY};
 
 use super::super::state::{AppState, LANE_LABEL_WIDTH, timeline_columns};
 use super::{Theme, draw_message_below_header, empty_text, put};
@@ -32,10 +32,16 @@ pub(super) fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect,
     let end = (start + visible).min(buckets);
     let label = |i: usize| view.bucket_labels.get(i).cloned().unwrap_or_default();
     let info = format!(
-        "bucket {}   {} → {}   +/- zoom  ←/→ pan  Enter: events of the actor",
+        "bucket {}   {} → {}   +/- zoom  ←/→ pan  Enter: events of the {}  i: by {}",
         query_bucket_label(view.timeline.bucket),
         label(start),
         label(end.saturating_sub(1)),
+        timeline.lane_column(),
+        if timeline.by_identity {
+            ACTOR
+        } else {
+            IDENTITY
+        },
     );
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
     if view.labels.is_empty() {
@@ -44,7 +50,15 @@ pub(super) fn draw_timeline(frame: &mut Frame<'_>, state: &AppState, area: Rect,
     }
     let label_w = LANE_LABEL_WIDTH.min(area.width);
     let axis_y = area.y.saturating_add(1);
-    put(buf, area, area.x, axis_y, label_w, ACTOR, theme.header());
+    put(
+        buf,
+        area,
+        area.x,
+        axis_y,
+        label_w,
+        timeline.lane_column(),
+        theme.header(),
+    );
     // The column of the n-th bucket shown (saturating: `put` drops what is off the area).
     let bucket_x = |n: usize| {
         area.x
