@@ -107,6 +107,10 @@ pub struct Identities {
     untrusting: Vec<usize>,
     /// Per root: its most readable member, which names it.
     best: HashMap<usize, usize>,
+    /// Per root: the nodes of its identity (so taking one apart costs its size, not all).
+    members: HashMap<usize, Vec<usize>>,
+    /// Per node: the observations that name it (as actor or as `actor_id`).
+    node_observations: HashMap<usize, Vec<usize>>,
     /// Nodes whose identity may have a new name (new roots, joined roots, absorbed ones).
     dirty: BTreeSet<usize>,
     /// Lowercase name before disambiguation -> the roots that would carry it.
@@ -181,6 +185,7 @@ impl Identities {
                     let (node, names) = self.observe(provider_name, actor_text, id_text);
                     let seen = self.observed.len();
                     self.observed_names.push(names);
+                    self.index_observation(seen, names);
                     self.observed.push((
                         provider_name,
                         actor_text.to_owned(),
@@ -317,8 +322,11 @@ impl Identities {
     fn settle(&mut self) {
         while let Some(id_node) = self.untrusting.pop() {
             let root = self.find(id_node);
-            let members: HashSet<usize> = (0..self.nodes.len())
-                .filter(|&n| self.find(n) == root)
+            let members: HashSet<usize> = self
+                .members
+                .remove(&root)
+                .unwrap_or_else(|| vec![root])
+                .into_iter()
                 .collect();
             if members.iter().any(|m| self.used.contains_key(m)) {
                 self.relabel = true;
@@ -331,6 +339,7 @@ impl Identities {
                     node.why = None;
                 }
                 self.best.insert(m, m);
+                self.members.insert(m, vec![m]);
                 self.claims.remove(&m);
                 self.dirty.insert(m);
                 self.used.remove(&m);
@@ -338,18 +347,30 @@ impl Identities {
             for &m in &members {
                 self.implied_joins(m);
             }
-            for i in 0..self.observed.len() {
-                let (actor, id) = self.observed_names[i];
-                let touches =
-                    members.contains(&actor) || id.is_some_and(|id| members.contains(&id));
-                if touches {
-                    let (provider, actor, id) = self.observed[i].clone();
-                    let (node, names) = self.observe(provider, &actor, id.as_deref());
-                    self.observed_node[i] = node;
-                    self.observed_names[i] = names;
-                }
+            let touched: BTreeSet<usize> = members
+                .iter()
+                .filter_map(|m| self.node_observations.get(m))
+                .flatten()
+                .copied()
+                .collect();
+            for i in touched {
+                let (provider, actor, id) = self.observed[i].clone();
+                let (node, names) = self.observe(provider, &actor, id.as_deref());
+                self.observed_node[i] = node;
+                self.observed_names[i] = names;
+                self.index_observation(i, names);
             }
             self.derived = OnceLock::new();
+        }
+    }
+
+    /// Remembers which nodes observation `i` names, for [`Identities::settle`].
+    fn index_observation(&mut self, i: usize, (actor, id): (usize, Option<usize>)) {
+        for node in std::iter::once(actor).chain(id) {
+            let list = self.node_observations.entry(node).or_default();
+            if list.last() != Some(&i) {
+                list.push(i);
+            }
         }
     }
 
@@ -404,6 +425,7 @@ impl Identities {
                 });
                 self.index.insert(key, node);
                 self.best.insert(node, node);
+                self.members.insert(node, vec![node]);
                 self.dirty.insert(node);
                 self.derived = OnceLock::new();
                 self.implied_joins(node);
@@ -460,6 +482,8 @@ impl Identities {
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
         self.nodes[child].parent = root;
         self.nodes[root].pin = pa.or(pb);
+        let moved = self.members.remove(&child).unwrap_or_else(|| vec![child]);
+        self.members.entry(root).or_default().extend(moved);
         let child_best = self.best.remove(&child).unwrap_or(child);
         let root_best = self.best.get(&root).copied().unwrap_or(root);
         let better = |x: &Node, y: &Node| {

@@ -9,6 +9,7 @@ fn see(ids: &mut Identities, provider: &'static str, actor: &str, id: Option<&st
         .push((provider, actor.to_owned(), id.map(str::to_owned)));
     ids.observed_node.push(node);
     ids.observed_names.push(names);
+    ids.index_observation(ids.observed.len() - 1, names);
     node
 }
 
@@ -280,4 +281,30 @@ fn an_id_many_names_claim_is_a_placeholder_and_its_joins_are_undone() {
         ids.identity_of("dana@old.example"),
         ids.identity_of("dana@new.example")
     );
+}
+
+#[test]
+fn many_placeholders_each_undo_only_their_own_joins() {
+    let mut ids = Identities::new(&no_links());
+    // A real join that must survive the placeholders around it.
+    let guid = "3f2504e0-4f89-11d3-9a0c-0305e82c3301";
+    see(&mut ids, "entra", "dana@corp.example", Some(guid));
+    for p in 0..500 {
+        let id = format!("00000000-0000-4000-8000-{p:012x}");
+        for n in 0..4 {
+            see(
+                &mut ids,
+                "entra",
+                &format!("user{p}-{n}@corp.example"),
+                Some(&id),
+            );
+        }
+    }
+    finish(&mut ids);
+    assert_eq!(ids.placeholders(), 500);
+    assert_eq!(
+        ids.identity_of("user7-2@corp.example"),
+        Some("user7-2@corp.example")
+    );
+    assert_eq!(ids.identity_of(guid), Some("dana@corp.example"));
 }

@@ -46,6 +46,8 @@ struct Cursor {
     /// Decompressed bytes produced.
     output_offset: u64,
     phase: Phase,
+    /// The data is corrupt after the output produced so far: the next step says so.
+    failure: Option<String>,
 }
 
 impl Cursor {
@@ -57,6 +59,7 @@ impl Cursor {
             input_offset: 0,
             output_offset: 0,
             phase: Phase::Header,
+            failure: None,
         }
     }
 }
@@ -134,6 +137,9 @@ impl GzipSeeker {
         cursor: &mut Cursor,
         input: &mut [u8],
     ) -> io::Result<Option<(usize, usize)>> {
+        if let Some(failure) = &cursor.failure {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, failure.clone()));
+        }
         loop {
             if cursor.phase == Phase::Header {
                 match self.read_header(cursor.input_offset)? {
@@ -178,10 +184,14 @@ impl GzipSeeker {
                     ));
                 }
                 other => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("corrupt gzip data ({other:?})"),
-                    ));
+                    let failure = format!("corrupt gzip data ({other:?})");
+                    // The bytes inflated before the corruption are real output (the load
+                    // read them too): hand them out, and fail on the next step.
+                    if written > 0 {
+                        cursor.failure = Some(failure);
+                        return Ok(Some((start, written)));
+                    }
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, failure));
                 }
             }
             self.maybe_keep(cursor, before);
