@@ -160,6 +160,42 @@ fn a_broken_line_is_one_rejection_however_many_tokens_it_holds() {
     );
 }
 
+/// The records of `spec` as one `{"Records":[...]}` array, loaded twice: as written, and
+/// gzipped with the `damage` (fraction of the length, byte) applied; with the directory
+/// holding both.
+fn load_damaged(
+    spec: &[(usize, usize, Vec<Mutation>)],
+    damage: &[(f64, u8)],
+) -> (tempfile::TempDir, trailscope::store::FrameStore) {
+    let seeds = seed_lines();
+    let mut array = b"{\"Records\":[".to_vec();
+    for (i, (format, index, mutations)) in spec.iter().enumerate() {
+        if i > 0 {
+            array.push(b',');
+        }
+        array.extend(apply(
+            &seeds[*format][index % seeds[*format].len()],
+            mutations,
+        ));
+    }
+    array.extend_from_slice(b"]}");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&array).unwrap();
+    let mut gz = enc.finish().unwrap();
+    for (f, b) in damage {
+        let i = ((gz.len() as f64) * f) as usize;
+        if let Some(slot) = gz.get_mut(i) {
+            *slot = *b;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plain = write(dir.path(), "records.json", &array);
+    let zipped = write(dir.path(), "records.json.gz", &gz);
+    let store = load(&[&plain, &zipped]);
+    // The directory lives as long as the store: records are read back from it.
+    (dir, store)
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -210,28 +246,7 @@ proptest! {
         spec in lines(),
         damage in prop::collection::vec((0.0..1.0f64, any::<u8>()), 1..6),
     ) {
-        let seeds = seed_lines();
-        let mut array = b"{\"Records\":[".to_vec();
-        for (i, (format, index, mutations)) in spec.iter().enumerate() {
-            if i > 0 {
-                array.push(b',');
-            }
-            array.extend(apply(&seeds[*format][index % seeds[*format].len()], mutations));
-        }
-        array.extend_from_slice(b"]}");
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(&array).unwrap();
-        let mut gz = enc.finish().unwrap();
-        for (f, b) in &damage {
-            let i = ((gz.len() as f64) * f) as usize;
-            if let Some(slot) = gz.get_mut(i) {
-                *slot = *b;
-            }
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let plain = write(dir.path(), "records.json", &array);
-        let zipped = write(dir.path(), "records.json.gz", &gz);
-        let store = load(&[&plain, &zipped]);
+        let (_dir, store) = load_damaged(&spec, &damage);
         prop_assert!(store.inputs().iter().all(|i| i.finished));
         prop_assert_eq!(store.frame().height() as u64, store.totals().0);
         // Whatever was loaded can be read back as it was written.
@@ -275,31 +290,7 @@ fn a_record_inflated_before_gzip_damage_reads_back() {
         (7, 5346414942447462979, vec![]),
     ];
     let damage = [(0.11818452660472875f64, 154u8), (0.8034797980520838, 147)];
-    let seeds = seed_lines();
-    let mut array = b"{\"Records\":[".to_vec();
-    for (i, (format, index, mutations)) in spec.iter().enumerate() {
-        if i > 0 {
-            array.push(b',');
-        }
-        array.extend(apply(
-            &seeds[*format][index % seeds[*format].len()],
-            mutations,
-        ));
-    }
-    array.extend_from_slice(b"]}");
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(&array).unwrap();
-    let mut gz = enc.finish().unwrap();
-    for (f, b) in &damage {
-        let i = ((gz.len() as f64) * f) as usize;
-        if let Some(slot) = gz.get_mut(i) {
-            *slot = *b;
-        }
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let plain = write(dir.path(), "records.json", &array);
-    let zipped = write(dir.path(), "records.json.gz", &gz);
-    let store = load(&[&plain, &zipped]);
+    let (_dir, store) = load_damaged(&spec, &damage);
     let zipped_events = store.inputs()[1].events;
     assert!(
         zipped_events > 0,
