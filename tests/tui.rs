@@ -25,6 +25,7 @@ mod follow;
 mod hostile;
 mod pty;
 mod saved;
+mod values;
 
 fn settings() -> Settings {
     Settings {
