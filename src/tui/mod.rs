@@ -17,6 +17,8 @@ pub mod access;
 pub mod action;
 pub mod app;
 mod arrivals;
+pub mod columns;
+mod events_columns;
 mod export;
 pub mod follow;
 mod input;
@@ -27,6 +29,7 @@ pub mod model;
 pub mod pretty_json;
 mod saved;
 pub mod state;
+mod timeline_cursor;
 pub mod values;
 pub mod views;
 
