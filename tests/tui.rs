@@ -23,6 +23,7 @@ mod access;
 mod export;
 mod follow;
 mod hostile;
+mod places;
 mod pty;
 mod saved;
 mod values;

@@ -26,9 +26,7 @@ use super::state::View;
 
 use super::action::{Action, Effect, IngestMsgBox};
 use super::input;
-use super::state::{
-    AppState, Back, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS,
-};
+use super::state::{AppState, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS};
 use super::values;
 
 /// Lanes (actors) the timeline keeps; the rest are summed into "(other)".
@@ -291,10 +289,7 @@ impl AppState {
             return;
         }
         let combined = filter::drill::and_term(&self.filter.text, &part);
-        self.back.push(Back {
-            view: self.view,
-            filter: self.filter.text.clone(),
-        });
+        self.push_back();
         self.events.cursor.selected = 0;
         self.events.cursor.offset = 0;
         self.set_filter(combined, effects);
@@ -401,6 +396,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.events.version = version;
                     state.place_cursor(anchored);
                     state.refresh_window();
+                    state.finish_restoring();
                     state.ensure_analysis(effects);
                     state.prefetch_analyses(effects);
                     state.sync_detail(effects);
@@ -617,9 +613,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         Command::GoBack => {
             if state.view == View::Detail {
                 state.open_view(View::Events, effects);
-            } else if let Some(back) = state.back.pop() {
-                state.set_filter(back.filter, effects);
-                state.open_view(back.view, effects);
+            } else if state.pop_back(effects) {
             } else if state.view != View::Events {
                 state.open_view(View::Events, effects);
             }
@@ -897,10 +891,9 @@ fn filter_value(state: &mut AppState, exclude: bool, effects: &mut Vec<Effect>) 
         ));
         return;
     }
-    state.back.push(Back {
-        view: state.view,
-        filter: state.filter.text.clone(),
-    });
+    state.push_back();
+    // The event under the cursor has the value: it stays selected, on the same line.
+    state.keep_selected_event();
     state.set_filter(text, effects);
     state.message = Some(format!(
         "filter {} {} (Esc undoes)",

@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod keymap;
 mod line;
 pub mod model;
+pub mod places;
 pub mod pretty_json;
 mod saved;
 pub mod state;

@@ -295,6 +295,8 @@ pub struct Back {
     pub view: View,
     /// The filter before.
     pub filter: String,
+    /// Every view's place before.
+    pub places: super::places::Places,
 }
 
 /// Load state for the status bar.
@@ -382,6 +384,8 @@ pub struct EventsModel {
     /// The widest shown text of each column seen since the filter changed (uncapped), so
     /// widths fit the content without jumping back and forth while scrolling.
     pub fitted: HashMap<&'static str, u16>,
+    /// The selected event's line on screen to put back when its anchor is found (Esc).
+    pub restore_line: Option<usize>,
     /// Widths the user set (`<`, `>`, `_`).
     pub resized: HashMap<&'static str, u16>,
     /// The laid-out widths of the columns from `col_offset` on.
@@ -618,6 +622,8 @@ pub struct AppState {
     pub active: Option<ActiveView>,
     /// Set once quitting.
     pub quitting: bool,
+    /// The places Esc is putting back, until the events of the filter arrive.
+    pub restoring: Option<super::places::Places>,
     /// Principals shown whole (`arn:aws:iam::111122223333:user/dana`) instead of shortened
     /// (`user/dana`).
     pub full_values: bool,
@@ -685,6 +691,7 @@ impl AppState {
                 content_key: None,
                 show_detail: true,
                 anchor: None,
+                restore_line: None,
                 fitted: HashMap::new(),
                 resized: HashMap::new(),
                 widths: Vec::new(),
@@ -729,6 +736,7 @@ impl AppState {
             active: None,
             quitting: false,
             full_values: false,
+            restoring: None,
         }
     }
 

@@ -5,7 +5,7 @@
 use crate::text::format_time;
 
 use super::action::Effect;
-use super::state::{AppState, Back};
+use super::state::AppState;
 
 impl AppState {
     /// Moves the bucket cursor by `delta` buckets (0: just keeps it valid and on screen).
@@ -74,10 +74,7 @@ impl AppState {
             return;
         };
         let text = crate::analysis::filter::drill::and_term(&self.filter.text, &range);
-        self.back.push(Back {
-            view: self.view,
-            filter: self.filter.text.clone(),
-        });
+        self.push_back();
         self.timeline.zoom = None;
         self.timeline.mark = None;
         self.timeline.start = 0;
