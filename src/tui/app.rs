@@ -746,6 +746,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         Command::CopyValue => copy_value(state, effects),
         Command::ResizeColumn(delta) => state.resize_column(delta),
         Command::MarkBucket => state.mark_bucket(),
+        Command::AskTimeRange => state.ask_time_range(),
         Command::ZoomToSelection => state.zoom_to_selection(effects),
         Command::FullWidth => state.toggle_full_width(),
         Command::ToggleFullNames => {

@@ -94,6 +94,8 @@ pub enum Command {
     FullWidth,
     /// Principals shown whole (with the account) or shortened.
     ToggleFullNames,
+    /// Jump to a time range (the last hour, day, week, or FROM..TO).
+    AskTimeRange,
     /// The timeline: mark the bucket under the cursor as one end of a range (again: unmark).
     MarkBucket,
     /// The timeline: narrow to the marked range of buckets (or the bucket under the cursor).
@@ -341,6 +343,12 @@ pub const KEYMAP: &[Binding] = &[
         Keystroke::ch('a'),
         C::ToggleFullNames,
         "principals whole (ARNs with the account) or short",
+    ),
+    bind(
+        G,
+        Keystroke::ch('t'),
+        C::AskTimeRange,
+        "time range: 1h, 24h, 7d or FROM..TO",
     ),
     bind(G, Keystroke::ch('?'), C::ShowHelp, "help"),
     bind(G, Keystroke::ch('q'), C::Quit, "quit"),

@@ -30,6 +30,7 @@ pub mod places;
 pub mod pretty_json;
 mod saved;
 pub mod state;
+pub mod time_range;
 mod timeline_cursor;
 pub mod values;
 pub mod views;

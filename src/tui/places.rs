@@ -51,6 +51,7 @@ impl AppState {
             view: self.view,
             filter: self.filter.text.clone(),
             places: self.places(),
+            range: self.range.clone(),
         });
     }
 
@@ -71,6 +72,7 @@ impl AppState {
         self.events.anchor = back.places.event.as_ref().map(|(a, _)| a.clone());
         self.events.restore_line = back.places.event.as_ref().map(|(_, line)| *line);
         self.restoring = Some(back.places);
+        self.range = back.range;
         self.set_filter(back.filter, effects);
         self.open_view(back.view, effects);
         true

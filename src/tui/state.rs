@@ -212,6 +212,8 @@ pub enum Asking {
     Command,
     /// The file to export the current view to as a report.
     ExportPath,
+    /// The time range (`t`).
+    TimeRange,
 }
 
 /// A line being typed in the filter bar's place.
@@ -248,6 +250,7 @@ impl Prompt {
             Asking::Rename { old } => format!("rename '{}' to: ", name(old)),
             Asking::ConfirmDelete { name: n } => format!("delete view '{}'? (y/n) ", name(n)),
             Asking::Command => ":".into(),
+            Asking::TimeRange => "time range (1h, 24h, 7d, FROM..TO; empty: all): ".into(),
             Asking::ExportPath => {
                 "export report to (.html .md .csv .json .ndjson .parquet): ".into()
             }
@@ -297,6 +300,8 @@ pub struct Back {
     pub filter: String,
     /// Every view's place before.
     pub places: super::places::Places,
+    /// The time range before.
+    pub range: Option<crate::analysis::TimeRange>,
 }
 
 /// Load state for the status bar.

@@ -22,7 +22,10 @@ fn esc_after_drilling_from_the_pivot_returns_to_the_same_cell() {
     assert_eq!((h.state.pivot.cursor, h.state.pivot.col), before);
     // What the user sees: the fifth row is selected again.
     let screen = h.screen();
-    let selected = screen.lines().find(|l| l.contains('▶')).expect("a selected row");
+    let selected = screen
+        .lines()
+        .find(|l| l.contains('▶'))
+        .expect("a selected row");
     let label = &h.state.pivot.result.as_ref().expect("pivot").pivot.row_keys[4];
     let shown = trailscope::text::shorten_identity(label.label()).into_owned();
     assert!(selected.contains(&shown[..shown.len().min(10)]), "{screen}");
@@ -105,4 +108,49 @@ fn back_twice_unwinds_two_drill_downs_in_order() {
     assert_eq!(h.state.filter.text, "");
     assert_eq!(h.state.view, View::Pivot);
     assert_eq!(h.state.pivot.cursor.selected, 1);
+}
+
+#[test]
+fn t_jumps_to_the_last_hour_and_esc_goes_back_to_every_time() {
+    let mut h = harness(80, 24);
+    let total = h.state.events.matching;
+    h.key(KeyCode::Char('t'));
+    h.type_text("1h");
+    h.key(KeyCode::Enter);
+    let expected = count(h.state.store.frame(), "last:1h");
+    assert!(expected > 0 && expected < total);
+    assert_eq!(h.state.events.matching, expected);
+    let screen = h.screen();
+    assert!(screen.contains("⏱ 1h │ /"), "{screen}");
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.range, None);
+    assert_eq!(h.state.events.matching, total);
+    // A range typed as FROM..TO, read in the display zone.
+    h.key(KeyCode::Char('t'));
+    h.type_text("2024-03-20 00:00..2024-03-20 06:00");
+    h.key(KeyCode::Enter);
+    let expected = count(
+        h.state.store.frame(),
+        "after:\"2024-03-20 00:00\" before:\"2024-03-20 06:00\"",
+    );
+    assert_eq!(h.state.events.matching, expected);
+    // Nonsense is refused with a reason, and the range stays.
+    h.key(KeyCode::Char('t'));
+    h.type_text(" and yesterday");
+    h.key(KeyCode::Enter);
+    assert!(h.screen().contains("time range:"));
+    assert_eq!(h.state.events.matching, expected);
+}
+
+#[test]
+fn at_80_columns_a_long_filters_error_moves_to_the_status_line_whole() {
+    let mut h = harness(80, 24);
+    h.key(KeyCode::Char('/'));
+    h.type_text("actor:alice action:*Policy* -outcome:success provider:aws and (");
+    let screen = h.screen();
+    let status = status_line(&screen);
+    assert!(
+        status.contains("✗ column 63: unbalanced parenthesis: '(' is never closed"),
+        "{screen}"
+    );
 }
