@@ -251,7 +251,9 @@ fn workflow_keys(h: &mut Harness) {
     back.print();
     let mut resize = Timings::new("resize a column (< and >)");
     for i in 0..20 {
-        resize.time(h, |h| h.key(KeyCode::Char(if i % 2 == 0 { '>' } else { '<' })));
+        resize.time(h, |h| {
+            h.key(KeyCode::Char(if i % 2 == 0 { '>' } else { '<' }))
+        });
     }
     resize.print();
     h.command(Command::OpenView(View::Timeline));

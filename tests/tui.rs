@@ -210,8 +210,8 @@ const VIEWS: [&str; 8] = [
 ];
 
 #[test]
-fn every_view_renders_the_sample_at_80x24_and_120x40() {
-    for (w, h) in [(80u16, 24u16), (120, 40)] {
+fn every_view_renders_the_sample_at_80x24_120x40_and_160x45() {
+    for (w, h) in [(80u16, 24u16), (120, 40), (160, 45)] {
         for view in VIEWS {
             let mut harness = harness(w, h);
             open(&mut harness, view);

@@ -744,6 +744,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         Command::Export => state.ask_export_path(),
         Command::FilterValue { exclude } => filter_value(state, exclude, effects),
         Command::CopyValue => copy_value(state, effects),
+        Command::OnlyValue => only_value(state, effects),
         Command::ResizeColumn(delta) => state.resize_column(delta),
         Command::MarkBucket => state.mark_bucket(),
         Command::AskTimeRange => state.ask_time_range(),
@@ -900,6 +901,25 @@ fn filter_value(state: &mut AppState, exclude: bool, effects: &mut Vec<Effect>) 
         "filter {} {} (Esc undoes)",
         if exclude { "excludes" } else { "narrowed to" },
         escape_control(&value.term(false))
+    ));
+}
+
+/// `=`: every event with the value under the cursor (the filter replaced; Esc restores it).
+fn only_value(state: &mut AppState, effects: &mut Vec<Effect>) {
+    let Some(value) = state.value_under_cursor() else {
+        state.message = Some("no value under the cursor here".into());
+        return;
+    };
+    let text = value.term(false);
+    if text == state.filter.text.trim() {
+        return;
+    }
+    state.push_back();
+    state.keep_selected_event();
+    state.set_filter(text.clone(), effects);
+    state.message = Some(format!(
+        "filter replaced by {} (Esc restores it)",
+        escape_control(&text)
     ));
 }
 

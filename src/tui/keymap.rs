@@ -86,6 +86,8 @@ pub enum Command {
         /// Exclude the value instead.
         exclude: bool,
     },
+    /// Replace the filter with the value under the cursor: everything with this value.
+    OnlyValue,
     /// Copy the value under the cursor to the clipboard (OSC 52).
     CopyValue,
     /// The events table's column under the cursor narrower (negative) or wider.
@@ -331,6 +333,12 @@ pub const KEYMAP: &[Binding] = &[
         Keystroke::ch('!'),
         C::FilterValue { exclude: true },
         "exclude the value under the cursor",
+    ),
+    bind(
+        G,
+        Keystroke::ch('='),
+        C::OnlyValue,
+        "everything with the value under the cursor",
     ),
     bind(
         G,

@@ -4,26 +4,7 @@
 
 use super::action::Effect;
 use super::jobs::Anchor;
-use super::state::{AppState, Back, Cursor};
-
-/// Every view's place.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Places {
-    /// The selected event (found again by its record) and its line on screen.
-    pub event: Option<(Anchor, usize)>,
-    /// The events table's column cursor and first column.
-    pub event_columns: (usize, usize),
-    /// The pivot's row cursor, column cursor and first column.
-    pub pivot: (Cursor, usize, usize),
-    /// The timeline's lane cursor, first bucket, zoom, bucket cursor and mark.
-    pub timeline: (Cursor, usize, Option<usize>, usize, Option<usize>),
-    /// The identities view's cursor.
-    pub identities: Cursor,
-    /// The findings view's cursor.
-    pub findings: Cursor,
-    /// The access view's cursor.
-    pub access: Cursor,
-}
+use super::state::{AppState, Back, Places};
 
 impl AppState {
     /// Every view's place now.

@@ -299,9 +299,28 @@ pub struct Back {
     /// The filter before.
     pub filter: String,
     /// Every view's place before.
-    pub places: super::places::Places,
+    pub places: Places,
     /// The time range before.
     pub range: Option<crate::analysis::TimeRange>,
+}
+
+/// Every view's place (saved on the back stack; see `places.rs`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Places {
+    /// The selected event (found again by its record) and its line on screen.
+    pub event: Option<(Anchor, usize)>,
+    /// The events table's column cursor and first column.
+    pub event_columns: (usize, usize),
+    /// The pivot's row cursor, column cursor and first column.
+    pub pivot: (Cursor, usize, usize),
+    /// The timeline's lane cursor, first bucket, zoom, bucket cursor and mark.
+    pub timeline: (Cursor, usize, Option<usize>, usize, Option<usize>),
+    /// The identities view's cursor.
+    pub identities: Cursor,
+    /// The findings view's cursor.
+    pub findings: Cursor,
+    /// The access view's cursor.
+    pub access: Cursor,
 }
 
 /// Load state for the status bar.
@@ -628,7 +647,7 @@ pub struct AppState {
     /// Set once quitting.
     pub quitting: bool,
     /// The places Esc is putting back, until the events of the filter arrive.
-    pub restoring: Option<super::places::Places>,
+    pub restoring: Option<Places>,
     /// Principals shown whole (`arn:aws:iam::111122223333:user/dana`) instead of shortened
     /// (`user/dana`).
     pub full_values: bool,

@@ -154,3 +154,41 @@ fn at_80_columns_a_long_filters_error_moves_to_the_status_line_whole() {
         "{screen}"
     );
 }
+
+#[test]
+fn the_timeline_shows_its_axis_the_bucket_cursor_and_a_marked_range() {
+    for (w, height) in [(80u16, 24u16), (160, 45)] {
+        let mut h = harness(w, height);
+        h.command(Command::OpenView(View::Timeline));
+        h.command(Command::ZoomIn);
+        for _ in 0..3 {
+            h.key(KeyCode::Down);
+        }
+        for _ in 0..4 {
+            h.key(KeyCode::Right);
+        }
+        h.key(KeyCode::Char(' '));
+        for _ in 0..6 {
+            h.key(KeyCode::Right);
+        }
+        let screen = h.screen();
+        // The first line names the selected range and the lane's count in it.
+        let (first, last) = h.state.timeline_range().expect("a range");
+        assert_eq!((first, last), (4, 10));
+        let view = h.state.timeline.result.as_ref().expect("timeline");
+        let lane = &view.timeline.lanes[3];
+        let in_range: u64 = lane.counts[4..=10].iter().sum();
+        assert!(
+            screen.contains(&format!(": {} event", thousands(in_range))),
+            "{screen}"
+        );
+        assert!(screen.contains(&view.bucket_labels[4]), "{screen}");
+        insta::assert_snapshot!(
+            format!("timeline_bucket_cursor_and_marked_range_at_{w}x{height}"),
+            screen
+        );
+        // Enter: the lane's events in the range.
+        h.key(KeyCode::Enter);
+        assert_eq!(h.state.events.matching as u64, in_range);
+    }
+}

@@ -671,3 +671,38 @@ fn a_view_saved_with_s_opens_again_from_the_list_with_the_same_rows_and_is_delet
     let text = std::fs::read_to_string(&file).expect("the views file");
     assert!(!text.contains("failures"), "{text}");
 }
+
+#[test]
+fn in_the_binary_comma_narrows_to_the_cell_and_y_copies_it_through_osc_52() {
+    use base64::Engine as _;
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    let store = sample();
+    let frame = store.frame().clone();
+    let total = thousands(frame.height() as u64);
+    let actor = frame
+        .column(ACTOR)
+        .and_then(|c| c.get(0))
+        .map(|v| v.str_value().into_owned())
+        .expect("first actor");
+    let narrowed = thousands(count(&frame, &format!("actor:\"{actor}\"")) as u64);
+
+    let mut pty = Pty::spawn(24, 80);
+    pty.wait_for("the sample to load", |s| {
+        s.contains(&format!("{total}/{total} events")) && s.contains("loaded")
+    });
+    // Two columns right (time, provider, actor), then `,` and `y`.
+    pty.send(b"\x1b[C\x1b[C");
+    pty.send(b",");
+    pty.wait_for("the narrowed count", |s| {
+        s.contains(&format!("{narrowed}/{total} events"))
+    });
+    pty.send(b"y");
+    pty.wait_for("the copy notice", |s| s.contains("copied actor"));
+    pty.send(b"q");
+    let text = pty.output();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(actor.as_bytes());
+    assert!(
+        text.contains(&format!("\x1b]52;c;{encoded}\x07")),
+        "no OSC 52 sequence with the actor {actor:?}"
+    );
+}

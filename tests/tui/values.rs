@@ -3,6 +3,7 @@
 
 use super::*;
 use trailscope::analysis::filter::drill::and_term;
+use trailscope::schema::SRC_IP;
 use trailscope::tui::values::osc52;
 
 /// The events view with the column cursor on `column`.
@@ -138,4 +139,21 @@ fn a_copy_carries_log_content_base64_encoded_never_as_control_characters() {
             .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
     );
     assert!(osc52(&"x".repeat(trailscope::tui::values::COPY_LIMIT + 1)).is_none());
+}
+
+#[test]
+fn equals_replaces_the_filter_with_the_value_and_esc_restores_it() {
+    let mut h = harness(160, 45);
+    h.key(KeyCode::Char('/'));
+    h.type_text("outcome:failure");
+    h.key(KeyCode::Enter);
+    on_column(&mut h, SRC_IP);
+    let ip = selected_value(&h, SRC_IP);
+    h.key(KeyCode::Char('='));
+    assert_eq!(h.state.filter.text, format!("src_ip:{ip}"));
+    let expected = count(h.state.store.frame(), &format!("src_ip:{ip}"));
+    assert_eq!(h.state.events.matching, expected);
+    assert!(h.screen().contains("filter replaced by src_ip:"));
+    h.key(KeyCode::Esc);
+    assert_eq!(h.state.filter.text, "outcome:failure");
 }

@@ -193,10 +193,10 @@ fn info_line(state: &AppState, view: &TimelineView) -> String {
     let name = view
         .labels
         .get(timeline.cursor.selected)
-        .map(|l| value_label(state, timeline.lane_column(), l, 24))
+        .map(|l| value_label(state, timeline.lane_column(), l, 18))
         .unwrap_or_default();
     format!(
-        "bucket {}  ▸ {} → {} · {}: {} event{}   ←/→ bucket  Space mark  Enter events  z zoom  +/- zoom  i: by {}",
+        "{} ▸ {} → {} · {}: {} event{}   ←/→ bucket  Space mark  Enter events  z zoom  +/- zoom  i: by {}",
         bucket_label(view.timeline.bucket),
         from,
         short_end(&from, &to),
