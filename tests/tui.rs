@@ -24,6 +24,7 @@ mod export;
 mod follow;
 mod hostile;
 mod pty;
+mod record;
 mod saved;
 
 fn settings() -> Settings {
@@ -655,7 +656,7 @@ fn columns_can_be_chosen_and_help_lists_every_binding() {
     // Cursor starts on `time`; move to provider and hide it.
     h.key(KeyCode::Char('j'));
     h.key(KeyCode::Char(' '));
-    h.key(KeyCode::Esc);
+    h.key(KeyCode::Enter);
     assert!(!h.state.events.columns.contains(&PROVIDER));
     assert_eq!(
         h.state.events.window[0].cells.len(),
