@@ -26,6 +26,7 @@ mod hostile;
 mod pty;
 mod record;
 mod saved;
+mod values;
 
 fn settings() -> Settings {
     Settings {

@@ -65,9 +65,11 @@ impl AppState {
             return;
         }
         if row != self.record.row {
-            self.record.field_cursor = 0;
-            self.record.scroll = 0;
+            // Every event has the same fields: the field cursor stays on its field.
             self.record.hscroll = 0;
+            if self.record.tab == RecordTab::Findings {
+                self.record.scroll = 0;
+            }
         }
         self.record.row = row;
         self.record.fields = match row {

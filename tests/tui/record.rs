@@ -385,3 +385,43 @@ fn findings_times_in_a_display_zone_are_not_cut() {
     assert!(time.ends_with("EST") || time.ends_with("EDT"), "{time}");
     assert!(screen.contains(&time), "{time} whole in\n{screen}");
 }
+
+#[test]
+fn on_the_fields_tab_the_value_keys_act_on_the_field_under_the_cursor() {
+    let mut h = record_of_finding(120, 40);
+    let row = h.state.detail.frame_row.unwrap() as usize;
+    // On the original record there is no value under a cursor.
+    h.key(KeyCode::Char(','));
+    assert!(h.state.filter.text.is_empty());
+    h.key(KeyCode::Tab);
+    let at = |h: &Harness, field: &str| {
+        h.state
+            .record
+            .fields
+            .iter()
+            .position(|f| f.field == field)
+            .unwrap() as i32
+    };
+    h.command(Command::ScrollBy(at(&h, ACTOR)));
+    let actor = text_of(h.state.store.frame(), ACTOR, row);
+    h.key(KeyCode::Char('y'));
+    assert_eq!(h.copied(), std::slice::from_ref(&actor));
+    h.key(KeyCode::Char(','));
+    assert!(
+        h.state.filter.text.starts_with("actor:"),
+        "{}",
+        h.state.filter.text
+    );
+    assert!(h.state.filter.text.contains(&actor) || h.state.filter.text.contains('"'));
+    assert!(h.state.events.matching > 0);
+    // `!` excludes the provider: the event itself no longer matches.
+    h.command(Command::ScrollBy(
+        at(&h, trailscope::schema::PROVIDER) - at(&h, ACTOR),
+    ));
+    h.key(KeyCode::Char('!'));
+    assert!(
+        h.state.filter.text.contains("-provider:"),
+        "{}",
+        h.state.filter.text
+    );
+}
