@@ -291,3 +291,36 @@ fn summary_timings_are_printed() {
         "{line}"
     );
 }
+
+#[test]
+fn identities_list_every_provider_an_identity_is_active_in() {
+    let sample = sample_logs().display().to_string();
+    let identity = "dana@northwind.example";
+    // The providers of the identity's events, as the events say.
+    let events = run(&[
+        "query",
+        &sample,
+        "--filter",
+        &format!("identity:{identity}"),
+        "--format",
+        "csv",
+    ]);
+    let mut providers = csv_column(&stdout(&events), "provider");
+    providers.sort();
+    providers.dedup();
+    assert!(providers.len() > 1, "{providers:?}");
+    let out = run(&["identities", &sample, "--format", "json"]);
+    let inventory: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let rows = inventory.as_array().unwrap();
+    let row = rows.iter().find(|r| r["identity"] == identity).unwrap();
+    let listed: Vec<String> = row["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(listed, providers);
+    let table = stdout(&run(&["identities", &sample]));
+    let line = table.lines().find(|l| l.starts_with(identity)).unwrap();
+    assert!(line.contains(&providers.join(",")), "{line}");
+}
