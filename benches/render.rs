@@ -138,14 +138,14 @@ pub fn bench(events: usize) {
     // Sort: the time column (asc, desc, off) and the actor column, over every row.
     let mut sort_time = Timings::new("sort keypress, time column (asc/desc/off)");
     for _ in 0..9 {
-        sort_time.time(&mut h, |h| h.key(KeyCode::Char('s')));
+        sort_time.time(&mut h, |h| h.key(KeyCode::Char('o')));
         h.settle();
     }
     sort_time.print();
     h.command(Command::MoveColumn(2));
     let mut sort_actor = Timings::new("sort keypress, actor column (asc/desc/off)");
     for _ in 0..9 {
-        sort_actor.time(&mut h, |h| h.key(KeyCode::Char('s')));
+        sort_actor.time(&mut h, |h| h.key(KeyCode::Char('o')));
         h.settle();
     }
     sort_actor.print();
@@ -227,5 +227,59 @@ pub fn bench(events: usize) {
         "resident memory: {before:.1} MB before 1,000 scroll steps, {after:.1} MB after ({:+.1} MB)",
         after - before
     );
+    workflow_keys(&mut h);
     println!("(outcome:failure matched {matching} events)");
+}
+
+/// The investigation keys of issue 19: a value under the cursor narrows the filter (`,`) and
+/// Esc puts the place back; columns resized; the timeline's bucket cursor, its drill-down and
+/// back; a time-range jump and back.
+fn workflow_keys(h: &mut Harness) {
+    h.command(Command::OpenView(View::Events));
+    h.command(Command::ClearFilter);
+    h.command(Command::MoveColumn(2));
+    let mut narrow = Timings::new("narrow to the actor under the cursor (,)");
+    let mut back = Timings::new("back (Esc) with every place restored");
+    for _ in 0..10 {
+        narrow.time(h, |h| h.key(KeyCode::Char(',')));
+        h.settle();
+        back.time(h, |h| h.key(KeyCode::Esc));
+        h.settle();
+        h.command(Command::ScrollBy(37));
+    }
+    narrow.print();
+    back.print();
+    let mut resize = Timings::new("resize a column (< and >)");
+    for i in 0..20 {
+        resize.time(h, |h| {
+            h.key(KeyCode::Char(if i % 2 == 0 { '>' } else { '<' }))
+        });
+    }
+    resize.print();
+    h.command(Command::OpenView(View::Timeline));
+    h.settle();
+    let mut bucket = Timings::new("timeline: move the bucket cursor");
+    for _ in 0..40 {
+        bucket.time(h, |h| h.key(KeyCode::Right));
+    }
+    bucket.print();
+    let mut drill = Timings::new("timeline: Enter (lane and bucket), then Esc");
+    for _ in 0..5 {
+        drill.time(h, |h| h.key(KeyCode::Enter));
+        h.settle();
+        drill.time(h, |h| h.key(KeyCode::Esc));
+        h.settle();
+    }
+    drill.print();
+    h.command(Command::OpenView(View::Events));
+    let mut range = Timings::new("time range (t 1h Enter), then Esc");
+    for _ in 0..5 {
+        h.key(KeyCode::Char('t'));
+        h.type_text("1h");
+        range.time(h, |h| h.key(KeyCode::Enter));
+        h.settle();
+        range.time(h, |h| h.key(KeyCode::Esc));
+        h.settle();
+    }
+    range.print();
 }

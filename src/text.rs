@@ -162,6 +162,99 @@ pub fn char_width(c: char) -> usize {
     }
 }
 
+/// `s` in at most `width` display columns, its middle replaced by `…` when it is longer, so
+/// both the start and the end of a long identifier stay readable (`arn:aws:i…/dana`).
+pub fn middle_ellipsis(s: &str, width: usize) -> Cow<'_, str> {
+    let total: usize = s.chars().map(char_width).sum();
+    if total <= width {
+        return Cow::Borrowed(s);
+    }
+    if width <= 1 {
+        return Cow::Borrowed(if width == 1 { "…" } else { "" });
+    }
+    let room = width - 1;
+    let (head_room, tail_room) = (room.div_ceil(2), room / 2);
+    let mut head = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = char_width(c);
+        if used + w > head_room {
+            break;
+        }
+        used += w;
+        head.push(c);
+    }
+    let mut tail: Vec<char> = Vec::new();
+    let mut used = 0;
+    for c in s.chars().rev() {
+        let w = char_width(c);
+        if used + w > tail_room {
+            break;
+        }
+        used += w;
+        tail.push(c);
+    }
+    head.push('…');
+    head.extend(tail.into_iter().rev());
+    Cow::Owned(head)
+}
+
+/// A long principal name as people say it: an AWS ARN without its partition and account
+/// (`arn:aws:sts::111122223333:assumed-role/Admin/dana@corp` reads `Admin/dana@corp`, an IAM
+/// user `user/dana`, an Identity Center role `sso:AdministratorAccess/dana@corp`), a
+/// Kubernetes service account `sa:namespace/name`. Anything else is returned unchanged.
+pub fn shorten_identity(s: &str) -> Cow<'_, str> {
+    if let Some(rest) = s.strip_prefix("system:serviceaccount:")
+        && let Some((namespace, name)) = rest.split_once(':')
+    {
+        return Cow::Owned(format!("sa:{namespace}/{name}"));
+    }
+    let Some(rest) = s.strip_prefix("arn:") else {
+        return Cow::Borrowed(s);
+    };
+    // arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE (the resource may hold colons).
+    let mut parts = rest.splitn(5, ':');
+    let (Some(_partition), Some(service), Some(_region), Some(_account), Some(resource)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Cow::Borrowed(s);
+    };
+    if !matches!(service, "iam" | "sts") || resource.is_empty() {
+        return Cow::Borrowed(s);
+    }
+    if let Some(role_session) = resource.strip_prefix("assumed-role/") {
+        let (role, session) = role_session.split_once('/').unwrap_or((role_session, ""));
+        let role = sso_role(role).map_or_else(|| role.to_string(), |r| format!("sso:{r}"));
+        return Cow::Owned(if session.is_empty() {
+            role
+        } else {
+            format!("{role}/{session}")
+        });
+    }
+    if resource == "root" {
+        return Cow::Borrowed("root");
+    }
+    // user/path/name, role/path/name: the kind and the last segment.
+    match resource.split_once('/') {
+        Some((kind, path)) => {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            Cow::Owned(format!("{kind}/{name}"))
+        }
+        None => Cow::Borrowed(resource),
+    }
+}
+
+/// The permission set of an IAM Identity Center role (`AWSReservedSSO_<set>_<hex id>`).
+fn sso_role(role: &str) -> Option<&str> {
+    let rest = role.strip_prefix("AWSReservedSSO_")?;
+    let (set, id) = rest.rsplit_once('_')?;
+    (!set.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit())).then_some(set)
+}
+
 /// A count with thousands separators (`1,000,000`).
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -202,6 +295,48 @@ pub fn format_time_utc(micros: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identities_shorten_as_people_say_them() {
+        let cases = [
+            (
+                "arn:aws:sts::111122223333:assumed-role/Admin/dana@corp",
+                "Admin/dana@corp",
+            ),
+            (
+                "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_AdministratorAccess_4f2c9a1b7e3d5c60/dana@corp",
+                "sso:AdministratorAccess/dana@corp",
+            ),
+            ("arn:aws:iam::111122223333:user/dana", "user/dana"),
+            (
+                "arn:aws:iam::111122223333:role/service-role/etl",
+                "role/etl",
+            ),
+            ("arn:aws:iam::111122223333:root", "root"),
+            (
+                "system:serviceaccount:kube-system:replicaset-controller",
+                "sa:kube-system/replicaset-controller",
+            ),
+            ("arn:aws:s3:::bucket/key", "arn:aws:s3:::bucket/key"),
+            ("arn:aws", "arn:aws"),
+            ("dana@corp.example", "dana@corp.example"),
+        ];
+        for (long, short) in cases {
+            assert_eq!(shorten_identity(long), short, "{long}");
+        }
+    }
+
+    #[test]
+    fn middle_ellipsis_keeps_both_ends_within_the_width() {
+        assert_eq!(middle_ellipsis("abcdefghij", 10), "abcdefghij");
+        assert_eq!(middle_ellipsis("abcdefghij", 7), "abc…hij");
+        assert_eq!(middle_ellipsis("abcdefghij", 6), "abc…ij");
+        assert_eq!(middle_ellipsis("abcdefghij", 1), "…");
+        assert_eq!(middle_ellipsis("abcdefghij", 0), "");
+        // Wide characters count twice.
+        let wide = middle_ellipsis("日本語のテキスト", 7);
+        assert!(wide.chars().map(char_width).sum::<usize>() <= 7, "{wide}");
+    }
 
     #[test]
     fn clean_text_is_borrowed() {

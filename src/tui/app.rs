@@ -26,9 +26,7 @@ use super::state::View;
 
 use super::action::{Action, Effect, IngestMsgBox};
 use super::input;
-use super::state::{
-    AppState, Back, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS,
-};
+use super::state::{AppState, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS};
 use super::values;
 
 /// Lanes (actors) the timeline keeps; the rest are summed into "(other)".
@@ -107,7 +105,6 @@ impl AppState {
         self.set_pages();
         let len = self.events.matching;
         self.events.cursor.clamp(len);
-        self.keep_column_visible();
         let flags_valid = self.findings_rows_valid(self.findings.frame_gen);
         let empty = HashMap::new();
         let window = model::window(
@@ -124,35 +121,8 @@ impl AppState {
             },
         );
         self.events.window = window;
-    }
-
-    pub(super) fn keep_column_visible(&mut self) {
-        let widths: Vec<u16> = self
-            .events
-            .columns
-            .iter()
-            .map(|c| self.column_width(c) + 1)
-            .collect();
-        let events = &mut self.events;
-        events.col_cursor = events
-            .col_cursor
-            .min(events.columns.len().saturating_sub(1));
-        if events.col_cursor < events.col_offset {
-            events.col_offset = events.col_cursor;
-        }
-        let width = self.size.0.saturating_sub(2);
-        loop {
-            let last = events.col_cursor.min(widths.len().saturating_sub(1));
-            let used: u16 = widths
-                .get(events.col_offset..=last)
-                .unwrap_or(&[])
-                .iter()
-                .sum();
-            if used <= width || events.col_offset >= events.col_cursor {
-                break;
-            }
-            events.col_offset += 1;
-        }
+        self.measure_columns();
+        self.keep_column_visible();
     }
 
     pub(super) fn detail_visible(&self) -> bool {
@@ -322,10 +292,7 @@ impl AppState {
             return;
         }
         let combined = filter::drill::and_term(&self.filter.text, &part);
-        self.back.push(Back {
-            view: self.view,
-            filter: self.filter.text.clone(),
-        });
+        self.push_back();
         self.events.cursor.selected = 0;
         self.events.cursor.offset = 0;
         self.set_filter(combined, effects);
@@ -416,6 +383,9 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     }
                     let key = (frame_gen, filter_text);
                     if state.events.content_key.as_ref() != Some(&key) {
+                        if state.events.content_key.as_ref().map(|k| &k.1) != Some(&key.1) {
+                            state.events.fitted.clear();
+                        }
                         state.events.content += 1;
                         state.events.content_key = Some(key);
                     }
@@ -429,6 +399,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.events.version = version;
                     state.place_cursor(anchored);
                     state.refresh_window();
+                    state.finish_restoring();
                     state.ensure_analysis(effects);
                     state.prefetch_analyses(effects);
                     state.sync_detail(effects);
@@ -496,9 +467,20 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         .timeline
                         .start
                         .min(buckets.saturating_sub(state.timeline_columns()));
+                    state.timeline.bucket = match (
+                        state.timeline.cursor_at.take(),
+                        view.timeline.starts.first(),
+                    ) {
+                        (Some(at), Some(&first)) if view.timeline.bucket > 0 => {
+                            ((at - first).max(0) / view.timeline.bucket) as usize
+                        }
+                        _ => state.timeline.bucket,
+                    };
+                    state.timeline.mark = state.timeline.mark.filter(|m| *m < buckets);
                     if let Some(old) = state.timeline.result.replace(view) {
                         effects.push(Effect::discard(old));
                     }
+                    state.move_bucket(0);
                 }
                 Ok(AnalysisOutput::Access(view)) => {
                     state.access.shown = Some(version);
@@ -616,17 +598,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                     }
                 }
             }
-            View::Timeline => {
-                let visible = state.timeline_columns();
-                let buckets = state
-                    .timeline
-                    .result
-                    .as_ref()
-                    .map_or(0, |t| t.timeline.starts.len());
-                let step = (visible / 4).max(1) as i64 * i64::from(n);
-                let max = buckets.saturating_sub(visible) as i64;
-                state.timeline.start = (state.timeline.start as i64 + step).clamp(0, max) as usize;
-            }
+            View::Timeline => state.move_bucket(i64::from(n)),
             View::Identities => {
                 let max = IDENTITY_COLUMNS.len() as i64 - 1;
                 state.identities.col_cursor =
@@ -651,9 +623,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         Command::GoBack => {
             if state.view == View::Detail {
                 state.open_view(View::Events, effects);
-            } else if let Some(back) = state.back.pop() {
-                state.set_filter(back.filter, effects);
-                state.open_view(back.view, effects);
+            } else if state.pop_back(effects) {
             } else if state.view != View::Events {
                 state.open_view(View::Events, effects);
             }
@@ -750,11 +720,11 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 (zoom + 1).min(analysis::BUCKETS.len() - 1)
             };
             if next != zoom {
-                state.timeline.anchor = state
-                    .timeline
-                    .result
-                    .as_ref()
-                    .and_then(|t| t.timeline.starts.get(state.timeline.start).copied());
+                let starts = state.timeline.result.as_ref().map(|t| &t.timeline.starts);
+                state.timeline.anchor = starts.and_then(|s| s.get(state.timeline.start).copied());
+                state.timeline.cursor_at =
+                    starts.and_then(|s| s.get(state.timeline.bucket).copied());
+                state.timeline.mark = None;
                 state.timeline.zoom = Some(next);
                 state.ensure_analysis(effects);
             }
@@ -791,6 +761,21 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         Command::Export => state.ask_export_path(),
         Command::FilterValue { exclude } => filter_value(state, exclude, effects),
         Command::CopyValue => copy_value(state, effects),
+        Command::ResizeColumn(delta) => state.resize_column(delta),
+        Command::MarkBucket => state.mark_bucket(),
+        Command::AskTimeRange => state.ask_time_range(),
+        Command::ZoomToSelection => state.zoom_to_selection(effects),
+        Command::FullWidth => state.toggle_full_width(),
+        Command::ToggleFullNames => {
+            state.full_values = !state.full_values;
+            state.events.fitted.clear();
+            state.refresh_window();
+            state.message = Some(if state.full_values {
+                "principals shown whole (a shortens them)".into()
+            } else {
+                "principals shortened: Admin/dana for arn:aws:sts::…:assumed-role/Admin/dana (a shows them whole)".into()
+            });
+        }
     }
 }
 
@@ -869,7 +854,11 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
                     ));
                 }
                 Some(key) => {
-                    let part = analysis::key_filter(state.timeline.lane_column(), key);
+                    let lane = analysis::key_filter(state.timeline.lane_column(), key);
+                    let part = match state.timeline_selection() {
+                        Some(range) => format!("{lane} {range}"),
+                        None => lane,
+                    };
                     state.drill(part, effects);
                 }
                 None => {}
@@ -920,10 +909,9 @@ fn filter_value(state: &mut AppState, exclude: bool, effects: &mut Vec<Effect>) 
         ));
         return;
     }
-    state.back.push(Back {
-        view: state.view,
-        filter: state.filter.text.clone(),
-    });
+    state.push_back();
+    // The event under the cursor has the value: it stays selected, on the same line.
+    state.keep_selected_event();
     state.set_filter(text, effects);
     state.message = Some(format!(
         "filter {} {} (Esc undoes)",

@@ -155,6 +155,15 @@ impl AppState {
     /// A new view of the events arrived: when following, the selection goes to the newest
     /// row, or stays on its event (on the same screen line) when the user scrolled away.
     pub(super) fn place_cursor(&mut self, anchored: Option<usize>) {
+        // Back from a drill-down: the event selected before, on the same line.
+        if let Some(line) = self.events.restore_line.take() {
+            if let Some(at) = anchored {
+                let cursor = &mut self.events.cursor;
+                cursor.selected = at;
+                cursor.offset = at.saturating_sub(line);
+            }
+            return;
+        }
         if !self.follow.active {
             return;
         }

@@ -96,6 +96,18 @@ pub enum Command {
     },
     /// Copy the value under the cursor to the clipboard (OSC 52).
     CopyValue,
+    /// The events table's column under the cursor narrower (negative) or wider.
+    ResizeColumn(i32),
+    /// The column under the cursor as wide as its values, or fitted again.
+    FullWidth,
+    /// Principals shown whole (with the account) or shortened.
+    ToggleFullNames,
+    /// Jump to a time range (the last hour, day, week, or FROM..TO).
+    AskTimeRange,
+    /// The timeline: mark the bucket under the cursor as one end of a range (again: unmark).
+    MarkBucket,
+    /// The timeline: narrow to the marked range of buckets (or the bucket under the cursor).
+    ZoomToSelection,
 }
 
 /// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
@@ -334,6 +346,18 @@ pub const KEYMAP: &[Binding] = &[
         C::CopyValue,
         "copy the value under the cursor (OSC 52)",
     ),
+    bind(
+        G,
+        Keystroke::ch('a'),
+        C::ToggleFullNames,
+        "principals whole (ARNs with the account) or short",
+    ),
+    bind(
+        G,
+        Keystroke::ch('t'),
+        C::AskTimeRange,
+        "time range: 1h, 24h, 7d or FROM..TO",
+    ),
     bind(G, Keystroke::ch('?'), C::ShowHelp, "help"),
     bind(G, Keystroke::ch('q'), C::Quit, "quit"),
     bind(G, Keystroke::ctrl('c'), C::Quit, ""),
@@ -348,6 +372,24 @@ pub const KEYMAP: &[Binding] = &[
         Keystroke::ch('c'),
         C::ChooseColumns,
         "choose columns",
+    ),
+    bind(
+        In(View::Events),
+        Keystroke::ch('<'),
+        C::ResizeColumn(-1),
+        "this column narrower",
+    ),
+    bind(
+        In(View::Events),
+        Keystroke::ch('>'),
+        C::ResizeColumn(1),
+        "this column wider",
+    ),
+    bind(
+        In(View::Events),
+        Keystroke::ch('_'),
+        C::FullWidth,
+        "this column as wide as its values, or fitted",
     ),
     bind(
         In(View::Events),
@@ -396,7 +438,19 @@ pub const KEYMAP: &[Binding] = &[
         In(View::Timeline),
         Keystroke::code(KeyCode::Enter),
         C::DrillDown,
-        "events of this lane (actor or identity)",
+        "events of this lane in the bucket (or marked range)",
+    ),
+    bind(
+        In(View::Timeline),
+        Keystroke::ch(' '),
+        C::MarkBucket,
+        "mark this bucket: ←/→ then select a range",
+    ),
+    bind(
+        In(View::Timeline),
+        Keystroke::ch('z'),
+        C::ZoomToSelection,
+        "zoom to the bucket or marked range (all lanes)",
     ),
     bind(
         In(View::Timeline),

@@ -340,6 +340,7 @@ pub(super) fn on_prompt_key(
                 Asking::SaveNote { name } => state.save_as(&name, text),
                 Asking::Command => state.run_command_line(&text, effects),
                 Asking::ExportPath => state.export_to(&text, effects),
+                Asking::TimeRange => state.set_time_range(&text, effects),
                 Asking::Rename { old } => {
                     match state.library.rename(&old, &text) {
                         Ok(_) => {

@@ -65,7 +65,7 @@ impl View {
 }
 
 /// Width of the timeline's lane labels.
-pub const LANE_LABEL_WIDTH: u16 = 24;
+pub const LANE_LABEL_WIDTH: u16 = 26;
 /// Width of the pivot's row labels.
 pub const PIVOT_LABEL_WIDTH: u16 = 26;
 /// Width of a pivot cell.
@@ -133,26 +133,6 @@ pub const FINDING_COLUMNS: [&str; 6] = [
     "events",
     "why",
 ];
-
-/// Display width of an events-table column.
-pub fn column_width(column: &str) -> u16 {
-    match column {
-        schema::TIME => 19,
-        schema::PROVIDER | schema::ACTOR_TYPE | schema::PRIVILEGED => 10,
-        schema::LOG_TYPE | schema::REGION | schema::CITY => 12,
-        schema::COUNTRY => 7,
-        schema::EVENT_ID => 36,
-        schema::ACTOR | schema::IDENTITY | schema::ACTION | schema::USER_AGENT => 28,
-        schema::ACTOR_ID => 36,
-        schema::SERVICE | schema::ERROR | schema::SESSION => 22,
-        schema::SRC_IP => 15,
-        schema::OUTCOME => 8,
-        schema::MFA => 5,
-        schema::READ_ONLY => 9,
-        schema::ACCOUNT => 14,
-        _ => 40,
-    }
-}
 
 /// Buckets the timeline shows at once on `width` columns.
 pub fn timeline_columns(width: u16) -> usize {
@@ -239,6 +219,8 @@ pub enum Asking {
     Command,
     /// The file to export the current view to as a report.
     ExportPath,
+    /// The time range (`t`).
+    TimeRange,
 }
 
 /// A line being typed in the filter bar's place.
@@ -275,6 +257,7 @@ impl Prompt {
             Asking::Rename { old } => format!("rename '{}' to: ", name(old)),
             Asking::ConfirmDelete { name: n } => format!("delete view '{}'? (y/n) ", name(n)),
             Asking::Command => ":".into(),
+            Asking::TimeRange => "time range (1h, 24h, 7d, FROM..TO; empty: all): ".into(),
             Asking::ExportPath => {
                 "export report to (.html .md .csv .json .ndjson .parquet): ".into()
             }
@@ -324,6 +307,10 @@ pub struct Back {
     pub view: View,
     /// The filter before.
     pub filter: String,
+    /// Every view's place before.
+    pub places: super::places::Places,
+    /// The time range before.
+    pub range: Option<crate::analysis::TimeRange>,
 }
 
 /// Load state for the status bar.
@@ -408,6 +395,15 @@ pub struct EventsModel {
     pub show_detail: bool,
     /// The event to keep selected in the next view (events arrived while scrolled up).
     pub anchor: Option<Anchor>,
+    /// The widest shown text of each column seen since the filter changed (uncapped), so
+    /// widths fit the content without jumping back and forth while scrolling.
+    pub fitted: HashMap<&'static str, u16>,
+    /// The selected event's line on screen to put back when its anchor is found (Esc).
+    pub restore_line: Option<usize>,
+    /// Widths the user set (`<`, `>`, `_`).
+    pub resized: HashMap<&'static str, u16>,
+    /// The laid-out widths of the columns from `col_offset` on.
+    pub widths: Vec<u16>,
 }
 
 /// The selected event's record.
@@ -470,6 +466,12 @@ pub struct TimelineModel {
     pub finest: Option<String>,
     /// One lane per identity (the person or workload behind the actors) instead of per actor.
     pub by_identity: bool,
+    /// The bucket under the cursor (an index of the result's buckets).
+    pub bucket: usize,
+    /// The other end of a selected range of buckets (Space marks it).
+    pub mark: Option<usize>,
+    /// Local time of the bucket under the cursor to keep when zooming.
+    pub cursor_at: Option<i64>,
 }
 
 impl TimelineModel {
@@ -636,6 +638,11 @@ pub struct AppState {
     pub active: Option<ActiveView>,
     /// Set once quitting.
     pub quitting: bool,
+    /// The places Esc is putting back, until the events of the filter arrive.
+    pub restoring: Option<super::places::Places>,
+    /// Principals shown whole (`arn:aws:iam::111122223333:user/dana`) instead of shortened
+    /// (`user/dana`).
+    pub full_values: bool,
 }
 
 /// The screen regions, shared by `update` (page sizes, clicks) and the views.
@@ -658,16 +665,6 @@ pub struct Areas {
 }
 
 impl AppState {
-    /// Display width of an events-table column (times carry the zone's abbreviation
-    /// outside UTC).
-    pub fn column_width(&self, column: &str) -> u16 {
-        if column == schema::TIME && self.settings.tz.iana_name() != Some("UTC") {
-            24
-        } else {
-            column_width(column)
-        }
-    }
-
     /// A state over a store (already loaded, or about to be fed by a load).
     pub fn new(store: FrameStore, settings: Settings) -> AppState {
         let announce_at =
@@ -710,6 +707,10 @@ impl AppState {
                 content_key: None,
                 show_detail: true,
                 anchor: None,
+                restore_line: None,
+                fitted: HashMap::new(),
+                resized: HashMap::new(),
+                widths: Vec::new(),
             },
             detail: DetailModel::default(),
             record: Default::default(),
@@ -733,6 +734,9 @@ impl AppState {
                 start: 0,
                 anchor: None,
                 by_identity: false,
+                bucket: 0,
+                mark: None,
+                cursor_at: None,
             },
             identities: IdentitiesModel {
                 sort: (2, true),
@@ -748,6 +752,8 @@ impl AppState {
             library: crate::views::ViewLibrary::builtin_only(),
             active: None,
             quitting: false,
+            full_values: false,
+            restoring: None,
         }
     }
 

@@ -293,7 +293,7 @@ fn a_new_finding_is_announced_once_and_its_rows_are_flagged() {
     // Its row is flagged like the loaded findings' rows (the table sticks to the newest row).
     let row = screen
         .lines()
-        .find(|l| l.contains("system:serviceaccount:a:ev") && l.contains("create"))
+        .find(|l| l.contains("sa:a/ev") && l.contains("create"))
         .unwrap_or_else(|| panic!("the new event's row: {screen}"));
     assert!(row.starts_with('!'), "{row}");
 

@@ -61,7 +61,17 @@ pub(super) fn draw_filter_bar(frame: &mut Frame<'_>, state: &AppState, area: Rec
         _ => None,
     };
     let text = editing.map_or(state.filter.text.as_str(), |e| e.text.as_str());
-    let mut spans = vec![Span::styled("/ ", theme.header())];
+    let mut spans = Vec::new();
+    let mut prefix_width = 2u16;
+    if let Some(range) = &state.range {
+        let shown = format!(
+            "⏱ {} │ ",
+            escape_control(&super::super::time_range::range_text(range))
+        );
+        prefix_width = prefix_width.saturating_add(shown.chars().count() as u16);
+        spans.push(Span::styled(shown, theme.header()));
+    }
+    spans.push(Span::styled("/ ", theme.header()));
     if text.is_empty() && editing.is_none() {
         // In the record, `/` searches the record (the filter is edited from the other views).
         let hint = if state.view == super::super::state::View::Detail {
@@ -95,30 +105,65 @@ pub(super) fn draw_filter_bar(frame: &mut Frame<'_>, state: &AppState, area: Rec
             }
             _ => spans.push(Span::raw(shown.into_owned())),
         }
-        if let Some(e) = error {
+        if let Some(e) = error
+            && filter_error_inline(state, area.width)
+        {
             spans.push(Span::styled(
-                format!(
-                    "   ✗ column {}: {}",
-                    e.span.start + 1,
-                    crate::text::escape_control(&e.message)
-                ),
+                format!("   {}", filter_error_text(e)),
                 theme.error(),
             ));
-        } else if state.view_pending() {
+        } else if error.is_none() && state.view_pending() {
             spans.push(Span::styled("   …", theme.muted()));
         }
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
     if let Some(edit) = editing {
-        let x = area.x.saturating_add(2).saturating_add(edit.cursor as u16);
+        let x = area
+            .x
+            .saturating_add(prefix_width)
+            .saturating_add(edit.cursor as u16);
         if x < area.right() {
             frame.set_cursor_position(Position::new(x, area.y));
         }
     }
 }
 
+/// How a filter's error reads: where, and what was expected.
+fn filter_error_text(e: &crate::analysis::filter::FilterError) -> String {
+    format!(
+        "✗ column {}: {}",
+        e.span.start + 1,
+        crate::text::escape_control(&e.message)
+    )
+}
+
+/// Whether the filter's error fits on the filter line after the filter (else the status line
+/// shows it, so it is never cut off).
+fn filter_error_inline(state: &AppState, width: u16) -> bool {
+    let Some(e) = &state.filter.error else {
+        return true;
+    };
+    let text = match &state.overlay {
+        Some(Overlay::Filter(edit)) => edit.text.as_str(),
+        _ => state.filter.text.as_str(),
+    };
+    let range = state.range.as_ref().map_or(0, |r| {
+        super::super::time_range::range_text(r).chars().count() + 5
+    });
+    let needed =
+        range + 2 + escape_control(text).chars().count() + 3 + filter_error_text(e).chars().count();
+    needed <= usize::from(width)
+}
+
 pub(super) fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
     if area.height == 0 {
+        return;
+    }
+    if let Some(e) = &state.filter.error
+        && !filter_error_inline(state, area.width)
+    {
+        let line = Line::from(Span::styled(filter_error_text(e), theme.error()));
+        frame.render_widget(Paragraph::new(line), area);
         return;
     }
     let tz = &state.settings.tz;
@@ -273,7 +318,19 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, state: &AppState, main: Rect, 
             }
             let area = centered(main, 64, main.height);
             let scroll = (*scroll).min(lines.len().saturating_sub(1));
-            draw_list(frame, area, "Keys (Esc closes)", lines, scroll);
+            // Say that it scrolls, and where the page is, when it does not fit.
+            let page = usize::from(area.height.saturating_sub(2));
+            let title = if lines.len() > page {
+                format!(
+                    "Keys {}-{} of {} · ↑↓ PgUp PgDn scroll · Esc closes",
+                    scroll + 1,
+                    (scroll + page).min(lines.len()),
+                    lines.len()
+                )
+            } else {
+                "Keys (Esc closes)".to_string()
+            };
+            draw_list(frame, area, &title, lines, scroll);
         }
         Some(Overlay::Columns { cursor, .. }) => {
             let lines = schema::EVENT_COLUMNS

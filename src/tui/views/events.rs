@@ -4,6 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
+use super::super::columns;
 use super::super::state::{AppState, Areas};
 use super::record::draw_detail;
 use super::{Theme, draw_message, empty_text, put};
@@ -13,14 +14,21 @@ pub(super) fn draw_events(frame: &mut Frame<'_>, state: &AppState, areas: &Areas
     let events = &state.events;
     // Visible columns from the column offset, as many as fit after the flag marker.
     let mut shown = Vec::new();
-    let mut x = area.x.saturating_add(2);
-    for (i, column) in events.columns.iter().enumerate().skip(events.col_offset) {
+    let mut x = area.x.saturating_add(super::super::events_columns::MARKER);
+    let widths = events.widths.iter().copied().chain(std::iter::repeat(10));
+    for ((i, column), width) in events
+        .columns
+        .iter()
+        .enumerate()
+        .skip(events.col_offset)
+        .zip(widths)
+    {
         if x >= area.right() {
             break;
         }
-        let w = state.column_width(column).min(area.right() - x);
+        let w = width.min(area.right() - x);
         shown.push((i, *column, x, w));
-        x = x.saturating_add(state.column_width(column) + 1);
+        x = x.saturating_add(width + 1);
     }
     // The last column takes the rest of the line.
     if let Some(last) = shown.last_mut() {
@@ -80,9 +88,10 @@ pub(super) fn draw_events(frame: &mut Frame<'_>, state: &AppState, areas: &Areas
                     style.add_modifier(Modifier::BOLD),
                 );
             }
-            for &(i, _, x, w) in &shown {
+            for &(i, column, x, w) in &shown {
                 if let Some(cell) = row.cells.get(i) {
-                    put(buf, area, x, y, w, cell, style);
+                    let text = columns::shown(column, cell, state.full_values);
+                    put(buf, area, x, y, w, &columns::fit(column, &text, w), style);
                 }
             }
         }

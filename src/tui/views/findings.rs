@@ -5,7 +5,8 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use super::super::state::{AppState, FINDING_COLUMNS};
-use super::{Theme, draw_message_below_header, put, right, thousands};
+use super::{Theme, draw_message_below_header, put, right, thousands, value_label};
+use crate::schema;
 
 pub(super) fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
     let findings = &state.findings;
@@ -83,7 +84,7 @@ pub(super) fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect,
             row.severity.as_str().to_string(),
             row.time.clone(),
             row.rule.clone(),
-            row.actor.clone(),
+            value_label(state, schema::ACTOR, &row.actor, widths[3]),
             right(&thousands(row.count), widths[4]),
             why,
         ];

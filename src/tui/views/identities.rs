@@ -9,7 +9,10 @@ use crate::detectors::Severity;
 use crate::text::format_time;
 
 use super::super::state::{AppState, IDENTITY_COLUMNS};
-use super::{Theme, draw_message_below_header, empty_text, put, right, sort_arrow, thousands};
+use super::{
+    Theme, draw_message_below_header, empty_text, put, right, sort_arrow, thousands, value_label,
+};
+use crate::schema;
 
 /// Widths of the fixed columns (kind .. last seen); identity and flags share the rest.
 const FIXED: [u16; 7] = [9, 7, 5, 5, 5, 4, 10];
@@ -25,18 +28,6 @@ fn widths(total: u16) -> [u16; 9] {
     [
         identity, kind, events, privileged, failures, mfa, nets, last, flags,
     ]
-}
-
-/// An identity's name in `width` columns: ARNs keep their end (the user, role and session
-/// names), other names their start.
-fn fit_name(label: &str, width: u16) -> String {
-    let count = label.chars().count();
-    let width = usize::from(width);
-    if !label.starts_with("arn:") || count <= width || width < 2 {
-        return label.to_string();
-    }
-    let tail: String = label.chars().skip(count - (width - 1)).collect();
-    format!("…{tail}")
 }
 
 pub(super) fn draw_identities(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
@@ -95,7 +86,7 @@ pub(super) fn draw_identities(frame: &mut Frame<'_>, state: &AppState, area: Rec
             .map(|t| format_time(t, tz).chars().take(10).collect())
             .unwrap_or_default();
         let cells = [
-            fit_name(&view.label, widths[0]),
+            value_label(state, schema::IDENTITY, &view.label, widths[0]),
             row.kind.as_str().to_string(),
             right(&thousands(row.events), widths[2]),
             right(&thousands(row.privileged), widths[3]),

@@ -133,6 +133,13 @@ fn put(buf: &mut Buffer, area: Rect, x: u16, y: u16, width: u16, text: &str, sty
     buf.set_stringn(x, y, cut.as_ref(), width as usize, style);
 }
 
+/// A value of `field` as the views show it in `width` columns: principals shortened (unless
+/// the user asked for them whole), long identifiers cut in the middle, prose at the end.
+fn value_label(state: &AppState, field: &str, text: &str, width: u16) -> String {
+    let shown = super::columns::shown(field, text, state.full_values);
+    super::columns::fit(field, &shown, width).into_owned()
+}
+
 /// Right-aligns `text` in `width` columns.
 fn right(text: &str, width: u16) -> String {
     format!("{text:>w$}", w = width as usize)

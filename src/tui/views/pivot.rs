@@ -4,10 +4,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 
-use crate::text::truncate;
-
 use super::super::state::{AppState, PIVOT_CELL_WIDTH, PIVOT_LABEL_WIDTH, pivot_columns};
-use super::{Theme, draw_message_below_header, empty_text, put, right, thousands};
+use super::{Theme, draw_message_below_header, empty_text, put, right, thousands, value_label};
 
 pub(super) fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
     let pivot = &state.pivot;
@@ -61,7 +59,7 @@ pub(super) fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, th
     let cell_x = |n: usize| total_x.saturating_add(cell.saturating_mul(n as u16 + 1));
     for (n, &c) in cols.iter().enumerate() {
         let x = cell_x(n);
-        let label = truncate(&view.col_labels[c], cell as usize - 1);
+        let label = value_label(state, pivot.cols, &view.col_labels[c], cell - 1);
         let style = if pivot.col == c + 1 {
             theme.header().add_modifier(Modifier::UNDERLINED)
         } else {
@@ -96,7 +94,10 @@ pub(super) fn draw_pivot(frame: &mut Frame<'_>, state: &AppState, area: Rect, th
             area.x,
             y,
             label_w,
-            &format!("{marker}{}", view.row_labels[r]),
+            &format!(
+                "{marker}{}",
+                value_label(state, pivot.rows, &view.row_labels[r], label_w - 2)
+            ),
             label_style,
         );
         let total = view.pivot.row_totals.get(r).copied().unwrap_or(0);
