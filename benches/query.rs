@@ -60,6 +60,14 @@ pub fn bench_query(events: usize, runs: usize) {
         ("CIDR", "ip:198.51.100.0/24".to_string()),
         ("IP list file", format!("ip in @{}", list.display())),
         ("free text", "admin".to_string()),
+        // Free text before it searched details: the same columns without it, and details
+        // alone (what searching it adds).
+        (
+            "free text without details",
+            "(actor:*admin* or identity:*admin* or action:*admin* or resource:*admin* or error:*admin*)"
+                .to_string(),
+        ),
+        ("details substring", "details:*admin*".to_string()),
         (
             "regex on a string column",
             "resource~\"^north.*reports$\"".to_string(),

@@ -28,3 +28,4 @@ mod stratus;
 mod tail_stdin;
 mod tui;
 mod views;
+mod workflow_bugs;

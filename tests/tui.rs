@@ -25,6 +25,7 @@ mod follow;
 mod hostile;
 mod places;
 mod pty;
+mod record;
 mod saved;
 mod values;
 
@@ -665,7 +666,7 @@ fn columns_can_be_chosen_and_help_lists_every_binding() {
     // Cursor starts on `time`; move to provider and hide it.
     h.key(KeyCode::Char('j'));
     h.key(KeyCode::Char(' '));
-    h.key(KeyCode::Esc);
+    h.key(KeyCode::Enter);
     assert!(!h.state.events.columns.contains(&PROVIDER));
     assert_eq!(
         h.state.events.window[0].cells.len(),

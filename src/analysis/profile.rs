@@ -23,9 +23,10 @@ impl Spec for ProfileSpec {
     }
 }
 
-/// Columns of the intermediate frame: local time, weekday (0 = Monday) and hour of day.
+/// Columns of the intermediate frame: local time, local date (days since the epoch) and hour
+/// of day.
 const LOCAL: &str = "local";
-const WEEKDAY: &str = "weekday";
+const DATE: &str = "date";
 const HOUR_OF_DAY: &str = "hour";
 
 /// The profiles a spec asks for: of its actors, else of the `top` busiest, busiest first.
@@ -51,8 +52,10 @@ pub struct Profile {
     pub actor: String,
     /// `counts[weekday][hour]`, weekday 0 = Monday.
     pub counts: [[u64; 24]; 7],
-    /// The actor's usual cells: the hours holding 95% of the actor's events, on weekdays
-    /// holding at least 5% of them.
+    /// The actor's usual cells: the hours it is active in on at least a quarter of its active
+    /// days (and on two of them), on weekdays holding at least 5% of its active days. Days, not
+    /// events, are counted, so a burst does not make its hour usual and a job that runs every
+    /// hour is usual at every hour.
     pub usual: [[bool; 24]; 7],
     /// Events outside the usual cells.
     pub outside: u64,
@@ -73,7 +76,7 @@ pub fn profile(frame: &DataFrame, actor: &str, tz: &jiff::tz::TimeZone) -> Resul
         )
         .collect()
         .map_err(Error::polars("selecting the actor's events"))?;
-    let mut counts = [[0u64; 24]; 7];
+    let mut cells = Vec::new();
     if of_actor.height() > 0 {
         let times = of_actor
             .column(TIME)
@@ -87,12 +90,12 @@ pub fn profile(frame: &DataFrame, actor: &str, tz: &jiff::tz::TimeZone) -> Resul
             .lazy()
             .select([local.alias(LOCAL)])
             .select([
-                ((col(LOCAL).floor_div(lit(DAY)) + lit(3)) % lit(7)).alias(WEEKDAY),
+                col(LOCAL).floor_div(lit(DAY)).alias(DATE),
                 ((col(LOCAL) % lit(DAY) + lit(DAY)) % lit(DAY))
                     .floor_div(lit(HOUR))
                     .alias(HOUR_OF_DAY),
             ])
-            .group_by([col(WEEKDAY), col(HOUR_OF_DAY)])
+            .group_by([col(DATE), col(HOUR_OF_DAY)])
             .agg([len().cast(DataType::UInt64).alias(COUNT)])
             .collect()
             .map_err(Error::polars("building the activity profile"))?;
@@ -104,39 +107,49 @@ pub fn profile(frame: &DataFrame, actor: &str, tz: &jiff::tz::TimeZone) -> Resul
                     .and_then(|c| c.get(i).ok())
                     .and_then(|v| v.extract::<i64>())
             };
-            if let (Some(w), Some(h), Some(n)) = (get(WEEKDAY), get(HOUR_OF_DAY), get(COUNT)) {
-                let (w, h) = (w.rem_euclid(7) as usize, h.rem_euclid(24) as usize);
-                counts[w][h] += n as u64;
+            if let (Some(d), Some(h), Some(n)) = (get(DATE), get(HOUR_OF_DAY), get(COUNT)) {
+                cells.push((d, h.rem_euclid(24) as usize, n as u64));
             }
         }
     }
-    Ok(Profile::from_counts(actor, counts))
+    Ok(Profile::from_day_hours(actor, &cells))
 }
 
 impl Profile {
-    /// Derives the usual cells from counts.
-    pub fn from_counts(actor: &str, counts: [[u64; 24]; 7]) -> Profile {
-        let total: u64 = counts.iter().flatten().sum();
-        let mut by_hour: Vec<(usize, u64)> = (0..24)
-            .map(|h| (h, (0..7).map(|w| counts[w][h]).sum()))
-            .collect();
-        by_hour.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let mut usual_hours = [false; 24];
-        let mut covered = 0u64;
-        for (h, n) in by_hour {
-            if n == 0 || covered * 100 >= total * 95 {
-                break;
+    /// Builds a profile from events counted per local date (days since the epoch) and hour.
+    pub fn from_day_hours(actor: &str, cells: &[(i64, usize, u64)]) -> Profile {
+        let mut counts = [[0u64; 24]; 7];
+        let mut days_in_hour = [0u64; 24];
+        let mut dates: Vec<i64> = Vec::with_capacity(cells.len());
+        for &(date, hour, n) in cells {
+            let hour = hour.min(23);
+            // 1970-01-01 was a Thursday (weekday 3).
+            let weekday = (date + 3).rem_euclid(7) as usize;
+            counts[weekday][hour] += n;
+            if n > 0 {
+                days_in_hour[hour] += 1;
+                dates.push(date);
             }
-            usual_hours[h] = true;
-            covered += n;
         }
+        dates.sort_unstable();
+        dates.dedup();
+        let active_days = dates.len() as u64;
+        let mut days_on_weekday = [0u64; 7];
+        for date in &dates {
+            days_on_weekday[(date + 3).rem_euclid(7) as usize] += 1;
+        }
+        // With one active day there is nothing to compare with: its hours are its habit.
+        let usual_hour = |h: usize| {
+            let days = days_in_hour[h];
+            days > 0 && days * 4 >= active_days && (days >= 2 || active_days == 1)
+        };
+        let total: u64 = counts.iter().flatten().sum();
         let mut usual = [[false; 24]; 7];
         let mut outside = 0;
         for w in 0..7 {
-            let day_total: u64 = counts[w].iter().sum();
-            let usual_day = total > 0 && day_total * 100 >= total * 5;
+            let usual_day = active_days > 0 && days_on_weekday[w] * 100 >= active_days * 5;
             for h in 0..24 {
-                usual[w][h] = usual_day && usual_hours[h];
+                usual[w][h] = usual_day && usual_hour(h);
                 if !usual[w][h] {
                     outside += counts[w][h];
                 }

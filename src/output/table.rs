@@ -124,6 +124,15 @@ impl Cell {
         }
     }
 
+    /// The cell for CSV: times as RFC 3339 (what spreadsheets and importers read), in UTC
+    /// with `Z`, or with the offset of `tz` when it is another zone; the rest as displayed.
+    pub fn csv(&self, tz: &jiff::tz::TimeZone) -> String {
+        match self {
+            Cell::Time(us) => rfc3339(*us, tz),
+            other => other.display(tz),
+        }
+    }
+
     /// The cell as JSON: times as RFC 3339 UTC.
     pub fn json(&self) -> Value {
         match self {
@@ -136,6 +145,18 @@ impl Cell {
             Cell::Time(us) => Value::String(text::format_time_utc(*us)),
         }
     }
+}
+
+/// An instant as RFC 3339: `2024-07-31T12:46:41.25Z` in UTC, else with the offset the zone
+/// had then (`2024-07-31T14:46:41.25+02:00`).
+pub fn rfc3339(micros: i64, tz: &jiff::tz::TimeZone) -> String {
+    let Ok(ts) = jiff::Timestamp::from_microsecond(micros) else {
+        return text::format_time_utc(micros);
+    };
+    if tz.iana_name() == Some("UTC") {
+        return ts.to_string();
+    }
+    ts.display_with_offset(tz.to_offset(ts)).to_string()
 }
 
 /// The cells of one column of a frame, converted once (not per row and value lookup).
@@ -249,7 +270,8 @@ impl Grid {
         })
     }
 
-    /// Writes the grid in a format; times shown in `tz` (table and CSV) or UTC (JSON).
+    /// Writes the grid in a format; times shown in `tz` (table), RFC 3339 in `tz` (CSV, see
+    /// [`rfc3339`]) or RFC 3339 UTC (JSON).
     pub fn write(
         &self,
         out: &mut dyn Write,
@@ -287,7 +309,7 @@ impl Grid {
                 for row in &self.rows {
                     writer
                         .write_record(row.iter().map(|c| {
-                            let shown = c.display(tz);
+                            let shown = c.csv(tz);
                             text::guard_csv_cell(&shown).into_owned()
                         }))
                         .map_err(csv_io_error)?;

@@ -147,6 +147,9 @@ impl AppState {
                 ))));
             }
         }
+        if self.view == View::Detail {
+            self.sync_record(false);
+        }
     }
 
     /// Asks for the current view's analysis if it is out of date.
@@ -514,6 +517,9 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     Ok(record) => state.detail.record = record,
                     Err(e) => state.detail.error = Some(escape_control(&e).into_owned()),
                 }
+                if state.view == View::Detail {
+                    state.research();
+                }
             }
         }
         Done::FindingsFound { frame_gen, result } => {
@@ -538,6 +544,9 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         model::mark_findings(view, &state.findings.list, &state.settings.tz);
                     }
                     state.refresh_window();
+                    if state.view == View::Detail {
+                        state.sync_record(true);
+                    }
                 }
                 Err(e) => state.findings.error = Some(escape_control(&e).into_owned()),
             }
@@ -595,7 +604,8 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 state.identities.col_cursor =
                     (state.identities.col_cursor as i64 + i64::from(n)).clamp(0, max) as usize;
             }
-            View::Detail | View::Findings | View::Access => {}
+            View::Detail => state.pan_record(n),
+            View::Findings | View::Access => {}
         },
         Command::OpenView(view) => {
             state.back.clear();
@@ -678,7 +688,10 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 .iter()
                 .position(|c| state.events.columns.get(state.events.col_cursor) == Some(c))
                 .unwrap_or(0);
-            state.overlay = Some(Overlay::Columns { cursor });
+            state.overlay = Some(Overlay::Columns {
+                cursor,
+                original: state.events.columns.clone(),
+            });
         }
         Command::PickRowField | Command::PickColumnField => {
             let rows = command == Command::PickRowField;
@@ -741,6 +754,10 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             )))
         }
         Command::ToggleFollow => state.toggle_follow(effects),
+        Command::SearchRecord => state.start_record_search(),
+        Command::StepMatch(n) => state.step_match(n),
+        Command::ToggleWrap => state.toggle_record_wrap(),
+        Command::CycleRecordTab(n) => state.cycle_record_tab(n),
         Command::Export => state.ask_export_path(),
         Command::FilterValue { exclude } => filter_value(state, exclude, effects),
         Command::CopyValue => copy_value(state, effects),
@@ -774,7 +791,7 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             }
             state.sync_detail(effects);
         }
-        View::Detail => input::scroll_detail(state, delta),
+        View::Detail => state.scroll_record(delta),
         View::Pivot => {
             let n = state
                 .pivot

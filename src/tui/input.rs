@@ -7,6 +7,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use crate::schema;
 
 use super::action::Effect;
+use super::history::{HISTORY_LIMIT, write_history};
 use super::keymap::{self, Command};
 use super::state::View;
 use super::state::{AppState, Cursor, FilterEdit, Overlay, PIVOT_FIELDS};
@@ -21,6 +22,10 @@ pub(super) fn on_key(
     if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('C')) {
         state.quitting = true;
         effects.push(Effect::Quit);
+        return None;
+    }
+    if state.overlay.is_none() && state.view == View::Detail && state.record_search_open() {
+        on_record_search_key(state, key);
         return None;
     }
     match state.overlay.take() {
@@ -43,41 +48,27 @@ pub(super) fn on_key(
                 });
             }
         }
-        Some(Overlay::Columns { cursor }) => {
+        Some(Overlay::Columns { cursor, original }) => {
             let n = schema::EVENT_COLUMNS.len();
-            match key.code {
-                KeyCode::Down | KeyCode::Char('j') => {
-                    state.overlay = Some(Overlay::Columns {
-                        cursor: (cursor + 1).min(n - 1),
-                    })
+            let cursor = match key.code {
+                KeyCode::Down | KeyCode::Char('j') => (cursor + 1).min(n - 1),
+                KeyCode::Up | KeyCode::Char('k') => cursor.saturating_sub(1),
+                KeyCode::Char(' ') => {
+                    toggle_column(state, cursor.min(n - 1));
+                    cursor
                 }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    state.overlay = Some(Overlay::Columns {
-                        cursor: cursor.saturating_sub(1),
-                    })
-                }
-                KeyCode::Char(' ') | KeyCode::Enter => {
-                    let column = schema::EVENT_COLUMNS[cursor.min(n - 1)];
-                    let columns = &mut state.events.columns;
-                    if let Some(i) = columns.iter().position(|c| *c == column) {
-                        if columns.len() > 1 {
-                            columns.remove(i);
-                        }
-                    } else {
-                        // Keep the schema's order.
-                        let at = columns
-                            .iter()
-                            .position(|c| {
-                                schema::EVENT_COLUMNS.iter().position(|e| e == c) > Some(cursor)
-                            })
-                            .unwrap_or(columns.len());
-                        columns.insert(at, column);
+                // Enter keeps the choice; Esc puts the columns back as they were.
+                KeyCode::Enter => return None,
+                KeyCode::Esc => {
+                    if state.events.columns != original {
+                        state.events.columns = original;
+                        state.refresh_window();
                     }
-                    state.overlay = Some(Overlay::Columns { cursor });
-                    state.refresh_window();
+                    return None;
                 }
-                _ => {}
-            }
+                _ => cursor,
+            };
+            state.overlay = Some(Overlay::Columns { cursor, original });
         }
         Some(Overlay::PickField { rows, cursor }) => {
             let n = PIVOT_FIELDS.len();
@@ -114,9 +105,63 @@ pub(super) fn on_key(
         }
         Some(Overlay::Prompt(prompt)) => super::saved::on_prompt_key(state, prompt, key, effects),
         Some(Overlay::Views { cursor }) => super::saved::on_views_key(state, cursor, key, effects),
-        None => return keymap::resolve(state.view, keymap::Keystroke::from_event(&key)),
+        None => {
+            let stroke = keymap::Keystroke::from_event(&key);
+            let command = keymap::resolve(state.view, stroke);
+            // A key that does nothing says so (until the next key), and where the keys are.
+            if command.is_none() && !matches!(key.code, KeyCode::Modifier(_) | KeyCode::Null) {
+                let label = crate::text::escape_control(&stroke.label()).into_owned();
+                state.message = Some(format!("unknown key {label}: ? for help"));
+            }
+            return command;
+        }
     }
     None
+}
+
+/// A key typed into the record view's search: Enter keeps the search (n/N step through its
+/// matches), Esc drops it, anything else edits it and searches again as it is typed.
+fn on_record_search_key(state: &mut AppState, key: KeyEvent) {
+    let Some(search) = &mut state.record.search else {
+        return;
+    };
+    let mut cursor = search.typing.unwrap_or(0);
+    match key.code {
+        KeyCode::Enter => {
+            search.typing = None;
+            if search.query.is_empty() {
+                state.record.search = None;
+            }
+        }
+        KeyCode::Esc => state.record.search = None,
+        _ => {
+            if super::line::edit_line(&mut search.query, &mut cursor, key) {
+                search.typing = Some(cursor);
+                state.research();
+            } else {
+                search.typing = Some(cursor);
+            }
+        }
+    }
+}
+
+/// Shows or hides one column of [`schema::EVENT_COLUMNS`] (the last one stays), keeping the
+/// schema's order.
+fn toggle_column(state: &mut AppState, at: usize) {
+    let Some(&column) = schema::EVENT_COLUMNS.get(at) else {
+        return;
+    };
+    let columns = &mut state.events.columns;
+    if let Some(i) = columns.iter().position(|c| *c == column) {
+        if columns.len() > 1 {
+            columns.remove(i);
+        }
+    } else {
+        let after = |c: &&str| schema::EVENT_COLUMNS.iter().position(|e| e == c) > Some(at);
+        let i = columns.iter().position(after).unwrap_or(columns.len());
+        columns.insert(i, column);
+    }
+    state.refresh_window();
 }
 
 pub(super) fn on_filter_key(
@@ -141,6 +186,15 @@ pub(super) fn on_filter_key(
             let text = edit.text.trim().to_string();
             if !text.is_empty() && state.filter.history.last() != Some(&text) {
                 state.filter.history.push(text);
+                let excess = state.filter.history.len().saturating_sub(HISTORY_LIMIT);
+                state.filter.history.drain(..excess);
+                if let Some(path) = &state.filter.history_file
+                    && let Err(e) = write_history(path, &state.filter.history)
+                {
+                    // Not fatal: the history still works for this run.
+                    let why = crate::text::escape_control(&e.to_string()).into_owned();
+                    state.message = Some(format!("filter history not saved: {why}"));
+                }
             }
             // Following: the newest matching event; else the first.
             state.events.cursor.selected = if state.sticking() { usize::MAX } else { 0 };

@@ -81,6 +81,14 @@ pub enum Command {
     OpenCommandLine,
     /// Export the current view as a report (the format from the file's extension).
     Export,
+    /// The record view's `/`: search within the record.
+    SearchRecord,
+    /// The record view's `n` / `N`: the next (or previous, negative) match.
+    StepMatch(i32),
+    /// The record view's `w`: wrap long lines or cut them (and scroll with ←/→).
+    ToggleWrap,
+    /// The record view's Tab / Shift-Tab: the next (or previous) tab of the record.
+    CycleRecordTab(i32),
     /// Narrow the filter to the value under the cursor (exclude it: `true`).
     FilterValue {
         /// Exclude the value instead.
@@ -488,6 +496,48 @@ pub const KEYMAP: &[Binding] = &[
         C::DrillDown,
         "events of the grant and its use",
     ),
+    bind(
+        In(View::Detail),
+        Keystroke::ch('/'),
+        C::SearchRecord,
+        "search in the record",
+    ),
+    bind(
+        In(View::Detail),
+        Keystroke::ch('n'),
+        C::StepMatch(1),
+        "next match",
+    ),
+    bind(
+        In(View::Detail),
+        Keystroke::ch('N'),
+        C::StepMatch(-1),
+        "previous match",
+    ),
+    bind(
+        In(View::Detail),
+        Keystroke::code(KeyCode::Tab),
+        C::CycleRecordTab(1),
+        "next tab: record, fields, findings",
+    ),
+    bind(
+        In(View::Detail),
+        Keystroke::code(KeyCode::BackTab),
+        C::CycleRecordTab(-1),
+        "previous tab",
+    ),
+    bind(
+        In(View::Detail),
+        Keystroke::ch('w'),
+        C::ToggleWrap,
+        "wrap long lines (else ←/→ scroll)",
+    ),
+    bind(
+        In(View::Detail),
+        Keystroke::ch('q'),
+        C::GoBack,
+        "close the record",
+    ),
 ];
 
 /// The command a key runs in a view: a binding of the view wins over a global one.
@@ -587,7 +637,8 @@ mod tests {
                 "Timeline",
                 "Identities",
                 "Findings",
-                "Access"
+                "Access",
+                "Record"
             ]
         );
     }

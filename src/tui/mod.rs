@@ -21,6 +21,7 @@ pub mod columns;
 mod events_columns;
 mod export;
 pub mod follow;
+pub mod history;
 mod input;
 pub mod jobs;
 pub mod keymap;
@@ -28,6 +29,8 @@ mod line;
 pub mod model;
 pub mod places;
 pub mod pretty_json;
+pub mod record;
+mod record_update;
 mod saved;
 pub mod state;
 pub mod time_range;
@@ -193,6 +196,10 @@ pub fn run(launch: Launch) -> Result<()> {
         color: colors_wanted(),
     };
     let mut state = AppState::new(store, settings);
+    state.filter.history_file = history::default_history_path();
+    if let Some(path) = &state.filter.history_file {
+        state.filter.history = history::read_history(path);
+    }
     // Read once here (a few kilobytes); a broken file is named in the status bar and loses
     // no other view.
     let (library, problems) = crate::views::ViewLibrary::load(views.as_deref());

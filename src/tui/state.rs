@@ -72,7 +72,7 @@ pub const PIVOT_LABEL_WIDTH: u16 = 26;
 pub const PIVOT_CELL_WIDTH: u16 = 9;
 
 /// The fields the pivot can use.
-pub const PIVOT_FIELDS: [&str; 18] = [
+pub const PIVOT_FIELDS: [&str; 22] = [
     schema::ACTOR,
     schema::IDENTITY,
     schema::ACTION,
@@ -91,6 +91,10 @@ pub const PIVOT_FIELDS: [&str; 18] = [
     schema::MFA,
     schema::READ_ONLY,
     schema::PRIVILEGED,
+    schema::RESOURCE,
+    schema::SOURCE,
+    schema::SESSION,
+    schema::DETAILS,
 ];
 
 /// The columns of the identities view, in the order of [`IDENTITY_SORTS`].
@@ -161,10 +165,13 @@ pub enum Overlay {
         /// First line shown.
         scroll: usize,
     },
-    /// Choosing the events table's columns.
+    /// Choosing the events table's columns: Space toggles (shown at once), Enter keeps the
+    /// choice, Esc puts `original` back.
     Columns {
         /// The highlighted column of [`schema::EVENT_COLUMNS`].
         cursor: usize,
+        /// The columns when the chooser opened.
+        original: Vec<&'static str>,
     },
     /// Picking a pivot field.
     PickField {
@@ -289,6 +296,8 @@ pub struct FilterState {
     pub error: Option<FilterError>,
     /// Filters applied before, oldest first.
     pub history: Vec<String>,
+    /// Where the history is saved across runs (none in tests unless they set one).
+    pub history_file: Option<std::path::PathBuf>,
 }
 
 /// Where Esc goes back to after a drill-down.
@@ -619,6 +628,8 @@ pub struct AppState {
     pub events: EventsModel,
     /// Detail pane.
     pub detail: DetailModel,
+    /// The record view: tab, search, wrap, fields and findings of the event.
+    pub record: super::record::RecordView,
     /// Pivot view.
     pub pivot: PivotModel,
     /// Timeline view.
@@ -721,6 +732,7 @@ impl AppState {
                 widths: Vec::new(),
             },
             detail: DetailModel::default(),
+            record: Default::default(),
             pivot: PivotModel {
                 rows: schema::ACTOR,
                 cols: schema::ACTION,

@@ -89,7 +89,12 @@ impl AppState {
                 let row = self.selected_row()?;
                 frame_value(self.store.frame(), column, row, &self.settings.tz)
             }
-            View::Detail => None,
+            View::Detail => {
+                // The fields tab's field under its cursor.
+                let (field, _) = self.record.value_under_cursor()?;
+                let row = self.detail.frame_row?;
+                frame_value(self.store.frame(), &field, row, &self.settings.tz)
+            }
             View::Pivot => {
                 let view = self.pivot.result.as_ref()?;
                 let pivot = &view.pivot;

@@ -89,6 +89,10 @@ impl Pty {
         cmd.cwd(env!("CARGO_MANIFEST_DIR"));
         cmd.env("TERM", "xterm-256color");
         cmd.env("XDG_CONFIG_HOME", "/nonexistent-trailscope-test");
+        // The filter history is written here, never in the real home.
+        let state =
+            std::env::temp_dir().join(format!("trailscope-pty-state-{}", std::process::id()));
+        cmd.env("XDG_STATE_HOME", state);
         cmd.env_remove("TRAILSCOPE_CONFIG");
         let child = pair.slave.spawn_command(cmd).expect("spawn");
         drop(pair.slave);
@@ -705,4 +709,47 @@ fn in_the_binary_comma_narrows_to_the_cell_and_y_copies_it_through_osc_52() {
         text.contains(&format!("\x1b]52;c;{encoded}\x07")),
         "no OSC 52 sequence with the actor {actor:?}"
     );
+}
+
+#[test]
+fn the_record_view_searches_switches_tabs_and_q_closes_it_and_the_history_is_saved() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    for (rows, cols) in [(24u16, 80u16), (45, 160)] {
+        let mut pty = Pty::spawn(rows, cols);
+        pty.wait_for("the sample to load", |s| s.contains("loaded"));
+        pty.send(b"\r");
+        pty.wait_for("the record view", |s| {
+            s.contains("[record]") && s.contains(" fields ") && s.contains(" findings ")
+        });
+        // `/` searches the record: the count of matches shows on its bottom line.
+        // Every JSON record has quotes.
+        pty.send(b"/\"\r");
+        pty.wait_for("the match count", |s| s.contains("/\"  1/"));
+        pty.send(b"\t");
+        pty.wait_for("the fields tab", |s| {
+            s.contains("log_type") && s.contains("actor_type")
+        });
+        // `q` closes the record and does not quit.
+        pty.send(b"q");
+        pty.wait_for("the events table", |s| {
+            !s.contains("[record]") && s.contains("events")
+        });
+        assert!(
+            pty.child.try_wait().expect("wait").is_none(),
+            "q did not quit"
+        );
+        // A filter applied is kept in the history under XDG_STATE_HOME.
+        let unique = format!("action:*Get* -actor:nobody{cols}");
+        pty.send(b"/");
+        pty.send(unique.as_bytes());
+        pty.send(b"\r");
+        pty.send(b"q");
+        let (status, _) = pty.wait_exit(Instant::now(), pty_timeout());
+        assert!(status.success(), "{status:?}");
+        let state =
+            std::env::temp_dir().join(format!("trailscope-pty-state-{}", std::process::id()));
+        let history =
+            std::fs::read_to_string(state.join("trailscope").join("filter-history")).unwrap();
+        assert!(history.lines().any(|l| l == unique), "{history}");
+    }
 }

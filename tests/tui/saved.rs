@@ -30,6 +30,13 @@ fn open(file: &Path) -> Harness {
 
 fn filter(h: &mut Harness, text: &str) {
     h.key(KeyCode::Char('/'));
+    // The bar opens on the current filter: replace it.
+    h.send(trailscope::tui::Action::Key(
+        crossterm::event::KeyEvent::new(
+            KeyCode::Char('u'),
+            crossterm::event::KeyModifiers::CONTROL,
+        ),
+    ));
     h.type_text(text);
     h.key(KeyCode::Enter);
 }

@@ -15,7 +15,7 @@
 //! | `last:24h`, `last:30m`, `last:7d`, `last:1h30m` | within that long of the newest event (`s m h d w`; a day is 24 h) |
 //! | `ip:10.0.0.0/8`, `ip:2001:db8::/32`, `ip:203.0.113.7` | `src_ip` inside the CIDR (values that are not IPs never match) |
 //! | `actor in @oncall.txt`, `ip in @vpn.txt`, `actor in (alice, "bob smith")` | any value of a list |
-//! | `admin`, `"access denied"` | free text: case-insensitive substring of actor, action, resource or error |
+//! | `admin`, `"access denied"` | free text: case-insensitive substring of actor, identity, action, resource, error or details |
 //!
 //! Terms separated by spaces must all match (`and`, `&&` may be written); `or` (`OR`, `||`)
 //! matches either side; `not`, `-` or `!` negate; parentheses group. `not` binds tighter than
@@ -26,14 +26,15 @@
 //!
 //! | Field (aliases) | Column type | Takes |
 //! |---|---|---|
-//! | `provider`, `log_type`, `actor` (`user`, `who`), `actor_type` (`type`), `action`, `service`, `src_ip`, `user_agent` (`ua`), `region`, `country` (ISO code: `country:DE`), `city`, `outcome`, `error`, `account`, `source` | categorical | `:` value, `~` regex, `in` list |
+//! | `provider`, `log_type`, `actor` (`user`, `who`), `actor_type` (`type`; `non-human` is `service` or `system`), `action`, `service`, `src_ip`, `user_agent` (`ua`), `region`, `country` (ISO code: `country:DE`), `city`, `outcome`, `error`, `account`, `source` | categorical | `:` value, `~` regex, `in` list |
 //! | `event_id`, `resource`, `session`, `details` | string | `:` value, `~` regex, `in` list |
 //! | `mfa`, `read_only`, `privileged` | boolean | bare name, `:true`, `:false`, `:unknown` |
 //! | `time` | time | `:` date or time |
 //! | `after`, `before`, `last` | time | `:` date, time or `today`/`yesterday`; `last:` a duration |
 //! | `ip` | `src_ip` as an address | `:` CIDR or address, `in` list of CIDRs |
 //!
-//! Field names are case-insensitive.
+//! Field names are case-insensitive. `actor_type` and `outcome` hold a fixed set of values: a
+//! value outside it (without `*`) is an error naming the values, not a filter matching nothing.
 //!
 //! # Grammar
 //!
@@ -85,8 +86,8 @@ use regex::Regex;
 
 use crate::net::{Addr, Cidr};
 use crate::schema::{
-    self, ACTION, ACTOR, ACTOR_TYPE, BOOL_COLUMNS, Dictionaries, ERROR, EVENT_COLUMNS, IDENTITY,
-    RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
+    self, ACTION, ACTOR, ACTOR_TYPE, ActorType, BOOL_COLUMNS, DETAILS, Dictionaries, ERROR,
+    EVENT_COLUMNS, IDENTITY, OUTCOME, RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
 };
 use crate::text::escape_control;
 use crate::time::{HOUR, MINUTE, SECOND, parse_duration};
@@ -127,8 +128,9 @@ const ALIASES: [(&str, &str); 4] = [
     ("ua", USER_AGENT),
 ];
 
-/// Columns searched by free text.
-const TEXT_COLUMNS: [&str; 5] = [ACTOR, IDENTITY, ACTION, RESOURCE, ERROR];
+/// Columns searched by free text: the categorical ones through their dictionaries (once per
+/// distinct value), the string ones row by row.
+const TEXT_COLUMNS: [&str; 6] = [ACTOR, IDENTITY, ACTION, RESOURCE, ERROR, DETAILS];
 
 /// Lists up to this long are matched value by value on string columns.
 const SHORT_LIST: usize = 16;
@@ -230,7 +232,7 @@ pub enum FilterExpr {
         /// Where the term is.
         span: Range<usize>,
     },
-    /// Free text searched in actor, action, resource and error.
+    /// Free text searched in actor, identity, action, resource, error and details.
     Text {
         /// The pattern.
         text: String,

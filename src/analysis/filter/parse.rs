@@ -284,12 +284,37 @@ pub(super) fn field_term(
         })
     };
     match kind {
-        Kind::Category | Kind::Text => Ok(FilterExpr::Field {
-            field,
-            op: MatchOp::Match,
-            value: canonical_pattern(&text),
-            span,
-        }),
+        Kind::Category if field == ACTOR_TYPE && text.eq_ignore_ascii_case(NON_HUMAN) => {
+            // The detectors' word for workloads and the platform, as a filter value.
+            let kinds = [ActorType::Service, ActorType::System].map(|k| FilterExpr::Field {
+                field,
+                op: MatchOp::Match,
+                value: k.as_str().to_string(),
+                span: span.clone(),
+            });
+            Ok(FilterExpr::Or(kinds.to_vec()))
+        }
+        Kind::Category | Kind::Text => {
+            if let Some(values) = enum_values(field)
+                && !text.contains('*')
+                && !values.iter().any(|v| v.eq_ignore_ascii_case(&text))
+            {
+                return Err(FilterError::new(
+                    format!(
+                        "{field} is never '{}' (its values: {})",
+                        escape_control(&text),
+                        values.join(", ")
+                    ),
+                    vspan,
+                ));
+            }
+            Ok(FilterExpr::Field {
+                field,
+                op: MatchOp::Match,
+                value: canonical_pattern(&text),
+                span,
+            })
+        }
         Kind::Bool => match parse_bool(&text) {
             Some(value) => Ok(FilterExpr::Bool { field, value, span }),
             None => Err(FilterError::new(
@@ -345,6 +370,37 @@ pub(super) fn word_term(value: &Value) -> Result<FilterExpr, FilterError> {
         text: canonical_pattern(&value.raw),
         span,
     })
+}
+
+/// The filter value meaning a non-human identity (`actor_type:service or actor_type:system`).
+pub(super) const NON_HUMAN: &str = "non-human";
+
+/// The values an enumerated column can hold (with [`NON_HUMAN`] for `actor_type`), so a
+/// value outside them is an error rather than a filter that silently matches nothing.
+pub(super) fn enum_values(field: &str) -> Option<Vec<&'static str>> {
+    use schema::Outcome;
+    match field {
+        ACTOR_TYPE => {
+            let kinds = [
+                ActorType::Human,
+                ActorType::Service,
+                ActorType::Root,
+                ActorType::System,
+                ActorType::Anonymous,
+                ActorType::Unknown,
+            ];
+            let mut values: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+            values.push(NON_HUMAN);
+            Some(values)
+        }
+        OUTCOME => Some(
+            [Outcome::Success, Outcome::Failure, Outcome::Unknown]
+                .iter()
+                .map(|o| o.as_str())
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 pub(super) fn parse_bool(text: &str) -> Option<Option<bool>> {

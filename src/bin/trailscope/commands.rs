@@ -31,6 +31,7 @@ pub(crate) fn summary(
         SummaryFormat::Json => writeln!(out, "{}", output::summary_json(&loaded.store, &summary))?,
     }
     out.flush()?;
+    loaded.report_timings();
     // The summary is printed either way: it says what was rejected and why.
     loaded.require_events()?;
     Ok(ExitCode::SUCCESS)

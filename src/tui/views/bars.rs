@@ -73,10 +73,13 @@ pub(super) fn draw_filter_bar(frame: &mut Frame<'_>, state: &AppState, area: Rec
     }
     spans.push(Span::styled("/ ", theme.header()));
     if text.is_empty() && editing.is_none() {
-        spans.push(Span::styled(
-            "to filter, e.g. actor:alice action:*Policy* -outcome:success last:24h",
-            theme.muted(),
-        ));
+        // In the record, `/` searches the record (the filter is edited from the other views).
+        let hint = if state.view == super::super::state::View::Detail {
+            "to search the record, n/N for the next match; q or Esc closes it"
+        } else {
+            "to filter, e.g. actor:alice action:*Policy* -outcome:success last:24h"
+        };
+        spans.push(Span::styled(hint, theme.muted()));
     } else {
         let error = state.filter.error.as_ref();
         let shown = crate::text::escape_control(text);
@@ -329,7 +332,7 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, state: &AppState, main: Rect, 
             };
             draw_list(frame, area, &title, lines, scroll);
         }
-        Some(Overlay::Columns { cursor }) => {
+        Some(Overlay::Columns { cursor, .. }) => {
             let lines = schema::EVENT_COLUMNS
                 .iter()
                 .enumerate()
@@ -343,10 +346,11 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, state: &AppState, main: Rect, 
                     }
                 })
                 .collect::<Vec<_>>();
-            let area = centered(main, 30, (lines.len() as u16 + 2).min(main.height));
+            let area = centered(main, 46, (lines.len() as u16 + 2).min(main.height));
             let inner_h = area.height.saturating_sub(2) as usize;
             let scroll = cursor.saturating_sub(inner_h.saturating_sub(1));
-            draw_list(frame, area, "Columns (Space toggles)", lines, scroll);
+            let title = "Columns (Space toggles, Enter keeps, Esc cancels)";
+            draw_list(frame, area, title, lines, scroll);
         }
         Some(Overlay::Prompt(_)) => {}
         Some(Overlay::Views { cursor }) => {

@@ -35,7 +35,15 @@ pub(super) fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect,
         )
     };
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
-    let widths: [u16; 6] = [9, 19, 26, 24, 7, 200];
+    // As wide as the times are: a `--tz` zone adds its abbreviation.
+    let time_width = findings
+        .rows
+        .iter()
+        .map(|r| r.time.chars().count())
+        .max()
+        .unwrap_or(19)
+        .clamp(19, 40) as u16;
+    let widths: [u16; 6] = [9, time_width, 26, 24, 7, 200];
     let header_y = area.y.saturating_add(1);
     let mut x = area.x;
     let mut xs = Vec::new();

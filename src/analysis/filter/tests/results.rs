@@ -487,6 +487,7 @@ fn free_text() {
                 action(r),
                 r.event.resource.as_deref(),
                 r.event.error.as_deref(),
+                r.event.details.as_deref(),
             ]
             .iter()
             .any(|v| lower(*v).contains(needle))
@@ -508,6 +509,7 @@ fn free_text() {
             action(r),
             r.event.resource.as_deref(),
             r.event.error.as_deref(),
+            r.event.details.as_deref(),
         ]
         .iter()
         .any(|v| {
@@ -517,8 +519,15 @@ fn free_text() {
     });
     f.check(r#""privileged""#, contains("privileged"));
     f.check(r#""or""#, contains("or"));
-    // Text in details or src_ip is not free text.
+    // Text in details is free text (issue 19); src_ip is not.
     f.check("owner", contains("owner"));
+    assert!(
+        f.rows.iter().any(|r| {
+            let (d, rest) = (lower(r.event.details.as_deref()), lower(actor(r)));
+            d.contains("owner") && !rest.contains("owner")
+        }),
+        "a row has 'owner' only in its details"
+    );
     f.check("192.168", |_| false);
 }
 
