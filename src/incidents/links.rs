@@ -10,6 +10,7 @@ use polars::prelude::*;
 
 use super::rows::CitedRows;
 use crate::detectors::Finding;
+use crate::detectors::instance_credentials::is_public;
 use crate::net::Addr;
 use crate::schema::{Dictionaries, IDENTITY, OUTCOME, SRC_IP};
 use crate::{Error, Result};
@@ -40,31 +41,6 @@ const SIGN_IN_RULES: &[&str] = &[
     "provider-risk-signal",
 ];
 
-/// A routable public address: private, loopback and link-local addresses are NATs, nodes
-/// and proxies many identities share, and say nothing about who is behind them.
-pub(super) fn is_public(ip: &str) -> bool {
-    use std::net::IpAddr;
-    match ip.trim().parse::<IpAddr>() {
-        Ok(IpAddr::V4(a)) => {
-            let [x, y, ..] = a.octets();
-            !(a.is_private()
-                || a.is_loopback()
-                || a.is_link_local()
-                || a.is_unspecified()
-                || a.is_broadcast()
-                || (x == 100 && (64..128).contains(&y)))
-        }
-        Ok(IpAddr::V6(a)) => {
-            let first = a.segments()[0];
-            !(a.is_loopback()
-                || a.is_unspecified()
-                || first & 0xfe00 == 0xfc00
-                || first & 0xffc0 == 0xfe80)
-        }
-        Err(_) => false,
-    }
-}
-
 /// Whom a finding is about: its actor when that is an address (a spray), else the identity of
 /// its first event, else its actor.
 pub(super) fn subject(f: &Finding, rows: &CitedRows) -> String {
@@ -80,13 +56,14 @@ pub(super) fn subject(f: &Finding, rows: &CitedRows) -> String {
 }
 
 /// The public addresses that more than `limit` identities acted from successfully, among
-/// the addresses the findings' events came from: one pass over the frame's dictionary ids.
+/// the addresses the findings' events came from: one pass over the frame's dictionary ids,
+/// a row costing one lookup in a table indexed by id unless its address is a candidate.
 pub(super) fn shared_addresses(
     frame: &DataFrame,
     findings: &[Finding],
     limit: usize,
 ) -> Result<HashSet<String>> {
-    let ids = |name: &str| -> Result<UInt32Chunked> {
+    let ids = |name: &str| -> Result<Vec<Option<u32>>> {
         let series = frame
             .column(name)
             .map_err(Error::polars("reading a column"))?
@@ -94,50 +71,61 @@ pub(super) fn shared_addresses(
             .to_physical_repr()
             .cast(&DataType::UInt32)
             .map_err(Error::polars("reading a column"))?;
-        Ok(series
-            .u32()
-            .map_err(Error::polars("reading a column"))?
-            .clone())
+        let ca = series.u32().map_err(Error::polars("reading a column"))?;
+        Ok(ca.iter().collect())
     };
     let addresses = ids(SRC_IP)?;
     let dictionary = Dictionaries::shared();
     let mut candidates: HashMap<u32, HashSet<u32>> = HashMap::new();
     for f in findings {
+        // A spray's address is its events' source too, so it is among the candidates.
         for row in &f.rows {
-            if let Some(id) = addresses.get(*row as usize)
+            if let Some(Some(id)) = addresses.get(*row as usize)
                 && dictionary
-                    .category_name(SRC_IP, id)
+                    .category_name(SRC_IP, *id)
                     .is_some_and(is_public)
             {
-                candidates.entry(id).or_default();
+                candidates.entry(*id).or_default();
             }
         }
-        // A spray's address is its events' source too, so it is among the candidates.
     }
-    if candidates.is_empty() {
+    let Some(largest) = candidates.keys().max() else {
         return Ok(HashSet::new());
+    };
+    let mut wanted = vec![false; *largest as usize + 1];
+    for id in candidates.keys() {
+        wanted[*id as usize] = true;
     }
     let success = dictionary
         .category_values(OUTCOME)
         .into_iter()
         .find(|(_, name)| name == "success")
         .map(|(id, _)| id);
-    let (identities, outcomes) = (ids(IDENTITY)?, ids(OUTCOME)?);
-    for ((address, identity), outcome) in addresses
-        .iter()
-        .zip(identities.iter())
-        .zip(outcomes.iter())
-    {
-        let (Some(address), Some(identity)) = (address, identity) else {
-            continue;
-        };
-        if outcome != success {
+    let identity = frame
+        .column(IDENTITY)
+        .map_err(Error::polars("reading a column"))?
+        .as_materialized_series()
+        .to_physical_repr();
+    let identity = identity.u32().map_err(Error::polars("reading a column"))?;
+    let outcome = frame
+        .column(OUTCOME)
+        .map_err(Error::polars("reading a column"))?
+        .as_materialized_series()
+        .to_physical_repr();
+    let outcome = outcome.u32().map_err(Error::polars("reading a column"))?;
+    for (row, address) in addresses.iter().enumerate() {
+        let Some(address) = address else { continue };
+        if !wanted.get(*address as usize).copied().unwrap_or(false) {
             continue;
         }
-        if let Some(seen) = candidates.get_mut(&address)
+        if outcome.get(row) != success {
+            continue;
+        }
+        let Some(who) = identity.get(row) else { continue };
+        if let Some(seen) = candidates.get_mut(address)
             && seen.len() <= limit
         {
-            seen.insert(identity);
+            seen.insert(who);
         }
     }
     Ok(candidates

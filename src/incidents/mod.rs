@@ -130,10 +130,16 @@ pub struct Evidence {
     pub event_id: String,
     /// Who acted.
     pub actor: String,
+    /// The person or workload behind the actor.
+    pub identity: String,
     /// What was done.
     pub action: String,
+    /// On what.
+    pub resource: String,
     /// From where.
     pub src_ip: String,
+    /// Its session or credential id.
+    pub session: String,
     /// The rules that cited it, in chain order.
     pub rules: Vec<String>,
 }
@@ -166,6 +172,20 @@ pub struct Incident {
     pub evidence: Vec<Evidence>,
     /// How many distinct events are behind its findings.
     pub evidence_total: usize,
+}
+
+impl Evidence {
+    /// Whether the event names `entity`.
+    pub fn names(&self, entity: &Entity) -> bool {
+        let value = match entity.kind {
+            EntityKind::Identity => &self.identity,
+            EntityKind::Actor => &self.actor,
+            EntityKind::Address => &self.src_ip,
+            EntityKind::Resource | EntityKind::Credential => &self.resource,
+            EntityKind::Session => &self.session,
+        };
+        *value == entity.value
+    }
 }
 
 impl Incident {
@@ -286,8 +306,11 @@ fn build(findings: &[Finding], members: &[usize], rows: &CitedRows) -> Incident 
                 provider: rows.provider[i].clone(),
                 event_id: rows.event_id[i].clone(),
                 actor: rows.actor[i].clone(),
+                identity: rows.who(i).to_string(),
                 action: rows.action[i].clone(),
+                resource: rows.resource[i].clone(),
                 src_ip: rows.src_ip[i].clone(),
+                session: rows.session[i].clone(),
                 rules,
             })
         })

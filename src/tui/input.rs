@@ -248,6 +248,11 @@ pub(super) fn on_mouse(
                     state.access.cursor.offset,
                     state.access.cursor.selected,
                 ),
+                View::Incidents => (
+                    areas.main.y + 2,
+                    state.incidents.cursor.offset,
+                    state.incidents.cursor.selected,
+                ),
                 View::Detail => return None,
             };
             let bottom = if state.view == View::Events {

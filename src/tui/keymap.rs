@@ -81,6 +81,12 @@ pub enum Command {
     OpenCommandLine,
     /// Export the current view as a report (the format from the file's extension).
     Export,
+    /// Show or hide the detail pane of a finding or incident.
+    ToggleFindingDetail,
+    /// Move the detail pane's entity cursor (negative: up).
+    SelectEntity(i32),
+    /// Narrow the filter to the detail pane's selected entity.
+    FilterToEntity,
 }
 
 /// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
@@ -262,6 +268,12 @@ pub const KEYMAP: &[Binding] = &[
         C::OpenView(View::Access),
         "access audit",
     ),
+    bind(
+        G,
+        Keystroke::ch('7'),
+        C::OpenView(View::Incidents),
+        "incidents",
+    ),
     bind(G, Keystroke::ch('/'), C::OpenFilter, "edit the filter"),
     bind(G, Keystroke::ch('x'), C::ClearFilter, "clear the filter"),
     bind(
@@ -396,10 +408,64 @@ pub const KEYMAP: &[Binding] = &[
         "events behind this finding",
     ),
     bind(
+        In(View::Findings),
+        Keystroke::ch('d'),
+        C::ToggleFindingDetail,
+        "detail pane",
+    ),
+    bind(
+        In(View::Findings),
+        Keystroke::ch(']'),
+        C::SelectEntity(1),
+        "next entity",
+    ),
+    bind(
+        In(View::Findings),
+        Keystroke::ch('['),
+        C::SelectEntity(-1),
+        "previous entity",
+    ),
+    bind(
+        In(View::Findings),
+        Keystroke::ch('f'),
+        C::FilterToEntity,
+        "filter to the entity",
+    ),
+    bind(
         In(View::Access),
         Keystroke::code(KeyCode::Enter),
         C::DrillDown,
         "events of the grant and its use",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::code(KeyCode::Enter),
+        C::DrillDown,
+        "events behind this incident",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch('d'),
+        C::ToggleFindingDetail,
+        "detail pane",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch(']'),
+        C::SelectEntity(1),
+        "next entity",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch('['),
+        C::SelectEntity(-1),
+        "previous entity",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch('f'),
+        C::FilterToEntity,
+        "filter to the entity",
     ),
 ];
 
@@ -500,7 +566,8 @@ mod tests {
                 "Timeline",
                 "Identities",
                 "Findings",
-                "Access"
+                "Access",
+                "Incidents"
             ]
         );
     }

@@ -20,6 +20,7 @@ mod arrivals;
 mod export;
 pub mod follow;
 mod input;
+mod investigate;
 pub mod jobs;
 pub mod keymap;
 mod line;

@@ -21,8 +21,10 @@ use super::state::View;
 mod access;
 mod bars;
 mod events;
+mod finding_detail;
 mod findings;
 mod identities;
+mod incidents;
 mod pivot;
 mod record;
 mod timeline;
@@ -32,6 +34,7 @@ use bars::{draw_filter_bar, draw_gauge, draw_overlay, draw_status};
 use events::draw_events;
 use findings::draw_findings;
 use identities::draw_identities;
+use incidents::draw_incidents;
 use pivot::draw_pivot;
 use record::draw_detail;
 pub use record::{byte_size, cut_notice};
@@ -153,6 +156,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
         View::Identities => draw_identities(frame, state, areas.main, theme),
         View::Findings => draw_findings(frame, state, areas.main, theme),
         View::Access => draw_access(frame, state, areas.main, theme),
+        View::Incidents => draw_incidents(frame, state, areas.main, theme),
     }
     if let Some(gauge) = areas.gauge {
         draw_gauge(frame, state, gauge, theme);
