@@ -26,6 +26,7 @@ mod hostile;
 mod incidents;
 mod pty;
 mod saved;
+mod values;
 
 fn settings() -> Settings {
     Settings {

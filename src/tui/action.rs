@@ -62,6 +62,8 @@ pub enum Effect {
     Prefetch(Job),
     /// Leave the TUI.
     Quit,
+    /// Put this text on the terminal's clipboard (OSC 52).
+    Copy(String),
     /// Free a replaced view-model off the UI thread: tens of thousands of findings take
     /// tens of milliseconds to free, which a key would wait for.
     Discard(Box<dyn std::any::Any + Send>),
@@ -80,6 +82,7 @@ impl std::fmt::Debug for Effect {
             Effect::Run(job) => write!(f, "Run({:?})", job.slot()),
             Effect::Prefetch(job) => write!(f, "Prefetch({:?})", job.slot()),
             Effect::Quit => f.write_str("Quit"),
+            Effect::Copy(text) => write!(f, "Copy({} bytes)", text.len()),
             Effect::Discard(_) => f.write_str("Discard"),
         }
     }

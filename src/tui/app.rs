@@ -30,6 +30,7 @@ use super::investigate;
 use super::state::{
     AppState, Back, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS,
 };
+use super::values;
 
 /// Lanes (actors) the timeline keeps; the rest are summed into "(other)".
 const TIMELINE_LANES: usize = 300;
@@ -319,19 +320,19 @@ impl AppState {
         if part.is_empty() {
             return;
         }
-        let current = self.filter.text.trim().to_string();
-        let combined = if current.is_empty() {
-            part
-        } else {
-            format!("({current}) {part}")
-        };
+        let combined = filter::drill::and_term(&self.filter.text, &part);
+        self.show_events(combined, effects);
+    }
+
+    /// Shows the events `filter` selects, remembering the view and filter to go back to.
+    pub(super) fn show_events(&mut self, filter: String, effects: &mut Vec<Effect>) {
         self.back.push(Back {
             view: self.view,
             filter: self.filter.text.clone(),
         });
         self.events.cursor.selected = 0;
         self.events.cursor.offset = 0;
-        self.set_filter(combined, effects);
+        self.set_filter(filter, effects);
         self.open_view(View::Events, effects);
     }
 
@@ -784,6 +785,8 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         }
         Command::ToggleFollow => state.toggle_follow(effects),
         Command::Export => state.ask_export_path(),
+        Command::FilterValue { exclude } => filter_value(state, exclude, effects),
+        Command::CopyValue => copy_value(state, effects),
     }
 }
 
@@ -911,6 +914,58 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
             state.drill(part, effects);
         }
     }
+}
+
+/// `,` and `!`: the filter narrowed to the value under the cursor, or excluding it; Esc goes
+/// back to the filter before.
+fn filter_value(state: &mut AppState, exclude: bool, effects: &mut Vec<Effect>) {
+    let Some(value) = state.value_under_cursor() else {
+        state.message = Some("no value under the cursor here".into());
+        return;
+    };
+    let text = values::narrowed(&state.filter.text, &value, exclude);
+    if text == state.filter.text {
+        state.message = Some(format!(
+            "the filter already has {}",
+            escape_control(&value.term(exclude))
+        ));
+        return;
+    }
+    state.back.push(Back {
+        view: state.view,
+        filter: state.filter.text.clone(),
+    });
+    state.set_filter(text, effects);
+    state.message = Some(format!(
+        "filter {} {} (Esc undoes)",
+        if exclude { "excludes" } else { "narrowed to" },
+        escape_control(&value.term(false))
+    ));
+}
+
+/// `y`: the value under the cursor to the clipboard.
+fn copy_value(state: &mut AppState, effects: &mut Vec<Effect>) {
+    let Some(value) = state.value_under_cursor() else {
+        state.message = Some("no value under the cursor here".into());
+        return;
+    };
+    let Some(text) = value.value else {
+        state.message = Some(format!("{} has no value here", value.field));
+        return;
+    };
+    if text.len() > values::COPY_LIMIT {
+        state.message = Some(format!(
+            "not copied: {} bytes is more than a terminal clipboard takes",
+            text.len()
+        ));
+        return;
+    }
+    state.message = Some(format!(
+        "copied {} ({} characters) to the clipboard",
+        value.field,
+        text.chars().count()
+    ));
+    effects.push(Effect::Copy(text));
 }
 
 /// The filter selecting an identity's events.

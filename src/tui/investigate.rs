@@ -8,7 +8,7 @@ use crate::incidents::{Entity, Incident};
 use crate::schema::EVENT_ID;
 
 use super::action::Effect;
-use super::state::{AppState, Back, View};
+use super::state::{AppState, View};
 
 /// Event ids a drill-down filter names at most (the filter stays short enough to read).
 const DRILL_IDS: usize = 200;
@@ -55,14 +55,7 @@ pub(super) fn drill_to_evidence(
         state.drill(part, effects);
         return;
     }
-    state.back.push(Back {
-        view: state.view,
-        filter: state.filter.text.clone(),
-    });
-    state.events.cursor.selected = 0;
-    state.events.cursor.offset = 0;
-    state.set_filter(part, effects);
-    state.open_view(View::Events, effects);
+    state.show_events(part, effects);
     state.message =
         Some("its events are outside the filter: the filter was replaced (Esc restores it)".into());
 }
@@ -86,6 +79,18 @@ pub fn pane_incident(state: &AppState) -> Option<&Incident> {
                 .find(|i| i.chain.iter().any(|s| s.finding.identity() == id))
         }
         _ => None,
+    }
+}
+
+impl AppState {
+    /// The entity under the open detail pane's cursor.
+    pub fn pane_entity(&self) -> Option<&Entity> {
+        let pane = match self.view {
+            View::Findings => self.findings.pane,
+            View::Incidents => self.incidents.pane,
+            _ => return None,
+        };
+        pane.open.then(|| pane_entities(self).get(pane.entity)).flatten()
     }
 }
 

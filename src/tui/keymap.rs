@@ -87,6 +87,13 @@ pub enum Command {
     SelectEntity(i32),
     /// Narrow the filter to the detail pane's selected entity.
     FilterToEntity,
+    /// Narrow the filter to the value under the cursor (exclude it: `true`).
+    FilterValue {
+        /// Exclude the value instead.
+        exclude: bool,
+    },
+    /// Copy the value under the cursor to the clipboard (OSC 52).
+    CopyValue,
 }
 
 /// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
@@ -313,6 +320,24 @@ pub const KEYMAP: &[Binding] = &[
         "open / drill down",
     ),
     bind(G, Keystroke::code(KeyCode::Esc), C::GoBack, "back"),
+    bind(
+        G,
+        Keystroke::ch(','),
+        C::FilterValue { exclude: false },
+        "narrow to the value under the cursor",
+    ),
+    bind(
+        G,
+        Keystroke::ch('!'),
+        C::FilterValue { exclude: true },
+        "exclude the value under the cursor",
+    ),
+    bind(
+        G,
+        Keystroke::ch('y'),
+        C::CopyValue,
+        "copy the value under the cursor (OSC 52)",
+    ),
     bind(G, Keystroke::ch('?'), C::ShowHelp, "help"),
     bind(G, Keystroke::ch('q'), C::Quit, "quit"),
     bind(G, Keystroke::ctrl('c'), C::Quit, ""),

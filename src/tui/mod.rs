@@ -28,6 +28,7 @@ pub mod model;
 pub mod pretty_json;
 mod saved;
 pub mod state;
+pub mod values;
 pub mod views;
 
 #[cfg(test)]
@@ -308,7 +309,10 @@ fn drive(
             dirty |= !matches!(action, Action::Tick) || state.phase != state::LoadPhase::Loaded;
             effects.extend(update(state, action));
         }
-        perform(state, &mut effects, workers);
+        let copies = perform(state, &mut effects, workers);
+        if !copies.is_empty() {
+            copy_to_clipboard(terminal, &copies)?;
+        }
         if state.quitting {
             return Ok(());
         }
@@ -370,15 +374,38 @@ fn drive(
     }
 }
 
-/// Carries out effects: jobs go to the workers (reading a record included).
-fn perform(state: &mut AppState, effects: &mut Vec<Effect>, workers: &Workers) {
+/// Writes OSC 52 sequences for the copies (the last one wins, as on any clipboard).
+fn copy_to_clipboard(
+    terminal: &mut Terminal<CrosstermBackend<Screen>>,
+    copies: &[String],
+) -> Result<()> {
+    let Some(sequence) = copies.last().and_then(|text| values::osc52(text)) else {
+        return Ok(());
+    };
+    let _lock = lock_terminal();
+    if !ACTIVE.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    let backend = terminal.backend_mut();
+    backend
+        .write_all(sequence.as_bytes())
+        .and_then(|()| backend.flush())
+        .map_err(terminal_error)
+}
+
+/// Carries out effects: jobs go to the workers (reading a record included); returns the texts
+/// to copy to the clipboard, which only the loop holding the terminal can write.
+fn perform(state: &mut AppState, effects: &mut Vec<Effect>, workers: &Workers) -> Vec<String> {
+    let mut copies = Vec::new();
     for effect in effects.drain(..) {
         match effect {
             Effect::Run(job) | Effect::Prefetch(job) => workers.post(job),
             Effect::Quit => state.quitting = true,
             Effect::Discard(value) => workers.discard(value),
+            Effect::Copy(text) => copies.push(text),
         }
     }
+    copies
 }
 
 fn spawn_input(tx: Sender<Action>, stop: Arc<AtomicBool>) -> JoinHandle<()> {
@@ -706,6 +733,7 @@ pub struct Harness {
     /// (as the workers would, after the keypress was drawn).
     pub defer_prefetch: bool,
     deferred: Vec<Job>,
+    copied: Vec<String>,
     terminal: Terminal<TestBackend>,
     workers: Option<Workers>,
 }
@@ -732,6 +760,7 @@ impl Harness {
             state,
             defer_prefetch: false,
             deferred: Vec::new(),
+            copied: Vec::new(),
             terminal,
             workers: None,
         };
@@ -842,6 +871,11 @@ impl Harness {
         self.deferred.len()
     }
 
+    /// What `y` copied to the clipboard so far, oldest first.
+    pub fn copied(&self) -> &[String] {
+        &self.copied
+    }
+
     /// Runs the prefetch jobs kept back; returns how long each took.
     pub fn settle(&mut self) -> Vec<(Slot, Duration)> {
         let mut times = Vec::new();
@@ -858,7 +892,8 @@ impl Harness {
 
     fn carry_out(&mut self, mut effects: Vec<Effect>) {
         if let Some(workers) = &self.workers {
-            perform(&mut self.state, &mut effects, workers);
+            let copies = perform(&mut self.state, &mut effects, workers);
+            self.copied.extend(copies);
             return;
         }
         while !effects.is_empty() {
@@ -871,6 +906,7 @@ impl Harness {
                     }
                     Effect::Quit => self.state.quitting = true,
                     Effect::Discard(value) => drop(value),
+                    Effect::Copy(text) => self.copied.push(text),
                 }
             }
         }

@@ -42,3 +42,35 @@ pub fn missing(column: &str) -> String {
         format!("-{column}:*")
     }
 }
+
+/// The term excluding events whose `column` is `value` (`None`: excluding the events without a
+/// value, i.e. keeping only those with one).
+pub fn excludes(column: &str, value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("-{}", equals(column, v)),
+        None if matches!(column, MFA | READ_ONLY) => format!("-{column}:unknown"),
+        None => format!("{column}:*"),
+    }
+}
+
+/// `filter` narrowed by `term`: the term appended (the filter parenthesized when its top level
+/// is an `or`, so the term narrows all of it), unless the filter already holds it as a term.
+pub fn and_term(filter: &str, term: &str) -> String {
+    let current = filter.trim();
+    if current.is_empty() {
+        return term.to_string();
+    }
+    match super::parse(current) {
+        Ok(super::FilterExpr::Or(_)) | Err(_) => format!("({current}) {term}"),
+        Ok(super::FilterExpr::And(parts)) if parts.iter().any(|p| same_term(p, term)) => {
+            current.to_string()
+        }
+        Ok(single) if same_term(&single, term) => current.to_string(),
+        Ok(_) => format!("{current} {term}"),
+    }
+}
+
+/// Whether `expr` is the term `term` spells.
+fn same_term(expr: &super::FilterExpr, term: &str) -> bool {
+    super::parse(term).is_ok_and(|t| &t == expr)
+}

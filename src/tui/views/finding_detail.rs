@@ -104,7 +104,7 @@ impl Pane {
             return;
         }
         let of = incident.map(|i| i.id.as_str()).unwrap_or("");
-        self.heading(&format!("Entities of {of}   [ ] pick, f: filter to it"));
+        self.heading(&format!("Entities of {of}   [ ] pick, f or , filter"));
         for (i, e) in entities.iter().enumerate() {
             let mark = if i == selected { "▶ " } else { "  " };
             let line = format!(
