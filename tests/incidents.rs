@@ -49,9 +49,11 @@ fn the_sample_intrusion_is_one_incident_with_its_whole_chain() {
     let with = |rule: &str, actor: &str| -> Vec<&Value> {
         all.iter()
             .filter(|i| {
-                i["findings"].as_array().unwrap().iter().any(|f| {
-                    f["rule"] == rule && f["actor"].as_str().unwrap().contains(actor)
-                })
+                i["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|f| f["rule"] == rule && f["actor"].as_str().unwrap().contains(actor))
             })
             .collect()
     };
@@ -76,7 +78,15 @@ fn the_sample_intrusion_is_one_incident_with_its_whole_chain() {
         assert!(rules.contains(rule), "{rule} missing from {rules:?}");
     }
     let providers = texts(intrusion, "provider");
-    for p in ["entra", "okta", "azure", "aws", "gcp", "kubernetes", "github"] {
+    for p in [
+        "entra",
+        "okta",
+        "azure",
+        "aws",
+        "gcp",
+        "kubernetes",
+        "github",
+    ] {
         assert!(providers.contains(p), "{p} missing from {providers:?}");
     }
     let actors = texts(intrusion, "actor");
@@ -89,7 +99,9 @@ fn the_sample_intrusion_is_one_incident_with_its_whole_chain() {
         assert!(actors.contains(a), "{a} missing from {actors:?}");
     }
     assert!(
-        actors.iter().any(|a| a.contains("assumed-role/AWSReservedSSO")),
+        actors
+            .iter()
+            .any(|a| a.contains("assumed-role/AWSReservedSSO")),
         "the Identity Center session is missing: {actors:?}"
     );
     // Every finding of the sample is this one story.
@@ -105,7 +117,10 @@ fn the_sample_intrusion_is_one_incident_with_its_whole_chain() {
     assert_eq!(intrusion["subject"], "dana@northwind.example");
     // Each event once, with every rule that cited it.
     let evidence = intrusion["evidence"].as_array().unwrap();
-    let ids: Vec<&str> = evidence.iter().map(|e| e["event_id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = evidence
+        .iter()
+        .map(|e| e["event_id"].as_str().unwrap())
+        .collect();
     let unique: BTreeSet<&str> = ids.iter().copied().collect();
     assert_eq!(ids.len(), unique.len(), "an event is listed twice");
     assert_eq!(intrusion["evidence_total"], ids.len());
@@ -131,10 +146,17 @@ fn the_sample_intrusion_is_one_incident_with_its_whole_chain() {
         .find(|e| e["kind"] == "address" && e["value"] == "203.0.113.66")
         .unwrap();
     assert!(address["count"].as_u64().unwrap() >= 30);
-    assert!(entities.iter().any(|e| e["kind"] == "credential" && e["value"] == "legacy-admin"));
+    assert!(
+        entities
+            .iter()
+            .any(|e| e["kind"] == "credential" && e["value"] == "legacy-admin")
+    );
     // Each finding says what to check next and names its techniques.
     for f in intrusion["findings"].as_array().unwrap() {
-        assert!(f["next_steps"].as_str().is_some_and(|s| !s.is_empty()), "{f}");
+        assert!(
+            f["next_steps"].as_str().is_some_and(|s| !s.is_empty()),
+            "{f}"
+        );
         assert!(f["mitre"][0]["name"].is_string(), "{f}");
     }
 
@@ -143,14 +165,23 @@ fn the_sample_intrusion_is_one_incident_with_its_whole_chain() {
     assert_eq!(oscar.len(), 1);
     assert_ne!(oscar[0]["id"], intrusion["id"]);
     let theirs = texts(oscar[0], "actor");
-    assert_eq!(theirs, BTreeSet::from(["arn:aws:iam::111122223333:user/oscar"]));
+    assert_eq!(
+        theirs,
+        BTreeSet::from(["arn:aws:iam::111122223333:user/oscar"])
+    );
     assert_eq!(all.len(), 2, "{all:#?}");
 }
 
 #[test]
 fn incident_ids_are_stable_and_the_table_tells_the_story() {
-    let first: Vec<Value> = incidents_json(&[]).iter().map(|i| i["id"].clone()).collect();
-    let again: Vec<Value> = incidents_json(&[]).iter().map(|i| i["id"].clone()).collect();
+    let first: Vec<Value> = incidents_json(&[])
+        .iter()
+        .map(|i| i["id"].clone())
+        .collect();
+    let again: Vec<Value> = incidents_json(&[])
+        .iter()
+        .map(|i| i["id"].clone())
+        .collect();
     assert_eq!(first, again);
     let sample = sample_logs().display().to_string();
     let out = run(&["incidents", &sample, &unrelated()]);
@@ -163,7 +194,10 @@ fn incident_ids_are_stable_and_the_table_tells_the_story() {
     assert!(text.contains("Credential Access > "), "{text}");
     assert!(text.contains("address: 203.0.113.66"), "{text}");
     assert!(text.contains("next: "), "{text}");
-    assert!(text.contains("2 incident(s) from 33 finding(s): 2 critical"), "{text}");
+    assert!(
+        text.contains("2 incident(s) from 33 finding(s): 2 critical"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -199,10 +233,17 @@ fn assert_bounded(findings: &[Finding], incidents: &[Incident], window: i64, wha
         }
     }
     let total: usize = incidents.iter().map(|i| i.chain.len()).sum();
-    assert_eq!(total, findings.len(), "{what}: a finding is missing or twice");
+    assert_eq!(
+        total,
+        findings.len(),
+        "{what}: a finding is missing or twice"
+    );
     let expected: BTreeSet<u64> = findings.iter().map(Finding::identity).collect();
     let got: BTreeSet<u64> = seen.keys().copied().collect();
-    assert_eq!(got, expected, "{what}: incidents hold other findings than the rules found");
+    assert_eq!(
+        got, expected,
+        "{what}: incidents hold other findings than the rules found"
+    );
 }
 
 fn grouped(store: &FrameStore) -> (Vec<Finding>, Vec<Incident>, Settings) {

@@ -85,45 +85,125 @@ const fn t(id: &'static str, name: &'static str, tactic: Tactic) -> Technique {
 
 /// Every technique a rule cites.
 pub const TECHNIQUES: &[Technique] = &[
-    t("T1021.008", "Remote Services: Direct Cloud VM Connections", LateralMovement),
+    t(
+        "T1021.008",
+        "Remote Services: Direct Cloud VM Connections",
+        LateralMovement,
+    ),
     t("T1037", "Boot or Logon Initialization Scripts", Persistence),
-    t("T1059.009", "Command and Scripting Interpreter: Cloud API", Execution),
-    t("T1078.001", "Valid Accounts: Default Accounts", InitialAccess),
+    t(
+        "T1059.009",
+        "Command and Scripting Interpreter: Cloud API",
+        Execution,
+    ),
+    t(
+        "T1078.001",
+        "Valid Accounts: Default Accounts",
+        InitialAccess,
+    ),
     t("T1078.004", "Valid Accounts: Cloud Accounts", InitialAccess),
     t("T1087.004", "Account Discovery: Cloud Account", Discovery),
     t("T1098", "Account Manipulation", Persistence),
-    t("T1098.001", "Account Manipulation: Additional Cloud Credentials", Persistence),
-    t("T1098.003", "Account Manipulation: Additional Cloud Roles", PrivilegeEscalation),
-    t("T1098.006", "Account Manipulation: Additional Container Cluster Roles", PrivilegeEscalation),
+    t(
+        "T1098.001",
+        "Account Manipulation: Additional Cloud Credentials",
+        Persistence,
+    ),
+    t(
+        "T1098.003",
+        "Account Manipulation: Additional Cloud Roles",
+        PrivilegeEscalation,
+    ),
+    t(
+        "T1098.006",
+        "Account Manipulation: Additional Container Cluster Roles",
+        PrivilegeEscalation,
+    ),
     t("T1110", "Brute Force", CredentialAccess),
-    t("T1110.001", "Brute Force: Password Guessing", CredentialAccess),
-    t("T1110.003", "Brute Force: Password Spraying", CredentialAccess),
+    t(
+        "T1110.001",
+        "Brute Force: Password Guessing",
+        CredentialAccess,
+    ),
+    t(
+        "T1110.003",
+        "Brute Force: Password Spraying",
+        CredentialAccess,
+    ),
     t("T1134", "Access Token Manipulation", PrivilegeEscalation),
     t("T1485", "Data Destruction", Impact),
     t("T1490", "Inhibit System Recovery", Impact),
     t("T1496", "Resource Hijacking", Impact),
-    t("T1496.004", "Resource Hijacking: Cloud Service Hijacking", Impact),
+    t(
+        "T1496.004",
+        "Resource Hijacking: Cloud Service Hijacking",
+        Impact,
+    ),
     t("T1525", "Implant Internal Image", Persistence),
     t("T1526", "Cloud Service Discovery", Discovery),
     t("T1528", "Steal Application Access Token", CredentialAccess),
     t("T1530", "Data from Cloud Storage", Collection),
     t("T1531", "Account Access Removal", Impact),
     t("T1537", "Transfer Data to Cloud Account", Exfiltration),
-    t("T1548.005", "Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access", PrivilegeEscalation),
-    t("T1550.001", "Use Alternate Authentication Material: Application Access Token", LateralMovement),
+    t(
+        "T1548.005",
+        "Abuse Elevation Control Mechanism: Temporary Elevated Cloud Access",
+        PrivilegeEscalation,
+    ),
+    t(
+        "T1550.001",
+        "Use Alternate Authentication Material: Application Access Token",
+        LateralMovement,
+    ),
     t("T1552", "Unsecured Credentials", CredentialAccess),
-    t("T1552.005", "Unsecured Credentials: Cloud Instance Metadata API", CredentialAccess),
-    t("T1552.007", "Unsecured Credentials: Container API", CredentialAccess),
-    t("T1555.006", "Credentials from Password Stores: Cloud Secrets Management Stores", CredentialAccess),
+    t(
+        "T1552.005",
+        "Unsecured Credentials: Cloud Instance Metadata API",
+        CredentialAccess,
+    ),
+    t(
+        "T1552.007",
+        "Unsecured Credentials: Container API",
+        CredentialAccess,
+    ),
+    t(
+        "T1555.006",
+        "Credentials from Password Stores: Cloud Secrets Management Stores",
+        CredentialAccess,
+    ),
     t("T1556", "Modify Authentication Process", DefenseEvasion),
-    t("T1556.006", "Modify Authentication Process: Multi-Factor Authentication", DefenseEvasion),
-    t("T1556.009", "Modify Authentication Process: Conditional Access Policies", DefenseEvasion),
-    t("T1562.007", "Impair Defenses: Disable or Modify Cloud Firewall", DefenseEvasion),
-    t("T1562.008", "Impair Defenses: Disable or Modify Cloud Logs", DefenseEvasion),
-    t("T1578.002", "Modify Cloud Compute Infrastructure: Create Cloud Instance", DefenseEvasion),
+    t(
+        "T1556.006",
+        "Modify Authentication Process: Multi-Factor Authentication",
+        DefenseEvasion,
+    ),
+    t(
+        "T1556.009",
+        "Modify Authentication Process: Conditional Access Policies",
+        DefenseEvasion,
+    ),
+    t(
+        "T1562.007",
+        "Impair Defenses: Disable or Modify Cloud Firewall",
+        DefenseEvasion,
+    ),
+    t(
+        "T1562.008",
+        "Impair Defenses: Disable or Modify Cloud Logs",
+        DefenseEvasion,
+    ),
+    t(
+        "T1578.002",
+        "Modify Cloud Compute Infrastructure: Create Cloud Instance",
+        DefenseEvasion,
+    ),
     t("T1580", "Cloud Infrastructure Discovery", Discovery),
     t("T1609", "Container Administration Command", Execution),
-    t("T1621", "Multi-Factor Authentication Request Generation", CredentialAccess),
+    t(
+        "T1621",
+        "Multi-Factor Authentication Request Generation",
+        CredentialAccess,
+    ),
     t("T1648", "Serverless Execution", Execution),
     t("T1651", "Cloud Administration Command", Execution),
     t("T1666", "Modify Cloud Resource Hierarchy", DefenseEvasion),
@@ -137,10 +217,7 @@ pub fn technique(id: &str) -> Option<&'static Technique> {
 /// The tactic a finding's techniques stand for: that of its first known technique (rules list
 /// their main technique first).
 pub fn tactic_of(mitre: &[String]) -> Option<Tactic> {
-    mitre
-        .iter()
-        .find_map(|id| technique(id))
-        .map(|t| t.tactic)
+    mitre.iter().find_map(|id| technique(id)).map(|t| t.tactic)
 }
 
 #[cfg(test)]
@@ -164,7 +241,11 @@ mod tests {
 
     #[test]
     fn a_findings_tactic_is_that_of_its_first_known_technique() {
-        let mitre = vec!["T9999".to_string(), "T1562.008".to_string(), "T1078.004".into()];
+        let mitre = vec![
+            "T9999".to_string(),
+            "T1562.008".to_string(),
+            "T1078.004".into(),
+        ];
         assert_eq!(tactic_of(&mitre), Some(Tactic::DefenseEvasion));
         assert_eq!(tactic_of(&[]), None);
     }

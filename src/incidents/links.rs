@@ -81,9 +81,7 @@ pub(super) fn shared_addresses(
         // A spray's address is its events' source too, so it is among the candidates.
         for row in &f.rows {
             if let Some(Some(id)) = addresses.get(*row as usize)
-                && dictionary
-                    .category_name(SRC_IP, *id)
-                    .is_some_and(is_public)
+                && dictionary.category_name(SRC_IP, *id).is_some_and(is_public)
             {
                 candidates.entry(*id).or_default();
             }
@@ -113,15 +111,13 @@ pub(super) fn shared_addresses(
         .as_materialized_series()
         .to_physical_repr();
     let outcome = outcome.u32().map_err(Error::polars("reading a column"))?;
-    for (row, address) in addresses.iter().enumerate() {
+    // One zipped pass (a chunked array's `get` searches its chunks on every call).
+    for ((address, outcome), who) in addresses.iter().zip(outcome.iter()).zip(identity.iter()) {
         let Some(address) = address else { continue };
-        if !wanted.get(*address as usize).copied().unwrap_or(false) {
+        if !wanted.get(*address as usize).copied().unwrap_or(false) || outcome != success {
             continue;
         }
-        if outcome.get(row) != success {
-            continue;
-        }
-        let Some(who) = identity.get(row) else { continue };
+        let Some(who) = who else { continue };
         if let Some(seen) = candidates.get_mut(address)
             && seen.len() <= limit
         {
@@ -259,10 +255,14 @@ pub(super) fn group(findings: &[Finding], keys: &[BTreeSet<Key>], window: i64) -
         .into_iter()
         .filter(|g| g.merged_into.is_none() && !g.members.is_empty())
         .map(|mut g| {
-            g.members.sort_by_key(|i| (findings[*i].time.unwrap_or(i64::MIN), *i));
+            g.members
+                .sort_by_key(|i| (findings[*i].time.unwrap_or(i64::MIN), *i));
             g.members
         })
         .collect();
-    out.sort_by_key(|m| m.first().map(|i| (findings[*i].time.unwrap_or(i64::MIN), *i)));
+    out.sort_by_key(|m| {
+        m.first()
+            .map(|i| (findings[*i].time.unwrap_or(i64::MIN), *i))
+    });
     out
 }

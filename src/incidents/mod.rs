@@ -21,11 +21,11 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use polars::prelude::DataFrame;
 
+use crate::Result;
 use crate::config::Config;
 use crate::detectors::attack::{self, Tactic};
 use crate::detectors::{Finding, Severity};
 use crate::schema::{ACTOR, IDENTITY, RESOURCE, SESSION, SRC_IP};
-use crate::Result;
 use rows::CitedRows;
 
 /// Distinct tactics in a chain that raise its severity one step.
@@ -214,15 +214,44 @@ impl Incident {
 
 /// Groups findings of the rules run over `frame` into incidents, in the order of their first
 /// finding.
-pub fn group(frame: &DataFrame, findings: &[Finding], settings: &Settings) -> Result<Vec<Incident>> {
+pub fn group(
+    frame: &DataFrame,
+    findings: &[Finding],
+    settings: &Settings,
+) -> Result<Vec<Incident>> {
+    group_timed(frame, findings, settings).map(|(incidents, _)| incidents)
+}
+
+/// How long each phase of [`group_timed`] took: `rows`, `shared addresses`, `keys`,
+/// `grouping`, `building`.
+pub type Timings = Vec<(&'static str, std::time::Duration)>;
+
+/// [`group`], also returning the time each phase took (for the benchmark).
+pub fn group_timed(
+    frame: &DataFrame,
+    findings: &[Finding],
+    settings: &Settings,
+) -> Result<(Vec<Incident>, Timings)> {
+    let mut timings = Vec::new();
+    let mut started = std::time::Instant::now();
+    let mut lap = |name: &'static str, timings: &mut Timings| {
+        timings.push((name, started.elapsed()));
+        started = std::time::Instant::now();
+    };
     let rows = CitedRows::read(frame, findings)?;
+    lap("rows", &mut timings);
     let shared = links::shared_addresses(frame, findings, settings.shared_identities)?;
+    lap("shared addresses", &mut timings);
     let keys = links::keys(findings, &rows, &shared, settings.shared_identities);
+    lap("keys", &mut timings);
     let groups = links::group(findings, &keys, settings.window);
-    Ok(groups
+    lap("grouping", &mut timings);
+    let incidents = groups
         .iter()
         .map(|members| build(findings, members, &rows))
-        .collect())
+        .collect();
+    lap("building", &mut timings);
+    Ok((incidents, timings))
 }
 
 fn build(findings: &[Finding], members: &[usize], rows: &CitedRows) -> Incident {
@@ -233,7 +262,11 @@ fn build(findings: &[Finding], members: &[usize], rows: &CitedRows) -> Incident 
             tactic: attack::tactic_of(&findings[*i].mitre),
         })
         .collect();
-    let top = chain.iter().map(|s| s.finding.severity).max().unwrap_or(Severity::Info);
+    let top = chain
+        .iter()
+        .map(|s| s.finding.severity)
+        .max()
+        .unwrap_or(Severity::Info);
     let mut tactics: Vec<Tactic> = chain.iter().filter_map(|s| s.tactic).collect();
     tactics.sort();
     tactics.dedup();
@@ -292,7 +325,10 @@ fn build(findings: &[Finding], members: &[usize], rows: &CitedRows) -> Incident 
         *n <= MAX_ENTITIES_PER_KIND
     });
     let times = cited.keys().map(|(t, _)| *t).filter(|t| *t != i64::MIN);
-    let first = times.clone().min().or_else(|| chain.iter().filter_map(|s| s.finding.time).min());
+    let first = times
+        .clone()
+        .min()
+        .or_else(|| chain.iter().filter_map(|s| s.finding.time).min());
     let last = times.max().or(first);
     let evidence_total = cited.len();
     let evidence: Vec<Evidence> = cited

@@ -43,7 +43,11 @@ fn a_busy_identity_over_a_month_is_many_incidents_none_longer_than_the_window() 
     }
     let mut all: Vec<usize> = groups.concat();
     all.sort_unstable();
-    assert_eq!(all, (0..findings.len()).collect::<Vec<_>>(), "each finding once");
+    assert_eq!(
+        all,
+        (0..findings.len()).collect::<Vec<_>>(),
+        "each finding once"
+    );
 }
 
 #[test]
@@ -60,7 +64,10 @@ fn findings_joined_through_a_third_merge_and_unlinked_ones_stay_apart() {
         BTreeSet::from([Key::Who("dana".into()), Key::Address("203.0.113.9".into())]),
         who("erin"),
         // svc-sync acted from the attacker's address.
-        BTreeSet::from([Key::Who("svc-sync".into()), Key::Address("203.0.113.9".into())]),
+        BTreeSet::from([
+            Key::Who("svc-sync".into()),
+            Key::Address("203.0.113.9".into()),
+        ]),
         who("svc-sync"),
     ];
     let groups = group(&findings, &keys, 2 * HOUR);

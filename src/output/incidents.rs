@@ -104,7 +104,11 @@ pub fn write_incidents_table(
             "{}  {}{}  {}",
             i.id,
             i.severity.as_str(),
-            if i.raised { " (raised: 3+ tactics)" } else { "" },
+            if i.raised {
+                " (raised: 3+ tactics)"
+            } else {
+                ""
+            },
             escape_control(&i.title)
         )?;
         writeln!(
@@ -117,7 +121,11 @@ pub fn write_incidents_table(
             if i.tactics.is_empty() {
                 "-".to_string()
             } else {
-                i.tactics.iter().map(|t| t.name()).collect::<Vec<_>>().join(" > ")
+                i.tactics
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>()
+                    .join(" > ")
             }
         )?;
         let mut table = Table::new(
@@ -137,7 +145,12 @@ pub fn write_incidents_table(
         }
         table.write(out, 200)?;
         let mut kinds: Vec<String> = Vec::new();
-        for kind in i.entities.iter().map(|e| e.kind).collect::<std::collections::BTreeSet<_>>() {
+        for kind in i
+            .entities
+            .iter()
+            .map(|e| e.kind)
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             let of_kind: Vec<_> = i.entities.iter().filter(|e| e.kind == kind).collect();
             let mut shown: Vec<String> = of_kind
                 .iter()

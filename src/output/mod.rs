@@ -18,5 +18,7 @@ pub use analyses::{
     write_profiles, write_summary_table,
 };
 pub use findings::{finding_json, write_findings_json, write_findings_jsonl, write_findings_table};
-pub use incidents::{incident_json, write_incidents_json, write_incidents_jsonl, write_incidents_table};
+pub use incidents::{
+    incident_json, write_incidents_json, write_incidents_jsonl, write_incidents_table,
+};
 pub use table::{Cell, Grid, OutputFormat, Table, column_cells};

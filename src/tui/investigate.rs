@@ -90,7 +90,9 @@ impl AppState {
             View::Incidents => self.incidents.pane,
             _ => return None,
         };
-        pane.open.then(|| pane_entities(self).get(pane.entity)).flatten()
+        pane.open
+            .then(|| pane_entities(self).get(pane.entity))
+            .flatten()
     }
 }
 

@@ -65,9 +65,7 @@ impl AppState {
                 top: analysis::DEFAULT_TIMELINE_LANES,
             }),
             // No saved-view analysis of its own yet: the incidents are grouped from the findings.
-            View::Findings | View::Incidents => {
-                ViewAnalysis::Findings(self.findings.spec.clone())
-            }
+            View::Findings | View::Incidents => ViewAnalysis::Findings(self.findings.spec.clone()),
             View::Access => ViewAnalysis::Access(self.access.spec.clone()),
             View::Identities => ViewAnalysis::Identities(self.identities.spec.clone()),
             View::Events | View::Detail => ViewAnalysis::Events,

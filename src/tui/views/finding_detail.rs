@@ -71,6 +71,8 @@ fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
 
 struct Pane {
     lines: Vec<Line>,
+    /// The line of the selected entity: the pane scrolls to keep it in view.
+    selected_line: Option<usize>,
     width: usize,
     theme: Theme,
 }
@@ -78,8 +80,7 @@ struct Pane {
 impl Pane {
     fn heading(&mut self, text: &str) {
         self.lines.push((String::new(), Style::new()));
-        self.lines
-            .push((text.to_string(), self.theme.header()));
+        self.lines.push((text.to_string(), self.theme.header()));
     }
 
     fn text(&mut self, text: &str, style: Style) {
@@ -114,6 +115,10 @@ impl Pane {
                 e.count
             );
             let style = if i == selected {
+                // The first entity is where the pane opens: it scrolls once one is picked.
+                if selected > 0 {
+                    self.selected_line = Some(self.lines.len());
+                }
                 self.theme.selected()
             } else {
                 Style::new()
@@ -162,7 +167,12 @@ impl Pane {
 
     fn draw(self, frame: &mut Frame<'_>, area: Rect) {
         let buf = frame.buffer_mut();
-        for (n, (line, style)) in self.lines.iter().enumerate() {
+        // Scrolled only as far as the selected entity (and two lines after it) needs.
+        let height = usize::from(area.height);
+        let skip = self
+            .selected_line
+            .map_or(0, |l| (l + 3).saturating_sub(height));
+        for (n, (line, style)) in self.lines.iter().skip(skip).enumerate() {
             let y = area.y.saturating_add(n as u16);
             if n >= usize::from(u16::MAX) || y >= area.bottom() {
                 break;
@@ -175,6 +185,7 @@ impl Pane {
 fn pane(area: Rect, theme: Theme) -> Pane {
     Pane {
         lines: Vec::new(),
+        selected_line: None,
         width: area.width as usize,
         theme,
     }
@@ -209,7 +220,10 @@ pub(super) fn draw_finding_pane(frame: &mut Frame<'_>, state: &AppState, area: R
     let incident = pane_incident(state);
     if let Some(i) = incident {
         p.heading("Incident");
-        p.text(&format!("{} ({} findings): {}", i.id, i.chain.len(), i.title), Style::new());
+        p.text(
+            &format!("{} ({} findings): {}", i.id, i.chain.len(), i.title),
+            Style::new(),
+        );
     }
     p.next_steps(&f.rule);
     p.entities(state, state.findings.pane.entity, incident);
@@ -220,20 +234,32 @@ pub(super) fn draw_finding_pane(frame: &mut Frame<'_>, state: &AppState, area: R
 }
 
 /// The selected incident's pane.
-pub(super) fn draw_incident_pane(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
+pub(super) fn draw_incident_pane(
+    frame: &mut Frame<'_>,
+    state: &AppState,
+    area: Rect,
+    theme: Theme,
+) {
     let mut p = pane(area, theme);
     let Some(i) = state.incidents.selected() else {
         p.text("no incident selected", theme.muted());
         return p.draw(frame, area);
     };
     let bold = Style::new().add_modifier(Modifier::BOLD);
-    let raised = if i.raised { " (raised: 3+ tactics)" } else { "" };
+    let raised = if i.raised {
+        " (raised: 3+ tactics)"
+    } else {
+        ""
+    };
     p.lines.push((
         format!("{} · {}{raised}", i.id, i.severity.as_str()),
         theme.severity(i.severity).patch(bold),
     ));
     p.text(&i.title, bold);
-    let time = |t: Option<i64>| t.map(|t| format_time(t, &state.settings.tz)).unwrap_or_default();
+    let time = |t: Option<i64>| {
+        t.map(|t| format_time(t, &state.settings.tz))
+            .unwrap_or_default()
+    };
     p.text(
         &format!(
             "{} .. {} · {} findings · {} events",

@@ -37,7 +37,10 @@ pub(super) fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect,
         };
         // `31 findings, 12 in filter`: the filter scopes the list, and says so.
         let scope = if findings.shown.len() < findings.rows.len() || state.events.rows.is_some() {
-            format!(", {} in filter{admitted}", thousands(findings.shown.len() as u64))
+            format!(
+                ", {} in filter{admitted}",
+                thousands(findings.shown.len() as u64)
+            )
         } else {
             String::new()
         };

@@ -10,6 +10,9 @@ use super::finding_detail::{draw_incident_pane, split_for_pane};
 use super::{Theme, draw_message_below_header, put, right, thousands};
 use crate::text::{escape_control, format_time};
 
+/// Below this width the list leaves out the id column.
+const NARROW: u16 = 100;
+
 /// Column headers and widths of the list (the title takes the rest).
 const COLUMNS: [(&str, u16); 6] = [
     ("SEVERITY", 9),
@@ -43,17 +46,23 @@ pub(super) fn draw_incidents(frame: &mut Frame<'_>, state: &AppState, area: Rect
             String::new()
         };
         format!(
-            "{} incidents from {} findings{scope}   Enter: events  d: detail",
+            "{} incident{} from {} findings{scope}   Enter: events  d: detail",
             thousands(total as u64),
+            if total == 1 { "" } else { "s" },
             thousands(findings.list.len() as u64),
         )
     };
     put(buf, area, area.x, area.y, area.width, &info, theme.muted());
+    // Narrow, the title keeps the room the id would take (the pane shows the id).
+    let shown: Vec<usize> = (0..COLUMNS.len())
+        .filter(|i| area.width >= NARROW || COLUMNS[*i].0 != "ID")
+        .collect();
     let header_y = area.y.saturating_add(1);
-    let mut xs = Vec::new();
+    let mut xs = vec![area.right(); COLUMNS.len()];
     let mut x = area.x;
-    for (name, width) in COLUMNS {
-        xs.push(x);
+    for &i in &shown {
+        let (name, width) = COLUMNS[i];
+        xs[i] = x;
         put(buf, area, x, header_y, width, name, theme.header());
         x = x.saturating_add(width + 1);
     }
@@ -73,11 +82,7 @@ pub(super) fn draw_incidents(frame: &mut Frame<'_>, state: &AppState, area: Rect
         if n >= usize::from(u16::MAX) || y >= area.bottom() {
             break;
         }
-        let Some(incident) = incidents
-            .shown
-            .get(r)
-            .and_then(|&i| incidents.list.get(i))
-        else {
+        let Some(incident) = incidents.shown.get(r).and_then(|&i| incidents.list.get(i)) else {
             break;
         };
         let selected = r == incidents.cursor.selected;
@@ -106,6 +111,9 @@ pub(super) fn draw_incidents(frame: &mut Frame<'_>, state: &AppState, area: Rect
             escape_control(&incident.title).into_owned(),
         ];
         for (i, cell) in cells.iter().enumerate() {
+            if !shown.contains(&i) {
+                continue;
+            }
             let cell_style = if i == 0 {
                 style.patch(theme.severity(incident.severity))
             } else {
