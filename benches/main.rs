@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -24,6 +24,7 @@ mod follow;
 mod hostile;
 mod identities;
 mod identity;
+mod incidents;
 mod query;
 mod render;
 mod report;
@@ -96,6 +97,9 @@ fn main() {
     }
     if groups.contains(&"identity") {
         identity::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"incidents") {
+        incidents::bench(&data_dir(), events, runs, ensure);
     }
 }
 

@@ -28,6 +28,40 @@ pub struct Config {
     /// Identifiers of one person or workload the logs cannot prove belong together, by
     /// identity name (see [`crate::identity`]).
     pub identities: crate::identity::IdentityLinks,
+    /// How findings are grouped into incidents (README, "Incidents").
+    pub incidents: Incidents,
+}
+
+/// The `[incidents]` section: how findings are grouped into incidents.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Incidents {
+    /// The longest time from an incident's first finding to its last (`2h`): linked findings
+    /// further apart start a new incident, which bounds chaining through a busy identity.
+    pub window: String,
+    /// An address that more than this many identities acted from successfully is shared
+    /// (a NAT, a proxy) and links no findings.
+    pub shared_address_identities: usize,
+}
+
+impl Default for Incidents {
+    fn default() -> Self {
+        Incidents {
+            window: "2h".into(),
+            shared_address_identities: 5,
+        }
+    }
+}
+
+impl Incidents {
+    /// The window in microseconds (the default's when the text does not parse; [`Config`]
+    /// validation refuses such a file).
+    pub fn window_us(&self) -> i64 {
+        crate::time::parse_duration(&self.window)
+            .ok()
+            .filter(|w| *w > 0)
+            .unwrap_or(2 * crate::time::HOUR)
+    }
 }
 
 /// The `[alert]` section: where live findings are sent and what keeps the stream bearable.
@@ -558,6 +592,18 @@ fn parse(text: &str, path: &Path) -> Result<Config> {
     }
     validate_detect(&config.detect, text, path)?;
     validate_alert(&config.alert, text, path)?;
+    if !crate::time::parse_duration(&config.incidents.window).is_ok_and(|w| w > 0) {
+        let at = text.find(config.incidents.window.as_str());
+        return Err(config_error(
+            text,
+            path,
+            at.map(|a| a..a),
+            &format!(
+                "invalid [incidents] window '{}'; expected a duration such as 2h or 90m",
+                config.incidents.window
+            ),
+        ));
+    }
     if jiff::tz::TimeZone::get(&config.display.timezone).is_err() {
         let at = text.find("timezone");
         return Err(config_error(

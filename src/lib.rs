@@ -5,7 +5,8 @@
 //! format family each; [`load`] finds records in inputs (files, directories, gzip, stdin),
 //! recognizes their format and runs the parallel pipeline; [`store`] holds the Polars frame;
 //! [`analysis`] answers filters, pivots, timelines and SQL over it, each described by a
-//! serializable spec; [`detectors`] turn it into findings; [`audit`] follows grants
+//! serializable spec; [`detectors`] turn it into findings and [`incidents`] group those into
+//! stories; [`audit`] follows grants
 //! and elevations from approval to revocation and their use; [`output`]
 //! (tables and machine formats) and [`tui`] (the terminal UI) show the results; [`tail`] is
 //! the headless follow mode (new events and findings as they arrive, alerts).
@@ -20,6 +21,7 @@ pub mod config;
 pub mod country;
 pub mod detectors;
 pub mod identity;
+pub mod incidents;
 pub mod json_scan;
 pub mod load;
 pub mod net;

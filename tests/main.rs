@@ -16,6 +16,7 @@ mod hostile_input;
 mod hostile_output;
 mod identities;
 mod identity;
+mod incidents;
 mod integrity;
 mod lifecycle;
 mod live_findings;

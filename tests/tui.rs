@@ -23,6 +23,7 @@ mod access;
 mod export;
 mod follow;
 mod hostile;
+mod incidents;
 mod places;
 mod pty;
 mod record;

@@ -45,7 +45,7 @@ pub(super) fn is_instance_session(actor: &str) -> bool {
 }
 
 /// A routable public address (documentation ranges count: they stand for public ones).
-pub(super) fn is_public(ip: &str) -> bool {
+pub(crate) fn is_public(ip: &str) -> bool {
     match ip.trim().parse::<IpAddr>() {
         Ok(IpAddr::V4(a)) => {
             let [x, y, ..] = a.octets();

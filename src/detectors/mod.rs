@@ -32,6 +32,7 @@
 //! stages before its own found, fixed before its stage starts, so the order of the rules in
 //! the catalogue never changes a result.
 
+pub mod attack;
 pub mod baseline;
 pub mod compute;
 pub mod context;
@@ -51,6 +52,7 @@ pub mod kubernetes;
 pub mod live;
 pub mod okta_sessions;
 pub mod perimeter;
+pub mod playbook;
 pub mod resources;
 pub mod role_grants;
 pub mod secrets;

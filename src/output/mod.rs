@@ -8,6 +8,7 @@ pub mod alert;
 pub mod analyses;
 pub mod audit;
 pub mod findings;
+pub mod incidents;
 pub mod report;
 pub mod stream;
 pub mod table;
@@ -17,4 +18,7 @@ pub use analyses::{
     write_profiles, write_summary_table,
 };
 pub use findings::{finding_json, write_findings_json, write_findings_jsonl, write_findings_table};
+pub use incidents::{
+    incident_json, write_incidents_json, write_incidents_jsonl, write_incidents_table,
+};
 pub use table::{Cell, Grid, OutputFormat, Table, column_cells};

@@ -26,6 +26,7 @@ use super::state::View;
 
 use super::action::{Action, Effect, IngestMsgBox};
 use super::input;
+use super::investigate;
 use super::state::{AppState, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS};
 use super::values;
 
@@ -53,6 +54,7 @@ impl AppState {
         self.identities.cursor.page = list_page;
         self.findings.cursor.page = list_page;
         self.access.cursor.page = list_page;
+        self.incidents.cursor.page = list_page;
         self.detail.page = match (self.view, areas.detail) {
             (View::Detail, _) => areas.main.height.saturating_sub(2).max(1) as usize,
             (_, Some(d)) => d.height.saturating_sub(2).max(1) as usize,
@@ -292,10 +294,15 @@ impl AppState {
             return;
         }
         let combined = filter::drill::and_term(&self.filter.text, &part);
+        self.show_events(combined, effects);
+    }
+
+    /// Shows the events `filter` selects, remembering the view and filter to go back to.
+    pub(super) fn show_events(&mut self, filter: String, effects: &mut Vec<Effect>) {
         self.push_back();
         self.events.cursor.selected = 0;
         self.events.cursor.offset = 0;
-        self.set_filter(combined, effects);
+        self.set_filter(filter, effects);
         self.open_view(View::Events, effects);
     }
 
@@ -390,9 +397,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         state.events.content_key = Some(key);
                     }
                     state.events.rows = rows;
-                    if state.findings.scoped {
-                        state.refilter_findings();
-                    }
+                    state.refilter_findings();
                     state.events.matching = matching;
                     state.events.first = first;
                     state.events.last = last;
@@ -537,6 +542,10 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         std::mem::replace(&mut findings.flags, flags),
                         std::mem::replace(&mut findings.list, run.list),
                     )));
+                    effects.push(Effect::discard(std::mem::replace(
+                        &mut state.incidents.list,
+                        run.incidents,
+                    )));
                     state.findings.frame_gen = valid.then_some(frame_gen);
                     state.findings.error = None;
                     state.refilter_findings();
@@ -568,6 +577,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 View::Identities => state.identities.cursor.page,
                 View::Findings => state.findings.cursor.page,
                 View::Access => state.access.cursor.page,
+                View::Incidents => state.incidents.cursor.page,
             };
             scroll(state, i64::from(n) * page.max(1) as i64, effects)
         }
@@ -605,7 +615,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                     (state.identities.col_cursor as i64 + i64::from(n)).clamp(0, max) as usize;
             }
             View::Detail => state.pan_record(n),
-            View::Findings | View::Access => {}
+            View::Findings | View::Access | View::Incidents => {}
         },
         Command::OpenView(view) => {
             state.back.clear();
@@ -744,6 +754,9 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             state.refresh_window();
             state.sync_detail(effects);
         }
+        Command::ToggleFindingDetail => investigate::toggle_pane(state),
+        Command::SelectEntity(n) => investigate::select_entity(state, n),
+        Command::FilterToEntity => investigate::filter_to_entity(state, effects),
         Command::ShowHelp => state.overlay = Some(Overlay::Help { scroll: 0 }),
         Command::SaveView => state.ask_save_name(None),
         Command::ShowViews => state.overlay = Some(Overlay::Views { cursor: 0 }),
@@ -811,10 +824,16 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
         View::Findings => {
             let n = state.findings.shown.len();
             state.findings.cursor.move_by(delta, n);
+            state.findings.pane.entity = 0;
         }
         View::Access => {
             let n = state.access.result.as_ref().map_or(0, |a| a.rows.len());
             state.access.cursor.move_by(delta, n);
+        }
+        View::Incidents => {
+            let n = state.incidents.shown.len();
+            state.incidents.cursor.move_by(delta, n);
+            state.incidents.pane.entity = 0;
         }
     }
 }
@@ -877,7 +896,16 @@ fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
                 return;
             };
             let part = finding_filter(finding);
-            state.drill(part, effects);
+            let rows = finding.rows.clone();
+            investigate::drill_to_evidence(state, part, &rows, effects);
+        }
+        View::Incidents => {
+            let Some(incident) = state.incidents.selected() else {
+                return;
+            };
+            let part = investigate::incident_filter(incident);
+            let rows = incident.rows();
+            investigate::drill_to_evidence(state, part, &rows, effects);
         }
         View::Access => {
             let selected = state.access.cursor.selected;

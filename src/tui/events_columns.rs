@@ -76,6 +76,18 @@ impl AppState {
             .map_or(0, |i| i + 1);
         let fit = by_comfort.max(by_min.min(keys)).max(1).min(wants.len());
         let mut widths = columns::lay_out(&wants[..fit], available);
+        // A time cut at all loses its year at once (`MM-DD HH:MM:SS`): the columns it frees
+        // go to the first column that was shrunk.
+        if let Some(t) = shown[..fit].iter().position(|c| *c == schema::TIME)
+            && widths[t] < wants[t].natural
+            && widths[t] > wants[t].min
+        {
+            let freed = widths[t] - wants[t].min;
+            widths[t] = wants[t].min;
+            if let Some(i) = (0..fit).find(|&i| i != t && widths[i] < wants[i].natural) {
+                widths[i] = (widths[i] + freed).min(wants[i].natural);
+            }
+        }
         widths.extend(wants[fit..].iter().map(|w| w.natural));
         widths
     }

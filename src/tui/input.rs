@@ -258,10 +258,11 @@ pub(super) fn on_mouse(
                 return None;
             }
             if mouse.row == areas.tabs.y && areas.tabs.height > 0 {
-                // Tabs are drawn as " n Title " one after the other.
+                // Tabs are drawn one after the other, as `tab_labels` makes them.
                 let mut x = 0u16;
-                for view in View::TABS {
-                    let w = view.title().len() as u16 + 4;
+                let labels = super::state::tab_labels(areas.tabs.width);
+                for (view, label) in View::TABS.into_iter().zip(labels) {
+                    let w = label.len() as u16;
                     if mouse.column >= x && mouse.column < x + w {
                         state.back.clear();
                         state.open_view(view, effects);
@@ -301,6 +302,11 @@ pub(super) fn on_mouse(
                     areas.main.y + 2,
                     state.access.cursor.offset,
                     state.access.cursor.selected,
+                ),
+                View::Incidents => (
+                    areas.main.y + 2,
+                    state.incidents.cursor.offset,
+                    state.incidents.cursor.selected,
                 ),
                 View::Detail => return None,
             };

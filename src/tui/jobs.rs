@@ -362,6 +362,8 @@ pub struct FindingsRun {
     pub rows: Vec<FindingRow>,
     /// Frame row -> most severe finding.
     pub flags: HashMap<u32, Severity>,
+    /// The findings grouped into incidents.
+    pub incidents: Vec<crate::incidents::Incident>,
 }
 
 impl FindingsRun {
@@ -373,6 +375,7 @@ impl FindingsRun {
             list,
             rows,
             flags,
+            incidents: Vec::new(),
         }
     }
 }
@@ -391,7 +394,13 @@ pub fn run(job: Job) -> Done {
         Job::Detect(job) => Done::FindingsFound {
             frame_gen: job.frame_gen,
             result: detectors::run(&job.frame, &job.config)
-                .map(|list| FindingsRun::new(list, &job.tz))
+                .and_then(|list| {
+                    let settings = crate::incidents::Settings::from_config(&job.config);
+                    let incidents = crate::incidents::group(&job.frame, &list, &settings)?;
+                    let mut run = FindingsRun::new(list, &job.tz);
+                    run.incidents = incidents;
+                    Ok(run)
+                })
                 .map_err(|e| e.to_string()),
         },
         Job::Record(job) => Done::RecordRead {

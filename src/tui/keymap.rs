@@ -89,6 +89,12 @@ pub enum Command {
     ToggleWrap,
     /// The record view's Tab / Shift-Tab: the next (or previous) tab of the record.
     CycleRecordTab(i32),
+    /// Show or hide the detail pane of a finding or incident.
+    ToggleFindingDetail,
+    /// Move the detail pane's entity cursor (negative: up).
+    SelectEntity(i32),
+    /// Narrow the filter to the detail pane's selected entity.
+    FilterToEntity,
     /// Narrow the filter to the value under the cursor (exclude it: `true`).
     FilterValue {
         /// Exclude the value instead.
@@ -291,6 +297,12 @@ pub const KEYMAP: &[Binding] = &[
         C::OpenView(View::Access),
         "access audit",
     ),
+    bind(
+        G,
+        Keystroke::ch('7'),
+        C::OpenView(View::Incidents),
+        "incidents",
+    ),
     bind(G, Keystroke::ch('/'), C::OpenFilter, "edit the filter"),
     bind(G, Keystroke::ch('x'), C::ClearFilter, "clear the filter"),
     bind(
@@ -491,6 +503,30 @@ pub const KEYMAP: &[Binding] = &[
         "events behind this finding",
     ),
     bind(
+        In(View::Findings),
+        Keystroke::ch('d'),
+        C::ToggleFindingDetail,
+        "detail pane",
+    ),
+    bind(
+        In(View::Findings),
+        Keystroke::ch(']'),
+        C::SelectEntity(1),
+        "next entity",
+    ),
+    bind(
+        In(View::Findings),
+        Keystroke::ch('['),
+        C::SelectEntity(-1),
+        "previous entity",
+    ),
+    bind(
+        In(View::Findings),
+        Keystroke::ch('f'),
+        C::FilterToEntity,
+        "filter to the entity",
+    ),
+    bind(
         In(View::Access),
         Keystroke::code(KeyCode::Enter),
         C::DrillDown,
@@ -537,6 +573,36 @@ pub const KEYMAP: &[Binding] = &[
         Keystroke::ch('q'),
         C::GoBack,
         "close the record",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::code(KeyCode::Enter),
+        C::DrillDown,
+        "events behind this incident",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch('d'),
+        C::ToggleFindingDetail,
+        "detail pane",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch(']'),
+        C::SelectEntity(1),
+        "next entity",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch('['),
+        C::SelectEntity(-1),
+        "previous entity",
+    ),
+    bind(
+        In(View::Incidents),
+        Keystroke::ch('f'),
+        C::FilterToEntity,
+        "filter to the entity",
     ),
 ];
 
@@ -638,7 +704,8 @@ mod tests {
                 "Identities",
                 "Findings",
                 "Access",
-                "Record"
+                "Record",
+                "Incidents"
             ]
         );
     }

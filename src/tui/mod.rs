@@ -23,6 +23,7 @@ mod export;
 pub mod follow;
 pub mod history;
 mod input;
+mod investigate;
 pub mod jobs;
 pub mod keymap;
 mod line;

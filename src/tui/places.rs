@@ -23,6 +23,7 @@ impl AppState {
             identities: self.identities.cursor,
             findings: self.findings.cursor,
             access: self.access.cursor,
+            incidents: self.incidents.cursor,
         }
     }
 
@@ -73,6 +74,7 @@ impl AppState {
         self.identities.cursor = places.identities;
         self.findings.cursor = places.findings;
         self.access.cursor = places.access;
+        self.incidents.cursor = places.incidents;
     }
 
     /// The places being restored, once the events of the restored filter arrived.

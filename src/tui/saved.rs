@@ -64,7 +64,8 @@ impl AppState {
                 tz: self.settings.tz.clone(),
                 top: analysis::DEFAULT_TIMELINE_LANES,
             }),
-            View::Findings => ViewAnalysis::Findings(self.findings.spec.clone()),
+            // No saved-view analysis of its own yet: the incidents are grouped from the findings.
+            View::Findings | View::Incidents => ViewAnalysis::Findings(self.findings.spec.clone()),
             View::Access => ViewAnalysis::Access(self.access.spec.clone()),
             View::Identities => ViewAnalysis::Identities(self.identities.spec.clone()),
             View::Events | View::Detail => ViewAnalysis::Events,

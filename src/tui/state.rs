@@ -37,17 +37,20 @@ pub enum View {
     Findings,
     /// The access audit: grants and elevations with their end and use.
     Access,
+    /// The findings grouped into incidents.
+    Incidents,
 }
 
 impl View {
     /// The views reachable by Tab and number keys, in order.
-    pub const TABS: [View; 6] = [
+    pub const TABS: [View; 7] = [
         View::Events,
         View::Pivot,
         View::Timeline,
         View::Identities,
         View::Findings,
         View::Access,
+        View::Incidents,
     ];
 
     /// The name shown in the tab bar.
@@ -60,8 +63,28 @@ impl View {
             View::Identities => "Identities",
             View::Findings => "Findings",
             View::Access => "Access",
+            View::Incidents => "Incidents",
         }
     }
+}
+
+/// The tab bar's labels on a terminal `width` columns wide: ` n Title ` each, or `n Title `
+/// when that leaves no room for the help hint (80 columns hold seven tabs and `? help`).
+pub fn tab_labels(width: u16) -> Vec<String> {
+    let roomy: Vec<String> = View::TABS
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(" {} {} ", i + 1, v.title()))
+        .collect();
+    let used: usize = roomy.iter().map(String::len).sum();
+    if used + 8 <= usize::from(width) {
+        return roomy;
+    }
+    View::TABS
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{} {} ", i + 1, v.title()))
+        .collect()
 }
 
 /// Width of the timeline's lane labels.
@@ -330,6 +353,8 @@ pub struct Places {
     pub findings: Cursor,
     /// The access view's cursor.
     pub access: Cursor,
+    /// The incidents view's cursor.
+    pub incidents: Cursor,
 }
 
 /// Load state for the status bar.
@@ -538,9 +563,56 @@ pub struct AccessModel {
     pub cursor: Cursor,
 }
 
+/// The detail pane of the findings and incidents views: whether it shows, and the entity
+/// under its cursor (`f` narrows the filter to it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DetailPane {
+    /// Shown (beside the list when there is room, instead of it when not).
+    pub open: bool,
+    /// The selected entity.
+    pub entity: usize,
+}
+
+/// The incidents view: the findings grouped on the worker with each detection run.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentsModel {
+    /// The incidents, in the order of their first finding.
+    pub list: Vec<crate::incidents::Incident>,
+    /// Indexes into `list` of the incidents listed (with a finding in the filter).
+    pub shown: Vec<usize>,
+    /// Selection (among `shown`).
+    pub cursor: Cursor,
+    /// The detail pane.
+    pub pane: DetailPane,
+}
+
+impl IncidentsModel {
+    /// Lists the incidents with a finding that has an event among `selected`'s rows (all
+    /// without a filter).
+    pub fn refilter(&mut self, selected: Option<&[bool]>) {
+        self.shown = self
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| selected.is_none_or(|mask| i.in_mask(mask)))
+            .map(|(n, _)| n)
+            .collect();
+        self.cursor.clamp(self.shown.len());
+    }
+
+    /// The incident under the cursor.
+    pub fn selected(&self) -> Option<&crate::incidents::Incident> {
+        self.shown
+            .get(self.cursor.selected)
+            .and_then(|&i| self.list.get(i))
+    }
+}
+
 /// The findings view.
 #[derive(Debug, Clone, Default)]
 pub struct FindingsModel {
+    /// The detail pane.
+    pub pane: DetailPane,
     /// The findings, by time.
     pub list: Vec<Finding>,
     /// Escaped, for drawing.
@@ -640,6 +712,8 @@ pub struct AppState {
     pub findings: FindingsModel,
     /// Access view.
     pub access: AccessModel,
+    /// Incidents view.
+    pub incidents: IncidentsModel,
     /// When the detectors run.
     pub detection: DetectCadence,
     /// Follow mode.
@@ -763,6 +837,7 @@ impl AppState {
             },
             findings: FindingsModel::default(),
             access: AccessModel::default(),
+            incidents: IncidentsModel::default(),
             detection: DetectCadence::default(),
             follow: FollowModel::new(announce_at),
             message: None,
@@ -865,11 +940,18 @@ impl AppState {
     /// Lists the findings the findings spec admits; with a findings view open, only those
     /// with an event the filter selects (a mask of the frame's rows, built once per change).
     pub fn refilter_findings(&mut self) {
-        let mask = match (&self.events.rows, self.findings.scoped) {
-            (Some(rows), true) => Some(crate::views::row_mask(rows, self.store.frame().height())),
-            _ => None,
+        // The active filter scopes findings and incidents (`31 findings, 12 in filter`).
+        let mask = match &self.events.rows {
+            Some(rows) => Some(crate::views::row_mask(rows, self.store.frame().height())),
+            None => None,
         };
         self.findings.refilter(mask.as_deref());
+        self.incidents.refilter(mask.as_deref());
+    }
+
+    /// Whether a filter or time range narrows the events.
+    pub fn filter_active(&self) -> bool {
+        !self.filter.text.trim().is_empty() || self.range.is_some()
     }
 
     /// The frame row under the events cursor.

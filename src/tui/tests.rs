@@ -128,7 +128,7 @@ fn views_cycle_and_esc_goes_back_to_the_events() {
     assert_eq!(s.view, View::Pivot);
     let _ = update(&mut s, key(KeyCode::BackTab));
     let _ = update(&mut s, key(KeyCode::BackTab));
-    assert_eq!(s.view, View::Access);
+    assert_eq!(s.view, View::Incidents);
     let _ = update(&mut s, key(KeyCode::Esc));
     assert_eq!(s.view, View::Events);
     let _ = update(&mut s, key(KeyCode::Char('?')));

@@ -119,9 +119,20 @@ impl AppState {
                     Some(row.identity.identity.clone()),
                 ))
             }
+            // With the detail pane open, the entity under its cursor.
+            View::Findings | View::Incidents if let Some(entity) = self.pane_entity() => Some(
+                CellValue::new(entity.kind.column(), Some(entity.value.clone())),
+            ),
             View::Findings => {
                 let finding = self.findings.selected()?;
                 Some(CellValue::new(schema::ACTOR, Some(finding.actor.clone())))
+            }
+            View::Incidents => {
+                let incident = self.incidents.selected()?;
+                Some(CellValue::new(
+                    schema::IDENTITY,
+                    Some(incident.subject.clone()),
+                ))
             }
             View::Access => None,
         }

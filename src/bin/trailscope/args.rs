@@ -207,6 +207,23 @@ pub(crate) enum Command {
         #[command(flatten)]
         view: ViewArgs,
     },
+    /// Group the findings into incidents (one story each: kill chain, entities, evidence) and
+    /// print them.
+    Incidents {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// Only incidents at or above this severity [default: info].
+        #[arg(long, value_enum)]
+        min_severity: Option<Level>,
+        /// Only incidents with a finding that has an event matching this filter.
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = DetectFormat::Table)]
+        format: DetectFormat,
+        #[command(flatten)]
+        view: ViewArgs,
+    },
     /// The access audit: every grant or elevation with its approval, end and use; with
     /// --review, who holds each privileged role at the end of the logs, for an access review.
     Access(Box<crate::access::AccessArgs>),

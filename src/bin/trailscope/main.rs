@@ -6,6 +6,7 @@ mod access;
 mod args;
 mod commands;
 mod identities;
+mod incidents;
 mod inputs;
 mod report;
 mod views;
@@ -224,6 +225,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             detect(&loaded, &resolved, (format, fail_on))
+        }
+        Some(Command::Incidents {
+            paths,
+            min_severity,
+            filter,
+            format,
+            view,
+        }) => {
+            let overrides = Overrides {
+                filter,
+                min_severity: min_severity.map(views::severity),
+                ..Overrides::default()
+            };
+            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            incidents::incidents(&loaded, &resolved, format)
         }
         Some(Command::Access(args)) => access::access(*args, cli.input_format.as_deref(), &common),
         Some(Command::Identities {

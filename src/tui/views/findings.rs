@@ -5,32 +5,48 @@ use ratatui::layout::Rect;
 use ratatui::style::Style;
 
 use super::super::state::{AppState, FINDING_COLUMNS};
+use super::finding_detail::{draw_finding_pane, split_for_pane};
 use super::{Theme, draw_message_below_header, put, right, thousands, value_label};
 use crate::schema;
 
 pub(super) fn draw_findings(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
     let findings = &state.findings;
+    let (list, pane) = split_for_pane(area, findings.pane.open);
+    if let Some(pane) = pane {
+        draw_finding_pane(frame, state, pane, theme);
+    }
+    let Some(area) = list else {
+        return;
+    };
     let buf = frame.buffer_mut();
     let info = if let Some(error) = &findings.error {
         format!("the detectors failed: {error}")
     } else if findings.running && findings.rows.is_empty() {
         "running the detectors…".to_string()
-    } else if findings.shown.len() < findings.rows.len() {
+    } else {
         let spec = &findings.spec;
         let rules = if spec.rules.is_empty() {
             String::new()
         } else {
             format!(" of {} rules", spec.rules.len())
         };
+        let admitted = if spec.min_severity > crate::detectors::Severity::Info || !rules.is_empty()
+        {
+            format!(" (>= {}{rules})", spec.min_severity.as_str())
+        } else {
+            String::new()
+        };
+        // `31 findings, 12 in filter`: the filter scopes the list, and says so.
+        let scope = if findings.shown.len() < findings.rows.len() || state.events.rows.is_some() {
+            format!(
+                ", {} in filter{admitted}",
+                thousands(findings.shown.len() as u64)
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} of {} findings (>= {}{rules})   Enter: the events behind one",
-            thousands(findings.shown.len() as u64),
-            thousands(findings.rows.len() as u64),
-            spec.min_severity.as_str()
-        )
-    } else {
-        format!(
-            "{} findings   Enter: the events behind one",
+            "{} findings{scope}   Enter: events  d: detail",
             thousands(findings.rows.len() as u64)
         )
     };

@@ -21,8 +21,10 @@ use super::state::View;
 mod access;
 mod bars;
 mod events;
+mod finding_detail;
 mod findings;
 mod identities;
+mod incidents;
 mod pivot;
 mod record;
 mod timeline;
@@ -32,6 +34,7 @@ use bars::{draw_filter_bar, draw_gauge, draw_overlay, draw_status};
 use events::draw_events;
 use findings::draw_findings;
 use identities::draw_identities;
+use incidents::draw_incidents;
 use pivot::draw_pivot;
 use record::draw_detail;
 pub use record::{byte_size, cut_notice};
@@ -160,6 +163,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &AppState) {
         View::Identities => draw_identities(frame, state, areas.main, theme),
         View::Findings => draw_findings(frame, state, areas.main, theme),
         View::Access => draw_access(frame, state, areas.main, theme),
+        View::Incidents => draw_incidents(frame, state, areas.main, theme),
     }
     if let Some(gauge) = areas.gauge {
         draw_gauge(frame, state, gauge, theme);
@@ -180,8 +184,7 @@ fn draw_tabs(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) 
     } else {
         state.view
     };
-    for (i, view) in View::TABS.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, view.title());
+    for (view, label) in View::TABS.iter().zip(super::state::tab_labels(area.width)) {
         let style = if *view == active {
             theme.selected().add_modifier(Modifier::BOLD)
         } else {
@@ -190,11 +193,11 @@ fn draw_tabs(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) 
         put(buf, area, x, area.y, label.len() as u16, &label, style);
         x = x.saturating_add(label.len() as u16);
     }
-    // The longest hint that fits: at 80 columns the six tabs leave room for `? help` only,
-    // and help is what a new user must find.
+    // The longest hint that fits: at 80 columns the tabs leave room for `? help` only, and
+    // help is what a new user must find.
     for help in ["? help  q quit", "? help"] {
         let w = help.len() as u16;
-        if area.width > x.saturating_add(w + 1) {
+        if area.width >= x.saturating_add(w + 1) {
             put(buf, area, area.right() - w, area.y, w, help, theme.muted());
             break;
         }
