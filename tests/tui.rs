@@ -24,6 +24,7 @@ mod export;
 mod follow;
 mod hostile;
 mod incidents;
+mod keystrokes;
 mod places;
 mod pty;
 mod record;

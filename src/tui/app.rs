@@ -617,8 +617,9 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
             View::Detail => state.pan_record(n),
             View::Findings | View::Access | View::Incidents => {}
         },
+        // Switching views keeps the back stack: Esc after looking at another view of a
+        // drill-down still unwinds it.
         Command::OpenView(view) => {
-            state.back.clear();
             state.open_view(view, effects);
         }
         Command::CycleView(n) => {
@@ -627,7 +628,6 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 .position(|v| *v == state.view)
                 .unwrap_or(0) as i64;
             let next = (current + i64::from(n)).rem_euclid(View::TABS.len() as i64) as usize;
-            state.back.clear();
             state.open_view(View::TABS[next], effects);
         }
         Command::GoBack => {
@@ -779,6 +779,8 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         Command::MarkBucket => state.mark_bucket(),
         Command::AskTimeRange => state.ask_time_range(),
         Command::ZoomToSelection => state.zoom_to_selection(effects),
+        Command::NextActiveBucket(step) => state.next_active_bucket(step),
+        Command::BusiestBucket => state.busiest_bucket(),
         Command::FullWidth => state.toggle_full_width(),
         Command::ToggleFullNames => {
             state.full_values = !state.full_values;

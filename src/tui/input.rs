@@ -264,7 +264,6 @@ pub(super) fn on_mouse(
                 for (view, label) in View::TABS.into_iter().zip(labels) {
                     let w = label.len() as u16;
                     if mouse.column >= x && mouse.column < x + w {
-                        state.back.clear();
                         state.open_view(view, effects);
                         return None;
                     }

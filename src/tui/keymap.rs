@@ -116,6 +116,10 @@ pub enum Command {
     MarkBucket,
     /// The timeline: narrow to the marked range of buckets (or the bucket under the cursor).
     ZoomToSelection,
+    /// The timeline: the bucket cursor to the next (or previous) bucket with events on the lane.
+    NextActiveBucket(i32),
+    /// The timeline: the bucket cursor to the lane's busiest bucket.
+    BusiestBucket,
 }
 
 /// A keystroke as bindings name it: code and modifiers (Shift is ignored for characters,
@@ -471,6 +475,24 @@ pub const KEYMAP: &[Binding] = &[
         Keystroke::ch('z'),
         C::ZoomToSelection,
         "zoom to the bucket or marked range (all lanes)",
+    ),
+    bind(
+        In(View::Timeline),
+        Keystroke::ch(']'),
+        C::NextActiveBucket(1),
+        "next bucket with events on the lane",
+    ),
+    bind(
+        In(View::Timeline),
+        Keystroke::ch('['),
+        C::NextActiveBucket(-1),
+        "previous bucket with events on the lane",
+    ),
+    bind(
+        In(View::Timeline),
+        Keystroke::ch('*'),
+        C::BusiestBucket,
+        "the lane's busiest bucket",
     ),
     bind(
         In(View::Timeline),

@@ -27,6 +27,46 @@ impl AppState {
         timeline.start = timeline.start.min(buckets.saturating_sub(visible));
     }
 
+    /// The selected lane's counts per bucket.
+    fn lane_counts(&self) -> Option<&[u64]> {
+        let view = self.timeline.result.as_ref()?;
+        let lane = view.timeline.lanes.get(self.timeline.cursor.selected)?;
+        Some(&lane.counts)
+    }
+
+    /// `]` / `[`: the bucket cursor to the next (or previous) bucket with events on the lane.
+    pub(super) fn next_active_bucket(&mut self, step: i32) {
+        let Some(counts) = self.lane_counts() else {
+            return;
+        };
+        let from = self.timeline.bucket;
+        let found = if step > 0 {
+            (from + 1..counts.len()).find(|&i| counts[i] > 0)
+        } else {
+            (0..from).rev().find(|&i| counts[i] > 0)
+        };
+        match found {
+            Some(i) => self.move_bucket(i as i64 - from as i64),
+            None => self.message = Some("no more events on this lane that way".into()),
+        }
+    }
+
+    /// `*`: the bucket cursor to the lane's busiest bucket (the first of equals).
+    pub(super) fn busiest_bucket(&mut self) {
+        let Some(counts) = self.lane_counts() else {
+            return;
+        };
+        let Some((i, _)) = counts
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, c)| (**c, std::cmp::Reverse(*i)))
+        else {
+            return;
+        };
+        let from = self.timeline.bucket;
+        self.move_bucket(i as i64 - from as i64);
+    }
+
     /// Space: marks the bucket under the cursor as one end of a range, or clears the mark.
     pub(super) fn mark_bucket(&mut self) {
         self.timeline.mark = match self.timeline.mark {

@@ -11,8 +11,23 @@ use trailscope::tui::{Action, Command, Harness, View};
 use super::{sample, settings, status_line};
 
 /// The sample with the rules' findings and their incidents, as the worker delivers them.
-fn detected(width: u16, height: u16) -> Harness {
-    let mut h = Harness::new(sample(), settings(), width, height);
+pub(super) fn detected_over(
+    store: trailscope::store::FrameStore,
+    width: u16,
+    height: u16,
+) -> Harness {
+    let mut h = Harness::new(store, settings(), width, height);
+    deliver_findings(&mut h);
+    h
+}
+
+/// The bundled sample with its findings and incidents.
+pub(super) fn detected(width: u16, height: u16) -> Harness {
+    detected_over(sample(), width, height)
+}
+
+/// Runs the rules and the grouping over the harness's frame, as the worker does.
+fn deliver_findings(h: &mut Harness) {
     let frame = h.state.store.frame().clone();
     let config = trailscope::config::Config::builtin().unwrap();
     let findings = detectors::run(&frame, &config).unwrap();
@@ -25,7 +40,6 @@ fn detected(width: u16, height: u16) -> Harness {
         frame_gen,
         result: Ok(run),
     }));
-    h
 }
 
 /// Snapshots beside the other views' (`tests/snapshots/`).
