@@ -10,11 +10,10 @@ use std::time::Instant;
 use crossterm::event::KeyEventKind;
 
 use crate::analysis::filter;
-use crate::analysis::{self, Key as QueryKey, PivotSpec, TimelineSpec, ViewSpec};
+use crate::analysis::{self, PivotSpec, TimelineSpec, ViewSpec};
 use crate::audit::identities::{IdentitiesSpec, IdentityColumn};
-use crate::detectors::Finding;
 use crate::load::pipeline::IngestMsg;
-use crate::schema::{self, ACTOR, EVENT_ID, PROVIDER};
+use crate::schema;
 use crate::text::escape_control;
 
 use super::jobs::{
@@ -25,6 +24,7 @@ use super::model;
 use super::state::View;
 
 use super::action::{Action, Effect, IngestMsgBox};
+use super::drill;
 use super::input;
 use super::investigate;
 use super::state::{AppState, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS};
@@ -34,8 +34,6 @@ use super::values;
 const TIMELINE_LANES: usize = 300;
 /// Rows and columns the pivot keeps.
 const PIVOT_TOP: usize = 300;
-/// Event ids put in the filter of a finding's events.
-const FINDING_IDS: usize = 200;
 
 impl AppState {
     /// The first effects: compute the view and run the detectors over what is loaded.
@@ -656,8 +654,8 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 state.set_filter(String::new(), effects);
             }
         }
-        Command::DrillDown => drill_down(state, effects),
-        Command::OwnTimeline => own_timeline(state, effects),
+        Command::DrillDown => drill::drill_down(state, effects),
+        Command::OwnTimeline => drill::own_timeline(state, effects),
         Command::SortByColumn => match state.view {
             View::Events => {
                 let Some(&column) = state.events.columns.get(state.events.col_cursor) else {
@@ -772,9 +770,9 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
         Command::ToggleWrap => state.toggle_record_wrap(),
         Command::CycleRecordTab(n) => state.cycle_record_tab(n),
         Command::Export => state.ask_export_path(),
-        Command::FilterValue { exclude } => filter_value(state, exclude, effects),
-        Command::CopyValue => copy_value(state, effects),
-        Command::OnlyValue => only_value(state, effects),
+        Command::FilterValue { exclude } => values::filter_value(state, exclude, effects),
+        Command::CopyValue => values::copy_value(state, effects),
+        Command::OnlyValue => values::only_value(state, effects),
         Command::ResizeColumn(delta) => state.resize_column(delta),
         Command::MarkBucket => state.mark_bucket(),
         Command::AskTimeRange => state.ask_time_range(),
@@ -838,199 +836,4 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             state.incidents.pane.entity = 0;
         }
     }
-}
-
-fn drill_down(state: &mut AppState, effects: &mut Vec<Effect>) {
-    match state.view {
-        View::Events => {
-            if state.selected_row().is_some() {
-                state.open_view(View::Detail, effects);
-            }
-        }
-        View::Detail => {}
-        View::Pivot => {
-            let Some(view) = &state.pivot.result else {
-                return;
-            };
-            let row = state.pivot.cursor.selected;
-            if row >= view.row_labels.len() {
-                return;
-            }
-            let col = match (state.pivot.col, &view.pivot.spec.cols) {
-                (0, _) | (_, None) => None,
-                (c, Some(_)) => Some(c - 1),
-            };
-            let part = view.pivot.cell_filter(row, col);
-            state.drill(part, effects);
-        }
-        View::Timeline => {
-            let Some(view) = &state.timeline.result else {
-                return;
-            };
-            let lane = state.timeline.cursor.selected;
-            match view.timeline.lanes.get(lane).map(|l| &l.key) {
-                Some(QueryKey::Other) => {
-                    let what = state.timeline.lane_column();
-                    state.message = Some(format!(
-                        "(other) is every {what} not shown; pick a named lane"
-                    ));
-                }
-                Some(key) => {
-                    let lane = analysis::key_filter(state.timeline.lane_column(), key);
-                    let part = match state.timeline_selection() {
-                        Some(range) => format!("{lane} {range}"),
-                        None => lane,
-                    };
-                    state.drill(part, effects);
-                }
-                None => {}
-            }
-        }
-        View::Identities => {
-            let Some(row) = state.identities.rows.get(state.identities.cursor.selected) else {
-                return;
-            };
-            let part = identity_filter(&row.identity.identity);
-            state.drill(part, effects);
-        }
-        View::Findings => {
-            let Some(finding) = state.findings.selected() else {
-                return;
-            };
-            let part = finding_filter(finding);
-            let rows = finding.rows.clone();
-            investigate::drill_to_evidence(state, part, &rows, effects);
-        }
-        View::Incidents => {
-            let Some(incident) = state.incidents.selected() else {
-                return;
-            };
-            let part = investigate::incident_filter(incident);
-            let rows = incident.rows();
-            investigate::drill_to_evidence(state, part, &rows, effects);
-        }
-        View::Access => {
-            let selected = state.access.cursor.selected;
-            let Some(row) = state
-                .access
-                .result
-                .as_ref()
-                .and_then(|a| a.rows.get(selected))
-            else {
-                return;
-            };
-            let part = row.drill.clone();
-            state.drill(part, effects);
-        }
-    }
-}
-
-/// `,` and `!`: the filter narrowed to the value under the cursor, or excluding it; Esc goes
-/// back to the filter before.
-fn filter_value(state: &mut AppState, exclude: bool, effects: &mut Vec<Effect>) {
-    let Some(value) = state.value_under_cursor() else {
-        state.message = Some("no value under the cursor here".into());
-        return;
-    };
-    let text = values::narrowed(&state.filter.text, &value, exclude);
-    if text == state.filter.text {
-        state.message = Some(format!(
-            "the filter already has {}",
-            escape_control(&value.term(exclude))
-        ));
-        return;
-    }
-    state.push_back();
-    // The event under the cursor has the value: it stays selected, on the same line.
-    state.keep_selected_event();
-    state.set_filter(text, effects);
-    state.message = Some(format!(
-        "filter {} {} (Esc undoes)",
-        if exclude { "excludes" } else { "narrowed to" },
-        escape_control(&value.term(false))
-    ));
-}
-
-/// `=`: every event with the value under the cursor (the filter replaced; Esc restores it).
-fn only_value(state: &mut AppState, effects: &mut Vec<Effect>) {
-    let Some(value) = state.value_under_cursor() else {
-        state.message = Some("no value under the cursor here".into());
-        return;
-    };
-    let text = value.term(false);
-    if text == state.filter.text.trim() {
-        return;
-    }
-    state.push_back();
-    state.keep_selected_event();
-    state.set_filter(text.clone(), effects);
-    state.message = Some(format!(
-        "filter replaced by {} (Esc restores it)",
-        escape_control(&text)
-    ));
-}
-
-/// `y`: the value under the cursor to the clipboard.
-fn copy_value(state: &mut AppState, effects: &mut Vec<Effect>) {
-    let Some(value) = state.value_under_cursor() else {
-        state.message = Some("no value under the cursor here".into());
-        return;
-    };
-    let Some(text) = value.value else {
-        state.message = Some(format!("{} has no value here", value.field));
-        return;
-    };
-    if text.len() > values::COPY_LIMIT {
-        state.message = Some(format!(
-            "not copied: {} bytes is more than a terminal clipboard takes",
-            text.len()
-        ));
-        return;
-    }
-    state.message = Some(format!(
-        "copied {} ({} characters) to the clipboard",
-        value.field,
-        text.chars().count()
-    ));
-    effects.push(Effect::Copy(text));
-}
-
-/// The filter selecting an identity's events.
-fn identity_filter(identity: &str) -> String {
-    analysis::key_filter(schema::IDENTITY, &QueryKey::Value(identity.to_string()))
-}
-
-/// The identities view's `t`: the selected identity's events on the timeline.
-fn own_timeline(state: &mut AppState, effects: &mut Vec<Effect>) {
-    if state.view != View::Identities {
-        return;
-    }
-    let Some(row) = state.identities.rows.get(state.identities.cursor.selected) else {
-        return;
-    };
-    let part = identity_filter(&row.identity.identity);
-    state.drill(part, effects);
-    state.open_view(View::Timeline, effects);
-}
-
-/// The filter selecting the events behind a finding: its event ids (and provider), else its actor.
-pub fn finding_filter(finding: &Finding) -> String {
-    if finding.event_ids.is_empty() {
-        return analysis::key_filter(ACTOR, &QueryKey::Value(finding.actor.clone()));
-    }
-    let ids: Vec<String> = finding
-        .event_ids
-        .iter()
-        .take(FINDING_IDS)
-        .map(|id| filter::quote_value(id))
-        .collect();
-    let provider = if finding.provider.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "{} ",
-            analysis::key_filter(PROVIDER, &QueryKey::Value(finding.provider.clone()))
-        )
-    };
-    format!("{provider}{EVENT_ID} in ({})", ids.join(", "))
 }

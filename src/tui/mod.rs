@@ -18,6 +18,7 @@ pub mod action;
 pub mod app;
 mod arrivals;
 pub mod columns;
+mod drill;
 mod events_columns;
 mod export;
 pub mod follow;

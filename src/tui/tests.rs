@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::{Action, Effect};
-use super::app::{finding_filter, update};
+use super::app::update;
+use super::drill::finding_filter;
 use super::jobs::{Done, Slot, ViewRows};
 use super::keymap::Command;
 use super::state::View;

@@ -1,6 +1,7 @@
-//! Acting on the value under the cursor: narrow the filter to it (`,`), exclude it (`!`), or
-//! copy it to the clipboard (`y`, OSC 52). Each view says what its value under the cursor is
-//! ([`AppState::value_under_cursor`]); this file turns it into filter text and clipboard bytes.
+//! Acting on the value under the cursor: narrow the filter to it (`,`), exclude it (`!`), put
+//! it in the filter's place (`=`), or copy it to the clipboard (`y`, OSC 52). Each view says
+//! what its value under the cursor is ([`AppState::value_under_cursor`]); this file turns it
+//! into filter text and clipboard bytes.
 
 use base64::Engine as _;
 use polars::prelude::{AnyValue, DataFrame};
@@ -10,7 +11,9 @@ use crate::analysis::{self, Key};
 use crate::schema;
 use crate::text::format_time;
 
+use super::action::Effect;
 use super::state::{AppState, View};
+use crate::text::escape_control;
 
 /// The most a copy sends (terminals cap OSC 52 payloads; 74,994 bytes for xterm's default).
 pub const COPY_LIMIT: usize = 64 * 1024;
@@ -137,6 +140,76 @@ impl AppState {
             View::Access => None,
         }
     }
+}
+
+/// `,` and `!`: the filter narrowed to the value under the cursor, or excluding it; Esc goes
+/// back to the filter before.
+pub(super) fn filter_value(state: &mut AppState, exclude: bool, effects: &mut Vec<Effect>) {
+    let Some(value) = state.value_under_cursor() else {
+        state.message = Some("no value under the cursor here".into());
+        return;
+    };
+    let text = narrowed(&state.filter.text, &value, exclude);
+    if text == state.filter.text {
+        state.message = Some(format!(
+            "the filter already has {}",
+            escape_control(&value.term(exclude))
+        ));
+        return;
+    }
+    state.push_back();
+    // The event under the cursor has the value: it stays selected, on the same line.
+    state.keep_selected_event();
+    state.set_filter(text, effects);
+    state.message = Some(format!(
+        "filter {} {} (Esc undoes)",
+        if exclude { "excludes" } else { "narrowed to" },
+        escape_control(&value.term(false))
+    ));
+}
+
+/// `=`: every event with the value under the cursor (the filter replaced; Esc restores it).
+pub(super) fn only_value(state: &mut AppState, effects: &mut Vec<Effect>) {
+    let Some(value) = state.value_under_cursor() else {
+        state.message = Some("no value under the cursor here".into());
+        return;
+    };
+    let text = value.term(false);
+    if text == state.filter.text.trim() {
+        return;
+    }
+    state.push_back();
+    state.keep_selected_event();
+    state.set_filter(text.clone(), effects);
+    state.message = Some(format!(
+        "filter replaced by {} (Esc restores it)",
+        escape_control(&text)
+    ));
+}
+
+/// `y`: the value under the cursor to the clipboard.
+pub(super) fn copy_value(state: &mut AppState, effects: &mut Vec<Effect>) {
+    let Some(value) = state.value_under_cursor() else {
+        state.message = Some("no value under the cursor here".into());
+        return;
+    };
+    let Some(text) = value.value else {
+        state.message = Some(format!("{} has no value here", value.field));
+        return;
+    };
+    if text.len() > COPY_LIMIT {
+        state.message = Some(format!(
+            "not copied: {} bytes is more than a terminal clipboard takes",
+            text.len()
+        ));
+        return;
+    }
+    state.message = Some(format!(
+        "copied {} ({} characters) to the clipboard",
+        value.field,
+        text.chars().count()
+    ));
+    effects.push(Effect::Copy(text));
 }
 
 /// A result key as a value (`None` for "(other)", which stands for many values).
