@@ -690,25 +690,29 @@ fn in_the_binary_comma_narrows_to_the_cell_and_y_copies_it_through_osc_52() {
         .expect("first actor");
     let narrowed = thousands(count(&frame, &format!("actor:\"{actor}\"")) as u64);
 
-    let mut pty = Pty::spawn(24, 80);
-    pty.wait_for("the sample to load", |s| {
-        s.contains(&format!("{total}/{total} events")) && s.contains("loaded")
-    });
-    // Two columns right (time, provider, actor), then `,` and `y`.
-    pty.send(b"\x1b[C\x1b[C");
-    pty.send(b",");
-    pty.wait_for("the narrowed count", |s| {
-        s.contains(&format!("{narrowed}/{total} events"))
-    });
-    pty.send(b"y");
-    pty.wait_for("the copy notice", |s| s.contains("copied actor"));
-    pty.send(b"q");
-    let text = pty.output();
     let encoded = base64::engine::general_purpose::STANDARD.encode(actor.as_bytes());
-    assert!(
-        text.contains(&format!("\x1b]52;c;{encoded}\x07")),
-        "no OSC 52 sequence with the actor {actor:?}"
-    );
+    for (rows, cols) in [(24u16, 80u16), (45, 160)] {
+        // Counts read `n/total` on 80 columns and `n / total` from 110.
+        let slash = if cols >= 110 { " / " } else { "/" };
+        let mut pty = Pty::spawn(rows, cols);
+        pty.wait_for("the sample to load", |s| {
+            s.contains(&format!("{total}{slash}{total} events")) && s.contains("loaded")
+        });
+        // Two columns right (time, provider, actor), then `,` and `y`.
+        pty.send(b"\x1b[C\x1b[C");
+        pty.send(b",");
+        pty.wait_for("the narrowed count", |s| {
+            s.contains(&format!("{narrowed}{slash}{total} events"))
+        });
+        pty.send(b"y");
+        pty.wait_for("the copy notice", |s| s.contains("copied actor"));
+        pty.send(b"q");
+        let text = pty.output();
+        assert!(
+            text.contains(&format!("\x1b]52;c;{encoded}\x07")),
+            "{cols}x{rows}: no OSC 52 sequence with the actor {actor:?}"
+        );
+    }
 }
 
 #[test]
