@@ -566,6 +566,17 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
     state.message = None;
     match command {
         Command::ScrollBy(n) => scroll(state, i64::from(n), effects),
+        // A pane in the list's place (narrow terminals) pages through its text; ↑/↓ still
+        // pick the finding or incident it shows.
+        Command::PageBy(n) if state.pane_replaces_list() => {
+            let page = i64::from(state.areas().main.height.saturating_sub(2).max(1));
+            let pane = if state.view == View::Findings {
+                &mut state.findings.pane
+            } else {
+                &mut state.incidents.pane
+            };
+            pane.scroll = (pane.scroll as i64 + i64::from(n) * page).clamp(0, 10_000) as usize;
+        }
         Command::PageBy(n) => {
             let page = match state.view {
                 View::Events => state.events.cursor.page,
@@ -825,6 +836,7 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             let n = state.findings.shown.len();
             state.findings.cursor.move_by(delta, n);
             state.findings.pane.entity = 0;
+            state.findings.pane.scroll = 0;
         }
         View::Access => {
             let n = state.access.result.as_ref().map_or(0, |a| a.rows.len());
@@ -834,6 +846,7 @@ fn scroll(state: &mut AppState, delta: i64, effects: &mut Vec<Effect>) {
             let n = state.incidents.shown.len();
             state.incidents.cursor.move_by(delta, n);
             state.incidents.pane.entity = 0;
+            state.incidents.pane.scroll = 0;
         }
     }
 }

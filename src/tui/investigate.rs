@@ -96,6 +96,18 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Whether the open detail pane takes the list's place (a terminal too narrow for both).
+    pub fn pane_replaces_list(&self) -> bool {
+        let open = match self.view {
+            View::Findings => self.findings.pane.open,
+            View::Incidents => self.incidents.pane.open,
+            _ => false,
+        };
+        open && self.size.0 < crate::tui::views::PANE_BESIDE_FROM
+    }
+}
+
 /// `d`: shows or hides the detail pane.
 pub(super) fn toggle_pane(state: &mut AppState) {
     match state.view {
@@ -116,6 +128,8 @@ pub(super) fn select_entity(state: &mut AppState, delta: i32) {
     pane.open = true;
     let target = (pane.entity as i64 + i64::from(delta)).clamp(0, n.saturating_sub(1) as i64);
     pane.entity = target as usize;
+    // The pane scrolls to the entity picked.
+    pane.scroll = 0;
 }
 
 /// `f`: narrows the filter to the pane's selected entity.

@@ -571,6 +571,8 @@ pub struct DetailPane {
     pub open: bool,
     /// The selected entity.
     pub entity: usize,
+    /// Lines scrolled by ↑/↓ and PgUp/PgDn when the pane takes the whole view.
+    pub scroll: usize,
 }
 
 /// The incidents view: the findings grouped on the worker with each detection run.

@@ -191,3 +191,25 @@ fn narrowing_to_an_entity_outside_the_filter_replaces_it_and_esc_restores_it() {
     assert_eq!(h.state.view, View::Events);
     assert_eq!(h.state.events.matching, 2, "{}", h.state.filter.text);
 }
+
+#[test]
+fn at_80_columns_the_pane_in_the_lists_place_scrolls_with_the_page_keys() {
+    let mut h = detected(80, 24);
+    h.key(KeyCode::Char('7'));
+    h.key(KeyCode::Char('d'));
+    let first = h.screen();
+    assert!(first.contains("Kill chain"), "{first}");
+    assert!(!first.contains("What to check next"), "{first}");
+    h.key(KeyCode::PageDown);
+    let scrolled = h.screen();
+    assert!(!scrolled.contains("Kill chain"), "{scrolled}");
+    let mut pages = 1;
+    while !h.screen().contains("What to check next") {
+        assert!(pages < 10, "never reached the next steps");
+        h.key(KeyCode::PageDown);
+        pages += 1;
+    }
+    h.key(KeyCode::PageUp);
+    h.key(KeyCode::Char('g'));
+    assert!(h.screen().contains("Kill chain"));
+}

@@ -71,6 +71,8 @@ fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
 
 struct Pane {
     lines: Vec<Line>,
+    /// Lines the user scrolled.
+    scroll: usize,
     /// The line of the selected entity: the pane scrolls to keep it in view.
     selected_line: Option<usize>,
     width: usize,
@@ -169,9 +171,11 @@ impl Pane {
         let buf = frame.buffer_mut();
         // Scrolled only as far as the selected entity (and two lines after it) needs.
         let height = usize::from(area.height);
+        let last_page = self.lines.len().saturating_sub(height);
         let skip = self
             .selected_line
-            .map_or(0, |l| (l + 3).saturating_sub(height));
+            .map_or(0, |l| (l + 3).saturating_sub(height))
+            .max(self.scroll.min(last_page));
         for (n, (line, style)) in self.lines.iter().skip(skip).enumerate() {
             let y = area.y.saturating_add(n as u16);
             if n >= usize::from(u16::MAX) || y >= area.bottom() {
@@ -182,9 +186,10 @@ impl Pane {
     }
 }
 
-fn pane(area: Rect, theme: Theme) -> Pane {
+fn pane(area: Rect, theme: Theme, scroll: usize) -> Pane {
     Pane {
         lines: Vec::new(),
+        scroll,
         selected_line: None,
         width: area.width as usize,
         theme,
@@ -193,7 +198,7 @@ fn pane(area: Rect, theme: Theme) -> Pane {
 
 /// The selected finding's pane.
 pub(super) fn draw_finding_pane(frame: &mut Frame<'_>, state: &AppState, area: Rect, theme: Theme) {
-    let mut p = pane(area, theme);
+    let mut p = pane(area, theme, state.findings.pane.scroll);
     let Some(f) = state.findings.selected() else {
         p.text("no finding selected", theme.muted());
         return p.draw(frame, area);
@@ -240,7 +245,7 @@ pub(super) fn draw_incident_pane(
     area: Rect,
     theme: Theme,
 ) {
-    let mut p = pane(area, theme);
+    let mut p = pane(area, theme, state.incidents.pane.scroll);
     let Some(i) = state.incidents.selected() else {
         p.text("no incident selected", theme.muted());
         return p.draw(frame, area);

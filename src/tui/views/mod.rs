@@ -22,6 +22,7 @@ mod access;
 mod bars;
 mod events;
 mod finding_detail;
+pub use finding_detail::PANE_BESIDE_FROM;
 mod findings;
 mod identities;
 mod incidents;
