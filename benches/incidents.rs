@@ -103,10 +103,35 @@ fn tui_keys(
         );
     };
     time(&mut h, "open Findings (5)", &[KeyCode::Char('5')], 1);
-    time(&mut h, "Findings pane (d) on/off", &[KeyCode::Char('d')], 11);
-    time(&mut h, "Findings: next finding, pane open", &[KeyCode::Down], 50);
+    time(
+        &mut h,
+        "Findings pane (d) on/off",
+        &[KeyCode::Char('d')],
+        11,
+    );
+    time(
+        &mut h,
+        "Findings: next finding, pane open",
+        &[KeyCode::Down],
+        50,
+    );
     time(&mut h, "open Incidents (7)", &[KeyCode::Char('7')], 1);
-    time(&mut h, "Incidents pane (d) on/off", &[KeyCode::Char('d')], 11);
-    time(&mut h, "Incidents: next incident, pane open", &[KeyCode::Down], 50);
-    time(&mut h, "Incidents: next entity (])", &[KeyCode::Char(']')], 20);
+    time(
+        &mut h,
+        "Incidents pane (d) on/off",
+        &[KeyCode::Char('d')],
+        11,
+    );
+    time(
+        &mut h,
+        "Incidents: next incident, pane open",
+        &[KeyCode::Down],
+        50,
+    );
+    time(
+        &mut h,
+        "Incidents: next entity (])",
+        &[KeyCode::Char(']')],
+        20,
+    );
 }

@@ -6,6 +6,7 @@
 //! detonations) are in `tests/stratus.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::too_many_arguments)]
 
+use crate::util::{MONTH_EVENTS, MONTH_SEED};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -1064,25 +1065,12 @@ fn detect_finds_the_bundled_incident_and_fails_on_high() {
 // The generated month
 // ---------------------------------------------------------------------------------------
 
-/// The generated month the tests run on: its size and seed.
-const MONTH_EVENTS: u64 = 100_000;
-const MONTH_SEED: u64 = 11;
-
 #[test]
 fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
     let dir = tempfile::tempdir().unwrap();
     // Other sizes and seeds for the README's table: TRAILSCOPE_MONTH_EVENTS, _SEED.
-    let setting = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(default)
-    };
-    let (events, seed) = (
-        setting("TRAILSCOPE_MONTH_EVENTS", MONTH_EVENTS),
-        setting("TRAILSCOPE_MONTH_SEED", MONTH_SEED),
-    );
-    let truth = trailscope::synth::write_month(dir.path(), events as usize, seed).unwrap();
+    let (events, seed) = crate::util::month_setting();
+    let truth = trailscope::synth::write_month(dir.path(), events, seed).unwrap();
     let store = load(&[dir.path()]);
     let events = store.frame().height();
     let started = std::time::Instant::now();

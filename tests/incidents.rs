@@ -258,17 +258,8 @@ fn grouped(store: &FrameStore) -> (Vec<Finding>, Vec<Incident>, Settings) {
 fn the_month_is_many_bounded_incidents_not_one() {
     let dir = tempfile::tempdir().unwrap();
     // Another month with TRAILSCOPE_MONTH_SEED / TRAILSCOPE_MONTH_EVENTS (as the detect tests).
-    let setting = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(default)
-    };
-    let (events, seed) = (
-        setting("TRAILSCOPE_MONTH_EVENTS", 100_000),
-        setting("TRAILSCOPE_MONTH_SEED", 11),
-    );
-    let truth = trailscope::synth::write_month(dir.path(), events as usize, seed).unwrap();
+    let (events, seed) = crate::util::month_setting();
+    let truth = trailscope::synth::write_month(dir.path(), events, seed).unwrap();
     let store = load(&[dir.path()]);
     let (findings, incidents, settings) = grouped(&store);
     assert_bounded(&findings, &incidents, settings.window, "month");

@@ -117,3 +117,23 @@ pub fn detect_dir(path: &Path) -> Vec<Finding> {
     let store = load(&[path]);
     detectors::run(store.frame(), &Config::builtin().expect("built-in config")).expect("detect")
 }
+
+/// The generated month the tests run on: its size and seed.
+pub const MONTH_EVENTS: u64 = 100_000;
+/// See [`MONTH_EVENTS`].
+pub const MONTH_SEED: u64 = 11;
+
+/// The size and seed of the generated month the month tests run on: [`MONTH_EVENTS`] and
+/// [`MONTH_SEED`] unless `TRAILSCOPE_MONTH_EVENTS` / `TRAILSCOPE_MONTH_SEED` ask for another month.
+pub fn month_setting() -> (usize, u64) {
+    let setting = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(default)
+    };
+    (
+        setting("TRAILSCOPE_MONTH_EVENTS", MONTH_EVENTS) as usize,
+        setting("TRAILSCOPE_MONTH_SEED", MONTH_SEED),
+    )
+}

@@ -30,15 +30,33 @@ pub fn finding_json(f: &Finding) -> Value {
 
 /// Writes findings one JSON object per line.
 pub fn write_findings_jsonl(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
-    for f in findings {
-        writeln!(out, "{}", finding_json(f))?;
-    }
-    Ok(())
+    write_json_lines(out, findings, finding_json)
 }
 
 /// Writes findings as one JSON array.
 pub fn write_findings_json(out: &mut dyn Write, findings: &[Finding]) -> io::Result<()> {
-    let all: Vec<Value> = findings.iter().map(finding_json).collect();
+    write_json_array(out, findings, finding_json)
+}
+
+/// Writes `items` one JSON object per line (the findings' and incidents' `jsonl`).
+pub(crate) fn write_json_lines<T>(
+    out: &mut dyn Write,
+    items: &[T],
+    to_json: impl Fn(&T) -> Value,
+) -> io::Result<()> {
+    for item in items {
+        writeln!(out, "{}", to_json(item))?;
+    }
+    Ok(())
+}
+
+/// Writes `items` as one JSON array on one line (the findings' and incidents' `json`).
+pub(crate) fn write_json_array<T>(
+    out: &mut dyn Write,
+    items: &[T],
+    to_json: impl Fn(&T) -> Value,
+) -> io::Result<()> {
+    let all: Vec<Value> = items.iter().map(to_json).collect();
     writeln!(out, "{}", Value::Array(all))
 }
 

@@ -75,16 +75,12 @@ pub fn incident_json(i: &Incident) -> Value {
 
 /// Writes incidents one JSON object per line.
 pub fn write_incidents_jsonl(out: &mut dyn Write, incidents: &[Incident]) -> io::Result<()> {
-    for i in incidents {
-        writeln!(out, "{}", incident_json(i))?;
-    }
-    Ok(())
+    super::findings::write_json_lines(out, incidents, incident_json)
 }
 
 /// Writes incidents as one JSON array.
 pub fn write_incidents_json(out: &mut dyn Write, incidents: &[Incident]) -> io::Result<()> {
-    let all: Vec<Value> = incidents.iter().map(incident_json).collect();
-    writeln!(out, "{}", Value::Array(all))
+    super::findings::write_json_array(out, incidents, incident_json)
 }
 
 /// Entities shown per kind in the table (JSON has them all).
