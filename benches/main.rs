@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [sigma] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
 //! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
@@ -28,6 +28,7 @@ mod incidents;
 mod query;
 mod render;
 mod report;
+mod sigma;
 mod tail;
 mod views;
 
@@ -88,6 +89,9 @@ fn main() {
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"sigma") {
+        sigma::bench(&data_dir(), events, runs, ensure);
     }
     if groups.contains(&"access") {
         access::bench(&data_dir(), events, runs, ensure);

@@ -177,6 +177,8 @@ pub struct Detect {
     pub jit: Jit,
     /// When a silent stream or a clock counts for `log-integrity-gap`.
     pub integrity: Integrity,
+    /// Sigma rule files or directories run beside the built-in rules (`detect --sigma`).
+    pub sigma: Vec<String>,
 }
 
 /// The `[detect.jit]` section: how long temporary access may last and how it may be used.
@@ -398,6 +400,7 @@ impl Default for Detect {
             destructive: BTreeMap::new(),
             jit: Jit::default(),
             integrity: Integrity::default(),
+            sigma: Vec::new(),
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod net;
 pub mod output;
 pub mod providers;
 pub mod schema;
+pub mod sigma;
 pub mod store;
 pub mod synth;
 pub mod tail;

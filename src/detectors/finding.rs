@@ -110,6 +110,13 @@ impl Finding {
     }
 }
 
+/// The order findings are reported in: by time, the most severe first, then by rule and actor.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        (a.time, b.severity, &a.rule, &a.actor).cmp(&(b.time, a.severity, &b.rule, &b.actor))
+    });
+}
+
 /// One event a rule judged, with its severity and reason.
 #[derive(Debug, Clone)]
 pub struct Hit {

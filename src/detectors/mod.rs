@@ -72,7 +72,7 @@ use crate::config::Config;
 use crate::{Error, Result};
 pub use context::Context;
 pub use derived::{Anomaly, Derived};
-pub use finding::{Finding, Severity, at_least};
+pub use finding::{Finding, Severity, at_least, sort_findings};
 pub use live::{Change, LiveDetector, LiveFinding, LiveFindings, LiveResult, LiveRun, settle_time};
 
 /// Time units in microseconds, for the rules (`super::DAY`).
@@ -349,9 +349,7 @@ fn run_rules_timed(
             findings.extend(found.findings);
         }
     }
-    findings.sort_by(|a, b| {
-        (a.time, b.severity, &a.rule, &a.actor).cmp(&(b.time, a.severity, &b.rule, &b.actor))
-    });
+    sort_findings(&mut findings);
     Ok((findings, timings))
 }
 

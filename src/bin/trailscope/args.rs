@@ -204,6 +204,13 @@ pub(crate) enum Command {
         /// Exit with status 1 when a finding at or above this severity exists.
         #[arg(long, value_enum)]
         fail_on: Option<Level>,
+        /// Also run the Sigma rules in this file or directory (repeatable; `[detect] sigma`
+        /// in the configuration adds more).
+        #[arg(long, value_name = "PATH")]
+        sigma: Vec<PathBuf>,
+        /// Only the Sigma rules' findings, not the built-in rules'.
+        #[arg(long, requires = "sigma")]
+        sigma_only: bool,
         #[command(flatten)]
         view: ViewArgs,
     },
@@ -245,6 +252,11 @@ pub(crate) enum Command {
         format: IdentitiesFormat,
         #[command(flatten)]
         view: ViewArgs,
+    },
+    /// Sigma rules: `check` what converts (and fires on logs), `explain` a match.
+    Sigma {
+        #[command(subcommand)]
+        command: crate::sigma::SigmaCommand,
     },
     /// Saved views: list, show, save, rm, rename.
     Views {

@@ -142,10 +142,20 @@ pub(crate) fn detect(
     loaded: &Loaded,
     resolved: &Resolved,
     (format, fail_on): (DetectFormat, Option<Level>),
+    (sigma, sigma_only): (&[std::path::PathBuf], bool),
 ) -> anyhow::Result<ExitCode> {
     use trailscope::detectors;
     loaded.require_events()?;
-    let all = detectors::run(loaded.store.frame(), &loaded.config)?;
+    let mut all = if sigma_only {
+        Vec::new()
+    } else {
+        detectors::run(loaded.store.frame(), &loaded.config)?
+    };
+    let from_sigma = crate::sigma::findings(loaded, sigma)?;
+    if !from_sigma.is_empty() {
+        all.extend(from_sigma);
+        detectors::sort_findings(&mut all);
+    }
     let wanted = resolved.findings();
     let scoped = !resolved.view.filter.is_empty() || resolved.view.range.is_some();
     let selection = if scoped {

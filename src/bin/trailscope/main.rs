@@ -9,6 +9,7 @@ mod identities;
 mod incidents;
 mod inputs;
 mod report;
+mod sigma;
 mod views;
 
 use std::ffi::OsString;
@@ -215,6 +216,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             filter,
             format,
             fail_on,
+            sigma,
+            sigma_only,
             view,
         }) => {
             let overrides = Overrides {
@@ -224,7 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
-            detect(&loaded, &resolved, (format, fail_on))
+            detect(&loaded, &resolved, (format, fail_on), (&sigma, sigma_only))
         }
         Some(Command::Incidents {
             paths,
@@ -259,6 +262,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             identities::identities(&loaded, &resolved, sort.as_deref(), format)
         }
         Some(Command::Views { command }) => views::run(command, &common),
+        Some(Command::Sigma { command }) => {
+            sigma::run(command, cli.input_format.as_deref(), &common)
+        }
         Some(Command::Report(args)) => report::report(args, cli.input_format.as_deref(), &common),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),
         Some(Command::Synth {

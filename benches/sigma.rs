@@ -1,0 +1,106 @@
+//! sigma: the public SigmaHQ rules for our log sources (`$TRAILSCOPE_SIGMA_RULES`, default
+//! `../shared/sigma-rules`) over a generated month of about `--events` events (default
+//! 1,000,000, every provider). Times reading the rules, then `--runs` runs of the engine
+//! (prefilter on the normalized columns, candidates' records read once, rsigma on them;
+//! target: at most 2 s on 1,000,000 events). For comparison it also times rsigma alone, every
+//! rule of a source on every record of that source with no prefilter, over the first
+//! 20,000 rows, and reports its rate.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use trailscope::sigma::{self, RuleSet};
+use trailscope::synth;
+
+/// Rows the no-prefilter comparison reads.
+const FULL_SCAN_ROWS: usize = 20_000;
+
+/// Runs the sigma group.
+pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kind, &Path, usize)) {
+    let rules_dir = std::env::var_os("TRAILSCOPE_SIGMA_RULES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("../shared/sigma-rules"));
+    let started = Instant::now();
+    let set = RuleSet::load(&[rules_dir.clone()]).expect("rules");
+    let rules_s = started.elapsed().as_secs_f64();
+    let (store, load_s) = super::detect::load_month(data, events, ensure);
+    let frame = store.frame();
+    println!(
+        "sigma: {} rules converted ({} not) from {} read in {:.0} ms; generated month, {} events loaded in {load_s:.2} s",
+        set.rules.len() + set.correlations.len(),
+        set.unconverted.len(),
+        rules_dir.display(),
+        rules_s * 1000.0,
+        frame.height()
+    );
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let run = sigma::run(&store, frame, &set, 3_600_000_000).expect("sigma");
+        times.push(started.elapsed());
+        last = Some(run);
+    }
+    times.sort();
+    let run = last.expect("one run");
+    let fired = run
+        .hits
+        .iter()
+        .map(|h| h.rule)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    println!(
+        "sigma: engine min {:.3} s, median {:.3} s over {} runs; {} records read for {} (rule, record) evaluations; {} matches of {fired} rules, {} findings, {} unreadable",
+        times[0].as_secs_f64(),
+        times[times.len() / 2].as_secs_f64(),
+        times.len(),
+        run.records_read,
+        run.evaluations,
+        run.hits.len(),
+        run.findings.len(),
+        run.unreadable
+    );
+    full_scan(&store, &set);
+}
+
+/// rsigma with no prefilter: every rule of a record's source on every record.
+fn full_scan(store: &trailscope::store::FrameStore, set: &RuleSet) {
+    use polars::prelude::*;
+    let frame = store.frame();
+    let rows = frame.height().min(FULL_SCAN_ROWS);
+    let head = frame.slice(0, rows);
+    let text = |name: &str| -> Vec<String> {
+        let c = head.column(name).unwrap().cast(&DataType::String).unwrap();
+        c.str()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap_or_default().to_string())
+            .collect()
+    };
+    let (providers, log_types) = (text("provider"), text("log_type"));
+    let reader = sigma::run::RecordReader::new(store, &head).expect("reader");
+    let started = Instant::now();
+    let (mut evaluations, mut matches) = (0usize, 0usize);
+    for row in 0..rows {
+        let Ok(record) = reader.record(row as u32) else {
+            continue;
+        };
+        for rule in &set.rules {
+            if providers[row] != rule.source.provider()
+                || !rule.source.covers_log_type(&log_types[row])
+            {
+                continue;
+            }
+            evaluations += 1;
+            let event = sigma::record::RecordEvent::new(&record, rule.source);
+            if rsigma_eval::evaluate_rule(&rule.compiled, &event).is_some() {
+                matches += 1;
+            }
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    println!(
+        "sigma: without the prefilter (rsigma on every record), first {rows} rows: {elapsed:.2} s, {:.0} events/s, {evaluations} evaluations, {matches} matches",
+        rows as f64 / elapsed
+    );
+}

@@ -1,0 +1,48 @@
+//! Sigma rules over the loaded events: the team's own detection rules, in the common language
+//! of detection, run beside the built-in ones and reported as findings in the same contract.
+//!
+//! rsigma (MIT) parses and evaluates the rules, so the specification's semantics (modifiers,
+//! conditions, case rules, type-tolerant matching, correlations, explanations) are its, not a
+//! reimplementation. What trailscope adds is where the fields are and which records to read:
+//! * [`rules`]: reading rule files; what cannot run is kept with its reason;
+//! * [`fields`]: the log sources and the field mapping per source;
+//! * [`record`]: one original record as rsigma sees it, through that mapping;
+//! * [`prefilter`]: the rows a rule may match, decided on the normalized columns;
+//! * [`run`]: reading the candidates' records once and evaluating the rules on them;
+//! * [`correlate`]: correlation rules over the matches, in time order;
+//! * [`explain`]: why a rule did or did not match a record;
+//! * [`check`]: what converts, how fields are read, what fires.
+
+pub mod check;
+pub mod correlate;
+pub mod explain;
+pub mod fields;
+pub mod prefilter;
+pub mod record;
+pub mod rules;
+pub mod run;
+
+pub use fields::Source;
+pub use rules::{LoadedCorrelation, LoadedRule, RuleSet, Unconverted};
+pub use run::{SigmaRun, run};
+
+/// The rule paths to run: `[detect] sigma` from the configuration, then those given on the
+/// command line, each once.
+pub fn rule_paths(
+    config: &crate::config::Config,
+    given: &[std::path::PathBuf],
+) -> Vec<std::path::PathBuf> {
+    let mut out: Vec<std::path::PathBuf> = Vec::new();
+    for path in config
+        .detect
+        .sigma
+        .iter()
+        .map(std::path::PathBuf::from)
+        .chain(given.iter().cloned())
+    {
+        if !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}

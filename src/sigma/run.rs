@@ -1,0 +1,408 @@
+//! Running Sigma rules over loaded events: the prefilter leaves each rule its candidate rows,
+//! each candidate's original record is read once (from its input, out of its envelope) and
+//! every rule it is a candidate for is evaluated on it by rsigma; matches become findings in
+//! the same contract as the built-in rules'.
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+use rsigma_eval::result::ResultBody;
+use rsigma_eval::{EvaluationResult, evaluate_rule};
+use serde_json::Value;
+
+use super::correlate;
+use super::prefilter::{self, Allowed, ColumnValues};
+use super::record::RecordEvent;
+use super::rules::RuleSet;
+use crate::detectors::Finding;
+use crate::detectors::event::{i64s, strings, u64s};
+use crate::load::{sniff, source};
+use crate::schema::{
+    ACTION, ACTOR, Dictionaries, EVENT_ID, LOG_TYPE, PROVIDER, RAW_LEN, RAW_OFFSET, SOURCE, TIME,
+};
+use crate::store::FrameStore;
+use crate::{Error, Result};
+
+/// How many unreadable records are described (the rest are counted).
+const DESCRIBED_ERRORS: usize = 20;
+
+/// One match of a detection rule.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// The rule (index into [`RuleSet::rules`]).
+    pub rule: usize,
+    /// The frame row.
+    pub row: u32,
+    /// What matched, for the finding's reason (`eventName=StopLogging`).
+    pub matched: String,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct SigmaRun {
+    /// Findings, one per rule, actor and burst of matches.
+    pub findings: Vec<Finding>,
+    /// Every match.
+    pub hits: Vec<Hit>,
+    /// Rows read and evaluated (each read once, whatever the number of rules).
+    pub records_read: usize,
+    /// (rule, row) pairs evaluated.
+    pub evaluations: usize,
+    /// Per rule: rows the prefilter left it.
+    pub candidates: Vec<usize>,
+    /// Records that could not be read again or parsed, with the first reasons.
+    pub unreadable: usize,
+    /// The first reasons records could not be read.
+    pub errors: Vec<String>,
+}
+
+/// The frame's columns the run reads for every row.
+struct Rows {
+    provider: Vec<Option<u32>>,
+    log_type: Vec<Option<u32>>,
+    action: Vec<Option<u32>>,
+}
+
+fn ids(frame: &DataFrame, name: &str) -> Result<Vec<Option<u32>>> {
+    Ok(u64s(frame, name)?
+        .into_iter()
+        .map(|v| v.and_then(|v| u32::try_from(v).ok()))
+        .collect())
+}
+
+/// Runs `set`'s detection rules (and correlations) over `frame` (the store's frame or one
+/// derived from it, keeping the record locator columns), grouping a rule's matches by actor
+/// within `group_gap` microseconds.
+pub fn run(
+    store: &FrameStore,
+    frame: &DataFrame,
+    set: &RuleSet,
+    group_gap: i64,
+) -> Result<SigmaRun> {
+    let dictionaries = Dictionaries::shared();
+    let rows = Rows {
+        provider: ids(frame, PROVIDER)?,
+        log_type: ids(frame, LOG_TYPE)?,
+        action: ids(frame, ACTION)?,
+    };
+    let values: ColumnValues = HashMap::from([(ACTION, dictionaries.category_values(ACTION))]);
+    let allowed: Vec<Allowed> = set
+        .rules
+        .iter()
+        .map(|r| prefilter::allowed(r, &values))
+        .collect();
+    let candidates = candidate_rows(set, &allowed, &rows, dictionaries);
+    let mut run = SigmaRun {
+        candidates: vec![0; set.rules.len()],
+        ..SigmaRun::default()
+    };
+    for (_, rules) in &candidates {
+        for r in rules {
+            run.candidates[*r as usize] += 1;
+        }
+    }
+    let reader = RecordReader::new(store, frame)?;
+    let mut matched: Vec<(Hit, EvaluationResult)> = Vec::new();
+    for (row, rules) in &candidates {
+        let value = match reader.record(*row) {
+            Ok(v) => v,
+            Err(reason) => {
+                run.unreadable += 1;
+                if run.errors.len() < DESCRIBED_ERRORS {
+                    run.errors.push(reason);
+                }
+                continue;
+            }
+        };
+        run.records_read += 1;
+        for r in rules {
+            let rule = &set.rules[*r as usize];
+            run.evaluations += 1;
+            let event = RecordEvent::new(&value, rule.source);
+            if let Some(result) = evaluate_rule(&rule.compiled, &event) {
+                let hit = Hit {
+                    rule: *r as usize,
+                    row: *row,
+                    matched: describe_match(&result),
+                };
+                matched.push((hit, result));
+            }
+        }
+    }
+    let hidden = correlate::hidden_rules(set);
+    run.hits = matched
+        .iter()
+        .filter(|(h, _)| !hidden.contains(&h.rule))
+        .map(|(h, _)| h.clone())
+        .collect();
+    run.findings = findings(set, frame, &run.hits, group_gap)?;
+    let (correlated, problems) = correlate::correlate(set, &reader, frame, &matched)?;
+    run.findings.extend(correlated);
+    run.errors.extend(problems);
+    crate::detectors::sort_findings(&mut run.findings);
+    Ok(run)
+}
+
+/// Each candidate row with the rules it may match, in row order.
+fn candidate_rows(
+    set: &RuleSet,
+    allowed: &[Allowed],
+    rows: &Rows,
+    dictionaries: &Dictionaries,
+) -> Vec<(u32, Vec<u16>)> {
+    let id_of = |column: &str, name: &str| {
+        dictionaries
+            .category_values(column)
+            .into_iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| id)
+    };
+    let log_types = dictionaries.category_values(LOG_TYPE);
+    let log_type_size = log_types
+        .iter()
+        .map(|(id, _)| *id as usize + 1)
+        .max()
+        .unwrap_or(0);
+    // Per provider id: the rules of its sources, each with the log types it covers.
+    let mut by_provider: HashMap<u32, Vec<(u16, Vec<bool>)>> = HashMap::new();
+    for (index, rule) in set.rules.iter().enumerate() {
+        let Some(provider) = id_of(PROVIDER, rule.source.provider()) else {
+            continue; // no event of its provider was ever loaded
+        };
+        let mut covered = vec![false; log_type_size];
+        for (id, name) in &log_types {
+            covered[*id as usize] = rule.source.covers_log_type(name);
+        }
+        let index = u16::try_from(index).unwrap_or(u16::MAX);
+        by_provider
+            .entry(provider)
+            .or_default()
+            .push((index, covered));
+    }
+    let mut out = Vec::new();
+    for row in 0..rows.provider.len() {
+        let Some(rules) = rows.provider[row].and_then(|p| by_provider.get(&p)) else {
+            continue;
+        };
+        let log_type = rows.log_type[row];
+        let action = rows.action[row];
+        let mut hits: Vec<u16> = Vec::new();
+        for (index, covered) in rules {
+            let covers = log_type.is_none_or(|t| covered.get(t as usize).copied().unwrap_or(false));
+            if covers
+                && allowed[*index as usize]
+                    .admits(|column| if column == ACTION { action } else { None })
+            {
+                hits.push(*index);
+            }
+        }
+        if !hits.is_empty() {
+            out.push((row as u32, hits));
+        }
+    }
+    out
+}
+
+/// Reads the original records of a frame's rows again.
+pub struct RecordReader<'a> {
+    store: &'a FrameStore,
+    sources: Vec<String>,
+    offsets: Vec<Option<u64>>,
+    lengths: Vec<Option<u64>>,
+    /// The header rows of CSV inputs, read once each.
+    headers: std::cell::RefCell<HashMap<String, csv::StringRecord>>,
+}
+
+/// How far into a CSV input its header row is looked for.
+const MAX_CSV_HEADER: u64 = 1 << 20;
+
+impl<'a> RecordReader<'a> {
+    /// Reads the locator columns of `frame` (derived from `store`'s frame).
+    pub fn new(store: &'a FrameStore, frame: &DataFrame) -> Result<RecordReader<'a>> {
+        Ok(RecordReader {
+            store,
+            sources: strings(frame, SOURCE)?,
+            offsets: u64s(frame, RAW_OFFSET)?,
+            lengths: u64s(frame, RAW_LEN)?,
+            headers: Default::default(),
+        })
+    }
+
+    /// The record of `row`, out of its envelope and parsed; or why it cannot be read.
+    pub fn record(&self, row: u32) -> std::result::Result<Value, String> {
+        let row = row as usize;
+        let name = self.sources.get(row).map(String::as_str).unwrap_or("");
+        let offset = self.offsets.get(row).copied().flatten().unwrap_or(0);
+        let length = self.lengths.get(row).copied().flatten().unwrap_or(0);
+        let at = || format!("{name} at byte {offset}");
+        let origin = self
+            .store
+            .origin(name)
+            .ok_or_else(|| format!("{}: the input is no longer readable", at()))?;
+        let length = u32::try_from(length).map_err(|_| format!("{}: record too long", at()))?;
+        let raw = source::read_raw(origin, offset, length)
+            .map_err(|e| format!("{}: cannot read the record again: {e}", at()))?;
+        let first = raw.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') && offset > 0 {
+            return self
+                .table_row(name, origin, offset, &raw)
+                .map_err(|e| format!("{}: {e}", at()));
+        }
+        bare_record(&raw).map_err(|e| format!("{}: {e}", at()))
+    }
+
+    /// A row of a CSV export as an object of its columns; columns holding JSON objects or
+    /// arrays (Log Analytics' dynamic columns) are parsed, so rules reach into them.
+    fn table_row(
+        &self,
+        name: &str,
+        origin: &source::Origin,
+        offset: u64,
+        raw: &[u8],
+    ) -> std::result::Result<Value, String> {
+        let cached = self.headers.borrow().get(name).cloned();
+        let header = match cached {
+            Some(h) => h,
+            None => {
+                let head = source::read_raw(origin, 0, offset.min(MAX_CSV_HEADER) as u32)
+                    .map_err(|e| format!("cannot read the CSV header again: {e}"))?;
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(false)
+                    .flexible(true)
+                    .from_reader(head.as_slice());
+                let mut header = csv::StringRecord::new();
+                reader
+                    .read_record(&mut header)
+                    .map_err(|e| format!("invalid CSV header: {e}"))?;
+                self.headers
+                    .borrow_mut()
+                    .insert(name.to_string(), header.clone());
+                header
+            }
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(raw);
+        let mut row = csv::StringRecord::new();
+        reader
+            .read_record(&mut row)
+            .map_err(|e| format!("invalid CSV row: {e}"))?;
+        let mut object = serde_json::Map::new();
+        for (column, value) in header.iter().zip(row.iter()) {
+            let trimmed = value.trim_start();
+            let parsed = (trimmed.starts_with('{') || trimmed.starts_with('['))
+                .then(|| serde_json::from_str::<Value>(value).ok())
+                .flatten();
+            object.insert(
+                column.to_string(),
+                parsed.unwrap_or_else(|| Value::String(value.to_string())),
+            );
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// A record's JSON, out of its envelope (EventBridge, CloudWatch Logs, Cribl, AKS
+/// diagnostics), parsed.
+pub fn bare_record(raw: &[u8]) -> std::result::Result<Value, String> {
+    let envelope = sniff::detect_envelope(raw);
+    let bare = if envelope == sniff::Envelope::None {
+        std::borrow::Cow::Borrowed(raw)
+    } else {
+        sniff::unwrap(envelope, raw)?.record
+    };
+    let bare: &[u8] = &bare;
+    let start = bare
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    serde_json::from_slice(&bare[start..]).map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// The fields and values that made a rule match, briefly.
+pub fn describe_match(result: &EvaluationResult) -> String {
+    let ResultBody::Detection(body) = &result.body else {
+        return String::new();
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for field in &body.matched_fields {
+        let value = match &field.value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let part = format!(
+            "{}={}",
+            field.field,
+            crate::text::middle_ellipsis(&value, 80)
+        );
+        if !parts.contains(&part) {
+            parts.push(part);
+        }
+    }
+    if parts.is_empty() {
+        body.matched_selections.join(", ")
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A rule's matches as findings: one per actor and burst (matches less than `gap` apart).
+fn findings(set: &RuleSet, frame: &DataFrame, hits: &[Hit], gap: i64) -> Result<Vec<Finding>> {
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<IdxSize> = hits.iter().map(|h| h.row as IdxSize).collect();
+    let picked = frame
+        .take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))
+        .map_err(Error::polars("reading the matched events"))?;
+    let times = i64s(&picked, TIME)?;
+    let actors = strings(&picked, ACTOR)?;
+    let providers = strings(&picked, PROVIDER)?;
+    let event_ids = strings(&picked, EVENT_ID)?;
+    let mut order: Vec<usize> = (0..hits.len()).collect();
+    order.sort_by(|a, b| {
+        (hits[*a].rule, &actors[*a], times[*a]).cmp(&(hits[*b].rule, &actors[*b], times[*b]))
+    });
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=order.len() {
+        let split = i == order.len() || {
+            let (a, b) = (order[i - 1], order[i]);
+            hits[a].rule != hits[b].rule
+                || actors[a] != actors[b]
+                || times[b].unwrap_or(0) - times[a].unwrap_or(0) > gap
+        };
+        if !split {
+            continue;
+        }
+        let group = &order[start..i];
+        start = i;
+        let first = group[0];
+        let rule = &set.rules[hits[first].rule];
+        let count = group.len();
+        let mut reason = format!(
+            "Sigma rule \"{}\" ({}) matched: {}",
+            rule.title,
+            rule.path.display(),
+            hits[first].matched
+        );
+        if count > 1 {
+            reason.push_str(&format!(" (and {} more matching events)", count - 1));
+        }
+        out.push(Finding {
+            rule: format!("sigma:{}", rule.key),
+            title: rule.title.clone(),
+            severity: rule.severity,
+            time: times[first],
+            actor: actors[first].clone(),
+            provider: providers[first].clone(),
+            event_ids: group.iter().map(|g| event_ids[*g].clone()).collect(),
+            rows: group.iter().map(|g| hits[*g].row).collect(),
+            count: count as u64,
+            reason,
+            mitre: rule.mitre.clone(),
+        });
+    }
+    Ok(out)
+}
