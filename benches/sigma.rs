@@ -60,6 +60,21 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         run.findings.len(),
         run.unreadable
     );
+    let mut costly: Vec<(usize, usize, &str)> = (0..set.rules.len())
+        .map(|r| {
+            (
+                run.evaluated[r],
+                run.candidates[r],
+                set.rules[r].key.as_str(),
+            )
+        })
+        .collect();
+    costly.sort_by(|a, b| b.cmp(a));
+    for (evaluated, candidates, key) in costly.iter().take(8) {
+        println!(
+            "sigma: most read: {key}: {evaluated} records evaluated of {candidates} candidates"
+        );
+    }
     full_scan(&store, &set);
 }
 
@@ -78,7 +93,7 @@ fn full_scan(store: &trailscope::store::FrameStore, set: &RuleSet) {
             .collect()
     };
     let (providers, log_types) = (text("provider"), text("log_type"));
-    let reader = sigma::run::RecordReader::new(store, &head).expect("reader");
+    let reader = sigma::reader::RecordReader::new(store, &head).expect("reader");
     let started = Instant::now();
     let (mut evaluations, mut matches) = (0usize, 0usize);
     for row in 0..rows {

@@ -425,7 +425,7 @@ fn the_prefilters_columns_hold_their_fields_unchanged_on_the_real_samples() {
     use trailscope::sigma::fields::SOURCES;
     let store = load(&[&real_samples()]);
     let frame = store.frame();
-    let reader = sigma::run::RecordReader::new(&store, frame).unwrap();
+    let reader = sigma::reader::RecordReader::new(&store, frame).unwrap();
     let text = |name: &str| -> Vec<String> {
         let c = frame.column(name).unwrap().cast(&DataType::String).unwrap();
         c.str()
@@ -494,7 +494,7 @@ fn the_prefilter_never_hides_a_match_and_public_rules_fire_on_the_real_samples()
     let run = sigma::run(&store, frame, &set, 0).unwrap();
     assert_eq!(run.unreadable, 0, "{:?}", run.errors);
     let prefiltered: BTreeSet<(usize, u32)> = run.hits.iter().map(|h| (h.rule, h.row)).collect();
-    let reader = sigma::run::RecordReader::new(&store, frame).unwrap();
+    let reader = sigma::reader::RecordReader::new(&store, frame).unwrap();
     let text = |name: &str| -> Vec<String> {
         let c = frame.column(name).unwrap().cast(&DataType::String).unwrap();
         c.str()

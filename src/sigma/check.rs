@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use polars::prelude::DataFrame;
 
 use super::fields::{SOURCES, Source};
+use super::reader::RecordReader;
 use super::record::RecordEvent;
 use super::rules::{RuleSet, Unconverted};
-use super::run::{RecordReader, SigmaRun};
+use super::run::SigmaRun;
 use crate::Result;
 use crate::detectors::event::strings;
 use crate::schema::{LOG_TYPE, PROVIDER};

@@ -87,6 +87,17 @@ pub enum Lookup {
     AzureResourceProvider,
 }
 
+impl Lookup {
+    /// The words a computed field makes up rather than reads (lowercase): a literal among
+    /// them is not in the record's text.
+    pub fn computed_texts(&self) -> &'static [&'static str] {
+        match self {
+            Lookup::CloudTrailStatus | Lookup::SigninStatus => &["success", "failure"],
+            Lookup::Path(_) | Lookup::AzureResourceProvider => &[],
+        }
+    }
+}
+
 impl Source {
     /// The source a rule's `logsource` names, if trailscope loads it.
     pub fn of(logsource: &LogSource) -> Option<Source> {
@@ -268,23 +279,27 @@ impl Source {
             })
             .collect();
         out.push(LookupOwned::Path(field.to_string()));
+        out.extend(self.fallback(field).map(LookupOwned::Path));
+        out
+    }
+
+    /// Where `field` is read last: under `properties` for Azure and Entra records, without
+    /// the `data.` prefix for GCP.
+    pub fn fallback(self, field: &str) -> Option<String> {
         match self {
             Source::AzureActivity
             | Source::EntraAudit
             | Source::EntraSignin
             | Source::EntraRisk
-                if !field.to_ascii_lowercase().starts_with("properties.") =>
+                if !field
+                    .get(..11)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("properties.")) =>
             {
-                out.push(LookupOwned::Path(format!("properties.{field}")));
+                Some(format!("properties.{field}"))
             }
-            Source::GcpAudit => {
-                if let Some(rest) = field.strip_prefix("data.") {
-                    out.push(LookupOwned::Path(rest.to_string()));
-                }
-            }
-            _ => {}
+            Source::GcpAudit => field.strip_prefix("data.").map(str::to_string),
+            _ => None,
         }
-        out
     }
 }
 

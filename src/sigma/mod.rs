@@ -8,6 +8,7 @@
 //! * [`fields`]: the log sources and the field mapping per source;
 //! * [`record`]: one original record as rsigma sees it, through that mapping;
 //! * [`prefilter`]: the rows a rule may match, decided on the normalized columns;
+//! * [`reader`]: reading loaded events' original records again;
 //! * [`run`]: reading the candidates' records once and evaluating the rules on them;
 //! * [`correlate`]: correlation rules over the matches, in time order;
 //! * [`explain`]: why a rule did or did not match a record;
@@ -18,6 +19,7 @@ pub mod correlate;
 pub mod explain;
 pub mod fields;
 pub mod prefilter;
+pub mod reader;
 pub mod record;
 pub mod rules;
 pub mod run;

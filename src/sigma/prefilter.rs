@@ -11,8 +11,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use rsigma_eval::event::{EventValue, JsonEvent};
+use rsigma_eval::matcher::{CompiledMatcher, GroupMode};
 use rsigma_eval::{CompiledDetection, CompiledDetectionItem};
-use rsigma_parser::{ConditionExpr, Detection, Modifier, Quantifier, SelectorPattern};
+use rsigma_parser::{ConditionExpr, Quantifier, SelectorPattern};
 use serde_json::Value;
 
 use super::fields::Source;
@@ -21,20 +22,28 @@ use super::rules::LoadedRule;
 /// The distinct values of the categorical columns, by physical id.
 pub type ColumnValues = HashMap<&'static str, Vec<(u32, String)>>;
 
-/// Which values of which exact columns a rule's rows may have.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Allowed {
-    /// No restriction.
-    All,
-    /// Per column, whether each physical id may match (rows whose value is null always may).
-    Ids(BTreeMap<&'static str, Vec<bool>>),
+/// A rule's necessary condition: which values of the exact columns its rows may have, and
+/// which literal texts its records must contain.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Allowed {
+    /// Per column, whether each physical id may match (rows whose value is null always may);
+    /// `None`: no restriction.
+    pub columns: Option<BTreeMap<&'static str, Vec<bool>>>,
+    /// Clauses that must all hold; a clause holds when the record's text contains one of its
+    /// literals (ASCII case ignored). Empty: no restriction.
+    pub literals: Vec<Vec<String>>,
 }
 
 impl Allowed {
-    fn and(self, other: Allowed) -> Allowed {
-        match (self, other) {
-            (Allowed::All, x) | (x, Allowed::All) => x,
-            (Allowed::Ids(mut a), Allowed::Ids(b)) => {
+    /// No restriction.
+    pub fn all() -> Allowed {
+        Allowed::default()
+    }
+
+    fn and(mut self, other: Allowed) -> Allowed {
+        self.columns = match (self.columns, other.columns) {
+            (None, x) | (x, None) => x,
+            (Some(mut a), Some(b)) => {
                 for (column, ids) in b {
                     match a.get_mut(column) {
                         Some(mine) => zip_in_place(mine, &ids, |x, y| x && y),
@@ -43,30 +52,44 @@ impl Allowed {
                         }
                     }
                 }
-                Allowed::Ids(a)
+                Some(a)
             }
-        }
+        };
+        self.literals.extend(other.literals);
+        self
     }
 
+    /// (a ∧ b) ∨ (c ∧ d) implies (a ∨ c) ∧ ...: the shortest clause of each side, joined.
     fn or(self, other: Allowed) -> Allowed {
-        match (self, other) {
-            (Allowed::Ids(mut a), Allowed::Ids(b))
+        let columns = match (self.columns, other.columns) {
+            (Some(mut a), Some(b))
                 if a.len() == 1 && b.len() == 1 && a.keys().next() == b.keys().next() =>
             {
                 if let (Some(mine), Some(theirs)) = (a.values_mut().next(), b.values().next()) {
                     zip_in_place(mine, theirs, |x, y| x || y);
                 }
-                Allowed::Ids(a)
+                Some(a)
             }
-            _ => Allowed::All,
-        }
+            _ => None,
+        };
+        let shortest = |c: Vec<Vec<String>>| c.into_iter().min_by_key(Vec::len);
+        let literals = match (shortest(self.literals), shortest(other.literals)) {
+            (Some(mut a), Some(b)) => {
+                a.extend(b);
+                a.sort();
+                a.dedup();
+                vec![a]
+            }
+            _ => Vec::new(),
+        };
+        Allowed { columns, literals }
     }
 
     /// Whether a row with these physical ids (by column; `None`: null) may match.
     pub fn admits(&self, id_of: impl Fn(&str) -> Option<u32>) -> bool {
-        match self {
-            Allowed::All => true,
-            Allowed::Ids(columns) => columns.iter().all(|(column, ids)| match id_of(column) {
+        match &self.columns {
+            None => true,
+            Some(columns) => columns.iter().all(|(column, ids)| match id_of(column) {
                 None => true,
                 Some(id) => ids.get(id as usize).copied().unwrap_or(true),
             }),
@@ -74,11 +97,146 @@ impl Allowed {
     }
 
     /// The columns it restricts.
-    pub fn columns(&self) -> Vec<&'static str> {
-        match self {
-            Allowed::All => Vec::new(),
-            Allowed::Ids(c) => c.keys().copied().collect(),
+    pub fn restricted_columns(&self) -> Vec<&'static str> {
+        self.columns
+            .as_ref()
+            .map(|c| c.keys().copied().collect())
+            .unwrap_or_default()
+    }
+}
+
+/// Literals of which at least one is in the text of every value `matcher` accepts, if such
+/// a set is known. Only texts a JSON or CSV export writes unchanged are used: ASCII without
+/// quotes, backslashes, control characters or brackets, cut at `:` and `,` (an object
+/// compared as its JSON text may space those differently) to the longest piece; integers
+/// of three digits or more as their digits (exporters write integers plainly); no other
+/// numbers.
+pub fn literals(matcher: &CompiledMatcher) -> Option<Vec<String>> {
+    use CompiledMatcher::*;
+    match matcher {
+        Exact { value, .. }
+        | Contains { value, .. }
+        | StartsWith { value, .. }
+        | EndsWith { value, .. } => usable(value).map(|v| vec![v]),
+        AhoCorasickSet { needles, .. } => needles.iter().map(|n| usable(n)).collect(),
+        NumericEq(n) if n.fract() == 0.0 && n.abs() >= 100.0 && n.abs() < 1e15 => {
+            Some(vec![format!("{}", n.abs() as i64)])
         }
+        Regex(re) => regex_literals(re.as_str()),
+        RegexSetMatch { set, mode } => {
+            let each = set.patterns().iter().map(|p| regex_literals(p));
+            match mode {
+                GroupMode::Any => each
+                    .collect::<Option<Vec<Vec<String>>>>()
+                    .map(|v| v.concat()),
+                GroupMode::All => each.flatten().min_by_key(Vec::len),
+            }
+        }
+        AnyOf(list) => union(list.iter()),
+        CaseInsensitiveGroup {
+            children,
+            mode: GroupMode::Any,
+        } => union(children.iter()),
+        AllOf(list)
+        | CaseInsensitiveGroup {
+            children: list,
+            mode: GroupMode::All,
+        } => list.iter().filter_map(literals).min_by_key(Vec::len),
+        _ => None,
+    }
+}
+
+fn union<'a>(list: impl Iterator<Item = &'a CompiledMatcher>) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    for m in list {
+        out.extend(literals(m)?);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The longest piece of `text` usable as a literal, lowercased.
+fn usable(text: &str) -> Option<String> {
+    if text.parse::<f64>().is_ok() && !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    if text
+        .bytes()
+        .any(|b| !b.is_ascii() || b.is_ascii_control() || b"\"\\{}[]".contains(&b))
+    {
+        return None;
+    }
+    let piece = text
+        .split([':', ','])
+        .max_by_key(|p| p.len())
+        .filter(|p| !p.is_empty())?;
+    if piece.bytes().all(|b| b.is_ascii_digit()) && piece.len() < 3 {
+        return None;
+    }
+    Some(piece.to_ascii_lowercase())
+}
+
+/// Literals one of which every match of the regular expression contains.
+fn regex_literals(pattern: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+    required(&hir)
+}
+
+fn required(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    use regex_syntax::hir::HirKind;
+    let score = |v: &Vec<String>| v.iter().map(String::len).min().unwrap_or(0);
+    let better = |candidate: Option<Vec<String>>, best: &mut Option<Vec<String>>| {
+        if let Some(c) = candidate
+            && best.as_ref().is_none_or(|b| score(&c) > score(b))
+        {
+            *best = Some(c);
+        }
+    };
+    match hir.kind() {
+        HirKind::Literal(lit) => usable(std::str::from_utf8(&lit.0).ok()?).map(|l| vec![l]),
+        HirKind::Capture(c) => required(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub),
+        HirKind::Concat(parts) => {
+            // Runs of literal parts are one literal; otherwise any part's requirement.
+            let mut best: Option<Vec<String>> = None;
+            let mut run = String::new();
+            for part in parts {
+                match (part.kind(), part.kind()) {
+                    (HirKind::Literal(lit), _) => match std::str::from_utf8(&lit.0) {
+                        Ok(text) => run.push_str(text),
+                        Err(_) => run.clear(),
+                    },
+                    _ => {
+                        better(usable(&run).map(|l| vec![l]), &mut best);
+                        run.clear();
+                        better(required(part), &mut best);
+                    }
+                }
+            }
+            better(usable(&run).map(|l| vec![l]), &mut best);
+            best
+        }
+        HirKind::Alternation(branches) => {
+            let mut out = Vec::new();
+            for branch in branches {
+                out.extend(required(branch)?);
+            }
+            Some(out)
+        }
+        _ => None,
+    }
+}
+
+/// Whether a matcher compares with another field of the event (not decidable from one
+/// column's values).
+fn refers_to_fields(matcher: &CompiledMatcher) -> bool {
+    use CompiledMatcher::*;
+    match matcher {
+        FieldRef { .. } | Expand { .. } => true,
+        Not(inner) | TimestampPart { inner, .. } => refers_to_fields(inner),
+        AnyOf(list) | AllOf(list) | CaseInsensitiveGroup { children: list, .. } => {
+            list.iter().any(refers_to_fields)
+        }
+        _ => false,
     }
 }
 
@@ -93,9 +251,6 @@ fn zip_in_place(a: &mut Vec<bool>, b: &[bool], f: impl Fn(bool, bool) -> bool) {
 
 /// The necessary condition of a rule over the exact columns' values.
 pub fn allowed(rule: &LoadedRule, values: &ColumnValues) -> Allowed {
-    if uses_field_references(&rule.parsed.detection.named) {
-        return Allowed::All;
-    }
     let context = Context {
         source: rule.source,
         values,
@@ -106,7 +261,7 @@ pub fn allowed(rule: &LoadedRule, values: &ColumnValues) -> Allowed {
         .iter()
         .map(|c| context.condition(c))
         .reduce(Allowed::or)
-        .unwrap_or(Allowed::All)
+        .unwrap_or_else(Allowed::all)
 }
 
 struct Context<'a> {
@@ -121,17 +276,17 @@ impl Context<'_> {
             ConditionExpr::And(parts) => parts
                 .iter()
                 .map(|p| self.condition(p))
-                .fold(Allowed::All, Allowed::and),
+                .fold(Allowed::all(), Allowed::and),
             ConditionExpr::Or(parts) => parts
                 .iter()
                 .map(|p| self.condition(p))
                 .reduce(Allowed::or)
-                .unwrap_or(Allowed::All),
-            ConditionExpr::Not(_) => Allowed::All,
+                .unwrap_or_else(Allowed::all),
+            ConditionExpr::Not(_) => Allowed::all(),
             ConditionExpr::Identifier(name) => self
                 .detections
                 .get(name)
-                .map_or(Allowed::All, |d| self.detection(d)),
+                .map_or_else(Allowed::all, |d| self.detection(d)),
             ConditionExpr::Selector {
                 quantifier,
                 pattern,
@@ -149,9 +304,9 @@ impl Context<'_> {
                     .filter(|(name, _)| rsigma_parser::detection_name_matches(pattern, name))
                     .map(|(_, d)| self.detection(d));
                 if all {
-                    named.fold(Allowed::All, Allowed::and)
+                    named.fold(Allowed::all(), Allowed::and)
                 } else {
-                    named.reduce(Allowed::or).unwrap_or(Allowed::All)
+                    named.reduce(Allowed::or).unwrap_or_else(Allowed::all)
                 }
             }
         }
@@ -162,39 +317,64 @@ impl Context<'_> {
             CompiledDetection::AllOf(items) => items
                 .iter()
                 .map(|i| self.item(i))
-                .fold(Allowed::All, Allowed::and),
+                .fold(Allowed::all(), Allowed::and),
             CompiledDetection::AnyOf(list) => list
                 .iter()
                 .map(|d| self.detection(d))
                 .reduce(Allowed::or)
-                .unwrap_or(Allowed::All),
+                .unwrap_or_else(Allowed::all),
             CompiledDetection::And(list) => list
                 .iter()
                 .map(|d| self.detection(d))
-                .fold(Allowed::All, Allowed::and),
-            _ => Allowed::All,
+                .fold(Allowed::all(), Allowed::and),
+            CompiledDetection::Keywords(matcher) => Allowed {
+                columns: None,
+                literals: literals(matcher).into_iter().collect(),
+            },
+            _ => Allowed::all(),
         }
     }
 
     fn item(&self, item: &CompiledDetectionItem) -> Allowed {
         if item.exists.is_some() {
-            return Allowed::All;
+            return Allowed::all();
         }
         let Some(field) = item.field.as_deref() else {
-            return Allowed::All;
+            return Allowed::all();
+        };
+        if refers_to_fields(&item.matcher) {
+            return Allowed::all();
+        }
+        let from_text = || {
+            // A computed field's own words are not in the record's text; its other values are.
+            let computed: Vec<&str> = self
+                .source
+                .mapped(field)
+                .iter()
+                .flat_map(|l| l.computed_texts())
+                .copied()
+                .collect();
+            let found = literals(&item.matcher).filter(|list| {
+                list.iter()
+                    .all(|l| !computed.iter().any(|c| c.contains(l.as_str())))
+            });
+            Allowed {
+                columns: None,
+                literals: found.into_iter().collect(),
+            }
         };
         let Some(exact) = self.source.exact_column(field) else {
-            return Allowed::All;
+            return from_text();
         };
         let column = exact.column;
         let Some(values) = self.values.get(column) else {
-            return Allowed::All;
+            return Allowed::all();
         };
         let nothing = Value::Null;
         let empty = JsonEvent::borrow(&nothing);
         if item.matcher.matches(&EventValue::Null, &empty) {
             // The test holds for a missing field, whatever the column says.
-            return Allowed::All;
+            return Allowed::all();
         }
         let size = values
             .iter()
@@ -206,21 +386,92 @@ impl Context<'_> {
             let value = exact.field_value(name);
             ids[*id as usize] = item.matcher.matches(&EventValue::Str(value.into()), &empty);
         }
-        Allowed::Ids(BTreeMap::from([(column, ids)]))
+        Allowed {
+            columns: Some(BTreeMap::from([(column, ids)])),
+            literals: from_text().literals,
+        }
     }
 }
 
-fn uses_field_references(named: &HashMap<String, Detection>) -> bool {
-    fn walk(d: &Detection) -> bool {
-        match d {
-            Detection::AllOf(items) => items
-                .iter()
-                .any(|i| i.field.modifiers.contains(&Modifier::FieldRef)),
-            Detection::AnyOf(list) | Detection::And(list) => list.iter().any(walk),
-            Detection::Keywords(_) => false,
-            Detection::ArrayMatch { body, .. } => walk(body),
-            Detection::Conditional { named, .. } => named.values().any(walk),
+/// Every rule's literal clauses, searched in one pass over a record's text.
+pub struct LiteralIndex {
+    automaton: Option<aho_corasick::AhoCorasick>,
+    literals: usize,
+    /// Per rule: its clauses, as literal ids.
+    clauses: Vec<Vec<Vec<usize>>>,
+}
+
+impl LiteralIndex {
+    /// The index of the rules' necessary conditions, in rule order.
+    pub fn new(allowed: &[Allowed]) -> crate::Result<LiteralIndex> {
+        let mut ids: HashMap<String, usize> = HashMap::new();
+        let mut texts: Vec<String> = Vec::new();
+        let mut clauses = Vec::with_capacity(allowed.len());
+        for a in allowed {
+            let mut rule = Vec::new();
+            for clause in &a.literals {
+                let mut members: Vec<usize> = clause
+                    .iter()
+                    .map(|literal| {
+                        *ids.entry(literal.clone()).or_insert_with(|| {
+                            texts.push(literal.clone());
+                            texts.len() - 1
+                        })
+                    })
+                    .collect();
+                members.sort_unstable();
+                members.dedup();
+                rule.push(members);
+            }
+            clauses.push(rule);
+        }
+        let automaton = if texts.is_empty() {
+            None
+        } else {
+            Some(
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&texts)
+                    .map_err(|e| crate::Error::Invalid(format!("Sigma literals: {e}")))?,
+            )
+        };
+        Ok(LiteralIndex {
+            automaton,
+            literals: texts.len(),
+            clauses,
+        })
+    }
+
+    /// Which literals `text` contains, in `seen` (all of them when the text holds an escape
+    /// that could hide one: `\u`, `\/`).
+    pub fn scan(&self, text: &[u8], seen: &mut Vec<bool>) {
+        seen.clear();
+        let escaped = memchr::memmem::find(text, b"\\u").is_some()
+            || memchr::memmem::find(text, b"\\/").is_some();
+        seen.resize(self.literals, escaped);
+        if escaped {
+            return;
+        }
+        if let Some(automaton) = &self.automaton {
+            for found in automaton.find_overlapping_iter(text) {
+                seen[found.pattern().as_usize()] = true;
+            }
         }
     }
-    named.values().any(walk)
+
+    /// Whether rule `rule`'s clauses all hold on a text scanned into `seen`.
+    pub fn admits(&self, rule: usize, seen: &[bool]) -> bool {
+        self.clauses.get(rule).is_none_or(|clauses| {
+            clauses.iter().all(|clause| {
+                clause
+                    .iter()
+                    .any(|id| seen.get(*id).copied().unwrap_or(true))
+            })
+        })
+    }
+
+    /// Whether rule `rule` has literal clauses.
+    pub fn restricts(&self, rule: usize) -> bool {
+        self.clauses.get(rule).is_some_and(|c| !c.is_empty())
+    }
 }

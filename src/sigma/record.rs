@@ -119,10 +119,20 @@ impl<'a> RecordEvent<'a> {
 
 impl Event for RecordEvent<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        self.source
-            .lookups(path)
-            .iter()
-            .find_map(|lookup| self.read(lookup))
+        for lookup in self.source.mapped(path) {
+            let found = match lookup {
+                Lookup::Path(p) => resolve(self.value, p),
+                other => self.read(&LookupOwned::Virtual(*other)),
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+        resolve(self.value, path).or_else(|| {
+            self.source
+                .fallback(path)
+                .and_then(|p| resolve(self.value, &p))
+        })
     }
 
     fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {

@@ -11,15 +11,13 @@ use rsigma_eval::{EvaluationResult, evaluate_rule};
 use serde_json::Value;
 
 use super::correlate;
-use super::prefilter::{self, Allowed, ColumnValues};
+use super::prefilter::{self, Allowed, ColumnValues, LiteralIndex};
+use super::reader::RecordReader;
 use super::record::RecordEvent;
 use super::rules::RuleSet;
 use crate::detectors::Finding;
 use crate::detectors::event::{i64s, strings, u64s};
-use crate::load::{sniff, source};
-use crate::schema::{
-    ACTION, ACTOR, Dictionaries, EVENT_ID, LOG_TYPE, PROVIDER, RAW_LEN, RAW_OFFSET, SOURCE, TIME,
-};
+use crate::schema::{ACTION, ACTOR, Dictionaries, EVENT_ID, LOG_TYPE, PROVIDER, TIME};
 use crate::store::FrameStore;
 use crate::{Error, Result};
 
@@ -48,8 +46,10 @@ pub struct SigmaRun {
     pub records_read: usize,
     /// (rule, row) pairs evaluated.
     pub evaluations: usize,
-    /// Per rule: rows the prefilter left it.
+    /// Per rule: rows the column prefilter left it.
     pub candidates: Vec<usize>,
+    /// Per rule: records it was evaluated on (what the literal prefilter left).
+    pub evaluated: Vec<usize>,
     /// Records that could not be read again or parsed, with the first reasons.
     pub unreadable: usize,
     /// The first reasons records could not be read.
@@ -94,6 +94,7 @@ pub fn run(
     let candidates = candidate_rows(set, &allowed, &rows, dictionaries);
     let mut run = SigmaRun {
         candidates: vec![0; set.rules.len()],
+        evaluated: vec![0; set.rules.len()],
         ..SigmaRun::default()
     };
     for (_, rules) in &candidates {
@@ -102,33 +103,65 @@ pub fn run(
         }
     }
     let reader = RecordReader::new(store, frame)?;
+    let index = LiteralIndex::new(&allowed)?;
+    let rules_of: HashMap<u32, &Vec<u16>> = candidates.iter().map(|(r, l)| (*r, l)).collect();
+    let mut order: Vec<u32> = candidates.iter().map(|(r, _)| *r).collect();
+    reader.sort_by_place(&mut order);
     let mut matched: Vec<(Hit, EvaluationResult)> = Vec::new();
-    for (row, rules) in &candidates {
-        let value = match reader.record(*row) {
+    let mut seen = Vec::new();
+    let mut kept: Vec<usize> = Vec::new();
+    reader.each_raw(&order, |row, raw| {
+        let raw = match raw {
+            Ok(raw) => raw,
+            Err(reason) => {
+                run.unreadable += 1;
+                if run.errors.len() < DESCRIBED_ERRORS {
+                    run.errors.push(reason);
+                }
+                return;
+            }
+        };
+        let rules = rules_of.get(&row).map(|l| l.as_slice()).unwrap_or(&[]);
+        kept.clear();
+        if rules.iter().any(|r| index.restricts(*r as usize)) {
+            index.scan(raw, &mut seen);
+        }
+        kept.extend(
+            rules
+                .iter()
+                .map(|r| *r as usize)
+                .filter(|r| !index.restricts(*r) || index.admits(*r, &seen)),
+        );
+        if kept.is_empty() {
+            return;
+        }
+        let value = match reader.parse(row, raw) {
             Ok(v) => v,
             Err(reason) => {
                 run.unreadable += 1;
                 if run.errors.len() < DESCRIBED_ERRORS {
                     run.errors.push(reason);
                 }
-                continue;
+                return;
             }
         };
         run.records_read += 1;
-        for r in rules {
-            let rule = &set.rules[*r as usize];
+        for r in &kept {
+            let rule = &set.rules[*r];
             run.evaluations += 1;
+            run.evaluated[*r] += 1;
             let event = RecordEvent::new(&value, rule.source);
             if let Some(result) = evaluate_rule(&rule.compiled, &event) {
                 let hit = Hit {
-                    rule: *r as usize,
-                    row: *row,
+                    rule: *r,
+                    row,
                     matched: describe_match(&result),
                 };
                 matched.push((hit, result));
             }
         }
-    }
+    });
+    matched.sort_by_key(|(h, _)| (h.row, h.rule));
     let hidden = correlate::hidden_rules(set);
     run.hits = matched
         .iter()
@@ -201,123 +234,6 @@ fn candidate_rows(
         }
     }
     out
-}
-
-/// Reads the original records of a frame's rows again.
-pub struct RecordReader<'a> {
-    store: &'a FrameStore,
-    sources: Vec<String>,
-    offsets: Vec<Option<u64>>,
-    lengths: Vec<Option<u64>>,
-    /// The header rows of CSV inputs, read once each.
-    headers: std::cell::RefCell<HashMap<String, csv::StringRecord>>,
-}
-
-/// How far into a CSV input its header row is looked for.
-const MAX_CSV_HEADER: u64 = 1 << 20;
-
-impl<'a> RecordReader<'a> {
-    /// Reads the locator columns of `frame` (derived from `store`'s frame).
-    pub fn new(store: &'a FrameStore, frame: &DataFrame) -> Result<RecordReader<'a>> {
-        Ok(RecordReader {
-            store,
-            sources: strings(frame, SOURCE)?,
-            offsets: u64s(frame, RAW_OFFSET)?,
-            lengths: u64s(frame, RAW_LEN)?,
-            headers: Default::default(),
-        })
-    }
-
-    /// The record of `row`, out of its envelope and parsed; or why it cannot be read.
-    pub fn record(&self, row: u32) -> std::result::Result<Value, String> {
-        let row = row as usize;
-        let name = self.sources.get(row).map(String::as_str).unwrap_or("");
-        let offset = self.offsets.get(row).copied().flatten().unwrap_or(0);
-        let length = self.lengths.get(row).copied().flatten().unwrap_or(0);
-        let at = || format!("{name} at byte {offset}");
-        let origin = self
-            .store
-            .origin(name)
-            .ok_or_else(|| format!("{}: the input is no longer readable", at()))?;
-        let length = u32::try_from(length).map_err(|_| format!("{}: record too long", at()))?;
-        let raw = source::read_raw(origin, offset, length)
-            .map_err(|e| format!("{}: cannot read the record again: {e}", at()))?;
-        let first = raw.iter().find(|b| !b.is_ascii_whitespace());
-        if first.is_some_and(|b| *b != b'{') && offset > 0 {
-            return self
-                .table_row(name, origin, offset, &raw)
-                .map_err(|e| format!("{}: {e}", at()));
-        }
-        bare_record(&raw).map_err(|e| format!("{}: {e}", at()))
-    }
-
-    /// A row of a CSV export as an object of its columns; columns holding JSON objects or
-    /// arrays (Log Analytics' dynamic columns) are parsed, so rules reach into them.
-    fn table_row(
-        &self,
-        name: &str,
-        origin: &source::Origin,
-        offset: u64,
-        raw: &[u8],
-    ) -> std::result::Result<Value, String> {
-        let cached = self.headers.borrow().get(name).cloned();
-        let header = match cached {
-            Some(h) => h,
-            None => {
-                let head = source::read_raw(origin, 0, offset.min(MAX_CSV_HEADER) as u32)
-                    .map_err(|e| format!("cannot read the CSV header again: {e}"))?;
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .from_reader(head.as_slice());
-                let mut header = csv::StringRecord::new();
-                reader
-                    .read_record(&mut header)
-                    .map_err(|e| format!("invalid CSV header: {e}"))?;
-                self.headers
-                    .borrow_mut()
-                    .insert(name.to_string(), header.clone());
-                header
-            }
-        };
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(raw);
-        let mut row = csv::StringRecord::new();
-        reader
-            .read_record(&mut row)
-            .map_err(|e| format!("invalid CSV row: {e}"))?;
-        let mut object = serde_json::Map::new();
-        for (column, value) in header.iter().zip(row.iter()) {
-            let trimmed = value.trim_start();
-            let parsed = (trimmed.starts_with('{') || trimmed.starts_with('['))
-                .then(|| serde_json::from_str::<Value>(value).ok())
-                .flatten();
-            object.insert(
-                column.to_string(),
-                parsed.unwrap_or_else(|| Value::String(value.to_string())),
-            );
-        }
-        Ok(Value::Object(object))
-    }
-}
-
-/// A record's JSON, out of its envelope (EventBridge, CloudWatch Logs, Cribl, AKS
-/// diagnostics), parsed.
-pub fn bare_record(raw: &[u8]) -> std::result::Result<Value, String> {
-    let envelope = sniff::detect_envelope(raw);
-    let bare = if envelope == sniff::Envelope::None {
-        std::borrow::Cow::Borrowed(raw)
-    } else {
-        sniff::unwrap(envelope, raw)?.record
-    };
-    let bare: &[u8] = &bare;
-    let start = bare
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    serde_json::from_slice(&bare[start..]).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 /// The fields and values that made a rule match, briefly.
