@@ -1107,3 +1107,83 @@ fn the_same_views_give_the_same_report_twice() {
         assert_eq!(a.1, 1, "only the generation line was left out of {name}");
     }
 }
+
+/// Loads `paths` with each file's SHA-256 computed while it is read, as `report` does.
+fn load_hashing(paths: &[&Path]) -> FrameStore {
+    use trailscope::load::{classify::Classifier, pipeline::LoadOptions, source};
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let mut options = LoadOptions::new(std::sync::Arc::new(Classifier::builtin().unwrap()));
+    options.hash_inputs = true;
+    FrameStore::load(source::expand(&names).inputs, options).unwrap()
+}
+
+/// Issue 17's speed target: the SHA-256 a report states is computed while loading reads
+/// the bytes (plain and gzip files alike: the file's bytes, as `sha256sum` reads them), not
+/// by reading the inputs again; a file changed after loading is hashed again, and the report
+/// says so.
+#[test]
+fn the_load_hashes_the_inputs_it_reads_and_a_changed_file_is_hashed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("events.ndjson");
+    let lines: Vec<String> = (0..50)
+        .map(|i| {
+            cloudtrail(
+                &format!("id-{i}"),
+                &format!("2024-03-04T10:{:02}:00Z", i % 60),
+                "alice",
+                "aws-cli/2.15",
+                "203.0.113.9",
+                "CreateUser",
+            )
+        })
+        .collect();
+    std::fs::write(&plain, lines.join("\n") + "\n").unwrap();
+    let gz = dir.path().join("more.ndjson.gz");
+    let mut encoder =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    std::io::Write::write_all(&mut encoder, lines[..10].join("\n").as_bytes()).unwrap();
+    encoder.finish().unwrap();
+
+    let store = load_hashing(&[&plain, &gz]);
+    assert_eq!(store.inputs().len(), 2);
+    for input in store.inputs() {
+        let digest = store
+            .origin(&input.name)
+            .and_then(|o| o.digest())
+            .unwrap_or_else(|| panic!("{} was hashed while loading", input.name));
+        let (size, hash) = report::scope::hash_input(&input.name);
+        assert_eq!(Some(digest.size), size, "{}", input.name);
+        assert_eq!(
+            Some(report::scope::hex(&digest.sha256)),
+            hash,
+            "{}: the load's SHA-256 is the file's",
+            input.name
+        );
+    }
+    // Without being asked, the load hashes nothing.
+    let unhashed = load(&[&plain]);
+    assert!(
+        unhashed
+            .origin(&unhashed.inputs()[0].name)
+            .unwrap()
+            .digest()
+            .is_none()
+    );
+
+    let page = write(&store, &spec(""), dir.path(), "r.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let (_, before) = report::scope::hash_input(&plain.display().to_string());
+    assert!(html.contains(&before.clone().unwrap()));
+    assert!(!html.contains("changed since it was loaded"));
+
+    // The file changes after loading: the report states its hash now, and says so.
+    std::fs::write(&plain, lines[..20].join("\n") + "\n").unwrap();
+    let (_, after) = report::scope::hash_input(&plain.display().to_string());
+    assert_ne!(before, after);
+    let html = std::fs::read_to_string(write(&store, &spec(""), dir.path(), "r2.html")).unwrap();
+    assert!(html.contains(&after.unwrap()), "the file's hash now");
+    assert!(!html.contains(&before.unwrap()), "not the loaded one");
+    assert_eq!(html.matches("changed since it was loaded").count(), 1);
+    let md = std::fs::read_to_string(write(&store, &spec(""), dir.path(), "r2.md")).unwrap();
+    assert!(md.contains("changed since it was loaded"));
+}

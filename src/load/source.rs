@@ -8,9 +8,11 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
 
 use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
 
 use crate::load::gzip_seek::GzipSeeker;
 use crate::{Location, Rejection};
@@ -145,6 +147,22 @@ pub struct Origin {
     spool: Option<Arc<File>>,
     /// Restart points into a gzip input, shared by every clone of the origin.
     seeker: Option<Arc<Mutex<GzipSeeker>>>,
+    /// The SHA-256 of the file's bytes as they were read, once read to the end (when the
+    /// load was asked to hash: [`open_hashing`]).
+    digest: Option<Arc<OnceLock<LoadDigest>>>,
+}
+
+/// The SHA-256 of a file input's bytes (compressed, as `sha256sum` reads them) computed
+/// while loading read them, and the file's size and modification time when it was opened,
+/// so a report can tell whether the file is still what was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadDigest {
+    /// Bytes hashed: the whole file.
+    pub size: u64,
+    /// The file's modification time when it was opened.
+    pub modified: Option<SystemTime>,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
 }
 
 impl Origin {
@@ -155,7 +173,14 @@ impl Origin {
             gzip: false,
             spool: None,
             seeker: None,
+            digest: None,
         }
+    }
+
+    /// The SHA-256 of the whole file as the load read it, when it was asked for and the
+    /// file was read to its end.
+    pub fn digest(&self) -> Option<&LoadDigest> {
+        self.digest.as_deref().and_then(OnceLock::get)
     }
 
     /// The origin of a plain file read through a descriptor held open, so its bytes stay
@@ -166,6 +191,7 @@ impl Origin {
             gzip: false,
             spool: Some(Arc::new(file)),
             seeker: None,
+            digest: None,
         }
     }
 
@@ -176,6 +202,7 @@ impl Origin {
             gzip: false,
             spool: Some(Arc::new(spool)),
             seeker: None,
+            digest: None,
         }
     }
 }
@@ -212,20 +239,39 @@ pub struct Opened {
 /// Standard input is copied to an unnamed temporary file as it is read, so records can be
 /// shown later.
 pub fn open(input: &Input) -> io::Result<Opened> {
+    open_hashing(input, false)
+}
+
+/// [`open`], and with `hash` a file input's SHA-256 computed as its bytes are read (on the
+/// reading thread: the bytes are read once for loading and hashing), kept in the origin
+/// ([`Origin::digest`]) once the file was read to its end.
+pub fn open_hashing(input: &Input, hash: bool) -> io::Result<Opened> {
     match &input.kind {
         InputKind::File(path) => {
             let mut file = File::open(path)?;
-            if file.metadata()?.is_dir() {
+            let metadata = file.metadata()?;
+            if metadata.is_dir() {
                 return Err(io::Error::other("is a directory"));
             }
             let mut magic = [0u8; 2];
             let n = read_full(&mut file, &mut magic)?;
             file.seek(SeekFrom::Start(0))?;
             let gzip = n == 2 && magic == [0x1f, 0x8b];
+            let digest = hash.then(|| Arc::new(OnceLock::new()));
+            let file: Box<dyn Read + Send> = match &digest {
+                Some(digest) => Box::new(Hashing {
+                    inner: file,
+                    hasher: Some(Sha256::new()),
+                    size: 0,
+                    modified: metadata.modified().ok(),
+                    digest: Arc::clone(digest),
+                }),
+                None => Box::new(file),
+            };
             let reader: Box<dyn Read + Send> = if gzip {
                 gunzip(BufReader::with_capacity(1 << 20, file))
             } else {
-                Box::new(file)
+                file
             };
             let seeker = if gzip {
                 Some(Arc::new(Mutex::new(GzipSeeker::new(File::open(path)?))))
@@ -240,6 +286,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
                     gzip,
                     spool: None,
                     seeker,
+                    digest,
                 },
             })
         }
@@ -285,6 +332,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
                     gzip,
                     spool: Some(Arc::new(reread)),
                     seeker,
+                    digest: None,
                 },
             })
         }
@@ -347,6 +395,37 @@ impl<R: Read> Read for RatioGuard<R> {
                     self.produced / 1_000_000
                 ),
             ));
+        }
+        Ok(n)
+    }
+}
+
+/// Hashes what it reads; at the end of the file, keeps the digest.
+struct Hashing<R> {
+    inner: R,
+    /// None once the digest is kept.
+    hasher: Option<Sha256>,
+    size: u64,
+    modified: Option<SystemTime>,
+    digest: Arc<OnceLock<LoadDigest>>,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n > 0 {
+            if let Some(hasher) = &mut self.hasher {
+                hasher.update(&buf[..n]);
+                self.size += n as u64;
+            }
+        } else if !buf.is_empty()
+            && let Some(hasher) = self.hasher.take()
+        {
+            let _ = self.digest.set(LoadDigest {
+                size: self.size,
+                modified: self.modified,
+                sha256: hasher.finalize().into(),
+            });
         }
         Ok(n)
     }

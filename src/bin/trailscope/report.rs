@@ -10,7 +10,7 @@ use trailscope::text::escape_control;
 use trailscope::views::Overrides;
 
 use crate::args::{Common, ReportArgs, ViewArgs};
-use crate::inputs::{Loaded, compile_view, default_paths, load};
+use crate::inputs::{Loaded, compile_view, default_paths, load_hashing};
 use crate::views;
 
 pub(crate) fn report(
@@ -38,7 +38,9 @@ pub(crate) fn report(
     }
     // Fail on a bad field before loading a million events.
     report::redact::parse_fields(&args.redact)?;
-    let loaded = load(&args.paths, input_format, common)?;
+    // HTML and Markdown state each input's SHA-256: hashed as the load reads the bytes.
+    let hash = matches!(format, ReportFormat::Html | ReportFormat::Markdown);
+    let loaded = load_hashing(&args.paths, input_format, common, hash)?;
     loaded.require_events()?;
     if args.view_names.len() > 1 {
         return report_views(args, format, &loaded, common);

@@ -388,11 +388,16 @@ fn write_scope(out: &mut dyn Write, s: &Scope, tz: &jiff::tz::TimeZone) -> io::R
     for i in &s.inputs {
         writeln!(
             out,
-            r#"<tr><td class="mono">{}</td><td>{}</td><td class="n">{}</td><td class="mono">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr><td class="mono">{}</td><td>{}</td><td class="n">{}</td><td class="mono">{}{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             e(&i.name),
             e(&i.format),
             i.size.map_or_else(|| "-".into(), group),
             e(i.sha256.as_deref().unwrap_or("(not a file: not hashed)")),
+            if i.changed_since_load {
+                "<br><small>changed since it was loaded (size or modification time): this is the hash of the file now</small>"
+            } else {
+                ""
+            },
             group(i.seen),
             group(i.loaded),
             group(i.duplicates),

@@ -301,7 +301,11 @@ fn write_scope(out: &mut dyn Write, s: &Scope, tz: &jiff::tz::TimeZone) -> io::R
             i.size.map_or_else(|| "-".into(), group),
             i.sha256.as_deref().map_or_else(
                 || "(not a file: not hashed)".to_string(),
-                |h| format!("`{h}`")
+                |h| if i.changed_since_load {
+                    format!("`{h}` (changed since it was loaded: the hash of the file now)")
+                } else {
+                    format!("`{h}`")
+                }
             ),
             group(i.seen),
             group(i.loaded),

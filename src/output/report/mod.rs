@@ -473,10 +473,10 @@ impl<'a> Evidence<'a> {
         config: &Config,
         known: Option<&'a [Finding]>,
     ) -> Result<Evidence<'a>> {
-        // The inputs are read again for their SHA-256 while the rules run: the two are most
-        // of an HTML report's time, and one reads files while the other computes.
+        // Inputs the load did not hash (or that changed since) are read again for their
+        // SHA-256 while the rules run: one reads files while the other computes.
         let (hashes, computed) = std::thread::scope(|s| {
-            let hashing = s.spawn(|| scope::hash_inputs(store.inputs()));
+            let hashing = s.spawn(|| scope::input_hashes(store));
             let computed = known
                 .is_none()
                 .then(|| detectors::run(store.frame(), config));
