@@ -1160,6 +1160,13 @@ fn the_load_hashes_the_inputs_it_reads_and_a_changed_file_is_hashed_again() {
             input.name
         );
     }
+    // Every input of the bundled sample (NDJSON, JSON documents, CSV, gzip) is read to its
+    // end by the load, so none is read again for its hash.
+    let sample = load_hashing(&[&sample_logs()]);
+    for input in sample.inputs() {
+        let digest = sample.origin(&input.name).and_then(|o| o.digest());
+        assert!(digest.is_some(), "{} hashed while loading", input.name);
+    }
     // Without being asked, the load hashes nothing.
     let unhashed = load(&[&plain]);
     assert!(
