@@ -944,6 +944,25 @@ fn markup_stays_text_in_every_section_and_redaction_is_one_across_them() {
         assert!(dom.contains(r#"<section id="view-attaches" class="report-view">"#));
         assert_eq!(dom.matches(r#"<table class="events">"#).count(), 2);
     }
+    // The row formats: one file per view, cells that would be formulas neutralized.
+    report("pack.csv", false);
+    for view in ["creates", "attaches"] {
+        let file = dir.path().join(format!("pack-{view}.csv"));
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        let mut rows = 0;
+        for record in reader.records() {
+            rows += 1;
+            for cell in record.unwrap().iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{view}: formula cell {cell:?}"
+                );
+            }
+        }
+        assert_eq!(rows, if view == "creates" { 4 } else { 8 }, "{view}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("'@SUM(A1)"), "{view}");
+    }
     let md = std::fs::read_to_string(report("pack.md", false)).unwrap();
     assert!(
         !md.replace("\\<", "").contains("<img"),
