@@ -756,3 +756,460 @@ fn a_saved_view_becomes_a_report_and_flags_override_it() {
     assert!(stderr(&out).contains("nope"), "{}", stderr(&out));
     assert!(!dir.path().join("nope.html").exists());
 }
+
+/// The events of `query --view NAME`, as (provider, event id) rows in the view's order.
+fn view_rows(sample: &str, view: &str) -> Vec<(String, String)> {
+    let out = run(&[
+        "query",
+        sample,
+        "--view",
+        view,
+        "--columns",
+        "provider,event_id",
+        "--format",
+        "csv",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = crate::util::stdout(&out);
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_string(), r[1].to_string())
+        })
+        .collect()
+}
+
+/// The part of a page from one view's section to the next section (or the scope).
+fn section<'a>(html: &'a str, anchor: &str) -> &'a str {
+    let start = html
+        .find(&format!(r#"<section id="{anchor}" class="report-view">"#))
+        .unwrap_or_else(|| panic!("no section {anchor}"));
+    let rest = &html[start..];
+    let body = rest.find('>').unwrap() + 1;
+    let end = rest[body..]
+        .find(r#"class="report-view">"#)
+        .map(|e| e + body)
+        .or_else(|| rest.find(r#"<section id="scope">"#))
+        .unwrap();
+    &rest[..end]
+}
+
+/// Issue 17: `report --view A --view B --view C` is one HTML page with a table of contents,
+/// a section per view in the order given (each counting what `query --view` selects,
+/// narrowed by `--filter`, which each section says), and one scope; Chromium renders every
+/// section's title and events table.
+#[test]
+fn several_views_make_one_page_with_a_section_each() {
+    let sample = sample_logs();
+    let sample = sample.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("pack.html");
+    let views = ["failed-signins", "credential-creation", "deletions"];
+    let mut args = vec![
+        "report",
+        sample,
+        "--filter",
+        "provider:aws or provider:entra",
+    ];
+    for v in views {
+        args.extend(["--view", v]);
+    }
+    args.extend(["--title", "Weekly pack", "--out", page.to_str().unwrap()]);
+    let out = run(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("3 views"), "{}", stderr(&out));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(
+        html.matches(r#"<section id="scope">"#).count(),
+        1,
+        "one scope"
+    );
+    assert_eq!(html.matches("<h1").count(), 1, "one masthead");
+    // The contents link every section, in the order given, and the sections follow it.
+    let nav = html.split(r#"<nav id="contents">"#).nth(1).unwrap();
+    let nav = nav.split("</nav>").next().unwrap();
+    let mut positions = Vec::new();
+    for v in views {
+        assert!(
+            nav.contains(&format!(r##"href="#view-{v}""##)),
+            "contents link {v}"
+        );
+        positions.push(html.find(&format!(r#"<section id="view-{v}""#)).unwrap());
+    }
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "the order given");
+    assert!(
+        nav.contains("trailscope report --view failed-signins --view credential-creation --view deletions --filter"),
+        "the command line that makes the whole report again:\n{nav}"
+    );
+    for v in views {
+        let part = section(&html, &format!("view-{v}"));
+        let wanted = view_rows(sample, v)
+            .into_iter()
+            .filter(|(p, _)| p == "aws" || p == "entra")
+            .count();
+        let all = view_rows(sample, v).len();
+        assert!(
+            wanted > 0 && wanted < all,
+            "{v}: the filter narrows a view that matches"
+        );
+        assert!(
+            part.contains(&format!("{}<span>matching events</span>", wanted)),
+            "{v} counts {wanted}"
+        );
+        assert!(part.contains(&format!(r#"<h2 id="view-{v}-title">"#)));
+        assert!(
+            part.contains(r#"<table class="events">"#),
+            "{v} events table"
+        );
+        assert!(part.contains(&format!(r#"<section id="view-{v}-timeline">"#)));
+        assert!(part.contains(&format!(r#"<section id="view-{v}-findings">"#)));
+        assert!(
+            part.contains("<tr><th>Every view</th><td><code>--filter &#39;provider:aws or provider:entra&#39;</code>"),
+            "{v} says what the command line applied to every view"
+        );
+        assert!(part.contains(&format!("trailscope report --view {v} --filter")));
+    }
+    let Some(dom) = rendered_dom(&page) else {
+        return;
+    };
+    assert!(dom.contains("<title>Weekly pack</title>"));
+    for v in views {
+        assert!(dom.contains(&format!(r#"<section id="view-{v}" class="report-view">"#)));
+        assert!(dom.contains(&format!(r#"id="view-{v}-events""#)));
+    }
+    assert_eq!(dom.matches(r#"<table class="events">"#).count(), 3);
+    assert!(dom.contains(r#"<section id="scope">"#) && dom.contains("SHA-256"));
+}
+
+/// A views file of two views over the hostile log: titles and values with markup.
+fn hostile_views(dir: &Path) -> PathBuf {
+    let views = dir.join("views.toml");
+    std::fs::write(
+        &views,
+        format!(
+            "[view.creates]\ntitle = {:?}\nnote = \"who was created\"\nfilter = 'action:CreateUser'\n\n\
+             [view.attaches]\ntitle = \"Policies attached\"\nfilter = 'action:AttachUserPolicy'\n",
+            format!("Users created {IMG}")
+        ),
+    )
+    .unwrap();
+    views
+}
+
+#[test]
+fn markup_stays_text_in_every_section_and_redaction_is_one_across_them() {
+    let (dir, log) = hostile_log();
+    let views = hostile_views(dir.path());
+    let key = dir.path().join("redact.key");
+    let report = |name: &str, redact: bool| {
+        let path = dir.path().join(name);
+        let mut args = vec![
+            "report",
+            log.to_str().unwrap(),
+            "--views",
+            views.to_str().unwrap(),
+            "--view",
+            "creates",
+            "--view",
+            "attaches",
+            "--title",
+            "Case 17",
+            "--out",
+            path.to_str().unwrap(),
+        ];
+        if redact {
+            args.extend([
+                "--redact",
+                "actor,ip,user_agent",
+                "--redact-key-file",
+                key.to_str().unwrap(),
+            ]);
+        }
+        let out = run(&args);
+        assert!(out.status.success(), "{}", stderr(&out));
+        path
+    };
+    let page = report("pack.html", false);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<script") && !html.contains("<img"));
+    assert!(html.contains("Users created &lt;img src=x onerror="));
+    assert!(
+        html.contains("&lt;script&gt;document.title"),
+        "log values, escaped"
+    );
+    assert_renders(&page, "Case 17");
+    if let Some(dom) = rendered_dom(&page) {
+        assert!(dom.contains(r#"<section id="view-creates" class="report-view">"#));
+        assert!(dom.contains(r#"<section id="view-attaches" class="report-view">"#));
+        assert_eq!(dom.matches(r#"<table class="events">"#).count(), 2);
+    }
+    // The row formats: one file per view, cells that would be formulas neutralized.
+    report("pack.csv", false);
+    for view in ["creates", "attaches"] {
+        let file = dir.path().join(format!("pack-{view}.csv"));
+        let mut reader = csv::Reader::from_path(&file).unwrap();
+        let mut rows = 0;
+        for record in reader.records() {
+            rows += 1;
+            for cell in record.unwrap().iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{view}: formula cell {cell:?}"
+                );
+            }
+        }
+        assert_eq!(rows, if view == "creates" { 4 } else { 8 }, "{view}");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("'@SUM(A1)"), "{view}");
+    }
+    let md = std::fs::read_to_string(report("pack.md", false)).unwrap();
+    assert!(
+        !md.replace("\\<", "").contains("<img"),
+        "no raw tags in Markdown"
+    );
+    assert!(md.contains("## 1\\. Users created"));
+    assert!(md.contains("## 2\\. Policies attached"));
+    assert!(md.contains("### Events"));
+
+    // Redacted: no original value anywhere, and the same actor has the same pseudonym in
+    // both sections.
+    let store = load(&[&log]);
+    let originals: BTreeSet<String> = [ACTOR, SRC_IP, USER_AGENT]
+        .iter()
+        .flat_map(|c| {
+            let column = store.frame().column(c).unwrap();
+            let column = column.cast(&DataType::String).unwrap();
+            let values: Vec<String> = column
+                .str()
+                .unwrap()
+                .iter()
+                .flatten()
+                .map(String::from)
+                .collect();
+            values
+        })
+        .filter(|v| v.len() >= 3)
+        .collect();
+    let alice_arn = "arn:aws:iam::111122223333:user/alice";
+    assert!(originals.contains(alice_arn) && originals.contains("203.0.113.13"));
+    for name in ["red.html", "red.md"] {
+        let text = std::fs::read_to_string(report(name, true)).unwrap();
+        for value in &originals {
+            for shown in [
+                value.clone(),
+                trailscope::text::escape_html(value).into_owned(),
+                trailscope::text::escape_markdown(value).into_owned(),
+            ] {
+                assert!(!text.contains(&shown), "{name} holds {shown:?}");
+            }
+        }
+        let r = report::Redactor::new(vec![ACTOR], std::fs::read(&key).unwrap(), []).unwrap();
+        let mut alice = r.pseudonym(ACTOR, alice_arn);
+        if name.ends_with(".md") {
+            alice = trailscope::text::escape_markdown(&alice).into_owned();
+        }
+        // The second section's heading is the title's last mention (the first: contents).
+        let (creates, attaches) = text.split_at(text.rfind("Policies attached").unwrap());
+        assert!(
+            creates.contains(&alice),
+            "{name}: alice's pseudonym in the first"
+        );
+        assert!(attaches.contains(&alice), "{name}: the same in the second");
+    }
+}
+
+/// The row formats write one file per view beside `--out`, each the file a report of that
+/// view alone writes (narrowed by `--filter`), and name them.
+#[test]
+fn several_views_in_a_row_format_are_one_file_each() {
+    let sample = sample_logs();
+    let sample = sample.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for ext in ["csv", "json"] {
+        let out_path = dir.path().join(format!("pack.{ext}"));
+        let out = run(&[
+            "report",
+            sample,
+            "--view",
+            "deletions",
+            "--view",
+            "failed-signins",
+            "--filter",
+            "provider:aws or provider:entra",
+            "--out",
+            out_path.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert!(!out_path.exists(), "no file of the name itself");
+        for view in ["deletions", "failed-signins"] {
+            let file = dir.path().join(format!("pack-{view}.{ext}"));
+            assert!(
+                stderr(&out).contains(&format!("wrote {}", file.display())),
+                "{}",
+                stderr(&out)
+            );
+            let wanted: Vec<String> = view_rows(sample, view)
+                .into_iter()
+                .filter(|(p, _)| p == "aws" || p == "entra")
+                .map(|(_, id)| id)
+                .collect();
+            let ids: Vec<String> = if ext == "csv" {
+                let mut reader = csv::Reader::from_path(&file).unwrap();
+                let at = reader
+                    .headers()
+                    .unwrap()
+                    .iter()
+                    .position(|h| h == EVENT_ID)
+                    .unwrap();
+                reader
+                    .records()
+                    .map(|r| r.unwrap()[at].to_string())
+                    .collect()
+            } else {
+                let doc: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+                doc.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|o| o[EVENT_ID].as_str().unwrap().to_string())
+                    .collect()
+            };
+            assert!(!wanted.is_empty());
+            assert_eq!(ids, wanted, "{view}.{ext}: the view's events, narrowed");
+        }
+    }
+    // A view named twice is refused before anything is written.
+    let out = run(&[
+        "report",
+        sample,
+        "--view",
+        "deletions",
+        "--view",
+        "deletions",
+        "--out",
+        dir.path().join("twice.html").to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("given twice"), "{}", stderr(&out));
+    assert!(!dir.path().join("twice.html").exists());
+}
+
+#[test]
+fn the_same_views_give_the_same_report_twice() {
+    let sample = sample_logs();
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["a.html", "a.md"] {
+        let texts: Vec<String> = (0..2)
+            .map(|i| {
+                let path = dir.path().join(format!("{i}{name}"));
+                let out = run(&[
+                    "report",
+                    sample.to_str().unwrap(),
+                    "--view",
+                    "deletions",
+                    "--view",
+                    "privileged-changes",
+                    "--out",
+                    path.to_str().unwrap(),
+                ]);
+                assert!(out.status.success(), "{}", stderr(&out));
+                // The command line names the file: the same name for both.
+                std::fs::read_to_string(&path)
+                    .unwrap()
+                    .replace(&format!("{i}{name}"), name)
+            })
+            .collect();
+        let a = without_generation_time(&texts[0]);
+        let b = without_generation_time(&texts[1]);
+        assert!(a == b, "{name} differs between runs");
+        assert_eq!(a.1, 1, "only the generation line was left out of {name}");
+    }
+}
+
+/// Loads `paths` with each file's SHA-256 computed while it is read, as `report` does.
+fn load_hashing(paths: &[&Path]) -> FrameStore {
+    use trailscope::load::{classify::Classifier, pipeline::LoadOptions, source};
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let mut options = LoadOptions::new(std::sync::Arc::new(Classifier::builtin().unwrap()));
+    options.hash_inputs = true;
+    FrameStore::load(source::expand(&names).inputs, options).unwrap()
+}
+
+/// Issue 17's speed target: the SHA-256 a report states is computed while loading reads
+/// the bytes (plain and gzip files alike: the file's bytes, as `sha256sum` reads them), not
+/// by reading the inputs again; a file changed after loading is hashed again, and the report
+/// says so.
+#[test]
+fn the_load_hashes_the_inputs_it_reads_and_a_changed_file_is_hashed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = dir.path().join("events.ndjson");
+    let lines: Vec<String> = (0..50)
+        .map(|i| {
+            cloudtrail(
+                &format!("id-{i}"),
+                &format!("2024-03-04T10:{:02}:00Z", i % 60),
+                "alice",
+                "aws-cli/2.15",
+                "203.0.113.9",
+                "CreateUser",
+            )
+        })
+        .collect();
+    std::fs::write(&plain, lines.join("\n") + "\n").unwrap();
+    let gz = dir.path().join("more.ndjson.gz");
+    let mut encoder =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    std::io::Write::write_all(&mut encoder, lines[..10].join("\n").as_bytes()).unwrap();
+    encoder.finish().unwrap();
+
+    let store = load_hashing(&[&plain, &gz]);
+    assert_eq!(store.inputs().len(), 2);
+    for input in store.inputs() {
+        let digest = store
+            .origin(&input.name)
+            .and_then(|o| o.digest())
+            .unwrap_or_else(|| panic!("{} was hashed while loading", input.name));
+        let (size, hash) = report::scope::hash_input(&input.name);
+        assert_eq!(Some(digest.size), size, "{}", input.name);
+        assert_eq!(
+            Some(report::scope::hex(&digest.sha256)),
+            hash,
+            "{}: the load's SHA-256 is the file's",
+            input.name
+        );
+    }
+    // Every input of the bundled sample (NDJSON, JSON documents, CSV, gzip) is read to its
+    // end by the load, so none is read again for its hash.
+    let sample = load_hashing(&[&sample_logs()]);
+    for input in sample.inputs() {
+        let digest = sample.origin(&input.name).and_then(|o| o.digest());
+        assert!(digest.is_some(), "{} hashed while loading", input.name);
+    }
+    // Without being asked, the load hashes nothing.
+    let unhashed = load(&[&plain]);
+    assert!(
+        unhashed
+            .origin(&unhashed.inputs()[0].name)
+            .unwrap()
+            .digest()
+            .is_none()
+    );
+
+    let page = write(&store, &spec(""), dir.path(), "r.html");
+    let html = std::fs::read_to_string(&page).unwrap();
+    let (_, before) = report::scope::hash_input(&plain.display().to_string());
+    assert!(html.contains(&before.clone().unwrap()));
+    assert!(!html.contains("changed since it was loaded"));
+
+    // The file changes after loading: the report states its hash now, and says so.
+    std::fs::write(&plain, lines[..20].join("\n") + "\n").unwrap();
+    let (_, after) = report::scope::hash_input(&plain.display().to_string());
+    assert_ne!(before, after);
+    let html = std::fs::read_to_string(write(&store, &spec(""), dir.path(), "r2.html")).unwrap();
+    assert!(html.contains(&after.unwrap()), "the file's hash now");
+    assert!(!html.contains(&before.unwrap()), "not the loaded one");
+    assert_eq!(html.matches("changed since it was loaded").count(), 1);
+    let md = std::fs::read_to_string(write(&store, &spec(""), dir.path(), "r2.md")).unwrap();
+    assert!(md.contains("changed since it was loaded"));
+}

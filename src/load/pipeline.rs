@@ -49,6 +49,8 @@ pub struct LoadOptions {
     pub first_input: usize,
     /// Identifiers the configuration pins to named identities (`[identities]`).
     pub identity_links: Arc<crate::identity::IdentityLinks>,
+    /// Compute each file input's SHA-256 while reading it (a report states them).
+    pub hash_inputs: bool,
 }
 
 impl LoadOptions {
@@ -61,6 +63,7 @@ impl LoadOptions {
             cancel: Arc::new(AtomicBool::new(false)),
             first_input: 0,
             identity_links: Arc::default(),
+            hash_inputs: false,
         }
     }
 }
@@ -398,7 +401,7 @@ impl Worker {
             envelope: None,
             origin: None,
         };
-        let opened = match source::open(input) {
+        let opened = match source::open_hashing(input, self.shared.options.hash_inputs) {
             Ok(o) => o,
             Err(e) => {
                 let rejection = Rejection {

@@ -9,8 +9,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use flate2::read::MultiGzDecoder;
+use sha2::{Digest, Sha256};
 
 use crate::load::gzip_seek::GzipSeeker;
 use crate::{Location, Rejection};
@@ -145,6 +147,50 @@ pub struct Origin {
     spool: Option<Arc<File>>,
     /// Restart points into a gzip input, shared by every clone of the origin.
     seeker: Option<Arc<Mutex<GzipSeeker>>>,
+    /// The SHA-256 of the file's bytes as they were read, once read to the end (when the
+    /// load was asked to hash: [`open_hashing`]).
+    digest: Option<Arc<DigestSlot>>,
+}
+
+/// Where the hashing thread leaves an input's digest: `None` while it runs, then
+/// `Some(None)` for an input not read to its end, `Some(Some(digest))` otherwise.
+#[derive(Default)]
+struct DigestSlot {
+    state: Mutex<Option<Option<LoadDigest>>>,
+    done: std::sync::Condvar,
+}
+
+impl DigestSlot {
+    fn finish(&self, digest: Option<LoadDigest>) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        *state = Some(digest);
+        self.done.notify_all();
+    }
+
+    /// Waits for the hashing thread (it ends once the reader is dropped and the queued
+    /// reads are hashed).
+    fn wait(&self) -> Option<LoadDigest> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(result) = &*state {
+                return result.clone();
+            }
+            state = self.done.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// The SHA-256 of a file input's bytes (compressed, as `sha256sum` reads them) computed
+/// while loading read them, and the file's size and modification time when it was opened,
+/// so a report can tell whether the file is still what was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadDigest {
+    /// Bytes hashed: the whole file.
+    pub size: u64,
+    /// The file's modification time when it was opened.
+    pub modified: Option<SystemTime>,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
 }
 
 impl Origin {
@@ -155,7 +201,14 @@ impl Origin {
             gzip: false,
             spool: None,
             seeker: None,
+            digest: None,
         }
+    }
+
+    /// The SHA-256 of the whole file as the load read it, when it was asked for and the
+    /// file was read to its end (waiting for the hashing thread to finish its last reads).
+    pub fn digest(&self) -> Option<LoadDigest> {
+        self.digest.as_deref().and_then(DigestSlot::wait)
     }
 
     /// The origin of a plain file read through a descriptor held open, so its bytes stay
@@ -166,6 +219,7 @@ impl Origin {
             gzip: false,
             spool: Some(Arc::new(file)),
             seeker: None,
+            digest: None,
         }
     }
 
@@ -176,6 +230,7 @@ impl Origin {
             gzip: false,
             spool: Some(Arc::new(spool)),
             seeker: None,
+            digest: None,
         }
     }
 }
@@ -212,20 +267,37 @@ pub struct Opened {
 /// Standard input is copied to an unnamed temporary file as it is read, so records can be
 /// shown later.
 pub fn open(input: &Input) -> io::Result<Opened> {
+    open_hashing(input, false)
+}
+
+/// [`open`], and with `hash` a file input's SHA-256 computed as its bytes are read (beside
+/// the reading thread: the bytes are read once for loading and hashing), kept in the origin
+/// ([`Origin::digest`]) once the file was read to its end.
+pub fn open_hashing(input: &Input, hash: bool) -> io::Result<Opened> {
     match &input.kind {
         InputKind::File(path) => {
             let mut file = File::open(path)?;
-            if file.metadata()?.is_dir() {
+            let metadata = file.metadata()?;
+            if metadata.is_dir() {
                 return Err(io::Error::other("is a directory"));
             }
             let mut magic = [0u8; 2];
             let n = read_full(&mut file, &mut magic)?;
             file.seek(SeekFrom::Start(0))?;
             let gzip = n == 2 && magic == [0x1f, 0x8b];
+            let digest = hash.then(|| Arc::new(DigestSlot::default()));
+            let file: Box<dyn Read + Send> = match &digest {
+                Some(digest) => Box::new(Hashing::new(
+                    file,
+                    metadata.modified().ok(),
+                    Arc::clone(digest),
+                )),
+                None => Box::new(file),
+            };
             let reader: Box<dyn Read + Send> = if gzip {
                 gunzip(BufReader::with_capacity(1 << 20, file))
             } else {
-                Box::new(file)
+                file
             };
             let seeker = if gzip {
                 Some(Arc::new(Mutex::new(GzipSeeker::new(File::open(path)?))))
@@ -240,6 +312,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
                     gzip,
                     spool: None,
                     seeker,
+                    digest,
                 },
             })
         }
@@ -285,6 +358,7 @@ pub fn open(input: &Input) -> io::Result<Opened> {
                     gzip,
                     spool: Some(Arc::new(reread)),
                     seeker,
+                    digest: None,
                 },
             })
         }
@@ -347,6 +421,72 @@ impl<R: Read> Read for RatioGuard<R> {
                     self.produced / 1_000_000
                 ),
             ));
+        }
+        Ok(n)
+    }
+}
+
+/// Hashes what it reads beside the reading thread: each read's bytes go to a hashing
+/// thread (at most [`HASH_QUEUE`] reads ahead, so memory stays bounded and a slow hash slows
+/// the reader rather than piling up), which keeps the digest once the end of the file was
+/// read. On two cores the reading thread is the load's bottleneck; hashing on it would add
+/// the whole hashing time to the load.
+struct Hashing<R> {
+    inner: R,
+    /// None once the end was sent (or the hashing thread is gone).
+    chunks: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+}
+
+/// Reads queued for the hashing thread.
+const HASH_QUEUE: usize = 16;
+
+impl<R> Hashing<R> {
+    /// Starts the hashing thread of a file opened with `modified` as its modification time.
+    fn new(inner: R, modified: Option<SystemTime>, slot: Arc<DigestSlot>) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASH_QUEUE);
+        let thread_slot = Arc::clone(&slot);
+        let started = std::thread::Builder::new()
+            .name("trailscope-hash".into())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                let mut size = 0u64;
+                // An empty chunk is the end of the file; a closed channel without it is an
+                // input not read to its end, which keeps no digest.
+                while let Ok(chunk) = rx.recv() {
+                    if chunk.is_empty() {
+                        thread_slot.finish(Some(LoadDigest {
+                            size,
+                            modified,
+                            sha256: hasher.finalize().into(),
+                        }));
+                        return;
+                    }
+                    hasher.update(&chunk);
+                    size += chunk.len() as u64;
+                }
+                thread_slot.finish(None);
+            });
+        if started.is_err() {
+            slot.finish(None);
+        }
+        Hashing {
+            inner,
+            chunks: started.ok().map(|_| tx),
+        }
+    }
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if buf.is_empty() {
+            return Ok(n);
+        }
+        if let Some(chunks) = &self.chunks {
+            let sent = chunks.send(buf[..n].to_vec());
+            if sent.is_err() || n == 0 {
+                self.chunks = None;
+            }
         }
         Ok(n)
     }

@@ -158,8 +158,8 @@ fn evidence(loaded: &Loaded, args: &AccessArgs, export: Option<(&Path, &[u8], us
     let inputs: Vec<Value> = inputs
         .iter()
         .zip(hashes)
-        .map(|(input, (size, sha256))| {
-            json!({"name": input.name, "size": size, "sha256": sha256, "events": input.events})
+        .map(|(input, hash)| {
+            json!({"name": input.name, "size": hash.size, "sha256": hash.sha256, "events": input.events})
         })
         .collect();
     let command: Vec<String> = std::env::args().collect();

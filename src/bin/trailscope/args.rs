@@ -427,10 +427,15 @@ pub(crate) struct ReportArgs {
     /// Sort by a column, `COLUMN` or `COLUMN:desc` (default: time order).
     #[arg(long, value_name = "COL[:desc]")]
     pub(crate) sort: Option<String>,
-    /// A saved view to report (its title, note, filter, range, columns, sort and findings),
-    /// and the time range.
+    /// A saved view to report (its title, note, filter, range, columns, sort and findings).
+    /// Repeat it for one report of several views: one section each in HTML and Markdown,
+    /// one file each (`OUT-<view>.csv`) in the row formats; --filter then narrows every
+    /// view, and the other flags apply to every view.
+    #[arg(long = "view", value_name = "NAME")]
+    pub(crate) view_names: Vec<String>,
+    /// The time range.
     #[command(flatten)]
-    pub(crate) view: ViewArgs,
+    pub(crate) range: RangeArgs,
     /// Findings below this severity are left out (default: the view's, else all).
     #[arg(long, value_enum)]
     pub(crate) min_severity: Option<Level>,

@@ -157,8 +157,20 @@ pub(crate) fn load(
     input_format: Option<&str>,
     common: &Common,
 ) -> anyhow::Result<Loaded> {
+    load_hashing(paths, input_format, common, false)
+}
+
+/// [`load`], with `hash` each file's SHA-256 computed while it is read (a report states
+/// them: reading the files again would cost as much as hashing them).
+pub(crate) fn load_hashing(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+    hash: bool,
+) -> anyhow::Result<Loaded> {
     let started = Instant::now();
-    let prepared = prepare(paths, input_format, common)?;
+    let mut prepared = prepare(paths, input_format, common)?;
+    prepared.options.hash_inputs = hash;
     let mut store = FrameStore::load(prepared.expansion.inputs, prepared.options)?;
     store.add_problems(prepared.expansion.problems);
     let timings = common

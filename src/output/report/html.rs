@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use crate::output::table::{Cell, Grid};
 use crate::text::{escape_html, format_time};
 
-use super::{Report, svg};
+use super::{Masthead, MultiReport, Report, Scope, svg};
 
 /// Nothing may load or run: no scripts, no network, no frames or forms; inline styles and
 /// the inline SVG only.
@@ -16,7 +16,8 @@ pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2329;margin:2rem auto;max-width:1200px;padding:0 1rem}
-h1{font-size:1.7rem;margin:0 0 .3rem}h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}
+h1{font-size:1.7rem;margin:0 0 .3rem}h3{font-size:1.05rem;margin:1.4rem 0 .4rem}.report-view{border-top:3px solid #57606a;margin-top:2.5rem}nav ol{margin:.3rem 0}
+h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}
 .note{white-space:pre-wrap;background:#f6f8fa;border-left:4px solid #57606a;padding:.5rem .8rem}
 .meta{color:#57606a;font-size:.9rem}.redacted{background:#fff8c5;border:1px solid #d4a72c;padding:.4rem .8rem}
 table{border-collapse:collapse;margin:.4rem 0;font-size:.85rem}th,td{border:1px solid #d0d7de;padding:.2rem .45rem;text-align:left;vertical-align:top}
@@ -33,10 +34,83 @@ svg .success{fill:#8c959f}svg .unknown{fill:#c6cdd5}svg .failure{fill:#cf222e}
 @page{size:A4 landscape;margin:12mm}
 "#;
 
-/// Writes the page.
+/// Writes the page of one view.
 pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    write_head(out, &r.masthead())?;
+    write_view(
+        out,
+        r,
+        &Place {
+            prefix: "",
+            level: 2,
+        },
+    )?;
+    write_scope(out, &r.scope, &r.tz)?;
+    writeln!(out, "</body></html>")
+}
+
+/// Writes the page of several views: the masthead, a table of contents, one section per
+/// view in order (its sub-sections one heading level down, their ids prefixed with the
+/// section's), and the shared scope.
+pub fn write_multi(out: &mut dyn Write, m: &MultiReport) -> io::Result<()> {
     let e = |s: &str| escape_html(s).into_owned();
-    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, &r.tz));
+    write_head(out, &m.masthead())?;
+    writeln!(out, r#"<nav id="contents"><h2>Contents</h2><ol>"#)?;
+    for v in &m.views {
+        writeln!(
+            out,
+            r##"<li><a href="#{}">{}</a> ({} matching events, {} findings)</li>"##,
+            v.anchor,
+            e(&v.report.title),
+            group(v.report.matching as u64),
+            group(v.report.finding_count as u64)
+        )?;
+    }
+    writeln!(
+        out,
+        r##"<li><a href="#scope">Scope and input hashes</a></li></ol><p>Made again by:</p><pre id="report-command">{}</pre></nav>"##,
+        e(&m.report_command)
+    )?;
+    for v in &m.views {
+        writeln!(
+            out,
+            r#"<section id="{0}" class="report-view"><h2 id="{0}-title">{1}</h2>"#,
+            v.anchor,
+            e(&v.report.title)
+        )?;
+        if !v.report.note.trim().is_empty() {
+            writeln!(
+                out,
+                r#"<p class="note" id="{}-note">{}</p>"#,
+                v.anchor,
+                e(&v.report.note)
+            )?;
+        }
+        let prefix = format!("{}-", v.anchor);
+        write_view(
+            out,
+            &v.report,
+            &Place {
+                prefix: &prefix,
+                level: 3,
+            },
+        )?;
+        writeln!(out, "</section>")?;
+    }
+    write_scope(out, &m.scope, &m.tz)?;
+    writeln!(out, "</body></html>")
+}
+
+/// Where a view's sections go on the page: the prefix of their ids, the level of their
+/// headings.
+struct Place<'a> {
+    prefix: &'a str,
+    level: u8,
+}
+
+/// The document's head and the masthead: title, note, who made it when, redaction.
+fn write_head(out: &mut dyn Write, r: &Masthead<'_>) -> io::Result<()> {
+    let e = |s: &str| escape_html(s).into_owned();
     writeln!(out, "<!DOCTYPE html>")?;
     writeln!(out, r#"<html lang="en"><head><meta charset="utf-8">"#)?;
     writeln!(
@@ -48,20 +122,20 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         out,
         r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#
     )?;
-    writeln!(out, "<title>{}</title>", e(&r.title))?;
+    writeln!(out, "<title>{}</title>", e(r.title))?;
     writeln!(out, "<style>{STYLE}</style></head><body>")?;
-    writeln!(out, r#"<header><h1 id="title">{}</h1>"#, e(&r.title))?;
+    writeln!(out, r#"<header><h1 id="title">{}</h1>"#, e(r.title))?;
     if !r.note.trim().is_empty() {
-        writeln!(out, r#"<p class="note" id="note">{}</p>"#, e(&r.note))?;
+        writeln!(out, r#"<p class="note" id="note">{}</p>"#, e(r.note))?;
     }
     writeln!(
         out,
         r#"<p class="meta">Generated <span id="generated-at">{}</span> by <span id="generated-by">{}</span> with trailscope {} · configuration sha256 <span class="mono" id="config-hash">{}</span> · times in {}</p>"#,
-        e(&r.generated_at),
-        e(&r.generated_by),
+        e(r.generated_at),
+        e(r.generated_by),
         e(r.version),
-        e(&r.config_hash),
-        e(&r.view.tz)
+        e(r.config_hash),
+        e(r.tz)
     )?;
     if !r.redacted.is_empty() {
         let fields: Vec<&str> = r
@@ -75,12 +149,20 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             e(&fields.join(", "))
         )?;
     }
-    writeln!(out, "</header>")?;
+    writeln!(out, "</header>")
+}
+
+/// One view's sections: counts, definition, timeline, top values, findings, the audit it
+/// asks for, events.
+fn write_view(out: &mut dyn Write, r: &Report, place: &Place<'_>) -> io::Result<()> {
+    let e = |s: &str| escape_html(s).into_owned();
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, &r.tz));
+    let (p, h) = (place.prefix, place.level);
 
     // Counts.
     writeln!(
         out,
-        r#"<section id="counts"><h2>Counts</h2><div class="counts">"#
+        r#"<section id="{p}counts"><h{h}>Counts</h{h}><div class="counts">"#
     )?;
     let n = |v: usize| group(v as u64);
     writeln!(
@@ -119,10 +201,17 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     // The view.
     writeln!(
         out,
-        r#"<section id="view"><h2>View</h2><table class="definition">"#
+        r#"<section id="{p}view"><h{h}>View</h{h}><table class="definition">"#
     )?;
     if let Some(name) = &r.view.name {
         writeln!(out, "<tr><th>Saved view</th><td>{}</td></tr>", e(name))?;
+    }
+    if !r.view.shared.is_empty() {
+        writeln!(
+            out,
+            "<tr><th>Every view</th><td><code>{}</code> (given on the command line, applied to every view of this report)</td></tr>",
+            e(&r.view.shared)
+        )?;
     }
     let filter = if r.view.filter.is_empty() {
         "(none: every event)".to_string()
@@ -141,7 +230,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     )?;
     writeln!(
         out,
-        r#"<p>Made again by:</p><pre id="report-command">{}</pre><p>The same events, every column:</p><pre id="query-command">{}</pre></section>"#,
+        r#"<p>Made again by:</p><pre id="{p}report-command">{}</pre><p>The same events, every column:</p><pre id="{p}query-command">{}</pre></section>"#,
         e(&r.report_command),
         e(&r.query_command)
     )?;
@@ -149,21 +238,21 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     // Timeline.
     writeln!(
         out,
-        r#"<section id="timeline"><h2>Timeline</h2><p class="legend">Matching events per {} ({}):<span style="background:#8c959f"></span>success<span style="background:#c6cdd5"></span>unknown<span style="background:#cf222e"></span>failure</p>"#,
+        r#"<section id="{p}timeline"><h{h}>Timeline</h{h}><p class="legend">Matching events per {} ({}):<span style="background:#8c959f"></span>success<span style="background:#c6cdd5"></span>unknown<span style="background:#cf222e"></span>failure</p>"#,
         e(&crate::analysis::bucket_label(r.timeline.bucket)),
         e(&r.view.tz)
     )?;
-    writeln!(out, "{}</section>", svg::chart(&r.timeline))?;
+    writeln!(out, "{}</section>", svg::chart(&r.timeline, p))?;
 
     // Top values.
     writeln!(
         out,
-        r#"<section id="top"><h2>Top values</h2><div class="tops">"#
+        r#"<section id="{p}top"><h{h}>Top values</h{h}><div class="tops">"#
     )?;
     for (column, counts) in &r.top {
         writeln!(
             out,
-            r#"<table class="top" id="top-{0}"><thead><tr><th>{0}</th><th>events</th></tr></thead><tbody>"#,
+            r#"<table class="top" id="{p}top-{0}"><thead><tr><th>{0}</th><th>events</th></tr></thead><tbody>"#,
             e(column)
         )?;
         for (value, count) in counts {
@@ -184,7 +273,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     // Findings.
     writeln!(
         out,
-        r#"<section id="findings"><h2>Findings in scope</h2><p>{}</p>"#,
+        r#"<section id="{p}findings"><h{h}>Findings in scope</h{h}><p>{}</p>"#,
         e(&r.findings_summary())
     )?;
     if !r.findings.is_empty() {
@@ -222,12 +311,17 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     if let Some(section) = &r.audit {
         writeln!(
             out,
-            r#"<section id="{}"><h2>{}</h2>"#,
+            r#"<section id="{p}{}"><h{h}>{}</h{h}>"#,
             section.id,
             e(&section.title)
         )?;
         if let Some(summary) = &section.summary {
-            writeln!(out, r#"<p id="{}-summary">{}</p>"#, section.id, e(summary))?;
+            writeln!(
+                out,
+                r#"<p id="{p}{}-summary">{}</p>"#,
+                section.id,
+                e(summary)
+            )?;
         }
         write_grid(out, &section.grid, &r.tz)?;
         writeln!(out, "</section>")?;
@@ -237,7 +331,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     let shown = r.events.rows.len();
     writeln!(
         out,
-        r#"<section id="events"><h2>Events</h2><p id="events-shown">{}</p>"#,
+        r#"<section id="{p}events"><h{h}>Events</h{h}><p id="{p}events-shown">{}</p>"#,
         if shown < r.matching {
             format!(
                 "The first {} of {} matching events (the table is capped at {}; the CSV, JSON, NDJSON and Parquet formats carry all of them).",
@@ -250,9 +344,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         }
     )?;
     write_grid(out, &r.events, &r.tz)?;
-    writeln!(out, "</section>")?;
-    write_scope(out, r)?;
-    writeln!(out, "</body></html>")
+    writeln!(out, "</section>")
 }
 
 /// A grid as an HTML table, every cell escaped, numbers aligned right.
@@ -280,10 +372,9 @@ fn write_grid(out: &mut dyn Write, grid: &Grid, tz: &jiff::tz::TimeZone) -> io::
 }
 
 /// The scope: inputs with hashes and counts, coverage per stream, gaps.
-fn write_scope(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn write_scope(out: &mut dyn Write, s: &Scope, tz: &jiff::tz::TimeZone) -> io::Result<()> {
     let e = |s: &str| escape_html(s).into_owned();
-    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, &r.tz));
-    let s = &r.scope;
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, tz));
     writeln!(
         out,
         r#"<section id="scope"><h2>Scope</h2><p>Loaded events from {} to {}. Check an input with <code>sha256sum FILE</code>.</p>"#,
@@ -297,11 +388,16 @@ fn write_scope(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     for i in &s.inputs {
         writeln!(
             out,
-            r#"<tr><td class="mono">{}</td><td>{}</td><td class="n">{}</td><td class="mono">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
+            r#"<tr><td class="mono">{}</td><td>{}</td><td class="n">{}</td><td class="mono">{}{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td><td class="n">{}</td></tr>"#,
             e(&i.name),
             e(&i.format),
             i.size.map_or_else(|| "-".into(), group),
             e(i.sha256.as_deref().unwrap_or("(not a file: not hashed)")),
+            if i.changed_since_load {
+                "<br><small>changed since it was loaded (size or modification time): this is the hash of the file now</small>"
+            } else {
+                ""
+            },
             group(i.seen),
             group(i.loaded),
             group(i.duplicates),

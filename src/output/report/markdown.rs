@@ -8,16 +8,75 @@ use crate::output::table::{Cell, Grid};
 use crate::text::{escape_markdown, format_time};
 
 use super::html::group;
-use super::{Report, svg};
+use super::{Masthead, MultiReport, Report, Scope, svg};
 
 /// Characters of the sparkline.
 const SPARK_WIDTH: usize = 72;
 
-/// Writes the report.
+/// Writes the report of one view.
 pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+    write_head(out, &r.masthead())?;
+    write_view(out, r, "##")?;
+    write_scope(out, &r.scope, &r.tz)
+}
+
+/// Writes the report of several views: the masthead, the contents, one section per view in
+/// order (its parts one heading level down) and the shared scope.
+pub fn write_multi(out: &mut dyn Write, m: &MultiReport) -> io::Result<()> {
+    let md = |s: &str| escape_markdown(s).into_owned();
+    write_head(out, &m.masthead())?;
+    writeln!(out, "## Contents\n")?;
+    for (i, v) in m.views.iter().enumerate() {
+        let heading = section_heading(i, &v.report.title);
+        writeln!(
+            out,
+            "{}. [{}](#{}) ({} matching events, {} findings)",
+            i + 1,
+            md(&v.report.title),
+            heading_anchor(&heading),
+            group(v.report.matching as u64),
+            group(v.report.finding_count as u64)
+        )?;
+    }
+    writeln!(out, "{}. [Scope](#scope)\n", m.views.len() + 1)?;
+    writeln!(out, "Made again by:\n\n{}", fence(&m.report_command))?;
+    for (i, v) in m.views.iter().enumerate() {
+        writeln!(out, "## {}\n", md(&section_heading(i, &v.report.title)))?;
+        if !v.report.note.trim().is_empty() {
+            for line in v.report.note.lines() {
+                writeln!(out, "> {}", md(line))?;
+            }
+            writeln!(out)?;
+        }
+        write_view(out, &v.report, "###")?;
+    }
+    write_scope(out, &m.scope, &m.tz)
+}
+
+/// A view's heading in a report of several: its number and title.
+fn section_heading(index: usize, title: &str) -> String {
+    format!("{}. {}", index + 1, crate::text::escape_control(title))
+}
+
+/// The anchor GitHub, GitLab and most wikis give a heading: lowercase, letters, digits, `-`
+/// and `_` kept, spaces as `-`, the rest dropped.
+fn heading_anchor(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            '-' | '_' => Some(c),
+            c if c.is_alphanumeric() => Some(c),
+            _ => None,
+        })
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The title, note, who made it when, and redaction.
+fn write_head(out: &mut dyn Write, r: &Masthead<'_>) -> io::Result<()> {
     let m = |s: &str| escape_markdown(s).into_owned();
-    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, &r.tz));
-    writeln!(out, "# {}\n", m(&r.title))?;
+    writeln!(out, "# {}\n", m(r.title))?;
     if !r.note.trim().is_empty() {
         for line in r.note.lines() {
             writeln!(out, "> {}", m(line))?;
@@ -28,10 +87,10 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         out,
         "Generated {} by {} with trailscope {}; configuration sha256 `{}`; times in {}.\n",
         r.generated_at,
-        m(&r.generated_by),
+        m(r.generated_by),
         r.version,
         r.config_hash,
-        m(&r.view.tz)
+        m(r.tz)
     )?;
     if !r.redacted.is_empty() {
         let fields: Vec<&str> = r
@@ -45,8 +104,14 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             m(&fields.join(", "))
         )?;
     }
+    Ok(())
+}
 
-    writeln!(out, "## Counts\n")?;
+/// One view's parts under headings of level `h` (`##`, `###`).
+fn write_view(out: &mut dyn Write, r: &Report, h: &str) -> io::Result<()> {
+    let m = |s: &str| escape_markdown(s).into_owned();
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, &r.tz));
+    writeln!(out, "{h} Counts\n")?;
     writeln!(
         out,
         "- matching events: {}\n- events loaded: {}\n- findings in scope: {}\n- first and last matching event: {} – {}",
@@ -76,10 +141,17 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     )?;
     writeln!(out)?;
 
-    writeln!(out, "## View\n")?;
+    writeln!(out, "{h} View\n")?;
     writeln!(out, "| setting | value |\n|---|---|")?;
     if let Some(name) = &r.view.name {
         writeln!(out, "| saved view | {} |", m(name))?;
+    }
+    if !r.view.shared.is_empty() {
+        writeln!(
+            out,
+            "| every view | {} (given on the command line, applied to every view of this report) |",
+            m(&r.view.shared)
+        )?;
     }
     let filter = if r.view.filter.is_empty() {
         "(none: every event)".to_string()
@@ -99,7 +171,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         fence(&r.query_command)
     )?;
 
-    writeln!(out, "## Timeline\n")?;
+    writeln!(out, "{h} Timeline\n")?;
     writeln!(
         out,
         "Matching events per {} ({}), from {} to {}:\n",
@@ -118,7 +190,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         ))
     )?;
 
-    writeln!(out, "## Top values\n")?;
+    writeln!(out, "{h} Top values\n")?;
     for (column, counts) in &r.top {
         writeln!(out, "| {} | events |\n|---|---:|", m(column))?;
         for (value, count) in counts {
@@ -130,7 +202,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out)?;
     }
 
-    writeln!(out, "## Findings in scope\n")?;
+    writeln!(out, "{h} Findings in scope\n")?;
     writeln!(out, "{}\n", r.findings_summary())?;
     if !r.findings.is_empty() {
         writeln!(
@@ -162,7 +234,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
     }
 
     if let Some(section) = &r.audit {
-        writeln!(out, "## {}\n", m(&section.title))?;
+        writeln!(out, "{h} {}\n", m(&section.title))?;
         if let Some(summary) = &section.summary {
             writeln!(out, "{}\n", m(summary))?;
         }
@@ -170,7 +242,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out)?;
     }
 
-    writeln!(out, "## Events\n")?;
+    writeln!(out, "{h} Events\n")?;
     let shown = r.events.rows.len();
     if shown < r.matching {
         writeln!(
@@ -184,8 +256,7 @@ pub fn write(out: &mut dyn Write, r: &Report) -> io::Result<()> {
         writeln!(out, "All {} matching events.\n", group(r.matching as u64))?;
     }
     write_grid(out, &r.events, &r.tz)?;
-    writeln!(out)?;
-    write_scope(out, r)
+    writeln!(out)
 }
 
 /// A grid as a Markdown table, every cell escaped.
@@ -207,10 +278,9 @@ pub fn write_grid(out: &mut dyn Write, grid: &Grid, tz: &jiff::tz::TimeZone) -> 
     Ok(())
 }
 
-fn write_scope(out: &mut dyn Write, r: &Report) -> io::Result<()> {
+fn write_scope(out: &mut dyn Write, s: &Scope, tz: &jiff::tz::TimeZone) -> io::Result<()> {
     let m = |s: &str| escape_markdown(s).into_owned();
-    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, &r.tz));
-    let s = &r.scope;
+    let time = |t: Option<i64>| t.map_or_else(|| "-".to_string(), |t| format_time(t, tz));
     writeln!(out, "## Scope\n")?;
     writeln!(
         out,
@@ -231,7 +301,11 @@ fn write_scope(out: &mut dyn Write, r: &Report) -> io::Result<()> {
             i.size.map_or_else(|| "-".into(), group),
             i.sha256.as_deref().map_or_else(
                 || "(not a file: not hashed)".to_string(),
-                |h| format!("`{h}`")
+                |h| if i.changed_since_load {
+                    format!("`{h}` (changed since it was loaded: the hash of the file now)")
+                } else {
+                    format!("`{h}`")
+                }
             ),
             group(i.seen),
             group(i.loaded),

@@ -11,6 +11,7 @@
 
 pub mod html;
 pub mod markdown;
+pub mod multi;
 pub mod redact;
 pub mod rows;
 pub mod scope;
@@ -35,6 +36,7 @@ use crate::store::FrameStore;
 use crate::views::{FindingsSpec, ViewAnalysis};
 use crate::{Error, Location, Result};
 
+pub use multi::{MultiReport, MultiSpec, ViewSection, Written, view_file, write_multi};
 pub use redact::{REDACTABLE, Redactor};
 pub use rows::RowFormat;
 pub use scope::Scope;
@@ -220,6 +222,30 @@ pub struct ViewText {
     pub sort: String,
     /// Minimum severity of findings.
     pub min_severity: &'static str,
+    /// The flags given on the command line for every view of a report of several (empty:
+    /// a report of one view).
+    pub shared: String,
+}
+
+/// What a page starts with: the title, note, and who made it when, with what.
+#[derive(Debug, Clone, Copy)]
+pub struct Masthead<'a> {
+    /// Title.
+    pub title: &'a str,
+    /// Note.
+    pub note: &'a str,
+    /// Generation time.
+    pub generated_at: &'a str,
+    /// `user@host`.
+    pub generated_by: &'a str,
+    /// trailscope's version.
+    pub version: &'a str,
+    /// SHA-256 of the configuration.
+    pub config_hash: &'a str,
+    /// Redacted columns.
+    pub redacted: &'a [&'static str],
+    /// Display zone's name.
+    pub tz: &'a str,
 }
 
 /// Builds the report of `spec` over `store`'s events and writes it to `path` in `format`
@@ -246,6 +272,17 @@ pub fn write_with_findings(
     path: &Path,
     findings: Option<&[Finding]>,
 ) -> Result<ReportStats> {
+    write_file(path, |out| {
+        write_to(out, store, config, spec, format, path, findings)
+    })
+}
+
+/// Writes `path` atomically with `body`: a temporary file next to it, synced, made readable
+/// like any file written, and renamed over `path` only when `body` succeeded.
+fn write_file<T>(
+    path: &Path,
+    body: impl FnOnce(&mut (dyn Write + Send)) -> Result<T>,
+) -> Result<T> {
     let io = |source| Error::Io {
         location: Location::file(path.display().to_string()),
         source,
@@ -256,7 +293,7 @@ pub fn write_with_findings(
     };
     let temp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, temp);
-    let stats = write_to(&mut out, store, config, spec, format, path, findings)?;
+    let value = body(&mut out)?;
     let temp = out.into_inner().map_err(|e| io(e.into_error()))?;
     temp.as_file().sync_all().map_err(io)?;
     // A report is made to be shared: readable by others like any file written, not private
@@ -268,7 +305,7 @@ pub fn write_with_findings(
             .map_err(io)?;
     }
     temp.persist(path).map_err(|e| io(e.error))?;
-    Ok(stats)
+    Ok(value)
 }
 
 /// [`write_with_findings`] to any writer; `path` is the report's name in the command line
@@ -282,62 +319,33 @@ pub fn write_to(
     path: &Path,
     findings: Option<&[Finding]>,
 ) -> Result<ReportStats> {
-    let frame = store.frame();
-    let view = spec
-        .view
-        .compile(frame)
-        .map_err(|e| Error::Invalid(format!("invalid filter: {}", e.message)))?;
-    let selection = analysis::select_rows(frame, &view)?;
-    let rows = selection.rows.as_ref();
-    // The audit first: the people it names are values redaction must know.
-    let section = audit_section(store, config, spec, rows)?;
-    let redactor = redactor(store, spec, rows, section.as_ref())?;
+    let prepared = prepare(store, config, spec)?;
+    let redactor = redactor(
+        store,
+        &spec.redact,
+        spec.redact_key.as_deref(),
+        &[(prepared.selection.rows.as_ref(), prepared.audit.as_ref())],
+    )?;
     match format {
-        ReportFormat::Rows(rows_format) if has_audit(spec) => {
-            let Some(mut section) = section else {
-                return Err(Error::Invalid("no audit to write".into()));
-            };
-            if let Some(r) = &redactor {
-                section.redact(r);
-            }
-            let format = match rows_format {
-                RowFormat::Csv => crate::output::OutputFormat::Csv,
-                RowFormat::Json => crate::output::OutputFormat::Json,
-                RowFormat::Ndjson => crate::output::OutputFormat::Ndjson,
-                RowFormat::Parquet => {
-                    return Err(Error::Invalid(format!(
-                        "a Parquet report holds events; write the {} as csv, json, ndjson, html or md",
-                        section.title.to_lowercase()
-                    )));
-                }
-            };
-            section
-                .grid
-                .write(out, format, &spec.view.tz)
-                .map_err(|source| Error::Io {
-                    location: Location::file(path.display().to_string()),
-                    source,
-                })?;
-            Ok(ReportStats {
-                matching: selection.matching,
-                written: section.grid.rows.len(),
-                findings: 0,
-            })
-        }
-        ReportFormat::Rows(rows_format) => {
-            let written = rows::write_rows(out, rows_format, frame, rows, redactor.as_ref())?;
-            Ok(ReportStats {
-                matching: selection.matching,
-                written,
-                findings: 0,
-            })
-        }
+        ReportFormat::Rows(rows_format) => write_rows_report(
+            out,
+            store,
+            spec,
+            prepared,
+            rows_format,
+            redactor.as_ref(),
+            path,
+        ),
         ReportFormat::Html | ReportFormat::Markdown => {
-            let mut report = build(store, config, spec, &selection, (format, path), findings)?;
-            report.audit = section;
-            if let Some(r) = &redactor {
-                report.redact(r);
-            }
+            let evidence = Evidence::gather(store, config, findings)?;
+            let report = document(
+                store,
+                spec,
+                prepared,
+                (format, path),
+                &evidence,
+                redactor.as_ref(),
+            )?;
             let stats = ReportStats {
                 matching: report.matching,
                 written: report.events.rows.len(),
@@ -355,6 +363,137 @@ pub fn write_to(
             out.flush().map_err(io)?;
             Ok(stats)
         }
+    }
+}
+
+/// A view's events selected and the audit it asks for, before anything is written.
+struct Prepared {
+    selection: analysis::Selection,
+    audit: Option<AuditSection>,
+}
+
+/// Selects the view's events and runs the audit it asks for (first: the people it names are
+/// values redaction must know).
+fn prepare(store: &FrameStore, config: &Config, spec: &ReportSpec) -> Result<Prepared> {
+    let frame = store.frame();
+    let view = spec
+        .view
+        .compile(frame)
+        .map_err(|e| Error::Invalid(format!("invalid filter: {}", e.message)))?;
+    let selection = analysis::select_rows(frame, &view)?;
+    let audit = audit_section(store, config, spec, selection.rows.as_ref())?;
+    Ok(Prepared { selection, audit })
+}
+
+/// A row-format report of a prepared view: every matching event, or the audit's table.
+fn write_rows_report(
+    out: &mut (dyn Write + Send),
+    store: &FrameStore,
+    spec: &ReportSpec,
+    prepared: Prepared,
+    rows_format: RowFormat,
+    redactor: Option<&Redactor>,
+    path: &Path,
+) -> Result<ReportStats> {
+    let Prepared { selection, audit } = prepared;
+    if !has_audit(spec) {
+        let written = rows::write_rows(
+            out,
+            rows_format,
+            store.frame(),
+            selection.rows.as_ref(),
+            redactor,
+        )?;
+        return Ok(ReportStats {
+            matching: selection.matching,
+            written,
+            findings: 0,
+        });
+    }
+    let Some(mut section) = audit else {
+        return Err(Error::Invalid("no audit to write".into()));
+    };
+    if let Some(r) = redactor {
+        section.redact(r);
+    }
+    let format = match rows_format {
+        RowFormat::Csv => crate::output::OutputFormat::Csv,
+        RowFormat::Json => crate::output::OutputFormat::Json,
+        RowFormat::Ndjson => crate::output::OutputFormat::Ndjson,
+        RowFormat::Parquet => {
+            return Err(Error::Invalid(format!(
+                "a Parquet report holds events; write the {} as csv, json, ndjson, html or md",
+                section.title.to_lowercase()
+            )));
+        }
+    };
+    section
+        .grid
+        .write(out, format, &spec.view.tz)
+        .map_err(|source| Error::Io {
+            location: Location::file(path.display().to_string()),
+            source,
+        })?;
+    Ok(ReportStats {
+        matching: selection.matching,
+        written: section.grid.rows.len(),
+        findings: 0,
+    })
+}
+
+/// The report of a prepared view, with the shared evidence, redacted when asked.
+fn document(
+    store: &FrameStore,
+    spec: &ReportSpec,
+    prepared: Prepared,
+    (format, path): (ReportFormat, &Path),
+    evidence: &Evidence<'_>,
+    redactor: Option<&Redactor>,
+) -> Result<Report> {
+    let mut report = build(store, spec, &prepared.selection, (format, path), evidence)?;
+    report.audit = prepared.audit;
+    if let Some(r) = redactor {
+        report.redact(r);
+    }
+    Ok(report)
+}
+
+/// What every view of a report stands on: the rules' findings over the whole frame and the
+/// scope (inputs with their hashes, coverage, gaps).
+struct Evidence<'a> {
+    findings: std::borrow::Cow<'a, [Finding]>,
+    scope: Scope,
+    config_hash: String,
+}
+
+impl<'a> Evidence<'a> {
+    /// The findings (`known`, else the rules run now) and the scope.
+    fn gather(
+        store: &FrameStore,
+        config: &Config,
+        known: Option<&'a [Finding]>,
+    ) -> Result<Evidence<'a>> {
+        // Inputs the load did not hash (or that changed since) are read again for their
+        // SHA-256 while the rules run: one reads files while the other computes.
+        let (hashes, computed) = std::thread::scope(|s| {
+            let hashing = s.spawn(|| scope::input_hashes(store));
+            let computed = known
+                .is_none()
+                .then(|| detectors::run(store.frame(), config));
+            (hashing.join(), computed)
+        });
+        let hashes = hashes.map_err(|_| Error::Invalid("hashing the inputs failed".into()))?;
+        let findings = match (known, computed.transpose()?) {
+            (Some(known), _) => std::borrow::Cow::Borrowed(known),
+            (None, Some(computed)) => std::borrow::Cow::Owned(computed),
+            (None, None) => std::borrow::Cow::Owned(Vec::new()),
+        };
+        let scope = scope::scope(store, config, &findings, hashes)?;
+        Ok(Evidence {
+            findings,
+            scope,
+            config_hash: config_hash(config),
+        })
     }
 }
 
@@ -481,19 +620,21 @@ fn audit_section(
     }))
 }
 
-/// The redactor the spec asks for: its fields, its key, and every value they may take.
+/// The redactor `redact` asks for: its fields, its key (`key_file`, else the default), and
+/// every value they may take in the views' rows and audits (one redactor for a whole
+/// report, so a value has one pseudonym and is scrubbed wherever it appears).
 fn redactor(
     store: &FrameStore,
-    spec: &ReportSpec,
-    rows: Option<&IdxCa>,
-    audit: Option<&AuditSection>,
+    redact: &[String],
+    key_file: Option<&Path>,
+    views: &[(Option<&IdxCa>, Option<&AuditSection>)],
 ) -> Result<Option<Redactor>> {
-    let columns = redact::parse_fields(&spec.redact)?;
+    let columns = redact::parse_fields(redact)?;
     if columns.is_empty() {
         return Ok(None);
     }
-    let key_path = match &spec.redact_key {
-        Some(p) => p.clone(),
+    let key_path = match key_file {
+        Some(p) => p.to_path_buf(),
         None => redact::default_key_path().ok_or_else(|| {
             Error::Invalid(
                 "no redaction key: give --redact-key-file, or set XDG_CONFIG_HOME or HOME".into(),
@@ -505,13 +646,15 @@ fn redactor(
     let mut known: Vec<(&'static str, String)> = Vec::new();
     for column in &columns {
         if *column == SESSION {
-            let sessions = selected_frame(store.frame(), rows, &[SESSION])?;
-            let values = sessions
-                .column(SESSION)
-                .and_then(|c| c.unique())
-                .map_err(Error::polars("collecting sessions to redact"))?;
-            let values = values.str().map_err(Error::polars("collecting sessions"))?;
-            known.extend(values.iter().flatten().map(|v| (SESSION, v.to_string())));
+            for (rows, _) in views {
+                let sessions = selected_frame(store.frame(), *rows, &[SESSION])?;
+                let values = sessions
+                    .column(SESSION)
+                    .and_then(|c| c.unique())
+                    .map_err(Error::polars("collecting sessions to redact"))?;
+                let values = values.str().map_err(Error::polars("collecting sessions"))?;
+                known.extend(values.iter().flatten().map(|v| (SESSION, v.to_string())));
+            }
         } else {
             known.extend(
                 dictionaries
@@ -532,7 +675,7 @@ fn redactor(
                     .map(|(_, v)| (ACTOR, v)),
             );
         }
-        if let Some(section) = audit {
+        for section in views.iter().filter_map(|(_, audit)| *audit) {
             known.extend(section.people().map(|v| (ACTOR, v)));
         }
     }
@@ -542,11 +685,10 @@ fn redactor(
 /// Builds the report (not yet redacted).
 fn build(
     store: &FrameStore,
-    config: &Config,
     spec: &ReportSpec,
     selection: &analysis::Selection,
     (format, path): (ReportFormat, &Path),
-    findings: Option<&[Finding]>,
+    evidence: &Evidence<'_>,
 ) -> Result<Report> {
     let frame = store.frame();
     let rows = selection.rows.as_ref();
@@ -566,21 +708,8 @@ fn build(
         let values = selected_frame(frame, rows, &[column])?;
         top.push((column, value_counts(&values, column, TOP_VALUES)?));
     }
-    // The inputs are read again for their SHA-256 while the rules run: the two are most of
-    // an HTML report's time, and one reads files while the other computes.
-    let (hashes, computed) = std::thread::scope(|s| {
-        let hashing = s.spawn(|| scope::hash_inputs(store.inputs()));
-        let computed = findings.is_none().then(|| detectors::run(frame, config));
-        (hashing.join(), computed)
-    });
-    let hashes = hashes.map_err(|_| Error::Invalid("hashing the inputs failed".into()))?;
-    let computed = computed.transpose()?;
-    let all: &[Finding] = match (findings, &computed) {
-        (Some(all), _) => all,
-        (None, Some(computed)) => computed,
-        (None, None) => &[],
-    };
-    let scope = scope::scope(store, config, all, hashes)?;
+    let all: &[Finding] = &evidence.findings;
+    let scope = evidence.scope.clone();
     let wanted = FindingsSpec {
         min_severity: spec.min_severity,
         rules: spec.rules.clone(),
@@ -629,7 +758,7 @@ fn build(
             .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string()),
         generated_by: spec.author.clone().unwrap_or_else(default_author),
         version: env!("CARGO_PKG_VERSION"),
-        config_hash: config_hash(config),
+        config_hash: evidence.config_hash.clone(),
         redacted: Vec::new(),
         view: ViewText {
             name: spec.view_name.clone(),
@@ -648,6 +777,7 @@ fn build(
                 },
             ),
             min_severity: spec.min_severity.as_str(),
+            shared: String::new(),
         },
         report_command,
         query_command,
@@ -668,6 +798,20 @@ fn build(
 }
 
 impl Report {
+    /// What the page starts with.
+    pub fn masthead(&self) -> Masthead<'_> {
+        Masthead {
+            title: &self.title,
+            note: &self.note,
+            generated_at: &self.generated_at,
+            generated_by: &self.generated_by,
+            version: self.version,
+            config_hash: &self.config_hash,
+            redacted: &self.redacted,
+            tz: &self.view.tz,
+        }
+    }
+
     /// The sentence before the findings: how many, from which severity, how many shown.
     pub fn findings_summary(&self) -> String {
         let shown = if self.findings.len() < self.finding_count {
@@ -723,15 +867,20 @@ impl Report {
                 }
             }
         }
-        for input in &mut self.scope.inputs {
-            input.name = r.scrub(&input.name);
-        }
-        for stream in &mut self.scope.streams {
-            stream.label = r.scrub(&stream.label);
-        }
-        for (_, gap) in &mut self.scope.gaps {
-            *gap = r.scrub(gap);
-        }
+        redact_scope(&mut self.scope, r);
+    }
+}
+
+/// Scrubs redacted values out of the scope's input names, stream labels and gaps.
+fn redact_scope(scope: &mut Scope, r: &Redactor) {
+    for input in &mut scope.inputs {
+        input.name = r.scrub(&input.name);
+    }
+    for stream in &mut scope.streams {
+        stream.label = r.scrub(&stream.label);
+    }
+    for (_, gap) in &mut scope.gaps {
+        *gap = r.scrub(gap);
     }
 }
 

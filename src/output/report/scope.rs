@@ -1,5 +1,6 @@
-//! What a report stands on: each input with its size and SHA-256 (read again, streaming, so
-//! an auditor can check the evidence with `sha256sum`), the events seen, loaded, duplicated
+//! What a report stands on: each input with its size and SHA-256 (computed while loading
+//! read the file when the load was asked to, else read again, streaming; either way what
+//! `sha256sum` prints, so an auditor can check the evidence), the events seen, loaded, duplicated
 //! and rejected per input and in total, the time range loaded, and the coverage of each log
 //! stream with its gaps.
 //!
@@ -39,8 +40,11 @@ pub struct InputScope {
     pub name: String,
     /// Its size in bytes now, when it is a file.
     pub size: Option<u64>,
-    /// SHA-256 of its bytes now (hex), when it is a file.
+    /// SHA-256 of its bytes (hex), when it is a file.
     pub sha256: Option<String>,
+    /// Whether the file changed (size or modification time) after it was loaded, so its
+    /// SHA-256 is of the file now rather than of the bytes loaded.
+    pub changed_since_load: bool,
     /// Detected format.
     pub format: String,
     /// Records seen, loaded, duplicated, rejected.
@@ -87,27 +91,93 @@ pub struct Scope {
     pub gaps: Vec<(Option<i64>, String)>,
 }
 
-/// Size and SHA-256 of every input, in input order (see [`hash_input`]).
-pub fn hash_inputs(inputs: &[InputStats]) -> Vec<(Option<u64>, Option<String>)> {
-    inputs.iter().map(|input| hash_input(&input.name)).collect()
+/// Size and SHA-256 of every input, in input order, each file read again (see
+/// [`hash_input`]).
+pub fn hash_inputs(inputs: &[InputStats]) -> Vec<InputHash> {
+    inputs
+        .iter()
+        .map(|input| {
+            let (size, sha256) = hash_input(&input.name);
+            InputHash {
+                size,
+                sha256,
+                changed_since_load: false,
+            }
+        })
+        .collect()
+}
+
+/// An input's size and SHA-256 as a report states them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InputHash {
+    /// Size in bytes, when a file.
+    pub size: Option<u64>,
+    /// SHA-256 (hex), when a file.
+    pub sha256: Option<String>,
+    /// Whether the file changed after it was loaded (and was hashed again).
+    pub changed_since_load: bool,
+}
+
+/// Size and SHA-256 of every input of `store`, in input order: the digest the load computed
+/// while reading a file ([`crate::load::source::LoadDigest`]) when the file still has the
+/// size and modification time it had then; otherwise the file read again now (and, when the
+/// load had hashed it, marked as changed since).
+pub fn input_hashes(store: &FrameStore) -> Vec<InputHash> {
+    store
+        .inputs()
+        .iter()
+        .map(|input| {
+            let origin = store.origin(&input.name);
+            if let Some((origin, digest)) = origin.and_then(|o| o.digest().map(|d| (o, d))) {
+                let now = std::fs::metadata(&origin.path).ok();
+                let unchanged = now.is_some_and(|m| {
+                    m.len() == digest.size && m.modified().ok() == digest.modified
+                });
+                if unchanged {
+                    return InputHash {
+                        size: Some(digest.size),
+                        sha256: Some(hex(&digest.sha256)),
+                        changed_since_load: false,
+                    };
+                }
+                let (size, sha256) = hash_input(&input.name);
+                return InputHash {
+                    size,
+                    sha256,
+                    changed_since_load: true,
+                };
+            }
+            let (size, sha256) = hash_input(&input.name);
+            InputHash {
+                size,
+                sha256,
+                changed_since_load: false,
+            }
+        })
+        .collect()
 }
 
 /// The scope of everything `store` loaded; `findings` are the rules' findings over its
-/// whole frame (their silences are the gaps), `hashes` its inputs' [`hash_inputs`].
+/// whole frame (their silences are the gaps), `hashes` its inputs' [`input_hashes`].
 pub fn scope(
     store: &FrameStore,
     config: &Config,
     findings: &[Finding],
-    hashes: Vec<(Option<u64>, Option<String>)>,
+    hashes: Vec<InputHash>,
 ) -> Result<Scope> {
     let inputs = store
         .inputs()
         .iter()
-        .zip(hashes.into_iter().chain(std::iter::repeat((None, None))))
-        .map(|(input, (size, sha256))| InputScope {
+        .zip(
+            hashes
+                .into_iter()
+                .chain(std::iter::repeat(InputHash::default())),
+        )
+        .map(|(input, hash)| InputScope {
             name: input.name.clone(),
-            size,
-            sha256,
+            size: hash.size,
+            sha256: hash.sha256,
+            changed_since_load: hash.changed_since_load,
             format: match (input.format, input.envelope) {
                 (Some(f), Some(e)) => format!("{f} ({e})"),
                 (Some(f), None) => f.to_string(),

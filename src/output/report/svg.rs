@@ -12,14 +12,15 @@ const LEFT: f64 = 56.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 12.0;
 
-/// The chart as an `<svg>` element with a title and axis labels (all text escaped).
-pub fn chart(timeline: &Timeline) -> String {
+/// The chart as an `<svg>` element with a title and axis labels (all text escaped); `prefix`
+/// goes before its title's id, unique when a page holds several charts.
+pub fn chart(timeline: &Timeline, prefix: &str) -> String {
     let mut out = String::new();
     let n = timeline.totals.len();
     let max = timeline.totals.iter().copied().max().unwrap_or(0);
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="timeline-title"><title id="timeline-title">Matching events per {}</title>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="timeline" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-labelledby="{prefix}timeline-title"><title id="{prefix}timeline-title">Matching events per {}</title>"#,
         escape_html(&analysis::bucket_label(timeline.bucket))
     );
     let plot_w = WIDTH - LEFT - 8.0;
