@@ -549,3 +549,52 @@ fn the_prefilter_never_hides_a_match_and_public_rules_fire_on_the_real_samples()
         assert!(fired.contains_key(rule), "{rule} fires: {fired:?}");
     }
 }
+
+/// With `[detect] sigma` set, the TUI's Findings view lists the Sigma findings beside the
+/// built-in ones, and Enter on one opens its events.
+#[test]
+fn the_tui_lists_sigma_findings_to_drill_into() {
+    use crossterm::event::KeyCode;
+    use trailscope::tui::{Command, Harness, Settings, View};
+    let mut config = trailscope::config::Config::builtin().unwrap();
+    config.detect.sigma = vec![fixture("sigma/rules/modifiers.yml").display().to_string()];
+    let settings = Settings {
+        tz: jiff::tz::TimeZone::UTC,
+        config: std::sync::Arc::new(config),
+        color: false,
+    };
+    let store = load(&[&fixture("sigma/logs/cloudtrail.jsonl")]);
+    let mut h = Harness::new(store, settings, 160, 45);
+    h.settle();
+    h.command(Command::OpenView(View::Findings));
+    h.settle();
+    let screen = h.screen();
+    assert!(
+        screen.contains("cidr (ev-09)"),
+        "the Sigma finding is listed:\n{screen}"
+    );
+    assert!(screen.contains("sigma:modifiers"), "{screen}");
+    // The built-in rules still run: StopLogging is audit-log tampering.
+    assert!(screen.contains("audit-log-tampering"), "{screen}");
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("cidr (ev-09)"))
+        .unwrap();
+    let first = lines
+        .iter()
+        .position(|l| {
+            l.contains("sigma:")
+                || l.contains("audit-log")
+                || l.contains("critical")
+                || l.contains("high")
+        })
+        .unwrap();
+    for _ in first..at {
+        h.key(KeyCode::Down);
+    }
+    h.key(KeyCode::Enter);
+    h.settle();
+    let events = h.screen();
+    assert!(events.contains("PutBucketPolicy"), "{events}");
+}

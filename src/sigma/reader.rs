@@ -9,7 +9,7 @@ use polars::prelude::DataFrame;
 use serde_json::Value;
 
 use crate::Result;
-use crate::detectors::event::{strings, u64s};
+use crate::detectors::event::u64s;
 use crate::load::{sniff, source};
 use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::store::FrameStore;
@@ -20,11 +20,14 @@ const WINDOW: u64 = 8 << 20;
 /// Reads the original records of a frame's rows again.
 pub struct RecordReader<'a> {
     store: &'a FrameStore,
-    sources: Vec<String>,
+    /// Each row's input, as the `source` column's physical id.
+    sources: Vec<Option<u32>>,
+    /// Input names by physical id.
+    names: HashMap<u32, String>,
     offsets: Vec<Option<u64>>,
     lengths: Vec<Option<u64>>,
     /// The header rows of CSV inputs, read once each.
-    headers: std::cell::RefCell<HashMap<String, csv::StringRecord>>,
+    headers: std::sync::Mutex<HashMap<String, csv::StringRecord>>,
 }
 
 /// How far into a CSV input its header row is looked for.
@@ -35,7 +38,14 @@ impl<'a> RecordReader<'a> {
     pub fn new(store: &'a FrameStore, frame: &DataFrame) -> Result<RecordReader<'a>> {
         Ok(RecordReader {
             store,
-            sources: strings(frame, SOURCE)?,
+            sources: u64s(frame, SOURCE)?
+                .into_iter()
+                .map(|v| v.and_then(|v| u32::try_from(v).ok()))
+                .collect(),
+            names: crate::schema::Dictionaries::shared()
+                .category_values(SOURCE)
+                .into_iter()
+                .collect(),
             offsets: u64s(frame, RAW_OFFSET)?,
             lengths: u64s(frame, RAW_LEN)?,
             headers: Default::default(),
@@ -44,7 +54,14 @@ impl<'a> RecordReader<'a> {
 
     fn place(&self, row: u32) -> (&str, u64, u64) {
         let row = row as usize;
-        let name = self.sources.get(row).map(String::as_str).unwrap_or("");
+        let name = self
+            .sources
+            .get(row)
+            .copied()
+            .flatten()
+            .and_then(|id| self.names.get(&id))
+            .map(String::as_str)
+            .unwrap_or("");
         let offset = self.offsets.get(row).copied().flatten().unwrap_or(0);
         let length = self.lengths.get(row).copied().flatten().unwrap_or(0);
         (name, offset, length)
@@ -81,27 +98,28 @@ impl<'a> RecordReader<'a> {
         bare_record(raw).map_err(|e| format!("{}: {e}", at()))
     }
 
-    /// Orders rows as their records lie in their inputs, for [`RecordReader::each_raw`].
-    pub fn sort_by_place(&self, rows: &mut [u32]) {
-        rows.sort_by(|a, b| {
-            let (na, oa, _) = self.place(*a);
-            let (nb, ob, _) = self.place(*b);
-            (na, oa).cmp(&(nb, ob))
-        });
+    /// Where a row's record lies (input, offset): rows sorted by it are read in windows by
+    /// [`RecordReader::each_raw`].
+    pub fn place_key(&self, row: u32) -> (Option<u32>, Option<u64>, u32) {
+        let source = self.sources.get(row as usize).copied().flatten();
+        let offset = self.offsets.get(row as usize).copied().flatten();
+        (source, offset, row)
     }
 
     /// Calls `f` with the bytes of each row's record, rows ordered by
-    /// [`RecordReader::sort_by_place`]: neighbouring records of one input are read in one
+    /// [`RecordReader::place_key`]: neighbouring records of one input are read in one
     /// window rather than one read each.
-    pub fn each_raw(
+    pub fn each_raw<T>(
         &self,
-        rows: &[u32],
-        mut f: impl FnMut(u32, std::result::Result<&[u8], String>),
+        items: &[T],
+        row_of: impl Fn(&T) -> u32,
+        mut f: impl FnMut(&T, std::result::Result<&[u8], String>),
     ) {
+        let rows: Vec<u32> = items.iter().map(&row_of).collect();
         let mut window: Vec<u8> = Vec::new();
         let mut window_at: (&str, u64) = ("", 0);
         let mut group_end = 0u64;
-        for (i, row) in rows.iter().enumerate() {
+        for (i, (row, item)) in rows.iter().zip(items).enumerate() {
             let (name, offset, length) = self.place(*row);
             let end = offset.saturating_add(length);
             let inside = name == window_at.0
@@ -134,13 +152,13 @@ impl<'a> RecordReader<'a> {
                     Err(e) => {
                         window.clear();
                         window_at = ("", 0);
-                        f(*row, Err(e));
+                        f(item, Err(e));
                         continue;
                     }
                 }
             }
             let from = (offset - window_at.1) as usize;
-            f(*row, Ok(&window[from..from + length as usize]));
+            f(item, Ok(&window[from..from + length as usize]));
         }
     }
 
@@ -153,7 +171,7 @@ impl<'a> RecordReader<'a> {
         offset: u64,
         raw: &[u8],
     ) -> std::result::Result<Value, String> {
-        let cached = self.headers.borrow().get(name).cloned();
+        let cached = self.headers.lock().ok().and_then(|h| h.get(name).cloned());
         let header = match cached {
             Some(h) => h,
             None => {
@@ -167,9 +185,9 @@ impl<'a> RecordReader<'a> {
                 reader
                     .read_record(&mut header)
                     .map_err(|e| format!("invalid CSV header: {e}"))?;
-                self.headers
-                    .borrow_mut()
-                    .insert(name.to_string(), header.clone());
+                if let Ok(mut headers) = self.headers.lock() {
+                    headers.insert(name.to_string(), header.clone());
+                }
                 header
             }
         };

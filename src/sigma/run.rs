@@ -104,63 +104,43 @@ pub fn run(
     }
     let reader = RecordReader::new(store, frame)?;
     let index = LiteralIndex::new(&allowed)?;
-    let rules_of: HashMap<u32, &Vec<u16>> = candidates.iter().map(|(r, l)| (*r, l)).collect();
-    let mut order: Vec<u32> = candidates.iter().map(|(r, _)| *r).collect();
-    reader.sort_by_place(&mut order);
-    let mut matched: Vec<(Hit, EvaluationResult)> = Vec::new();
-    let mut seen = Vec::new();
-    let mut kept: Vec<usize> = Vec::new();
-    reader.each_raw(&order, |row, raw| {
-        let raw = match raw {
-            Ok(raw) => raw,
-            Err(reason) => {
-                run.unreadable += 1;
-                if run.errors.len() < DESCRIBED_ERRORS {
-                    run.errors.push(reason);
-                }
-                return;
-            }
-        };
-        let rules = rules_of.get(&row).map(|l| l.as_slice()).unwrap_or(&[]);
-        kept.clear();
-        if rules.iter().any(|r| index.restricts(*r as usize)) {
-            index.scan(raw, &mut seen);
-        }
-        kept.extend(
-            rules
-                .iter()
-                .map(|r| *r as usize)
-                .filter(|r| !index.restricts(*r) || index.admits(*r, &seen)),
-        );
-        if kept.is_empty() {
-            return;
-        }
-        let value = match reader.parse(row, raw) {
-            Ok(v) => v,
-            Err(reason) => {
-                run.unreadable += 1;
-                if run.errors.len() < DESCRIBED_ERRORS {
-                    run.errors.push(reason);
-                }
-                return;
-            }
-        };
-        run.records_read += 1;
-        for r in &kept {
-            let rule = &set.rules[*r];
-            run.evaluations += 1;
-            run.evaluated[*r] += 1;
-            let event = RecordEvent::new(&value, rule.source);
-            if let Some(result) = evaluate_rule(&rule.compiled, &event) {
-                let hit = Hit {
-                    rule: *r,
-                    row,
-                    matched: describe_match(&result),
-                };
-                matched.push((hit, result));
-            }
-        }
+    let mut candidates = candidates;
+    candidates.sort_unstable_by_key(|(row, _)| reader.place_key(*row));
+    // Two halves, split between inputs, evaluated on two threads.
+    let mut split = candidates.len() / 2;
+    while split > 0
+        && split < candidates.len()
+        && reader.place_key(candidates[split].0).0 == reader.place_key(candidates[split - 1].0).0
+    {
+        split += 1;
+    }
+    let (first, second) = candidates.split_at(split.min(candidates.len()));
+    let context = Evaluation {
+        reader: &reader,
+        index: &index,
+        set,
+    };
+    let (a, b) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| context.part(second));
+        let mine = context.part(first);
+        (mine, other.join())
     });
+    let b = b.map_err(|_| Error::Invalid("a Sigma evaluation thread failed".into()))?;
+    let mut matched = Vec::new();
+    for part in [a, b] {
+        run.unreadable += part.unreadable;
+        run.records_read += part.records_read;
+        run.evaluations += part.evaluations;
+        for (r, n) in part.evaluated {
+            run.evaluated[r] += n;
+        }
+        for e in part.errors {
+            if run.errors.len() < DESCRIBED_ERRORS {
+                run.errors.push(e);
+            }
+        }
+        matched.extend(part.matched);
+    }
     matched.sort_by_key(|(h, _)| (h.row, h.rule));
     let hidden = correlate::hidden_rules(set);
     run.hits = matched
@@ -174,6 +154,89 @@ pub fn run(
     run.errors.extend(problems);
     crate::detectors::sort_findings(&mut run.findings);
     Ok(run)
+}
+
+/// What the evaluation of some candidates needs.
+struct Evaluation<'a> {
+    reader: &'a RecordReader<'a>,
+    index: &'a LiteralIndex,
+    set: &'a RuleSet,
+}
+
+/// What the evaluation of some candidates found.
+#[derive(Default)]
+struct Part {
+    matched: Vec<(Hit, EvaluationResult)>,
+    unreadable: usize,
+    errors: Vec<String>,
+    records_read: usize,
+    evaluations: usize,
+    evaluated: HashMap<usize, usize>,
+}
+
+impl Evaluation<'_> {
+    /// Reads the candidates' records (in input order), keeps the rules whose literals they
+    /// contain, and evaluates those.
+    fn part(&self, candidates: &[(u32, Vec<u16>)]) -> Part {
+        let mut part = Part::default();
+        let mut seen = Vec::new();
+        let mut kept: Vec<usize> = Vec::new();
+        self.reader.each_raw(
+            candidates,
+            |(row, _)| *row,
+            |(row, rules), raw| {
+                let raw = match raw {
+                    Ok(raw) => raw,
+                    Err(reason) => {
+                        part.unreadable += 1;
+                        if part.errors.len() < DESCRIBED_ERRORS {
+                            part.errors.push(reason);
+                        }
+                        return;
+                    }
+                };
+                kept.clear();
+                if rules.iter().any(|r| self.index.restricts(*r as usize)) {
+                    self.index.scan(raw, &mut seen);
+                }
+                kept.extend(
+                    rules
+                        .iter()
+                        .map(|r| *r as usize)
+                        .filter(|r| !self.index.restricts(*r) || self.index.admits(*r, &seen)),
+                );
+                if kept.is_empty() {
+                    return;
+                }
+                let value = match self.reader.parse(*row, raw) {
+                    Ok(v) => v,
+                    Err(reason) => {
+                        part.unreadable += 1;
+                        if part.errors.len() < DESCRIBED_ERRORS {
+                            part.errors.push(reason);
+                        }
+                        return;
+                    }
+                };
+                part.records_read += 1;
+                for r in &kept {
+                    let rule = &self.set.rules[*r];
+                    part.evaluations += 1;
+                    *part.evaluated.entry(*r).or_default() += 1;
+                    let event = RecordEvent::new(&value, rule.source);
+                    if let Some(result) = evaluate_rule(&rule.compiled, &event) {
+                        let hit = Hit {
+                            rule: *r,
+                            row: *row,
+                            matched: describe_match(&result),
+                        };
+                        part.matched.push((hit, result));
+                    }
+                }
+            },
+        );
+        part
+    }
 }
 
 /// Each candidate row with the rules it may match, in row order.
@@ -212,23 +275,49 @@ fn candidate_rows(
             .or_default()
             .push((index, covered));
     }
-    let mut out = Vec::new();
-    for row in 0..rows.provider.len() {
-        let Some(rules) = rows.provider[row].and_then(|p| by_provider.get(&p)) else {
-            continue;
-        };
-        let log_type = rows.log_type[row];
-        let action = rows.action[row];
-        let mut hits: Vec<u16> = Vec::new();
-        for (index, covered) in rules {
-            let covers = log_type.is_none_or(|t| covered.get(t as usize).copied().unwrap_or(false));
-            if covers
-                && allowed[*index as usize]
+    // Per provider, per action id: the rules whose column conditions admit it (the last
+    // slot: rows without an action).
+    let action_ids = dictionaries.category_values(ACTION);
+    let action_slots = action_ids
+        .iter()
+        .map(|(id, _)| *id as usize + 1)
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut tables: HashMap<u32, Vec<Vec<(u16, &Vec<bool>)>>> = HashMap::new();
+    for (provider, rules) in &by_provider {
+        let mut table = vec![Vec::new(); action_slots];
+        for (slot, entry) in table.iter_mut().enumerate() {
+            let action = (slot + 1 < action_slots).then_some(slot as u32);
+            for (index, covered) in rules {
+                if allowed[*index as usize]
                     .admits(|column| if column == ACTION { action } else { None })
-            {
-                hits.push(*index);
+                {
+                    entry.push((*index, covered));
+                }
             }
         }
+        tables.insert(*provider, table);
+    }
+    let mut out = Vec::new();
+    for row in 0..rows.provider.len() {
+        let Some(table) = rows.provider[row].and_then(|p| tables.get(&p)) else {
+            continue;
+        };
+        // No action, or one newer than the dictionary read: the slot admitting every rule.
+        let slot = rows.action[row]
+            .map(|a| a as usize)
+            .filter(|a| *a + 1 < action_slots)
+            .unwrap_or(action_slots - 1);
+        let rules = &table[slot];
+        let log_type = rows.log_type[row];
+        let hits: Vec<u16> = rules
+            .iter()
+            .filter(|(_, covered)| {
+                log_type.is_none_or(|t| covered.get(t as usize).copied().unwrap_or(false))
+            })
+            .map(|(index, _)| *index)
+            .collect();
         if !hits.is_empty() {
             out.push((row as u32, hits));
         }

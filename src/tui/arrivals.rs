@@ -131,6 +131,7 @@ impl AppState {
             frame: self.store.frame().clone(),
             config: std::sync::Arc::clone(&self.settings.config),
             tz: self.settings.tz.clone(),
+            store: (!self.settings.config.detect.sigma.is_empty()).then(|| self.store.snapshot()),
         })));
     }
 

@@ -226,6 +226,25 @@ pub struct DetectJob {
     pub config: Arc<Config>,
     /// Display time zone (of the findings' rows).
     pub tz: jiff::tz::TimeZone,
+    /// A snapshot of the store when `[detect] sigma` names rules (they read the original
+    /// records again).
+    pub store: Option<FrameStore>,
+}
+
+/// The built-in rules' findings and those of the Sigma rules the configuration names.
+fn all_findings(job: &DetectJob) -> crate::Result<Vec<Finding>> {
+    let mut list = detectors::run(&job.frame, &job.config)?;
+    if let Some(store) = &job.store {
+        let paths = crate::sigma::rule_paths(&job.config, &[]);
+        let set = crate::sigma::RuleSet::load(&paths)?;
+        let gap = i64::from(job.config.detect.group_minutes) * crate::time::MINUTE;
+        let run = crate::sigma::run(store, &job.frame, &set, gap)?;
+        if !run.findings.is_empty() {
+            list.extend(run.findings);
+            detectors::sort_findings(&mut list);
+        }
+    }
+    Ok(list)
 }
 
 /// Read the original record of a frame row and pretty-print its beginning.
@@ -393,7 +412,7 @@ pub fn run(job: Job) -> Done {
         },
         Job::Detect(job) => Done::FindingsFound {
             frame_gen: job.frame_gen,
-            result: detectors::run(&job.frame, &job.config)
+            result: all_findings(&job)
                 .and_then(|list| {
                     let settings = crate::incidents::Settings::from_config(&job.config);
                     let incidents = crate::incidents::group(&job.frame, &list, &settings)?;
