@@ -528,13 +528,13 @@ impl FrameStore {
         let raw = source::read_raw(origin, offset, len);
         raw.map(|bytes| crate::load::sniff::shown_record(&bytes).into_owned())
             .map_err(|e| Error::Io {
-            location: crate::Location {
-                path: source,
-                line: None,
-                byte_offset: Some(offset),
-            },
-            source: e,
-        })
+                location: crate::Location {
+                    path: source,
+                    line: None,
+                    byte_offset: Some(offset),
+                },
+                source: e,
+            })
     }
 
     /// How to read an input's bytes again, by its name (the `source` column).

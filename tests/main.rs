@@ -25,6 +25,7 @@ mod loading;
 mod panther;
 mod query;
 mod report;
+mod shapes;
 mod stratus;
 mod tail_stdin;
 mod tui;

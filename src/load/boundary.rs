@@ -158,24 +158,22 @@ impl BoundaryScanner {
                 }
                 // Objects, and in a wrapper the rows of CloudTrail Lake results (arrays).
                 (Level::TopArray | Level::WrapperArray { .. }, b'{')
-                | (Level::WrapperArray { .. }, b'[') => {
-                    match self.scan_value(buf, p) {
-                        Ok(end) => {
-                            if self.after_element {
-                                self.missing_separators += 1;
-                            }
-                            self.after_element = true;
-                            spans.push((p, end));
-                            record_bytes += end - p;
-                            self.pos = end;
+                | (Level::WrapperArray { .. }, b'[') => match self.scan_value(buf, p) {
+                    Ok(end) => {
+                        if self.after_element {
+                            self.missing_separators += 1;
                         }
-                        Err(Incomplete) => {
-                            return ScanOutcome::NeedMore {
-                                keep_from: self.keep_from(p),
-                            };
-                        }
+                        self.after_element = true;
+                        spans.push((p, end));
+                        record_bytes += end - p;
+                        self.pos = end;
                     }
-                }
+                    Err(Incomplete) => {
+                        return ScanOutcome::NeedMore {
+                            keep_from: self.keep_from(p),
+                        };
+                    }
+                },
                 (Level::Object { start, wrapper }, b'}') => {
                     self.stack.pop();
                     self.pos = p + 1;
@@ -213,7 +211,9 @@ impl BoundaryScanner {
                             keep_from: self.keep_from(p),
                         };
                     };
-                    if WRAPPER_KEYS.contains(&key) && buf[value] == b'[' {
+                    // Inside a search response's hits object, `hits` is its wrapper array.
+                    let search_hits = key == SEARCH_HITS_KEY && self.stack.len() > 2;
+                    if (WRAPPER_KEYS.contains(&key) || search_hits) && buf[value] == b'[' {
                         self.stack.pop();
                         self.stack.push(Level::Object {
                             start,

@@ -143,7 +143,8 @@ mod tests {
         assert_eq!(record["eventTime"], "2024-01-01 10:00:00.000");
         assert_eq!(record["userIdentity"]["arn"], "arn:aws:iam::1:user/a");
         assert_eq!(record["userIdentity"]["accountId"], "1");
-        let struct_text = br#"[{"eventName":"X"},{"userIdentity":"{type=IAMUser, arn=arn:aws:iam::1:user/b}"}]"#;
+        let struct_text =
+            br#"[{"eventName":"X"},{"userIdentity":"{type=IAMUser, arn=arn:aws:iam::1:user/b}"}]"#;
         let record: Value = serde_json::from_slice(&row_record(struct_text).unwrap()).unwrap();
         assert_eq!(record["userIdentity"]["arn"], "arn:aws:iam::1:user/b");
         let err = row_record(br#"[{"count":"3"},{"region":"x"}]"#).unwrap_err();

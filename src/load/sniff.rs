@@ -457,9 +457,16 @@ fn sniff_envelope(probe: &Probe) -> Envelope {
     }
     if has_str("_raw") {
         // Splunk's own fields, or its text time; Cribl writes an epoch number.
-        let splunk = ["_cd", "_bkt", "_serial", "_indextime", "_si", "splunk_server"]
-            .iter()
-            .any(|k| has(k))
+        let splunk = [
+            "_cd",
+            "_bkt",
+            "_serial",
+            "_indextime",
+            "_si",
+            "splunk_server",
+        ]
+        .iter()
+        .any(|k| has(k))
             || has_str("_time");
         return if splunk {
             Envelope::Splunk
@@ -782,5 +789,66 @@ mod tests {
             sniff_shape(b"\x00\x01\x02binary", true),
             Shape::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn export_wrappers_are_recognized_and_unwrapped() {
+        let lookup = br#"{"EventId":"e1","EventName":"X","EventTime":1741593675.0,"CloudTrailEvent":"{\"eventName\":\"X\"}"}"#;
+        assert_eq!(detect_envelope(lookup), Envelope::LookupEvent);
+        let inner = unwrap(Envelope::LookupEvent, lookup).unwrap();
+        assert_eq!(&*inner.record, br#"{"eventName":"X"}"#);
+        assert_eq!(inner.time, parse_rfc3339("2025-03-10T08:01:15Z"));
+
+        let hit = br#"{"_index":"i","_id":"1","_source":{"eventName":"Y"}}"#;
+        assert_eq!(detect_envelope(hit), Envelope::SearchHit);
+        assert_eq!(&*shown_record(hit), br#"{"eventName":"Y"}"#);
+
+        // Splunk's text `_time` or its own fields tell it from Cribl's `_raw`.
+        let splunk = br#"{"_raw":"{}","_time":"2025-03-10T08:01:15.000+00:00","_cd":"1:2"}"#;
+        assert_eq!(detect_envelope(splunk), Envelope::Splunk);
+        let export = br#"{"preview":false,"result":{"_raw":"{\"a\":1}"}}"#;
+        assert_eq!(detect_envelope(export), Envelope::Splunk);
+        assert_eq!(
+            &*unwrap(Envelope::Splunk, export).unwrap().record,
+            br#"{"a":1}"#
+        );
+        let cribl = br#"{"_raw":"{}","_time":1753109304.597}"#;
+        assert_eq!(detect_envelope(cribl), Envelope::Cribl);
+
+        assert_eq!(
+            detect_envelope(br#"[{"eventJson":"{}"}]"#),
+            Envelope::LakeRow
+        );
+        assert_eq!(detect_envelope(br#"[{"a":1,"b":2}]"#), Envelope::None);
+
+        let aks = br#"{"category":"kube-audit","properties":{"log":{"kind":"Event"}}}"#;
+        assert_eq!(detect_envelope(aks), Envelope::AksDiagnostic);
+        assert_eq!(
+            &*unwrap(Envelope::AksDiagnostic, aks).unwrap().record,
+            br#"{"kind":"Event"}"#
+        );
+
+        // Pipeline wrappers are shown as they are.
+        assert_eq!(&*shown_record(cribl), &cribl[..]);
+    }
+
+    #[test]
+    fn shape_labels_name_export_shapes_and_recovered_separators() {
+        assert_eq!(
+            shape_label(&Shape::Lines, Envelope::None, None, 0),
+            "ndjson"
+        );
+        assert_eq!(
+            shape_label(&Shape::Lines, Envelope::Cribl, None, 0),
+            "ndjson"
+        );
+        assert_eq!(
+            shape_label(&Shape::Json, Envelope::LookupEvent, None, 0),
+            "json: cloudtrail-lookup-events"
+        );
+        assert_eq!(
+            shape_label(&Shape::Json, Envelope::None, Some("azure-sdk"), 3),
+            "json: azure-sdk, concatenated (3 separators missing, recovered)"
+        );
     }
 }

@@ -1056,9 +1056,8 @@ impl Provider for AzureActivity {
             return true;
         }
         // The same object as the Python SDK's `as_dict()` writes it (snake_case).
-        let sdk_extra = has(&["event_data_id"])
-            || has(&["submission_timestamp"])
-            || has(&["status", "value"]);
+        let sdk_extra =
+            has(&["event_data_id"]) || has(&["submission_timestamp"]) || has(&["status", "value"]);
         if has(&["event_timestamp"]) && has(&["operation_name", "value"]) && sdk_extra {
             return true;
         }
