@@ -443,6 +443,11 @@ fn the_summary_names_each_files_shape() {
             .unwrap_or_else(|| panic!("{name} not in\n{text}"));
         assert!(line.contains(shape), "{line}");
     }
+    assert!(
+        text.contains("warnings:\n")
+            && text.contains("missing-commas.json: 2 records followed the previous one"),
+        "{text}"
+    );
     // The JSON summary says it too.
     args.extend(["--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&run(&args))).unwrap();
@@ -456,4 +461,25 @@ fn the_summary_names_each_files_shape() {
         shapes.contains(&"json: cloudtrail-lake-results"),
         "{shapes:?}"
     );
+}
+
+#[test]
+fn the_record_view_shows_the_record_inside_an_event_history_event() {
+    use crossterm::event::KeyCode;
+    use trailscope::tui::{Harness, Settings, View};
+    let settings = Settings {
+        tz: jiff::tz::TimeZone::UTC,
+        config: std::sync::Arc::new(trailscope::config::Config::builtin().unwrap()),
+        color: false,
+    };
+    let store = load(&[&fixture("cloudtrail/lookup-events-pages.json")]);
+    let mut h = Harness::new(store, settings, 80, 24);
+    h.settle();
+    h.key(KeyCode::Enter);
+    h.settle();
+    assert_eq!(h.state.view, View::Detail);
+    let screen = h.screen();
+    // The CloudTrail record, pretty-printed, not the lookup-events wrapper with its string.
+    assert!(screen.contains("\"eventVersion\": \"1.09\""), "{screen}");
+    assert!(!screen.contains("CloudTrailEvent"), "{screen}");
 }
