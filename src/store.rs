@@ -25,8 +25,9 @@ pub const NOTICES_KEPT: usize = 50;
 pub struct InputStats {
     /// The input's name.
     pub name: String,
-    /// Container shape (`ndjson`, `json`, `csv`, ...).
-    pub shape: &'static str,
+    /// Container shape (`ndjson`, `json`, `csv`, ...), with the export shape recognized
+    /// (`json: cloudtrail-lookup-events`).
+    pub shape: String,
     /// Detected format.
     pub format: Option<&'static str>,
     /// Envelope around records.
@@ -191,7 +192,7 @@ impl FrameStore {
         for input in inputs {
             self.inputs.push(InputStats {
                 name: input.name.clone(),
-                shape: "pending",
+                shape: "pending".into(),
                 ..Default::default()
             });
         }
@@ -204,7 +205,7 @@ impl FrameStore {
         for rejection in problems {
             self.inputs.push(InputStats {
                 name: rejection.location.path.clone(),
-                shape: "unreadable",
+                shape: "unreadable".into(),
                 rejected: 1,
                 rejections: vec![rejection],
                 finished: true,
@@ -241,7 +242,7 @@ impl FrameStore {
             IngestMsg::InputAdded { input, name } => {
                 let stats = self.input_mut(input);
                 stats.name = name;
-                stats.shape = "following";
+                stats.shape = "following".into();
             }
             IngestMsg::InputNotice(notice) => {
                 self.notice_count += 1;
@@ -497,7 +498,8 @@ impl FrameStore {
     }
 
     /// The original bytes of the event at `row` of `frame` (a frame derived from this
-    /// store's frame, keeping the `source`, `raw_offset` and `raw_len` columns).
+    /// store's frame, keeping the `source`, `raw_offset` and `raw_len` columns): the record
+    /// itself, taken out of an export tool's wrapper (`lookup-events`, search hits, ...).
     pub fn raw_record(&self, frame: &DataFrame, row: usize) -> Result<Vec<u8>> {
         let get = |name: &str| {
             frame
@@ -523,14 +525,16 @@ impl FrameStore {
             .origins
             .get(&source)
             .ok_or_else(|| Error::Invalid(format!("{source}: the input is no longer readable")))?;
-        source::read_raw(origin, offset, len).map_err(|e| Error::Io {
-            location: crate::Location {
-                path: source,
-                line: None,
-                byte_offset: Some(offset),
-            },
-            source: e,
-        })
+        let raw = source::read_raw(origin, offset, len);
+        raw.map(|bytes| crate::load::sniff::shown_record(&bytes).into_owned())
+            .map_err(|e| Error::Io {
+                location: crate::Location {
+                    path: source,
+                    line: None,
+                    byte_offset: Some(offset),
+                },
+                source: e,
+            })
     }
 
     /// How to read an input's bytes again, by its name (the `source` column).

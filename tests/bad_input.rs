@@ -142,7 +142,11 @@ fn binary_junk_empty_files_and_unknown_json_are_counted() {
         inputs[0].rejections
     );
     assert_eq!(
-        (inputs[1].events, inputs[1].rejected, inputs[1].shape),
+        (
+            inputs[1].events,
+            inputs[1].rejected,
+            inputs[1].shape.as_str()
+        ),
         (0, 0, "empty")
     );
     assert_eq!(inputs[2].rejected, 1);

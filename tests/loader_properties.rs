@@ -222,7 +222,7 @@ fn mutated_lines_are_counted(
     let store = load(&[&path]);
     let input = &store.inputs()[0];
     prop_assert!(input.finished);
-    if input.shape == "ndjson" {
+    if input.shape.starts_with("ndjson") {
         // Line framing: each non-blank line is a record, and each is accounted for.
         prop_assert_eq!(input.seen(), records, "{:?}", input.rejections);
     } else {
@@ -370,5 +370,96 @@ fn a_record_inflated_before_gzip_damage_reads_back() {
             "row {row}: {:?}",
             record.err().map(|e| e.to_string())
         );
+    }
+}
+
+/// Elements of the export tools' wrappers, one kind per entry: `lookup-events` events,
+/// Elasticsearch hits, Splunk results and CloudTrail Lake rows.
+fn export_elements() -> Vec<Vec<Vec<u8>>> {
+    let lines = |rel: &str| -> Vec<Vec<u8>> {
+        fs::read(fixture(rel))
+            .unwrap()
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.trim_ascii().is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
+    // Two result pages, one after the other: the rows of both.
+    let text = fs::read_to_string(fixture("cloudtrail/lake-query-results.json")).unwrap();
+    let rows = serde_json::Deserializer::from_str(&text)
+        .into_iter::<serde_json::Value>()
+        .flat_map(|page| page.unwrap()["QueryResultRows"].as_array().unwrap().clone())
+        .map(|row| serde_json::to_vec(&row).unwrap())
+        .collect();
+    vec![
+        lines("cloudtrail/lookup-events.ndjson"),
+        lines("k8s-audit/elasticdump.ndjson"),
+        lines("gcp-audit/splunk-export.json"),
+        rows,
+    ]
+}
+
+/// The wrapper each kind of element sits in, around elements one per line.
+const EXPORT_WRAPPERS: [(&str, &str); 4] = [
+    ("{\"Events\":[\n", "\n],\"NextToken\":\"x\"}\n"),
+    (
+        "{\"took\":1,\"hits\":{\"total\":{\"value\":9},\"hits\":[\n",
+        "\n]}}\n",
+    ),
+    ("{\"results\":[\n", "\n]}\n"),
+    (
+        "{\"QueryStatus\":\"FINISHED\",\"QueryResultRows\":[\n",
+        "\n]}\n",
+    ),
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Export wrappers with damaged elements (one per line), in their wrapper and one per
+    /// line, never panic; every record is counted, and every rejection names the file.
+    #[test]
+    fn damaged_export_wrappers_never_panic_and_are_counted(
+        kind in 0..EXPORT_WRAPPERS.len(),
+        wrapped in any::<bool>(),
+        spec in prop::collection::vec((any::<usize>(), prop::collection::vec(mutation(), 0..3)), 1..12),
+    ) {
+        let elements = &export_elements()[kind];
+        let records: Vec<Vec<u8>> = spec
+            .iter()
+            .map(|(index, mutations)| apply(&elements[index % elements.len()], mutations))
+            .collect();
+        // Lake rows exist only inside their results object (a bare row is a JSON array).
+        let wrapped = wrapped || kind == 3;
+        let mut text = Vec::new();
+        let (open, close) = EXPORT_WRAPPERS[kind];
+        if wrapped {
+            text.extend_from_slice(open.as_bytes());
+            text.extend(records.join(&b",\n"[..]));
+            text.extend_from_slice(close.as_bytes());
+        } else {
+            text.extend(records.join(&b"\n"[..]));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "export.json", &text);
+        let store = load(&[&path]);
+        let input = &store.inputs()[0];
+        prop_assert!(input.finished);
+        prop_assert_eq!(store.frame().height() as u64, store.totals().0);
+        // Each line is one element, the wrapper's lines at most one rejection each, and a
+        // damaged line at most two records (the value read, one rejection for the rest).
+        let lines = text.split(|b| *b == b'\n').filter(|l| !l.trim_ascii().is_empty()).count();
+        prop_assert!(input.seen() <= 2 * lines as u64, "{} > 2 x {}: {:?}", input.seen(), lines, input.rejections);
+        if !wrapped && input.shape.starts_with("ndjson") {
+            prop_assert_eq!(input.seen(), records.len() as u64, "{:?}", input.rejections);
+        }
+        for rejection in &input.rejections {
+            let shown = rejection.to_string();
+            prop_assert!(shown.contains("export.json"), "{}", shown);
+            prop_assert!(!shown.chars().any(|c| c.is_control()), "{:?}", shown);
+        }
+        for row in 0..store.frame().height().min(3) {
+            prop_assert!(store.raw_record(store.frame(), row).is_ok());
+        }
     }
 }

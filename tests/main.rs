@@ -25,6 +25,7 @@ mod loading;
 mod panther;
 mod query;
 mod report;
+mod shapes;
 mod sigma;
 mod stratus;
 mod tail_stdin;

@@ -5,8 +5,24 @@
 
 use crate::json_scan;
 
-/// Keys whose array value holds the records of a wrapper object.
-pub const WRAPPER_KEYS: [&[u8]; 5] = [b"Records", b"records", b"value", b"logEvents", b"items"];
+/// Keys whose array value holds the records of a wrapper object: CloudTrail and Azure
+/// deliveries, Graph and REST pages, CloudWatch Logs payloads, `aws cloudtrail lookup-events`
+/// pages (`Events`), CloudTrail Lake query results (`QueryResultRows`, whose rows are arrays)
+/// and Splunk's REST search results (`results`).
+pub const WRAPPER_KEYS: [&[u8]; 8] = [
+    b"Records",
+    b"records",
+    b"value",
+    b"logEvents",
+    b"items",
+    b"Events",
+    b"QueryResultRows",
+    b"results",
+];
+
+/// The key of an Elasticsearch/OpenSearch search response whose object holds the hits array
+/// under the same key: `{"hits":{"total":..,"hits":[{"_source":{..}}]}}`.
+const SEARCH_HITS_KEY: &[u8] = b"hits";
 
 /// Why a scan stopped.
 #[derive(Debug, PartialEq, Eq)]
@@ -49,6 +65,11 @@ enum Level {
 pub struct BoundaryScanner {
     stack: Vec<Level>,
     pos: usize,
+    /// Whether an array element ended and no comma followed it yet.
+    after_element: bool,
+    /// Array elements that followed the previous one without a comma (`[{..}{..}]`): read
+    /// anyway, and counted so that the load says so.
+    missing_separators: u64,
 }
 
 impl Default for BoundaryScanner {
@@ -56,6 +77,8 @@ impl Default for BoundaryScanner {
         BoundaryScanner {
             stack: vec![Level::Top],
             pos: 0,
+            after_element: false,
+            missing_separators: 0,
         }
     }
 }
@@ -73,6 +96,11 @@ impl BoundaryScanner {
                 _ => {}
             }
         }
+    }
+
+    /// How many array elements followed the previous one without a separating comma.
+    pub fn missing_separators(&self) -> u64 {
+        self.missing_separators
     }
 
     fn level(&self) -> Level {
@@ -122,24 +150,30 @@ impl BoundaryScanner {
                 (Level::TopArray | Level::WrapperArray { .. }, b']') => {
                     self.stack.pop();
                     self.pos = p + 1;
+                    self.after_element = false;
                 }
                 (Level::TopArray | Level::WrapperArray { .. } | Level::Top, b',') => {
-                    self.pos = p + 1
+                    self.pos = p + 1;
+                    self.after_element = false;
                 }
-                (Level::TopArray | Level::WrapperArray { .. }, b'{') => {
-                    match self.scan_value(buf, p) {
-                        Ok(end) => {
-                            spans.push((p, end));
-                            record_bytes += end - p;
-                            self.pos = end;
+                // Objects, and in a wrapper the rows of CloudTrail Lake results (arrays).
+                (Level::TopArray | Level::WrapperArray { .. }, b'{')
+                | (Level::WrapperArray { .. }, b'[') => match self.scan_value(buf, p) {
+                    Ok(end) => {
+                        if self.after_element {
+                            self.missing_separators += 1;
                         }
-                        Err(Incomplete) => {
-                            return ScanOutcome::NeedMore {
-                                keep_from: self.keep_from(p),
-                            };
-                        }
+                        self.after_element = true;
+                        spans.push((p, end));
+                        record_bytes += end - p;
+                        self.pos = end;
                     }
-                }
+                    Err(Incomplete) => {
+                        return ScanOutcome::NeedMore {
+                            keep_from: self.keep_from(p),
+                        };
+                    }
+                },
                 (Level::Object { start, wrapper }, b'}') => {
                     self.stack.pop();
                     self.pos = p + 1;
@@ -177,7 +211,9 @@ impl BoundaryScanner {
                             keep_from: self.keep_from(p),
                         };
                     };
-                    if WRAPPER_KEYS.contains(&key) && buf[value] == b'[' {
+                    // Inside a search response's hits object, `hits` is its wrapper array.
+                    let search_hits = key == SEARCH_HITS_KEY && self.stack.len() > 2;
+                    if (WRAPPER_KEYS.contains(&key) || search_hits) && buf[value] == b'[' {
                         self.stack.pop();
                         self.stack.push(Level::Object {
                             start,
@@ -187,7 +223,33 @@ impl BoundaryScanner {
                             object_start: start,
                         });
                         self.pos = value + 1;
+                        self.after_element = false;
                         continue;
+                    }
+                    if key == SEARCH_HITS_KEY && buf[value] == b'{' {
+                        match self.holds_hits_array(buf, value) {
+                            Ok(true) => {
+                                // A search response: its hits object is read like a wrapper
+                                // object, and neither object is a record itself.
+                                self.stack.pop();
+                                self.stack.push(Level::Object {
+                                    start,
+                                    wrapper: true,
+                                });
+                                self.stack.push(Level::Object {
+                                    start: value,
+                                    wrapper: true,
+                                });
+                                self.pos = value + 1;
+                                continue;
+                            }
+                            Ok(false) => {}
+                            Err(Incomplete) => {
+                                return ScanOutcome::NeedMore {
+                                    keep_from: self.keep_from(p),
+                                };
+                            }
+                        }
                     }
                     match self.scan_value(buf, value) {
                         Ok(end) => self.pos = end,
@@ -236,9 +298,21 @@ impl BoundaryScanner {
         }
     }
 
+    /// Whether the object at `p` has a `hits` key holding an array (the hits object of a
+    /// search response), reading only as far as that key.
+    fn holds_hits_array(&mut self, buf: &[u8], p: usize) -> Result<bool, Incomplete> {
+        let mut found = false;
+        self.visit_top_object_keys(buf, p, &mut |key, value_start| {
+            found = key == SEARCH_HITS_KEY && buf.get(value_start) == Some(&b'[');
+            key == SEARCH_HITS_KEY
+        })?;
+        Ok(found)
+    }
+
     /// After garbage: back to the top level at the next `{` that starts a line, or the end.
     fn recover(&mut self, buf: &[u8]) {
         self.stack.truncate(1);
+        self.after_element = false;
         let from = self.pos + 1;
         let mut i = from;
         loop {

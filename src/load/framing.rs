@@ -159,6 +159,8 @@ pub struct Framer {
     /// The line of the last garbage reported: the rest of a broken line is one rejection,
     /// not one per token the scanner skips.
     garbage_line: Option<u64>,
+    /// Missing array separators counted by scanners since replaced (after an oversized value).
+    earlier_missing_separators: u64,
 }
 
 impl Drop for Framer {
@@ -190,6 +192,7 @@ impl Framer {
             done: false,
             live: false,
             garbage_line: None,
+            earlier_missing_separators: 0,
         }
     }
 
@@ -211,6 +214,12 @@ impl Framer {
     /// The input's shape, once known (after the first call to [`Framer::next_chunk`]).
     pub fn shape(&self) -> Option<&Shape> {
         self.shape.as_ref()
+    }
+
+    /// How many records inside arrays followed the previous one without a separating comma
+    /// (`[{..}{..}]`): they are read, and the load says how many were recovered.
+    pub fn missing_separators(&self) -> u64 {
+        self.earlier_missing_separators + self.scanner.missing_separators()
     }
 
     /// The next chunk of records or rejection; `None` at the end of the input.
@@ -486,6 +495,7 @@ impl Framer {
                         location,
                         reason: format!("JSON value larger than {} MiB", MAX_RECORD >> 20),
                     }));
+                    self.earlier_missing_separators += self.scanner.missing_separators();
                     self.scanner = BoundaryScanner::default();
                     self.skip_to_newline();
                     return;

@@ -1,6 +1,7 @@
 //! The way in: inputs are found and opened ([`source`], gzip included, with random access
 //! back into it through [`gzip_seek`]), recognized ([`sniff`]: container shapes, envelopes and
-//! providers), cut into records ([`framing`], with the JSON [`boundary`] scanner), parsed
+//! providers, with CloudTrail Lake result rows read by [`lake`]), cut into records
+//! ([`framing`], with the JSON [`boundary`] scanner), parsed
 //! ([`parse`]) and classified ([`classify`]) by the parallel [`pipeline`], which hands batches
 //! to the store.
 
@@ -9,6 +10,7 @@ pub mod classify;
 pub mod follow;
 pub mod framing;
 pub mod gzip_seek;
+pub mod lake;
 pub mod parse;
 pub mod pipeline;
 pub mod sniff;

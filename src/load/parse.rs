@@ -20,6 +20,8 @@ pub struct InputContext {
     pub forced: bool,
     /// The envelope around the input's records.
     pub envelope: Envelope,
+    /// The provider's variant of the record shape, when it names one (`azure-sdk`).
+    pub dialect: Option<&'static str>,
 }
 
 impl InputContext {
@@ -29,6 +31,7 @@ impl InputContext {
             Records::Csv(header) => sniff::InputFormat {
                 provider: forced.or_else(|| sniff::detect_table(header)),
                 envelope: Envelope::None,
+                dialect: None,
             },
             _ => sniff::detect_records(chunk.json_records().map(|(_, record, _)| record), forced),
         };
@@ -37,6 +40,7 @@ impl InputContext {
             format: format.provider,
             forced: forced.is_some(),
             envelope: format.envelope,
+            dialect: format.dialect,
         }
     }
 }

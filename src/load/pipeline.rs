@@ -18,7 +18,7 @@ use polars::prelude::DataFrame;
 use crate::load::classify::{Classifier, ClassifierCache};
 use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records};
 use crate::load::parse::{self, InputContext, ParsedChunk};
-use crate::load::sniff::Shape;
+use crate::load::sniff::{self, Envelope};
 use crate::load::source::{self, Input, InputKind, Origin};
 use crate::providers::Provider;
 use crate::schema::StagedRow;
@@ -87,8 +87,10 @@ pub struct InputReport {
     pub input: usize,
     /// The input's name.
     pub name: String,
-    /// Its container shape (`ndjson`, `json`, `csv`, `unknown`, `empty`, `unreadable`).
-    pub shape: &'static str,
+    /// Its container shape (`ndjson`, `json`, `csv`, `unknown`, `empty`, `unreadable`), with
+    /// the export shape recognized and separators recovered (`json: cloudtrail-lookup-events`,
+    /// see [`crate::load::sniff::shape_label`]).
+    pub shape: String,
     /// The detected (or forced) format name.
     pub format: Option<&'static str>,
     /// The envelope around records, if any.
@@ -396,7 +398,7 @@ impl Worker {
         let mut report = InputReport {
             input: index,
             name: input.name.clone(),
-            shape: "unreadable",
+            shape: "unreadable".into(),
             format: None,
             envelope: None,
             origin: None,
@@ -489,12 +491,27 @@ impl Worker {
             }
             seq += 1;
         }
-        report.shape = framer.shape().map(Shape::name).unwrap_or("empty");
+        let missing = framer.missing_separators();
+        report.shape = match (framer.shape(), &context) {
+            (Some(shape), Some(context)) => {
+                sniff::shape_label(shape, context.envelope, context.dialect, missing)
+            }
+            (Some(shape), None) => sniff::shape_label(shape, Envelope::None, None, missing),
+            (None, _) => "empty".into(),
+        };
         if let Some(context) = &context {
             report.format = context.format.map(|p| p.format());
             report.envelope = context.envelope.name();
         }
-        let msgs = vec![IngestMsg::InputFinished(report)];
+        let mut msgs = Vec::with_capacity(2);
+        if missing > 0 {
+            // Said where a person looks (the status bar, standard error), not only counted.
+            msgs.push(IngestMsg::InputNotice(Notice {
+                name: input.name.clone(),
+                what: sniff::missing_separators_notice(missing),
+            }));
+        }
+        msgs.push(IngestMsg::InputFinished(report));
         self.results
             .send(Ordered {
                 input: index,

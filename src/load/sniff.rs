@@ -12,7 +12,7 @@ use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 use crate::json_scan;
 use crate::load::boundary::{BoundaryScanner, WRAPPER_KEYS};
 use crate::providers::fields::{Num, Text};
-use crate::providers::time::{epoch_to_micros, parse_rfc3339};
+use crate::providers::time::{epoch_to_micros, parse_rfc3339, parse_time_text};
 use crate::providers::{self, Probe, Provider};
 
 /// How many records at the start of an input are tried before it counts as unrecognized.
@@ -178,12 +178,15 @@ fn head_is_ndjson(head: &[u8], start: usize, at_eof: bool) -> bool {
     opening > 0 && complete * 3 >= opening * 2
 }
 
-/// Whether a top-level object holds its records in a wrapper array.
+/// Whether a top-level object holds its records in a wrapper array, or is a search
+/// response (`{"hits":{"hits":[...]}}`; the scanner checks the inner array).
 fn looks_like_wrapper(object: &[u8]) -> bool {
     let mut found = false;
     let mut scanner = BoundaryScanner::default();
     let _ = scanner.visit_top_object_keys(object, 0, &mut |key, value_start| {
-        found = WRAPPER_KEYS.contains(&key) && object.get(value_start) == Some(&b'[');
+        let value = object.get(value_start);
+        found = (WRAPPER_KEYS.contains(&key) && value == Some(&b'['))
+            || (key == b"hits" && value == Some(&b'{'));
         found
     });
     found
@@ -196,6 +199,8 @@ pub struct InputFormat {
     pub provider: Option<&'static dyn Provider>,
     /// The envelope around its records.
     pub envelope: Envelope,
+    /// The provider's variant of its record shape, when it names one (`azure-sdk`).
+    pub dialect: Option<&'static str>,
 }
 
 /// Recognizes an input from its first JSON records: the provider and envelope of the first
@@ -208,6 +213,7 @@ pub fn detect_records<'r>(
     let mut found = InputFormat {
         provider: forced,
         envelope: Envelope::None,
+        dialect: None,
     };
     for record in records.take(DETECT_RECORDS) {
         if forced.is_some() {
@@ -218,6 +224,7 @@ pub fn detect_records<'r>(
             found = InputFormat {
                 provider: Some(detection.provider),
                 envelope: detection.envelope,
+                dialect: detection.dialect,
             };
             break;
         }
@@ -252,8 +259,20 @@ pub enum Envelope {
     EventBridge,
     /// CloudWatch Logs subscription log event: `{"id", "timestamp", "message": "<record>"}`.
     CloudWatch,
-    /// Azure diagnostic record carrying a Kubernetes audit event in `properties.log`.
+    /// Azure diagnostic record carrying a Kubernetes audit event in `properties.log` (as
+    /// JSON text, or as an object when a re-export parsed it).
     AksDiagnostic,
+    /// `aws cloudtrail lookup-events` (Event History) event: `{"EventId", "EventName",
+    /// "EventTime", ..., "CloudTrailEvent": "<the full record as JSON text>"}`.
+    LookupEvent,
+    /// A row of CloudTrail Lake `get-query-results`: `[{"eventJson": "<record>"}, ...]`, or
+    /// columns that are CloudTrail fields.
+    LakeRow,
+    /// An Elasticsearch/OpenSearch hit: `{"_index", "_id", "_source": {<record>}}`.
+    SearchHit,
+    /// A Splunk search result: `{"preview": false, "result": {"_raw": "<record>"}}` (export
+    /// endpoint) or `{"_raw": "<record>", "_time": ..., "_cd": ...}` (REST `results`).
+    Splunk,
 }
 
 impl Envelope {
@@ -265,7 +284,57 @@ impl Envelope {
             Envelope::EventBridge => Some("eventbridge"),
             Envelope::CloudWatch => Some("cloudwatch"),
             Envelope::AksDiagnostic => Some("aks-diagnostic"),
+            Envelope::LookupEvent => Some("cloudtrail-lookup-events"),
+            Envelope::LakeRow => Some("cloudtrail-lake-results"),
+            Envelope::SearchHit => Some("elasticsearch-hits"),
+            Envelope::Splunk => Some("splunk-results"),
         }
+    }
+
+    /// Whether this is the shape of an export tool's output (CLI, query results, SIEM dump)
+    /// rather than a shipping pipeline's wrapper: the summary names it as the input's shape,
+    /// and the record view shows the record inside.
+    pub fn is_export(self) -> bool {
+        matches!(
+            self,
+            Envelope::LookupEvent | Envelope::LakeRow | Envelope::SearchHit | Envelope::Splunk
+        )
+    }
+}
+
+/// What the load says about records recovered from an array whose separators were missing.
+pub fn missing_separators_notice(missing: u64) -> String {
+    let s = if missing == 1 { "" } else { "s" };
+    format!(
+        "{missing} record{s} followed the previous one without a separating comma \
+         (concatenated records): recovered, check the export"
+    )
+}
+
+/// How an input's records sat in it, for the summary: the container (`ndjson`, `json`,
+/// `csv`), then the export shape or record dialect recognized (`json: cloudtrail-lookup-events`,
+/// `ndjson: azure-sdk`), and array separators that were missing and recovered.
+pub fn shape_label(
+    shape: &Shape,
+    envelope: Envelope,
+    dialect: Option<&str>,
+    missing_separators: u64,
+) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if envelope.is_export() {
+        parts.extend(envelope.name().map(str::to_string));
+    }
+    parts.extend(dialect.map(str::to_string));
+    if missing_separators > 0 {
+        let s = if missing_separators == 1 { "" } else { "s" };
+        parts.push(format!(
+            "concatenated ({missing_separators} separator{s} missing, recovered)"
+        ));
+    }
+    if parts.is_empty() {
+        shape.name().to_string()
+    } else {
+        format!("{}: {}", shape.name(), parts.join(", "))
     }
 }
 
@@ -285,6 +354,8 @@ pub struct Detection {
     pub envelope: Envelope,
     /// Its parser.
     pub provider: &'static dyn Provider,
+    /// The provider's variant of its record shape, when it names one.
+    pub dialect: Option<&'static str>,
 }
 
 /// Recognizes a JSON record: its envelope and provider, or why it is not an audit record.
@@ -298,10 +369,10 @@ pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
             e.to_string().lines().next().unwrap_or("")
         )
     })?;
-    if !probe.is_object() {
+    let envelope = sniff_envelope(&probe);
+    if !probe.is_object() && envelope == Envelope::None {
         return Err("not a JSON object".into());
     }
-    let envelope = sniff_envelope(&probe);
     let inner_probe;
     let target = if envelope == Envelope::None {
         &probe
@@ -315,8 +386,18 @@ pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
         })?;
         &inner_probe
     };
-    match provider_of(target) {
-        Some(provider) => Ok(Detection { envelope, provider }),
+    // Lake holds CloudTrail only; rows put together from columns may lack its markers.
+    let provider = if envelope == Envelope::LakeRow {
+        providers::by_format(providers::cloudtrail::CloudTrail.format())
+    } else {
+        provider_of(target)
+    };
+    match provider {
+        Some(provider) => Ok(Detection {
+            envelope,
+            provider,
+            dialect: provider.dialect(target),
+        }),
         None => Err(format!(
             "not a known audit record ({})",
             describe_keys(target)
@@ -352,9 +433,46 @@ fn describe_keys(probe: &Probe) -> String {
 }
 
 fn sniff_envelope(probe: &Probe) -> Envelope {
+    if let Some(row) = probe.as_array() {
+        return if is_lake_row(row) {
+            Envelope::LakeRow
+        } else {
+            Envelope::None
+        };
+    }
     let has_str = |key: &str| probe.get(key).is_some_and(|v| v.is_str());
+    let has = |key: &str| probe.get(key).is_some();
+    if has_str("CloudTrailEvent") && (has("EventId") || has("EventName") || has("EventTime")) {
+        return Envelope::LookupEvent;
+    }
+    if probe.get("_source").is_some_and(|v| v.is_object()) && (has("_index") || has("_id")) {
+        return Envelope::SearchHit;
+    }
+    if probe
+        .get("result")
+        .and_then(|r| r.get("_raw"))
+        .is_some_and(|v| v.is_str())
+    {
+        return Envelope::Splunk;
+    }
     if has_str("_raw") {
-        return Envelope::Cribl;
+        // Splunk's own fields, or its text time; Cribl writes an epoch number.
+        let splunk = [
+            "_cd",
+            "_bkt",
+            "_serial",
+            "_indextime",
+            "_si",
+            "splunk_server",
+        ]
+        .iter()
+        .any(|k| has(k))
+            || has_str("_time");
+        return if splunk {
+            Envelope::Splunk
+        } else {
+            Envelope::Cribl
+        };
     }
     if probe.get("detail-type").is_some() && probe.get("detail").is_some_and(|v| v.is_object()) {
         return Envelope::EventBridge;
@@ -367,7 +485,7 @@ fn sniff_envelope(probe: &Probe) -> Envelope {
         && probe
             .get("properties")
             .and_then(|p| p.get("log"))
-            .is_some_and(|v| v.is_str())
+            .is_some_and(|v| v.is_str() || v.is_object())
     {
         return Envelope::AksDiagnostic;
     }
@@ -405,7 +523,50 @@ struct AksRecord<'a> {
 #[derive(Deserialize)]
 struct AksProperties<'a> {
     #[serde(borrow)]
-    log: Cow<'a, str>,
+    log: sonic_rs::LazyValue<'a>,
+}
+
+#[derive(Deserialize)]
+struct LookupEvent<'a> {
+    #[serde(borrow, rename = "CloudTrailEvent")]
+    record: Cow<'a, str>,
+    /// Epoch seconds (a float) from the CLI's JSON, or ISO text.
+    #[serde(borrow, default, rename = "EventTime")]
+    time: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct SearchHit<'a> {
+    #[serde(borrow, rename = "_source")]
+    source: sonic_rs::LazyValue<'a>,
+}
+
+#[derive(Deserialize)]
+struct SplunkResult<'a> {
+    #[serde(borrow, rename = "_raw")]
+    raw: Cow<'a, str>,
+    #[serde(borrow, default, rename = "_time")]
+    time: Text<'a>,
+}
+
+#[derive(Deserialize)]
+struct SplunkExport<'a> {
+    #[serde(borrow)]
+    result: SplunkResult<'a>,
+}
+
+/// The record inside a JSON text or object value: a string's content, else the raw value.
+fn text_or_raw(value: sonic_rs::LazyValue<'_>) -> Cow<'_, [u8]> {
+    if value.as_raw_str().starts_with('"') {
+        match sonic_rs::from_str::<Cow<'_, str>>(value.as_raw_str()) {
+            Ok(Cow::Owned(text)) => Cow::Owned(text.into_bytes()),
+            // Borrowed from the value's text, which lives in the record: copy it out.
+            Ok(Cow::Borrowed(text)) => Cow::Owned(text.as_bytes().to_vec()),
+            Err(_) => cow_bytes(value.as_raw_cow()),
+        }
+    } else {
+        cow_bytes(value.as_raw_cow())
+    }
 }
 
 fn cow_bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
@@ -471,10 +632,68 @@ fn unwrap_unchecked(envelope: Envelope, record: &[u8]) -> Result<Unwrapped<'_>, 
         Envelope::AksDiagnostic => {
             let r: AksRecord = sonic_rs::from_slice(record).map_err(bad)?;
             Ok(Unwrapped {
-                record: cow_bytes(r.properties.log),
+                record: text_or_raw(r.properties.log),
                 time: None,
             })
         }
+        Envelope::LookupEvent => {
+            let r: LookupEvent = sonic_rs::from_slice(record).map_err(bad)?;
+            Ok(Unwrapped {
+                time: r.time.get().and_then(parse_time_text),
+                record: cow_bytes(r.record),
+            })
+        }
+        Envelope::SearchHit => {
+            let r: SearchHit = sonic_rs::from_slice(record).map_err(bad)?;
+            Ok(Unwrapped {
+                record: cow_bytes(r.source.as_raw_cow()),
+                time: None,
+            })
+        }
+        Envelope::Splunk => {
+            let r = match sonic_rs::from_slice::<SplunkExport>(record) {
+                Ok(export) => export.result,
+                Err(_) => sonic_rs::from_slice::<SplunkResult>(record).map_err(bad)?,
+            };
+            Ok(Unwrapped {
+                time: r.time.get().and_then(parse_time_text),
+                record: cow_bytes(r.raw),
+            })
+        }
+        Envelope::LakeRow => Ok(Unwrapped {
+            record: Cow::Owned(crate::load::lake::row_record(record)?),
+            time: None,
+        }),
+    }
+}
+
+/// Whether an array is a CloudTrail Lake result row: objects of one key each.
+fn is_lake_row(row: &sonic_rs::Array) -> bool {
+    !row.is_empty()
+        && row
+            .iter()
+            .all(|cell| cell.as_object().is_some_and(|o| o.len() == 1))
+}
+
+/// The record to show for a record's bytes: the record inside an export tool's wrapper
+/// (`lookup-events`, Lake rows, search hits, Splunk results), else the bytes as they are.
+pub fn shown_record(bytes: &[u8]) -> Cow<'_, [u8]> {
+    // Most records wear no export wrapper: a search for its keys spares them a parse (the
+    // access audit and rules read records back by the thousand).
+    let array = bytes.trim_ascii_start().first() == Some(&b'[');
+    let marked = [&b"\"CloudTrailEvent\""[..], b"\"_source\"", b"\"_raw\""]
+        .iter()
+        .any(|key| memchr::memmem::find(bytes, key).is_some());
+    if !array && !marked {
+        return Cow::Borrowed(bytes);
+    }
+    let envelope = detect_envelope(bytes);
+    if !envelope.is_export() {
+        return Cow::Borrowed(bytes);
+    }
+    match unwrap(envelope, bytes) {
+        Ok(inner) => inner.record,
+        Err(_) => Cow::Borrowed(bytes),
     }
 }
 
@@ -579,5 +798,66 @@ mod tests {
             sniff_shape(b"\x00\x01\x02binary", true),
             Shape::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn export_wrappers_are_recognized_and_unwrapped() {
+        let lookup = br#"{"EventId":"e1","EventName":"X","EventTime":1741593675.0,"CloudTrailEvent":"{\"eventName\":\"X\"}"}"#;
+        assert_eq!(detect_envelope(lookup), Envelope::LookupEvent);
+        let inner = unwrap(Envelope::LookupEvent, lookup).unwrap();
+        assert_eq!(&*inner.record, br#"{"eventName":"X"}"#);
+        assert_eq!(inner.time, parse_rfc3339("2025-03-10T08:01:15Z"));
+
+        let hit = br#"{"_index":"i","_id":"1","_source":{"eventName":"Y"}}"#;
+        assert_eq!(detect_envelope(hit), Envelope::SearchHit);
+        assert_eq!(&*shown_record(hit), br#"{"eventName":"Y"}"#);
+
+        // Splunk's text `_time` or its own fields tell it from Cribl's `_raw`.
+        let splunk = br#"{"_raw":"{}","_time":"2025-03-10T08:01:15.000+00:00","_cd":"1:2"}"#;
+        assert_eq!(detect_envelope(splunk), Envelope::Splunk);
+        let export = br#"{"preview":false,"result":{"_raw":"{\"a\":1}"}}"#;
+        assert_eq!(detect_envelope(export), Envelope::Splunk);
+        assert_eq!(
+            &*unwrap(Envelope::Splunk, export).unwrap().record,
+            br#"{"a":1}"#
+        );
+        let cribl = br#"{"_raw":"{}","_time":1753109304.597}"#;
+        assert_eq!(detect_envelope(cribl), Envelope::Cribl);
+
+        assert_eq!(
+            detect_envelope(br#"[{"eventJson":"{}"}]"#),
+            Envelope::LakeRow
+        );
+        assert_eq!(detect_envelope(br#"[{"a":1,"b":2}]"#), Envelope::None);
+
+        let aks = br#"{"category":"kube-audit","properties":{"log":{"kind":"Event"}}}"#;
+        assert_eq!(detect_envelope(aks), Envelope::AksDiagnostic);
+        assert_eq!(
+            &*unwrap(Envelope::AksDiagnostic, aks).unwrap().record,
+            br#"{"kind":"Event"}"#
+        );
+
+        // Pipeline wrappers are shown as they are.
+        assert_eq!(&*shown_record(cribl), &cribl[..]);
+    }
+
+    #[test]
+    fn shape_labels_name_export_shapes_and_recovered_separators() {
+        assert_eq!(
+            shape_label(&Shape::Lines, Envelope::None, None, 0),
+            "ndjson"
+        );
+        assert_eq!(
+            shape_label(&Shape::Lines, Envelope::Cribl, None, 0),
+            "ndjson"
+        );
+        assert_eq!(
+            shape_label(&Shape::Json, Envelope::LookupEvent, None, 0),
+            "json: cloudtrail-lookup-events"
+        );
+        assert_eq!(
+            shape_label(&Shape::Json, Envelope::None, Some("azure-sdk"), 3),
+            "json: azure-sdk, concatenated (3 separators missing, recovered)"
+        );
     }
 }

@@ -288,6 +288,15 @@ pub fn write_summary_table(
     }
     writeln!(out, "providers: {}", join_counts(&summary.providers))?;
     writeln!(out, "top actions: {}", join_counts(&summary.top_actions))?;
+    // Inputs loaded with a warning (records recovered from arrays that lost their commas).
+    let (notices, _) = store.notices();
+    if !notices.is_empty() {
+        writeln!(out, "\nwarnings:")?;
+        for notice in notices {
+            let name = escape_control(&notice.name);
+            writeln!(out, "  {name}: {}", escape_control(&notice.what))?;
+        }
+    }
     let rejections: Vec<_> = store
         .inputs()
         .iter()

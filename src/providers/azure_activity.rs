@@ -197,6 +197,7 @@ struct Localized<'a> {
 #[serde(default, bound(deserialize = "'de: 'a"))]
 struct LocalizedObj<'a> {
     value: Text<'a>,
+    #[serde(alias = "localized_value")]
     localizedValue: Text<'a>,
 }
 
@@ -289,6 +290,7 @@ struct Identity<'a> {
 #[derive(Deserialize, Default)]
 #[serde(default, bound(deserialize = "'de: 'a"))]
 struct HttpRequest<'a> {
+    #[serde(alias = "client_ip_address")]
     clientIpAddress: Text<'a>,
 }
 
@@ -455,6 +457,50 @@ struct Props<'a> {
     activitySubstatusValue: Text<'a>,
     eventSubmissionTimestamp: Text<'a>,
     httpRequest: Nested<HttpRequest<'a>>,
+    /// Privileged Identity Management records: who made the request, when `caller` is
+    /// empty (an object, its JSON text, or the name itself).
+    CallerInfo: Doc<'a, CallerInfo<'a>>,
+}
+
+/// `properties.CallerInfo` of PIM records, read leniently: the names it may carry.
+#[derive(Deserialize, Default)]
+#[serde(default, bound(deserialize = "'de: 'a"))]
+struct CallerInfo<'a> {
+    #[serde(alias = "UserPrincipalName", alias = "upn", alias = "Upn")]
+    userPrincipalName: Text<'a>,
+    #[serde(alias = "PrincipalName")]
+    principalName: Text<'a>,
+    #[serde(alias = "Email", alias = "mail", alias = "Mail")]
+    email: Text<'a>,
+    #[serde(alias = "DisplayName")]
+    displayName: Text<'a>,
+    #[serde(alias = "ObjectId", alias = "objectID", alias = "Id", alias = "id")]
+    objectId: Text<'a>,
+}
+
+/// The caller a PIM record's `CallerInfo` names: a sign-in name, else an e-mail address,
+/// else the object id, else the display name.
+fn caller_info_name(doc: Doc<'_, CallerInfo<'_>>) -> Option<String> {
+    let text;
+    let info = match doc {
+        Doc::Text(t) if !t.trim_start().starts_with('{') => {
+            return Some(t.trim().to_string()).filter(|t| !t.is_empty() && t.len() <= 256);
+        }
+        Doc::Text(t) => {
+            text = t;
+            from_json_str::<CallerInfo>(&text)?
+        }
+        Doc::Parsed(info) => info,
+        Doc::Missing => return None,
+    };
+    pick([
+        info.userPrincipalName.0,
+        info.principalName.0,
+        info.email.0,
+        info.objectId.0,
+        info.displayName.0,
+    ])
+    .map(Cow::into_owned)
 }
 
 /// One Activity record in any JSON shape (the keys of the three shapes side by side; unknown
@@ -464,29 +510,41 @@ struct Props<'a> {
 struct Record<'a> {
     // Diagnostic-settings records.
     time: Text<'a>,
+    #[serde(alias = "resource_id")]
     resourceId: Text<'a>,
+    #[serde(alias = "operation_name")]
     operationName: Localized<'a>,
     category: Localized<'a>,
     resultType: Text<'a>,
     resultSignature: Text<'a>,
     callerIpAddress: Text<'a>,
+    #[serde(alias = "correlation_id")]
     correlationId: Text<'a>,
     identity: Nested<Identity<'a>>,
     properties: Nested<Props<'a>>,
     level: Text<'a>,
     location: Text<'a>,
+    #[serde(alias = "tenant_id")]
     tenantId: Text<'a>,
-    // Activity Log REST API objects.
+    // Activity Log REST API objects (camelCase, as the Go and JS SDKs also write them), and
+    // the Python SDK's `as_dict()` (snake_case: the aliases).
+    #[serde(alias = "event_timestamp")]
     eventTimestamp: Text<'a>,
+    #[serde(alias = "submission_timestamp")]
     submissionTimestamp: Text<'a>,
     caller: Text<'a>,
     status: Localized<'a>,
+    #[serde(alias = "sub_status")]
     subStatus: Localized<'a>,
     claims: Nested<Claims<'a>>,
     authorization: Nested<Authz<'a>>,
+    #[serde(alias = "http_request")]
     httpRequest: Nested<HttpRequest<'a>>,
+    #[serde(alias = "event_data_id")]
     eventDataId: Text<'a>,
+    #[serde(alias = "resource_provider_name")]
     resourceProviderName: Localized<'a>,
+    #[serde(alias = "subscription_id")]
     subscriptionId: Text<'a>,
     // Log Analytics `AzureActivity` rows (JSON, or CSV cells).
     Type: Text<'a>,
@@ -776,7 +834,8 @@ impl<'a> Record<'a> {
             return Err(RecordError::NotThisFormat);
         }
 
-        let caller = pick([r.caller.0, r.Caller.0, props.caller.0]);
+        let caller_info = caller_info_name(props.CallerInfo).map(Cow::Owned);
+        let caller = pick([r.caller.0, r.Caller.0, props.caller.0, caller_info]);
         let src_ip = pick([
             r.callerIpAddress.0,
             r.CallerIpAddress.0,
@@ -996,6 +1055,12 @@ impl Provider for AzureActivity {
         if has(&["eventTimestamp"]) && has(&["operationName", "value"]) && rest_extra {
             return true;
         }
+        // The same object as the Python SDK's `as_dict()` writes it (snake_case).
+        let sdk_extra =
+            has(&["event_data_id"]) || has(&["submission_timestamp"]) || has(&["status", "value"]);
+        if has(&["event_timestamp"]) && has(&["operation_name", "value"]) && sdk_extra {
+            return true;
+        }
         // Diagnostic-settings record with an Activity category (not AuditLogs, kube-audit...).
         let text =
             |key: &str| probe_str(probe, &[key]).or_else(|| probe_str(probe, &[key, "value"]));
@@ -1003,6 +1068,10 @@ impl Provider for AzureActivity {
             && text("operationName").is_some()
             && text("category").is_some_and(|c| known_category(c).is_some())
             && (has(&["resourceId"]) || has(&["correlationId"]))
+    }
+
+    fn dialect(&self, probe: &Probe) -> Option<&'static str> {
+        probe_has(probe, &["event_timestamp"]).then_some("azure-sdk")
     }
 
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError> {

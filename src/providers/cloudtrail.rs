@@ -62,7 +62,15 @@ impl Provider for CloudTrail {
         let aws_source =
             probe_str(probe, &["eventSource"]).is_some_and(|s| s.ends_with(".amazonaws.com"));
         let aws_type = probe_str(probe, &["eventType"]).is_some_and(|t| EVENT_TYPES.contains(&t));
-        probe_has(probe, &["eventVersion"]) && (aws_source || aws_type)
+        if probe_has(probe, &["eventVersion"]) {
+            return aws_source || aws_type;
+        }
+        // SIEM re-exports drop `eventVersion`: an AWS event source, the event's name and time,
+        // and who acted or where are still there.
+        aws_source
+            && probe_str(probe, &["eventName"]).is_some()
+            && probe_has(probe, &["eventTime"])
+            && (probe_has(probe, &["userIdentity"]) || probe_has(probe, &["awsRegion"]))
     }
 
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError> {

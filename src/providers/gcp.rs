@@ -16,7 +16,8 @@ use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use sonic_rs::JsonValueTrait;
 
 use super::fields::{
-    Flag, Num, Text, details_from, from_json, looks_read_only, probe_get, probe_str, sub_cow,
+    Flag, Num, Text, details_from, from_json, looks_read_only, probe_get, probe_has, probe_str,
+    sub_cow,
 };
 use super::time::parse_rfc3339;
 use super::{Probe, Provider, RecordError};
@@ -45,6 +46,11 @@ impl Provider for Gcp {
         }
         probe_str(probe, &["protoPayload", "@type"]).is_some_and(|t| t.ends_with(AUDIT_LOG_TYPE))
             || probe_str(probe, &["logName"]).is_some_and(|l| l.contains(AUDIT_LOG_NAME))
+            // SIEM re-exports without `@type` or `logName`: an audit payload's own fields.
+            || (probe_str(probe, &["protoPayload", "methodName"]).is_some()
+                && probe_str(probe, &["protoPayload", "serviceName"]).is_some()
+                && (probe_has(probe, &["protoPayload", "authenticationInfo"])
+                    || probe_has(probe, &["protoPayload", "authorizationInfo"])))
     }
 
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError> {

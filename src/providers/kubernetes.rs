@@ -37,10 +37,14 @@ impl Provider for Kubernetes {
         if probe_has(probe, &["kind"]) && kind != Some("Event") {
             return false;
         }
+        let text = |k: &str| probe_str(probe, &[k]).is_some_and(|v| !v.is_empty());
         (kind == Some("Event") && api.is_some())
-            || ["auditID", "verb", "stage"]
-                .iter()
-                .all(|k| probe_str(probe, &[k]).is_some_and(|v| !v.is_empty()))
+            || ["auditID", "verb", "stage"].iter().all(|k| text(k))
+            // SIEM re-exports that keep the request but drop `kind`, `apiVersion`, `stage`.
+            || (text("auditID")
+                && text("verb")
+                && text("requestURI")
+                && probe_has(probe, &["user"]))
     }
 
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError> {

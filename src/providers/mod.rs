@@ -61,6 +61,11 @@ pub trait Provider: Send + Sync {
     fn format(&self) -> &'static str;
     /// Whether a JSON record (already unwrapped from any envelope) is of this format.
     fn sniff_json(&self, probe: &Probe) -> bool;
+    /// The name of the variant of this format's record shape a probe has, when the summary
+    /// should say it (Azure SDK serialisation: `azure-sdk`).
+    fn dialect(&self, _probe: &Probe) -> Option<&'static str> {
+        None
+    }
     /// Parses one JSON record into an event.
     fn parse_json<'a>(&self, record: &'a [u8]) -> Result<Event<'a>, RecordError>;
     /// Whether `parse_json` itself refuses records nested deeper than

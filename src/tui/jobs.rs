@@ -455,9 +455,17 @@ fn read_record(place: &RecordPlace) -> Result<PrettyRecord, String> {
         }
         .to_string()
     })?;
+    // An export tool's wrapper (lookup-events, search hits...) shows the record inside it.
+    let (shown, total) = if wanted == place.len {
+        let inner = crate::load::sniff::shown_record(&bytes);
+        let total = inner.len() as u64;
+        (inner, total)
+    } else {
+        (std::borrow::Cow::Borrowed(&bytes[..]), u64::from(place.len))
+    };
     Ok(pretty_json::pretty_prefix(
-        &bytes,
-        u64::from(place.len),
+        &shown,
+        total,
         pretty_json::SHOWN_BYTES,
     ))
 }

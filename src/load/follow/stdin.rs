@@ -36,7 +36,7 @@ fn read(index: usize, tx: &Sender<IngestMsg>, load: &LoadOptions) {
     let mut report = InputReport {
         input: index,
         name: "-".into(),
-        shape: "unreadable",
+        shape: "unreadable".into(),
         format: None,
         envelope: None,
         origin: None,
@@ -77,7 +77,7 @@ fn read(index: usize, tx: &Sender<IngestMsg>, load: &LoadOptions) {
                     // The store can show these records again from now on.
                     report.format = context.format.map(|p| p.format());
                     report.envelope = context.envelope.name();
-                    report.shape = framer.shape().map(|s| s.name()).unwrap_or("empty");
+                    report.shape = label(&framer, Some(&context));
                     msgs.push(IngestMsg::InputFinished(report.clone()));
                 }
                 msgs
@@ -89,10 +89,23 @@ fn read(index: usize, tx: &Sender<IngestMsg>, load: &LoadOptions) {
             }
         }
     }
-    report.shape = framer.shape().map(|s| s.name()).unwrap_or("empty");
+    report.shape = label(&framer, context.as_deref());
     let _ = tx.send(IngestMsg::InputFinished(report));
     let _ = tx.send(IngestMsg::InputNotice(Notice {
         name: "-".into(),
         what: STDIN_ENDED.into(),
     }));
+}
+
+/// The summary's shape of standard input so far.
+fn label(framer: &Framer, context: Option<&InputContext>) -> String {
+    match framer.shape() {
+        Some(shape) => crate::load::sniff::shape_label(
+            shape,
+            context.map_or(crate::load::sniff::Envelope::None, |c| c.envelope),
+            context.and_then(|c| c.dialect),
+            framer.missing_separators(),
+        ),
+        None => "empty".into(),
+    }
 }

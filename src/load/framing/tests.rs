@@ -191,3 +191,59 @@ fn records_across_recycled_chunk_buffers_keep_their_place() {
         assert_eq!(seen, (0..count).map(record).collect::<Vec<_>>());
     }
 }
+
+/// Frames `bytes`, returning the records and how many array separators were missing.
+fn frame_counting(bytes: &[u8]) -> (Vec<String>, u64) {
+    let mut framer = Framer::new("t", Box::new(io::Cursor::new(bytes.to_vec())));
+    let mut records = Vec::new();
+    while let Some(item) = framer.next_chunk() {
+        if let Framed::Chunk(chunk) = item {
+            for (_, record, _) in chunk.json_records() {
+                records.push(String::from_utf8_lossy(record).into_owned());
+            }
+        }
+    }
+    (records, framer.missing_separators())
+}
+
+#[test]
+fn search_responses_yield_their_hits_and_other_hits_keys_stay_records() {
+    let response = br#"{"took":3,"hits":{"total":{"value":2},"max_score":1,"hits":[{"_id":"a","_source":{"x":1}},{"_id":"b","_source":{"x":2}}]}}"#;
+    let (records, _) = frame_counting(response);
+    assert_eq!(
+        records,
+        [
+            r#"{"_id":"a","_source":{"x":1}}"#,
+            r#"{"_id":"b","_source":{"x":2}}"#
+        ]
+    );
+    // A record that merely has a `hits` object is a record.
+    let record = br#"{"eventName":"x","hits":{"count":3,"last":"y"}}"#;
+    assert_eq!(frame_counting(record).0, [String::from_utf8_lossy(record)]);
+}
+
+#[test]
+fn lake_result_rows_are_records() {
+    let results = br#"{"QueryStatus":"FINISHED","QueryResultRows":[[{"eventJson":"{}"}],[{"eventName":"X"},{"eventTime":"t"}]]}"#;
+    let (records, missing) = frame_counting(results);
+    assert_eq!(
+        records,
+        [
+            r#"[{"eventJson":"{}"}]"#,
+            r#"[{"eventName":"X"},{"eventTime":"t"}]"#
+        ]
+    );
+    assert_eq!(missing, 0);
+}
+
+#[test]
+fn missing_separators_in_arrays_are_counted_and_concatenated_values_are_not() {
+    let (records, missing) = frame_counting(b"[{\"a\":1}{\"b\":2},{\"c\":3}\n{\"d\":4}]");
+    assert_eq!(records.len(), 4);
+    assert_eq!(missing, 2);
+    let (records, missing) = frame_counting(b"{\"Records\":[{\"a\":1}{\"b\":2}]}");
+    assert_eq!((records.len(), missing), (2, 1));
+    // Values one after the other at the top level need no separator.
+    let (records, missing) = frame_counting(b"{\"a\":1}{\"b\":2}\n[{\"c\":3}][{\"d\":4}]");
+    assert_eq!((records.len(), missing), (4, 0));
+}
