@@ -598,3 +598,47 @@ fn the_tui_lists_sigma_findings_to_drill_into() {
     let events = h.screen();
     assert!(events.contains("PutBucketPolicy"), "{events}");
 }
+
+/// Sigma rules read the record inside every export shape: Event History's `CloudTrailEvent`
+/// string, CloudTrail Lake rows, arrays with missing commas.
+#[test]
+fn sigma_rules_read_records_inside_export_shapes() {
+    let set = RuleSet::load(&[fixture("sigma/rules/modifiers.yml")]).unwrap();
+    let stop = set
+        .rules
+        .iter()
+        .position(|r| {
+            r.title
+                .starts_with("regular expressions are case-sensitive")
+        })
+        .unwrap();
+    for file in [
+        "cloudtrail/lookup-events-pages.json",
+        "cloudtrail/lake-query-results.json",
+        "cloudtrail/missing-commas.json",
+    ] {
+        let store = load(&[&fixture(file)]);
+        let run = sigma::run(&store, store.frame(), &set, 0).unwrap();
+        assert_eq!(run.unreadable, 0, "{file}: {:?}", run.errors);
+        let actions: Vec<String> = {
+            let c = store
+                .frame()
+                .column("action")
+                .unwrap()
+                .cast(&DataType::String)
+                .unwrap();
+            c.str()
+                .unwrap()
+                .iter()
+                .map(|v| v.unwrap_or_default().to_string())
+                .collect()
+        };
+        let expected = actions
+            .iter()
+            .filter(|a| ["StopLogging", "DeleteTrail"].contains(&a.as_str()))
+            .count();
+        let found = run.hits.iter().filter(|h| h.rule == stop).count();
+        assert!(expected > 0, "{file} holds a StopLogging or DeleteTrail");
+        assert_eq!(found, expected, "{file}");
+    }
+}

@@ -89,7 +89,8 @@ impl<'a> RecordReader<'a> {
         let (name, offset, _) = self.place(row);
         let at = || format!("{name} at byte {offset}");
         let first = raw.iter().find(|b| !b.is_ascii_whitespace());
-        if first.is_some_and(|b| *b != b'{') && offset > 0 {
+        // A CSV row (its input's header comes first); JSON records are objects, Lake rows arrays.
+        if first.is_some_and(|b| !matches!(b, b'{' | b'[')) && offset > 0 {
             let origin = self.origin(name, offset)?;
             return self
                 .table_row(name, origin, offset, raw)
