@@ -21,7 +21,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("../shared/sigma-rules"));
     let started = Instant::now();
-    let set = RuleSet::load(&[rules_dir.clone()]).expect("rules");
+    let set = RuleSet::load(std::slice::from_ref(&rules_dir)).expect("rules");
     let rules_s = started.elapsed().as_secs_f64();
     let (store, load_s) = super::detect::load_month(data, events, ensure);
     let frame = store.frame();

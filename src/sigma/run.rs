@@ -239,6 +239,9 @@ impl Evaluation<'_> {
     }
 }
 
+/// Per action id: the rules (with the log types each covers) whose conditions admit it.
+type ActionTable<'a> = Vec<Vec<(u16, &'a Vec<bool>)>>;
+
 /// Each candidate row with the rules it may match, in row order.
 fn candidate_rows(
     set: &RuleSet,
@@ -284,7 +287,7 @@ fn candidate_rows(
         .max()
         .unwrap_or(0)
         + 1;
-    let mut tables: HashMap<u32, Vec<Vec<(u16, &Vec<bool>)>>> = HashMap::new();
+    let mut tables: HashMap<u32, ActionTable<'_>> = HashMap::new();
     for (provider, rules) in &by_provider {
         let mut table = vec![Vec::new(); action_slots];
         for (slot, entry) in table.iter_mut().enumerate() {

@@ -131,7 +131,8 @@ impl AppState {
             frame: self.store.frame().clone(),
             config: std::sync::Arc::clone(&self.settings.config),
             tz: self.settings.tz.clone(),
-            store: (!self.settings.config.detect.sigma.is_empty()).then(|| self.store.snapshot()),
+            store: (!self.settings.config.detect.sigma.is_empty())
+                .then(|| Box::new(self.store.snapshot())),
         })));
     }
 

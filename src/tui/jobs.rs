@@ -228,7 +228,7 @@ pub struct DetectJob {
     pub tz: jiff::tz::TimeZone,
     /// A snapshot of the store when `[detect] sigma` names rules (they read the original
     /// records again).
-    pub store: Option<FrameStore>,
+    pub store: Option<Box<FrameStore>>,
 }
 
 /// The built-in rules' findings and those of the Sigma rules the configuration names.

@@ -279,7 +279,7 @@ fn read_record(path: &PathBuf, line: Option<usize>) -> anyhow::Result<Value> {
         None => &bytes,
     };
     let place = line.map(|n| format!(":{n}")).unwrap_or_default();
-    Ok(sigma::reader::bare_record(text).map_err(|e| anyhow::anyhow!("{name}{place}: {e}"))?)
+    sigma::reader::bare_record(text).map_err(|e| anyhow::anyhow!("{name}{place}: {e}"))
 }
 
 /// Events of one rule and actor closer than this (µs) form one finding.
