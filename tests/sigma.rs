@@ -12,18 +12,19 @@ use trailscope::store::FrameStore;
 
 use crate::util::{fixture, load, run, stderr, stdout};
 
-fn event_ids(store: &FrameStore) -> Vec<String> {
-    let column = store
-        .frame()
-        .column("event_id")
-        .unwrap()
+/// A column as text, nulls as "".
+fn text_column(frame: &DataFrame, name: &str) -> Vec<String> {
+    let column = frame.column(name).unwrap().cast(&DataType::String).unwrap();
+    column
         .str()
         .unwrap()
-        .clone();
-    column
         .iter()
         .map(|v| v.unwrap_or_default().to_string())
         .collect()
+}
+
+fn event_ids(store: &FrameStore) -> Vec<String> {
+    text_column(store.frame(), "event_id")
 }
 
 /// Per rule title: the event ids it matched.
@@ -426,14 +427,7 @@ fn the_prefilters_columns_hold_their_fields_unchanged_on_the_real_samples() {
     let store = load(&[&real_samples()]);
     let frame = store.frame();
     let reader = sigma::reader::RecordReader::new(&store, frame).unwrap();
-    let text = |name: &str| -> Vec<String> {
-        let c = frame.column(name).unwrap().cast(&DataType::String).unwrap();
-        c.str()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap_or_default().to_string())
-            .collect()
-    };
+    let text = |name: &str| text_column(frame, name);
     let (providers, log_types, actions) = (text("provider"), text("log_type"), text("action"));
     let fields = [
         "eventName",
@@ -495,14 +489,7 @@ fn the_prefilter_never_hides_a_match_and_public_rules_fire_on_the_real_samples()
     assert_eq!(run.unreadable, 0, "{:?}", run.errors);
     let prefiltered: BTreeSet<(usize, u32)> = run.hits.iter().map(|h| (h.rule, h.row)).collect();
     let reader = sigma::reader::RecordReader::new(&store, frame).unwrap();
-    let text = |name: &str| -> Vec<String> {
-        let c = frame.column(name).unwrap().cast(&DataType::String).unwrap();
-        c.str()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap_or_default().to_string())
-            .collect()
-    };
+    let text = |name: &str| text_column(frame, name);
     let (providers, log_types) = (text("provider"), text("log_type"));
     let mut everything = BTreeSet::new();
     let mut evaluated = 0;
@@ -620,19 +607,7 @@ fn sigma_rules_read_records_inside_export_shapes() {
         let store = load(&[&fixture(file)]);
         let run = sigma::run(&store, store.frame(), &set, 0).unwrap();
         assert_eq!(run.unreadable, 0, "{file}: {:?}", run.errors);
-        let actions: Vec<String> = {
-            let c = store
-                .frame()
-                .column("action")
-                .unwrap()
-                .cast(&DataType::String)
-                .unwrap();
-            c.str()
-                .unwrap()
-                .iter()
-                .map(|v| v.unwrap_or_default().to_string())
-                .collect()
-        };
+        let actions = text_column(store.frame(), "action");
         let expected = actions
             .iter()
             .filter(|a| ["StopLogging", "DeleteTrail"].contains(&a.as_str()))

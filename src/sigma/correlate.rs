@@ -8,10 +8,10 @@ use polars::prelude::DataFrame;
 use rsigma_eval::result::ResultBody;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
 
+use super::hit::Hit;
 use super::reader::RecordReader;
 use super::record::{ROW_REF, RecordEvent};
 use super::rules::RuleSet;
-use super::run::Hit;
 use crate::detectors::Finding;
 use crate::detectors::event::{i64s, strings};
 use crate::schema::{ACTOR, EVENT_ID, PROVIDER, TIME};

@@ -18,6 +18,7 @@ pub mod check;
 pub mod correlate;
 pub mod explain;
 pub mod fields;
+pub mod hit;
 pub mod prefilter;
 pub mod reader;
 pub mod record;

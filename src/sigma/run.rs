@@ -11,6 +11,7 @@ use rsigma_eval::{EvaluationResult, evaluate_rule};
 use serde_json::Value;
 
 use super::correlate;
+pub use super::hit::Hit;
 use super::prefilter::{self, Allowed, ColumnValues, LiteralIndex};
 use super::reader::RecordReader;
 use super::record::RecordEvent;
@@ -23,17 +24,6 @@ use crate::{Error, Result};
 
 /// How many unreadable records are described (the rest are counted).
 const DESCRIBED_ERRORS: usize = 20;
-
-/// One match of a detection rule.
-#[derive(Debug, Clone)]
-pub struct Hit {
-    /// The rule (index into [`RuleSet::rules`]).
-    pub rule: usize,
-    /// The frame row.
-    pub row: u32,
-    /// What matched, for the finding's reason (`eventName=StopLogging`).
-    pub matched: String,
-}
 
 /// What a run did.
 #[derive(Debug, Clone, Default)]
