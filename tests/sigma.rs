@@ -617,3 +617,44 @@ fn sigma_rules_read_records_inside_export_shapes() {
         assert_eq!(found, expected, "{file}");
     }
 }
+
+/// `[detect] sigma` puts the Sigma findings in incidents and in reports too.
+#[test]
+fn configured_sigma_findings_reach_incidents_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    let rules = fixture("sigma/rules/modifiers.yml");
+    std::fs::write(
+        &config,
+        format!("[detect]\nsigma = [{:?}]\n", rules.to_str().unwrap()),
+    )
+    .unwrap();
+    let logs = fixture("sigma/logs/cloudtrail.jsonl");
+    let incidents = run(&[
+        "incidents",
+        "--config",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+        logs.to_str().unwrap(),
+    ]);
+    assert!(incidents.status.success(), "{}", stderr(&incidents));
+    assert!(
+        stdout(&incidents).contains("sigma:modifiers"),
+        "{}",
+        stdout(&incidents)
+    );
+    let out = dir.path().join("report.md");
+    let report = run(&[
+        "report",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        logs.to_str().unwrap(),
+    ]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let text = std::fs::read_to_string(&out).unwrap();
+    // Markdown escapes the title's punctuation.
+    assert!(text.contains("cidr \\(ev\\-09\\)"), "{text}");
+}

@@ -49,3 +49,26 @@ pub fn rule_paths(
     }
     out
 }
+
+/// Adds the findings of the Sigma rules `[detect] sigma` names (none: nothing to do) to
+/// `findings`, in report order: what every view of findings (the TUI, reports, incidents)
+/// shows beside the built-in rules'.
+pub fn add_configured(
+    store: &crate::store::FrameStore,
+    frame: &polars::prelude::DataFrame,
+    config: &crate::config::Config,
+    findings: &mut Vec<crate::detectors::Finding>,
+) -> crate::Result<()> {
+    let paths = rule_paths(config, &[]);
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let set = RuleSet::load(&paths)?;
+    let gap = i64::from(config.detect.group_minutes) * crate::time::MINUTE;
+    let found = run(store, frame, &set, gap)?.findings;
+    if !found.is_empty() {
+        findings.extend(found);
+        crate::detectors::sort_findings(findings);
+    }
+    Ok(())
+}

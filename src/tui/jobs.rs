@@ -235,14 +235,7 @@ pub struct DetectJob {
 fn all_findings(job: &DetectJob) -> crate::Result<Vec<Finding>> {
     let mut list = detectors::run(&job.frame, &job.config)?;
     if let Some(store) = &job.store {
-        let paths = crate::sigma::rule_paths(&job.config, &[]);
-        let set = crate::sigma::RuleSet::load(&paths)?;
-        let gap = i64::from(job.config.detect.group_minutes) * crate::time::MINUTE;
-        let run = crate::sigma::run(store, &job.frame, &set, gap)?;
-        if !run.findings.is_empty() {
-            list.extend(run.findings);
-            detectors::sort_findings(&mut list);
-        }
+        crate::sigma::add_configured(store, &job.frame, &job.config, &mut list)?;
     }
     Ok(list)
 }

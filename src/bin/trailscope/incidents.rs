@@ -19,7 +19,8 @@ pub(crate) fn incidents(
 ) -> anyhow::Result<ExitCode> {
     loaded.require_events()?;
     let frame = loaded.store.frame();
-    let findings = detectors::run(frame, &loaded.config)?;
+    let mut findings = detectors::run(frame, &loaded.config)?;
+    trailscope::sigma::add_configured(&loaded.store, frame, &loaded.config, &mut findings)?;
     let settings = incidents::Settings::from_config(&loaded.config);
     let all = incidents::group(frame, &findings, &settings)?;
     let wanted = resolved.findings();

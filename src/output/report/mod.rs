@@ -477,9 +477,11 @@ impl<'a> Evidence<'a> {
         // SHA-256 while the rules run: one reads files while the other computes.
         let (hashes, computed) = std::thread::scope(|s| {
             let hashing = s.spawn(|| scope::input_hashes(store));
-            let computed = known
-                .is_none()
-                .then(|| detectors::run(store.frame(), config));
+            let computed = known.is_none().then(|| {
+                let mut all = detectors::run(store.frame(), config)?;
+                crate::sigma::add_configured(store, store.frame(), config, &mut all)?;
+                Ok::<_, Error>(all)
+            });
             (hashing.join(), computed)
         });
         let hashes = hashes.map_err(|_| Error::Invalid("hashing the inputs failed".into()))?;
