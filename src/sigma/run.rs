@@ -379,15 +379,18 @@ fn findings(set: &RuleSet, frame: &DataFrame, hits: &[Hit], gap: i64) -> Result<
         let first = group[0];
         let rule = &set.rules[hits[first].rule];
         let count = group.len();
-        let mut reason = format!(
-            "Sigma rule \"{}\" ({}) matched: {}",
+        // What matched first (the list shows the reason's start), then the rule and its file.
+        let more = if count > 1 {
+            format!(", and {} more matching events", count - 1)
+        } else {
+            String::new()
+        };
+        let reason = format!(
+            "{}{more} (Sigma rule \"{}\", {})",
+            hits[first].matched,
             rule.title,
-            rule.path.display(),
-            hits[first].matched
+            rule.path.display()
         );
-        if count > 1 {
-            reason.push_str(&format!(" (and {} more matching events)", count - 1));
-        }
         out.push(Finding {
             rule: format!("sigma:{}", rule.key),
             title: rule.title.clone(),
