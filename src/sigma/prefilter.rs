@@ -431,6 +431,8 @@ impl LiteralIndex {
             Some(
                 aho_corasick::AhoCorasick::builder()
                     .ascii_case_insensitive(true)
+                    // A full DFA: the fastest search, and the literals are few (hundreds).
+                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
                     .build(&texts)
                     .map_err(|e| crate::Error::Invalid(format!("Sigma literals: {e}")))?,
             )

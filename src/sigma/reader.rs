@@ -15,7 +15,7 @@ use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::store::FrameStore;
 
 /// Bytes read at once when reading many records of one input in order.
-const WINDOW: u64 = 8 << 20;
+const WINDOW: u64 = 32 << 20;
 
 /// Reads the original records of a frame's rows again.
 pub struct RecordReader<'a> {
