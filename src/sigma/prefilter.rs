@@ -428,12 +428,17 @@ impl LiteralIndex {
         let automaton = if texts.is_empty() {
             None
         } else {
-            Some(
+            // A full DFA is the fastest search; a rule set too large for one gets the
+            // automaton the crate chooses.
+            let build = |kind| {
                 aho_corasick::AhoCorasick::builder()
                     .ascii_case_insensitive(true)
-                    // A full DFA: the fastest search, and the literals are few (hundreds).
-                    .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .kind(kind)
                     .build(&texts)
+            };
+            Some(
+                build(Some(aho_corasick::AhoCorasickKind::DFA))
+                    .or_else(|_| build(None))
                     .map_err(|e| crate::Error::Invalid(format!("Sigma literals: {e}")))?,
             )
         };
