@@ -27,6 +27,18 @@ fn event_ids(store: &FrameStore) -> Vec<String> {
     text_column(store.frame(), "event_id")
 }
 
+/// A configuration file in `dir` whose `[detect] sigma` names the fixture rules.
+fn config_naming_rules(dir: &Path) -> PathBuf {
+    let config = dir.join("config.toml");
+    let rules = fixture("sigma/rules/modifiers.yml");
+    std::fs::write(
+        &config,
+        format!("[detect]\nsigma = [{:?}]\n", rules.to_str().unwrap()),
+    )
+    .unwrap();
+    config
+}
+
 /// Per rule title: the event ids it matched.
 fn matches(rules: &Path, logs: &Path) -> BTreeMap<String, Vec<String>> {
     let set = RuleSet::load(&[rules.to_path_buf()]).unwrap();
@@ -202,13 +214,7 @@ fn detect_reports_sigma_findings_beside_the_built_in_ones() {
 #[test]
 fn the_configuration_names_sigma_rules_too() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    let rules = fixture("sigma/rules/modifiers.yml");
-    std::fs::write(
-        &config,
-        format!("[detect]\nsigma = [{:?}]\n", rules.to_str().unwrap()),
-    )
-    .unwrap();
+    let config = config_naming_rules(dir.path());
     let output = run(&[
         "detect",
         "--config",
@@ -622,13 +628,7 @@ fn sigma_rules_read_records_inside_export_shapes() {
 #[test]
 fn configured_sigma_findings_reach_incidents_and_reports() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.toml");
-    let rules = fixture("sigma/rules/modifiers.yml");
-    std::fs::write(
-        &config,
-        format!("[detect]\nsigma = [{:?}]\n", rules.to_str().unwrap()),
-    )
-    .unwrap();
+    let config = config_naming_rules(dir.path());
     let logs = fixture("sigma/logs/cloudtrail.jsonl");
     let incidents = run(&[
         "incidents",

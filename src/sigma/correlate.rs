@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use polars::prelude::DataFrame;
+use polars::prelude::*;
 use rsigma_eval::result::ResultBody;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
 
@@ -109,9 +109,34 @@ fn findings(
         return Ok(Vec::new());
     }
     let times = i64s(frame, TIME)?;
-    let actors = strings(frame, ACTOR)?;
-    let providers = strings(frame, PROVIDER)?;
-    let event_ids = strings(frame, EVENT_ID)?;
+    // The text columns of the rows the firings name only (not a string per loaded event).
+    let mut named: BTreeSet<u32> = BTreeSet::new();
+    for (row, result) in &firings {
+        named.insert(*row);
+        if let ResultBody::Correlation(body) = &result.body {
+            named.extend(body.event_refs.iter().flatten().filter_map(row_of));
+        }
+    }
+    let named: Vec<u32> = named.into_iter().collect();
+    let picked = frame
+        .take(&IdxCa::from_vec(
+            PlSmallStr::EMPTY,
+            named.iter().map(|r| *r as IdxSize).collect(),
+        ))
+        .map_err(Error::polars("reading the correlated events"))?;
+    let index: HashMap<u32, usize> = named.iter().enumerate().map(|(i, r)| (*r, i)).collect();
+    let (actors, providers, ids) = (
+        strings(&picked, ACTOR)?,
+        strings(&picked, PROVIDER)?,
+        strings(&picked, EVENT_ID)?,
+    );
+    let text = |column: &Vec<String>, row: u32| {
+        index
+            .get(&row)
+            .and_then(|i| column.get(*i))
+            .cloned()
+            .unwrap_or_default()
+    };
     let mut open: HashMap<(String, Vec<(String, String)>), usize> = HashMap::new();
     let mut out: Vec<Finding> = Vec::new();
     for (row, result) in firings {
@@ -130,7 +155,7 @@ fn findings(
             .event_refs
             .iter()
             .flatten()
-            .filter_map(|r| r.id.as_deref()?.strip_prefix(ROW_REF)?.parse().ok())
+            .filter_map(row_of)
             .collect();
         rows.push(row);
         let time = times.get(row as usize).copied().flatten();
@@ -146,11 +171,7 @@ fn findings(
             let mut all: BTreeSet<u32> = previous.rows.iter().copied().collect();
             all.extend(rows);
             previous.rows = all.into_iter().collect();
-            previous.event_ids = previous
-                .rows
-                .iter()
-                .map(|r| event_ids.get(*r as usize).cloned().unwrap_or_default())
-                .collect();
+            previous.event_ids = previous.rows.iter().map(|r| text(&ids, *r)).collect();
             previous.count = previous.rows.len() as u64;
             continue;
         }
@@ -178,12 +199,9 @@ fn findings(
             title: correlation.title.clone(),
             severity: correlation.severity,
             time: times.get(first).copied().flatten(),
-            actor: actors.get(row as usize).cloned().unwrap_or_default(),
-            provider: providers.get(row as usize).cloned().unwrap_or_default(),
-            event_ids: rows
-                .iter()
-                .map(|r| event_ids.get(*r as usize).cloned().unwrap_or_default())
-                .collect(),
+            actor: text(&actors, row),
+            provider: text(&providers, row),
+            event_ids: rows.iter().map(|r| text(&ids, *r)).collect(),
             count: rows.len() as u64,
             rows,
             reason,
@@ -191,4 +209,9 @@ fn findings(
         });
     }
     Ok(out)
+}
+
+/// The frame row an event reference names ([`RecordEvent::for_row`]).
+fn row_of(reference: &rsigma_eval::correlation::EventRef) -> Option<u32> {
+    reference.id.as_deref()?.strip_prefix(ROW_REF)?.parse().ok()
 }

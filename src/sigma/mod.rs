@@ -63,12 +63,28 @@ pub fn add_configured(
     if paths.is_empty() {
         return Ok(());
     }
-    let set = RuleSet::load(&paths)?;
-    let gap = i64::from(config.detect.group_minutes) * crate::time::MINUTE;
-    let found = run(store, frame, &set, gap)?.findings;
+    let found = run_rules(store, frame, config, &paths)?.1.findings;
     if !found.is_empty() {
         findings.extend(found);
         crate::detectors::sort_findings(findings);
     }
     Ok(())
+}
+
+/// Reads the rules under `paths` and runs them over `frame`, matches grouped as the
+/// configuration's `group_minutes` groups the built-in rules'.
+pub fn run_rules(
+    store: &crate::store::FrameStore,
+    frame: &polars::prelude::DataFrame,
+    config: &crate::config::Config,
+    paths: &[std::path::PathBuf],
+) -> crate::Result<(RuleSet, SigmaRun)> {
+    let set = RuleSet::load(paths)?;
+    let found = run(store, frame, &set, group_gap(config))?;
+    Ok((set, found))
+}
+
+/// Matches of one rule and actor closer than this (µs) form one finding.
+pub fn group_gap(config: &crate::config::Config) -> i64 {
+    i64::from(config.detect.group_minutes) * crate::time::MINUTE
 }

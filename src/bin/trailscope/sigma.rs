@@ -96,7 +96,7 @@ fn check_command(
     if !logs.is_empty() {
         let loaded = load(logs, input_format, common)?;
         let frame = loaded.store.frame();
-        let run = sigma::run(&loaded.store, frame, &set, group_gap(&loaded))?;
+        let run = sigma::run(&loaded.store, frame, &set, sigma::group_gap(&loaded.config))?;
         report = check::with_logs(report, &loaded.store, frame, &run, &set)?;
     }
     let mut out = io::stdout().lock();
@@ -282,11 +282,6 @@ fn read_record(path: &PathBuf, line: Option<usize>) -> anyhow::Result<Value> {
     sigma::reader::bare_record(text).map_err(|e| anyhow::anyhow!("{name}{place}: {e}"))
 }
 
-/// Events of one rule and actor closer than this (µs) form one finding.
-fn group_gap(loaded: &Loaded) -> i64 {
-    i64::from(loaded.config.detect.group_minutes) * 60_000_000
-}
-
 /// The Sigma findings for `detect`: the rules `[detect] sigma` and `--sigma` name, run over
 /// the loaded events; says on stderr how many rules did not convert and how many records
 /// could not be read again.
@@ -295,8 +290,7 @@ pub(crate) fn findings(loaded: &Loaded, given: &[PathBuf]) -> anyhow::Result<Vec
     if paths.is_empty() {
         return Ok(Vec::new());
     }
-    let set = RuleSet::load(&paths)?;
-    let run = sigma::run(&loaded.store, loaded.store.frame(), &set, group_gap(loaded))?;
+    let (set, run) = sigma::run_rules(&loaded.store, loaded.store.frame(), &loaded.config, &paths)?;
     let mut err = io::stderr().lock();
     if !set.unconverted.is_empty() {
         let _ = writeln!(
