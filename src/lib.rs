@@ -23,6 +23,7 @@ pub mod detectors;
 pub mod identity;
 pub mod incidents;
 pub mod json_scan;
+pub mod lake;
 pub mod load;
 pub mod net;
 pub mod output;
