@@ -1,10 +1,11 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [sigma] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [load-providers] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [sigma] [--events N] [--runs R] [--seconds S]`.
 //!
-//! load: generates 1,000,000 CloudTrail events (once, under `target/bench-data`) as one
-//! NDJSON file and as 1,000 S3 delivery files, then loads each shape into the normalized
-//! frame in a fresh child process per run and reports wall time, throughput and peak
-//! resident memory (VmHWM). If Python with the `duckdb` module is available, DuckDB loads
-//! the same files in the same run for comparison (`benches/duckdb_load.py`).
+//! load: generates 1,000,000 CloudTrail events of realistic traffic (once, under
+//! `target/bench-data`) as one NDJSON file and as 1,000 S3 delivery files, then loads each
+//! shape into the normalized frame in a fresh child process per run and reports wall time,
+//! throughput and peak resident memory (VmHWM). If Python with the `duckdb` module is
+//! available, DuckDB loads the same files after each run (`benches/duckdb_load.py`).
+//! load-providers: the same for Entra sign-ins, Kubernetes audit and GCP audit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
@@ -57,7 +58,10 @@ fn main() {
         .filter(|a| !a.starts_with("--") && a.parse::<usize>().is_err())
         .collect();
     if groups.is_empty() || groups.contains(&"load") {
-        bench_load(events, runs);
+        bench_load(events, runs, false);
+    }
+    if groups.contains(&"load-providers") {
+        bench_load(events, runs, true);
     }
     if groups.is_empty() || groups.contains(&"query") {
         query::bench_query(events, runs.max(5));
@@ -176,7 +180,8 @@ fn data_dir() -> PathBuf {
 
 fn ensure(kind: synth::Kind, dir: &Path, events: usize) {
     let marker = dir.join(".complete");
-    let stamp = format!("{events} v4");
+    // v5: the realistic benchmark traffic (src/synth/traffic.rs).
+    let stamp = format!("{events} v5");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(&stamp) {
         return;
     }
@@ -195,35 +200,74 @@ fn dir_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
-fn bench_load(events: usize, runs: usize) {
+/// The shapes `load` measures (CloudTrail) and `load-providers` measures (the others).
+/// Each is (label, generator, directory name, `duckdb_load.py` shape).
+fn load_shapes(providers: bool) -> Vec<(&'static str, synth::Kind, &'static str, &'static str)> {
+    if providers {
+        vec![
+            (
+                "Entra sign-ins {\"records\"} (hourly files)",
+                synth::Kind::EntraSignins,
+                "entra-signins",
+                "entra",
+            ),
+            (
+                "Kubernetes audit (1 file)",
+                synth::Kind::Kubernetes,
+                "kubernetes",
+                "k8s",
+            ),
+            (
+                "GCP audit (hourly one-per-line)",
+                synth::Kind::Gcp,
+                "gcp",
+                "gcp",
+            ),
+        ]
+    } else {
+        vec![
+            (
+                "CloudTrail ndjson (1 file)",
+                synth::Kind::CloudtrailNdjson,
+                "cloudtrail-ndjson",
+                "ndjson",
+            ),
+            (
+                "CloudTrail S3 (1,000-record files)",
+                synth::Kind::CloudtrailS3,
+                "cloudtrail-s3",
+                "s3",
+            ),
+        ]
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Loads each shape in a fresh process per run, alternating with DuckDB loading the same
+/// files, so both see the same machine state; prints medians and their ratio.
+fn bench_load(events: usize, runs: usize, providers: bool) {
     let base = data_dir();
-    let shapes = [
-        (
-            "ndjson (1 file)",
-            synth::Kind::CloudtrailNdjson,
-            base.join(format!("cloudtrail-ndjson-{events}")),
-        ),
-        (
-            "S3 {\"Records\"} (1,000-record files)",
-            synth::Kind::CloudtrailS3,
-            base.join(format!("cloudtrail-s3-{events}")),
-        ),
-    ];
     println!(
-        "load: {events} CloudTrail events, {runs} runs each, {} threads",
+        "load: {events} events per shape, {runs} runs each alternating with DuckDB, {} threads",
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1)
     );
     println!(
-        "{:<38} {:>9} {:>10} {:>10} {:>10} {:>12} {:>10} {:>10}",
-        "shape", "MB", "min s", "median s", "MB/s", "events/s", "peak MB", "duckdb s"
+        "{:<40} {:>7} {:>9} {:>9} {:>10} {:>9} {:>10} {:>7}",
+        "shape", "MB", "median s", "min s", "events/s", "peak MB", "duckdb s", "ratio"
     );
-    for (label, kind, dir) in shapes {
+    for (label, kind, name, shape) in load_shapes(providers) {
+        let dir = base.join(format!("{name}-{events}"));
         ensure(kind, &dir, events);
         let bytes = dir_bytes(&dir);
         let mut times = Vec::new();
-        let mut peaks = Vec::new();
+        let mut ducks = Vec::new();
+        let mut peak: f64 = 0.0;
         let mut loaded = 0;
         for _ in 0..runs {
             let exe = std::env::current_exe().unwrap();
@@ -241,23 +285,25 @@ fn bench_load(events: usize, runs: usize) {
             let fields: Vec<&str> = line.split_whitespace().collect();
             times.push(fields[0].parse::<f64>().unwrap());
             loaded = fields[1].parse::<u64>().unwrap();
-            peaks.push(fields[2].parse::<f64>().unwrap());
+            peak = peak.max(fields[2].parse::<f64>().unwrap());
+            if let Some(d) = duckdb_seconds(&dir, shape) {
+                ducks.push(d);
+            }
         }
-        times.sort_by(f64::total_cmp);
-        let min = times[0];
-        let median = times[times.len() / 2];
-        let peak = peaks.iter().copied().fold(0.0, f64::max);
-        let duck = duckdb_seconds(&dir, kind);
+        let min = times.iter().copied().fold(f64::INFINITY, f64::min);
+        let ours = median(times);
+        let duck = (!ducks.is_empty()).then(|| median(ducks));
         println!(
-            "{:<38} {:>9.0} {:>10.3} {:>10.3} {:>10.0} {:>12.0} {:>10.0} {:>10}",
+            "{:<40} {:>7.0} {:>9.3} {:>9.3} {:>10.0} {:>9.0} {:>10} {:>7}",
             label,
             bytes as f64 / 1e6,
+            ours,
             min,
-            median,
-            bytes as f64 / 1e6 / median,
-            loaded as f64 / median,
+            loaded as f64 / ours,
             peak,
             duck.map(|d| format!("{d:.3}"))
+                .unwrap_or_else(|| "n/a".into()),
+            duck.map(|d| format!("{:.2}x", ours / d))
                 .unwrap_or_else(|| "n/a".into())
         );
         assert_eq!(loaded as usize, events, "every generated event is loaded");
@@ -287,12 +333,8 @@ fn peak_rss_mb() -> f64 {
 }
 
 /// DuckDB's time to load the same files into a table, when Python and duckdb are present.
-fn duckdb_seconds(dir: &Path, kind: synth::Kind) -> Option<f64> {
+fn duckdb_seconds(dir: &Path, shape: &str) -> Option<f64> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/duckdb_load.py");
-    let shape = match kind {
-        synth::Kind::CloudtrailS3 => "s3",
-        _ => "ndjson",
-    };
     let out = Command::new("python3")
         .arg(script)
         .arg(dir)

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use crate::time::{DAY, HOUR, SECOND};
 
 mod month;
+mod traffic;
 
 pub use month::{MonthTruth, Planted, write_month};
 
@@ -29,6 +30,12 @@ pub enum Kind {
     CloudtrailNdjson,
     /// CloudTrail S3 delivery files `{"Records":[...]}` of 1,000 records (benchmark input).
     CloudtrailS3,
+    /// Entra ID sign-ins as hourly diagnostic `{"records":[...]}` files (benchmark input).
+    EntraSignins,
+    /// Kubernetes audit events, one per line, in one file (benchmark input).
+    Kubernetes,
+    /// Cloud Audit Logs entries in hourly one-per-line sink files (benchmark input).
+    Gcp,
     /// A month of benign activity across the providers with incidents planted in it
     /// (detection quality test and benchmark), about `events` events.
     Month,
@@ -48,8 +55,13 @@ pub fn write(kind: Kind, out: &Path, events: usize, seed: u64) -> io::Result<Wri
     fs::create_dir_all(out)?;
     match kind {
         Kind::Sample => write_sample(out, seed),
-        Kind::CloudtrailNdjson => write_cloudtrail_bench(out, events, seed, false),
-        Kind::CloudtrailS3 => write_cloudtrail_bench(out, events, seed, true),
+        Kind::CloudtrailNdjson => {
+            traffic::write(traffic::Shape::CloudtrailNdjson, out, events, seed)
+        }
+        Kind::CloudtrailS3 => traffic::write(traffic::Shape::CloudtrailS3, out, events, seed),
+        Kind::EntraSignins => traffic::write(traffic::Shape::EntraSignins, out, events, seed),
+        Kind::Kubernetes => traffic::write(traffic::Shape::Kubernetes, out, events, seed),
+        Kind::Gcp => traffic::write(traffic::Shape::Gcp, out, events, seed),
         Kind::Month => write_month(out, events, seed).map(|t| t.written),
     }
 }
@@ -1502,61 +1514,6 @@ fn github_event(
         event["visibility"] = json!(v);
     }
     event
-}
-
-/// Benchmark input: `events` CloudTrail records of a realistic mix, ~1.1 KB each.
-fn write_cloudtrail_bench(out: &Path, events: usize, seed: u64, s3: bool) -> io::Result<Written> {
-    let mut rng = Rng::new(seed);
-    let start = SAMPLE_START;
-    let step = (30 * DAY) / events.max(1) as i64;
-    let mut written = Written::default();
-    let per_file = 1000;
-    let mut t = start;
-    let make = |rng: &mut Rng, t: i64| -> Value {
-        let person = rng.pick(&PEOPLE);
-        match rng.below(10) {
-            0 => cloudtrail_ci_event(rng, t, "AssumeRole", t as u64 / (2 * HOUR as u64)),
-            1 => cloudtrail_ci_event(rng, t, "UpdateStack", t as u64 / (2 * HOUR as u64)),
-            2 => {
-                let mfa = rng.chance(0.9);
-                cloudtrail_console_login(rng, person, t, mfa)
-            }
-            3 => cloudtrail_user_event(rng, person, t, "AttachRolePolicy", "iam", "role-policy"),
-            _ => {
-                let (name, source, params) = *rng.pick(&ROUTINE_AWS);
-                cloudtrail_user_event(rng, person, t, name, source, params)
-            }
-        }
-    };
-    if s3 {
-        let mut file_index = 0;
-        while written.events < events {
-            let n = per_file.min(events - written.events);
-            let mut records = Vec::with_capacity(n);
-            for _ in 0..n {
-                records.push(make(&mut rng, t));
-                t += step;
-            }
-            let name = format!("{ACCOUNT}_CloudTrail_us-east-1_{file_index:06}.json");
-            let mut w = BufWriter::new(File::create(out.join(name))?);
-            serde_json::to_writer(&mut w, &json!({ "Records": records }))?;
-            w.flush()?;
-            written.events += n;
-            written.files += 1;
-            file_index += 1;
-        }
-    } else {
-        let mut w = BufWriter::with_capacity(1 << 20, File::create(out.join("cloudtrail.ndjson"))?);
-        for _ in 0..events {
-            serde_json::to_writer(&mut w, &make(&mut rng, t))?;
-            w.write_all(b"\n")?;
-            t += step;
-        }
-        w.flush()?;
-        written.events = events;
-        written.files = 1;
-    }
-    Ok(written)
 }
 
 #[cfg(test)]

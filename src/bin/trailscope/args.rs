@@ -297,6 +297,12 @@ pub(crate) enum SynthKind {
     CloudtrailNdjson,
     /// CloudTrail S3 delivery files of 1,000 records.
     CloudtrailS3,
+    /// Entra ID sign-ins as hourly diagnostic `{"records":[...]}` files.
+    EntraSignins,
+    /// Kubernetes audit events, one per line, in one file.
+    Kubernetes,
+    /// Cloud Audit Logs entries in hourly one-per-line sink files.
+    Gcp,
     /// A month of benign multi-provider activity with planted incidents (about --events).
     Month,
 }

@@ -277,6 +277,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 SynthKind::Sample => synth::Kind::Sample,
                 SynthKind::CloudtrailNdjson => synth::Kind::CloudtrailNdjson,
                 SynthKind::CloudtrailS3 => synth::Kind::CloudtrailS3,
+                SynthKind::EntraSignins => synth::Kind::EntraSignins,
+                SynthKind::Kubernetes => synth::Kind::Kubernetes,
+                SynthKind::Gcp => synth::Kind::Gcp,
                 SynthKind::Month => synth::Kind::Month,
             };
             let written = synth::write(kind, &out, events, seed)
