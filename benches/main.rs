@@ -42,6 +42,10 @@ fn main() {
         child_load(Path::new(&args[1]));
         return;
     }
+    if args.first().map(String::as_str) == Some("--child-memory") {
+        child_memory(Path::new(&args[1]));
+        return;
+    }
     let value = |flag: &str| {
         args.iter()
             .position(|a| a == flag)
@@ -59,6 +63,9 @@ fn main() {
         .collect();
     if groups.is_empty() || groups.contains(&"load") {
         bench_load(events, runs, false);
+    }
+    if groups.contains(&"memory") {
+        bench_memory(events);
     }
     if groups.contains(&"load-providers") {
         bench_load(events, runs, true);
@@ -180,8 +187,8 @@ fn data_dir() -> PathBuf {
 
 fn ensure(kind: synth::Kind, dir: &Path, events: usize) {
     let marker = dir.join(".complete");
-    // v5: the realistic benchmark traffic (src/synth/traffic.rs).
-    let stamp = format!("{events} v5");
+    // v6: the realistic benchmark traffic (src/synth/traffic.rs).
+    let stamp = format!("{events} v6");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(&stamp) {
         return;
     }
@@ -310,6 +317,78 @@ fn bench_load(events: usize, runs: usize, providers: bool) {
     }
 }
 
+/// Peak memory of loading `events` CloudTrail events (one NDJSON file), and where the
+/// frame's bytes are, column by column.
+fn bench_memory(events: usize) {
+    let dir = data_dir().join(format!("cloudtrail-ndjson-{events}"));
+    ensure(synth::Kind::CloudtrailNdjson, &dir, events);
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe)
+        .arg("--child-memory")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!(
+        "memory: {events} CloudTrail events ({:.0} MB one-per-line)",
+        dir_bytes(&dir) as f64 / 1e6
+    );
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Loads a directory and prints the frame's size per column and the process's peak.
+fn child_memory(dir: &Path) {
+    let started = Instant::now();
+    let inputs = source::expand(&[dir.display().to_string()]).inputs;
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    let store = FrameStore::load(inputs, options).unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    let frame = store.frame();
+    let mut columns: Vec<(String, usize)> = frame
+        .columns()
+        .iter()
+        .map(|c| {
+            (
+                c.name().to_string(),
+                c.as_materialized_series().estimated_size(),
+            )
+        })
+        .collect();
+    columns.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
+    let total: usize = columns.iter().map(|(_, s)| s).sum();
+    let rows = frame.height().max(1);
+    println!(
+        "loaded {} events in {seconds:.2} s; frame {:.0} MB ({:.0} bytes/event); peak RSS {:.0} MB; RSS now {:.0} MB",
+        frame.height(),
+        total as f64 / 1e6,
+        total as f64 / rows as f64,
+        peak_rss_mb(),
+        rss_mb("VmRSS:")
+    );
+    for (name, size) in columns.iter().take(12) {
+        println!(
+            "  {name:<16} {:>8.1} MB {:>6.1} B/event",
+            *size as f64 / 1e6,
+            *size as f64 / rows as f64
+        );
+    }
+}
+
+fn rss_mb(key: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
 /// Loads a directory and prints `seconds events peak_rss_mb`.
 fn child_load(dir: &Path) {
     let started = Instant::now();
@@ -322,14 +401,7 @@ fn child_load(dir: &Path) {
 }
 
 fn peak_rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    rss_mb("VmHWM:")
 }
 
 /// DuckDB's time to load the same files into a table, when Python and duckdb are present.

@@ -265,6 +265,8 @@ struct Human {
     upn: String,
     home_ip: String,
     browser: String,
+    /// The AWS CLI a person has installed (one version for the month).
+    cli: String,
     os: &'static str,
     city: (&'static str, &'static str, &'static str),
     permission_set: &'static str,
@@ -400,6 +402,14 @@ impl Population {
                     upn: format!("{login}@northwind.example"),
                     home_ip: public_ip(rng),
                     browser: browser(rng, os),
+                    cli: format!(
+                        "aws-cli/2.{}.{} md/awscrt#0.19.{} ua/2.0 os/{} md/arch#x86_64 lang/python#3.11.{} md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe prompt/off",
+                        13 + rng.below(9),
+                        rng.below(40),
+                        rng.below(20),
+                        if os == "MacOs" { "macos#23.3.0" } else { "linux#5.15.0-91-generic" },
+                        rng.below(9)
+                    ),
                     os,
                     city: *rng.pick(&CITIES),
                     permission_set: *rng.pick(&PERMISSION_SETS),
@@ -480,18 +490,7 @@ fn aws_identity(rng: &mut Rng, population: &Population, account: &str) -> (Value
         let agent = if rng.chance(0.5) {
             human.browser.clone()
         } else {
-            format!(
-                "aws-cli/2.{}.{} md/awscrt#0.19.{} ua/2.0 os/{} md/arch#x86_64 lang/python#3.11.{} md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe prompt/off",
-                13 + rng.below(9),
-                rng.below(40),
-                rng.below(20),
-                if human.os == "MacOs" {
-                    "macos#23.3.0"
-                } else {
-                    "linux#5.15.0-91-generic"
-                },
-                rng.below(9)
-            )
+            human.cli.clone()
         };
         let identity = json!({
             "type": "AssumedRole",
@@ -526,12 +525,12 @@ fn aws_identity(rng: &mut Rng, population: &Population, account: &str) -> (Value
     let session = if rng.chance(0.5) {
         format!("i-0{}", rng.hex_of(&workload.name, 16))
     } else {
-        // A process's session lives for hours: a few dozen per workload in a month.
+        // A process's session lives for hours: a handful per workload in a month.
         format!(
             "botocore-session-{}",
             1_709_000_000
                 + xxhash_rust::xxh3::xxh3_64(workload.name.as_bytes()) % 1_000_000
-                + rng.below(40)
+                + rng.below(8)
         )
     };
     let identity = json!({
