@@ -96,7 +96,8 @@ pub struct Identities {
     /// The nodes each observation names: its actor, and the `actor_id` when it was used.
     observed_names: Vec<(usize, Option<usize>)>,
     /// (provider, actor, actor_id) dictionary ids -> index into `observed`.
-    combos: HashMap<(u32, u32, u32), usize>,
+    /// Hashed with foldhash: this lookup runs once per loaded row.
+    combos: HashMap<(u32, u32, u32), usize, foldhash::fast::FixedState>,
     /// Per identifier seen as an `actor_id`: the distinct actors records name beside it.
     claims: HashMap<usize, BTreeSet<usize>>,
     /// Identifiers too many actors claim (a placeholder such as a redacted or test id): no
@@ -201,20 +202,23 @@ impl Identities {
         self.settle();
         self.refresh();
         let mapping = dicts.mapping(IDENTITY);
-        // Per observation, the identity's dictionary id: a row costs two lookups.
-        let mut by_seen: HashMap<usize, u32> = HashMap::new();
+        // Per observation, the identity's dictionary id: a row costs a hash lookup and an
+        // index (observations are numbered densely).
+        let mut by_seen: Vec<Option<u32>> = vec![None; self.observed.len()];
         let mut out = Vec::with_capacity(rows.len());
         for seen in rows {
             out.push(match seen {
                 None => None,
-                Some(seen) => Some(match by_seen.get(&seen) {
-                    Some(&id) => id,
+                Some(seen) => Some(match by_seen.get(seen).copied().flatten() {
+                    Some(id) => id,
                     None => {
                         let root = self.find(self.observed_node[seen]);
                         let name = self.names.get(&root).cloned().unwrap_or_default();
                         let id = mapping.map_or(0, |m| m.insert_cat(&name).unwrap_or(0));
                         self.used.insert(root, name);
-                        by_seen.insert(seen, id);
+                        if let Some(slot) = by_seen.get_mut(seen) {
+                            *slot = Some(id);
+                        }
                         id
                     }
                 }),
