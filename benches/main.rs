@@ -376,6 +376,23 @@ fn child_memory(dir: &Path) {
             *size as f64 / rows as f64
         );
     }
+    // What the frame alone keeps resident, once the store (its duplicate index, identity
+    // graph) is dropped, and then with nothing loaded.
+    let frame = store.frame().clone();
+    drop(store);
+    println!(
+        "RSS with the frame alone: {:.0} MB (anonymous {:.0} MB, file {:.0} MB)",
+        rss_mb("VmRSS:"),
+        rss_mb("RssAnon:"),
+        rss_mb("RssFile:")
+    );
+    drop(frame);
+    println!(
+        "RSS with nothing loaded: {:.0} MB (anonymous {:.0} MB, file {:.0} MB)",
+        rss_mb("VmRSS:"),
+        rss_mb("RssAnon:"),
+        rss_mb("RssFile:")
+    );
 }
 
 fn rss_mb(key: &str) -> f64 {
