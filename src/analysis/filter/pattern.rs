@@ -2,14 +2,17 @@
 
 use super::*;
 
+/// One piece of a pattern value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Piece {
+pub enum Piece {
+    /// A character matched as itself (ignoring case).
     Lit(char),
+    /// `*`: any text.
     Star,
 }
 
 /// Reads pattern text: `*` wildcard, `\*` literal star, `\\` backslash, other `\` literal.
-pub(super) fn pattern_pieces(text: &str) -> Vec<Piece> {
+pub fn pattern_pieces(text: &str) -> Vec<Piece> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
