@@ -76,8 +76,19 @@ const FILTERS: [&str; 52] = [
     "region:us-* || country:DE",
 ];
 
-/// Pivots: `rows`, `cols`, `distinct`, `top`, filter.
-const PIVOTS: [(&str, Option<&str>, Option<&str>, usize, &str); 5] = [
+/// A pivot: `rows`, `cols`, `distinct`, `top`, filter.
+type PivotCase = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    usize,
+    &'static str,
+);
+
+/// Pivots by text and boolean columns, counting events and distinct values.
+const PIVOTS: [PivotCase; 7] = [
+    ("privileged", Some("provider"), None, 20, ""),
+    ("error", None, None, 3, ""),
     ("actor", None, None, 5, ""),
     ("actor", Some("action"), None, 4, "-read_only"),
     ("provider", Some("outcome"), None, 20, ""),
@@ -366,7 +377,7 @@ fn trailscope_pivot(inputs: &[PathBuf], args: &[String]) -> Vec<Vec<Option<Strin
     cells
 }
 
-fn pivot_args(pivot: &(&str, Option<&str>, Option<&str>, usize, &str)) -> Vec<String> {
+fn pivot_args(pivot: &PivotCase) -> Vec<String> {
     let (rows, cols, distinct, top, filter) = pivot;
     let mut args = vec![
         "--tz".into(),
@@ -502,4 +513,104 @@ fn spark_on_a_local_cluster_selects_the_events_trailscope_selects() {
         "Spark needs Java 17 or newer on PATH (`java -version` failed); install a JDK"
     );
     engine_agrees_with_trailscope("spark");
+}
+
+#[test]
+fn what_has_no_faithful_translation_is_refused_with_the_reason() {
+    for (filter, reason) in [
+        ("ip:2001:db8::/32", "IPv6"),
+        ("ip in (10.0.0.0/8, 2001:db8::/32)", "IPv6"),
+        ("actor~\"\\bjdoe\\b\"", "word boundaries"),
+        ("actor~\"(?m)^jdoe$\"", "multi-line anchors"),
+        ("time:today", "relative to the newest event"),
+    ] {
+        for engine in ["duckdb", "spark", "trino", "athena"] {
+            let out = trailscope()
+                .args(["query", "--filter", filter, "--emit-sql", engine])
+                .output()
+                .unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(2),
+                "{engine}: {filter} was translated"
+            );
+            assert!(
+                stderr(&out).contains(reason),
+                "{engine}: {filter}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+#[test]
+fn emitted_sql_is_printable_and_holds_the_hostile_value_as_escapes() {
+    let filter = "actor:*it's\u{1b}[31m\u{202e}*";
+    let duckdb = emit(&["query", "--filter", filter, "--emit-sql", "duckdb"]);
+    let spark = emit(&["query", "--filter", filter, "--emit-sql", "spark"]);
+    for sql in [&duckdb, &spark] {
+        assert!(
+            !sql.contains('\u{1b}') && !sql.contains('\u{202e}'),
+            "control characters reached the output: {sql:?}"
+        );
+    }
+    assert!(
+        duckdb.contains("'%it''s' || chr(27) || '[31m' || chr(8238) || '%'"),
+        "{duckdb}"
+    );
+    assert!(spark.contains("'%it\\'s\\u001B[31m\\u202E%'"), "{spark}");
+}
+
+#[test]
+fn ddl_registers_partitions_for_every_engine() {
+    let athena = emit(&[
+        "lake",
+        "ddl",
+        "--engine",
+        "athena",
+        "--location",
+        "s3://audit/lake/",
+    ]);
+    assert!(athena.contains("STORED AS PARQUET"), "{athena}");
+    assert!(
+        athena.contains("'projection.date.format' = 'yyyy-MM-dd'"),
+        "{athena}"
+    );
+    assert!(
+        athena.contains(
+            "'storage.location.template' = 's3://audit/lake/provider=${provider}/date=${date}/'"
+        ),
+        "{athena}"
+    );
+    let trino = emit(&[
+        "lake",
+        "ddl",
+        "--engine",
+        "trino",
+        "--table",
+        "hive.audit.events",
+        "--location",
+        "s3://audit/lake",
+    ]);
+    assert!(
+        trino.contains("partitioned_by = ARRAY['provider', 'date']"),
+        "{trino}"
+    );
+    assert!(
+        trino.contains("CALL \"hive\".system.sync_partition_metadata('audit', 'events', 'FULL')"),
+        "{trino}"
+    );
+    let spark = emit(&[
+        "lake",
+        "ddl",
+        "--engine",
+        "spark",
+        "--location",
+        "/data/lake",
+    ]);
+    assert!(
+        spark.contains("PARTITIONED BY (`provider`, `date`)"),
+        "{spark}"
+    );
+    assert!(spark.contains("MSCK REPAIR TABLE `events`"), "{spark}");
 }
