@@ -107,7 +107,7 @@ use values::*;
 pub use compile::compile;
 pub use drill::quote_value;
 pub use parse::parse;
-pub use pattern::{Piece, pattern_pieces};
+pub use pattern::{Piece, literal_of, pattern_pieces};
 
 #[cfg(test)]
 mod tests;

@@ -31,6 +31,17 @@ pub fn pattern_pieces(text: &str) -> Vec<Piece> {
     out
 }
 
+/// The text a pattern without wildcards matches (escapes read), `None` when it has a `*`.
+pub fn literal_of(pieces: &[Piece]) -> Option<String> {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(c) => Some(*c),
+            Piece::Star => None,
+        })
+        .collect()
+}
+
 pub(super) fn render_pieces(pieces: &[Piece]) -> String {
     let mut out = String::with_capacity(pieces.len());
     for piece in pieces {

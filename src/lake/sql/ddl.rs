@@ -22,9 +22,10 @@ pub fn ddl(engine: Engine, location: &str, table: &str) -> String {
     }
 }
 
+/// Trino's Hive connector takes `timestamp` at the catalog's `hive.timestamp-precision`
+/// (milliseconds unless set to MICROSECONDS).
 fn type_name(engine: Engine, t: LakeType) -> &'static str {
     match (engine, t) {
-        (Engine::Trino, LakeType::Timestamp) => "timestamp(6)",
         (_, LakeType::Timestamp) => "TIMESTAMP",
         (Engine::Spark | Engine::Athena, LakeType::Text) => "STRING",
         (_, LakeType::Text) => "VARCHAR",

@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use crate::analysis::filter::{
     self, FilterContext, FilterExpr, IP, ListSource, MatchOp, Piece, TEXT_COLUMNS, TimeBound,
-    pattern_pieces,
+    literal_of, pattern_pieces,
 };
 use crate::lake::layout::{DATE, LakeType, column_type, day_of};
 use crate::net::Cidr;
@@ -174,18 +174,9 @@ impl FilterSql<'_> {
         let mut exact = Vec::new();
         let mut tests = Vec::new();
         for value in &values {
-            let pieces = pattern_pieces(value);
-            if pieces.contains(&Piece::Star) {
-                tests.push(like(e, &column, value, true));
-            } else {
-                let literal: String = pieces
-                    .iter()
-                    .map(|p| match p {
-                        Piece::Lit(c) => *c,
-                        Piece::Star => '*',
-                    })
-                    .collect();
-                exact.push(e.string(&literal.to_lowercase()));
+            match literal_of(&pattern_pieces(value)) {
+                Some(literal) => exact.push(e.string(&literal.to_lowercase())),
+                None => tests.push(like(e, &column, value, true)),
             }
         }
         if !exact.is_empty() {
