@@ -446,6 +446,19 @@ fn engine_agrees_with_trailscope(engine: &str) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         queries.push((format!("pivot {i}"), emit(&args)));
     }
+    let pruned = "after:2024-04-20 provider:aws";
+    if engine == "spark" {
+        let sql = emit(&[
+            "query",
+            "--tz",
+            "UTC",
+            "--filter",
+            pruned,
+            "--emit-sql",
+            engine,
+        ]);
+        queries.push(("explain".to_string(), format!("EXPLAIN {sql}")));
+    }
     let results = run_engine(engine, ddl(engine, &lake), &queries);
     let mut nonempty = 0;
     for (name, filter, tz) in &cases {
@@ -485,6 +498,19 @@ fn engine_agrees_with_trailscope(engine: &str) {
         );
     }
     if engine == "spark" {
+        // The date predicate next to each time term reaches the scan as a partition filter.
+        let plan = rows(&results["explain"], "explain")[0][0]
+            .clone()
+            .unwrap_or_default();
+        let partition_filters = plan
+            .split("PartitionFilters: [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .unwrap_or_default();
+        assert!(
+            partition_filters.contains("date") && partition_filters.contains("2024-04-20"),
+            "`{pruned}` prunes no date partition in Spark: {plan}"
+        );
         let executors = rows(&results["__executors"], "executors");
         // The driver and two executor processes of the local cluster.
         assert_eq!(
