@@ -88,6 +88,18 @@ impl Cidr {
         })
     }
 
+    /// Whether the block is IPv4 (written so, or IPv4-mapped).
+    pub fn is_v4(&self) -> bool {
+        self.v4
+    }
+
+    /// The first and last IPv4 address of an IPv4 block as numbers (meaningless for IPv6).
+    pub fn v4_range(&self) -> (u32, u32) {
+        let net = (self.net & u128::from(u32::MAX)) as u32;
+        let mask = (self.mask & u128::from(u32::MAX)) as u32;
+        (net, net | !mask)
+    }
+
     /// Whether a parsed address is inside the block.
     pub fn contains(&self, addr: Addr) -> bool {
         addr.v4 == self.v4 && addr.bits & self.mask == self.net

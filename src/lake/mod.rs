@@ -2,3 +2,4 @@
 //! DuckDB, Spark, Trino and Athena read alike. [`layout`] is the contract between them.
 
 pub mod layout;
+pub mod sql;

@@ -253,17 +253,11 @@ pub(super) fn compile_list(
             continue;
         }
         let pieces = pattern_pieces(value);
-        if pieces.contains(&Piece::Star) {
-            wild.push(pieces_regex(&pieces));
-        } else {
-            let literal: String = pieces
-                .iter()
-                .map(|p| match p {
-                    Piece::Lit(c) => *c,
-                    Piece::Star => '*',
-                })
-                .collect();
-            exact.insert(literal.to_lowercase());
+        match literal_of(&pieces) {
+            Some(literal) => {
+                exact.insert(literal.to_lowercase());
+            }
+            None => wild.push(pieces_regex(&pieces)),
         }
     }
     let wild = if wild.is_empty() {

@@ -107,6 +107,7 @@ use values::*;
 pub use compile::compile;
 pub use drill::quote_value;
 pub use parse::parse;
+pub use pattern::{Piece, literal_of, pattern_pieces};
 
 #[cfg(test)]
 mod tests;
@@ -130,7 +131,7 @@ const ALIASES: [(&str, &str); 4] = [
 
 /// Columns searched by free text: the categorical ones through their dictionaries (once per
 /// distinct value), the string ones row by row.
-const TEXT_COLUMNS: [&str; 6] = [ACTOR, IDENTITY, ACTION, RESOURCE, ERROR, DETAILS];
+pub const TEXT_COLUMNS: [&str; 6] = [ACTOR, IDENTITY, ACTION, RESOURCE, ERROR, DETAILS];
 
 /// Lists up to this long are matched value by value on string columns.
 const SHORT_LIST: usize = 16;
@@ -383,6 +384,30 @@ pub fn field_names() -> &'static [&'static str] {
             .chain([SOURCE, AFTER, BEFORE, LAST, IP])
             .collect()
     })
+}
+
+/// The period `[start, end)` (UTC microseconds) a time value of `after:`, `before:` or
+/// `time:` names, read in the context's zone; `None` for `today`/`yesterday` without a newest
+/// event. For translating filters into other languages.
+pub fn time_period(value: &str, ctx: &FilterContext) -> Result<Option<(i64, i64)>, String> {
+    let spec = parse_time(value).ok_or_else(|| time_error(value))?;
+    spec.range(ctx)
+        .map_err(|e| format!("time '{}' is out of range: {e}", escape_control(value)))
+}
+
+/// The values of an `in` list as the filter reads them (a list file is read now).
+pub fn list_values(
+    list: &ListSource,
+    ctx: &FilterContext,
+    span: &Range<usize>,
+) -> Result<Vec<String>, FilterError> {
+    match list {
+        ListSource::Values(values) => Ok(values.clone()),
+        ListSource::File(path) => Ok(compile::read_list(path, ctx, span)?
+            .into_iter()
+            .map(|(value, _)| value)
+            .collect()),
+    }
 }
 
 /// Parses and compiles a filter.

@@ -2,14 +2,17 @@
 
 use super::*;
 
+/// One piece of a pattern value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Piece {
+pub enum Piece {
+    /// A character matched as itself (ignoring case).
     Lit(char),
+    /// `*`: any text.
     Star,
 }
 
 /// Reads pattern text: `*` wildcard, `\*` literal star, `\\` backslash, other `\` literal.
-pub(super) fn pattern_pieces(text: &str) -> Vec<Piece> {
+pub fn pattern_pieces(text: &str) -> Vec<Piece> {
     let mut out = Vec::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -26,6 +29,17 @@ pub(super) fn pattern_pieces(text: &str) -> Vec<Piece> {
         }
     }
     out
+}
+
+/// The text a pattern without wildcards matches (escapes read), `None` when it has a `*`.
+pub fn literal_of(pieces: &[Piece]) -> Option<String> {
+    pieces
+        .iter()
+        .map(|p| match p {
+            Piece::Lit(c) => Some(*c),
+            Piece::Star => None,
+        })
+        .collect()
 }
 
 pub(super) fn render_pieces(pieces: &[Piece]) -> String {

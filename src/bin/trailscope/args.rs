@@ -137,6 +137,8 @@ pub(crate) enum Command {
         format: ResultFormat,
         #[command(flatten)]
         view: ViewArgs,
+        #[command(flatten)]
+        emit: crate::lake_sql::EmitSqlArgs,
     },
     /// Count events by one column, or by two as a cross table.
     Pivot {
@@ -162,6 +164,8 @@ pub(crate) enum Command {
         format: ResultFormat,
         #[command(flatten)]
         view: ViewArgs,
+        #[command(flatten)]
+        emit: crate::lake_sql::EmitSqlArgs,
     },
     /// Count events per time bucket, one lane per actor (or any column).
     Timeline {
@@ -271,6 +275,11 @@ pub(crate) enum Command {
     /// lines appended to files, new files in directories (gzip too), rotated and truncated
     /// files, and standard input (`-`).
     Tail(TailArgs),
+    /// The Parquet lake in other engines: table definitions for DuckDB, Spark, Trino, Athena.
+    Lake {
+        #[command(subcommand)]
+        command: crate::lake_sql::LakeCommand,
+    },
     /// Write generated audit logs (the bundled sample and benchmark inputs).
     #[command(hide = true)]
     Synth {

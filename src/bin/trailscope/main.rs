@@ -8,6 +8,7 @@ mod commands;
 mod identities;
 mod incidents;
 mod inputs;
+mod lake_sql;
 mod report;
 mod sigma;
 mod views;
@@ -154,6 +155,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
             format,
             view,
+            emit,
         }) => {
             let overrides = Overrides {
                 filter: filter.clone(),
@@ -162,6 +164,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limit,
                 ..Overrides::default()
             };
+            if let Some(engine) = &emit.emit_sql {
+                return lake_sql::emit_query(
+                    &common,
+                    &view,
+                    overrides,
+                    engine,
+                    &emit,
+                    sql.is_some(),
+                );
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             let request = QueryRequest { sql, limit, format };
@@ -176,6 +188,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             top,
             format,
             view,
+            emit,
         }) => {
             let overrides = Overrides {
                 filter,
@@ -185,6 +198,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 pivot_top: top,
                 ..Overrides::default()
             };
+            if let Some(engine) = &emit.emit_sql {
+                return lake_sql::emit_pivot(&common, &view, overrides, engine, &emit);
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             pivot(&loaded, &resolved, format)
@@ -261,6 +277,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             identities::identities(&loaded, &resolved, sort.as_deref(), format)
         }
+        Some(Command::Lake { command }) => lake_sql::lake(command),
         Some(Command::Views { command }) => views::run(command, &common),
         Some(Command::Sigma { command }) => {
             sigma::run(command, cli.input_format.as_deref(), &common)
