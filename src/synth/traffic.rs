@@ -412,7 +412,7 @@ impl Population {
                     ),
                     os,
                     city: *rng.pick(&CITIES),
-                    permission_set: *rng.pick(&PERMISSION_SETS),
+                    permission_set: rng.pick(&PERMISSION_SETS),
                     object_id: rng.uuid(),
                     login,
                 }
