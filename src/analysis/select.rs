@@ -64,7 +64,7 @@ impl ViewSpec {
 
 impl TimeRange {
     /// The range as filter terms (`after:`, `before:`, `last:`), checked when compiled.
-    fn terms(&self) -> Vec<FilterExpr> {
+    pub fn terms(&self) -> Vec<FilterExpr> {
         let term = |bound, value: &str| FilterExpr::Time {
             bound,
             value: value.to_string(),

@@ -118,7 +118,11 @@ pub fn partition_dir(root: &Path, provider: &str, day: &str) -> PathBuf {
 /// root or not).
 pub fn partition_of(dir: &Path) -> Option<(String, String)> {
     let day = dir.file_name()?.to_str()?.strip_prefix("date=")?;
-    let provider = dir.parent()?.file_name()?.to_str()?.strip_prefix("provider=")?;
+    let provider = dir
+        .parent()?
+        .file_name()?
+        .to_str()?
+        .strip_prefix("provider=")?;
     Some((provider.to_string(), day.to_string()))
 }
 
@@ -133,7 +137,11 @@ mod tests {
 
     #[test]
     fn partitions_round_trip_through_their_directory() {
-        let dir = partition_dir(Path::new("/lake"), "aws", &day_of(Some(1_710_892_800_000_000)));
+        let dir = partition_dir(
+            Path::new("/lake"),
+            "aws",
+            &day_of(Some(1_710_892_800_000_000)),
+        );
         assert_eq!(dir, Path::new("/lake/provider=aws/date=2024-03-20"));
         assert_eq!(
             partition_of(&dir),

@@ -8,6 +8,7 @@ mod commands;
 mod identities;
 mod incidents;
 mod inputs;
+mod lake;
 mod report;
 mod sigma;
 mod views;
@@ -147,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Query {
             paths,
+            lake,
             filter,
             sql,
             columns,
@@ -162,13 +164,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 limit,
                 ..Overrides::default()
             };
+            let request = QueryRequest { sql, limit, format };
+            if let Some(root) = lake {
+                return lake::query(&root, &common, (&view, overrides), &request);
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
-            let request = QueryRequest { sql, limit, format };
             query_events(&loaded, &resolved, &request)
         }
         Some(Command::Pivot {
             paths,
+            lake,
             rows,
             cols,
             distinct,
@@ -185,12 +191,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 pivot_top: top,
                 ..Overrides::default()
             };
+            if let Some(root) = lake {
+                return lake::pivot(&root, &common, (&view, overrides), format);
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             pivot(&loaded, &resolved, format)
         }
         Some(Command::Timeline {
             paths,
+            lake,
             by,
             bucket,
             filter,
@@ -206,12 +216,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 timeline_top: top,
                 ..Overrides::default()
             };
+            if let Some(root) = lake {
+                return lake::timeline(&root, &common, (&view, overrides), profile, format);
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             timeline(&loaded, &resolved, profile, format)
         }
         Some(Command::Detect {
             paths,
+            lake,
             min_severity,
             filter,
             format,
@@ -225,8 +239,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 min_severity: min_severity.map(views::severity),
                 ..Overrides::default()
             };
-            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            let (loaded, resolved) = match lake {
+                Some(root) => lake::load_lake(&root, &common, (&view, overrides))?,
+                None => {
+                    let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+                    let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+                    (loaded, resolved)
+                }
+            };
             detect(&loaded, &resolved, (format, fail_on), (&sigma, sigma_only))
         }
         Some(Command::Incidents {
@@ -266,6 +286,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sigma::run(command, cli.input_format.as_deref(), &common)
         }
         Some(Command::Report(args)) => report::report(args, cli.input_format.as_deref(), &common),
+        Some(Command::Export {
+            paths,
+            lake,
+            filter,
+            view,
+        }) => lake::export(
+            &paths,
+            cli.input_format.as_deref(),
+            &common,
+            (&view, filter),
+            &lake,
+        ),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),
         Some(Command::Synth {
             kind,
