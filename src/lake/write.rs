@@ -13,7 +13,9 @@ use polars_io::parquet::write::{
     BatchedWriter, ParquetCompression, ParquetWriter, StatisticsOptions,
 };
 
-use crate::schema::{self, EVENT_ID, PROVIDER, RAW_LINE, TIME};
+use crate::load::sniff::shown_record;
+use crate::load::source;
+use crate::schema::{self, EVENT_ID, PROVIDER, RAW_LEN, RAW_LINE, RAW_OFFSET, SOURCE, TIME};
 use crate::store::FrameStore;
 use crate::time::DAY;
 use crate::{Error, Result};
@@ -51,6 +53,16 @@ pub struct ExportSummary {
 /// Writes the rows `rows` of the store's frame (all of them when None) into the lake at
 /// `root`, creating it when needed.
 pub fn export(store: &FrameStore, rows: Option<&IdxCa>, root: &Path) -> Result<ExportSummary> {
+    export_with(store, rows, root, ROW_GROUP_ROWS)
+}
+
+/// [`export`] with row groups of `group_rows` events (tests make small ones).
+pub fn export_with(
+    store: &FrameStore,
+    rows: Option<&IdxCa>,
+    root: &Path,
+    group_rows: usize,
+) -> Result<ExportSummary> {
     prepare_root(root)?;
     let frame = match rows {
         Some(rows) => store
@@ -72,8 +84,8 @@ pub fn export(store: &FrameStore, rows: Option<&IdxCa>, root: &Path) -> Result<E
             )
             .map_err(Error::polars("sorting events by time"))?;
         let dir = partition_dir(root, &provider, &day);
-        let raw = |chunk: &DataFrame, row: usize| store.raw_record(chunk, row).ok();
-        let written = write_partition(&dir, &part, &raw)?;
+        let raw = |chunk: &DataFrame| raw_records(store, chunk);
+        let written = write_partition(&dir, &part, &raw, group_rows)?;
         summary.written += written.written;
         summary.skipped += written.skipped;
         summary.raw_missing += written.raw_missing;
@@ -101,7 +113,9 @@ pub fn prepare_root(root: &Path) -> Result<()> {
 
 /// Row numbers of `frame` per partition, keyed (day number, provider, day text) so that
 /// partitions come in time order, events without a time last.
-fn partitions(frame: &DataFrame) -> Result<BTreeMap<(i64, String, String), Vec<IdxSize>>> {
+pub(super) fn partitions(
+    frame: &DataFrame,
+) -> Result<BTreeMap<(i64, String, String), Vec<IdxSize>>> {
     let providers = frame
         .column(PROVIDER)
         .and_then(|c| c.cast(&DataType::String))
@@ -152,19 +166,20 @@ pub struct PartitionWritten {
 }
 
 /// Writes `events` (frame-schema rows of one partition, in time order) as one new file in
-/// `dir`, skipping events the partition already holds; `raw` gives the original record of a
-/// row of a chunk of `events`.
+/// `dir` in row groups of `group_rows`, skipping events the partition already holds; `raw`
+/// gives the original record of a row of a chunk of `events`.
 pub fn write_partition(
     dir: &Path,
     events: &DataFrame,
-    raw: &dyn Fn(&DataFrame, usize) -> Option<Vec<u8>>,
+    raw: &dyn Fn(&DataFrame) -> Vec<Option<Vec<u8>>>,
+    group_rows: usize,
 ) -> Result<PartitionWritten> {
     let mut present = existing_keys(dir)?;
     let mut out = PartitionWritten::default();
     let mut file: Option<PartFile> = None;
     let mut offset = 0;
     while offset < events.height() {
-        let chunk = events.slice(offset as i64, ROW_GROUP_ROWS);
+        let chunk = events.slice(offset as i64, group_rows.max(1));
         offset += chunk.height();
         let (mut lake, missing) = lake_chunk(&chunk, raw)?;
         out.raw_missing += missing;
@@ -185,9 +200,7 @@ pub fn write_partition(
             file = Some(PartFile::create(dir, &lake)?);
         }
         if let Some(f) = &mut file {
-            f.writer
-                .write_batch(&lake)
-                .map_err(Error::polars("writing a lake file"))?;
+            f.write(&lake)?;
         }
         out.written += kept as u64;
     }
@@ -198,14 +211,15 @@ pub fn write_partition(
 }
 
 /// A lake file being written: under its dot-name until [`PartFile::finish`] renames it.
-struct PartFile {
+pub(super) struct PartFile {
     writer: BatchedWriter<BufWriter<File>>,
     partial: PathBuf,
     done: PathBuf,
 }
 
 impl PartFile {
-    fn create(dir: &Path, first: &DataFrame) -> Result<PartFile> {
+    /// Starts a file in `dir` for rows with the schema of `first`.
+    pub(super) fn create(dir: &Path, first: &DataFrame) -> Result<PartFile> {
         fs::create_dir_all(dir).map_err(io_error(dir))?;
         let name = file_name();
         let partial = dir.join(format!(".{name}"));
@@ -223,8 +237,15 @@ impl PartFile {
         })
     }
 
+    /// Writes `rows` as one row group.
+    pub(super) fn write(&mut self, rows: &DataFrame) -> Result<()> {
+        self.writer
+            .write_batch(rows)
+            .map_err(Error::polars("writing a lake file"))
+    }
+
     /// Completes the file and gives it its final name; returns its size.
-    fn finish(self) -> Result<u64> {
+    pub(super) fn finish(self) -> Result<u64> {
         let bytes = self
             .writer
             .finish()
@@ -285,16 +306,17 @@ fn existing_keys(dir: &Path) -> Result<HashSet<u64>> {
 /// integers as Int64, and `raw` from `raw` (null where it cannot be read; counted).
 pub fn lake_chunk(
     chunk: &DataFrame,
-    raw: &dyn Fn(&DataFrame, usize) -> Option<Vec<u8>>,
+    raw: &dyn Fn(&DataFrame) -> Vec<Option<Vec<u8>>>,
 ) -> Result<(DataFrame, u64)> {
     let err = || Error::polars("converting events for the lake");
     let mut columns = Vec::with_capacity(FILE_COLUMNS.len());
     let mut missing = 0;
     for (name, kind) in FILE_COLUMNS {
         let column = if name == RAW {
+            let records = raw(chunk);
             let mut builder = StringChunkedBuilder::new(RAW.into(), chunk.height());
-            for row in 0..chunk.height() {
-                match raw(chunk, row) {
+            for record in records {
+                match record {
                     Some(bytes) => builder.append_value(String::from_utf8_lossy(&bytes)),
                     None => {
                         missing += 1;
@@ -321,6 +343,70 @@ pub fn lake_chunk(
     }
     let frame = DataFrame::new(chunk.height(), columns).map_err(err())?;
     Ok((frame, missing))
+}
+
+/// The most bytes of an input read at once for the records of a chunk.
+const MAX_SPAN: u64 = 64 << 20;
+
+/// The original records of a chunk of the store's frame (None where one cannot be read).
+/// Records are read per input in offset order, a stretch of an input at a time: a gzip
+/// input is then inflated once, not from its nearest restart point for every record.
+pub fn raw_records(store: &FrameStore, chunk: &DataFrame) -> Vec<Option<Vec<u8>>> {
+    let mut out = vec![None; chunk.height()];
+    let locate = || -> PolarsResult<Vec<(String, u64, u32, usize)>> {
+        let sources = chunk.column(SOURCE)?.cast(&DataType::String)?;
+        let offsets = chunk.column(RAW_OFFSET)?.u64()?.clone();
+        let lens = chunk.column(RAW_LEN)?.u32()?.clone();
+        let sources = sources.str()?;
+        Ok(sources
+            .iter()
+            .zip(offsets.iter())
+            .zip(lens.iter())
+            .enumerate()
+            .map(|(row, ((s, o), l))| {
+                (
+                    s.unwrap_or_default().to_string(),
+                    o.unwrap_or(0),
+                    l.unwrap_or(0),
+                    row,
+                )
+            })
+            .collect())
+    };
+    let Ok(mut rows) = locate() else {
+        return out;
+    };
+    rows.sort();
+    let mut start = 0;
+    while start < rows.len() {
+        // A run: records of one input within MAX_SPAN bytes of the run's first.
+        let (source, first, _, _) = &rows[start];
+        let mut end = start;
+        let mut span_end = *first;
+        while let Some((s, offset, len, _)) = rows.get(end) {
+            let record_end = offset + u64::from(*len);
+            if s != source || record_end - first > MAX_SPAN {
+                break;
+            }
+            span_end = span_end.max(record_end);
+            end += 1;
+        }
+        let end = end.max(start + 1);
+        let span = store
+            .origin(source)
+            .and_then(|origin| source::read_raw(origin, *first, (span_end - first) as u32).ok());
+        for (_, offset, len, row) in &rows[start..end] {
+            let from = (offset - first) as usize;
+            let record = match &span {
+                Some(bytes) => bytes.get(from..from + *len as usize).map(<[u8]>::to_vec),
+                // Too long for one read (or unreadable): one record at a time.
+                None => store.raw_record(chunk, *row).ok(),
+            };
+            out[*row] = record.map(|r| shown_record(&r).into_owned());
+        }
+        start = end;
+    }
+    out
 }
 
 /// Prints what an export did, for a person.
