@@ -99,33 +99,34 @@ fn export_then_read_back_gives_the_loaded_events_and_their_raw_records() {
             assert_eq!(layout::day_of(t), file.day);
         }
     }
-    // The raw record of each event is byte for byte what the loaded store reads back.
-    let by_line = |f: &DataFrame, row: usize| {
-        (
-            f.column(SOURCE)
+    // The raw record of each event is byte for byte what the loaded store reads back (an
+    // S3 file holds many records on one line: records are compared per line, sorted).
+    let line_of = |f: &DataFrame, row: usize| {
+        let text = |c: &str| {
+            f.column(c)
                 .unwrap()
                 .get(row)
                 .unwrap()
                 .str_value()
-                .to_string(),
-            f.column(RAW_LINE)
-                .unwrap()
-                .get(row)
-                .unwrap()
-                .str_value()
-                .to_string(),
-        )
+                .to_string()
+        };
+        (text(SOURCE), text(RAW_LINE))
     };
-    let mut expected = BTreeMap::new();
+    let mut expected: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
     for row in 0..frame.height() {
         let raw = store.raw_record(frame, row).unwrap();
-        expected.insert(by_line(frame, row), raw);
+        expected.entry(line_of(frame, row)).or_default().push(raw);
     }
     let raws = back.column(RAW).unwrap().str().unwrap().clone();
+    let mut got: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
     for row in 0..back.height() {
-        let want = expected.get(&by_line(&back, row)).unwrap();
-        assert_eq!(raws.get(row).unwrap().as_bytes(), want.as_slice());
+        let raw = raws.get(row).unwrap().as_bytes().to_vec();
+        got.entry(line_of(&back, row)).or_default().push(raw);
     }
+    for records in expected.values_mut().chain(got.values_mut()) {
+        records.sort();
+    }
+    assert!(got == expected, "raw records differ");
 }
 
 #[test]
@@ -250,7 +251,7 @@ fn assert_same_answers(store: &FrameStore, root: &Path, filters: &[&str]) {
 const FILTERS: [&str; 12] = [
     "",
     "provider:aws",
-    "provider:(gcp, azure) -read_only",
+    "provider in (gcp, azure) -read_only",
     "actor:*admin* or outcome:failure",
     r#"action~"^(Attach|Put|Create).*""#,
     "ip:10.0.0.0/8",
@@ -258,7 +259,7 @@ const FILTERS: [&str; 12] = [
     "last:36h",
     "time:2024-03-15 provider:aws",
     "-provider:aws last:3d",
-    "privileged and not provider:k8s",
+    "privileged and not provider:kubernetes",
     "mfa:false after:2024-03-20",
 ];
 
@@ -398,11 +399,11 @@ fn the_cli_exports_and_queries_a_lake() {
         from_logs.push(sample_arg);
         let (a, b) = (run(&from_lake), run(&from_logs));
         assert!(a.status.success(), "{}", stderr(&a));
-        assert!(stdout(&b).lines().count() > 1);
+        assert!(!stdout(&b).trim().is_empty(), "{args:?}");
         assert_eq!(stdout(&a), stdout(&b), "{args:?}");
     }
     // An invalid filter fails as it does over inputs, with a caret.
-    let bad = run(&["query", "--lake", lake_arg, "-f", "actor:(a, b"]);
+    let bad = run(&["query", "--lake", lake_arg, "-f", "(actor:a"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains('^'), "{}", stderr(&bad));
 }

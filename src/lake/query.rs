@@ -94,32 +94,56 @@ impl LakeView {
     }
 
     /// The events of `file` the view matches, with `columns` (frame types); None when no row
-    /// group of the file can match.
+    /// group of the file can match. The filter's columns are read first; the others only
+    /// when some event matches, and converted to the frame's types only for the matches
+    /// (free-text columns such as `resource` cost the most to read and convert).
     pub fn matches(&mut self, file: &LakeFile, columns: &[&str]) -> Result<Option<DataFrame>> {
-        let mut read: Vec<&str> = columns.to_vec();
-        for c in &self.filter_columns {
-            if !read.contains(c) {
-                read.push(c);
-            }
-        }
-        let Some(chunk) = scan::read_file(file, &read, &self.pruning, &mut self.stats)? else {
+        let Some(metadata) = scan::kept_metadata(file, &self.pruning, &mut self.stats)? else {
             return Ok(None);
         };
-        let chunk = match &self.expr {
-            // Compiled per file: categorical tests are lists of dictionary ids, and this
-            // file may have added values to the dictionaries.
-            Some(expr) => {
-                let expr = filter::compile(expr, &self.ctx).map_err(invalid)?;
-                chunk
-                    .lazy()
-                    .filter(expr)
-                    .collect()
-                    .map_err(Error::polars("filtering lake events"))?
-            }
-            None => chunk,
+        let Some(expr) = &self.expr else {
+            let read = scan::read_lake_columns(&file.path, metadata, columns)?;
+            return scan::to_frame_types(read, &file.provider, columns).map(Some);
         };
-        chunk
-            .select(columns.iter().copied())
+        let read = scan::read_lake_columns(&file.path, metadata.clone(), &self.filter_columns)?;
+        let tested = scan::to_frame_types(read, &file.provider, &self.filter_columns)?;
+        // Compiled per file: categorical tests are lists of dictionary ids, and this file
+        // may have added values to the dictionaries.
+        let expr = filter::compile(expr, &self.ctx).map_err(invalid)?;
+        let mask = tested
+            .clone()
+            .lazy()
+            .select([expr.alias(MASK)])
+            .collect()
+            .and_then(|m| m.column(MASK).and_then(|c| c.bool().cloned()))
+            .map_err(Error::polars("filtering lake events"))?;
+        let mask = mask
+            .fill_null_with_values(false)
+            .map_err(Error::polars("filtering lake events"))?;
+        let tested = tested
+            .filter(&mask)
+            .map_err(Error::polars("filtering lake events"))?;
+        let rest: Vec<&str> = columns
+            .iter()
+            .copied()
+            .filter(|c| !self.filter_columns.contains(c))
+            .collect();
+        let mut out = tested;
+        if !rest.is_empty() {
+            let others = if mask.any() {
+                let read = scan::read_lake_columns(&file.path, metadata, &rest)?
+                    .filter(&mask)
+                    .map_err(Error::polars("filtering lake events"))?;
+                scan::to_frame_types(read, &file.provider, &rest)?
+            } else {
+                empty(&rest)?
+            };
+            for column in others.columns().iter().cloned() {
+                out.with_column(column)
+                    .map_err(Error::polars("joining lake columns"))?;
+            }
+        }
+        out.select(columns.iter().copied())
             .map(Some)
             .map_err(Error::polars("choosing lake columns"))
     }
@@ -176,6 +200,9 @@ fn empty(columns: &[&str]) -> Result<DataFrame> {
         .select(columns.iter().copied())
         .map_err(Error::polars("choosing lake columns"))
 }
+
+/// The column holding whether each event matches.
+const MASK: &str = "__match";
 
 fn invalid(err: filter::FilterError) -> Error {
     Error::Invalid(format!("invalid filter: {}", err.message))
@@ -235,11 +262,10 @@ pub fn select(root: &Path, view: &ViewSpec) -> Result<(DataFrame, ScanStats)> {
 /// An analysis (pivot, timeline, profile) over the events of a lake `view` selects.
 pub fn run<S: Spec>(root: &Path, view: &ViewSpec, spec: &S) -> Result<(S::Output, ScanStats)> {
     let mut lake = LakeView::open(root, view)?;
-    let mut columns = spec.columns();
+    let columns = spec.columns();
     for c in &columns {
         analysis::check_column(c)?;
     }
-    columns.push(TIME);
     let matched = lake.collect(&dedup(columns), None)?;
     Ok((analysis::run(&matched, None, spec)?, lake.stats))
 }

@@ -158,15 +158,13 @@ pub fn read_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
         .map_err(Error::polars("reading a lake file"))
 }
 
-/// Reads `file` with the columns `columns` (event columns, `raw`, or the frame's locator
-/// columns), only the row groups `pruning` keeps, converted to the frame's types; None
-/// when no row group is kept. Counts what it read in `stats`.
-pub fn read_file(
+/// The footer of `file` cut to the row groups `pruning` keeps; None when it keeps none.
+/// Counts what is to be read in `stats`.
+pub fn kept_metadata(
     file: &LakeFile,
-    columns: &[&str],
     pruning: &Pruning,
     stats: &mut ScanStats,
-) -> Result<Option<DataFrame>> {
+) -> Result<Option<Arc<FileMetadata>>> {
     let metadata = file_metadata(&file.path)?;
     let groups = metadata.row_groups.len();
     let kept: Vec<RowGroupMetadata> = metadata
@@ -185,28 +183,51 @@ pub fn read_file(
     }
     stats.files_read += 1;
     stats.row_groups_read += kept.len();
-    let pruned = if kept.len() == groups {
-        metadata
-    } else {
-        let mut pruned = (*metadata).clone();
-        pruned.num_rows = kept.iter().map(|g| g.num_rows()).sum();
-        pruned.max_row_group_height = kept.iter().map(|g| g.num_rows()).max().unwrap_or(0);
-        pruned.row_groups = kept;
-        Arc::new(pruned)
-    };
+    stats.rows_read += kept.iter().map(|g| g.num_rows() as u64).sum::<u64>();
+    if kept.len() == groups {
+        return Ok(Some(metadata));
+    }
+    let mut pruned = (*metadata).clone();
+    pruned.num_rows = kept.iter().map(|g| g.num_rows()).sum();
+    pruned.max_row_group_height = kept.iter().map(|g| g.num_rows()).max().unwrap_or(0);
+    pruned.row_groups = kept;
+    Ok(Some(Arc::new(pruned)))
+}
+
+/// Reads the row groups of `metadata` (a footer of `path`, maybe cut), with those of
+/// `columns` that files hold, with the lake's types.
+pub fn read_lake_columns(
+    path: &Path,
+    metadata: Arc<FileMetadata>,
+    columns: &[&str],
+) -> Result<DataFrame> {
     let in_file: Vec<String> = columns
         .iter()
         .filter(|c| FILE_COLUMNS.iter().any(|(f, _)| f == *c))
         .map(|c| c.to_string())
         .collect();
-    let handle = File::open(&file.path).map_err(io_error(&file.path))?;
+    let handle = File::open(path).map_err(io_error(path))?;
     let mut reader = ParquetReader::new(handle);
-    reader.set_metadata(pruned);
-    let read = reader
+    reader.set_metadata(metadata);
+    reader
         .with_columns(Some(in_file))
         .finish()
-        .map_err(Error::polars("reading a lake file"))?;
-    stats.rows_read += read.height() as u64;
+        .map_err(Error::polars("reading a lake file"))
+}
+
+/// Reads `file` with the columns `columns` (event columns, `raw`, or the frame's locator
+/// columns), only the row groups `pruning` keeps, converted to the frame's types; None
+/// when no row group is kept. Counts what it read in `stats`.
+pub fn read_file(
+    file: &LakeFile,
+    columns: &[&str],
+    pruning: &Pruning,
+    stats: &mut ScanStats,
+) -> Result<Option<DataFrame>> {
+    let Some(metadata) = kept_metadata(file, pruning, stats)? else {
+        return Ok(None);
+    };
+    let read = read_lake_columns(&file.path, metadata, columns)?;
     Ok(Some(to_frame_types(read, &file.provider, columns)?))
 }
 
