@@ -30,6 +30,18 @@ pub(crate) struct Cli {
     /// change events (network file systems, some containers).
     #[arg(long, value_name = "INTERVAL", requires = "follow", value_parser = parse_poll)]
     pub(crate) poll: Option<std::time::Duration>,
+    /// Open the events of this Parquet lake (`trailscope export --lake`) in the TUI: those
+    /// --lake-filter selects, without their original records.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "follow"])]
+    pub(crate) lake: Option<PathBuf>,
+    /// With --lake: only the events matching this filter expression are loaded.
+    #[arg(
+        long,
+        value_name = "EXPR",
+        requires = "lake",
+        allow_hyphen_values = true
+    )]
+    pub(crate) lake_filter: Option<String>,
     #[command(flatten)]
     pub(crate) common: Common,
 }

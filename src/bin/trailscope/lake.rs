@@ -188,3 +188,40 @@ pub(crate) fn load_lake(
     };
     Ok((loaded, resolved))
 }
+
+/// `trailscope --lake DIR`: the TUI over the events of a lake the filter selects, loaded
+/// (projected, without the original records: the detail pane cannot show them), with their
+/// number in the status bar.
+pub(crate) fn tui(
+    root: &Path,
+    filter: Option<String>,
+    common: &Common,
+) -> anyhow::Result<ExitCode> {
+    let prepared = prepare(&[], None, common)?;
+    let overrides = Overrides {
+        filter: filter.clone(),
+        ..Overrides::default()
+    };
+    let resolved = open_view(common, (&ViewArgs::default(), overrides))?;
+    let (store, stats) = query::load_store(root, &resolved.view)?;
+    let message = format!(
+        "{} events from the lake {} ({} of {} partitions read{}); raw records are not loaded",
+        store.frame().height(),
+        root.display(),
+        stats.partitions_read,
+        stats.partitions,
+        filter.map(|f| format!(", filter {f}")).unwrap_or_default()
+    );
+    trailscope::tui::run(trailscope::tui::Launch {
+        paths: Vec::new(),
+        inputs: Vec::new(),
+        problems: Vec::new(),
+        options: prepared.options,
+        config: prepared.config,
+        tz: prepared.tz,
+        follow: None,
+        views: common.views.clone(),
+        loaded: Some((store, message)),
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

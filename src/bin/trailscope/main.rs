@@ -325,6 +325,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // A bare invocation opens the TUI on a terminal and prints the summary otherwise
         // (scripts and pipes).
         None if io::stdout().is_terminal() => tui(&cli, &common),
+        None if cli.lake.is_some() => {
+            bail!(
+                "--lake opens the TUI and needs a terminal; use `trailscope query --lake` in pipes"
+            )
+        }
         None if cli.follow => {
             bail!("--follow opens the TUI and needs a terminal; use `trailscope tail` in pipes")
         }
@@ -339,6 +344,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Opens the terminal UI; the inputs load in the background.
 fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
+    if let Some(root) = &cli.lake {
+        return lake::tui(root, cli.lake_filter.clone(), common);
+    }
     let prepared = prepare(&cli.paths, cli.input_format.as_deref(), common)?;
     let follow = cli.follow.then(|| FollowOptions {
         poll: cli.poll,
@@ -358,6 +366,7 @@ fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
         tz: prepared.tz,
         follow,
         views: common.views.clone(),
+        loaded: None,
     })?;
     Ok(ExitCode::SUCCESS)
 }
