@@ -20,6 +20,9 @@ use trailscope::schema::{ACTION, ACTOR, PROVIDER};
 use trailscope::store::FrameStore;
 use trailscope::synth;
 
+/// A timed case: the rows it gave and what it read.
+type Case = Box<dyn Fn() -> (usize, ScanStats)>;
+
 /// Events of the generated month the lake copies.
 const BASE_EVENTS: usize = 1_000_000;
 
@@ -114,7 +117,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
         columns: trailscope::schema::EVENT_COLUMNS.map(String::from).to_vec(),
         ..ViewSpec::default()
     };
-    let cases: Vec<(&str, Box<dyn Fn() -> (usize, ScanStats)>)> = vec![
+    let cases: Vec<(&str, Case)> = vec![
         (
             "query, one hour, every column",
             Box::new({

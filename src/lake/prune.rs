@@ -67,10 +67,10 @@ impl Pruning {
             if self.times.is_some() {
                 return Ok(false);
             }
-        } else if let Some(start) = day_start(day) {
-            if !self.keeps_times(start, start + DAY - 1) {
-                return Ok(false);
-            }
+        } else if let Some(start) = day_start(day)
+            && !self.keeps_times(start, start + DAY - 1)
+        {
+            return Ok(false);
         }
         if self.provider_terms.is_empty() {
             return Ok(true);

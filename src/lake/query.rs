@@ -295,7 +295,7 @@ pub fn load_store(root: &Path, view: &ViewSpec) -> Result<(FrameStore, ScanStats
     Ok((store, lake.stats))
 }
 
-fn dedup<'a>(columns: Vec<&'a str>) -> Vec<&'a str> {
+fn dedup(columns: Vec<&str>) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::with_capacity(columns.len());
     for c in columns {
         if !out.contains(&c) {
