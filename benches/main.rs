@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [load-providers] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [sigma] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [load-providers] [memory] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [sigma] [lake --lake-events N] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events of realistic traffic (once, under
 //! `target/bench-data`) as one NDJSON file and as 1,000 S3 delivery files, then loads each
@@ -26,6 +26,7 @@ mod hostile;
 mod identities;
 mod identity;
 mod incidents;
+mod lake;
 mod query;
 mod render;
 mod report;
@@ -112,6 +113,12 @@ fn main() {
     }
     if groups.contains(&"identity") {
         identity::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"lake") {
+        let lake_events = value("--lake-events")
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(100_000_000);
+        lake::bench(&data_dir(), lake_events, runs, ensure);
     }
     if groups.contains(&"incidents") {
         incidents::bench(&data_dir(), events, runs, ensure);

@@ -18,6 +18,7 @@ mod identities;
 mod identity;
 mod incidents;
 mod integrity;
+mod lake;
 mod lake_engines;
 mod lifecycle;
 mod live_findings;

@@ -1,5 +1,25 @@
 //! The Parquet lake: the normalized events as hive-partitioned Parquet files that trailscope,
-//! DuckDB, Spark, Trino and Athena read alike. [`layout`] is the contract between them.
+//! DuckDB, Spark, Trino and Athena read alike. [`layout`] is the contract between them;
+//! [`write`] exports events into a lake, [`scan`] and [`prune`] read the files a filter can
+//! match, and [`query`] runs the analyses over them.
 
+pub mod key;
 pub mod layout;
+pub mod prune;
+pub mod query;
+pub mod replicate;
+pub mod scan;
 pub mod sql;
+pub mod write;
+
+use std::path::Path;
+
+use crate::{Error, Location};
+
+/// Wraps an IO error with the lake path it happened on.
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        location: Location::file(path.display().to_string()),
+        source,
+    }
+}

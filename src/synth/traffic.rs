@@ -412,7 +412,7 @@ impl Population {
                     ),
                     os,
                     city: *rng.pick(&CITIES),
-                    permission_set: rng.pick(&PERMISSION_SETS),
+                    permission_set: PERMISSION_SETS[rng.below(PERMISSION_SETS.len() as u64) as usize],
                     object_id: rng.uuid(),
                     login,
                 }

@@ -114,6 +114,9 @@ pub struct Launch {
     pub follow: Option<FollowOptions>,
     /// `--views FILE`: the views file read last and saved to.
     pub views: Option<std::path::PathBuf>,
+    /// Events already loaded (a lake's, `trailscope --lake`), shown with `message` in the
+    /// status bar; the inputs load on top of them.
+    pub loaded: Option<(FrameStore, String)>,
 }
 
 /// Where the events come from: a load that ends, or a follow that goes on until stopped.
@@ -184,8 +187,12 @@ pub fn run(launch: Launch) -> Result<()> {
         tz,
         follow,
         views,
+        loaded,
     } = launch;
-    let mut store = FrameStore::new();
+    let (mut store, loaded_message) = match loaded {
+        Some((store, message)) => (store, Some(message)),
+        None => (FrameStore::new(), None),
+    };
     store.add_problems(problems);
     let following = follow.is_some();
     let feed = match follow {
@@ -219,6 +226,9 @@ pub fn run(launch: Launch) -> Result<()> {
     }
     if following {
         state.follow_inputs();
+    }
+    if let Some(message) = loaded_message {
+        state.message = Some(crate::text::escape_control(&message).into_owned());
     }
 
     install_panic_hook();

@@ -757,3 +757,33 @@ fn the_record_view_searches_switches_tabs_and_q_closes_it_and_the_history_is_sav
         assert!(history.lines().any(|l| l == unique), "{history}");
     }
 }
+
+/// `trailscope --lake DIR --lake-filter EXPR` opens the lake's matching events (without
+/// their original records) and says in the status bar how many it loaded from where.
+#[test]
+fn the_binary_opens_a_lake_with_the_events_its_filter_selects() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    let store = sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    trailscope::lake::write::export(&store, None, dir.path()).expect("export");
+    let aws = count(store.frame(), "provider:aws");
+    let lake = dir.path().display().to_string();
+    let mut pty = Pty::spawn_with(45, 160, &["--lake", &lake, "--lake-filter", "provider:aws"]);
+    let screen = pty.wait_for("the lake's events", |s| {
+        s.contains(&format!("{aws} events from the lake"))
+    });
+    assert!(
+        screen.contains(&format!("{} events", thousands(aws as u64))),
+        "{screen}"
+    );
+    // Every row shown is an AWS event.
+    let rows = table_lines(&screen);
+    assert!(!rows.is_empty(), "{screen}");
+    for provider in ["gcp", "entra", "okta", "github", "kubernetes"] {
+        assert!(
+            !rows.iter().any(|r| r.contains(&format!(" {provider} "))),
+            "{provider} in\n{screen}"
+        );
+    }
+    quit_and_check(&mut pty, "lake");
+}

@@ -30,6 +30,18 @@ pub(crate) struct Cli {
     /// change events (network file systems, some containers).
     #[arg(long, value_name = "INTERVAL", requires = "follow", value_parser = parse_poll)]
     pub(crate) poll: Option<std::time::Duration>,
+    /// Open the events of this Parquet lake (`trailscope export --lake`) in the TUI: those
+    /// --lake-filter selects, without their original records.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "follow"])]
+    pub(crate) lake: Option<PathBuf>,
+    /// With --lake: only the events matching this filter expression are loaded.
+    #[arg(
+        long,
+        value_name = "EXPR",
+        requires = "lake",
+        allow_hyphen_values = true
+    )]
+    pub(crate) lake_filter: Option<String>,
     #[command(flatten)]
     pub(crate) common: Common,
 }
@@ -110,6 +122,10 @@ pub(crate) enum Command {
     Query {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
+        /// Read the events from this Parquet lake (`trailscope export --lake`) instead of
+        /// inputs: only the partitions, row groups and columns the filter needs.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        lake: Option<PathBuf>,
         /// Filter expression (see the README's filter language).
         // A filter may start with the language's negation (`-read_only`), SQL with a comment.
         #[arg(
@@ -144,6 +160,10 @@ pub(crate) enum Command {
     Pivot {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
+        /// Read the events from this Parquet lake (`trailscope export --lake`) instead of
+        /// inputs: only the partitions, row groups and columns the filter needs.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        lake: Option<PathBuf>,
         /// The column whose values become rows (required unless --view gives a pivot).
         #[arg(long, value_name = "COL")]
         rows: Option<String>,
@@ -171,6 +191,10 @@ pub(crate) enum Command {
     Timeline {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
+        /// Read the events from this Parquet lake (`trailscope export --lake`) instead of
+        /// inputs: only the partitions, row groups and columns the filter needs.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        lake: Option<PathBuf>,
         /// One lane per value of this column [default: actor].
         #[arg(long, value_name = "COL")]
         by: Option<String>,
@@ -196,6 +220,10 @@ pub(crate) enum Command {
     Detect {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
+        /// Read the events from this Parquet lake (`trailscope export --lake`) instead of
+        /// inputs: only the partitions, row groups and columns the filter needs.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        lake: Option<PathBuf>,
         /// Only findings at or above this severity [default: info].
         #[arg(long, value_enum)]
         min_severity: Option<Level>,
@@ -271,6 +299,21 @@ pub(crate) enum Command {
     /// Markdown (scope with input hashes, the view, counts, timeline, top values, findings,
     /// events), or every matching event as CSV, JSON, NDJSON or Parquet.
     Report(ReportArgs),
+    /// Write the loaded (filtered) events into a Parquet lake: hive partitions by provider
+    /// and UTC day, zstd, sorted by time, with the original records; events the lake already
+    /// holds are skipped, so exporting again adds only what is new.
+    Export {
+        /// Inputs (default: the bundled sample-logs/).
+        paths: Vec<String>,
+        /// The lake's directory (created when missing).
+        #[arg(long, value_name = "DIR")]
+        lake: PathBuf,
+        /// Only the events matching this filter expression.
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
+        filter: Option<String>,
+        #[command(flatten)]
+        view: ViewArgs,
+    },
     /// Follow inputs as they grow and print new events as they arrive (like `tail -f`):
     /// lines appended to files, new files in directories (gzip too), rotated and truncated
     /// files, and standard input (`-`).

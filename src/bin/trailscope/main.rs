@@ -8,6 +8,7 @@ mod commands;
 mod identities;
 mod incidents;
 mod inputs;
+mod lake;
 mod lake_sql;
 mod report;
 mod sigma;
@@ -148,6 +149,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Some(Command::Query {
             paths,
+            lake,
             filter,
             sql,
             columns,
@@ -174,13 +176,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     sql.is_some(),
                 );
             }
+            let request = QueryRequest { sql, limit, format };
+            if let Some(root) = lake {
+                return lake::query(&root, &common, (&view, overrides), &request);
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
-            let request = QueryRequest { sql, limit, format };
             query_events(&loaded, &resolved, &request)
         }
         Some(Command::Pivot {
             paths,
+            lake,
             rows,
             cols,
             distinct,
@@ -201,12 +207,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if let Some(engine) = &emit.emit_sql {
                 return lake_sql::emit_pivot(&common, &view, overrides, engine, &emit);
             }
+            if let Some(root) = lake {
+                return lake::pivot(&root, &common, (&view, overrides), format);
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             pivot(&loaded, &resolved, format)
         }
         Some(Command::Timeline {
             paths,
+            lake,
             by,
             bucket,
             filter,
@@ -222,12 +232,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 timeline_top: top,
                 ..Overrides::default()
             };
+            if let Some(root) = lake {
+                return lake::timeline(&root, &common, (&view, overrides), profile, format);
+            }
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
             timeline(&loaded, &resolved, profile, format)
         }
         Some(Command::Detect {
             paths,
+            lake,
             min_severity,
             filter,
             format,
@@ -241,8 +255,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 min_severity: min_severity.map(views::severity),
                 ..Overrides::default()
             };
-            let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
-            let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+            let (loaded, resolved) = match lake {
+                Some(root) => lake::load_lake(&root, &common, (&view, overrides))?,
+                None => {
+                    let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+                    let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
+                    (loaded, resolved)
+                }
+            };
             detect(&loaded, &resolved, (format, fail_on), (&sigma, sigma_only))
         }
         Some(Command::Incidents {
@@ -283,6 +303,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sigma::run(command, cli.input_format.as_deref(), &common)
         }
         Some(Command::Report(args)) => report::report(args, cli.input_format.as_deref(), &common),
+        Some(Command::Export {
+            paths,
+            lake,
+            filter,
+            view,
+        }) => lake::export(
+            &paths,
+            cli.input_format.as_deref(),
+            &common,
+            (&view, filter),
+            &lake,
+        ),
         Some(Command::Tail(args)) => tail(args, cli.input_format.as_deref(), &common),
         Some(Command::Synth {
             kind,
@@ -313,6 +345,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // A bare invocation opens the TUI on a terminal and prints the summary otherwise
         // (scripts and pipes).
         None if io::stdout().is_terminal() => tui(&cli, &common),
+        None if cli.lake.is_some() => {
+            bail!(
+                "--lake opens the TUI and needs a terminal; use `trailscope query --lake` in pipes"
+            )
+        }
         None if cli.follow => {
             bail!("--follow opens the TUI and needs a terminal; use `trailscope tail` in pipes")
         }
@@ -327,6 +364,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Opens the terminal UI; the inputs load in the background.
 fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
+    if let Some(root) = &cli.lake {
+        return lake::tui(root, cli.lake_filter.clone(), common);
+    }
     let prepared = prepare(&cli.paths, cli.input_format.as_deref(), common)?;
     let follow = cli.follow.then(|| FollowOptions {
         poll: cli.poll,
@@ -346,6 +386,7 @@ fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
         tz: prepared.tz,
         follow,
         views: common.views.clone(),
+        loaded: None,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,227 @@
+//! The lake commands: `export --lake` writes loaded events into a Parquet lake, and
+//! `query|pivot|timeline|detect --lake` read one instead of inputs.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use trailscope::analysis::{self, ProfileSpec};
+use trailscope::lake::{query, scan::ScanStats, write};
+use trailscope::views::{Overrides, Resolved};
+use trailscope::{output, schema};
+
+use crate::args::{Common, ResultFormat, ViewArgs};
+use crate::commands::QueryRequest;
+use crate::inputs::{Loaded, compile_view, load, prepare};
+use crate::views;
+
+/// `trailscope export --lake DIR`: loads the inputs and writes the events the filter and
+/// range select into the lake; prints what it wrote on standard error.
+pub(crate) fn export(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+    (view, filter): (&ViewArgs, Option<String>),
+    root: &Path,
+) -> anyhow::Result<ExitCode> {
+    let loaded = load(paths, input_format, common)?;
+    loaded.require_events()?;
+    let overrides = Overrides {
+        filter,
+        ..Overrides::default()
+    };
+    let resolved = views::open_view(common, view, overrides, &loaded.tz)?;
+    let scoped = !resolved.view.filter.trim().is_empty() || resolved.view.range.is_some();
+    let rows = if scoped {
+        let selection = loaded.selection(&resolved.view)?;
+        Some(selection.rows.unwrap_or_default())
+    } else {
+        None
+    };
+    let summary = write::export(&loaded.store, rows.as_ref(), root)?;
+    loaded.report_timings();
+    write::write_summary(&mut io::stderr().lock(), &summary, root)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The view a lake command runs: its filter checked as the other commands check it (with
+/// a caret under a problem) before any file is read.
+fn open_view(
+    common: &Common,
+    (view, overrides): (&ViewArgs, Overrides),
+) -> anyhow::Result<Resolved> {
+    let prepared = prepare(&[], None, common)?;
+    let resolved = views::open_view(common, view, overrides, &prepared.tz)?;
+    compile_view(&schema::empty_frame(), resolved.view.clone())?;
+    Ok(resolved)
+}
+
+/// With `--timings`, the scan's work as one JSON object on standard error.
+fn report_scan(common: &Common, started: Instant, stats: &ScanStats) {
+    if common.timings {
+        let _ = writeln!(
+            io::stderr(),
+            "{}",
+            serde_json::json!({
+                "lake_ms": started.elapsed().as_millis(),
+                "partitions": stats.partitions,
+                "partitions_read": stats.partitions_read,
+                "files": stats.files,
+                "files_read": stats.files_read,
+                "row_groups": stats.row_groups,
+                "row_groups_read": stats.row_groups_read,
+                "rows_read": stats.rows_read,
+            })
+        );
+    }
+}
+
+/// `trailscope query --lake DIR`.
+pub(crate) fn query(
+    root: &Path,
+    common: &Common,
+    view: (&ViewArgs, Overrides),
+    request: &QueryRequest,
+) -> anyhow::Result<ExitCode> {
+    if request.sql.is_some() {
+        anyhow::bail!(
+            "--sql reads loaded inputs; over a lake, use --filter (or `trailscope lake ddl` and DuckDB)"
+        );
+    }
+    let started = Instant::now();
+    let resolved = open_view(common, view)?;
+    let mut spec = resolved.view.clone();
+    // Tables show the default columns, machine formats every column.
+    if spec.columns.is_empty() && request.format != ResultFormat::Table {
+        spec.columns = schema::EVENT_COLUMNS.map(String::from).to_vec();
+    }
+    let (result, stats) = query::select(root, &spec)?;
+    report_scan(common, started, &stats);
+    let grid = output::Grid::from_frame(&result)?;
+    let mut out = io::stdout().lock();
+    grid.write(&mut out, request.format.into(), &spec.tz)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `trailscope pivot --lake DIR`.
+pub(crate) fn pivot(
+    root: &Path,
+    common: &Common,
+    view: (&ViewArgs, Overrides),
+    format: ResultFormat,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let resolved = open_view(common, view)?;
+    let spec = resolved.pivot()?;
+    let (pivot, stats) = query::run(root, &resolved.view, &spec)?;
+    report_scan(common, started, &stats);
+    let mut out = io::stdout().lock();
+    match format {
+        ResultFormat::Json => writeln!(out, "{}", output::pivot_json(&pivot))?,
+        other => output::pivot_grid(&pivot).write(&mut out, other.into(), &resolved.view.tz)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `trailscope timeline --lake DIR`.
+pub(crate) fn timeline(
+    root: &Path,
+    common: &Common,
+    view: (&ViewArgs, Overrides),
+    profile: bool,
+    format: ResultFormat,
+) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let resolved = open_view(common, view)?;
+    let spec = resolved.timeline();
+    let tz = &resolved.view.tz;
+    let mut out = io::stdout().lock();
+    if profile {
+        let spec = ProfileSpec {
+            actors: Vec::new(),
+            top: spec.top,
+            tz: tz.clone(),
+        };
+        let (profiles, stats) = query::run(root, &resolved.view, &spec)?;
+        report_scan(common, started, &stats);
+        match format {
+            ResultFormat::Table => output::write_profiles(&mut out, &profiles, tz)?,
+            _ => writeln!(out, "{}", output::profiles_json(&profiles, tz))?,
+        }
+    } else {
+        let (timeline, stats): (analysis::Timeline, _) = query::run(root, &resolved.view, &spec)?;
+        report_scan(common, started, &stats);
+        if let Some(note) = timeline.widening_note() {
+            let _ = writeln!(io::stderr(), "trailscope: note: {note}");
+        }
+        match format {
+            ResultFormat::Json => writeln!(out, "{}", output::timeline_json(&timeline, tz))?,
+            other => output::timeline_grid(&timeline).write(&mut out, other.into(), tz)?,
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The events of a lake the view selects, loaded as a store (without the original
+/// records), for the commands that need one (`detect --lake`).
+pub(crate) fn load_lake(
+    root: &Path,
+    common: &Common,
+    view: (&ViewArgs, Overrides),
+) -> anyhow::Result<(Loaded, Resolved)> {
+    let started = Instant::now();
+    let prepared = prepare(&[], None, common)?;
+    let resolved = open_view(common, view)?;
+    let (store, stats) = query::load_store(root, &resolved.view)?;
+    report_scan(common, started, &stats);
+    let loaded = Loaded {
+        store,
+        tz: prepared.tz,
+        config: prepared.config,
+        timings: common
+            .timings
+            .then(|| (started, started.elapsed().as_millis())),
+    };
+    Ok((loaded, resolved))
+}
+
+/// `trailscope --lake DIR`: the TUI over the events of a lake the filter selects, loaded
+/// (projected, without the original records: the detail pane cannot show them), with their
+/// number in the status bar.
+pub(crate) fn tui(
+    root: &Path,
+    filter: Option<String>,
+    common: &Common,
+) -> anyhow::Result<ExitCode> {
+    let prepared = prepare(&[], None, common)?;
+    let overrides = Overrides {
+        filter: filter.clone(),
+        ..Overrides::default()
+    };
+    let resolved = open_view(common, (&ViewArgs::default(), overrides))?;
+    let (store, stats) = query::load_store(root, &resolved.view)?;
+    let message = format!(
+        "{} events from the lake {} ({} of {} partitions read{}); raw records are not loaded",
+        store.frame().height(),
+        root.display(),
+        stats.partitions_read,
+        stats.partitions,
+        filter.map(|f| format!(", filter {f}")).unwrap_or_default()
+    );
+    trailscope::tui::run(trailscope::tui::Launch {
+        paths: Vec::new(),
+        inputs: Vec::new(),
+        problems: Vec::new(),
+        options: prepared.options,
+        config: prepared.config,
+        tz: prepared.tz,
+        follow: None,
+        views: common.views.clone(),
+        loaded: Some((store, message)),
+    })?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,196 @@
+//! Which partitions and row groups a filter can match, decided from the filter alone and
+//! conservatively: only terms that every match must satisfy (the filter's top-level `and`)
+//! prune, and only those over the provider alone (tested on the partition's provider) or
+//! time bounds (`after:`, `before:`, `time:`, `last:`, turned into an interval); anything
+//! else keeps the partition.
+
+use polars::prelude::*;
+
+use crate::analysis::filter::{self, FilterContext, FilterExpr, TimeBound};
+use crate::schema::{self, Dictionaries, PROVIDER, TIME};
+use crate::time::DAY;
+use crate::{Error, Result};
+
+use super::layout::NULL_PARTITION;
+
+/// What a filter implies about the partitions and row groups that can hold a match.
+#[derive(Debug, Clone)]
+pub struct Pruning {
+    /// Top-level terms over the provider alone.
+    provider_terms: Vec<FilterExpr>,
+    /// Every match is in `[start, end)` (UTC microseconds) when set.
+    times: Option<(i64, i64)>,
+    /// The compile context of the filter.
+    ctx: FilterContext,
+}
+
+impl Pruning {
+    /// Nothing pruned.
+    pub fn none() -> Pruning {
+        Pruning {
+            provider_terms: Vec::new(),
+            times: None,
+            ctx: FilterContext::default(),
+        }
+    }
+
+    /// The pruning `expr` (None: every event) implies, compiled in `ctx`.
+    pub fn of(expr: Option<&FilterExpr>, ctx: &FilterContext) -> Result<Pruning> {
+        let mut pruning = Pruning {
+            ctx: ctx.clone(),
+            ..Pruning::none()
+        };
+        let mut terms = Vec::new();
+        if let Some(expr) = expr {
+            top_level(expr, &mut terms);
+        }
+        for term in terms {
+            if only_provider(term) {
+                pruning.provider_terms.push(term.clone());
+            } else if let FilterExpr::Time { bound, value, .. } = term {
+                let (start, end) = time_interval(*bound, value, ctx)?;
+                let (s, e) = pruning.times.unwrap_or((i64::MIN, i64::MAX));
+                pruning.times = Some((s.max(start), e.min(end)));
+            }
+        }
+        Ok(pruning)
+    }
+
+    /// Whether a time term bounds the matches (events without a time never match then).
+    pub fn is_time_bounded(&self) -> bool {
+        self.times.is_some()
+    }
+
+    /// Whether the partition of `provider` and `day` can hold a match.
+    pub fn keeps_partition(&self, provider: &str, day: &str) -> Result<bool> {
+        if day == NULL_PARTITION {
+            if self.times.is_some() {
+                return Ok(false);
+            }
+        } else if let Some(start) = day_start(day)
+            && !self.keeps_times(start, start + DAY - 1)
+        {
+            return Ok(false);
+        }
+        if self.provider_terms.is_empty() {
+            return Ok(true);
+        }
+        let probe = Column::new(PROVIDER.into(), [provider])
+            .cast(
+                Dictionaries::shared()
+                    .dtype(PROVIDER)
+                    .unwrap_or(&DataType::String),
+            )
+            .map_err(Error::polars("testing a partition's provider"))?;
+        let frame = DataFrame::new(1, vec![probe])
+            .map_err(Error::polars("testing a partition's provider"))?;
+        for term in &self.provider_terms {
+            let expr = filter::compile(term, &self.ctx)
+                .map_err(|e| Error::Invalid(format!("invalid filter: {}", e.message)))?;
+            if !holds(&frame, expr)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether events between `min` and `max` (inclusive) can match.
+    pub fn keeps_times(&self, min: i64, max: i64) -> bool {
+        match self.times {
+            Some((start, end)) => max >= start && min < end,
+            None => true,
+        }
+    }
+}
+
+/// The terms every match satisfies: the filter itself, or the items of its top-level `and`s.
+fn top_level<'a>(expr: &'a FilterExpr, out: &mut Vec<&'a FilterExpr>) {
+    match expr {
+        FilterExpr::And(items) => items.iter().for_each(|i| top_level(i, out)),
+        other => out.push(other),
+    }
+}
+
+/// Whether a term reads the provider and nothing else.
+fn only_provider(expr: &FilterExpr) -> bool {
+    match expr {
+        FilterExpr::And(items) | FilterExpr::Or(items) => {
+            !items.is_empty() && items.iter().all(only_provider)
+        }
+        FilterExpr::Not(inner) => only_provider(inner),
+        FilterExpr::Field { field, .. } | FilterExpr::InList { field, .. } => *field == PROVIDER,
+        _ => false,
+    }
+}
+
+/// The first microsecond of a `YYYY-MM-DD` partition.
+fn day_start(day: &str) -> Option<i64> {
+    let date: jiff::civil::Date = day.parse().ok()?;
+    let ts = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    Some(ts.as_microsecond())
+}
+
+/// Whether `expr` is true for the one row of `frame`.
+fn holds(frame: &DataFrame, expr: Expr) -> Result<bool> {
+    let out = frame
+        .clone()
+        .lazy()
+        .select([expr.alias("__holds")])
+        .collect()
+        .map_err(Error::polars("testing a filter term"))?;
+    Ok(out
+        .column("__holds")
+        .ok()
+        .and_then(|c| c.bool().ok().and_then(|b| b.get(0)))
+        .unwrap_or(false))
+}
+
+/// The interval `[start, end)` a time term accepts, found by evaluating the term as the
+/// filter compiles it (so it cannot disagree with the filter): `after:`/`last:` accept from
+/// a point on, `before:` up to one, `time:` a stretch starting where `after:` of the same
+/// value starts. Each boundary is a binary search over the representable times.
+fn time_interval(bound: TimeBound, value: &str, ctx: &FilterContext) -> Result<(i64, i64)> {
+    let compile = |bound: TimeBound| {
+        let term = FilterExpr::Time {
+            bound,
+            value: value.to_string(),
+            span: 0..0,
+        };
+        filter::compile(&term, ctx)
+            .map_err(|e| Error::Invalid(format!("invalid filter: {}", e.message)))
+    };
+    let at = |expr: &Expr, t: i64| -> Result<bool> {
+        let times = Column::new(TIME.into(), [t])
+            .cast(&schema::time_dtype())
+            .map_err(Error::polars("testing a time term"))?;
+        let frame = DataFrame::new(1, vec![times]).map_err(Error::polars("testing a time term"))?;
+        holds(&frame, expr.clone())
+    };
+    let (lo, hi) = (schema::TIME_RANGE.start, schema::TIME_RANGE.end);
+    // The first t in [from, hi) where `pred` holds, `pred` being false then true there.
+    let first_true = |expr: &Expr, from: i64, want: bool| -> Result<i64> {
+        let (mut a, mut b) = (from, hi);
+        while a < b {
+            let mid = a + (b - a) / 2;
+            if at(expr, mid)? == want {
+                b = mid;
+            } else {
+                a = mid + 1;
+            }
+        }
+        Ok(a)
+    };
+    Ok(match bound {
+        TimeBound::After | TimeBound::Last => (first_true(&compile(bound)?, lo, true)?, i64::MAX),
+        TimeBound::Before => (i64::MIN, first_true(&compile(bound)?, lo, false)?),
+        TimeBound::During => {
+            let start = first_true(&compile(TimeBound::After)?, lo, true)?;
+            let during = compile(TimeBound::During)?;
+            if start >= hi || !at(&during, start)? {
+                (start, start)
+            } else {
+                (start, first_true(&during, start, false)?)
+            }
+        }
+    })
+}

@@ -1,0 +1,473 @@
+//! The Parquet lake: export writes the loaded events once, reading it back gives the same
+//! events, answers equal those over the loaded inputs, pruning skips what a filter cannot
+//! match, and DuckDB reads the lake as it is.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use polars::prelude::*;
+use trailscope::analysis::{self, PivotSpec, TimelineSpec, ViewSpec};
+use trailscope::lake::layout::{self, RAW};
+use trailscope::lake::prune::Pruning;
+use trailscope::lake::scan::{self, ScanStats};
+use trailscope::lake::{query, write};
+use trailscope::schema::{self, ACTION, ACTOR, EVENT_ID, PROVIDER, RAW_LINE, SOURCE, TIME};
+use trailscope::store::FrameStore;
+
+use crate::util::{Row, load, rows, run, sample_logs, stderr, stdout};
+
+/// Every finished file of a lake, relative to its root, with its size.
+fn files(root: &Path) -> BTreeMap<PathBuf, u64> {
+    scan::lake_files(root)
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let size = fs::metadata(&f.path).unwrap().len();
+            (f.path.strip_prefix(root).unwrap().to_path_buf(), size)
+        })
+        .collect()
+}
+
+/// Every event of a lake, with the frame's types and its `raw` column, by file.
+fn read_back(root: &Path) -> DataFrame {
+    let mut columns = schema::EVENT_COLUMNS.to_vec();
+    columns.extend([SOURCE, RAW_LINE]);
+    let mut out: Option<DataFrame> = None;
+    for file in scan::lake_files(root).unwrap() {
+        let mut stats = ScanStats::default();
+        let mut part = scan::read_file(&file, &columns, &Pruning::none(), &mut stats)
+            .unwrap()
+            .unwrap();
+        let raw = scan::read_columns(&file.path, &[RAW]).unwrap();
+        part.with_column(raw.column(RAW).unwrap().clone()).unwrap();
+        match &mut out {
+            Some(all) => {
+                all.vstack_mut_owned(part).unwrap();
+            }
+            None => out = Some(part),
+        }
+    }
+    out.unwrap()
+}
+
+/// Rows as display strings without the identity (resolved again by every store), sorted.
+fn comparable(frame: &DataFrame) -> Vec<Row> {
+    let mut rows: Vec<Row> = rows(frame)
+        .into_iter()
+        .map(|mut r| {
+            r.remove(schema::IDENTITY);
+            r
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+fn export(store: &FrameStore, root: &Path) -> write::ExportSummary {
+    write::export(store, None, root).unwrap()
+}
+
+#[test]
+fn export_then_read_back_gives_the_loaded_events_and_their_raw_records() {
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    let summary = export(&store, dir.path());
+    let frame = store.frame();
+    assert_eq!(summary.written, frame.height() as u64);
+    assert_eq!(summary.skipped, 0);
+    assert_eq!(summary.raw_missing, 0);
+    assert!(dir.path().join(layout::LAYOUT_FILE).is_file());
+    let back = read_back(dir.path());
+    assert_eq!(comparable(&back), comparable(frame));
+    // Every partition directory names its events' provider and UTC day.
+    for file in scan::lake_files(dir.path()).unwrap() {
+        let part = scan::read_columns(&file.path, &[TIME]).unwrap();
+        let times = part
+            .column(TIME)
+            .unwrap()
+            .as_materialized_series()
+            .to_physical_repr();
+        let times: Vec<Option<i64>> = times.i64().unwrap().iter().collect();
+        assert!(
+            times.is_sorted(),
+            "{} is not in time order",
+            file.path.display()
+        );
+        for t in times {
+            assert_eq!(layout::day_of(t), file.day);
+        }
+    }
+    // The raw record of each event is byte for byte what the loaded store reads back (an
+    // S3 file holds many records on one line: records are compared per line, sorted).
+    let line_of = |f: &DataFrame, row: usize| {
+        let text = |c: &str| {
+            f.column(c)
+                .unwrap()
+                .get(row)
+                .unwrap()
+                .str_value()
+                .to_string()
+        };
+        (text(SOURCE), text(RAW_LINE))
+    };
+    let mut expected: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
+    for row in 0..frame.height() {
+        let raw = store.raw_record(frame, row).unwrap();
+        expected.entry(line_of(frame, row)).or_default().push(raw);
+    }
+    let raws = back.column(RAW).unwrap().str().unwrap().clone();
+    let mut got: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
+    for row in 0..back.height() {
+        let raw = raws.get(row).unwrap().as_bytes().to_vec();
+        got.entry(line_of(&back, row)).or_default().push(raw);
+    }
+    for records in expected.values_mut().chain(got.values_mut()) {
+        records.sort();
+    }
+    assert!(got == expected, "raw records differ");
+}
+
+#[test]
+fn exporting_again_adds_nothing_and_more_adds_only_what_is_new() {
+    let store = load(&[&sample_logs()]);
+    let total = store.frame().height() as u64;
+    let dir = tempfile::tempdir().unwrap();
+    // First only AWS, then everything, then everything again.
+    let view = ViewSpec {
+        filter: "provider:aws".into(),
+        ..ViewSpec::default()
+    };
+    let aws = analysis::select_rows(store.frame(), &view.compile(store.frame()).unwrap())
+        .unwrap()
+        .rows
+        .unwrap();
+    let first = write::export(&store, Some(&aws), dir.path()).unwrap();
+    assert_eq!(first.written, aws.len() as u64);
+    let before = files(dir.path());
+    assert!(before.keys().all(|p| p.starts_with("provider=aws")));
+    let second = export(&store, dir.path());
+    assert_eq!(second.skipped, aws.len() as u64);
+    assert_eq!(second.written, total - aws.len() as u64);
+    let after = files(dir.path());
+    // What was there is untouched, and no AWS partition got a file.
+    for (path, size) in &before {
+        assert_eq!(after.get(path), Some(size));
+    }
+    let added: Vec<&PathBuf> = after.keys().filter(|p| !before.contains_key(*p)).collect();
+    assert_eq!(added.len(), second.files);
+    assert!(added.iter().all(|p| !p.starts_with("provider=aws")));
+    let third = export(&store, dir.path());
+    assert_eq!((third.written, third.skipped, third.files), (0, total, 0));
+    assert_eq!(files(dir.path()), after);
+    assert_eq!(read_back(dir.path()).height() as u64, total);
+}
+
+#[test]
+fn a_file_left_by_an_interrupted_export_is_not_read() {
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    export(&store, dir.path());
+    // A partial file: the first half of a finished one, under the name being written.
+    let finished = scan::lake_files(dir.path()).unwrap().remove(0);
+    let bytes = fs::read(&finished.path).unwrap();
+    let partial = finished
+        .path
+        .with_file_name(".part-0123456789abcdef.parquet");
+    fs::write(&partial, &bytes[..bytes.len() / 2]).unwrap();
+    // A whole copy under a dot-name is not part of the lake either.
+    fs::write(
+        finished
+            .path
+            .with_file_name(".part-fedcba9876543210.parquet"),
+        &bytes,
+    )
+    .unwrap();
+    let (events, stats) = query::select(dir.path(), &ViewSpec::default()).unwrap();
+    assert_eq!(events.height(), store.frame().height());
+    assert_eq!(stats.files, files(dir.path()).len());
+    // Exporting into it again still finds every event present.
+    assert_eq!(export(&store, dir.path()).written, 0);
+}
+
+/// The event ids (sorted) of a frame.
+fn ids(frame: &DataFrame) -> Vec<String> {
+    let mut ids: Vec<String> = frame
+        .column(EVENT_ID)
+        .unwrap()
+        .str()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap_or("").to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Asserts that query, pivot and timeline over the lake equal the same over the store.
+fn assert_same_answers(store: &FrameStore, root: &Path, filters: &[&str]) {
+    let frame = store.frame();
+    for filter in filters {
+        let view = ViewSpec {
+            filter: filter.to_string(),
+            columns: vec![EVENT_ID.into(), TIME.into(), ACTOR.into()],
+            ..ViewSpec::default()
+        };
+        let compiled = view.compile(frame).unwrap();
+        let want = analysis::select(frame, &compiled).unwrap();
+        let (got, _) = query::select(root, &view).unwrap();
+        assert_eq!(got.height(), want.height(), "count of [{filter}]");
+        assert_eq!(ids(&got), ids(&want), "ids of [{filter}]");
+        let rows = analysis::select_rows(frame, &compiled).unwrap().rows;
+        let pivot = PivotSpec {
+            rows: ACTION.into(),
+            cols: Some(PROVIDER.into()),
+            distinct: None,
+            top: 15,
+        };
+        let want = analysis::run(frame, rows.as_ref(), &pivot).unwrap();
+        let (got, _) = query::run(root, &view, &pivot).unwrap();
+        assert_eq!(
+            trailscope::output::pivot_json(&got),
+            trailscope::output::pivot_json(&want),
+            "pivot of [{filter}]"
+        );
+        let timeline = TimelineSpec {
+            by: ACTOR.into(),
+            bucket: None,
+            tz: jiff::tz::TimeZone::UTC,
+            top: 5,
+        };
+        let want = analysis::run(frame, rows.as_ref(), &timeline).unwrap();
+        let (got, _) = query::run(root, &view, &timeline).unwrap();
+        let json = |t| trailscope::output::timeline_json(t, &jiff::tz::TimeZone::UTC);
+        assert_eq!(json(&got), json(&want), "timeline of [{filter}]");
+    }
+}
+
+/// Filters across the language: fields, wildcards, regex, CIDR, lists, booleans, time
+/// bounds (absolute and relative) and boolean logic, pruning and not.
+const FILTERS: [&str; 12] = [
+    "",
+    "provider:aws",
+    "provider in (gcp, azure) -read_only",
+    "actor:*admin* or outcome:failure",
+    r#"action~"^(Attach|Put|Create).*""#,
+    "ip:10.0.0.0/8",
+    "after:2024-03-10 before:2024-03-12",
+    "last:36h",
+    "time:2024-03-15 provider:aws",
+    "-provider:aws last:3d",
+    "privileged and not provider:kubernetes",
+    "mfa:false after:2024-03-20",
+];
+
+#[test]
+fn answers_over_the_lake_equal_answers_over_the_loaded_sample() {
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    export(&store, dir.path());
+    assert_same_answers(&store, dir.path(), &FILTERS);
+}
+
+#[test]
+fn answers_over_the_lake_equal_answers_over_a_loaded_month() {
+    let data = tempfile::tempdir().unwrap();
+    let (events, seed) = crate::util::month_setting();
+    let truth = trailscope::synth::write_month(data.path(), events, seed).unwrap();
+    let store = load(&[data.path()]);
+    let dir = tempfile::tempdir().unwrap();
+    export(&store, dir.path());
+    // The month's own dates, and an actor of a planted incident.
+    let frame = store.frame();
+    let times = frame
+        .column(TIME)
+        .unwrap()
+        .as_materialized_series()
+        .to_physical_repr();
+    let (first, last) = (
+        times.i64().unwrap().min().unwrap(),
+        times.i64().unwrap().max().unwrap(),
+    );
+    let day = |us: i64| layout::day_of(Some(us));
+    let mid = day((first + last) / 2);
+    let actor = analysis::filter::quote_value(&truth.incidents[0].actor);
+    let filters = [
+        String::new(),
+        format!("time:{mid}"),
+        format!("actor:{actor}"),
+        format!(
+            "after:{} before:{mid} provider:aws",
+            day(first + 86_400_000_000)
+        ),
+        "last:2d outcome:failure".to_string(),
+        "provider:okta or action~\"(?i)delete\"".to_string(),
+    ];
+    let filters: Vec<&str> = filters.iter().map(String::as_str).collect();
+    assert_same_answers(&store, dir.path(), &filters);
+}
+
+#[test]
+fn pruning_skips_partitions_and_row_groups_a_filter_cannot_match() {
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    // Small row groups, so that a day's file has several.
+    write::export_with(&store, None, dir.path(), 8).unwrap();
+    let view = |filter: &str| ViewSpec {
+        filter: filter.into(),
+        columns: vec![EVENT_ID.into()],
+        ..ViewSpec::default()
+    };
+    let (all, everything) = query::select(dir.path(), &view("")).unwrap();
+    assert_eq!(all.height(), store.frame().height());
+    assert_eq!(everything.partitions_read, everything.partitions);
+    assert_eq!(everything.row_groups_read, everything.row_groups);
+    // A provider term reads only that provider's partitions.
+    let (_, aws) = query::select(dir.path(), &view("provider:aws")).unwrap();
+    let aws_partitions = scan::lake_files(dir.path())
+        .unwrap()
+        .iter()
+        .filter(|f| f.provider == "aws")
+        .count();
+    assert_eq!(aws.partitions_read, aws_partitions);
+    assert!(aws.partitions_read < aws.partitions);
+    // An hour of one day reads that day's partitions, and of their row groups only those
+    // whose times overlap the hour.
+    let hour = "after:\"2024-03-15 10:00\" before:\"2024-03-15 11:00\"";
+    let (events, stats) = query::select(dir.path(), &view(hour)).unwrap();
+    let days = scan::lake_files(dir.path())
+        .unwrap()
+        .iter()
+        .filter(|f| f.day == "2024-03-15")
+        .count();
+    assert_eq!(stats.partitions_read, days);
+    assert!(stats.row_groups_read < stats.row_groups / 3, "{stats:?}");
+    assert!(stats.rows_read < 8 * stats.row_groups_read as u64 + 1);
+    let want =
+        analysis::select(store.frame(), &view(hour).compile(store.frame()).unwrap()).unwrap();
+    assert!(want.height() > 0);
+    assert_eq!(ids(&events), ids(&want));
+    // Terms under an `or` prune nothing.
+    let (_, either) = query::select(dir.path(), &view("provider:aws or actor:alice")).unwrap();
+    assert_eq!(either.partitions_read, either.partitions);
+}
+
+#[test]
+fn the_cli_exports_and_queries_a_lake() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().unwrap();
+    let sample = sample_logs();
+    let sample_arg = sample.to_str().unwrap();
+    let out = run(&["export", "--lake", lake_arg, sample_arg]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let loaded = load(&[&sample]).frame().height();
+    assert!(
+        stderr(&out).starts_with(&format!("wrote {loaded} events (0 skipped")),
+        "{}",
+        stderr(&out)
+    );
+    let again = run(&["export", "--lake", lake_arg, sample_arg]);
+    assert!(
+        stderr(&again).starts_with(&format!("wrote 0 events ({loaded} skipped")),
+        "{}",
+        stderr(&again)
+    );
+    for args in [
+        vec![
+            "query",
+            "-f",
+            "provider:aws outcome:failure",
+            "--format",
+            "csv",
+        ],
+        vec![
+            "pivot",
+            "--rows",
+            "actor",
+            "-f",
+            "after:2024-03-18",
+            "--format",
+            "json",
+        ],
+        vec!["timeline", "-f", "provider:gcp", "--format", "csv"],
+    ] {
+        let mut from_lake = args.clone();
+        from_lake.extend(["--lake", lake_arg]);
+        let mut from_logs = args.clone();
+        from_logs.push(sample_arg);
+        let (a, b) = (run(&from_lake), run(&from_logs));
+        assert!(a.status.success(), "{}", stderr(&a));
+        assert!(!stdout(&b).trim().is_empty(), "{args:?}");
+        assert_eq!(stdout(&a), stdout(&b), "{args:?}");
+    }
+    // An invalid filter fails as it does over inputs, with a caret.
+    let bad = run(&["query", "--lake", lake_arg, "-f", "(actor:a"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr(&bad).contains('^'), "{}", stderr(&bad));
+}
+
+#[test]
+fn duckdb_reads_the_lake_with_hive_partitions() {
+    let has_duckdb = Command::new("python3")
+        .args(["-c", "import duckdb"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_duckdb,
+        "python3 with the duckdb module is needed (.ci/run installs it: pip install duckdb)"
+    );
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    export(&store, dir.path());
+    let script = format!(
+        "import duckdb\n\
+         q = \"SELECT provider, count(*), count(DISTINCT event_id), count(raw), \
+         sum(CAST(strftime(time AT TIME ZONE 'UTC', '%Y-%m-%d') = CAST(date AS VARCHAR) AS INT)) \
+         FROM read_parquet('{0}/**/*.parquet', hive_partitioning=true) GROUP BY provider ORDER BY provider\"\n\
+         for r in duckdb.sql(q).fetchall(): print(*r)",
+        dir.path().display()
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frame = store.frame();
+    let mut expected = String::new();
+    let by_provider = frame
+        .clone()
+        .lazy()
+        .group_by([col(PROVIDER).cast(DataType::String)])
+        .agg([
+            len().alias("n"),
+            col(EVENT_ID).n_unique().alias("ids"),
+            col(EVENT_ID).null_count().alias("no_id"),
+        ])
+        .sort([PROVIDER], SortMultipleOptions::default())
+        .collect()
+        .unwrap();
+    for row in 0..by_provider.height() {
+        let get = |c: &str| {
+            by_provider
+                .column(c)
+                .unwrap()
+                .get(row)
+                .unwrap()
+                .str_value()
+                .to_string()
+        };
+        let n: u64 = get("n").parse().unwrap();
+        let ids: u64 = get("ids").parse().unwrap();
+        let no_id: u64 = get("no_id").parse().unwrap();
+        // DuckDB's count(DISTINCT) leaves nulls out, Polars' n_unique counts null once.
+        let distinct = ids - u64::from(no_id > 0);
+        expected.push_str(&format!("{} {n} {distinct} {n} {n}\n", get(PROVIDER)));
+    }
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+}
