@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use trailscope::lake::layout::{FILE_COLUMNS, LakeType};
 
 use crate::util::{sample_logs, stderr, stdout, trailscope};
 
@@ -197,42 +196,16 @@ fn hostile_records() -> String {
     json!({"Records": records}).to_string()
 }
 
-/// Lays the events of `inputs` out as a lake in `lake` per the layout contract.
-///
-/// Until `trailscope export --lake` is on this branch, DuckDB writes it from a trailscope
-/// Parquet report (partitions by provider and UTC day, the file columns in order); swap this
-/// body for `trailscope export --lake DIR INPUTS...` when merging.
-fn build_lake(inputs: &[PathBuf], lake: &Path, scratch: &Path) {
-    let report = scratch.join("report.parquet");
+/// The lake of `inputs`, as users make it: `trailscope export --lake`.
+fn build_lake(inputs: &[PathBuf], lake: &Path) {
     let out = trailscope()
-        .arg("report")
-        .args(inputs)
-        .args(["--format", "parquet", "-o"])
-        .arg(&report)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let columns: Vec<Value> = FILE_COLUMNS
-        .iter()
-        .map(|(name, t)| {
-            let kind = match t {
-                LakeType::Timestamp => "Timestamp",
-                LakeType::Text => "Text",
-                LakeType::Boolean => "Boolean",
-                LakeType::Integer => "Integer",
-            };
-            json!([name, kind])
-        })
-        .collect();
-    let out = Command::new(python().0)
-        .arg(runner())
-        .arg("build-lake")
-        .arg(&report)
+        .arg("export")
+        .arg("--lake")
         .arg(lake)
-        .arg(Value::Array(columns).to_string())
+        .args(inputs)
         .output()
         .unwrap();
-    assert!(out.status.success(), "building the lake: {}", stderr(&out));
+    assert!(out.status.success(), "exporting the lake: {}", stderr(&out));
 }
 
 /// trailscope's own answer: the event ids a filter selects, sorted.
@@ -404,7 +377,7 @@ fn engine_agrees_with_trailscope(engine: &str) {
     let dir = tempfile::tempdir().unwrap();
     let inputs = inputs(dir.path());
     let lake = dir.path().join("lake");
-    build_lake(&inputs, &lake, dir.path());
+    build_lake(&inputs, &lake);
     let list = dir.path().join("actors.txt");
     std::fs::write(
         &list,

@@ -1,7 +1,6 @@
 """Runs trailscope's emitted SQL on DuckDB or Apache Spark for tests/lake_engines.rs.
 
-    run_sql.py build-lake REPORT.parquet LAKE_DIR   lay out a trailscope Parquet report as a lake
-    run_sql.py run                                  read a job (JSON) on stdin, print results
+    run_sql.py run    read a job (JSON) on stdin, print results
 
 A job is {"engine": "duckdb"|"spark", "setup": [SQL, ...], "queries": [[NAME, SQL], ...]}.
 The setup statements (the emitted DDL) run first; each query's result is printed as
@@ -11,35 +10,6 @@ Spark runs once for all queries, in local-cluster mode (a master, two executor p
 
 import json
 import sys
-
-
-def build_lake(report, lake, file_columns):
-    """The report laid out per the lake contract: hive partitions provider/date (UTC day),
-    the file columns in order, unsigned integers as BIGINT, no raw record."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.execute("SET TimeZone = 'UTC'")
-    have = {r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{report}')").fetchall()}
-    select = []
-    for name, kind in file_columns:
-        if name not in have:
-            select.append(f'CAST(NULL AS VARCHAR) AS "{name}"')
-        elif kind == "Integer":
-            select.append(f'CAST("{name}" AS BIGINT) AS "{name}"')
-        elif kind == "Timestamp":
-            select.append(f'CAST("{name}" AS TIMESTAMPTZ) AS "{name}"')
-        else:
-            select.append(f'"{name}"')
-    select.append('"provider"')
-    select.append(
-        "COALESCE(strftime(\"time\", '%Y-%m-%d'), '__HIVE_DEFAULT_PARTITION__') AS \"date\""
-    )
-    con.execute(
-        f"COPY (SELECT {', '.join(select)} FROM read_parquet('{report}') ORDER BY \"time\") "
-        f"TO '{lake}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (provider, \"date\"), "
-        f"FILENAME_PATTERN 'part-{{uuid}}')"
-    )
 
 
 def cell(value):
@@ -98,9 +68,6 @@ def run_spark(job):
 
 
 def main():
-    if sys.argv[1] == "build-lake":
-        build_lake(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))
-        return
     job = json.load(sys.stdin)
     run = run_duckdb if job["engine"] == "duckdb" else run_spark
     print(json.dumps({"results": run(job)}))
