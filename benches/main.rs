@@ -349,11 +349,7 @@ fn bench_memory(events: usize) {
 
 /// Loads a directory and prints the frame's size per column and the process's peak.
 fn child_memory(dir: &Path) {
-    let started = Instant::now();
-    let inputs = source::expand(&[dir.display().to_string()]).inputs;
-    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
-    let store = FrameStore::load(inputs, options).unwrap();
-    let seconds = started.elapsed().as_secs_f64();
+    let (store, seconds) = load_dir(dir);
     let frame = store.frame();
     let mut columns: Vec<(String, usize)> = frame
         .columns()
@@ -415,13 +411,18 @@ fn rss_mb(key: &str) -> f64 {
 
 /// Loads a directory and prints `seconds events peak_rss_mb`.
 fn child_load(dir: &Path) {
+    let (store, seconds) = load_dir(dir);
+    let events = store.frame().height();
+    println!("{seconds:.4} {events} {:.1}", peak_rss_mb());
+}
+
+/// Loads a directory as `trailscope` does, and the seconds it took.
+fn load_dir(dir: &Path) -> (FrameStore, f64) {
     let started = Instant::now();
     let inputs = source::expand(&[dir.display().to_string()]).inputs;
     let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
     let store = FrameStore::load(inputs, options).unwrap();
-    let seconds = started.elapsed().as_secs_f64();
-    let events = store.frame().height();
-    println!("{seconds:.4} {events} {:.1}", peak_rss_mb());
+    (store, started.elapsed().as_secs_f64())
 }
 
 fn peak_rss_mb() -> f64 {

@@ -1,4 +1,4 @@
-//! Benchmark traffic shaped like a real organisation's: thousands of people and workloads
+//! A generator (long for its vocabularies) of benchmark traffic shaped like a real organisation's: thousands of people and workloads
 //! whose activity is skewed (a few do most), hundreds of actions whose frequency is skewed
 //! too, thousands of addresses and user agents, and request parameters that vary per call.
 //! A benchmark on uniform or tiny vocabularies flatters dictionary-encoded columns.

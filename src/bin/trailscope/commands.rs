@@ -123,16 +123,27 @@ pub(crate) fn timeline(
     } else {
         let timeline = analysis::run(frame, rows, &spec)?;
         loaded.report_timings();
-        if let Some(note) = timeline.widening_note() {
-            let _ = writeln!(io::stderr(), "trailscope: note: {note}");
-        }
-        match format {
-            ResultFormat::Json => writeln!(out, "{}", output::timeline_json(&timeline, tz))?,
-            other => output::timeline_grid(&timeline).write(&mut out, other.into(), tz)?,
-        }
+        print_timeline(&mut out, &timeline, format, tz)?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a timeline (its widening note on standard error) in the command's format.
+pub(crate) fn print_timeline(
+    out: &mut impl Write,
+    timeline: &analysis::Timeline,
+    format: ResultFormat,
+    tz: &jiff::tz::TimeZone,
+) -> anyhow::Result<()> {
+    if let Some(note) = timeline.widening_note() {
+        let _ = writeln!(io::stderr(), "trailscope: note: {note}");
+    }
+    match format {
+        ResultFormat::Json => writeln!(out, "{}", output::timeline_json(timeline, tz))?,
+        other => output::timeline_grid(timeline).write(out, other.into(), tz)?,
+    }
+    Ok(())
 }
 
 /// `trailscope detect`: run the rules, print the findings the view lists (at or above its

@@ -154,13 +154,7 @@ pub(crate) fn timeline(
     } else {
         let (timeline, stats): (analysis::Timeline, _) = query::run(root, &resolved.view, &spec)?;
         report_scan(common, started, &stats);
-        if let Some(note) = timeline.widening_note() {
-            let _ = writeln!(io::stderr(), "trailscope: note: {note}");
-        }
-        match format {
-            ResultFormat::Json => writeln!(out, "{}", output::timeline_json(&timeline, tz))?,
-            other => output::timeline_grid(&timeline).write(&mut out, other.into(), tz)?,
-        }
+        crate::commands::print_timeline(&mut out, &timeline, format, tz)?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
