@@ -673,3 +673,93 @@ fn standard_input_is_followed_line_by_line_and_ends_with_it() {
     assert_eq!(rest.lines().count(), 1);
     assert!(child.wait().unwrap().success());
 }
+
+/// The event ids a lake holds, through `trailscope query --lake` (none before it exists).
+fn lake_ids(lake: &Path) -> Vec<String> {
+    if !lake.join("_trailscope_lake.toml").exists() {
+        return Vec::new();
+    }
+    let out = crate::util::trailscope()
+        .args(["query", "--lake"])
+        .arg(lake)
+        .args(["--columns", "event_id", "--format", "ndjson"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["event_id"].as_str().unwrap_or("").to_string()
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn tail_appends_what_it_follows_to_a_lake_as_it_goes_and_never_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    fs::create_dir(&logs).unwrap();
+    let lake = dir.path().join("lake");
+    let log = logs.join("audit.log");
+    let mut seed = 5u64;
+    append_irregular(&log, &lines_text("a", 0..1000), &mut seed);
+    let lake_arg = lake.display().to_string();
+    let logs_arg = logs.display().to_string();
+    let args = [
+        "-n",
+        "all",
+        "--lake",
+        &lake_arg,
+        "--lake-every",
+        "1s",
+        &logs_arg,
+    ];
+    let first = Tail::start(&args);
+    first.wait_for(1000, Duration::from_secs(30));
+    append_irregular(&log, &lines_text("a", 1000..2000), &mut seed);
+    first.wait_for(2000, Duration::from_secs(30));
+    // While it runs, the periodic append has put the first events in the lake.
+    let start = Instant::now();
+    while lake_ids(&lake).len() < 2000 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the lake holds {} of 2000 events while tail runs",
+            lake_ids(&lake).len()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let printed = first.stop();
+    assert_eq!(printed.len(), 2000);
+    // Read again from the start: nothing is added twice.
+    let second = Tail::start(&args);
+    second.wait_for(2000, Duration::from_secs(30));
+    append_irregular(&log, &lines_text("a", 2000..2500), &mut seed);
+    second.wait_for(2500, Duration::from_secs(30));
+    let stderr = Arc::clone(&second.stderr);
+    second.stop();
+    let ids = lake_ids(&lake);
+    let mut expected: Vec<String> = printed;
+    expected.extend(lines_text("a", 2000..2500).lines().map(|l| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["auditID"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }));
+    expected.sort();
+    assert_eq!(
+        ids, expected,
+        "the lake holds every followed event exactly once"
+    );
+    let said = stderr.lock().unwrap().join("\n");
+    assert!(
+        said.contains("500 events appended (2000 already there)"),
+        "{said}"
+    );
+}

@@ -3,6 +3,7 @@
 //! last run), then prints every new event that matches the filter as it arrives, through
 //! the reorder window, and keeps `--state` so a restart repeats and misses nothing.
 
+pub mod lake;
 pub mod live;
 pub mod reorder;
 pub mod state;
@@ -64,6 +65,8 @@ pub struct TailOptions {
     pub alerts: Option<AlertPlan>,
     /// The configuration (detection settings).
     pub config: Config,
+    /// Append what is followed to this Parquet lake, every so often (`tail --lake`).
+    pub lake: Option<(PathBuf, Duration)>,
 }
 
 /// What a `tail` run did, for its closing line and for tests.
@@ -79,6 +82,8 @@ pub struct TailReport {
     pub findings: u64,
     /// What the alert targets did, for a person (`None` without targets).
     pub alerts: Option<String>,
+    /// What was appended to the lake (`None` without `--lake`).
+    pub lake: Option<crate::lake::write::ExportSummary>,
 }
 
 /// How often the store is committed while following (views and detections read commits).
@@ -148,6 +153,10 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         writeln!(out, "{header}").map_err(out_error)?;
     }
     let mut last_commit = Instant::now();
+    let mut lake = options
+        .lake
+        .clone()
+        .map(|(root, every)| lake::LakeAppender::new(root, every));
     let result = loop {
         if options.stop.load(Ordering::Relaxed) || (only_stdin && tail.stdin_ended) {
             break Ok(());
@@ -185,7 +194,10 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
             break Err(e);
         }
         if store.has_pending() && last_commit.elapsed() >= COMMIT_EVERY {
-            store.commit()?;
+            let change = store.commit()?;
+            if let Some(lake) = &mut lake {
+                lake.committed(&change);
+            }
             last_commit = Instant::now();
             if let Some(live) = &mut tail.live {
                 live.submit(store.frame().clone(), newest_time(store.frame()));
@@ -196,11 +208,19 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         {
             break Err(out_error(e));
         }
+        if let Some(lake) = &mut lake
+            && !tail.loading
+        {
+            lake.flush(&store, false)?;
+        }
         tail.save_state(options.state.as_deref(), false)?;
     };
     follow.stop();
     if store.has_pending() {
-        store.commit()?;
+        let change = store.commit()?;
+        if let Some(lake) = &mut lake {
+            lake.committed(&change);
+        }
         if let Some(live) = &mut tail.live {
             live.submit(store.frame().clone(), newest_time(store.frame()));
         }
@@ -222,6 +242,9 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         tail.commit_positions();
         tail.state_dirty = true;
     }
+    if let Some(lake) = &mut lake {
+        lake.flush(&store, true)?;
+    }
     tail.save_state(options.state.as_deref(), true)?;
     ended?;
     out.flush().map_err(out_error)?;
@@ -231,6 +254,7 @@ pub fn run(options: TailOptions, out: &mut dyn Write, err: &mut dyn Write) -> Re
         totals: store.totals(),
         findings,
         alerts,
+        lake: lake.map(|l| l.summary),
     })
 }
 

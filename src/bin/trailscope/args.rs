@@ -457,6 +457,13 @@ pub(crate) struct TailArgs {
     /// until `until=RFC3339` or `for=2h`. Repeatable; also `[[alert.silence]]`.
     #[arg(long, value_name = "SPEC")]
     pub(crate) silence: Vec<String>,
+    /// Also append every event followed to this Parquet lake (`trailscope export --lake`'s
+    /// layout): every --lake-every and at the end; events it holds are skipped.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) lake: Option<PathBuf>,
+    /// How often the lake is appended to (each time, one file per partition touched).
+    #[arg(long, value_name = "DURATION", default_value = "5m", requires = "lake")]
+    pub(crate) lake_every: String,
 }
 
 /// What `trailscope report` was asked.

@@ -257,6 +257,7 @@ pub(crate) fn tail(
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let lake_root = request.lake.clone();
     let options = trailscope::tail::TailOptions {
         paths,
         inputs: prepared.expansion.inputs,
@@ -282,6 +283,10 @@ pub(crate) fn tail(
         },
         alerts,
         config: prepared.config,
+        lake: match request.lake {
+            Some(root) => Some((root, duration(&request.lake_every, "--lake-every")?)),
+            None => None,
+        },
     };
     let mut out = io::stdout().lock();
     let report = trailscope::tail::run(options, &mut out, &mut io::stderr())?;
@@ -294,6 +299,17 @@ pub(crate) fn tail(
     );
     if let Some(alerts) = report.alerts {
         let _ = writeln!(io::stderr(), "trailscope: {alerts}");
+    }
+    if let (Some(lake), Some(root)) = (&report.lake, &lake_root) {
+        let _ = writeln!(
+            io::stderr(),
+            "trailscope: lake {}: {} events appended ({} already there), {} files, {} bytes",
+            escape_control(&root.display().to_string()),
+            lake.written,
+            lake.skipped,
+            lake.files,
+            lake.bytes
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
