@@ -471,3 +471,46 @@ fn duckdb_reads_the_lake_with_hive_partitions() {
     }
     assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
 }
+
+#[test]
+fn a_damaged_lake_file_is_named_in_the_error_and_nothing_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().unwrap();
+    let sample = sample_logs();
+    let out = run(&["export", "--lake", lake_arg, sample.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut files: Vec<PathBuf> = walkdir::WalkDir::new(&lake)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    // One file cut short (no footer), one overwritten with text.
+    let cut = files[0].clone();
+    let bytes = fs::read(&cut).unwrap();
+    fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    for args in [
+        vec!["query", "--lake", lake_arg],
+        vec!["pivot", "--lake", lake_arg, "--rows", "provider"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&cut.display().to_string()),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    }
+    let garbage = files[files.len() - 1].clone();
+    fs::write(&garbage, "not parquet").unwrap();
+    fs::write(&cut, &bytes).unwrap();
+    let out = run(&["query", "--lake", lake_arg]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&garbage.display().to_string()),
+        "{}",
+        stderr(&out)
+    );
+}

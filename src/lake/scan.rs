@@ -115,6 +115,14 @@ fn read_dir_sorted(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// An error reading a lake file, naming the file (a damaged file must say which it is).
+fn file_error<'a>(
+    path: &'a Path,
+    what: &'static str,
+) -> impl FnOnce(polars::error::PolarsError) -> Error + 'a {
+    move |e| Error::Invalid(format!("{}: {what}: {e}", path.display()))
+}
+
 /// A file's footer.
 pub fn file_metadata(path: &Path) -> Result<Arc<FileMetadata>> {
     let file = File::open(path).map_err(io_error(path))?;
@@ -122,7 +130,7 @@ pub fn file_metadata(path: &Path) -> Result<Arc<FileMetadata>> {
     reader
         .get_metadata()
         .cloned()
-        .map_err(Error::polars("reading a lake file's footer"))
+        .map_err(file_error(path, "reading the lake file's footer"))
 }
 
 /// The time range (UTC microseconds, both ends inclusive) of a row group from its
@@ -155,7 +163,7 @@ pub fn read_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
     ParquetReader::new(file)
         .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
         .finish()
-        .map_err(Error::polars("reading a lake file"))
+        .map_err(file_error(path, "reading the lake file"))
 }
 
 /// The footer of `file` cut to the row groups `pruning` keeps; None when it keeps none.
@@ -212,7 +220,7 @@ pub fn read_lake_columns(
     reader
         .with_columns(Some(in_file))
         .finish()
-        .map_err(Error::polars("reading a lake file"))
+        .map_err(file_error(path, "reading the lake file"))
 }
 
 /// Reads `file` with the columns `columns` (event columns, `raw`, or the frame's locator
