@@ -284,18 +284,7 @@ fn bench_load(events: usize, runs: usize, providers: bool) {
         let mut peak: f64 = 0.0;
         let mut loaded = 0;
         for _ in 0..runs {
-            let exe = std::env::current_exe().unwrap();
-            let out = Command::new(exe)
-                .arg("--child-load")
-                .arg(&dir)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let line = String::from_utf8_lossy(&out.stdout);
+            let line = child("--child-load", &dir);
             let fields: Vec<&str> = line.split_whitespace().collect();
             times.push(fields[0].parse::<f64>().unwrap());
             loaded = fields[1].parse::<u64>().unwrap();
@@ -329,22 +318,12 @@ fn bench_load(events: usize, runs: usize, providers: bool) {
 fn bench_memory(events: usize) {
     let dir = data_dir().join(format!("cloudtrail-ndjson-{events}"));
     ensure(synth::Kind::CloudtrailNdjson, &dir, events);
-    let exe = std::env::current_exe().unwrap();
-    let out = Command::new(exe)
-        .arg("--child-memory")
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = child("--child-memory", &dir);
     println!(
         "memory: {events} CloudTrail events ({:.0} MB one-per-line)",
         dir_bytes(&dir) as f64 / 1e6
     );
-    print!("{}", String::from_utf8_lossy(&out.stdout));
+    print!("{report}");
 }
 
 /// Loads a directory and prints the frame's size per column and the process's peak.
@@ -414,6 +393,19 @@ fn child_load(dir: &Path) {
     let (store, seconds) = load_dir(dir);
     let events = store.frame().height();
     println!("{seconds:.4} {events} {:.1}", peak_rss_mb());
+}
+
+/// Runs this benchmark binary as a child (`--child-load`, `--child-memory`) on `dir`, so each
+/// measurement starts from a fresh process; returns what it printed.
+fn child(flag: &str, dir: &Path) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(exe).arg(flag).arg(dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Loads a directory as `trailscope` does, and the seconds it took.

@@ -87,10 +87,19 @@ pub(crate) fn pivot(
     let selection = loaded.selection(&resolved.view)?;
     let pivot = analysis::run(loaded.store.frame(), selection.rows.as_ref(), &spec)?;
     loaded.report_timings();
+    print_pivot(&pivot, format, &resolved.view.tz)
+}
+
+/// Prints a pivot on standard output in the command's format.
+pub(crate) fn print_pivot(
+    pivot: &analysis::Pivot,
+    format: ResultFormat,
+    tz: &jiff::tz::TimeZone,
+) -> anyhow::Result<ExitCode> {
     let mut out = io::stdout().lock();
     match format {
-        ResultFormat::Json => writeln!(out, "{}", output::pivot_json(&pivot))?,
-        other => output::pivot_grid(&pivot).write(&mut out, other.into(), &resolved.view.tz)?,
+        ResultFormat::Json => writeln!(out, "{}", output::pivot_json(pivot))?,
+        other => output::pivot_grid(pivot).write(&mut out, other.into(), tz)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

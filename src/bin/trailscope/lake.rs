@@ -117,13 +117,7 @@ pub(crate) fn pivot(
     let spec = resolved.pivot()?;
     let (pivot, stats) = query::run(root, &resolved.view, &spec)?;
     report_scan(common, started, &stats);
-    let mut out = io::stdout().lock();
-    match format {
-        ResultFormat::Json => writeln!(out, "{}", output::pivot_json(&pivot))?,
-        other => output::pivot_grid(&pivot).write(&mut out, other.into(), &resolved.view.tz)?,
-    }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    crate::commands::print_pivot(&pivot, format, &resolved.view.tz)
 }
 
 /// `trailscope timeline --lake DIR`.
