@@ -288,6 +288,42 @@ fn flagged_rows_stand_out_in_the_events_table_and_on_the_timeline() {
     assert!(h.screen().contains(" !"), "a lane with a finding is marked");
 }
 
+#[test]
+fn the_timeline_shown_follows_each_detection_run() {
+    let mut h = harness(120, 40);
+    h.command(Command::OpenView(View::Timeline));
+    let marked = |h: &Harness| {
+        h.state
+            .timeline
+            .result
+            .as_ref()
+            .expect("timeline")
+            .marks
+            .iter()
+            .any(|m| !m.is_empty())
+    };
+    assert!(marked(&h), "the findings are marked");
+    let found = h.state.findings.list.to_vec();
+    let frame_gen = h.state.frame_gen;
+    let tz = jiff::tz::TimeZone::UTC;
+    // A run that finds nothing: the timeline on screen loses its marks (it is computed again
+    // with the new findings, not marked in place).
+    h.send(Action::Computed(Done::FindingsFound {
+        frame_gen,
+        result: Ok(FindingsRun::new(Vec::new(), &tz)),
+    }));
+    h.settle();
+    assert!(!marked(&h), "no findings, no marks");
+    assert!(!h.screen().contains(" !"), "{}", h.screen());
+    h.send(Action::Computed(Done::FindingsFound {
+        frame_gen,
+        result: Ok(FindingsRun::new(found, &tz)),
+    }));
+    h.settle();
+    assert!(marked(&h), "marked again");
+    assert!(h.screen().contains(" !"), "{}", h.screen());
+}
+
 // ---------------------------------------------------------------------------------------
 // Hostile content
 // ---------------------------------------------------------------------------------------

@@ -20,14 +20,16 @@ use super::jobs::{
     Analysis, AnalysisJob, AnalysisOutput, Done, Job, RecordJob, Sort, ViewJob, ViewRows,
 };
 use super::keymap::Command;
-use super::model;
+use super::model::{self, IdentityOrder};
 use super::state::View;
 
 use super::action::{Action, Effect, IngestMsgBox};
 use super::drill;
 use super::input;
 use super::investigate;
-use super::state::{AppState, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, Overlay, PIVOT_FIELDS};
+use super::state::{
+    AppState, FilterEdit, IDENTITY_COLUMNS, IDENTITY_SORTS, LoadPhase, Overlay, PIVOT_FIELDS,
+};
 use super::values;
 
 /// Lanes (actors) the timeline keeps; the rest are summed into "(other)".
@@ -162,8 +164,13 @@ impl AppState {
         if matches!(self.overlay, Some(Overlay::Filter(_))) {
             return;
         }
-        // The access audit is computed when its view opens, not ahead.
+        // The access audit is computed when its view opens, not ahead; so is the identity
+        // inventory while following (about a second of a worker per commit at a million
+        // events, which the events view's jobs need more).
         for view in [View::Pivot, View::Timeline, View::Identities] {
+            if view != self.view && view == View::Identities && self.phase == LoadPhase::Following {
+                continue;
+            }
             self.ensure_analysis_of(view, view != self.view, effects);
         }
     }
@@ -230,12 +237,15 @@ impl AppState {
                         version,
                         frame: frame(),
                         rows,
-                        analysis: Analysis::Timeline(TimelineSpec {
-                            by: self.timeline.lane_column().to_string(),
-                            bucket: analysis::BUCKETS.get(zoom).map(|(b, _)| *b),
-                            tz: self.settings.tz.clone(),
-                            top: TIMELINE_LANES,
-                        }),
+                        analysis: Analysis::Timeline(
+                            TimelineSpec {
+                                by: self.timeline.lane_column().to_string(),
+                                bucket: analysis::BUCKETS.get(zoom).map(|(b, _)| *b),
+                                tz: self.settings.tz.clone(),
+                                top: TIMELINE_LANES,
+                            },
+                            Arc::clone(&self.findings.list),
+                        ),
                     })));
                 }
             }
@@ -248,13 +258,16 @@ impl AppState {
                     version,
                     frame: frame(),
                     rows,
-                    analysis: Analysis::Identities(IdentitiesSpec {
-                        breakglass: match self.identities.spec.breakglass.is_empty() {
-                            true => self.settings.config.detect.breakglass_actors.clone(),
-                            false => self.identities.spec.breakglass.clone(),
+                    analysis: Analysis::Identities(
+                        IdentitiesSpec {
+                            breakglass: match self.identities.spec.breakglass.is_empty() {
+                                true => self.settings.config.detect.breakglass_actors.clone(),
+                                false => self.identities.spec.breakglass.clone(),
+                            },
+                            ..self.identities.spec.clone()
                         },
-                        ..self.identities.spec.clone()
-                    }),
+                        self.identity_order(),
+                    ),
                 })));
             }
             View::Access
@@ -304,15 +317,19 @@ impl AppState {
         self.open_view(View::Events, effects);
     }
 
-    pub(super) fn sort_identities(&mut self) {
+    /// The identities view's order, its column resolved (an unknown one sorts by events).
+    pub(super) fn identity_order(&self) -> IdentityOrder {
         let (column, descending) = self.identities.sort;
         let column = IDENTITY_SORTS
             .get(column)
             .copied()
             .unwrap_or(IdentityColumn::Events);
-        self.identities
-            .rows
-            .sort_by(|a, b| column.compare(&a.identity, &b.identity, descending));
+        (column, descending)
+    }
+
+    pub(super) fn sort_identities(&mut self) {
+        let order = self.identity_order();
+        model::sort_identities(&mut self.identities.rows, order);
     }
 }
 
@@ -436,7 +453,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         effects.push(Effect::discard(old));
                     }
                 }
-                Ok(AnalysisOutput::Timeline(mut view)) => {
+                Ok(AnalysisOutput::Timeline(view)) => {
                     let timeline = &view.timeline;
                     // A bucket widened to fit the bucket limit is shown at the zoom level
                     // that holds it, and zooming goes on from there.
@@ -456,7 +473,6 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         state.message = Some(note.clone());
                     }
                     state.timeline.shown = Some((version, zoom));
-                    model::mark_findings(&mut view, &state.findings.list, &state.settings.tz);
                     state.timeline.cursor.clamp(view.labels.len());
                     let buckets = view.timeline.starts.len();
                     state.timeline.start =
@@ -492,11 +508,14 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                         effects.push(Effect::discard(old));
                     }
                 }
-                Ok(AnalysisOutput::Identities(rows)) => {
+                Ok(AnalysisOutput::Identities(rows, order)) => {
                     state.identities.shown = Some(version);
                     let old = std::mem::replace(&mut state.identities.rows, rows);
                     effects.push(Effect::discard(old));
-                    state.sort_identities();
+                    // The order may have changed while the job ran.
+                    if order != state.identity_order() {
+                        state.sort_identities();
+                    }
                     state.identities.cursor.clamp(state.identities.rows.len());
                 }
                 Err(e) => state.message = Some(escape_control(&e).into_owned()),
@@ -538,7 +557,7 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     effects.push(Effect::discard((
                         std::mem::replace(&mut findings.rows, run.rows),
                         std::mem::replace(&mut findings.flags, flags),
-                        std::mem::replace(&mut findings.list, run.list),
+                        std::mem::replace(&mut findings.list, Arc::new(run.list)),
                     )));
                     effects.push(Effect::discard(std::mem::replace(
                         &mut state.incidents.list,
@@ -547,8 +566,10 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                     state.findings.frame_gen = valid.then_some(frame_gen);
                     state.findings.error = None;
                     state.refilter_findings();
-                    if let Some(view) = state.timeline.result.as_mut() {
-                        model::mark_findings(view, &state.findings.list, &state.settings.tz);
+                    // The timeline is marked on a worker: ask for it again with these findings.
+                    if state.timeline.result.is_some() {
+                        (state.timeline.shown, state.timeline.requested) = (None, None);
+                        state.prefetch_analyses(effects);
                     }
                     state.refresh_window();
                     if state.view == View::Detail {

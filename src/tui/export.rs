@@ -48,8 +48,8 @@ impl AppState {
             ..ReportSpec::default()
         };
         // The findings the TUI holds are the report's when they are of this very frame.
-        let findings =
-            (self.findings.frame_gen == Some(self.frame_gen)).then(|| self.findings.list.clone());
+        let findings = (self.findings.frame_gen == Some(self.frame_gen))
+            .then(|| Vec::clone(&self.findings.list));
         self.message = Some(format!(
             "writing {}...",
             escape_control(&path.display().to_string())

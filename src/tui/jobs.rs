@@ -23,7 +23,7 @@ use crate::store::FrameStore;
 use crate::text::escape_control;
 
 use super::access::{AccessView, access_view};
-use super::model::{self, FindingRow, IdentityView, TimelineView};
+use super::model::{self, FindingRow, IdentityOrder, IdentityView, TimelineView};
 use super::pretty_json::{self, PrettyRecord};
 
 /// A sort of the events table.
@@ -87,8 +87,8 @@ impl Job {
             Job::View(_) => Slot::View,
             Job::Analysis(job) => match job.analysis {
                 Analysis::Pivot(_) => Slot::Pivot,
-                Analysis::Timeline(_) => Slot::Timeline,
-                Analysis::Identities(_) => Slot::Identities,
+                Analysis::Timeline(..) => Slot::Timeline,
+                Analysis::Identities(..) => Slot::Identities,
                 Analysis::Access(..) => Slot::Access,
             },
             Job::Detect(_) => Slot::Detect,
@@ -180,10 +180,12 @@ impl Anchor {
 pub enum Analysis {
     /// Counts by two fields.
     Pivot(PivotSpec),
-    /// Lanes over time.
-    Timeline(TimelineSpec),
-    /// The identity inventory.
-    Identities(IdentitiesSpec),
+    /// Lanes over time, marked where these findings fired (on the worker: a month's
+    /// findings can take the UI thread tens of milliseconds to mark).
+    Timeline(TimelineSpec, Arc<Vec<Finding>>),
+    /// The identity inventory, in the order the view shows it (sorted on the worker, so
+    /// that a result arriving while events stream in costs the UI thread nothing).
+    Identities(IdentitiesSpec, IdentityOrder),
     /// The access audit, with the configuration it judges by.
     Access(AccessSpec, Arc<Config>),
 }
@@ -318,10 +320,10 @@ pub struct ViewRows {
 pub enum AnalysisOutput {
     /// A pivot table.
     Pivot(Pivot),
-    /// A timeline, labelled (findings not marked yet).
+    /// A timeline, labelled and marked.
     Timeline(TimelineView),
-    /// Identity rows, most active first.
-    Identities(Vec<IdentityView>),
+    /// Identity rows, in the order they were asked for.
+    Identities(Vec<IdentityView>, IdentityOrder),
     /// The access audit's grants.
     Access(AccessView),
 }
@@ -485,10 +487,16 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
     let (frame, rows) = (&job.frame, job.rows.as_ref());
     match &job.analysis {
         Analysis::Pivot(spec) => analysis::run(frame, rows, spec).map(AnalysisOutput::Pivot),
-        Analysis::Timeline(spec) => analysis::run(frame, rows, spec)
-            .map(|timeline| AnalysisOutput::Timeline(model::timeline_view(timeline))),
-        Analysis::Identities(spec) => analysis::run(frame, rows, spec).map(|inventory| {
-            AnalysisOutput::Identities(inventory.rows.into_iter().map(identity_view).collect())
+        Analysis::Timeline(spec, findings) => analysis::run(frame, rows, spec).map(|timeline| {
+            let mut view = model::timeline_view(timeline);
+            model::mark_findings(&mut view, findings, &spec.tz);
+            AnalysisOutput::Timeline(view)
+        }),
+        Analysis::Identities(spec, order) => analysis::run(frame, rows, spec).map(|inventory| {
+            let mut rows: Vec<IdentityView> =
+                inventory.rows.into_iter().map(identity_view).collect();
+            model::sort_identities(&mut rows, *order);
+            AnalysisOutput::Identities(rows, *order)
         }),
         Analysis::Access(spec, config) => {
             let audit = AccessAudit {

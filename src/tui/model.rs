@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use polars::prelude::*;
 
 use crate::analysis::{Key, Pivot, Timeline};
-use crate::audit::identities::IdentityRow;
+use crate::audit::identities::{IdentityColumn, IdentityRow};
 use crate::detectors::{Finding, Severity};
 use crate::text::{escape_control, format_time};
 
@@ -19,6 +19,14 @@ pub struct EventRow {
     pub cells: Vec<String>,
     /// The most severe finding this event is behind.
     pub flag: Option<Severity>,
+}
+
+/// The identities view's order: the column and whether largest first.
+pub type IdentityOrder = (IdentityColumn, bool);
+
+/// Sorts identity rows in an order.
+pub fn sort_identities(rows: &mut [IdentityView], (column, descending): IdentityOrder) {
+    rows.sort_by(|a, b| column.compare(&a.identity, &b.identity, descending));
 }
 
 /// One identity of the identities view: what the inventory found, and its texts escaped.

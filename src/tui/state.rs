@@ -615,8 +615,8 @@ impl IncidentsModel {
 pub struct FindingsModel {
     /// The detail pane.
     pub pane: DetailPane,
-    /// The findings, by time.
-    pub list: Vec<Finding>,
+    /// The findings, by time (shared with the timeline's jobs).
+    pub list: Arc<Vec<Finding>>,
     /// Escaped, for drawing.
     pub rows: Vec<FindingRow>,
     /// Frame row -> most severe finding, valid for `frame_gen`.
