@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::ops::Range;
+use std::sync::Arc;
 
 use polars::prelude::*;
 
@@ -89,6 +90,15 @@ pub struct FrameStore {
     identities: Identities,
     /// The identity column of committed rows is out of date (the links changed).
     relabel: bool,
+    /// Where the original records are when the inputs cannot give them back (a lake).
+    records: Option<Arc<dyn RecordSource>>,
+}
+
+/// Original records kept somewhere other than the inputs (a lake's `raw` column), read by
+/// the locator each row holds in `raw_offset`.
+pub trait RecordSource: std::fmt::Debug + Send + Sync {
+    /// The record a row's locator names.
+    fn read(&self, locator: u64) -> Result<Vec<u8>>;
 }
 
 /// The stage of a request that stands for it in the frame.
@@ -125,6 +135,7 @@ impl FrameStore {
             identity_links: IdentityLinks::new(),
             identities: Identities::default(),
             relabel: false,
+            records: None,
         }
     }
 
@@ -461,6 +472,7 @@ impl FrameStore {
             notice_count: self.notice_count,
             identity_links: self.identity_links.clone(),
             identities: self.identities.clone(),
+            records: self.records.clone(),
             ..FrameStore::new()
         }
     }
@@ -506,6 +518,16 @@ impl FrameStore {
                 .column(name)
                 .map_err(Error::polars("reading the record locator"))
         };
+        if let Some(records) = &self.records {
+            let locator = get(RAW_OFFSET)?
+                .get(row)
+                .ok()
+                .and_then(|v| v.extract::<u64>())
+                .unwrap_or(0);
+            return records
+                .read(locator)
+                .map(|bytes| crate::load::sniff::shown_record(&bytes).into_owned());
+        }
         let source = get(SOURCE)?
             .get(row)
             .map_err(Error::polars("reading the record locator"))?
@@ -535,6 +557,17 @@ impl FrameStore {
                 },
                 source: e,
             })
+    }
+
+    /// From now on, original records are read from `records` by each row's locator
+    /// (`raw_offset`), not from the inputs.
+    pub fn set_record_source(&mut self, records: Arc<dyn RecordSource>) {
+        self.records = Some(records);
+    }
+
+    /// Where original records are read when not from the inputs (a lake).
+    pub fn record_source(&self) -> Option<&Arc<dyn RecordSource>> {
+        self.records.as_ref()
     }
 
     /// How to read an input's bytes again, by its name (the `source` column).

@@ -15,6 +15,7 @@ use trailscope::lake::scan::{self, ScanStats};
 use trailscope::lake::{query, write};
 use trailscope::schema::{self, ACTION, ACTOR, EVENT_ID, PROVIDER, RAW_LINE, SOURCE, TIME};
 use trailscope::store::FrameStore;
+use trailscope::tui::{Command as TuiCommand, Harness, Settings};
 
 use crate::util::{Row, load, rows, run, sample_logs, stderr, stdout};
 
@@ -127,6 +128,94 @@ fn export_then_read_back_gives_the_loaded_events_and_their_raw_records() {
         records.sort();
     }
     assert!(got == expected, "raw records differ");
+}
+
+/// Each event's original record, by its source line (an S3 file holds many on one line).
+fn records_by_line(store: &FrameStore) -> BTreeMap<(String, String), Vec<Vec<u8>>> {
+    let frame = store.frame();
+    let text = |c: &str, row: usize| {
+        frame
+            .column(c)
+            .unwrap()
+            .get(row)
+            .unwrap()
+            .str_value()
+            .to_string()
+    };
+    let mut out: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
+    for row in 0..frame.height() {
+        let raw = store.raw_record(frame, row).unwrap();
+        out.entry((text(SOURCE, row), text(RAW_LINE, row)))
+            .or_default()
+            .push(raw);
+    }
+    out.values_mut().for_each(|r| r.sort());
+    out
+}
+
+#[test]
+fn events_opened_from_a_lake_show_their_original_records() {
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    export(&store, dir.path());
+    let loaded = records_by_line(&store);
+    // Unfiltered, filtered (rows picked inside files) and time-bounded (row groups pruned):
+    // every event's record is the loaded one, byte for byte.
+    for filter in [
+        "",
+        "provider:aws outcome:failure",
+        "last:30d",
+        "provider:okta",
+    ] {
+        let view = ViewSpec {
+            filter: filter.into(),
+            ..ViewSpec::default()
+        };
+        let (lake, _) = query::load_store(dir.path(), &view).unwrap();
+        assert!(lake.frame().height() > 0, "{filter}: no events");
+        let got = records_by_line(&lake);
+        for (line, records) in &got {
+            let known = loaded.get(line).map(Vec::as_slice).unwrap_or_default();
+            for record in records {
+                assert!(
+                    known.contains(record),
+                    "{filter}: {line:?} has no record {}",
+                    String::from_utf8_lossy(record)
+                );
+            }
+        }
+        if filter.is_empty() {
+            assert!(got == loaded, "every record, unfiltered");
+        }
+    }
+    // In the TUI: the record view of an event from the lake shows its record.
+    let view = ViewSpec {
+        filter: "provider:aws".into(),
+        ..ViewSpec::default()
+    };
+    let (lake, _) = query::load_store(dir.path(), &view).unwrap();
+    let settings = Settings {
+        tz: jiff::tz::TimeZone::UTC,
+        config: std::sync::Arc::new(trailscope::config::Config::builtin().unwrap()),
+        color: true,
+    };
+    let mut h = Harness::new(lake, settings, 160, 45);
+    h.command(TuiCommand::DrillDown);
+    let row = h.state.detail.frame_row.expect("a row is selected") as usize;
+    let frame = h.state.store.frame().clone();
+    let event_id = frame
+        .column(EVENT_ID)
+        .unwrap()
+        .get(row)
+        .unwrap()
+        .str_value()
+        .to_string();
+    let screen = h.screen();
+    assert!(
+        screen.contains("\"eventVersion\"") && screen.contains(&event_id),
+        "the record view shows the CloudTrail record {event_id}:\n{screen}"
+    );
+    assert!(!screen.contains("no longer readable"), "{screen}");
 }
 
 #[test]

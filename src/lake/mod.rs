@@ -7,6 +7,7 @@ pub mod key;
 pub mod layout;
 pub mod prune;
 pub mod query;
+pub mod records;
 pub mod replicate;
 pub mod scan;
 pub mod sql;

@@ -15,6 +15,7 @@ use crate::store::FrameStore;
 use crate::{Error, Result};
 
 use super::prune::Pruning;
+use super::records;
 use super::scan::{self, LakeFile, ScanStats};
 
 /// A view opened over a lake: the files it can match and how to filter them.
@@ -97,13 +98,43 @@ impl LakeView {
     /// group of the file can match. The filter's columns are read first; the others only
     /// when some event matches, and converted to the frame's types only for the matches
     /// (free-text columns such as `resource` cost the most to read and convert).
-    pub fn matches(&mut self, file: &LakeFile, columns: &[&str]) -> Result<Option<DataFrame>> {
-        let Some(metadata) = scan::kept_metadata(file, &self.pruning, &mut self.stats)? else {
+    /// With `raw_offset` among the columns, each row's is its [`records::locator`], `index`
+    /// being the file's position in [`LakeView::files`].
+    pub fn matches(&mut self, index: usize, columns: &[&str]) -> Result<Option<DataFrame>> {
+        let Some(file) = self.files.get(index).cloned() else {
             return Ok(None);
+        };
+        let Some((metadata, rows)) = scan::kept_row_groups(&file, &self.pruning, &mut self.stats)?
+        else {
+            return Ok(None);
+        };
+        // The locators of every row read, kept alongside while the rows are filtered.
+        let locators = columns.contains(&RAW_OFFSET).then(|| {
+            let located: Vec<u64> = rows
+                .into_iter()
+                .flatten()
+                .map(|row| records::locator(index, row))
+                .collect();
+            UInt64Chunked::from_vec(RAW_OFFSET.into(), located).into_column()
+        });
+        let with_locators = |mut frame: DataFrame, mask: Option<&BooleanChunked>| {
+            if let Some(locators) = &locators {
+                let locators = match mask {
+                    Some(mask) => locators
+                        .filter(mask)
+                        .map_err(Error::polars("filtering lake events"))?,
+                    None => locators.clone(),
+                };
+                frame
+                    .with_column(locators)
+                    .map_err(Error::polars("locating lake records"))?;
+            }
+            Ok::<_, Error>(frame)
         };
         let Some(expr) = &self.expr else {
             let read = scan::read_lake_columns(&file.path, metadata, columns)?;
-            return scan::to_frame_types(read, &file.provider, columns).map(Some);
+            let frame = scan::to_frame_types(read, &file.provider, columns)?;
+            return with_locators(frame, None).map(Some);
         };
         let read = scan::read_lake_columns(&file.path, metadata.clone(), &self.filter_columns)?;
         let tested = scan::to_frame_types(read, &file.provider, &self.filter_columns)?;
@@ -143,6 +174,7 @@ impl LakeView {
                     .map_err(Error::polars("joining lake columns"))?;
             }
         }
+        let out = with_locators(out, Some(&mask))?;
         out.select(columns.iter().copied())
             .map(Some)
             .map_err(Error::polars("choosing lake columns"))
@@ -154,12 +186,13 @@ impl LakeView {
         let mut parts: Vec<DataFrame> = Vec::new();
         let mut count = 0;
         let mut day: Option<String> = None;
-        for file in self.files.clone() {
-            if enough.is_some_and(|n| count >= n) && day.as_ref() != Some(&file.day) {
+        for index in 0..self.files.len() {
+            let file_day = &self.files[index].day;
+            if enough.is_some_and(|n| count >= n) && day.as_ref() != Some(file_day) {
                 break;
             }
-            day = Some(file.day.clone());
-            if let Some(part) = self.matches(&file, columns)? {
+            day = Some(file_day.clone());
+            if let Some(part) = self.matches(index, columns)? {
                 count += part.height();
                 if part.height() > 0 {
                     parts.push(part);
@@ -292,6 +325,8 @@ pub fn load_store(root: &Path, view: &ViewSpec) -> Result<(FrameStore, ScanStats
         staged: Vec::new(),
     })?;
     store.commit()?;
+    let files = lake.files().iter().map(|f| f.path.clone()).collect();
+    store.set_record_source(records::LakeRecords::new(files));
     Ok((store, lake.stats))
 }
 

@@ -173,18 +173,34 @@ pub fn kept_metadata(
     pruning: &Pruning,
     stats: &mut ScanStats,
 ) -> Result<Option<Arc<FileMetadata>>> {
+    Ok(kept_row_groups(file, pruning, stats)?.map(|(metadata, _)| metadata))
+}
+
+/// [`kept_metadata`], with the file row of every kept row's position: the rows a reader
+/// of the kept groups returns are, in order, the file's rows at these positions.
+pub fn kept_row_groups(
+    file: &LakeFile,
+    pruning: &Pruning,
+    stats: &mut ScanStats,
+) -> Result<Option<(Arc<FileMetadata>, Vec<std::ops::Range<u64>>)>> {
     let metadata = file_metadata(&file.path)?;
     let groups = metadata.row_groups.len();
-    let kept: Vec<RowGroupMetadata> = metadata
-        .row_groups
-        .iter()
-        .filter(|g| match row_group_times(&metadata, g) {
+    let mut kept: Vec<RowGroupMetadata> = Vec::new();
+    let mut rows: Vec<std::ops::Range<u64>> = Vec::new();
+    let mut start = 0u64;
+    for g in &metadata.row_groups {
+        let end = start + g.num_rows() as u64;
+        let keep = match row_group_times(&metadata, g) {
             Some((min, max)) => pruning.keeps_times(min, max),
             // Without statistics (or times), only a time-free filter can match.
             None => !pruning.is_time_bounded(),
-        })
-        .cloned()
-        .collect();
+        };
+        if keep {
+            kept.push(g.clone());
+            rows.push(start..end);
+        }
+        start = end;
+    }
     stats.row_groups += groups;
     if kept.is_empty() {
         return Ok(None);
@@ -193,13 +209,13 @@ pub fn kept_metadata(
     stats.row_groups_read += kept.len();
     stats.rows_read += kept.iter().map(|g| g.num_rows() as u64).sum::<u64>();
     if kept.len() == groups {
-        return Ok(Some(metadata));
+        return Ok(Some((metadata, rows)));
     }
     let mut pruned = (*metadata).clone();
     pruned.num_rows = kept.iter().map(|g| g.num_rows()).sum();
     pruned.max_row_group_height = kept.iter().map(|g| g.num_rows()).max().unwrap_or(0);
     pruned.row_groups = kept;
-    Ok(Some(Arc::new(pruned)))
+    Ok(Some((Arc::new(pruned), rows)))
 }
 
 /// Reads the row groups of `metadata` (a footer of `path`, maybe cut), with those of

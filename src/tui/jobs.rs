@@ -19,7 +19,7 @@ use crate::detectors::{self, Finding, Severity};
 use crate::load::source::{self, Origin};
 use crate::output::report::{self, ReportFormat, ReportSpec, ReportStats};
 use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
-use crate::store::FrameStore;
+use crate::store::{FrameStore, RecordSource};
 use crate::text::escape_control;
 
 use super::access::{AccessView, access_view};
@@ -250,10 +250,18 @@ pub struct RecordJob {
     pub place: Result<RecordPlace, String>,
 }
 
-/// Where the bytes of one record are: its input and its range in the input's (decompressed)
-/// bytes.
+/// Where the bytes of one record are.
 #[derive(Debug, Clone)]
-pub struct RecordPlace {
+pub enum RecordPlace {
+    /// In an input.
+    Input(InputPlace),
+    /// In the store's record source (a lake), at a locator.
+    Kept(Arc<dyn RecordSource>, u64),
+}
+
+/// A record's input and its range in the input's (decompressed) bytes.
+#[derive(Debug, Clone)]
+pub struct InputPlace {
     /// The input's name (the `source` column).
     pub input: String,
     /// How to read the input again.
@@ -270,6 +278,13 @@ impl RecordJob {
     pub fn locate(store: &FrameStore, row: u32) -> RecordJob {
         let frame = store.frame();
         let value = |name: &str| frame.column(name).ok()?.get(row as usize).ok();
+        let locator = || value(RAW_OFFSET).and_then(|v| v.extract::<u64>());
+        if let Some(records) = store.record_source() {
+            let place = locator()
+                .map(|at| RecordPlace::Kept(Arc::clone(records), at))
+                .ok_or_else(|| format!("event {} has no record locator", u64::from(row) + 1));
+            return RecordJob { row, place };
+        }
         let place = match value(SOURCE) {
             None => Err(format!(
                 "event {} has no record locator",
@@ -279,14 +294,12 @@ impl RecordJob {
                 let input = source.str_value().into_owned();
                 match store.origin(&input) {
                     None => Err(format!("{input}: the input is no longer readable")),
-                    Some(origin) => Ok(RecordPlace {
+                    Some(origin) => Ok(RecordPlace::Input(InputPlace {
                         origin: origin.clone(),
-                        offset: value(RAW_OFFSET)
-                            .and_then(|v| v.extract::<u64>())
-                            .unwrap_or(0),
+                        offset: locator().unwrap_or(0),
                         len: value(RAW_LEN).and_then(|v| v.extract::<u32>()).unwrap_or(0),
                         input,
-                    }),
+                    })),
                 }
             }
         };
@@ -438,6 +451,18 @@ pub fn run(job: Job) -> Done {
 
 /// Reads at most [`pretty_json::READ_BYTES`] of a record and pretty-prints what fits.
 fn read_record(place: &RecordPlace) -> Result<PrettyRecord, String> {
+    let place = match place {
+        RecordPlace::Input(place) => place,
+        RecordPlace::Kept(records, locator) => {
+            let bytes = records.read(*locator).map_err(|e| e.to_string())?;
+            let shown = crate::load::sniff::shown_record(&bytes);
+            return Ok(pretty_json::pretty_prefix(
+                &shown,
+                shown.len() as u64,
+                pretty_json::SHOWN_BYTES,
+            ));
+        }
+    };
     let wanted = place.len.min(pretty_json::READ_BYTES);
     let bytes = source::read_raw(&place.origin, place.offset, wanted).map_err(|e| {
         crate::Error::Io {

@@ -12,7 +12,7 @@ use trailscope::load::classify::Classifier;
 use trailscope::load::pipeline::{Ingest, LoadOptions};
 use trailscope::load::source::{self, Origin};
 use trailscope::store::FrameStore;
-use trailscope::tui::jobs::{self, Job, RecordJob, RecordPlace, Slot};
+use trailscope::tui::jobs::{self, InputPlace, Job, RecordJob, RecordPlace, Slot};
 use trailscope::tui::pretty_json::{MAX_INDENT, SHOWN_BYTES};
 use trailscope::tui::{Action, Command, Effect, Harness, View, update};
 
@@ -368,12 +368,12 @@ fn a_record_nested_100_000_deep_is_shown_bounded_in_the_record_pane() {
     // The loader refuses records this deep; the pane must cope with one all the same.
     let job = RecordJob {
         row,
-        place: Ok(RecordPlace {
+        place: Ok(RecordPlace::Input(InputPlace {
             input: path.display().to_string(),
             origin: origin_of(&path),
             offset: 0,
             len: raw.len() as u32,
-        }),
+        })),
     };
     let done = jobs::run(Job::Record(job));
     h.send(Action::Computed(done));
