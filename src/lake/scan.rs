@@ -176,13 +176,16 @@ pub fn kept_metadata(
     Ok(kept_row_groups(file, pruning, stats)?.map(|(metadata, _)| metadata))
 }
 
-/// [`kept_metadata`], with the file row of every kept row's position: the rows a reader
-/// of the kept groups returns are, in order, the file's rows at these positions.
+/// A footer cut to the kept row groups, and the file rows each kept group holds: the rows
+/// a reader of the cut footer returns are, in order, the file's rows in these ranges.
+pub type KeptRowGroups = (Arc<FileMetadata>, Vec<std::ops::Range<u64>>);
+
+/// [`kept_metadata`], with the file rows of the kept row groups.
 pub fn kept_row_groups(
     file: &LakeFile,
     pruning: &Pruning,
     stats: &mut ScanStats,
-) -> Result<Option<(Arc<FileMetadata>, Vec<std::ops::Range<u64>>)>> {
+) -> Result<Option<KeptRowGroups>> {
     let metadata = file_metadata(&file.path)?;
     let groups = metadata.row_groups.len();
     let mut kept: Vec<RowGroupMetadata> = Vec::new();
