@@ -495,6 +495,52 @@ fn the_cli_exports_and_queries_a_lake() {
     let bad = run(&["query", "--lake", lake_arg, "-f", "(actor:a"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains('^'), "{}", stderr(&bad));
+    // The summary of the lake gives each provider's events and time span, as loaded.
+    let summary = run(&["summary", "--lake", lake_arg, "--format", "json"]);
+    assert!(summary.status.success(), "{}", stderr(&summary));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&summary)).unwrap();
+    let store = load(&[&sample]);
+    let frame = store.frame();
+    let providers = json["providers"].as_array().unwrap();
+    let mut names: Vec<String> = Vec::new();
+    for p in providers {
+        let name = p["provider"].as_str().unwrap();
+        names.push(name.to_string());
+        let providers = frame
+            .column(PROVIDER)
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap();
+        let times = frame.column(TIME).unwrap().cast(&DataType::Int64).unwrap();
+        let mine: Vec<Option<i64>> = providers
+            .str()
+            .unwrap()
+            .iter()
+            .zip(times.i64().unwrap().iter())
+            .filter(|(p, _)| *p == Some(name))
+            .map(|(_, t)| t)
+            .collect();
+        let get = |c: &str| match c {
+            "n" => Some(mine.len() as i64),
+            "first" => mine.iter().flatten().min().copied(),
+            _ => mine.iter().flatten().max().copied(),
+        };
+        assert_eq!(p["events"].as_i64(), get("n"), "{name}");
+        assert_eq!(p["first"].as_i64(), get("first"), "{name}");
+        assert_eq!(p["last"].as_i64(), get("last"), "{name}");
+        assert!(p["bytes"].as_u64().unwrap() > 0, "{name}");
+    }
+    assert!(
+        names.contains(&"aws".to_string()) && names.len() >= 5,
+        "{names:?}"
+    );
+    assert_eq!(json["total"]["events"].as_i64(), Some(loaded as i64));
+    let table = stdout(&run(&["summary", "--lake", lake_arg]));
+    let all = table.lines().find(|l| l.starts_with("all ")).unwrap();
+    assert!(
+        all.contains(&trailscope::text::thousands(loaded as u64)),
+        "{table}"
+    );
 }
 
 #[test]

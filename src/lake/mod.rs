@@ -11,6 +11,7 @@ pub mod records;
 pub mod replicate;
 pub mod scan;
 pub mod sql;
+pub mod summary;
 pub mod write;
 
 use std::path::Path;

@@ -31,7 +31,7 @@ pub(crate) struct Cli {
     #[arg(long, value_name = "INTERVAL", requires = "follow", value_parser = parse_poll)]
     pub(crate) poll: Option<std::time::Duration>,
     /// Open the events of this Parquet lake (`trailscope export --lake`) in the TUI: those
-    /// --lake-filter selects, without their original records.
+    /// --lake-filter selects (their original records are read from the lake when shown).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["paths", "follow"])]
     pub(crate) lake: Option<PathBuf>,
     /// With --lake: only the events matching this filter expression are loaded.
@@ -114,6 +114,10 @@ pub(crate) enum Command {
     Summary {
         /// Inputs (default: the bundled sample-logs/).
         paths: Vec<String>,
+        /// Summarise this Parquet lake (`trailscope export --lake`) instead of inputs: per
+        /// provider its days, files, events, bytes and time span, from the file footers.
+        #[arg(long, value_name = "DIR", conflicts_with = "paths")]
+        lake: Option<PathBuf>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = SummaryFormat::Table)]
         format: SummaryFormat,

@@ -1,5 +1,5 @@
 //! The lake commands: `export --lake` writes loaded events into a Parquet lake, and
-//! `query|pivot|timeline|detect --lake` read one instead of inputs.
+//! `query|pivot|timeline|detect|summary --lake` read one instead of inputs.
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -8,10 +8,11 @@ use std::time::Instant;
 
 use trailscope::analysis::{self, ProfileSpec};
 use trailscope::lake::{query, scan::ScanStats, write};
+use trailscope::text::{escape_control, format_time_utc, thousands};
 use trailscope::views::{Overrides, Resolved};
 use trailscope::{output, schema};
 
-use crate::args::{Common, ResultFormat, ViewArgs};
+use crate::args::{Common, ResultFormat, SummaryFormat, ViewArgs};
 use crate::commands::QueryRequest;
 use crate::inputs::{Loaded, compile_view, load, prepare};
 use crate::views;
@@ -154,8 +155,58 @@ pub(crate) fn timeline(
     Ok(ExitCode::SUCCESS)
 }
 
-/// The events of a lake the view selects, loaded as a store (without the original
-/// records), for the commands that need one (`detect --lake`).
+/// `trailscope summary --lake DIR`: what the lake holds per provider, from its footers.
+pub(crate) fn summary(root: &Path, format: SummaryFormat) -> anyhow::Result<ExitCode> {
+    let summary = trailscope::lake::summary::summarize(root)?;
+    let mut out = io::stdout().lock();
+    let time = |t: Option<i64>| t.map(format_time_utc).unwrap_or_else(|| "-".into());
+    match format {
+        SummaryFormat::Json => {
+            let total = summary.total();
+            let json = serde_json::json!({
+                "lake": root.display().to_string(),
+                "providers": summary.providers,
+                "total": total,
+            });
+            writeln!(out, "{json}")?;
+        }
+        SummaryFormat::Table => {
+            writeln!(out, "lake {}", escape_control(&root.display().to_string()))?;
+            writeln!(
+                out,
+                "{:<12} {:>6} {:>7} {:>13} {:>14}  {:<27}  {:<27}",
+                "PROVIDER", "DAYS", "FILES", "EVENTS", "BYTES", "FIRST", "LAST"
+            )?;
+            let total = summary.total();
+            for p in summary.providers.iter().chain(std::iter::once(&total)) {
+                writeln!(
+                    out,
+                    "{:<12} {:>6} {:>7} {:>13} {:>14}  {:<27}  {:<27}",
+                    escape_control(&p.provider),
+                    thousands(p.days as u64),
+                    thousands(p.files as u64),
+                    thousands(p.events),
+                    thousands(p.bytes),
+                    time(p.first),
+                    time(p.last),
+                )?;
+            }
+            if total.untimed > 0 {
+                writeln!(
+                    out,
+                    "{} events have no time (partition date={})",
+                    thousands(total.untimed),
+                    trailscope::lake::layout::NULL_PARTITION
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The events of a lake the view selects, loaded as a store, for the commands that need
+/// one (`detect --lake`, the TUI).
 pub(crate) fn load_lake(
     root: &Path,
     common: &Common,
@@ -178,8 +229,8 @@ pub(crate) fn load_lake(
 }
 
 /// `trailscope --lake DIR`: the TUI over the events of a lake the filter selects, loaded
-/// (projected, without the original records: the detail pane cannot show them), with their
-/// number in the status bar.
+/// (their original records read from the lake when shown), with their number in the status
+/// bar.
 pub(crate) fn tui(
     root: &Path,
     filter: Option<String>,
@@ -193,7 +244,7 @@ pub(crate) fn tui(
     let resolved = open_view(common, (&ViewArgs::default(), overrides))?;
     let (store, stats) = query::load_store(root, &resolved.view)?;
     let message = format!(
-        "{} events from the lake {} ({} of {} partitions read{}); raw records are not loaded",
+        "{} events from the lake {} ({} of {} partitions read{})",
         store.frame().height(),
         root.display(),
         stats.partitions_read,

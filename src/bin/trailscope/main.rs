@@ -144,7 +144,12 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let common = cli.common.clone();
     match cli.command {
-        Some(Command::Summary { paths, format }) => {
+        Some(Command::Summary {
+            lake: Some(root),
+            format,
+            ..
+        }) => lake::summary(&root, format),
+        Some(Command::Summary { paths, format, .. }) => {
             summary(&paths, cli.input_format.as_deref(), &common, format)
         }
         Some(Command::Query {
