@@ -102,38 +102,20 @@ fn export_then_read_back_gives_the_loaded_events_and_their_raw_records() {
     }
     // The raw record of each event is byte for byte what the loaded store reads back (an
     // S3 file holds many records on one line: records are compared per line, sorted).
-    let line_of = |f: &DataFrame, row: usize| {
-        let text = |c: &str| {
-            f.column(c)
-                .unwrap()
-                .get(row)
-                .unwrap()
-                .str_value()
-                .to_string()
-        };
-        (text(SOURCE), text(RAW_LINE))
-    };
-    let mut expected: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
-    for row in 0..frame.height() {
-        let raw = store.raw_record(frame, row).unwrap();
-        expected.entry(line_of(frame, row)).or_default().push(raw);
-    }
+    let expected = records_by_line(&store);
     let raws = back.column(RAW).unwrap().str().unwrap().clone();
     let mut got: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
     for row in 0..back.height() {
         let raw = raws.get(row).unwrap().as_bytes().to_vec();
         got.entry(line_of(&back, row)).or_default().push(raw);
     }
-    for records in expected.values_mut().chain(got.values_mut()) {
-        records.sort();
-    }
+    got.values_mut().for_each(|r| r.sort());
     assert!(got == expected, "raw records differ");
 }
 
-/// Each event's original record, by its source line (an S3 file holds many on one line).
-fn records_by_line(store: &FrameStore) -> BTreeMap<(String, String), Vec<Vec<u8>>> {
-    let frame = store.frame();
-    let text = |c: &str, row: usize| {
+/// The input and line of a row (`source`, `raw_line`).
+fn line_of(frame: &DataFrame, row: usize) -> (String, String) {
+    let text = |c: &str| {
         frame
             .column(c)
             .unwrap()
@@ -142,12 +124,16 @@ fn records_by_line(store: &FrameStore) -> BTreeMap<(String, String), Vec<Vec<u8>
             .str_value()
             .to_string()
     };
+    (text(SOURCE), text(RAW_LINE))
+}
+
+/// Each event's original record, by its source line (an S3 file holds many on one line).
+fn records_by_line(store: &FrameStore) -> BTreeMap<(String, String), Vec<Vec<u8>>> {
+    let frame = store.frame();
     let mut out: BTreeMap<(String, String), Vec<Vec<u8>>> = BTreeMap::new();
     for row in 0..frame.height() {
         let raw = store.raw_record(frame, row).unwrap();
-        out.entry((text(SOURCE, row), text(RAW_LINE, row)))
-            .or_default()
-            .push(raw);
+        out.entry(line_of(frame, row)).or_default().push(raw);
     }
     out.values_mut().for_each(|r| r.sort());
     out

@@ -588,6 +588,20 @@ struct Workers {
     disposal: Sender<Box<dyn std::any::Any + Send>>,
 }
 
+/// The priority of the job workers (0..=99, the UI thread's is about 50): on Linux a
+/// niceness of 10, so that under load a key's work gets the processor first.
+const WORKER_PRIORITY: u8 = 22;
+
+/// Lowers the calling thread's priority to [`WORKER_PRIORITY`] (threads it starts, such as
+/// a detection run's, inherit it). Where that is not allowed, nothing changes.
+fn yield_to_the_ui() {
+    if let Ok(value) = thread_priority::ThreadPriorityValue::try_from(WORKER_PRIORITY) {
+        let _ = thread_priority::set_current_thread_priority(
+            thread_priority::ThreadPriority::Crossplatform(value),
+        );
+    }
+}
+
 impl Workers {
     fn start() -> Workers {
         let (tx, done) = unbounded::<Done>();
@@ -607,6 +621,7 @@ impl Workers {
             let worker = Arc::clone(&queue);
             let tx = tx.clone();
             handles.push(std::thread::spawn(move || {
+                yield_to_the_ui();
                 while let Some(job) = worker.take() {
                     let done = jobs::run(job);
                     // Sent before the slot reads idle, so that idle means its result is
