@@ -9,6 +9,7 @@ mod audit_views;
 mod bad_input;
 mod cli;
 mod conformance;
+mod country_lookup;
 mod detect;
 mod follow;
 mod formats;
