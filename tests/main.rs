@@ -4,6 +4,7 @@
 mod util;
 
 mod access;
+mod access_fields;
 mod alerts;
 mod audit_views;
 mod bad_input;

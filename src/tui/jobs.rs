@@ -12,7 +12,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::analysis::{self, CompiledView, Pivot, PivotSpec, SortKey, TimelineSpec};
-use crate::audit::access::{AccessAudit, AccessSpec};
+use crate::audit::access::{self, AccessSpec};
 use crate::audit::identities::{IdentitiesSpec, IdentityRow};
 use crate::config::Config;
 use crate::detectors::{self, Finding, Severity};
@@ -184,8 +184,21 @@ pub enum Analysis {
     Timeline(TimelineSpec),
     /// The identity inventory.
     Identities(IdentitiesSpec),
-    /// The access audit, with the configuration it judges by.
-    Access(AccessSpec, Arc<Config>),
+    /// The access audit, with the configuration it judges by and a snapshot of the store
+    /// (its identity resolver names grantees as the CLI does, and the grants' original
+    /// records give PIM justification, ticket and scheduled end).
+    Access(AccessSpec, Arc<Config>, StoreSnapshot),
+}
+
+/// A snapshot of the store for a worker ([`FrameStore::snapshot`]: the frame, the inputs'
+/// origins and the identities, all cheap to clone).
+#[derive(Clone)]
+pub struct StoreSnapshot(pub Arc<FrameStore>);
+
+impl std::fmt::Debug for StoreSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreSnapshot({} events)", self.0.frame().height())
+    }
 }
 
 /// An analysis of the filtered rows of a frame.
@@ -490,15 +503,8 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
         Analysis::Identities(spec) => analysis::run(frame, rows, spec).map(|inventory| {
             AnalysisOutput::Identities(inventory.rows.into_iter().map(identity_view).collect())
         }),
-        Analysis::Access(spec, config) => {
-            let audit = AccessAudit {
-                spec: spec.clone(),
-                config,
-                identities: None,
-            };
-            analysis::run(frame, rows, &audit)
-                .map(|access| AnalysisOutput::Access(access_view(&access)))
-        }
+        Analysis::Access(spec, config, store) => access::audit_store(&store.0, config, rows, spec)
+            .map(|access| AnalysisOutput::Access(access_view(&access))),
     }
 }
 
