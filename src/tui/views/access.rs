@@ -97,9 +97,7 @@ pub(super) fn draw_access(frame: &mut Frame<'_>, state: &AppState, area: Rect, t
     if !wide && area.height > 3 {
         bottom = bottom.saturating_sub(1);
         if let Some(row) = view.rows.get(cursor.selected) {
-            let scheduled = row
-                .scheduled_end
-                .map_or_else(|| "none".to_string(), |t| short(t));
+            let scheduled = row.scheduled_end.map_or_else(|| "none".to_string(), short);
             let reason = match row.reason() {
                 r if r.is_empty() => "none".to_string(),
                 r => r,
