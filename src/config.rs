@@ -30,6 +30,25 @@ pub struct Config {
     pub identities: crate::identity::IdentityLinks,
     /// How findings are grouped into incidents (README, "Incidents").
     pub incidents: Incidents,
+    /// What loading adds to the records (README, "Configuration").
+    pub enrich: Enrich,
+}
+
+/// The `[enrich]` section: what loading adds that the records do not say.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Enrich {
+    /// Fill `country` from the bundled offline address table where a record gives none and
+    /// `src_ip` is a public address.
+    pub country_lookup: bool,
+}
+
+impl Default for Enrich {
+    fn default() -> Self {
+        Enrich {
+            country_lookup: true,
+        }
+    }
 }
 
 /// The `[incidents]` section: how findings are grouped into incidents.
@@ -811,6 +830,16 @@ mod tests {
             Path::new("bad.toml"),
         )
         .unwrap_err();
+        assert!(err.to_string().starts_with("bad.toml:2"), "{err}");
+    }
+
+    #[test]
+    fn the_country_lookup_is_on_by_default_and_can_be_turned_off() {
+        assert!(Config::builtin().unwrap().enrich.country_lookup);
+        let off = Config::overlay("[enrich]\ncountry_lookup = false\n", Path::new("u.toml"));
+        assert!(!off.unwrap().enrich.country_lookup);
+        let err = Config::overlay("[enrich]\ncountry_lookup = \"no\"\n", Path::new("bad.toml"))
+            .unwrap_err();
         assert!(err.to_string().starts_with("bad.toml:2"), "{err}");
     }
 

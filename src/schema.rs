@@ -568,6 +568,38 @@ impl EventBatch {
         self.id_hash.push(id_hash);
     }
 
+    /// Fills the missing values of categorical column `target` from categorical column
+    /// `from` of the same row: `fill` maps a dictionary id of `from` to a dictionary id of
+    /// `target`, or `None` to leave the row missing. Runs after the rows' fingerprints were
+    /// taken, so what is filled in never changes which events are duplicates.
+    pub fn fill_missing_category(
+        &mut self,
+        target: &str,
+        from: &str,
+        mut fill: impl FnMut(u32) -> Option<u32>,
+    ) {
+        let position = |name: &str| CATEGORICAL_COLUMNS.iter().position(|c| *c == name);
+        let (Some(target), Some(from)) = (position(target), position(from)) else {
+            return;
+        };
+        if target == from {
+            return;
+        }
+        let (low, high) = self.cats.split_at_mut(target.max(from));
+        let (target, from) = if target < from {
+            (&mut low[target], &high[0])
+        } else {
+            (&mut high[0], &low[from])
+        };
+        for (value, source) in target.iter_mut().zip(from.iter()) {
+            if value.is_none()
+                && let Some(source) = source
+            {
+                *value = fill(*source);
+            }
+        }
+    }
+
     /// Converts the batch into a frame with the event schema.
     pub fn into_frame(self) -> PolarsResult<DataFrame> {
         let dicts = Dictionaries::shared();

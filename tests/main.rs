@@ -4,11 +4,13 @@
 mod util;
 
 mod access;
+mod access_fields;
 mod alerts;
 mod audit_views;
 mod bad_input;
 mod cli;
 mod conformance;
+mod country_lookup;
 mod detect;
 mod follow;
 mod formats;

@@ -1,7 +1,9 @@
 //! Countries as the `country` column holds them: ISO 3166-1 alpha-2 codes, read from whatever
 //! a provider writes (a code, an alpha-3 code, an English, common or official name, or a
-//! GeoIP database's spelling).
+//! GeoIP database's spelling), and the bundled offline table that places public addresses
+//! ([`geoip`]).
 
+pub mod geoip;
 mod table;
 
 use std::collections::HashMap;

@@ -2,11 +2,12 @@
 //! back into it through [`gzip_seek`]), recognized ([`sniff`]: container shapes, envelopes and
 //! providers, with CloudTrail Lake result rows read by [`lake`]), cut into records
 //! ([`framing`], with the JSON [`boundary`] scanner), parsed
-//! ([`parse`]) and classified ([`classify`]) by the parallel [`pipeline`], which hands batches
-//! to the store.
+//! ([`parse`]), classified ([`classify`]) and enriched ([`enrich`]: the caller's country) by
+//! the parallel [`pipeline`], which hands batches to the store.
 
 pub mod boundary;
 pub mod classify;
+pub mod enrich;
 pub mod follow;
 pub mod framing;
 pub mod gzip_seek;

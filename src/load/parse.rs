@@ -4,6 +4,7 @@
 //! (nesting depth, time range, a time or an actor) and classified.
 
 use crate::load::classify::{Classifier, ClassifierCache};
+use crate::load::enrich::CountryFill;
 use crate::load::framing::{Chunk, Records};
 use crate::load::sniff::{self, Envelope};
 use crate::providers::{Provider, RecordError};
@@ -53,12 +54,14 @@ pub struct ParsedChunk {
     pub rejections: Vec<Rejection>,
 }
 
-/// Parses every record of a chunk into events and rejections.
+/// Parses every record of a chunk into events and rejections, and fills in the countries
+/// the records do not give.
 pub fn parse_chunk(
     chunk: &Chunk,
     context: &InputContext,
     classifier: &Classifier,
     cache: &mut ClassifierCache,
+    countries: &mut CountryFill,
 ) -> ParsedChunk {
     let estimate = match &chunk.records {
         Records::Spans(s) => s.len(),
@@ -86,6 +89,7 @@ pub fn parse_chunk(
             }
         }
     }
+    countries.apply(&mut events);
     ParsedChunk { events, rejections }
 }
 

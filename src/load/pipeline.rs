@@ -16,6 +16,7 @@ use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use polars::prelude::DataFrame;
 
 use crate::load::classify::{Classifier, ClassifierCache};
+use crate::load::enrich::CountryFill;
 use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records};
 use crate::load::parse::{self, InputContext, ParsedChunk};
 use crate::load::sniff::{self, Envelope};
@@ -51,6 +52,9 @@ pub struct LoadOptions {
     pub identity_links: Arc<crate::identity::IdentityLinks>,
     /// Compute each file input's SHA-256 while reading it (a report states them).
     pub hash_inputs: bool,
+    /// Fill `country` from the bundled address table where a record gives none
+    /// (`[enrich] country_lookup`).
+    pub country_lookup: bool,
 }
 
 impl LoadOptions {
@@ -64,6 +68,7 @@ impl LoadOptions {
             first_input: 0,
             identity_links: Arc::default(),
             hash_inputs: false,
+            country_lookup: true,
         }
     }
 }
@@ -249,6 +254,7 @@ impl Ingest {
                 job_tx: job_tx.clone(),
                 results: result_tx.clone(),
                 cache: ClassifierCache::default(),
+                countries: CountryFill::new(options.country_lookup),
             };
             let spawned = std::thread::Builder::new()
                 .name("trailscope-load".into())
@@ -319,6 +325,7 @@ struct Worker {
     job_tx: Sender<Job>,
     results: Sender<Ordered>,
     cache: ClassifierCache,
+    countries: CountryFill,
 }
 
 impl Worker {
@@ -379,6 +386,7 @@ impl Worker {
             &job.context,
             &self.shared.options.classifier,
             &mut self.cache,
+            &mut self.countries,
         );
         let msgs = messages(&job, parsed);
         self.shared.pool.give(job.chunk.data);

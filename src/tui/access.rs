@@ -16,6 +16,10 @@ const DRILL_ACTORS: usize = 20;
 pub const FLAG_LEGEND: &str =
     "O overdue  U unused  L used late  P beyond purpose  S self-approved  J no justification";
 
+/// The narrowest view that shows the scheduled end and the justification as columns;
+/// narrower views show them for the selected grant on their last line.
+pub const WIDE_ACCESS: u16 = 140;
+
 /// The audit as the access view draws it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AccessView {
@@ -36,6 +40,12 @@ pub struct AccessRow {
     pub role: String,
     /// The provider.
     pub provider: String,
+    /// When it was meant to end (from the log, else the configured window; None: standing).
+    pub scheduled_end: Option<i64>,
+    /// The justification the grant or its request gives.
+    pub justification: Option<String>,
+    /// The ticket it names.
+    pub ticket: Option<String>,
     /// When it ended (None while held).
     pub ended_at: Option<i64>,
     /// Whether it expired without an event.
@@ -67,11 +77,30 @@ fn access_row(g: &Grant) -> AccessRow {
         grantee: escape_control(&g.grantee).into_owned(),
         role: escape_control(&role).into_owned(),
         provider: escape_control(&g.provider).into_owned(),
+        scheduled_end: g.scheduled_end,
+        justification: g
+            .justification
+            .as_deref()
+            .map(|j| escape_control(j).into_owned()),
+        ticket: g.ticket.as_deref().map(|t| escape_control(t).into_owned()),
         ended_at: g.ended_at,
         expired: g.status == Status::Expired,
         flags: flags(g),
         used: escape_control(&g.use_text()).into_owned(),
         drill: drill(g),
+    }
+}
+
+impl AccessRow {
+    /// Its justification and ticket as one cell: `justification (ticket)`, either alone,
+    /// or empty.
+    pub fn reason(&self) -> String {
+        match (&self.justification, &self.ticket) {
+            (Some(j), Some(t)) => format!("{j} ({t})"),
+            (Some(j), None) => j.clone(),
+            (None, Some(t)) => format!("ticket {t}"),
+            (None, None) => String::new(),
+        }
     }
 }
 

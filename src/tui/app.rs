@@ -17,7 +17,8 @@ use crate::schema;
 use crate::text::escape_control;
 
 use super::jobs::{
-    Analysis, AnalysisJob, AnalysisOutput, Done, Job, RecordJob, Sort, ViewJob, ViewRows,
+    Analysis, AnalysisJob, AnalysisOutput, Done, Job, RecordJob, Sort, StoreSnapshot, ViewJob,
+    ViewRows,
 };
 use super::keymap::Command;
 use super::model::{self, IdentityOrder};
@@ -53,7 +54,13 @@ impl AppState {
         self.timeline.cursor.page = list_page;
         self.identities.cursor.page = list_page;
         self.findings.cursor.page = list_page;
-        self.access.cursor.page = list_page;
+        // Narrow screens give the access view's last line to the selected grant's detail.
+        self.access.cursor.page =
+            if areas.main.width < super::access::WIDE_ACCESS && areas.main.height > 3 {
+                list_page.saturating_sub(1).max(1)
+            } else {
+                list_page
+            };
         self.incidents.cursor.page = list_page;
         self.detail.page = match (self.view, areas.detail) {
             (View::Detail, _) => areas.main.height.saturating_sub(2).max(1) as usize,
@@ -281,6 +288,7 @@ impl AppState {
                     analysis: Analysis::Access(
                         self.access.spec.clone(),
                         Arc::clone(&self.settings.config),
+                        StoreSnapshot(Arc::new(self.store.snapshot())),
                     ),
                 })));
             }

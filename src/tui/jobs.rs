@@ -12,7 +12,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::analysis::{self, CompiledView, Pivot, PivotSpec, SortKey, TimelineSpec};
-use crate::audit::access::{AccessAudit, AccessSpec};
+use crate::audit::access::{self, AccessSpec};
 use crate::audit::identities::{IdentitiesSpec, IdentityRow};
 use crate::config::Config;
 use crate::detectors::{self, Finding, Severity};
@@ -186,8 +186,21 @@ pub enum Analysis {
     /// The identity inventory, in the order the view shows it (sorted on the worker, so
     /// that a result arriving while events stream in costs the UI thread nothing).
     Identities(IdentitiesSpec, IdentityOrder),
-    /// The access audit, with the configuration it judges by.
-    Access(AccessSpec, Arc<Config>),
+    /// The access audit, with the configuration it judges by and a snapshot of the store
+    /// (its identity resolver names grantees as the CLI does, and the grants' original
+    /// records give PIM justification, ticket and scheduled end).
+    Access(AccessSpec, Arc<Config>, StoreSnapshot),
+}
+
+/// A snapshot of the store for a worker ([`FrameStore::snapshot`]: the frame, the inputs'
+/// origins and the identities, all cheap to clone).
+#[derive(Clone)]
+pub struct StoreSnapshot(pub Arc<FrameStore>);
+
+impl std::fmt::Debug for StoreSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoreSnapshot({} events)", self.0.frame().height())
+    }
 }
 
 /// An analysis of the filtered rows of a frame.
@@ -523,15 +536,8 @@ fn analyse(job: AnalysisJob) -> crate::Result<AnalysisOutput> {
             model::sort_identities(&mut rows, *order);
             AnalysisOutput::Identities(rows, *order)
         }),
-        Analysis::Access(spec, config) => {
-            let audit = AccessAudit {
-                spec: spec.clone(),
-                config,
-                identities: None,
-            };
-            analysis::run(frame, rows, &audit)
-                .map(|access| AnalysisOutput::Access(access_view(&access)))
-        }
+        Analysis::Access(spec, config, store) => access::audit_store(&store.0, config, rows, spec)
+            .map(|access| AnalysisOutput::Access(access_view(&access))),
     }
 }
 

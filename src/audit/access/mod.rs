@@ -25,7 +25,7 @@ use crate::detectors::Context;
 use crate::identity::Identities;
 use crate::{Result, schema};
 
-pub use records::read_records;
+pub use records::ReadRecord;
 pub use review::{Holding, review};
 pub use summary::Summary;
 
@@ -197,7 +197,7 @@ pub struct Grant {
     /// Event ids: the grant's (and any duplicate record of it), its end's and its approval's.
     pub event_ids: Vec<String>,
     /// Rows (of the frame audited) of the grant's records and its approval's, whose original
-    /// records [`read_records`] reads.
+    /// records the audit reads when it can ([`AccessAudit::records`]).
     #[serde(skip)]
     pub record_rows: Vec<u32>,
 }
@@ -249,6 +249,9 @@ pub struct AccessAudit<'c> {
     /// The store's identities ([`crate::store::FrameStore::identities`]); without them a
     /// grantee is named by the identity the frame shows for actors of its name.
     pub identities: Option<&'c Identities>,
+    /// Reads the original record of a row of the frame audited, for what the columns do not
+    /// carry yet (see [`records`]); without it those fields stay as the columns give them.
+    pub records: Option<ReadRecord<'c>>,
 }
 
 impl crate::analysis::Spec for AccessAudit<'_> {
@@ -259,7 +262,13 @@ impl crate::analysis::Spec for AccessAudit<'_> {
     }
 
     fn compute(&self, events: &DataFrame) -> Result<Access> {
-        audit(events, self.config, &self.spec, self.identities)
+        audit_reading(
+            events,
+            self.config,
+            &self.spec,
+            self.identities,
+            self.records,
+        )
     }
 }
 
@@ -271,12 +280,39 @@ pub fn audit(
     spec: &AccessSpec,
     identities: Option<&Identities>,
 ) -> Result<Access> {
+    audit_reading(events, config, spec, identities, None)
+}
+
+/// [`audit`], reading what the columns do not carry from the grants' original records
+/// with `records` (rows of `events`) when given.
+pub fn audit_reading(
+    events: &DataFrame,
+    config: &Config,
+    spec: &AccessSpec,
+    identities: Option<&Identities>,
+    records: Option<ReadRecord<'_>>,
+) -> Result<Access> {
     if events.height() == 0 {
         return Ok(Access::default());
     }
     let ctx = Context::new(events, config)?;
     let actors = actors::Actors::of(&ctx)?;
-    let paired = pairing::grants(&ctx, spec, &actors, identities)?;
+    let mut paired = pairing::grants(&ctx, spec, &actors, identities)?;
+    if let Some(read) = records {
+        let grace = i64::from(
+            spec.grace_minutes
+                .unwrap_or(config.detect.jit.grace_minutes),
+        ) * crate::time::MINUTE;
+        let assignments = paired
+            .iter()
+            .any(|p| p.grant.provider == "aws" && p.grant.action == "CreateAccountAssignment");
+        let names = if assignments {
+            records::permission_set_names(&pairing::permission_set_rows(&ctx)?, read)
+        } else {
+            Default::default()
+        };
+        records::read_paired(&mut paired, ctx.span.1, grace, &names, read);
+    }
     let mut grants = usage::count(&ctx, spec, &actors, paired)?;
     if spec.privileged_only {
         grants.retain(|g| g.privileged);
@@ -301,32 +337,30 @@ fn utc_opt<S: Serializer>(t: &Option<i64>, s: S) -> std::result::Result<S::Ok, S
 }
 
 /// The access audit of a store's selected rows (`rows` None: every row), as the CLI, the
-/// reports and saved views run it: the audit, then what the columns do not carry yet (PIM
-/// justification, ticket, scheduled end) read from the grants' original records.
+/// reports, saved views and the TUI run it: grantees named by the store's identities, and
+/// what the columns do not carry yet (PIM justification, ticket and scheduled end, GCP
+/// binding condition expiry, Identity Center permission sets, AWS session ends) read from
+/// the grants' original records.
 pub fn audit_store(
     store: &crate::store::FrameStore,
     config: &Config,
     rows: Option<&IdxCa>,
     spec: &AccessSpec,
 ) -> Result<Access> {
-    let audit = AccessAudit {
-        spec: spec.clone(),
-        config,
-        identities: Some(store.identities()),
-    };
     let frame = store.frame();
-    let mut result = crate::analysis::run(frame, rows, &audit)?;
-    let grace = i64::from(
-        spec.grace_minutes
-            .unwrap_or(config.detect.jit.grace_minutes),
-    ) * 60_000_000;
     // Rows of the audited selection are rows of the frame through the selection.
-    read_records(&mut result, grace, &mut |row| {
+    let read = |row: u32| {
         let frame_row = match rows {
             Some(rows) => rows.get(row as usize)?,
             None => row,
         };
         store.raw_record(frame, frame_row as usize).ok()
-    });
-    Ok(result)
+    };
+    let audit = AccessAudit {
+        spec: spec.clone(),
+        config,
+        identities: Some(store.identities()),
+        records: Some(&read),
+    };
+    crate::analysis::run(frame, rows, &audit)
 }

@@ -323,6 +323,21 @@ fn role_assumptions(
     Ok(out)
 }
 
+/// Rows of the records that name IAM Identity Center permission sets
+/// (`CreatePermissionSet`, `DescribePermissionSet`), in time order.
+pub(crate) fn permission_set_rows(ctx: &Context<'_>) -> Result<Vec<u32>> {
+    let predicate = ctx
+        .actions(|c| {
+            c.provider == "aws"
+                && matches!(
+                    c.action.as_str(),
+                    "CreatePermissionSet" | "DescribePermissionSet"
+                )
+        })
+        .and(ctx.category(OUTCOME, |o| o == "success"));
+    Ok(ctx.select(predicate)?.into_iter().map(|e| e.row).collect())
+}
+
 /// The grantee's type as access reviews name it.
 fn grantee_type(written: &str, non_human: bool) -> &'static str {
     let lower = written.to_ascii_lowercase();

@@ -138,6 +138,7 @@ pub(crate) fn prepare(
     options.forced = forced;
     options.threads = common.threads;
     options.identity_links = Arc::new(config.identities.clone());
+    options.country_lookup = config.enrich.country_lookup;
     let paths = if paths.is_empty() {
         default_paths()
     } else {

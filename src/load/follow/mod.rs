@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded};
 
 use crate::load::classify::ClassifierCache;
+use crate::load::enrich::CountryFill;
 use crate::load::parse::{self, InputContext};
 use crate::load::pipeline::{
     FileId, FilePosition, Ingest, IngestMsg, LoadOptions, Notice, PARSE_STACK, chunk_messages,
@@ -151,6 +152,7 @@ struct Follower {
     loaded: HashMap<(u64, u64), Loaded>,
     candidates: BTreeMap<PathBuf, Candidate>,
     cache: ClassifierCache,
+    countries: CountryFill,
     /// Paths already reported missing.
     missing: Vec<PathBuf>,
     /// Device and inode of the files the initial load reads.
@@ -204,6 +206,7 @@ impl Follower {
             }
         }
         Follower {
+            countries: CountryFill::new(load.country_lookup),
             tx,
             next_input: load.first_input + initial,
             load,
@@ -682,8 +685,13 @@ impl Follower {
                 Arc::clone(t.context.get_or_insert_with(|| {
                     Arc::new(InputContext::detect(&t.name, &chunk, forced))
                 }));
-            let parsed =
-                parse::parse_chunk(&chunk, &context, &self.load.classifier, &mut self.cache);
+            let parsed = parse::parse_chunk(
+                &chunk,
+                &context,
+                &self.load.classifier,
+                &mut self.cache,
+                &mut self.countries,
+            );
             for msg in chunk_messages(input, &context, &chunk, parsed) {
                 if !self.send(msg) {
                     return false;

@@ -60,6 +60,7 @@ fn read(index: usize, tx: &Sender<IngestMsg>, load: &LoadOptions) {
     let mut framer = Framer::new("-", opened.reader).live();
     let mut context: Option<std::sync::Arc<InputContext>> = None;
     let mut cache = ClassifierCache::default();
+    let mut countries = crate::load::enrich::CountryFill::new(load.country_lookup);
     while let Some(item) = framer.next_chunk() {
         let msgs = match item {
             Framed::Rejected(rejection) => vec![IngestMsg::RecordRejected {
@@ -71,7 +72,13 @@ fn read(index: usize, tx: &Sender<IngestMsg>, load: &LoadOptions) {
                 let context = std::sync::Arc::clone(context.get_or_insert_with(|| {
                     std::sync::Arc::new(InputContext::detect("-", &chunk, load.forced))
                 }));
-                let parsed = parse::parse_chunk(&chunk, &context, &load.classifier, &mut cache);
+                let parsed = parse::parse_chunk(
+                    &chunk,
+                    &context,
+                    &load.classifier,
+                    &mut cache,
+                    &mut countries,
+                );
                 let mut msgs = chunk_messages(index, &context, &chunk, parsed);
                 if first {
                     // The store can show these records again from now on.
