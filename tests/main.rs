@@ -25,6 +25,7 @@ mod live_findings;
 mod loader_properties;
 mod loading;
 mod panther;
+mod permissions;
 mod query;
 mod report;
 mod shapes;

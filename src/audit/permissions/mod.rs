@@ -170,14 +170,16 @@ pub struct Permissions {
 }
 
 impl Permissions {
-    /// The permissions of an identity still held and unused (outside the grace periods).
-    pub fn unused_of(&self, identity: &str) -> Vec<&PermissionRow> {
+    /// The permissions still held and unused (outside the grace periods) by an identity, or
+    /// by a role its sessions acted as.
+    pub fn unused_for(&self, identity: &str) -> Vec<&PermissionRow> {
         self.rows
             .iter()
             .filter(|r| {
                 r.status == Status::Unused
                     && r.removed_at.is_none()
-                    && r.identity.eq_ignore_ascii_case(identity)
+                    && (r.identity.eq_ignore_ascii_case(identity)
+                        || r.sessions.iter().any(|s| s.eq_ignore_ascii_case(identity)))
             })
             .collect()
     }
