@@ -77,6 +77,10 @@ pub struct Granted {
 /// Principals created in the logs (`CreateUser`, `CreateRole`), with when.
 pub type Created = HashMap<String, i64>;
 
+/// A grant window before its managed document is resolved: principal, what was opened,
+/// from, until, the removing event.
+type Window = (String, Open, i64, Option<i64>, Option<String>);
+
 #[derive(Clone)]
 struct Open {
     via: String,
@@ -360,7 +364,7 @@ pub fn granted(events: &[GrantEvent], catalog: &Catalog) -> (Vec<Granted>, Creat
     for ev in events {
         state.apply(ev);
     }
-    let mut windows: Vec<(String, Open, i64, Option<i64>, Option<String>)> = state
+    let mut windows: Vec<Window> = state
         .closed
         .drain(..)
         .map(|(p, o, until, by)| (p, o.clone(), o.from, Some(until), Some(by)))

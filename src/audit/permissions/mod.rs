@@ -220,12 +220,15 @@ impl Spec for PermissionsAudit<'_> {
 const MAX_RECORD: usize = 1 << 20;
 const ROW: &str = "__row";
 
+/// Users created in the logs (`CreateUser`): principal and when.
+type CreatedUsers = Vec<(String, i64)>;
+
 /// The grant events of `events` (successful AWS IAM policy, attachment and membership
 /// events), read from their original records, in time order.
 fn grant_events(
     events: &DataFrame,
     read: &dyn Fn(u32) -> Option<Vec<u8>>,
-) -> Result<(Vec<grants::GrantEvent>, Vec<(String, i64)>)> {
+) -> Result<(Vec<grants::GrantEvent>, CreatedUsers)> {
     let dict = Dictionaries::shared();
     let ids = |column: &str, accept: &dyn Fn(&str) -> bool| -> Vec<u32> {
         dict.category_values(column)
