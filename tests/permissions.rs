@@ -376,3 +376,50 @@ fn the_real_samples_map_most_calls_and_give_sane_rows() {
         }
     }
 }
+
+#[test]
+fn kubernetes_rbac_roles_in_the_logs_against_the_verbs_performed() {
+    let v = json(&["--identity", "dev@example.com"]);
+    let rows = v["permissions"].as_array().unwrap();
+    let pods = rows
+        .iter()
+        .find(|r| r["permission"] == "get,list pods,pods/log (core)")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(pods["provider"], "kubernetes");
+    assert_eq!(
+        pods["via"],
+        "Role shop/pod-reader via RoleBinding shop/read-pods"
+    );
+    // list pods in shop while bound (the list in another namespace is not this binding's);
+    // get pods/log after the binding was deleted.
+    assert_eq!(pods["uses"], 1);
+    assert_eq!(pods["status"], "no_longer_granted");
+    assert!(
+        pods["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("get pods/log performed on 2024-06-15 after RoleBinding shop/read-pods was deleted on 2024-06-10"),
+        "{pods:#}"
+    );
+    let deployments = rows
+        .iter()
+        .find(|r| r["permission"] == "patch deployments (apps)")
+        .unwrap();
+    assert_eq!(deployments["status"], "unused");
+    // The built-in ClusterRole view is not defined in the logs.
+    let view = rows
+        .iter()
+        .find(|r| r["via"] == "ClusterRole view via ClusterRoleBinding dev-view")
+        .unwrap();
+    assert_eq!(view["status"], "cannot_tell");
+    // The service account used its binding.
+    let v = json(&["--identity", "system:serviceaccount:shop:ci"]);
+    let ci = v["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["permission"] == "get,list pods,pods/log (core)")
+        .unwrap_or_else(|| panic!("{v:#}"));
+    assert_eq!(ci["uses"], 1);
+    assert_eq!(ci["top_actions"][0], serde_json::json!(["get pods", 1]));
+}

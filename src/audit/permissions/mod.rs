@@ -10,6 +10,7 @@
 pub mod catalog;
 pub mod grants;
 mod judge;
+mod kubernetes;
 pub mod policy;
 pub mod usage;
 
@@ -19,8 +20,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::analysis::Spec;
 use crate::detectors::event::{i64s, strings};
 use crate::schema::{
-    ACCOUNT, ACTION, ACTOR, Dictionaries, EVENT_ID, IDENTITY, OUTCOME, PROVIDER, SERVICE, TIME,
-    has_category_id,
+    ACCOUNT, ACTION, ACTOR, Dictionaries, EVENT_ID, IDENTITY, OUTCOME, PROVIDER, RESOURCE, SERVICE,
+    TIME, has_category_id,
 };
 use crate::{Error, Result};
 
@@ -199,7 +200,7 @@ pub struct PermissionsAudit<'r> {
     /// What to judge and how.
     pub spec: PermissionsSpec,
     /// Reads the original record of a row of the analysed frame.
-    pub read: &'r dyn Fn(u32) -> Option<Vec<u8>>,
+    pub read: ReadRecords<'r>,
 }
 
 impl Spec for PermissionsAudit<'_> {
@@ -207,7 +208,7 @@ impl Spec for PermissionsAudit<'_> {
 
     fn columns(&self) -> Vec<&str> {
         vec![
-            TIME, PROVIDER, EVENT_ID, IDENTITY, ACTOR, ACTION, SERVICE, OUTCOME, ACCOUNT,
+            TIME, PROVIDER, EVENT_ID, IDENTITY, ACTOR, ACTION, SERVICE, OUTCOME, ACCOUNT, RESOURCE,
         ]
     }
 
@@ -215,6 +216,10 @@ impl Spec for PermissionsAudit<'_> {
         audit(events, &self.spec, self.read)
     }
 }
+
+/// Reads the original records of rows of the analysed frame, all at once (so that the
+/// reader can visit each input in order), giving one entry per row asked.
+pub type ReadRecords<'r> = &'r dyn Fn(&[u32]) -> Vec<Option<Vec<u8>>>;
 
 /// Records larger than this are not parsed (an IAM record is a few kilobytes).
 const MAX_RECORD: usize = 1 << 20;
@@ -227,7 +232,7 @@ type CreatedUsers = Vec<(String, i64)>;
 /// events), read from their original records, in time order.
 fn grant_events(
     events: &DataFrame,
-    read: &dyn Fn(u32) -> Option<Vec<u8>>,
+    read: ReadRecords<'_>,
 ) -> Result<(Vec<grants::GrantEvent>, CreatedUsers)> {
     let dict = Dictionaries::shared();
     let ids = |column: &str, accept: &dyn Fn(&str) -> bool| -> Vec<u32> {
@@ -247,11 +252,9 @@ fn grant_events(
         .clone()
         .lazy()
         .with_row_index(ROW, None)
+        // In frame order, which is each input's order: a compressed input is then read
+        // forward, never decompressed again from a restart point per record.
         .filter(filter)
-        .sort(
-            [TIME],
-            SortMultipleOptions::default().with_maintain_order(true),
-        )
         .select([
             col(ROW),
             col(TIME),
@@ -268,16 +271,22 @@ fn grant_events(
     let actions = strings(&df, ACTION)?;
     let mut out = Vec::new();
     let mut users = Vec::new();
+    let asked: Vec<u32> = rows.iter().map(|r| r.unwrap_or(0) as u32).collect();
+    let records = read(&asked);
     for i in 0..df.height() {
-        let (Some(Some(row)), Some(Some(time))) = (rows.get(i), times.get(i)) else {
+        let Some(Some(time)) = times.get(i) else {
             continue;
         };
         let account = accounts.get(i).cloned().unwrap_or_default();
         let action = actions.get(i).cloned().unwrap_or_default();
-        let Some(bytes) = read(*row as u32).filter(|b| b.len() <= MAX_RECORD) else {
+        let Some(bytes) = records
+            .get(i)
+            .and_then(Option::as_ref)
+            .filter(|b| b.len() <= MAX_RECORD)
+        else {
             continue;
         };
-        let Ok(record) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        let Ok(record) = serde_json::from_slice::<serde_json::Value>(bytes) else {
             continue;
         };
         if action == "CreateUser" {
@@ -298,6 +307,7 @@ fn grant_events(
             record,
         });
     }
+    out.sort_by_key(|e| e.time);
     Ok((out, users))
 }
 
@@ -306,7 +316,7 @@ fn grant_events(
 pub fn audit(
     events: &DataFrame,
     spec: &PermissionsSpec,
-    read: &dyn Fn(u32) -> Option<Vec<u8>>,
+    read: ReadRecords<'_>,
 ) -> Result<Permissions> {
     let catalog = Catalog::get();
     let mapping = Catalog::versions_line();
@@ -333,7 +343,7 @@ pub fn audit(
         created.entry(user).or_insert(t);
     }
     let used = usage::usage(events, catalog)?;
-    let summary = Summary {
+    let mut summary = Summary {
         mapped_events: used.mapped,
         cannot_tell_events: used.cannot_tell,
         unpermissioned_events: used.unpermissioned,
@@ -348,6 +358,17 @@ pub fn audit(
         created: &created,
     };
     let mut rows = judge.rows(&granted, &used.uses);
+    let (rbac, rbac_events) = kubernetes::rows(events, spec, end, read)?;
+    rows.extend(rbac);
+    rows.sort_by(|a, b| {
+        (&a.identity, a.status, &a.permission, &a.via).cmp(&(
+            &b.identity,
+            b.status,
+            &b.permission,
+            &b.via,
+        ))
+    });
+    summary.grant_events += rbac_events;
     if let Some(wanted) = spec.identity.as_deref().map(str::trim) {
         rows.retain(|r| {
             r.identity.eq_ignore_ascii_case(wanted)
@@ -377,13 +398,33 @@ pub fn audit_store(
     spec: &PermissionsSpec,
 ) -> Result<Permissions> {
     let frame = store.frame();
-    // Rows of the analysed selection are rows of the frame through the selection.
-    let read = |row: u32| {
-        let frame_row = match rows {
-            Some(rows) => rows.get(row as usize)?,
-            None => row,
-        };
-        store.raw_record(frame, frame_row as usize).ok()
+    // Rows of the analysed selection are rows of the frame through the selection; they are
+    // read in (input, offset) order, as a compressed input can only be read forward cheaply.
+    let read = |asked: &[u32]| -> Vec<Option<Vec<u8>>> {
+        let mut order: Vec<(usize, Option<(String, u64)>, Option<usize>)> = asked
+            .iter()
+            .enumerate()
+            .map(|(i, &row)| {
+                let frame_row = match rows {
+                    Some(rows) => rows.get(row as usize).map(|r| r as usize),
+                    None => Some(row as usize),
+                };
+                let place = frame_row.and_then(|r| {
+                    let source = frame.column(crate::schema::SOURCE).ok()?.get(r).ok()?;
+                    let offset = frame.column(crate::schema::RAW_OFFSET).ok()?.get(r).ok()?;
+                    Some((source.str_value().to_string(), offset.extract::<u64>()?))
+                });
+                (i, place, frame_row)
+            })
+            .collect();
+        order.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut out = vec![None; asked.len()];
+        for (i, _, frame_row) in order {
+            if let (Some(slot), Some(r)) = (out.get_mut(i), frame_row) {
+                *slot = store.raw_record(frame, r).ok();
+            }
+        }
+        out
     };
     let audit = PermissionsAudit {
         spec: spec.clone(),
