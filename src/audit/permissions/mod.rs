@@ -389,6 +389,9 @@ pub fn audit(
     })
 }
 
+/// Where a record is: its input and offset.
+type Place = (String, u64);
+
 /// The analysis over a store's selected rows (`rows` None: every row), as the CLI, the
 /// inventory and saved views run it: the grant events' documents come from the store's
 /// original records.
@@ -401,7 +404,7 @@ pub fn audit_store(
     // Rows of the analysed selection are rows of the frame through the selection; they are
     // read in (input, offset) order, as a compressed input can only be read forward cheaply.
     let read = |asked: &[u32]| -> Vec<Option<Vec<u8>>> {
-        let mut order: Vec<(usize, Option<(String, u64)>, Option<usize>)> = asked
+        let mut order: Vec<(usize, Option<Place>, Option<usize>)> = asked
             .iter()
             .enumerate()
             .map(|(i, &row)| {
