@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [load-providers] [memory] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [identity] [incidents] [sigma] [lake --lake-events N] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [load-providers] [memory] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [access] [identities] [permissions] [identity] [incidents] [sigma] [lake --lake-events N] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events of realistic traffic (once, under
 //! `target/bench-data`) as one NDJSON file and as 1,000 S3 delivery files, then loads each
@@ -27,6 +27,7 @@ mod identities;
 mod identity;
 mod incidents;
 mod lake;
+mod permissions;
 mod query;
 mod render;
 mod report;
@@ -110,6 +111,9 @@ fn main() {
     }
     if groups.contains(&"identities") {
         identities::bench(&data_dir(), events, runs, ensure);
+    }
+    if groups.contains(&"permissions") {
+        permissions::bench(&data_dir(), events, runs, ensure);
     }
     if groups.contains(&"identity") {
         identity::bench(&data_dir(), events, runs, ensure);

@@ -27,6 +27,7 @@ mod live_findings;
 mod loader_properties;
 mod loading;
 mod panther;
+mod permissions;
 mod query;
 mod report;
 mod shapes;

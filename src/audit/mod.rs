@@ -7,3 +7,4 @@
 
 pub mod access;
 pub mod identities;
+pub mod permissions;

@@ -346,6 +346,30 @@ pub(crate) fn last_successful_privileged(frame: &DataFrame) -> Result<HashMap<St
         .collect())
 }
 
+/// When each identity's latest successful AWS console sign-in was (µs).
+pub(crate) fn last_console_logins(frame: &DataFrame) -> Result<HashMap<String, i64>> {
+    let df = frame
+        .clone()
+        .lazy()
+        .filter(
+            col(identity_column())
+                .is_not_null()
+                .and(category_is(ACTION, |a| a == "ConsoleLogin"))
+                .and(category_is(PROVIDER, |p| p == "aws"))
+                .and(category_is(OUTCOME, |o| o == "success")),
+        )
+        .group_by([col(identity_column()).alias(ID)])
+        .agg([col(TIME).max().alias("t")])
+        .collect()
+        .map_err(Error::polars("latest console sign-ins"))?;
+    let (ids, times) = (strings(&df, ID)?, i64s(&df, "t")?);
+    Ok(ids
+        .into_iter()
+        .zip(times)
+        .filter_map(|(id, t)| Some((id, t?)))
+        .collect())
+}
+
 /// Rows whose categorical column holds a value passing `accept` (a test on dictionary ids).
 fn category_is(column: &str, accept: impl Fn(&str) -> bool) -> Expr {
     let ids: Vec<u32> = Dictionaries::shared()

@@ -26,6 +26,12 @@ pub enum FlagKind {
     UnusedPrivilege,
     /// Privileged actions whose record shows no MFA.
     PrivilegedWithoutMfa,
+    /// An AWS console password (login profile) not used for a console sign-in in
+    /// `unused_days` (IAM Access Analyzer's unused console password).
+    UnusedConsolePassword,
+    /// Permissions granted in the logs and not used in `unused_days` (IAM Access Analyzer's
+    /// unused permissions; from [`crate::audit::permissions`]).
+    UnusedPermission,
 }
 
 impl FlagKind {
@@ -39,6 +45,8 @@ impl FlagKind {
             FlagKind::UnrotatedCredential => "unrotated_credential",
             FlagKind::UnusedPrivilege => "unused_privilege",
             FlagKind::PrivilegedWithoutMfa => "privileged_without_mfa",
+            FlagKind::UnusedConsolePassword => "unused_console_password",
+            FlagKind::UnusedPermission => "unused_permission",
         }
     }
 }
@@ -160,6 +168,94 @@ pub(crate) fn flags(
         });
     }
     out
+}
+
+/// An AWS login profile created (or reset) in the logs, older than the tracking period, with
+/// no console sign-in in it (`last_login`: the identity's latest successful `ConsoleLogin`).
+pub(crate) fn unused_console_password(
+    row: &IdentityRow,
+    spec: &IdentitiesSpec,
+    end: i64,
+    last_login: Option<i64>,
+) -> Option<Flag> {
+    let tracking = i64::from(spec.unused_days) * DAY;
+    if spec.unused_days == 0 || last_login.is_some_and(|t| end - t < tracking) {
+        return None;
+    }
+    let set = row
+        .lifecycle
+        .iter()
+        .filter(|e| {
+            e.provider == "aws"
+                && matches!(
+                    e.action.as_str(),
+                    "CreateLoginProfile" | "UpdateLoginProfile"
+                )
+        })
+        .map(|e| e.time)
+        .max()?;
+    // The password must have existed through the whole tracking period.
+    if end - set < tracking {
+        return None;
+    }
+    let last = match last_login {
+        Some(t) => format!("its last console sign-in was on {}", day(t)),
+        None => "no console sign-in in the logs".to_string(),
+    };
+    Some(Flag {
+        kind: FlagKind::UnusedConsolePassword,
+        reason: format!(
+            "console password set on {} but {last} (tracking period {} days)",
+            day(set),
+            spec.unused_days
+        ),
+    })
+}
+
+/// Permissions still held and not used in the tracking period, outside the grace periods
+/// (the analysis applied them), named with the policy that grants them.
+pub(crate) fn unused_permission(
+    identity: &str,
+    unused: &[&crate::audit::permissions::PermissionRow],
+    spec: &IdentitiesSpec,
+) -> Option<Flag> {
+    if unused.is_empty() || spec.unused_days == 0 {
+        return None;
+    }
+    let shown: Vec<String> = unused
+        .iter()
+        .take(3)
+        .map(|r| {
+            let permission: String = r.permission.chars().take(60).collect();
+            let more = if permission.len() < r.permission.len() {
+                "…"
+            } else {
+                ""
+            };
+            let role = if r.identity.eq_ignore_ascii_case(identity) {
+                String::new()
+            } else {
+                format!(" of role {}", r.principal)
+            };
+            format!("{permission}{more} ({}{role})", r.via)
+        })
+        .collect();
+    let rest = unused.len().saturating_sub(shown.len());
+    let rest = if rest > 0 {
+        format!(" and {rest} more")
+    } else {
+        String::new()
+    };
+    Some(Flag {
+        kind: FlagKind::UnusedPermission,
+        reason: format!(
+            "{} granted permission{} not used in {} days: {}{rest}",
+            unused.len(),
+            if unused.len() == 1 { "" } else { "s" },
+            spec.unused_days,
+            shown.join("; ")
+        ),
+    })
 }
 
 /// A privileged entitlement held at the end with no privileged action in the tracking
@@ -298,5 +394,40 @@ mod tests {
         r.holdings[0].granted = Some(T0 + 10 * DAY);
         r.first_seen = Some(end - 30 * DAY);
         assert!(flags(&r, &spec, end, None).is_empty());
+    }
+
+    #[test]
+    fn unused_console_password_only_when_old_and_not_signed_in() {
+        use super::super::{LifecycleEvent, LifecycleKind};
+        let spec = IdentitiesSpec::default();
+        let end = T0 + 200 * DAY;
+        let mut r = row();
+        assert!(
+            unused_console_password(&r, &spec, end, None).is_none(),
+            "no password"
+        );
+        r.lifecycle = vec![LifecycleEvent {
+            time: T0,
+            kind: LifecycleKind::PasswordReset,
+            by: "admin".into(),
+            action: "CreateLoginProfile".into(),
+            provider: "aws".into(),
+            event_id: "e1".into(),
+        }];
+        let f = unused_console_password(&r, &spec, end, None).unwrap();
+        assert_eq!(f.kind, FlagKind::UnusedConsolePassword);
+        assert!(f.reason.contains("no console sign-in"), "{}", f.reason);
+        // A sign-in within the tracking period.
+        assert!(unused_console_password(&r, &spec, end, Some(end - 5 * DAY)).is_none());
+        // A sign-in before it.
+        let f = unused_console_password(&r, &spec, end, Some(T0 + DAY)).unwrap();
+        assert!(
+            f.reason.contains("last console sign-in was on"),
+            "{}",
+            f.reason
+        );
+        // A password set within the tracking period has not been unused for all of it.
+        r.lifecycle[0].time = end - 30 * DAY;
+        assert!(unused_console_password(&r, &spec, end, None).is_none());
     }
 }

@@ -282,8 +282,12 @@ pub fn identities(events: &DataFrame, spec: &IdentitiesSpec) -> Result<Inventory
         lifecycle::end_with_deletion(row);
     }
     let last_privileged = activity::last_successful_privileged(events)?;
+    let last_console = activity::last_console_logins(events)?;
     for row in &mut rows {
         row.flags = flags::flags(row, spec, end, last_privileged.get(&row.identity).copied());
+        let login = last_console.get(&row.identity).copied();
+        row.flags
+            .extend(flags::unused_console_password(row, spec, end, login));
     }
     Ok(Inventory {
         rows,
@@ -305,6 +309,22 @@ pub fn inventory_store(
         spec.breakglass = config.detect.breakglass_actors.clone();
     }
     let mut inventory = crate::analysis::run(store.frame(), rows, &spec)?;
+    // Unused permissions need the grants' policy documents, from the original records.
+    let permissions = crate::audit::permissions::audit_store(
+        store,
+        rows,
+        &crate::audit::permissions::PermissionsSpec {
+            tracking_days: spec.unused_days,
+            grace_days: spec.new_grant_days,
+            new_identity_days: spec.new_identity_days,
+            ..Default::default()
+        },
+    )?;
+    for row in &mut inventory.rows {
+        let unused = permissions.unused_for(&row.identity);
+        row.flags
+            .extend(flags::unused_permission(&row.identity, &unused, &spec));
+    }
     let identities = store.identities();
     for row in &mut inventory.rows {
         let links = identities.links(&row.identity);

@@ -270,6 +270,10 @@ pub(crate) enum Command {
     /// The access audit: every grant or elevation with its approval, end and use; with
     /// --review, who holds each privileged role at the end of the logs, for an access review.
     Access(Box<crate::access::AccessArgs>),
+    /// Permissions granted versus used per identity: each permission the logs show granted
+    /// (policies, group membership, role sessions) as used, unused, no longer granted or
+    /// cannot tell, with AWS calls mapped to IAM actions by public data.
+    Permissions(Box<crate::permissions::PermissionsArgs>),
     /// The identity inventory: one row per identity with its kind, activity, MFA coverage,
     /// lifecycle, credentials, holdings and flags (dormant, orphaned, unrotated, ...).
     Identities {

@@ -10,6 +10,7 @@ mod incidents;
 mod inputs;
 mod lake;
 mod lake_sql;
+mod permissions;
 mod report;
 mod sigma;
 mod views;
@@ -287,6 +288,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             incidents::incidents(&loaded, &resolved, format)
         }
         Some(Command::Access(args)) => access::access(*args, cli.input_format.as_deref(), &common),
+        Some(Command::Permissions(args)) => {
+            permissions::permissions(*args, cli.input_format.as_deref(), &common)
+        }
         Some(Command::Identities {
             paths,
             filter,
