@@ -309,8 +309,23 @@ fn the_table_names_each_permission_its_status_and_the_mapping_version() {
 #[test]
 fn the_inventory_flags_unused_permissions_and_an_unused_console_password() {
     let dir = fixture("permissions");
-    let out = run(&["identities", dir.to_str().unwrap(), "--format", "json"]);
+    let out = run(&[
+        "identities",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--permissions",
+    ]);
     let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    // Without --permissions the inventory does not read the grants' documents.
+    let plain = stdout(&run(&[
+        "identities",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert!(!plain.contains("unused_permission"), "{plain}");
+    assert!(plain.contains("unused_console_password"), "{plain}");
     let flags = |identity: &str| -> Vec<(String, String)> {
         v.as_array()
             .unwrap()

@@ -63,6 +63,10 @@ pub struct IdentitiesSpec {
     pub owners: BTreeMap<String, String>,
     /// Break-glass accounts, as globs (`*` any run; the `[detect] breakglass_actors`).
     pub breakglass: Vec<String>,
+    /// Also flag permissions granted and unused (`trailscope permissions`): it reads the
+    /// grants' policy documents from the original records, seconds over a month of
+    /// compressed inputs, so it is asked for (`identities --permissions`).
+    pub permissions: bool,
 }
 
 impl Default for IdentitiesSpec {
@@ -75,6 +79,7 @@ impl Default for IdentitiesSpec {
             new_grant_days: 14,
             owners: BTreeMap::new(),
             breakglass: Vec::new(),
+            permissions: false,
         }
     }
 }
@@ -295,6 +300,32 @@ pub fn identities(events: &DataFrame, spec: &IdentitiesSpec) -> Result<Inventory
     })
 }
 
+/// Adds the `unused_permission` flag: permissions the grants gave and the identity did not
+/// use in the tracking period (the grants' policy documents come from the original records).
+fn flag_unused_permissions(
+    store: &crate::store::FrameStore,
+    rows: Option<&polars::prelude::IdxCa>,
+    spec: &IdentitiesSpec,
+    inventory: &mut Inventory,
+) -> Result<()> {
+    let permissions = crate::audit::permissions::audit_store(
+        store,
+        rows,
+        &crate::audit::permissions::PermissionsSpec {
+            tracking_days: spec.unused_days,
+            grace_days: spec.new_grant_days,
+            new_identity_days: spec.new_identity_days,
+            ..Default::default()
+        },
+    )?;
+    for row in &mut inventory.rows {
+        let unused = permissions.unused_for(&row.identity);
+        row.flags
+            .extend(flags::unused_permission(&row.identity, &unused, spec));
+    }
+    Ok(())
+}
+
 /// The identity inventory of a store's selected rows (`rows` None: every row), as the CLI,
 /// reports and saved views run it: break-glass accounts from the configuration when the
 /// spec names none, and every linked actor with the resolver's evidence for the join.
@@ -309,21 +340,8 @@ pub fn inventory_store(
         spec.breakglass = config.detect.breakglass_actors.clone();
     }
     let mut inventory = crate::analysis::run(store.frame(), rows, &spec)?;
-    // Unused permissions need the grants' policy documents, from the original records.
-    let permissions = crate::audit::permissions::audit_store(
-        store,
-        rows,
-        &crate::audit::permissions::PermissionsSpec {
-            tracking_days: spec.unused_days,
-            grace_days: spec.new_grant_days,
-            new_identity_days: spec.new_identity_days,
-            ..Default::default()
-        },
-    )?;
-    for row in &mut inventory.rows {
-        let unused = permissions.unused_for(&row.identity);
-        row.flags
-            .extend(flags::unused_permission(&row.identity, &unused, &spec));
+    if spec.permissions {
+        flag_unused_permissions(store, rows, &spec, &mut inventory)?;
     }
     let identities = store.identities();
     for row in &mut inventory.rows {

@@ -290,6 +290,10 @@ pub(crate) enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = IdentitiesFormat::Table)]
         format: IdentitiesFormat,
+        /// Also flag permissions granted and not used (`unused_permission`, as `trailscope
+        /// permissions` finds them; reads the grants' policy documents from the inputs).
+        #[arg(long)]
+        permissions: bool,
         #[command(flatten)]
         view: ViewArgs,
     },

@@ -22,11 +22,13 @@ pub(crate) fn identities(
     resolved: &Resolved,
     sort: Option<&str>,
     format: IdentitiesFormat,
+    permissions: bool,
 ) -> anyhow::Result<ExitCode> {
     let order = sort.map(IdentityColumn::parse_sort).transpose()?;
     loaded.require_events()?;
     // A saved identities view gives the spec.
-    let spec = resolved.identities().unwrap_or_default();
+    let mut spec = resolved.identities().unwrap_or_default();
+    spec.permissions |= permissions;
     let selection = loaded.selection(&resolved.view)?;
     let mut inventory = identities::inventory_store(
         &loaded.store,

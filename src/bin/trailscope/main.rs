@@ -296,6 +296,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             filter,
             sort,
             format,
+            permissions,
             view,
         }) => {
             let overrides = Overrides {
@@ -304,7 +305,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
             let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
-            identities::identities(&loaded, &resolved, sort.as_deref(), format)
+            identities::identities(&loaded, &resolved, sort.as_deref(), format, permissions)
         }
         Some(Command::Lake { command }) => lake_sql::lake(command),
         Some(Command::Views { command }) => views::run(command, &common),
