@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Instant;
 
-use trailscope::analysis;
-use trailscope::audit::identities::IdentitiesSpec;
+use trailscope::audit::identities::{self, IdentitiesSpec};
+use trailscope::config::Config;
 use trailscope::synth;
 
 /// Runs the identities group.
@@ -19,11 +19,14 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         load_seconds
     );
     let spec = IdentitiesSpec::default();
+    let config = Config::builtin().expect("built-in config");
     let mut times = Vec::new();
     let mut summary = String::new();
     for _ in 0..runs.max(1) {
         let started = Instant::now();
-        let inventory = analysis::run(frame, None, &spec).expect("identities");
+        // As `trailscope identities` runs it (without --permissions).
+        let inventory =
+            identities::inventory_store(&store, &config, None, &spec).expect("identities");
         times.push(started.elapsed());
         let flagged = inventory
             .rows
