@@ -18,11 +18,9 @@ use trailscope::output::audit::{access_grid, review_grid};
 use trailscope::output::report::{default_author, scope};
 use trailscope::output::{Grid, OutputFormat, Table};
 use trailscope::text::{escape_control, escape_markdown, format_time, format_time_utc};
-use trailscope::views::Overrides;
 
 use crate::args::{Common, ViewArgs};
-use crate::inputs::{Loaded, load};
-use crate::views;
+use crate::inputs::{Loaded, load_selected};
 
 /// What `trailscope access` was asked.
 #[derive(clap::Args)]
@@ -74,14 +72,13 @@ pub(crate) fn access(
     input_format: Option<&str>,
     common: &Common,
 ) -> anyhow::Result<ExitCode> {
-    let loaded = load(&args.paths, input_format, common)?;
-    loaded.require_events()?;
-    let overrides = Overrides {
-        filter: args.filter.clone(),
-        ..Overrides::default()
-    };
-    let resolved = views::open_view(common, &args.view, overrides, &loaded.tz)?;
-    let selection = loaded.selection(&resolved.view)?;
+    let (loaded, resolved, selection) = load_selected(
+        &args.paths,
+        input_format,
+        common,
+        args.filter.clone(),
+        &args.view,
+    )?;
     // A saved access or review view gives the spec; flags given here override it.
     let (mut spec, view_review) = resolved.access().unwrap_or_default();
     let review = args.review || view_review;

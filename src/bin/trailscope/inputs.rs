@@ -153,6 +153,26 @@ pub(crate) fn prepare(
     })
 }
 
+/// Loads the inputs (failing as `summary` does when nothing loads), opens the view with
+/// `filter` on top, and selects its events: what the audit commands run over.
+pub(crate) fn load_selected(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+    filter: Option<String>,
+    view: &crate::args::ViewArgs,
+) -> anyhow::Result<(Loaded, trailscope::views::Resolved, Selection)> {
+    let loaded = load(paths, input_format, common)?;
+    loaded.require_events()?;
+    let overrides = trailscope::views::Overrides {
+        filter,
+        ..trailscope::views::Overrides::default()
+    };
+    let resolved = crate::views::open_view(common, view, overrides, &loaded.tz)?;
+    let selection = loaded.selection(&resolved.view)?;
+    Ok((loaded, resolved, selection))
+}
+
 pub(crate) fn load(
     paths: &[String],
     input_format: Option<&str>,

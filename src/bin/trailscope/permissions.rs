@@ -10,11 +10,9 @@ use serde_json::json;
 
 use trailscope::audit::permissions::{self, PermissionRow, Permissions, PermissionsSpec};
 use trailscope::output::{Cell, Grid, OutputFormat};
-use trailscope::views::Overrides;
 
 use crate::args::{Common, ViewArgs};
-use crate::inputs::load;
-use crate::views;
+use crate::inputs::load_selected;
 
 /// What `trailscope permissions` was asked.
 #[derive(clap::Args)]
@@ -54,14 +52,13 @@ pub(crate) fn permissions(
     input_format: Option<&str>,
     common: &Common,
 ) -> anyhow::Result<ExitCode> {
-    let loaded = load(&args.paths, input_format, common)?;
-    loaded.require_events()?;
-    let overrides = Overrides {
-        filter: args.filter.clone(),
-        ..Overrides::default()
-    };
-    let resolved = views::open_view(common, &args.view, overrides, &loaded.tz)?;
-    let selection = loaded.selection(&resolved.view)?;
+    let (loaded, resolved, selection) = load_selected(
+        &args.paths,
+        input_format,
+        common,
+        args.filter.clone(),
+        &args.view,
+    )?;
     let mut spec = PermissionsSpec {
         identity: args.identity.clone(),
         ..PermissionsSpec::default()
@@ -103,34 +100,28 @@ fn time(t: Option<i64>) -> Cell {
     t.map_or(Cell::Null, Cell::Time)
 }
 
-/// The table: what a person reads first.
+/// The table: what a person reads first, a projection of [`grid`].
 fn table(result: &Permissions) -> Grid {
+    const SHOWN: [&str; 7] = [
+        "identity",
+        "permission",
+        "via",
+        "status",
+        "uses",
+        "last_use",
+        "reason",
+    ];
+    let full = grid(result);
+    let at: Vec<usize> = SHOWN
+        .iter()
+        .filter_map(|name| full.headers.iter().position(|h| h == name))
+        .collect();
     Grid {
-        headers: [
-            "identity",
-            "permission",
-            "via",
-            "status",
-            "uses",
-            "last_use",
-            "reason",
-        ]
-        .map(String::from)
-        .to_vec(),
-        rows: result
+        headers: at.iter().map(|&i| full.headers[i].clone()).collect(),
+        rows: full
             .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    Cell::Text(r.identity.clone()),
-                    Cell::Text(r.permission.clone()),
-                    Cell::Text(r.via.clone()),
-                    Cell::Text(r.status.as_str().into()),
-                    Cell::UInt(r.uses),
-                    time(r.last_use),
-                    Cell::Text(r.reason.clone()),
-                ]
-            })
+            .into_iter()
+            .map(|row| at.iter().map(|&i| row[i].clone()).collect())
             .collect(),
     }
 }
