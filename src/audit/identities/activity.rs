@@ -325,43 +325,40 @@ pub(crate) fn activity(frame: &DataFrame, spec: &IdentitiesSpec) -> Result<Vec<I
 
 /// When each identity's latest successful privileged action was (µs).
 pub(crate) fn last_successful_privileged(frame: &DataFrame) -> Result<HashMap<String, i64>> {
-    let df = frame
-        .clone()
-        .lazy()
-        .filter(
-            col(identity_column())
-                .is_not_null()
-                .and(col(PRIVILEGED).eq(lit(true)))
-                .and(category_is(OUTCOME, |o| o == "success")),
-        )
-        .group_by([col(identity_column()).alias(ID)])
-        .agg([col(TIME).max().alias("t")])
-        .collect()
-        .map_err(Error::polars("latest privileged actions"))?;
-    let (ids, times) = (strings(&df, ID)?, i64s(&df, "t")?);
-    Ok(ids
-        .into_iter()
-        .zip(times)
-        .filter_map(|(id, t)| Some((id, t?)))
-        .collect())
+    latest_per_identity(
+        frame,
+        col(PRIVILEGED)
+            .eq(lit(true))
+            .and(category_is(OUTCOME, |o| o == "success")),
+        "latest privileged actions",
+    )
 }
 
 /// When each identity's latest successful AWS console sign-in was (µs).
 pub(crate) fn last_console_logins(frame: &DataFrame) -> Result<HashMap<String, i64>> {
+    latest_per_identity(
+        frame,
+        category_is(ACTION, |a| a == "ConsoleLogin")
+            .and(category_is(PROVIDER, |p| p == "aws"))
+            .and(category_is(OUTCOME, |o| o == "success")),
+        "latest console sign-ins",
+    )
+}
+
+/// The time of each identity's latest event matching `wanted` (µs).
+fn latest_per_identity(
+    frame: &DataFrame,
+    wanted: Expr,
+    what: &'static str,
+) -> Result<HashMap<String, i64>> {
     let df = frame
         .clone()
         .lazy()
-        .filter(
-            col(identity_column())
-                .is_not_null()
-                .and(category_is(ACTION, |a| a == "ConsoleLogin"))
-                .and(category_is(PROVIDER, |p| p == "aws"))
-                .and(category_is(OUTCOME, |o| o == "success")),
-        )
+        .filter(col(identity_column()).is_not_null().and(wanted))
         .group_by([col(identity_column()).alias(ID)])
         .agg([col(TIME).max().alias("t")])
         .collect()
-        .map_err(Error::polars("latest console sign-ins"))?;
+        .map_err(Error::polars(what))?;
     let (ids, times) = (strings(&df, ID)?, i64s(&df, "t")?);
     Ok(ids
         .into_iter()
