@@ -211,26 +211,8 @@ impl Judge<'_> {
                 .any(|s| within(t, s.grant.from, s.grant.until) && s.allows(action))
         };
         let blank = PermissionRow {
-            identity: identity.clone(),
-            principal: principal.to_string(),
-            provider: "aws".into(),
-            permission: String::new(),
-            via: String::new(),
-            status: Status::CannotTell,
-            reason: String::new(),
-            conditional: false,
-            actions_granted: 0,
-            actions_used: 0,
-            top_actions: Vec::new(),
-            uses: 0,
-            first_use: None,
-            last_use: None,
-            granted_at: None,
-            removed_at: None,
-            used_after_removal: 0,
-            granted_by_events: Vec::new(),
-            removed_by_event: None,
             sessions: sessions.clone(),
+            ..PermissionRow::blank(identity.clone(), principal.to_string(), "aws")
         };
         let grant_row = |g: &Granted| PermissionRow {
             via: g.via.clone(),

@@ -343,26 +343,13 @@ pub(super) fn rows(
                 .get(subject.as_str())
                 .map_or(subject.clone(), |s| s.to_string());
             let base = PermissionRow {
-                identity,
-                principal: subject.clone(),
-                provider: "kubernetes".into(),
                 permission: "(whole role)".into(),
                 via: format!("{role_name} via {}", b.name),
-                status: Status::CannotTell,
-                reason: String::new(),
-                conditional: false,
-                actions_granted: 0,
-                actions_used: 0,
-                top_actions: Vec::new(),
-                uses: 0,
-                first_use: None,
-                last_use: None,
                 granted_at: Some(b.from),
                 removed_at: b.until,
-                used_after_removal: 0,
                 granted_by_events: vec![b.event_id.clone()],
                 removed_by_event: b.removed_by.clone(),
-                sessions: Vec::new(),
+                ..PermissionRow::blank(identity, subject.clone(), "kubernetes")
             };
             if subject.starts_with("group:") {
                 out.push(PermissionRow {

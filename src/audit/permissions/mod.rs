@@ -136,6 +136,35 @@ pub struct PermissionRow {
     pub sessions: Vec<String>,
 }
 
+impl PermissionRow {
+    /// A row of `principal` (acting as `identity`) on `provider` that nothing is known of
+    /// yet: cannot tell, no use, no grant.
+    pub fn blank(identity: String, principal: String, provider: &str) -> PermissionRow {
+        PermissionRow {
+            identity,
+            principal,
+            provider: provider.into(),
+            permission: String::new(),
+            via: String::new(),
+            status: Status::CannotTell,
+            reason: String::new(),
+            conditional: false,
+            actions_granted: 0,
+            actions_used: 0,
+            top_actions: Vec::new(),
+            uses: 0,
+            first_use: None,
+            last_use: None,
+            granted_at: None,
+            removed_at: None,
+            used_after_removal: 0,
+            granted_by_events: Vec::new(),
+            removed_by_event: None,
+            sessions: Vec::new(),
+        }
+    }
+}
+
 /// Event counts behind the result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
