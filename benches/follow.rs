@@ -1,11 +1,11 @@
 //! follow: keys while events arrive. The TUI holds N CloudTrail events (default 1,000,000)
 //! in follow mode, with its jobs on its own workers (view, analyses, detectors, record),
 //! while 10,000 events per second arrive for a few seconds in batches of 500, as the follower
-//! sends them. This thread plays the TUI's loop: it applies arrivals, ticks (which commit),
-//! finished jobs and keys as they fall due, draws at most every 16 ms on a 120x40
-//! `TestBackend`, and times each key from the moment it was pressed to the end of the frame
-//! that shows it, so a key pressed while the loop is busy (a commit, a result being applied)
-//! counts the wait. Two runs: arrivals newer than every loaded event (a live tail), and
+//! sends them. This thread plays the TUI's loop: it applies arrivals, ticks (which start
+//! commits on the commit worker), finished jobs (a commit's frame put in place among them)
+//! and keys as they fall due, draws at most every 16 ms on a 120x40 `TestBackend`, and times
+//! each key from the moment it was pressed to the end of the frame that shows it, so a key
+//! pressed while the loop is busy (a result being applied) counts the wait. Two runs: arrivals newer than every loaded event (a live tail), and
 //! arrivals from the hour before the newest (late exports: every commit re-sorts the frame).
 
 use std::sync::Arc;
@@ -165,6 +165,8 @@ fn run(name: &str, store: FrameStore, batches: Vec<Batch>) {
     let mut ticks = Samples(Vec::new());
     let mut results = Samples(Vec::new());
     let mut draws = Samples(Vec::new());
+    let mut commits_took = Samples(Vec::new());
+    let mut last_commit_gen = h.state.frame_gen;
     let mut detections = 0;
     let mut last_detection = h.state.detection.last_start;
     let batch_every = Duration::from_secs_f64(BATCH as f64 / RATE as f64);
@@ -211,6 +213,10 @@ fn run(name: &str, store: FrameStore, batches: Vec<Batch>) {
             results.0.push(t.elapsed());
             dirty = true;
         }
+        if h.state.frame_gen != last_commit_gen {
+            last_commit_gen = h.state.frame_gen;
+            commits_took.0.extend(h.state.last_commit.take());
+        }
         if h.state.detection.last_start != last_detection {
             detections += 1;
             last_detection = h.state.detection.last_start;
@@ -248,7 +254,10 @@ fn run(name: &str, store: FrameStore, batches: Vec<Batch>) {
         h.state.total()
     );
     keys.line(&format!("{name}: key, pressed -> drawn"));
-    ticks.line(&format!("{name}: tick (commit, detection start)"));
+    ticks.line(&format!(
+        "{name}: tick (starting a commit or a detection run)"
+    ));
+    commits_took.line(&format!("{name}: commit, on its worker"));
     results.line(&format!("{name}: job results applied"));
     draws.line(&format!("{name}: draw"));
 }

@@ -235,6 +235,12 @@ impl Identities {
         std::mem::take(&mut self.relabel)
     }
 
+    /// Whether a join since the last [`Identities::take_relabel`] changed the identity of
+    /// rows labelled before.
+    pub fn wants_relabel(&self) -> bool {
+        self.relabel
+    }
+
     /// The identity an identifier belongs to: any actor string or other identifier the logs
     /// carry for it (an Entra object id, an Okta user id), case-insensitive.
     pub fn identity_of(&self, name: &str) -> Option<&str> {

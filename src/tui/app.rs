@@ -368,12 +368,13 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
             match &msg {
                 IngestMsg::ProgressMade(p) => state.progress = *p,
                 IngestMsg::BatchLoaded(batch) => state.note_arrivals(batch.frame.height()),
-                // Committed here, before the store marks the load finished, to learn what
-                // the commit changed.
-                IngestMsg::LoadFinished => state.load_finished(&mut effects),
                 _ => {}
             }
-            if let Err(e) = state.store.apply(msg) {
+            if matches!(msg, IngestMsg::LoadFinished) {
+                // Not applied: that would commit here, and commits run on a worker.
+                state.store.mark_finished();
+                state.load_finished(&mut effects);
+            } else if let Err(e) = state.store.apply(msg) {
                 state.message = Some(escape_control(&e.to_string()).into_owned());
             }
         }
@@ -389,6 +390,7 @@ pub fn update(state: &mut AppState, action: Action) -> Vec<Effect> {
 
 fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
     match done {
+        Done::Committed { result, took } => state.committed(result, took, effects),
         Done::ViewComputed(result, version) => {
             if version != state.events.requested {
                 return;

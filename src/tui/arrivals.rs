@@ -3,9 +3,10 @@
 //! its event or sticks to the newest row, the detectors re-run on their cadence, and new
 //! findings are announced.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::detectors::Finding;
+use crate::store::{CommitFailed, Committed};
 use crate::text::escape_control;
 
 use super::action::Effect;
@@ -14,8 +15,8 @@ use super::state::{AppState, LoadPhase};
 
 /// Commit appended events to the frame at most every this many ticks (one second).
 const COMMIT_TICKS: u64 = 4;
-/// Commits run on the UI thread (the store's only writer) and re-sort the whole frame when
-/// events arrive late, so they may take at most this share of its time: one taking 300 ms
+/// Commits run on a worker but copy and sort what arrived (the newest hour again when
+/// events arrive late), so they may take at most this share of the time: one taking 300 ms
 /// is followed by the next no sooner than 3 s later.
 const COMMIT_SHARE: u32 = 10;
 /// The longest wait between commits, in ticks (8 s).
@@ -47,10 +48,9 @@ impl AppState {
     /// if one is due.
     pub(super) fn on_tick(&mut self, effects: &mut Vec<Effect>) {
         self.ticks += 1;
-        if self.store.has_pending()
-            && self.ticks >= self.committed_at + self.commit_every.max(COMMIT_TICKS)
-            && !self.view_pending()
-        {
+        let due = self.ticks >= self.committed_at + self.commit_every.max(COMMIT_TICKS)
+            && !self.view_pending();
+        if self.store.needs_commit() && (due || self.commit_now) {
             self.commit_arrivals(effects);
         }
         let now = Instant::now();
@@ -67,9 +67,22 @@ impl AppState {
         }
     }
 
-    /// Everything that existed was read: commit it, and run the detectors as soon as they
-    /// are free; when following, count arrivals from now on.
+    /// Everything that existed was read: commit it; once committed the load is finished
+    /// (the status bar says so only when every event read is in the table), and the
+    /// detectors run as soon as they are free; when following, arrivals are counted from then.
     pub(super) fn load_finished(&mut self, effects: &mut Vec<Effect>) {
+        if self.store.needs_commit() || self.store.is_committing() {
+            // Now, or as soon as a commit in progress is finished.
+            self.commit_now = true;
+            self.commit_arrivals(effects);
+        } else {
+            self.loaded();
+            self.frame_changed(effects);
+        }
+    }
+
+    /// The load's last commit is in place.
+    fn loaded(&mut self) {
         self.phase = if self.follow.active {
             self.follow.rate.start(Instant::now());
             LoadPhase::Following
@@ -77,27 +90,37 @@ impl AppState {
             LoadPhase::Loaded
         };
         self.detection.urgent = true;
-        if self.store.has_pending() {
-            self.commit_arrivals(effects);
-        } else {
-            self.frame_changed(effects);
-        }
         self.set_pages();
     }
 
-    /// Merges the appended events into the frame, remembering the selected event when the
-    /// table keeps its place: by its row when the rows before stayed put, by its record
-    /// when the frame was re-sorted.
+    /// Starts merging the appended events into the frame on a worker; the UI thread keeps
+    /// its keys and draws the frame it has until [`AppState::committed`] puts the new one in.
     pub(super) fn commit_arrivals(&mut self, effects: &mut Vec<Effect>) {
-        let keep = self.follow.active && !self.follow.sticking;
-        let selected = if keep { self.selected_row() } else { None };
-        let record = selected.and_then(|row| Anchor::record(self.store.frame(), row));
+        let Some(work) = self.store.begin_commit() else {
+            return; // one is in progress: `commit_now` brings the next
+        };
+        self.commit_now = false;
         self.committed_at = self.ticks;
-        let started = Instant::now();
-        let committed = self.store.commit();
-        self.commit_every = commit_interval(started.elapsed());
-        match committed {
-            Ok(change) => {
+        effects.push(Effect::Run(Job::Commit(work)));
+    }
+
+    /// A commit finished: its frame goes in place, the selection keeping its event when the
+    /// table keeps its place (by its row when the rows before stayed put, by its record when
+    /// the frame was re-sorted).
+    pub(super) fn committed(
+        &mut self,
+        result: Result<Committed, CommitFailed>,
+        took: Duration,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.commit_every = commit_interval(took);
+        self.last_commit = Some(took);
+        match result {
+            Ok(committed) => {
+                let keep = self.follow.active && !self.follow.sticking;
+                let selected = if keep { self.selected_row() } else { None };
+                let record = selected.and_then(|row| Anchor::record(self.store.frame(), row));
+                let change = self.store.finish_commit(committed);
                 let moved = change.appended.is_none();
                 self.events.anchor = match selected {
                     Some(row) if !moved => Some(Anchor::Row(row)),
@@ -108,9 +131,22 @@ impl AppState {
                     // Findings of earlier frames name rows that no longer hold their events.
                     self.rows_moved_at = self.frame_gen + 1;
                 }
+                let last = self.phase == LoadPhase::Loading
+                    && self.store.is_finished()
+                    && !self.store.needs_commit();
+                if last {
+                    self.commit_now = false;
+                    self.loaded();
+                }
                 self.frame_changed(effects);
             }
-            Err(e) => self.message = Some(escape_control(&e.to_string()).into_owned()),
+            Err(failed) => {
+                let e = self.store.commit_failed(failed);
+                self.message = Some(escape_control(&e.to_string()).into_owned());
+            }
+        }
+        if self.commit_now {
+            self.commit_arrivals(effects);
         }
     }
 

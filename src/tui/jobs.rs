@@ -19,7 +19,7 @@ use crate::detectors::{self, Finding, Severity};
 use crate::load::source::{self, Origin};
 use crate::output::report::{self, ReportFormat, ReportSpec, ReportStats};
 use crate::schema::{RAW_LEN, RAW_OFFSET, SOURCE};
-use crate::store::{FrameStore, RecordSource};
+use crate::store::{CommitFailed, CommitWork, Committed, FrameStore, RecordSource};
 use crate::text::escape_control;
 
 use super::access::{AccessView, access_view};
@@ -64,6 +64,8 @@ pub enum Slot {
     Record,
     /// Writing a report.
     Export,
+    /// Merging arrived events into the frame.
+    Commit,
 }
 
 /// Work to do off the UI thread.
@@ -78,6 +80,9 @@ pub enum Job {
     Record(RecordJob),
     /// Write a report of the current view.
     Export(Box<ExportJob>),
+    /// Merge the events appended to the store into its frame (one at a time: the store
+    /// begins no other commit until this one is finished).
+    Commit(CommitWork),
 }
 
 impl Job {
@@ -94,6 +99,7 @@ impl Job {
             Job::Detect(_) => Slot::Detect,
             Job::Record(_) => Slot::Record,
             Job::Export(_) => Slot::Export,
+            Job::Commit(_) => Slot::Commit,
         }
     }
 }
@@ -355,8 +361,15 @@ pub enum AnalysisOutput {
 }
 
 /// A finished job: news for `update`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Done {
+    /// Arrived events were merged into a new frame (or could not be).
+    Committed {
+        /// The frame to put in place, or what to give back to the store.
+        result: Result<Committed, CommitFailed>,
+        /// How long the merge took.
+        took: std::time::Duration,
+    },
     /// The events view was computed.
     ViewComputed(Result<ViewRows, String>, u64),
     /// An analysis was computed for a view version.
@@ -447,6 +460,14 @@ pub fn run(job: Job) -> Done {
             row: job.row,
             result: job.place.and_then(|place| read_record(&place)),
         },
+        Job::Commit(work) => {
+            let started = std::time::Instant::now();
+            let result = work.run();
+            Done::Committed {
+                result,
+                took: started.elapsed(),
+            }
+        }
         Job::Export(job) => Done::Exported {
             result: report::write_with_findings(
                 &job.store,

@@ -690,6 +690,10 @@ pub struct AppState {
     pub committed_at: u64,
     /// Ticks between commits when commits are slow (at least one second's).
     pub commit_every: u64,
+    /// Commit at the next chance, not at the next due tick (the load just finished).
+    pub commit_now: bool,
+    /// How long the worker took for the last commit.
+    pub last_commit: Option<std::time::Duration>,
     /// Load state.
     pub phase: LoadPhase,
     /// Latest load progress.
@@ -781,6 +785,8 @@ impl AppState {
             rows_moved_at: 0,
             committed_at: 0,
             commit_every: 0,
+            commit_now: false,
+            last_commit: None,
             phase,
             progress: Progress::default(),
             ticks: 0,

@@ -215,3 +215,120 @@ fn a_selected_record_is_read_on_a_worker_and_a_stale_one_is_dropped() {
     );
     assert_eq!(s.detail.error.as_deref(), Some("gone"));
 }
+
+/// A batch of `n` AWS events of input 0, the `i`th at `first + i` seconds.
+fn arrivals(first: i64, n: usize) -> crate::load::pipeline::Batch {
+    use crate::schema::{Event, EventBatch, RawSpan};
+    let mut events = EventBatch::with_capacity("arrivals", n);
+    for i in 0..n {
+        let event = Event {
+            provider: "aws",
+            time: Some((first + i as i64) * 1_000_000),
+            ..Event::default()
+        };
+        let span = RawSpan {
+            offset: (first as u64) * 1_000 + i as u64,
+            len: 2,
+            line: i as u64,
+        };
+        events.push(&event, b"{}", span, false);
+    }
+    let fingerprints = events.fingerprints().to_vec();
+    crate::load::pipeline::Batch {
+        input: 0,
+        frame: events.into_frame().unwrap(),
+        fingerprints,
+        staged: Vec::new(),
+    }
+}
+
+fn loaded(batch: crate::load::pipeline::Batch) -> Action {
+    Action::Loaded(super::action::IngestMsgBox(
+        crate::load::pipeline::IngestMsg::BatchLoaded(batch),
+    ))
+}
+
+/// Runs the view jobs among `effects` and applies their results (a commit waits for the
+/// view of the last one).
+fn run_views(s: &mut AppState, effects: Vec<Effect>) {
+    for effect in effects {
+        if let Effect::Run(job) = effect
+            && job.slot() == Slot::View
+        {
+            let more = update(s, Action::Computed(super::jobs::run(job)));
+            run_views(s, more);
+        }
+    }
+}
+
+/// Takes the commit job out of `effects`, leaving the rest.
+fn commit_job(effects: &mut Vec<Effect>) -> Option<super::jobs::Job> {
+    let at = effects
+        .iter()
+        .position(|e| matches!(e, Effect::Run(job) if job.slot() == Slot::Commit))?;
+    match effects.remove(at) {
+        Effect::Run(job) => Some(job),
+        _ => None,
+    }
+}
+
+#[test]
+fn arrivals_are_committed_on_a_worker_while_keys_are_answered() {
+    use super::state::LoadPhase;
+    let mut s = state();
+    let _ = s.start();
+    // The load ends: its events are committed on a worker, and the status bar says
+    // "loaded" only once they are in the table.
+    let _ = update(&mut s, loaded(arrivals(0, 3)));
+    let finished = crate::load::pipeline::IngestMsg::LoadFinished;
+    let mut effects = update(
+        &mut s,
+        Action::Loaded(super::action::IngestMsgBox(finished)),
+    );
+    let job = commit_job(&mut effects).expect("the load's last commit goes to a worker");
+    assert_eq!(
+        s.phase,
+        LoadPhase::Loading,
+        "not loaded before its events are in"
+    );
+    assert_eq!(s.store.frame().height(), 0);
+    let effects = update(&mut s, Action::Computed(super::jobs::run(job)));
+    run_views(&mut s, effects);
+    assert_eq!(s.phase, LoadPhase::Loaded);
+    assert_eq!(s.store.frame().height(), 3);
+    let gen_before = s.frame_gen;
+
+    // Events arrive while following; a tick starts their commit on a worker and the UI
+    // thread goes on with the frame it has: a key moves the cursor meanwhile, and more
+    // events appended meanwhile wait for the next commit.
+    s.follow_inputs();
+    let _ = update(&mut s, loaded(arrivals(10, 4)));
+    let mut job = None;
+    for _ in 0..8 {
+        let mut effects = update(&mut s, Action::Tick);
+        job = commit_job(&mut effects);
+        if job.is_some() {
+            break;
+        }
+    }
+    let job = job.expect("a tick starts the commit");
+    assert!(s.store.is_committing());
+    assert_eq!(
+        s.store.frame().height(),
+        3,
+        "the frame stays until the commit is done"
+    );
+    let _ = update(&mut s, loaded(arrivals(20, 2)));
+    let effects = update(&mut s, Action::Tick);
+    assert!(
+        !slots(&effects).contains(&Slot::Commit),
+        "one commit at a time"
+    );
+    let _ = update(&mut s, key(KeyCode::Up));
+    let _ = update(&mut s, Action::Computed(super::jobs::run(job)));
+    assert_eq!(s.store.frame().height(), 7);
+    assert!(s.frame_gen > gen_before, "the views follow the new frame");
+    assert!(s.store.needs_commit(), "the events appended meanwhile wait");
+    let (events, duplicates, rejected) = s.store.totals();
+    assert_eq!((events, duplicates, rejected), (9, 0, 0));
+}

@@ -89,6 +89,7 @@ impl Workers {
             Slot::Detect,
             Slot::Record,
             Slot::Export,
+            Slot::Commit,
         ] {
             let queue = Arc::new(JobSlot::default());
             let worker = Arc::clone(&queue);

@@ -2,6 +2,8 @@
 //! accounting that proves nothing was lost (seen = loaded + duplicates + rejected) and the
 //! way back to each event's original record.
 
+mod commit;
+
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::ops::Range;
@@ -13,8 +15,11 @@ use crate::identity::{Identities, IdentityLinks};
 use crate::load::follow::{Follow, FollowOptions};
 use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
 use crate::load::source::{self, Input, Origin};
-use crate::schema::{self, ID_HASH, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE, TIME};
+use crate::schema::{self, ID_HASH, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE};
 use crate::{Error, Rejection, Result};
+
+use commit::Pending;
+pub use commit::{CommitFailed, CommitWork, Committed};
 
 /// How many rejection reasons are kept per input (all are counted).
 pub const REJECTIONS_KEPT: usize = 5;
@@ -92,6 +97,10 @@ pub struct FrameStore {
     relabel: bool,
     /// Where the original records are when the inputs cannot give them back (a lake).
     records: Option<Arc<dyn RecordSource>>,
+    /// A commit began ([`FrameStore::begin_commit`]) and has not finished.
+    committing: bool,
+    /// The next commit makes the frame one chunk per column (the load just finished).
+    rechunk_next: bool,
 }
 
 /// Original records kept somewhere other than the inputs (a lake's `raw` column), read by
@@ -136,6 +145,8 @@ impl FrameStore {
             identities: Identities::default(),
             relabel: false,
             records: None,
+            committing: false,
+            rechunk_next: false,
         }
     }
 
@@ -241,14 +252,8 @@ impl FrameStore {
             IngestMsg::InputFinished(report) => self.finish_input(report),
             IngestMsg::ProgressMade(progress) => self.progress = progress,
             IngestMsg::LoadFinished => {
-                self.finished = true;
+                self.mark_finished();
                 self.commit()?;
-                // What was loaded becomes one chunk per column now, while nothing arrives
-                // yet: queries want it so, and the first commit of a followed stream would
-                // otherwise merge the loaded chunks while keys wait (90 ms at a million).
-                if self.frame.max_n_chunks() > 1 {
-                    self.frame.rechunk_mut_par();
-                }
             }
             IngestMsg::InputAdded { input, name } => {
                 let stats = self.input_mut(input);
@@ -406,54 +411,89 @@ impl FrameStore {
     /// Merges appended batches into the frame, in time order (events without a time last),
     /// and says what changed.
     pub fn commit(&mut self) -> Result<StoreChange> {
-        let before = self.frame.height();
+        let Some(work) = self.begin_commit() else {
+            return Ok(self.unchanged());
+        };
+        match work.run() {
+            Ok(committed) => Ok(self.finish_commit(committed)),
+            Err(failed) => Err(self.commit_failed(failed)),
+        }
+    }
+
+    /// Takes what the next commit merges (the committed frame's columns are shared, not
+    /// copied), so that the merge can run on another thread while batches keep arriving;
+    /// `None` when there is nothing to commit. Until [`FrameStore::finish_commit`] (or
+    /// [`FrameStore::commit_failed`]) the frame stays as it was and no other commit begins.
+    pub fn begin_commit(&mut self) -> Option<CommitWork> {
+        if self.committing {
+            return None;
+        }
         let relabel = std::mem::take(&mut self.relabel) | self.identities.take_relabel();
-        if self.pending.is_empty() && !relabel {
-            return Ok(StoreChange {
-                generation: self.generation,
-                appended: Some(before..before),
-            });
+        let rechunk = std::mem::take(&mut self.rechunk_next) && self.frame.max_n_chunks() > 1;
+        if self.pending.is_empty() && !relabel && !rechunk {
+            return None;
         }
-        let mut frame = std::mem::replace(&mut self.frame, schema::empty_frame());
-        for part in self.pending.take() {
-            frame
-                .vstack_mut_owned(part)
-                .map_err(Error::polars("appending events"))?;
-        }
-        // Stages bettered by a later, more complete stage of their request leave the frame;
-        // when one of them was committed already, rows before the new ones moved.
-        let mut removed_before = 0;
-        if !self.superseded.is_empty() {
-            let superseded = std::mem::take(&mut self.superseded);
-            (frame, removed_before) = without_rows(frame, &superseded, before)?;
-        }
-        let before = before - removed_before;
-        let in_order = is_time_sorted(&frame)?;
-        if !in_order {
-            frame = sort_from_first_late(frame, before)?;
-        }
-        // Hundreds of small chunks (one per batch) slow every filter and gather; one
-        // contiguous chunk per column is what queries want. Tailing appends small batches,
-        // so chunks are merged only once they pile up, and then only the newest ones.
-        if frame.max_n_chunks() > MAX_CHUNKS {
-            frame = merge_newest_chunks(frame)?;
-        }
-        // A join that renamed an identity (or new configured links) changes rows already
-        // committed: every row is labelled again, and no row range alone says what changed.
-        if relabel && frame.height() > 0 {
-            let identity = self.identities.label(&frame)?;
-            frame
-                .with_column(identity)
-                .map_err(Error::polars("resolving identities"))?;
-            self.identities.take_relabel();
-        }
-        let after = frame.height();
-        self.frame = frame;
-        self.generation += 1;
-        Ok(StoreChange {
+        self.committing = true;
+        Some(CommitWork {
+            frame: self.frame.clone(),
+            parts: self.pending.take().collect(),
+            superseded: std::mem::take(&mut self.superseded),
+            relabel: relabel.then(|| self.identities.clone()),
+            rechunk,
             generation: self.generation,
-            appended: (in_order && removed_before == 0 && !relabel).then_some(before..after),
         })
+    }
+
+    /// Puts a commit's frame in place and says what changed.
+    pub fn finish_commit(&mut self, committed: Committed) -> StoreChange {
+        self.committing = false;
+        self.frame = committed.frame;
+        if committed.changed {
+            self.generation = committed.from_generation + 1;
+        }
+        StoreChange {
+            generation: self.generation,
+            appended: committed.appended,
+        }
+    }
+
+    /// A commit that could not be made: its batches wait for the next one, nothing is lost.
+    pub fn commit_failed(&mut self, failed: CommitFailed) -> Error {
+        self.committing = false;
+        self.pending.restore(failed.parts);
+        self.superseded.extend(failed.superseded);
+        self.relabel |= failed.relabel;
+        failed.error
+    }
+
+    /// Whether a commit has work: appended batches, identities to label again, or the
+    /// loaded frame to make contiguous once the load finished.
+    pub fn needs_commit(&self) -> bool {
+        !self.pending.is_empty()
+            || self.relabel
+            || self.identities.wants_relabel()
+            || (self.rechunk_next && self.frame.max_n_chunks() > 1)
+    }
+
+    /// Whether a commit began and has not finished.
+    pub fn is_committing(&self) -> bool {
+        self.committing
+    }
+
+    /// The load finished: the next commit also makes the loaded frame one chunk per column,
+    /// while nothing arrives yet (queries want it so, and the first commit of a followed
+    /// stream would otherwise merge the loaded chunks: 90 ms at a million).
+    pub fn mark_finished(&mut self) {
+        self.finished = true;
+        self.rechunk_next = true;
+    }
+
+    fn unchanged(&self) -> StoreChange {
+        let height = self.frame.height();
+        StoreChange {
+            generation: self.generation,
+            appended: Some(height..height),
+        }
     }
 
     /// A read-only copy of what is committed, for work on another thread (the TUI's report
@@ -576,204 +616,11 @@ impl FrameStore {
     }
 }
 
-/// Batches appended since the last commit, merged as they arrive so that their number stays
-/// small. Appending a frame to another costs time in the number of chunks it already has, so
-/// stacking one batch per small file at commit time grew quadratically (50,000 files: 40 s).
-/// Batches are merged like a log-structured tree: `MERGE_FANOUT` frames of one level become one
-/// rechunked frame of the next, so each event is copied O(log n) times and at most
-/// `MERGE_FANOUT` frames per level wait for the commit.
-#[derive(Default)]
-struct Pending {
-    /// (level, frame), levels never increasing from bottom to top.
-    stack: Vec<(u32, DataFrame)>,
-}
-
-/// How many pending frames of one level are merged into one.
-const MERGE_FANOUT: usize = 32;
-
-impl Pending {
-    fn push(&mut self, frame: DataFrame) -> Result<()> {
-        self.stack.push((0, frame));
-        loop {
-            let Some(&(level, _)) = self.stack.last() else {
-                return Ok(());
-            };
-            let run = self
-                .stack
-                .iter()
-                .rev()
-                .take_while(|(l, _)| *l == level)
-                .count();
-            if run < MERGE_FANOUT {
-                return Ok(());
-            }
-            let start = self.stack.len() - run;
-            let mut parts = self.stack.drain(start..).map(|(_, f)| f);
-            let mut merged = parts.next().unwrap_or_else(schema::empty_frame);
-            for part in parts {
-                merged
-                    .vstack_mut_owned(part)
-                    .map_err(Error::polars("merging appended events"))?;
-            }
-            merged.rechunk_mut_par();
-            self.stack.push((level + 1, merged));
-        }
-    }
-
-    fn is_empty(&self) -> bool {
-        self.stack.is_empty()
-    }
-
-    /// The pending frames, oldest first; leaves none.
-    fn take(&mut self) -> impl Iterator<Item = DataFrame> + use<> {
-        std::mem::take(&mut self.stack).into_iter().map(|(_, f)| f)
-    }
-}
-
-/// Sorts a frame whose first `sorted` rows are in time order and whose other rows were just
-/// added: only from the first old row later than the earliest new one. Late exports are
-/// mostly a little late, so a commit sorts the newest rows instead of the whole frame (a
-/// million events: 100 ms or more each time). The sort is stable, as a full one would be.
-fn sort_from_first_late(frame: DataFrame, sorted: usize) -> Result<DataFrame> {
-    let sort = |f: DataFrame| {
-        f.sort(
-            [TIME],
-            SortMultipleOptions::default()
-                .with_nulls_last(true)
-                .with_maintain_order(true),
-        )
-        .map_err(Error::polars("sorting events by time"))
-    };
-    let times = frame
-        .column(TIME)
-        .map_err(Error::polars("reading event times"))?
-        .as_materialized_series()
-        .to_physical_repr()
-        .into_owned();
-    let times = times
-        .i64()
-        .map_err(Error::polars("reading event times"))?
-        .clone();
-    let added = times.slice(sorted as i64, frame.height() - sorted);
-    let Some(earliest) = added.min() else {
-        return sort(frame);
-    };
-    // Old rows are sorted with their timeless rows last: the first one later than the
-    // earliest new event starts what must be sorted again.
-    let (mut low, mut high) = (0usize, sorted);
-    while low < high {
-        let mid = (low + high) / 2;
-        match times.get(mid) {
-            Some(t) if t <= earliest => low = mid + 1,
-            _ => high = mid,
-        }
-    }
-    if low == 0 {
-        return sort(frame);
-    }
-    let mut head = frame.slice(0, low);
-    let tail = sort(frame.slice(low as i64, frame.height() - low))?;
-    head.vstack_mut_owned(tail)
-        .map_err(Error::polars("sorting events by time"))?;
-    Ok(head)
-}
-
-/// Chunks a committed frame may have before the newest are merged.
-const MAX_CHUNKS: usize = 8;
-
-/// Merges the newest chunks of a frame: the shortest run at the end that is at least half as
-/// long as the chunk before it, so chunk sizes shrink towards the end like a binary counter.
-/// A frame that grows by small appends (tailing) then copies each event O(log n) times,
-/// instead of copying the whole frame every few appends (a million events: a second each
-/// time, stalling every key and printed line).
-fn merge_newest_chunks(frame: DataFrame) -> Result<DataFrame> {
-    let lengths: Vec<usize> = frame
-        .columns()
-        .first()
-        .map(|c| c.as_materialized_series().chunk_lengths().collect())
-        .unwrap_or_default();
-    let same_chunks = frame.columns().iter().all(|c| {
-        c.as_materialized_series()
-            .chunk_lengths()
-            .eq(lengths.iter().copied())
-    });
-    let mut frame = frame;
-    if lengths.len() < 2 || !same_chunks {
-        frame.rechunk_mut_par();
-        return Ok(frame);
-    }
-    let mut start = lengths.len() - 1;
-    let mut run = lengths[start];
-    while start > 0 && (run * 2 >= lengths[start - 1] || lengths.len() - start < 2) {
-        start -= 1;
-        run += lengths[start];
-    }
-    if start == 0 {
-        frame.rechunk_mut_par();
-        return Ok(frame);
-    }
-    let offset: usize = lengths[..start].iter().sum();
-    let mut head = frame.slice(0, offset);
-    let mut newest = frame.slice(offset as i64, frame.height() - offset);
-    newest.rechunk_mut_par();
-    head.vstack_mut_owned(newest)
-        .map_err(Error::polars("merging appended events"))?;
-    Ok(head)
-}
-
-/// The frame without the rows whose (`id_hash`, `raw_offset`) are in `rows`, and how many of
-/// the removed rows were among its first `prefix`.
-fn without_rows(
-    frame: DataFrame,
-    rows: &HashSet<(u64, u64)>,
-    prefix: usize,
-) -> Result<(DataFrame, usize)> {
-    let column = |name: &str| {
-        frame
-            .column(name)
-            .and_then(|c| c.u64().cloned())
-            .map_err(Error::polars("reading the stage locator"))
-    };
-    let (ids, offsets) = (column(ID_HASH)?, column(RAW_OFFSET)?);
-    let mut removed_before = 0;
-    let keep: BooleanChunked = ids
-        .iter()
-        .zip(offsets.iter())
-        .enumerate()
-        .map(|(i, (id, offset))| {
-            let gone = id.is_some_and(|id| rows.contains(&(id, offset.unwrap_or(0))));
-            removed_before += usize::from(gone && i < prefix);
-            Some(!gone)
-        })
-        .collect();
-    let frame = frame
-        .filter(&keep)
-        .map_err(Error::polars("dropping superseded stages"))?;
-    Ok((frame, removed_before))
-}
-
-fn is_time_sorted(frame: &DataFrame) -> Result<bool> {
-    let time = frame
-        .column(TIME)
-        .and_then(|c| c.as_materialized_series().to_physical_repr().i64().cloned())
-        .map_err(Error::polars("reading event times"))?;
-    let mut last = i64::MIN;
-    let mut seen_null = false;
-    for chunk in time.downcast_iter() {
-        for value in chunk.iter() {
-            match value {
-                Some(&t) if !seen_null && t >= last => last = t,
-                Some(_) => return Ok(false),
-                None => seen_null = true,
-            }
-        }
-    }
-    Ok(true)
-}
-
 #[cfg(test)]
 mod tests {
+    use super::commit::{MAX_CHUNKS, MERGE_FANOUT};
     use super::*;
+    use crate::schema::TIME;
     use crate::schema::{Event, EventBatch, RawSpan};
 
     fn one_event_frame(i: i64) -> DataFrame {
