@@ -10,6 +10,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::identity::{Identities, IdentityLinks};
+use crate::kept_records::KeptRecords;
 use crate::load::follow::{Follow, FollowOptions};
 use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
 use crate::load::source::{self, Input, Origin};
@@ -92,6 +93,8 @@ pub struct FrameStore {
     relabel: bool,
     /// Where the original records are when the inputs cannot give them back (a lake).
     records: Option<Arc<dyn RecordSource>>,
+    /// The few original records an analysis reads again, kept as they were loaded.
+    kept: KeptRecords,
 }
 
 /// Original records kept somewhere other than the inputs (a lake's `raw` column), read by
@@ -136,6 +139,7 @@ impl FrameStore {
             identities: Identities::default(),
             relabel: false,
             records: None,
+            kept: KeptRecords::default(),
         }
     }
 
@@ -318,6 +322,13 @@ impl FrameStore {
         }
         let stage_duplicates = self.keep_most_complete_stages(&batch, &mut keep)?;
         duplicates += stage_duplicates;
+        self.kept.keep(&batch.frame, &keep, batch.kept, |bytes| {
+            let unwrapped = match crate::load::sniff::shown_record(&bytes) {
+                std::borrow::Cow::Owned(record) => Some(record),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            unwrapped.unwrap_or(bytes)
+        });
         let added = batch.fingerprints.len() - duplicates as usize;
         let stats = self.input_mut(batch.input);
         stats.events += added as u64;
@@ -473,6 +484,7 @@ impl FrameStore {
             identity_links: self.identity_links.clone(),
             identities: self.identities.clone(),
             records: self.records.clone(),
+            kept: self.kept.clone(),
             ..FrameStore::new()
         }
     }
@@ -568,6 +580,12 @@ impl FrameStore {
     /// Where original records are read when not from the inputs (a lake).
     pub fn record_source(&self) -> Option<&Arc<dyn RecordSource>> {
         self.records.as_ref()
+    }
+
+    /// The original records kept at load time, by the `source` and `raw_offset` of their
+    /// rows (what [`FrameStore::raw_record`] would read from the inputs).
+    pub fn kept_records(&self) -> &KeptRecords {
+        &self.kept
     }
 
     /// How to read an input's bytes again, by its name (the `source` column).
@@ -911,6 +929,7 @@ mod tests {
                 frame: events.into_frame().unwrap(),
                 fingerprints,
                 staged: Vec::new(),
+                kept: Vec::new(),
             }
         };
         let nothing = store.commit().unwrap();
@@ -1008,6 +1027,7 @@ mod stage_tests {
             input,
             fingerprints: batch.fingerprints().to_vec(),
             staged: batch.staged().to_vec(),
+            kept: Vec::new(),
             frame: batch.into_frame().unwrap(),
         }
     }
