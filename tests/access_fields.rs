@@ -105,27 +105,30 @@ fn removing_one_permission_set_ends_only_that_assignment() {
 #[test]
 fn identity_center_grantees_are_named_where_a_record_links_id_and_name() {
     let grants = grants();
-    // identitystore CreateUser: the request's userName, the response's userId.
-    let ann = assignment(&grants, ANN, "ReadOnly", "444455556666");
-    assert_eq!(ann["grantee"], "ann@acme.example");
-    assert_eq!(ann["grantee_type"], "User");
-    // sso-directory CreateGroup: the group's displayName and groupId.
-    let group = assignment(
-        &grants,
-        "34887428-4081-7042-c3c6-928d413009e7",
-        "ReadOnly",
-        "444455556666",
-    );
-    assert_eq!(group["grantee"], "platform-readers");
-    assert_eq!(group["grantee_type"], "Group");
-    // An Identity Center sign-in: onBehalfOf.userId with additionalEventData.UserName.
-    let bo = assignment(
-        &grants,
-        "544894e8-80c1-707f-60e3-3ba6510dfac1",
-        "ReadOnly",
-        "444455556666",
-    );
-    assert_eq!(bo["grantee"], "bo@acme.example");
+    for (principal, name, kind, linked_by) in [
+        (
+            ANN,
+            "ann@acme.example",
+            "User",
+            "identitystore CreateUser: the request's userName, the response's userId",
+        ),
+        (
+            "34887428-4081-7042-c3c6-928d413009e7",
+            "platform-readers",
+            "Group",
+            "sso-directory CreateGroup: the group's displayName and groupId",
+        ),
+        (
+            "544894e8-80c1-707f-60e3-3ba6510dfac1",
+            "bo@acme.example",
+            "User",
+            "an Identity Center sign-in: onBehalfOf.userId with additionalEventData.UserName",
+        ),
+    ] {
+        let g = assignment(&grants, principal, "ReadOnly", "444455556666");
+        assert_eq!(g["grantee"], name, "{linked_by}");
+        assert_eq!(g["grantee_type"], kind, "{linked_by}");
+    }
 }
 
 #[test]
