@@ -80,6 +80,7 @@ fn arrivals(events: &DataFrame, start: i64, end: i64, input: usize) -> Vec<Batch
                 frame,
                 fingerprints,
                 staged: Vec::new(),
+                kept: Vec::new(),
             }
         })
         .collect()

@@ -23,6 +23,7 @@ pub mod detectors;
 pub mod identity;
 pub mod incidents;
 pub mod json_scan;
+pub mod kept_records;
 pub mod lake;
 pub mod load;
 pub mod net;

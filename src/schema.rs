@@ -432,6 +432,7 @@ pub struct EventBatch {
     id_hash: Vec<Option<u64>>,
     fingerprints: Vec<u64>,
     staged: Vec<StagedRow>,
+    kept: Vec<(u32, Vec<u8>)>,
 }
 
 impl EventBatch {
@@ -462,6 +463,7 @@ impl EventBatch {
             id_hash: Vec::with_capacity(capacity),
             fingerprints: Vec::with_capacity(capacity),
             staged: Vec::new(),
+            kept: Vec::new(),
         }
     }
 
@@ -485,9 +487,21 @@ impl EventBatch {
         &self.staged
     }
 
+    /// The original records of the rows an analysis reads again (row, bytes): taken out of
+    /// the batch, for the store to keep beside the frame.
+    pub fn take_kept(&mut self) -> Vec<(u32, Vec<u8>)> {
+        std::mem::take(&mut self.kept)
+    }
+
     /// Appends one event read from `raw` (the record's original bytes) at `span`.
     pub fn push(&mut self, event: &Event<'_>, raw: &[u8], span: RawSpan, privileged: bool) {
         let dicts = Dictionaries::shared();
+        // The few records the permissions analysis reads (IAM grant events) are kept while
+        // their bytes are at hand: reading them back from a compressed input costs far more.
+        let action = event.action.as_deref().unwrap_or("");
+        if crate::audit::permissions::grants::reads_record(event.provider, action) {
+            self.kept.push((self.time.len() as u32, raw.to_vec()));
+        }
         // The identity is resolved by the store, across events; batches leave it empty.
         let cat_values: [Option<&str>; 16] = [
             Some(event.provider),

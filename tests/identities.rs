@@ -178,6 +178,39 @@ fn each_flag_with_and_without_its_condition() {
 }
 
 #[test]
+fn a_console_password_removed_or_deleted_with_its_user_is_not_flagged_unused() {
+    let path = fixture_arg("identities/cloudtrail-console-passwords.json");
+    let output = run(&["identities", &path, "--format", "json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows: Value = serde_json::from_str(&stdout(&output)).expect("a JSON array");
+    let unused_password = |user: &str| -> Option<String> {
+        let arn = format!("arn:aws:iam::111122223333:user/{user}");
+        let row = rows
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["identity"] == arn.as_str())
+            .unwrap_or_else(|| panic!("no row for {user}: {rows:#}"));
+        row["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["flag"] == "unused_console_password")
+            .map(|f| f["reason"].as_str().unwrap().to_string())
+    };
+    // Every user got a password on 2024-01-10 and never signed in to the console.
+    // hana kept hers: flagged.
+    let hana = unused_password("hana").expect("hana's password is unused");
+    assert!(hana.contains("set on 2024-01-10"), "{hana}");
+    // frank's was changed (UpdateLoginProfile): still there, set on the change.
+    let frank = unused_password("frank").expect("frank's password is unused");
+    assert!(frank.contains("set on 2024-01-20"), "{frank}");
+    // erin's was removed (DeleteLoginProfile), and gus was deleted: no password left.
+    assert_eq!(unused_password("erin"), None);
+    assert_eq!(unused_password("gus"), None);
+}
+
+#[test]
 fn configured_owners_and_break_glass_accounts() {
     let spec = IdentitiesSpec {
         owners: [(ETL.to_string(), DAVE.to_string())].into(),

@@ -102,6 +102,7 @@ fn tail(frame: &DataFrame, chunks: &[Vec<IdxSize>], config: &Config) -> Tailed {
                 frame: frame.take(&idx).unwrap(),
                 fingerprints: rows.iter().map(|r| u64::from(*r)).collect(),
                 staged: Vec::new(),
+                kept: Vec::new(),
             })
             .unwrap();
         store.commit().unwrap();

@@ -438,3 +438,67 @@ fn kubernetes_rbac_roles_in_the_logs_against_the_verbs_performed() {
     assert_eq!(ci["uses"], 1);
     assert_eq!(ci["top_actions"][0], serde_json::json!(["get pods", 1]));
 }
+
+#[test]
+fn the_grant_records_kept_at_load_are_those_of_the_inputs_and_judge_alike() {
+    use std::io::Write;
+    use trailscope::schema::{ACTION, PROVIDER, RAW_OFFSET, SOURCE};
+    // The CloudTrail fixture gzipped as S3 delivers it, twice under two names: the second
+    // copy's events are duplicates.
+    let dir = tempfile::tempdir().unwrap();
+    let plain = std::fs::read(fixture("permissions/permissions-cloudtrail.json")).unwrap();
+    let mut paths = Vec::new();
+    for name in ["a", "b"] {
+        let path = dir.path().join(format!(
+            "111122223333_CloudTrail_eu-west-1_20240630T1200Z_{name}.json.gz"
+        ));
+        let file = std::fs::File::create(&path).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(file, flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        gz.finish().unwrap();
+        paths.push(path);
+    }
+    let store = load(&[paths[0].as_path(), paths[1].as_path()]);
+    let frame = store.frame();
+    let kept = store.kept_records();
+    let text = |column: &str, row: usize| -> String {
+        frame
+            .column(column)
+            .unwrap()
+            .get(row)
+            .unwrap()
+            .str_value()
+            .to_string()
+    };
+    let mut grants = 0;
+    for row in 0..frame.height() {
+        let offset = frame.column(RAW_OFFSET).unwrap().get(row).unwrap();
+        let record = kept.get(&text(SOURCE, row), offset.extract::<u64>().unwrap());
+        let (provider, action) = (text(PROVIDER, row), text(ACTION, row));
+        if !permissions::grants::reads_record(&provider, &action) {
+            assert!(record.is_none(), "{action} is not kept");
+            continue;
+        }
+        grants += 1;
+        let record = record.unwrap_or_else(|| panic!("{action} at row {row} was not kept"));
+        let from_input = store.raw_record(frame, row).unwrap();
+        assert_eq!(
+            serde_json::from_slice::<Value>(&record).unwrap(),
+            serde_json::from_slice::<Value>(&from_input).unwrap(),
+            "{action}"
+        );
+    }
+    assert_eq!(
+        grants, 19,
+        "the fixture's IAM grant events and CreateUser calls"
+    );
+    assert_eq!(kept.len(), grants, "duplicates are not kept twice");
+    // The analysis over the kept records judges as it does reading the plain input.
+    let spec = PermissionsSpec::default();
+    let from_kept = permissions::audit_store(&store, None, &spec).unwrap();
+    let mut from_inputs = audited(&spec).rows;
+    // The fixture folder holds a Kubernetes audit log too.
+    from_inputs.retain(|r| r.provider == "aws");
+    assert!(!from_inputs.is_empty());
+    assert_eq!(from_kept.rows, from_inputs);
+}

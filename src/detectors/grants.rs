@@ -288,6 +288,16 @@ fn read(ev: Ev, is_managed: &dyn Fn(&str) -> bool, out: &mut Vec<Change>) {
             let Some((grant, kind)) = aws_kind(&ev.action) else {
                 return;
             };
+            if kind == "assignment" {
+                let (key, what) = identity_center_assignment(&ev);
+                let extra = Extra {
+                    privileged: true,
+                    ..Extra::default()
+                };
+                let grantee = ev.resource.clone();
+                push(&ev, grant, key, &grantee, what, extra);
+                return;
+            }
             let (grantee, holder) = match (
                 ev.detail("userName"),
                 ev.detail("roleName"),
@@ -307,7 +317,7 @@ fn read(ev: Ev, is_managed: &dyn Fn(&str) -> bool, out: &mut Vec<Change>) {
                     .detail("policyName")
                     .map(|p| format!("inline policy {p}")),
                 "group" => ev.detail("groupName").map(|g| format!("group {g}")),
-                _ => Some("an account assignment".to_string()),
+                _ => return,
             };
             let Some(what) = what else {
                 return;
@@ -491,6 +501,26 @@ fn read(ev: Ev, is_managed: &dyn Fn(&str) -> bool, out: &mut Vec<Change>) {
         }
         _ => {}
     }
+}
+
+/// The pairing key and the entitlement of an IAM Identity Center `CreateAccountAssignment` / `DeleteAccountAssignment`: one assignment is
+/// one (principal, permission set, account), so removing one permission set, or the same
+/// set in another account, does not end the others. Records loaded without the permission
+/// set and account in `details` pair by principal only, as before.
+fn identity_center_assignment(ev: &Ev) -> (String, String) {
+    let principal_type = ev.detail("principalType").unwrap_or("");
+    let set = ev.detail("permissionSetArn").unwrap_or("");
+    let account = ev.detail("targetId").unwrap_or("");
+    let key = format!(
+        "aws|{}:{}|{set}|{account}",
+        principal_type.to_ascii_lowercase(),
+        ev.resource
+    );
+    let what = match set.rsplit('/').next() {
+        Some(id) if !id.is_empty() => format!("permission set {id}"),
+        _ => "an account assignment".to_string(),
+    };
+    (key, what)
 }
 
 #[derive(Default)]

@@ -323,6 +323,7 @@ pub fn load_store(root: &Path, view: &ViewSpec) -> Result<(FrameStore, ScanStats
         frame,
         fingerprints,
         staged: Vec::new(),
+        kept: Vec::new(),
     })?;
     store.commit()?;
     let files = lake.files().iter().map(|f| f.path.clone()).collect();

@@ -83,6 +83,9 @@ pub struct Batch {
     pub fingerprints: Vec<u64>,
     /// The rows that are stages of a request logged in stages (empty for most formats).
     pub staged: Vec<StagedRow>,
+    /// The original records of the rows an analysis reads again (row of `frame`, bytes; see
+    /// [`crate::schema::EventBatch::take_kept`]).
+    pub kept: Vec<(u32, Vec<u8>)>,
 }
 
 /// What was found out about an input once it was fully read.
@@ -561,19 +564,21 @@ pub(crate) fn chunk_messages(
     parsed: ParsedChunk,
 ) -> Vec<IngestMsg> {
     let ParsedChunk {
-        events,
+        mut events,
         mut rejections,
     } = parsed;
     let mut msgs = Vec::with_capacity(rejections.len() + 1);
     if !events.is_empty() {
         let fingerprints = events.fingerprints().to_vec();
         let staged = events.staged().to_vec();
+        let kept = events.take_kept();
         match events.into_frame() {
             Ok(frame) => msgs.push(IngestMsg::BatchLoaded(Batch {
                 input,
                 frame,
                 fingerprints,
                 staged,
+                kept,
             })),
             Err(e) => rejections.push(Rejection {
                 location: Location::at(context.name.clone(), chunk.line, chunk.offset),

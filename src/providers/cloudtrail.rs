@@ -256,6 +256,8 @@ enum Param {
     AttributeName, Attribute, Principal, WithDecryption, Enable, PasswordResetRequired,
     EnableLogFileValidation, IsMultiRegionTrail, IncludeGlobalServiceEvents, S3BucketName,
     CidrIp, FromPort, ToPort, InstanceType,
+    // IAM Identity Center account assignments: which permission set, in which account.
+    PermissionSetArn, TargetId, PrincipalType,
     // Structured values, kept apart.
     InstancesSet, InstanceIds, Names, ValuesToAdd, LaunchPermission, CreateVolumePermission,
     EventSelectors, BucketPolicy, Layers, SecretIdList, UserData,
@@ -940,6 +942,12 @@ fn details(
     d.add("allowsAll", policy.allows_all.then_some("true"));
     d.add("public", policy.public.then_some("true"));
     d.add("externalPrincipals", policy.external.as_deref());
+    // An Identity Center assignment is one (principal, permission set, account): its
+    // grant and its removal pair on all three.
+    let sso = |key| p.get(key).filter(|_| source == "sso.amazonaws.com");
+    d.add("permissionSetArn", sso(PermissionSetArn));
+    d.add("targetId", sso(TargetId));
+    d.add("principalType", sso(PrincipalType));
     d.add("insightState", insight.state.get());
     d.add("errorCode", insight.error_code.get());
     match d.0.len() {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::identity::{Identities, IdentityLinks};
+use crate::kept_records::KeptRecords;
 use crate::load::follow::{Follow, FollowOptions};
 use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
 use crate::load::source::{self, Input, Origin};
@@ -101,6 +102,8 @@ pub struct FrameStore {
     committing: bool,
     /// The next commit makes the frame one chunk per column (the load just finished).
     rechunk_next: bool,
+    /// The few original records an analysis reads again, kept as they were loaded.
+    kept: KeptRecords,
 }
 
 /// Original records kept somewhere other than the inputs (a lake's `raw` column), read by
@@ -147,6 +150,7 @@ impl FrameStore {
             records: None,
             committing: false,
             rechunk_next: false,
+            kept: KeptRecords::default(),
         }
     }
 
@@ -323,6 +327,13 @@ impl FrameStore {
         }
         let stage_duplicates = self.keep_most_complete_stages(&batch, &mut keep)?;
         duplicates += stage_duplicates;
+        self.kept.keep(&batch.frame, &keep, batch.kept, |bytes| {
+            let unwrapped = match crate::load::sniff::shown_record(&bytes) {
+                std::borrow::Cow::Owned(record) => Some(record),
+                std::borrow::Cow::Borrowed(_) => None,
+            };
+            unwrapped.unwrap_or(bytes)
+        });
         let added = batch.fingerprints.len() - duplicates as usize;
         let stats = self.input_mut(batch.input);
         stats.events += added as u64;
@@ -513,6 +524,7 @@ impl FrameStore {
             identity_links: self.identity_links.clone(),
             identities: self.identities.clone(),
             records: self.records.clone(),
+            kept: self.kept.clone(),
             ..FrameStore::new()
         }
     }
@@ -608,6 +620,12 @@ impl FrameStore {
     /// Where original records are read when not from the inputs (a lake).
     pub fn record_source(&self) -> Option<&Arc<dyn RecordSource>> {
         self.records.as_ref()
+    }
+
+    /// The original records kept at load time, by the `source` and `raw_offset` of their
+    /// rows (what [`FrameStore::raw_record`] would read from the inputs).
+    pub fn kept_records(&self) -> &KeptRecords {
+        &self.kept
     }
 
     /// How to read an input's bytes again, by its name (the `source` column).
@@ -758,6 +776,7 @@ mod tests {
                 frame: events.into_frame().unwrap(),
                 fingerprints,
                 staged: Vec::new(),
+                kept: Vec::new(),
             }
         };
         let nothing = store.commit().unwrap();
@@ -855,6 +874,7 @@ mod stage_tests {
             input,
             fingerprints: batch.fingerprints().to_vec(),
             staged: batch.staged().to_vec(),
+            kept: Vec::new(),
             frame: batch.into_frame().unwrap(),
         }
     }

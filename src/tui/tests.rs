@@ -239,6 +239,7 @@ fn arrivals(first: i64, n: usize) -> crate::load::pipeline::Batch {
         frame: events.into_frame().unwrap(),
         fingerprints,
         staged: Vec::new(),
+        kept: Vec::new(),
     }
 }
 

@@ -11,6 +11,7 @@
 //! flags.
 
 pub mod actors;
+mod identity_center;
 pub mod pairing;
 pub mod records;
 pub mod review;
@@ -303,15 +304,8 @@ pub fn audit_reading(
             spec.grace_minutes
                 .unwrap_or(config.detect.jit.grace_minutes),
         ) * crate::time::MINUTE;
-        let assignments = paired
-            .iter()
-            .any(|p| p.grant.provider == "aws" && p.grant.action == "CreateAccountAssignment");
-        let names = if assignments {
-            records::permission_set_names(&pairing::permission_set_rows(&ctx)?, read)
-        } else {
-            Default::default()
-        };
-        records::read_paired(&mut paired, ctx.span.1, grace, &names, read);
+        records::read_paired(&mut paired, ctx.span.1, grace, read);
+        identity_center::name_assignments(&ctx, &mut paired, read)?;
     }
     let mut grants = usage::count(&ctx, spec, &actors, paired)?;
     if spec.privileged_only {

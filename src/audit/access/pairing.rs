@@ -151,7 +151,11 @@ pub(crate) fn grants(
             grant: Grant {
                 grantee,
                 grantee_as_written: c.grantee.clone(),
-                grantee_type: grantee_type(&c.grantee, records.iter().any(|r| r.non_human)),
+                grantee_type: match c.ev.detail("principalType") {
+                    // An Identity Center assignment says whether it names a user or a group.
+                    Some(t) if t.eq_ignore_ascii_case("GROUP") => "Group",
+                    _ => grantee_type(&c.grantee, records.iter().any(|r| r.non_human)),
+                },
                 role,
                 scope,
                 provider: c.ev.provider.clone(),
@@ -323,21 +327,6 @@ fn role_assumptions(
     Ok(out)
 }
 
-/// Rows of the records that name IAM Identity Center permission sets
-/// (`CreatePermissionSet`, `DescribePermissionSet`), in time order.
-pub(crate) fn permission_set_rows(ctx: &Context<'_>) -> Result<Vec<u32>> {
-    let predicate = ctx
-        .actions(|c| {
-            c.provider == "aws"
-                && matches!(
-                    c.action.as_str(),
-                    "CreatePermissionSet" | "DescribePermissionSet"
-                )
-        })
-        .and(ctx.category(OUTCOME, |o| o == "success"));
-    Ok(ctx.select(predicate)?.into_iter().map(|e| e.row).collect())
-}
-
 /// The grantee's type as access reviews name it.
 fn grantee_type(written: &str, non_human: bool) -> &'static str {
     let lower = written.to_ascii_lowercase();
@@ -368,7 +357,11 @@ fn role_and_scope(c: &Change) -> (String, String) {
         "azure" | "gcp" => split(" on "),
         "kubernetes" => split(" through "),
         "entra" => (c.what.clone(), account_or("directory")),
-        "aws" => (c.what.clone(), account_or("")),
+        // An Identity Center assignment applies in its target account.
+        "aws" => match c.ev.detail("targetId") {
+            Some(account) => (c.what.clone(), account.to_string()),
+            None => (c.what.clone(), account_or("")),
+        },
         // Okta and GitHub grants apply to the whole organization the log comes from.
         _ => (c.what.clone(), account_or("organization")),
     }

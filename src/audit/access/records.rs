@@ -7,15 +7,11 @@
 //! - GCP IAM bindings with a condition that expires (`request.time < timestamp("...")` in
 //!   `condition.expression`, in `serviceData.policyDelta.bindingDeltas[]` or
 //!   `request.policy.bindings[]`): the binding's scheduled end; it ends then without an event;
-//! - IAM Identity Center `CreateAccountAssignment`: the permission set as the role (named
-//!   by the logs' `CreatePermissionSet` or `DescribePermissionSet` records when they hold
-//!   it) and the target account as the scope;
 //! - AWS role sessions (`AssumeRole*`): the session's end, from `durationSeconds` or the
 //!   credentials' `expiration`.
 //!
-//! The caller reads the bytes (it holds the store).
-
-use std::collections::HashMap;
+//! IAM Identity Center assignments are named in [`super::identity_center`]. The caller reads
+//! the bytes (it holds the store).
 
 use serde_json::Value;
 
@@ -25,8 +21,6 @@ use crate::providers::time::{parse_time_text, parse_us_datetime};
 
 /// Records larger than this are not parsed (a grant's record is a few kilobytes).
 const MAX_RECORD: usize = 1 << 20;
-/// Permission-set records read at most to name permission sets.
-const MAX_PERMISSION_SET_RECORDS: usize = 2_000;
 
 /// Reads the original record of a row of the frame audited.
 pub type ReadRecord<'a> = &'a dyn Fn(u32) -> Option<Vec<u8>>;
@@ -39,21 +33,16 @@ struct Said {
     end: Option<i64>,
 }
 
-fn record(read: ReadRecord<'_>, row: u32) -> Option<Value> {
+/// The original record of a row, parsed (None when unreadable or larger than [`MAX_RECORD`]).
+pub(super) fn record(read: ReadRecord<'_>, row: u32) -> Option<Value> {
     let bytes = read(row).filter(|b| b.len() <= MAX_RECORD)?;
     serde_json::from_slice(&bytes).ok()
 }
 
 /// Fills in, from the grants' original records, what the columns do not carry (see the
 /// module), and judges end, status and overdue again. `last` is the end of the logs, `grace`
-/// the overdue grace (µs); `permission_sets` names permission sets by ARN.
-pub(crate) fn read_paired(
-    paired: &mut [Paired],
-    last: i64,
-    grace: i64,
-    permission_sets: &HashMap<String, String>,
-    read: ReadRecord<'_>,
-) {
+/// the overdue grace (µs).
+pub(crate) fn read_paired(paired: &mut [Paired], last: i64, grace: i64, read: ReadRecord<'_>) {
     for p in paired.iter_mut() {
         let g = &mut p.grant;
         match (g.provider.as_str(), g.action.as_str()) {
@@ -99,28 +88,6 @@ pub(crate) fn read_paired(
                     }
                 }
             }
-            ("aws", "CreateAccountAssignment") => {
-                let Some(value) = g.record_rows.first().and_then(|&row| record(read, row)) else {
-                    continue;
-                };
-                let params = cloudtrail_body(&value).get("requestParameters");
-                let text = |key: &str| {
-                    params
-                        .and_then(|p| p.get(key))
-                        .and_then(Value::as_str)
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                };
-                if let Some(arn) = text("permissionSetArn") {
-                    g.role = match permission_sets.get(arn) {
-                        Some(name) => format!("permission set {name}"),
-                        None => format!("permission set {}", arn.rsplit('/').next().unwrap_or(arn)),
-                    };
-                }
-                if let Some(account) = text("targetId") {
-                    g.scope = account.to_string();
-                }
-            }
             ("aws", action) if action.starts_with("AssumeRole") => {
                 let Some(value) = g.record_rows.first().and_then(|&row| record(read, row)) else {
                     continue;
@@ -145,37 +112,9 @@ pub(crate) fn read_paired(
     }
 }
 
-/// Permission-set names by ARN, from `CreatePermissionSet` and `DescribePermissionSet`
-/// records (`read` gives the bytes of the rows listed).
-pub(crate) fn permission_set_names(rows: &[u32], read: ReadRecord<'_>) -> HashMap<String, String> {
-    let mut names = HashMap::new();
-    for &row in rows.iter().take(MAX_PERMISSION_SET_RECORDS) {
-        let Some(value) = record(read, row) else {
-            continue;
-        };
-        let body = cloudtrail_body(&value);
-        let set = body
-            .get("responseElements")
-            .and_then(|r| r.get("permissionSet"));
-        let arn = set
-            .and_then(|s| s.get("permissionSetArn"))
-            .and_then(Value::as_str);
-        let name = set
-            .and_then(|s| s.get("name"))
-            .or_else(|| body.get("requestParameters").and_then(|p| p.get("name")))
-            .and_then(Value::as_str);
-        if let (Some(arn), Some(name)) = (arn, name)
-            && !name.trim().is_empty()
-        {
-            names.insert(arn.to_string(), name.trim().to_string());
-        }
-    }
-    names
-}
-
 /// A CloudTrail record itself, inside the wrappers the loader reads through (`detail` of
 /// EventBridge, `eventJson` text of CloudTrail Lake results).
-fn cloudtrail_body(value: &Value) -> &Value {
+pub(super) fn cloudtrail_body(value: &Value) -> &Value {
     if value.get("eventName").is_some() {
         return value;
     }

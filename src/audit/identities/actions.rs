@@ -20,6 +20,9 @@ pub enum LifecycleKind {
     Deleted,
     /// Its password was set or reset.
     PasswordReset,
+    /// Its password was removed (AWS `DeleteLoginProfile`): it can no longer sign in to the
+    /// console.
+    PasswordRemoved,
     /// An MFA factor was registered.
     MfaEnrolled,
     /// Its MFA factors were reset, deactivated or removed.
@@ -35,6 +38,7 @@ impl LifecycleKind {
             LifecycleKind::Disabled => "disabled",
             LifecycleKind::Deleted => "deleted",
             LifecycleKind::PasswordReset => "password_reset",
+            LifecycleKind::PasswordRemoved => "password_removed",
             LifecycleKind::MfaEnrolled => "mfa_enrolled",
             LifecycleKind::MfaReset => "mfa_reset",
         }
@@ -54,6 +58,7 @@ pub fn lifecycle_kind(provider: &str, action: &str) -> Option<LifecycleKind> {
             "CreateUser" | "CreateRole" => Created,
             "DeleteUser" | "DeleteRole" => Deleted,
             "CreateLoginProfile" | "UpdateLoginProfile" => PasswordReset,
+            "DeleteLoginProfile" => PasswordRemoved,
             "EnableMFADevice" => MfaEnrolled,
             "DeactivateMFADevice" | "DeleteVirtualMFADevice" => MfaReset,
             _ => return None,
@@ -133,6 +138,7 @@ mod tests {
         for (provider, action, kind) in [
             ("aws", "CreateUser", Some(Created)),
             ("aws", "UpdateLoginProfile", Some(PasswordReset)),
+            ("aws", "DeleteLoginProfile", Some(PasswordRemoved)),
             ("aws", "DeactivateMFADevice", Some(MfaReset)),
             ("entra", "Disable account", Some(Disabled)),
             ("entra", "Reset user password", Some(PasswordReset)),

@@ -170,8 +170,9 @@ pub(crate) fn flags(
     out
 }
 
-/// An AWS login profile created (or reset) in the logs, older than the tracking period, with
-/// no console sign-in in it (`last_login`: the identity's latest successful `ConsoleLogin`).
+/// An AWS login profile created (or reset) in the logs, older than the tracking period, still
+/// there at the end of the logs, with no console sign-in in the tracking period
+/// (`last_login`: the identity's latest successful `ConsoleLogin`).
 pub(crate) fn unused_console_password(
     row: &IdentityRow,
     spec: &IdentitiesSpec,
@@ -182,18 +183,7 @@ pub(crate) fn unused_console_password(
     if spec.unused_days == 0 || last_login.is_some_and(|t| end - t < tracking) {
         return None;
     }
-    let set = row
-        .lifecycle
-        .iter()
-        .filter(|e| {
-            e.provider == "aws"
-                && matches!(
-                    e.action.as_str(),
-                    "CreateLoginProfile" | "UpdateLoginProfile"
-                )
-        })
-        .map(|e| e.time)
-        .max()?;
+    let set = console_password_set(row)?;
     // The password must have existed through the whole tracking period.
     if end - set < tracking {
         return None;
@@ -210,6 +200,23 @@ pub(crate) fn unused_console_password(
             spec.unused_days
         ),
     })
+}
+
+/// When the AWS console password the identity holds at the end of the logs was last set
+/// (`CreateLoginProfile`, `UpdateLoginProfile`); None when it has none: never set in the
+/// logs, removed (`DeleteLoginProfile`), or the user deleted (`DeleteUser`) or created again
+/// since (a new user has no password until one is set).
+fn console_password_set(row: &IdentityRow) -> Option<i64> {
+    let mut set = None;
+    // The lifecycle is in time order.
+    for e in row.lifecycle.iter().filter(|e| e.provider == "aws") {
+        match e.action.as_str() {
+            "CreateLoginProfile" | "UpdateLoginProfile" => set = Some(e.time),
+            "DeleteLoginProfile" | "DeleteUser" | "CreateUser" => set = None,
+            _ => {}
+        }
+    }
+    set
 }
 
 /// Permissions still held and not used in the tracking period, outside the grace periods
@@ -429,5 +436,42 @@ mod tests {
         // A password set within the tracking period has not been unused for all of it.
         r.lifecycle[0].time = end - 30 * DAY;
         assert!(unused_console_password(&r, &spec, end, None).is_none());
+    }
+
+    #[test]
+    fn a_console_password_removed_or_deleted_with_its_user_is_not_unused() {
+        use super::super::{LifecycleEvent, LifecycleKind};
+        let spec = IdentitiesSpec::default();
+        let end = T0 + 200 * DAY;
+        let event = |day: i64, action: &str, kind: LifecycleKind| LifecycleEvent {
+            time: T0 + day * DAY,
+            kind,
+            by: "admin".into(),
+            action: action.into(),
+            provider: "aws".into(),
+            event_id: format!("{action}-{day}"),
+        };
+        let created = event(0, "CreateLoginProfile", LifecycleKind::PasswordReset);
+        let flagged = |events: Vec<LifecycleEvent>| {
+            let mut r = row();
+            r.lifecycle = events;
+            unused_console_password(&r, &spec, end, None).map(|f| f.reason)
+        };
+        // Created then removed: no password left.
+        let removed = event(5, "DeleteLoginProfile", LifecycleKind::PasswordRemoved);
+        assert_eq!(flagged(vec![created.clone(), removed.clone()]), None);
+        // Updated: still there, set on the update.
+        let updated = event(10, "UpdateLoginProfile", LifecycleKind::PasswordReset);
+        let reason = flagged(vec![created.clone(), updated.clone()]).unwrap();
+        assert!(reason.contains("set on 2023-11-24"), "{reason}");
+        // Removed, then set again: flagged from the new one.
+        let again = event(20, "CreateLoginProfile", LifecycleKind::PasswordReset);
+        let reason = flagged(vec![created.clone(), removed, again]).unwrap();
+        assert!(reason.contains("set on 2023-12-04"), "{reason}");
+        // The user deleted: no password; created again under the same name: none yet.
+        let deleted = event(30, "DeleteUser", LifecycleKind::Deleted);
+        assert_eq!(flagged(vec![created.clone(), deleted.clone()]), None);
+        let recreated = event(40, "CreateUser", LifecycleKind::Created);
+        assert_eq!(flagged(vec![created, deleted, recreated]), None);
     }
 }

@@ -39,6 +39,14 @@ pub const GRANT_ACTIONS: [&str; 21] = [
     "CreateRole",
 ];
 
+/// Whether the analysis reads the original record of an event of `provider` and `action`:
+/// the IAM grant events ([`GRANT_ACTIONS`]) and `CreateUser` (when a user began). The
+/// loader keeps these few records beside the frame, so that the analysis does not read
+/// its inputs again.
+pub fn reads_record(provider: &str, action: &str) -> bool {
+    provider == "aws" && (GRANT_ACTIONS.contains(&action) || action == "CreateUser")
+}
+
 /// One grant event's record, as the caller read it.
 #[derive(Debug, Clone)]
 pub struct GrantEvent {

@@ -271,9 +271,7 @@ fn grant_events(
             .map(|(id, _)| id)
             .collect()
     };
-    let wanted = ids(ACTION, &|a| {
-        grants::GRANT_ACTIONS.contains(&a) || a == "CreateUser"
-    });
+    let wanted = ids(ACTION, &|a| grants::reads_record("aws", a));
     let filter = has_category_id(ACTION, wanted)
         .and(has_category_id(PROVIDER, ids(PROVIDER, &|p| p == "aws")))
         .and(has_category_id(OUTCOME, ids(OUTCOME, &|o| o == "success")));
@@ -451,9 +449,15 @@ pub fn audit_store(
             .collect();
         order.sort_by(|a, b| a.1.cmp(&b.1));
         let mut out = vec![None; asked.len()];
-        for (i, _, frame_row) in order {
-            if let (Some(slot), Some(r)) = (out.get_mut(i), frame_row) {
-                *slot = store.raw_record(frame, r).ok();
+        let kept = store.kept_records();
+        for (i, place, frame_row) in order {
+            // The loader kept the grant events' records: only the others are read again.
+            let record = match place.and_then(|(source, offset)| kept.get(&source, offset)) {
+                Some(record) => Some(record.to_vec()),
+                None => frame_row.and_then(|r| store.raw_record(frame, r).ok()),
+            };
+            if let Some(slot) = out.get_mut(i) {
+                *slot = record;
             }
         }
         out
