@@ -6,7 +6,8 @@
 //! GCP: dana holds roles/storage.admin on projects/acme-prod and creates a bucket there and
 //! one in acme-dev; erin's roles/pubsub.editor is removed and she creates a topic after;
 //! frank holds a custom role created in the logs and one never defined; a group holds
-//! roles/viewer; dana calls a method nothing maps. Azure: gina holds Contributor and Storage
+//! roles/viewer; dana calls a method nothing maps; the input holds one Pub/Sub Data Access
+//! entry (so Pub/Sub reads are judged) and none of Cloud Storage. Azure: gina holds Contributor and Storage
 //! Blob Data Contributor on rg-app and writes VMs in rg-app and rg-other; hank's Virtual
 //! Machine Contributor on the subscription is deleted and he starts a VM after.
 
@@ -110,6 +111,9 @@ fn gcp_a_binding_removed_then_used_is_no_longer_granted() {
         reason(delete),
         "not used while granted (removed on 2024-05-01)"
     );
+    // The input holds Pub/Sub Data Access entries (someone's GetTopic): reads are judged.
+    let get = row(&v, "erin@acme.example", "pubsub.topics.get", via);
+    assert_eq!(get["status"], "unused");
 }
 
 #[test]
