@@ -123,7 +123,7 @@ fn text<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
     path.iter().try_fold(v, |v, k| v.get(k))?.as_str()
 }
 
-fn list_at<'v>(v: &'v Value, path: &[&str]) -> Option<Vec<String>> {
+fn list_at(v: &Value, path: &[&str]) -> Option<Vec<String>> {
     let list = path.iter().try_fold(v, |v, k| v.get(k))?.as_array()?;
     Some(
         list.iter()
@@ -150,6 +150,28 @@ struct Grants {
     bindings: Vec<Binding>,
     custom_roles: HashMap<String, Vec<String>>,
     read: u64,
+}
+
+impl Grants {
+    /// A role's title and permissions: a predefined role's from the dataset, a custom
+    /// role's from the logs; None when neither knows it.
+    fn role(&self, role: &str) -> Option<(&str, Vec<&str>)> {
+        match Gcp::get().role(role) {
+            Some(r) => Some((r.title, r.permissions.clone())),
+            None => self
+                .custom_roles
+                .get(role)
+                .map(|list| ("custom role", list.iter().map(String::as_str).collect())),
+        }
+    }
+}
+
+/// What every binding is judged against.
+struct Judging<'a> {
+    frame: &'a Frame<'a>,
+    grants: &'a Grants,
+    /// Services (permission prefixes) whose Data Access entries the input holds.
+    data_access: &'a HashSet<String>,
 }
 
 fn is_grant_method(action: &str) -> bool {
@@ -459,23 +481,18 @@ pub(super) fn rows(
     counts.mapped = used.mapped;
     counts.cannot_tell = used.cannot_tell;
     let identities = identities_of(events, "gcp")?;
-    let catalog = Gcp::get();
+    let judging = Judging {
+        frame,
+        grants: &grants,
+        data_access: &used.data_access,
+    };
     let mut out = Vec::new();
     for binding in &grants.bindings {
         let email = individual(&binding.member);
         let identity = email
             .and_then(|e| identities.get(&e.to_ascii_lowercase()).cloned())
             .unwrap_or_else(|| email.unwrap_or(&binding.member).to_string());
-        let (title, permissions): (String, Vec<&str>) = match catalog.role(&binding.role) {
-            Some(role) => (role.title.to_string(), role.permissions.clone()),
-            None => match grants.custom_roles.get(&binding.role) {
-                Some(list) => (
-                    "custom role".to_string(),
-                    list.iter().map(String::as_str).collect(),
-                ),
-                None => (String::new(), Vec::new()),
-            },
-        };
+        let (title, permissions) = grants.role(&binding.role).unwrap_or_default();
         let via = if title.is_empty() {
             format!("{} on {}", binding.role, binding.scope)
         } else {
@@ -526,128 +543,112 @@ pub(super) fn rows(
             .iter()
             .filter(|o| o.member == binding.member && !std::ptr::eq(*o, binding))
             .collect();
-        out.extend(binding_rows(
-            binding,
-            &permissions,
-            calls,
-            &others,
-            &base,
-            frame,
-            &used.data_access,
-            |role| {
-                catalog
-                    .role(role)
-                    .map(|r| r.permissions.clone())
-                    .or_else(|| {
-                        grants
-                            .custom_roles
-                            .get(role)
-                            .map(|l| l.iter().map(String::as_str).collect())
-                    })
-                    .unwrap_or_default()
-            },
-        ));
+        out.extend(judging.binding_rows(binding, &permissions, calls, &others, &base));
     }
     Ok((out, counts))
 }
 
-/// The rows of one binding of an individual member: one per permission, or for a role too
-/// large to itemize, one per permission used and one per service for the rest.
-#[allow(clippy::too_many_arguments)]
-fn binding_rows<'r>(
-    binding: &Binding,
-    permissions: &[&str],
-    calls: &[Call],
-    others: &[&Binding],
-    base: &PermissionRow,
-    frame: &Frame<'_>,
-    data_access: &HashSet<String>,
-    role_permissions: impl Fn(&str) -> Vec<&'r str>,
-) -> Vec<PermissionRow> {
-    let wanted: HashSet<&str> = permissions.iter().copied().collect();
-    let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
-    for call in calls {
-        let Some(&permission) = wanted.get(call.permission.as_str()) else {
-            continue;
-        };
-        if !in_scope(&binding.scope, &call.project, &call.resource) {
-            continue;
-        }
-        if binding.holds_at(call.time) {
-            tallies
-                .entry(permission)
-                .or_default()
-                .used(permission, call.time);
-        } else if binding.until.is_some_and(|u| call.time >= u) {
-            let covered = others.iter().any(|o| {
-                o.holds_at(call.time)
-                    && in_scope(&o.scope, &call.project, &call.resource)
-                    && role_permissions(&o.role).contains(&permission)
-            });
-            if !covered {
+impl Judging<'_> {
+    /// The rows of one binding of an individual member: one per permission, or for a role too
+    /// large to itemize, one per permission used and one per service for the rest. `others`
+    /// are the member's other bindings (a call after the removal they cover is theirs).
+    fn binding_rows(
+        &self,
+        binding: &Binding,
+        permissions: &[&str],
+        calls: &[Call],
+        others: &[&Binding],
+        base: &PermissionRow,
+    ) -> Vec<PermissionRow> {
+        let (frame, data_access) = (self.frame, self.data_access);
+        let wanted: HashSet<&str> = permissions.iter().copied().collect();
+        let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
+        for call in calls {
+            let Some(&permission) = wanted.get(call.permission.as_str()) else {
+                continue;
+            };
+            if !in_scope(&binding.scope, &call.project, &call.resource) {
+                continue;
+            }
+            if binding.holds_at(call.time) {
                 tallies
                     .entry(permission)
                     .or_default()
-                    .used_after(permission, call.time);
+                    .used(permission, call.time);
+            } else if binding.until.is_some_and(|u| call.time >= u) {
+                let covered = others.iter().any(|o| {
+                    o.holds_at(call.time)
+                        && in_scope(&o.scope, &call.project, &call.resource)
+                        && self
+                            .grants
+                            .role(&o.role)
+                            .is_some_and(|(_, list)| list.contains(&permission))
+                });
+                if !covered {
+                    tallies
+                        .entry(permission)
+                        .or_default()
+                        .used_after(permission, call.time);
+                }
             }
         }
-    }
-    let blind = |permission: &str| -> Option<String> {
-        let prefix = permission.split('.').next().unwrap_or("");
-        (data_access_only(permission) && !data_access.contains(prefix)).then(|| {
-            format!(
-                "its use is logged only in Data Access audit logs, which the input does not \
+        let blind = |permission: &str| -> Option<String> {
+            let prefix = permission.split('.').next().unwrap_or("");
+            (data_access_only(permission) && !data_access.contains(prefix)).then(|| {
+                format!(
+                    "its use is logged only in Data Access audit logs, which the input does not \
                  hold for {prefix} (they are off by default)"
-            )
-        })
-    };
-    let mut out = Vec::new();
-    let itemize = permissions.len() <= ITEMIZE_UP_TO;
-    // Per service: (permissions not itemized, of which the logs cannot show the use).
-    let mut rest: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
-    for &permission in permissions {
-        let tally = tallies.remove(permission).unwrap_or_default();
-        if !itemize && tally.is_empty() {
-            let group = rest
-                .entry(permission.split('.').next().unwrap_or(permission))
-                .or_default();
-            group.0 += 1;
-            group.1 += u64::from(blind(permission).is_some());
-            continue;
+                )
+            })
+        };
+        let mut out = Vec::new();
+        let itemize = permissions.len() <= ITEMIZE_UP_TO;
+        // Per service: (permissions not itemized, of which the logs cannot show the use).
+        let mut rest: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+        for &permission in permissions {
+            let tally = tallies.remove(permission).unwrap_or_default();
+            if !itemize && tally.is_empty() {
+                let group = rest
+                    .entry(permission.split('.').next().unwrap_or(permission))
+                    .or_default();
+                group.0 += 1;
+                group.1 += u64::from(blind(permission).is_some());
+                continue;
+            }
+            let mut row = PermissionRow {
+                permission: permission.to_string(),
+                actions_granted: 1,
+                ..base.clone()
+            };
+            tally.judge(&mut row, frame, blind(permission).as_deref());
+            out.push(row);
         }
-        let mut row = PermissionRow {
-            permission: permission.to_string(),
-            actions_granted: 1,
-            ..base.clone()
-        };
-        tally.judge(&mut row, frame, blind(permission).as_deref());
-        out.push(row);
-    }
-    for (service, (n, unseen)) in rest {
-        let mut row = PermissionRow {
-            permission: format!("{service}.* ({n} permissions)"),
-            actions_granted: n,
-            ..base.clone()
-        };
-        let blind = (unseen == n).then(|| {
-            format!(
-                "their use is logged only in Data Access audit logs, which the input does not \
+        for (service, (n, unseen)) in rest {
+            let mut row = PermissionRow {
+                permission: format!("{service}.* ({n} permissions)"),
+                actions_granted: n,
+                ..base.clone()
+            };
+            let blind = (unseen == n).then(|| {
+                format!(
+                    "their use is logged only in Data Access audit logs, which the input does not \
                  hold for {service} (they are off by default)"
-            )
-        });
-        Tally::default().judge(&mut row, frame, blind.as_deref());
-        if row.status == super::Status::Unused && unseen > 0 {
-            row.reason.push_str(&format!(
-                "; {unseen} of them are logged only in Data Access audit logs"
-            ));
+                )
+            });
+            Tally::default().judge(&mut row, frame, blind.as_deref());
+            if row.status == super::Status::Unused && unseen > 0 {
+                row.reason.push_str(&format!(
+                    "; {unseen} of them are logged only in Data Access audit logs"
+                ));
+            }
+            out.push(row);
         }
-        out.push(row);
+        if !itemize {
+            // Used rows first, so that a role of thousands reads as what it was used for.
+            out.sort_by_key(|r| r.uses == 0);
+        }
+        out
     }
-    if !itemize {
-        // Used rows first, so that a role of thousands reads as what it was used for.
-        out.sort_by_key(|r| r.uses == 0);
-    }
-    out
 }
 
 #[cfg(test)]
