@@ -16,29 +16,13 @@ use std::path::Path;
 use serde_json::Value;
 use trailscope::audit::permissions::{self, PermissionsSpec, Status};
 
-use crate::util::{fixture, load, run, stdout};
+use crate::permissions::{inventory, json_in, row};
+use crate::util::{fixture, load, run};
 
 const AZ_SUB: &str = "9f2c4e1a-5b7d-4c3e-8a19-6d0b2e4f7a81";
 
 fn json(dir: &str, args: &[&str]) -> Value {
-    let dir = fixture(dir);
-    let mut all = vec!["permissions", dir.to_str().unwrap(), "--format", "json"];
-    all.extend_from_slice(args);
-    let out = run(&all);
-    assert!(out.status.success(), "{out:?}");
-    serde_json::from_str(&stdout(&out)).unwrap()
-}
-
-/// The one row of `identity` with `permission` granted `via`.
-fn row<'a>(v: &'a Value, identity: &str, permission: &str, via: &str) -> &'a Value {
-    let found: Vec<&Value> = v["permissions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|r| r["identity"] == identity && r["permission"] == permission && r["via"] == via)
-        .collect();
-    assert_eq!(found.len(), 1, "{identity} {permission} {via}: {v:#}");
-    found[0]
+    json_in(dir, args)
 }
 
 fn reason(r: &Value) -> &str {
@@ -267,15 +251,7 @@ fn azure_data_actions_cannot_be_told_from_activity_logs() {
 #[test]
 fn the_inventory_flags_unused_gcp_and_azure_permissions() {
     let flags = |dir: &str, identity: &str| -> Vec<String> {
-        let dir = fixture(dir);
-        let out = run(&[
-            "identities",
-            dir.to_str().unwrap(),
-            "--format",
-            "json",
-            "--permissions",
-        ]);
-        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        let v = inventory(dir);
         v.as_array()
             .unwrap()
             .iter()

@@ -24,7 +24,9 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::PermissionRow;
-use super::cloud::{Frame, Tally, category_ids, identities_of, select, successful};
+use super::cloud::{
+    Frame, Ledger, Tally, Window, Windowed, category_ids, identities_of, select, successful,
+};
 use super::cloud_catalog::{Azure, AzureRole, azure_pattern_matches};
 use crate::Result;
 use crate::detectors::event::{i64s, strings};
@@ -47,17 +49,16 @@ struct Assignment {
     scope: String,
     /// The scope as written.
     scope_written: String,
-    from: Option<i64>,
-    until: Option<i64>,
-    granted_by: Option<String>,
-    removed_by: Option<String>,
+    window: Window,
+}
+
+impl Windowed for Assignment {
+    fn window_mut(&mut self) -> &mut Window {
+        &mut self.window
+    }
 }
 
 impl Assignment {
-    fn holds_at(&self, t: i64) -> bool {
-        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
-    }
-
     fn covers(&self, resource: &str) -> bool {
         in_scope(&self.scope, resource)
     }
@@ -115,8 +116,7 @@ fn assignments(events: &DataFrame) -> Result<(Vec<Assignment>, u64)> {
         strings(&df, ACTION)?,
         strings(&df, DETAILS)?,
     );
-    let mut open: HashMap<(String, String, String), Assignment> = HashMap::new();
-    let mut out = Vec::new();
+    let mut ledger = Ledger::new();
     let mut read = 0;
     for i in 0..df.height() {
         let (Some(Some(time)), Some(details)) = (times.get(i), details.get(i)) else {
@@ -142,45 +142,27 @@ fn assignments(events: &DataFrame) -> Result<(Vec<Assignment>, u64)> {
         let delete = actions
             .get(i)
             .is_some_and(|a| a.eq_ignore_ascii_case(DELETE));
-        match (delete, open.remove(&key)) {
-            (false, Some(held)) => {
-                open.insert(key, held);
-            }
-            (false, None) => {
-                open.insert(
-                    key,
-                    Assignment {
-                        principal,
-                        role,
-                        scope,
-                        scope_written,
-                        from: Some(*time),
-                        until: None,
-                        granted_by: Some(event_id),
-                        removed_by: None,
-                    },
-                );
-            }
-            (true, Some(mut held)) => {
-                held.until = Some(*time);
-                held.removed_by = Some(event_id);
-                out.push(held);
-            }
-            (true, None) => out.push(Assignment {
-                principal,
-                role,
-                scope,
-                scope_written,
-                from: None,
-                until: Some(*time),
-                granted_by: None,
-                removed_by: Some(event_id),
-            }),
+        let assignment = Assignment {
+            principal,
+            role,
+            scope,
+            scope_written,
+            window: Window::default(),
+        };
+        if delete {
+            ledger.revoke(key, assignment, *time, event_id);
+        } else {
+            ledger.grant(key, assignment, *time, event_id);
         }
     }
-    out.extend(open.into_values());
+    let mut out = ledger.into_grants();
     out.sort_by(|a, b| {
-        (&a.principal, &a.role, &a.scope, a.from).cmp(&(&b.principal, &b.role, &b.scope, b.from))
+        (&a.principal, &a.role, &a.scope, a.window.from).cmp(&(
+            &b.principal,
+            &b.role,
+            &b.scope,
+            b.window.from,
+        ))
     });
     Ok((out, read))
 }
@@ -297,11 +279,11 @@ pub(super) fn rows(
         let base = PermissionRow {
             permission: "(whole role)".into(),
             via,
-            granted_at: assignment.from,
-            removed_at: assignment.until,
-            granted_by_events: assignment.granted_by.iter().cloned().collect(),
-            removed_by_event: assignment.removed_by.clone(),
-            ..PermissionRow::blank(identity, assignment.principal.clone(), "azure")
+            ..assignment.window.stamp(PermissionRow::blank(
+                identity,
+                assignment.principal.clone(),
+                "azure",
+            ))
         };
         let Some(role) = role else {
             out.push(PermissionRow {
@@ -332,11 +314,11 @@ pub(super) fn rows(
                 {
                     continue;
                 }
-                if assignment.holds_at(call.time) {
+                if assignment.window.holds_at(call.time) {
                     tally.used(&call.operation, call.time);
-                } else if assignment.until.is_some_and(|u| call.time >= u)
+                } else if assignment.window.removed_before(call.time)
                     && !others.iter().any(|(o, r)| {
-                        o.holds_at(call.time)
+                        o.window.holds_at(call.time)
                             && o.covers(&call.resource)
                             && allows(r, &call.operation)
                     })

@@ -15,13 +15,22 @@ use crate::{Error, Result};
 /// The row index column added before filtering (the reader is asked by frame row).
 pub(super) const ROW: &str = "__row";
 /// Records larger than this are not parsed (an audit entry is a few kilobytes).
-pub(super) const MAX_RECORD: usize = 1 << 20;
+const MAX_RECORD: usize = 1 << 20;
 /// Records are read this many at a time, so memory stays bounded on large inputs.
 pub(super) const READ_CHUNK: usize = 4_096;
 
 /// The day of a time, for reasons.
 pub(super) fn day(us: i64) -> String {
     format_time_utc(us).chars().take(10).collect()
+}
+
+/// The JSON record at `i` of what the reader gave, if it is one and not too large.
+pub(super) fn record_at(records: &[Option<Vec<u8>>], i: usize) -> Option<serde_json::Value> {
+    records
+        .get(i)?
+        .as_ref()
+        .filter(|b| b.len() <= MAX_RECORD)
+        .and_then(|b| serde_json::from_slice(b).ok())
 }
 
 /// The end of the logs and what the analysis was asked.
@@ -222,4 +231,89 @@ fn verdict(
     }
     reason.push_str(conditional);
     (Status::Unused, reason)
+}
+
+/// When a grant was held, and the events that opened and closed it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Window {
+    /// None: held before the logs (closed in them).
+    pub from: Option<i64>,
+    /// None: held at the end of the logs.
+    pub until: Option<i64>,
+    pub granted_by: Option<String>,
+    pub removed_by: Option<String>,
+}
+
+impl Window {
+    /// Whether the grant was held at `t`.
+    pub fn holds_at(&self, t: i64) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
+    }
+
+    /// Whether `t` is after the grant was removed.
+    pub fn removed_before(&self, t: i64) -> bool {
+        self.until.is_some_and(|u| t >= u)
+    }
+
+    /// `row` with this window's times and events.
+    pub fn stamp(&self, row: PermissionRow) -> PermissionRow {
+        PermissionRow {
+            granted_at: self.from,
+            removed_at: self.until,
+            granted_by_events: self.granted_by.iter().cloned().collect(),
+            removed_by_event: self.removed_by.clone(),
+            ..row
+        }
+    }
+}
+
+/// A grant with its window.
+pub(super) trait Windowed {
+    fn window_mut(&mut self) -> &mut Window;
+}
+
+/// Grants opened and closed by events in time order, keyed by what they grant to whom
+/// where: a grant repeated while held keeps its first event; a removal with no grant before
+/// it closes a grant older than the logs.
+pub(super) struct Ledger<K, T> {
+    open: HashMap<K, T>,
+    closed: Vec<T>,
+}
+
+impl<K: std::hash::Hash + Eq, T: Windowed> Ledger<K, T> {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Ledger {
+            open: HashMap::new(),
+            closed: Vec::new(),
+        }
+    }
+
+    /// `grant` (its window not yet set) given at `time` by `event`.
+    pub fn grant(&mut self, key: K, mut grant: T, time: i64, event: String) {
+        self.open.entry(key).or_insert_with(|| {
+            *grant.window_mut() = Window {
+                from: Some(time),
+                granted_by: Some(event),
+                ..Window::default()
+            };
+            grant
+        });
+    }
+
+    /// `grant` (its window not yet set) removed at `time` by `event`.
+    pub fn revoke(&mut self, key: K, grant: T, time: i64, event: String) {
+        let mut held = self.open.remove(&key).unwrap_or(grant);
+        let window = held.window_mut();
+        window.until = Some(time);
+        window.removed_by = Some(event);
+        self.closed.push(held);
+    }
+
+    /// Every grant, closed or held at the end.
+    pub fn into_grants(self) -> Vec<T> {
+        let mut out = self.closed;
+        out.extend(self.open.into_values());
+        out
+    }
 }

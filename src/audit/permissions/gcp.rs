@@ -27,7 +27,8 @@ use polars::prelude::*;
 use serde_json::Value;
 
 use super::cloud::{
-    Frame, MAX_RECORD, READ_CHUNK, Tally, category_ids, identities_of, select, successful,
+    Frame, Ledger, READ_CHUNK, Tally, Window, Windowed, category_ids, identities_of, record_at,
+    select, successful,
 };
 use super::cloud_catalog::Gcp;
 use super::{PermissionRow, ReadRecords};
@@ -78,16 +79,12 @@ struct Binding {
     /// As written (`user:alice@example.com`).
     member: String,
     conditional: bool,
-    /// None: held before the logs (removed in them).
-    from: Option<i64>,
-    until: Option<i64>,
-    granted_by: Option<String>,
-    removed_by: Option<String>,
+    window: Window,
 }
 
-impl Binding {
-    fn holds_at(&self, t: i64) -> bool {
-        self.from.is_none_or(|f| t >= f) && self.until.is_none_or(|u| t < u)
+impl Windowed for Binding {
+    fn window_mut(&mut self) -> &mut Window {
+        &mut self.window
     }
 }
 
@@ -199,20 +196,15 @@ fn grants(events: &DataFrame, read: ReadRecords<'_>) -> Result<Grants> {
     );
     let asked: Vec<u32> = rows.iter().map(|r| r.unwrap_or(0) as u32).collect();
     let records = read(&asked);
-    // (time, frame order, delta) so that same-time deltas keep the log's order.
-    let mut deltas: Vec<(i64, usize, Binding, bool)> = Vec::new();
+    // (time, frame order, delta, event, added) so that same-time deltas keep the log's order.
+    let mut deltas: Vec<(i64, usize, Binding, String, bool)> = Vec::new();
     let mut out = Grants::default();
     let mut role_entries: Vec<(i64, String, Value)> = Vec::new();
     for i in 0..df.height() {
         let Some(Some(time)) = times.get(i) else {
             continue;
         };
-        let Some(record) = records
-            .get(i)
-            .and_then(Option::as_ref)
-            .filter(|b| b.len() <= MAX_RECORD)
-            .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-        else {
+        let Some(record) = record_at(&records, i) else {
             continue;
         };
         let proto = record.get("protoPayload").unwrap_or(&record);
@@ -255,11 +247,9 @@ fn grants(events: &DataFrame, read: ReadRecords<'_>) -> Result<Grants> {
                         role: role.to_string(),
                         member: member.to_string(),
                         conditional: d.get("condition").is_some_and(|c| !c.is_null()),
-                        from: Some(*time),
-                        until: None,
-                        granted_by: Some(event_id.clone()),
-                        removed_by: None,
+                        window: Window::default(),
                     },
+                    event_id.clone(),
                     add,
                 ));
             }
@@ -286,37 +276,27 @@ fn grants(events: &DataFrame, read: ReadRecords<'_>) -> Result<Grants> {
         out.custom_roles.insert(name, permissions);
     }
     deltas.sort_by_key(|d| (d.0, d.1));
-    let mut open: HashMap<(String, String, String), Binding> = HashMap::new();
-    for (time, _, binding, add) in deltas {
+    let mut ledger = Ledger::new();
+    for (time, _, binding, event, add) in deltas {
         let key = (
             binding.scope.clone(),
             binding.role.clone(),
             binding.member.clone(),
         );
-        match (add, open.remove(&key)) {
-            (true, Some(held)) => {
-                open.insert(key, held);
-            }
-            (true, None) => {
-                open.insert(key, binding);
-            }
-            (false, Some(mut held)) => {
-                held.until = Some(time);
-                held.removed_by = binding.granted_by;
-                out.bindings.push(held);
-            }
-            (false, None) => out.bindings.push(Binding {
-                from: None,
-                until: Some(time),
-                removed_by: binding.granted_by.clone(),
-                granted_by: None,
-                ..binding
-            }),
+        if add {
+            ledger.grant(key, binding, time, event);
+        } else {
+            ledger.revoke(key, binding, time, event);
         }
     }
-    out.bindings.extend(open.into_values());
+    out.bindings = ledger.into_grants();
     out.bindings.sort_by(|a, b| {
-        (&a.member, &a.role, &a.scope, a.from).cmp(&(&b.member, &b.role, &b.scope, b.from))
+        (&a.member, &a.role, &a.scope, a.window.from).cmp(&(
+            &b.member,
+            &b.role,
+            &b.scope,
+            b.window.from,
+        ))
     });
     Ok(out)
 }
@@ -386,11 +366,7 @@ fn usage(events: &DataFrame, read: ReadRecords<'_>, members: &HashSet<String>) -
             };
             let project = projects.get(i).cloned().unwrap_or_default();
             let resource = resources.get(i).cloned().unwrap_or_default();
-            let record = records
-                .get(i - start)
-                .and_then(Option::as_ref)
-                .filter(|b| b.len() <= MAX_RECORD)
-                .and_then(|b| serde_json::from_slice::<Value>(b).ok());
+            let record = record_at(&records, i - start);
             let mut checked = authorized(record.as_ref(), &resource);
             if checked.is_empty() {
                 let method = actions.get(i).map(String::as_str).unwrap_or("");
@@ -502,11 +478,11 @@ pub(super) fn rows(
             permission: "(whole role)".into(),
             via,
             conditional: binding.conditional,
-            granted_at: binding.from,
-            removed_at: binding.until,
-            granted_by_events: binding.granted_by.iter().cloned().collect(),
-            removed_by_event: binding.removed_by.clone(),
-            ..PermissionRow::blank(identity, binding.member.clone(), "gcp")
+            ..binding.window.stamp(PermissionRow::blank(
+                identity,
+                binding.member.clone(),
+                "gcp",
+            ))
         };
         if email.is_none() {
             out.push(PermissionRow {
@@ -570,14 +546,14 @@ impl Judging<'_> {
             if !in_scope(&binding.scope, &call.project, &call.resource) {
                 continue;
             }
-            if binding.holds_at(call.time) {
+            if binding.window.holds_at(call.time) {
                 tallies
                     .entry(permission)
                     .or_default()
                     .used(permission, call.time);
-            } else if binding.until.is_some_and(|u| call.time >= u) {
+            } else if binding.window.removed_before(call.time) {
                 let covered = others.iter().any(|o| {
-                    o.holds_at(call.time)
+                    o.window.holds_at(call.time)
                         && in_scope(&o.scope, &call.project, &call.resource)
                         && self
                             .grants
