@@ -218,6 +218,14 @@ fn azure_an_assignment_deleted_then_used_is_no_longer_granted() {
         &via,
     );
     assert_eq!(disks["status"], "unused");
+    // Reads are not in the Activity log: their patterns cannot be judged.
+    let reads = row(
+        &v,
+        "hank@contoso.example",
+        "Microsoft.Compute/disks/read",
+        &via,
+    );
+    assert_eq!(reads["status"], "cannot_tell");
 }
 
 #[test]

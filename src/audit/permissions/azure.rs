@@ -11,7 +11,8 @@
 //! `notActions` pattern does, and the resource is inside the assignment's scope (a prefix of
 //! the resource id; management-group and root scopes hold everything, as the logs do not
 //! show the hierarchy). `dataActions` are "cannot tell": Activity logs record control-plane
-//! operations only.
+//! operations only; so are patterns of reads (`*/read`): the Activity log records writes,
+//! deletes and actions, never reads.
 //!
 //! Rows are one per action pattern of the role, not one per operation: Owner and
 //! Contributor grant `*`, every operation of every provider (tens of thousands), and a role
@@ -334,7 +335,13 @@ pub(super) fn rows(
                 },
                 ..base.clone()
             };
-            tally.judge(&mut row, frame, None);
+            // The Activity log records writes, deletes and actions, never reads (GET).
+            let reads = pattern.to_ascii_lowercase().ends_with("/read");
+            tally.judge(
+                &mut row,
+                frame,
+                reads.then_some("read operations: the Activity log does not record reads"),
+            );
             out.push(row);
         }
         if !role.data_actions.is_empty() {

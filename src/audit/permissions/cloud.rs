@@ -240,7 +240,9 @@ pub(super) struct Window {
     pub from: Option<i64>,
     /// None: held at the end of the logs.
     pub until: Option<i64>,
+    /// The event that granted it (None: older than the logs).
     pub granted_by: Option<String>,
+    /// The event that removed it.
     pub removed_by: Option<String>,
 }
 
@@ -269,6 +271,7 @@ impl Window {
 
 /// A grant with its window.
 pub(super) trait Windowed {
+    /// Its window, to set.
     fn window_mut(&mut self) -> &mut Window;
 }
 
