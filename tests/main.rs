@@ -28,6 +28,7 @@ mod loader_properties;
 mod loading;
 mod panther;
 mod permissions;
+mod permissions_cloud;
 mod query;
 mod report;
 mod shapes;

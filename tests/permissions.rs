@@ -25,7 +25,12 @@ fn audited(spec: &PermissionsSpec) -> Permissions {
 }
 
 fn json(args: &[&str]) -> Value {
-    let dir = fixture("permissions");
+    json_in("permissions", args)
+}
+
+/// `trailscope permissions` over a fixture folder, as JSON.
+pub(crate) fn json_in(fixture_dir: &str, args: &[&str]) -> Value {
+    let dir = fixture(fixture_dir);
     let mut all = vec!["permissions", dir.to_str().unwrap(), "--format", "json"];
     all.extend_from_slice(args);
     let out = run(&all);
@@ -33,8 +38,8 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&stdout(&out)).unwrap()
 }
 
-/// The rows of an identity whose permission is `permission` and grant `via`.
-fn row<'a>(v: &'a Value, identity: &str, permission: &str, via: &str) -> &'a Value {
+/// The row of an identity whose permission is `permission` and grant `via`.
+pub(crate) fn row<'a>(v: &'a Value, identity: &str, permission: &str, via: &str) -> &'a Value {
     let found: Vec<&Value> = v["permissions"]
         .as_array()
         .unwrap()
@@ -306,9 +311,9 @@ fn the_table_names_each_permission_its_status_and_the_mapping_version() {
     );
 }
 
-#[test]
-fn the_inventory_flags_unused_permissions_and_an_unused_console_password() {
-    let dir = fixture("permissions");
+/// `trailscope identities --permissions` over a fixture folder, as JSON.
+pub(crate) fn inventory(fixture_dir: &str) -> Value {
+    let dir = fixture(fixture_dir);
     let out = run(&[
         "identities",
         dir.to_str().unwrap(),
@@ -316,7 +321,13 @@ fn the_inventory_flags_unused_permissions_and_an_unused_console_password() {
         "json",
         "--permissions",
     ]);
-    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn the_inventory_flags_unused_permissions_and_an_unused_console_password() {
+    let dir = fixture("permissions");
+    let v = inventory("permissions");
     // Without --permissions the inventory does not read the grants' documents.
     let plain = stdout(&run(&[
         "identities",

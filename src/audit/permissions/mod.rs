@@ -7,7 +7,11 @@
 //! grace periods). API calls are mapped to IAM actions with public, maintained data
 //! ([`catalog`]); nothing is guessed.
 
+mod azure;
 pub mod catalog;
+mod cloud;
+pub mod cloud_catalog;
+mod gcp;
 pub mod grants;
 mod judge;
 mod kubernetes;
@@ -20,8 +24,8 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::analysis::Spec;
 use crate::detectors::event::{i64s, strings};
 use crate::schema::{
-    ACCOUNT, ACTION, ACTOR, Dictionaries, EVENT_ID, IDENTITY, OUTCOME, PROVIDER, RESOURCE, SERVICE,
-    TIME, has_category_id,
+    ACCOUNT, ACTION, ACTOR, ACTOR_ID, DETAILS, Dictionaries, EVENT_ID, IDENTITY, LOG_TYPE, OUTCOME,
+    PROVIDER, RESOURCE, SERVICE, TIME, has_category_id,
 };
 use crate::{Error, Result};
 
@@ -168,10 +172,12 @@ impl PermissionRow {
 /// Event counts behind the result.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {
-    /// Successful AWS calls mapped to an IAM action.
+    /// Successful AWS calls mapped to an IAM action, and GCP and Azure calls of principals
+    /// with grants in the logs placed on permissions (GCP) or operations (Azure).
     pub mapped_events: u64,
     /// Successful AWS calls that cannot be mapped (unknown event source, or no such action
-    /// in the SAR).
+    /// in the SAR), and GCP and Azure calls of principals with grants in the logs that
+    /// neither the record nor the public mapping places.
     pub cannot_tell_events: u64,
     /// Successful AWS calls that need no IAM permission.
     pub unpermissioned_events: u64,
@@ -180,6 +186,17 @@ pub struct Summary {
     pub unattributed_events: u64,
     /// Grant events read (policy puts, attachments, memberships, ...).
     pub grant_events: u64,
+}
+
+/// What a GCP or Azure provider counted beside its rows.
+#[derive(Debug, Clone, Copy, Default)]
+struct CloudCounts {
+    /// Grant records read.
+    grant_events: u64,
+    /// Calls placed on a permission or operation.
+    mapped: u64,
+    /// Calls that could not be placed.
+    cannot_tell: u64,
 }
 
 /// The result: rows by identity, then status, then permission.
@@ -238,6 +255,7 @@ impl Spec for PermissionsAudit<'_> {
     fn columns(&self) -> Vec<&str> {
         vec![
             TIME, PROVIDER, EVENT_ID, IDENTITY, ACTOR, ACTION, SERVICE, OUTCOME, ACCOUNT, RESOURCE,
+            ACTOR_ID, LOG_TYPE, DETAILS,
         ]
     }
 
@@ -346,7 +364,11 @@ pub fn audit(
     read: ReadRecords<'_>,
 ) -> Result<Permissions> {
     let catalog = Catalog::get();
-    let mapping = Catalog::versions_line();
+    let mapping = format!(
+        "{}; gcp-azure-roles: {}",
+        Catalog::versions_line(),
+        cloud_catalog::versions_line()
+    );
     if events.height() == 0 {
         return Ok(Permissions {
             mapping,
@@ -387,6 +409,15 @@ pub fn audit(
     let mut rows = judge.rows(&granted, &used.uses);
     let (rbac, rbac_events) = kubernetes::rows(events, spec, end, read)?;
     rows.extend(rbac);
+    let frame = cloud::Frame { spec, start, end };
+    let (gcp_rows, gcp_counts) = gcp::rows(events, &frame, read)?;
+    let (azure_rows, azure_counts) = azure::rows(events, &frame)?;
+    rows.extend(gcp_rows.into_iter().chain(azure_rows));
+    for counts in [gcp_counts, azure_counts] {
+        summary.grant_events += counts.grant_events;
+        summary.mapped_events += counts.mapped;
+        summary.cannot_tell_events += counts.cannot_tell;
+    }
     rows.sort_by(|a, b| {
         (&a.identity, a.status, &a.permission, &a.via).cmp(&(
             &b.identity,
