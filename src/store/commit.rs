@@ -22,7 +22,7 @@ pub struct CommitWork {
     /// Rows (`id_hash`, `raw_offset`) a more complete stage replaced.
     pub(super) superseded: HashSet<(u64, u64)>,
     /// The resolver to label every row with again, when links changed.
-    pub(super) relabel: Option<Identities>,
+    pub(super) relabel: Option<Box<Identities>>,
     /// Make the frame one chunk per column.
     pub(super) rechunk: bool,
     /// The generation of the frame the commit starts from.
@@ -76,15 +76,17 @@ impl std::fmt::Debug for CommitFailed {
 
 impl CommitWork {
     /// Merges the batches into the frame in time order (events without a time last).
-    pub fn run(self) -> std::result::Result<Committed, CommitFailed> {
+    pub fn run(self) -> std::result::Result<Committed, Box<CommitFailed>> {
         let parts = self.parts.clone();
         let superseded = self.superseded.clone();
         let relabel = self.relabel.is_some();
-        self.merge().map_err(|error| CommitFailed {
-            error,
-            parts,
-            superseded,
-            relabel,
+        self.merge().map_err(|error| {
+            Box::new(CommitFailed {
+                error,
+                parts,
+                superseded,
+                relabel,
+            })
         })
     }
 

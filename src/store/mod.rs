@@ -427,7 +427,7 @@ impl FrameStore {
         };
         match work.run() {
             Ok(committed) => Ok(self.finish_commit(committed)),
-            Err(failed) => Err(self.commit_failed(failed)),
+            Err(failed) => Err(self.commit_failed(*failed)),
         }
     }
 
@@ -449,7 +449,7 @@ impl FrameStore {
             frame: self.frame.clone(),
             parts: self.pending.take().collect(),
             superseded: std::mem::take(&mut self.superseded),
-            relabel: relabel.then(|| self.identities.clone()),
+            relabel: relabel.then(|| Box::new(self.identities.clone())),
             rechunk,
             generation: self.generation,
         })

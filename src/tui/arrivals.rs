@@ -101,7 +101,7 @@ impl AppState {
         };
         self.commit_now = false;
         self.committed_at = self.ticks;
-        effects.push(Effect::Run(Job::Commit(work)));
+        effects.push(Effect::Run(Job::Commit(Box::new(work))));
     }
 
     /// A commit finished: its frame goes in place, the selection keeping its event when the
@@ -109,7 +109,7 @@ impl AppState {
     /// the frame was re-sorted).
     pub(super) fn committed(
         &mut self,
-        result: Result<Committed, CommitFailed>,
+        result: Result<Committed, Box<CommitFailed>>,
         took: Duration,
         effects: &mut Vec<Effect>,
     ) {
@@ -141,7 +141,7 @@ impl AppState {
                 self.frame_changed(effects);
             }
             Err(failed) => {
-                let e = self.store.commit_failed(failed);
+                let e = self.store.commit_failed(*failed);
                 self.message = Some(escape_control(&e.to_string()).into_owned());
             }
         }

@@ -82,7 +82,7 @@ pub enum Job {
     Export(Box<ExportJob>),
     /// Merge the events appended to the store into its frame (one at a time: the store
     /// begins no other commit until this one is finished).
-    Commit(CommitWork),
+    Commit(Box<CommitWork>),
 }
 
 impl Job {
@@ -366,7 +366,7 @@ pub enum Done {
     /// Arrived events were merged into a new frame (or could not be).
     Committed {
         /// The frame to put in place, or what to give back to the store.
-        result: Result<Committed, CommitFailed>,
+        result: Result<Committed, Box<CommitFailed>>,
         /// How long the merge took.
         took: std::time::Duration,
     },
