@@ -723,6 +723,30 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_commit_leaves_the_frame_and_gives_its_batches_back() {
+        let mut store = FrameStore::new();
+        store.pending.push(one_event_frame(1)).unwrap();
+        store.commit().unwrap();
+        let before = store.frame().clone();
+        // A batch that cannot be stacked (another schema) makes the merge fail.
+        store.pending.push(one_event_frame(2)).unwrap();
+        let odd = DataFrame::new(1, vec![Column::new("odd".into(), [1i32])]).unwrap();
+        store.pending.push(odd).unwrap();
+        let work = store.begin_commit().expect("work");
+        assert!(store.begin_commit().is_none(), "one commit at a time");
+        let failed = work.run().expect_err("the odd batch fails the merge");
+        let error = store.commit_failed(*failed);
+        assert!(error.to_string().contains("appending events"), "{error}");
+        assert!(!store.is_committing());
+        assert!(
+            store.frame().equals_missing(&before),
+            "the frame is unchanged"
+        );
+        assert_eq!(store.pending.stack.len(), 2, "both batches wait again");
+        assert!(store.needs_commit());
+    }
+
+    #[test]
     fn pending_batches_stay_few_and_commit_in_time_order() {
         let mut pending = Pending::default();
         for i in 0..10_000 {
