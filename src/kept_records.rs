@@ -1,6 +1,6 @@
 //! Original records kept beside the frame at load time: the few an analysis reads again
 //! (the permissions analysis's IAM grant events, see
-//! [`crate::audit::permissions::grants::reads_record`]), taken while the loader holds their
+//! [`crate::schema::keeps_record`]), taken while the loader holds their
 //! bytes, so that the analysis does not decompress its inputs again to reach them.
 //!
 //! A record is found by where it was read from (its row's `source` and `raw_offset`), so

@@ -417,6 +417,39 @@ pub fn empty_frame() -> DataFrame {
     DataFrame::empty_with_schema(&frame_schema())
 }
 
+/// The IAM events whose records the permissions analysis reads (`audit::permissions`).
+pub const IAM_GRANT_ACTIONS: [&str; 21] = [
+    "PutUserPolicy",
+    "PutRolePolicy",
+    "PutGroupPolicy",
+    "DeleteUserPolicy",
+    "DeleteRolePolicy",
+    "DeleteGroupPolicy",
+    "AttachUserPolicy",
+    "AttachRolePolicy",
+    "AttachGroupPolicy",
+    "DetachUserPolicy",
+    "DetachRolePolicy",
+    "DetachGroupPolicy",
+    "CreatePolicy",
+    "CreatePolicyVersion",
+    "SetDefaultPolicyVersion",
+    "AddUserToGroup",
+    "RemoveUserFromGroup",
+    "DeleteUser",
+    "DeleteRole",
+    "DeleteGroup",
+    "CreateRole",
+];
+
+/// Whether the loader keeps the original record of an event of `provider` and `action`
+/// beside the frame: the IAM grant events ([`IAM_GRANT_ACTIONS`]) and `CreateUser` (when a
+/// user began), which the permissions analysis reads; reading them back from a compressed
+/// input costs far more than keeping these few.
+pub fn keeps_record(provider: &str, action: &str) -> bool {
+    provider == "aws" && (IAM_GRANT_ACTIONS.contains(&action) || action == "CreateUser")
+}
+
 /// Column builders for a batch of events from one input.
 pub struct EventBatch {
     time: Vec<Option<i64>>,
@@ -499,7 +532,7 @@ impl EventBatch {
         // The few records the permissions analysis reads (IAM grant events) are kept while
         // their bytes are at hand: reading them back from a compressed input costs far more.
         let action = event.action.as_deref().unwrap_or("");
-        if crate::audit::permissions::grants::reads_record(event.provider, action) {
+        if keeps_record(event.provider, action) {
             self.kept.push((self.time.len() as u32, raw.to_vec()));
         }
         // The identity is resolved by the store, across events; batches leave it empty.

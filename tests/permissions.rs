@@ -486,7 +486,7 @@ fn the_grant_records_kept_at_load_are_those_of_the_inputs_and_judge_alike() {
         let offset = frame.column(RAW_OFFSET).unwrap().get(row).unwrap();
         let record = kept.get(&text(SOURCE, row), offset.extract::<u64>().unwrap());
         let (provider, action) = (text(PROVIDER, row), text(ACTION, row));
-        if !permissions::grants::reads_record(&provider, &action) {
+        if !trailscope::schema::keeps_record(&provider, &action) {
             assert!(record.is_none(), "{action} is not kept");
             continue;
         }

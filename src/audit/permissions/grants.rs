@@ -14,39 +14,6 @@ use serde_json::Value;
 use super::catalog::Catalog;
 use super::policy::Policy;
 
-/// The IAM events read.
-pub const GRANT_ACTIONS: [&str; 21] = [
-    "PutUserPolicy",
-    "PutRolePolicy",
-    "PutGroupPolicy",
-    "DeleteUserPolicy",
-    "DeleteRolePolicy",
-    "DeleteGroupPolicy",
-    "AttachUserPolicy",
-    "AttachRolePolicy",
-    "AttachGroupPolicy",
-    "DetachUserPolicy",
-    "DetachRolePolicy",
-    "DetachGroupPolicy",
-    "CreatePolicy",
-    "CreatePolicyVersion",
-    "SetDefaultPolicyVersion",
-    "AddUserToGroup",
-    "RemoveUserFromGroup",
-    "DeleteUser",
-    "DeleteRole",
-    "DeleteGroup",
-    "CreateRole",
-];
-
-/// Whether the analysis reads the original record of an event of `provider` and `action`:
-/// the IAM grant events ([`GRANT_ACTIONS`]) and `CreateUser` (when a user began). The
-/// loader keeps these few records beside the frame, so that the analysis does not read
-/// its inputs again.
-pub fn reads_record(provider: &str, action: &str) -> bool {
-    provider == "aws" && (GRANT_ACTIONS.contains(&action) || action == "CreateUser")
-}
-
 /// One grant event's record, as the caller read it.
 #[derive(Debug, Clone)]
 pub struct GrantEvent {

@@ -289,7 +289,7 @@ fn grant_events(
             .map(|(id, _)| id)
             .collect()
     };
-    let wanted = ids(ACTION, &|a| grants::reads_record("aws", a));
+    let wanted = ids(ACTION, &|a| crate::schema::keeps_record("aws", a));
     let filter = has_category_id(ACTION, wanted)
         .and(has_category_id(PROVIDER, ids(PROVIDER, &|p| p == "aws")))
         .and(has_category_id(OUTCOME, ids(OUTCOME, &|o| o == "success")));
