@@ -7,13 +7,35 @@
 //! 5,000 rows, and reports its rate.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
-use trailscope::sigma::{self, RuleSet};
+use trailscope::load::classify::Classifier;
+use trailscope::load::pipeline::LoadOptions;
+use trailscope::load::source;
+use trailscope::sigma::{self, RuleSet, SigmaTap};
+use trailscope::store::FrameStore;
 use trailscope::synth;
 
 /// Rows the no-prefilter comparison reads.
 const FULL_SCAN_ROWS: usize = 5_000;
+
+/// The generated month's inputs (made by [`super::detect::load_month`]).
+fn month_inputs(data: &Path, events: usize) -> String {
+    data.join(format!("month-{}", events * 775 / 1000))
+        .display()
+        .to_string()
+}
+
+/// Loads the month, with `tap` seeing every record.
+fn load(month: &str, tap: Option<Arc<SigmaTap>>) -> FrameStore {
+    let inputs = source::expand(&[month.to_string()]).inputs;
+    let mut options = LoadOptions::new(Arc::new(Classifier::builtin().expect("built-in config")));
+    if let Some(tap) = tap {
+        options.tap = Some(tap);
+    }
+    FrameStore::load(inputs, options).expect("load")
+}
 
 /// Runs the sigma group.
 pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kind, &Path, usize)) {
@@ -23,7 +45,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
     let started = Instant::now();
     let set = RuleSet::load(std::slice::from_ref(&rules_dir)).expect("rules");
     let rules_s = started.elapsed().as_secs_f64();
-    let (store, load_s) = super::detect::load_month(data, events, ensure);
+    let (store, load_s) = super::detect::load_month(data, events, &ensure);
     let frame = store.frame();
     println!(
         "sigma: {} rules converted ({} not) from {} read in {:.0} ms; generated month, {} events loaded in {load_s:.2} s",
@@ -33,14 +55,56 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         rules_s * 1000.0,
         frame.height()
     );
-    let mut times = Vec::new();
+    // Alternating in one process: a plain load, a load evaluating the rules on each record
+    // (what `detect --sigma` does), the run over the tapped store, and the run reading the
+    // records again over the plain store. What the rules add is the tapped load's extra
+    // time plus its run.
+    let month = month_inputs(data, events);
+    let (mut plain, mut tapped, mut after, mut times) = (vec![], vec![], vec![], vec![]);
     let mut last = None;
     for _ in 0..runs.max(1) {
         let started = Instant::now();
-        let run = sigma::run(&store, frame, &set, 3_600_000_000).expect("sigma");
+        let again = load(&month, None);
+        plain.push(started.elapsed());
+        drop(again);
+        let tap = Arc::new(
+            SigmaTap::new(Arc::new(
+                RuleSet::load(std::slice::from_ref(&rules_dir)).expect("rules"),
+            ))
+            .expect("tap"),
+        );
+        let started = Instant::now();
+        let with_tap = load(&month, Some(tap.clone()));
+        tapped.push(started.elapsed());
+        let started = Instant::now();
+        let run =
+            sigma::run_tapped(&with_tap, with_tap.frame(), &tap, 3_600_000_000).expect("sigma");
+        after.push(started.elapsed());
+        assert_eq!(with_tap.frame().height(), frame.height());
+        drop(with_tap);
+        let started = Instant::now();
+        let reread = sigma::run(&store, frame, &set, 3_600_000_000).expect("sigma");
         times.push(started.elapsed());
-        last = Some(run);
+        assert_eq!(
+            reread.hits.len(),
+            run.hits.len(),
+            "tapped and read-again runs agree"
+        );
+        assert_eq!(reread.findings.len(), run.findings.len());
+        last = Some(reread);
     }
+    let median = |v: &mut Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64()
+    };
+    let (plain_s, tapped_s, after_s) =
+        (median(&mut plain), median(&mut tapped), median(&mut after));
+    println!(
+        "sigma: evaluated while loading (medians of {} runs): plain load {plain_s:.3} s, load with the rules {tapped_s:.3} s (+{:.3} s), then the run {after_s:.3} s: the rules add {:.3} s",
+        plain.len(),
+        tapped_s - plain_s,
+        tapped_s - plain_s + after_s
+    );
     times.sort();
     let run = last.expect("one run");
     let fired = run
@@ -50,7 +114,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
         .collect::<std::collections::BTreeSet<_>>()
         .len();
     println!(
-        "sigma: engine min {:.3} s, median {:.3} s over {} runs; {} records read for {} (rule, record) evaluations; {} matches of {fired} rules, {} findings, {} unreadable",
+        "sigma: reading again (the run without a tap): min {:.3} s, median {:.3} s over {} runs; {} records read for {} (rule, record) evaluations; {} matches of {fired} rules, {} findings, {} unreadable",
         times[0].as_secs_f64(),
         times[times.len() / 2].as_secs_f64(),
         times.len(),

@@ -349,6 +349,11 @@ impl Dictionaries {
         self.mapping(column)?.cat_to_str(id)
     }
 
+    /// The input path of a `source` column id.
+    pub fn source_name(&self, id: u32) -> Option<&str> {
+        self.source_mapping.cat_to_str(id)
+    }
+
     /// The id the `source` column uses for an input path.
     pub fn source_id(&self, path: &str) -> u32 {
         self.source_mapping.insert_cat(path).unwrap_or(0)
@@ -450,6 +455,19 @@ pub fn keeps_record(provider: &str, action: &str) -> bool {
     provider == "aws" && (IAM_GRANT_ACTIONS.contains(&action) || action == "CreateUser")
 }
 
+/// The dictionary ids of one row's input, provider, log type and action.
+#[derive(Debug, Clone, Copy)]
+pub struct RowIds {
+    /// The `source` column's id.
+    pub source: u32,
+    /// The `provider` column's id.
+    pub provider: Option<u32>,
+    /// The `log_type` column's id.
+    pub log_type: Option<u32>,
+    /// The `action` column's id.
+    pub action: Option<u32>,
+}
+
 /// Column builders for a batch of events from one input.
 pub struct EventBatch {
     time: Vec<Option<i64>>,
@@ -524,6 +542,22 @@ impl EventBatch {
     /// the batch, for the store to keep beside the frame.
     pub fn take_kept(&mut self) -> Vec<(u32, Vec<u8>)> {
         std::mem::take(&mut self.kept)
+    }
+
+    /// The dictionary ids of the last event appended (a load tap reads them).
+    pub fn last_ids(&self) -> RowIds {
+        let last = |column: &str| {
+            CATEGORICAL_COLUMNS
+                .iter()
+                .position(|c| *c == column)
+                .and_then(|i| self.cats[i].last().copied().flatten())
+        };
+        RowIds {
+            source: self.source,
+            provider: last(PROVIDER),
+            log_type: last(LOG_TYPE),
+            action: last(ACTION),
+        }
     }
 
     /// Appends one event read from `raw` (the record's original bytes) at `span`.

@@ -658,3 +658,104 @@ fn configured_sigma_findings_reach_incidents_and_reports() {
     // Markdown escapes the title's punctuation.
     assert!(text.contains("cidr \\(ev\\-09\\)"), "{text}");
 }
+
+/// Loads `paths` with `set` evaluated on each record while loading.
+fn load_tapped(paths: &[&Path], set: RuleSet) -> (FrameStore, std::sync::Arc<sigma::SigmaTap>) {
+    use std::sync::Arc;
+    use trailscope::load::classify::Classifier;
+    use trailscope::load::pipeline::LoadOptions;
+    use trailscope::load::source;
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let tap = Arc::new(sigma::SigmaTap::new(Arc::new(set)).unwrap());
+    let mut options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    options.tap = Some(tap.clone());
+    // Several threads, so records of one input are evaluated on more than one.
+    options.threads = 3;
+    let store = FrameStore::load(source::expand(&names).inputs, options).unwrap();
+    (store, tap)
+}
+
+/// A run's findings as what a user sees of each: rule, severity, actor, time, events, reason.
+fn shown(run: &sigma::SigmaRun) -> Vec<String> {
+    run.findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {:?} {:?} {}",
+                f.rule,
+                f.severity.as_str(),
+                f.actor,
+                f.time,
+                f.event_ids,
+                f.reason
+            )
+        })
+        .collect()
+}
+
+/// The rules evaluated while loading find exactly what they find on the records read again
+/// after loading: the same matches, findings and correlations, with no record read again.
+/// Returns the matches and findings.
+fn loading_and_reading_again_agree(rules: &Path, logs: &[&Path], gap: i64) -> (usize, usize) {
+    let plain = load(logs);
+    let read_again = sigma::run(
+        &plain,
+        plain.frame(),
+        &RuleSet::load(&[rules.to_path_buf()]).unwrap(),
+        gap,
+    )
+    .unwrap();
+    let (tapped, tap) = load_tapped(logs, RuleSet::load(&[rules.to_path_buf()]).unwrap());
+    assert_eq!(tapped.frame().height(), plain.frame().height());
+    let while_loading = sigma::run_tapped(&tapped, tapped.frame(), &tap, gap).unwrap();
+    let ids = |store: &FrameStore, run: &sigma::SigmaRun| -> BTreeSet<(usize, String, String)> {
+        let ids = event_ids(store);
+        run.hits
+            .iter()
+            .map(|h| (h.rule, ids[h.row as usize].clone(), h.matched.clone()))
+            .collect()
+    };
+    assert_eq!(ids(&tapped, &while_loading), ids(&plain, &read_again));
+    assert_eq!(shown(&while_loading), shown(&read_again));
+    assert_eq!(while_loading.unreadable, read_again.unreadable);
+    assert_eq!(while_loading.candidates, read_again.candidates);
+    assert!(
+        tap.counts().records_read >= read_again.records_read,
+        "the tap parsed {} records, a run reading again {}",
+        tap.counts().records_read,
+        read_again.records_read
+    );
+    (read_again.hits.len(), read_again.findings.len())
+}
+
+#[test]
+fn rules_evaluated_while_loading_find_what_they_find_on_records_read_again() {
+    // Export shapes whose records sit in envelopes, rows or broken concatenations too.
+    let matched = loading_and_reading_again_agree(
+        &fixture("sigma/rules"),
+        &[
+            &fixture("sigma/logs"),
+            &fixture("cloudtrail/lookup-events-pages.json"),
+            &fixture("cloudtrail/lake-query-results.json"),
+            &fixture("cloudtrail/missing-commas.json"),
+        ],
+        3_600_000_000,
+    );
+    assert!(matched.0 > 5, "{matched:?}");
+    let correlated = loading_and_reading_again_agree(
+        &fixture("sigma/correlations"),
+        &[&fixture("sigma/logs/cloudtrail.jsonl")],
+        3_600_000_000,
+    );
+    assert_eq!(
+        correlated.1, 3,
+        "the three correlations fire: {correlated:?}"
+    );
+}
+
+#[test]
+#[cfg_attr(not(real_samples), ignore = "needs TRAILSCOPE_REAL_SAMPLES")]
+fn public_rules_evaluated_while_loading_the_real_samples_find_what_reading_again_finds() {
+    let matched = loading_and_reading_again_agree(&public_rules(), &[&real_samples()], 0);
+    assert!(matched.0 > 10, "{matched:?}");
+}

@@ -16,3 +16,4 @@ pub mod parse;
 pub mod pipeline;
 pub mod sniff;
 pub mod source;
+pub mod tap;

@@ -7,9 +7,11 @@ use crate::load::classify::{Classifier, ClassifierCache};
 use crate::load::enrich::CountryFill;
 use crate::load::framing::{Chunk, Records};
 use crate::load::sniff::{self, Envelope};
+use crate::load::tap::{RecordTap, TappedRecord};
 use crate::providers::{Provider, RecordError};
 use crate::schema::{Event, EventBatch, RawSpan};
 use crate::{Location, Rejection};
+use std::sync::Arc;
 
 /// Per-input facts every chunk of the input needs.
 pub struct InputContext {
@@ -23,6 +25,8 @@ pub struct InputContext {
     pub envelope: Envelope,
     /// The provider's variant of the record shape, when it names one (`azure-sdk`).
     pub dialect: Option<&'static str>,
+    /// Sees each accepted record (none unless the load options give one).
+    pub tap: Option<Arc<dyn RecordTap>>,
 }
 
 impl InputContext {
@@ -42,6 +46,7 @@ impl InputContext {
             forced: forced.is_some(),
             envelope: format.envelope,
             dialect: format.dialect,
+            tap: None,
         }
     }
 }
@@ -75,6 +80,7 @@ pub fn parse_chunk(
         cache,
         rejections: &mut rejections,
         context,
+        table_rows: matches!(chunk.records, Records::Csv(_)),
     };
     match &chunk.records {
         Records::Csv(header) => parse_csv(chunk, header, &mut sink),
@@ -148,6 +154,8 @@ struct RecordSink<'s> {
     cache: &'s mut ClassifierCache,
     rejections: &'s mut Vec<Rejection>,
     context: &'s InputContext,
+    /// Whether the records are CSV rows.
+    table_rows: bool,
 }
 
 impl RecordSink<'_> {
@@ -195,6 +203,18 @@ impl RecordSink<'_> {
             event.action.as_deref(),
         );
         self.batch.push(&event, raw, span, privileged);
+        if let Some(tap) = &self.context.tap {
+            let ids = self.batch.last_ids();
+            tap.record(&TappedRecord {
+                source: ids.source,
+                offset: span.offset,
+                provider: ids.provider,
+                log_type: ids.log_type,
+                action: ids.action,
+                raw,
+                table_row: self.table_rows,
+            });
+        }
     }
 
     /// Parses a record as `provider` inside `envelope`.

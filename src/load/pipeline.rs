@@ -55,6 +55,8 @@ pub struct LoadOptions {
     /// Fill `country` from the bundled address table where a record gives none
     /// (`[enrich] country_lookup`).
     pub country_lookup: bool,
+    /// Sees every accepted record while its bytes are at hand (the Sigma rules).
+    pub tap: Option<Arc<dyn crate::load::tap::RecordTap>>,
 }
 
 impl LoadOptions {
@@ -69,6 +71,7 @@ impl LoadOptions {
             identity_links: Arc::default(),
             hash_inputs: false,
             country_lookup: true,
+            tap: None,
         }
     }
 }
@@ -460,11 +463,10 @@ impl Worker {
                 }
                 Framed::Chunk(chunk) => {
                     let context = Arc::clone(context.get_or_insert_with(|| {
-                        Arc::new(InputContext::detect(
-                            &input.name,
-                            &chunk,
-                            self.shared.options.forced,
-                        ))
+                        let mut detected =
+                            InputContext::detect(&input.name, &chunk, self.shared.options.forced);
+                        detected.tap = self.shared.options.tap.clone();
+                        Arc::new(detected)
                     }));
                     if let (Records::Csv(header), None) = (&chunk.records, context.format) {
                         // A text file that merely has commas (notes, Markdown, other CSV):

@@ -10,6 +10,7 @@
 //! * [`prefilter`]: the rows a rule may match, decided on the normalized columns;
 //! * [`reader`]: reading loaded events' original records again;
 //! * [`run`]: reading the candidates' records once and evaluating the rules on them;
+//! * [`tap`]: the same evaluation while loading, where the records' bytes are at hand;
 //! * [`correlate`]: correlation rules over the matches, in time order;
 //! * [`explain`]: why a rule did or did not match a record;
 //! * [`check`]: what converts, how fields are read, what fires.
@@ -24,10 +25,12 @@ pub mod reader;
 pub mod record;
 pub mod rules;
 pub mod run;
+pub mod tap;
 
 pub use fields::Source;
 pub use rules::{LoadedCorrelation, LoadedRule, RuleSet, Unconverted};
-pub use run::{SigmaRun, run};
+pub use run::{SigmaRun, run, run_tapped};
+pub use tap::SigmaTap;
 
 /// The rule paths to run: `[detect] sigma` from the configuration, then those given on the
 /// command line, each once.

@@ -251,10 +251,23 @@ fn zip_in_place(a: &mut Vec<bool>, b: &[bool], f: impl Fn(bool, bool) -> bool) {
 
 /// The necessary condition of a rule over the exact columns' values.
 pub fn allowed(rule: &LoadedRule, values: &ColumnValues) -> Allowed {
+    condition_of(rule, values, true)
+}
+
+/// Whether a row whose exact column `column` holds `value` (and whose other columns may
+/// hold anything) may match `rule`: [`allowed`] for one value, without the literal texts,
+/// for the loader, which meets values one at a time.
+pub fn admits_value(rule: &LoadedRule, column: &'static str, value: &str) -> bool {
+    let values: ColumnValues = HashMap::from([(column, vec![(0, value.to_string())])]);
+    condition_of(rule, &values, false).admits(|c| (c == column).then_some(0))
+}
+
+fn condition_of(rule: &LoadedRule, values: &ColumnValues, literals: bool) -> Allowed {
     let context = Context {
         source: rule.source,
         values,
         detections: &rule.compiled.detections,
+        literals,
     };
     rule.compiled
         .conditions
@@ -268,6 +281,8 @@ struct Context<'a> {
     source: Source,
     values: &'a ColumnValues,
     detections: &'a HashMap<String, CompiledDetection>,
+    /// Whether to find the literal texts too (they do not depend on the values).
+    literals: bool,
 }
 
 impl Context<'_> {
@@ -327,7 +342,7 @@ impl Context<'_> {
                 .iter()
                 .map(|d| self.detection(d))
                 .fold(Allowed::all(), Allowed::and),
-            CompiledDetection::Keywords(matcher) => Allowed {
+            CompiledDetection::Keywords(matcher) if self.literals => Allowed {
                 columns: None,
                 literals: literals(matcher).into_iter().collect(),
             },
@@ -346,6 +361,9 @@ impl Context<'_> {
             return Allowed::all();
         }
         let from_text = || {
+            if !self.literals {
+                return Allowed::all();
+            }
             // A computed field's own words are not in the record's text; its other values are.
             let computed: Vec<&str> = self
                 .source

@@ -6,16 +6,15 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
-use rsigma_eval::result::ResultBody;
 use rsigma_eval::{EvaluationResult, evaluate_rule};
-use serde_json::Value;
 
 use super::correlate;
-pub use super::hit::Hit;
+pub use super::hit::{Hit, describe_match};
 use super::prefilter::{self, Allowed, ColumnValues, LiteralIndex};
 use super::reader::RecordReader;
 use super::record::RecordEvent;
 use super::rules::RuleSet;
+use super::tap::SigmaTap;
 use crate::detectors::Finding;
 use crate::detectors::event::{i64s, strings, u64s};
 use crate::schema::{ACTION, ACTOR, Dictionaries, EVENT_ID, LOG_TYPE, PROVIDER, TIME};
@@ -69,6 +68,27 @@ pub fn run(
     set: &RuleSet,
     group_gap: i64,
 ) -> Result<SigmaRun> {
+    run_with(store, frame, set, None, group_gap)
+}
+
+/// [`run`] for a store loaded with `tap` as its load tap: the rows of the inputs it
+/// evaluated take their matches from it; only other rows' records are read again.
+pub fn run_tapped(
+    store: &FrameStore,
+    frame: &DataFrame,
+    tap: &SigmaTap,
+    group_gap: i64,
+) -> Result<SigmaRun> {
+    run_with(store, frame, tap.rules(), Some(tap), group_gap)
+}
+
+fn run_with(
+    store: &FrameStore,
+    frame: &DataFrame,
+    set: &RuleSet,
+    tap: Option<&SigmaTap>,
+    group_gap: i64,
+) -> Result<SigmaRun> {
     let dictionaries = Dictionaries::shared();
     let rows = Rows {
         provider: ids(frame, PROVIDER)?,
@@ -94,6 +114,11 @@ pub fn run(
     }
     let reader = RecordReader::new(store, frame)?;
     let index = LiteralIndex::new(&allowed)?;
+    let mut matched = Vec::new();
+    let candidates = match tap {
+        Some(tap) => take_tapped(tap, &reader, candidates, &mut run, &mut matched),
+        None => candidates,
+    };
     let mut candidates = candidates;
     candidates.sort_unstable_by_key(|(row, _)| reader.place_key(*row));
     // Two halves, split between inputs, evaluated on two threads.
@@ -116,7 +141,6 @@ pub fn run(
         (mine, other.join())
     });
     let b = b.map_err(|_| Error::Invalid("a Sigma evaluation thread failed".into()))?;
-    let mut matched = Vec::new();
     for part in [a, b] {
         run.unreadable += part.unreadable;
         run.records_read += part.records_read;
@@ -144,6 +168,50 @@ pub fn run(
     run.errors.extend(problems);
     crate::detectors::sort_findings(&mut run.findings);
     Ok(run)
+}
+
+/// Takes the matches of the candidates whose input `tap` evaluated while loading (and its
+/// counts); returns the candidates left to read again.
+fn take_tapped(
+    tap: &SigmaTap,
+    reader: &RecordReader<'_>,
+    candidates: Vec<(u32, Vec<u16>)>,
+    run: &mut SigmaRun,
+    matched: &mut Vec<(Hit, EvaluationResult)>,
+) -> Vec<(u32, Vec<u16>)> {
+    let counts = tap.counts();
+    run.records_read += counts.records_read;
+    run.evaluations += counts.evaluations;
+    run.unreadable += counts.unreadable;
+    for (total, n) in run.evaluated.iter_mut().zip(&counts.evaluated) {
+        *total += n;
+    }
+    run.errors.extend(counts.errors);
+    let mut left = Vec::new();
+    for (row, rules) in candidates {
+        let (source, offset, _) = reader.place_key(row);
+        let (Some(source), Some(offset)) = (source, offset) else {
+            left.push((row, rules));
+            continue;
+        };
+        if !tap.covers(source) {
+            left.push((row, rules));
+            continue;
+        }
+        for found in tap.matches_at(source, offset) {
+            // The row's candidates are decided as the tap decided them; the check keeps a
+            // match from a rule the row could not match out all the same.
+            if rules.iter().any(|r| *r as usize == found.rule) {
+                let hit = Hit {
+                    rule: found.rule,
+                    row,
+                    matched: found.matched,
+                };
+                matched.push((hit, found.result));
+            }
+        }
+    }
+    left
 }
 
 /// What the evaluation of some candidates needs.
@@ -316,33 +384,6 @@ fn candidate_rows(
         }
     }
     out
-}
-
-/// The fields and values that made a rule match, briefly.
-pub fn describe_match(result: &EvaluationResult) -> String {
-    let ResultBody::Detection(body) = &result.body else {
-        return String::new();
-    };
-    let mut parts: Vec<String> = Vec::new();
-    for field in &body.matched_fields {
-        let value = match &field.value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let part = format!(
-            "{}={}",
-            field.field,
-            crate::text::middle_ellipsis(&value, 80)
-        );
-        if !parts.contains(&part) {
-            parts.push(part);
-        }
-    }
-    if parts.is_empty() {
-        body.matched_selections.join(", ")
-    } else {
-        parts.join(", ")
-    }
 }
 
 /// A rule's matches as findings: one per actor and burst (matches less than `gap` apart).

@@ -39,6 +39,8 @@ pub(crate) struct Loaded {
     pub(crate) config: Config,
     /// `--timings`: when loading started and how long it took.
     pub(crate) timings: Option<(Instant, u128)>,
+    /// The Sigma rules evaluated while loading, with their matches.
+    pub(crate) sigma: Option<Arc<trailscope::sigma::SigmaTap>>,
 }
 
 impl Loaded {
@@ -192,6 +194,37 @@ pub(crate) fn load_hashing(
     let started = Instant::now();
     let mut prepared = prepare(paths, input_format, common)?;
     prepared.options.hash_inputs = hash;
+    load_prepared(prepared, common, started, None)
+}
+
+/// [`load`], with the Sigma rules that `[detect] sigma` and `given` name evaluated on each
+/// record while the loader holds it (none named: a plain load).
+pub(crate) fn load_with_sigma(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+    given: &[std::path::PathBuf],
+) -> anyhow::Result<Loaded> {
+    let started = Instant::now();
+    let mut prepared = prepare(paths, input_format, common)?;
+    let rule_paths = trailscope::sigma::rule_paths(&prepared.config, given);
+    let tap = if rule_paths.is_empty() {
+        None
+    } else {
+        let set = trailscope::sigma::RuleSet::load(&rule_paths)?;
+        let tap = Arc::new(trailscope::sigma::SigmaTap::new(Arc::new(set))?);
+        prepared.options.tap = Some(tap.clone());
+        Some(tap)
+    };
+    load_prepared(prepared, common, started, tap)
+}
+
+fn load_prepared(
+    prepared: Prepared,
+    common: &Common,
+    started: Instant,
+    sigma: Option<Arc<trailscope::sigma::SigmaTap>>,
+) -> anyhow::Result<Loaded> {
     let mut store = FrameStore::load(prepared.expansion.inputs, prepared.options)?;
     store.add_problems(prepared.expansion.problems);
     let timings = common
@@ -202,6 +235,7 @@ pub(crate) fn load_hashing(
         tz: prepared.tz,
         config: prepared.config,
         timings,
+        sigma,
     })
 }
 

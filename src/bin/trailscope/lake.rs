@@ -224,6 +224,7 @@ pub(crate) fn load_lake(
         timings: common
             .timings
             .then(|| (started, started.elapsed().as_millis())),
+        sigma: None,
     };
     Ok((loaded, resolved))
 }

@@ -264,7 +264,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (loaded, resolved) = match lake {
                 Some(root) => lake::load_lake(&root, &common, (&view, overrides))?,
                 None => {
-                    let loaded = load(&paths, cli.input_format.as_deref(), &common)?;
+                    let loaded = inputs::load_with_sigma(
+                        &paths,
+                        cli.input_format.as_deref(),
+                        &common,
+                        &sigma,
+                    )?;
                     let resolved = views::open_view(&common, &view, overrides, &loaded.tz)?;
                     (loaded, resolved)
                 }

@@ -290,7 +290,20 @@ pub(crate) fn findings(loaded: &Loaded, given: &[PathBuf]) -> anyhow::Result<Vec
     if paths.is_empty() {
         return Ok(Vec::new());
     }
-    let (set, run) = sigma::run_rules(&loaded.store, loaded.store.frame(), &loaded.config, &paths)?;
+    let frame = loaded.store.frame();
+    let gap = sigma::group_gap(&loaded.config);
+    let read;
+    let (set, run) = match &loaded.sigma {
+        Some(tap) => (
+            tap.rules(),
+            sigma::run_tapped(&loaded.store, frame, tap, gap)?,
+        ),
+        None => {
+            let (set, run) = sigma::run_rules(&loaded.store, frame, &loaded.config, &paths)?;
+            read = set;
+            (&read, run)
+        }
+    };
     let mut err = io::stderr().lock();
     if !set.unconverted.is_empty() {
         let _ = writeln!(
