@@ -411,13 +411,179 @@ impl Context<'_> {
     }
 }
 
+thread_local! {
+    /// A record's text folded to ASCII lower case (one buffer per thread).
+    static FOLDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Which literals a record holds, as [`LiteralSearch`] found them (one buffer per thread).
+    static SEEN: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether a record's text holds an escape that could hide a literal (`\\u`, `\\/`).
+fn escaped(text: &[u8]) -> bool {
+    memchr::memchr_iter(b'\\', text).any(|at| matches!(text.get(at + 1), Some(b'u' | b'/')))
+}
+
+/// `text` folded to ASCII lower case into `out`.
+fn fold(text: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(text.iter().map(u8::to_ascii_lowercase));
+}
+
+/// The literal index of the few rules a record is a candidate for: searching for a few
+/// literals skips most of a record with SIMD, where one automaton of every rule's literals
+/// steps through it byte by byte.
+pub struct CandidateScan {
+    /// The rules, in the order the index numbers them.
+    rules: Vec<usize>,
+    index: LiteralIndex,
+}
+
+impl CandidateScan {
+    /// The rules.
+    pub fn rules(&self) -> &[usize] {
+        &self.rules
+    }
+
+    /// The rules whose literal clauses all hold on `text` (those with none always do).
+    pub fn admitted(&self, text: &[u8]) -> Vec<usize> {
+        let index = &self.index;
+        let restricted = (0..self.rules.len()).any(|r| index.restricts(r));
+        // A text holding an escape counts as containing every literal.
+        if !restricted || escaped(text) {
+            return self.rules.clone();
+        }
+        FOLDED.with(|folded| {
+            let mut folded = folded.borrow_mut();
+            fold(text, &mut folded);
+            SEEN.with(|found| {
+                let mut found = found.borrow_mut();
+                let mut search = LiteralSearch::new(index, &folded, &mut found);
+                (0..self.rules.len())
+                    .filter(|i| search.admits(*i))
+                    .map(|i| self.rules[i])
+                    .collect()
+            })
+        })
+    }
+}
+
+/// Which literals one folded text contains, each searched for once, when first asked:
+/// a clause of a few literals by SIMD substring searches, a longer one by one automaton
+/// pass over the text for every literal.
+struct LiteralSearch<'a> {
+    index: &'a LiteralIndex,
+    text: &'a [u8],
+    /// Per literal: 0 not yet searched, 1 absent, 2 present.
+    found: &'a mut Vec<u8>,
+    scanned: bool,
+}
+
+impl<'a> LiteralSearch<'a> {
+    fn new(index: &'a LiteralIndex, text: &'a [u8], found: &'a mut Vec<u8>) -> Self {
+        found.clear();
+        found.resize(index.literals, 0);
+        LiteralSearch {
+            index,
+            text,
+            found,
+            scanned: false,
+        }
+    }
+
+    /// Whether literal `id` is in the text, searched alone.
+    fn contains(&mut self, id: usize) -> bool {
+        if self.found[id] == 0 {
+            let present = self.index.finders[id].find(self.text).is_some();
+            self.found[id] = if present { 2 } else { 1 };
+        }
+        self.found[id] == 2
+    }
+
+    /// Whether literal `id` is in the text, after one automaton pass for every literal.
+    fn contains_scanned(&mut self, id: usize) -> bool {
+        if !self.scanned {
+            self.scanned = true;
+            self.found.iter_mut().for_each(|f| *f = 1);
+            if let Some(automaton) = &self.index.automaton {
+                for hit in automaton.find_overlapping_iter(self.text) {
+                    self.found[hit.pattern().as_usize()] = 2;
+                }
+            }
+        }
+        self.found[id] == 2
+    }
+
+    /// Whether every clause of rule `rule` holds; its gate (a short clause) first.
+    fn admits(&mut self, rule: usize) -> bool {
+        let Some(clauses) = self.index.clauses.get(rule) else {
+            return true;
+        };
+        let gate = self.index.gates.get(rule).copied().flatten();
+        let mut order = gate
+            .into_iter()
+            .chain((0..clauses.len()).filter(|c| Some(*c) != gate));
+        order.all(|c| {
+            let clause = &clauses[c];
+            if clause.len() <= GATE_LITERALS && !self.scanned {
+                clause.iter().any(|id| self.contains(*id))
+            } else {
+                clause.iter().any(|id| self.contains_scanned(*id))
+            }
+        })
+    }
+}
+
+/// [`CandidateScan`]s built once per distinct set of rules.
+pub struct CandidateScans {
+    allowed: Vec<Allowed>,
+    built: std::sync::RwLock<HashMap<Vec<u16>, std::sync::Arc<CandidateScan>>>,
+}
+
+impl CandidateScans {
+    /// Scans over the rules whose necessary conditions are `allowed` (in rule order).
+    pub fn new(allowed: Vec<Allowed>) -> CandidateScans {
+        CandidateScans {
+            allowed,
+            built: Default::default(),
+        }
+    }
+
+    /// The scan for the rules `rules` (indexes into the rule order).
+    pub fn for_rules(&self, rules: &[u16]) -> crate::Result<std::sync::Arc<CandidateScan>> {
+        if let Some(found) = self.built.read().ok().and_then(|b| b.get(rules).cloned()) {
+            return Ok(found);
+        }
+        let subset: Vec<Allowed> = rules
+            .iter()
+            .map(|r| self.allowed.get(*r as usize).cloned().unwrap_or_default())
+            .collect();
+        let scan = std::sync::Arc::new(CandidateScan {
+            rules: rules.iter().map(|r| *r as usize).collect(),
+            index: LiteralIndex::new(&subset)?,
+        });
+        if let Ok(mut built) = self.built.write() {
+            built.insert(rules.to_vec(), std::sync::Arc::clone(&scan));
+        }
+        Ok(scan)
+    }
+}
+
 /// Every rule's literal clauses, searched in one pass over a record's text.
 pub struct LiteralIndex {
     automaton: Option<aho_corasick::AhoCorasick>,
     literals: usize,
     /// Per rule: its clauses, as literal ids.
     clauses: Vec<Vec<Vec<usize>>>,
+    /// Per rule: the clause checked first, one of at most [`GATE_LITERALS`] literals (the
+    /// one whose shortest literal is longest): most records lack it, and a few SIMD
+    /// searches say so.
+    gates: Vec<Option<usize>>,
+    /// Per literal: a substring search for it, folded to lower case.
+    finders: Vec<memchr::memmem::Finder<'static>>,
 }
+
+/// The most literals a gate clause may have.
+const GATE_LITERALS: usize = 4;
 
 impl LiteralIndex {
     /// The index of the rules' necessary conditions, in rule order.
@@ -443,16 +609,38 @@ impl LiteralIndex {
             }
             clauses.push(rule);
         }
+        let gates = clauses
+            .iter()
+            .map(|rule: &Vec<Vec<usize>>| {
+                let shortest = |clause: &Vec<usize>| {
+                    clause.iter().map(|id| texts[*id].len()).min().unwrap_or(0)
+                };
+                rule.iter()
+                    .enumerate()
+                    .filter(|(_, clause)| !clause.is_empty() && clause.len() <= GATE_LITERALS)
+                    .max_by_key(|(_, clause)| (shortest(clause), std::cmp::Reverse(clause.len())))
+                    .map(|(c, _)| c)
+            })
+            .collect();
+        let finders = texts
+            .iter()
+            .map(|text| {
+                let text = text.to_ascii_lowercase();
+                memchr::memmem::Finder::new(text.as_bytes()).into_owned()
+            })
+            .collect();
         let automaton = if texts.is_empty() {
             None
         } else {
             // A full DFA is the fastest search; a rule set too large for one gets the
-            // automaton the crate chooses.
+            // automaton the crate chooses. The texts are searched folded to lower case
+            // rather than with the automaton ignoring case, which would turn off its SIMD
+            // prefilters (memmem, Teddy): what makes a search for a few literals fast.
+            let lower: Vec<String> = texts.iter().map(|t| t.to_ascii_lowercase()).collect();
             let build = |kind| {
                 aho_corasick::AhoCorasick::builder()
-                    .ascii_case_insensitive(true)
                     .kind(kind)
-                    .build(&texts)
+                    .build(&lower)
             };
             Some(
                 build(Some(aho_corasick::AhoCorasickKind::DFA))
@@ -464,21 +652,32 @@ impl LiteralIndex {
             automaton,
             literals: texts.len(),
             clauses,
+            gates,
+            finders,
         })
     }
 
     /// Which literals `text` contains, in `seen` (all of them when the text holds an escape
     /// that could hide one: `\u`, `\/`).
     pub fn scan(&self, text: &[u8], seen: &mut Vec<bool>) {
-        seen.clear();
-        let escaped = memchr::memmem::find(text, b"\\u").is_some()
-            || memchr::memmem::find(text, b"\\/").is_some();
-        seen.resize(self.literals, escaped);
-        if escaped {
+        if escaped(text) {
+            seen.clear();
+            seen.resize(self.literals, true);
             return;
         }
+        FOLDED.with(|folded| {
+            let mut folded = folded.borrow_mut();
+            fold(text, &mut folded);
+            self.scan_folded(&folded, seen);
+        });
+    }
+
+    /// [`LiteralIndex::scan`] of a text without escapes, already folded to lower case.
+    fn scan_folded(&self, folded: &[u8], seen: &mut Vec<bool>) {
+        seen.clear();
+        seen.resize(self.literals, false);
         if let Some(automaton) = &self.automaton {
-            for found in automaton.find_overlapping_iter(text) {
+            for found in automaton.find_overlapping_iter(folded) {
                 seen[found.pattern().as_usize()] = true;
             }
         }
@@ -498,5 +697,51 @@ impl LiteralIndex {
     /// Whether rule `rule` has literal clauses.
     pub fn restricts(&self, rule: usize) -> bool {
         self.clauses.get(rule).is_some_and(|c| !c.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn needs(clauses: &[&[&str]]) -> Allowed {
+        Allowed {
+            columns: None,
+            literals: clauses
+                .iter()
+                .map(|c| c.iter().map(|l| l.to_string()).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_record_is_admitted_for_the_rules_whose_every_clause_it_holds() {
+        let many: Vec<String> = (0..9).map(|i| format!("Action{i}Name")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let scans = CandidateScans::new(vec![
+            // One short clause: decided by substring searches.
+            needs(&[&["401", "403"]]),
+            // Two clauses: the gate (longest shortest literal) and another.
+            needs(&[&["AssumedRole"], &["Role"]]),
+            // A long clause: the automaton pass.
+            needs(&[&["iam"], &many]),
+            // No literal at all: always admitted.
+            Allowed::all(),
+        ]);
+        let scan = scans.for_rules(&[0, 1, 2, 3]).unwrap();
+        let admitted = |text: &str| scan.admitted(text.as_bytes());
+        assert_eq!(admitted(r#"{"code":200,"t":"Role"}"#), vec![3]);
+        assert_eq!(admitted(r#"{"code":403}"#), vec![0, 3]);
+        // ASCII case is ignored, and a literal may overlap another.
+        assert_eq!(admitted(r#"{"type":"ASSUMEDROLE"}"#), vec![1, 3]);
+        assert_eq!(admitted(r#"{"src":"IAM","e":"action7name"}"#), vec![2, 3]);
+        assert_eq!(admitted(r#"{"src":"iam","e":"Action9Name"}"#), vec![3]);
+        // An escape could hide any literal: every rule is evaluated.
+        assert_eq!(admitted(r#"{"e":"\u0041"}"#), vec![0, 1, 2, 3]);
+        // The same subset is built once.
+        assert!(std::sync::Arc::ptr_eq(
+            &scan,
+            &scans.for_rules(&[0, 1, 2, 3]).unwrap()
+        ));
     }
 }

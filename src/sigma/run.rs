@@ -10,7 +10,7 @@ use rsigma_eval::{EvaluationResult, evaluate_rule};
 
 use super::correlate;
 pub use super::hit::{Hit, describe_match};
-use super::prefilter::{self, Allowed, ColumnValues, LiteralIndex};
+use super::prefilter::{self, Allowed, CandidateScans, ColumnValues};
 use super::reader::RecordReader;
 use super::record::RecordEvent;
 use super::rules::RuleSet;
@@ -113,7 +113,7 @@ fn run_with(
         }
     }
     let reader = RecordReader::new(store, frame)?;
-    let index = LiteralIndex::new(&allowed)?;
+    let scans = CandidateScans::new(allowed);
     let mut matched = Vec::new();
     let candidates = match tap {
         Some(tap) => take_tapped(tap, &reader, candidates, &mut run, &mut matched),
@@ -132,7 +132,7 @@ fn run_with(
     let (first, second) = candidates.split_at(split.min(candidates.len()));
     let context = Evaluation {
         reader: &reader,
-        index: &index,
+        scans: &scans,
         set,
     };
     let (a, b) = std::thread::scope(|scope| {
@@ -217,7 +217,7 @@ fn take_tapped(
 /// What the evaluation of some candidates needs.
 struct Evaluation<'a> {
     reader: &'a RecordReader<'a>,
-    index: &'a LiteralIndex,
+    scans: &'a CandidateScans,
     set: &'a RuleSet,
 }
 
@@ -237,8 +237,6 @@ impl Evaluation<'_> {
     /// contain, and evaluates those.
     fn part(&self, candidates: &[(u32, Vec<u16>)]) -> Part {
         let mut part = Part::default();
-        let mut seen = Vec::new();
-        let mut kept: Vec<usize> = Vec::new();
         self.reader.each_raw(
             candidates,
             |(row, _)| *row,
@@ -253,16 +251,11 @@ impl Evaluation<'_> {
                         return;
                     }
                 };
-                kept.clear();
-                if rules.iter().any(|r| self.index.restricts(*r as usize)) {
-                    self.index.scan(raw, &mut seen);
-                }
-                kept.extend(
-                    rules
-                        .iter()
-                        .map(|r| *r as usize)
-                        .filter(|r| !self.index.restricts(*r) || self.index.admits(*r, &seen)),
-                );
+                // A scan that cannot be built narrows nothing.
+                let kept = match self.scans.for_rules(rules) {
+                    Ok(scan) => scan.admitted(raw),
+                    Err(_) => rules.iter().map(|r| *r as usize).collect(),
+                };
                 if kept.is_empty() {
                     return;
                 }

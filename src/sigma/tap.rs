@@ -6,7 +6,6 @@
 //! [`super::run`] does on records read again; the matches are kept by where the record was
 //! read from, so a run over any frame of these events pairs each row with its own matches.
 
-use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -14,7 +13,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use rsigma_eval::{EvaluationResult, evaluate_rule};
 
 use super::hit::describe_match;
-use super::prefilter::{self, Allowed, ColumnValues, LiteralIndex};
+use super::prefilter::{self, Allowed, CandidateScan, CandidateScans, ColumnValues};
 use super::reader::bare_record;
 use super::record::RecordEvent;
 use super::rules::RuleSet;
@@ -41,11 +40,12 @@ type ColumnIds = (Option<u32>, Option<u32>, Option<u32>);
 /// A rule set evaluated on each record as it is loaded.
 pub struct SigmaTap {
     set: Arc<RuleSet>,
-    index: LiteralIndex,
+    scans: CandidateScans,
     /// Per provider name: the rules of its log sources.
     by_provider: HashMap<&'static str, Vec<u16>>,
-    /// Per (provider, log type, action): the rules such a record may match.
-    candidates: RwLock<HashMap<ColumnIds, Arc<[u16]>>>,
+    /// Per (provider, log type, action): the rules such a record may match, with the scan
+    /// for their literals (`None`: no rule).
+    candidates: RwLock<HashMap<ColumnIds, Option<Arc<CandidateScan>>>>,
     /// Matches by (input id, offset of the record).
     matches: Mutex<HashMap<(u32, u64), Vec<TapMatch>>>,
     /// Inputs whose records the tap saw.
@@ -60,11 +60,6 @@ pub struct SigmaTap {
     errors: Mutex<Vec<String>>,
 }
 
-thread_local! {
-    /// The literals found in the record being evaluated (one buffer per loader thread).
-    static SEEN: RefCell<Vec<bool>> = const { RefCell::new(Vec::new()) };
-}
-
 impl SigmaTap {
     /// A tap evaluating `set`'s detection rules.
     pub fn new(set: Arc<RuleSet>) -> crate::Result<SigmaTap> {
@@ -75,7 +70,7 @@ impl SigmaTap {
             .iter()
             .map(|r| prefilter::allowed(r, &values))
             .collect();
-        let index = LiteralIndex::new(&allowed)?;
+        let scans = CandidateScans::new(allowed);
         let mut by_provider: HashMap<&'static str, Vec<u16>> = HashMap::new();
         for (i, rule) in set.rules.iter().enumerate() {
             let i = u16::try_from(i).unwrap_or(u16::MAX);
@@ -87,7 +82,7 @@ impl SigmaTap {
         let evaluated = (0..set.rules.len()).map(|_| AtomicUsize::new(0)).collect();
         Ok(SigmaTap {
             set,
-            index,
+            scans,
             by_provider,
             candidates: RwLock::default(),
             matches: Mutex::default(),
@@ -158,7 +153,7 @@ impl SigmaTap {
 
     /// The rules a record with these column ids may match (as [`super::run`] decides them
     /// per row), computed once per distinct ids.
-    fn candidates_for(&self, ids: ColumnIds) -> Arc<[u16]> {
+    fn candidates_for(&self, ids: ColumnIds) -> Option<Arc<CandidateScan>> {
         if let Some(found) = self
             .candidates
             .read()
@@ -172,7 +167,7 @@ impl SigmaTap {
         let provider = provider.and_then(|p| dictionaries.category_name(PROVIDER, p));
         let log_type = log_type.and_then(|t| dictionaries.category_name(LOG_TYPE, t));
         let action = action.and_then(|a| dictionaries.category_name(ACTION, a));
-        let rules: Arc<[u16]> = provider
+        let rules: Vec<u16> = provider
             .and_then(|p| self.by_provider.get(p))
             .map(|list| {
                 list.iter()
@@ -185,10 +180,19 @@ impl SigmaTap {
                     .collect()
             })
             .unwrap_or_default();
+        // A scan that cannot be built narrows nothing: every candidate is evaluated.
+        let scan = (!rules.is_empty())
+            .then(|| self.scans.for_rules(&rules).ok())
+            .flatten();
+        let scan = match scan {
+            Some(scan) => Some(scan),
+            None if rules.is_empty() => None,
+            None => CandidateScans::new(Vec::new()).for_rules(&rules).ok(),
+        };
         if let Ok(mut candidates) = self.candidates.write() {
-            candidates.insert(ids, Arc::clone(&rules));
+            candidates.insert(ids, scan.clone());
         }
-        rules
+        scan
     }
 
     fn unreadable(&self, record: &TappedRecord<'_>, reason: String) {
@@ -226,21 +230,11 @@ impl RecordTap for SigmaTap {
         if record.table_row {
             return;
         }
-        let rules = self.candidates_for((record.provider, record.log_type, record.action));
-        if rules.is_empty() {
+        let Some(scan) = self.candidates_for((record.provider, record.log_type, record.action))
+        else {
             return;
-        }
-        let kept: Vec<usize> = SEEN.with(|seen| {
-            let mut seen = seen.borrow_mut();
-            if rules.iter().any(|r| self.index.restricts(*r as usize)) {
-                self.index.scan(record.raw, &mut seen);
-            }
-            rules
-                .iter()
-                .map(|r| *r as usize)
-                .filter(|r| !self.index.restricts(*r) || self.index.admits(*r, &seen))
-                .collect()
-        });
+        };
+        let kept = scan.admitted(record.raw);
         if kept.is_empty() {
             return;
         }
