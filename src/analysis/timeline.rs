@@ -303,26 +303,7 @@ fn count_buckets(
     bucket: i64,
     spec: &TimelineSpec,
 ) -> Result<BucketCounts> {
-    let grouped = timed
-        .clone()
-        .group_by([
-            local.clone().floor_div(lit(bucket)).alias(BUCKET),
-            key_expr(&spec.by),
-        ])
-        .agg([len().cast(DataType::UInt64).alias(COUNT)])
-        .collect()
-        .map_err(Error::polars("counting timeline buckets"))?;
-    let buckets: Vec<i64> = grouped
-        .column(BUCKET)
-        .map_err(Error::polars("timeline"))?
-        .as_materialized_series()
-        .i64()
-        .map_err(Error::polars("timeline"))?
-        .iter()
-        .map(|b| b.unwrap_or(0))
-        .collect();
-    let keys = grouped_keys(&grouped, &spec.by, &category_names(&spec.by))?;
-    let counts = grouped_counts(&grouped)?;
+    let (buckets, keys, counts) = grouped_buckets(timed, local, bucket, &spec.by)?;
     let mut sums: HashMap<&Key, u64> = HashMap::new();
     for (k, n) in keys.iter().zip(&counts) {
         *sums.entry(k).or_default() += n;
@@ -336,6 +317,36 @@ fn count_buckets(
     })
 }
 
+/// Counts per (bucket, lane value) of the timed events: bucket indexes, lane values, counts.
+fn grouped_buckets(
+    timed: &LazyFrame,
+    local: &Expr,
+    bucket: i64,
+    by: &str,
+) -> Result<(Vec<i64>, Vec<Key>, Vec<u64>)> {
+    let grouped = timed
+        .clone()
+        .group_by([
+            local.clone().floor_div(lit(bucket)).alias(BUCKET),
+            key_expr(by),
+        ])
+        .agg([len().cast(DataType::UInt64).alias(COUNT)])
+        .collect()
+        .map_err(Error::polars("counting timeline buckets"))?;
+    let buckets: Vec<i64> = grouped
+        .column(BUCKET)
+        .map_err(Error::polars("timeline"))?
+        .as_materialized_series()
+        .i64()
+        .map_err(Error::polars("timeline"))?
+        .iter()
+        .map(|b| b.unwrap_or(0))
+        .collect();
+    let keys = grouped_keys(&grouped, by, &category_names(by))?;
+    let counts = grouped_counts(&grouped)?;
+    Ok((buckets, keys, counts))
+}
+
 /// Builds a timeline of a (filtered) frame. Events without a time are not counted.
 ///
 /// The bucket is widened when it would make more than [`MAX_TIMELINE_BUCKETS`] buckets (or
@@ -344,19 +355,8 @@ fn count_buckets(
 pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
     check_column(&spec.by)?;
     let timed = frame.clone().lazy().filter(col(TIME).is_not_null());
-    let times = frame.column(TIME).map_err(Error::polars("reading times"))?;
-    let physical = times.as_materialized_series().to_physical_repr();
-    let ca = physical.i64().map_err(Error::polars("reading times"))?;
-    let empty = |bucket: i64| Timeline {
-        by: spec.by.clone(),
-        bucket,
-        starts: vec![],
-        lanes: vec![],
-        totals: vec![],
-        widened: None,
-    };
-    let (Some(first), Some(last)) = (ca.min(), ca.max()) else {
-        return Ok(empty(spec.bucket.unwrap_or(HOUR)));
+    let (Some(first), Some(last)) = time_span(frame)? else {
+        return Ok(empty_timeline(spec, spec.bucket.unwrap_or(HOUR)));
     };
     let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
     let (lo, hi) = local_bounds(&spec.tz, first, last);
@@ -371,10 +371,63 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         bucket = coarser;
         counted = count_buckets(&timed, &local, bucket, spec)?;
     }
+    let plan = Plan {
+        first,
+        last,
+        lo,
+        hi,
+        bucket,
+        limit,
+    };
+    assemble(spec, &plan, &counted)
+}
+
+/// The earliest and latest event time of a frame.
+fn time_span(frame: &DataFrame) -> Result<(Option<i64>, Option<i64>)> {
+    let times = frame.column(TIME).map_err(Error::polars("reading times"))?;
+    let physical = times.as_materialized_series().to_physical_repr();
+    let ca = physical.i64().map_err(Error::polars("reading times"))?;
+    Ok((ca.min(), ca.max()))
+}
+
+fn empty_timeline(spec: &TimelineSpec, bucket: i64) -> Timeline {
+    Timeline {
+        by: spec.by.clone(),
+        bucket,
+        starts: vec![],
+        lanes: vec![],
+        totals: vec![],
+        widened: None,
+    }
+}
+
+/// How a timeline's events are bucketed: their time span (UTC and local) and the bucket.
+#[derive(Debug, Clone)]
+struct Plan {
+    first: i64,
+    last: i64,
+    /// The local wall-clock span.
+    lo: i64,
+    hi: i64,
+    bucket: i64,
+    /// The most buckets the lanes leave room for ([`bucket_limit`]).
+    limit: usize,
+}
+
+/// The timeline of the counted buckets.
+fn assemble(spec: &TimelineSpec, plan: &Plan, counted: &BucketCounts) -> Result<Timeline> {
+    let Plan {
+        first,
+        last,
+        lo,
+        hi,
+        bucket,
+        limit,
+    } = *plan;
     let (Some(&first_bucket), Some(&last_bucket)) =
         (counted.buckets.iter().min(), counted.buckets.iter().max())
     else {
-        return Ok(empty(bucket));
+        return Ok(empty_timeline(spec, bucket));
     };
     // The local bounds saturate where the vectorized local time would wrap around (instants
     // near the ends of i64); refuse rather than allocate if the buckets disagree with them.
@@ -441,4 +494,141 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         totals,
         widened,
     })
+}
+
+/// What a timeline needs of all its events before it can count them per bucket: their time
+/// span and the timed events per lane value. Computed over parts of the events (files of a
+/// lake) and [`add`](TimelineSpan::add)ed up; then a [`TimelineCounter`] counts the same
+/// parts again into the buckets, giving the timeline of all the events while holding only
+/// the lanes' totals and the counts per bucket and lane.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineSpan {
+    first: Option<i64>,
+    last: Option<i64>,
+    lanes: HashMap<Key, u64>,
+}
+
+impl TimelineSpan {
+    /// The span of `events` (holding [`Spec::columns`]).
+    pub fn of(events: &DataFrame, spec: &TimelineSpec) -> Result<TimelineSpan> {
+        check_column(&spec.by)?;
+        let (first, last) = time_span(events)?;
+        let grouped = events
+            .clone()
+            .lazy()
+            .filter(col(TIME).is_not_null())
+            .group_by([key_expr(&spec.by)])
+            .agg([len().cast(DataType::UInt64).alias(COUNT)])
+            .collect()
+            .map_err(Error::polars("counting timeline lanes"))?;
+        let keys = grouped_keys(&grouped, &spec.by, &category_names(&spec.by))?;
+        let counts = grouped_counts(&grouped)?;
+        Ok(TimelineSpan {
+            first,
+            last,
+            lanes: keys.into_iter().zip(counts).collect(),
+        })
+    }
+
+    /// Adds the span of other events.
+    pub fn add(&mut self, other: TimelineSpan) {
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = self.last.max(other.last);
+        for (key, n) in other.lanes {
+            *self.lanes.entry(key).or_default() += n;
+        }
+    }
+
+    /// The counter of the timeline of these events: the bucket and the lanes are decided
+    /// as [`timeline`] decides them.
+    pub fn counter(self, spec: &TimelineSpec) -> TimelineCounter {
+        let sums: HashMap<&Key, u64> = self.lanes.iter().map(|(k, n)| (k, *n)).collect();
+        let shown = top_with_other(sums, spec.top);
+        let plan = match (self.first, self.last) {
+            (Some(first), Some(last)) => {
+                let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
+                let (lo, hi) = local_bounds(&spec.tz, first, last);
+                let bucket = widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS);
+                let limit = bucket_limit(shown.len());
+                Some((
+                    Plan {
+                        first,
+                        last,
+                        lo,
+                        hi,
+                        bucket: widen_bucket(lo, hi, bucket, limit),
+                        limit,
+                    },
+                    local_time_expr(&spec.tz, first, last),
+                ))
+            }
+            _ => None,
+        };
+        TimelineCounter {
+            spec: spec.clone(),
+            plan,
+            shown,
+            cells: HashMap::new(),
+        }
+    }
+}
+
+/// Counts parts of a timeline's events into its buckets (see [`TimelineSpan`]).
+#[derive(Debug, Clone)]
+pub struct TimelineCounter {
+    spec: TimelineSpec,
+    /// None when no event has a time.
+    plan: Option<(Plan, Expr)>,
+    /// The lanes shown, with their totals over all the events.
+    shown: Vec<(Key, u64)>,
+    /// Events per (bucket index, shown lane); lanes not shown are counted as "(other)".
+    cells: HashMap<(i64, Key), u64>,
+}
+
+impl TimelineCounter {
+    /// Counts `events` (a part of those the span was made of) into the buckets.
+    pub fn add(&mut self, events: &DataFrame) -> Result<()> {
+        let Some((plan, local)) = &self.plan else {
+            return Ok(());
+        };
+        let timed = events.clone().lazy().filter(col(TIME).is_not_null());
+        let (buckets, keys, counts) = grouped_buckets(&timed, local, plan.bucket, &self.spec.by)?;
+        let lanes: HashMap<&Key, ()> = self.shown.iter().map(|(k, _)| (k, ())).collect();
+        for ((bucket, key), n) in buckets.into_iter().zip(keys).zip(counts) {
+            let lane = if lanes.contains_key(&key) {
+                key
+            } else {
+                Key::Other
+            };
+            *self.cells.entry((bucket, lane)).or_default() += n;
+        }
+        Ok(())
+    }
+
+    /// Counts per bucket and lane held (at most the buckets times the lanes).
+    pub fn cells(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// The timeline of every event counted.
+    pub fn finish(self) -> Result<Timeline> {
+        let Some((plan, _)) = self.plan else {
+            return Ok(empty_timeline(&self.spec, self.spec.bucket.unwrap_or(HOUR)));
+        };
+        let mut counted = BucketCounts {
+            buckets: Vec::with_capacity(self.cells.len()),
+            keys: Vec::with_capacity(self.cells.len()),
+            counts: Vec::with_capacity(self.cells.len()),
+            shown: self.shown,
+        };
+        for ((bucket, key), n) in self.cells {
+            counted.buckets.push(bucket);
+            counted.keys.push(key);
+            counted.counts.push(n);
+        }
+        assemble(&self.spec, &plan, &counted)
+    }
 }
