@@ -31,7 +31,7 @@ pub use select::{CompiledView, Selection, select, select_rows, selected_frame};
 pub use sql::sql;
 pub use summary::{SourceSummary, Summary, summarize};
 pub use timeline::{
-    BUCKETS, Lane, MAX_TIMELINE_BUCKETS, MAX_TIMELINE_CELLS, Timeline, TimelineCounter,
+    BUCKETS, Counted, Lane, MAX_TIMELINE_BUCKETS, MAX_TIMELINE_CELLS, Timeline, TimelineCounter,
     TimelineSpan, Widening, auto_bucket, bucket_count, bucket_label, format_local, local_time_expr,
     parse_bucket, timeline, widen_bucket,
 };

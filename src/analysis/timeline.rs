@@ -416,14 +416,7 @@ struct Plan {
 
 /// The timeline of the counted buckets.
 fn assemble(spec: &TimelineSpec, plan: &Plan, counted: &BucketCounts) -> Result<Timeline> {
-    let Plan {
-        first,
-        last,
-        lo,
-        hi,
-        bucket,
-        limit,
-    } = *plan;
+    let (bucket, limit, (lo, hi)) = (plan.bucket, plan.limit, (plan.lo, plan.hi));
     let (Some(&first_bucket), Some(&last_bucket)) =
         (counted.buckets.iter().min(), counted.buckets.iter().max())
     else {
@@ -437,8 +430,8 @@ fn assemble(spec: &TimelineSpec, plan: &Plan, counted: &BucketCounts) -> Result<
         _ => {
             return Err(Error::Invalid(format!(
                 "cannot count times from {} to {} in at most {limit} buckets",
-                crate::text::format_time_utc(first),
-                crate::text::format_time_utc(last)
+                crate::text::format_time_utc(plan.first),
+                crate::text::format_time_utc(plan.last)
             )));
         }
     };
@@ -497,37 +490,21 @@ fn assemble(spec: &TimelineSpec, plan: &Plan, counted: &BucketCounts) -> Result<
 }
 
 /// What a timeline needs of all its events before it can count them per bucket: their time
-/// span and the timed events per lane value. Computed over parts of the events (files of a
-/// lake) and [`add`](TimelineSpan::add)ed up; then a [`TimelineCounter`] counts the same
-/// parts again into the buckets, giving the timeline of all the events while holding only
-/// the lanes' totals and the counts per bucket and lane.
+/// span. Computed over parts of the events (files of a lake) from their times alone and
+/// [`add`](TimelineSpan::add)ed up; then a [`TimelineCounter`] counts the same parts into
+/// buckets and lanes, giving the timeline of all the events while holding only the counts
+/// per bucket and lane value.
 #[derive(Debug, Clone, Default)]
 pub struct TimelineSpan {
     first: Option<i64>,
     last: Option<i64>,
-    lanes: HashMap<Key, u64>,
 }
 
 impl TimelineSpan {
-    /// The span of `events` (holding [`Spec::columns`]).
-    pub fn of(events: &DataFrame, spec: &TimelineSpec) -> Result<TimelineSpan> {
-        check_column(&spec.by)?;
+    /// The span of `events` (holding `time`).
+    pub fn of(events: &DataFrame) -> Result<TimelineSpan> {
         let (first, last) = time_span(events)?;
-        let grouped = events
-            .clone()
-            .lazy()
-            .filter(col(TIME).is_not_null())
-            .group_by([key_expr(&spec.by)])
-            .agg([len().cast(DataType::UInt64).alias(COUNT)])
-            .collect()
-            .map_err(Error::polars("counting timeline lanes"))?;
-        let keys = grouped_keys(&grouped, &spec.by, &category_names(&spec.by))?;
-        let counts = grouped_counts(&grouped)?;
-        Ok(TimelineSpan {
-            first,
-            last,
-            lanes: keys.into_iter().zip(counts).collect(),
-        })
+        Ok(TimelineSpan { first, last })
     }
 
     /// Adds the span of other events.
@@ -537,42 +514,35 @@ impl TimelineSpan {
             (a, b) => a.or(b),
         };
         self.last = self.last.max(other.last);
-        for (key, n) in other.lanes {
-            *self.lanes.entry(key).or_default() += n;
-        }
     }
 
-    /// The counter of the timeline of these events: the bucket and the lanes are decided
-    /// as [`timeline`] decides them.
-    pub fn counter(self, spec: &TimelineSpec) -> TimelineCounter {
-        let sums: HashMap<&Key, u64> = self.lanes.iter().map(|(k, n)| (k, *n)).collect();
-        let shown = top_with_other(sums, spec.top);
+    /// The counter of the timeline of these events, at the bucket [`timeline`] counts with
+    /// first.
+    pub fn counter(self, spec: &TimelineSpec) -> Result<TimelineCounter> {
+        check_column(&spec.by)?;
         let plan = match (self.first, self.last) {
             (Some(first), Some(last)) => {
                 let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
                 let (lo, hi) = local_bounds(&spec.tz, first, last);
                 let bucket = widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS);
-                let limit = bucket_limit(shown.len());
-                Some((
-                    Plan {
-                        first,
-                        last,
-                        lo,
-                        hi,
-                        bucket: widen_bucket(lo, hi, bucket, limit),
-                        limit,
-                    },
-                    local_time_expr(&spec.tz, first, last),
-                ))
+                let plan = Plan {
+                    first,
+                    last,
+                    lo,
+                    hi,
+                    bucket,
+                    limit: MAX_TIMELINE_BUCKETS,
+                };
+                Some((plan, local_time_expr(&spec.tz, first, last)))
             }
             _ => None,
         };
-        TimelineCounter {
+        Ok(TimelineCounter {
             spec: spec.clone(),
             plan,
-            shown,
+            recounted: false,
             cells: HashMap::new(),
-        }
+        })
     }
 }
 
@@ -582,10 +552,20 @@ pub struct TimelineCounter {
     spec: TimelineSpec,
     /// None when no event has a time.
     plan: Option<(Plan, Expr)>,
-    /// The lanes shown, with their totals over all the events.
-    shown: Vec<(Key, u64)>,
-    /// Events per (bucket index, shown lane); lanes not shown are counted as "(other)".
+    /// Whether this is the second count, at the bucket the lanes left room for.
+    recounted: bool,
+    /// Events per (bucket index, lane value).
     cells: HashMap<(i64, Key), u64>,
+}
+
+/// What counting a timeline's parts gave: the timeline, or the need to count them again at
+/// a coarser bucket (many lanes share the count budget, as in [`timeline`]).
+#[derive(Debug)]
+pub enum Counted {
+    /// The timeline of every event counted.
+    Done(Timeline),
+    /// The same parts are to be counted again with this counter.
+    Again(TimelineCounter),
 }
 
 impl TimelineCounter {
@@ -596,39 +576,51 @@ impl TimelineCounter {
         };
         let timed = events.clone().lazy().filter(col(TIME).is_not_null());
         let (buckets, keys, counts) = grouped_buckets(&timed, local, plan.bucket, &self.spec.by)?;
-        let lanes: HashMap<&Key, ()> = self.shown.iter().map(|(k, _)| (k, ())).collect();
         for ((bucket, key), n) in buckets.into_iter().zip(keys).zip(counts) {
-            let lane = if lanes.contains_key(&key) {
-                key
-            } else {
-                Key::Other
-            };
-            *self.cells.entry((bucket, lane)).or_default() += n;
+            *self.cells.entry((bucket, key)).or_default() += n;
         }
         Ok(())
     }
 
-    /// Counts per bucket and lane held (at most the buckets times the lanes).
+    /// Counts per bucket and lane value held.
     pub fn cells(&self) -> usize {
         self.cells.len()
     }
 
-    /// The timeline of every event counted.
-    pub fn finish(self) -> Result<Timeline> {
-        let Some((plan, _)) = self.plan else {
-            return Ok(empty_timeline(&self.spec, self.spec.bucket.unwrap_or(HOUR)));
+    /// The timeline of every event counted, or a counter for a second count when the lanes
+    /// need a coarser bucket.
+    pub fn finish(self) -> Result<Counted> {
+        let Some((mut plan, local)) = self.plan else {
+            let bucket = self.spec.bucket.unwrap_or(HOUR);
+            return Ok(Counted::Done(empty_timeline(&self.spec, bucket)));
         };
         let mut counted = BucketCounts {
             buckets: Vec::with_capacity(self.cells.len()),
             keys: Vec::with_capacity(self.cells.len()),
             counts: Vec::with_capacity(self.cells.len()),
-            shown: self.shown,
+            shown: Vec::new(),
         };
         for ((bucket, key), n) in self.cells {
             counted.buckets.push(bucket);
             counted.keys.push(key);
             counted.counts.push(n);
         }
-        assemble(&self.spec, &plan, &counted)
+        let mut sums: HashMap<&Key, u64> = HashMap::new();
+        for (k, n) in counted.keys.iter().zip(&counted.counts) {
+            *sums.entry(k).or_default() += n;
+        }
+        counted.shown = top_with_other(sums, self.spec.top);
+        plan.limit = bucket_limit(counted.shown.len());
+        let coarser = widen_bucket(plan.lo, plan.hi, plan.bucket, plan.limit);
+        if coarser != plan.bucket && !self.recounted {
+            plan.bucket = coarser;
+            return Ok(Counted::Again(TimelineCounter {
+                spec: self.spec,
+                plan: Some((plan, local)),
+                recounted: true,
+                cells: HashMap::new(),
+            }));
+        }
+        assemble(&self.spec, &plan, &counted).map(Counted::Done)
     }
 }

@@ -11,8 +11,10 @@ use polars::prelude::DataFrame;
 
 use crate::Result;
 use crate::analysis::{
-    self, Pivot, PivotPart, PivotSpec, Spec, Timeline, TimelineSpan, TimelineSpec, ViewSpec,
+    self, Counted, Pivot, PivotPart, PivotSpec, Spec, Timeline, TimelineSpan, TimelineSpec,
+    ViewSpec,
 };
+use crate::schema::TIME;
 
 use super::query::LakeView;
 use super::scan::ScanStats;
@@ -42,9 +44,10 @@ pub fn pivot(root: &Path, view: &ViewSpec, spec: &PivotSpec) -> Result<(Pivot, S
     Ok((pivot, lake.stats))
 }
 
-/// `trailscope timeline --lake`: the timeline of the events `view` selects, in two passes
-/// over the matching files: their time span and lane totals decide the bucket and the
-/// lanes, then each file's events are counted into them.
+/// `trailscope timeline --lake`: the timeline of the events `view` selects, in passes over
+/// the matching files: their times alone decide the span and so the bucket, then each
+/// file's events are counted per bucket and lane value (a second count, at a coarser bucket,
+/// only when many lanes leave too little room, as over loaded events).
 pub fn timeline(
     root: &Path,
     view: &ViewSpec,
@@ -53,13 +56,18 @@ pub fn timeline(
     let mut lake = LakeView::open(root, view)?;
     let columns = checked_columns(spec)?;
     let mut span = TimelineSpan::default();
-    for_each_part(&mut lake, &columns, |events| {
-        span.add(TimelineSpan::of(events, spec)?);
+    for_each_part(&mut lake, &[TIME], |events| {
+        span.add(TimelineSpan::of(events)?);
         Ok(())
     })?;
-    let mut counter = span.counter(spec);
-    for_each_part(&mut lake, &columns, |events| counter.add(events))?;
-    Ok((counter.finish()?, lake.stats))
+    let mut counter = span.counter(spec)?;
+    loop {
+        for_each_part(&mut lake, &columns, |events| counter.add(events))?;
+        match counter.finish()? {
+            Counted::Done(timeline) => return Ok((timeline, lake.stats)),
+            Counted::Again(again) => counter = again,
+        }
+    }
 }
 
 /// The columns an analysis reads, checked, each once.

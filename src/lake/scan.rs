@@ -48,7 +48,7 @@ pub struct ScanStats {
     /// Events read (before filtering).
     pub rows_read: u64,
     /// Partial results merged: a pivot or timeline over a lake reduces each file's matching
-    /// events to one (a timeline reads the files twice, so counts each twice).
+    /// events to one (per pass over the files: a timeline makes two or three).
     pub parts: usize,
     /// The file columns read from some file, in the order first read.
     pub columns_read: Vec<String>,
