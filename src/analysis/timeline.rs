@@ -358,27 +358,16 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
     let (Some(first), Some(last)) = time_span(frame)? else {
         return Ok(empty_timeline(spec, spec.bucket.unwrap_or(HOUR)));
     };
-    let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
-    let (lo, hi) = local_bounds(&spec.tz, first, last);
-    let local = local_time_expr(&spec.tz, first, last);
-    let mut bucket = widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS);
-    let mut counted = count_buckets(&timed, &local, bucket, spec)?;
+    let (mut plan, local) = Plan::new(spec, first, last);
+    let mut counted = count_buckets(&timed, &local, plan.bucket, spec)?;
     // The lanes are known only now; many of them share the count budget, which can take a
     // second, coarser pass (lane totals do not depend on the bucket, so one is enough).
-    let limit = bucket_limit(counted.shown.len());
-    let coarser = widen_bucket(lo, hi, bucket, limit);
-    if coarser != bucket {
-        bucket = coarser;
-        counted = count_buckets(&timed, &local, bucket, spec)?;
+    plan.limit = bucket_limit(counted.shown.len());
+    let coarser = widen_bucket(plan.lo, plan.hi, plan.bucket, plan.limit);
+    if coarser != plan.bucket {
+        plan.bucket = coarser;
+        counted = count_buckets(&timed, &local, plan.bucket, spec)?;
     }
-    let plan = Plan {
-        first,
-        last,
-        lo,
-        hi,
-        bucket,
-        limit,
-    };
     assemble(spec, &plan, &counted)
 }
 
@@ -412,6 +401,24 @@ struct Plan {
     bucket: i64,
     /// The most buckets the lanes leave room for ([`bucket_limit`]).
     limit: usize,
+}
+
+impl Plan {
+    /// The plan of events from `first` to `last` before the lanes are known (at most
+    /// [`MAX_TIMELINE_BUCKETS`]), and the expression of their local times.
+    fn new(spec: &TimelineSpec, first: i64, last: i64) -> (Plan, Expr) {
+        let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
+        let (lo, hi) = local_bounds(&spec.tz, first, last);
+        let plan = Plan {
+            first,
+            last,
+            lo,
+            hi,
+            bucket: widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS),
+            limit: MAX_TIMELINE_BUCKETS,
+        };
+        (plan, local_time_expr(&spec.tz, first, last))
+    }
 }
 
 /// The timeline of the counted buckets.
@@ -521,20 +528,7 @@ impl TimelineSpan {
     pub fn counter(self, spec: &TimelineSpec) -> Result<TimelineCounter> {
         check_column(&spec.by)?;
         let plan = match (self.first, self.last) {
-            (Some(first), Some(last)) => {
-                let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
-                let (lo, hi) = local_bounds(&spec.tz, first, last);
-                let bucket = widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS);
-                let plan = Plan {
-                    first,
-                    last,
-                    lo,
-                    hi,
-                    bucket,
-                    limit: MAX_TIMELINE_BUCKETS,
-                };
-                Some((plan, local_time_expr(&spec.tz, first, last)))
-            }
+            (Some(first), Some(last)) => Some(Plan::new(spec, first, last)),
             _ => None,
         };
         Ok(TimelineCounter {
