@@ -1,8 +1,9 @@
 //! lake: a Parquet lake of `--lake-events` events (default 100,000,000; built once under
 //! `$HOME/.cache/trailscope/lake-<N>`, or `$TRAILSCOPE_LAKE_DIR`, by writing a generated
 //! month of 1,000,000 events `N / 1,000,000` times over with shifted times and fresh ids),
-//! then `query --lake` with a one-hour filter, an actor filter over everything, and a pivot
-//! over everything, in this process, with what each read and the peak resident memory.
+//! then `query --lake` with a one-hour filter, an actor filter over everything, a pivot and a
+//! timeline over everything (file by file, and collected in one frame as before), in this process, with what each read and each case's peak
+//! resident memory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,9 +11,9 @@ use std::time::Instant;
 
 use polars::prelude::ChunkAgg;
 
-use trailscope::analysis::{PivotSpec, ViewSpec};
+use trailscope::analysis::{PivotSpec, TimelineSpec, ViewSpec};
 use trailscope::lake::scan::ScanStats;
-use trailscope::lake::{query, replicate};
+use trailscope::lake::{aggregate, query, replicate};
 use trailscope::load::classify::Classifier;
 use trailscope::load::pipeline::LoadOptions;
 use trailscope::load::source;
@@ -36,6 +37,12 @@ fn lake_dir(events: usize) -> PathBuf {
                 .join(format!("lake-{events}"))
         }
     }
+}
+
+/// Resets the peak resident memory to the current one (Linux `clear_refs` 5), so that each
+/// case's peak is its own rather than the largest of the cases before it.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn peak_rss_mb() -> f64 {
@@ -117,6 +124,20 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
         columns: trailscope::schema::EVENT_COLUMNS.map(String::from).to_vec(),
         ..ViewSpec::default()
     };
+    let pivot_spec = PivotSpec {
+        rows: ACTION.to_string(),
+        cols: Some(PROVIDER.to_string()),
+        distinct: None,
+        top: 20,
+    };
+    let timeline_spec = TimelineSpec {
+        by: ACTOR.to_string(),
+        bucket: None,
+        tz: jiff::tz::TimeZone::UTC,
+        top: 10,
+    };
+    // Pivots and timelines over everything, as `pivot|timeline --lake` run them (file by
+    // file) and as they ran before (the matching events' columns collected in one frame).
     let cases: Vec<(&str, Case)> = vec![
         (
             "query, one hour, every column",
@@ -144,18 +165,49 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
             }),
         ),
         (
-            "pivot action x provider over everything",
+            "pivot action x provider, file by file",
             Box::new({
                 let root = root.clone();
-                let spec = PivotSpec {
-                    rows: ACTION.to_string(),
-                    cols: Some(PROVIDER.to_string()),
-                    distinct: None,
-                    top: 20,
-                };
+                let spec = pivot_spec.clone();
+                move || {
+                    let (out, stats) =
+                        aggregate::pivot(&root, &ViewSpec::default(), &spec).unwrap();
+                    (out.row_keys.len(), stats)
+                }
+            }),
+        ),
+        (
+            "timeline by actor, file by file",
+            Box::new({
+                let root = root.clone();
+                let spec = timeline_spec.clone();
+                move || {
+                    let (out, stats) =
+                        aggregate::timeline(&root, &ViewSpec::default(), &spec).unwrap();
+                    (out.starts.len(), stats)
+                }
+            }),
+        ),
+        // Last: the memory they leave behind would raise the peaks of the cases after them.
+        (
+            "pivot action x provider, one frame",
+            Box::new({
+                let root = root.clone();
+                let spec = pivot_spec.clone();
                 move || {
                     let (out, stats) = query::run(&root, &ViewSpec::default(), &spec).unwrap();
                     (out.row_keys.len(), stats)
+                }
+            }),
+        ),
+        (
+            "timeline by actor, one frame",
+            Box::new({
+                let root = root.clone();
+                let spec = timeline_spec.clone();
+                move || {
+                    let (out, stats) = query::run(&root, &ViewSpec::default(), &spec).unwrap();
+                    (out.starts.len(), stats)
                 }
             }),
         ),
@@ -164,6 +216,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
     for (name, case) in &cases {
         let mut times = Vec::new();
         let mut last = (0, ScanStats::default());
+        reset_peak_rss();
         for _ in 0..runs {
             let started = Instant::now();
             last = case();

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use polars::prelude::*;
-use trailscope::analysis::{self, PivotSpec, TimelineSpec, ViewSpec};
+use trailscope::analysis::{
+    self, Counted, PivotPart, PivotSpec, TimelineSpan, TimelineSpec, ViewSpec,
+};
 use trailscope::lake::layout::{self, RAW};
 use trailscope::lake::prune::Pruning;
 use trailscope::lake::scan::{self, ScanStats};
-use trailscope::lake::{query, write};
+use trailscope::lake::{aggregate, query, write};
 use trailscope::schema::{self, ACTION, ACTOR, EVENT_ID, PROVIDER, RAW_LINE, SOURCE, TIME};
 use trailscope::store::FrameStore;
 use trailscope::tui::{Command as TuiCommand, Harness, Settings};
@@ -295,30 +297,60 @@ fn assert_same_answers(store: &FrameStore, root: &Path, filters: &[&str]) {
         assert_eq!(got.height(), want.height(), "count of [{filter}]");
         assert_eq!(ids(&got), ids(&want), "ids of [{filter}]");
         let rows = analysis::select_rows(frame, &compiled).unwrap().rows;
-        let pivot = PivotSpec {
-            rows: ACTION.into(),
-            cols: Some(PROVIDER.into()),
-            distinct: None,
-            top: 15,
-        };
-        let want = analysis::run(frame, rows.as_ref(), &pivot).unwrap();
-        let (got, _) = query::run(root, &view, &pivot).unwrap();
-        assert_eq!(
-            trailscope::output::pivot_json(&got),
-            trailscope::output::pivot_json(&want),
-            "pivot of [{filter}]"
-        );
-        let timeline = TimelineSpec {
-            by: ACTOR.into(),
-            bucket: None,
-            tz: jiff::tz::TimeZone::UTC,
-            top: 5,
-        };
-        let want = analysis::run(frame, rows.as_ref(), &timeline).unwrap();
-        let (got, _) = query::run(root, &view, &timeline).unwrap();
-        let json = |t| trailscope::output::timeline_json(t, &jiff::tz::TimeZone::UTC);
-        assert_eq!(json(&got), json(&want), "timeline of [{filter}]");
+        for pivot in pivots() {
+            let want = analysis::run(frame, rows.as_ref(), &pivot).unwrap();
+            let (got, stats) = aggregate::pivot(root, &view, &pivot).unwrap();
+            assert_eq!(
+                trailscope::output::pivot_json(&got),
+                trailscope::output::pivot_json(&want),
+                "pivot {pivot:?} of [{filter}]"
+            );
+            // Each file's matching events became a partial result.
+            assert!(stats.parts <= stats.files_read, "{stats:?}");
+        }
+        for timeline in timelines() {
+            let want = analysis::run(frame, rows.as_ref(), &timeline).unwrap();
+            let (got, _) = aggregate::timeline(root, &view, &timeline).unwrap();
+            let json = |t| trailscope::output::timeline_json(t, &timeline.tz);
+            assert_eq!(
+                json(&got),
+                json(&want),
+                "timeline {timeline:?} of [{filter}]"
+            );
+        }
     }
+}
+
+/// Pivots across the spec: a cross table, one column, distinct counts, a top of 1.
+fn pivots() -> Vec<PivotSpec> {
+    let spec = |rows: &str, cols: Option<&str>, distinct: Option<&str>, top| PivotSpec {
+        rows: rows.into(),
+        cols: cols.map(Into::into),
+        distinct: distinct.map(Into::into),
+        top,
+    };
+    vec![
+        spec(ACTION, Some(PROVIDER), None, 15),
+        spec(ACTOR, None, None, 3),
+        spec(ACTOR, Some(ACTION), Some(schema::SRC_IP), 4),
+        spec(PROVIDER, None, Some(ACTION), 1),
+    ]
+}
+
+/// Timelines across the spec: automatic and set buckets, a zone with daylight saving, one
+/// lane, and a bucket widened for the lanes.
+fn timelines() -> Vec<TimelineSpec> {
+    let spec = |by: &str, bucket, tz: &str, top| TimelineSpec {
+        by: by.into(),
+        bucket,
+        tz: jiff::tz::TimeZone::get(tz).unwrap(),
+        top,
+    };
+    vec![
+        spec(ACTOR, None, "UTC", 5),
+        spec(PROVIDER, Some(3_600_000_000), "America/New_York", 1),
+        spec(ACTION, Some(1_000_000), "Europe/Berlin", 200),
+    ]
 }
 
 /// Filters across the language: fields, wildcards, regex, CIDR, lists, booleans, time
@@ -381,6 +413,93 @@ fn answers_over_the_lake_equal_answers_over_a_loaded_month() {
     ];
     let filters: Vec<&str> = filters.iter().map(String::as_str).collect();
     assert_same_answers(&store, dir.path(), &filters);
+}
+
+#[test]
+fn pivots_and_timelines_over_a_lake_merge_one_partial_result_per_file() {
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    export(&store, dir.path());
+    let view = ViewSpec::default();
+    let pivot_json = trailscope::output::pivot_json;
+    for spec in pivots() {
+        let (got, stats) = aggregate::pivot(dir.path(), &view, &spec).unwrap();
+        assert!(stats.files_read > 5, "{stats:?}");
+        assert_eq!(stats.parts, stats.files_read, "one part per file read");
+        // The same pivot as with the matching events collected in one frame.
+        let (whole, _) = query::run(dir.path(), &view, &spec).unwrap();
+        assert_eq!(pivot_json(&got), pivot_json(&whole), "{spec:?}");
+    }
+    for spec in timelines() {
+        let (got, stats) = aggregate::timeline(dir.path(), &view, &spec).unwrap();
+        // A pass for the span, then one or two counts, each file a part in each.
+        assert_eq!(stats.parts, stats.files_read, "{stats:?}");
+        let (whole, _) = query::run(dir.path(), &view, &spec).unwrap();
+        let json = |t| trailscope::output::timeline_json(t, &spec.tz);
+        assert_eq!(json(&got), json(&whole), "{spec:?}");
+    }
+    // Parts of a loaded frame, merged in any grouping and order, give its pivot and
+    // timeline: a distinct value or a lane split over parts is counted once.
+    let frame = store.frame();
+    let slices: Vec<DataFrame> = (0..frame.height())
+        .step_by(7)
+        .map(|offset| frame.slice(offset as i64, 7))
+        .collect();
+    assert!(slices.len() > 10);
+    for spec in pivots() {
+        let parts: Vec<PivotPart> = slices
+            .iter()
+            .map(|s| PivotPart::of(s, &spec).unwrap())
+            .collect();
+        let (first, second) = parts.split_at(parts.len() / 3);
+        let merged = PivotPart::merge(
+            vec![
+                PivotPart::merge(second.to_vec(), &spec).unwrap(),
+                PivotPart::merge(first.to_vec(), &spec).unwrap(),
+            ],
+            &spec,
+        )
+        .unwrap();
+        let want = analysis::pivot(frame, &spec).unwrap();
+        assert_eq!(
+            pivot_json(&merged.pivot(&spec).unwrap()),
+            pivot_json(&want),
+            "{spec:?}"
+        );
+    }
+    let mut timelines = timelines();
+    // A lane per event: too many lanes for the 5-minute buckets a second bucket widens to.
+    timelines.push(TimelineSpec {
+        by: EVENT_ID.into(),
+        bucket: Some(1_000_000),
+        tz: jiff::tz::TimeZone::UTC,
+        top: 5_000,
+    });
+    for spec in timelines {
+        let mut span = TimelineSpan::default();
+        for slice in slices.iter().rev() {
+            span.add(TimelineSpan::of(slice).unwrap());
+        }
+        let mut counter = span.counter(&spec).unwrap();
+        let mut counts = 0;
+        let got = loop {
+            counts += 1;
+            for slice in &slices {
+                counter.add(slice).unwrap();
+            }
+            match counter.finish().unwrap() {
+                Counted::Done(timeline) => break timeline,
+                Counted::Again(again) => counter = again,
+            }
+        };
+        // Many lanes at a fine bucket take the second, coarser count.
+        if spec.by == EVENT_ID {
+            assert_eq!(counts, 2, "{spec:?}");
+        }
+        let json = |t| trailscope::output::timeline_json(t, &spec.tz);
+        let want = analysis::timeline(frame, &spec).unwrap();
+        assert_eq!(json(&got), json(&want), "{spec:?}");
+    }
 }
 
 #[test]
@@ -467,6 +586,16 @@ fn the_cli_exports_and_queries_a_lake() {
             "json",
         ],
         vec!["timeline", "-f", "provider:gcp", "--format", "csv"],
+        // SQL over the events the filter selects.
+        vec![
+            "query",
+            "--sql",
+            "SELECT action, COUNT(*) AS n FROM events GROUP BY action ORDER BY n DESC, action",
+            "-f",
+            "provider:aws",
+            "--format",
+            "json",
+        ],
     ] {
         let mut from_lake = args.clone();
         from_lake.extend(["--lake", lake_arg]);

@@ -22,6 +22,7 @@ mod incidents;
 mod integrity;
 mod lake;
 mod lake_engines;
+mod lake_sql;
 mod lifecycle;
 mod live_findings;
 mod loader_properties;

@@ -25,15 +25,15 @@ use crate::schema::ACTOR;
 use crate::{Error, Result};
 
 pub use keys::{Counts, Key, NONE, OTHER, check_column, key_filter, value_counts};
-pub use pivot::{Pivot, pivot};
+pub use pivot::{Pivot, PivotPart, pivot};
 pub use profile::{Profile, profile, profiles};
 pub use select::{CompiledView, Selection, select, select_rows, selected_frame};
 pub use sql::sql;
 pub use summary::{SourceSummary, Summary, summarize};
 pub use timeline::{
-    BUCKETS, Lane, MAX_TIMELINE_BUCKETS, MAX_TIMELINE_CELLS, Timeline, Widening, auto_bucket,
-    bucket_count, bucket_label, format_local, local_time_expr, parse_bucket, timeline,
-    widen_bucket,
+    BUCKETS, Counted, Lane, MAX_TIMELINE_BUCKETS, MAX_TIMELINE_CELLS, Timeline, TimelineCounter,
+    TimelineSpan, Widening, auto_bucket, bucket_count, bucket_label, format_local, local_time_expr,
+    parse_bucket, timeline, widen_bucket,
 };
 
 // ---------------------------------------------------------------------------------------

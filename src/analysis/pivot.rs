@@ -187,8 +187,7 @@ fn is_sentinel(value: &AnyValue<'_>) -> bool {
     ) || matches!(value, AnyValue::String(s) if *s == OTHER)
 }
 
-/// Builds a pivot of a (filtered) frame.
-pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
+fn check_pivot_columns(spec: &PivotSpec) -> Result<()> {
     check_column(&spec.rows)?;
     if let Some(c) = &spec.cols {
         check_column(c)?;
@@ -196,6 +195,12 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
     if let Some(d) = &spec.distinct {
         check_column(d)?;
     }
+    Ok(())
+}
+
+/// Builds a pivot of a (filtered) frame.
+pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
+    check_pivot_columns(spec)?;
     let distinct = spec.distinct.as_deref();
     if distinct.is_none() {
         return count_pivot(frame, spec);
@@ -323,24 +328,38 @@ pub fn pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
 /// total, the top N and the "(other)" buckets are then derived from that small result, so a
 /// pivot costs one pass over the frame.
 fn count_pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
-    let mut group = vec![key_expr(&spec.rows)];
-    if let Some(c) = &spec.cols {
-        group.push(key_expr(c));
-    }
-    let grouped = frame
+    let grouped = count_cells(frame, spec)?;
+    count_pivot_of_cells(&grouped, spec)
+}
+
+/// The key columns of a pivot's cells: the row column, and the column column if any.
+fn cell_keys(spec: &PivotSpec) -> Vec<&str> {
+    let mut keys = vec![spec.rows.as_str()];
+    keys.extend(spec.cols.as_deref());
+    keys
+}
+
+/// Event counts ([`COUNT`]) per (row, column) physical key.
+fn count_cells(frame: &DataFrame, spec: &PivotSpec) -> Result<DataFrame> {
+    let group: Vec<Expr> = cell_keys(spec).into_iter().map(key_expr).collect();
+    frame
         .clone()
         .lazy()
         .group_by(group)
         .agg([len().cast(DataType::UInt64).alias(COUNT)])
         .collect()
-        .map_err(Error::polars("counting pivot cells"))?;
+        .map_err(Error::polars("counting pivot cells"))
+}
+
+/// A count pivot from its cells' counts ([`count_cells`], or several merged).
+fn count_pivot_of_cells(grouped: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
     let row_names = category_names(&spec.rows);
-    let row_values = grouped_keys(&grouped, &spec.rows, &row_names)?;
+    let row_values = grouped_keys(grouped, &spec.rows, &row_names)?;
     let col_values = match &spec.cols {
-        Some(c) => grouped_keys(&grouped, c, &category_names(c))?,
+        Some(c) => grouped_keys(grouped, c, &category_names(c))?,
         None => vec![Key::Null; grouped.height()],
     };
-    let counts = grouped_counts(&grouped)?;
+    let counts = grouped_counts(grouped)?;
     let mut row_sum: HashMap<&Key, u64> = HashMap::new();
     let mut col_sum: HashMap<&Key, u64> = HashMap::new();
     for ((r, c), n) in row_values.iter().zip(&col_values).zip(&counts) {
@@ -375,6 +394,104 @@ fn count_pivot(frame: &DataFrame, spec: &PivotSpec) -> Result<Pivot> {
             matrix[r][c] += n;
         }
     }
-    let total = frame.height() as u64;
+    let total = counts.iter().sum();
     Ok(Pivot::assemble(spec, rows, cols, matrix, total))
+}
+
+/// What a pivot adds up over parts of its events (files of a lake): event counts per (row,
+/// column) key, or for distinct counts each (row, column, distinct) value once. Parts
+/// [`merge`](PivotPart::merge) and the merged part gives the same pivot as all the events
+/// ([`PivotPart::pivot`]), holding the cells (or their distinct values) rather than the
+/// events. Categorical keys are dictionary ids, so parts must share the dictionaries.
+#[derive(Debug, Clone)]
+pub struct PivotPart {
+    /// Counted cells ([`COUNT`] per key), or the distinct (row, column, distinct) values.
+    cells: DataFrame,
+}
+
+impl PivotPart {
+    /// The part of `spec`'s pivot that `events` (holding [`Spec::columns`]) make.
+    pub fn of(events: &DataFrame, spec: &PivotSpec) -> Result<PivotPart> {
+        check_pivot_columns(spec)?;
+        let cells = match distinct_columns(spec) {
+            Some(columns) => unique_rows(events.clone().lazy(), &columns)?,
+            None => count_cells(events, spec)?,
+        };
+        Ok(PivotPart { cells })
+    }
+
+    /// One part holding what all of `parts` hold.
+    pub fn merge(parts: Vec<PivotPart>, spec: &PivotSpec) -> Result<PivotPart> {
+        let mut frames = parts.into_iter().map(|p| p.cells);
+        let Some(mut cells) = frames.next() else {
+            return Ok(PivotPart {
+                cells: DataFrame::empty(),
+            });
+        };
+        let mut several = false;
+        for frame in frames {
+            cells
+                .vstack_mut_owned(frame)
+                .map_err(Error::polars("merging pivot parts"))?;
+            several = true;
+        }
+        if !several {
+            return Ok(PivotPart { cells });
+        }
+        let cells = match distinct_columns(spec) {
+            Some(columns) => unique_rows(cells.lazy(), &columns)?,
+            None => {
+                let keys: Vec<Expr> = cell_keys(spec).into_iter().map(col).collect();
+                cells
+                    .lazy()
+                    .group_by(keys)
+                    .agg([col(COUNT).sum().cast(DataType::UInt64).alias(COUNT)])
+                    .collect()
+                    .map_err(Error::polars("merging pivot parts"))?
+            }
+        };
+        Ok(PivotPart { cells })
+    }
+
+    /// Rows held: the cells counted, or the distinct values kept.
+    pub fn height(&self) -> usize {
+        self.cells.height()
+    }
+
+    /// The pivot of every event the merged parts were made of.
+    pub fn pivot(&self, spec: &PivotSpec) -> Result<Pivot> {
+        if self.cells.width() == 0 {
+            // No part: the pivot of no events.
+            let empty = crate::schema::empty_frame();
+            return pivot(&empty, spec);
+        }
+        match distinct_columns(spec) {
+            // The distinct counts of the deduplicated values are those of the events.
+            Some(_) => pivot(&self.cells, spec),
+            None => count_pivot_of_cells(&self.cells, spec),
+        }
+    }
+}
+
+/// For a distinct pivot, the columns whose distinct value combinations decide it.
+fn distinct_columns(spec: &PivotSpec) -> Option<Vec<&str>> {
+    let distinct = spec.distinct.as_deref()?;
+    let mut columns = cell_keys(spec);
+    columns.push(distinct);
+    let mut unique: Vec<&str> = Vec::with_capacity(columns.len());
+    for c in columns {
+        if !unique.contains(&c) {
+            unique.push(c);
+        }
+    }
+    Some(unique)
+}
+
+/// Each combination of `columns`' values once.
+fn unique_rows(frame: LazyFrame, columns: &[&str]) -> Result<DataFrame> {
+    frame
+        .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .unique(None, UniqueKeepStrategy::Any)
+        .collect()
+        .map_err(Error::polars("keeping distinct pivot values"))
 }

@@ -303,26 +303,7 @@ fn count_buckets(
     bucket: i64,
     spec: &TimelineSpec,
 ) -> Result<BucketCounts> {
-    let grouped = timed
-        .clone()
-        .group_by([
-            local.clone().floor_div(lit(bucket)).alias(BUCKET),
-            key_expr(&spec.by),
-        ])
-        .agg([len().cast(DataType::UInt64).alias(COUNT)])
-        .collect()
-        .map_err(Error::polars("counting timeline buckets"))?;
-    let buckets: Vec<i64> = grouped
-        .column(BUCKET)
-        .map_err(Error::polars("timeline"))?
-        .as_materialized_series()
-        .i64()
-        .map_err(Error::polars("timeline"))?
-        .iter()
-        .map(|b| b.unwrap_or(0))
-        .collect();
-    let keys = grouped_keys(&grouped, &spec.by, &category_names(&spec.by))?;
-    let counts = grouped_counts(&grouped)?;
+    let (buckets, keys, counts) = grouped_buckets(timed, local, bucket, &spec.by)?;
     let mut sums: HashMap<&Key, u64> = HashMap::new();
     for (k, n) in keys.iter().zip(&counts) {
         *sums.entry(k).or_default() += n;
@@ -336,6 +317,36 @@ fn count_buckets(
     })
 }
 
+/// Counts per (bucket, lane value) of the timed events: bucket indexes, lane values, counts.
+fn grouped_buckets(
+    timed: &LazyFrame,
+    local: &Expr,
+    bucket: i64,
+    by: &str,
+) -> Result<(Vec<i64>, Vec<Key>, Vec<u64>)> {
+    let grouped = timed
+        .clone()
+        .group_by([
+            local.clone().floor_div(lit(bucket)).alias(BUCKET),
+            key_expr(by),
+        ])
+        .agg([len().cast(DataType::UInt64).alias(COUNT)])
+        .collect()
+        .map_err(Error::polars("counting timeline buckets"))?;
+    let buckets: Vec<i64> = grouped
+        .column(BUCKET)
+        .map_err(Error::polars("timeline"))?
+        .as_materialized_series()
+        .i64()
+        .map_err(Error::polars("timeline"))?
+        .iter()
+        .map(|b| b.unwrap_or(0))
+        .collect();
+    let keys = grouped_keys(&grouped, by, &category_names(by))?;
+    let counts = grouped_counts(&grouped)?;
+    Ok((buckets, keys, counts))
+}
+
 /// Builds a timeline of a (filtered) frame. Events without a time are not counted.
 ///
 /// The bucket is widened when it would make more than [`MAX_TIMELINE_BUCKETS`] buckets (or
@@ -344,37 +355,79 @@ fn count_buckets(
 pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
     check_column(&spec.by)?;
     let timed = frame.clone().lazy().filter(col(TIME).is_not_null());
+    let (Some(first), Some(last)) = time_span(frame)? else {
+        return Ok(empty_timeline(spec, spec.bucket.unwrap_or(HOUR)));
+    };
+    let (mut plan, local) = Plan::new(spec, first, last);
+    let mut counted = count_buckets(&timed, &local, plan.bucket, spec)?;
+    // The lanes are known only now; many of them share the count budget, which can take a
+    // second, coarser pass (lane totals do not depend on the bucket, so one is enough).
+    plan.limit = bucket_limit(counted.shown.len());
+    let coarser = widen_bucket(plan.lo, plan.hi, plan.bucket, plan.limit);
+    if coarser != plan.bucket {
+        plan.bucket = coarser;
+        counted = count_buckets(&timed, &local, plan.bucket, spec)?;
+    }
+    assemble(spec, &plan, &counted)
+}
+
+/// The earliest and latest event time of a frame.
+fn time_span(frame: &DataFrame) -> Result<(Option<i64>, Option<i64>)> {
     let times = frame.column(TIME).map_err(Error::polars("reading times"))?;
     let physical = times.as_materialized_series().to_physical_repr();
     let ca = physical.i64().map_err(Error::polars("reading times"))?;
-    let empty = |bucket: i64| Timeline {
+    Ok((ca.min(), ca.max()))
+}
+
+fn empty_timeline(spec: &TimelineSpec, bucket: i64) -> Timeline {
+    Timeline {
         by: spec.by.clone(),
         bucket,
         starts: vec![],
         lanes: vec![],
         totals: vec![],
         widened: None,
-    };
-    let (Some(first), Some(last)) = (ca.min(), ca.max()) else {
-        return Ok(empty(spec.bucket.unwrap_or(HOUR)));
-    };
-    let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
-    let (lo, hi) = local_bounds(&spec.tz, first, last);
-    let local = local_time_expr(&spec.tz, first, last);
-    let mut bucket = widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS);
-    let mut counted = count_buckets(&timed, &local, bucket, spec)?;
-    // The lanes are known only now; many of them share the count budget, which can take a
-    // second, coarser pass (lane totals do not depend on the bucket, so one is enough).
-    let limit = bucket_limit(counted.shown.len());
-    let coarser = widen_bucket(lo, hi, bucket, limit);
-    if coarser != bucket {
-        bucket = coarser;
-        counted = count_buckets(&timed, &local, bucket, spec)?;
     }
+}
+
+/// How a timeline's events are bucketed: their time span (UTC and local) and the bucket.
+#[derive(Debug, Clone)]
+struct Plan {
+    first: i64,
+    last: i64,
+    /// The local wall-clock span.
+    lo: i64,
+    hi: i64,
+    bucket: i64,
+    /// The most buckets the lanes leave room for ([`bucket_limit`]).
+    limit: usize,
+}
+
+impl Plan {
+    /// The plan of events from `first` to `last` before the lanes are known (at most
+    /// [`MAX_TIMELINE_BUCKETS`]), and the expression of their local times.
+    fn new(spec: &TimelineSpec, first: i64, last: i64) -> (Plan, Expr) {
+        let wanted = spec.bucket.unwrap_or_else(|| auto_bucket(first, last, 60));
+        let (lo, hi) = local_bounds(&spec.tz, first, last);
+        let plan = Plan {
+            first,
+            last,
+            lo,
+            hi,
+            bucket: widen_bucket(lo, hi, wanted, MAX_TIMELINE_BUCKETS),
+            limit: MAX_TIMELINE_BUCKETS,
+        };
+        (plan, local_time_expr(&spec.tz, first, last))
+    }
+}
+
+/// The timeline of the counted buckets.
+fn assemble(spec: &TimelineSpec, plan: &Plan, counted: &BucketCounts) -> Result<Timeline> {
+    let (bucket, limit, (lo, hi)) = (plan.bucket, plan.limit, (plan.lo, plan.hi));
     let (Some(&first_bucket), Some(&last_bucket)) =
         (counted.buckets.iter().min(), counted.buckets.iter().max())
     else {
-        return Ok(empty(bucket));
+        return Ok(empty_timeline(spec, bucket));
     };
     // The local bounds saturate where the vectorized local time would wrap around (instants
     // near the ends of i64); refuse rather than allocate if the buckets disagree with them.
@@ -384,8 +437,8 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         _ => {
             return Err(Error::Invalid(format!(
                 "cannot count times from {} to {} in at most {limit} buckets",
-                crate::text::format_time_utc(first),
-                crate::text::format_time_utc(last)
+                crate::text::format_time_utc(plan.first),
+                crate::text::format_time_utc(plan.last)
             )));
         }
     };
@@ -441,4 +494,127 @@ pub fn timeline(frame: &DataFrame, spec: &TimelineSpec) -> Result<Timeline> {
         totals,
         widened,
     })
+}
+
+/// What a timeline needs of all its events before it can count them per bucket: their time
+/// span. Computed over parts of the events (files of a lake) from their times alone and
+/// [`add`](TimelineSpan::add)ed up; then a [`TimelineCounter`] counts the same parts into
+/// buckets and lanes, giving the timeline of all the events while holding only the counts
+/// per bucket and lane value.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineSpan {
+    first: Option<i64>,
+    last: Option<i64>,
+}
+
+impl TimelineSpan {
+    /// The span of `events` (holding `time`).
+    pub fn of(events: &DataFrame) -> Result<TimelineSpan> {
+        let (first, last) = time_span(events)?;
+        Ok(TimelineSpan { first, last })
+    }
+
+    /// Adds the span of other events.
+    pub fn add(&mut self, other: TimelineSpan) {
+        self.first = match (self.first, other.first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.last = self.last.max(other.last);
+    }
+
+    /// The counter of the timeline of these events, at the bucket [`timeline`] counts with
+    /// first.
+    pub fn counter(self, spec: &TimelineSpec) -> Result<TimelineCounter> {
+        check_column(&spec.by)?;
+        let plan = match (self.first, self.last) {
+            (Some(first), Some(last)) => Some(Plan::new(spec, first, last)),
+            _ => None,
+        };
+        Ok(TimelineCounter {
+            spec: spec.clone(),
+            plan,
+            recounted: false,
+            cells: HashMap::new(),
+        })
+    }
+}
+
+/// Counts parts of a timeline's events into its buckets (see [`TimelineSpan`]).
+#[derive(Debug, Clone)]
+pub struct TimelineCounter {
+    spec: TimelineSpec,
+    /// None when no event has a time.
+    plan: Option<(Plan, Expr)>,
+    /// Whether this is the second count, at the bucket the lanes left room for.
+    recounted: bool,
+    /// Events per (bucket index, lane value).
+    cells: HashMap<(i64, Key), u64>,
+}
+
+/// What counting a timeline's parts gave: the timeline, or the need to count them again at
+/// a coarser bucket (many lanes share the count budget, as in [`timeline`]).
+#[derive(Debug)]
+pub enum Counted {
+    /// The timeline of every event counted.
+    Done(Timeline),
+    /// The same parts are to be counted again with this counter.
+    Again(TimelineCounter),
+}
+
+impl TimelineCounter {
+    /// Counts `events` (a part of those the span was made of) into the buckets.
+    pub fn add(&mut self, events: &DataFrame) -> Result<()> {
+        let Some((plan, local)) = &self.plan else {
+            return Ok(());
+        };
+        let timed = events.clone().lazy().filter(col(TIME).is_not_null());
+        let (buckets, keys, counts) = grouped_buckets(&timed, local, plan.bucket, &self.spec.by)?;
+        for ((bucket, key), n) in buckets.into_iter().zip(keys).zip(counts) {
+            *self.cells.entry((bucket, key)).or_default() += n;
+        }
+        Ok(())
+    }
+
+    /// Counts per bucket and lane value held.
+    pub fn cells(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// The timeline of every event counted, or a counter for a second count when the lanes
+    /// need a coarser bucket.
+    pub fn finish(self) -> Result<Counted> {
+        let Some((mut plan, local)) = self.plan else {
+            let bucket = self.spec.bucket.unwrap_or(HOUR);
+            return Ok(Counted::Done(empty_timeline(&self.spec, bucket)));
+        };
+        let mut counted = BucketCounts {
+            buckets: Vec::with_capacity(self.cells.len()),
+            keys: Vec::with_capacity(self.cells.len()),
+            counts: Vec::with_capacity(self.cells.len()),
+            shown: Vec::new(),
+        };
+        for ((bucket, key), n) in self.cells {
+            counted.buckets.push(bucket);
+            counted.keys.push(key);
+            counted.counts.push(n);
+        }
+        let mut sums: HashMap<&Key, u64> = HashMap::new();
+        for (k, n) in counted.keys.iter().zip(&counted.counts) {
+            *sums.entry(k).or_default() += n;
+        }
+        counted.shown = top_with_other(sums, self.spec.top);
+        plan.limit = bucket_limit(counted.shown.len());
+        let coarser = widen_bucket(plan.lo, plan.hi, plan.bucket, plan.limit);
+        if coarser != plan.bucket && !self.recounted {
+            plan.bucket = coarser;
+            return Ok(Counted::Again(TimelineCounter {
+                spec: self.spec,
+                plan: Some((plan, local)),
+                recounted: true,
+                cells: HashMap::new(),
+            }));
+        }
+        assemble(&self.spec, &plan, &counted).map(Counted::Done)
+    }
 }

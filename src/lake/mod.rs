@@ -1,8 +1,10 @@
 //! The Parquet lake: the normalized events as hive-partitioned Parquet files that trailscope,
 //! DuckDB, Spark, Trino and Athena read alike. [`layout`] is the contract between them;
 //! [`write`] exports events into a lake, [`scan`] and [`prune`] read the files a filter can
-//! match, and [`query`] runs the analyses over them.
+//! match, [`query`] runs the analyses over them and [`aggregate`] the pivots and timelines
+//! over whole lakes in bounded memory.
 
+pub mod aggregate;
 pub mod key;
 pub mod layout;
 pub mod prune;

@@ -14,6 +14,7 @@ use crate::schema::{self, EVENT_COLUMNS, ID_HASH, RAW_LEN, RAW_LINE, RAW_OFFSET,
 use crate::store::FrameStore;
 use crate::{Error, Result};
 
+use super::layout::RAW;
 use super::prune::Pruning;
 use super::records;
 use super::scan::{self, LakeFile, ScanStats};
@@ -132,10 +133,12 @@ impl LakeView {
             Ok::<_, Error>(frame)
         };
         let Some(expr) = &self.expr else {
+            self.stats.note_columns(columns);
             let read = scan::read_lake_columns(&file.path, metadata, columns)?;
             let frame = scan::to_frame_types(read, &file.provider, columns)?;
             return with_locators(frame, None).map(Some);
         };
+        self.stats.note_columns(&self.filter_columns.clone());
         let read = scan::read_lake_columns(&file.path, metadata.clone(), &self.filter_columns)?;
         let tested = scan::to_frame_types(read, &file.provider, &self.filter_columns)?;
         // Compiled per file: categorical tests are lists of dictionary ids, and this file
@@ -162,6 +165,7 @@ impl LakeView {
         let mut out = tested;
         if !rest.is_empty() {
             let others = if mask.any() {
+                self.stats.note_columns(&rest);
                 let read = scan::read_lake_columns(&file.path, metadata, &rest)?
                     .filter(&mask)
                     .map_err(Error::polars("filtering lake events"))?;
@@ -292,7 +296,8 @@ pub fn select(root: &Path, view: &ViewSpec) -> Result<(DataFrame, ScanStats)> {
     Ok((analysis::select(&matched, &rest)?, lake.stats))
 }
 
-/// An analysis (pivot, timeline, profile) over the events of a lake `view` selects.
+/// An analysis (a profile; pivots and timelines go through [`super::aggregate`]) over the
+/// events of a lake `view` selects, their columns collected in one frame.
 pub fn run<S: Spec>(root: &Path, view: &ViewSpec, spec: &S) -> Result<(S::Output, ScanStats)> {
     let mut lake = LakeView::open(root, view)?;
     let columns = spec.columns();
@@ -301,6 +306,33 @@ pub fn run<S: Spec>(root: &Path, view: &ViewSpec, spec: &S) -> Result<(S::Output
     }
     let matched = lake.collect(&dedup(columns), None)?;
     Ok((analysis::run(&matched, None, spec)?, lake.stats))
+}
+
+/// The columns a `*` in `query --sql` over a lake stands for: every column the lake holds
+/// but the original record (`raw`, read only when the query names it).
+pub fn sql_columns() -> Vec<&'static str> {
+    let mut columns = EVENT_COLUMNS.to_vec();
+    columns.extend([SOURCE, RAW_LINE]);
+    columns
+}
+
+/// `trailscope query --sql QUERY --lake`: Polars SQL over the table `events` (as
+/// [`analysis::sql`]: categorical columns as text) holding the events `view`'s filter and
+/// range select, read with only the columns the query names (see
+/// [`analysis::sql::named_columns`]), in time order when it names `time`. The matching events' named
+/// columns are held in memory while the query runs.
+pub fn sql(root: &Path, view: &ViewSpec, query: &str) -> Result<(DataFrame, ScanStats)> {
+    let mut lake = LakeView::open(root, view)?;
+    let star = sql_columns();
+    let mut nameable = star.clone();
+    nameable.push(RAW);
+    let mut columns = analysis::sql::named_columns(query, &nameable, &star);
+    if columns.is_empty() {
+        // `SELECT COUNT(*)` names no column, but its table needs the matching rows.
+        columns.push(TIME);
+    }
+    let matched = lake.collect(&columns, None)?;
+    Ok((analysis::sql(&matched, query)?, lake.stats))
 }
 
 /// The columns a store built from a lake holds: the frame's, without the original record.

@@ -47,6 +47,23 @@ pub struct ScanStats {
     pub row_groups_read: usize,
     /// Events read (before filtering).
     pub rows_read: u64,
+    /// Partial results merged: a pivot or timeline over a lake reduces each file's matching
+    /// events to one (per pass over the files: a timeline makes two or three).
+    pub parts: usize,
+    /// The file columns read from some file, in the order first read.
+    pub columns_read: Vec<String>,
+}
+
+impl ScanStats {
+    /// Notes that `columns` were read (those that are file columns).
+    pub fn note_columns(&mut self, columns: &[&str]) {
+        for c in columns {
+            let in_file = FILE_COLUMNS.iter().any(|(f, _)| f == c);
+            if in_file && !self.columns_read.iter().any(|r| r == c) {
+                self.columns_read.push(c.to_string());
+            }
+        }
+    }
 }
 
 /// Fails unless `root` holds a lake of this layout version.

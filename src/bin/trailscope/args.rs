@@ -132,15 +132,10 @@ pub(crate) enum Command {
         lake: Option<PathBuf>,
         /// Filter expression (see the README's filter language).
         // A filter may start with the language's negation (`-read_only`), SQL with a comment.
-        #[arg(
-            long,
-            short = 'f',
-            value_name = "EXPR",
-            conflicts_with = "sql",
-            allow_hyphen_values = true
-        )]
+        #[arg(long, short = 'f', value_name = "EXPR", allow_hyphen_values = true)]
         filter: Option<String>,
-        /// Polars SQL over the table `events`, for what the filter language cannot express.
+        /// Polars SQL over the table `events`, for what the filter language cannot express
+        /// (with a filter or range: the events they select).
         #[arg(long, value_name = "SQL", allow_hyphen_values = true)]
         sql: Option<String>,
         /// Columns to print, comma-separated (default: a readable set for tables, all for the rest).

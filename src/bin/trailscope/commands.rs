@@ -54,7 +54,16 @@ pub(crate) fn query_events(
     let tz = &resolved.view.tz;
     let result = match &request.sql {
         Some(sql) => {
-            let mut result = analysis::sql(frame, sql)?;
+            let scoped = !resolved.view.filter.trim().is_empty() || resolved.view.range.is_some();
+            let mut result = if scoped {
+                // The table holds the events the filter and range select.
+                match loaded.selection(&resolved.view)?.rows {
+                    Some(rows) => analysis::sql(&frame.take(&rows)?, sql)?,
+                    None => analysis::sql(frame, sql)?,
+                }
+            } else {
+                analysis::sql(frame, sql)?
+            };
             if let Some(n) = request.limit {
                 result = result.head(Some(n));
             }

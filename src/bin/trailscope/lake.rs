@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use trailscope::analysis::{self, ProfileSpec};
-use trailscope::lake::{query, scan::ScanStats, write};
+use trailscope::analysis::ProfileSpec;
+use trailscope::lake::{aggregate, query, scan::ScanStats, write};
 use trailscope::text::{escape_control, format_time_utc, thousands};
 use trailscope::views::{Overrides, Resolved};
 use trailscope::{output, schema};
@@ -85,19 +85,25 @@ pub(crate) fn query(
     view: (&ViewArgs, Overrides),
     request: &QueryRequest,
 ) -> anyhow::Result<ExitCode> {
-    if request.sql.is_some() {
-        anyhow::bail!(
-            "--sql reads loaded inputs; over a lake, use --filter (or `trailscope lake ddl` and DuckDB)"
-        );
-    }
     let started = Instant::now();
     let resolved = open_view(common, view)?;
     let mut spec = resolved.view.clone();
-    // Tables show the default columns, machine formats every column.
-    if spec.columns.is_empty() && request.format != ResultFormat::Table {
-        spec.columns = schema::EVENT_COLUMNS.map(String::from).to_vec();
-    }
-    let (result, stats) = query::select(root, &spec)?;
+    let (result, stats) = match &request.sql {
+        Some(sql) => {
+            let (mut result, stats) = query::sql(root, &spec, sql)?;
+            if let Some(n) = request.limit {
+                result = result.head(Some(n));
+            }
+            (result, stats)
+        }
+        None => {
+            // Tables show the default columns, machine formats every column.
+            if spec.columns.is_empty() && request.format != ResultFormat::Table {
+                spec.columns = schema::EVENT_COLUMNS.map(String::from).to_vec();
+            }
+            query::select(root, &spec)?
+        }
+    };
     report_scan(common, started, &stats);
     let grid = output::Grid::from_frame(&result)?;
     let mut out = io::stdout().lock();
@@ -116,7 +122,7 @@ pub(crate) fn pivot(
     let started = Instant::now();
     let resolved = open_view(common, view)?;
     let spec = resolved.pivot()?;
-    let (pivot, stats) = query::run(root, &resolved.view, &spec)?;
+    let (pivot, stats) = aggregate::pivot(root, &resolved.view, &spec)?;
     report_scan(common, started, &stats);
     crate::commands::print_pivot(&pivot, format, &resolved.view.tz)
 }
@@ -147,7 +153,7 @@ pub(crate) fn timeline(
             _ => writeln!(out, "{}", output::profiles_json(&profiles, tz))?,
         }
     } else {
-        let (timeline, stats): (analysis::Timeline, _) = query::run(root, &resolved.view, &spec)?;
+        let (timeline, stats) = aggregate::timeline(root, &resolved.view, &spec)?;
         report_scan(common, started, &stats);
         crate::commands::print_timeline(&mut out, &timeline, format, tz)?;
     }
