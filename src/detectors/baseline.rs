@@ -94,14 +94,16 @@ impl Rule for OffHours {
                 p.active_days >= d.min_history_days as usize
                     && p.events >= u64::from(d.min_history_events)
             });
-            let local = format!(
-                "{} {:02}:{:02} {}",
-                WEEKDAY_NAMES[wd as usize],
-                minute / 60,
-                minute % 60,
-                z.label
-            );
-            let what = describe(&e);
+            // Worded only for the events judged: most privileged actions are usual ones.
+            let local = || {
+                format!(
+                    "{} {:02}:{:02} {}",
+                    WEEKDAY_NAMES[wd as usize],
+                    minute / 60,
+                    minute % 60,
+                    z.label
+                )
+            };
             let (severity, reason) = match personal {
                 Some(p) => {
                     if p.hour_usual(hour, day, k) && p.weekday_usual(day) {
@@ -124,8 +126,10 @@ impl Rule for OffHours {
                     (
                         sev,
                         format!(
-                            "{} {what} on {local}; over {} days {} acted only {} {}",
+                            "{} {} on {}; over {} days {} acted only {} {}",
                             e.who(),
+                            describe(&e),
+                            local(),
                             p.active_days,
                             e.who(),
                             p.weekdays_text(),
@@ -144,8 +148,10 @@ impl Rule for OffHours {
                     (
                         Low,
                         format!(
-                            "{} {what} on {local}, outside the configured working hours {} {:02}:{:02}-{:02}:{:02} ({days} active day(s) in the data: too few for a personal profile)",
+                            "{} {} on {}, outside the configured working hours {} {:02}:{:02}-{:02}:{:02} ({days} active day(s) in the data: too few for a personal profile)",
                             e.who(),
+                            describe(&e),
+                            local(),
                             days_text(&z.days),
                             z.hours.0 / 60,
                             z.hours.0 % 60,
