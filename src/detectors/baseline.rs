@@ -446,13 +446,13 @@ static FIRST_SEEN: RuleInfo = RuleInfo {
 /// successful sign-ins when `signins`).
 fn candidates(ctx: &Context<'_>, b: &Baselines, humans: bool, signins: bool) -> Result<Vec<Ev>> {
     let actors: HashSet<&str> = b
-        .first_seen
+        .newest_first
         .iter()
-        .filter(|((actor, _, _), (t, _))| {
-            ctx.stats.get(actor).is_some_and(|s| s.non_human != humans)
-                && ctx.learn_end(actor).is_some_and(|end| *t >= end)
+        .filter(|(actor, t)| {
+            ctx.stats.get(*actor).is_some_and(|s| s.non_human != humans)
+                && ctx.learn_end(actor).is_some_and(|end| **t >= end)
         })
-        .map(|((actor, _, _), _)| actor.as_str())
+        .map(|(actor, _)| actor.as_str())
         .collect();
     if actors.is_empty() {
         return Ok(Vec::new());

@@ -57,6 +57,9 @@ pub struct Baselines {
     pub patterns: HashMap<String, WorkPattern>,
     /// First time (and row) each (actor, dimension, value) was seen.
     pub first_seen: HashMap<(String, &'static str, String), (i64, u32)>,
+    /// Per actor, the latest of its first-seen times: whether anything was new for it after
+    /// a time, without going through every (actor, dimension, value).
+    pub newest_first: HashMap<String, i64>,
     /// Distinct actors per (dimension, value).
     pub popularity: HashMap<(&'static str, String), usize>,
     /// Per actor (physical id): (UTC hour number, events, first and last time) of each
@@ -621,6 +624,7 @@ fn normalize(dim: &str, value: &str) -> Option<String> {
 }
 
 fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
+    let mut newest: HashMap<u32, i64> = HashMap::new();
     for (column, dim) in DIMENSIONS {
         let df = ctx
             .frame
@@ -634,7 +638,8 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
         let (keys, ts, rs) = (u64s(&df, "k")?, i64s(&df, "t")?, u64s(&df, "r")?);
         // Many raw values make one normalized value (addresses of a network): the earliest
         // per actor and normalized value is found on integers, and only those are named.
-        let mut norm: HashMap<u32, Option<usize>> = HashMap::new();
+        // Per raw dictionary id: not yet normalized, or its normalized value's index.
+        let mut norm: Vec<Option<Option<usize>>> = Vec::new();
         let mut values: Vec<String> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
         let mut earliest: HashMap<(u32, usize), (i64, u32)> = HashMap::new();
@@ -643,7 +648,10 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
                 continue;
             };
             let (id, v) = split_key(k);
-            let value = *norm.entry(v).or_insert_with(|| {
+            if norm.len() <= v as usize {
+                norm.resize(v as usize + 1, None);
+            }
+            let value = *norm[v as usize].get_or_insert_with(|| {
                 let name = ctx.name(column, v).and_then(|raw| {
                     if dim == "network" && ctx.is_trusted(raw) {
                         return None;
@@ -669,6 +677,8 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
                 continue;
             };
             actors_per[value] += 1;
+            let latest = newest.entry(id).or_insert(first.0);
+            *latest = (*latest).max(first.0);
             let slot = b
                 .first_seen
                 .entry((actor.to_string(), dim, values[value].clone()))
@@ -683,6 +693,10 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
             }
         }
     }
+    b.newest_first = newest
+        .into_iter()
+        .filter_map(|(id, t)| Some((ctx.name(ACTOR, id)?.to_string(), t)))
+        .collect();
     Ok(())
 }
 
