@@ -50,7 +50,9 @@ fn tampering_with_privileged_actions(ctx: &Context<'_>, mut hits: Vec<Hit>) -> R
         by_actor.entry(e.actor.as_str()).or_default().push(e);
     }
     for h in &mut hits {
-        let theirs = by_actor.get(h.ev.actor.as_str()).map_or(&[][..], Vec::as_slice);
+        let theirs = by_actor
+            .get(h.ev.actor.as_str())
+            .map_or(&[][..], Vec::as_slice);
         let from = theirs.partition_point(|e| e.time < h.ev.time - HOUR);
         let to = theirs.partition_point(|e| e.time <= h.ev.time + HOUR);
         let around: Vec<&Ev> = theirs[from..to.max(from)]
