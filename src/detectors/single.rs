@@ -108,18 +108,24 @@ impl Rule for Single {
         let mut firsts: HashMap<String, HashMap<String, u32>> = HashMap::new();
         let mut days: HashMap<String, HashSet<i64>> = HashMap::new();
         for e in &selected {
-            if !firsts.contains_key(&e.actor) {
-                firsts.insert(e.actor.clone(), HashMap::new());
-                days.insert(e.actor.clone(), HashSet::new());
-            }
-            if let Some(keys) = firsts.get_mut(&e.actor) {
-                let key = scope_key(e);
-                if !keys.contains_key(key) {
-                    keys.insert(key.to_string(), e.row);
+            let (key, day) = (scope_key(e), e.time.div_euclid(DAY));
+            match firsts.get_mut(&e.actor) {
+                Some(keys) => {
+                    if keys.get(key).is_none() {
+                        keys.insert(key.to_string(), e.row);
+                    }
+                }
+                None => {
+                    firsts.insert(e.actor.clone(), HashMap::from([(key.to_string(), e.row)]));
                 }
             }
-            if let Some(seen) = days.get_mut(&e.actor) {
-                seen.insert(e.time.div_euclid(DAY));
+            match days.get_mut(&e.actor) {
+                Some(seen) => {
+                    seen.insert(day);
+                }
+                None => {
+                    days.insert(e.actor.clone(), HashSet::from([day]));
+                }
             }
         }
         let scope = Scope {
