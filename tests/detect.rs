@@ -433,6 +433,105 @@ fn dormant_identities_are_found_when_they_return() {
 }
 
 #[test]
+fn dormant_identities_returning_twice_are_each_found() {
+    // A span of 28 days makes the pause 14 days. "sleepy" returns twice; its second pause
+    // starts inside the first return's 24 hours, so one event is both in the first finding
+    // and the last one before the second pause. "nap" returns between its events.
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = Vec::new();
+    let mut push = |id: &str, at: i64, actor: &str, action: &str, service: &str| {
+        records.push(ct(
+            id,
+            at,
+            actor,
+            action,
+            service,
+            "198.51.100.13",
+            CLI,
+            Value::Null,
+        ));
+    };
+    for day in 0..=28 {
+        push(
+            &format!("daily-{day}"),
+            MON + day * DAY + 12 * HOUR,
+            "daily",
+            "ListBuckets",
+            "s3",
+        );
+    }
+    push("sleepy-0", MON + 15 * HOUR, "sleepy", "ListBuckets", "s3");
+    push("nap-0", MON + 15 * HOUR, "nap", "ListBuckets", "s3");
+    push(
+        "sleepy-back-1a",
+        MON + 14 * DAY + 16 * HOUR,
+        "sleepy",
+        "ListBuckets",
+        "s3",
+    );
+    push(
+        "nap-back",
+        MON + 14 * DAY + 16 * HOUR,
+        "nap",
+        "DescribeInstances",
+        "ec2",
+    );
+    push(
+        "sleepy-back-1b",
+        MON + 14 * DAY + 17 * HOUR,
+        "sleepy",
+        "GetObject",
+        "s3",
+    );
+    push(
+        "sleepy-back-2",
+        MON + 28 * DAY + 18 * HOUR,
+        "sleepy",
+        "ListUsers",
+        "iam",
+    );
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let dormant = by_rule(&findings, "dormant-identity-reactivated");
+    let of = |user: &str| -> Vec<&Finding> {
+        let actor = format!("arn:aws:iam::111122223333:user/{user}");
+        dormant
+            .iter()
+            .copied()
+            .filter(|f| f.actor == actor)
+            .collect()
+    };
+    let (sleepy, nap) = (of("sleepy"), of("nap"));
+    assert_eq!(dormant.len(), 3, "{dormant:#?}");
+    assert_eq!(nap.len(), 1, "{dormant:#?}");
+    assert_eq!(nap[0].event_ids, vec!["nap-back"]);
+    assert_eq!(sleepy.len(), 2, "{dormant:#?}");
+    assert_eq!(
+        sleepy[0].event_ids,
+        vec!["sleepy-back-1a", "sleepy-back-1b"]
+    );
+    assert_eq!(sleepy[1].event_ids, vec!["sleepy-back-2"]);
+    // Each reason names the last event before its own pause.
+    assert!(
+        sleepy[0].reason.contains(", ListBuckets)"),
+        "{}",
+        sleepy[0].reason
+    );
+    assert!(
+        sleepy[1].reason.contains(", GetObject)"),
+        "{}",
+        sleepy[1].reason
+    );
+    assert!(
+        sleepy[1]
+            .reason
+            .contains("with 1 event(s) in 24 h (ListUsers)"),
+        "{}",
+        sleepy[1].reason
+    );
+}
+
+#[test]
 fn first_seen_sources_and_rare_actions_need_history() {
     let dir = tempfile::tempdir().unwrap();
     let mut records = chicago_history("li");

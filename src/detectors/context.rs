@@ -43,7 +43,9 @@ pub struct Context<'a> {
     pub stats: HashMap<String, ActorStat>,
     /// Actors with successful privileged actions in the data.
     pub privileged_actors: HashSet<String>,
-    names: HashMap<&'static str, HashMap<u32, String>>,
+    /// Per categorical column, the name of each dictionary id (indexed by id: rules look
+    /// names up millions of times).
+    names: Vec<(&'static str, Vec<Option<String>>)>,
     automation: Vec<regex::Regex>,
     breakglass: Vec<regex::Regex>,
     trusted: Vec<Cidr>,
@@ -118,13 +120,17 @@ impl<'a> Context<'a> {
         let frame = lazy
             .collect()
             .map_err(Error::polars("preparing the frame"))?;
-        let mut names = HashMap::new();
+        let mut names = Vec::new();
         for column in crate::schema::CATEGORICAL_COLUMNS {
-            let map: HashMap<u32, String> = Dictionaries::shared()
-                .category_values(column)
-                .into_iter()
-                .collect();
-            names.insert(column, map);
+            let mut by_id: Vec<Option<String>> = Vec::new();
+            for (id, name) in Dictionaries::shared().category_values(column) {
+                let id = id as usize;
+                if by_id.len() <= id {
+                    by_id.resize(id + 1, None);
+                }
+                by_id[id] = Some(name);
+            }
+            names.push((column, by_id));
         }
         let span = time_span(&frame)?;
         let destructive = Classifier::from_config(&Config {
@@ -248,7 +254,8 @@ impl<'a> Context<'a> {
 
     /// The dictionary name of a physical id of a categorical column.
     pub fn name(&self, column: &'static str, id: u32) -> Option<&str> {
-        self.names.get(column)?.get(&id).map(String::as_str)
+        let (_, by_id) = self.names.iter().find(|(c, _)| *c == column)?;
+        by_id.get(id as usize)?.as_deref()
     }
 
     /// Rows whose (provider, service, action) passes `accept`.
@@ -270,11 +277,12 @@ impl<'a> Context<'a> {
     pub fn category(&self, column: &'static str, accept: impl Fn(&str) -> bool) -> Expr {
         let ids: Vec<u32> = self
             .names
-            .get(column)
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, v)| accept(v))
-                    .map(|(id, _)| *id)
+            .iter()
+            .find(|(c, _)| *c == column)
+            .map(|(_, by_id)| {
+                (by_id.iter().enumerate())
+                    .filter(|(_, v)| v.as_deref().is_some_and(|v| accept(v)))
+                    .map(|(id, _)| id as u32)
                     .collect()
             })
             .unwrap_or_default();

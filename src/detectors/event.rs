@@ -215,29 +215,36 @@ pub(crate) fn events(df: &DataFrame) -> Result<Vec<Ev>> {
         bools(df, READ_ONLY)?,
         bools(df, PRIVILEGED)?,
     );
+    // The texts are moved into the events, not copied: a rule may select 100,000 rows.
+    let mut texts = [
+        provider, log_type, event_id, actor, actor_type, action, service, resource, src_ip,
+        user_agent, country, city, outcome, error, account, details,
+    ]
+    .map(Vec::into_iter);
+    let mut next = |i: usize| texts[i].next().unwrap_or_default();
     let mut out: Vec<Ev> = (0..df.height())
         .map(|i| Ev {
             row: rows[i].unwrap_or(0) as u32,
             time: times[i].unwrap_or(0),
-            provider: provider[i].clone(),
-            log_type: log_type[i].clone(),
-            event_id: event_id[i].clone(),
-            actor: actor[i].clone(),
-            actor_type: actor_type[i].clone(),
-            action: action[i].clone(),
-            service: service[i].clone(),
-            resource: resource[i].clone(),
-            src_ip: src_ip[i].clone(),
-            user_agent: user_agent[i].clone(),
-            country: country[i].clone(),
-            city: city[i].clone(),
-            outcome: outcome[i].clone(),
-            error: error[i].clone(),
+            provider: next(0),
+            log_type: next(1),
+            event_id: next(2),
+            actor: next(3),
+            actor_type: next(4),
+            action: next(5),
+            service: next(6),
+            resource: next(7),
+            src_ip: next(8),
+            user_agent: next(9),
+            country: next(10),
+            city: next(11),
+            outcome: next(12),
+            error: next(13),
             mfa: mfa[i],
             read_only: read_only[i],
             privileged: privileged[i].unwrap_or(false),
-            account: account[i].clone(),
-            details: details[i].clone(),
+            account: next(14),
+            details: next(15),
         })
         .collect();
     out.sort_by_key(|e| (e.time, e.row));

@@ -57,6 +57,9 @@ pub struct Baselines {
     pub patterns: HashMap<String, WorkPattern>,
     /// First time (and row) each (actor, dimension, value) was seen.
     pub first_seen: HashMap<(String, &'static str, String), (i64, u32)>,
+    /// Per actor, the latest of its first-seen times: whether anything was new for it after
+    /// a time, without going through every (actor, dimension, value).
+    pub newest_first: HashMap<String, i64>,
     /// Distinct actors per (dimension, value).
     pub popularity: HashMap<(&'static str, String), usize>,
     /// Per actor (physical id): (UTC hour number, events, first and last time) of each
@@ -621,7 +624,7 @@ fn normalize(dim: &str, value: &str) -> Option<String> {
 }
 
 fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
-    let mut actors_per: HashMap<(&'static str, String), HashSet<u32>> = HashMap::new();
+    let mut newest: HashMap<u32, i64> = HashMap::new();
     for (column, dim) in DIMENSIONS {
         let df = ctx
             .frame
@@ -633,40 +636,67 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
             .collect()
             .map_err(Error::polars("first-seen sources"))?;
         let (keys, ts, rs) = (u64s(&df, "k")?, i64s(&df, "t")?, u64s(&df, "r")?);
-        let mut norm: HashMap<u32, Option<String>> = HashMap::new();
+        // Many raw values make one normalized value (addresses of a network): the earliest
+        // per actor and normalized value is found on integers, and only those are named.
+        // Per raw dictionary id: not yet normalized, or its normalized value's index.
+        let mut norm: Vec<Option<Option<usize>>> = Vec::new();
+        let mut values: Vec<String> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut earliest: HashMap<(u32, usize), (i64, u32)> = HashMap::new();
         for i in 0..df.height() {
             let (Some(k), Some(t), Some(r)) = (keys[i], ts[i], rs[i]) else {
                 continue;
             };
             let (id, v) = split_key(k);
-            let value = norm
-                .entry(v)
-                .or_insert_with(|| {
-                    ctx.name(column, v).and_then(|raw| {
-                        if dim == "network" && ctx.is_trusted(raw) {
-                            return None;
-                        }
-                        normalize(dim, raw)
-                    })
-                })
-                .clone();
-            let (Some(value), Some(actor)) = (value, ctx.name(ACTOR, id)) else {
+            if norm.len() <= v as usize {
+                norm.resize(v as usize + 1, None);
+            }
+            let value = *norm[v as usize].get_or_insert_with(|| {
+                let name = ctx.name(column, v).and_then(|raw| {
+                    if dim == "network" && ctx.is_trusted(raw) {
+                        return None;
+                    }
+                    normalize(dim, raw)
+                })?;
+                Some(*index.entry(name.clone()).or_insert_with(|| {
+                    values.push(name);
+                    values.len() - 1
+                }))
+            });
+            let Some(value) = value else {
                 continue;
             };
-            actors_per
-                .entry((dim, value.clone()))
-                .or_default()
-                .insert(id);
-            let slot = b
-                .first_seen
-                .entry((actor.to_string(), dim, value))
-                .or_insert((t, r as u32));
+            let slot = earliest.entry((id, value)).or_insert((t, r as u32));
             if (t, r as u32) < *slot {
                 *slot = (t, r as u32);
             }
         }
+        let mut actors_per = vec![0usize; values.len()];
+        for ((id, value), first) in earliest {
+            let Some(actor) = ctx.name(ACTOR, id) else {
+                continue;
+            };
+            actors_per[value] += 1;
+            let latest = newest.entry(id).or_insert(first.0);
+            *latest = (*latest).max(first.0);
+            let slot = b
+                .first_seen
+                .entry((actor.to_string(), dim, values[value].clone()))
+                .or_insert(first);
+            if first < *slot {
+                *slot = first;
+            }
+        }
+        for (value, n) in values.into_iter().zip(actors_per) {
+            if n > 0 {
+                b.popularity.insert((dim, value), n);
+            }
+        }
     }
-    b.popularity = actors_per.into_iter().map(|(k, v)| (k, v.len())).collect();
+    b.newest_first = newest
+        .into_iter()
+        .filter_map(|(id, t)| Some((ctx.name(ACTOR, id)?.to_string(), t)))
+        .collect();
     Ok(())
 }
 

@@ -24,7 +24,8 @@ pub(super) type Judge = fn(&Ev, &Scope<'_, '_>) -> Option<(Severity, String)>;
 /// selected events (first occurrence per actor and key, active days per actor).
 pub struct Scope<'c, 'a> {
     ctx: &'c Context<'a>,
-    firsts: HashMap<(String, String), u32>,
+    /// Per actor, per key: the row of its first selected event.
+    firsts: HashMap<String, HashMap<String, u32>>,
     days: HashMap<String, usize>,
 }
 
@@ -38,9 +39,7 @@ impl<'a> std::ops::Deref for Scope<'_, 'a> {
 impl Scope<'_, '_> {
     /// The row of the actor's first selected event with this key (`roleArn` detail, or "").
     pub(super) fn first_of(&self, actor: &str, key: &str) -> Option<u32> {
-        self.firsts
-            .get(&(actor.to_string(), key.to_string()))
-            .copied()
+        self.firsts.get(actor)?.get(key).copied()
     }
 
     /// Distinct days on which the actor has selected events.
@@ -49,8 +48,8 @@ impl Scope<'_, '_> {
     }
 }
 
-fn scope_key(e: &Ev) -> String {
-    e.detail("roleArn").unwrap_or("").to_string()
+fn scope_key(e: &Ev) -> &str {
+    e.detail("roleArn").unwrap_or("")
 }
 
 /// A single-event rule: which actions it reads and how it judges one event.
@@ -104,15 +103,30 @@ impl Rule for Single {
             predicate = predicate.and(ctx.category(OUTCOME, |o| o != "failure"));
         }
         let selected = ctx.select(predicate)?;
-        let mut firsts = HashMap::new();
+        // Keyed by actor first, so that neither filling nor reading copies an actor's name
+        // per event (a rule may select 100,000 events).
+        let mut firsts: HashMap<String, HashMap<String, u32>> = HashMap::new();
         let mut days: HashMap<String, HashSet<i64>> = HashMap::new();
         for e in &selected {
-            firsts
-                .entry((e.actor.clone(), scope_key(e)))
-                .or_insert(e.row);
-            days.entry(e.actor.clone())
-                .or_default()
-                .insert(e.time.div_euclid(DAY));
+            let (key, day) = (scope_key(e), e.time.div_euclid(DAY));
+            match firsts.get_mut(&e.actor) {
+                Some(keys) => {
+                    if keys.get(key).is_none() {
+                        keys.insert(key.to_string(), e.row);
+                    }
+                }
+                None => {
+                    firsts.insert(e.actor.clone(), HashMap::from([(key.to_string(), e.row)]));
+                }
+            }
+            match days.get_mut(&e.actor) {
+                Some(seen) => {
+                    seen.insert(day);
+                }
+                None => {
+                    days.insert(e.actor.clone(), HashSet::from([day]));
+                }
+            }
         }
         let scope = Scope {
             ctx,
