@@ -187,31 +187,37 @@ fn take_tapped(
         *total += n;
     }
     run.errors.extend(counts.errors);
-    let mut left = Vec::new();
-    for (row, rules) in candidates {
-        let (source, offset, _) = reader.place_key(row);
-        let (Some(source), Some(offset)) = (source, offset) else {
-            left.push((row, rules));
-            continue;
-        };
-        if !tap.covers(source) {
-            left.push((row, rules));
-            continue;
-        }
-        for found in tap.matches_at(source, offset) {
-            // The row's candidates are decided as the tap decided them; the check keeps a
-            // match from a rule the row could not match out all the same.
-            if rules.iter().any(|r| *r as usize == found.rule) {
-                let hit = Hit {
-                    rule: found.rule,
-                    row,
-                    matched: found.matched,
-                };
-                matched.push((hit, found.result));
+    let mut covered: HashMap<u32, bool> = HashMap::new();
+    tap.with_matches(|found_at| {
+        let mut left = Vec::new();
+        for (row, rules) in candidates {
+            let (source, offset, _) = reader.place_key(row);
+            let (Some(source), Some(offset)) = (source, offset) else {
+                left.push((row, rules));
+                continue;
+            };
+            if !*covered.entry(source).or_insert_with(|| tap.covers(source)) {
+                left.push((row, rules));
+                continue;
+            }
+            for found in found_at
+                .get(&(source, offset))
+                .map_or(&[][..], Vec::as_slice)
+            {
+                // The row's candidates are decided as the tap decided them; the check keeps
+                // a match from a rule the row could not match out all the same.
+                if rules.iter().any(|r| *r as usize == found.rule) {
+                    let hit = Hit {
+                        rule: found.rule,
+                        row,
+                        matched: found.matched.clone(),
+                    };
+                    matched.push((hit, found.result.clone()));
+                }
             }
         }
-    }
-    left
+        left
+    })
 }
 
 /// What the evaluation of some candidates needs.

@@ -34,6 +34,9 @@ pub struct TapMatch {
     pub result: EvaluationResult,
 }
 
+/// Matches by (input id, offset of the record).
+pub type MatchesByPlace = HashMap<(u32, u64), Vec<TapMatch>>;
+
 /// The (provider, log type, action) ids of a record.
 type ColumnIds = (Option<u32>, Option<u32>, Option<u32>);
 
@@ -46,8 +49,7 @@ pub struct SigmaTap {
     /// Per (provider, log type, action): the rules such a record may match, with the scan
     /// for their literals (`None`: no rule).
     candidates: RwLock<HashMap<ColumnIds, Option<Arc<CandidateScan>>>>,
-    /// Matches by (input id, offset of the record).
-    matches: Mutex<HashMap<(u32, u64), Vec<TapMatch>>>,
+    matches: Mutex<MatchesByPlace>,
     /// Inputs whose records the tap saw.
     sources: RwLock<HashSet<u32>>,
     /// Inputs it could not evaluate (CSV rows, whose columns the header names): their rows
@@ -113,11 +115,16 @@ impl SigmaTap {
 
     /// The matches on the record read from input `source` at `offset`.
     pub fn matches_at(&self, source: u32, offset: u64) -> Vec<TapMatch> {
-        self.matches
-            .lock()
-            .ok()
-            .and_then(|m| m.get(&(source, offset)).cloned())
-            .unwrap_or_default()
+        self.with_matches(|m| m.get(&(source, offset)).cloned().unwrap_or_default())
+    }
+
+    /// Calls `f` with the matches by (input, offset), holding the lock once for all the
+    /// look-ups `f` makes.
+    pub fn with_matches<T>(&self, f: impl FnOnce(&MatchesByPlace) -> T) -> T {
+        match self.matches.lock() {
+            Ok(map) => f(&map),
+            Err(_) => f(&HashMap::new()),
+        }
     }
 
     /// Records parsed, (rule, record) evaluations, per rule the records it was evaluated on,
