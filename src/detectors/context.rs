@@ -281,7 +281,7 @@ impl<'a> Context<'a> {
             .find(|(c, _)| *c == column)
             .map(|(_, by_id)| {
                 (by_id.iter().enumerate())
-                    .filter(|(_, v)| v.as_deref().is_some_and(|v| accept(v)))
+                    .filter(|(_, v)| v.as_deref().is_some_and(&accept))
                     .map(|(id, _)| id as u32)
                     .collect()
             })

@@ -321,7 +321,7 @@ fn run_rules_timed(
         for (job, outcome, took) in run_jobs(&ctx, &derived, &jobs, workers) {
             match (job, outcome?) {
                 (Job::Baselines, Output::Baselines(b)) => {
-                    derived.set_baselines(b);
+                    derived.set_baselines(*b);
                     timings.push(("baselines", took));
                 }
                 (Job::Rule(rule), Output::Found(mut found)) => {
@@ -362,7 +362,7 @@ enum Job<'r> {
 
 /// What a [`Job`] produced.
 enum Output {
-    Baselines(history::Baselines),
+    Baselines(Box<history::Baselines>),
     Found(Found),
 }
 
@@ -381,7 +381,7 @@ fn run_jobs<'r>(
     let run = |job: &Job<'r>| {
         let started = Instant::now();
         let outcome = match job {
-            Job::Baselines => history::learn(ctx).map(Output::Baselines),
+            Job::Baselines => history::learn(ctx).map(|b| Output::Baselines(Box::new(b))),
             Job::Rule(rule) => rule.run(ctx, derived).map(Output::Found),
         };
         (*job, outcome, started.elapsed())
