@@ -15,6 +15,14 @@ use trailscope::load::source;
 use trailscope::store::FrameStore;
 use trailscope::synth;
 
+/// Where the generated month of about `events` events lives, and the events to ask
+/// `synth month` for: it writes about 1.29 times as many (the targets are stated for
+/// 1,000,000).
+pub fn month_dir(data: &Path, events: usize) -> (std::path::PathBuf, usize) {
+    let request = events * 775 / 1000;
+    (data.join(format!("month-{request}")), request)
+}
+
 /// Generates (once) and loads a month of about `events` events; returns the store and the
 /// load time in seconds.
 pub fn load_month(
@@ -22,10 +30,7 @@ pub fn load_month(
     events: usize,
     ensure: impl Fn(synth::Kind, &Path, usize),
 ) -> (FrameStore, f64) {
-    // `synth month` writes about 1.29 times the events it is asked for: ask for what makes
-    // about `events` (the target is stated for 1,000,000).
-    let request = events * 775 / 1000;
-    let dir = data.join(format!("month-{request}"));
+    let (dir, request) = month_dir(data, events);
     ensure(synth::Kind::Month, &dir, request);
     let started = Instant::now();
     let inputs = source::expand(&[dir.display().to_string()]).inputs;

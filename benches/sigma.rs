@@ -20,13 +20,6 @@ use trailscope::synth;
 /// Rows the no-prefilter comparison reads.
 const FULL_SCAN_ROWS: usize = 5_000;
 
-/// The generated month's inputs (made by [`super::detect::load_month`]).
-fn month_inputs(data: &Path, events: usize) -> String {
-    data.join(format!("month-{}", events * 775 / 1000))
-        .display()
-        .to_string()
-}
-
 /// Loads the month, with `tap` seeing every record.
 fn load(month: &str, tap: Option<Arc<SigmaTap>>) -> FrameStore {
     let inputs = source::expand(&[month.to_string()]).inputs;
@@ -59,7 +52,10 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: impl Fn(synth::Kin
     // (what `detect --sigma` does), the run over the tapped store, and the run reading the
     // records again over the plain store. What the rules add is the tapped load's extra
     // time plus its run.
-    let month = month_inputs(data, events);
+    let month = super::detect::month_dir(data, events)
+        .0
+        .display()
+        .to_string();
     let (mut plain, mut tapped, mut after, mut times) = (vec![], vec![], vec![], vec![]);
     let mut last = None;
     for _ in 0..runs.max(1) {

@@ -548,6 +548,17 @@ impl CandidateScans {
         }
     }
 
+    /// The scan for the rules `rules` (indexes into the rule order); one whose automaton
+    /// cannot be built narrows nothing: every rule is admitted.
+    pub fn for_rules_or_all(&self, rules: &[u16]) -> std::sync::Arc<CandidateScan> {
+        self.for_rules(rules).unwrap_or_else(|_| {
+            std::sync::Arc::new(CandidateScan {
+                rules: rules.iter().map(|r| *r as usize).collect(),
+                index: LiteralIndex::default(),
+            })
+        })
+    }
+
     /// The scan for the rules `rules` (indexes into the rule order).
     pub fn for_rules(&self, rules: &[u16]) -> crate::Result<std::sync::Arc<CandidateScan>> {
         if let Some(found) = self.built.read().ok().and_then(|b| b.get(rules).cloned()) {
@@ -569,6 +580,7 @@ impl CandidateScans {
 }
 
 /// Every rule's literal clauses, searched in one pass over a record's text.
+#[derive(Default)]
 pub struct LiteralIndex {
     automaton: Option<aho_corasick::AhoCorasick>,
     literals: usize,
@@ -654,43 +666,6 @@ impl LiteralIndex {
             clauses,
             gates,
             finders,
-        })
-    }
-
-    /// Which literals `text` contains, in `seen` (all of them when the text holds an escape
-    /// that could hide one: `\u`, `\/`).
-    pub fn scan(&self, text: &[u8], seen: &mut Vec<bool>) {
-        if escaped(text) {
-            seen.clear();
-            seen.resize(self.literals, true);
-            return;
-        }
-        FOLDED.with(|folded| {
-            let mut folded = folded.borrow_mut();
-            fold(text, &mut folded);
-            self.scan_folded(&folded, seen);
-        });
-    }
-
-    /// [`LiteralIndex::scan`] of a text without escapes, already folded to lower case.
-    fn scan_folded(&self, folded: &[u8], seen: &mut Vec<bool>) {
-        seen.clear();
-        seen.resize(self.literals, false);
-        if let Some(automaton) = &self.automaton {
-            for found in automaton.find_overlapping_iter(folded) {
-                seen[found.pattern().as_usize()] = true;
-            }
-        }
-    }
-
-    /// Whether rule `rule`'s clauses all hold on a text scanned into `seen`.
-    pub fn admits(&self, rule: usize, seen: &[bool]) -> bool {
-        self.clauses.get(rule).is_none_or(|clauses| {
-            clauses.iter().all(|clause| {
-                clause
-                    .iter()
-                    .any(|id| seen.get(*id).copied().unwrap_or(true))
-            })
         })
     }
 

@@ -257,11 +257,7 @@ impl Evaluation<'_> {
                         return;
                     }
                 };
-                // A scan that cannot be built narrows nothing.
-                let kept = match self.scans.for_rules(rules) {
-                    Ok(scan) => scan.admitted(raw),
-                    Err(_) => rules.iter().map(|r| *r as usize).collect(),
-                };
+                let kept = self.scans.for_rules_or_all(rules).admitted(raw);
                 if kept.is_empty() {
                     return;
                 }

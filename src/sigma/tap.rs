@@ -113,11 +113,6 @@ impl SigmaTap {
         seen && !skipped
     }
 
-    /// The matches on the record read from input `source` at `offset`.
-    pub fn matches_at(&self, source: u32, offset: u64) -> Vec<TapMatch> {
-        self.with_matches(|m| m.get(&(source, offset)).cloned().unwrap_or_default())
-    }
-
     /// Calls `f` with the matches by (input, offset), holding the lock once for all the
     /// look-ups `f` makes.
     pub fn with_matches<T>(&self, f: impl FnOnce(&MatchesByPlace) -> T) -> T {
@@ -187,15 +182,7 @@ impl SigmaTap {
                     .collect()
             })
             .unwrap_or_default();
-        // A scan that cannot be built narrows nothing: every candidate is evaluated.
-        let scan = (!rules.is_empty())
-            .then(|| self.scans.for_rules(&rules).ok())
-            .flatten();
-        let scan = match scan {
-            Some(scan) => Some(scan),
-            None if rules.is_empty() => None,
-            None => CandidateScans::new(Vec::new()).for_rules(&rules).ok(),
-        };
+        let scan = (!rules.is_empty()).then(|| self.scans.for_rules_or_all(&rules));
         if let Ok(mut candidates) = self.candidates.write() {
             candidates.insert(ids, scan.clone());
         }
