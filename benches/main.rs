@@ -260,6 +260,23 @@ fn load_shapes(providers: bool) -> Vec<(&'static str, synth::Kind, &'static str,
     }
 }
 
+/// CPU seconds (user + system) this process has used, all its threads, living or ended
+/// (`/proc/self/stat`, in the kernel's 100 Hz clock ticks): on a shared host, what a phase
+/// costs is steadier in CPU time than in wall time.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces), from the state on: utime and
+    // stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: Vec<f64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    ticks.iter().sum::<f64>() / 100.0
+}
+
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(values.len() / 2).copied().unwrap_or(f64::NAN)

@@ -170,7 +170,7 @@ impl RecordSink<'_> {
         &mut self,
         mut event: Event<'_>,
         envelope_time: Option<i64>,
-        raw: &[u8],
+        (raw, bare): (&[u8], &[u8]),
         span: RawSpan,
     ) {
         if event.time.is_none() {
@@ -212,6 +212,7 @@ impl RecordSink<'_> {
                 log_type: ids.log_type,
                 action: ids.action,
                 raw,
+                bare,
                 table_row: self.table_rows,
             });
         }
@@ -227,7 +228,7 @@ impl RecordSink<'_> {
     ) -> Result<(), RecordError> {
         let inner = sniff::unwrap(envelope, raw).map_err(|_| RecordError::NotThisFormat)?;
         let event = provider.parse_json(&inner.record)?;
-        self.accept(event, inner.time, raw, span);
+        self.accept(event, inner.time, (raw, &inner.record), span);
         Ok(())
     }
 
@@ -290,7 +291,7 @@ impl RecordSink<'_> {
             return;
         };
         match provider.parse_table(header, row) {
-            Ok(event) => self.accept(event, None, raw, span),
+            Ok(event) => self.accept(event, None, (raw, raw), span),
             Err(e) => self.reject(span, e.to_string()),
         }
     }

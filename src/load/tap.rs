@@ -26,6 +26,8 @@ pub struct TappedRecord<'a> {
     pub action: Option<u32>,
     /// The record's bytes as read (envelope included).
     pub raw: &'a [u8],
+    /// The record out of its envelope, as the provider parsed it (`raw` when it has none).
+    pub bare: &'a [u8],
     /// Whether the record is a CSV row (its columns are named by the input's header).
     pub table_row: bool,
 }

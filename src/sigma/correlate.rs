@@ -42,12 +42,13 @@ pub fn hidden_rules(set: &RuleSet) -> BTreeSet<usize> {
     hidden
 }
 
-/// Runs `set`'s correlation rules over `hits` (with the detection results that made them).
+/// Runs `set`'s correlation rules over `hits` (with the detection results that made them,
+/// which a run keeps whenever the set has correlation rules).
 pub fn correlate(
     set: &RuleSet,
     reader: &RecordReader<'_>,
     frame: &DataFrame,
-    hits: &[(Hit, EvaluationResult)],
+    hits: &[(Hit, Option<EvaluationResult>)],
 ) -> Result<(Vec<Finding>, Vec<String>)> {
     if set.correlations.is_empty() || hits.is_empty() {
         return Ok((Vec::new(), Vec::new()));
@@ -71,7 +72,7 @@ pub fn correlate(
     }
     let times = i64s(frame, TIME)?;
     // The matches of each row, rows in time order.
-    let mut by_row: BTreeMap<(i64, u32), Vec<&(Hit, EvaluationResult)>> = BTreeMap::new();
+    let mut by_row: BTreeMap<(i64, u32), Vec<&(Hit, Option<EvaluationResult>)>> = BTreeMap::new();
     for pair in hits {
         let time = times
             .get(pair.0.row as usize)
@@ -87,7 +88,7 @@ pub fn correlate(
         };
         let source = set.rules[matches[0].0.rule].source;
         let event = RecordEvent::for_row(&value, source, row);
-        let detections = matches.iter().map(|(_, r)| r.clone()).collect();
+        let detections = matches.iter().filter_map(|(_, r)| r.clone()).collect();
         for result in engine.process_with_detections(&event, detections, time.div_euclid(1_000_000))
         {
             if matches!(result.body, ResultBody::Correlation(_)) {

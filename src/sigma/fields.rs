@@ -96,6 +96,16 @@ impl Lookup {
             Lookup::Path(_) | Lookup::AzureResourceProvider => &[],
         }
     }
+
+    /// The paths it reads (what [`super::record`] reads to compute it).
+    pub fn paths_read(&self) -> &[&'static str] {
+        match self {
+            Lookup::Path(p) => std::slice::from_ref(p),
+            Lookup::CloudTrailStatus => &["errorCode", "errorMessage"],
+            Lookup::SigninStatus => &["resultType", "status", "properties", "resultDescription"],
+            Lookup::AzureResourceProvider => &["resourceProviderName", "operationName"],
+        }
+    }
 }
 
 impl Source {

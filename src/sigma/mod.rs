@@ -21,6 +21,7 @@ pub mod explain;
 pub mod fields;
 pub mod hit;
 pub mod prefilter;
+pub mod projection;
 pub mod reader;
 pub mod record;
 pub mod rules;

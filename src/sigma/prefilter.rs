@@ -404,9 +404,12 @@ impl Context<'_> {
             let value = exact.field_value(name);
             ids[*id as usize] = item.matcher.matches(&EventValue::Str(value.into()), &empty);
         }
+        // No literal: the column decides this test for every row that has a value, so a
+        // literal would only repeat it (and a long list of actions would cost every
+        // candidate record an automaton pass); a row without one is simply evaluated.
         Allowed {
             columns: Some(BTreeMap::from([(column, ids)])),
-            literals: from_text().literals,
+            literals: Vec::new(),
         }
     }
 }
@@ -423,10 +426,26 @@ fn escaped(text: &[u8]) -> bool {
     memchr::memchr_iter(b'\\', text).any(|at| matches!(text.get(at + 1), Some(b'u' | b'/')))
 }
 
+/// The shortest literal a shared gate may be: shorter texts are in most records.
+const SHARED_TEXT: usize = 3;
+
+/// The longest text every literal of `clause` contains, if one has [`SHARED_TEXT`] bytes.
+fn shared_text(clause: &[String]) -> Option<String> {
+    let shortest = clause.iter().min_by_key(|l| l.len())?;
+    (SHARED_TEXT..=shortest.len()).rev().find_map(|len| {
+        (0..=shortest.len() - len)
+            .filter_map(|start| shortest.get(start..start + len))
+            .find(|piece| clause.iter().all(|l| l.contains(piece)))
+            .map(str::to_string)
+    })
+}
+
 /// `text` folded to ASCII lower case into `out`.
 fn fold(text: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    out.extend(text.iter().map(u8::to_ascii_lowercase));
+    out.extend_from_slice(text);
+    // In place, a loop the compiler vectorizes (a mapped iterator it did not).
+    out.make_ascii_lowercase();
 }
 
 /// The literal index of the few rules a record is a candidate for: searching for a few
@@ -467,27 +486,21 @@ impl CandidateScan {
     }
 }
 
-/// Which literals one folded text contains, each searched for once, when first asked:
-/// a clause of a few literals by SIMD substring searches, a longer one by one automaton
-/// pass over the text for every literal.
+/// Which clauses one folded text holds: a clause of a few literals by SIMD substring
+/// searches (each literal searched for once, when first asked), a longer one by its own
+/// automaton, which stops at its first literal.
 struct LiteralSearch<'a> {
     index: &'a LiteralIndex,
     text: &'a [u8],
     /// Per literal: 0 not yet searched, 1 absent, 2 present.
     found: &'a mut Vec<u8>,
-    scanned: bool,
 }
 
 impl<'a> LiteralSearch<'a> {
     fn new(index: &'a LiteralIndex, text: &'a [u8], found: &'a mut Vec<u8>) -> Self {
         found.clear();
         found.resize(index.literals, 0);
-        LiteralSearch {
-            index,
-            text,
-            found,
-            scanned: false,
-        }
+        LiteralSearch { index, text, found }
     }
 
     /// Whether literal `id` is in the text, searched alone.
@@ -499,35 +512,23 @@ impl<'a> LiteralSearch<'a> {
         self.found[id] == 2
     }
 
-    /// Whether literal `id` is in the text, after one automaton pass for every literal.
-    fn contains_scanned(&mut self, id: usize) -> bool {
-        if !self.scanned {
-            self.scanned = true;
-            self.found.iter_mut().for_each(|f| *f = 1);
-            if let Some(automaton) = &self.index.automaton {
-                for hit in automaton.find_overlapping_iter(self.text) {
-                    self.found[hit.pattern().as_usize()] = 2;
-                }
-            }
-        }
-        self.found[id] == 2
-    }
-
     /// Whether every clause of rule `rule` holds; its gate (a short clause) first.
     fn admits(&mut self, rule: usize) -> bool {
         let Some(clauses) = self.index.clauses.get(rule) else {
             return true;
         };
         let gate = self.index.gates.get(rule).copied().flatten();
+        // The gate, then the other short clauses, then the long ones (an automaton each).
+        let short = |c: &usize| clauses[*c].len() <= GATE_LITERALS;
         let mut order = gate
             .into_iter()
-            .chain((0..clauses.len()).filter(|c| Some(*c) != gate));
+            .chain((0..clauses.len()).filter(|c| Some(*c) != gate && short(c)))
+            .chain((0..clauses.len()).filter(|c| Some(*c) != gate && !short(c)));
         order.all(|c| {
             let clause = &clauses[c];
-            if clause.len() <= GATE_LITERALS && !self.scanned {
-                clause.iter().any(|id| self.contains(*id))
-            } else {
-                clause.iter().any(|id| self.contains_scanned(*id))
+            match self.index.automata.get(rule).and_then(|a| a.get(c)) {
+                Some(Some(automaton)) => automaton.is_match(self.text),
+                _ => clause.iter().any(|id| self.contains(*id)),
             }
         })
     }
@@ -579,10 +580,12 @@ impl CandidateScans {
     }
 }
 
-/// Every rule's literal clauses, searched in one pass over a record's text.
+/// Every rule's literal clauses, searched in a record's text folded to lower case.
 #[derive(Default)]
 pub struct LiteralIndex {
-    automaton: Option<aho_corasick::AhoCorasick>,
+    /// Per rule, per clause: for a clause of more than [`GATE_LITERALS`] literals, an
+    /// automaton of its literals alone (few enough for its SIMD prefilter).
+    automata: Vec<Vec<Option<aho_corasick::AhoCorasick>>>,
     literals: usize,
     /// Per rule: its clauses, as literal ids.
     clauses: Vec<Vec<Vec<usize>>>,
@@ -605,7 +608,17 @@ impl LiteralIndex {
         let mut clauses = Vec::with_capacity(allowed.len());
         for a in allowed {
             let mut rule = Vec::new();
-            for clause in &a.literals {
+            // A long clause implies a short one: the text its literals share (a rule's long
+            // lists are mostly one prefix, `microsoft.keyvault/vaults/...`), which a few SIMD
+            // searches rule out before the long clause's automaton runs.
+            let shared = a
+                .literals
+                .iter()
+                .filter(|clause| clause.len() > GATE_LITERALS)
+                .filter_map(|clause| shared_text(clause))
+                .map(|text| vec![text]);
+            let literals: Vec<Vec<String>> = a.literals.iter().cloned().chain(shared).collect();
+            for clause in &literals {
                 let mut members: Vec<usize> = clause
                     .iter()
                     .map(|literal| {
@@ -641,27 +654,27 @@ impl LiteralIndex {
                 memchr::memmem::Finder::new(text.as_bytes()).into_owned()
             })
             .collect();
-        let automaton = if texts.is_empty() {
-            None
-        } else {
-            // A full DFA is the fastest search; a rule set too large for one gets the
-            // automaton the crate chooses. The texts are searched folded to lower case
-            // rather than with the automaton ignoring case, which would turn off its SIMD
-            // prefilters (memmem, Teddy): what makes a search for a few literals fast.
-            let lower: Vec<String> = texts.iter().map(|t| t.to_ascii_lowercase()).collect();
-            let build = |kind| {
-                aho_corasick::AhoCorasick::builder()
-                    .kind(kind)
-                    .build(&lower)
-            };
-            Some(
-                build(Some(aho_corasick::AhoCorasickKind::DFA))
-                    .or_else(|_| build(None))
-                    .map_err(|e| crate::Error::Invalid(format!("Sigma literals: {e}")))?,
-            )
-        };
+        // The texts are searched folded to lower case rather than with an automaton that
+        // ignores case, which would turn off its SIMD prefilters (memmem, Teddy): what makes
+        // a search for a few literals fast.
+        let automata = clauses
+            .iter()
+            .map(|rule| {
+                rule.iter()
+                    .map(|clause| {
+                        if clause.len() <= GATE_LITERALS {
+                            return Ok(None);
+                        }
+                        let lower = clause.iter().map(|id| texts[*id].to_ascii_lowercase());
+                        aho_corasick::AhoCorasick::new(lower)
+                            .map(Some)
+                            .map_err(|e| crate::Error::Invalid(format!("Sigma literals: {e}")))
+                    })
+                    .collect::<crate::Result<Vec<_>>>()
+            })
+            .collect::<crate::Result<Vec<_>>>()?;
         Ok(LiteralIndex {
-            automaton,
+            automata,
             literals: texts.len(),
             clauses,
             gates,
@@ -690,6 +703,23 @@ mod tests {
     }
 
     #[test]
+    fn a_long_clause_is_gated_by_the_text_its_literals_share() {
+        let texts = |list: &[&str]| list.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            shared_text(&texts(&[
+                "microsoft.keyvault/vaults/keys/write",
+                "microsoft.keyvault/vaults/keys/delete",
+                "microsoft.keyvault/vaults/secrets/write",
+            ]))
+            .as_deref(),
+            Some("microsoft.keyvault/vaults/")
+        );
+        // Nothing shared, or too little to rule records out: no gate.
+        assert_eq!(shared_text(&texts(&["imap", "pop3", "smtp"])), None);
+        assert_eq!(shared_text(&texts(&["a.create", "b.delete"])), None);
+    }
+
+    #[test]
     fn a_record_is_admitted_for_the_rules_whose_every_clause_it_holds() {
         let many: Vec<String> = (0..9).map(|i| format!("Action{i}Name")).collect();
         let many: Vec<&str> = many.iter().map(String::as_str).collect();
@@ -698,7 +728,7 @@ mod tests {
             needs(&[&["401", "403"]]),
             // Two clauses: the gate (longest shortest literal) and another.
             needs(&[&["AssumedRole"], &["Role"]]),
-            // A long clause: the automaton pass.
+            // A long clause: its automaton.
             needs(&[&["iam"], &many]),
             // No literal at all: always admitted.
             Allowed::all(),
@@ -713,6 +743,8 @@ mod tests {
         assert_eq!(admitted(r#"{"src":"iam","e":"Action9Name"}"#), vec![3]);
         // An escape could hide any literal: every rule is evaluated.
         assert_eq!(admitted(r#"{"e":"\u0041"}"#), vec![0, 1, 2, 3]);
+        // A long clause's shared text gates it: without "action", its automaton never runs.
+        assert_eq!(admitted(r#"{"src":"iam","e":"Acti0nName"}"#), vec![3]);
         // The same subset is built once.
         assert!(std::sync::Arc::ptr_eq(
             &scan,

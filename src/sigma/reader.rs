@@ -224,7 +224,11 @@ pub fn bare_record(raw: &[u8]) -> std::result::Result<Value, String> {
     } else {
         sniff::unwrap(envelope, raw)?.record
     };
-    let bare: &[u8] = &bare;
+    parse_bare(&bare)
+}
+
+/// A record already out of its envelope, parsed.
+pub fn parse_bare(bare: &[u8]) -> std::result::Result<Value, String> {
     let start = bare
         .iter()
         .position(|b| !b.is_ascii_whitespace())

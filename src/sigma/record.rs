@@ -51,6 +51,8 @@ impl<'a> RecordEvent<'a> {
             .find(|l| self.read(l).is_some())
     }
 
+    // What a computed field reads here, `Lookup::paths_read` lists: a record evaluated
+    // while loading holds only the keys its rules read.
     fn read(&self, lookup: &LookupOwned) -> Option<EventValue<'a>> {
         match lookup {
             LookupOwned::Path(path) => resolve(self.value, path),

@@ -10,7 +10,7 @@ use rsigma_eval::{EvaluationResult, evaluate_rule};
 
 use super::correlate;
 pub use super::hit::{Hit, describe_match};
-use super::prefilter::{self, Allowed, CandidateScans, ColumnValues};
+use super::prefilter::{self, Allowed, CandidateScan, CandidateScans, ColumnValues};
 use super::reader::RecordReader;
 use super::record::RecordEvent;
 use super::rules::RuleSet;
@@ -101,22 +101,30 @@ fn run_with(
         .iter()
         .map(|r| prefilter::allowed(r, &values))
         .collect();
-    let candidates = candidate_rows(set, &allowed, &rows, dictionaries);
+    let Candidates {
+        rows: candidates,
+        lists,
+    } = candidate_rows(set, &allowed, &rows, dictionaries);
     let mut run = SigmaRun {
         candidates: vec![0; set.rules.len()],
         evaluated: vec![0; set.rules.len()],
         ..SigmaRun::default()
     };
-    for (_, rules) in &candidates {
+    let mut per_list = vec![0usize; lists.len()];
+    for (_, list) in &candidates {
+        per_list[*list as usize] += 1;
+    }
+    for (rules, n) in lists.iter().zip(per_list) {
         for r in rules {
-            run.candidates[*r as usize] += 1;
+            run.candidates[*r as usize] += n;
         }
     }
     let reader = RecordReader::new(store, frame)?;
     let scans = CandidateScans::new(allowed);
+    let scans: Vec<_> = lists.iter().map(|l| scans.for_rules_or_all(l)).collect();
     let mut matched = Vec::new();
     let candidates = match tap {
-        Some(tap) => take_tapped(tap, &reader, candidates, &mut run, &mut matched),
+        Some(tap) => take_tapped(tap, &reader, candidates, &lists, &mut run, &mut matched),
         None => candidates,
     };
     let mut candidates = candidates;
@@ -134,6 +142,7 @@ fn run_with(
         reader: &reader,
         scans: &scans,
         set,
+        keep_results: !set.correlations.is_empty(),
     };
     let (a, b) = std::thread::scope(|scope| {
         let other = scope.spawn(|| context.part(second));
@@ -175,10 +184,11 @@ fn run_with(
 fn take_tapped(
     tap: &SigmaTap,
     reader: &RecordReader<'_>,
-    candidates: Vec<(u32, Vec<u16>)>,
+    candidates: Vec<(u32, u32)>,
+    lists: &[Vec<u16>],
     run: &mut SigmaRun,
-    matched: &mut Vec<(Hit, EvaluationResult)>,
-) -> Vec<(u32, Vec<u16>)> {
+    matched: &mut Vec<Matched>,
+) -> Vec<(u32, u32)> {
     let counts = tap.counts();
     run.records_read += counts.records_read;
     run.evaluations += counts.evaluations;
@@ -190,16 +200,17 @@ fn take_tapped(
     let mut covered: HashMap<u32, bool> = HashMap::new();
     tap.with_matches(|found_at| {
         let mut left = Vec::new();
-        for (row, rules) in candidates {
+        for (row, list) in candidates {
             let (source, offset, _) = reader.place_key(row);
             let (Some(source), Some(offset)) = (source, offset) else {
-                left.push((row, rules));
+                left.push((row, list));
                 continue;
             };
             if !*covered.entry(source).or_insert_with(|| tap.covers(source)) {
-                left.push((row, rules));
+                left.push((row, list));
                 continue;
             }
+            let rules = &lists[list as usize];
             for found in found_at
                 .get(&(source, offset))
                 .map_or(&[][..], Vec::as_slice)
@@ -220,17 +231,23 @@ fn take_tapped(
     })
 }
 
+/// A match, with rsigma's result when correlation rules will read it.
+type Matched = (Hit, Option<EvaluationResult>);
+
 /// What the evaluation of some candidates needs.
 struct Evaluation<'a> {
     reader: &'a RecordReader<'a>,
-    scans: &'a CandidateScans,
+    /// Per list of candidate rules: the scan for their literals.
+    scans: &'a [std::sync::Arc<CandidateScan>],
     set: &'a RuleSet,
+    /// Whether to keep rsigma's results (only correlations read them).
+    keep_results: bool,
 }
 
 /// What the evaluation of some candidates found.
 #[derive(Default)]
 struct Part {
-    matched: Vec<(Hit, EvaluationResult)>,
+    matched: Vec<Matched>,
     unreadable: usize,
     errors: Vec<String>,
     records_read: usize,
@@ -241,12 +258,12 @@ struct Part {
 impl Evaluation<'_> {
     /// Reads the candidates' records (in input order), keeps the rules whose literals they
     /// contain, and evaluates those.
-    fn part(&self, candidates: &[(u32, Vec<u16>)]) -> Part {
+    fn part(&self, candidates: &[(u32, u32)]) -> Part {
         let mut part = Part::default();
         self.reader.each_raw(
             candidates,
             |(row, _)| *row,
-            |(row, rules), raw| {
+            |(row, list), raw| {
                 let raw = match raw {
                     Ok(raw) => raw,
                     Err(reason) => {
@@ -257,7 +274,7 @@ impl Evaluation<'_> {
                         return;
                     }
                 };
-                let kept = self.scans.for_rules_or_all(rules).admitted(raw);
+                let kept = self.scans[*list as usize].admitted(raw);
                 if kept.is_empty() {
                     return;
                 }
@@ -283,7 +300,8 @@ impl Evaluation<'_> {
                             row: *row,
                             matched: describe_match(&result),
                         };
-                        part.matched.push((hit, result));
+                        part.matched
+                            .push((hit, self.keep_results.then_some(result)));
                     }
                 }
             },
@@ -295,13 +313,21 @@ impl Evaluation<'_> {
 /// Per action id: the rules (with the log types each covers) whose conditions admit it.
 type ActionTable<'a> = Vec<Vec<(u16, &'a Vec<bool>)>>;
 
+/// The candidate rows, each with the list of rules it may match.
+struct Candidates {
+    /// (row, index into `lists`), in row order.
+    rows: Vec<(u32, u32)>,
+    /// The distinct lists of rules (a few dozen: one per provider, log type and action).
+    lists: Vec<Vec<u16>>,
+}
+
 /// Each candidate row with the rules it may match, in row order.
 fn candidate_rows(
     set: &RuleSet,
     allowed: &[Allowed],
     rows: &Rows,
     dictionaries: &Dictionaries,
-) -> Vec<(u32, Vec<u16>)> {
+) -> Candidates {
     let id_of = |column: &str, name: &str| {
         dictionaries
             .category_values(column)
@@ -355,9 +381,17 @@ fn candidate_rows(
         }
         tables.insert(*provider, table);
     }
-    let mut out = Vec::new();
+    let mut out = Candidates {
+        rows: Vec::new(),
+        lists: Vec::new(),
+    };
+    // Per (provider, action slot, log type): its list (`None`: no rule), decided once.
+    let mut list_of: HashMap<(u32, usize, Option<u32>), Option<u32>, foldhash::fast::FixedState> =
+        HashMap::default();
+    let mut list_ids: HashMap<Vec<u16>, u32> = HashMap::new();
     for row in 0..rows.provider.len() {
-        let Some(table) = rows.provider[row].and_then(|p| tables.get(&p)) else {
+        let Some((provider, table)) = rows.provider[row].and_then(|p| Some((p, tables.get(&p)?)))
+        else {
             continue;
         };
         // No action, or one newer than the dictionary read: the slot admitting every rule.
@@ -365,17 +399,26 @@ fn candidate_rows(
             .map(|a| a as usize)
             .filter(|a| *a + 1 < action_slots)
             .unwrap_or(action_slots - 1);
-        let rules = &table[slot];
         let log_type = rows.log_type[row];
-        let hits: Vec<u16> = rules
-            .iter()
-            .filter(|(_, covered)| {
-                log_type.is_none_or(|t| covered.get(t as usize).copied().unwrap_or(false))
-            })
-            .map(|(index, _)| *index)
-            .collect();
-        if !hits.is_empty() {
-            out.push((row as u32, hits));
+        let list = *list_of
+            .entry((provider, slot, log_type))
+            .or_insert_with(|| {
+                let hits: Vec<u16> = table[slot]
+                    .iter()
+                    .filter(|(_, covered)| {
+                        log_type.is_none_or(|t| covered.get(t as usize).copied().unwrap_or(false))
+                    })
+                    .map(|(index, _)| *index)
+                    .collect();
+                (!hits.is_empty()).then(|| {
+                    *list_ids.entry(hits).or_insert_with_key(|hits| {
+                        out.lists.push(hits.clone());
+                        (out.lists.len() - 1) as u32
+                    })
+                })
+            });
+        if let Some(list) = list {
+            out.rows.push((row as u32, list));
         }
     }
     out
@@ -388,7 +431,8 @@ fn findings(set: &RuleSet, frame: &DataFrame, hits: &[Hit], gap: i64) -> Result<
     }
     let rows: Vec<IdxSize> = hits.iter().map(|h| h.row as IdxSize).collect();
     let picked = frame
-        .take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))
+        .select([TIME, ACTOR, PROVIDER, EVENT_ID])
+        .and_then(|f| f.take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows)))
         .map_err(Error::polars("reading the matched events"))?;
     let times = i64s(&picked, TIME)?;
     let actors = strings(&picked, ACTOR)?;

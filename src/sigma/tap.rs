@@ -14,7 +14,7 @@ use rsigma_eval::{EvaluationResult, evaluate_rule};
 
 use super::hit::describe_match;
 use super::prefilter::{self, Allowed, CandidateScan, CandidateScans, ColumnValues};
-use super::reader::bare_record;
+use super::projection::{keys_read, parse_keeping};
 use super::record::RecordEvent;
 use super::rules::RuleSet;
 use crate::load::tap::{RecordTap, TappedRecord};
@@ -30,12 +30,12 @@ pub struct TapMatch {
     pub rule: usize,
     /// What matched, for the finding's reason.
     pub matched: String,
-    /// rsigma's result (correlations read it).
-    pub result: EvaluationResult,
+    /// rsigma's result, kept when the set has correlation rules (only they read it).
+    pub result: Option<EvaluationResult>,
 }
 
-/// Matches by (input id, offset of the record).
-pub type MatchesByPlace = HashMap<(u32, u64), Vec<TapMatch>>;
+/// Matches by (input id, offset of the record); looked up once per candidate row.
+pub type MatchesByPlace = HashMap<(u32, u64), Vec<TapMatch>, foldhash::fast::FixedState>;
 
 /// The (provider, log type, action) ids of a record.
 type ColumnIds = (Option<u32>, Option<u32>, Option<u32>);
@@ -44,11 +44,13 @@ type ColumnIds = (Option<u32>, Option<u32>, Option<u32>);
 pub struct SigmaTap {
     set: Arc<RuleSet>,
     scans: CandidateScans,
+    /// Per rule: the top-level keys it reads (`None`: any).
+    keys: Vec<Option<Vec<String>>>,
     /// Per provider name: the rules of its log sources.
     by_provider: HashMap<&'static str, Vec<u16>>,
     /// Per (provider, log type, action): the rules such a record may match, with the scan
     /// for their literals (`None`: no rule).
-    candidates: RwLock<HashMap<ColumnIds, Option<Arc<CandidateScan>>>>,
+    candidates: RwLock<HashMap<ColumnIds, Option<Arc<CandidateScan>>, foldhash::fast::FixedState>>,
     matches: Mutex<MatchesByPlace>,
     /// Inputs whose records the tap saw.
     sources: RwLock<HashSet<u32>>,
@@ -82,9 +84,11 @@ impl SigmaTap {
                 .push(i);
         }
         let evaluated = (0..set.rules.len()).map(|_| AtomicUsize::new(0)).collect();
+        let keys = set.rules.iter().map(keys_read).collect();
         Ok(SigmaTap {
             set,
             scans,
+            keys,
             by_provider,
             candidates: RwLock::default(),
             matches: Mutex::default(),
@@ -118,7 +122,7 @@ impl SigmaTap {
     pub fn with_matches<T>(&self, f: impl FnOnce(&MatchesByPlace) -> T) -> T {
         match self.matches.lock() {
             Ok(map) => f(&map),
-            Err(_) => f(&HashMap::new()),
+            Err(_) => f(&HashMap::default()),
         }
     }
 
@@ -189,6 +193,15 @@ impl SigmaTap {
         scan
     }
 
+    /// The top-level keys rules `rules` read (`None`: any).
+    fn keys_read(&self, rules: &[usize]) -> Option<Vec<&str>> {
+        let mut keys = Vec::new();
+        for r in rules {
+            keys.extend(self.keys.get(*r)?.as_ref()?.iter().map(String::as_str));
+        }
+        Some(keys)
+    }
+
     fn unreadable(&self, record: &TappedRecord<'_>, reason: String) {
         self.unreadable.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut errors) = self.errors.lock()
@@ -232,7 +245,10 @@ impl RecordTap for SigmaTap {
         if kept.is_empty() {
             return;
         }
-        let value = match bare_record(record.raw) {
+        // The loader took the record out of its envelope already; only the members the
+        // rules read are built.
+        let keys = self.keys_read(&kept);
+        let value = match parse_keeping(record.bare, keys.as_deref()) {
             Ok(value) => value,
             Err(reason) => return self.unreadable(record, reason),
         };
@@ -249,7 +265,7 @@ impl RecordTap for SigmaTap {
                 found.push(TapMatch {
                     rule: r,
                     matched: describe_match(&result),
-                    result,
+                    result: (!self.set.correlations.is_empty()).then_some(result),
                 });
             }
         }

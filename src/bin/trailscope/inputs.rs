@@ -219,6 +219,23 @@ pub(crate) fn load_with_sigma(
     load_prepared(prepared, common, started, tap)
 }
 
+/// [`load`], with the rule set `set` evaluated on each record while the loader holds it.
+pub(crate) fn load_with_rules(
+    paths: &[String],
+    input_format: Option<&str>,
+    common: &Common,
+    set: Arc<trailscope::sigma::RuleSet>,
+) -> anyhow::Result<(Loaded, Arc<trailscope::sigma::SigmaTap>)> {
+    let started = Instant::now();
+    let mut prepared = prepare(paths, input_format, common)?;
+    let tap = Arc::new(trailscope::sigma::SigmaTap::new(set)?);
+    prepared.options.tap = Some(tap.clone());
+    Ok((
+        load_prepared(prepared, common, started, Some(tap.clone()))?,
+        tap,
+    ))
+}
+
 fn load_prepared(
     prepared: Prepared,
     common: &Common,

@@ -12,7 +12,7 @@ use trailscope::sigma::{self, RuleSet, check};
 use trailscope::text::escape_control;
 
 use crate::args::Common;
-use crate::inputs::{Loaded, load};
+use crate::inputs::{Loaded, load_with_rules};
 
 /// The `sigma` subcommands.
 #[derive(Subcommand)]
@@ -91,12 +91,14 @@ fn check_command(
     input_format: Option<&str>,
     common: &Common,
 ) -> anyhow::Result<std::process::ExitCode> {
-    let set = RuleSet::load(rules)?;
+    let set = std::sync::Arc::new(RuleSet::load(rules)?);
     let mut report = check::check(&set);
     if !logs.is_empty() {
-        let loaded = load(logs, input_format, common)?;
+        // The rules run on each record while it is loaded, as `detect --sigma` runs them.
+        let (loaded, tap) = load_with_rules(logs, input_format, common, set.clone())?;
         let frame = loaded.store.frame();
-        let run = sigma::run(&loaded.store, frame, &set, sigma::group_gap(&loaded.config))?;
+        let gap = sigma::group_gap(&loaded.config);
+        let run = sigma::run_tapped(&loaded.store, frame, &tap, gap)?;
         report = check::with_logs(report, &loaded.store, frame, &run, &set)?;
     }
     let mut out = io::stdout().lock();
