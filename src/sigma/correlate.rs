@@ -8,7 +8,7 @@ use polars::prelude::*;
 use rsigma_eval::result::ResultBody;
 use rsigma_eval::{CorrelationConfig, CorrelationEngine, EvaluationResult};
 
-use super::hit::Hit;
+use super::hit::Matched;
 use super::reader::RecordReader;
 use super::record::{ROW_REF, RecordEvent};
 use super::rules::RuleSet;
@@ -48,7 +48,7 @@ pub fn correlate(
     set: &RuleSet,
     reader: &RecordReader<'_>,
     frame: &DataFrame,
-    hits: &[(Hit, Option<EvaluationResult>)],
+    hits: &[Matched],
 ) -> Result<(Vec<Finding>, Vec<String>)> {
     if set.correlations.is_empty() || hits.is_empty() {
         return Ok((Vec::new(), Vec::new()));
@@ -72,7 +72,7 @@ pub fn correlate(
     }
     let times = i64s(frame, TIME)?;
     // The matches of each row, rows in time order.
-    let mut by_row: BTreeMap<(i64, u32), Vec<&(Hit, Option<EvaluationResult>)>> = BTreeMap::new();
+    let mut by_row: BTreeMap<(i64, u32), Vec<&Matched>> = BTreeMap::new();
     for pair in hits {
         let time = times
             .get(pair.0.row as usize)

@@ -15,6 +15,9 @@ pub struct Hit {
     pub matched: String,
 }
 
+/// A match, with rsigma's result when correlation rules will read it.
+pub type Matched = (Hit, Option<rsigma_eval::EvaluationResult>);
+
 /// The fields and values that made a rule match, briefly, in field order (rsigma gives
 /// them in the order of its detections map, which differs between loads of one rule).
 pub fn describe_match(result: &EvaluationResult) -> String {

@@ -6,10 +6,10 @@
 use std::collections::HashMap;
 
 use polars::prelude::*;
-use rsigma_eval::{EvaluationResult, evaluate_rule};
+use rsigma_eval::evaluate_rule;
 
 use super::correlate;
-pub use super::hit::{Hit, describe_match};
+pub use super::hit::{Hit, Matched, describe_match};
 use super::prefilter::{self, Allowed, CandidateScan, CandidateScans, ColumnValues};
 use super::reader::RecordReader;
 use super::record::RecordEvent;
@@ -230,9 +230,6 @@ fn take_tapped(
         left
     })
 }
-
-/// A match, with rsigma's result when correlation rules will read it.
-type Matched = (Hit, Option<EvaluationResult>);
 
 /// What the evaluation of some candidates needs.
 struct Evaluation<'a> {
