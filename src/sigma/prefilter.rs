@@ -426,18 +426,42 @@ fn escaped(text: &[u8]) -> bool {
     memchr::memchr_iter(b'\\', text).any(|at| matches!(text.get(at + 1), Some(b'u' | b'/')))
 }
 
-/// The shortest literal a shared gate may be: shorter texts are in most records.
-const SHARED_TEXT: usize = 3;
+/// The shortest text a gate implied by a long clause may be: shorter texts are in most
+/// records.
+const SHARED_TEXT: usize = 4;
 
-/// The longest text every literal of `clause` contains, if one has [`SHARED_TEXT`] bytes.
-fn shared_text(clause: &[String]) -> Option<String> {
-    let shortest = clause.iter().min_by_key(|l| l.len())?;
-    (SHARED_TEXT..=shortest.len()).rev().find_map(|len| {
-        (0..=shortest.len() - len)
-            .filter_map(|start| shortest.get(start..start + len))
-            .find(|piece| clause.iter().all(|l| l.contains(piece)))
-            .map(str::to_string)
-    })
+/// At most [`GATE_LITERALS`] texts, one of which every literal of `clause` contains: each the
+/// text found in the most literals not yet covered (the longest of those). A clause of
+/// literals that share nothing long enough implies none.
+fn shared_texts(clause: &[String]) -> Option<Vec<String>> {
+    let mut left: Vec<&str> = clause.iter().map(String::as_str).collect();
+    let mut texts = Vec::new();
+    while !left.is_empty() {
+        if texts.len() == GATE_LITERALS {
+            return None;
+        }
+        // Every piece of a literal left, by (literals holding it, length).
+        let best = left
+            .iter()
+            .flat_map(|literal| {
+                (0..literal.len()).flat_map(move |start| {
+                    (start + SHARED_TEXT..=literal.len())
+                        .filter_map(move |end| literal.get(start..end))
+                })
+            })
+            .map(|piece| {
+                (
+                    left.iter().filter(|l| l.contains(piece)).count(),
+                    piece.len(),
+                    piece,
+                )
+            })
+            .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| b.2.cmp(a.2)))?;
+        let piece = best.2.to_string();
+        left.retain(|l| !l.contains(piece.as_str()));
+        texts.push(piece);
+    }
+    Some(texts)
 }
 
 /// `text` folded to ASCII lower case into `out`.
@@ -615,8 +639,7 @@ impl LiteralIndex {
                 .literals
                 .iter()
                 .filter(|clause| clause.len() > GATE_LITERALS)
-                .filter_map(|clause| shared_text(clause))
-                .map(|text| vec![text]);
+                .filter_map(|clause| shared_texts(clause));
             let literals: Vec<Vec<String>> = a.literals.iter().cloned().chain(shared).collect();
             for clause in &literals {
                 let mut members: Vec<usize> = clause
@@ -703,20 +726,35 @@ mod tests {
     }
 
     #[test]
-    fn a_long_clause_is_gated_by_the_text_its_literals_share() {
+    fn a_long_clause_is_gated_by_the_texts_its_literals_share() {
         let texts = |list: &[&str]| list.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        let shared = |list: &[&str]| shared_texts(&texts(list));
         assert_eq!(
-            shared_text(&texts(&[
+            shared(&[
                 "microsoft.keyvault/vaults/keys/write",
                 "microsoft.keyvault/vaults/keys/delete",
                 "microsoft.keyvault/vaults/secrets/write",
-            ]))
-            .as_deref(),
-            Some("microsoft.keyvault/vaults/")
+            ]),
+            Some(texts(&["microsoft.keyvault/vaults/"]))
+        );
+        // Two families (encoded and plain paths): one text each.
+        assert_eq!(
+            shared(&[
+                "%2fbin%2fash",
+                "%2fbin%2fbash",
+                "%2fusr%2fbin%2fcurl",
+                "/bin/sh",
+                "/bin/zsh",
+                "/usr/bin/wget",
+            ]),
+            Some(texts(&["%2fbin%2f", "/bin/"]))
         );
         // Nothing shared, or too little to rule records out: no gate.
-        assert_eq!(shared_text(&texts(&["imap", "pop3", "smtp"])), None);
-        assert_eq!(shared_text(&texts(&["a.create", "b.delete"])), None);
+        assert_eq!(shared(&["imap", "pop3", "smtp", "mapi", "exchange"]), None);
+        assert_eq!(
+            shared(&["a.x", "b.create", "c.delete", "d.update", "e.patch"]),
+            None
+        );
     }
 
     #[test]
