@@ -621,30 +621,12 @@ fn rare_actions_are_one_finding_per_actor_and_day_listing_the_actions() {
             "DeleteRolePolicy",
             json!({"roleName": "etl-2", "policyName": "old"}),
         ),
+        ("next-day", 40, "DeleteRole", json!({"roleName": "old"})),
     ];
     for (id, hour, name, params) in new_work {
-        records.push(ct(
-            id,
-            tuesday + hour * HOUR,
-            "noor",
-            name,
-            "iam",
-            "198.51.100.10",
-            CLI,
-            params,
-        ));
+        let (at, ip) = (tuesday + hour * HOUR, "198.51.100.10");
+        records.push(ct(id, at, "noor", name, "iam", ip, CLI, params));
     }
-    let wednesday = tuesday + DAY + 16 * HOUR;
-    records.push(ct(
-        "next-day",
-        wednesday,
-        "noor",
-        "DeleteRole",
-        "iam",
-        "198.51.100.10",
-        CLI,
-        json!({"roleName": "old"}),
-    ));
     write_array(dir.path(), "trail.json", &records);
     let findings = detect_dir(dir.path());
     let rare = by_rule(&findings, "rare-action-for-actor");
