@@ -84,9 +84,12 @@ pub struct FirstSeen {
     numbers: [HashMap<String, u32>; 3],
     /// Per dimension and value number: distinct actors that used it.
     actors: [Vec<usize>; 3],
-    /// Per actor: (dimension, value number) -> (first time, its row).
-    by_actor: HashMap<String, HashMap<(u8, u32), (i64, u32)>>,
+    /// Per actor: when it first used each value.
+    by_actor: HashMap<String, ActorFirsts>,
 }
+
+/// One actor's (dimension, value number) -> (first time, its row).
+type ActorFirsts = HashMap<(u8, u32), (i64, u32)>;
 
 /// A dimension's index in [`DIMENSIONS`].
 fn dimension_index(dim: &str) -> Option<usize> {

@@ -1556,6 +1556,41 @@ mod tests {
     }
 
     #[test]
+    fn cloudtrail_calls_depend_on_who_makes_them() {
+        let mut rng = Rng::new(42);
+        let population = Population::benchmark(&mut rng);
+        let mut console_by_machines = 0;
+        let mut console_by_people = 0;
+        let mut defences_off = 0;
+        for i in 0..100_000 {
+            let record = cloudtrail(&mut rng, &population, START + i);
+            let arn = record["userIdentity"]["arn"].as_str().unwrap_or("");
+            let name = record["eventName"].as_str().unwrap_or("");
+            if name == "ConsoleLogin" {
+                if arn.contains("/AWSReservedSSO_") {
+                    console_by_people += 1;
+                } else {
+                    console_by_machines += 1;
+                }
+            }
+            defences_off += usize::from(RARE_IN_ROUTINE.contains(&name));
+        }
+        assert_eq!(
+            console_by_machines, 0,
+            "instance roles and services never sign in"
+        );
+        assert!(
+            console_by_people > 100,
+            "{console_by_people} console sign-ins"
+        );
+        // Before: 9,346 of them (StopLogging, LeaveOrganization, ...) in 1,000,000 events.
+        assert!(
+            defences_off <= 10,
+            "{defences_off} calls switching defences off"
+        );
+    }
+
+    #[test]
     fn wrapped_files_are_valid_json_and_hold_every_record() {
         let dir = tempfile::tempdir().unwrap();
         let written = write(Shape::EntraSignins, dir.path(), 3000, 1).unwrap();
