@@ -198,8 +198,8 @@ fn data_dir() -> PathBuf {
 
 fn ensure(kind: synth::Kind, dir: &Path, events: usize) {
     let marker = dir.join(".complete");
-    // v6: the realistic benchmark traffic (src/synth/traffic.rs).
-    let stamp = format!("{events} v6");
+    // v7: the benchmark traffic's calls depend on the caller (src/synth/traffic.rs).
+    let stamp = format!("{events} v7");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(&stamp) {
         return;
     }

@@ -145,6 +145,19 @@ pub fn bench(data: &Path, events: usize, runs: usize) {
         .map(|(id, d)| format!("{id} {:.0} ms", d.as_secs_f64() * 1000.0))
         .collect();
     println!("  detection's slowest phases: {}", phases.join(", "));
+    // What the findings are: the rules that make most of them, with how many are medium+.
+    let mut per_rule: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
+    for f in &findings {
+        let entry = per_rule.entry(f.rule.as_str()).or_default();
+        entry.0 += 1;
+        entry.1 += usize::from(f.severity >= trailscope::detectors::Severity::Medium);
+    }
+    let mut per_rule: Vec<_> = per_rule.into_iter().collect();
+    per_rule.sort_by_key(|(_, (n, _))| std::cmp::Reverse(*n));
+    let counts: Vec<String> = (per_rule.iter().take(shown))
+        .map(|(rule, (n, serious))| format!("{rule} {n} ({serious} medium+)"))
+        .collect();
+    println!("  findings per rule: {}", counts.join(", "));
     let t = Instant::now();
     for input in store.inputs() {
         let _ = report::scope::hash_input(&input.name);

@@ -601,6 +601,72 @@ fn first_seen_sources_and_rare_actions_need_history() {
 }
 
 #[test]
+fn rare_actions_are_one_finding_per_actor_and_day_listing_the_actions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = chicago_history("noor");
+    // Tuesday of week 3: four new kinds of write, hours apart; Wednesday: one more.
+    let tuesday = MON + 15 * DAY;
+    let new_work = [
+        ("new-1", 15, "CreateRole", json!({"roleName": "etl"})),
+        (
+            "new-2",
+            15,
+            "PutRolePolicy",
+            json!({"roleName": "etl", "policyName": "read"}),
+        ),
+        ("new-3", 18, "TagRole", json!({"roleName": "etl"})),
+        (
+            "new-4",
+            21,
+            "DeleteRolePolicy",
+            json!({"roleName": "etl-2", "policyName": "old"}),
+        ),
+        ("next-day", 40, "DeleteRole", json!({"roleName": "old"})),
+    ];
+    for (id, hour, name, params) in new_work {
+        let (at, ip) = (tuesday + hour * HOUR, "198.51.100.10");
+        records.push(ct(id, at, "noor", name, "iam", ip, CLI, params));
+    }
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let rare = by_rule(&findings, "rare-action-for-actor");
+    assert_eq!(rare.len(), 2, "one per day: {rare:#?}");
+    let day = rare
+        .iter()
+        .find(|f| f.event_ids.contains(&"new-1".to_string()))
+        .unwrap_or_else(|| panic!("{rare:#?}"));
+    assert_eq!(
+        day.event_ids,
+        ["new-1", "new-2", "new-3", "new-4"],
+        "{day:#?}"
+    );
+    assert_eq!(day.count, 4);
+    assert_eq!(day.actor, "arn:aws:iam::111122223333:user/noor");
+    assert_eq!(day.mitre, ["T1078.004"]);
+    // The reason names the actor, the first action with its history, then every action of
+    // the day and how long the day's novelties spanned.
+    assert!(day.reason.starts_with("noor "), "{}", day.reason);
+    assert!(
+        day.reason
+            .contains("for the first time in 15 days of history"),
+        "{}",
+        day.reason
+    );
+    assert!(
+        day.reason.contains(
+            "(4 events in 360 min: CreateRole, PutRolePolicy, TagRole, DeleteRolePolicy)"
+        ),
+        "{}",
+        day.reason
+    );
+    let next = rare
+        .iter()
+        .find(|f| f.event_ids == ["next-day"])
+        .unwrap_or_else(|| panic!("{rare:#?}"));
+    assert!(next.reason.contains("DeleteRole"), "{}", next.reason);
+}
+
+#[test]
 fn identities_new_to_sensitive_actions_are_raised() {
     let dir = tempfile::tempdir().unwrap();
     let mut records = chicago_history("kim");

@@ -14,7 +14,7 @@ use super::context::is_signin;
 use super::context::{Context, KEY};
 use super::derived::{Anomaly, Derived};
 use super::event::{Ev, ROW, i64s, u64s};
-use super::finding::{Hit, Severity, finding, group_hits, when_utc};
+use super::finding::{Hit, Severity, finding, group_hits, group_hits_by_day, when_utc};
 use super::history::{
     Baselines, actor_key, days_text, local_of, new_dimensions, pair_key, split_key,
 };
@@ -616,17 +616,28 @@ impl Rule for NonHuman {
         }
         let b = derived.baselines()?;
         // New network or client for a service: its first event with that value.
-        let rows: Vec<u32> = b
-            .first_seen
-            .iter()
-            .filter(|((actor, dim, _), (t, _))| {
-                *dim != "country"
-                    && ctx.stats.get(actor).is_some_and(|s| s.non_human)
-                    && ctx.learn_end(actor).is_some_and(|end| *t >= end)
-            })
-            .map(|(_, (_, row))| *row)
-            .collect();
+        // And each service's networks by when first seen (for the reason).
+        let mut rows: Vec<u32> = Vec::new();
+        let mut networks: HashMap<&str, Vec<(i64, &str)>> = HashMap::new();
+        for (actor, firsts) in b.first_seen.actors() {
+            if !ctx.stats.get(actor).is_some_and(|s| s.non_human) {
+                continue;
+            }
+            let learned = ctx.learn_end(actor);
+            let seen = networks.entry(actor).or_default();
+            for (dim, value, (t, row)) in firsts {
+                if dim != "country" && learned.is_some_and(|end| t >= end) {
+                    rows.push(row);
+                }
+                if dim == "network" {
+                    seen.push((t, value));
+                }
+            }
+            seen.sort_unstable();
+        }
         if !rows.is_empty() {
+            // In row order, as the table's own order is a hash map's.
+            rows.sort_unstable();
             let firsts = ctx.select(
                 col(ROW).is_in(lit(Series::new("rows".into(), rows)).implode(false), true),
             )?;
@@ -644,13 +655,12 @@ impl Rule for NonHuman {
                     (None, Some(_)) => Low,
                     (None, None) => continue,
                 };
-                let profile = b
-                    .first_seen
-                    .iter()
-                    .filter(|((a, d, _), (t, _))| *a == e.actor && *d == "network" && *t < e.time)
-                    .map(|((_, _, v), _)| v.as_str())
+                let profile: Vec<&str> = (networks.get(e.actor.as_str()).into_iter())
+                    .flatten()
+                    .filter(|(t, _)| *t < e.time)
+                    .map(|(_, v)| *v)
                     .take(3)
-                    .collect::<Vec<_>>();
+                    .collect();
                 let history = ctx
                     .stats
                     .get(&e.actor)
@@ -697,7 +707,7 @@ static RARE: RuleInfo = RuleInfo {
     title: "Action new for the actor",
     mitre: &["T1078.004"],
     severity: Info,
-    summary: "a write or privileged action the actor never did before, after its learning period (info; low when privileged; medium when critical-tier or off-hours / from a new source)",
+    summary: "a write or privileged action the actor never did before, after its learning period, one finding per actor and day listing the actions (info; low when privileged; medium when critical-tier or off-hours / from a new source)",
 };
 
 impl Rule for RareAction {
@@ -801,6 +811,9 @@ impl Rule for RareAction {
                 reason,
             });
         }
-        Ok(group_hits(&RARE, hits, 60 * MINUTE).into())
+        // One finding per actor and day: new actions are each unremarkable alone, and a
+        // workload or person starting on new work makes several (Elastic's new_terms and
+        // Panther's dedup windows aggregate the same way).
+        Ok(group_hits_by_day(&RARE, hits).into())
     }
 }

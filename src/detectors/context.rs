@@ -291,13 +291,27 @@ impl<'a> Context<'a> {
 
     /// The selected rows as events, in time order.
     pub fn select(&self, predicate: Expr) -> Result<Vec<Ev>> {
-        let df = self
+        self.select_then(predicate, None)
+    }
+
+    /// [`Context::select`], then `then` over the selected rows only: for a test dearer
+    /// than the selection (a text search in `details`) or one that drops most of what it
+    /// selected before the events are read into [`Ev`]s.
+    pub fn select_then(&self, predicate: Expr, then: Option<Expr>) -> Result<Vec<Ev>> {
+        let mut df = self
             .frame
             .clone()
             .lazy()
             .filter(predicate)
             .collect()
             .map_err(Error::polars("selecting events"))?;
+        if let Some(then) = then {
+            df = df
+                .lazy()
+                .filter(then)
+                .collect()
+                .map_err(Error::polars("selecting events"))?;
+        }
         events(&df)
     }
 

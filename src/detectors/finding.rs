@@ -150,15 +150,31 @@ pub fn finding(info: &RuleInfo, severity: Severity, events: &[&Ev], reason: Stri
 /// `gap` apart. The finding takes the highest severity, the reason of its most severe hit,
 /// and says what else it covers.
 pub fn group_hits(info: &RuleInfo, hits: Vec<Hit>, gap: i64) -> Vec<Finding> {
-    group(info, hits, gap, true)
+    group(info, hits, true, |a, b| b.ev.time - a.ev.time <= gap)
 }
 
 /// [`group_hits`] across providers (one actor's sign-ins in Entra and Okta, say).
 pub fn group_hits_across(info: &RuleInfo, hits: Vec<Hit>, gap: i64) -> Vec<Finding> {
-    group(info, hits, gap, false)
+    group(info, hits, false, |a, b| b.ev.time - a.ev.time <= gap)
 }
 
-fn group(info: &RuleInfo, mut hits: Vec<Hit>, gap: i64, by_provider: bool) -> Vec<Finding> {
+/// Groups hits of one rule into one finding per provider, actor and UTC day: for rules
+/// whose hits are each unremarkable alone (an action new for the actor), where a day of an
+/// actor's novelties is what a person reviews.
+pub fn group_hits_by_day(info: &RuleInfo, hits: Vec<Hit>) -> Vec<Finding> {
+    group(info, hits, true, |a, b| {
+        a.ev.time.div_euclid(DAY) == b.ev.time.div_euclid(DAY)
+    })
+}
+
+/// Sorts hits by (provider,) actor and time and merges each run the same actor's
+/// consecutive hits stay `together` in.
+fn group(
+    info: &RuleInfo,
+    mut hits: Vec<Hit>,
+    by_provider: bool,
+    together: impl Fn(&Hit, &Hit) -> bool,
+) -> Vec<Finding> {
     hits.sort_by(|a, b| {
         if !by_provider {
             return (&a.ev.actor, a.ev.time).cmp(&(&b.ev.actor, b.ev.time));
@@ -171,7 +187,7 @@ fn group(info: &RuleInfo, mut hits: Vec<Hit>, gap: i64, by_provider: bool) -> Ve
         let split = i == hits.len()
             || hits[i].ev.actor != hits[i - 1].ev.actor
             || (by_provider && hits[i].ev.provider != hits[i - 1].ev.provider)
-            || hits[i].ev.time - hits[i - 1].ev.time > gap;
+            || !together(&hits[i - 1], &hits[i]);
         if split {
             out.push(merge(info, &hits[start..i]));
             start = i;

@@ -55,13 +55,12 @@ pub struct Baselines {
     pub zones: HashMap<String, ActorZone>,
     /// Working pattern per actor.
     pub patterns: HashMap<String, WorkPattern>,
-    /// First time (and row) each (actor, dimension, value) was seen.
-    pub first_seen: HashMap<(String, &'static str, String), (i64, u32)>,
+    /// First time (and row) each (actor, dimension, value) was seen, and how many actors
+    /// use each value.
+    pub first_seen: FirstSeen,
     /// Per actor, the latest of its first-seen times: whether anything was new for it after
     /// a time, without going through every (actor, dimension, value).
     pub newest_first: HashMap<String, i64>,
-    /// Distinct actors per (dimension, value).
-    pub popularity: HashMap<(&'static str, String), usize>,
     /// Per actor (physical id): (UTC hour number, events, first and last time) of each
     /// hour it was active, in time order.
     pub activity: Activity,
@@ -72,6 +71,69 @@ const DIMENSIONS: [(&str, &str); 3] = [
     (USER_AGENT, "client"),
     (COUNTRY, "country"),
 ];
+
+/// When each actor first used each normalized value (network, client family, country), and
+/// how many actors use each value. Values are numbered per dimension and each actor's name
+/// is held once: the table has an entry per actor and value, hundreds of thousands on a
+/// month of a large organisation.
+#[derive(Debug, Default)]
+pub struct FirstSeen {
+    /// Per dimension (in [`DIMENSIONS`] order): the normalized values, by number.
+    values: [Vec<String>; 3],
+    /// Per dimension: each value's number.
+    numbers: [HashMap<String, u32>; 3],
+    /// Per dimension and value number: distinct actors that used it.
+    actors: [Vec<usize>; 3],
+    /// Per actor: when it first used each value.
+    by_actor: HashMap<String, ActorFirsts>,
+}
+
+/// One actor's (dimension, value number) -> (first time, its row).
+type ActorFirsts = HashMap<(u8, u32), (i64, u32)>;
+
+/// A dimension's index in [`DIMENSIONS`].
+fn dimension_index(dim: &str) -> Option<usize> {
+    DIMENSIONS.iter().position(|(_, d)| *d == dim)
+}
+
+impl FirstSeen {
+    /// When (and in which row) `actor` first used the normalized `value` of `dim`.
+    pub fn get(&self, actor: &str, dim: &str, value: &str) -> Option<(i64, u32)> {
+        let d = dimension_index(dim)?;
+        let number = *self.numbers[d].get(value)?;
+        self.by_actor.get(actor)?.get(&(d as u8, number)).copied()
+    }
+
+    /// How many actors used the normalized `value` of `dim`.
+    pub fn popularity(&self, dim: &str, value: &str) -> usize {
+        let Some(d) = dimension_index(dim) else {
+            return 0;
+        };
+        (self.numbers[d].get(value))
+            .and_then(|n| self.actors[d].get(*n as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Every actor with its (dimension, value, (first time, row)) entries.
+    pub fn actors(
+        &self,
+    ) -> impl Iterator<
+        Item = (
+            &str,
+            impl Iterator<Item = (&'static str, &str, (i64, u32))> + '_,
+        ),
+    > + '_ {
+        self.by_actor.iter().map(move |(actor, firsts)| {
+            let entries = firsts.iter().map(move |((d, n), first)| {
+                let d = usize::from(*d);
+                let value = self.values[d].get(*n as usize).map_or("", String::as_str);
+                (DIMENSIONS[d].1, value, *first)
+            });
+            (actor.as_str(), entries)
+        })
+    }
+}
 
 /// Learns the baselines from the whole frame.
 pub fn learn(ctx: &Context<'_>) -> Result<Baselines> {
@@ -671,6 +733,8 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
                 *slot = (t, r as u32);
             }
         }
+        let d = dimension_index(dim).unwrap_or(0);
+        let table = &mut b.first_seen;
         let mut actors_per = vec![0usize; values.len()];
         for ((id, value), first) in earliest {
             let Some(actor) = ctx.name(ACTOR, id) else {
@@ -679,19 +743,20 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
             actors_per[value] += 1;
             let latest = newest.entry(id).or_insert(first.0);
             *latest = (*latest).max(first.0);
-            let slot = b
-                .first_seen
-                .entry((actor.to_string(), dim, values[value].clone()))
-                .or_insert(first);
-            if first < *slot {
-                *slot = first;
+            if !table.by_actor.contains_key(actor) {
+                table.by_actor.insert(actor.to_string(), HashMap::new());
+            }
+            if let Some(firsts) = table.by_actor.get_mut(actor) {
+                // `earliest` has one entry per (actor, value) of this dimension.
+                firsts.insert((d as u8, value as u32), first);
             }
         }
-        for (value, n) in values.into_iter().zip(actors_per) {
-            if n > 0 {
-                b.popularity.insert((dim, value), n);
-            }
-        }
+        table.numbers[d] = index
+            .into_iter()
+            .map(|(name, n)| (name, n as u32))
+            .collect();
+        table.values[d] = values;
+        table.actors[d] = actors_per;
     }
     b.newest_first = newest
         .into_iter()
@@ -726,16 +791,11 @@ pub(super) fn new_dimensions(
         let Some(value) = normalize(dim, raw) else {
             continue;
         };
-        let Some((first, _)) = b.first_seen.get(&(e.actor.clone(), dim, value.clone())) else {
+        let Some((first, _)) = b.first_seen.get(&e.actor, dim, &value) else {
             continue;
         };
-        if *first >= learned && e.time - first <= window {
-            let popular = b
-                .popularity
-                .get(&(dim, value.clone()))
-                .copied()
-                .unwrap_or(0)
-                > 3;
+        if first >= learned && e.time - first <= window {
+            let popular = b.first_seen.popularity(dim, &value) > 3;
             out.push((dim, value, popular));
         }
     }

@@ -469,7 +469,13 @@ pub(super) static RULES: [SingleRule; 5] = [
             }
         },
         failures: false,
-        rows: None,
+        // Only cross-account AssumeRole calls are judged; a role's calls are all cross-account
+        // or none (its account is in its ARN), so the first per actor and role is the same.
+        // Most AssumeRole calls are within an account: they are never read into events.
+        rows: Some(|ctx| {
+            ctx.actions(|c| c.action != "AssumeRole")
+                .or(details_match("crossAccount=true"))
+        }),
         refine: None,
     },
     SingleRule {

@@ -92,17 +92,15 @@ impl Rule for Single {
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let rule = self.0;
-        let mut predicate = match rule.rows {
-            Some(rows) => rows(ctx).and(ctx.actions(rule.select)),
-            None => ctx.actions(rule.select),
-        };
+        let mut predicate = ctx.actions(rule.select);
         if !rule.failures {
             // A record that does not state its outcome (an Okta event without
             // `outcome.result`, an Entra audit record without `result`) is judged: a
             // dangerous action that may have happened is worth a look, only a failure is not.
             predicate = predicate.and(ctx.category(OUTCOME, |o| o != "failure"));
         }
-        let selected = ctx.select(predicate)?;
+        // The row filter reads only the rule's actions' rows.
+        let selected = ctx.select_then(predicate, rule.rows.map(|rows| rows(ctx)))?;
         // Keyed by actor first, so that neither filling nor reading copies an actor's name
         // per event (a rule may select 100,000 events).
         let mut firsts: HashMap<String, HashMap<String, u32>> = HashMap::new();

@@ -476,11 +476,24 @@ impl Population {
 /// An index in `0..n` where low indexes are far more likely, like activity per identity and
 /// per action in real logs.
 fn skewed(rng: &mut Rng, n: usize) -> usize {
-    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
-    ((u * u * u) * n as f64) as usize % n.max(1)
+    skewed_by(rng.next_u64(), n)
 }
 
-fn aws_identity(rng: &mut Rng, population: &Population, account: &str) -> (Value, String, String) {
+/// Who made a CloudTrail call: what they may call depends on it.
+enum Caller<'p> {
+    /// A person through an SSO permission set.
+    Person,
+    /// An AWS service on the account's behalf.
+    AwsService,
+    /// A workload's role session.
+    Workload(&'p Workload),
+}
+
+fn aws_identity<'p>(
+    rng: &mut Rng,
+    population: &'p Population,
+    account: &str,
+) -> (Value, String, String, Caller<'p>) {
     if rng.chance(0.35) {
         let human = population.human(rng);
         let role = format!(
@@ -505,7 +518,7 @@ fn aws_identity(rng: &mut Rng, population: &Population, account: &str) -> (Value
                 "attributes": {"creationDate": "2024-03-01T08:00:00Z", "mfaAuthenticated": "false"}
             }
         });
-        return (identity, ip, agent);
+        return (identity, ip, agent, Caller::Person);
     }
     if rng.chance(0.05) {
         let service = *rng.pick(&[
@@ -519,6 +532,7 @@ fn aws_identity(rng: &mut Rng, population: &Population, account: &str) -> (Value
             json!({"type": "AWSService", "invokedBy": service}),
             service.to_string(),
             service.to_string(),
+            Caller::AwsService,
         );
     }
     let workload = population.workload(rng);
@@ -547,7 +561,68 @@ fn aws_identity(rng: &mut Rng, population: &Population, account: &str) -> (Value
             "ec2RoleDelivery": "2.0"
         }
     });
-    (identity, workload.ip.clone(), workload.agent.clone())
+    (
+        identity,
+        workload.ip.clone(),
+        workload.agent.clone(),
+        Caller::Workload(workload),
+    )
+}
+
+/// Calls that switch off or weaken the account's defences (trails, detectors, recorders,
+/// log groups) or leave the organization: in a real organisation's month a handful at most,
+/// so routine traffic makes them 1 in 500 times the skew would pick them.
+const RARE_IN_ROUTINE: [&str; 11] = [
+    "StopLogging",
+    "DeleteTrail",
+    "UpdateTrail",
+    "PutEventSelectors",
+    "DeleteDetector",
+    "UpdateDetector",
+    "StopConfigurationRecorder",
+    "DeleteConfigurationRecorder",
+    "DeleteLogGroup",
+    "DeleteSubscriptionFilter",
+    "LeaveOrganization",
+];
+
+/// A service and action for a caller. People use any service, with the console; AWS
+/// services never sign in; a workload's role calls the common half of the actions of the
+/// three services its code uses (a service role's API calls are a fixed set, which is why
+/// first-seen rules can judge workloads at all).
+fn aws_call(rng: &mut Rng, caller: &Caller<'_>) -> (&'static str, &'static str, &'static str) {
+    let services: Vec<usize> = match caller {
+        Caller::Person => (0..AWS_SERVICES.len()).collect(),
+        Caller::AwsService => (0..AWS_SERVICES.len())
+            .filter(|i| AWS_SERVICES[*i].0 != "signin")
+            .collect(),
+        Caller::Workload(w) => {
+            let seed = xxhash_rust::xxh3::xxh3_64(w.name.as_bytes());
+            let usable: Vec<usize> = (0..AWS_SERVICES.len())
+                .filter(|i| AWS_SERVICES[*i].0 != "signin")
+                .collect();
+            (0..3)
+                .map(|k| usable[skewed_by(seed.rotate_left(k * 21), usable.len())])
+                .collect()
+        }
+    };
+    let (service, key, names) = AWS_SERVICES[services[skewed(rng, services.len())]];
+    let names: Vec<&'static str> = names.split(' ').collect();
+    let usable = match caller {
+        Caller::Workload(_) => names.len().div_ceil(2).max(3).min(names.len()),
+        _ => names.len(),
+    };
+    let mut name = names[skewed(rng, usable)];
+    if RARE_IN_ROUTINE.contains(&name) && !rng.chance(0.002) {
+        name = names[0];
+    }
+    (service, key, name)
+}
+
+/// [`skewed`] from a fixed 64-bit value instead of the generator.
+fn skewed_by(bits: u64, n: usize) -> usize {
+    let u = (bits >> 11) as f64 / (1u64 << 53) as f64;
+    ((u * u * u) * n as f64) as usize % n.max(1)
 }
 
 /// A resource name of a service, from a pool of a few thousand per service.
@@ -626,12 +701,10 @@ fn aws_request(rng: &mut Rng, service: &str, key: &str, name: &str, resource: &s
 
 /// One CloudTrail record of the benchmark organisation.
 fn cloudtrail(rng: &mut Rng, population: &Population, time: i64) -> Value {
-    let (service, key, names) = AWS_SERVICES[skewed(rng, AWS_SERVICES.len())];
-    let names: Vec<&str> = names.split(' ').collect();
-    let name = names[skewed(rng, names.len())];
     let account = population.accounts[skewed(rng, population.accounts.len())].clone();
     let region = *rng.pick(&REGIONS);
-    let (identity, ip, agent) = aws_identity(rng, population, &account);
+    let (identity, ip, agent, caller) = aws_identity(rng, population, &account);
+    let (service, key, name) = aws_call(rng, &caller);
     let account = identity["accountId"]
         .as_str()
         .map_or(account, str::to_string);
@@ -1480,6 +1553,41 @@ mod tests {
         assert!(actions.len() > 200, "{} actions", actions.len());
         assert!(ips.len() > 2000, "{} addresses", ips.len());
         assert!(agents.len() > 2000, "{} user agents", agents.len());
+    }
+
+    #[test]
+    fn cloudtrail_calls_depend_on_who_makes_them() {
+        let mut rng = Rng::new(42);
+        let population = Population::benchmark(&mut rng);
+        let mut console_by_machines = 0;
+        let mut console_by_people = 0;
+        let mut defences_off = 0;
+        for i in 0..100_000 {
+            let record = cloudtrail(&mut rng, &population, START + i);
+            let arn = record["userIdentity"]["arn"].as_str().unwrap_or("");
+            let name = record["eventName"].as_str().unwrap_or("");
+            if name == "ConsoleLogin" {
+                if arn.contains("/AWSReservedSSO_") {
+                    console_by_people += 1;
+                } else {
+                    console_by_machines += 1;
+                }
+            }
+            defences_off += usize::from(RARE_IN_ROUTINE.contains(&name));
+        }
+        assert_eq!(
+            console_by_machines, 0,
+            "instance roles and services never sign in"
+        );
+        assert!(
+            console_by_people > 100,
+            "{console_by_people} console sign-ins"
+        );
+        // Before: 9,346 of them (StopLogging, LeaveOrganization, ...) in 1,000,000 events.
+        assert!(
+            defences_off <= 10,
+            "{defences_off} calls switching defences off"
+        );
     }
 
     #[test]

@@ -165,18 +165,36 @@ impl FindingsSpec {
         selected: Option<&polars::prelude::IdxCa>,
         frame_height: usize,
     ) -> Vec<Finding> {
+        let keep = self.scope_test(selected, frame_height);
+        findings.into_iter().filter(|f| keep(f)).collect()
+    }
+
+    /// [`FindingsSpec::in_scope`] over borrowed findings: a report copies only those it
+    /// shows.
+    pub fn in_scope_of<'f>(
+        &self,
+        findings: &'f [Finding],
+        selected: Option<&polars::prelude::IdxCa>,
+        frame_height: usize,
+    ) -> Vec<&'f Finding> {
+        let keep = self.scope_test(selected, frame_height);
+        findings.iter().filter(|f| keep(f)).collect()
+    }
+
+    fn scope_test(
+        &self,
+        selected: Option<&polars::prelude::IdxCa>,
+        frame_height: usize,
+    ) -> impl Fn(&Finding) -> bool + '_ {
         let mask = selected.map(|rows| row_mask(rows, frame_height));
-        findings
-            .into_iter()
-            .filter(|f| self.rules.is_empty() || self.rules.contains(&f.rule))
-            .filter(|f| {
-                mask.as_ref().is_none_or(|mask| {
+        move |f| {
+            (self.rules.is_empty() || self.rules.contains(&f.rule))
+                && mask.as_ref().is_none_or(|mask| {
                     f.rows
                         .iter()
                         .any(|r| mask.get(*r as usize).copied().unwrap_or(false))
                 })
-            })
-            .collect()
+        }
     }
 }
 

@@ -716,10 +716,11 @@ fn build(
         min_severity: spec.min_severity,
         rules: spec.rules.clone(),
     };
-    let mut findings = detectors::at_least(
-        &wanted.in_scope(all.to_vec(), rows, frame.height()),
-        spec.min_severity,
-    );
+    let mut findings: Vec<&Finding> = wanted
+        .in_scope_of(all, rows, frame.height())
+        .into_iter()
+        .filter(|f| f.severity >= spec.min_severity)
+        .collect();
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -737,6 +738,7 @@ fn build(
         }
     }
     findings.truncate(spec.max_rows);
+    let findings: Vec<Finding> = findings.into_iter().cloned().collect();
     let mut columns: Vec<&str> = spec.view.shown_columns();
     if !columns.contains(&EVENT_ID) {
         columns.push(EVENT_ID);
