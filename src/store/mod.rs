@@ -440,7 +440,10 @@ impl FrameStore {
             return None;
         }
         let relabel = std::mem::take(&mut self.relabel) | self.identities.take_relabel();
-        let rechunk = std::mem::take(&mut self.rechunk_next) && self.frame.max_n_chunks() > 1;
+        // Batches still pending when the load finished land in the frame now: in chunks
+        // too, so they are made contiguous with it.
+        let rechunk = std::mem::take(&mut self.rechunk_next)
+            && (self.frame.max_n_chunks() > 1 || !self.pending.is_empty());
         if self.pending.is_empty() && !relabel && !rechunk {
             return None;
         }
