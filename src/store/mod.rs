@@ -689,6 +689,34 @@ mod tests {
     }
 
     #[test]
+    fn the_last_commit_of_a_load_orders_every_column_in_one_chunk() {
+        let mut store = FrameStore::new();
+        let mut expected = schema::empty_frame();
+        // Batches out of time order, some merged while pending, some still waiting.
+        for i in 0..(MERGE_FANOUT as i64 + 7) {
+            let batch = one_event_frame((i * 37) % 101);
+            expected.vstack_mut_owned(batch.clone()).unwrap();
+            store.pending.push(batch).unwrap();
+        }
+        store.mark_finished();
+        let change = store.commit().unwrap();
+        assert_eq!(change.appended, None, "rows were reordered");
+        let expected = expected
+            .sort(
+                [TIME],
+                SortMultipleOptions::default()
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            )
+            .unwrap();
+        // Every column went through the same order: each row's locator still matches
+        // its time (one_event_frame(i) has time base - i and offset i).
+        assert!(store.frame().equals_missing(&expected));
+        assert_eq!(store.frame().max_n_chunks(), 1);
+        assert!(!store.needs_commit());
+    }
+
+    #[test]
     fn commits_of_small_appends_keep_few_chunks_and_copy_little() {
         let mut store = FrameStore::new();
         let mut copied = 0usize;
