@@ -660,6 +660,18 @@ mod tests {
         batch.into_frame().unwrap()
     }
 
+    /// What a full stable sort by time (timeless rows last) makes of `frame`.
+    fn stably_sorted_by_time(frame: DataFrame) -> DataFrame {
+        frame
+            .sort(
+                [TIME],
+                SortMultipleOptions::default()
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            )
+            .unwrap()
+    }
+
     #[test]
     fn late_events_are_sorted_in_as_a_full_stable_sort_would() {
         let mut store = FrameStore::new();
@@ -676,14 +688,7 @@ mod tests {
         }
         let change = store.commit().unwrap();
         assert_eq!(change.appended, None);
-        let expected = expected
-            .sort(
-                [TIME],
-                SortMultipleOptions::default()
-                    .with_nulls_last(true)
-                    .with_maintain_order(true),
-            )
-            .unwrap();
+        let expected = stably_sorted_by_time(expected);
         assert!(store.frame().equals_missing(&expected));
         assert_eq!(store.frame().height(), 1_006);
     }
@@ -701,14 +706,7 @@ mod tests {
         store.mark_finished();
         let change = store.commit().unwrap();
         assert_eq!(change.appended, None, "rows were reordered");
-        let expected = expected
-            .sort(
-                [TIME],
-                SortMultipleOptions::default()
-                    .with_nulls_last(true)
-                    .with_maintain_order(true),
-            )
-            .unwrap();
+        let expected = stably_sorted_by_time(expected);
         // Every column went through the same order: each row's locator still matches
         // its time (one_event_frame(i) has time base - i and offset i).
         assert!(store.frame().equals_missing(&expected));
