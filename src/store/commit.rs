@@ -77,45 +77,45 @@ impl std::fmt::Debug for CommitFailed {
 impl CommitWork {
     /// Merges the batches into the frame in time order (events without a time last).
     pub fn run(self) -> std::result::Result<Committed, Box<CommitFailed>> {
-        let parts = self.parts.clone();
-        let superseded = self.superseded.clone();
-        let relabel = self.relabel.is_some();
-        self.merge().map_err(|error| {
-            Box::new(CommitFailed {
-                error,
-                parts,
-                superseded,
-                relabel,
-            })
-        })
-    }
-
-    fn merge(self) -> Result<Committed> {
+        let mut restore = Some(Restore {
+            parts: self.parts.clone(),
+            superseded: self.superseded.clone(),
+            relabel: self.relabel.is_some(),
+        });
         let CommitWork {
-            mut frame,
+            frame,
             parts,
             superseded,
             relabel,
             rechunk,
             generation,
         } = self;
-        let before = frame.height();
-        let added = parts.iter().map(DataFrame::height).sum::<usize>();
-        for part in parts {
-            frame
-                .vstack_mut_owned(part)
-                .map_err(Error::polars("appending events"))?;
+        let stacked = match stack(frame, parts, &superseded) {
+            Ok(stacked) => stacked,
+            Err(error) => return Err(fail(restore, error)),
+        };
+        // The copy kept for a failure holds every batch's chunks, so that while it lives
+        // putting rows in order holds the frame twice: at the end of a load (the only
+        // commit of a headless one) that was the peak of the whole load. What follows
+        // there cannot fail but for a fault in Polars itself (the order's indices are in
+        // bounds), so the copy is released first and each column is freed as soon as its
+        // ordered copy is made. Tailing commits, and relabelling (which can fail), keep it.
+        if rechunk && relabel.is_none() {
+            restore = None;
         }
-        // Stages bettered by a later, more complete stage of their request leave the frame;
-        // when one of them was committed already, rows before the new ones moved.
-        let mut removed_before = 0;
-        if !superseded.is_empty() {
-            (frame, removed_before) = without_rows(frame, &superseded, before)?;
-        }
-        let before = before - removed_before;
-        let in_order = is_time_sorted_from(&frame, before.saturating_sub(1))?;
-        if !in_order {
-            frame = sort_from_first_late(frame, before)?;
+        let Stacked {
+            mut frame,
+            before,
+            added,
+            removed_before,
+            order,
+        } = stacked;
+        let in_order = order.is_none();
+        if let Some(order) = order {
+            frame = match order.apply(frame) {
+                Ok(frame) => frame,
+                Err(error) => return Err(fail(restore, error)),
+            };
         }
         // Hundreds of small chunks (one per batch) slow every filter and gather; one
         // contiguous chunk per column is what queries want. Tailing appends small batches,
@@ -123,16 +123,24 @@ impl CommitWork {
         if rechunk {
             frame.rechunk_mut_par();
         } else if frame.max_n_chunks() > MAX_CHUNKS {
-            frame = merge_newest_chunks(frame)?;
+            frame = match merge_newest_chunks(frame) {
+                Ok(frame) => frame,
+                Err(error) => return Err(fail(restore, error)),
+            };
         }
         // A join that renamed an identity (or new configured links) changes rows already
         // committed: every row is labelled again, and no row range alone says what changed.
         let relabelled = relabel.is_some() && frame.height() > 0;
         if let Some(mut identities) = relabel.filter(|_| relabelled) {
-            let identity = identities.label(&frame)?;
-            frame
-                .with_column(identity)
-                .map_err(Error::polars("resolving identities"))?;
+            let labelled = identities.label(&frame).and_then(|identity| {
+                frame
+                    .with_column(identity)
+                    .map(drop)
+                    .map_err(Error::polars("resolving identities"))
+            });
+            if let Err(error) = labelled {
+                return Err(fail(restore, error));
+            }
         }
         let after = frame.height();
         let changed = added > 0 || removed_before > 0 || !superseded.is_empty() || relabelled;
@@ -143,6 +151,78 @@ impl CommitWork {
             changed,
         })
     }
+}
+
+/// What a failed commit gives back to the store, so that nothing is lost.
+struct Restore {
+    parts: Vec<DataFrame>,
+    superseded: HashSet<(u64, u64)>,
+    relabel: bool,
+}
+
+/// The failed commit: with what it took from the store, or (when that was released because
+/// nothing more could fail but Polars itself) with the error alone.
+fn fail(restore: Option<Restore>, error: Error) -> Box<CommitFailed> {
+    let restore = restore.unwrap_or(Restore {
+        parts: Vec::new(),
+        superseded: HashSet::new(),
+        relabel: false,
+    });
+    Box::new(CommitFailed {
+        error,
+        parts: restore.parts,
+        superseded: restore.superseded,
+        relabel: restore.relabel,
+    })
+}
+
+/// The committed frame with the batches under it, superseded stages gone, and the order
+/// that puts its rows in time.
+struct Stacked {
+    frame: DataFrame,
+    /// Committed rows still there, at the top.
+    before: usize,
+    /// Rows the batches brought.
+    added: usize,
+    /// Committed rows removed as superseded stages.
+    removed_before: usize,
+    /// `None` when the rows are in time order already.
+    order: Option<TimeOrder>,
+}
+
+/// Stacks the batches under the frame, drops the superseded stages and finds the order in
+/// time: everything of a commit that can fail but relabelling, without copying the rows.
+fn stack(
+    mut frame: DataFrame,
+    parts: Vec<DataFrame>,
+    superseded: &HashSet<(u64, u64)>,
+) -> Result<Stacked> {
+    let before = frame.height();
+    let added = parts.iter().map(DataFrame::height).sum::<usize>();
+    for part in parts {
+        frame
+            .vstack_mut_owned(part)
+            .map_err(Error::polars("appending events"))?;
+    }
+    // Stages bettered by a later, more complete stage of their request leave the frame;
+    // when one of them was committed already, rows before the new ones moved.
+    let mut removed_before = 0;
+    if !superseded.is_empty() {
+        (frame, removed_before) = without_rows(frame, superseded, before)?;
+    }
+    let before = before - removed_before;
+    let order = if is_time_sorted_from(&frame, before.saturating_sub(1))? {
+        None
+    } else {
+        Some(TimeOrder::from_first_late(&frame, before)?)
+    };
+    Ok(Stacked {
+        frame,
+        before,
+        added,
+        removed_before,
+        order,
+    })
 }
 
 /// Batches appended since the last commit, merged as they arrive so that their number stays
@@ -206,52 +286,83 @@ impl Pending {
     }
 }
 
-/// Sorts a frame whose first `sorted` rows are in time order and whose other rows were just
-/// added: only from the first old row later than the earliest new one. Late exports are
-/// mostly a little late, so a commit sorts the newest rows instead of the whole frame (a
-/// million events: 100 ms or more each time). The sort is stable, as a full one would be.
-fn sort_from_first_late(frame: DataFrame, sorted: usize) -> Result<DataFrame> {
-    let sort = |f: DataFrame| {
-        f.sort(
-            [TIME],
-            SortMultipleOptions::default()
+/// The order that puts a frame's rows in time, for a frame whose first rows are in time
+/// order and whose other rows were just added: only the rows from the first old row later
+/// than the earliest new one move. Late exports are mostly a little late, so a commit
+/// sorts the newest rows instead of the whole frame (a million events: 100 ms or more each
+/// time). The order is stable, as a full sort would be.
+struct TimeOrder {
+    /// Rows before this one stay where they are.
+    from: usize,
+    /// For each row from `from` on, in time order: its index counted from `from`.
+    indices: IdxCa,
+}
+
+impl TimeOrder {
+    fn from_first_late(frame: &DataFrame, sorted: usize) -> Result<TimeOrder> {
+        let time = frame
+            .column(TIME)
+            .map_err(Error::polars("reading event times"))?;
+        let times = time
+            .as_materialized_series()
+            .to_physical_repr()
+            .into_owned();
+        let times = times
+            .i64()
+            .map_err(Error::polars("reading event times"))?
+            .clone();
+        let added = times.slice(sorted as i64, frame.height() - sorted);
+        // Old rows are sorted with their timeless rows last: the first one later than the
+        // earliest new event starts what must be sorted again.
+        let from = match added.min() {
+            None => 0,
+            Some(earliest) => {
+                let (mut low, mut high) = (0usize, sorted);
+                while low < high {
+                    let mid = (low + high) / 2;
+                    match times.get(mid) {
+                        Some(t) if t <= earliest => low = mid + 1,
+                        _ => high = mid,
+                    }
+                }
+                low
+            }
+        };
+        let indices = time.slice(from as i64, frame.height() - from).arg_sort(
+            SortOptions::default()
                 .with_nulls_last(true)
                 .with_maintain_order(true),
-        )
-        .map_err(Error::polars("sorting events by time"))
-    };
-    let times = frame
-        .column(TIME)
-        .map_err(Error::polars("reading event times"))?
-        .as_materialized_series()
-        .to_physical_repr()
-        .into_owned();
-    let times = times
-        .i64()
-        .map_err(Error::polars("reading event times"))?
-        .clone();
-    let added = times.slice(sorted as i64, frame.height() - sorted);
-    let Some(earliest) = added.min() else {
-        return sort(frame);
-    };
-    // Old rows are sorted with their timeless rows last: the first one later than the
-    // earliest new event starts what must be sorted again.
-    let (mut low, mut high) = (0usize, sorted);
-    while low < high {
-        let mid = (low + high) / 2;
-        match times.get(mid) {
-            Some(t) if t <= earliest => low = mid + 1,
-            _ => high = mid,
-        }
+        );
+        Ok(TimeOrder { from, indices })
     }
-    if low == 0 {
-        return sort(frame);
+
+    /// The frame's rows in this order. Column by column, each column taken out of the frame
+    /// before it is ordered: when nothing else holds the frame, a column's old rows are
+    /// freed as soon as its ordered copy is made, so ordering adds one column at most.
+    fn apply(self, frame: DataFrame) -> Result<DataFrame> {
+        let ordered = if self.from == 0 {
+            gather_by_column(frame, &self.indices)
+        } else {
+            let mut head = frame.slice(0, self.from);
+            let tail = frame.slice(self.from as i64, frame.height() - self.from);
+            drop(frame);
+            gather_by_column(tail, &self.indices).and_then(|tail| {
+                head.vstack_mut_owned(tail)?;
+                Ok(head)
+            })
+        };
+        ordered.map_err(Error::polars("sorting events by time"))
     }
-    let mut head = frame.slice(0, low);
-    let tail = sort(frame.slice(low as i64, frame.height() - low))?;
-    head.vstack_mut_owned(tail)
-        .map_err(Error::polars("sorting events by time"))?;
-    Ok(head)
+}
+
+/// The frame's rows at `indices`, one column at a time (see [`TimeOrder::apply`]).
+fn gather_by_column(frame: DataFrame, indices: &IdxCa) -> PolarsResult<DataFrame> {
+    let columns = frame
+        .into_columns()
+        .into_iter()
+        .map(|column| column.take(indices))
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new(indices.len(), columns)
 }
 
 /// Chunks a committed frame may have before the newest are merged.

@@ -440,7 +440,10 @@ impl FrameStore {
             return None;
         }
         let relabel = std::mem::take(&mut self.relabel) | self.identities.take_relabel();
-        let rechunk = std::mem::take(&mut self.rechunk_next) && self.frame.max_n_chunks() > 1;
+        // Batches still pending when the load finished land in the frame now: in chunks
+        // too, so they are made contiguous with it.
+        let rechunk = std::mem::take(&mut self.rechunk_next)
+            && (self.frame.max_n_chunks() > 1 || !self.pending.is_empty());
         if self.pending.is_empty() && !relabel && !rechunk {
             return None;
         }
@@ -657,6 +660,18 @@ mod tests {
         batch.into_frame().unwrap()
     }
 
+    /// What a full stable sort by time (timeless rows last) makes of `frame`.
+    fn stably_sorted_by_time(frame: DataFrame) -> DataFrame {
+        frame
+            .sort(
+                [TIME],
+                SortMultipleOptions::default()
+                    .with_nulls_last(true)
+                    .with_maintain_order(true),
+            )
+            .unwrap()
+    }
+
     #[test]
     fn late_events_are_sorted_in_as_a_full_stable_sort_would() {
         let mut store = FrameStore::new();
@@ -673,16 +688,30 @@ mod tests {
         }
         let change = store.commit().unwrap();
         assert_eq!(change.appended, None);
-        let expected = expected
-            .sort(
-                [TIME],
-                SortMultipleOptions::default()
-                    .with_nulls_last(true)
-                    .with_maintain_order(true),
-            )
-            .unwrap();
+        let expected = stably_sorted_by_time(expected);
         assert!(store.frame().equals_missing(&expected));
         assert_eq!(store.frame().height(), 1_006);
+    }
+
+    #[test]
+    fn the_last_commit_of_a_load_orders_every_column_in_one_chunk() {
+        let mut store = FrameStore::new();
+        let mut expected = schema::empty_frame();
+        // Batches out of time order, some merged while pending, some still waiting.
+        for i in 0..(MERGE_FANOUT as i64 + 7) {
+            let batch = one_event_frame((i * 37) % 101);
+            expected.vstack_mut_owned(batch.clone()).unwrap();
+            store.pending.push(batch).unwrap();
+        }
+        store.mark_finished();
+        let change = store.commit().unwrap();
+        assert_eq!(change.appended, None, "rows were reordered");
+        let expected = stably_sorted_by_time(expected);
+        // Every column went through the same order: each row's locator still matches
+        // its time (one_event_frame(i) has time base - i and offset i).
+        assert!(store.frame().equals_missing(&expected));
+        assert_eq!(store.frame().max_n_chunks(), 1);
+        assert!(!store.needs_commit());
     }
 
     #[test]
