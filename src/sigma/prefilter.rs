@@ -228,7 +228,7 @@ fn required(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
 
 /// Whether a matcher compares with another field of the event (not decidable from one
 /// column's values).
-fn refers_to_fields(matcher: &CompiledMatcher) -> bool {
+pub(super) fn refers_to_fields(matcher: &CompiledMatcher) -> bool {
     use CompiledMatcher::*;
     match matcher {
         FieldRef { .. } | Expand { .. } => true,

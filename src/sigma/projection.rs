@@ -6,11 +6,11 @@
 use std::borrow::Cow;
 
 use rsigma_eval::CompiledDetection;
-use rsigma_eval::matcher::CompiledMatcher;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 
 use super::fields::{Lookup, LookupOwned};
+use super::prefilter::refers_to_fields;
 use super::rules::LoadedRule;
 
 /// The top-level keys (ASCII lower case) a rule's fields may be read from; `None` when it
@@ -36,7 +36,7 @@ fn detection_keys(
     match detection {
         CompiledDetection::AllOf(items) => {
             for item in items {
-                if refers_elsewhere(&item.matcher) {
+                if refers_to_fields(&item.matcher) {
                     return None;
                 }
                 field_keys(rule, item.field.as_deref()?, keys);
@@ -52,19 +52,6 @@ fn detection_keys(
         CompiledDetection::Keywords(_) | CompiledDetection::Conditional { .. } => return None,
     }
     Some(())
-}
-
-/// Whether a matcher reads other fields than its own (by reference or template).
-fn refers_elsewhere(matcher: &CompiledMatcher) -> bool {
-    use CompiledMatcher::*;
-    match matcher {
-        FieldRef { .. } | Expand { .. } => true,
-        Not(inner) | TimestampPart { inner, .. } => refers_elsewhere(inner),
-        AnyOf(list) | AllOf(list) | CaseInsensitiveGroup { children: list, .. } => {
-            list.iter().any(refers_elsewhere)
-        }
-        _ => false,
-    }
 }
 
 /// The keys every path `field` is looked up at may start with: a flat key holding the
