@@ -224,14 +224,5 @@ pub fn bare_record(raw: &[u8]) -> std::result::Result<Value, String> {
     } else {
         sniff::unwrap(envelope, raw)?.record
     };
-    parse_bare(&bare)
-}
-
-/// A record already out of its envelope, parsed.
-pub fn parse_bare(bare: &[u8]) -> std::result::Result<Value, String> {
-    let start = bare
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    serde_json::from_slice(&bare[start..]).map_err(|e| format!("invalid JSON: {e}"))
+    super::projection::parse_keeping(&bare, None)
 }
