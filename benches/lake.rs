@@ -1,9 +1,10 @@
 //! lake: a Parquet lake of `--lake-events` events (default 100,000,000; built once under
 //! `$HOME/.cache/trailscope/lake-<N>`, or `$TRAILSCOPE_LAKE_DIR`, by writing a generated
 //! month of 1,000,000 events `N / 1,000,000` times over with shifted times and fresh ids),
-//! then `query --lake` with a one-hour filter, an actor filter over everything, a pivot and a
-//! timeline over everything (file by file, and collected in one frame as before), in this process, with what each read and each case's peak
-//! resident memory.
+//! then `query --lake` with a one-hour filter, an actor filter over everything (a common and
+//! a rare actor), an event id lookup, a pivot and a timeline over everything (file by file,
+//! and collected in one frame as before), in this process, with what each read and each
+//! case's peak resident memory.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -64,7 +65,8 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
     let copies = events.div_ceil(base).max(1);
     let root = lake_dir(events);
     let marker = root.join(".bench-complete");
-    let stamp = format!("{base} x {copies} v1");
+    // v2: files have their value indexes.
+    let stamp = format!("{base} x {copies} v2");
     if std::fs::read_to_string(&marker).ok().as_deref() != Some(&stamp) {
         let _ = std::fs::remove_dir_all(&root);
         eprintln!(
@@ -98,6 +100,25 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
         .get(frame.height() / 2)
         .unwrap()
         .to_string();
+    // An actor with few events (at least 5 in the month), and one event's id.
+    let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+    for a in actors.str().unwrap().iter().flatten() {
+        *counts.entry(a).or_default() += 1;
+    }
+    let rare = counts
+        .iter()
+        .filter(|(a, n)| **n >= 5 && a.is_ascii())
+        .min_by_key(|(a, n)| (**n, **a))
+        .map(|(a, n)| (a.to_string(), *n))
+        .unwrap();
+    let event_id = frame
+        .column(trailscope::schema::EVENT_ID)
+        .unwrap()
+        .str()
+        .unwrap()
+        .get(frame.height() / 3)
+        .unwrap()
+        .to_string();
     let mid = frame
         .column(trailscope::schema::TIME)
         .unwrap()
@@ -113,6 +134,15 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
     let actor_filter = format!(
         "actor:{}",
         trailscope::analysis::filter::quote_value(&actor)
+    );
+    let rare_filter = format!(
+        "actor:{}",
+        trailscope::analysis::filter::quote_value(&rare.0)
+    );
+    // Copies of an event carry its id with `-<copy>` appended.
+    let id_filter = format!(
+        "event_id:{}",
+        trailscope::analysis::filter::quote_value(&format!("{event_id}-{}", copies / 2))
     );
     println!(
         "lake: {} events in {}, {runs} runs each, best / median ms (peak RSS of the process)",
@@ -156,6 +186,34 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
                 let root = root.clone();
                 let view = ViewSpec {
                     filter: actor_filter.clone(),
+                    ..ViewSpec::default()
+                };
+                move || {
+                    let (out, stats) = query::select(&root, &view).unwrap();
+                    (out.height(), stats)
+                }
+            }),
+        ),
+        (
+            "query, a rare actor over everything",
+            Box::new({
+                let root = root.clone();
+                let view = ViewSpec {
+                    filter: rare_filter.clone(),
+                    ..ViewSpec::default()
+                };
+                move || {
+                    let (out, stats) = query::select(&root, &view).unwrap();
+                    (out.height(), stats)
+                }
+            }),
+        ),
+        (
+            "query, one event id over everything",
+            Box::new({
+                let root = root.clone();
+                let view = ViewSpec {
+                    filter: id_filter.clone(),
                     ..ViewSpec::default()
                 };
                 move || {
@@ -212,7 +270,10 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
             }),
         ),
     ];
-    println!("  (one hour: {time_filter}; actor: {actor_filter})");
+    println!(
+        "  (one hour: {time_filter}; actor: {actor_filter}; rare actor ({} events a month): {rare_filter}; {id_filter})",
+        rare.1
+    );
     for (name, case) in &cases {
         let mut times = Vec::new();
         let mut last = (0, ScanStats::default());
@@ -224,7 +285,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
         }
         times.sort_by(f64::total_cmp);
         println!(
-            "  {name:<42} {:>9.0} / {:>9.0}  {} rows; read {}/{} partitions, {}/{} row groups, {} events; peak {:.0} MB",
+            "  {name:<42} {:>9.0} / {:>9.0}  {} rows; read {}/{} partitions, {}/{} row groups ({} ruled out by value), {} events; peak {:.0} MB",
             times[0],
             times[times.len() / 2],
             last.0,
@@ -232,6 +293,7 @@ pub fn bench(data: &Path, events: usize, runs: usize, ensure: fn(synth::Kind, &P
             last.1.partitions,
             last.1.row_groups_read,
             last.1.row_groups,
+            last.1.row_groups_ruled_out_by_values,
             last.1.rows_read,
             peak_rss_mb()
         );

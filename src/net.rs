@@ -105,6 +105,19 @@ impl Cidr {
         addr.v4 == self.v4 && addr.bits & self.mask == self.net
     }
 
+    /// The one address of a block that holds only one (`/32`, `/128`, or no prefix).
+    pub fn single(&self) -> Option<Addr> {
+        let full = if self.v4 {
+            u128::from(u32::MAX)
+        } else {
+            u128::MAX
+        };
+        (self.mask == full).then_some(Addr {
+            bits: self.net,
+            v4: self.v4,
+        })
+    }
+
     /// Whether an address as written (in a log) is inside the block; text that is no
     /// address is not.
     pub fn contains_text(&self, addr: &str) -> bool {

@@ -547,6 +547,108 @@ fn pruning_skips_partitions_and_row_groups_a_filter_cannot_match() {
     assert_eq!(either.partitions_read, either.partitions);
 }
 
+/// The values of `column` with how many events hold each, fewest first.
+fn value_counts(frame: &DataFrame, column: &str) -> Vec<(String, usize)> {
+    let values = frame
+        .column(column)
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for v in values.str().unwrap().iter().flatten() {
+        *counts.entry(v.to_string()).or_default() += 1;
+    }
+    let mut counts: Vec<_> = counts.into_iter().collect();
+    counts.sort_by_key(|(v, n)| (*n, v.clone()));
+    counts
+}
+
+#[test]
+fn value_lookups_read_only_the_row_groups_that_can_hold_the_value() {
+    let store = load(&[&sample_logs()]);
+    let frame = store.frame();
+    let dir = tempfile::tempdir().unwrap();
+    // Small row groups, so that each holds few values.
+    write::export_with(&store, None, dir.path(), 8).unwrap();
+    let view = |filter: &str| ViewSpec {
+        filter: filter.into(),
+        columns: vec![EVENT_ID.into()],
+        ..ViewSpec::default()
+    };
+    let quote = analysis::filter::quote_value;
+    let ascii = |counts: Vec<(String, usize)>| -> Vec<String> {
+        counts
+            .into_iter()
+            .filter(|(v, _)| v.is_ascii() && !v.contains('*'))
+            .map(|(v, _)| v)
+            .collect()
+    };
+    let actors = ascii(value_counts(frame, ACTOR));
+    let ips = ascii(value_counts(frame, schema::SRC_IP));
+    let event_ids = ascii(value_counts(frame, EVENT_ID));
+    let (rare, other) = (&actors[0], &actors[1]);
+    let ip = ips
+        .iter()
+        .find(|ip| ip.parse::<std::net::Ipv4Addr>().is_ok())
+        .unwrap();
+    let list = dir.path().join("actors.txt");
+    fs::write(&list, format!("# suspects\n{rare}\n{other}\n")).unwrap();
+    let lookups = [
+        format!("actor:{}", quote(rare)),
+        format!("actor:{}", quote(&rare.to_uppercase())),
+        format!("event_id:{}", quote(&event_ids[event_ids.len() / 2])),
+        format!("ip:{ip}"),
+        format!("ip:::ffff:{ip}"),
+        format!("src_ip:{}", quote(ip)),
+        format!("actor in ({}, {})", quote(rare), quote(other)),
+        format!("actor in @{}", list.display()),
+        format!("actor:{} or ip:{ip}", quote(rare)),
+        format!("actor:{} provider:aws", quote(other)),
+        "actor:no-such-actor-anywhere".to_string(),
+        "event_id in (no-such-id, nor-this-one)".to_string(),
+    ];
+    for filter in &lookups {
+        let want = analysis::select(frame, &view(filter).compile(frame).unwrap()).unwrap();
+        let (got, stats) = query::select(dir.path(), &view(filter)).unwrap();
+        assert_eq!(ids(&got), ids(&want), "ids of [{filter}]");
+        // Of the row groups the time and partitions leave, the index rules most out.
+        assert!(
+            stats.row_groups_ruled_out_by_values > 0,
+            "[{filter}] {stats:?}"
+        );
+        assert!(
+            stats.row_groups_read * 4 < stats.row_groups,
+            "[{filter}] {stats:?}"
+        );
+    }
+    // The same answers, reading more, from a lake whose indexes are gone or damaged.
+    let mut damaged = 0;
+    for file in scan::lake_files(dir.path()).unwrap() {
+        let index = trailscope::lake::values::index_path(&file.path);
+        assert!(index.exists(), "{} has no index", file.path.display());
+        if damaged % 2 == 0 {
+            fs::remove_file(&index).unwrap();
+        } else {
+            fs::write(&index, b"trailscope-values\x01garbage").unwrap();
+        }
+        damaged += 1;
+    }
+    for filter in &lookups {
+        let want = analysis::select(frame, &view(filter).compile(frame).unwrap()).unwrap();
+        let (got, stats) = query::select(dir.path(), &view(filter)).unwrap();
+        assert_eq!(ids(&got), ids(&want), "ids of [{filter}] without indexes");
+        assert_eq!(
+            stats.row_groups_ruled_out_by_values, 0,
+            "[{filter}] {stats:?}"
+        );
+    }
+    // Terms the index cannot answer read what the time and partitions leave.
+    for filter in ["actor:*admin*", "-actor:alice", "actor~alice"] {
+        let (_, stats) = query::select(dir.path(), &view(filter)).unwrap();
+        assert_eq!(stats.row_groups_read, stats.row_groups, "[{filter}]");
+    }
+}
+
 #[test]
 fn the_cli_exports_and_queries_a_lake() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! The Parquet lake: the normalized events as hive-partitioned Parquet files that trailscope,
 //! DuckDB, Spark, Trino and Athena read alike. [`layout`] is the contract between them;
 //! [`write`] exports events into a lake, [`scan`] and [`prune`] read the files a filter can
-//! match, [`query`] runs the analyses over them and [`aggregate`] the pivots and timelines
+//! match (with [`values`], the row groups that can hold a looked-up value), [`query`] runs the analyses over them and [`aggregate`] the pivots and timelines
 //! over whole lakes in bounded memory.
 
 pub mod aggregate;
@@ -14,6 +14,7 @@ pub mod replicate;
 pub mod scan;
 pub mod sql;
 pub mod summary;
+pub mod values;
 pub mod write;
 
 use std::path::Path;

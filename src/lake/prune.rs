@@ -1,17 +1,22 @@
 //! Which partitions and row groups a filter can match, decided from the filter alone and
 //! conservatively: only terms that every match must satisfy (the filter's top-level `and`)
-//! prune, and only those over the provider alone (tested on the partition's provider) or
-//! time bounds (`after:`, `before:`, `time:`, `last:`, turned into an interval); anything
-//! else keeps the partition.
+//! prune, and only those over the provider alone (tested on the partition's provider), time
+//! bounds (`after:`, `before:`, `time:`, `last:`, turned into an interval), or values looked
+//! up (`actor:alice`, `ip:203.0.113.7`, `event_id in @ids.txt`, and `or`s of them: tested
+//! against each row group's [`super::values`] index); anything else keeps the partition.
 
 use polars::prelude::*;
 
-use crate::analysis::filter::{self, FilterContext, FilterExpr, TimeBound};
+use crate::analysis::filter::{
+    self, FilterContext, FilterExpr, IP, MatchOp, TimeBound, literal_of, pattern_pieces,
+};
+use crate::net::Cidr;
 use crate::schema::{self, Dictionaries, PROVIDER, TIME};
 use crate::time::DAY;
 use crate::{Error, Result};
 
 use super::layout::NULL_PARTITION;
+use super::values::{GroupValues, Probe};
 
 /// What a filter implies about the partitions and row groups that can hold a match.
 #[derive(Debug, Clone)]
@@ -20,6 +25,8 @@ pub struct Pruning {
     provider_terms: Vec<FilterExpr>,
     /// Every match is in `[start, end)` (UTC microseconds) when set.
     times: Option<(i64, i64)>,
+    /// Every match holds one of the values of each of these.
+    lookups: Vec<Vec<Probe>>,
     /// The compile context of the filter.
     ctx: FilterContext,
 }
@@ -30,6 +37,7 @@ impl Pruning {
         Pruning {
             provider_terms: Vec::new(),
             times: None,
+            lookups: Vec::new(),
             ctx: FilterContext::default(),
         }
     }
@@ -51,6 +59,8 @@ impl Pruning {
                 let (start, end) = time_interval(*bound, value, ctx)?;
                 let (s, e) = pruning.times.unwrap_or((i64::MIN, i64::MAX));
                 pruning.times = Some((s.max(start), e.min(end)));
+            } else if let Some(probes) = probes(term, ctx) {
+                pruning.lookups.push(probes);
             }
         }
         Ok(pruning)
@@ -94,6 +104,16 @@ impl Pruning {
         Ok(true)
     }
 
+    /// Whether the filter looks values up (row groups' value indexes are then worth reading).
+    pub fn looks_up_values(&self) -> bool {
+        !self.lookups.is_empty()
+    }
+
+    /// Whether a row group whose values `group` describes can hold a match.
+    pub fn keeps_values(&self, group: &GroupValues) -> bool {
+        (self.lookups.iter()).all(|any| any.iter().any(|probe| group.may_hold(probe)))
+    }
+
     /// Whether events between `min` and `max` (inclusive) can match.
     pub fn keeps_times(&self, min: i64, max: i64) -> bool {
         match self.times {
@@ -120,6 +140,39 @@ fn only_provider(expr: &FilterExpr) -> bool {
         FilterExpr::Not(inner) => only_provider(inner),
         FilterExpr::Field { field, .. } | FilterExpr::InList { field, .. } => *field == PROVIDER,
         _ => false,
+    }
+}
+
+/// The values one of which every match of `expr` holds, when the index can tell: a whole
+/// value without wildcards (`actor:alice`), a single address (`ip:203.0.113.7`), a list of
+/// either, or an `or` of such terms; None otherwise.
+fn probes(expr: &FilterExpr, ctx: &FilterContext) -> Option<Vec<Probe>> {
+    let text = |field: &str, value: &str| Probe::text(field, &literal_of(&pattern_pieces(value))?);
+    let address = |value: &str| Some(Probe::address(Cidr::parse(value)?.single()?));
+    match expr {
+        FilterExpr::Field {
+            field,
+            op: MatchOp::Match,
+            value,
+            ..
+        } => Some(vec![text(field, value)?]),
+        FilterExpr::Cidr { cidr, .. } => Some(vec![address(cidr)?]),
+        FilterExpr::InList { field, list, .. } => {
+            let values = filter::list_values(list, ctx, &(0..0)).ok()?;
+            if *field == IP {
+                values.iter().map(|v| address(v)).collect()
+            } else {
+                values.iter().map(|v| text(field, v)).collect()
+            }
+        }
+        FilterExpr::Or(items) => {
+            let mut out = Vec::new();
+            for item in items {
+                out.extend(probes(item, ctx)?);
+            }
+            Some(out)
+        }
+        _ => None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Reading a lake: its files by partition, each read with only the columns asked for and
-//! only the row groups whose time statistics a [`Pruning`] keeps, converted back to the
+//! only the row groups whose time statistics (and value index) a [`Pruning`] keeps, converted back to the
 //! frame's types so that the same analyses run over them.
 
 use std::fs::{self, File};
@@ -18,6 +18,7 @@ use crate::{Error, Result};
 use super::io_error;
 use super::layout::{FILE_COLUMNS, LAYOUT_FILE, LAYOUT_VERSION, is_lake_file, partition_of};
 use super::prune::Pruning;
+use super::values::FileValues;
 
 /// One finished file of the lake.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +46,9 @@ pub struct ScanStats {
     pub row_groups: usize,
     /// Row groups read.
     pub row_groups_read: usize,
+    /// Row groups whose time range could match but whose value index says they hold none
+    /// of the values looked up (not read).
+    pub row_groups_ruled_out_by_values: usize,
     /// Events read (before filtering).
     pub rows_read: u64,
     /// Partial results merged: a pivot or timeline over a lake reduces each file's matching
@@ -205,16 +209,28 @@ pub fn kept_row_groups(
 ) -> Result<Option<KeptRowGroups>> {
     let metadata = file_metadata(&file.path)?;
     let groups = metadata.row_groups.len();
+    let values = pruning
+        .looks_up_values()
+        .then(|| FileValues::read(&file.path))
+        .flatten()
+        .filter(|v| v.describes(metadata.row_groups.iter().map(|g| g.num_rows() as u64)));
     let mut kept: Vec<RowGroupMetadata> = Vec::new();
     let mut rows: Vec<std::ops::Range<u64>> = Vec::new();
     let mut start = 0u64;
-    for g in &metadata.row_groups {
+    for (i, g) in metadata.row_groups.iter().enumerate() {
         let end = start + g.num_rows() as u64;
-        let keep = match row_group_times(&metadata, g) {
+        let mut keep = match row_group_times(&metadata, g) {
             Some((min, max)) => pruning.keeps_times(min, max),
             // Without statistics (or times), only a time-free filter can match.
             None => !pruning.is_time_bounded(),
         };
+        if keep
+            && let Some(group) = values.as_ref().and_then(|v| v.groups.get(i))
+            && !pruning.keeps_values(group)
+        {
+            keep = false;
+            stats.row_groups_ruled_out_by_values += 1;
+        }
         if keep {
             kept.push(g.clone());
             rows.push(start..end);

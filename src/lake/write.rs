@@ -26,6 +26,7 @@ use super::layout::{
     FILE_COLUMNS, LAYOUT_FILE, LAYOUT_VERSION, LakeType, RAW, day_of, is_lake_file, partition_dir,
 };
 use super::scan::read_columns;
+use super::values::{FileValues, GroupValues};
 
 /// Events per row group. Files are sorted by time, so a row group covers a short stretch
 /// of time and a time filter reads only the groups its range overlaps; 64 Ki events keep
@@ -215,6 +216,8 @@ pub(super) struct PartFile {
     writer: BatchedWriter<BufWriter<File>>,
     partial: PathBuf,
     done: PathBuf,
+    /// The values of each row group written, written beside the file when it is done.
+    values: FileValues,
 }
 
 impl PartFile {
@@ -234,11 +237,22 @@ impl PartFile {
             writer,
             partial,
             done,
+            values: FileValues::default(),
         })
     }
 
     /// Writes `rows` as one row group.
     pub(super) fn write(&mut self, rows: &DataFrame) -> Result<()> {
+        // The writer makes a row group of each chunk; the index has one entry per group.
+        let mut contiguous;
+        let rows = if rows.first_col_n_chunks() > 1 {
+            contiguous = rows.clone();
+            contiguous.rechunk_mut();
+            &contiguous
+        } else {
+            rows
+        };
+        self.values.groups.push(GroupValues::of_chunk(rows));
         self.writer
             .write_batch(rows)
             .map_err(Error::polars("writing a lake file"))
@@ -251,6 +265,9 @@ impl PartFile {
             .finish()
             .map_err(Error::polars("finishing a lake file"))?;
         drop(self.writer);
+        // The index first: a file renamed into the lake always has its index (a crash
+        // between the two leaves an index without a file, which nothing reads).
+        self.values.write(&self.done)?;
         fs::rename(&self.partial, &self.done).map_err(io_error(&self.done))?;
         Ok(bytes)
     }

@@ -72,6 +72,7 @@ fn report_scan(common: &Common, started: Instant, stats: &ScanStats) {
                 "files_read": stats.files_read,
                 "row_groups": stats.row_groups,
                 "row_groups_read": stats.row_groups_read,
+                "row_groups_ruled_out_by_values": stats.row_groups_ruled_out_by_values,
                 "rows_read": stats.rows_read,
             })
         );
