@@ -622,8 +622,11 @@ fn value_lookups_read_only_the_row_groups_that_can_hold_the_value() {
         );
     }
     // The same answers, reading more, from a lake whose indexes are gone or damaged.
-    let mut damaged = 0;
-    for file in scan::lake_files(dir.path()).unwrap() {
+    for (damaged, file) in scan::lake_files(dir.path())
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
         let index = trailscope::lake::values::index_path(&file.path);
         assert!(index.exists(), "{} has no index", file.path.display());
         if damaged % 2 == 0 {
@@ -631,7 +634,6 @@ fn value_lookups_read_only_the_row_groups_that_can_hold_the_value() {
         } else {
             fs::write(&index, b"trailscope-values\x01garbage").unwrap();
         }
-        damaged += 1;
     }
     for filter in &lookups {
         let want = analysis::select(frame, &view(filter).compile(frame).unwrap()).unwrap();
