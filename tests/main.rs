@@ -21,6 +21,7 @@ mod identity;
 mod incidents;
 mod integrity;
 mod lake;
+mod lake_detect;
 mod lake_engines;
 mod lake_sql;
 mod lifecycle;

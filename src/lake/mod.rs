@@ -2,9 +2,11 @@
 //! DuckDB, Spark, Trino and Athena read alike. [`layout`] is the contract between them;
 //! [`write`] exports events into a lake, [`scan`] and [`prune`] read the files a filter can
 //! match (with [`values`], the row groups that can hold a looked-up value), [`query`] runs the analyses over them and [`aggregate`] the pivots and timelines
-//! over whole lakes in bounded memory.
+//! over whole lakes in bounded memory, and [`detect`] runs the rules over a lake a day at a
+//! time.
 
 pub mod aggregate;
+pub mod detect;
 pub mod key;
 pub mod layout;
 pub mod prune;

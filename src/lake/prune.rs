@@ -177,7 +177,7 @@ fn probes(expr: &FilterExpr, ctx: &FilterContext) -> Option<Vec<Probe>> {
 }
 
 /// The first microsecond of a `YYYY-MM-DD` partition.
-fn day_start(day: &str) -> Option<i64> {
+pub(super) fn day_start(day: &str) -> Option<i64> {
     let date: jiff::civil::Date = day.parse().ok()?;
     let ts = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
     Some(ts.as_microsecond())

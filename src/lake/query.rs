@@ -90,6 +90,21 @@ impl LakeView {
         })
     }
 
+    /// How many events the row groups the filter can match hold, from the footers alone:
+    /// what a read would go through (at least what it selects).
+    pub fn rows_to_read(&self) -> Result<u64> {
+        let mut stats = ScanStats::default();
+        for file in &self.files {
+            scan::kept_row_groups(file, &self.pruning, &mut stats)?;
+        }
+        Ok(stats.rows_read)
+    }
+
+    /// Keeps only the files `keep` accepts (of those the filter's partitions left).
+    pub fn retain_files(&mut self, keep: impl Fn(&LakeFile) -> bool) {
+        self.files.retain(keep);
+    }
+
     /// The files of the partitions the filter can match, in time order of their partitions.
     pub fn files(&self) -> &[LakeFile] {
         &self.files
@@ -345,7 +360,11 @@ pub fn store_columns() -> Vec<&'static str> {
 /// The events a lake `view` selects as a store (every frame column but the original
 /// record), for what needs a loaded store: detections, the TUI.
 pub fn load_store(root: &Path, view: &ViewSpec) -> Result<(FrameStore, ScanStats)> {
-    let mut lake = LakeView::open(root, view)?;
+    store_of(&mut LakeView::open(root, view)?)
+}
+
+/// The events `lake` selects as a store, as [`load_store`].
+pub fn store_of(lake: &mut LakeView) -> Result<(FrameStore, ScanStats)> {
     let frame = lake.collect(&store_columns(), None)?;
     let mut store = FrameStore::new();
     // The lake holds each event once, so every row is its own fingerprint.
@@ -360,7 +379,7 @@ pub fn load_store(root: &Path, view: &ViewSpec) -> Result<(FrameStore, ScanStats
     store.commit()?;
     let files = lake.files().iter().map(|f| f.path.clone()).collect();
     store.set_record_source(records::LakeRecords::new(files));
-    Ok((store, lake.stats))
+    Ok((store, lake.stats.clone()))
 }
 
 fn dedup(columns: Vec<&str>) -> Vec<&str> {

@@ -223,6 +223,12 @@ pub(crate) enum Command {
         /// inputs: only the partitions, row groups and columns the filter needs.
         #[arg(long, value_name = "DIR", conflicts_with = "paths")]
         lake: Option<PathBuf>,
+        /// With --lake: judge the lake a week at a time, each week with this much history
+        /// before it (`30d`), in memory that follows a window rather than the lake; `all`
+        /// runs the rules once over every selected event. Default: `all`, or `30d` when the
+        /// selection holds more than 5,000,000 events.
+        #[arg(long, value_name = "DURATION|all", requires = "lake")]
+        window: Option<String>,
         /// Only findings at or above this severity [default: info].
         #[arg(long, value_enum)]
         min_severity: Option<Level>,

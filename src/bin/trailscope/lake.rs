@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use trailscope::analysis::ProfileSpec;
-use trailscope::lake::{aggregate, query, scan::ScanStats, write};
+use trailscope::lake::{aggregate, detect, query, scan::ScanStats, write};
 use trailscope::text::{escape_control, format_time_utc, thousands};
 use trailscope::views::{Overrides, Resolved};
 use trailscope::{output, schema};
@@ -271,4 +271,118 @@ pub(crate) fn tui(
         loaded: Some((store, message)),
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Events past which `detect --lake` judges the lake by windows unless `--window` says.
+const WINDOW_PAST_EVENTS: u64 = 5_000_000;
+
+/// The history (µs) `detect --lake` judges each day with, or None to run the rules once
+/// over everything: `--window`, else windows when the selection is large (from the
+/// footers: the events of the partitions and row groups the filter can match).
+pub(crate) fn detection_window(
+    root: &Path,
+    common: &Common,
+    view: (&ViewArgs, Overrides),
+    window: Option<String>,
+) -> anyhow::Result<Option<i64>> {
+    let history = |text: &str| {
+        trailscope::time::parse_duration(text)
+            .ok()
+            .filter(|us| *us >= 0)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "invalid --window '{}' (a duration such as 7d or 36h, or all)",
+                    escape_control(text)
+                )
+            })
+    };
+    match window.as_deref() {
+        Some(w) if w.eq_ignore_ascii_case("all") => Ok(None),
+        Some(w) => history(w).map(Some),
+        None => {
+            let resolved = open_view(common, view)?;
+            let events = query::LakeView::open(root, &resolved.view)?.rows_to_read()?;
+            if events <= WINDOW_PAST_EVENTS {
+                return Ok(None);
+            }
+            let _ = writeln!(
+                io::stderr(),
+                "trailscope: the filter selects up to {} events of the lake: the rules judge them a week at a time, each with the {} before it (--window DURATION to choose the history, --window all for one run over everything)",
+                thousands(events),
+                shown_duration(detect::DEFAULT_HISTORY)
+            );
+            Ok(Some(detect::DEFAULT_HISTORY))
+        }
+    }
+}
+
+fn shown_duration(us: i64) -> String {
+    trailscope::time::format_duration(us).unwrap_or_else(|| format!("{us} µs"))
+}
+
+/// `trailscope detect --lake DIR --window DURATION`: the built-in rules (and the Sigma
+/// rules asked for) over the lake a week at a time, each week with `history` before it.
+pub(crate) fn detect_by_windows(
+    root: &Path,
+    common: &Common,
+    view: (&ViewArgs, Overrides),
+    history: i64,
+    (format, fail_on): (crate::args::DetectFormat, Option<crate::args::Level>),
+    (sigma, sigma_only): (&[std::path::PathBuf], bool),
+) -> anyhow::Result<ExitCode> {
+    use trailscope::detectors;
+    let started = Instant::now();
+    let prepared = prepare(&[], None, common)?;
+    let resolved = open_view(common, view)?;
+    let config = prepared.config;
+    let paths = trailscope::sigma::rule_paths(&config, sigma);
+    let rules = if paths.is_empty() {
+        None
+    } else {
+        Some(trailscope::sigma::RuleSet::load(&paths)?)
+    };
+    let gap = trailscope::sigma::group_gap(&config);
+    let mut judge = |store: &trailscope::store::FrameStore| {
+        let mut found = if sigma_only {
+            Vec::new()
+        } else {
+            detectors::run(store.frame(), &config)?
+        };
+        if let Some(set) = &rules {
+            found.extend(trailscope::sigma::run(store, store.frame(), set, gap)?.findings);
+        }
+        Ok(found)
+    };
+    let run = detect::by_windows(
+        root,
+        &resolved.view,
+        (history, detect::DEFAULT_STEP),
+        &mut judge,
+    )?;
+    report_scan(common, started, &run.stats);
+    let _ = writeln!(
+        io::stderr(),
+        "trailscope: {} events judged a week at a time ({} windows, each week with the {} before it; the largest window held {} events)",
+        thousands(run.events),
+        run.windows,
+        shown_duration(history),
+        thousands(run.largest_window as u64)
+    );
+    let mut findings = run.findings;
+    detectors::sort_findings(&mut findings);
+    let shown = detectors::at_least(&findings, resolved.findings().min_severity);
+    let tz = &resolved.view.tz;
+    let mut out = io::stdout().lock();
+    match format {
+        crate::args::DetectFormat::Table => output::write_findings_table(&mut out, &shown, tz)?,
+        crate::args::DetectFormat::Json => output::write_findings_json(&mut out, &shown)?,
+        crate::args::DetectFormat::Jsonl => output::write_findings_jsonl(&mut out, &shown)?,
+    }
+    out.flush()?;
+    let failed = fail_on.is_some_and(|l| findings.iter().any(|f| f.severity >= views::severity(l)));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

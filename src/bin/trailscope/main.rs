@@ -248,6 +248,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Detect {
             paths,
             lake,
+            window,
             min_severity,
             filter,
             format,
@@ -261,6 +262,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 min_severity: min_severity.map(views::severity),
                 ..Overrides::default()
             };
+            if let Some(root) = &lake
+                && let Some(history) =
+                    lake::detection_window(root, &common, (&view, overrides.clone()), window)?
+            {
+                return lake::detect_by_windows(
+                    root,
+                    &common,
+                    (&view, overrides),
+                    history,
+                    (format, fail_on),
+                    (&sigma, sigma_only),
+                );
+            }
             let (loaded, resolved) = match lake {
                 Some(root) => lake::load_lake(&root, &common, (&view, overrides))?,
                 None => {
