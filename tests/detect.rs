@@ -1246,18 +1246,7 @@ fn month_planted_incidents_are_found_and_benign_noise_stays_low() {
         .iter()
         .flat_map(|p| p.event_ids.iter().map(String::as_str))
         .collect();
-    let mut missed = Vec::new();
-    for p in &truth.incidents {
-        let found = findings.iter().any(|f| {
-            f.rule == p.rule
-                && f.actor == p.actor
-                && f.event_ids.iter().any(|e| p.event_ids.contains(e))
-                && f.reason.contains(p.evidence)
-        });
-        if !found {
-            missed.push(format!("{} / {} ({})", p.rule, p.actor, p.what));
-        }
-    }
+    let missed = crate::util::missed_incidents(&truth, &findings);
     let serious: Vec<&Finding> = findings
         .iter()
         .filter(|f| f.severity >= Severity::Medium)

@@ -86,18 +86,7 @@ fn a_month_judged_a_day_at_a_time_finds_what_its_windows_can_see() {
     let weekly =
         detect::by_windows(lake.path(), &ViewSpec::default(), defaults, &mut judge).unwrap();
     assert_eq!(weekly.events, height as u64);
-    let mut missed = Vec::new();
-    for p in &truth.incidents {
-        let found = weekly.findings.iter().any(|f| {
-            f.rule == p.rule
-                && f.actor == p.actor
-                && f.event_ids.iter().any(|e| p.event_ids.contains(e))
-                && f.reason.contains(p.evidence)
-        });
-        if !found {
-            missed.push(format!("{} / {} ({})", p.rule, p.actor, p.what));
-        }
-    }
+    let missed = crate::util::missed_incidents(&truth, &weekly.findings);
     eprintln!(
         "lake detect: {height} events; by days {} windows (largest {}), {} findings; by weeks {} windows, {} findings; over everything {} findings",
         run.windows,

@@ -137,3 +137,24 @@ pub fn month_setting() -> (usize, u64) {
         setting("TRAILSCOPE_MONTH_SEED", MONTH_SEED),
     )
 }
+
+/// The planted incidents of a generated month that no finding reports (the rule, the actor,
+/// one of the planted events, and the sub-rule's words in the reason), as `rule / actor (what)`.
+pub fn missed_incidents(
+    truth: &trailscope::synth::MonthTruth,
+    findings: &[trailscope::detectors::Finding],
+) -> Vec<String> {
+    let mut missed = Vec::new();
+    for p in &truth.incidents {
+        let found = findings.iter().any(|f| {
+            f.rule == p.rule
+                && f.actor == p.actor
+                && f.event_ids.iter().any(|e| p.event_ids.contains(e))
+                && f.reason.contains(p.evidence)
+        });
+        if !found {
+            missed.push(format!("{} / {} ({})", p.rule, p.actor, p.what));
+        }
+    }
+    missed
+}
