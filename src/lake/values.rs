@@ -410,4 +410,31 @@ mod tests {
         fs::write(index_path(&data), &longer).unwrap();
         assert_eq!(FileValues::read(&data), None);
     }
+
+    proptest::proptest! {
+        /// Any stored value is found by any ASCII spelling of it that differs in case, and
+        /// an index file of any bytes reads as an index or as none, never a panic.
+        #[test]
+        fn values_are_found_whatever_their_case_and_any_bytes_parse_or_not(
+            values in proptest::collection::vec("[ -~]{0,24}", 1..40),
+            flips in proptest::collection::vec(proptest::bool::ANY, 24),
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+        ) {
+            let column: Vec<Option<&str>> = values.iter().map(|v| Some(v.as_str())).collect();
+            let group = GroupValues::of_chunk(&chunk(&column, &vec![None; column.len()]));
+            for v in &values {
+                let spelled: String = v
+                    .chars()
+                    .zip(flips.iter().cycle())
+                    .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+                    .collect();
+                proptest::prop_assert!(group.may_hold(&Probe::text(ACTOR, &spelled).unwrap()));
+            }
+            let mut framed = MAGIC.to_vec();
+            framed.push(VERSION);
+            framed.extend(&bytes);
+            let _ = parse(&bytes);
+            let _ = parse(&framed);
+        }
+    }
 }
