@@ -347,38 +347,69 @@ fn bench_memory(events: usize) {
     print!("{report}");
 }
 
-/// Loads a directory and prints the frame's size per column and the process's peak.
+/// Loads a directory and prints the process's peak while batches arrive and during the
+/// load's last commit (which puts the rows in time order), the store's own state, and the
+/// frame's bytes column by column.
 fn child_memory(dir: &Path) {
-    let (store, seconds) = load_dir(dir);
+    use trailscope::load::pipeline::IngestMsg;
+    let started = Instant::now();
+    let inputs = source::expand(&[dir.display().to_string()]).inputs;
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    let mut store = FrameStore::new();
+    let ingest = store.start_load(inputs, options);
+    let mut finished = None;
+    for msg in ingest.receiver.iter() {
+        if matches!(msg, IngestMsg::LoadFinished) {
+            finished = Some(msg);
+            break;
+        }
+        store.apply(msg).unwrap();
+    }
+    let streaming_peak = peak_rss_mb();
+    let before_commit = rss_mb("VmRSS:");
+    reset_peak_rss();
+    store.apply(finished.expect("the load finishes")).unwrap();
+    ingest.wait_idle();
+    store.commit().unwrap();
+    let commit_peak = peak_rss_mb();
+    let seconds = started.elapsed().as_secs_f64();
     let frame = store.frame();
     let mut columns: Vec<(String, usize)> = frame
         .columns()
         .iter()
-        .map(|c| {
-            (
-                c.name().to_string(),
-                c.as_materialized_series().estimated_size(),
-            )
-        })
+        .map(|c| (c.name().to_string(), column_bytes(c)))
         .collect();
     columns.sort_by_key(|(_, size)| std::cmp::Reverse(*size));
     let total: usize = columns.iter().map(|(_, s)| s).sum();
     let rows = frame.height().max(1);
     println!(
-        "loaded {} events in {seconds:.2} s; frame {:.0} MB ({:.0} bytes/event); peak RSS {:.0} MB; RSS now {:.0} MB",
+        "loaded {} events in {seconds:.2} s; peak RSS {:.0} MB (while batches arrived {streaming_peak:.0} MB, RSS {before_commit:.0} MB when they all had; the last commit {commit_peak:.0} MB); RSS now {:.0} MB",
         frame.height(),
-        total as f64 / 1e6,
-        total as f64 / rows as f64,
-        peak_rss_mb(),
+        streaming_peak.max(commit_peak),
         rss_mb("VmRSS:")
     );
-    for (name, size) in columns.iter().take(12) {
+    println!(
+        "frame {:.0} MB ({:.0} bytes/event: values, string views and buffers, validity); duplicate index {:.0} MB",
+        total as f64 / 1e6,
+        total as f64 / rows as f64,
+        store.duplicate_index_bytes() as f64 / 1e6
+    );
+    for (name, size) in columns.iter().take(14) {
         println!(
             "  {name:<16} {:>8.1} MB {:>6.1} B/event",
             *size as f64 / 1e6,
             *size as f64 / rows as f64
         );
     }
+    // The identity graph's size, as the resident memory a copy of it adds.
+    let before_copy = rss_mb("VmRSS:");
+    let copy = store.identities().clone();
+    println!(
+        "identity graph about {:.0} MB (what a copy of it adds); {} original records kept",
+        rss_mb("VmRSS:") - before_copy,
+        store.kept_records().len()
+    );
+    drop(copy);
     // What the frame alone keeps resident, once the store (its duplicate index, identity
     // graph) is dropped, and then with nothing loaded.
     let frame = store.frame().clone();
@@ -396,6 +427,39 @@ fn child_memory(dir: &Path) {
         rss_mb("RssAnon:"),
         rss_mb("RssFile:")
     );
+}
+
+/// The bytes a column holds: Polars' estimate counts a string's bytes but not the 16-byte
+/// view every value has, nor a buffer shared by several chunks once; a column holding one
+/// value for every row (a null scalar) holds nothing per row.
+fn column_bytes(column: &polars::prelude::Column) -> usize {
+    use polars::prelude::*;
+    let Column::Series(series) = column else {
+        return 0;
+    };
+    let Ok(strings) = series.str() else {
+        return series.estimated_size();
+    };
+    let mut buffers = std::collections::HashSet::new();
+    let validity = strings.len().div_ceil(8) * usize::from(strings.has_nulls());
+    validity
+        + strings
+            .downcast_iter()
+            .map(|array| {
+                let shared: usize = array
+                    .data_buffers()
+                    .iter()
+                    .filter(|b| buffers.insert(b.as_ptr() as usize))
+                    .map(|b| b.len())
+                    .sum();
+                array.views().len() * 16 + shared
+            })
+            .sum::<usize>()
+}
+
+/// Starts the process's peak resident set (VmHWM) afresh from what is resident now.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn rss_mb(key: &str) -> f64 {

@@ -73,7 +73,8 @@ pub const SOURCE: &str = "source";
 pub const RAW_OFFSET: &str = "raw_offset";
 /// Length in bytes of the original record.
 pub const RAW_LEN: &str = "raw_len";
-/// Line of the original record in its input (1-based).
+/// Line of the original record in its input (1-based; 0 when not known: a line past
+/// `u32::MAX` is not numbered, its `raw_offset` still locates the record).
 pub const RAW_LINE: &str = "raw_line";
 
 /// Hash (xxh3) of `event_id`, null without one: lets detections find ids shared by several
@@ -406,8 +407,8 @@ pub fn frame_schema() -> Schema {
     {
         let dtype = match *name {
             TIME => time_dtype(),
-            RAW_OFFSET | RAW_LINE | ID_HASH => DataType::UInt64,
-            RAW_LEN => DataType::UInt32,
+            RAW_OFFSET | ID_HASH => DataType::UInt64,
+            RAW_LEN | RAW_LINE => DataType::UInt32,
             n if BOOL_COLUMNS.contains(&n) => DataType::Boolean,
             n if STRING_COLUMNS.contains(&n) => DataType::String,
             n => dicts.dtype(n).cloned().unwrap_or(DataType::String),
@@ -479,7 +480,7 @@ pub struct EventBatch {
     source: u32,
     raw_offset: Vec<u64>,
     raw_len: Vec<u32>,
-    raw_line: Vec<u64>,
+    raw_line: Vec<u32>,
     id_hash: Vec<Option<u64>>,
     fingerprints: Vec<u64>,
     staged: Vec<StagedRow>,
@@ -636,7 +637,9 @@ impl EventBatch {
         self.privileged.push(privileged);
         self.raw_offset.push(span.offset);
         self.raw_len.push(span.len);
-        self.raw_line.push(span.line);
+        // Four bytes a row: a record on a line past u32::MAX (a file of more than four
+        // billion lines) is located by its offset alone.
+        self.raw_line.push(u32::try_from(span.line).unwrap_or(0));
         let id = event.event_id.as_deref();
         let id_hash = id.map(|v| xxhash_rust::xxh3::xxh3_64(v.as_bytes()));
         if let (Some(completeness), Some(hash)) = (event.completeness, id_hash) {
@@ -718,20 +721,23 @@ impl EventBatch {
                     categorical_column(n, ids, dtype)
                 }
             };
-            columns.push(column);
+            columns.push(null_scalar_if_all_null(column));
         }
-        columns.push(categorical_column(
-            SOURCE,
-            vec![Some(self.source); height],
-            dicts.source_dtype.clone(),
-        ));
+        columns.push(
+            categorical_column(
+                SOURCE,
+                vec![Some(self.source); height.min(1)],
+                dicts.source_dtype.clone(),
+            )
+            .new_from_index(0, height),
+        );
         columns.push(UInt64Chunked::from_vec(RAW_OFFSET.into(), self.raw_offset).into_column());
         columns.push(UInt32Chunked::from_vec(RAW_LEN.into(), self.raw_len).into_column());
-        columns.push(UInt64Chunked::from_vec(RAW_LINE.into(), self.raw_line).into_column());
-        columns.push(
+        columns.push(UInt32Chunked::from_vec(RAW_LINE.into(), self.raw_line).into_column());
+        columns.push(null_scalar_if_all_null(
             UInt64Chunked::from_iter_options(ID_HASH.into(), self.id_hash.into_iter())
                 .into_column(),
-        );
+        ));
         DataFrame::new(height, columns)
     }
 }
@@ -784,7 +790,102 @@ impl std::hash::Hasher for IdentityHasher {
     }
 }
 
+/// A column null in every row of a batch, held as one null value for all its rows: a string
+/// column otherwise holds a 16-byte view per row and a categorical 4 bytes (CloudTrail has no
+/// `correlation_id`, no `city`; batches leave `identity` to the store). The store keeps such
+/// columns one value when it stacks batches whose columns are all null alike.
+fn null_scalar_if_all_null(column: Column) -> Column {
+    if !column.is_empty() && column.null_count() == column.len() {
+        Column::full_null(column.name().clone(), column.len(), column.dtype())
+    } else {
+        column
+    }
+}
+
+/// A categorical column from its dictionary ids; one value in every row of the batch (the
+/// input's path; for one provider its name and often its log type) is held once for all rows.
 fn categorical_column(name: &str, ids: Vec<Option<u32>>, dtype: DataType) -> Column {
+    if let Some(first) = ids.first()
+        && ids.iter().all(|id| id == first)
+    {
+        let one = UInt32Chunked::from_iter_options(name.into(), std::iter::once(*first));
+        return Categorical32Chunked::from_cats_and_dtype(one, dtype)
+            .into_column()
+            .new_from_index(0, ids.len());
+    }
     let physical = UInt32Chunked::from_iter_options(name.into(), ids.into_iter());
     Categorical32Chunked::from_cats_and_dtype(physical, dtype).into_column()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_line_holds_four_bytes_and_a_line_past_u32_max_is_not_numbered() {
+        let mut batch = EventBatch::new("big.ndjson");
+        let event = Event {
+            provider: "aws",
+            time: Some(1_700_000_000_000_000),
+            ..Event::default()
+        };
+        for (offset, line) in [(0, 7), (100, u64::from(u32::MAX)), (200, 1 << 33)] {
+            let span = RawSpan {
+                offset,
+                len: 2,
+                line,
+            };
+            batch.push(&event, b"{}", span, false);
+        }
+        let frame = batch.into_frame().unwrap();
+        assert_eq!(frame.schema().as_ref(), &frame_schema());
+        let lines: Vec<u32> = frame
+            .column(RAW_LINE)
+            .unwrap()
+            .u32()
+            .unwrap()
+            .into_no_null_iter()
+            .collect();
+        assert_eq!(lines, [7, u32::MAX, 0]);
+        // The offset still locates the record of the line that is not numbered.
+        let offsets = frame.column(RAW_OFFSET).unwrap().u64().unwrap().get(2);
+        assert_eq!(offsets, Some(200));
+    }
+
+    #[test]
+    fn columns_null_in_every_row_of_a_batch_are_one_null_value() {
+        let mut batch = EventBatch::new("trail.ndjson");
+        for i in 0..3 {
+            let id = format!("id-{i}");
+            let event = Event {
+                provider: "aws",
+                time: Some(1_700_000_000_000_000 + i),
+                event_id: Some(id.as_str().into()),
+                ..Event::default()
+            };
+            let span = RawSpan {
+                offset: i as u64,
+                len: 2,
+                line: i as u64 + 1,
+            };
+            batch.push(&event, b"{}", span, false);
+        }
+        let frame = batch.into_frame().unwrap();
+        for name in [CORRELATION_ID, CITY, ACTOR_ID, SESSION] {
+            let column = frame.column(name).unwrap();
+            assert!(matches!(column, Column::Scalar(_)), "{name}");
+            assert_eq!(column.null_count(), 3, "{name}");
+        }
+        // One value in every row: held once, read as that value in every row.
+        for (name, value) in [(PROVIDER, "aws"), (SOURCE, "trail.ndjson")] {
+            let column = frame.column(name).unwrap();
+            assert!(matches!(column, Column::Scalar(_)), "{name}");
+            for row in 0..3 {
+                assert_eq!(column.get(row).unwrap().str_value(), value, "{name}");
+            }
+        }
+        assert!(matches!(frame.column(EVENT_ID).unwrap(), Column::Series(_)));
+        assert_eq!(frame.schema().as_ref(), &frame_schema());
+    }
 }

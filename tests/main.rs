@@ -28,6 +28,7 @@ mod lifecycle;
 mod live_findings;
 mod loader_properties;
 mod loading;
+mod null_columns;
 mod panther;
 mod permissions;
 mod permissions_cloud;

@@ -23,7 +23,7 @@ pub struct CommitWork {
     pub(super) superseded: HashSet<(u64, u64)>,
     /// The resolver to label every row with again, when links changed.
     pub(super) relabel: Option<Box<Identities>>,
-    /// Make the frame one chunk per column.
+    /// The load finished: merge the chunks its last batches left (see [`Run`]).
     pub(super) rechunk: bool,
     /// The generation of the frame the commit starts from.
     pub(super) generation: u64,
@@ -117,13 +117,26 @@ impl CommitWork {
                 Err(error) => return Err(fail(restore, error)),
             };
         }
-        // Hundreds of small chunks (one per batch) slow every filter and gather; one
-        // contiguous chunk per column is what queries want. Tailing appends small batches,
-        // so chunks are merged only once they pile up, and then only the newest ones.
-        if rechunk {
-            frame.rechunk_mut_par();
+        // Hundreds of small chunks (one per batch) slow every filter and gather: queries
+        // want few contiguous chunks. Tailing appends small batches, so chunks are merged
+        // only once they pile up, and then only the newest ones. The last commit of a load
+        // that committed nothing before (a headless load's one commit) merges the small
+        // chunks the last batches left; the large ones the pending merges made stay as they
+        // are, for copying them again would add two columns to the load's peak (and time).
+        // After earlier commits the store still shows their frame while this one runs (the
+        // TUI): copying all of it would hold the frame twice, so only the chunks of the rows
+        // this commit added are merged.
+        let run = if rechunk && before + removed_before == 0 {
+            Some(Run::Small)
+        } else if rechunk {
+            Some(Run::Added(before))
         } else if frame.max_n_chunks() > MAX_CHUNKS {
-            frame = match merge_newest_chunks(frame) {
+            Some(Run::BinaryCounter)
+        } else {
+            None
+        };
+        if let Some(run) = run {
+            frame = match merge_newest_chunks(frame, run) {
                 Ok(frame) => frame,
                 Err(error) => return Err(fail(restore, error)),
             };
@@ -200,9 +213,7 @@ fn stack(
     let before = frame.height();
     let added = parts.iter().map(DataFrame::height).sum::<usize>();
     for part in parts {
-        frame
-            .vstack_mut_owned(part)
-            .map_err(Error::polars("appending events"))?;
+        stack_under(&mut frame, part).map_err(Error::polars("appending events"))?;
     }
     // Stages bettered by a later, more complete stage of their request leave the frame;
     // when one of them was committed already, rows before the new ones moved.
@@ -260,9 +271,7 @@ impl Pending {
             let mut parts = self.stack.drain(start..).map(|(_, f)| f);
             let mut merged = parts.next().unwrap_or_else(schema::empty_frame);
             for part in parts {
-                merged
-                    .vstack_mut_owned(part)
-                    .map_err(Error::polars("merging appended events"))?;
+                stack_under(&mut merged, part).map_err(Error::polars("merging appended events"))?;
             }
             merged.rechunk_mut_par();
             self.stack.push((level + 1, merged));
@@ -347,7 +356,7 @@ impl TimeOrder {
             let tail = frame.slice(self.from as i64, frame.height() - self.from);
             drop(frame);
             gather_by_column(tail, &self.indices).and_then(|tail| {
-                head.vstack_mut_owned(tail)?;
+                stack_under(&mut head, tail)?;
                 Ok(head)
             })
         };
@@ -368,33 +377,82 @@ fn gather_by_column(frame: DataFrame, indices: &IdxCa) -> PolarsResult<DataFrame
 /// Chunks a committed frame may have before the newest are merged.
 pub(super) const MAX_CHUNKS: usize = 8;
 
-/// Merges the newest chunks of a frame: the shortest run at the end that is at least half as
-/// long as the chunk before it, so chunk sizes shrink towards the end like a binary counter.
-/// A frame that grows by small appends (tailing) then copies each event O(log n) times,
-/// instead of copying the whole frame every few appends (a million events: a second each
-/// time, stalling every key and printed line).
-fn merge_newest_chunks(frame: DataFrame) -> Result<DataFrame> {
-    let lengths: Vec<usize> = frame
-        .columns()
-        .first()
-        .map(|c| c.as_materialized_series().chunk_lengths().collect())
+/// Which of a frame's newest chunks a merge takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// The shortest run at the end that is at least half as long as the chunk before it, so
+    /// chunk sizes shrink towards the end like a binary counter. A frame that grows by small
+    /// appends (tailing) then copies each event O(log n) times, instead of copying the whole
+    /// frame every few appends (a million events: a second each time, stalling every key and
+    /// printed line).
+    BinaryCounter,
+    /// The chunks at the end shorter than a quarter of the largest: at the end of a load, the
+    /// batches that arrived since the pending merges last made a large chunk. When more than
+    /// [`MAX_CHUNKS`] would remain, every chunk.
+    Small,
+    /// The chunks that start at or after this row: what a commit added (unless ordering
+    /// moved older rows among them), leaving the rows committed before as they are.
+    Added(usize),
+}
+
+/// Merges the newest chunks of a frame (see [`Run`]), column by column: when nothing else
+/// holds the frame, a column's old chunks are freed as soon as its merged copy is made.
+fn merge_newest_chunks(frame: DataFrame, kind: Run) -> Result<DataFrame> {
+    // A column holding one value for all rows has no chunks to merge (reading its chunks
+    // would make it a value per row).
+    let series = || {
+        frame.columns().iter().filter_map(|c| match c {
+            Column::Series(s) => Some(s),
+            Column::Scalar(_) => None,
+        })
+    };
+    let lengths: Vec<usize> = series()
+        .next()
+        .map(|s| s.chunk_lengths().collect())
         .unwrap_or_default();
-    let same_chunks = frame.columns().iter().all(|c| {
-        c.as_materialized_series()
-            .chunk_lengths()
-            .eq(lengths.iter().copied())
-    });
+    let same_chunks = series().all(|s| s.chunk_lengths().eq(lengths.iter().copied()));
     let mut frame = frame;
     if lengths.len() < 2 || !same_chunks {
         frame.rechunk_mut_par();
         return Ok(frame);
     }
-    let mut start = lengths.len() - 1;
-    let mut run = lengths[start];
-    while start > 0 && (run * 2 >= lengths[start - 1] || lengths.len() - start < 2) {
-        start -= 1;
-        run += lengths[start];
-    }
+    let start = match kind {
+        Run::BinaryCounter => {
+            let mut start = lengths.len() - 1;
+            let mut run = lengths[start];
+            while start > 0 && (run * 2 >= lengths[start - 1] || lengths.len() - start < 2) {
+                start -= 1;
+                run += lengths[start];
+            }
+            start
+        }
+        Run::Small => {
+            let largest = lengths.iter().copied().max().unwrap_or(0);
+            let mut start = lengths.len();
+            while start > 0 && lengths[start - 1] * 4 < largest {
+                start -= 1;
+            }
+            if start + 1 > MAX_CHUNKS {
+                0
+            } else if lengths.len() - start < 2 {
+                return Ok(frame); // nothing small, or one small chunk: nothing to merge
+            } else {
+                start
+            }
+        }
+        Run::Added(rows) => {
+            let mut start = 0;
+            let mut row = 0;
+            while start < lengths.len() && row < rows {
+                row += lengths[start];
+                start += 1;
+            }
+            if lengths.len() - start < 2 {
+                return Ok(frame);
+            }
+            start
+        }
+    };
     if start == 0 {
         frame.rechunk_mut_par();
         return Ok(frame);
@@ -402,10 +460,52 @@ fn merge_newest_chunks(frame: DataFrame) -> Result<DataFrame> {
     let offset: usize = lengths[..start].iter().sum();
     let mut head = frame.slice(0, offset);
     let mut newest = frame.slice(offset as i64, frame.height() - offset);
+    drop(frame);
     newest.rechunk_mut_par();
-    head.vstack_mut_owned(newest)
-        .map_err(Error::polars("merging appended events"))?;
+    stack_under(&mut head, newest).map_err(Error::polars("merging appended events"))?;
     Ok(head)
+}
+
+/// Puts `bottom`'s rows under `top`'s, as `DataFrame::vstack_mut_owned` does, except that a
+/// column holding one value for all its rows in both (a null scalar: CloudTrail's
+/// `correlation_id`, see `schema::EventBatch::into_frame`) stays one value instead of
+/// becoming a value per row; an empty side takes the other's columns as they are.
+pub(super) fn stack_under(top: &mut DataFrame, bottom: DataFrame) -> PolarsResult<()> {
+    let same_schema = top.width() == bottom.width()
+        && top
+            .columns()
+            .iter()
+            .zip(bottom.columns())
+            .all(|(t, b)| t.name() == b.name() && t.dtype() == b.dtype());
+    if !same_schema {
+        // Polars says what does not match (or takes `bottom` for a frame with no columns).
+        top.vstack_mut_owned(bottom)?;
+        return Ok(());
+    }
+    if bottom.height() == 0 {
+        return Ok(());
+    }
+    if top.height() == 0 {
+        *top = bottom;
+        return Ok(());
+    }
+    let height = top.height() + bottom.height();
+    let columns = std::mem::take(top)
+        .into_columns()
+        .into_iter()
+        .zip(bottom.into_columns())
+        .map(|(mut upper, lower)| match (&upper, &lower) {
+            (Column::Scalar(u), Column::Scalar(l)) if u.scalar() == l.scalar() => Ok(
+                Column::new_scalar(upper.name().clone(), u.scalar().clone(), height),
+            ),
+            _ => {
+                upper.append_owned(lower)?;
+                Ok(upper)
+            }
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    *top = DataFrame::new(height, columns)?;
+    Ok(())
 }
 
 /// The frame without the rows whose (`id_hash`, `raw_offset`) are in `rows`, and how many of
@@ -459,4 +559,213 @@ fn is_time_sorted_from(frame: &DataFrame, from: usize) -> Result<bool> {
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::load::pipeline::Batch;
+    use crate::schema::{CITY, CORRELATION_ID, EVENT_ID, Event, EventBatch, RawSpan};
+    use crate::store::FrameStore;
+
+    /// `n` events of input `input`, out of time order, with correlation ids when `correlated`.
+    fn batch(input: usize, n: usize, correlated: bool) -> Batch {
+        let mut events = EventBatch::with_capacity("test", n);
+        for i in 0..n {
+            let id = format!("e{input}-{i}");
+            let correlation = format!("op{input}-{i}");
+            let event = Event {
+                provider: "aws",
+                time: Some(1_700_000_000_000_000 + ((input * 31 + i * 17) % 97) as i64),
+                event_id: Some(id.as_str().into()),
+                correlation_id: correlated.then(|| correlation.as_str().into()),
+                ..Event::default()
+            };
+            let span = RawSpan {
+                offset: (input * 1_000 + i) as u64,
+                len: 2,
+                line: i as u64 + 1,
+            };
+            events.push(&event, b"{}", span, false);
+        }
+        Batch {
+            input,
+            fingerprints: events.fingerprints().to_vec(),
+            staged: Vec::new(),
+            kept: Vec::new(),
+            frame: events.into_frame().unwrap(),
+        }
+    }
+
+    /// event id -> correlation id, over the frame's rows.
+    fn correlations(frame: &DataFrame) -> Vec<(String, Option<String>)> {
+        let ids = frame.column(EVENT_ID).unwrap().str().unwrap().clone();
+        let correlations = frame
+            .column(CORRELATION_ID)
+            .unwrap()
+            .as_materialized_series()
+            .str()
+            .unwrap()
+            .clone();
+        let mut pairs: Vec<_> = ids
+            .iter()
+            .zip(correlations.iter())
+            .map(|(id, c)| (id.unwrap().to_string(), c.map(str::to_string)))
+            .collect();
+        pairs.sort();
+        pairs
+    }
+
+    fn in_time_order(frame: &DataFrame) -> bool {
+        let times = frame.column(TIME).unwrap().as_materialized_series();
+        let times = times.to_physical_repr();
+        let times: Vec<i64> = times.i64().unwrap().into_no_null_iter().collect();
+        times.windows(2).all(|w| w[0] <= w[1])
+    }
+
+    fn is_scalar(frame: &DataFrame, name: &str) -> bool {
+        matches!(frame.column(name).unwrap(), Column::Scalar(_))
+    }
+
+    #[test]
+    fn a_column_null_in_every_row_stays_one_value_through_merges_orders_and_filters() {
+        let mut store = FrameStore::new();
+        // Enough batches for pending frames to merge a level up, out of time order.
+        for input in 0..(2 * MERGE_FANOUT + 5) {
+            let batch = batch(input, 10, false);
+            assert!(is_scalar(&batch.frame, CORRELATION_ID));
+            store.append(batch).unwrap();
+        }
+        store.mark_finished();
+        assert_eq!(store.commit().unwrap().appended, None, "rows were ordered");
+        let frame = store.frame();
+        let rows = (2 * MERGE_FANOUT + 5) * 10;
+        assert_eq!(frame.height(), rows);
+        assert!(is_scalar(frame, CORRELATION_ID) && is_scalar(frame, CITY));
+        assert!(!is_scalar(frame, EVENT_ID));
+        assert_eq!(frame.column(CORRELATION_ID).unwrap().null_count(), rows);
+        assert!(in_time_order(frame));
+        // A filter keeps it one value, with the rows it selects.
+        let picked = frame
+            .clone()
+            .lazy()
+            .filter(col(EVENT_ID).str().starts_with(lit("e3-")))
+            .collect()
+            .unwrap();
+        assert_eq!(picked.height(), 10);
+        assert_eq!(picked.column(CORRELATION_ID).unwrap().null_count(), 10);
+
+        // Late events that have correlation ids: every row keeps its own value.
+        store.append(batch(500, 10, true)).unwrap();
+        store.append(batch(501, 10, false)).unwrap();
+        store.commit().unwrap();
+        let frame = store.frame();
+        assert_eq!(frame.height(), rows + 20);
+        assert!(!is_scalar(frame, CORRELATION_ID));
+        let pairs = correlations(frame);
+        let with_values: Vec<_> = pairs.iter().filter(|(_, c)| c.is_some()).collect();
+        assert_eq!(with_values.len(), 10);
+        for (id, correlation) in with_values {
+            let i = id
+                .strip_prefix("e500-")
+                .expect("only the correlated batch has values");
+            assert_eq!(correlation.as_deref(), Some(format!("op500-{i}").as_str()));
+        }
+        assert!(in_time_order(frame));
+    }
+
+    /// One event at second `i` (frames pushed in `i` order are in time order).
+    fn at(i: i64) -> DataFrame {
+        let mut events = EventBatch::with_capacity("test", 1);
+        let event = Event {
+            provider: "aws",
+            time: Some(1_700_000_000_000_000 + i * 1_000_000),
+            ..Event::default()
+        };
+        let span = RawSpan {
+            offset: i as u64,
+            len: 2,
+            line: i as u64 + 1,
+        };
+        events.push(&event, b"{}", span, false);
+        events.into_frame().unwrap()
+    }
+
+    /// Where the first chunk of the time column keeps its values.
+    fn first_times(frame: &DataFrame) -> usize {
+        let times = frame.column(TIME).unwrap().as_materialized_series();
+        let times = times.to_physical_repr();
+        let chunk = times.i64().unwrap().downcast_iter().next().unwrap();
+        chunk.values().as_ptr() as usize
+    }
+
+    #[test]
+    fn the_last_commit_of_a_headless_load_merges_the_small_chunks_and_copies_no_large_one() {
+        let mut store = FrameStore::new();
+        // One level-2 frame of 1,024 events, one level-1 frame and 8 single events.
+        let events = (MERGE_FANOUT * MERGE_FANOUT + MERGE_FANOUT + 8) as i64;
+        for i in 0..events {
+            store.pending.push(at(i)).unwrap();
+        }
+        let large = first_times(&store.pending.stack[0].1);
+        assert_eq!(
+            store.pending.stack[0].1.height(),
+            MERGE_FANOUT * MERGE_FANOUT
+        );
+        store.mark_finished();
+        assert_eq!(store.commit().unwrap().appended, Some(0..events as usize));
+        let frame = store.frame();
+        assert_eq!(frame.height(), events as usize);
+        assert_eq!(first_times(frame), large, "the large chunk was not copied");
+        let lengths: Vec<usize> = frame
+            .column(TIME)
+            .unwrap()
+            .as_materialized_series()
+            .chunk_lengths()
+            .collect();
+        assert_eq!(lengths, [MERGE_FANOUT * MERGE_FANOUT, MERGE_FANOUT + 8]);
+        assert!(in_time_order(frame));
+        assert!(is_scalar(frame, CORRELATION_ID));
+    }
+
+    #[test]
+    fn the_last_commit_after_earlier_ones_does_not_copy_what_they_committed() {
+        let mut store = FrameStore::new();
+        for i in 0..100 {
+            store.pending.push(at(i)).unwrap();
+        }
+        // A commit while loading (the TUI shows its frame while the next one runs).
+        store.commit().unwrap();
+        let shown = first_times(store.frame());
+        for i in 100..150 {
+            store.pending.push(at(i)).unwrap();
+        }
+        store.mark_finished();
+        assert_eq!(store.commit().unwrap().appended, Some(100..150));
+        let frame = store.frame();
+        assert_eq!(first_times(frame), shown, "the shown frame was not copied");
+        assert!(frame.max_n_chunks() <= MAX_CHUNKS);
+        assert_eq!(frame.height(), 150);
+        assert!(in_time_order(frame));
+    }
+
+    #[test]
+    fn stacking_null_scalars_keeps_them_and_checks_the_columns_as_polars_does() {
+        let mut top = batch(0, 3, false).frame;
+        stack_under(&mut top, batch(1, 4, false).frame).unwrap();
+        assert_eq!(top.height(), 7);
+        assert!(is_scalar(&top, CORRELATION_ID));
+        // Against the same rows stacked by Polars (a value per row): equal.
+        let mut expected = batch(0, 3, false).frame;
+        expected.vstack_mut_owned(batch(1, 4, false).frame).unwrap();
+        assert!(top.equals_missing(&expected));
+        // An empty frame takes the batch's columns as they are.
+        let mut empty = schema::empty_frame();
+        stack_under(&mut empty, batch(2, 2, false).frame).unwrap();
+        assert!(is_scalar(&empty, CORRELATION_ID));
+        // Another schema is refused.
+        let odd = DataFrame::new(1, vec![Column::new("odd".into(), [1i32])]).unwrap();
+        assert!(stack_under(&mut top, odd).is_err());
+    }
 }

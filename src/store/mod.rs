@@ -100,7 +100,7 @@ pub struct FrameStore {
     records: Option<Arc<dyn RecordSource>>,
     /// A commit began ([`FrameStore::begin_commit`]) and has not finished.
     committing: bool,
-    /// The next commit makes the frame one chunk per column (the load just finished).
+    /// The next commit merges the chunks the load left (the load just finished).
     rechunk_next: bool,
     /// The few original records an analysis reads again, kept as they were loaded.
     kept: KeptRecords,
@@ -494,9 +494,11 @@ impl FrameStore {
         self.committing
     }
 
-    /// The load finished: the next commit also makes the loaded frame one chunk per column,
-    /// while nothing arrives yet (queries want it so, and the first commit of a followed
-    /// stream would otherwise merge the loaded chunks: 90 ms at a million).
+    /// The load finished: the next commit also merges the small chunks the last batches
+    /// left, while nothing arrives yet (queries want few contiguous chunks, and the first
+    /// commit of a followed stream would otherwise merge them: 90 ms at a million); the large
+    /// chunks made while loading, and what earlier commits showed (the TUI), are not copied
+    /// again, so that the load's peak holds no column twice.
     pub fn mark_finished(&mut self) {
         self.finished = true;
         self.rechunk_next = true;
@@ -535,6 +537,13 @@ impl FrameStore {
     /// The events, committed (call [`FrameStore::commit`] after appending).
     pub fn frame(&self) -> &DataFrame {
         &self.frame
+    }
+
+    /// Bytes the index of events already loaded (their fingerprints) holds.
+    pub fn duplicate_index_bytes(&self) -> usize {
+        // hashbrown: a power of two of buckets, at most 7/8 full, a control byte each.
+        let buckets = (self.seen.capacity() * 8 / 7).next_power_of_two();
+        buckets * (std::mem::size_of::<u64>() + 1)
     }
 
     /// Whether batches were appended since the last commit.
