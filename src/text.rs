@@ -101,6 +101,12 @@ pub fn guard_csv_cell(s: &str) -> Cow<'_, str> {
 /// Like [`escape_control`] but keeps line breaks and tabs, for multi-line output that is
 /// not a terminal line (CSV cells, pretty-printed records).
 pub fn escape_control_keep_newlines(s: &str) -> Cow<'_, str> {
+    // Printable ASCII (nearly every cell of a CSV report) is tested byte by byte, without
+    // decoding characters.
+    let plain = |b: &u8| (0x20..0x7f).contains(b) || matches!(b, b'\n' | b'\t');
+    if s.as_bytes().iter().all(plain) {
+        return Cow::Borrowed(s);
+    }
     let keep = |c: char| matches!(c, '\n' | '\t');
     if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
         return Cow::Borrowed(s);
