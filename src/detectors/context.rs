@@ -14,7 +14,7 @@ use polars::prelude::*;
 use super::DAY;
 use super::event::{Ev, ROW, events, i64s, strings, u64s};
 pub(crate) use super::principal::PRINCIPAL;
-use super::principal::Principals;
+use super::principal::{ActorFacts, Principals};
 use crate::config::{Config, Detect};
 use crate::load::classify::Classifier;
 use crate::net::Cidr;
@@ -190,7 +190,15 @@ impl<'a> Context<'a> {
             .filter_map(|id| ctx.name(ACTOR, id as u32).map(str::to_string))
             .collect();
         ctx.stats = ctx.actor_stats()?;
-        ctx.principals = Principals::new(&ctx.stats, |id| ctx.name(IDENTITY, id));
+        let actors = (ctx.stats.iter())
+            .map(|(name, s)| ActorFacts {
+                name,
+                id: s.id,
+                identity: s.identity,
+                non_human: s.non_human,
+            })
+            .collect();
+        ctx.principals = Principals::new(actors, |id| ctx.name(IDENTITY, id));
         let column = ctx.principals.column(&ctx.frame)?;
         ctx.frame
             .with_column(column)

@@ -16,7 +16,6 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use super::context::ActorStat;
 use crate::schema::ACTOR;
 use crate::{Error, Result};
 
@@ -25,6 +24,18 @@ pub(crate) const PRINCIPAL: &str = "__principal";
 
 /// Number of no principal (an actor missing from the frame, a null actor).
 const NONE: u32 = u32::MAX;
+
+/// What numbering an actor's principal needs to know of it.
+pub(super) struct ActorFacts<'a> {
+    /// The actor's name.
+    pub name: &'a str,
+    /// Its dictionary id.
+    pub id: u32,
+    /// Its resolved identity's dictionary id.
+    pub identity: Option<u32>,
+    /// Whether it is a service or system identity.
+    pub non_human: bool,
+}
 
 /// The principals of a frame's actors, numbered.
 #[derive(Debug, Default)]
@@ -42,17 +53,17 @@ pub struct Principals {
 }
 
 impl Principals {
-    /// Numbers the principals of `stats`' actors; `identity_name` names an identity id.
+    /// Numbers the principals of `actors`; `identity_name` names an identity id.
     pub(super) fn new<'n>(
-        stats: &HashMap<String, ActorStat>,
+        mut actors: Vec<ActorFacts<'_>>,
         identity_name: impl Fn(u32) -> Option<&'n str>,
     ) -> Principals {
         let mut p = Principals::default();
         let mut numbers: HashMap<String, u32> = HashMap::new();
-        // In actor-id order, so numbering never depends on the map's order.
-        let mut actors: Vec<(&String, &ActorStat)> = stats.iter().collect();
-        actors.sort_unstable_by_key(|(_, s)| s.id);
-        for (actor, stat) in actors {
+        // In actor-id order, so numbering never depends on a map's order.
+        actors.sort_unstable_by_key(|a| a.id);
+        for stat in actors {
+            let actor = stat.name;
             let identity = stat.identity.and_then(&identity_name);
             let name = principal_name(actor, identity, stat.non_human);
             let next = p.names.len() as u32;
@@ -68,7 +79,7 @@ impl Principals {
                 p.by_actor_id.resize(id + 1, NONE);
             }
             p.by_actor_id[id] = number;
-            p.by_actor.insert(actor.clone(), number);
+            p.by_actor.insert(actor.to_string(), number);
         }
         p
     }
