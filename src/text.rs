@@ -101,6 +101,12 @@ pub fn guard_csv_cell(s: &str) -> Cow<'_, str> {
 /// Like [`escape_control`] but keeps line breaks and tabs, for multi-line output that is
 /// not a terminal line (CSV cells, pretty-printed records).
 pub fn escape_control_keep_newlines(s: &str) -> Cow<'_, str> {
+    // Printable ASCII (nearly every cell of a CSV report) is tested 64 bytes at a time
+    // without an early exit per byte, which the compiler turns into vector compares.
+    let plain = |b: u8| (0x20..0x7f).contains(&b) | (b == b'\n') | (b == b'\t');
+    if (s.as_bytes().chunks(64)).all(|c| c.iter().fold(true, |ok, b| ok & plain(*b))) {
+        return Cow::Borrowed(s);
+    }
     let keep = |c: char| matches!(c, '\n' | '\t');
     if !s.chars().any(|c| needs_escape(c) && !keep(c)) {
         return Cow::Borrowed(s);
@@ -388,6 +394,23 @@ mod tests {
         assert_eq!(guard_csv_cell("+1"), "'+1");
         assert_eq!(guard_csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(guard_csv_cell("alice"), "alice");
+    }
+
+    #[test]
+    fn csv_cells_keep_line_breaks_and_escape_other_controls_anywhere() {
+        let long = "x".repeat(70);
+        assert!(matches!(
+            escape_control_keep_newlines("a\tb\nc"),
+            Cow::Borrowed("a\tb\nc")
+        ));
+        // A control byte past the first 64 bytes, DEL, and a bidi override.
+        assert_eq!(
+            escape_control_keep_newlines(&format!("{long}\u{1b}[31m")),
+            format!("{long}\\e[31m")
+        );
+        assert_eq!(escape_control_keep_newlines("a\u{7f}"), "a\\u{7f}");
+        assert_eq!(escape_control_keep_newlines("\u{202e}ab"), "\\u{202e}ab");
+        assert_eq!(escape_control_keep_newlines("Zürich"), "Zürich");
     }
 
     #[test]

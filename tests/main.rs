@@ -14,6 +14,7 @@ mod country_lookup;
 mod detect;
 mod follow;
 mod formats;
+mod habits;
 mod hostile_input;
 mod hostile_output;
 mod identities;

@@ -11,12 +11,13 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::context::is_signin;
-use super::context::{Context, KEY};
+use super::context::{Context, KEY, PRINCIPAL};
 use super::derived::{Anomaly, Derived};
-use super::event::{Ev, ROW, i64s, u64s};
+use super::event::{Ev, ROW, i64s, short_actor, u64s};
 use super::finding::{Hit, Severity, finding, group_hits, group_hits_by_day, when_utc};
 use super::history::{
-    Baselines, actor_key, days_text, local_of, new_dimensions, pair_key, split_key,
+    ActorZone, Baselines, WorkPattern, actor_key, days_text, local_of, new_dimensions, pair_key,
+    split_key,
 };
 use super::{DAY, Found, MINUTE, Rule, RuleInfo, Stage, minutes};
 use crate::schema::{ACTOR, OUTCOME, PRIVILEGED, TIME};
@@ -49,7 +50,7 @@ static OFF_HOURS: RuleInfo = RuleInfo {
     title: "Privileged action outside the actor's working pattern",
     mitre: &["T1078.004"],
     severity: Medium,
-    summary: "a successful privileged action at an hour or on a weekday the actor does not work, learned per actor in its own time zone; configured business hours (low) when history is thin",
+    summary: "a successful privileged action at an hour or on a weekday the actor does not work, learned per person or role (its sessions in every account together) in its own time zone; configured business hours (low) when history is thin",
 };
 
 fn privileged_success(ctx: &Context<'_>) -> Expr {
@@ -73,7 +74,6 @@ impl Rule for OffHours {
     }
 
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found> {
-        let events = ctx.select(privileged_success(ctx))?;
         let b = derived.baselines()?;
         let d = ctx.config;
         let span_days = (ctx.span.1 - ctx.span.0) / DAY;
@@ -82,18 +82,17 @@ impl Rule for OffHours {
         } else {
             d.thresholds.offhours_min_days as usize
         };
+        // Judged first on the principal and time alone (most privileged actions are usual
+        // ones); only the unusual ones are read whole.
+        let habits = Habits { ctx, b, k };
+        let events = ctx.select(habits.unusual_rows(privileged_success(ctx))?)?;
         let mut hits = Vec::new();
         for e in events {
-            let Some(z) = b.zones.get(&e.actor) else {
+            let principal = ctx.principals.name_of(&e.actor);
+            let Some((z, profile, habit)) = habits.judge(principal, e.time) else {
                 continue;
             };
             let (day, minute, wd) = local_of(e.time, &z.tz);
-            let hour = (minute / 60) as usize;
-            let profile = b.patterns.get(&e.actor);
-            let personal = profile.filter(|p| {
-                p.active_days >= d.min_history_days as usize
-                    && p.events >= u64::from(d.min_history_events)
-            });
             // Worded only for the events judged: most privileged actions are usual ones.
             let local = || {
                 format!(
@@ -104,11 +103,9 @@ impl Rule for OffHours {
                     z.label
                 )
             };
-            let (severity, reason) = match personal {
-                Some(p) => {
-                    if p.hour_usual(hour, day, k) && p.weekday_usual(day) {
-                        continue;
-                    }
+            let (severity, reason) = match habit {
+                Habit::Usual => continue,
+                Habit::Unusual(p) => {
                     // Machines keep no office hours: an hour new for a service or for the
                     // platform (a kubelet reading secrets on a Sunday) is worth noting,
                     // not investigating, unless the action itself was judged dangerous.
@@ -131,19 +128,14 @@ impl Rule for OffHours {
                             describe(&e),
                             local(),
                             p.active_days,
-                            e.who(),
+                            judged_name(ctx, &e, principal),
                             p.weekdays_text(),
                             p.hours_text(day)
                         ),
                     )
                 }
-                None if e.non_human() => continue,
-                None => {
-                    let inside = z.days.contains(&(wd as u32))
-                        && (z.hours.0..z.hours.1).contains(&(minute as u32));
-                    if inside {
-                        continue;
-                    }
+                Habit::OutsideFallback if e.non_human() => continue,
+                Habit::OutsideFallback => {
                     let days = profile.map_or(0, |p| p.active_days);
                     (
                         Low,
@@ -181,6 +173,91 @@ impl Rule for OffHours {
     }
 }
 
+/// How an event's time compares with its principal's habits.
+enum Habit<'b> {
+    /// Inside them.
+    Usual,
+    /// Outside the principal's own working pattern.
+    Unusual(&'b WorkPattern),
+    /// Outside the configured business hours, for a principal with too little history.
+    OutsideFallback,
+}
+
+/// The working-hours judgement over the learned baselines.
+struct Habits<'c, 'b> {
+    ctx: &'c Context<'c>,
+    b: &'b Baselines,
+    /// Other days an hour must have been worked on to be usual.
+    k: usize,
+}
+
+impl<'b> Habits<'_, 'b> {
+    /// A principal's zone, profile and how `time` compares with its habits; None for a
+    /// principal without a zone (no privileged action of its own).
+    fn judge(
+        &self,
+        principal: &str,
+        time: i64,
+    ) -> Option<(&'b ActorZone, Option<&'b WorkPattern>, Habit<'b>)> {
+        let d = self.ctx.config;
+        let z = self.b.zones.get(principal)?;
+        let profile = self.b.patterns.get(principal);
+        let (day, minute, wd) = local_of(time, &z.tz);
+        let personal = profile.filter(|p| {
+            p.active_days >= d.min_history_days as usize
+                && p.events >= u64::from(d.min_history_events)
+        });
+        let habit = match personal {
+            Some(p)
+                if p.hour_usual((minute / 60) as usize, day, self.k) && p.weekday_usual(day) =>
+            {
+                Habit::Usual
+            }
+            Some(p) => Habit::Unusual(p),
+            None if z.days.contains(&(wd as u32))
+                && (z.hours.0..z.hours.1).contains(&(minute as u32)) =>
+            {
+                Habit::Usual
+            }
+            None => Habit::OutsideFallback,
+        };
+        Some((z, profile, habit))
+    }
+
+    /// The rows of `scope` whose time is outside their principal's habits, as a selection:
+    /// judged on three integer columns, so the usual rows are never read whole.
+    fn unusual_rows(&self, scope: Expr) -> Result<Expr> {
+        let df = (self.ctx.frame.clone().lazy())
+            .filter(scope)
+            .select([
+                col(ROW),
+                col(PRINCIPAL),
+                col(TIME).to_physical().alias(TIME),
+            ])
+            .collect()
+            .map_err(Error::polars("privileged actions"))?;
+        let (rows, principals, times) = (u64s(&df, ROW)?, u64s(&df, PRINCIPAL)?, i64s(&df, TIME)?);
+        let mut unusual = Vec::new();
+        for i in 0..df.height() {
+            let (Some(row), Some(p), Some(time)) = (rows[i], principals[i], times[i]) else {
+                continue;
+            };
+            let Some(principal) = self.ctx.principals.name(p as u32) else {
+                continue;
+            };
+            if let Some((_, _, Habit::Unusual(_) | Habit::OutsideFallback)) =
+                self.judge(principal, time)
+            {
+                unusual.push(row as u32);
+            }
+        }
+        Ok(col(ROW).is_in(
+            lit(Series::new("rows".into(), unusual)).implode(false),
+            true,
+        ))
+    }
+}
+
 /// Anomalies as reasons list them (`off-hours, first-seen source`).
 fn names(anomalies: &[Anomaly]) -> String {
     anomalies
@@ -188,6 +265,17 @@ fn names(anomalies: &[Anomaly]) -> String {
         .map(|a| a.as_str())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// How a reason names whose habits were judged: the event's actor, or the person or role
+/// behind it ([`super::principal`]) when that covers several actor names.
+fn judged_name<'e>(ctx: &Context<'_>, e: &'e Ev, principal: &'e str) -> &'e str {
+    let names = (ctx.principals.of(&e.actor)).map_or(1, |p| ctx.principals.actor_count(p));
+    if names > 1 {
+        short_actor(principal)
+    } else {
+        e.who()
+    }
 }
 
 /// "attached AdministratorAccess to legacy-admin" style summary of an event.
@@ -215,7 +303,7 @@ static DORMANT: RuleInfo = RuleInfo {
     title: "Dormant identity active again",
     mitre: &["T1078.004"],
     severity: Medium,
-    summary: "an identity acting again after `dormant_days` without events (default half the data span, 14-90 days); the finding covers its first 24 hours back",
+    summary: "an identity (a person with its sessions in every account, a service role with all its sessions) acting again after `dormant_days` without events (default half the data span, 14-90 days); the finding covers its first 24 hours back",
 };
 
 impl Rule for Dormant {
@@ -242,11 +330,9 @@ impl Rule for Dormant {
             .frame
             .clone()
             .lazy()
-            .group_by([pair_key(
-                col(ACTOR).to_physical(),
-                col(TIME).to_physical().floor_div(lit(DAY)),
-            )
-            .alias("k")])
+            .group_by([
+                pair_key(col(PRINCIPAL), col(TIME).to_physical().floor_div(lit(DAY))).alias("k"),
+            ])
             .agg([col(TIME).min().alias("lo"), col(TIME).max().alias("hi")])
             .collect()
             .map_err(Error::polars("active days"))?;
@@ -270,12 +356,13 @@ impl Rule for Dormant {
         let mut marked = Vec::new();
         let read = returns_events(ctx, &returns)?;
         for ((id, before, back), (events, last_before)) in returns.into_iter().zip(read) {
-            let Some(actor) = ctx.name(ACTOR, id).map(str::to_string) else {
+            let Some(principal) = ctx.principals.name(id) else {
                 continue;
             };
             let Some(first) = events.first() else {
                 continue;
             };
+            let actor = first.actor.clone();
             let non_human = first.non_human();
             let privileged = events.iter().filter(|e| e.privileged && e.ok()).count();
             let writes = events
@@ -305,7 +392,7 @@ impl Rule for Dormant {
                 Low
             };
             let system = ctx.stats.get(&actor).is_some_and(|s| s.system);
-            let severity = if ctx.is_automation(&actor) {
+            let severity = if ctx.is_automation(&actor) || ctx.is_automation(principal) {
                 Info
             } else if system && !credentials {
                 // The platform's own identities come and go with the nodes and features
@@ -327,10 +414,18 @@ impl Rule for Dormant {
                     .take(4)
                     .collect()
             };
+            // Named as the principal judged: the person behind every account's session, the
+            // role behind every process's session.
+            let names = ctx.principals.actor_count(id);
             let reason = format!(
-                "{} ({}) had no activity for {gap} days (last: {}{last}); it came back at {} with {} event(s) in 24 h ({}){}{}",
-                first.who(),
+                "{} ({}{}) had no activity for {gap} days (last: {}{last}); it came back at {} with {} event(s) in 24 h ({}){}{}",
+                judged_name(ctx, first, principal),
                 if non_human { "non-human" } else { "person" },
+                if names > 1 {
+                    format!(", {names} names in the logs")
+                } else {
+                    String::new()
+                },
                 when_utc(before),
                 when_utc(back),
                 events.len(),
@@ -354,7 +449,7 @@ impl Rule for Dormant {
     }
 }
 
-/// The events of each dormant return `(actor, last time before the pause, time back)`: those
+/// The events of each dormant return `(principal, last time before the pause, time back)`: those
 /// of its first 24 hours back and those at its last time before the pause, each in time
 /// order. Read in one pass over the frame: two filters per return rescanned the whole frame
 /// each time (80 s for 10,000 returns over 1,000,000 events).
@@ -376,12 +471,12 @@ fn returns_events(
             .map_err(Error::polars("reading a column"))
     };
     let (actors, times, rows) = (
-        physical(ACTOR, DataType::UInt32)?,
+        physical(PRINCIPAL, DataType::UInt32)?,
         physical(TIME, DataType::Int64)?,
         physical(ROW, DataType::UInt32)?,
     );
     let (actors, times, rows) = (
-        actors.u32().map_err(Error::polars("reading actors"))?,
+        actors.u32().map_err(Error::polars("reading principals"))?,
         times.i64().map_err(Error::polars("reading times"))?,
         rows.u32().map_err(Error::polars("reading rows"))?,
     );
@@ -445,25 +540,26 @@ static FIRST_SEEN: RuleInfo = RuleInfo {
 /// Rows of actors with something new after learning, limited to privileged successes (and
 /// successful sign-ins when `signins`).
 fn candidates(ctx: &Context<'_>, b: &Baselines, humans: bool, signins: bool) -> Result<Vec<Ev>> {
-    let actors: HashSet<&str> = b
-        .newest_first
-        .iter()
-        .filter(|(actor, t)| {
-            ctx.stats.get(*actor).is_some_and(|s| s.non_human != humans)
-                && ctx.learn_end(actor).is_some_and(|end| **t >= end)
+    let mut actors: Vec<u32> = (b.newest_first.iter())
+        .filter(|(id, t)| {
+            ctx.name(ACTOR, **id).is_some_and(|actor| {
+                ctx.stats.get(actor).is_some_and(|s| s.non_human != humans)
+                    && ctx.learn_end(actor).is_some_and(|end| **t >= end)
+            })
         })
-        .map(|(actor, _)| actor.as_str())
+        .map(|(id, _)| *id)
         .collect();
     if actors.is_empty() {
         return Ok(Vec::new());
     }
+    actors.sort_unstable();
     let mut scope = privileged_success(ctx);
     if signins {
         scope = scope.or(ctx
             .actions(is_signin)
             .and(ctx.category(OUTCOME, |o| o == "success")));
     }
-    ctx.select(ctx.category(ACTOR, |a| actors.contains(a)).and(scope))
+    ctx.select(crate::schema::has_category_id(ACTOR, actors).and(scope))
 }
 
 impl Rule for FirstSeen {
@@ -619,13 +715,16 @@ impl Rule for NonHuman {
         // And each service's networks by when first seen (for the reason).
         let mut rows: Vec<u32> = Vec::new();
         let mut networks: HashMap<&str, Vec<(i64, &str)>> = HashMap::new();
-        for (actor, firsts) in b.first_seen.actors() {
+        for &id in b.newest_first.keys() {
+            let Some(actor) = ctx.name(ACTOR, id) else {
+                continue;
+            };
             if !ctx.stats.get(actor).is_some_and(|s| s.non_human) {
                 continue;
             }
             let learned = ctx.learn_end(actor);
             let seen = networks.entry(actor).or_default();
-            for (dim, value, (t, row)) in firsts {
+            for (dim, value, (t, row)) in b.first_seen.of_actor(id) {
                 if dim != "country" && learned.is_some_and(|end| t >= end) {
                     rows.push(row);
                 }

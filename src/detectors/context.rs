@@ -13,11 +13,13 @@ use polars::prelude::*;
 
 use super::DAY;
 use super::event::{Ev, ROW, events, i64s, strings, u64s};
+pub(crate) use super::principal::PRINCIPAL;
+use super::principal::{ActorFacts, Principals};
 use crate::config::{Config, Detect};
 use crate::load::classify::Classifier;
 use crate::net::Cidr;
 use crate::schema::{
-    ACTION, ACTOR, ACTOR_TYPE, Dictionaries, OUTCOME, PRIVILEGED, PROVIDER, SERVICE, TIME,
+    ACTION, ACTOR, ACTOR_TYPE, Dictionaries, IDENTITY, OUTCOME, PRIVILEGED, PROVIDER, SERVICE, TIME,
 };
 use crate::{Error, Result};
 
@@ -43,6 +45,9 @@ pub struct Context<'a> {
     pub stats: HashMap<String, ActorStat>,
     /// Actors with successful privileged actions in the data.
     pub privileged_actors: HashSet<String>,
+    /// Whose habits each actor's events are ([`Principals`]); the frame's [`PRINCIPAL`]
+    /// column numbers them per row.
+    pub principals: Principals,
     /// Per categorical column, the name of each dictionary id (indexed by id: rules look
     /// names up millions of times).
     names: Vec<(&'static str, Vec<Option<String>>)>,
@@ -54,6 +59,10 @@ pub struct Context<'a> {
 /// What the data says about one actor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActorStat {
+    /// The actor's dictionary id.
+    pub id: u32,
+    /// Its resolved identity's dictionary id.
+    pub identity: Option<u32>,
     /// First event (µs).
     pub first: i64,
     /// Last event (µs).
@@ -148,6 +157,7 @@ impl<'a> Context<'a> {
             span,
             combos: Vec::new(),
             privileged_actors: HashSet::new(),
+            principals: Principals::default(),
             stats: HashMap::new(),
             names,
             automation: globs(&detect.automation_actors)?,
@@ -180,6 +190,19 @@ impl<'a> Context<'a> {
             .filter_map(|id| ctx.name(ACTOR, id as u32).map(str::to_string))
             .collect();
         ctx.stats = ctx.actor_stats()?;
+        let actors = (ctx.stats.iter())
+            .map(|(name, s)| ActorFacts {
+                name,
+                id: s.id,
+                identity: s.identity,
+                non_human: s.non_human,
+            })
+            .collect();
+        ctx.principals = Principals::new(actors, |id| ctx.name(IDENTITY, id));
+        let column = ctx.principals.column(&ctx.frame)?;
+        ctx.frame
+            .with_column(column)
+            .map_err(Error::polars("numbering the principals"))?;
         Ok(ctx)
     }
 
@@ -193,6 +216,7 @@ impl<'a> Context<'a> {
                 col(TIME).min().alias("first"),
                 col(TIME).max().alias("last"),
                 len().alias("n"),
+                col(IDENTITY).to_physical().first().alias(IDENTITY),
                 col(ACTOR_TYPE)
                     .first()
                     .cast(DataType::String)
@@ -203,6 +227,7 @@ impl<'a> Context<'a> {
         let ids = u64s(&df, ACTOR)?;
         let (first, last, n) = (i64s(&df, "first")?, i64s(&df, "last")?, u64s(&df, "n")?);
         let kinds = strings(&df, ACTOR_TYPE)?;
+        let identities = u64s(&df, IDENTITY)?;
         let mut out = HashMap::new();
         for i in 0..df.height() {
             let Some(name) = ids[i].and_then(|id| self.name(ACTOR, id as u32)) else {
@@ -211,6 +236,8 @@ impl<'a> Context<'a> {
             out.insert(
                 name.to_string(),
                 ActorStat {
+                    id: ids[i].unwrap_or(0) as u32,
+                    identity: identities[i].map(|id| id as u32),
                     first: first[i].unwrap_or(0),
                     last: last[i].unwrap_or(0),
                     events: n[i].unwrap_or(0),

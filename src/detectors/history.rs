@@ -10,7 +10,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use polars::prelude::*;
 
-use super::context::{Context, glob_regex};
+use super::context::{Context, PRINCIPAL, glob_regex};
 use super::event::{Ev, ROW, i64s, short_actor, u64s};
 use super::geo::{COUNTRY_ZONES, country_name};
 use super::{DAY, HOUR, MINUTE, minutes};
@@ -45,24 +45,26 @@ pub struct WorkPattern {
     pub buckets: Vec<(i64, u32, u32, u64)>,
 }
 
-/// Per actor (physical id): (UTC hour number, events, first and last time) per active hour.
+/// Per principal ([`super::principal`]): (UTC hour number, events, first and last time) per
+/// active hour.
 pub type Activity = HashMap<u32, Vec<(i64, u64, i64, i64)>>;
 
 /// What the behavioural rules learn once and share.
 #[derive(Debug, Default)]
 pub struct Baselines {
-    /// Zone per actor.
+    /// Zone per principal name ([`super::principal`]: a person's sessions in every account
+    /// keep one working day).
     pub zones: HashMap<String, ActorZone>,
-    /// Working pattern per actor.
+    /// Working pattern per principal name.
     pub patterns: HashMap<String, WorkPattern>,
     /// First time (and row) each (actor, dimension, value) was seen, and how many actors
     /// use each value.
     pub first_seen: FirstSeen,
-    /// Per actor, the latest of its first-seen times: whether anything was new for it after
-    /// a time, without going through every (actor, dimension, value).
-    pub newest_first: HashMap<String, i64>,
-    /// Per actor (physical id): (UTC hour number, events, first and last time) of each
-    /// hour it was active, in time order.
+    /// Per actor dictionary id, the latest of its first-seen times: whether anything was
+    /// new for it after a time, without going through every (actor, dimension, value).
+    pub newest_first: HashMap<u32, i64>,
+    /// Per principal number: (UTC hour number, events, first and last time) of each hour
+    /// it was active, in time order.
     pub activity: Activity,
 }
 
@@ -73,9 +75,9 @@ const DIMENSIONS: [(&str, &str); 3] = [
 ];
 
 /// When each actor first used each normalized value (network, client family, country), and
-/// how many actors use each value. Values are numbered per dimension and each actor's name
-/// is held once: the table has an entry per actor and value, hundreds of thousands on a
-/// month of a large organisation.
+/// how many actors use each value. Values are numbered per dimension and actors go by their
+/// dictionary ids: the table has an entry per actor and value, hundreds of thousands on a
+/// month of a large organisation, held as sorted integer keys rather than maps of names.
 #[derive(Debug, Default)]
 pub struct FirstSeen {
     /// Per dimension (in [`DIMENSIONS`] order): the normalized values, by number.
@@ -84,12 +86,10 @@ pub struct FirstSeen {
     numbers: [HashMap<String, u32>; 3],
     /// Per dimension and value number: distinct actors that used it.
     actors: [Vec<usize>; 3],
-    /// Per actor: when it first used each value.
-    by_actor: HashMap<String, ActorFirsts>,
+    /// Per dimension: ([`pair_key`] of actor id and value number, first time, its row),
+    /// sorted by key, one entry per key.
+    firsts: [Vec<(u64, i64, u32)>; 3],
 }
-
-/// One actor's (dimension, value number) -> (first time, its row).
-type ActorFirsts = HashMap<(u8, u32), (i64, u32)>;
 
 /// A dimension's index in [`DIMENSIONS`].
 fn dimension_index(dim: &str) -> Option<usize> {
@@ -97,11 +97,15 @@ fn dimension_index(dim: &str) -> Option<usize> {
 }
 
 impl FirstSeen {
-    /// When (and in which row) `actor` first used the normalized `value` of `dim`.
-    pub fn get(&self, actor: &str, dim: &str, value: &str) -> Option<(i64, u32)> {
+    /// When (and in which row) the actor with dictionary id `actor` first used the
+    /// normalized `value` of `dim`.
+    pub fn get(&self, actor: u32, dim: &str, value: &str) -> Option<(i64, u32)> {
         let d = dimension_index(dim)?;
         let number = *self.numbers[d].get(value)?;
-        self.by_actor.get(actor)?.get(&(d as u8, number)).copied()
+        let key = (u64::from(actor) << 32) | u64::from(number);
+        let table = &self.firsts[d];
+        let at = table.binary_search_by_key(&key, |e| e.0).ok()?;
+        table.get(at).map(|e| (e.1, e.2))
     }
 
     /// How many actors used the normalized `value` of `dim`.
@@ -115,23 +119,20 @@ impl FirstSeen {
             .unwrap_or(0)
     }
 
-    /// Every actor with its (dimension, value, (first time, row)) entries.
-    pub fn actors(
-        &self,
-    ) -> impl Iterator<
-        Item = (
-            &str,
-            impl Iterator<Item = (&'static str, &str, (i64, u32))> + '_,
-        ),
-    > + '_ {
-        self.by_actor.iter().map(move |(actor, firsts)| {
-            let entries = firsts.iter().map(move |((d, n), first)| {
-                let d = usize::from(*d);
-                let value = self.values[d].get(*n as usize).map_or("", String::as_str);
-                (DIMENSIONS[d].1, value, *first)
-            });
-            (actor.as_str(), entries)
-        })
+    /// The (dimension, value, (first time, row)) entries of the actor with dictionary id
+    /// `actor`.
+    pub fn of_actor(&self, actor: u32) -> Vec<(&'static str, &str, (i64, u32))> {
+        let (lo, hi) = (u64::from(actor) << 32, (u64::from(actor) + 1) << 32);
+        let mut out = Vec::new();
+        for (d, table) in self.firsts.iter().enumerate() {
+            let start = table.partition_point(|e| e.0 < lo);
+            for &(key, t, row) in table[start..].iter().take_while(|e| e.0 < hi) {
+                let value =
+                    (self.values[d].get(split_key(key).1 as usize)).map_or("", String::as_str);
+                out.push((DIMENSIONS[d].1, value, (t, row)));
+            }
+        }
+        out
     }
 }
 
@@ -148,20 +149,24 @@ pub fn learn(ctx: &Context<'_>) -> Result<Baselines> {
     Ok(b)
 }
 
-/// Per actor and UTC hour, events and first/last time: one group-by over the events of
-/// the actors with privileged actions (the only ones the working-hours rule judges).
+/// Per principal and UTC hour, events and first/last time: one group-by over the events of
+/// the principals with privileged actions (the only ones the working-hours rule judges),
+/// all their actors' events included.
 fn activity(ctx: &Context<'_>) -> Result<Activity> {
-    let judged = ctx.category(ACTOR, |a| ctx.privileged_actors.contains(a));
+    let judged: HashSet<u32> = (ctx.privileged_actors.iter())
+        .filter_map(|a| ctx.principals.of(a))
+        .collect();
+    let judged = ctx.category(ACTOR, |a| {
+        ctx.principals.of(a).is_some_and(|p| judged.contains(&p))
+    });
     let df = ctx
         .frame
         .clone()
         .lazy()
         .filter(judged)
-        .group_by([pair_key(
-            col(ACTOR).to_physical(),
-            col(TIME).to_physical().floor_div(lit(HOUR)),
-        )
-        .alias("k")])
+        .group_by([
+            pair_key(col(PRINCIPAL), col(TIME).to_physical().floor_div(lit(HOUR))).alias("k"),
+        ])
         .agg([
             len().alias("n"),
             col(TIME).min().alias("lo"),
@@ -244,7 +249,7 @@ fn zones(
             .filter(|(_, n)| **n > 0)
             .map(|(h, n)| (h as i64, *n))
             .collect();
-        let Some(actor) = ctx.name(ACTOR, id) else {
+        let Some(actor) = ctx.principals.name(id) else {
             continue;
         };
         let short = short_actor(actor);
@@ -258,7 +263,7 @@ fn zones(
                     .find(|(globs, _)| globs.iter().any(|g| g.is_match(actor) || g.is_match(short)))
                     .map(|(_, s)| *s)
             });
-        let non_human = ctx.stats.get(actor).is_some_and(|s| s.non_human);
+        let non_human = ctx.principals.non_human(id);
         let (tz, label) = match schedule.and_then(|s| s.tz.as_deref()) {
             Some(name) => (zone(name), name.to_string()),
             None => match (d.infer_tz && !non_human)
@@ -311,7 +316,7 @@ fn zones(
     out
 }
 
-/// Per actor (physical id), the country most of its successful sign-ins came from.
+/// Per principal number, the country most of its successful sign-ins came from.
 fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
     let scope = ctx
         .actions(super::context::is_signin)
@@ -322,11 +327,11 @@ fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
         .clone()
         .lazy()
         .filter(scope)
-        .group_by([actor_key(), col(COUNTRY).to_physical().alias("l")])
+        .group_by([col(PRINCIPAL), col(COUNTRY).to_physical().alias("l")])
         .agg([len().alias("n")])
         .collect()
         .map_err(Error::polars("sign-in countries"))?;
-    let (actors, places, counts) = (u64s(&df, ACTOR)?, u64s(&df, "l")?, u64s(&df, "n")?);
+    let (actors, places, counts) = (u64s(&df, PRINCIPAL)?, u64s(&df, "l")?, u64s(&df, "n")?);
     let mut tally: HashMap<u32, HashMap<String, u64>> = HashMap::new();
     for i in 0..df.height() {
         if let (Some(a), Some(l), Some(n)) = (actors[i], places[i], counts[i])
@@ -433,7 +438,7 @@ fn patterns(
 ) -> HashMap<String, WorkPattern> {
     let mut out: HashMap<String, WorkPattern> = HashMap::new();
     for (id, buckets) in activity {
-        let Some(actor) = ctx.name(ACTOR, *id) else {
+        let Some(actor) = ctx.principals.name(*id) else {
             continue;
         };
         let Some(zone) = zones.get(actor) else {
@@ -700,11 +705,11 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
         let (keys, ts, rs) = (u64s(&df, "k")?, i64s(&df, "t")?, u64s(&df, "r")?);
         // Many raw values make one normalized value (addresses of a network): the earliest
         // per actor and normalized value is found on integers, and only those are named.
-        // Per raw dictionary id: not yet normalized, or its normalized value's index.
-        let mut norm: Vec<Option<Option<usize>>> = Vec::new();
+        // Per raw dictionary id: not yet normalized, or its normalized value's number.
+        let mut norm: Vec<Option<Option<u32>>> = Vec::new();
         let mut values: Vec<String> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
-        let mut earliest: HashMap<(u32, usize), (i64, u32)> = HashMap::new();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut firsts: Vec<(u64, i64, u32)> = Vec::with_capacity(df.height());
         for i in 0..df.height() {
             let (Some(k), Some(t), Some(r)) = (keys[i], ts[i], rs[i]) else {
                 continue;
@@ -722,46 +727,33 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
                 })?;
                 Some(*index.entry(name.clone()).or_insert_with(|| {
                     values.push(name);
-                    values.len() - 1
+                    values.len() as u32 - 1
                 }))
             });
-            let Some(value) = value else {
-                continue;
-            };
-            let slot = earliest.entry((id, value)).or_insert((t, r as u32));
-            if (t, r as u32) < *slot {
-                *slot = (t, r as u32);
+            if let Some(value) = value {
+                firsts.push(((u64::from(id) << 32) | u64::from(value), t, r as u32));
             }
+        }
+        // The earliest (time, row) per (actor, value) first, then one entry per key.
+        firsts.sort_unstable();
+        firsts.dedup_by_key(|e| e.0);
+        let mut actors_per = vec![0usize; values.len()];
+        for &(key, t, _) in &firsts {
+            let (id, value) = split_key(key);
+            if let Some(n) = actors_per.get_mut(value as usize) {
+                *n += 1;
+            }
+            let latest = newest.entry(id).or_insert(t);
+            *latest = (*latest).max(t);
         }
         let d = dimension_index(dim).unwrap_or(0);
         let table = &mut b.first_seen;
-        let mut actors_per = vec![0usize; values.len()];
-        for ((id, value), first) in earliest {
-            let Some(actor) = ctx.name(ACTOR, id) else {
-                continue;
-            };
-            actors_per[value] += 1;
-            let latest = newest.entry(id).or_insert(first.0);
-            *latest = (*latest).max(first.0);
-            if !table.by_actor.contains_key(actor) {
-                table.by_actor.insert(actor.to_string(), HashMap::new());
-            }
-            if let Some(firsts) = table.by_actor.get_mut(actor) {
-                // `earliest` has one entry per (actor, value) of this dimension.
-                firsts.insert((d as u8, value as u32), first);
-            }
-        }
-        table.numbers[d] = index
-            .into_iter()
-            .map(|(name, n)| (name, n as u32))
-            .collect();
+        table.numbers[d] = index;
         table.values[d] = values;
         table.actors[d] = actors_per;
+        table.firsts[d] = firsts;
     }
-    b.newest_first = newest
-        .into_iter()
-        .filter_map(|(id, t)| Some((ctx.name(ACTOR, id)?.to_string(), t)))
-        .collect();
+    b.newest_first = newest;
     Ok(())
 }
 
@@ -778,6 +770,9 @@ pub(super) fn new_dimensions(
     if e.time < learned {
         return Vec::new();
     }
+    let Some(actor) = ctx.stats.get(&e.actor).map(|s| s.id) else {
+        return Vec::new();
+    };
     let window = minutes(ctx.config.group_minutes);
     let mut out = Vec::new();
     for (dim, raw) in [
@@ -791,7 +786,7 @@ pub(super) fn new_dimensions(
         let Some(value) = normalize(dim, raw) else {
             continue;
         };
-        let Some((first, _)) = b.first_seen.get(&e.actor, dim, &value) else {
+        let Some((first, _)) = b.first_seen.get(actor, dim, &value) else {
             continue;
         };
         if first >= learned && e.time - first <= window {

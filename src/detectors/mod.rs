@@ -53,6 +53,7 @@ pub mod live;
 pub mod okta_sessions;
 pub mod perimeter;
 pub mod playbook;
+pub mod principal;
 pub mod resources;
 pub mod role_grants;
 pub mod secrets;

@@ -13,7 +13,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use super::{Rng, Written, rfc3339, rfc3339_s};
-use crate::time::{DAY, HOUR};
+use crate::time::{DAY, HOUR, MINUTE};
 
 /// The first day of the benchmark month (2024-03-01 UTC).
 const START: i64 = 1_709_251_200_000_000;
@@ -273,6 +273,8 @@ struct Human {
     city: (&'static str, &'static str, &'static str),
     permission_set: &'static str,
     object_id: String,
+    /// The accounts (indexes) the person's team works in: most of their AWS work.
+    home_accounts: [usize; 2],
 }
 
 /// A workload: a service role, a service account, a CI pipeline.
@@ -417,6 +419,7 @@ impl Population {
                     permission_set: PERMISSION_SETS[rng.below(PERMISSION_SETS.len() as u64) as usize],
                     object_id: rng.uuid(),
                     login,
+                    home_accounts: [skewed(rng, accounts), skewed(rng, accounts)],
                 }
             })
             .collect();
@@ -459,6 +462,21 @@ impl Population {
         &self.humans[skewed(rng, self.humans.len())]
     }
 
+    /// A person at work at `time`: people keep office hours in their own time zones, so at
+    /// night and at weekends few are found (`None`: the call is a workload's). Now and then
+    /// someone works late.
+    fn human_at_work(&self, rng: &mut Rng, time: i64) -> Option<&Human> {
+        let mut last = None;
+        for _ in 0..6 {
+            let human = self.human(rng);
+            if at_work(human.city.0, time) {
+                return Some(human);
+            }
+            last = Some(human);
+        }
+        last.filter(|_| rng.chance(0.02))
+    }
+
     fn workload(&self, rng: &mut Rng) -> &Workload {
         &self.workloads[skewed(rng, self.workloads.len())]
     }
@@ -471,6 +489,31 @@ impl Population {
             _ => rng.pick(&self.offices).clone(),
         }
     }
+}
+
+/// A city's standard UTC offset in minutes (the benchmark month, March 2024, is mostly
+/// before daylight saving time).
+fn utc_offset_minutes(city: &str) -> i64 {
+    match city {
+        "Berlin" | "Madrid" | "Warsaw" | "Paris" => 60,
+        "New York" | "Toronto" => -300,
+        "Chicago" => -360,
+        "San Francisco" => -480,
+        "Bangalore" => 330,
+        "Singapore" => 480,
+        "Sydney" => 660,
+        _ => 0,
+    }
+}
+
+/// Whether `time` is inside Mon-Fri 08:00-19:00 in `city`.
+fn at_work(city: &str, time: i64) -> bool {
+    let local_minutes = time.div_euclid(MINUTE) + utc_offset_minutes(city);
+    let day = local_minutes.div_euclid(24 * 60);
+    // Day 0 (1970-01-01) was a Thursday: Monday is 0.
+    let weekday = (day + 3).rem_euclid(7);
+    let hour = local_minutes.rem_euclid(24 * 60) / 60;
+    weekday < 5 && (8..19).contains(&hour)
 }
 
 /// An index in `0..n` where low indexes are far more likely, like activity per identity and
@@ -493,9 +536,20 @@ fn aws_identity<'p>(
     rng: &mut Rng,
     population: &'p Population,
     account: &str,
+    time: i64,
 ) -> (Value, String, String, Caller<'p>) {
-    if rng.chance(0.35) {
-        let human = population.human(rng);
+    let person = if rng.chance(0.35) {
+        population.human_at_work(rng, time)
+    } else {
+        None
+    };
+    if let Some(human) = person {
+        // Most of a person's work is in their team's accounts.
+        let account = if rng.chance(0.9) {
+            population.accounts[*rng.pick(&human.home_accounts)].as_str()
+        } else {
+            account
+        };
         let role = format!(
             "AWSReservedSSO_{}_{}",
             human.permission_set,
@@ -703,7 +757,7 @@ fn aws_request(rng: &mut Rng, service: &str, key: &str, name: &str, resource: &s
 fn cloudtrail(rng: &mut Rng, population: &Population, time: i64) -> Value {
     let account = population.accounts[skewed(rng, population.accounts.len())].clone();
     let region = *rng.pick(&REGIONS);
-    let (identity, ip, agent, caller) = aws_identity(rng, population, &account);
+    let (identity, ip, agent, caller) = aws_identity(rng, population, &account, time);
     let (service, key, name) = aws_call(rng, &caller);
     let account = identity["accountId"]
         .as_str()
@@ -1542,8 +1596,9 @@ mod tests {
         let mut actions = HashSet::new();
         let mut ips = HashSet::new();
         let mut agents = HashSet::new();
+        // Over a week (one record every 6 s): who works depends on the hour.
         for i in 0..100_000 {
-            let record = cloudtrail(&mut rng, &population, START + i);
+            let record = cloudtrail(&mut rng, &population, START + i * 6_000_000);
             actors.insert(record["userIdentity"]["arn"].to_string());
             actions.insert(record["eventName"].to_string());
             ips.insert(record["sourceIPAddress"].to_string());
@@ -1553,6 +1608,52 @@ mod tests {
         assert!(actions.len() > 200, "{} actions", actions.len());
         assert!(ips.len() > 2000, "{} addresses", ips.len());
         assert!(agents.len() > 2000, "{} user agents", agents.len());
+    }
+
+    #[test]
+    fn people_keep_office_hours_and_work_in_their_teams_accounts() {
+        let mut rng = Rng::new(7);
+        let population = Population::benchmark(&mut rng);
+        // (weekend calls, weekday calls) by people, and the accounts each person used.
+        let (mut weekend, mut weekday) = (0usize, 0usize);
+        let mut accounts: HashMap<String, HashSet<String>> = HashMap::new();
+        // Two weeks from Friday 2024-03-01, one record every 12 s.
+        for i in 0..100_000i64 {
+            let time = START + i * 12_000_000;
+            let record = cloudtrail(&mut rng, &population, time);
+            let arn = record["userIdentity"]["arn"].as_str().unwrap_or_default();
+            let Some((_, person)) = arn.split_once("AWSReservedSSO_") else {
+                continue;
+            };
+            let person = person.rsplit('/').next().unwrap_or_default().to_string();
+            let account = record["recipientAccountId"].as_str().unwrap_or_default();
+            accounts
+                .entry(person)
+                .or_default()
+                .insert(account.to_string());
+            // 2024-03-01 is a Friday: days 1 and 2 (and 8, 9) of the run are the weekend.
+            if matches!((time - START) / DAY, 1 | 2 | 8 | 9) {
+                weekend += 1;
+            } else {
+                weekday += 1;
+            }
+        }
+        // Per day, weekend work is under a fifth of weekday work (4 weekend days, 10
+        // weekdays).
+        assert!(
+            weekend * 10 * 5 < weekday * 4,
+            "{weekend} weekend and {weekday} weekday calls by people"
+        );
+        let busy: Vec<usize> = (accounts.values())
+            .filter(|a| !a.is_empty())
+            .map(HashSet::len)
+            .collect();
+        let in_few = busy.iter().filter(|n| **n <= 4).count();
+        assert!(
+            in_few * 10 >= busy.len() * 9,
+            "{in_few} of {} people in at most 4 accounts",
+            busy.len()
+        );
     }
 
     #[test]
