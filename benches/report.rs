@@ -47,6 +47,40 @@ fn status_mb(field: &str) -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
+/// report-rules: the rules behind an HTML report alone, `runs` times over the report's
+/// 1,000,000 loaded events: wall and CPU time of each run and the slowest phases of the
+/// fastest (a short process to profile, e.g. under `perf record`).
+pub fn bench_rules(data: &Path, events: usize, runs: usize) {
+    let dir = data.join(format!("cloudtrail-ndjson-{events}"));
+    super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
+    let inputs = source::expand(&[dir.display().to_string()]).inputs;
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    let store = FrameStore::load(inputs, options).unwrap();
+    let config = Config::builtin().unwrap();
+    let mut best: Option<(f64, trailscope::detectors::Timings)> = None;
+    for _ in 0..runs.max(1) {
+        let (t, cpu) = (Instant::now(), cpu_s());
+        let (findings, phases) = trailscope::detectors::run_timed(store.frame(), &config).unwrap();
+        let wall = t.elapsed().as_secs_f64();
+        println!(
+            "report-rules: {} events, {} findings: {wall:.3} s wall, {:.2} s CPU",
+            store.frame().height(),
+            findings.len(),
+            cpu_s() - cpu
+        );
+        if best.as_ref().is_none_or(|(b, _)| wall < *b) {
+            best = Some((wall, phases));
+        }
+    }
+    if let Some((_, mut phases)) = best {
+        phases.sort_by_key(|p| std::cmp::Reverse(p.1));
+        let phases: Vec<String> = (phases.iter().take(12))
+            .map(|(id, d)| format!("{id} {:.0} ms", d.as_secs_f64() * 1000.0))
+            .collect();
+        println!("  slowest phases of the fastest run: {}", phases.join(", "));
+    }
+}
+
 pub fn bench(data: &Path, events: usize, runs: usize) {
     let dir = data.join(format!("cloudtrail-ndjson-{events}"));
     super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
