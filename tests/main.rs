@@ -24,6 +24,7 @@ mod integrity;
 mod lake;
 mod lake_detect;
 mod lake_engines;
+mod lake_pages;
 mod lake_sql;
 mod lifecycle;
 mod live_findings;

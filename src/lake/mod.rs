@@ -3,12 +3,13 @@
 //! [`write`] exports events into a lake, [`scan`] and [`prune`] read the files a filter can
 //! match (with [`values`], the row groups that can hold a looked-up value), [`query`] runs the analyses over them and [`aggregate`] the pivots and timelines
 //! over whole lakes in bounded memory, and [`detect`] runs the rules over a lake a day at a
-//! time.
+//! time; [`pages`] cuts a view into pages the TUI reads one at a time.
 
 pub mod aggregate;
 pub mod detect;
 pub mod key;
 pub mod layout;
+pub mod pages;
 pub mod prune;
 pub mod query;
 pub mod records;

@@ -66,6 +66,13 @@ impl Pruning {
         Ok(pruning)
     }
 
+    /// Narrows the matches to `[start, end)` (UTC microseconds) on top of the filter's own
+    /// bounds: a page of a lake.
+    pub fn limit_times(&mut self, start: i64, end: i64) {
+        let (s, e) = self.times.unwrap_or((i64::MIN, i64::MAX));
+        self.times = Some((s.max(start), e.min(end)));
+    }
+
     /// Whether a time term bounds the matches (events without a time never match then).
     pub fn is_time_bounded(&self) -> bool {
         self.times.is_some()

@@ -14,15 +14,27 @@ use crate::schema::{self, EVENT_COLUMNS, ID_HASH, RAW_LEN, RAW_LINE, RAW_OFFSET,
 use crate::store::FrameStore;
 use crate::{Error, Result};
 
-use super::layout::RAW;
+use super::layout::{NULL_PARTITION, RAW};
 use super::prune::Pruning;
 use super::records;
 use super::scan::{self, LakeFile, ScanStats};
+
+/// A part of a lake view's events: those in a time window, or those without a time (a page
+/// of [`super::pages::LakePages`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Events with `start <= time < end` (UTC microseconds).
+    Times(i64, i64),
+    /// Events without a time (the null partition).
+    Untimed,
+}
 
 /// A view opened over a lake: the files it can match and how to filter them.
 pub struct LakeView {
     files: Vec<LakeFile>,
     expr: Option<FilterExpr>,
+    /// The part of the view's events read (None: all of them).
+    window: Option<Window>,
     ctx: FilterContext,
     pruning: Pruning,
     /// The columns the filter reads.
@@ -83,6 +95,7 @@ impl LakeView {
         Ok(LakeView {
             files,
             expr,
+            window: None,
             ctx,
             pruning,
             filter_columns,
@@ -98,6 +111,47 @@ impl LakeView {
             scan::kept_row_groups(file, &self.pruning, &mut stats)?;
         }
         Ok(stats.rows_read)
+    }
+
+    /// Reads only the view's events in `window` from now on.
+    pub fn set_window(&mut self, window: Window) -> Result<()> {
+        match window {
+            Window::Times(start, end) => {
+                self.pruning.limit_times(start, end);
+                let mut kept = Vec::with_capacity(self.files.len());
+                for file in std::mem::take(&mut self.files) {
+                    if self.pruning.keeps_partition(&file.provider, &file.day)? {
+                        kept.push(file);
+                    }
+                }
+                self.files = kept;
+                if !self.filter_columns.contains(&TIME) {
+                    self.filter_columns.push(TIME);
+                }
+            }
+            Window::Untimed => self.files.retain(|f| f.day == NULL_PARTITION),
+        }
+        self.window = Some(window);
+        Ok(())
+    }
+
+    /// Per row group the filter can match (from the footers and value indexes): whether it
+    /// is in a dated partition, its time range (None without statistics) and its events.
+    pub fn candidate_groups(&self) -> Result<Vec<(bool, Option<(i64, i64)>, u64)>> {
+        let mut stats = ScanStats::default();
+        let mut out = Vec::new();
+        for file in &self.files {
+            let Some((metadata, _)) = scan::kept_row_groups(file, &self.pruning, &mut stats)?
+            else {
+                continue;
+            };
+            let dated = file.day != NULL_PARTITION;
+            for group in &metadata.row_groups {
+                let times = scan::row_group_times(&metadata, group).filter(|_| dated);
+                out.push((dated, times, group.num_rows() as u64));
+            }
+        }
+        Ok(out)
     }
 
     /// Keeps only the files `keep` accepts (of those the filter's partitions left).
@@ -147,7 +201,24 @@ impl LakeView {
             }
             Ok::<_, Error>(frame)
         };
-        let Some(expr) = &self.expr else {
+        // Compiled per file: categorical tests are lists of dictionary ids, and this file
+        // may have added values to the dictionaries.
+        let compiled = match &self.expr {
+            Some(expr) => Some(filter::compile(expr, &self.ctx).map_err(invalid)?),
+            None => None,
+        };
+        let window = match self.window {
+            Some(Window::Times(start, end)) => {
+                let time = || col(TIME).to_physical();
+                Some(time().gt_eq(lit(start)).and(time().lt(lit(end))))
+            }
+            _ => None,
+        };
+        let predicate = match (compiled, window) {
+            (Some(expr), Some(window)) => Some(expr.and(window)),
+            (expr, window) => expr.or(window),
+        };
+        let Some(predicate) = predicate else {
             self.stats.note_columns(columns);
             let read = scan::read_lake_columns(&file.path, metadata, columns)?;
             let frame = scan::to_frame_types(read, &file.provider, columns)?;
@@ -156,13 +227,10 @@ impl LakeView {
         self.stats.note_columns(&self.filter_columns.clone());
         let read = scan::read_lake_columns(&file.path, metadata.clone(), &self.filter_columns)?;
         let tested = scan::to_frame_types(read, &file.provider, &self.filter_columns)?;
-        // Compiled per file: categorical tests are lists of dictionary ids, and this file
-        // may have added values to the dictionaries.
-        let expr = filter::compile(expr, &self.ctx).map_err(invalid)?;
         let mask = tested
             .clone()
             .lazy()
-            .select([expr.alias(MASK)])
+            .select([predicate.alias(MASK)])
             .collect()
             .and_then(|m| m.column(MASK).and_then(|c| c.bool().cloned()))
             .map_err(Error::polars("filtering lake events"))?;

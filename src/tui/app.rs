@@ -554,9 +554,15 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                 }
             }
         }
+        Done::LakePageRead { index, result } => state.lake_page_read(index, result, effects),
         Done::FindingsFound { frame_gen, result } => {
             // One run at a time: this is the run under way (or one from a test).
             state.findings.running = false;
+            if !state.of_this_page(frame_gen) {
+                // A run over the page shown before: its findings are of other events.
+                state.run_detectors_if_due(Instant::now(), effects);
+                return;
+            }
             match result {
                 Ok(run) => {
                     state.announce_findings(&run.list, &run.identities);
@@ -691,6 +697,7 @@ fn run_command(state: &mut AppState, command: Command, effects: &mut Vec<Effect>
                 history_pos: None,
             }));
         }
+        Command::TurnLakePage(delta) => state.turn_lake_page(delta, effects),
         Command::ClearFilter => {
             if !state.filter.text.is_empty() {
                 state.set_filter(String::new(), effects);

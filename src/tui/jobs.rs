@@ -66,6 +66,8 @@ pub enum Slot {
     Export,
     /// Merging arrived events into the frame.
     Commit,
+    /// Reading a page of a lake's events.
+    LakePage,
 }
 
 /// Work to do off the UI thread.
@@ -83,6 +85,25 @@ pub enum Job {
     /// Merge the events appended to the store into its frame (one at a time: the store
     /// begins no other commit until this one is finished).
     Commit(Box<CommitWork>),
+    /// Read a page of a lake's events into a store.
+    LakePage(LakePageJob),
+}
+
+/// The events of a lake page, read (debug output gives their number).
+pub struct PageEvents(pub Box<FrameStore>);
+
+impl std::fmt::Debug for PageEvents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PageEvents({} events)", self.0.frame().height())
+    }
+}
+
+/// A page of a lake's events to read.
+pub struct LakePageJob {
+    /// The lake view's pages.
+    pub pages: Arc<crate::lake::pages::LakePages>,
+    /// Which one.
+    pub index: usize,
 }
 
 impl Job {
@@ -100,6 +121,7 @@ impl Job {
             Job::Record(_) => Slot::Record,
             Job::Export(_) => Slot::Export,
             Job::Commit(_) => Slot::Commit,
+            Job::LakePage(_) => Slot::LakePage,
         }
     }
 }
@@ -393,6 +415,13 @@ pub enum Done {
         /// What it holds, or why it could not be written.
         result: Result<ReportStats, String>,
     },
+    /// A page of a lake's events was read (or could not be).
+    LakePageRead {
+        /// Which page.
+        index: usize,
+        /// Its events, or why they could not be read.
+        result: Result<PageEvents, String>,
+    },
     /// The record of a frame row was read and pretty-printed.
     RecordRead {
         /// The frame row.
@@ -468,6 +497,14 @@ pub fn run(job: Job) -> Done {
                 took: started.elapsed(),
             }
         }
+        Job::LakePage(job) => Done::LakePageRead {
+            index: job.index,
+            result: job
+                .pages
+                .load(job.index)
+                .map(|(store, _)| PageEvents(Box::new(store)))
+                .map_err(|e| e.to_string()),
+        },
         Job::Export(job) => Done::Exported {
             result: report::write_with_findings(
                 &job.store,

@@ -49,6 +49,8 @@ pub enum Command {
     OpenFilter,
     /// Remove the filter.
     ClearFilter,
+    /// Show the next (positive) or previous page of a lake's events.
+    TurnLakePage(i32),
     /// Enter: open the record, drill down into a cell, filter to an actor, show a finding's events.
     DrillDown,
     /// The identities view's `t`: the selected identity's own timeline.
@@ -309,6 +311,18 @@ pub const KEYMAP: &[Binding] = &[
     ),
     bind(G, Keystroke::ch('/'), C::OpenFilter, "edit the filter"),
     bind(G, Keystroke::ch('x'), C::ClearFilter, "clear the filter"),
+    bind(
+        G,
+        Keystroke::ch('}'),
+        C::TurnLakePage(1),
+        "next page of the lake's events (trailscope --lake)",
+    ),
+    bind(
+        G,
+        Keystroke::ch('{'),
+        C::TurnLakePage(-1),
+        "previous page of the lake's events",
+    ),
     bind(
         G,
         Keystroke::ch('s'),

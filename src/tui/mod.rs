@@ -25,6 +25,7 @@ pub mod follow;
 pub mod history;
 mod input;
 mod investigate;
+mod lake_pages;
 pub mod jobs;
 pub mod keymap;
 mod line;
@@ -119,6 +120,8 @@ pub struct Launch {
     /// Events already loaded (a lake's, `trailscope --lake`), shown with `message` in the
     /// status bar; the inputs load on top of them.
     pub loaded: Option<(FrameStore, String)>,
+    /// The pages of the lake view whose first page `loaded` holds, turned with `{` and `}`.
+    pub lake_pages: Option<Arc<crate::lake::pages::LakePages>>,
 }
 
 /// Where the events come from: a load that ends, or a follow that goes on until stopped.
@@ -190,6 +193,7 @@ pub fn run(launch: Launch) -> Result<()> {
         follow,
         views,
         loaded,
+        lake_pages,
     } = launch;
     let (mut store, loaded_message) = match loaded {
         Some((store, message)) => (store, Some(message)),
@@ -229,6 +233,14 @@ pub fn run(launch: Launch) -> Result<()> {
     if following {
         state.follow_inputs();
     }
+    state.lake = lake_pages
+        .filter(|pages| pages.len() > 1)
+        .map(|pages| state::LakePaging {
+            pages,
+            current: 0,
+            reading: None,
+            since: 0,
+        });
     if let Some(message) = loaded_message {
         state.message = Some(crate::text::escape_control(&message).into_owned());
     }

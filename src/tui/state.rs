@@ -742,6 +742,22 @@ pub struct AppState {
     /// Principals shown whole (`arn:aws:iam::111122223333:user/dana`) instead of shortened
     /// (`user/dana`).
     pub full_values: bool,
+    /// The pages of a lake's events (`trailscope --lake`), one shown at a time.
+    pub lake: Option<LakePaging>,
+}
+
+/// Which page of a lake's events is shown, and which is being read.
+#[derive(Debug, Clone)]
+pub struct LakePaging {
+    /// The lake view's pages.
+    pub pages: Arc<crate::lake::pages::LakePages>,
+    /// The page shown.
+    pub current: usize,
+    /// The page being read.
+    pub reading: Option<usize>,
+    /// The first frame generation of the page shown: results of runs over an earlier
+    /// page are of other events.
+    pub since: u64,
 }
 
 /// The screen regions, shared by `update` (page sizes, clicks) and the views.
@@ -856,6 +872,7 @@ impl AppState {
             quitting: false,
             full_values: false,
             restoring: None,
+            lake: None,
         }
     }
 

@@ -90,6 +90,7 @@ impl Workers {
             Slot::Record,
             Slot::Export,
             Slot::Commit,
+            Slot::LakePage,
         ] {
             let queue = Arc::new(JobSlot::default());
             let worker = Arc::clone(&queue);

@@ -787,3 +787,32 @@ fn the_binary_opens_a_lake_with_the_events_its_filter_selects() {
     }
     quit_and_check(&mut pty, "lake");
 }
+
+#[test]
+fn the_binary_reads_a_large_lake_a_page_at_a_time() {
+    let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
+    let store = sample();
+    let dir = tempfile::tempdir().expect("tempdir");
+    trailscope::lake::write::export_with(&store, None, dir.path(), 16).expect("export");
+    let total = store.frame().height();
+    let size = (total / 4).to_string();
+    let lake = dir.path().display().to_string();
+    let mut pty = Pty::spawn_with(45, 160, &["--lake", &lake, "--lake-page", &size]);
+    let screen = pty.wait_for("the lake's first page", |s| s.contains("lake page 1/"));
+    let shown = |screen: &str| -> usize {
+        // "N / M events" in the status line: M is the page's events.
+        let status = screen.lines().rev().find(|l| l.contains(" events")).unwrap_or("");
+        let before = status.split(" events").next().unwrap_or("");
+        let number = before.rsplit(['/', ' ']).next().unwrap_or("");
+        number.replace(',', "").parse().unwrap_or(usize::MAX)
+    };
+    let first = shown(&screen);
+    assert!(first > 0 && first < total, "a page, not the lake: {screen}");
+    pty.send(b"}");
+    let screen = pty.wait_for("the second page", |s| s.contains("lake page 2/"));
+    assert!(shown(&screen) < total, "{screen}");
+    pty.send(b"{");
+    let screen = pty.wait_for("the first page again", |s| s.contains("lake page 1/"));
+    assert_eq!(shown(&screen), first, "{screen}");
+    quit_and_check(&mut pty, "lake pages");
+}

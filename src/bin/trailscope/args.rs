@@ -42,6 +42,10 @@ pub(crate) struct Cli {
         allow_hyphen_values = true
     )]
     pub(crate) lake_filter: Option<String>,
+    /// With --lake: events per page (default 1000000). A larger selection is read a page at
+    /// a time, in time order; `}` and `{` turn the pages.
+    #[arg(long, value_name = "N", requires = "lake")]
+    pub(crate) lake_page: Option<u64>,
     #[command(flatten)]
     pub(crate) common: Common,
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use trailscope::analysis::ProfileSpec;
+use trailscope::lake::pages::LakePages;
 use trailscope::lake::{aggregate, detect, query, scan::ScanStats, write};
 use trailscope::text::{escape_control, format_time_utc, thousands};
 use trailscope::views::{Overrides, Resolved};
@@ -236,12 +237,12 @@ pub(crate) fn load_lake(
     Ok((loaded, resolved))
 }
 
-/// `trailscope --lake DIR`: the TUI over the events of a lake the filter selects, loaded
-/// (their original records read from the lake when shown), with their number in the status
-/// bar.
+/// `trailscope --lake DIR`: the TUI over the events of a lake the filter selects, a page of
+/// at most `--lake-page` events at a time (their original records read from the lake when
+/// shown), with their number in the status bar.
 pub(crate) fn tui(
     root: &Path,
-    filter: Option<String>,
+    (filter, page): (Option<String>, Option<u64>),
     common: &Common,
 ) -> anyhow::Result<ExitCode> {
     let prepared = prepare(&[], None, common)?;
@@ -250,9 +251,19 @@ pub(crate) fn tui(
         ..Overrides::default()
     };
     let resolved = open_view(common, (&ViewArgs::default(), overrides))?;
-    let (store, stats) = query::load_store(root, &resolved.view)?;
+    let size = page.unwrap_or(trailscope::lake::pages::DEFAULT_PAGE_EVENTS);
+    let pages = std::sync::Arc::new(LakePages::plan(root, &resolved.view, size)?);
+    let (store, stats) = pages.load(0)?;
+    let paged = if pages.len() > 1 {
+        format!(
+            "; {}, }} next page",
+            pages.describe(0, &prepared.tz)
+        )
+    } else {
+        String::new()
+    };
     let message = format!(
-        "{} events from the lake {} ({} of {} partitions read{})",
+        "{} events from the lake {} ({} of {} partitions read{}){paged}",
         store.frame().height(),
         root.display(),
         stats.partitions_read,
@@ -269,6 +280,7 @@ pub(crate) fn tui(
         follow: None,
         views: common.views.clone(),
         loaded: Some((store, message)),
+        lake_pages: Some(pages),
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -394,7 +394,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// Opens the terminal UI; the inputs load in the background.
 fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
     if let Some(root) = &cli.lake {
-        return lake::tui(root, cli.lake_filter.clone(), common);
+        return lake::tui(root, (cli.lake_filter.clone(), cli.lake_page), common);
     }
     let prepared = prepare(&cli.paths, cli.input_format.as_deref(), common)?;
     let follow = cli.follow.then(|| FollowOptions {
@@ -407,6 +407,7 @@ fn tui(cli: &Cli, common: &Common) -> anyhow::Result<ExitCode> {
         cli.paths.clone()
     };
     trailscope::tui::run(trailscope::tui::Launch {
+        lake_pages: None,
         paths,
         inputs: prepared.expansion.inputs,
         problems: prepared.expansion.problems,

@@ -190,6 +190,17 @@ pub(super) fn draw_status(frame: &mut Frame<'_>, state: &AppState, area: Rect, t
         }
         .to_string(),
     );
+    if let Some(lake) = &state.lake {
+        let reading = lake
+            .reading
+            .map(|r| format!(", reading {}", r + 1))
+            .unwrap_or_default();
+        parts.push(format!(
+            "lake page {}/{}{reading}",
+            lake.current + 1,
+            lake.pages.len()
+        ));
+    }
     if let Some(active) = &state.active {
         let changed = if active.changed { " (changed)" } else { "" };
         parts.push(format!(
