@@ -136,11 +136,13 @@ impl LakePages {
                     i64::MIN | i64::MAX => open.to_string(),
                     t => format_time(t, tz),
                 };
+                let filtered = !self.view.filter.trim().is_empty() || self.view.range.is_some();
                 format!(
-                    "{count}: {} → {} (about {} events before the filter)",
+                    "{count}: {} → {} (about {} events{})",
                     at(start, "start"),
                     at(end, "end"),
-                    thousands(page.estimate)
+                    thousands(page.estimate),
+                    if filtered { " before the filter" } else { "" }
                 )
             }
         }
