@@ -315,13 +315,13 @@ pub const KEYMAP: &[Binding] = &[
         G,
         Keystroke::ch('}'),
         C::TurnLakePage(1),
-        "next page of the lake's events (trailscope --lake)",
+        "next page of a lake's events",
     ),
     bind(
         G,
         Keystroke::ch('{'),
         C::TurnLakePage(-1),
-        "previous page of the lake's events",
+        "previous page of a lake's events",
     ),
     bind(
         G,
