@@ -22,7 +22,7 @@ use crate::time::DAY;
 use crate::{Error, Result};
 
 use super::layout::NULL_PARTITION;
-use super::query::{self, LakeView};
+use super::query::{self, LakeView, Window};
 use super::scan::{self, ScanStats};
 
 /// The history each stretch is judged with unless asked otherwise (µs).
@@ -71,18 +71,15 @@ pub fn by_windows(
     let timeless = files.iter().any(|f| f.day == NULL_PARTITION);
     let mut run = WindowedRun::default();
     let stretches = starts.into_iter().map(Some).chain(timeless.then_some(None));
+    // Opened once (the files listed, the newest event found in the footers), then narrowed
+    // to each window.
+    let whole = LakeView::open(root, view)?;
     for start in stretches {
-        let mut lake = match start {
-            Some(start) => LakeView::open(
-                root,
-                &window_view(view, start - history, start + step + DAY)?,
-            )?,
-            None => {
-                let mut lake = LakeView::open(root, view)?;
-                lake.retain_files(|f| f.day == NULL_PARTITION);
-                lake
-            }
-        };
+        let mut lake = whole.clone();
+        lake.set_window(match start {
+            Some(start) => Window::Times(start - history, start + step + DAY),
+            None => Window::Untimed,
+        })?;
         if lake.files().is_empty() {
             continue;
         }
@@ -107,25 +104,6 @@ pub fn by_windows(
         }
     }
     Ok(run)
-}
-
-/// `view` narrowed to the events in `[start, end)`.
-fn window_view(view: &ViewSpec, start: i64, end: i64) -> Result<ViewSpec> {
-    let instant = |us: i64| {
-        jiff::Timestamp::from_microsecond(us)
-            .map(|t| t.to_string())
-            .map_err(|e| Error::Invalid(format!("a window's bound is out of range: {e}")))
-    };
-    let bounds = format!("after:{} before:{}", instant(start)?, instant(end)?);
-    let filter = if view.filter.trim().is_empty() {
-        bounds
-    } else {
-        format!("({}) {bounds}", view.filter)
-    };
-    Ok(ViewSpec {
-        filter,
-        ..view.clone()
-    })
 }
 
 /// How many of the window's events its stretch judges.

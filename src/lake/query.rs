@@ -30,6 +30,7 @@ pub enum Window {
 }
 
 /// A view opened over a lake: the files it can match and how to filter them.
+#[derive(Debug, Clone)]
 pub struct LakeView {
     files: Vec<LakeFile>,
     expr: Option<FilterExpr>,
@@ -131,6 +132,11 @@ impl LakeView {
             }
             Window::Untimed => self.files.retain(|f| f.day == NULL_PARTITION),
         }
+        let mut partitions: Vec<(&str, &str)> = (self.files.iter())
+            .map(|f| (f.provider.as_str(), f.day.as_str()))
+            .collect();
+        partitions.dedup();
+        self.stats.partitions_read = partitions.len();
         self.window = Some(window);
         Ok(())
     }
@@ -201,12 +207,6 @@ impl LakeView {
             }
             Ok::<_, Error>(frame)
         };
-        // Compiled per file: categorical tests are lists of dictionary ids, and this file
-        // may have added values to the dictionaries.
-        let compiled = match &self.expr {
-            Some(expr) => Some(filter::compile(expr, &self.ctx).map_err(invalid)?),
-            None => None,
-        };
         let window = match self.window {
             Some(Window::Times(start, end)) => {
                 let time = || col(TIME).to_physical();
@@ -214,19 +214,27 @@ impl LakeView {
             }
             _ => None,
         };
-        let predicate = match (compiled, window) {
-            (Some(expr), Some(window)) => Some(expr.and(window)),
-            (expr, window) => expr.or(window),
-        };
-        let Some(predicate) = predicate else {
+        if self.expr.is_none() && window.is_none() {
             self.stats.note_columns(columns);
             let read = scan::read_lake_columns(&file.path, metadata, columns)?;
             let frame = scan::to_frame_types(read, &file.provider, columns)?;
             return with_locators(frame, None).map(Some);
-        };
+        }
         self.stats.note_columns(&self.filter_columns.clone());
         let read = scan::read_lake_columns(&file.path, metadata.clone(), &self.filter_columns)?;
         let tested = scan::to_frame_types(read, &file.provider, &self.filter_columns)?;
+        // Compiled per file, after reading it: categorical tests are lists of dictionary
+        // ids, and this file may have added values to the dictionaries.
+        let compiled = match &self.expr {
+            Some(expr) => Some(filter::compile(expr, &self.ctx).map_err(invalid)?),
+            None => None,
+        };
+        let predicate = match (compiled, window) {
+            (Some(expr), Some(window)) => expr.and(window),
+            (Some(expr), None) => expr,
+            (None, Some(window)) => window,
+            (None, None) => lit(true),
+        };
         let mask = tested
             .clone()
             .lazy()
