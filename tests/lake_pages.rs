@@ -19,7 +19,11 @@ use crate::util::{load, sample_logs};
 /// Each event id with how many times it is among `frame`'s events.
 fn id_counts(frame: &DataFrame) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
-    let ids = frame.column(EVENT_ID).unwrap().cast(&DataType::String).unwrap();
+    let ids = frame
+        .column(EVENT_ID)
+        .unwrap()
+        .cast(&DataType::String)
+        .unwrap();
     for id in ids.str().unwrap().iter() {
         *out.entry(id.unwrap_or_default().to_string()).or_insert(0) += 1;
     }
@@ -55,7 +59,11 @@ fn the_pages_of_a_lake_view_hold_each_of_its_events_once_in_time_order() {
         let total = whole.frame().height();
         let size = (total / 6).max(1) as u64;
         let pages = LakePages::plan(dir.path(), &view(filter), size).unwrap();
-        assert!(pages.len() >= 4, "{filter}: {total} events in {} pages", pages.len());
+        assert!(
+            pages.len() >= 4,
+            "{filter}: {total} events in {} pages",
+            pages.len()
+        );
         let mut seen: BTreeMap<String, usize> = BTreeMap::new();
         let mut previous_last: Option<i64> = None;
         let mut largest = 0;
@@ -143,7 +151,9 @@ fn the_tui_turns_a_lakes_pages_with_braces() {
     h.key(KeyCode::Enter);
     h.command(TuiCommand::TurnLakePage(1));
     let page = &h.state.store;
-    let aws = query::load_store(dir.path(), &view("provider:aws")).unwrap().0;
+    let aws = query::load_store(dir.path(), &view("provider:aws"))
+        .unwrap()
+        .0;
     assert_eq!(h.state.filter.text, "provider:aws");
     assert!(h.state.events.matching <= page.frame().height());
     assert!(h.state.events.matching <= aws.frame().height());

@@ -41,7 +41,9 @@ impl LakePages {
     /// view's row groups hold (a filter matches at most these); one page when they all fit.
     pub fn plan(root: &Path, view: &ViewSpec, size: u64) -> Result<LakePages> {
         if size == 0 {
-            return Err(Error::Invalid("a lake page holds at least one event".into()));
+            return Err(Error::Invalid(
+                "a lake page holds at least one event".into(),
+            ));
         }
         let lake = LakeView::open(root, view)?;
         let groups = lake.candidate_groups()?;

@@ -29,7 +29,10 @@ impl AppState {
             return;
         }
         lake.reading = Some(to);
-        self.message = Some(format!("reading {}", lake.pages.describe(to, &self.settings.tz)));
+        self.message = Some(format!(
+            "reading {}",
+            lake.pages.describe(to, &self.settings.tz)
+        ));
         effects.push(Effect::Run(Job::LakePage(LakePageJob {
             pages: std::sync::Arc::clone(&lake.pages),
             index: to,

@@ -801,7 +801,11 @@ fn the_binary_reads_a_large_lake_a_page_at_a_time() {
     let screen = pty.wait_for("the lake's first page", |s| s.contains("lake page 1/"));
     let shown = |screen: &str| -> usize {
         // "N / M events" in the status line: M is the page's events.
-        let status = screen.lines().rev().find(|l| l.contains(" events")).unwrap_or("");
+        let status = screen
+            .lines()
+            .rev()
+            .find(|l| l.contains(" events"))
+            .unwrap_or("");
         let before = status.split(" events").next().unwrap_or("");
         let number = before.rsplit(['/', ' ']).next().unwrap_or("");
         number.replace(',', "").parse().unwrap_or(usize::MAX)

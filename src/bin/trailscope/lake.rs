@@ -255,10 +255,7 @@ pub(crate) fn tui(
     let pages = std::sync::Arc::new(LakePages::plan(root, &resolved.view, size)?);
     let (store, stats) = pages.load(0)?;
     let paged = if pages.len() > 1 {
-        format!(
-            "; {}, }} next page",
-            pages.describe(0, &prepared.tz)
-        )
+        format!("; {}, }} next page", pages.describe(0, &prepared.tz))
     } else {
         String::new()
     };
