@@ -47,17 +47,14 @@ impl LakePages {
         }
         let lake = LakeView::open(root, view)?;
         let groups = lake.candidate_groups()?;
-        let total: u64 = groups.iter().map(|(_, _, n)| n).sum();
+        let total: u64 = groups.iter().map(|g| g.events).sum();
         let timed: Vec<(i64, i64, u64)> = (groups.iter())
-            .filter_map(|(_, times, n)| times.map(|(lo, hi)| (lo, hi, *n)))
+            .filter_map(|g| g.times.map(|(lo, hi)| (lo, hi, g.events)))
             .collect();
-        let untimed: u64 = (groups.iter())
-            .filter(|(dated, _, _)| !dated)
-            .map(|(_, _, n)| n)
-            .sum();
+        let untimed: u64 = (groups.iter()).filter(|g| !g.dated).map(|g| g.events).sum();
         // A row group of a dated partition without time statistics cannot be placed in a
         // window: rather than lose its events, the view stays one page.
-        let unplaceable = (groups.iter()).any(|(dated, times, _)| *dated && times.is_none());
+        let unplaceable = (groups.iter()).any(|g| g.dated && g.times.is_none());
         let pages = if total <= size || unplaceable {
             vec![Page {
                 window: None,

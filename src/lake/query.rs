@@ -29,6 +29,17 @@ pub enum Window {
     Untimed,
 }
 
+/// A row group a view can match, as its footer describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CandidateGroup {
+    /// Whether it is in a dated partition (not the null partition).
+    pub dated: bool,
+    /// Its first and last event time (UTC µs), None without statistics.
+    pub times: Option<(i64, i64)>,
+    /// Its events.
+    pub events: u64,
+}
+
 /// A view opened over a lake: the files it can match and how to filter them.
 #[derive(Debug, Clone)]
 pub struct LakeView {
@@ -141,9 +152,8 @@ impl LakeView {
         Ok(())
     }
 
-    /// Per row group the filter can match (from the footers and value indexes): whether it
-    /// is in a dated partition, its time range (None without statistics) and its events.
-    pub fn candidate_groups(&self) -> Result<Vec<(bool, Option<(i64, i64)>, u64)>> {
+    /// The row groups the filter can match (from the footers and value indexes).
+    pub fn candidate_groups(&self) -> Result<Vec<CandidateGroup>> {
         let mut stats = ScanStats::default();
         let mut out = Vec::new();
         for file in &self.files {
@@ -154,7 +164,11 @@ impl LakeView {
             let dated = file.day != NULL_PARTITION;
             for group in &metadata.row_groups {
                 let times = scan::row_group_times(&metadata, group).filter(|_| dated);
-                out.push((dated, times, group.num_rows() as u64));
+                out.push(CandidateGroup {
+                    dated,
+                    times,
+                    events: group.num_rows() as u64,
+                });
             }
         }
         Ok(out)
