@@ -507,7 +507,7 @@ fn returns_events(
         .frame
         .filter(&keep)
         .map_err(Error::polars("selecting returns"))?;
-    let read = super::event::events(&selected)?;
+    let read = ctx.events(&selected)?;
     let at: HashMap<u32, usize> = read.iter().enumerate().map(|(i, e)| (e.row, i)).collect();
     let gather = |rows: &[u32]| -> Vec<Ev> {
         let mut evs: Vec<Ev> = rows

@@ -370,11 +370,7 @@ fn word_silences(ctx: &Context<'_>, found: Vec<Silence>) -> Result<Vec<Finding>>
             .reduce(Expr::or)
             .unwrap_or(lit(false))
     };
-    let tampering = ctx.select(
-        ctx.actions(tampering_action)
-            .and(success(ctx))
-            .and(windows(DAY, 0)),
-    )?;
+    let tampering = ctx.select_actions(tampering_action, &[success(ctx).and(windows(DAY, 0))])?;
     let privileged = ctx.select(
         col(PRIVILEGED)
             .eq(lit(true))
