@@ -73,6 +73,12 @@ pub struct PerRow {
     pub actor: Vec<u32>,
     /// Principal number ([`NO_ACTOR`] for none).
     pub principal: Vec<u32>,
+    /// The action's index in [`Context::combos`].
+    pub action: Vec<u32>,
+    /// Whether the event succeeded (outcome `success`).
+    pub success: Vec<bool>,
+    /// Whether the event is privileged (null: not).
+    pub privileged: Vec<bool>,
 }
 
 /// What the data says about one actor.
@@ -283,6 +289,7 @@ impl<'a> Context<'a> {
             })
             .collect();
         self.action_rows = ActionRows::new(&combo_of_row, self.combos.len());
+        self.per_row.action = combo_of_row;
         Ok(keys)
     }
 
@@ -294,13 +301,13 @@ impl<'a> Context<'a> {
         let outcomes = u32s(&self.frame, OUTCOME)?;
         let times = i64s(&self.frame, TIME)?;
         let rows = u32s(&self.frame, ROW)?;
-        let privileged = self
-            .frame
-            .column(PRIVILEGED)
+        let privileged_rows: Vec<bool> = (self.frame.column(PRIVILEGED))
             .map_err(Error::polars("reading a column"))?
             .bool()
             .map_err(Error::polars("reading a column"))?
-            .clone();
+            .iter()
+            .map(|p| p == Some(true))
+            .collect();
         let success: HashSet<u32> = self
             .category_ids(OUTCOME, |o| o == "success")
             .into_iter()
@@ -309,7 +316,10 @@ impl<'a> Context<'a> {
         type Acc = (i64, i64, u64, Option<u32>, Option<u32>);
         let mut acc: Vec<Option<Acc>> = Vec::new();
         let mut privileged_ids = HashSet::new();
+        let mut succeeded = Vec::with_capacity(actors.len());
         for (i, (actor, time)) in actors.iter().zip(&times).enumerate() {
+            let ok = outcomes[i].is_some_and(|o| success.contains(&o));
+            succeeded.push(ok);
             let Some(actor) = *actor else {
                 continue;
             };
@@ -326,8 +336,7 @@ impl<'a> Context<'a> {
                 }
                 slot => *slot = Some((t, t, 1, identities[i], kinds[i])),
             }
-            if privileged.get(i) == Some(true) && outcomes[i].is_some_and(|o| success.contains(&o))
-            {
+            if privileged_rows[i] && ok {
                 privileged_ids.insert(actor);
             }
         }
@@ -356,12 +365,12 @@ impl<'a> Context<'a> {
             .filter_map(|id| self.name(ACTOR, id).map(str::to_string))
             .collect();
         self.stats = stats;
-        self.per_row = PerRow {
-            row: rows.into_iter().map(|r| r.unwrap_or(0)).collect(),
-            time: times.into_iter().map(|t| t.unwrap_or(0)).collect(),
-            actor: actors.into_iter().map(|a| a.unwrap_or(NO_ACTOR)).collect(),
-            principal: Vec::new(),
-        };
+        let per_row = &mut self.per_row;
+        per_row.row = rows.into_iter().map(|r| r.unwrap_or(0)).collect();
+        per_row.time = times.into_iter().map(|t| t.unwrap_or(0)).collect();
+        per_row.actor = actors.into_iter().map(|a| a.unwrap_or(NO_ACTOR)).collect();
+        per_row.success = succeeded;
+        per_row.privileged = privileged_rows;
         Ok(())
     }
 
@@ -420,6 +429,37 @@ impl<'a> Context<'a> {
             .collect()
             .map_err(Error::polars("selecting events"))?;
         self.events(&df)
+    }
+
+    /// The events of these rows ([`ROW`] numbers, any order), in time order: read by
+    /// position, without a pass over the frame.
+    pub fn select_rows(&self, rows: &[u32]) -> Result<Vec<Ev>> {
+        let mut positions: Vec<IdxSize> =
+            rows.iter().filter_map(|r| self.position_of(*r)).collect();
+        positions.sort_unstable();
+        positions.dedup();
+        self.select_positions(positions)
+    }
+
+    /// The events at these positions of [`Context::frame`] (ascending), in time order.
+    pub(crate) fn select_positions(&self, positions: Vec<IdxSize>) -> Result<Vec<Ev>> {
+        let df = self
+            .frame
+            .take(&IdxCa::from_vec(PlSmallStr::EMPTY, positions))
+            .map_err(Error::polars("selecting events"))?;
+        self.events(&df)
+    }
+
+    /// The position in [`Context::frame`] of a [`ROW`] number (rows without a time are
+    /// not in it).
+    pub fn position_of(&self, row: u32) -> Option<IdxSize> {
+        let rows = &self.per_row.row;
+        let at = match rows.get(row as usize) {
+            // Without dropped rows, positions are the row numbers.
+            Some(r) if *r == row => row as usize,
+            _ => rows.binary_search(&row).ok()?,
+        };
+        Some(at as IdxSize)
     }
 
     /// The rows of `df` (a selection of [`Context::frame`]) as events, in time order.

@@ -510,8 +510,7 @@ fn new_key_from_new_address(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec
         return Ok(Vec::new());
     }
     let rows: Vec<u32> = session_by_row.keys().copied().collect();
-    let uses =
-        ctx.select(col(ROW).is_in(lit(Series::new("rows".into(), rows)).implode(false), true))?;
+    let uses = ctx.select_rows(&rows)?;
     let creators: HashSet<&str> = own.iter().map(|(e, _)| e.actor.as_str()).collect();
     let seen = ctx
         .frame

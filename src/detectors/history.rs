@@ -86,7 +86,7 @@ pub struct FirstSeen {
     numbers: [HashMap<String, u32>; 3],
     /// Per dimension and value number: distinct actors that used it.
     actors: [Vec<usize>; 3],
-    /// Per dimension: ([`pair_key`] of actor id and value number, first time, its row),
+    /// Per dimension: ([`pair_of`] actor id and value number, first time, its row),
     /// sorted by key, one entry per key.
     firsts: [Vec<(u64, i64, u32)>; 3],
 }
@@ -162,7 +162,7 @@ fn activity(ctx: &Context<'_>) -> Result<Activity> {
         judged[n] = true;
     }
     let rows = &ctx.per_row;
-    // Per (principal, hour) [`pair_key`]: events, first and last time.
+    // Per (principal, hour) [`pair_of`]: events, first and last time.
     let mut hours: HashMap<u64, (u64, i64, i64), foldhash::fast::FixedState> = HashMap::default();
     for (p, t) in rows.principal.iter().zip(&rows.time) {
         if !judged.get(*p as usize).copied().unwrap_or(false) {
@@ -189,8 +189,9 @@ fn activity(ctx: &Context<'_>) -> Result<Activity> {
     Ok(out)
 }
 
-/// [`pair_key`] of an id and a non-negative integer (a negative one is the key's null).
-fn pair_of(id: u32, value: i64) -> u64 {
+/// An id and a non-negative integer as one `u64` key (a negative integer as `u32::MAX`,
+/// as the group-by keys it replaced held it): grouping by one integer is fast.
+pub(super) fn pair_of(id: u32, value: i64) -> u64 {
     let value = u64::try_from(value).unwrap_or(u64::from(u32::MAX));
     (u64::from(id) << 32).wrapping_add(value)
 }
@@ -200,16 +201,7 @@ pub(super) fn actor_key() -> Expr {
     col(ACTOR).to_physical().alias(ACTOR)
 }
 
-/// Two non-negative integers (the first a physical id) as one `u64` group key: grouping
-/// by one integer is much faster than by two columns.
-pub(super) fn pair_key(id: Expr, value: Expr) -> Expr {
-    id.cast(DataType::UInt64) * lit(1u64 << 32)
-        + value
-            .cast(DataType::UInt64)
-            .fill_null(lit(u64::from(u32::MAX)))
-}
-
-/// The two integers of a [`pair_key`].
+/// The two integers of a [`pair_of`] key.
 pub(super) fn split_key(key: u64) -> (u32, u32) {
     ((key >> 32) as u32, (key & 0xffff_ffff) as u32)
 }
@@ -700,7 +692,7 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
     let rows = &ctx.per_row;
     for (column, dim) in DIMENSIONS {
         let raw = u32s(&ctx.frame, column)?;
-        // Per (actor, raw value) [`pair_key`]: first time and least row.
+        // Per (actor, raw value) key: first time and least row.
         let mut groups: HashMap<u64, (i64, u32), foldhash::fast::FixedState> = HashMap::default();
         for (i, v) in raw.iter().enumerate() {
             let (Some(v), actor) = (*v, rows.actor[i]) else {
