@@ -1,5 +1,7 @@
 //! report: an HTML and a CSV report of a view matching about 100,000 of 1,000,000 loaded
-//! CloudTrail events (`actor:*admin*`), in the same process after loading. Reports each
+//! CloudTrail events, in the same process after loading: the view is one account's events
+//! (`account:684203427827`, the busiest account of the generated data, seed 42: 98,222
+//! events; `actor:*admin*` matched only 55,465). Reports each
 //! phase's wall time (best and median of the runs) and the peak resident memory above the
 //! loaded frame: the peak is reset after loading (`/proc/self/clear_refs`), so VmHWM after
 //! the report is the report's own peak.
@@ -112,9 +114,9 @@ pub fn bench(data: &Path, events: usize, runs: usize) {
     let (store, load_s) = load(true);
     let config = Config::builtin().unwrap();
     let spec = ReportSpec {
-        title: "Admin activity".into(),
+        title: "Production account activity".into(),
         view: ViewSpec {
-            filter: "actor:*admin*".into(),
+            filter: "account:684203427827".into(),
             ..ViewSpec::default()
         },
         author: Some("bench@localhost".into()),

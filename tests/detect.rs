@@ -1325,6 +1325,40 @@ fn rule_order_does_not_change_the_findings_on_the_month() {
     assert_rule_order_free(&load(&[dir.path()]), "generated month");
 }
 
+/// Rules read their events by position in the frame they judge, which leaves out events
+/// without a time: events without one placed first (every position moves) change no
+/// finding of the others, on the fixtures of every rule and on the bundled sample.
+#[test]
+fn events_without_a_time_change_no_finding() {
+    use polars::prelude::{Column, IntoColumn};
+    let config = Config::builtin().unwrap();
+    for dir in [fixture("detect"), sample_logs()] {
+        let store = load(&[dir.as_path()]);
+        let frame = store.frame();
+        let expected = detectors::run(frame, &config).unwrap();
+        assert!(!expected.is_empty(), "{}: no findings", dir.display());
+        let time = trailscope::schema::TIME;
+        let mut untimed = frame.head(Some(40));
+        let dtype = frame.column(time).unwrap().dtype().clone();
+        untimed
+            .with_column(Column::full_null(time.into(), untimed.height(), &dtype).into_column())
+            .unwrap();
+        let mixed = untimed.vstack(frame).unwrap();
+        let found = detectors::run(&mixed, &config).unwrap();
+        let seen = |f: &Finding| {
+            (
+                f.rule.clone(),
+                f.severity,
+                f.reason.clone(),
+                f.event_ids.clone(),
+            )
+        };
+        let expected: Vec<_> = expected.iter().map(seen).collect();
+        let found: Vec<_> = found.iter().map(seen).collect();
+        assert_eq!(found, expected, "{}", dir.display());
+    }
+}
+
 #[test]
 fn readme_documents_every_rule() {
     let readme =

@@ -11,16 +11,15 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::context::is_signin;
-use super::context::{Context, KEY, PRINCIPAL};
+use super::context::{Context, NO_ACTOR};
 use super::derived::{Anomaly, Derived};
-use super::event::{Ev, ROW, i64s, short_actor, u64s};
+use super::event::{Ev, short_actor};
 use super::finding::{Hit, Severity, finding, group_hits, group_hits_by_day, when_utc};
 use super::history::{
-    ActorZone, Baselines, WorkPattern, actor_key, days_text, local_of, new_dimensions, pair_key,
-    split_key,
+    ActorZone, Baselines, WorkPattern, days_text, local_of, new_dimensions, pair_of, split_key,
 };
 use super::{DAY, Found, MINUTE, Rule, RuleInfo, Stage, minutes};
-use crate::schema::{ACTOR, OUTCOME, PRIVILEGED, TIME};
+use crate::schema::{ACTOR, OUTCOME};
 use crate::{Error, Result};
 
 use Severity::{Critical, High, Info, Low, Medium};
@@ -53,13 +52,6 @@ static OFF_HOURS: RuleInfo = RuleInfo {
     summary: "a successful privileged action at an hour or on a weekday the actor does not work, learned per person or role (its sessions in every account together) in its own time zone; configured business hours (low) when history is thin",
 };
 
-fn privileged_success(ctx: &Context<'_>) -> Expr {
-    col(PRIVILEGED)
-        .eq(lit(true))
-        .fill_null(lit(false))
-        .and(ctx.category(OUTCOME, |o| o == "success"))
-}
-
 impl Rule for OffHours {
     fn info(&self) -> &'static RuleInfo {
         &OFF_HOURS
@@ -85,7 +77,7 @@ impl Rule for OffHours {
         // Judged first on the principal and time alone (most privileged actions are usual
         // ones); only the unusual ones are read whole.
         let habits = Habits { ctx, b, k };
-        let events = ctx.select(habits.unusual_rows(privileged_success(ctx))?)?;
+        let events = ctx.select_positions(habits.unusual_positions())?;
         let mut hits = Vec::new();
         for e in events {
             let principal = ctx.principals.name_of(&e.actor);
@@ -224,37 +216,26 @@ impl<'b> Habits<'_, 'b> {
         Some((z, profile, habit))
     }
 
-    /// The rows of `scope` whose time is outside their principal's habits, as a selection:
-    /// judged on three integer columns, so the usual rows are never read whole.
-    fn unusual_rows(&self, scope: Expr) -> Result<Expr> {
-        let df = (self.ctx.frame.clone().lazy())
-            .filter(scope)
-            .select([
-                col(ROW),
-                col(PRINCIPAL),
-                col(TIME).to_physical().alias(TIME),
-            ])
-            .collect()
-            .map_err(Error::polars("privileged actions"))?;
-        let (rows, principals, times) = (u64s(&df, ROW)?, u64s(&df, PRINCIPAL)?, i64s(&df, TIME)?);
+    /// The positions of the successful privileged actions whose time is outside their
+    /// principal's habits: judged on the context's integers, so the usual rows are never
+    /// read whole.
+    fn unusual_positions(&self) -> Vec<IdxSize> {
+        let r = &self.ctx.per_row;
         let mut unusual = Vec::new();
-        for i in 0..df.height() {
-            let (Some(row), Some(p), Some(time)) = (rows[i], principals[i], times[i]) else {
+        for (i, (p, time)) in r.principal.iter().zip(&r.time).enumerate() {
+            if !(r.privileged[i] && r.success[i]) {
                 continue;
-            };
-            let Some(principal) = self.ctx.principals.name(p as u32) else {
+            }
+            let Some(principal) = self.ctx.principals.name(*p) else {
                 continue;
             };
             if let Some((_, _, Habit::Unusual(_) | Habit::OutsideFallback)) =
-                self.judge(principal, time)
+                self.judge(principal, *time)
             {
-                unusual.push(row as u32);
+                unusual.push(i as IdxSize);
             }
         }
-        Ok(col(ROW).is_in(
-            lit(Series::new("rows".into(), unusual)).implode(false),
-            true,
-        ))
+        unusual
     }
 }
 
@@ -326,22 +307,24 @@ impl Rule for Dormant {
             n => i64::from(n),
         };
         let idle = idle_days * DAY;
-        let days = ctx
-            .frame
-            .clone()
-            .lazy()
-            .group_by([
-                pair_key(col(PRINCIPAL), col(TIME).to_physical().floor_div(lit(DAY))).alias("k"),
-            ])
-            .agg([col(TIME).min().alias("lo"), col(TIME).max().alias("hi")])
-            .collect()
-            .map_err(Error::polars("active days"))?;
-        let (keys, lo, hi) = (u64s(&days, "k")?, i64s(&days, "lo")?, i64s(&days, "hi")?);
-        let mut by_actor: HashMap<u32, Vec<(i64, i64)>> = HashMap::new();
-        for i in 0..days.height() {
-            if let (Some(k), Some(lo), Some(hi)) = (keys[i], lo[i], hi[i]) {
-                by_actor.entry(split_key(k).0).or_default().push((lo, hi));
+        // Per (principal, UTC day): first and last time.
+        let r = &ctx.per_row;
+        let mut days: HashMap<u64, (i64, i64), foldhash::fast::FixedState> = HashMap::default();
+        for (p, t) in r.principal.iter().zip(&r.time) {
+            if *p == NO_ACTOR {
+                continue;
             }
+            let t = *t;
+            days.entry(pair_of(*p, t.div_euclid(DAY)))
+                .and_modify(|(lo, hi)| {
+                    *lo = (*lo).min(t);
+                    *hi = (*hi).max(t);
+                })
+                .or_insert((t, t));
+        }
+        let mut by_actor: HashMap<u32, Vec<(i64, i64)>> = HashMap::new();
+        for (k, span) in days {
+            by_actor.entry(split_key(k).0).or_default().push(span);
         }
         let mut returns = Vec::new();
         for (id, mut spans) in by_actor {
@@ -461,53 +444,32 @@ fn returns_events(
     for (i, (id, _, _)) in returns.iter().enumerate() {
         of_actor.entry(*id).or_default().push(i);
     }
-    let physical = |name: &str, to: DataType| -> Result<Series> {
-        ctx.frame
-            .column(name)
-            .map_err(Error::polars("reading a column"))?
-            .as_materialized_series()
-            .to_physical_repr()
-            .cast(&to)
-            .map_err(Error::polars("reading a column"))
-    };
-    let (actors, times, rows) = (
-        physical(PRINCIPAL, DataType::UInt32)?,
-        physical(TIME, DataType::Int64)?,
-        physical(ROW, DataType::UInt32)?,
-    );
-    let (actors, times, rows) = (
-        actors.u32().map_err(Error::polars("reading principals"))?,
-        times.i64().map_err(Error::polars("reading times"))?,
-        rows.u32().map_err(Error::polars("reading rows"))?,
-    );
+    let r = &ctx.per_row;
     // Per return, the rows back and the rows before, in frame order.
     let mut wanted: Vec<(Vec<u32>, Vec<u32>)> = vec![Default::default(); returns.len()];
-    let mut keep = Vec::with_capacity(ctx.frame.height());
-    for ((actor, time), row) in actors.iter().zip(times.iter()).zip(rows.iter()) {
+    let mut keep: Vec<IdxSize> = Vec::new();
+    for (i, (actor, time)) in r.principal.iter().zip(&r.time).enumerate() {
+        let Some(list) = of_actor.get(actor) else {
+            continue;
+        };
+        let (time, row) = (*time, r.row[i]);
         let mut kept = false;
-        if let (Some(list), Some(time), Some(row)) =
-            (actor.and_then(|a| of_actor.get(&a)), time, row)
-        {
-            for &i in list {
-                let (_, before, back) = returns[i];
-                if time >= back && time < back + DAY {
-                    wanted[i].0.push(row);
-                    kept = true;
-                }
-                if time == before {
-                    wanted[i].1.push(row);
-                    kept = true;
-                }
+        for &i in list {
+            let (_, before, back) = returns[i];
+            if time >= back && time < back + DAY {
+                wanted[i].0.push(row);
+                kept = true;
+            }
+            if time == before {
+                wanted[i].1.push(row);
+                kept = true;
             }
         }
-        keep.push(kept);
+        if kept {
+            keep.push(i as IdxSize);
+        }
     }
-    let keep = BooleanChunked::from_slice("keep".into(), &keep);
-    let selected = ctx
-        .frame
-        .filter(&keep)
-        .map_err(Error::polars("selecting returns"))?;
-    let read = super::event::events(&selected)?;
+    let read = ctx.select_positions(keep)?;
     let at: HashMap<u32, usize> = read.iter().enumerate().map(|(i, e)| (e.row, i)).collect();
     let gather = |rows: &[u32]| -> Vec<Ev> {
         let mut evs: Vec<Ev> = rows
@@ -540,7 +502,7 @@ static FIRST_SEEN: RuleInfo = RuleInfo {
 /// Rows of actors with something new after learning, limited to privileged successes (and
 /// successful sign-ins when `signins`).
 fn candidates(ctx: &Context<'_>, b: &Baselines, humans: bool, signins: bool) -> Result<Vec<Ev>> {
-    let mut actors: Vec<u32> = (b.newest_first.iter())
+    let actors: Vec<u32> = (b.newest_first.iter())
         .filter(|(id, t)| {
             ctx.name(ACTOR, **id).is_some_and(|actor| {
                 ctx.stats.get(actor).is_some_and(|s| s.non_human != humans)
@@ -552,14 +514,25 @@ fn candidates(ctx: &Context<'_>, b: &Baselines, humans: bool, signins: bool) -> 
     if actors.is_empty() {
         return Ok(Vec::new());
     }
-    actors.sort_unstable();
-    let mut scope = privileged_success(ctx);
-    if signins {
-        scope = scope.or(ctx
-            .actions(is_signin)
-            .and(ctx.category(OUTCOME, |o| o == "success")));
+    let mut wanted = Vec::new();
+    for id in actors {
+        let id = id as usize;
+        if wanted.len() <= id {
+            wanted.resize(id + 1, false);
+        }
+        wanted[id] = true;
     }
-    ctx.select(crate::schema::has_category_id(ACTOR, actors).and(scope))
+    let signin: Vec<bool> = ctx.combos.iter().map(|c| signins && is_signin(c)).collect();
+    let r = &ctx.per_row;
+    let positions: Vec<IdxSize> = (0..r.actor.len())
+        .filter(|&i| {
+            wanted.get(r.actor[i] as usize).copied().unwrap_or(false)
+                && r.success[i]
+                && (r.privileged[i] || signin.get(r.action[i] as usize).copied().unwrap_or(false))
+        })
+        .map(|i| i as IdxSize)
+        .collect();
+    ctx.select_positions(positions)
 }
 
 impl Rule for FirstSeen {
@@ -737,9 +710,7 @@ impl Rule for NonHuman {
         if !rows.is_empty() {
             // In row order, as the table's own order is a hash map's.
             rows.sort_unstable();
-            let firsts = ctx.select(
-                col(ROW).is_in(lit(Series::new("rows".into(), rows)).implode(false), true),
-            )?;
+            let firsts = ctx.select_rows(&rows)?;
             for e in firsts {
                 if e.actor_type != "service" {
                     continue;
@@ -819,46 +790,56 @@ impl Rule for RareAction {
     }
 
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found> {
-        let df = ctx
-            .frame
-            .clone()
-            .lazy()
-            .filter(
-                col(crate::schema::READ_ONLY)
-                    .eq(lit(true))
-                    .fill_null(lit(false))
-                    .not(),
-            )
-            .group_by([actor_key(), col(KEY).alias("k")])
-            .agg([col(TIME).min().alias("t"), col(ROW).min().alias("r")])
-            .collect()
-            .map_err(Error::polars("first actions"))?;
-        let (ids, ts, rs) = (u64s(&df, ACTOR)?, i64s(&df, "t")?, u64s(&df, "r")?);
-        let keys = u64s(&df, "k")?;
-        let mut doers: HashMap<u64, usize> = HashMap::new();
-        for k in keys.iter().flatten() {
-            *doers.entry(*k).or_default() += 1;
+        let read_only: Vec<bool> = (ctx.frame.column(crate::schema::READ_ONLY))
+            .map_err(Error::polars("reading a column"))?
+            .bool()
+            .map_err(Error::polars("reading a column"))?
+            .iter()
+            .map(|v| v == Some(true))
+            .collect();
+        // Per (actor, action) of the writes: first time and least row.
+        let r = &ctx.per_row;
+        let mut firsts: HashMap<u64, (i64, u32), foldhash::fast::FixedState> = HashMap::default();
+        for (i, read) in read_only.iter().enumerate() {
+            if *read {
+                continue;
+            }
+            let (t, row) = (r.time[i], r.row[i]);
+            firsts
+                .entry((u64::from(r.actor[i]) << 32) | u64::from(r.action[i]))
+                .and_modify(|(first, least)| {
+                    *first = (*first).min(t);
+                    *least = (*least).min(row);
+                })
+                .or_insert((t, row));
         }
+        // Actors per action (a missing actor counts as one).
+        let mut doers = vec![0usize; ctx.combos.len()];
         let mut rows = Vec::new();
-        for i in 0..df.height() {
-            let (Some(id), Some(t), Some(r)) = (ids[i], ts[i], rs[i]) else {
+        let mut keyed: HashMap<u32, u32, foldhash::fast::FixedState> =
+            HashMap::with_capacity_and_hasher(firsts.len(), Default::default());
+        // Per actor id, when its learning ends (looked up once per actor, not per action).
+        let mut learned: HashMap<u32, Option<i64>, foldhash::fast::FixedState> = HashMap::default();
+        for (&k, &(t, row)) in &firsts {
+            let (id, action) = split_key(k);
+            if let Some(n) = doers.get_mut(action as usize) {
+                *n += 1;
+            }
+            keyed.insert(row, action);
+            if id == NO_ACTOR {
                 continue;
-            };
-            let Some(actor) = ctx.name(ACTOR, id as u32) else {
-                continue;
-            };
-            if ctx.learn_end(actor).is_some_and(|end| t >= end) {
-                rows.push(r as u32);
+            }
+            let end = *learned
+                .entry(id)
+                .or_insert_with(|| ctx.name(ACTOR, id).and_then(|a| ctx.learn_end(a)));
+            if end.is_some_and(|end| t >= end) {
+                rows.push(row);
             }
         }
         if rows.is_empty() {
             return Ok(Found::default());
         }
-        let events =
-            ctx.select(col(ROW).is_in(lit(Series::new("rows".into(), rows)).implode(false), true))?;
-        let keyed: HashMap<u32, u64> = (0..df.height())
-            .filter_map(|i| Some((rs[i]? as u32, keys[i]?)))
-            .collect();
+        let events = ctx.select_rows(&rows)?;
         let mut hits = Vec::new();
         for e in events {
             if !e.ok() || (e.read_only != Some(false) && !e.privileged) {
@@ -875,7 +856,7 @@ impl Rule for RareAction {
                 };
             let others = keyed
                 .get(&e.row)
-                .and_then(|k| doers.get(k))
+                .and_then(|k| doers.get(*k as usize))
                 .copied()
                 .unwrap_or(1)
                 .saturating_sub(1);

@@ -154,12 +154,13 @@ fn user_data_swap(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
     };
     let actors: HashSet<&str> = hits.iter().map(|h| h.ev.actor.as_str()).collect();
     let time = || col(TIME).to_physical();
-    let around = ctx.select(
-        ctx.actions(|c| aws(c, "ec2", &["StopInstances", "StartInstances"]))
-            .and(ctx.category(OUTCOME, |o| o == "success"))
+    let around = ctx.select_actions(
+        |c| aws(c, "ec2", &["StopInstances", "StartInstances"]),
+        &[ctx
+            .category(OUTCOME, |o| o == "success")
             .and(ctx.category(ACTOR, |a| actors.contains(a)))
             .and(time().gt_eq(lit(lo - HOUR)))
-            .and(time().lt_eq(lit(hi + HOUR))),
+            .and(time().lt_eq(lit(hi + HOUR)))],
     )?;
     let mut out = Vec::new();
     for (_, all) in by_actor(hits) {

@@ -12,9 +12,9 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::DAY;
-use super::event::{Ev, ROW, events, i64s, strings, u64s};
-pub(crate) use super::principal::PRINCIPAL;
+use super::event::{Ev, ROW, events, i64s, u32s};
 use super::principal::{ActorFacts, Principals};
+pub(crate) use super::principal::{NO_ID as NO_ACTOR, PRINCIPAL};
 use crate::config::{Config, Detect};
 use crate::load::classify::Classifier;
 use crate::net::Cidr;
@@ -23,7 +23,8 @@ use crate::schema::{
 };
 use crate::{Error, Result};
 
-/// The combined (provider, service, action) key column added to the frame ([`combo_key`]).
+/// The combined (provider, service, action) key column added to the frame: the provider's
+/// dictionary id << 48, the service's << 24, the action's (null ids as `NO_ID`).
 pub(crate) const KEY: &str = "__key";
 
 /// What every rule may read: the frame (with [`ROW`] and [`KEY`]), the configuration, the
@@ -41,6 +42,8 @@ pub struct Context<'a> {
     pub span: (i64, i64),
     /// Distinct (provider, service, action) of the frame, with their names.
     pub combos: Vec<Combo>,
+    /// Per entry of `combos`, the positions of its rows in `frame`.
+    action_rows: ActionRows,
     /// Per actor: first and last time, events, actor type.
     pub stats: HashMap<String, ActorStat>,
     /// Actors with successful privileged actions in the data.
@@ -48,12 +51,34 @@ pub struct Context<'a> {
     /// Whose habits each actor's events are ([`Principals`]); the frame's [`PRINCIPAL`]
     /// column numbers them per row.
     pub principals: Principals,
+    /// Per frame position, the integers the rules' own passes over every row read.
+    pub per_row: PerRow,
     /// Per categorical column, the name of each dictionary id (indexed by id: rules look
     /// names up millions of times).
     names: Vec<(&'static str, Vec<Option<String>>)>,
     automation: Vec<regex::Regex>,
     breakglass: Vec<regex::Regex>,
     trusted: Vec<Cidr>,
+}
+
+/// Per frame position of [`Context::frame`], the integers that passes over every row read
+/// (a plain loop over these costs less than a Polars expression and its masks).
+#[derive(Debug, Default)]
+pub struct PerRow {
+    /// The row in the frame the rules were given ([`ROW`]).
+    pub row: Vec<u32>,
+    /// Event time (µs; every row of the rules' frame has one).
+    pub time: Vec<i64>,
+    /// Actor dictionary id ([`NO_ACTOR`] for none).
+    pub actor: Vec<u32>,
+    /// Principal number ([`NO_ACTOR`] for none).
+    pub principal: Vec<u32>,
+    /// The action's index in [`Context::combos`].
+    pub action: Vec<u32>,
+    /// Whether the event succeeded (outcome `success`).
+    pub success: Vec<bool>,
+    /// Whether the event is privileged (null: not).
+    pub privileged: Vec<bool>,
 }
 
 /// What the data says about one actor.
@@ -91,7 +116,7 @@ pub fn is_system_actor(name: &str, kind: &str) -> bool {
 /// One distinct (provider, service, action) of the frame.
 #[derive(Debug, Clone)]
 pub struct Combo {
-    /// The combined physical key ([`combo_key`]).
+    /// The combined physical key (as in the [`KEY`] column).
     pub key: u64,
     /// Provider name.
     pub provider: String,
@@ -101,34 +126,69 @@ pub struct Combo {
     pub action: String,
 }
 
-const NO_ID: u64 = (1 << 24) - 1;
-
-/// The expression of the combined (provider, service, action) physical key.
-pub(crate) fn combo_key() -> Expr {
-    let id = |c: &str| {
-        col(c)
-            .to_physical()
-            .cast(DataType::UInt64)
-            .fill_null(lit(NO_ID))
-    };
-    id(PROVIDER) * lit(1u64 << 48) + id(SERVICE) * lit(1u64 << 24) + id(ACTION)
+/// The rows of each distinct action, by its index in [`Context::combos`]: a rule selecting
+/// a few actions reads their rows without testing every row of the frame.
+#[derive(Debug, Default)]
+struct ActionRows {
+    /// Where each action's rows start in `positions` (one more entry than actions).
+    starts: Vec<usize>,
+    /// Frame positions, grouped by action, in frame order within each.
+    positions: Vec<IdxSize>,
 }
 
+impl ActionRows {
+    /// Groups the rows by `action_of_row` (each row's action index, below `actions`).
+    fn new(action_of_row: &[u32], actions: usize) -> ActionRows {
+        let mut starts = vec![0usize; actions + 1];
+        for a in action_of_row {
+            starts[*a as usize + 1] += 1;
+        }
+        for i in 1..starts.len() {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut positions = vec![0 as IdxSize; action_of_row.len()];
+        for (row, a) in action_of_row.iter().enumerate() {
+            let slot = &mut next[*a as usize];
+            positions[*slot] = row as IdxSize;
+            *slot += 1;
+        }
+        ActionRows { starts, positions }
+    }
+
+    /// The positions of the rows of these actions, in frame order.
+    fn of(&self, actions: &[usize]) -> Vec<IdxSize> {
+        let mut rows: Vec<IdxSize> = Vec::new();
+        for a in actions {
+            if let (Some(from), Some(to)) = (self.starts.get(*a), self.starts.get(a + 1)) {
+                rows.extend_from_slice(&self.positions[*from..*to]);
+            }
+        }
+        rows.sort_unstable();
+        rows
+    }
+}
+
+const NO_ID: u64 = (1 << 24) - 1;
+
 impl<'a> Context<'a> {
-    /// Prepares a frame for the rules.
+    /// Prepares a frame for the rules: one pass over the dictionary ids of the actor and
+    /// action columns (integers in plain vectors) gives the actions, the actor statistics
+    /// and the rows of each action; the frame's own columns are shared, not copied.
     pub fn new(frame: &DataFrame, config: &'a Config) -> Result<Context<'a>> {
         let detect = &config.detect;
-        let frame = frame
+        let mut frame = frame
             .with_row_index(ROW.into(), None)
             .map_err(Error::polars("adding the row index"))?;
-        let null_times = frame_has_null_times(&frame)?;
-        let mut lazy = frame.lazy().with_column(combo_key().alias(KEY));
-        if null_times {
-            lazy = lazy.filter(col(TIME).is_not_null());
+        if frame_has_null_times(&frame)? {
+            let timed = frame
+                .column(TIME)
+                .map_err(Error::polars("reading times"))?
+                .is_not_null();
+            frame = frame
+                .filter(&timed)
+                .map_err(Error::polars("preparing the frame"))?;
         }
-        let frame = lazy
-            .collect()
-            .map_err(Error::polars("preparing the frame"))?;
         let mut names = Vec::new();
         for column in crate::schema::CATEGORICAL_COLUMNS {
             let mut by_id: Vec<Option<String>> = Vec::new();
@@ -156,6 +216,8 @@ impl<'a> Context<'a> {
             destructive,
             span,
             combos: Vec::new(),
+            action_rows: ActionRows::default(),
+            per_row: PerRow::default(),
             privileged_actors: HashSet::new(),
             principals: Principals::default(),
             stats: HashMap::new(),
@@ -168,28 +230,11 @@ impl<'a> Context<'a> {
                 .filter_map(|c| Cidr::parse(c))
                 .collect(),
         };
-        ctx.combos = ctx.distinct_combos()?;
-        let success = ctx.category(OUTCOME, |o| o == "success");
-        let actors = ctx
-            .frame
-            .clone()
-            .lazy()
-            .filter(
-                col(PRIVILEGED)
-                    .eq(lit(true))
-                    .fill_null(lit(false))
-                    .and(success),
-            )
-            .group_by([col(ACTOR).to_physical().alias(ACTOR)])
-            .agg([len().alias("n")])
-            .collect()
-            .map_err(Error::polars("privileged actors"))?;
-        ctx.privileged_actors = u64s(&actors, ACTOR)?
-            .into_iter()
-            .flatten()
-            .filter_map(|id| ctx.name(ACTOR, id as u32).map(str::to_string))
-            .collect();
-        ctx.stats = ctx.actor_stats()?;
+        let keys = ctx.index_actions()?;
+        ctx.frame
+            .with_column(Column::new(KEY.into(), keys))
+            .map_err(Error::polars("keying the actions"))?;
+        ctx.actor_stats()?;
         let actors = (ctx.stats.iter())
             .map(|(name, s)| ActorFacts {
                 name,
@@ -199,84 +244,139 @@ impl<'a> Context<'a> {
             })
             .collect();
         ctx.principals = Principals::new(actors, |id| ctx.name(IDENTITY, id));
-        let column = ctx.principals.column(&ctx.frame)?;
+        ctx.per_row.principal = ctx.principals.numbers(&ctx.per_row.actor);
+        let column: UInt32Chunked = (ctx.per_row.principal.iter())
+            .map(|p| (*p != NO_ACTOR).then_some(*p))
+            .collect();
         ctx.frame
-            .with_column(column)
+            .with_column(column.with_name(PRINCIPAL.into()).into_column())
             .map_err(Error::polars("numbering the principals"))?;
         Ok(ctx)
     }
 
-    fn actor_stats(&self) -> Result<HashMap<String, ActorStat>> {
-        let df = self
-            .frame
-            .clone()
-            .lazy()
-            .group_by([col(ACTOR).to_physical().alias(ACTOR)])
-            .agg([
-                col(TIME).min().alias("first"),
-                col(TIME).max().alias("last"),
-                len().alias("n"),
-                col(IDENTITY).to_physical().first().alias(IDENTITY),
-                col(ACTOR_TYPE)
-                    .first()
-                    .cast(DataType::String)
-                    .alias(ACTOR_TYPE),
-            ])
-            .collect()
-            .map_err(Error::polars("actor statistics"))?;
-        let ids = u64s(&df, ACTOR)?;
-        let (first, last, n) = (i64s(&df, "first")?, i64s(&df, "last")?, u64s(&df, "n")?);
-        let kinds = strings(&df, ACTOR_TYPE)?;
-        let identities = u64s(&df, IDENTITY)?;
-        let mut out = HashMap::new();
-        for i in 0..df.height() {
-            let Some(name) = ids[i].and_then(|id| self.name(ACTOR, id as u32)) else {
-                continue;
-            };
-            out.insert(
-                name.to_string(),
-                ActorStat {
-                    id: ids[i].unwrap_or(0) as u32,
-                    identity: identities[i].map(|id| id as u32),
-                    first: first[i].unwrap_or(0),
-                    last: last[i].unwrap_or(0),
-                    events: n[i].unwrap_or(0),
-                    non_human: matches!(kinds[i].as_str(), "service" | "system"),
-                    system: is_system_actor(name, &kinds[i]),
-                },
-            );
+    /// Fills [`Context::combos`] and [`Context::action_rows`] and returns each row's
+    /// [`KEY`].
+    fn index_actions(&mut self) -> Result<Vec<u64>> {
+        let (providers, services, actions) = (
+            u32s(&self.frame, PROVIDER)?,
+            u32s(&self.frame, SERVICE)?,
+            u32s(&self.frame, ACTION)?,
+        );
+        let id = |v: Option<u32>| v.map_or(NO_ID, u64::from);
+        let keys: Vec<u64> = (providers.iter().zip(&services).zip(&actions))
+            .map(|((p, s), a)| (id(*p) << 48) + (id(*s) << 24) + id(*a))
+            .collect();
+        let mut number: HashMap<u64, u32, foldhash::fast::FixedState> = HashMap::default();
+        let mut combo_of_row = Vec::with_capacity(keys.len());
+        for key in &keys {
+            let next = number.len() as u32;
+            combo_of_row.push(*number.entry(*key).or_insert(next));
         }
-        Ok(out)
-    }
-
-    /// An actor's first event time.
-    pub fn actor_first(&self, actor: &str) -> Option<i64> {
-        self.stats.get(actor).map(|s| s.first)
-    }
-
-    fn distinct_combos(&self) -> Result<Vec<Combo>> {
-        let grouped = self
-            .frame
-            .clone()
-            .lazy()
-            .group_by([col(KEY).alias("key")])
-            .agg([len().alias("n")])
-            .collect()
-            .map_err(Error::polars("distinct actions"))?;
-        let keys = u64s(&grouped, "key")?;
+        let mut combos = vec![0u64; number.len()];
+        for (key, n) in &number {
+            combos[*n as usize] = *key;
+        }
         let name = |column: &'static str, id: u64| -> String {
             self.name(column, id as u32).unwrap_or_default().to_string()
         };
-        Ok(keys
+        self.combos = combos
             .into_iter()
-            .flatten()
             .map(|key| Combo {
                 key,
                 provider: name(PROVIDER, key >> 48),
                 service: name(SERVICE, (key >> 24) & NO_ID),
                 action: name(ACTION, key & NO_ID),
             })
-            .collect())
+            .collect();
+        self.action_rows = ActionRows::new(&combo_of_row, self.combos.len());
+        self.per_row.action = combo_of_row;
+        Ok(keys)
+    }
+
+    /// Fills [`Context::stats`] and [`Context::privileged_actors`] in one pass over the
+    /// rows (first identity and type of each actor in frame order).
+    fn actor_stats(&mut self) -> Result<()> {
+        let actors = u32s(&self.frame, ACTOR)?;
+        let (identities, kinds) = (u32s(&self.frame, IDENTITY)?, u32s(&self.frame, ACTOR_TYPE)?);
+        let outcomes = u32s(&self.frame, OUTCOME)?;
+        let times = i64s(&self.frame, TIME)?;
+        let rows = u32s(&self.frame, ROW)?;
+        let privileged_rows: Vec<bool> = (self.frame.column(PRIVILEGED))
+            .map_err(Error::polars("reading a column"))?
+            .bool()
+            .map_err(Error::polars("reading a column"))?
+            .iter()
+            .map(|p| p == Some(true))
+            .collect();
+        let success: HashSet<u32> = self
+            .category_ids(OUTCOME, |o| o == "success")
+            .into_iter()
+            .collect();
+        // Per actor dictionary id: (first, last, events, identity, type) of its rows.
+        type Acc = (i64, i64, u64, Option<u32>, Option<u32>);
+        let mut acc: Vec<Option<Acc>> = Vec::new();
+        let mut privileged_ids = HashSet::new();
+        let mut succeeded = Vec::with_capacity(actors.len());
+        for (i, (actor, time)) in actors.iter().zip(&times).enumerate() {
+            let ok = outcomes[i].is_some_and(|o| success.contains(&o));
+            succeeded.push(ok);
+            let Some(actor) = *actor else {
+                continue;
+            };
+            let a = actor as usize;
+            if acc.len() <= a {
+                acc.resize(a + 1, None);
+            }
+            let t = time.unwrap_or(0);
+            match &mut acc[a] {
+                Some((first, last, n, _, _)) => {
+                    *first = (*first).min(t);
+                    *last = (*last).max(t);
+                    *n += 1;
+                }
+                slot => *slot = Some((t, t, 1, identities[i], kinds[i])),
+            }
+            if privileged_rows[i] && ok {
+                privileged_ids.insert(actor);
+            }
+        }
+        let mut stats = HashMap::new();
+        for (id, acc) in acc.into_iter().enumerate() {
+            let (Some((first, last, events, identity, kind)), Some(name)) =
+                (acc, self.name(ACTOR, id as u32))
+            else {
+                continue;
+            };
+            let kind = kind.and_then(|k| self.name(ACTOR_TYPE, k)).unwrap_or("");
+            stats.insert(
+                name.to_string(),
+                ActorStat {
+                    id: id as u32,
+                    identity,
+                    first,
+                    last,
+                    events,
+                    non_human: matches!(kind, "service" | "system"),
+                    system: is_system_actor(name, kind),
+                },
+            );
+        }
+        self.privileged_actors = (privileged_ids.into_iter())
+            .filter_map(|id| self.name(ACTOR, id).map(str::to_string))
+            .collect();
+        self.stats = stats;
+        let per_row = &mut self.per_row;
+        per_row.row = rows.into_iter().map(|r| r.unwrap_or(0)).collect();
+        per_row.time = times.into_iter().map(|t| t.unwrap_or(0)).collect();
+        per_row.actor = actors.into_iter().map(|a| a.unwrap_or(NO_ACTOR)).collect();
+        per_row.success = succeeded;
+        per_row.privileged = privileged_rows;
+        Ok(())
+    }
+
+    /// An actor's first event time.
+    pub fn actor_first(&self, actor: &str) -> Option<i64> {
+        self.stats.get(actor).map(|s| s.first)
     }
 
     /// The dictionary name of a physical id of a categorical column.
@@ -302,8 +402,12 @@ impl<'a> Context<'a> {
 
     /// Rows whose categorical `column` holds a value passing `accept`.
     pub fn category(&self, column: &'static str, accept: impl Fn(&str) -> bool) -> Expr {
-        let ids: Vec<u32> = self
-            .names
+        crate::schema::has_category_id(column, self.category_ids(column, accept))
+    }
+
+    /// The dictionary ids of categorical `column` whose value passes `accept`.
+    pub fn category_ids(&self, column: &'static str, accept: impl Fn(&str) -> bool) -> Vec<u32> {
+        self.names
             .iter()
             .find(|(c, _)| *c == column)
             .map(|(_, by_id)| {
@@ -312,34 +416,94 @@ impl<'a> Context<'a> {
                     .map(|(id, _)| id as u32)
                     .collect()
             })
-            .unwrap_or_default();
-        crate::schema::has_category_id(column, ids)
+            .unwrap_or_default()
     }
 
     /// The selected rows as events, in time order.
     pub fn select(&self, predicate: Expr) -> Result<Vec<Ev>> {
-        self.select_then(predicate, None)
-    }
-
-    /// [`Context::select`], then `then` over the selected rows only: for a test dearer
-    /// than the selection (a text search in `details`) or one that drops most of what it
-    /// selected before the events are read into [`Ev`]s.
-    pub fn select_then(&self, predicate: Expr, then: Option<Expr>) -> Result<Vec<Ev>> {
-        let mut df = self
+        let df = self
             .frame
             .clone()
             .lazy()
             .filter(predicate)
             .collect()
             .map_err(Error::polars("selecting events"))?;
-        if let Some(then) = then {
+        self.events(&df)
+    }
+
+    /// The events of these rows ([`ROW`] numbers, any order), in time order: read by
+    /// position, without a pass over the frame.
+    pub fn select_rows(&self, rows: &[u32]) -> Result<Vec<Ev>> {
+        let mut positions: Vec<IdxSize> =
+            rows.iter().filter_map(|r| self.position_of(*r)).collect();
+        positions.sort_unstable();
+        positions.dedup();
+        self.select_positions(positions)
+    }
+
+    /// The events at these positions of [`Context::frame`] (ascending), in time order.
+    pub(crate) fn select_positions(&self, positions: Vec<IdxSize>) -> Result<Vec<Ev>> {
+        let df = self
+            .frame
+            .take(&IdxCa::from_vec(PlSmallStr::EMPTY, positions))
+            .map_err(Error::polars("selecting events"))?;
+        self.events(&df)
+    }
+
+    /// The position in [`Context::frame`] of a [`ROW`] number (rows without a time are
+    /// not in it).
+    pub fn position_of(&self, row: u32) -> Option<IdxSize> {
+        let rows = &self.per_row.row;
+        let at = match rows.get(row as usize) {
+            // Without dropped rows, positions are the row numbers.
+            Some(r) if *r == row => row as usize,
+            _ => rows.binary_search(&row).ok()?,
+        };
+        Some(at as IdxSize)
+    }
+
+    /// The rows of `df` (a selection of [`Context::frame`]) as events, in time order.
+    pub(crate) fn events(&self, df: &DataFrame) -> Result<Vec<Ev>> {
+        events(df, |column, id| self.name(column, id))
+    }
+
+    /// The rows of the actions passing `accept` (all columns), then of those the rows
+    /// passing each of `then` in turn: only the actions' rows are read, never a whole-frame
+    /// mask, unless the actions cover most of the frame.
+    pub fn action_frame(
+        &self,
+        accept: impl Fn(&Combo) -> bool,
+        then: &[Expr],
+    ) -> Result<DataFrame> {
+        let accepted: Vec<usize> = (self.combos.iter().enumerate())
+            .filter(|(_, c)| accept(c))
+            .map(|(i, _)| i)
+            .collect();
+        let mut df = if accepted.len() == self.combos.len() {
+            self.frame.clone()
+        } else {
+            let rows = self.action_rows.of(&accepted);
+            self.frame
+                .take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))
+                .map_err(Error::polars("selecting events"))?
+        };
+        for then in then {
             df = df
                 .lazy()
-                .filter(then)
+                .filter(then.clone())
                 .collect()
                 .map_err(Error::polars("selecting events"))?;
         }
-        events(&df)
+        Ok(df)
+    }
+
+    /// [`Context::action_frame`] as events, in time order.
+    pub fn select_actions(
+        &self,
+        accept: impl Fn(&Combo) -> bool,
+        then: &[Expr],
+    ) -> Result<Vec<Ev>> {
+        self.events(&self.action_frame(accept, then)?)
     }
 
     /// Whether an actor is configured as automation.

@@ -142,12 +142,12 @@ impl Rule for SecretHygiene {
     }
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
-        let credentials = ctx.select(
-            ctx.actions(|c| {
+        let credentials = ctx.select_actions(
+            |c| {
                 matches!(c.provider.as_str(), "aws" | "entra")
                     && credential_change(&c.provider, &c.action).is_some()
-            })
-            .and(ctx.category(OUTCOME, |o| o == "success")),
+            },
+            &[ctx.category(OUTCOME, |o| o == "success")],
         )?;
         let mut out = broken_rotation(ctx, &credentials)?;
         out.extend(not_retired(ctx, &credentials)?);
@@ -162,9 +162,9 @@ impl Rule for SecretHygiene {
 /// had not managed the app before.
 fn broken_rotation(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec<Finding>> {
     let t = &ctx.config.thresholds;
-    let failed = ctx.select(
-        ctx.actions(|c| c.provider == "entra" && c.action.starts_with("Sign-in (service"))
-            .and(ctx.category(ERROR, |e| SECRET_ERRORS.iter().any(|c| e.starts_with(c)))),
+    let failed = ctx.select_actions(
+        |c| c.provider == "entra" && c.action.starts_with("Sign-in (service"),
+        &[ctx.category(ERROR, |e| SECRET_ERRORS.iter().any(|c| e.starts_with(c)))],
     )?;
     let mut by_sp: HashMap<&str, Vec<&Ev>> = HashMap::new();
     for e in &failed {
@@ -510,8 +510,7 @@ fn new_key_from_new_address(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec
         return Ok(Vec::new());
     }
     let rows: Vec<u32> = session_by_row.keys().copied().collect();
-    let uses =
-        ctx.select(col(ROW).is_in(lit(Series::new("rows".into(), rows)).implode(false), true))?;
+    let uses = ctx.select_rows(&rows)?;
     let creators: HashSet<&str> = own.iter().map(|(e, _)| e.actor.as_str()).collect();
     let seen = ctx
         .frame

@@ -170,6 +170,19 @@ pub(crate) fn i64s(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
     Ok(ca.iter().collect())
 }
 
+/// A column as optional `u32`s (dictionary ids of a categorical column).
+pub(crate) fn u32s(df: &DataFrame, name: &str) -> Result<Vec<Option<u32>>> {
+    let series = df
+        .column(name)
+        .map_err(Error::polars("reading a column"))?
+        .as_materialized_series()
+        .to_physical_repr()
+        .cast(&DataType::UInt32)
+        .map_err(Error::polars("reading a column"))?;
+    let ca = series.u32().map_err(Error::polars("reading a column"))?;
+    Ok(ca.iter().collect())
+}
+
 /// A column as optional `u64`s (physical ids, counts).
 pub(crate) fn u64s(df: &DataFrame, name: &str) -> Result<Vec<Option<u64>>> {
     let series = df
@@ -183,11 +196,27 @@ pub(crate) fn u64s(df: &DataFrame, name: &str) -> Result<Vec<Option<u64>>> {
     Ok(ca.iter().collect())
 }
 
-/// The rows of a selection as events, in time order.
-pub(crate) fn events(df: &DataFrame) -> Result<Vec<Ev>> {
+/// The rows of a selection as events, in time order; `name` names the dictionary ids of
+/// the categorical columns (cheaper than Polars casting them to text).
+pub(crate) fn events<'n>(
+    df: &DataFrame,
+    name: impl Fn(&'static str, u32) -> Option<&'n str>,
+) -> Result<Vec<Ev>> {
     let rows = u64s(df, ROW)?;
     let times = i64s(df, TIME)?;
-    let text = |name| strings(df, name);
+    let text = |column: &'static str| -> Result<Vec<String>> {
+        if !crate::schema::is_categorical(column) {
+            return strings(df, column);
+        }
+        Ok(u32s(df, column)?
+            .into_iter()
+            .map(|id| {
+                id.and_then(|id| name(column, id))
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect())
+    };
     let (provider, log_type, event_id, actor, actor_type) = (
         text(PROVIDER)?,
         text(LOG_TYPE)?,

@@ -175,9 +175,7 @@ fn k8s_kind(action: &str) -> Option<(bool, &'static str)> {
 
 /// The access changes of the data (successful grant and end events), in time order.
 pub fn changes(ctx: &Context<'_>) -> Result<Vec<Change>> {
-    let predicate = ctx
-        .actions(is_change)
-        .and(ctx.category(OUTCOME, |o| o == "success"));
+    let success = ctx.category(OUTCOME, |o| o == "success");
     let managed = ctx
         .config
         .jit
@@ -187,7 +185,7 @@ pub fn changes(ctx: &Context<'_>) -> Result<Vec<Change>> {
         .collect::<Result<Vec<_>>>()?;
     let is_managed = |name: &str| managed.iter().any(|r| r.is_match(name));
     let mut out = Vec::new();
-    for ev in ctx.select(predicate)? {
+    for ev in ctx.select_actions(is_change, &[success])? {
         read(ev, &is_managed, &mut out);
     }
     Ok(out)

@@ -10,11 +10,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use polars::prelude::*;
 
-use super::context::{Context, PRINCIPAL, glob_regex};
-use super::event::{Ev, ROW, i64s, short_actor, u64s};
+use super::context::{Context, NO_ACTOR, PRINCIPAL, glob_regex};
+use super::event::{Ev, short_actor, u32s, u64s};
 use super::geo::{COUNTRY_ZONES, country_name};
 use super::{DAY, HOUR, MINUTE, minutes};
-use crate::schema::{ACTOR, COUNTRY, SRC_IP, TIME, USER_AGENT};
+use crate::schema::{ACTOR, COUNTRY, SRC_IP, USER_AGENT};
 use crate::{Error, Result, config};
 
 /// An actor's time zone and fallback working hours.
@@ -86,7 +86,7 @@ pub struct FirstSeen {
     numbers: [HashMap<String, u32>; 3],
     /// Per dimension and value number: distinct actors that used it.
     actors: [Vec<usize>; 3],
-    /// Per dimension: ([`pair_key`] of actor id and value number, first time, its row),
+    /// Per dimension: ([`pair_of`] actor id and value number, first time, its row),
     /// sorted by key, one entry per key.
     firsts: [Vec<(u64, i64, u32)>; 3],
 }
@@ -149,39 +149,39 @@ pub fn learn(ctx: &Context<'_>) -> Result<Baselines> {
     Ok(b)
 }
 
-/// Per principal and UTC hour, events and first/last time: one group-by over the events of
+/// Per principal and UTC hour, events and first/last time: one pass over the events of
 /// the principals with privileged actions (the only ones the working-hours rule judges),
 /// all their actors' events included.
 fn activity(ctx: &Context<'_>) -> Result<Activity> {
-    let judged: HashSet<u32> = (ctx.privileged_actors.iter())
-        .filter_map(|a| ctx.principals.of(a))
-        .collect();
-    let judged = ctx.category(ACTOR, |a| {
-        ctx.principals.of(a).is_some_and(|p| judged.contains(&p))
-    });
-    let df = ctx
-        .frame
-        .clone()
-        .lazy()
-        .filter(judged)
-        .group_by([
-            pair_key(col(PRINCIPAL), col(TIME).to_physical().floor_div(lit(HOUR))).alias("k"),
-        ])
-        .agg([
-            len().alias("n"),
-            col(TIME).min().alias("lo"),
-            col(TIME).max().alias("hi"),
-        ])
-        .collect()
-        .map_err(Error::polars("activity per actor and hour"))?;
-    let (keys, ns) = (u64s(&df, "k")?, u64s(&df, "n")?);
-    let (lo, hi) = (i64s(&df, "lo")?, i64s(&df, "hi")?);
-    let mut out: Activity = HashMap::new();
-    for i in 0..df.height() {
-        if let (Some(k), Some(n), Some(lo), Some(hi)) = (keys[i], ns[i], lo[i], hi[i]) {
-            let (id, h) = split_key(k);
-            out.entry(id).or_default().push((i64::from(h), n, lo, hi));
+    let mut judged = Vec::new();
+    for number in (ctx.privileged_actors.iter()).filter_map(|a| ctx.principals.of(a)) {
+        let n = number as usize;
+        if judged.len() <= n {
+            judged.resize(n + 1, false);
         }
+        judged[n] = true;
+    }
+    let rows = &ctx.per_row;
+    // Per (principal, hour) [`pair_of`]: events, first and last time.
+    let mut hours: HashMap<u64, (u64, i64, i64), foldhash::fast::FixedState> = HashMap::default();
+    for (p, t) in rows.principal.iter().zip(&rows.time) {
+        if !judged.get(*p as usize).copied().unwrap_or(false) {
+            continue;
+        }
+        let (t, hour) = (*t, t.div_euclid(HOUR));
+        hours
+            .entry(pair_of(*p, hour))
+            .and_modify(|(n, lo, hi)| {
+                *n += 1;
+                *lo = (*lo).min(t);
+                *hi = (*hi).max(t);
+            })
+            .or_insert((1, t, t));
+    }
+    let mut out: Activity = HashMap::new();
+    for (k, (n, lo, hi)) in hours {
+        let (id, h) = split_key(k);
+        out.entry(id).or_default().push((i64::from(h), n, lo, hi));
     }
     for buckets in out.values_mut() {
         buckets.sort_unstable();
@@ -189,21 +189,19 @@ fn activity(ctx: &Context<'_>) -> Result<Activity> {
     Ok(out)
 }
 
+/// An id and a non-negative integer as one `u64` key (a negative integer as `u32::MAX`,
+/// as the group-by keys it replaced held it): grouping by one integer is fast.
+pub(super) fn pair_of(id: u32, value: i64) -> u64 {
+    let value = u64::try_from(value).unwrap_or(u64::from(u32::MAX));
+    (u64::from(id) << 32).wrapping_add(value)
+}
+
 /// The actor's physical id as a group-by key, named after its column.
 pub(super) fn actor_key() -> Expr {
     col(ACTOR).to_physical().alias(ACTOR)
 }
 
-/// Two non-negative integers (the first a physical id) as one `u64` group key: grouping
-/// by one integer is much faster than by two columns.
-pub(super) fn pair_key(id: Expr, value: Expr) -> Expr {
-    id.cast(DataType::UInt64) * lit(1u64 << 32)
-        + value
-            .cast(DataType::UInt64)
-            .fill_null(lit(u64::from(u32::MAX)))
-}
-
-/// The two integers of a [`pair_key`].
+/// The two integers of a [`pair_of`] key.
 pub(super) fn split_key(key: u64) -> (u32, u32) {
     ((key >> 32) as u32, (key & 0xffff_ffff) as u32)
 }
@@ -318,15 +316,14 @@ fn zones(
 
 /// Per principal number, the country most of its successful sign-ins came from.
 fn signin_countries(ctx: &Context<'_>) -> Result<HashMap<u32, String>> {
-    let scope = ctx
-        .actions(super::context::is_signin)
-        .and(ctx.category(crate::schema::OUTCOME, |o| o == "success"))
-        .and(col(COUNTRY).is_not_null());
     let df = ctx
-        .frame
-        .clone()
+        .action_frame(
+            super::context::is_signin,
+            &[ctx
+                .category(crate::schema::OUTCOME, |o| o == "success")
+                .and(col(COUNTRY).is_not_null())],
+        )?
         .lazy()
-        .filter(scope)
         .group_by([col(PRINCIPAL), col(COUNTRY).to_physical().alias("l")])
         .agg([len().alias("n")])
         .collect()
@@ -692,28 +689,35 @@ fn normalize(dim: &str, value: &str) -> Option<String> {
 
 fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
     let mut newest: HashMap<u32, i64> = HashMap::new();
+    let rows = &ctx.per_row;
     for (column, dim) in DIMENSIONS {
-        let df = ctx
-            .frame
-            .clone()
-            .lazy()
-            .filter(col(column).is_not_null())
-            .group_by([pair_key(col(ACTOR).to_physical(), col(column).to_physical()).alias("k")])
-            .agg([col(TIME).min().alias("t"), col(ROW).min().alias("r")])
-            .collect()
-            .map_err(Error::polars("first-seen sources"))?;
-        let (keys, ts, rs) = (u64s(&df, "k")?, i64s(&df, "t")?, u64s(&df, "r")?);
+        let raw = u32s(&ctx.frame, column)?;
+        // Per (actor, raw value) key: first time and least row.
+        let mut groups: HashMap<u64, (i64, u32), foldhash::fast::FixedState> = HashMap::default();
+        for (i, v) in raw.iter().enumerate() {
+            let (Some(v), actor) = (*v, rows.actor[i]) else {
+                continue;
+            };
+            if actor == NO_ACTOR {
+                continue;
+            }
+            let (t, r) = (rows.time[i], rows.row[i]);
+            groups
+                .entry((u64::from(actor) << 32) | u64::from(v))
+                .and_modify(|(first, least)| {
+                    *first = (*first).min(t);
+                    *least = (*least).min(r);
+                })
+                .or_insert((t, r));
+        }
         // Many raw values make one normalized value (addresses of a network): the earliest
         // per actor and normalized value is found on integers, and only those are named.
         // Per raw dictionary id: not yet normalized, or its normalized value's number.
         let mut norm: Vec<Option<Option<u32>>> = Vec::new();
         let mut values: Vec<String> = Vec::new();
         let mut index: HashMap<String, u32> = HashMap::new();
-        let mut firsts: Vec<(u64, i64, u32)> = Vec::with_capacity(df.height());
-        for i in 0..df.height() {
-            let (Some(k), Some(t), Some(r)) = (keys[i], ts[i], rs[i]) else {
-                continue;
-            };
+        let mut firsts: Vec<(u64, i64, u32)> = Vec::with_capacity(groups.len());
+        for (k, (t, r)) in groups {
             let (id, v) = split_key(k);
             if norm.len() <= v as usize {
                 norm.resize(v as usize + 1, None);
@@ -731,7 +735,7 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
                 }))
             });
             if let Some(value) = value {
-                firsts.push(((u64::from(id) << 32) | u64::from(value), t, r as u32));
+                firsts.push(((u64::from(id) << 32) | u64::from(value), t, r));
             }
         }
         // The earliest (time, row) per (actor, value) first, then one entry per key.

@@ -25,7 +25,7 @@ use polars::prelude::*;
 
 use super::context::Context;
 use super::derived::Derived;
-use super::event::{Ev, ROW, i64s, u64s};
+use super::event::{Ev, ROW, i64s, u32s, u64s};
 use super::finding::{Finding, Severity, finding, when_utc};
 use super::resources::tampering_action;
 use super::{DAY, Found, HOUR, MINUTE, Rule, RuleInfo, Stage};
@@ -159,28 +159,28 @@ struct Silence {
 
 fn silences(ctx: &Context<'_>, odd: Vec<u32>) -> Result<Vec<Finding>> {
     let cfg = &ctx.config.integrity;
-    let mut lazy = ctx.frame.clone().lazy();
-    if !odd.is_empty() {
-        lazy = lazy.filter(
-            col(ROW)
-                .cast(DataType::UInt32)
-                .is_in(lit(Series::new("rows".into(), odd)).implode(false), false)
-                .not(),
-        );
-    }
-    // Bucketed in one pass over two integer columns (a two-key group-by over every row cost
-    // four times as much): rows come in time order, so a stream's buckets arrive in order and
-    // only out-of-order rows need the merge below.
-    let df = lazy
-        .select([stream_key().alias("k"), t().alias("t")])
-        .collect()
-        .map_err(Error::polars("counting streams"))?;
-    let (keys, times) = (u64s(&df, "k")?, i64s(&df, "t")?);
+    let odd: HashSet<u32> = odd.into_iter().collect();
+    // Bucketed in one pass over the dictionary ids and times (a two-key group-by over every
+    // row cost four times as much): rows come in time order, so a stream's buckets arrive in
+    // order and only out-of-order rows need the merge below.
+    let (providers, accounts, log_types) = (
+        u32s(&ctx.frame, PROVIDER)?,
+        u32s(&ctx.frame, ACCOUNT)?,
+        u32s(&ctx.frame, LOG_TYPE)?,
+    );
+    let id = |v: Option<u32>| v.map_or(NONE, u64::from);
+    let r = &ctx.per_row;
+    let keyed = (0..r.time.len())
+        .filter(|i| odd.is_empty() || !odd.contains(&r.row[*i]))
+        .map(|i| {
+            let key = (id(providers[i]) << 48) + (id(accounts[i]) << 24) + id(log_types[i]);
+            (Some(key), Some(r.time[i]))
+        });
     // Stream keys are packed dictionary ids, few and distinct: no need for SipHash per row.
     let mut streams: HashMap<u64, Vec<Bucket>, BuildHasherDefault<IdentityHasher>> =
         HashMap::default();
     let mut sorted = true;
-    for (k, t) in keys.into_iter().zip(times) {
+    for (k, t) in keyed {
         let (Some(k), Some(t)) = (k, t) else {
             continue;
         };
@@ -370,11 +370,7 @@ fn word_silences(ctx: &Context<'_>, found: Vec<Silence>) -> Result<Vec<Finding>>
             .reduce(Expr::or)
             .unwrap_or(lit(false))
     };
-    let tampering = ctx.select(
-        ctx.actions(tampering_action)
-            .and(success(ctx))
-            .and(windows(DAY, 0)),
-    )?;
+    let tampering = ctx.select_actions(tampering_action, &[success(ctx).and(windows(DAY, 0))])?;
     let privileged = ctx.select(
         col(PRIVILEGED)
             .eq(lit(true))
@@ -704,10 +700,7 @@ fn clock(ctx: &Context<'_>) -> Result<(Vec<Finding>, Vec<u32>)> {
         return Ok((out, odd));
     }
     let wanted: Vec<u32> = late_rows.iter().map(|r| r.0).collect();
-    let late = ctx.select(col(ROW).cast(DataType::UInt32).is_in(
-        lit(Series::new("rows".into(), wanted)).implode(false),
-        false,
-    ))?;
+    let late = ctx.select_rows(&wanted)?;
     let mut by_file: HashMap<i64, Vec<&Ev>> = HashMap::new();
     for e in &late {
         if let Some((_, _, rest_end)) = late_rows.iter().find(|r| r.0 == e.row) {

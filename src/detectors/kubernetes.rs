@@ -436,19 +436,19 @@ pub(super) fn secret_read_bursts(ctx: &Context<'_>, mut hits: Vec<Hit>) -> Resul
         th.secret_names.max(2) as usize,
         minutes(th.secret_minutes.max(1)),
     );
-    let reads = ctx
-        .actions(|c| {
+    let reads = ctx.action_frame(
+        |c| {
             (c.provider == "kubernetes" && c.action == "get secrets")
                 || (c.provider == "gcp" && c.action == "io.k8s.core.v1.secrets.get")
-        })
-        .and(ctx.category(OUTCOME, |o| o == "success"))
+        },
         // Controllers read secrets all day and are never judged: left out before counting.
-        .and(ctx.category(ACTOR, |a| !secret_reader_exempt(a)));
-    let buckets = ctx
-        .frame
+        &[ctx
+            .category(OUTCOME, |o| o == "success")
+            .and(ctx.category(ACTOR, |a| !secret_reader_exempt(a)))],
+    )?;
+    let buckets = reads
         .clone()
         .lazy()
-        .filter(reads.clone())
         .group_by([
             col(ACTOR).to_physical().alias("a"),
             col(TIME).to_physical().floor_div(lit(window)).alias("b"),
@@ -477,10 +477,16 @@ pub(super) fn secret_read_bursts(ctx: &Context<'_>, mut hits: Vec<Hit>) -> Resul
     if candidates.is_empty() {
         return Ok(hits);
     }
-    let events = ctx.select(reads.and(col(ACTOR).to_physical().is_in(
-        lit(Series::new("actors".into(), candidates)).implode(false),
-        false,
-    )))?;
+    let events = ctx.events(
+        &reads
+            .lazy()
+            .filter(col(ACTOR).to_physical().is_in(
+                lit(Series::new("actors".into(), candidates)).implode(false),
+                false,
+            ))
+            .collect()
+            .map_err(Error::polars("secret reads"))?,
+    )?;
     let mut by_actor: HashMap<&str, Vec<&Ev>> = HashMap::new();
     for e in &events {
         by_actor.entry(&e.actor).or_default().push(e);

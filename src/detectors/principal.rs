@@ -14,16 +14,12 @@
 
 use std::collections::HashMap;
 
-use polars::prelude::*;
-
-use crate::schema::ACTOR;
-use crate::{Error, Result};
-
 /// The per-row principal number column added to the rules' frame.
 pub(crate) const PRINCIPAL: &str = "__principal";
 
-/// Number of no principal (an actor missing from the frame, a null actor).
-const NONE: u32 = u32::MAX;
+/// Number of no principal (an actor missing from the frame, a null actor), and the actor
+/// id of a null actor.
+pub(crate) const NO_ID: u32 = u32::MAX;
 
 /// What numbering an actor's principal needs to know of it.
 pub(super) struct ActorFacts<'a> {
@@ -40,7 +36,7 @@ pub(super) struct ActorFacts<'a> {
 /// The principals of a frame's actors, numbered.
 #[derive(Debug, Default)]
 pub struct Principals {
-    /// Per actor dictionary id: its principal's number ([`NONE`] when not in the frame).
+    /// Per actor dictionary id: its principal's number ([`NO_ID`] when not in the frame).
     by_actor_id: Vec<u32>,
     /// Per actor name: its principal's number.
     by_actor: HashMap<String, u32>,
@@ -76,7 +72,7 @@ impl Principals {
             p.actors[number as usize] += 1;
             let id = stat.id as usize;
             if p.by_actor_id.len() <= id {
-                p.by_actor_id.resize(id + 1, NONE);
+                p.by_actor_id.resize(id + 1, NO_ID);
             }
             p.by_actor_id[id] = number;
             p.by_actor.insert(actor.to_string(), number);
@@ -84,25 +80,13 @@ impl Principals {
         p
     }
 
-    /// The per-row principal numbers of `frame` (null where the actor is), as the
-    /// [`PRINCIPAL`] column.
-    pub(super) fn column(&self, frame: &DataFrame) -> Result<Column> {
-        let actors = frame
-            .column(ACTOR)
-            .map_err(Error::polars("reading actors"))?
-            .as_materialized_series()
-            .to_physical_repr()
-            .cast(&DataType::UInt32)
-            .map_err(Error::polars("reading actors"))?;
-        let actors = actors.u32().map_err(Error::polars("reading actors"))?;
-        let numbers: UInt32Chunked = actors
+    /// The principal number of each row's actor dictionary id ([`NO_ID`] where there is
+    /// no actor or it was not numbered).
+    pub(super) fn numbers(&self, actors: &[u32]) -> Vec<u32> {
+        actors
             .iter()
-            .map(|a| {
-                a.and_then(|a| self.by_actor_id.get(a as usize).copied())
-                    .filter(|n| *n != NONE)
-            })
-            .collect();
-        Ok(numbers.with_name(PRINCIPAL.into()).into_column())
+            .map(|a| self.by_actor_id.get(*a as usize).copied().unwrap_or(NO_ID))
+            .collect()
     }
 
     /// The principal number of an actor name.

@@ -101,12 +101,12 @@ fn short_trail_lifecycle(e: &Ev, ctx: &Context<'_>) -> Option<(Severity, String)
         .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_');
     let known = plain
         && ctx
-            .select(
-                ctx.actions(|c| aws(c, "cloudtrail", &["CreateTrail", "UpdateTrail"]))
-                    .and(details_match(&format!(
-                        r"(^| )s3BucketName={}( |$)",
-                        bucket.replace('.', r"\.")
-                    ))),
+            .select_actions(
+                |c| aws(c, "cloudtrail", &["CreateTrail", "UpdateTrail"]),
+                &[details_match(&format!(
+                    r"(^| )s3BucketName={}( |$)",
+                    bucket.replace('.', r"\.")
+                ))],
             )
             .is_ok_and(|trails| !trails.is_empty());
     let named = bucket.to_ascii_lowercase().contains("trail");

@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use super::context::{Context, is_signin};
+use super::context::{Combo, Context, is_signin};
 use super::derived::Derived;
 use super::event::Ev;
 use super::finding::{Severity, finding};
@@ -191,10 +191,11 @@ fn sprays<'e>(ctx: &Context<'_>, by_ip: &'e [&'e Ev]) -> Result<Vec<SprayRun<'e>
 
 /// Successful sign-ins from any of `sources`.
 fn successes_from(ctx: &Context<'_>, sources: &HashSet<&str>) -> Result<Vec<Ev>> {
-    ctx.select(
-        ctx.actions(is_signin)
-            .and(ctx.category(OUTCOME, |o| o == "success"))
-            .and(ctx.category(crate::schema::SRC_IP, |ip| sources.contains(ip))),
+    ctx.select_actions(
+        is_signin,
+        &[ctx
+            .category(OUTCOME, |o| o == "success")
+            .and(ctx.category(crate::schema::SRC_IP, |ip| sources.contains(ip)))],
     )
 }
 
@@ -321,11 +322,12 @@ impl Rule for SuccessAfterFailures {
             return Ok(Found::default());
         }
         let targets: HashSet<String> = attacks.iter().map(|a| a.0.clone()).collect();
-        let predicate = ctx
-            .actions(is_signin)
-            .and(ctx.category(OUTCOME, |o| o == "success"))
-            .and(ctx.category(crate::schema::ACTOR, |a| targets.contains(a)));
-        let successes = ctx.select(predicate)?;
+        let successes = ctx.select_actions(
+            is_signin,
+            &[ctx
+                .category(OUTCOME, |o| o == "success")
+                .and(ctx.category(crate::schema::ACTOR, |a| targets.contains(a)))],
+        )?;
         let window = minutes(ctx.config.thresholds.success_after_minutes);
         let mut out = Vec::new();
         let mut used = HashSet::new();
@@ -406,23 +408,22 @@ impl Rule for MfaFatigue {
     }
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
-        let denied = ctx.actions(|c| {
+        let denied = |c: &Combo| {
             (c.provider == "okta"
                 && matches!(
                     c.action.as_str(),
                     "user.mfa.okta_verify.deny_push" | "user.authentication.auth_via_mfa"
                 ))
                 || (c.provider == "entra" && c.action == "Sign-in")
-        });
+        };
         // Only actors with a denial are read whole (Entra sign-ins are most of a tenant).
-        // Okta logs a denied push as a successful `deny_push`.
+        // Okta logs a denied push as a successful `deny_push` (one of the denied actions).
         let deny_push =
             ctx.actions(|c| c.provider == "okta" && c.action == "user.mfa.okta_verify.deny_push");
         let deniers: HashSet<String> = ctx
-            .select(
-                deny_push.or(denied
-                    .clone()
-                    .and(ctx.category(OUTCOME, |o| o == "failure"))),
+            .select_actions(
+                denied,
+                &[deny_push.or(ctx.category(OUTCOME, |o| o == "failure"))],
             )?
             .iter()
             .filter(|e| mfa_answer(e) == Some(false))
@@ -431,8 +432,10 @@ impl Rule for MfaFatigue {
         if deniers.is_empty() {
             return Ok(Found::default());
         }
-        let events =
-            ctx.select(denied.and(ctx.category(crate::schema::ACTOR, |a| deniers.contains(a))))?;
+        let events = ctx.select_actions(
+            denied,
+            &[ctx.category(crate::schema::ACTOR, |a| deniers.contains(a))],
+        )?;
         let sorted = sorted_by(&events, |e| e.actor.as_str());
         let mut out = Vec::new();
         // The actor's approved sign-in addresses so far.

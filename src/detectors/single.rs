@@ -92,15 +92,16 @@ impl Rule for Single {
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let rule = self.0;
-        let mut predicate = ctx.actions(rule.select);
+        let mut then = Vec::new();
         if !rule.failures {
             // A record that does not state its outcome (an Okta event without
             // `outcome.result`, an Entra audit record without `result`) is judged: a
             // dangerous action that may have happened is worth a look, only a failure is not.
-            predicate = predicate.and(ctx.category(OUTCOME, |o| o != "failure"));
+            then.push(ctx.category(OUTCOME, |o| o != "failure"));
         }
         // The row filter reads only the rule's actions' rows.
-        let selected = ctx.select_then(predicate, rule.rows.map(|rows| rows(ctx)))?;
+        then.extend(rule.rows.map(|rows| rows(ctx)));
+        let selected = ctx.select_actions(rule.select, &then)?;
         // Keyed by actor first, so that neither filling nor reading copies an actor's name
         // per event (a rule may select 100,000 events).
         let mut firsts: HashMap<String, HashMap<String, u32>> = HashMap::new();

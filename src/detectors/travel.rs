@@ -45,16 +45,16 @@ impl Rule for Travel {
     }
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
-        let scope = ctx
-            .actions(|c| is_signin(c) && matches!(c.provider.as_str(), "entra" | "okta"))
-            .and(ctx.category(OUTCOME, |o| o == "success"))
-            .and(col(COUNTRY).is_not_null());
+        let signins = ctx.action_frame(
+            |c| is_signin(c) && matches!(c.provider.as_str(), "entra" | "okta"),
+            &[ctx
+                .category(OUTCOME, |o| o == "success")
+                .and(col(COUNTRY).is_not_null())],
+        )?;
         // Only actors signing in from more than one country.
-        let places = ctx
-            .frame
+        let places = signins
             .clone()
             .lazy()
-            .filter(scope.clone())
             .group_by([actor_key(), col(COUNTRY).to_physical().alias("l")])
             .agg([len().alias("n")])
             .collect()
@@ -79,7 +79,13 @@ impl Rule for Travel {
         let member = col(ACTOR)
             .to_physical()
             .is_in(lit(Series::new("ids".into(), ids)).implode(false), true);
-        let mut events = ctx.select(scope.and(member))?;
+        let mut events = ctx.events(
+            &signins
+                .lazy()
+                .filter(member)
+                .collect()
+                .map_err(Error::polars("sign-ins"))?,
+        )?;
         events.sort_by(|a, b| (&a.actor, a.time).cmp(&(&b.actor, b.time)));
         let t = &ctx.config.thresholds;
         let mut findings: Vec<Finding> = Vec::new();

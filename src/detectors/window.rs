@@ -185,10 +185,10 @@ impl Rule for MassDestruction {
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let destructive = &ctx.destructive;
-        let predicate = ctx
-            .actions(|c| destructive.is_privileged(&c.provider, Some(&c.service), &c.action))
-            .and(ctx.category(OUTCOME, |o| o == "success"));
-        let events = ctx.select(predicate)?;
+        let events = ctx.select_actions(
+            |c| destructive.is_privileged(&c.provider, Some(&c.service), &c.action),
+            &[ctx.category(OUTCOME, |o| o == "success")],
+        )?;
         let sorted = sorted_by(&events, |e| e.actor.as_str());
         let t = &ctx.config.thresholds;
         let width = minutes(t.destruction_minutes);
@@ -328,10 +328,10 @@ impl Rule for MassIdentityDeletion {
     }
 
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
-        let predicate = ctx
-            .actions(is_identity_removal)
-            .and(ctx.category(OUTCOME, |o| o == "success"));
-        let events = ctx.select(predicate)?;
+        let events = ctx.select_actions(
+            is_identity_removal,
+            &[ctx.category(OUTCOME, |o| o == "success")],
+        )?;
         let sorted = sorted_by(&events, |e| e.actor.as_str());
         let t = &ctx.config.thresholds;
         let width = minutes(t.destruction_minutes);
