@@ -35,6 +35,7 @@ mod permissions;
 mod permissions_cloud;
 mod query;
 mod report;
+mod session_column;
 mod shapes;
 mod sigma;
 mod stratus;
