@@ -110,15 +110,14 @@ pub const EVENT_COLUMNS: [&str; 25] = [
     DETAILS,
 ];
 
-/// Columns stored as categoricals because they repeat a lot (a credential session spans
-/// many calls of one actor: the real CloudTrail samples show about 8 events per access key).
-pub const CATEGORICAL_COLUMNS: [&str; 17] = [
+/// Columns stored as categoricals because they repeat a lot.
+pub const CATEGORICAL_COLUMNS: [&str; 16] = [
     PROVIDER, LOG_TYPE, ACTOR, IDENTITY, ACTOR_TYPE, ACTOR_ID, ACTION, SERVICE, SRC_IP, USER_AGENT,
-    REGION, COUNTRY, CITY, OUTCOME, ERROR, ACCOUNT, SESSION,
+    REGION, COUNTRY, CITY, OUTCOME, ERROR, ACCOUNT,
 ];
 
 /// Columns holding free text that rarely repeats.
-pub const STRING_COLUMNS: [&str; 4] = [EVENT_ID, RESOURCE, CORRELATION_ID, DETAILS];
+pub const STRING_COLUMNS: [&str; 5] = [EVENT_ID, RESOURCE, SESSION, CORRELATION_ID, DETAILS];
 
 /// Columns holding a nullable boolean.
 pub const BOOL_COLUMNS: [&str; 3] = [MFA, READ_ONLY, PRIVILEGED];
@@ -382,31 +381,6 @@ pub const PROVIDERS: [&str; 7] = [
     "github",
 ];
 
-/// Rows whose categorical `column` holds one of these values, exactly (values the dictionary
-/// never held match no row).
-pub fn has_category_value<S: AsRef<str>>(column: &str, values: &[S]) -> Expr {
-    let ids = match Dictionaries::shared().mapping(column) {
-        Some(mapping) => values
-            .iter()
-            .filter_map(|v| mapping.get_cat(v.as_ref()))
-            .collect(),
-        None => Vec::new(),
-    };
-    has_category_id(column, ids)
-}
-
-/// Rows whose categorical `column` holds a value `accept` takes, tested once per distinct value
-/// of the dictionary.
-pub fn has_category_where(column: &str, mut accept: impl FnMut(&str) -> bool) -> Expr {
-    let ids = Dictionaries::shared()
-        .category_values(column)
-        .into_iter()
-        .filter(|(_, v)| accept(v))
-        .map(|(id, _)| id)
-        .collect();
-    has_category_id(column, ids)
-}
-
 /// Rows whose categorical `column` holds one of these dictionary ids (no ids: no rows).
 pub fn has_category_id(column: &str, ids: Vec<u32>) -> Expr {
     match ids.as_slice() {
@@ -597,7 +571,7 @@ impl EventBatch {
             self.kept.push((self.time.len() as u32, raw.to_vec()));
         }
         // The identity is resolved by the store, across events; batches leave it empty.
-        let cat_values: [Option<&str>; CATEGORICAL_COLUMNS.len()] = [
+        let cat_values: [Option<&str>; 16] = [
             Some(event.provider),
             Some(&event.log_type),
             event.actor.as_deref(),
@@ -614,7 +588,6 @@ impl EventBatch {
             Some(event.outcome.as_str()),
             event.error.as_deref(),
             event.account.as_deref(),
-            event.session.as_deref(),
         ];
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         hasher.update(&event.time.unwrap_or(i64::MIN).to_le_bytes());
@@ -635,6 +608,7 @@ impl EventBatch {
         let string_values = [
             event.event_id.as_deref(),
             event.resource.as_deref(),
+            event.session.as_deref(),
             event.correlation_id.as_deref(),
             event.details.as_deref(),
         ];

@@ -35,7 +35,6 @@ mod permissions;
 mod permissions_cloud;
 mod query;
 mod report;
-mod session_column;
 mod shapes;
 mod sigma;
 mod stratus;

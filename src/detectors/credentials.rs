@@ -15,7 +15,7 @@ use super::event::{Ev, ROW, i64s, strings, u64s};
 use super::finding::{Finding, Severity, finding, hours_text, when_utc, with_actor};
 use super::grants::{self, Side, who_of_actor};
 use super::{DAY, Found, HOUR, MINUTE, Rule, RuleInfo, Stage, minutes};
-use crate::schema::{ACTOR, ERROR, OUTCOME, PROVIDER, SESSION, SRC_IP, TIME, has_category_value};
+use crate::schema::{ACTOR, ERROR, OUTCOME, PROVIDER, SESSION, SRC_IP, TIME};
 use crate::{Error, Result};
 
 use Severity::{Info, Low, Medium};
@@ -354,7 +354,7 @@ fn network(ip: &str) -> Option<String> {
 /// networks within `key_ip_minutes`.
 fn key_from_many_networks(ctx: &Context<'_>) -> Result<Vec<Finding>> {
     let t = &ctx.config.thresholds;
-    let keys = ctx.category(SESSION, |s| s.starts_with("AKIA"));
+    let keys = col(SESSION).str().starts_with(lit("AKIA"));
     let aws = ctx.category(PROVIDER, |p| p == "aws");
     // A key belongs to one user: users with fewer addresses over all their long-term keys
     // cannot have a key with more. Counted on dictionary ids first (cheap), so the group-by
@@ -395,7 +395,8 @@ fn key_from_many_networks(ctx: &Context<'_>) -> Result<Vec<Finding>> {
     if wanted.is_empty() {
         return Ok(Vec::new());
     }
-    let predicate = aws.and(has_category_value(SESSION, &wanted));
+    let list = lit(Series::new("keys".into(), wanted)).implode(false);
+    let predicate = aws.and(col(SESSION).is_in(list, true));
     let session_by_row = sessions(ctx, predicate.clone())?;
     let events = ctx.select(predicate)?;
     let mut by_key: HashMap<&str, Vec<&Ev>> = HashMap::new();
@@ -503,7 +504,8 @@ fn new_key_from_new_address(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec
         return Ok(Vec::new());
     }
     let ids: Vec<String> = own.iter().map(|(_, k)| k.clone()).collect();
-    let session_by_row = sessions(ctx, has_category_value(SESSION, &ids))?;
+    let list = lit(Series::new("keys".into(), ids)).implode(false);
+    let session_by_row = sessions(ctx, col(SESSION).is_in(list, true))?;
     if session_by_row.is_empty() {
         return Ok(Vec::new());
     }

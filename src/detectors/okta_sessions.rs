@@ -61,7 +61,6 @@ pub(super) fn without_mfa(ctx: &Context<'_>, mut hits: Vec<Hit>) -> Result<Vec<H
         .collect();
     let sessions = df
         .column(SESSION)
-        .and_then(|c| c.cast(&DataType::String))
         .and_then(|c| c.str().cloned())
         .map_err(Error::polars("Okta sessions"))?;
     let sessions: Vec<Option<&str>> = sessions.iter().collect();

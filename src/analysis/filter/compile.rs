@@ -100,8 +100,14 @@ pub(super) fn balanced(mut exprs: Vec<Expr>, combine: impl Fn(Expr, Expr) -> Exp
 
 /// Rows whose categorical `column` holds a dictionary value accepted by `accept`, tested
 /// once per distinct value.
-pub(super) fn category_ids(column: &str, accept: impl FnMut(&str) -> bool) -> Expr {
-    crate::schema::has_category_where(column, accept)
+pub(super) fn category_ids(column: &str, mut accept: impl FnMut(&str) -> bool) -> Expr {
+    let ids: Vec<u32> = Dictionaries::shared()
+        .category_values(column)
+        .into_iter()
+        .filter(|(_, v)| accept(v))
+        .map(|(id, _)| id)
+        .collect();
+    crate::schema::has_category_id(column, ids)
 }
 
 /// The test of `matcher` on a categorical column (per distinct value) or a string column.

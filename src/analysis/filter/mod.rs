@@ -86,8 +86,8 @@ use regex::Regex;
 
 use crate::net::{Addr, Cidr};
 use crate::schema::{
-    self, ACTION, ACTOR, ACTOR_TYPE, ActorType, BOOL_COLUMNS, DETAILS, ERROR, EVENT_COLUMNS,
-    IDENTITY, OUTCOME, RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
+    self, ACTION, ACTOR, ACTOR_TYPE, ActorType, BOOL_COLUMNS, DETAILS, Dictionaries, ERROR,
+    EVENT_COLUMNS, IDENTITY, OUTCOME, RESOURCE, SOURCE, SRC_IP, STRING_COLUMNS, TIME, USER_AGENT,
 };
 use crate::text::escape_control;
 use crate::time::{HOUR, MINUTE, SECOND, parse_duration};

@@ -15,7 +15,7 @@ use super::activity::network;
 use super::names::{Dict, Records, Resolver, identity_column};
 use crate::detectors::credentials::{CredentialChange, credential_change, credential_owner};
 use crate::detectors::event::{Ev, i64s, strings, u64s};
-use crate::schema::{SESSION, SRC_IP, TIME, has_category_where};
+use crate::schema::{SESSION, SRC_IP, TIME};
 use crate::{Error, Result};
 
 /// One credential of an identity.
@@ -193,8 +193,12 @@ pub(crate) fn credentials(
 /// the long-term keys seen only in use. Polars groups the uses by (identity, key), with the
 /// networks counted from each distinct address parsed once.
 fn record_uses(frame: &DataFrame, out: &mut BTreeMap<String, Vec<Credential>>) -> Result<()> {
-    // Long-term AWS keys and GCP service account keys, tested once per distinct session.
-    let keyed = has_category_where(SESSION, |s| s.starts_with("AKIA") || s.contains("/keys/"));
+    let session = col(SESSION);
+    let keyed = session
+        .clone()
+        .str()
+        .starts_with(lit("AKIA"))
+        .or(session.str().contains_literal(lit("/keys/")));
     let err = Error::polars("credential uses");
     let uses = frame
         .clone()

@@ -652,7 +652,7 @@ fn redactor(
                 let sessions = selected_frame(store.frame(), *rows, &[SESSION])?;
                 let values = sessions
                     .column(SESSION)
-                    .and_then(|c| c.unique()?.cast(&polars::prelude::DataType::String))
+                    .and_then(|c| c.unique())
                     .map_err(Error::polars("collecting sessions to redact"))?;
                 let values = values.str().map_err(Error::polars("collecting sessions"))?;
                 known.extend(values.iter().flatten().map(|v| (SESSION, v.to_string())));
