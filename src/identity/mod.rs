@@ -815,4 +815,5 @@ fn identity_center_session(arn: &str) -> Option<(&str, &str)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests;
