@@ -201,9 +201,11 @@ fn data_dir() -> PathBuf {
 
 fn ensure(kind: synth::Kind, dir: &Path, events: usize) {
     let marker = dir.join(".complete");
-    // v8: people keep office hours in their zones and work mostly in their team's accounts
-    // (src/synth/traffic.rs); v7: the calls depend on the caller.
-    let stamp = format!("{events} v8");
+    // v9: a CloudTrail access key lasts a credential session (a person's working day per
+    // account and client, a workload's few hours) instead of one call; v8: people keep office
+    // hours in their zones and work mostly in their team's accounts (src/synth/traffic.rs);
+    // v7: the calls depend on the caller.
+    let stamp = format!("{events} v9");
     if std::fs::read_to_string(&marker).ok().as_deref() == Some(&stamp) {
         return;
     }

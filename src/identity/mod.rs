@@ -89,8 +89,10 @@ pub struct Identities {
     /// Configured identifiers (lowercase) -> configured name index.
     pins: HashMap<String, usize>,
     pinned_names: Vec<String>,
-    /// Every distinct (provider, actor, actor_id) seen, in order.
-    observed: Vec<(&'static str, String, Option<String>)>,
+    /// Every distinct (provider, actor, actor_id) seen, in order, as dictionary ids (the
+    /// names are in the process-wide dictionaries; `NO_ID`: no actor_id): the graph holds each
+    /// actor's text in its node alone.
+    observed: Vec<(u32, u32, u32)>,
     /// The node each observation's events are.
     observed_node: Vec<usize>,
     /// The nodes each observation names: its actor, and the `actor_id` when it was used.
@@ -179,19 +181,12 @@ impl Identities {
             let seen = match self.combos.get(&key) {
                 Some(&seen) => seen,
                 None => {
-                    let provider_name = dicts.category_name(PROVIDER, provider).unwrap_or("");
-                    let provider_name = static_provider(provider_name);
-                    let actor_text = dicts.category_name(ACTOR, actor).unwrap_or("");
-                    let id_text = id.and_then(|id| dicts.category_name(ACTOR_ID, id));
+                    let (provider_name, actor_text, id_text) = observed_names(key);
                     let (node, names) = self.observe(provider_name, actor_text, id_text);
                     let seen = self.observed.len();
                     self.observed_names.push(names);
                     self.index_observation(seen, names);
-                    self.observed.push((
-                        provider_name,
-                        actor_text.to_owned(),
-                        id_text.map(str::to_owned),
-                    ));
+                    self.observed.push(key);
                     self.observed_node.push(node);
                     self.combos.insert(key, seen);
                     seen
@@ -364,8 +359,8 @@ impl Identities {
                 .copied()
                 .collect();
             for i in touched {
-                let (provider, actor, id) = self.observed[i].clone();
-                let (node, names) = self.observe(provider, &actor, id.as_deref());
+                let (provider, actor, id) = observed_names(self.observed[i]);
+                let (node, names) = self.observe(provider, actor, id);
                 self.observed_node[i] = node;
                 self.observed_names[i] = names;
                 self.index_observation(i, names);
@@ -687,6 +682,19 @@ fn static_provider(name: &str) -> &'static str {
         .unwrap_or("other")
 }
 
+/// The provider, actor and actor_id names of an observation's dictionary ids.
+fn observed_names(
+    (provider, actor, id): (u32, u32, u32),
+) -> (&'static str, &'static str, Option<&'static str>) {
+    let dicts = Dictionaries::shared();
+    let provider = static_provider(dicts.category_name(PROVIDER, provider).unwrap_or(""));
+    let actor = dicts.category_name(ACTOR, actor).unwrap_or("");
+    let id = (id != NO_ID)
+        .then(|| dicts.category_name(ACTOR_ID, id))
+        .flatten();
+    (provider, actor, id)
+}
+
 /// The physical dictionary ids of a categorical column.
 fn physical(frame: &DataFrame, column: &str) -> Result<UInt32Chunked> {
     let series = frame
@@ -807,4 +815,5 @@ fn identity_center_session(arn: &str) -> Option<(&str, &str)> {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests;

@@ -5,8 +5,18 @@ use super::*;
 /// Observes one (provider, actor, actor_id) as `label` does; returns the event's node.
 fn see(ids: &mut Identities, provider: &'static str, actor: &str, id: Option<&str>) -> usize {
     let (node, names) = ids.observe(provider, actor, id);
-    ids.observed
-        .push((provider, actor.to_owned(), id.map(str::to_owned)));
+    // Observations are held as dictionary ids, as the loaded rows give them.
+    let dicts = Dictionaries::shared();
+    let id_of = |column: &str, value: &str| {
+        let mapping = dicts.mapping(column).expect("a categorical column");
+        mapping.insert_cat(value).expect("room in the dictionary")
+    };
+    let key = (
+        id_of(PROVIDER, provider),
+        id_of(ACTOR, actor),
+        id.map_or(NO_ID, |id| id_of(ACTOR_ID, id)),
+    );
+    ids.observed.push(key);
     ids.observed_node.push(node);
     ids.observed_names.push(names);
     ids.index_observation(ids.observed.len() - 1, names);

@@ -566,7 +566,7 @@ fn aws_identity<'p>(
             "principalId": format!("AROA{}:{}", rng.hex_of(&role, 16).to_uppercase(), human.upn),
             "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{}", human.upn),
             "accountId": account,
-            "accessKeyId": format!("ASIA{}", rng.hex(16).to_uppercase()),
+            "accessKeyId": session_key(rng, &format!("{}/{account}/{agent}", human.upn), time, PERSON_SESSION),
             "sessionContext": {
                 "sessionIssuer": {"type": "Role", "principalId": format!("AROA{}", rng.hex_of(&role, 16).to_uppercase()), "arn": format!("arn:aws:iam::{account}:role/aws-reserved/sso.amazonaws.com/{role}"), "accountId": account, "userName": role},
                 "attributes": {"creationDate": "2024-03-01T08:00:00Z", "mfaAuthenticated": "false"}
@@ -608,7 +608,7 @@ fn aws_identity<'p>(
         "principalId": format!("AROA{}:{session}", rng.hex_of(&workload.name, 16).to_uppercase()),
         "arn": format!("arn:aws:sts::{account}:assumed-role/{}/{session}", workload.name),
         "accountId": account,
-        "accessKeyId": format!("ASIA{}", rng.hex(16).to_uppercase()),
+        "accessKeyId": session_key(rng, &format!("{}/{session}", workload.name), time, WORKLOAD_SESSION),
         "sessionContext": {
             "sessionIssuer": {"type": "Role", "principalId": format!("AROA{}", rng.hex_of(&workload.name, 16).to_uppercase()), "arn": format!("arn:aws:iam::{account}:role/{}", workload.name), "accountId": account, "userName": workload.name},
             "attributes": {"creationDate": "2024-03-01T00:00:00Z", "mfaAuthenticated": "false"},
@@ -621,6 +621,25 @@ fn aws_identity<'p>(
         workload.agent.clone(),
         Caller::Workload(workload),
     )
+}
+
+/// How long a person's SSO credentials last: a working day (one console session in the
+/// browser, one `aws sso login` in the CLI, per account).
+const PERSON_SESSION: i64 = 8 * HOUR;
+/// How long a workload's role credentials last before they are renewed (instance profiles and
+/// SDK sessions rotate temporary credentials every few hours).
+const WORKLOAD_SESSION: i64 = 6 * HOUR;
+
+/// The temporary access key (`ASIA...`) of the credential session `holder` (who, where, which
+/// client) has at `time`: every call of one session carries the same key, as in real trails,
+/// where a key spans many calls of one actor. Draws what a fresh key would, so the rest of
+/// the traffic is unchanged by how keys are made.
+fn session_key(rng: &mut Rng, holder: &str, time: i64, lasts: i64) -> String {
+    // Sessions of one holder start at its own offset, not all on the hour.
+    let offset = (xxhash_rust::xxh3::xxh3_64(holder.as_bytes()) % lasts.unsigned_abs()) as i64;
+    let window = (time + offset).div_euclid(lasts);
+    let key = rng.hex_of(&format!("{holder}@{window}"), 16);
+    format!("ASIA{}", key.to_uppercase())
 }
 
 /// Calls that switch off or weaken the account's defences (trails, detectors, recorders,
