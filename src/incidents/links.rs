@@ -63,17 +63,7 @@ pub(super) fn shared_addresses(
     findings: &[Finding],
     limit: usize,
 ) -> Result<HashSet<String>> {
-    let ids = |name: &str| -> Result<Vec<Option<u32>>> {
-        let series = frame
-            .column(name)
-            .map_err(Error::polars("reading a column"))?
-            .as_materialized_series()
-            .to_physical_repr()
-            .cast(&DataType::UInt32)
-            .map_err(Error::polars("reading a column"))?;
-        let ca = series.u32().map_err(Error::polars("reading a column"))?;
-        Ok(ca.iter().collect())
-    };
+    let ids = |name: &str| crate::detectors::event::u32s(frame, name);
     let addresses = ids(SRC_IP)?;
     let dictionary = Dictionaries::shared();
     let mut candidates: HashMap<u32, HashSet<u32>> = HashMap::new();
