@@ -170,3 +170,50 @@ fn the_tui_turns_a_lakes_pages_with_braces() {
     assert_eq!(h.state.total(), heights[0]);
     assert!(status(&h.screen()).contains(&format!("lake page 1/{count}")));
 }
+
+/// The record of the selected row, read now (as the worker would).
+fn record_now(h: &Harness) -> trailscope::tui::pretty_json::PrettyRecord {
+    use trailscope::tui::jobs::{Done, Job, RecordJob, run};
+    let row = h.state.detail.frame_row.expect("a row is selected");
+    let job = RecordJob::locate(&h.state.store, row, h.state.rows_moved_at);
+    match run(Job::Record(job)) {
+        Done::RecordRead { result, .. } => result.expect("the record is readable"),
+        _ => unreachable!("a record job reads a record"),
+    }
+}
+
+#[test]
+fn a_record_read_for_the_page_before_is_not_shown_on_the_next() {
+    let store = load(&[&sample_logs()]);
+    let dir = tempfile::tempdir().unwrap();
+    write::export_with(&store, None, dir.path(), 16).unwrap();
+    let size = (store.frame().height() / 5) as u64;
+    let pages = std::sync::Arc::new(LakePages::plan(dir.path(), &view(""), size).unwrap());
+    let mut h = Harness::new(pages.load(0).unwrap().0, settings(), 160, 45);
+    h.state.lake = Some(LakePaging {
+        pages: std::sync::Arc::clone(&pages),
+        current: 0,
+        reading: None,
+        since: 0,
+    });
+    h.key(KeyCode::Enter);
+    assert!(!h.state.detail.record.is_empty(), "{}", h.screen());
+    // A read of the first page's selected record still on its way when the page turns ...
+    let row = h.state.detail.frame_row.unwrap();
+    let first = record_now(&h);
+    let stale = trailscope::tui::jobs::run(trailscope::tui::jobs::Job::Record(
+        trailscope::tui::jobs::RecordJob::locate(&h.state.store, row, h.state.rows_moved_at),
+    ));
+    h.command(TuiCommand::TurnLakePage(1));
+    assert!(status(&h.screen()).contains("lake page 2/"));
+    assert_eq!(h.state.detail.frame_row, Some(row), "the same row number");
+    let second = record_now(&h);
+    assert_ne!(
+        first, second,
+        "row {row} holds another event on the next page"
+    );
+    assert_eq!(h.state.detail.record, second);
+    // ... arrives after it: the second page's event keeps its own record.
+    h.send(trailscope::tui::Action::Computed(stale));
+    assert_eq!(h.state.detail.record, second);
+}

@@ -143,8 +143,9 @@ impl AppState {
             return;
         }
         let row = self.selected_row();
-        if row != self.detail.frame_row {
+        if row != self.detail.frame_row || self.detail.rows_epoch != self.rows_moved_at {
             self.detail.frame_row = row;
+            self.detail.rows_epoch = self.rows_moved_at;
             self.detail.record = Default::default();
             self.detail.error = None;
             self.detail.scroll = 0;
@@ -153,6 +154,7 @@ impl AppState {
                 effects.push(Effect::Run(Job::Record(RecordJob::locate(
                     &self.store,
                     row,
+                    self.rows_moved_at,
                 ))));
             }
         }
@@ -541,9 +543,11 @@ fn on_done(state: &mut AppState, done: Done, effects: &mut Vec<Effect>) {
                 Err(e) => format!("export failed: {}", escape_control(&e)),
             });
         }
-        Done::RecordRead { row, result } => {
-            // A record of a row no longer selected is stale.
-            if state.detail.frame_row == Some(row) {
+        Done::RecordRead { row, epoch, result } => {
+            // A record of a row no longer selected, or of a row number that named another
+            // event when it was asked for (a page turned, rows re-sorted), is stale.
+            let detail = &state.detail;
+            if detail.frame_row == Some(row) && detail.rows_epoch == epoch {
                 state.detail.origin = model::origin(state.store.frame(), row);
                 match result {
                     Ok(record) => state.detail.record = record,

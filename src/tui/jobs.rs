@@ -287,6 +287,8 @@ fn all_findings(job: &DetectJob) -> crate::Result<Vec<Finding>> {
 pub struct RecordJob {
     /// The frame row.
     pub row: u32,
+    /// The row order `row` belongs to (see [`super::state::DetailModel::rows_epoch`]).
+    pub epoch: u64,
     /// Where its bytes are, or why they cannot be read.
     pub place: Result<RecordPlace, String>,
 }
@@ -316,7 +318,7 @@ pub struct InputPlace {
 impl RecordJob {
     /// Finds the record of a frame row (cheap: three values and a map lookup), so that the
     /// worker reads it without the store, which stays on the UI thread.
-    pub fn locate(store: &FrameStore, row: u32) -> RecordJob {
+    pub fn locate(store: &FrameStore, row: u32, epoch: u64) -> RecordJob {
         let frame = store.frame();
         let value = |name: &str| frame.column(name).ok()?.get(row as usize).ok();
         let locator = || value(RAW_OFFSET).and_then(|v| v.extract::<u64>());
@@ -324,7 +326,7 @@ impl RecordJob {
             let place = locator()
                 .map(|at| RecordPlace::Kept(Arc::clone(records), at))
                 .ok_or_else(|| format!("event {} has no record locator", u64::from(row) + 1));
-            return RecordJob { row, place };
+            return RecordJob { row, epoch, place };
         }
         let place = match value(SOURCE) {
             None => Err(format!(
@@ -344,7 +346,7 @@ impl RecordJob {
                 }
             }
         };
-        RecordJob { row, place }
+        RecordJob { row, epoch, place }
     }
 }
 
@@ -426,6 +428,8 @@ pub enum Done {
     RecordRead {
         /// The frame row.
         row: u32,
+        /// The row order it belongs to.
+        epoch: u64,
         /// The record (its first [`pretty_json::SHOWN_BYTES`] of pretty output), or why it could
         /// not be read.
         result: Result<PrettyRecord, String>,
@@ -487,6 +491,7 @@ pub fn run(job: Job) -> Done {
         },
         Job::Record(job) => Done::RecordRead {
             row: job.row,
+            epoch: job.epoch,
             result: job.place.and_then(|place| read_record(&place)),
         },
         Job::Commit(work) => {

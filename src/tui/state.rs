@@ -455,6 +455,9 @@ pub struct EventsModel {
 pub struct DetailModel {
     /// The frame row shown (or being read).
     pub frame_row: Option<u32>,
+    /// The row order it was read in (`rows_moved_at` then): a row number of another order
+    /// (a page turned, rows re-sorted) names another event.
+    pub rows_epoch: u64,
     /// The record, pretty-printed (empty while it is read).
     pub record: PrettyRecord,
     /// First line shown.

@@ -193,6 +193,7 @@ fn a_selected_record_is_read_on_a_worker_and_a_stale_one_is_dropped() {
         &mut s,
         Action::Computed(Done::RecordRead {
             row: 2,
+            epoch: 0,
             result: Ok(pretty(br#"{"a":1}"#)),
         }),
     );
@@ -202,6 +203,7 @@ fn a_selected_record_is_read_on_a_worker_and_a_stale_one_is_dropped() {
         &mut s,
         Action::Computed(Done::RecordRead {
             row: 3,
+            epoch: 0,
             result: Ok(pretty(br#"{"a":1}"#)),
         }),
     );
@@ -210,10 +212,23 @@ fn a_selected_record_is_read_on_a_worker_and_a_stale_one_is_dropped() {
         &mut s,
         Action::Computed(Done::RecordRead {
             row: 3,
+            epoch: 0,
             result: Err("gone".into()),
         }),
     );
     assert_eq!(s.detail.error.as_deref(), Some("gone"));
+    // Row 3 read before the rows moved held another event: dropped.
+    s.detail.rows_epoch = 1;
+    s.detail.error = None;
+    let _ = update(
+        &mut s,
+        Action::Computed(Done::RecordRead {
+            row: 3,
+            epoch: 0,
+            result: Err("of another event".into()),
+        }),
+    );
+    assert_eq!(s.detail.error, None);
 }
 
 /// A batch of `n` AWS events of input 0, the `i`th at `first + i` seconds.

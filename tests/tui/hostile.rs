@@ -284,7 +284,7 @@ fn a_6_mb_record_is_shown_cut_with_a_notice_and_bounded_output() {
     assert_eq!(store.frame().height(), 1, "the record loads");
     // For the log only (the assertions are on sizes, not on time): the worker's job alone.
     let started = std::time::Instant::now();
-    let done = jobs::run(Job::Record(RecordJob::locate(&store, 0)));
+    let done = jobs::run(Job::Record(RecordJob::locate(&store, 0, 0)));
     let took = started.elapsed();
     if let jobs::Done::RecordRead {
         result: Ok(pretty), ..
@@ -368,6 +368,7 @@ fn a_record_nested_100_000_deep_is_shown_bounded_in_the_record_pane() {
     // The loader refuses records this deep; the pane must cope with one all the same.
     let job = RecordJob {
         row,
+        epoch: h.state.rows_moved_at,
         place: Ok(RecordPlace::Input(InputPlace {
             input: path.display().to_string(),
             origin: origin_of(&path),
