@@ -32,7 +32,12 @@ pub struct Page {
 #[derive(Debug, Clone)]
 pub struct LakePages {
     root: PathBuf,
-    view: ViewSpec,
+    /// The view opened once (files listed, footers read): every page narrows a copy, so
+    /// turning a page reads that page's row groups and nothing else, and the pages and
+    /// their contents come from the same listing.
+    lake: LakeView,
+    /// Whether the view has a filter or time range (page sizes are then upper bounds).
+    filtered: bool,
     pages: Vec<Page>,
 }
 
@@ -78,7 +83,8 @@ impl LakePages {
         };
         Ok(LakePages {
             root: root.to_path_buf(),
-            view: view.clone(),
+            lake,
+            filtered: !view.filter.trim().is_empty() || view.range.is_some(),
             pages,
         })
     }
@@ -113,7 +119,7 @@ impl LakePages {
                 self.pages.len()
             ))
         })?;
-        let mut lake = LakeView::open(&self.root, &self.view)?;
+        let mut lake = self.lake.clone();
         if let Some(window) = page.window {
             lake.set_window(window)?;
         }
@@ -135,13 +141,16 @@ impl LakePages {
                     i64::MIN | i64::MAX => open.to_string(),
                     t => format_time(t, tz),
                 };
-                let filtered = !self.view.filter.trim().is_empty() || self.view.range.is_some();
                 format!(
                     "{count}: {} → {} (about {} events{})",
                     at(start, "start"),
                     at(end, "end"),
                     thousands(page.estimate),
-                    if filtered { " before the filter" } else { "" }
+                    if self.filtered {
+                        " before the filter"
+                    } else {
+                        ""
+                    }
                 )
             }
         }
