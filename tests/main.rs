@@ -36,6 +36,7 @@ mod permissions;
 mod permissions_cloud;
 mod query;
 mod report;
+mod report_outputs;
 mod shapes;
 mod sigma;
 mod stratus;

@@ -488,10 +488,13 @@ pub(crate) struct TailArgs {
 pub(crate) struct ReportArgs {
     /// Inputs (default: the bundled sample-logs/).
     pub(crate) paths: Vec<String>,
-    /// The report file; its extension picks the format unless --format is given.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub(crate) out: PathBuf,
-    /// Output format: html, md, csv, json, ndjson or parquet (default: from --out's extension).
+    /// The report file; its extension picks the format unless --format is given. Repeat it
+    /// for several formats from one load (`-o case.html -o case.csv`): the rules run once,
+    /// and row files are written while they run.
+    #[arg(long, short = 'o', value_name = "FILE", required = true)]
+    pub(crate) out: Vec<PathBuf>,
+    /// Output format: html, md, csv, json, ndjson or parquet (default: from --out's extension;
+    /// only with a single --out).
     #[arg(long, value_name = "FORMAT")]
     pub(crate) format: Option<String>,
     /// Filter expression (see the README's filter language).

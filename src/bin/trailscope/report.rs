@@ -1,10 +1,12 @@
 //! `trailscope report`: load, build the report's spec from the flags, write it.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use trailscope::Error;
 use trailscope::analysis::SortKey;
+use trailscope::detectors::Finding;
 use trailscope::output::report::{self, MultiSpec, ReportFormat, ReportSpec};
 use trailscope::text::escape_control;
 use trailscope::views::Overrides;
@@ -18,32 +20,18 @@ pub(crate) fn report(
     input_format: Option<&str>,
     common: &Common,
 ) -> anyhow::Result<ExitCode> {
-    let format = match &args.format {
-        Some(name) => ReportFormat::parse(name).ok_or_else(|| {
-            Error::Invalid(format!(
-                "unknown report format '{}'; formats: {}",
-                escape_control(name),
-                ReportFormat::NAMES.join(", ")
-            ))
-        })?,
-        None => ReportFormat::from_path(&args.out).ok_or_else(|| {
-            Error::Invalid(format!(
-                "cannot tell the format from '{}'; name it .html, .md, .csv, .json, .ndjson or .parquet, or give --format",
-                escape_control(&args.out.display().to_string())
-            ))
-        })?,
-    };
+    let outs = outputs(&args)?;
     for column in &args.columns {
         trailscope::analysis::check_column(column)?;
     }
     // Fail on a bad field before loading a million events.
     report::redact::parse_fields(&args.redact)?;
     // HTML and Markdown state each input's SHA-256: hashed as the load reads the bytes.
-    let hash = matches!(format, ReportFormat::Html | ReportFormat::Markdown);
+    let hash = outs.iter().any(|(_, format)| is_document(*format));
     let loaded = load_hashing(&args.paths, input_format, common, hash)?;
     loaded.require_events()?;
     if args.view_names.len() > 1 {
-        return report_views(args, format, &loaded, common);
+        return report_views(args, &outs, &loaded, common);
     }
     let overrides = Overrides {
         filter: args.filter.clone(),
@@ -80,20 +68,129 @@ pub(crate) fn report(
             args.paths
         },
     };
-    let stats = report::write(&loaded.store, &loaded.config, &spec, format, &args.out)?;
-    loaded.report_timings();
-    let findings = match format {
-        ReportFormat::Rows(_) => String::new(),
-        _ => format!(", {} findings in scope", stats.findings),
+    let (store, config) = (&loaded.store, &loaded.config);
+    let write = |(path, format): &(PathBuf, ReportFormat), known: Option<&[Finding]>| {
+        report::write_with_findings(store, config, &spec, *format, path, known)
     };
-    let _ = writeln!(
-        io::stderr(),
-        "trailscope: wrote {} ({} of {} matching events{findings})",
-        escape_control(&args.out.display().to_string()),
-        stats.written,
-        stats.matching,
-    );
-    Ok(ExitCode::SUCCESS)
+    // Row files are written on threads while the documents' rules run on this one; the rules
+    // run once for every document.
+    let results: Vec<(usize, trailscope::Result<report::ReportStats>)> = std::thread::scope(|s| {
+        let rows: Vec<_> = (outs.iter().enumerate())
+            .filter(|(_, (_, format))| !is_document(*format))
+            .map(|(i, out)| (i, s.spawn(move || write(out, None))))
+            .collect();
+        let mut results = documents(&outs, store, config, |out, known| write(out, known));
+        for (i, thread) in rows {
+            let result = thread
+                .join()
+                .unwrap_or_else(|_| Err(Error::Invalid("writing the report failed".into())));
+            results.push((i, result));
+        }
+        results
+    });
+    loaded.report_timings();
+    let mut err = io::stderr().lock();
+    let mut failed = None;
+    for (i, result) in sorted(results) {
+        let (path, format) = &outs[i];
+        let stats = match result {
+            Ok(stats) => stats,
+            Err(e) => {
+                failed.get_or_insert(e);
+                continue;
+            }
+        };
+        let findings = match format {
+            ReportFormat::Rows(_) => String::new(),
+            _ => format!(", {} findings in scope", stats.findings),
+        };
+        let _ = writeln!(
+            err,
+            "trailscope: wrote {} ({} of {} matching events{findings})",
+            escape_control(&path.display().to_string()),
+            stats.written,
+            stats.matching,
+        );
+    }
+    match failed {
+        Some(e) => Err(e.into()),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Each `--out` with its format: `--format` for a single file, else the file's extension.
+fn outputs(args: &ReportArgs) -> anyhow::Result<Vec<(PathBuf, ReportFormat)>> {
+    if args.format.is_some() && args.out.len() > 1 {
+        return Err(Error::Invalid(
+            "--format names the format of a single --out; with several, each file's extension names its format".into(),
+        )
+        .into());
+    }
+    let mut outs: Vec<(PathBuf, ReportFormat)> = Vec::with_capacity(args.out.len());
+    for path in &args.out {
+        let format = match &args.format {
+            Some(name) => ReportFormat::parse(name).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown report format '{}'; formats: {}",
+                    escape_control(name),
+                    ReportFormat::NAMES.join(", ")
+                ))
+            })?,
+            None => ReportFormat::from_path(path).ok_or_else(|| {
+                Error::Invalid(format!(
+                    "cannot tell the format from '{}'; name it .html, .md, .csv, .json, .ndjson or .parquet, or give --format",
+                    escape_control(&path.display().to_string())
+                ))
+            })?,
+        };
+        if outs.iter().any(|(seen, _)| seen == path) {
+            return Err(Error::Invalid(format!(
+                "--out {} is given twice",
+                escape_control(&path.display().to_string())
+            ))
+            .into());
+        }
+        outs.push((path.clone(), format));
+    }
+    Ok(outs)
+}
+
+/// Whether a format is a document (HTML, Markdown: scope, findings) rather than rows.
+fn is_document(format: ReportFormat) -> bool {
+    matches!(format, ReportFormat::Html | ReportFormat::Markdown)
+}
+
+/// Writes the document outputs of `outs` with `write`, running the rules once beforehand
+/// when there are several (one alone runs them while hashing what the load did not).
+fn documents<T>(
+    outs: &[(PathBuf, ReportFormat)],
+    store: &trailscope::store::FrameStore,
+    config: &trailscope::config::Config,
+    mut write: impl FnMut(&(PathBuf, ReportFormat), Option<&[Finding]>) -> trailscope::Result<T>,
+) -> Vec<(usize, trailscope::Result<T>)> {
+    let docs: Vec<usize> = (0..outs.len())
+        .filter(|&i| is_document(outs[i].1))
+        .collect();
+    let known = match docs.len() {
+        0 | 1 => None,
+        _ => Some(report::findings_of(store, config)),
+    };
+    docs.into_iter()
+        .map(|i| {
+            let result = match &known {
+                None => write(&outs[i], None),
+                Some(Ok(findings)) => write(&outs[i], Some(findings)),
+                Some(Err(e)) => Err(Error::Invalid(e.to_string())),
+            };
+            (i, result)
+        })
+        .collect()
+}
+
+/// Results in the order of the `--out` flags.
+fn sorted<T>(mut results: Vec<(usize, T)>) -> Vec<(usize, T)> {
+    results.sort_by_key(|(i, _)| *i);
+    results
 }
 
 /// A report of several views (`--view A --view B ...`): each view opened with the flags on
@@ -101,7 +198,7 @@ pub(crate) fn report(
 /// document or one file per view.
 fn report_views(
     args: ReportArgs,
-    format: ReportFormat,
+    outs: &[(PathBuf, ReportFormat)],
     loaded: &Loaded,
     common: &Common,
 ) -> anyhow::Result<ExitCode> {
@@ -166,32 +263,43 @@ fn report_views(
         },
         tz: loaded.tz.clone(),
     };
-    let written = report::write_multi(
+    let results = documents(
+        outs,
         &loaded.store,
         &loaded.config,
-        &spec,
-        format,
-        &args.out,
-        None,
-    )?;
+        |(path, format), known| {
+            report::write_multi(&loaded.store, &loaded.config, &spec, *format, path, known)
+        },
+    );
+    let rows = (outs.iter().enumerate())
+        .filter(|(_, (_, format))| !is_document(*format))
+        .map(|(i, (path, format))| {
+            let written =
+                report::write_multi(&loaded.store, &loaded.config, &spec, *format, path, None);
+            (i, written)
+        });
+    let results = sorted(results.into_iter().chain(rows).collect());
     loaded.report_timings();
     let mut err = io::stderr().lock();
-    for w in &written {
-        let findings = match format {
-            ReportFormat::Rows(_) => String::new(),
-            _ => format!(", {} findings in scope", w.stats.findings),
-        };
-        let what = match &w.view {
-            Some(view) => format!("view {}: ", escape_control(view)),
-            None => format!("{} views: ", spec.views.len()),
-        };
-        let _ = writeln!(
-            err,
-            "trailscope: wrote {} ({what}{} of {} matching events{findings})",
-            escape_control(&w.path.display().to_string()),
-            w.stats.written,
-            w.stats.matching,
-        );
+    for (i, written) in results {
+        let format = outs[i].1;
+        for w in &written? {
+            let findings = match format {
+                ReportFormat::Rows(_) => String::new(),
+                _ => format!(", {} findings in scope", w.stats.findings),
+            };
+            let what = match &w.view {
+                Some(view) => format!("view {}: ", escape_control(view)),
+                None => format!("{} views: ", spec.views.len()),
+            };
+            let _ = writeln!(
+                err,
+                "trailscope: wrote {} ({what}{} of {} matching events{findings})",
+                escape_control(&w.path.display().to_string()),
+                w.stats.written,
+                w.stats.matching,
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

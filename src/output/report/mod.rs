@@ -477,11 +477,7 @@ impl<'a> Evidence<'a> {
         // SHA-256 while the rules run: one reads files while the other computes.
         let (hashes, computed) = std::thread::scope(|s| {
             let hashing = s.spawn(|| scope::input_hashes(store));
-            let computed = known.is_none().then(|| {
-                let mut all = detectors::run(store.frame(), config)?;
-                crate::sigma::add_configured(store, store.frame(), config, &mut all)?;
-                Ok::<_, Error>(all)
-            });
+            let computed = known.is_none().then(|| findings_of(store, config));
             (hashing.join(), computed)
         });
         let hashes = hashes.map_err(|_| Error::Invalid("hashing the inputs failed".into()))?;
@@ -497,6 +493,14 @@ impl<'a> Evidence<'a> {
             config_hash: config_hash(config),
         })
     }
+}
+
+/// The findings a report of `store` holds in scope: the rules, and the configured Sigma
+/// rules, over the whole frame.
+pub fn findings_of(store: &FrameStore, config: &Config) -> Result<Vec<Finding>> {
+    let mut all = detectors::run(store.frame(), config)?;
+    crate::sigma::add_configured(store, store.frame(), config, &mut all)?;
+    Ok(all)
 }
 
 /// An access audit or review shown in a report: a title, a summary and the table.
