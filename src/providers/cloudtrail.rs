@@ -181,6 +181,8 @@ struct Identity<'a> {
     user_name: Text<'a>,
     invoked_by: Text<'a>,
     session_context: Obj<SessionContext>,
+    /// IAM Identity Center: the directory user a sign-in is for (`onBehalfOf.userId`).
+    on_behalf_of: Text<'a>,
 }
 
 impl<'a> Identity<'a> {
@@ -196,6 +198,15 @@ impl<'a> Identity<'a> {
                 "userName" => id.user_name = s.text()?,
                 "invokedBy" => id.invoked_by = s.text()?,
                 "sessionContext" => id.session_context = SessionContext::scan(s)?,
+                "onBehalfOf" => {
+                    s.object(|s, key| match key {
+                        "userId" => {
+                            id.on_behalf_of = s.text()?;
+                            Ok(())
+                        }
+                        _ => s.skip(),
+                    })?;
+                }
                 _ => s.skip()?,
             }
             Ok::<(), ScanError>(())
@@ -250,17 +261,17 @@ enum Param {
     #[serde(rename = "dBClusterIdentifier")] DbCluster,
     #[serde(rename = "dBSnapshotIdentifier")] DbSnapshot,
     SnapshotId, ImageId, VolumeId, GroupId, LogGroupName, DetectorId, SerialNumber, RoleArn,
-    PolicyName, ModelId, ResourceArn, PrincipalId,
+    PolicyName, ModelId, ResourceArn, PrincipalId, ConfigurationRecorderName, KeyName,
     // Details only.
     AccessKeyId, #[serde(rename = "key")] ObjectKey, VersionId, SetAsDefault, AttributeType,
     AttributeName, Attribute, Principal, WithDecryption, Enable, PasswordResetRequired,
     EnableLogFileValidation, IsMultiRegionTrail, IncludeGlobalServiceEvents, S3BucketName,
-    CidrIp, FromPort, ToPort, InstanceType,
+    CidrIp, FromPort, ToPort, InstanceType, DocumentName, PendingWindowInDays,
     // IAM Identity Center account assignments: which permission set, in which account.
     PermissionSetArn, TargetId, PrincipalType,
     // Structured values, kept apart.
     InstancesSet, InstanceIds, Names, ValuesToAdd, LaunchPermission, CreateVolumePermission,
-    EventSelectors, BucketPolicy, Layers, SecretIdList, UserData,
+    EventSelectors, BucketPolicy, Layers, SecretIdList, UserData, Targets,
     // Resource and trust policies, as JSON text or as an object: IAM, KMS, ECR, OpenSearch,
     // Secrets Manager, and SQS/SNS `attributes.Policy`.
     PolicyDocument, Policy, AssumeRolePolicyDocument, PolicyText, AccessPolicies,
@@ -342,6 +353,34 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
                             map.next_value::<IgnoredAny>()?;
                             p.user_data = true;
                         }
+                        // SSM SendCommand by targets: the instances named, else the first
+                        // target as `key=values` (a tag, a resource group).
+                        Param::Targets => {
+                            let targets: Many<Obj<TargetSpec>> = map.next_value()?;
+                            let first = targets.first.and_then(|t| t.0);
+                            match first {
+                                Some(t)
+                                    if t.key
+                                        .get()
+                                        .is_some_and(|k| k.eq_ignore_ascii_case("InstanceIds")) =>
+                                {
+                                    p.list = (Param::InstanceIds, t.values);
+                                }
+                                Some(t) => {
+                                    let values = join_texts(&t.values);
+                                    let target = match (t.key.get(), values) {
+                                        (Some(k), Some(v)) => Some(Cow::Owned(format!("{k}={v}"))),
+                                        (_, v) => v,
+                                    };
+                                    if let (Some(_), Some(slot)) = (&target, p.slots.get_mut(p.len))
+                                    {
+                                        *slot = (Param::Target, Text(target));
+                                        p.len += 1;
+                                    }
+                                }
+                                None => {}
+                            }
+                        }
                         Param::LaunchPermission | Param::CreateVolumePermission => {
                             let name = match key {
                                 Param::LaunchPermission => "launchPermission",
@@ -393,6 +432,14 @@ impl<'de: 'a, 'a> Deserialize<'de> for Params<'a> {
         }
         deserializer.deserialize_map(V(PhantomData))
     }
+}
+
+/// An SSM `targets` element: `{"key": "InstanceIds" | "tag:Name" | ..., "values": [...]}`.
+#[derive(Deserialize, Default)]
+#[serde(default, rename_all = "camelCase", bound(deserialize = "'de: 'a"))]
+struct TargetSpec<'a> {
+    key: Text<'a>,
+    values: Many<Text<'a>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -498,6 +545,9 @@ struct Additional<'a> {
     mfa_used: Text<'a>,
     #[serde(rename = "SamlProviderArn")]
     saml_provider: Text<'a>,
+    /// IAM Identity Center sign-ins: the user's name (the identity has an empty ARN).
+    #[serde(rename = "UserName")]
+    user_name: Text<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -599,18 +649,24 @@ impl<'a> Record<'a> {
         let is_insight = kind == Some("AwsCloudTrailInsight");
         let action_name = event_name.get().unwrap_or_default();
         let source = event_source.get().unwrap_or_default();
-        let console =
-            r.session_credential_from_console.0 == Some(true) || kind == Some("AwsConsoleSignIn");
+        // Records before eventVersion 1.08 have no `eventType`; a console sign-in is still
+        // a person at a browser.
+        let console = r.session_credential_from_console.0 == Some(true)
+            || kind == Some("AwsConsoleSignIn")
+            || (action_name == "ConsoleLogin" && source == "signin.amazonaws.com");
 
         let log_type = match is_insight {
             true => Cow::Borrowed("insight"),
             false => log_type(r.event_category.get()),
         };
+        // A few services (Amazon Managed Grafana) put an HTTP status in `errorCode`: a 2xx
+        // is not an error.
+        let error_code = r.error_code.get().filter(|code| !is_http_success(code));
         let console_failed = response.console_login.get() == Some("Failure")
             || response.password_updated.get() == Some("Failure");
         let outcome = if is_insight {
             Outcome::Unknown
-        } else if r.error_code.0.is_some() || r.error_message.0.is_some() || console_failed {
+        } else if error_code.is_some() || r.error_message.0.is_some() || console_failed {
             Outcome::Failure
         } else {
             Outcome::Success
@@ -639,10 +695,8 @@ impl<'a> Record<'a> {
         let service = (event_source.0.clone())
             .or_else(|| insight.event_source.0.clone())
             .map(strip_service);
-        let error = r
-            .error_code
-            .0
-            .clone()
+        let error = (r.error_code.0.clone())
+            .filter(|_| error_code.is_some())
             .or_else(|| r.error_message.0.clone().map(short_message));
 
         Ok(Event {
@@ -650,13 +704,13 @@ impl<'a> Record<'a> {
             provider: "aws",
             log_type,
             event_id: r.event_id.0.clone(),
-            actor: actor(identity),
+            actor: actor(identity, additional),
             actor_type: actor_type(has_identity, identity, console),
             actor_id: None,
             action,
             service,
             resource,
-            src_ip: r.source_ip.0.clone(),
+            src_ip: r.source_ip.0.clone().map(first_address),
             user_agent: r.user_agent.0.clone(),
             region: r.aws_region.0.clone(),
             country: None,
@@ -707,16 +761,20 @@ fn is_anonymous(id: &Identity) -> bool {
     id.principal_id.get() == Some(ANONYMOUS) || id.account_id.get() == Some(ANONYMOUS)
 }
 
-fn actor<'a>(id: &Identity<'a>) -> Option<Cow<'a, str>> {
+fn actor<'a>(id: &Identity<'a>, additional: &Additional<'a>) -> Option<Cow<'a, str>> {
     if is_anonymous(id) {
         return Some(Cow::Borrowed(ANONYMOUS));
     }
     let named = || {
-        (id.arn.0.clone())
-            .or_else(|| id.user_name.0.clone())
-            .or_else(|| id.principal_id.0.clone())
+        nonempty(&id.arn)
+            .or_else(|| nonempty(&id.user_name))
+            .or_else(|| nonempty(&id.principal_id))
     };
     match id.kind.get() {
+        // Identity Center sign-ins carry an empty ARN: the user's name is in the event data.
+        Some("IdentityCenterUser") => nonempty(&additional.user_name)
+            .or_else(named)
+            .or_else(|| nonempty(&id.on_behalf_of)),
         // Service events may carry only `invokedBy`, without a type.
         Some("AWSService") | None => id.invoked_by.0.clone().or_else(named),
         // Same text as the ARN other root records carry, so per-actor baselines merge.
@@ -769,6 +827,29 @@ fn assumed_role_is_person(id: &Identity) -> bool {
     email || role.is_some_and(|r| r.starts_with("AWSReservedSSO_"))
 }
 
+/// A text unless empty.
+fn nonempty<'a>(text: &Text<'a>) -> Option<Cow<'a, str>> {
+    text.0.clone().filter(|t| !t.is_empty())
+}
+
+/// Whether an `errorCode` is an HTTP success status (`200`), which some services write there.
+fn is_http_success(code: &str) -> bool {
+    code.len() == 3 && code.starts_with('2') && code.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The caller's address of a `sourceIPAddress` that lists a chain (`81.2.69.142,
+/// 192.168.10.10`, as a proxy writes it): the first.
+fn first_address(source: Cow<'_, str>) -> Cow<'_, str> {
+    let end = match source.split_once(',') {
+        Some((first, _)) if first.trim().parse::<std::net::IpAddr>().is_ok() => first.len(),
+        _ => return source,
+    };
+    match source {
+        Cow::Borrowed(s) => Cow::Borrowed(s[..end].trim()),
+        Cow::Owned(s) => Cow::Owned(s[..end].trim().to_string()),
+    }
+}
+
 /// The account field of an ARN (`arn:aws:iam::<account>:...`).
 fn arn_account(arn: &str) -> Option<&str> {
     arn.split(':').nth(4).filter(|a| !a.is_empty())
@@ -801,7 +882,7 @@ fn resource<'a>(
     #[rustfmt::skip]
     let other = [Target, KeyId, DbInstance, DbCluster, DbSnapshot, SnapshotId, ImageId, VolumeId,
         GroupId, LogGroupName, DetectorId, SerialNumber, RoleArn, PolicyName, ModelId, ResourceArn,
-        PrincipalId];
+        PrincipalId, ConfigurationRecorderName, KeyName];
     p.first(&named)
         .or_else(|| requested.and_then(join_items))
         .or_else(|| created.and_then(join_items))
@@ -932,6 +1013,8 @@ fn details(
     d.add("withDecryption", p.get(WithDecryption));
     d.add("count", listed.as_deref());
     d.add("instanceType", p.get(InstanceType));
+    d.add("documentName", p.get(DocumentName));
+    d.add("pendingWindowInDays", p.get(PendingWindowInDays));
     d.add("layers", layers.as_deref());
     d.add("userData", p.user_data.then_some("replaced"));
     d.add("accessKeyId", access_key);

@@ -257,3 +257,118 @@ fn a_lifecycle_rule_gives_the_days_before_objects_expire() {
     let line = parse(&call(ALICE, "PutBucketLifecycle", "s3", disabled, "")).unwrap();
     assert_eq!(line, alice("PutBucketLifecycle|s3|b", "-"));
 }
+
+#[test]
+fn identity_center_sign_ins_are_by_the_named_user() {
+    // The identity's ARN is empty; the user is named in the event data, else by directory id.
+    let identity = r#""userIdentity":{"type":"IdentityCenterUser","arn":"","accountId":"111122223333","accessKeyId":"","onBehalfOf":{"userId":"9067a3c0-uid","identityStoreArn":"arn:aws:identitystore::111122223333:identitystore/d-1"}}"#;
+    let named =
+        r#","additionalEventData":{"UserName":"dana@example.com","CredentialType":"EXTERNAL_IDP"}"#;
+    let line = parse(&call(
+        identity,
+        "UserAuthentication",
+        "signin",
+        "null",
+        named,
+    ))
+    .unwrap();
+    assert!(
+        line.contains("|dana@example.com|human|UserAuthentication|"),
+        "{line}"
+    );
+    let line = parse(&call(identity, "UserAuthentication", "signin", "null", "")).unwrap();
+    assert!(line.contains("|9067a3c0-uid|human|"), "{line}");
+}
+
+#[test]
+fn an_old_console_login_by_a_role_session_is_a_person() {
+    // eventVersion 1.05 records have no eventType.
+    let record = call(
+        &assumed("RoleToBeAssumed", "MySessionName"),
+        "ConsoleLogin",
+        "signin",
+        "null",
+        "",
+    )
+    .replace(r#""eventType":"AwsApiCall","#, "");
+    let line = parse(&record).unwrap();
+    assert!(line.contains("|human|ConsoleLogin|"), "{line}");
+    let api = parse(&call(
+        &assumed("RoleToBeAssumed", "MySessionName"),
+        "ListBuckets",
+        "s3",
+        "null",
+        "",
+    ))
+    .unwrap();
+    assert!(api.contains("|service|ListBuckets|"), "{api}");
+}
+
+#[test]
+fn an_http_success_in_error_code_is_no_failure() {
+    let ok = parse(&call(
+        ALICE,
+        "action",
+        "grafana",
+        "null",
+        r#","errorCode":"200""#,
+    ))
+    .unwrap();
+    assert!(ok.contains("|success|-|"), "{ok}");
+    let denied = parse(&call(
+        ALICE,
+        "action",
+        "grafana",
+        "null",
+        r#","errorCode":"403""#,
+    ))
+    .unwrap();
+    assert!(denied.contains("|failure|403|"), "{denied}");
+}
+
+#[test]
+fn a_chain_of_source_addresses_gives_the_first() {
+    let record = call(ALICE, "ListBuckets", "s3", "null", "")
+        .replace("\"203.0.113.7\"", "\"81.2.69.142, 192.168.10.10\"");
+    assert!(parse(&record).unwrap().contains("|81.2.69.142|"));
+    // A service name is not an address list.
+    let record = call(ALICE, "ListBuckets", "s3", "null", "")
+        .replace("\"203.0.113.7\"", "\"AWS Internal, elsewhere\"");
+    assert!(
+        parse(&record)
+            .unwrap()
+            .contains("|AWS Internal, elsewhere|")
+    );
+}
+
+#[test]
+fn ssm_commands_by_targets_and_other_named_targets() {
+    let by_ids = r#"{"targets":[{"key":"InstanceIds","values":["i-0ddf9acf8eeb33959","i-02"]}],"documentName":"EncryptFiles"}"#;
+    let line = parse(&call(ALICE, "SendCommand", "ssm", by_ids, "")).unwrap();
+    assert!(line.contains("|ssm|i-0ddf9acf8eeb33959,i-02|"), "{line}");
+    assert!(line.ends_with("|documentName=EncryptFiles"), "{line}");
+    let by_tag =
+        r#"{"targets":[{"key":"tag:Role","values":["web"]}],"documentName":"AWS-RunShellScript"}"#;
+    let line = parse(&call(ALICE, "SendCommand", "ssm", by_tag, "")).unwrap();
+    assert!(line.contains("|ssm|tag:Role=web|"), "{line}");
+    let recorder = r#"{"configurationRecorderName":"default"}"#;
+    let line = parse(&call(
+        ALICE,
+        "StopConfigurationRecorder",
+        "config",
+        recorder,
+        "",
+    ))
+    .unwrap();
+    assert!(line.contains("|config|default|"), "{line}");
+    let key = r#"{"keyName":"mykeypair"}"#;
+    assert!(
+        parse(&call(ALICE, "CreateKeyPair", "ec2", key, ""))
+            .unwrap()
+            .contains("|ec2|mykeypair|")
+    );
+    let deletion =
+        r#"{"keyId":"arn:aws:kms:us-east-1:111122223333:key/k-1","pendingWindowInDays":7}"#;
+    let line = parse(&call(ALICE, "ScheduleKeyDeletion", "kms", deletion, "")).unwrap();
+    assert!(line.ends_with("|pendingWindowInDays=7"), "{line}");
+}
