@@ -276,14 +276,33 @@ fn push_behavior(out: &mut String, item: Option<&str>, value: Option<&str>) {
     }
 }
 
-/// `debugData.logOnlySecurityData`: its behaviours, from JSON text or an object.
+/// `debugData.logOnlySecurityData`: its behaviours and risk level, from JSON text or an
+/// object.
 #[derive(Default)]
-struct LogOnlySecurityData(Behaviors);
+struct LogOnlySecurityData(Behaviors, Option<String>);
 
 #[derive(Deserialize, Default)]
 struct SecurityData {
     #[serde(default)]
     behaviors: Behaviors,
+    #[serde(default)]
+    risk: Obj<SecurityRisk>,
+}
+
+/// `logOnlySecurityData.risk`: `{"reasons": "...", "level": "HIGH"}`.
+#[derive(Deserialize, Default)]
+struct SecurityRisk {
+    #[serde(default)]
+    level: Option<String>,
+}
+
+impl From<Option<SecurityData>> for LogOnlySecurityData {
+    fn from(data: Option<SecurityData>) -> LogOnlySecurityData {
+        match data {
+            Some(d) => LogOnlySecurityData(d.behaviors, d.risk.0.and_then(|r| r.level)),
+            None => LogOnlySecurityData::default(),
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for LogOnlySecurityData {
@@ -296,15 +315,11 @@ impl<'de> Deserialize<'de> for LogOnlySecurityData {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<LogOnlySecurityData, E> {
                 let data = from_json_str::<Obj<SecurityData>>(v).and_then(|d| d.0);
-                Ok(LogOnlySecurityData(
-                    data.map(|d| d.behaviors).unwrap_or_default(),
-                ))
+                Ok(data.into())
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
                 let data: Obj<SecurityData> = Obj::deserialize(MapAccessDeserializer::new(map))?;
-                Ok(LogOnlySecurityData(
-                    data.0.map(|d| d.behaviors).unwrap_or_default(),
-                ))
+                Ok(data.0.into())
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
@@ -535,9 +550,11 @@ impl Provider for Okta {
         let actor_id = actor_id.filter(|id| Some(id) != actor.as_ref());
 
         let mut client = ev.client.0.take().unwrap_or_default();
-        let src_ip = client.ip_address.take().or_else(|| {
+        // `"null"` stands for a missing address too; the chain's first hop then names it.
+        let src_ip = known(std::mem::take(&mut client.ip_address)).or_else(|| {
             let hops = &mut ev.request.0.as_mut()?.ip_chain.0;
-            hops.first_mut().and_then(|h| h.ip.take())
+            hops.first_mut()
+                .and_then(|h| known(std::mem::take(&mut h.ip)))
         });
         let user_agent = client.user_agent.0.take().and_then(|u| u.raw.into_inner());
         // Okta writes GeoIP country names (`United States`); the column holds ISO codes.
@@ -624,7 +641,9 @@ impl Provider for Okta {
             .filter(|b| !b.is_empty())
             .or(debug.log_only_security_data.0.0.as_deref())
             .and_then(positive_behaviors);
-        let risk = debug.risk.get().and_then(risk_level);
+        let risk = (debug.risk.get().and_then(risk_level))
+            .or(debug.log_only_security_data.1.as_deref())
+            .filter(|level| level.bytes().all(|b| b.is_ascii_alphabetic()) && !level.is_empty());
         let non_success = result.filter(|_| outcome != Outcome::Success);
         let reason = (outcome != Outcome::Failure)
             .then(|| outcome_field.reason.get().map(|r| cut(r, 80)))

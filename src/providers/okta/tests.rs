@@ -346,3 +346,26 @@ fn behaviours_are_read_as_text_lists_objects_and_log_only_security_data() {
     let e = parse(Box::leak(record(list).into_boxed_str()));
     assert_eq!(e.resource.as_deref(), Some("Okta Admin Console"));
 }
+
+#[test]
+fn a_null_client_address_falls_back_to_the_request_chain() {
+    let record = PRIVILEGE_GRANT
+        .replace(r#""ipAddress":"203.0.113.10""#, r#""ipAddress":"null""#)
+        .replace(r#"{"ip":"203.0.113.10""#, r#"{"ip":"198.51.100.4""#);
+    assert_eq!(parse(&record).src_ip.as_deref(), Some("198.51.100.4"));
+    let nowhere = record.replace(r#"{"ip":"198.51.100.4""#, r#"{"ip":"null""#);
+    assert_eq!(parse(&nowhere).src_ip, None);
+}
+
+#[test]
+fn the_risk_level_is_read_from_the_security_data_too() {
+    let security = r#""debugData":{"logOnlySecurityData":"{\"risk\":{\"reasons\":\"Anomalous Location\",\"level\":\"HIGH\"},\"behaviors\":{\"New IP\":\"POSITIVE\"}}","privilegeGranted""#;
+    let record = PRIVILEGE_GRANT.replace(r#""debugData":{"privilegeGranted""#, security);
+    let details = parse(&record).details.unwrap().into_owned();
+    assert!(details.contains("risk=HIGH"), "{details}");
+    assert!(details.contains("behaviors=NewIP"), "{details}");
+    // A level that is not a word is not shown.
+    let odd = record.replace(r#"\"level\":\"HIGH\""#, r#"\"level\":\"<b>\""#);
+    let details = parse(&odd).details.unwrap().into_owned();
+    assert!(!details.contains("risk="), "{details}");
+}
