@@ -425,12 +425,22 @@ fn parse_entry(entry: Entry<'_>) -> Result<Event<'_>, RecordError> {
     let (outcome, error) = outcome(&status, denied.is_some(), &ws, verb);
     let mfa = login_mfa(&ws, verb);
 
-    // Target: the key's service account for key creation, the affected user of Workspace
-    // account warnings, else `resourceName`.
+    // Target: the key's service account for key creation, the service account whose
+    // credentials a token call mints (its `resourceName` is often the numeric id, the
+    // request names its e-mail), the affected user of Workspace account warnings, else
+    // `resourceName`.
     let request = p.request.take();
     let response = p.response.first().unwrap_or_default();
     let mut resource = p.resource_name.0;
-    if verb == "CreateServiceAccountKey" || verb == "UploadServiceAccountKey" {
+    const MINTING: [&str; 6] = [
+        "CreateServiceAccountKey",
+        "UploadServiceAccountKey",
+        "GenerateAccessToken",
+        "GenerateIdToken",
+        "SignBlob",
+        "SignJwt",
+    ];
+    if MINTING.contains(&verb) {
         let names = [&request.name.0, &response.name.0, &resource];
         let target = names
             .into_iter()
@@ -793,10 +803,11 @@ fn k8s_object(is_k8s: bool, resource: &str) -> Option<(&str, &str)> {
     Some(("", rest))
 }
 
-/// The service account of `projects/-/serviceAccounts/<sa>[/keys/<id>]`.
+/// The service account of `projects/-/serviceAccounts/<sa>[/keys/<id>]` (all of `<sa>`, even
+/// when it holds a slash).
 fn service_account_of(path: &str) -> Option<&str> {
     let (_, rest) = path.split_once("serviceAccounts/")?;
-    let sa = rest.split('/').next()?;
+    let sa = rest.split("/keys/").next()?.trim_end_matches('/');
     (!sa.is_empty()).then_some(sa)
 }
 

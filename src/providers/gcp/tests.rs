@@ -306,3 +306,32 @@ fn sniffing_is_precise() {
         assert!(!sniff(other), "{other}");
     }
 }
+
+#[test]
+fn a_token_minted_for_a_service_account_names_it() {
+    let proto = r#""serviceName":"iamcredentials.googleapis.com","methodName":"GenerateAccessToken","resourceName":"projects/-/serviceAccounts/104857600000000000002","authenticationInfo":{"principalEmail":"ci@p.iam.gserviceaccount.com"},"authorizationInfo":[{"permission":"iam.serviceAccounts.getAccessToken","granted":true}],"request":{"@type":"type.googleapis.com/google.iam.credentials.v1.GenerateAccessTokenRequest","name":"projects/-/serviceAccounts/deployer@p.iam.gserviceaccount.com"}"#;
+    let view = view_of(&minimal("data_access", proto));
+    assert!(
+        view.contains("resource=deployer@p.iam.gserviceaccount.com"),
+        "{view}"
+    );
+    // Without the request, the resource name is all there is.
+    let bare = proto.replace(
+        r#","request":{"@type":"type.googleapis.com/google.iam.credentials.v1.GenerateAccessTokenRequest","name":"projects/-/serviceAccounts/deployer@p.iam.gserviceaccount.com"}"#,
+        "",
+    );
+    let view = view_of(&minimal("data_access", &bare));
+    assert!(view.contains("resource=104857600000000000002"), "{view}");
+}
+
+#[test]
+fn a_service_account_name_with_a_slash_is_kept_whole() {
+    assert_eq!(
+        service_account_of("projects/p/serviceAccounts/users/alice@example.com"),
+        Some("users/alice@example.com")
+    );
+    assert_eq!(
+        service_account_of("projects/p/serviceAccounts/sa@p.iam.gserviceaccount.com/keys/4a1f"),
+        Some("sa@p.iam.gserviceaccount.com")
+    );
+}
