@@ -21,8 +21,8 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::{
-    Flag, Text, cell, details_from, from_json, from_json_str, header_has, probe_has, probe_str,
-    sub_cow, trim_cow,
+    Flag, Text, cell, details_from, from_json, from_json_str, header_has, id_segment, probe_has,
+    probe_str, sub_cow, tenant_of, trim_cow,
 };
 use super::time::parse_time_text;
 use super::{Probe, Provider, RecordError};
@@ -596,13 +596,7 @@ fn pick<'a, const N: usize>(candidates: [Option<Cow<'a, str>>; N]) -> Option<Cow
 
 /// The subscription id in a resource id (`/subscriptions/<id>/...`, any case).
 fn subscription_of(id: &str) -> Option<&str> {
-    const KEY: &[u8] = b"/subscriptions/";
-    let pos = id
-        .as_bytes()
-        .windows(KEY.len())
-        .position(|w| w.eq_ignore_ascii_case(KEY))?;
-    let sub = id.get(pos + KEY.len()..)?.split('/').next()?.trim();
-    (!sub.is_empty()).then_some(sub)
+    id_segment(id, "/subscriptions/")
 }
 
 /// Subscription GUIDs taken from upper-cased resource ids (diagnostic records) are
@@ -947,7 +941,14 @@ impl<'a> Record<'a> {
                 .next()
                 .map(lower_guid)
         })
-        .or_else(|| pick([r.tenantId.0, r.TenantId.0]));
+        .or_else(|| pick([r.tenantId.0, r.TenantId.0]))
+        .or_else(|| {
+            // Tenant-level operations (`/tenants/<id>/providers/Microsoft.aadiam`).
+            let ids = [&resource_id, &scope].into_iter().flatten();
+            ids.filter_map(|id| sub_cow(id, tenant_of))
+                .next()
+                .map(lower_guid)
+        });
 
         let correlation = pick([r.correlationId.0, r.CorrelationId.0]);
         let event_id =

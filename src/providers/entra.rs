@@ -21,7 +21,8 @@ use serde::de::value::{
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::{
-    Flag, Text, cut, details_from, from_json, from_json_str, probe_has, probe_str, trim_cow,
+    Flag, Text, cut, details_from, from_json, from_json_str, probe_has, probe_str, sub_cow,
+    tenant_of, trim_cow,
 };
 use super::time::parse_time_text;
 use super::{Probe, Provider, RecordError};
@@ -178,6 +179,10 @@ struct Rec<'a> {
     aad_tenant_id: Text<'a>,
     #[serde(alias = "ResourceTenantId")]
     resource_tenant_id: Text<'a>,
+    /// The envelope's resource (`/tenants/<id>/providers/Microsoft.aadiam`): the tenant of
+    /// records without `tenantId`.
+    #[serde(alias = "ResourceId")]
+    resource_id: Text<'a>,
     #[serde(alias = "ResultType")]
     result_type: Text<'a>,
     #[serde(alias = "ResultDescription")]
@@ -632,7 +637,10 @@ fn normalize<'a>(mut rec: Rec<'a>, fallback: Option<Kind>) -> Result<Event<'a>, 
     let mut e = Event {
         provider: "entra",
         log_type: Cow::Borrowed(kind.log_type()),
-        account: tenant.or(p.resource_tenant_id.take()),
+        account: (tenant.or(p.resource_tenant_id.take())).or_else(|| {
+            let id = rec.resource_id.0.as_ref().or(p.resource_id.0.as_ref())?;
+            sub_cow(id, tenant_of).map(|t| Cow::Owned(t.to_ascii_lowercase()))
+        }),
         ..Event::default()
     };
     let missing = match kind {

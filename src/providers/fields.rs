@@ -245,6 +245,20 @@ pub fn sub_cow<'a>(
     }
 }
 
+/// The path segment after `key` in an Azure resource id, any case: `/subscriptions/` or
+/// `/tenants/` of `/TENANTS/<id>/providers/...` gives `<id>`.
+pub fn id_segment<'s>(id: &'s str, key: &str) -> Option<&'s str> {
+    let pos =
+        (id.as_bytes().windows(key.len())).position(|w| w.eq_ignore_ascii_case(key.as_bytes()))?;
+    let segment = id.get(pos + key.len()..)?.split('/').next()?.trim();
+    (!segment.is_empty()).then_some(segment)
+}
+
+/// The tenant of an Azure resource id (`/tenants/<id>/providers/Microsoft.aadiam`).
+pub fn tenant_of(id: &str) -> Option<&str> {
+    id_segment(id, "/tenants/")
+}
+
 /// The text before the first dot (`user` of `user.session.start`), borrowed when possible.
 pub fn first_segment<'a>(text: &Cow<'a, str>) -> Option<Cow<'a, str>> {
     sub_cow(text, |s| {

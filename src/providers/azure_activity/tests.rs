@@ -317,3 +317,15 @@ fn table_export_with_value_columns() {
     cells[0] = "SigninLogs";
     assert_eq!(row(&headers, &cells), Err(RecordError::NotThisFormat));
 }
+
+#[test]
+fn a_tenant_level_operation_belongs_to_its_tenant() {
+    let rec = r#"{"time":"2024-05-14T09:12:03Z","resourceId":"/TeNaNtS/FFFFFFFF-AAAA-BBBB-CCCC-DDDDDDDDDDDD/PrOvIdErS/Microsoft.aadiam","operationName":"Microsoft.aadiam/updateDirectory/action","category":"Administrative","resultType":"Success","correlationId":"c-9","identity":{"claims":{"appid":"a1b2c3d4-0000-4000-8000-00000000a001","idtyp":"app"}}}"#;
+    let (_, line) = parse(rec);
+    assert!(
+        line.contains("acct=ffffffff-aaaa-bbbb-cccc-dddddddddddd"),
+        "{line}"
+    );
+    assert_eq!(id_segment("/tenants/t-1", "/tenants/"), Some("t-1"));
+    assert_eq!(id_segment("/tenants//providers", "/tenants/"), None);
+}

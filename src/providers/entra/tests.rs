@@ -507,3 +507,14 @@ fn service_principal_signin_keeps_its_aggregated_risk() {
         e.details
     );
 }
+
+#[test]
+fn a_record_without_a_tenant_id_takes_it_from_its_resource_id() {
+    let rec = ROLE.replace(r#""tenantId":"t-1","#, "");
+    assert_eq!(parse(&rec).account.as_deref(), Some("t-1"));
+    let none = rec.replace(
+        r#""resourceId":"/tenants/t-1/providers/Microsoft.aadiam","#,
+        "",
+    );
+    assert_eq!(parse(&none).account, None);
+}
