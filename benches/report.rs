@@ -83,6 +83,54 @@ pub fn bench_rules(data: &Path, events: usize, runs: usize) {
     }
 }
 
+/// report-csv: the report's CSV and NDJSON of the bench view, `runs` times each over one
+/// load: wall time, rate and peak above the loaded frame of each run (a short process to
+/// profile). `TRAILSCOPE_BENCH_ROWS_OUT=DIR` keeps the files (to compare them byte for byte).
+pub fn bench_rows(data: &Path, events: usize, runs: usize) {
+    let dir = data.join(format!("cloudtrail-ndjson-{events}"));
+    super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
+    let inputs = source::expand(&[dir.display().to_string()]).inputs;
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    let store = FrameStore::load(inputs, options).unwrap();
+    let config = Config::builtin().unwrap();
+    let spec = bench_spec();
+    let temp = tempfile::tempdir().unwrap();
+    let out = std::env::var_os("TRAILSCOPE_BENCH_ROWS_OUT")
+        .map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
+    for (name, format) in [("csv", RowFormat::Csv), ("ndjson", RowFormat::Ndjson)] {
+        for _ in 0..runs.max(1) {
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let base = status_mb("VmRSS:");
+            let path = out.join(format!("report.{name}"));
+            let (t, cpu) = (Instant::now(), cpu_s());
+            let stats =
+                report::write(&store, &config, &spec, ReportFormat::Rows(format), &path).unwrap();
+            let wall = t.elapsed().as_secs_f64();
+            let size = std::fs::metadata(&path).map_or(0.0, |m| m.len() as f64 / 1e6);
+            println!(
+                "report-csv: {name:<6} {} events, {size:.1} MB: {wall:.3} s wall, {:.2} s CPU, {:.0} MB/s, peak +{:.0} MB",
+                stats.written,
+                cpu_s() - cpu,
+                size / wall,
+                status_mb("VmHWM:") - base
+            );
+        }
+    }
+}
+
+/// The bench's report: one account's events.
+fn bench_spec() -> ReportSpec {
+    ReportSpec {
+        title: "Production account activity".into(),
+        view: ViewSpec {
+            filter: "account:684203427827".into(),
+            ..ViewSpec::default()
+        },
+        author: Some("bench@localhost".into()),
+        ..ReportSpec::default()
+    }
+}
+
 pub fn bench(data: &Path, events: usize, runs: usize) {
     let dir = data.join(format!("cloudtrail-ndjson-{events}"));
     super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
@@ -113,15 +161,7 @@ pub fn bench(data: &Path, events: usize, runs: usize) {
     );
     let (store, load_s) = load(true);
     let config = Config::builtin().unwrap();
-    let spec = ReportSpec {
-        title: "Production account activity".into(),
-        view: ViewSpec {
-            filter: "account:684203427827".into(),
-            ..ViewSpec::default()
-        },
-        author: Some("bench@localhost".into()),
-        ..ReportSpec::default()
-    };
+    let spec = bench_spec();
     let out = tempfile::tempdir().unwrap();
     let loaded_mb = status_mb("VmRSS:");
     println!(
