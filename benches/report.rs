@@ -59,16 +59,53 @@ pub fn bench_rules(data: &Path, events: usize, runs: usize) {
     let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
     let store = FrameStore::load(inputs, options).unwrap();
     let config = Config::builtin().unwrap();
+    // What preparing the rules' context holds and peaks at.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let base = status_mb("VmRSS:");
+    let t = Instant::now();
+    let context = trailscope::detectors::Context::new(store.frame(), &config).unwrap();
+    println!(
+        "report-rules: the context alone {:.3} s, holds +{:.0} MB, peak +{:.0} MB",
+        t.elapsed().as_secs_f64(),
+        status_mb("VmRSS:") - base,
+        status_mb("VmHWM:") - base
+    );
+    drop(context);
+    // TRAILSCOPE_BENCH_RULE_PEAKS=1: each rule alone (with its context, and the baselines
+    // when it reads them), on this thread: which rules make the peak.
+    if std::env::var_os("TRAILSCOPE_BENCH_RULE_PEAKS").is_some() {
+        let mut peaks = Vec::new();
+        for i in 0..trailscope::detectors::rules().len() {
+            let rule = trailscope::detectors::rules().swap_remove(i);
+            let id = rule.info().id;
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let base = status_mb("VmRSS:");
+            let t = Instant::now();
+            trailscope::detectors::run_rules(store.frame(), &config, &[rule]).unwrap();
+            peaks.push((status_mb("VmHWM:") - base, id, t.elapsed().as_secs_f64()));
+        }
+        peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let peaks: Vec<String> = (peaks.iter().take(15))
+            .map(|(mb, id, s)| format!("{id} +{mb:.0} MB ({s:.2} s)"))
+            .collect();
+        println!(
+            "  peak of each rule alone, with the context: {}",
+            peaks.join(", ")
+        );
+    }
     let mut best: Option<(f64, trailscope::detectors::Timings)> = None;
     for _ in 0..runs.max(1) {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let base = status_mb("VmRSS:");
         let (t, cpu) = (Instant::now(), cpu_s());
         let (findings, phases) = trailscope::detectors::run_timed(store.frame(), &config).unwrap();
         let wall = t.elapsed().as_secs_f64();
         println!(
-            "report-rules: {} events, {} findings: {wall:.3} s wall, {:.2} s CPU",
+            "report-rules: {} events, {} findings: {wall:.3} s wall, {:.2} s CPU, peak +{:.0} MB",
             store.frame().height(),
             findings.len(),
-            cpu_s() - cpu
+            cpu_s() - cpu,
+            status_mb("VmHWM:") - base
         );
         if best.as_ref().is_none_or(|(b, _)| wall < *b) {
             best = Some((wall, phases));
