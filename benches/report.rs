@@ -53,11 +53,7 @@ fn status_mb(field: &str) -> f64 {
 /// 1,000,000 loaded events: wall and CPU time of each run and the slowest phases of the
 /// fastest (a short process to profile, e.g. under `perf record`).
 pub fn bench_rules(data: &Path, events: usize, runs: usize) {
-    let dir = data.join(format!("cloudtrail-ndjson-{events}"));
-    super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
-    let inputs = source::expand(&[dir.display().to_string()]).inputs;
-    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
-    let store = FrameStore::load(inputs, options).unwrap();
+    let store = load_once(data, events);
     let config = Config::builtin().unwrap();
     // What preparing the rules' context holds and peaks at.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
@@ -124,11 +120,7 @@ pub fn bench_rules(data: &Path, events: usize, runs: usize) {
 /// load: wall time, rate and peak above the loaded frame of each run (a short process to
 /// profile). `TRAILSCOPE_BENCH_ROWS_OUT=DIR` keeps the files (to compare them byte for byte).
 pub fn bench_rows(data: &Path, events: usize, runs: usize) {
-    let dir = data.join(format!("cloudtrail-ndjson-{events}"));
-    super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
-    let inputs = source::expand(&[dir.display().to_string()]).inputs;
-    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
-    let store = FrameStore::load(inputs, options).unwrap();
+    let store = load_once(data, events);
     let config = Config::builtin().unwrap();
     let spec = bench_spec();
     let temp = tempfile::tempdir().unwrap();
@@ -153,6 +145,15 @@ pub fn bench_rows(data: &Path, events: usize, runs: usize) {
             );
         }
     }
+}
+
+/// The bench's 1,000,000 CloudTrail events, loaded as every command loads them.
+fn load_once(data: &Path, events: usize) -> FrameStore {
+    let dir = data.join(format!("cloudtrail-ndjson-{events}"));
+    super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
+    let inputs = source::expand(&[dir.display().to_string()]).inputs;
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    FrameStore::load(inputs, options).unwrap()
 }
 
 /// The bench's report: one account's events.

@@ -14,8 +14,7 @@ use crate::{Error, Result};
 use super::redact::Redactor;
 use super::text_rows::{self, TextFormat};
 
-/// Rows converted and written at a time.
-pub const CHUNK_ROWS: usize = 16_384;
+pub use super::text_rows::CHUNK_ROWS;
 
 /// The columns the row formats carry: the normalized event columns, then the input and
 /// line each event was read from.

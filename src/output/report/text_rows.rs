@@ -15,7 +15,9 @@ use crate::text;
 use crate::{Error, Result};
 
 use super::redact::Redactor;
-use super::rows::CHUNK_ROWS;
+
+/// Rows converted and written at a time.
+pub const CHUNK_ROWS: usize = 16_384;
 
 /// What the rows are written as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
