@@ -1,4 +1,4 @@
-//! trailscope benchmarks: `cargo bench --bench main -- [load] [load-providers] [memory] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [report-rules] [access] [identities] [permissions] [identity] [incidents] [sigma] [lake --lake-events N] [--events N] [--runs R] [--seconds S]`.
+//! trailscope benchmarks: `cargo bench --bench main -- [load] [load-providers] [memory] [query] [parse] [render] [follow] [detect] [hostile] [tail] [views] [report] [report-rules] [report-csv] [access] [identities] [permissions] [identity] [incidents] [sigma] [lake --lake-events N] [--events N] [--runs R] [--seconds S]`.
 //!
 //! load: generates 1,000,000 CloudTrail events of realistic traffic (once, under
 //! `target/bench-data`) as one NDJSON file and as 1,000 S3 delivery files, then loads each
@@ -102,6 +102,9 @@ fn main() {
     }
     if groups.contains(&"report-rules") {
         report::bench_rules(&data_dir(), events, runs);
+    }
+    if groups.contains(&"report-csv") {
+        report::bench_rows(&data_dir(), events, runs);
     }
     if groups.contains(&"detect") {
         detect::bench(&data_dir(), events, runs, ensure);

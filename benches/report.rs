@@ -53,22 +53,55 @@ fn status_mb(field: &str) -> f64 {
 /// 1,000,000 loaded events: wall and CPU time of each run and the slowest phases of the
 /// fastest (a short process to profile, e.g. under `perf record`).
 pub fn bench_rules(data: &Path, events: usize, runs: usize) {
-    let dir = data.join(format!("cloudtrail-ndjson-{events}"));
-    super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
-    let inputs = source::expand(&[dir.display().to_string()]).inputs;
-    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
-    let store = FrameStore::load(inputs, options).unwrap();
+    let store = load_once(data, events);
     let config = Config::builtin().unwrap();
+    // What preparing the rules' context holds and peaks at.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let base = status_mb("VmRSS:");
+    let t = Instant::now();
+    let context = trailscope::detectors::Context::new(store.frame(), &config).unwrap();
+    println!(
+        "report-rules: the context alone {:.3} s, holds +{:.0} MB, peak +{:.0} MB",
+        t.elapsed().as_secs_f64(),
+        status_mb("VmRSS:") - base,
+        status_mb("VmHWM:") - base
+    );
+    drop(context);
+    // TRAILSCOPE_BENCH_RULE_PEAKS=1: each rule alone (with its context, and the baselines
+    // when it reads them), on this thread: which rules make the peak.
+    if std::env::var_os("TRAILSCOPE_BENCH_RULE_PEAKS").is_some() {
+        let mut peaks = Vec::new();
+        for i in 0..trailscope::detectors::rules().len() {
+            let rule = trailscope::detectors::rules().swap_remove(i);
+            let id = rule.info().id;
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let base = status_mb("VmRSS:");
+            let t = Instant::now();
+            trailscope::detectors::run_rules(store.frame(), &config, &[rule]).unwrap();
+            peaks.push((status_mb("VmHWM:") - base, id, t.elapsed().as_secs_f64()));
+        }
+        peaks.sort_by(|a, b| b.0.total_cmp(&a.0));
+        let peaks: Vec<String> = (peaks.iter().take(15))
+            .map(|(mb, id, s)| format!("{id} +{mb:.0} MB ({s:.2} s)"))
+            .collect();
+        println!(
+            "  peak of each rule alone, with the context: {}",
+            peaks.join(", ")
+        );
+    }
     let mut best: Option<(f64, trailscope::detectors::Timings)> = None;
     for _ in 0..runs.max(1) {
+        let _ = std::fs::write("/proc/self/clear_refs", "5");
+        let base = status_mb("VmRSS:");
         let (t, cpu) = (Instant::now(), cpu_s());
         let (findings, phases) = trailscope::detectors::run_timed(store.frame(), &config).unwrap();
         let wall = t.elapsed().as_secs_f64();
         println!(
-            "report-rules: {} events, {} findings: {wall:.3} s wall, {:.2} s CPU",
+            "report-rules: {} events, {} findings: {wall:.3} s wall, {:.2} s CPU, peak +{:.0} MB",
             store.frame().height(),
             findings.len(),
-            cpu_s() - cpu
+            cpu_s() - cpu,
+            status_mb("VmHWM:") - base
         );
         if best.as_ref().is_none_or(|(b, _)| wall < *b) {
             best = Some((wall, phases));
@@ -80,6 +113,59 @@ pub fn bench_rules(data: &Path, events: usize, runs: usize) {
             .map(|(id, d)| format!("{id} {:.0} ms", d.as_secs_f64() * 1000.0))
             .collect();
         println!("  slowest phases of the fastest run: {}", phases.join(", "));
+    }
+}
+
+/// report-csv: the report's CSV and NDJSON of the bench view, `runs` times each over one
+/// load: wall time, rate and peak above the loaded frame of each run (a short process to
+/// profile). `TRAILSCOPE_BENCH_ROWS_OUT=DIR` keeps the files (to compare them byte for byte).
+pub fn bench_rows(data: &Path, events: usize, runs: usize) {
+    let store = load_once(data, events);
+    let config = Config::builtin().unwrap();
+    let spec = bench_spec();
+    let temp = tempfile::tempdir().unwrap();
+    let out = std::env::var_os("TRAILSCOPE_BENCH_ROWS_OUT")
+        .map_or_else(|| temp.path().to_path_buf(), std::path::PathBuf::from);
+    for (name, format) in [("csv", RowFormat::Csv), ("ndjson", RowFormat::Ndjson)] {
+        for _ in 0..runs.max(1) {
+            let _ = std::fs::write("/proc/self/clear_refs", "5");
+            let base = status_mb("VmRSS:");
+            let path = out.join(format!("report.{name}"));
+            let (t, cpu) = (Instant::now(), cpu_s());
+            let stats =
+                report::write(&store, &config, &spec, ReportFormat::Rows(format), &path).unwrap();
+            let wall = t.elapsed().as_secs_f64();
+            let size = std::fs::metadata(&path).map_or(0.0, |m| m.len() as f64 / 1e6);
+            println!(
+                "report-csv: {name:<6} {} events, {size:.1} MB: {wall:.3} s wall, {:.2} s CPU, {:.0} MB/s, peak +{:.0} MB",
+                stats.written,
+                cpu_s() - cpu,
+                size / wall,
+                status_mb("VmHWM:") - base
+            );
+        }
+    }
+}
+
+/// The bench's 1,000,000 CloudTrail events, loaded as every command loads them.
+fn load_once(data: &Path, events: usize) -> FrameStore {
+    let dir = data.join(format!("cloudtrail-ndjson-{events}"));
+    super::ensure(synth::Kind::CloudtrailNdjson, &dir, events);
+    let inputs = source::expand(&[dir.display().to_string()]).inputs;
+    let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+    FrameStore::load(inputs, options).unwrap()
+}
+
+/// The bench's report: one account's events.
+fn bench_spec() -> ReportSpec {
+    ReportSpec {
+        title: "Production account activity".into(),
+        view: ViewSpec {
+            filter: "account:684203427827".into(),
+            ..ViewSpec::default()
+        },
+        author: Some("bench@localhost".into()),
+        ..ReportSpec::default()
     }
 }
 
@@ -113,15 +199,7 @@ pub fn bench(data: &Path, events: usize, runs: usize) {
     );
     let (store, load_s) = load(true);
     let config = Config::builtin().unwrap();
-    let spec = ReportSpec {
-        title: "Production account activity".into(),
-        view: ViewSpec {
-            filter: "account:684203427827".into(),
-            ..ViewSpec::default()
-        },
-        author: Some("bench@localhost".into()),
-        ..ReportSpec::default()
-    };
+    let spec = bench_spec();
     let out = tempfile::tempdir().unwrap();
     let loaded_mb = status_mb("VmRSS:");
     println!(

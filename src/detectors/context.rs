@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::DAY;
-use super::event::{Ev, ROW, events, i64s, u32s};
+use super::event::{Ev, ROW, events, i64s_or, ids};
 use super::principal::{ActorFacts, Principals};
 pub(crate) use super::principal::{NO_ID as NO_ACTOR, PRINCIPAL};
 use crate::config::{Config, Detect};
@@ -23,9 +23,9 @@ use crate::schema::{
 };
 use crate::{Error, Result};
 
-/// The combined (provider, service, action) key column added to the frame: the provider's
-/// dictionary id << 48, the service's << 24, the action's (null ids as `NO_ID`).
-pub(crate) const KEY: &str = "__key";
+/// The column added to the frame holding each row's action: its index in
+/// [`Context::combos`].
+pub(crate) const KEY: &str = "__action";
 
 /// What every rule may read: the frame (with [`ROW`] and [`KEY`]), the configuration, the
 /// dictionary names, the data span and per-actor facts.
@@ -116,7 +116,8 @@ pub fn is_system_actor(name: &str, kind: &str) -> bool {
 /// One distinct (provider, service, action) of the frame.
 #[derive(Debug, Clone)]
 pub struct Combo {
-    /// The combined physical key (as in the [`KEY`] column).
+    /// The combined physical key: the provider's dictionary id << 48, the service's << 24,
+    /// the action's.
     pub key: u64,
     /// Provider name.
     pub provider: String,
@@ -230,9 +231,10 @@ impl<'a> Context<'a> {
                 .filter_map(|c| Cidr::parse(c))
                 .collect(),
         };
-        let keys = ctx.index_actions()?;
+        ctx.index_actions()?;
+        let actions = Column::new(KEY.into(), ctx.per_row.action.clone());
         ctx.frame
-            .with_column(Column::new(KEY.into(), keys))
+            .with_column(actions)
             .map_err(Error::polars("keying the actions"))?;
         ctx.actor_stats()?;
         let actors = (ctx.stats.iter())
@@ -254,24 +256,26 @@ impl<'a> Context<'a> {
         Ok(ctx)
     }
 
-    /// Fills [`Context::combos`] and [`Context::action_rows`] and returns each row's
-    /// [`KEY`].
-    fn index_actions(&mut self) -> Result<Vec<u64>> {
-        let (providers, services, actions) = (
-            u32s(&self.frame, PROVIDER)?,
-            u32s(&self.frame, SERVICE)?,
-            u32s(&self.frame, ACTION)?,
-        );
-        let id = |v: Option<u32>| v.map_or(NO_ID, u64::from);
-        let keys: Vec<u64> = (providers.iter().zip(&services).zip(&actions))
-            .map(|((p, s), a)| (id(*p) << 48) + (id(*s) << 24) + id(*a))
-            .collect();
+    /// Fills [`Context::combos`], [`Context::action_rows`] and each row's action, reading
+    /// one dictionary column at a time.
+    fn index_actions(&mut self) -> Result<()> {
+        // Each row's (provider, service, action) packed: the provider's dictionary id << 48,
+        // the service's << 24, the action's (null ids as `NO_ID`).
+        let mut keys = vec![0u64; self.frame.height()];
+        for (column, shift) in [(PROVIDER, 48), (SERVICE, 24), (ACTION, 0)] {
+            let values = ids(&self.frame, column, NO_ACTOR)?;
+            for (key, id) in keys.iter_mut().zip(values) {
+                let id = if id == NO_ACTOR { NO_ID } else { u64::from(id) };
+                *key += id << shift;
+            }
+        }
         let mut number: HashMap<u64, u32, foldhash::fast::FixedState> = HashMap::default();
         let mut combo_of_row = Vec::with_capacity(keys.len());
         for key in &keys {
             let next = number.len() as u32;
             combo_of_row.push(*number.entry(*key).or_insert(next));
         }
+        drop(keys);
         let mut combos = vec![0u64; number.len()];
         for (key, n) in &number {
             combos[*n as usize] = *key;
@@ -290,69 +294,80 @@ impl<'a> Context<'a> {
             .collect();
         self.action_rows = ActionRows::new(&combo_of_row, self.combos.len());
         self.per_row.action = combo_of_row;
-        Ok(keys)
+        Ok(())
     }
 
     /// Fills [`Context::stats`] and [`Context::privileged_actors`] in one pass over the
     /// rows (first identity and type of each actor in frame order).
     fn actor_stats(&mut self) -> Result<()> {
-        let actors = u32s(&self.frame, ACTOR)?;
-        let (identities, kinds) = (u32s(&self.frame, IDENTITY)?, u32s(&self.frame, ACTOR_TYPE)?);
-        let outcomes = u32s(&self.frame, OUTCOME)?;
-        let times = i64s(&self.frame, TIME)?;
-        let rows = u32s(&self.frame, ROW)?;
-        let privileged_rows: Vec<bool> = (self.frame.column(PRIVILEGED))
+        // One column at a time: each is read, used and dropped (or kept as a per-row
+        // vector) before the next.
+        self.per_row.row = ids(&self.frame, ROW, 0)?;
+        self.per_row.time = i64s_or(&self.frame, TIME, 0)?;
+        self.per_row.actor = ids(&self.frame, ACTOR, NO_ACTOR)?;
+        let success: HashSet<u32> = self
+            .category_ids(OUTCOME, |o| o == "success")
+            .into_iter()
+            .collect();
+        self.per_row.success = (ids(&self.frame, OUTCOME, NO_ACTOR)?.into_iter())
+            .map(|o| o != NO_ACTOR && success.contains(&o))
+            .collect();
+        let privileged = (self.frame.column(PRIVILEGED))
             .map_err(Error::polars("reading a column"))?
             .bool()
             .map_err(Error::polars("reading a column"))?
             .iter()
             .map(|p| p == Some(true))
             .collect();
-        let success: HashSet<u32> = self
-            .category_ids(OUTCOME, |o| o == "success")
-            .into_iter()
-            .collect();
-        // Per actor dictionary id: (first, last, events, identity, type) of its rows.
-        type Acc = (i64, i64, u64, Option<u32>, Option<u32>);
+        self.per_row.privileged = privileged;
+        let rows = &self.per_row;
+        // Per actor dictionary id: (first, last, events, first row) of its rows.
+        type Acc = (i64, i64, u64, usize);
         let mut acc: Vec<Option<Acc>> = Vec::new();
         let mut privileged_ids = HashSet::new();
-        let mut succeeded = Vec::with_capacity(actors.len());
-        for (i, (actor, time)) in actors.iter().zip(&times).enumerate() {
-            let ok = outcomes[i].is_some_and(|o| success.contains(&o));
-            succeeded.push(ok);
-            let Some(actor) = *actor else {
+        for (i, (&actor, &t)) in rows.actor.iter().zip(&rows.time).enumerate() {
+            if actor == NO_ACTOR {
                 continue;
-            };
+            }
             let a = actor as usize;
             if acc.len() <= a {
                 acc.resize(a + 1, None);
             }
-            let t = time.unwrap_or(0);
             match &mut acc[a] {
-                Some((first, last, n, _, _)) => {
+                Some((first, last, n, _)) => {
                     *first = (*first).min(t);
                     *last = (*last).max(t);
                     *n += 1;
                 }
-                slot => *slot = Some((t, t, 1, identities[i], kinds[i])),
+                slot => *slot = Some((t, t, 1, i)),
             }
-            if privileged_rows[i] && ok {
+            if rows.privileged[i] && rows.success[i] {
                 privileged_ids.insert(actor);
             }
         }
+        // The identity and type of each actor's first row, read one column at a time.
+        let first_of = |column: &'static str| -> Result<Vec<Option<u32>>> {
+            let values = ids(&self.frame, column, NO_ACTOR)?;
+            Ok((acc.iter())
+                .map(|a| a.and_then(|(.., i)| values.get(i).copied()))
+                .map(|v| v.filter(|v| *v != NO_ACTOR))
+                .collect())
+        };
+        let (identities, kinds) = (first_of(IDENTITY)?, first_of(ACTOR_TYPE)?);
         let mut stats = HashMap::new();
         for (id, acc) in acc.into_iter().enumerate() {
-            let (Some((first, last, events, identity, kind)), Some(name)) =
-                (acc, self.name(ACTOR, id as u32))
+            let (Some((first, last, events, _)), Some(name)) = (acc, self.name(ACTOR, id as u32))
             else {
                 continue;
             };
-            let kind = kind.and_then(|k| self.name(ACTOR_TYPE, k)).unwrap_or("");
+            let kind = kinds[id]
+                .and_then(|k| self.name(ACTOR_TYPE, k))
+                .unwrap_or("");
             stats.insert(
                 name.to_string(),
                 ActorStat {
                     id: id as u32,
-                    identity,
+                    identity: identities[id],
                     first,
                     last,
                     events,
@@ -365,12 +380,6 @@ impl<'a> Context<'a> {
             .filter_map(|id| self.name(ACTOR, id).map(str::to_string))
             .collect();
         self.stats = stats;
-        let per_row = &mut self.per_row;
-        per_row.row = rows.into_iter().map(|r| r.unwrap_or(0)).collect();
-        per_row.time = times.into_iter().map(|t| t.unwrap_or(0)).collect();
-        per_row.actor = actors.into_iter().map(|a| a.unwrap_or(NO_ACTOR)).collect();
-        per_row.success = succeeded;
-        per_row.privileged = privileged_rows;
         Ok(())
     }
 
@@ -387,11 +396,9 @@ impl<'a> Context<'a> {
 
     /// Rows whose (provider, service, action) passes `accept`.
     pub fn actions(&self, accept: impl Fn(&Combo) -> bool) -> Expr {
-        let keys: Vec<u64> = self
-            .combos
-            .iter()
-            .filter(|c| accept(c))
-            .map(|c| c.key)
+        let keys: Vec<u32> = (self.combos.iter().enumerate())
+            .filter(|(_, c)| accept(c))
+            .map(|(i, _)| i as u32)
             .collect();
         match keys.as_slice() {
             [] => lit(false),
@@ -469,7 +476,9 @@ impl<'a> Context<'a> {
 
     /// The rows of the actions passing `accept` (all columns), then of those the rows
     /// passing each of `then` in turn: only the actions' rows are read, never a whole-frame
-    /// mask, unless the actions cover most of the frame.
+    /// mask, unless the actions cover most of the frame. Each filter reads only the columns
+    /// it names; the rows passing all of them are then read whole, once (a rule over every
+    /// action that keeps a few rows copies those rows, not the frame).
     pub fn action_frame(
         &self,
         accept: impl Fn(&Combo) -> bool,
@@ -479,22 +488,59 @@ impl<'a> Context<'a> {
             .filter(|(_, c)| accept(c))
             .map(|(i, _)| i)
             .collect();
-        let mut df = if accepted.len() == self.combos.len() {
-            self.frame.clone()
-        } else {
-            let rows = self.action_rows.of(&accepted);
-            self.frame
-                .take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))
-                .map_err(Error::polars("selecting events"))?
-        };
+        let mut rows: Option<Vec<IdxSize>> =
+            (accepted.len() != self.combos.len()).then(|| self.action_rows.of(&accepted));
         for then in then {
-            df = df
+            // The filter's columns (and the row number, so a column-less filter sees the
+            // rows' count) at the rows still selected.
+            let mut names = then.clone().meta().root_names();
+            names.push(ROW.into());
+            names.sort_unstable();
+            names.dedup();
+            let mut narrow = self
+                .frame
+                .select(names)
+                .map_err(Error::polars("selecting events"))?;
+            if let Some(rows) = &rows {
+                narrow = narrow
+                    .take(&IdxCa::from_slice(PlSmallStr::EMPTY, rows))
+                    .map_err(Error::polars("selecting events"))?;
+            }
+            let height = narrow.height();
+            let mask = narrow
                 .lazy()
-                .filter(then.clone())
+                .select([then.clone().alias("__keep")])
                 .collect()
                 .map_err(Error::polars("selecting events"))?;
+            let mask = mask
+                .column("__keep")
+                .map_err(Error::polars("selecting events"))?
+                .bool()
+                .map_err(Error::polars("selecting events"))?
+                .clone();
+            let keep = |i: usize| -> bool {
+                // A filter that is one value (a literal) holds for every row.
+                let at = if mask.len() == 1 { 0 } else { i };
+                mask.get(at) == Some(true)
+            };
+            rows = Some(match rows {
+                Some(rows) => (rows.into_iter().enumerate())
+                    .filter(|(i, _)| keep(*i))
+                    .map(|(_, r)| r)
+                    .collect(),
+                None => (0..height)
+                    .filter(|i| keep(*i))
+                    .map(|i| i as IdxSize)
+                    .collect(),
+            });
         }
-        Ok(df)
+        match rows {
+            None => Ok(self.frame.clone()),
+            Some(rows) => self
+                .frame
+                .take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows))
+                .map_err(Error::polars("selecting events")),
+        }
     }
 
     /// [`Context::action_frame`] as events, in time order.

@@ -183,6 +183,44 @@ pub(crate) fn u32s(df: &DataFrame, name: &str) -> Result<Vec<Option<u32>>> {
     Ok(ca.iter().collect())
 }
 
+/// A column's physical values as `u32`s (dictionary ids of a categorical column), `none`
+/// for null: 4 bytes a row where `Option<u32>` takes 8, copied a chunk at a time.
+pub(crate) fn ids(df: &DataFrame, name: &str, none: u32) -> Result<Vec<u32>> {
+    physical::<UInt32Type>(df, name, none)
+}
+
+/// A column's physical values as `i64`s (times as µs), `none` for null.
+pub(crate) fn i64s_or(df: &DataFrame, name: &str, none: i64) -> Result<Vec<i64>> {
+    physical::<Int64Type>(df, name, none)
+}
+
+/// A column's physical values cast to `T`, `none` for null.
+fn physical<T: PolarsNumericType>(
+    df: &DataFrame,
+    name: &str,
+    none: T::Native,
+) -> Result<Vec<T::Native>> {
+    let series = df
+        .column(name)
+        .map_err(Error::polars("reading a column"))?
+        .as_materialized_series()
+        .to_physical_repr()
+        .cast(&T::get_static_dtype())
+        .map_err(Error::polars("reading a column"))?;
+    let ca = series
+        .unpack::<T>()
+        .map_err(Error::polars("reading a column"))?;
+    let mut out = Vec::with_capacity(ca.len());
+    if ca.null_count() == 0 {
+        for array in ca.downcast_iter() {
+            out.extend_from_slice(array.values());
+        }
+    } else {
+        out.extend(ca.iter().map(|v| v.unwrap_or(none)));
+    }
+    Ok(out)
+}
+
 /// A column as optional `u64`s (physical ids, counts).
 pub(crate) fn u64s(df: &DataFrame, name: &str) -> Result<Vec<Option<u64>>> {
     let series = df

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::context::{Context, NO_ACTOR, PRINCIPAL, glob_regex};
-use super::event::{Ev, short_actor, u32s, u64s};
+use super::event::{Ev, ids, short_actor, u64s};
 use super::geo::{COUNTRY_ZONES, country_name};
 use super::{DAY, HOUR, MINUTE, minutes};
 use crate::schema::{ACTOR, COUNTRY, SRC_IP, USER_AGENT};
@@ -691,14 +691,12 @@ fn first_seen(ctx: &Context<'_>, b: &mut Baselines) -> Result<()> {
     let mut newest: HashMap<u32, i64> = HashMap::new();
     let rows = &ctx.per_row;
     for (column, dim) in DIMENSIONS {
-        let raw = u32s(&ctx.frame, column)?;
+        let raw = ids(&ctx.frame, column, NO_ACTOR)?;
         // Per (actor, raw value) key: first time and least row.
         let mut groups: HashMap<u64, (i64, u32), foldhash::fast::FixedState> = HashMap::default();
-        for (i, v) in raw.iter().enumerate() {
-            let (Some(v), actor) = (*v, rows.actor[i]) else {
-                continue;
-            };
-            if actor == NO_ACTOR {
+        for (i, &v) in raw.iter().enumerate() {
+            let actor = rows.actor[i];
+            if v == NO_ACTOR || actor == NO_ACTOR {
                 continue;
             }
             let (t, r) = (rows.time[i], rows.row[i]);

@@ -23,9 +23,9 @@ use std::hash::BuildHasherDefault;
 
 use polars::prelude::*;
 
-use super::context::Context;
+use super::context::{Context, NO_ACTOR};
 use super::derived::Derived;
-use super::event::{Ev, ROW, i64s, u32s, u64s};
+use super::event::{Ev, ROW, i64s, ids, u64s};
 use super::finding::{Finding, Severity, finding, when_utc};
 use super::resources::tampering_action;
 use super::{DAY, Found, HOUR, MINUTE, Rule, RuleInfo, Stage};
@@ -163,19 +163,18 @@ fn silences(ctx: &Context<'_>, odd: Vec<u32>) -> Result<Vec<Finding>> {
     // Bucketed in one pass over the dictionary ids and times (a two-key group-by over every
     // row cost four times as much): rows come in time order, so a stream's buckets arrive in
     // order and only out-of-order rows need the merge below.
-    let (providers, accounts, log_types) = (
-        u32s(&ctx.frame, PROVIDER)?,
-        u32s(&ctx.frame, ACCOUNT)?,
-        u32s(&ctx.frame, LOG_TYPE)?,
-    );
-    let id = |v: Option<u32>| v.map_or(NONE, u64::from);
+    // Each row's stream key, packed one dictionary column at a time.
+    let mut keys = vec![0u64; ctx.per_row.time.len()];
+    for (column, shift) in [(PROVIDER, 48), (ACCOUNT, 24), (LOG_TYPE, 0)] {
+        for (key, v) in keys.iter_mut().zip(ids(&ctx.frame, column, NO_ACTOR)?) {
+            let id = if v == NO_ACTOR { NONE } else { u64::from(v) };
+            *key += id << shift;
+        }
+    }
     let r = &ctx.per_row;
     let keyed = (0..r.time.len())
         .filter(|i| odd.is_empty() || !odd.contains(&r.row[*i]))
-        .map(|i| {
-            let key = (id(providers[i]) << 48) + (id(accounts[i]) << 24) + id(log_types[i]);
-            (Some(key), Some(r.time[i]))
-        });
+        .map(|i| (Some(keys[i]), Some(r.time[i])));
     // Stream keys are packed dictionary ids, few and distinct: no need for SipHash per row.
     let mut streams: HashMap<u64, Vec<Bucket>, BuildHasherDefault<IdentityHasher>> =
         HashMap::default();

@@ -16,6 +16,7 @@ pub mod redact;
 pub mod rows;
 pub mod scope;
 pub mod svg;
+mod text_rows;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -7,17 +7,14 @@ use std::io::Write;
 
 use polars::prelude::*;
 use polars_io::parquet::write::{ParquetCompression, ParquetWriter};
-use serde_json::{Map, Value};
 
-use crate::output::table::{Cell, column_cells};
 use crate::schema::{self, RAW_LINE, SOURCE};
-use crate::text;
 use crate::{Error, Result};
 
 use super::redact::Redactor;
+use super::text_rows::{self, TextFormat};
 
-/// Rows converted and written at a time.
-pub const CHUNK_ROWS: usize = 16_384;
+pub use super::text_rows::CHUNK_ROWS;
 
 /// The columns the row formats carry: the normalized event columns, then the input and
 /// line each event was read from.
@@ -118,10 +115,6 @@ pub fn write_rows(
     redactor: Option<&Redactor>,
 ) -> Result<usize> {
     let columns = export_columns();
-    let io = |source| Error::Io {
-        location: crate::Location::file("report"),
-        source,
-    };
     let mut written = 0usize;
     match format {
         RowFormat::Parquet => {
@@ -146,124 +139,14 @@ pub fn write_rows(
                 .finish()
                 .map_err(Error::polars("finishing a Parquet file"))?;
         }
-        RowFormat::Csv => {
-            let mut csv = csv::Writer::from_writer(out);
-            let csv_err = |e: csv::Error| Error::Invalid(format!("writing CSV: {e}"));
-            csv.write_record(&columns).map_err(csv_err)?;
-            for_each_chunk(frame, rows, &columns, redactor, |chunk| {
-                let fields: Vec<CsvColumn> = chunk
-                    .columns()
-                    .iter()
-                    .map(CsvColumn::of)
-                    .collect::<Result<_>>()?;
-                for row in 0..chunk.height() {
-                    for field in &fields {
-                        csv.write_field(field.text(row).as_bytes())
-                            .map_err(csv_err)?;
-                    }
-                    csv.write_record(None::<&[u8]>).map_err(csv_err)?;
-                    written += 1;
-                }
-                Ok(())
-            })?;
-            csv.flush().map_err(io)?;
-        }
-        RowFormat::Json | RowFormat::Ndjson => {
-            let json = format == RowFormat::Json;
-            if json {
-                out.write_all(b"[").map_err(io)?;
-            }
-            for_each_chunk(frame, rows, &columns, redactor, |chunk| {
-                for row in chunk_cells(&chunk)? {
-                    let object: Map<String, Value> = columns
-                        .iter()
-                        .zip(&row)
-                        .map(|(h, c)| (h.to_string(), c.json()))
-                        .collect();
-                    if json {
-                        out.write_all(if written == 0 { b"\n" } else { b",\n" })
-                            .map_err(io)?;
-                    }
-                    serde_json::to_writer(&mut *out, &object)
-                        .map_err(|e| Error::Invalid(format!("writing JSON: {e}")))?;
-                    if !json {
-                        out.write_all(b"\n").map_err(io)?;
-                    }
-                    written += 1;
-                }
-                Ok(())
-            })?;
-            if json {
-                out.write_all(b"\n]\n").map_err(io)?;
-            }
+        RowFormat::Csv | RowFormat::Json | RowFormat::Ndjson => {
+            let format = match format {
+                RowFormat::Csv => TextFormat::Csv,
+                RowFormat::Json => TextFormat::Json,
+                _ => TextFormat::Ndjson,
+            };
+            written = text_rows::write(out, format, frame, rows, &columns, redactor)?;
         }
     }
     Ok(written)
-}
-
-/// A chunk as rows of cells.
-pub fn chunk_cells(chunk: &DataFrame) -> Result<Vec<Vec<Cell>>> {
-    let columns: Vec<Vec<Cell>> = chunk
-        .columns()
-        .iter()
-        .map(column_cells)
-        .collect::<Result<_>>()?;
-    let mut rows: Vec<Vec<Cell>> = (0..chunk.height())
-        .map(|_| Vec::with_capacity(columns.len()))
-        .collect();
-    for column in columns {
-        for (row, cell) in rows.iter_mut().zip(column) {
-            row.push(cell);
-        }
-    }
-    Ok(rows)
-}
-
-/// One column of a chunk as CSV reads it, its values borrowed (a hundred thousand rows of
-/// twenty columns converted cell by cell cost most of a CSV report).
-enum CsvColumn<'a> {
-    /// Text, guarded against formulas and control characters.
-    Text(&'a StringChunked),
-    /// Times (µs), as RFC 3339 UTC.
-    Time(Int64Chunked),
-    /// Anything else, as its cells show it.
-    Cells(Vec<Cell>),
-}
-
-impl<'a> CsvColumn<'a> {
-    fn of(column: &'a Column) -> Result<CsvColumn<'a>> {
-        Ok(match column.dtype() {
-            DataType::String => {
-                CsvColumn::Text(column.str().map_err(Error::polars("writing CSV"))?)
-            }
-            DataType::Datetime(TimeUnit::Microseconds, _) => CsvColumn::Time(
-                column
-                    .as_materialized_series()
-                    .to_physical_repr()
-                    .i64()
-                    .map_err(Error::polars("writing CSV"))?
-                    .clone(),
-            ),
-            _ => CsvColumn::Cells(column_cells(column)?),
-        })
-    }
-
-    fn text(&self, row: usize) -> std::borrow::Cow<'a, str> {
-        use std::borrow::Cow;
-        match self {
-            CsvColumn::Text(values) => values
-                .get(row)
-                .map_or(Cow::Borrowed(""), text::guard_csv_cell),
-            CsvColumn::Time(values) => values.get(row).map_or(Cow::Borrowed(""), |us| {
-                Cow::Owned(text::format_time_utc(us))
-            }),
-            CsvColumn::Cells(cells) => match cells.get(row) {
-                None | Some(Cell::Null) => Cow::Borrowed(""),
-                Some(Cell::Time(us)) => Cow::Owned(text::format_time_utc(*us)),
-                Some(other) => Cow::Owned(
-                    text::guard_csv_cell(&other.display(&jiff::tz::TimeZone::UTC)).into_owned(),
-                ),
-            },
-        }
-    }
 }
