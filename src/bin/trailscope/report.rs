@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use trailscope::Error;
 use trailscope::analysis::SortKey;
-use trailscope::detectors::Finding;
+use trailscope::output::report::outputs::{self, is_document};
 use trailscope::output::report::{self, MultiSpec, ReportFormat, ReportSpec};
 use trailscope::text::escape_control;
 use trailscope::views::Overrides;
@@ -69,30 +69,13 @@ pub(crate) fn report(
         },
     };
     let (store, config) = (&loaded.store, &loaded.config);
-    let write = |(path, format): &(PathBuf, ReportFormat), known: Option<&[Finding]>| {
+    let results = outputs::write_each(&outs, store, config, |(path, format), known| {
         report::write_with_findings(store, config, &spec, *format, path, known)
-    };
-    // Row files are written on threads while the documents' rules run on this one; the rules
-    // run once for every document.
-    let results: Vec<(usize, trailscope::Result<report::ReportStats>)> = std::thread::scope(|s| {
-        let rows: Vec<_> = (outs.iter().enumerate())
-            .filter(|(_, (_, format))| !is_document(*format))
-            .map(|(i, out)| (i, s.spawn(move || write(out, None))))
-            .collect();
-        let mut results = documents(&outs, store, config, |out, known| write(out, known));
-        for (i, thread) in rows {
-            let result = thread
-                .join()
-                .unwrap_or_else(|_| Err(Error::Invalid("writing the report failed".into())));
-            results.push((i, result));
-        }
-        results
     });
     loaded.report_timings();
     let mut err = io::stderr().lock();
     let mut failed = None;
-    for (i, result) in sorted(results) {
-        let (path, format) = &outs[i];
+    for ((path, format), result) in outs.iter().zip(results) {
         let stats = match result {
             Ok(stats) => stats,
             Err(e) => {
@@ -153,44 +136,6 @@ fn outputs(args: &ReportArgs) -> anyhow::Result<Vec<(PathBuf, ReportFormat)>> {
         outs.push((path.clone(), format));
     }
     Ok(outs)
-}
-
-/// Whether a format is a document (HTML, Markdown: scope, findings) rather than rows.
-fn is_document(format: ReportFormat) -> bool {
-    matches!(format, ReportFormat::Html | ReportFormat::Markdown)
-}
-
-/// Writes the document outputs of `outs` with `write`, running the rules once beforehand
-/// when there are several (one alone runs them while hashing what the load did not).
-fn documents<T>(
-    outs: &[(PathBuf, ReportFormat)],
-    store: &trailscope::store::FrameStore,
-    config: &trailscope::config::Config,
-    mut write: impl FnMut(&(PathBuf, ReportFormat), Option<&[Finding]>) -> trailscope::Result<T>,
-) -> Vec<(usize, trailscope::Result<T>)> {
-    let docs: Vec<usize> = (0..outs.len())
-        .filter(|&i| is_document(outs[i].1))
-        .collect();
-    let known = match docs.len() {
-        0 | 1 => None,
-        _ => Some(report::findings_of(store, config)),
-    };
-    docs.into_iter()
-        .map(|i| {
-            let result = match &known {
-                None => write(&outs[i], None),
-                Some(Ok(findings)) => write(&outs[i], Some(findings)),
-                Some(Err(e)) => Err(Error::Invalid(e.to_string())),
-            };
-            (i, result)
-        })
-        .collect()
-}
-
-/// Results in the order of the `--out` flags.
-fn sorted<T>(mut results: Vec<(usize, T)>) -> Vec<(usize, T)> {
-    results.sort_by_key(|(i, _)| *i);
-    results
 }
 
 /// A report of several views (`--view A --view B ...`): each view opened with the flags on
@@ -263,7 +208,7 @@ fn report_views(
         },
         tz: loaded.tz.clone(),
     };
-    let results = documents(
+    let results = outputs::write_each(
         outs,
         &loaded.store,
         &loaded.config,
@@ -271,18 +216,9 @@ fn report_views(
             report::write_multi(&loaded.store, &loaded.config, &spec, *format, path, known)
         },
     );
-    let rows = (outs.iter().enumerate())
-        .filter(|(_, (_, format))| !is_document(*format))
-        .map(|(i, (path, format))| {
-            let written =
-                report::write_multi(&loaded.store, &loaded.config, &spec, *format, path, None);
-            (i, written)
-        });
-    let results = sorted(results.into_iter().chain(rows).collect());
     loaded.report_timings();
     let mut err = io::stderr().lock();
-    for (i, written) in results {
-        let format = outs[i].1;
+    for ((_, format), written) in outs.iter().zip(results) {
         for w in &written? {
             let findings = match format {
                 ReportFormat::Rows(_) => String::new(),

@@ -12,6 +12,7 @@
 pub mod html;
 pub mod markdown;
 pub mod multi;
+pub mod outputs;
 pub mod redact;
 pub mod rows;
 pub mod scope;
