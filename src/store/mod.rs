@@ -3,6 +3,7 @@
 //! way back to each event's original record.
 
 mod commit;
+mod shared_strings;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
