@@ -7,9 +7,9 @@
 //! lake see the same strings), and there is no process-wide dictionary that never shrinks.
 //!
 //! Memory is bounded whatever the input: the table that finds repeats lives for one column
-//! of one merge and has at most [`MAX_SLOTS`] slots of 4 bytes; when the first part of a
-//! column shows few repeats (values that never repeat, as a hostile input can make them),
-//! the column is left as it was, having cost a copy of that part alone.
+//! of one merge and has at most [`MAX_SLOTS`] slots of 4 bytes. A first pass counts what
+//! sharing would save, reading the column alone; a column whose values seldom repeat (as a
+//! hostile input can make them) is left as it was, having cost that read and nothing more.
 
 use std::hash::BuildHasher;
 
@@ -230,6 +230,40 @@ mod tests {
         };
         assert_eq!(buffer_bytes(&shared), distinct);
         assert!(buffer_bytes(&before) > 5 * distinct);
+    }
+
+    #[test]
+    fn the_pending_merges_hold_each_session_once() {
+        use crate::schema::{Event, EventBatch, RawSpan};
+        use crate::store::commit::{MERGE_FANOUT, Pending};
+        // MERGE_FANOUT batches of 100 events that use 50 sessions between them: one merge.
+        let mut pending = Pending::default();
+        for b in 0..MERGE_FANOUT {
+            let mut events = EventBatch::with_capacity("test", 100);
+            for i in 0..100 {
+                let session = format!("ASIA{:016}", (b * 100 + i) % 50);
+                let event = Event {
+                    provider: "aws",
+                    time: Some(1_700_000_000_000_000 + (b * 100 + i) as i64),
+                    session: Some(session.as_str().into()),
+                    ..Event::default()
+                };
+                let span = RawSpan {
+                    offset: (b * 100 + i) as u64,
+                    len: 2,
+                    line: 1,
+                };
+                events.push(&event, b"{}", span, false);
+            }
+            pending.push(events.into_frame().unwrap()).unwrap();
+        }
+        let merged: Vec<DataFrame> = pending.take().collect();
+        assert_eq!(merged.len(), 1, "the batches were merged");
+        let sessions = merged[0].column(SESSION).unwrap().str().unwrap().clone();
+        assert_eq!(sessions.len(), MERGE_FANOUT * 100);
+        assert_eq!(sessions.get(51), Some("ASIA0000000000000001"));
+        let array = sessions.downcast_iter().next().unwrap();
+        assert_eq!(buffer_bytes(array), 50 * 20, "each session's bytes once");
     }
 
     #[test]
