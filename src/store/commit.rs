@@ -274,6 +274,9 @@ impl Pending {
                 stack_under(&mut merged, part).map_err(Error::polars("merging appended events"))?;
             }
             merged.rechunk_mut_par();
+            // Each merge copies the chunk anyway: repeated strings are stored once in it.
+            super::shared_strings::share_repeated_strings(&mut merged)
+                .map_err(Error::polars("merging appended events"))?;
             self.stack.push((level + 1, merged));
         }
     }

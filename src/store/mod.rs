@@ -3,6 +3,8 @@
 //! way back to each event's original record.
 
 mod commit;
+mod fingerprints;
+mod shared_strings;
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
@@ -21,6 +23,7 @@ use crate::{Error, Rejection, Result};
 
 use commit::Pending;
 pub use commit::{CommitFailed, CommitWork, Committed};
+use fingerprints::Fingerprints;
 
 /// How many rejection reasons are kept per input (all are counted).
 pub const REJECTIONS_KEPT: usize = 5;
@@ -79,7 +82,7 @@ pub struct FrameStore {
     frame: DataFrame,
     generation: u64,
     pending: Pending,
-    seen: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    seen: Fingerprints,
     inputs: Vec<InputStats>,
     origins: HashMap<String, Origin>,
     progress: Progress,
@@ -135,7 +138,7 @@ impl FrameStore {
             frame: schema::empty_frame(),
             generation: 0,
             pending: Pending::default(),
-            seen: HashSet::default(),
+            seen: Fingerprints::default(),
             inputs: Vec::new(),
             origins: HashMap::new(),
             progress: Progress::default(),
@@ -541,9 +544,7 @@ impl FrameStore {
 
     /// Bytes the index of events already loaded (their fingerprints) holds.
     pub fn duplicate_index_bytes(&self) -> usize {
-        // hashbrown: a power of two of buckets, at most 7/8 full, a control byte each.
-        let buckets = (self.seen.capacity() * 8 / 7).next_power_of_two();
-        buckets * (std::mem::size_of::<u64>() + 1)
+        self.seen.heap_bytes()
     }
 
     /// Whether batches were appended since the last commit.
