@@ -296,6 +296,10 @@ impl Rule for Dormant {
         Stage::Habits
     }
 
+    fn reads_findings(&self) -> bool {
+        false
+    }
+
     fn reads_baselines(&self) -> bool {
         true
     }
@@ -631,6 +635,10 @@ impl Rule for NonHuman {
 
     fn stage(&self) -> Stage {
         Stage::Sources
+    }
+
+    fn reads_findings(&self) -> bool {
+        false
     }
 
     fn reads_baselines(&self) -> bool {

@@ -141,6 +141,10 @@ impl Rule for SecretHygiene {
         Stage::Lifecycle
     }
 
+    fn reads_findings(&self) -> bool {
+        false
+    }
+
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let credentials = ctx.select_actions(
             |c| {

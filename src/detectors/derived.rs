@@ -5,11 +5,11 @@
 //! rules in the catalogue never changes a result.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::Found;
-use super::context::Context;
 use super::finding::Severity;
-use super::history::{self, Baselines};
+use super::history::Baselines;
 use crate::{Error, Result};
 
 /// A behavioural anomaly a rule marks on a row, for the rules of later stages to combine.
@@ -35,12 +35,12 @@ impl Anomaly {
     }
 }
 
-/// What the rules of a stage read besides the [`Context`]: the baselines and what the earlier
+/// What the rules of a stage read besides the [`super::Context`]: the baselines and what the earlier
 /// stages found.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Derived {
     /// The actors' baselines, when an enabled rule reads them.
-    baselines: Option<Baselines>,
+    baselines: Option<Arc<Baselines>>,
     /// Rows the earlier stages' findings cover, with the highest severity given to each.
     flagged: HashMap<u32, Severity>,
     /// Rows the earlier stages marked as behavioural anomalies, in [`Anomaly`] order.
@@ -48,15 +48,18 @@ pub struct Derived {
 }
 
 impl Derived {
-    /// Learns the baselines (before the first stage).
-    pub(super) fn learn_baselines(&mut self, ctx: &Context<'_>) -> Result<()> {
-        self.baselines = Some(history::learn(ctx)?);
-        Ok(())
+    /// Sets the baselines, learned beside the first stage's rules.
+    pub(super) fn set_baselines(&mut self, baselines: Arc<Baselines>) {
+        self.baselines = Some(baselines);
     }
 
-    /// Sets the baselines learned elsewhere (beside the first stage's rules).
-    pub(super) fn set_baselines(&mut self, baselines: Baselines) {
-        self.baselines = Some(baselines);
+    /// The baselines alone, without what any stage found: what a rule that reads no other
+    /// rule's results sees ([`super::Rule::reads_findings`]).
+    pub(super) fn baselines_only(&self) -> Derived {
+        Derived {
+            baselines: self.baselines.clone(),
+            ..Derived::default()
+        }
     }
 
     /// Takes in what one rule of the stage that just ran found.
@@ -78,7 +81,7 @@ impl Derived {
     /// The actors' baselines; an error when no rule asked for them
     /// ([`super::Rule::reads_baselines`]).
     pub fn baselines(&self) -> Result<&Baselines> {
-        self.baselines.as_ref().ok_or_else(|| {
+        self.baselines.as_deref().ok_or_else(|| {
             Error::Invalid("a detection rule read the baselines without asking for them".into())
         })
     }

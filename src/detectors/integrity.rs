@@ -62,6 +62,10 @@ impl Rule for LogIntegrity {
         Stage::Accumulation
     }
 
+    fn reads_findings(&self) -> bool {
+        false
+    }
+
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         // Events with a wrong clock would stretch the streams they are in: left out.
         let (mut out, odd) = clock(ctx)?;

@@ -56,6 +56,7 @@ pub mod playbook;
 pub mod principal;
 pub mod resources;
 pub mod role_grants;
+mod schedule;
 pub mod secrets;
 pub mod serverless;
 pub mod signin_attacks;
@@ -178,6 +179,12 @@ pub trait Rule: Send + Sync {
     fn reads_baselines(&self) -> bool {
         false
     }
+    /// Whether it reads what the rules of earlier stages found ([`Derived::is_critical_tier`],
+    /// [`Derived::critical_rows`], [`Derived::anomalies_of`]). One that does not runs whenever
+    /// a worker is free, before its stage if it comes to that, and sees the baselines alone.
+    fn reads_findings(&self) -> bool {
+        true
+    }
     /// Runs the rule over the context's frame, with what earlier stages found.
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found>;
 }
@@ -296,128 +303,25 @@ fn run_rules_timed(
         .collect();
     let ctx = Context::new(frame, config)?;
     timings.push(("prepare", started.elapsed()));
-    let mut derived = Derived::default();
     let wants_baselines = enabled.iter().any(|r| r.reads_baselines());
+    let jobs = schedule::jobs(&enabled, wants_baselines);
+    let severity_of = |id: &'static str| {
+        (config.detect.rules.get(id))
+            .and_then(|s| s.severity.as_deref())
+            .and_then(Severity::parse)
+    };
     let mut findings = Vec::new();
-    for stage in Stage::ALL {
-        let mut jobs: Vec<Job<'_>> = enabled
-            .iter()
-            .filter(|r| r.stage() == stage)
-            .map(|r| Job::Rule(*r))
-            .collect();
-        // The baselines are learned beside the first stage's rules, which do not read them.
-        if stage == Stage::Events && wants_baselines {
-            if jobs
-                .iter()
-                .any(|j| matches!(j, Job::Rule(r) if r.reads_baselines()))
-            {
-                let started = Instant::now();
-                derived.learn_baselines(&ctx)?;
-                timings.push(("baselines", started.elapsed()));
-            } else {
-                jobs.insert(0, Job::Baselines);
+    for done in schedule::run(&ctx, &jobs, workers, &severity_of)? {
+        match done {
+            schedule::Done::Baselines(_, took) => timings.push(("baselines", took)),
+            schedule::Done::Found(id, found, took) => {
+                timings.push((id, took));
+                findings.extend(found.findings);
             }
-        }
-        let mut stage_found = Vec::new();
-        for (job, outcome, took) in run_jobs(&ctx, &derived, &jobs, workers) {
-            match (job, outcome?) {
-                (Job::Baselines, Output::Baselines(b)) => {
-                    derived.set_baselines(*b);
-                    timings.push(("baselines", took));
-                }
-                (Job::Rule(rule), Output::Found(mut found)) => {
-                    let info = rule.info();
-                    timings.push((info.id, took));
-                    let fixed = config
-                        .detect
-                        .rules
-                        .get(info.id)
-                        .and_then(|s| s.severity.as_deref())
-                        .and_then(Severity::parse);
-                    if let Some(severity) = fixed {
-                        for f in &mut found.findings {
-                            f.severity = severity;
-                        }
-                    }
-                    stage_found.push(found);
-                }
-                _ => {}
-            }
-        }
-        // Only now, with the whole stage done, do its results become readable.
-        for found in stage_found {
-            derived.absorb(&found);
-            findings.extend(found.findings);
         }
     }
     sort_findings(&mut findings);
     Ok((findings, timings))
-}
-
-/// Work of one stage: a rule, or learning the baselines.
-#[derive(Clone, Copy)]
-enum Job<'r> {
-    Baselines,
-    Rule(&'r dyn Rule),
-}
-
-/// What a [`Job`] produced.
-enum Output {
-    Baselines(Box<history::Baselines>),
-    Found(Found),
-}
-
-/// A job, what it produced, and how long it took.
-type JobResult<'r> = (Job<'r>, Result<Output>, Duration);
-
-/// Runs a stage's jobs on up to `workers` threads (the rules of a stage are independent:
-/// they read only the context and the earlier stages' results) and returns each job's
-/// outcome and time, in job order, so that results never depend on which thread ran what.
-fn run_jobs<'r>(
-    ctx: &Context<'_>,
-    derived: &Derived,
-    jobs: &[Job<'r>],
-    workers: usize,
-) -> Vec<JobResult<'r>> {
-    let run = |job: &Job<'r>| {
-        let started = Instant::now();
-        let outcome = match job {
-            Job::Baselines => history::learn(ctx).map(|b| Output::Baselines(Box::new(b))),
-            Job::Rule(rule) => rule.run(ctx, derived).map(Output::Found),
-        };
-        (*job, outcome, started.elapsed())
-    };
-    if workers <= 1 || jobs.len() <= 1 {
-        return jobs.iter().map(run).collect();
-    }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut done: Vec<(usize, JobResult<'r>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..workers.min(jobs.len()))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(job) = jobs.get(i) else {
-                            break;
-                        };
-                        mine.push((i, run(job)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(mine) => mine,
-                // A rule that panicked: let the panic surface as it would have unthreaded.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]

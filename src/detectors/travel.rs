@@ -44,6 +44,10 @@ impl Rule for Travel {
         Stage::Rarity
     }
 
+    fn reads_findings(&self) -> bool {
+        false
+    }
+
     fn run(&self, ctx: &Context<'_>, _: &Derived) -> Result<Found> {
         let signins = ctx.action_frame(
             |c| is_signin(c) && matches!(c.provider.as_str(), "entra" | "okta"),
