@@ -18,7 +18,7 @@ use super::finding::{Hit, Severity, finding, group_hits, group_hits_by_day, when
 use super::history::{
     ActorZone, Baselines, WorkPattern, days_text, local_of, new_dimensions, pair_of, split_key,
 };
-use super::{DAY, Found, MINUTE, Rule, RuleInfo, Stage, minutes};
+use super::{DAY, Found, MINUTE, Prepared, Rule, RuleInfo, Stage, minutes};
 use crate::schema::{ACTOR, OUTCOME};
 use crate::{Error, Result};
 
@@ -65,19 +65,25 @@ impl Rule for OffHours {
         true
     }
 
+    fn prepares(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found> {
-        let b = derived.baselines()?;
-        let d = ctx.config;
-        let span_days = (ctx.span.1 - ctx.span.0) / DAY;
-        let k = if span_days >= 28 {
-            3
-        } else {
-            d.thresholds.offhours_min_days as usize
-        };
+        let prepared = self.prepare(ctx, &derived.baselines_only())?;
+        self.finish(ctx, derived, prepared)
+    }
+
+    fn prepare(&self, ctx: &Context<'_>, baselines: &Derived) -> Result<Prepared> {
         // Judged first on the principal and time alone (most privileged actions are usual
         // ones); only the unusual ones are read whole.
-        let habits = Habits { ctx, b, k };
-        let events = ctx.select_positions(habits.unusual_positions())?;
+        let habits = Habits::new(ctx, baselines.baselines()?);
+        Ok(Box::new(ctx.select_positions(habits.unusual_positions())?))
+    }
+
+    fn finish(&self, ctx: &Context<'_>, derived: &Derived, prepared: Prepared) -> Result<Found> {
+        let events: Vec<Ev> = super::prepared(prepared, OFF_HOURS.id)?;
+        let habits = Habits::new(ctx, derived.baselines()?);
         let mut hits = Vec::new();
         for e in events {
             let principal = ctx.principals.name_of(&e.actor);
@@ -181,6 +187,20 @@ struct Habits<'c, 'b> {
     b: &'b Baselines,
     /// Other days an hour must have been worked on to be usual.
     k: usize,
+}
+
+impl<'c, 'b> Habits<'c, 'b> {
+    /// The habits of the baselines. An hour is usual when worked on 3 other days over a
+    /// span of four weeks or more, else on `offhours_min_days`.
+    fn new(ctx: &'c Context<'c>, b: &'b Baselines) -> Self {
+        let span_days = (ctx.span.1 - ctx.span.0) / DAY;
+        let k = if span_days >= 28 {
+            3
+        } else {
+            ctx.config.thresholds.offhours_min_days as usize
+        };
+        Habits { ctx, b, k }
+    }
 }
 
 impl<'b> Habits<'_, 'b> {
@@ -539,6 +559,10 @@ fn candidates(ctx: &Context<'_>, b: &Baselines, humans: bool, signins: bool) -> 
     ctx.select_positions(positions)
 }
 
+/// The privileged candidates with what is new about their source (what `new_dimensions`
+/// gives): what the rule prepares before it reads the earlier stages' anomalies.
+type FreshSources = Vec<(Ev, Vec<(&'static str, String, bool)>)>;
+
 impl Rule for FirstSeen {
     fn info(&self) -> &'static RuleInfo {
         &FIRST_SEEN
@@ -552,14 +576,31 @@ impl Rule for FirstSeen {
         true
     }
 
+    fn prepares(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found> {
-        let b = derived.baselines()?;
-        let mut hits = Vec::new();
+        let prepared = self.prepare(ctx, &derived.baselines_only())?;
+        self.finish(ctx, derived, prepared)
+    }
+
+    fn prepare(&self, ctx: &Context<'_>, baselines: &Derived) -> Result<Prepared> {
+        let b = baselines.baselines()?;
+        let mut fresh: FreshSources = Vec::new();
         for e in candidates(ctx, b, true, true)? {
             let new = new_dimensions(ctx, b, &e);
-            if new.is_empty() {
-                continue;
+            if !new.is_empty() {
+                fresh.push((e, new));
             }
+        }
+        Ok(Box::new(fresh))
+    }
+
+    fn finish(&self, ctx: &Context<'_>, derived: &Derived, prepared: Prepared) -> Result<Found> {
+        let fresh: FreshSources = super::prepared(prepared, FIRST_SEEN.id)?;
+        let mut hits = Vec::new();
+        for (e, new) in fresh {
             let anomalies = derived.anomalies_of(e.row);
             let mut severity = if !e.privileged {
                 Info
@@ -788,6 +829,15 @@ static RARE: RuleInfo = RuleInfo {
     summary: "a write or privileged action the actor never did before, after its learning period, one finding per actor and day listing the actions (info; low when privileged; medium when critical-tier or off-hours / from a new source)",
 };
 
+/// The writes new for their actor after its learning period, as events, with each candidate
+/// row's action and how many actors did each action: what the rule prepares before it reads
+/// the earlier stages' anomalies.
+struct RareCandidates {
+    events: Vec<Ev>,
+    keyed: HashMap<u32, u32, foldhash::fast::FixedState>,
+    doers: Vec<usize>,
+}
+
 impl Rule for RareAction {
     fn info(&self) -> &'static RuleInfo {
         &RARE
@@ -797,7 +847,16 @@ impl Rule for RareAction {
         Stage::Rarity
     }
 
+    fn prepares(&self) -> bool {
+        true
+    }
+
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found> {
+        let prepared = self.prepare(ctx, &derived.baselines_only())?;
+        self.finish(ctx, derived, prepared)
+    }
+
+    fn prepare(&self, ctx: &Context<'_>, _: &Derived) -> Result<Prepared> {
         let read_only: Vec<bool> = (ctx.frame.column(crate::schema::READ_ONLY))
             .map_err(Error::polars("reading a column"))?
             .bool()
@@ -844,10 +903,27 @@ impl Rule for RareAction {
                 rows.push(row);
             }
         }
-        if rows.is_empty() {
+        let events = if rows.is_empty() {
+            Vec::new()
+        } else {
+            ctx.select_rows(&rows)?
+        };
+        Ok(Box::new(RareCandidates {
+            events,
+            keyed,
+            doers,
+        }))
+    }
+
+    fn finish(&self, ctx: &Context<'_>, derived: &Derived, prepared: Prepared) -> Result<Found> {
+        let RareCandidates {
+            events,
+            keyed,
+            doers,
+        } = super::prepared(prepared, RARE.id)?;
+        if events.is_empty() {
             return Ok(Found::default());
         }
-        let events = ctx.select_rows(&rows)?;
         let mut hits = Vec::new();
         for e in events {
             if !e.ok() || (e.read_only != Some(false) && !e.privileged) {

@@ -187,6 +187,33 @@ pub trait Rule: Send + Sync {
     }
     /// Runs the rule over the context's frame, with what earlier stages found.
     fn run(&self, ctx: &Context<'_>, derived: &Derived) -> Result<Found>;
+    /// Whether the rule splits its work: [`Rule::prepare`], which reads no other rule's
+    /// findings, runs whenever a worker is free (once the baselines are learned, if it reads
+    /// them), and [`Rule::finish`] judges what it prepared at the rule's stage.
+    fn prepares(&self) -> bool {
+        false
+    }
+    /// The part of the work that reads no other rule's findings; `baselines` holds the
+    /// baselines alone.
+    fn prepare(&self, _ctx: &Context<'_>, _baselines: &Derived) -> Result<Prepared> {
+        Ok(Box::new(()))
+    }
+    /// The rest of the work, with what earlier stages found: [`Rule::run`] with what
+    /// [`Rule::prepare`] gave.
+    fn finish(&self, ctx: &Context<'_>, derived: &Derived, _prepared: Prepared) -> Result<Found> {
+        self.run(ctx, derived)
+    }
+}
+
+/// What a rule's [`Rule::prepare`] hands to its [`Rule::finish`].
+pub type Prepared = Box<dyn std::any::Any + Send + Sync>;
+
+/// What a rule prepared, as the type it prepares.
+pub(crate) fn prepared<T: 'static>(prepared: Prepared, id: &str) -> Result<T> {
+    prepared
+        .downcast::<T>()
+        .map(|b| *b)
+        .map_err(|_| Error::Invalid(format!("rule {id} was handed another rule's preparation")))
 }
 
 /// Every built-in rule, in catalogue order (the order of the README and `trailscope rules`;
@@ -313,7 +340,8 @@ fn run_rules_timed(
     let mut findings = Vec::new();
     for done in schedule::run(&ctx, &jobs, workers, &severity_of)? {
         match done {
-            schedule::Done::Baselines(_, took) => timings.push(("baselines", took)),
+            schedule::Done::Baselines(took) => timings.push(("baselines", took)),
+            schedule::Done::Prepared => {}
             schedule::Done::Found(id, found, took) => {
                 timings.push((id, took));
                 findings.extend(found.findings);

@@ -5,6 +5,7 @@
 //! rule holds up its stage. What each rule sees is fixed by its stage alone, so the findings
 //! never depend on the number of workers or on which thread ran what.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use std::time::{Duration, Instant};
 use super::context::Context;
 use super::derived::Derived;
 use super::history::{self, Baselines};
-use super::{Found, Rule, Stage};
+use super::{Found, Prepared, Rule, Stage};
 use crate::{Error, Result};
 
 /// Work of a detection: learning the baselines, or a rule.
@@ -20,28 +21,35 @@ use crate::{Error, Result};
 pub(super) enum Job<'r> {
     /// Learning the actors' baselines.
     Baselines,
-    /// Running a rule.
+    /// The part of a rule that reads no other rule's findings ([`Rule::prepare`]).
+    Prepare(&'r dyn Rule),
+    /// Running a rule (its [`Rule::finish`] when it prepares).
     Rule(&'r dyn Rule),
 }
 
 /// What a [`Job`] produced, and how long it took.
 pub(super) enum Done {
     /// The baselines.
-    Baselines(Arc<Baselines>, Duration),
-    /// A rule's findings (with a configured severity already applied).
+    Baselines(Duration),
+    /// A rule's preparation, handed on to the rule.
+    Prepared,
+    /// A rule's findings (with a configured severity already applied), and the time it
+    /// took with its preparation.
     Found(&'static str, Found, Duration),
 }
 
 /// The jobs of a run, in the order a free worker prefers them: the baselines first (the
-/// rules of later stages wait for them), then by stage, then as given.
+/// rules of later stages wait for them) and the rules' preparations, then the rules by
+/// stage, then as given.
 pub(super) fn jobs<'r>(rules: &[&'r dyn Rule], baselines: bool) -> Vec<Job<'r>> {
     let mut ordered: Vec<&'r dyn Rule> = rules.to_vec();
     ordered.sort_by_key(|r| r.stage());
     let learn = baselines.then_some(Job::Baselines);
-    learn
-        .into_iter()
-        .chain(ordered.into_iter().map(Job::Rule))
-        .collect()
+    let prepare = (ordered.iter())
+        .filter(|r| r.prepares())
+        .map(|r| Job::Prepare(*r));
+    let run = ordered.iter().map(|r| Job::Rule(*r));
+    learn.into_iter().chain(prepare).chain(run).collect()
 }
 
 /// The index of a stage in [`Stage::ALL`].
@@ -65,6 +73,8 @@ struct Board {
     derived: Arc<Derived>,
     /// What the rules that read no other rule see: the baselines alone.
     free: Arc<Derived>,
+    /// The preparations done and not yet taken, by rule id, with the time each took.
+    prepared: HashMap<&'static str, (Prepared, Duration)>,
 }
 
 impl Board {
@@ -80,9 +90,11 @@ impl Board {
     fn ready(&self, job: Job<'_>) -> bool {
         match job {
             Job::Baselines => true,
+            Job::Prepare(rule) => !rule.reads_baselines() || self.baselines,
             Job::Rule(rule) => {
                 (!rule.reads_baselines() || self.baselines)
                     && (!rule.reads_findings() || self.absorbed >= stage_index(rule.stage()))
+                    && (!rule.prepares() || self.prepared.contains_key(rule.info().id))
             }
         }
     }
@@ -127,6 +139,7 @@ pub(super) fn run<'r>(
         absorbed: 0,
         derived: Arc::new(Derived::default()),
         free: Arc::new(Derived::default()),
+        prepared: HashMap::new(),
     });
     let wake = Condvar::new();
     let work = || worker(ctx, jobs, &board, &wake, severity_of);
@@ -170,7 +183,7 @@ fn worker(
 ) {
     loop {
         let mut b = lock(board);
-        let (i, derived) = loop {
+        let (i, derived, prepared) = loop {
             if b.stopped() || b.started.iter().all(|s| *s) {
                 return;
             }
@@ -179,9 +192,13 @@ fn worker(
                     Job::Rule(r) if r.reads_findings() => Arc::clone(&b.derived),
                     _ => Arc::clone(&b.free),
                 };
+                let prepared = match jobs[i] {
+                    Job::Rule(r) if r.prepares() => b.prepared.remove(r.info().id),
+                    _ => None,
+                };
                 b.started[i] = true;
                 b.running += 1;
-                break (i, derived);
+                break (i, derived, prepared);
             }
             if b.running == 0 {
                 // Nothing runs and nothing may start: a rule waits for what no job makes.
@@ -193,38 +210,73 @@ fn worker(
             b = wake.wait(b).unwrap_or_else(|e| e.into_inner());
         };
         drop(b);
-        let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| match jobs[i] {
-            Job::Baselines => {
-                history::learn(ctx).map(|b| Done::Baselines(Arc::new(b), started.elapsed()))
-            }
-            Job::Rule(rule) => rule.run(ctx, &derived).map(|mut found| {
-                let id = rule.info().id;
-                if let Some(severity) = severity_of(id) {
-                    for f in &mut found.findings {
-                        f.severity = severity;
-                    }
-                }
-                Done::Found(id, found, started.elapsed())
-            }),
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            run_job(ctx, jobs[i], &derived, prepared, severity_of)
         }));
         drop(derived);
         let mut b = lock(board);
         b.running -= 1;
         match outcome {
-            Ok(Ok(done)) => {
-                if let Done::Baselines(learned, _) = &done {
-                    Arc::make_mut(&mut b.derived).set_baselines(Arc::clone(learned));
-                    b.free = Arc::new(b.derived.baselines_only());
-                    b.baselines = true;
-                }
-                b.results[i] = Some(done);
+            Ok(Ok(Ran::Baselines(learned, took))) => {
+                Arc::make_mut(&mut b.derived).set_baselines(Arc::clone(&learned));
+                b.free = Arc::new(b.derived.baselines_only());
+                b.baselines = true;
+                b.results[i] = Some(Done::Baselines(took));
+            }
+            Ok(Ok(Ran::Prepared(id, prepared, took))) => {
+                b.prepared.insert(id, (prepared, took));
+                b.results[i] = Some(Done::Prepared);
+            }
+            Ok(Ok(Ran::Found(id, found, took))) => {
+                b.results[i] = Some(Done::Found(id, found, took));
                 b.absorb_complete_stages(jobs);
             }
             Ok(Err(e)) => b.errors.push((i, e)),
             Err(panic) => b.panic = Some(panic),
         }
         wake.notify_all();
+    }
+}
+
+/// What running one job gave.
+enum Ran {
+    Baselines(Arc<Baselines>, Duration),
+    Prepared(&'static str, Prepared, Duration),
+    Found(&'static str, Found, Duration),
+}
+
+/// Runs one job: `derived` is what it may read, `prepared` a rule's preparation and the
+/// time it took.
+fn run_job(
+    ctx: &Context<'_>,
+    job: Job<'_>,
+    derived: &Derived,
+    prepared: Option<(Prepared, Duration)>,
+    severity_of: &(dyn Fn(&'static str) -> Option<super::Severity> + Sync),
+) -> Result<Ran> {
+    let started = Instant::now();
+    match job {
+        Job::Baselines => {
+            let learned = Arc::new(history::learn(ctx)?);
+            Ok(Ran::Baselines(learned, started.elapsed()))
+        }
+        Job::Prepare(rule) => {
+            let prepared = rule.prepare(ctx, derived)?;
+            Ok(Ran::Prepared(rule.info().id, prepared, started.elapsed()))
+        }
+        Job::Rule(rule) => {
+            let id = rule.info().id;
+            let (mut found, before) = match prepared {
+                Some((prepared, took)) => (rule.finish(ctx, derived, prepared)?, took),
+                None => (rule.run(ctx, derived)?, Duration::ZERO),
+            };
+            if let Some(severity) = severity_of(id) {
+                for f in &mut found.findings {
+                    f.severity = severity;
+                }
+            }
+            Ok(Ran::Found(id, found, before + started.elapsed()))
+        }
     }
 }
 
