@@ -21,13 +21,19 @@ use crate::schema::{DETAILS, OUTCOME};
 pub(super) type Judge = fn(&Ev, &Scope<'_, '_>) -> Option<(Severity, String)>;
 
 /// What a judge sees besides the event: the context, and facts about the rule's other
-/// selected events (first occurrence per actor and key, active days per actor).
+/// selected events (first occurrence per actor and key, active days per actor), gathered
+/// the first time a judge asks (most judges never do).
 pub struct Scope<'c, 'a> {
     ctx: &'c Context<'a>,
-    /// Per actor, per key: the row of its first selected event.
-    firsts: HashMap<String, HashMap<String, u32>>,
-    days: HashMap<String, usize>,
+    selected: &'c [Ev],
+    facts: std::cell::OnceCell<Facts>,
 }
+
+/// Per actor, per key: the row of its first selected event; per actor, its active days.
+type Facts = (
+    HashMap<String, HashMap<String, u32>>,
+    HashMap<String, usize>,
+);
 
 impl<'a> std::ops::Deref for Scope<'_, 'a> {
     type Target = Context<'a>;
@@ -39,13 +45,49 @@ impl<'a> std::ops::Deref for Scope<'_, 'a> {
 impl Scope<'_, '_> {
     /// The row of the actor's first selected event with this key (`roleArn` detail, or "").
     pub(super) fn first_of(&self, actor: &str, key: &str) -> Option<u32> {
-        self.firsts.get(actor)?.get(key).copied()
+        self.facts().0.get(actor)?.get(key).copied()
     }
 
     /// Distinct days on which the actor has selected events.
     pub(super) fn secret_reader_days(&self, actor: &str) -> usize {
-        self.days.get(actor).copied().unwrap_or(0)
+        self.facts().1.get(actor).copied().unwrap_or(0)
     }
+
+    fn facts(&self) -> &Facts {
+        self.facts.get_or_init(|| facts(self.selected))
+    }
+}
+
+/// The [`Facts`] of the selected events. Keyed by actor first, so that neither filling nor
+/// reading copies an actor's name per event (a rule may select 100,000 events).
+fn facts(selected: &[Ev]) -> Facts {
+    let mut firsts: HashMap<String, HashMap<String, u32>> = HashMap::new();
+    let mut days: HashMap<String, HashSet<i64>> = HashMap::new();
+    for e in selected {
+        let (key, day) = (scope_key(e), e.time.div_euclid(DAY));
+        match firsts.get_mut(&e.actor) {
+            Some(keys) => {
+                if keys.get(key).is_none() {
+                    keys.insert(key.to_string(), e.row);
+                }
+            }
+            None => {
+                firsts.insert(e.actor.clone(), HashMap::from([(key.to_string(), e.row)]));
+            }
+        }
+        match days.get_mut(&e.actor) {
+            Some(seen) => {
+                seen.insert(day);
+            }
+            None => {
+                days.insert(e.actor.clone(), HashSet::from([day]));
+            }
+        }
+    }
+    (
+        firsts,
+        days.into_iter().map(|(a, d)| (a, d.len())).collect(),
+    )
 }
 
 fn scope_key(e: &Ev) -> &str {
@@ -102,40 +144,16 @@ impl Rule for Single {
         // The row filter reads only the rule's actions' rows.
         then.extend(rule.rows.map(|rows| rows(ctx)));
         let selected = ctx.select_actions(rule.select, &then)?;
-        // Keyed by actor first, so that neither filling nor reading copies an actor's name
-        // per event (a rule may select 100,000 events).
-        let mut firsts: HashMap<String, HashMap<String, u32>> = HashMap::new();
-        let mut days: HashMap<String, HashSet<i64>> = HashMap::new();
-        for e in &selected {
-            let (key, day) = (scope_key(e), e.time.div_euclid(DAY));
-            match firsts.get_mut(&e.actor) {
-                Some(keys) => {
-                    if keys.get(key).is_none() {
-                        keys.insert(key.to_string(), e.row);
-                    }
-                }
-                None => {
-                    firsts.insert(e.actor.clone(), HashMap::from([(key.to_string(), e.row)]));
-                }
-            }
-            match days.get_mut(&e.actor) {
-                Some(seen) => {
-                    seen.insert(day);
-                }
-                None => {
-                    days.insert(e.actor.clone(), HashSet::from([day]));
-                }
-            }
-        }
         let scope = Scope {
             ctx,
-            firsts,
-            days: days.into_iter().map(|(a, d)| (a, d.len())).collect(),
+            selected: &selected,
+            facts: std::cell::OnceCell::new(),
         };
-        let mut hits: Vec<Hit> = selected
-            .into_iter()
-            .filter_map(|ev| {
-                let (severity, reason) = (rule.judge)(&ev, &scope)?;
+        let verdicts: Vec<Option<(Severity, String)>> =
+            selected.iter().map(|ev| (rule.judge)(ev, &scope)).collect();
+        let mut hits: Vec<Hit> = (selected.into_iter().zip(verdicts))
+            .filter_map(|(ev, verdict)| {
+                let (severity, reason) = verdict?;
                 Some(Hit {
                     ev,
                     severity,
