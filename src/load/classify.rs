@@ -147,11 +147,20 @@ mod tests {
     #[test]
     fn credential_grants_and_remote_commands_are_privileged() {
         let c = Classifier::builtin().unwrap();
-        // Remote command execution on instances, and secrets read in bulk.
-        assert!(c.is_privileged("aws", Some("ssm"), "SendCommand"));
-        assert!(c.is_privileged("aws", Some("ssm"), "StartSession"));
-        assert!(c.is_privileged("aws", Some("secretsmanager"), "BatchGetSecretValue"));
-        assert!(!c.is_privileged("aws", Some("ssm"), "GetParameter"));
+        // Remote command execution on instances, and secrets read in bulk (service, action,
+        // privileged).
+        for (service, action, want) in [
+            ("ssm", "SendCommand", true),
+            ("ssm", "StartSession", true),
+            ("secretsmanager", "BatchGetSecretValue", true),
+            ("ssm", "GetParameter", false),
+        ] {
+            assert_eq!(
+                c.is_privileged("aws", Some(service), action),
+                want,
+                "{action}"
+            );
+        }
         // GitHub tokens and OAuth grants, as the security and audit logs name them.
         for action in [
             "personal_access_token.create",
