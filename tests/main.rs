@@ -30,6 +30,7 @@ mod lifecycle;
 mod live_findings;
 mod loader_properties;
 mod loading;
+mod non_events;
 mod null_columns;
 mod panther;
 mod permissions;

@@ -295,7 +295,7 @@ fn azure_python_sdk_objects_load_like_rest_objects() {
             ("provider", "azure"),
             ("log_type", "administrative"),
             ("actor", "alice@contoso.example"),
-            ("action", "Microsoft.Compute/virtualMachines/delete"),
+            ("action", "MICROSOFT.COMPUTE/VIRTUALMACHINES/DELETE"),
             ("src_ip", "203.0.113.61"),
             ("outcome", "failure"),
             (
@@ -303,7 +303,7 @@ fn azure_python_sdk_objects_load_like_rest_objects() {
                 "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg-prod/providers/Microsoft.Compute/virtualMachines/vm-web-01",
             ),
             ("correlation_id", "c0a8e1f2-0002-4e5f-8a9b-0c1d2e3f4a02"),
-            ("service", "Microsoft.Compute"),
+            ("service", "MICROSOFT.COMPUTE"),
         ],
     );
     // No claims: the caller (an application's object id) is still the actor.
@@ -402,7 +402,7 @@ fn pim_records_take_the_actor_from_caller_info() {
             ("log_type", "administrative"),
             (
                 "action",
-                "Microsoft.Authorization/roleAssignmentScheduleRequests/write",
+                "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTSCHEDULEREQUESTS/WRITE",
             ),
             ("src_ip", "203.0.113.62"),
             ("outcome", "success"),
@@ -482,4 +482,43 @@ fn the_record_view_shows_the_record_inside_an_event_history_event() {
     // The CloudTrail record, pretty-printed, not the lookup-events wrapper with its string.
     assert!(screen.contains("\"eventVersion\": \"1.09\""), "{screen}");
     assert!(!screen.contains("CloudTrailEvent"), "{screen}");
+}
+
+/// One role assignment each as the diagnostic settings write it (Event Hub, storage), as the
+/// REST API and as a Log Analytics row do, in three regions' spellings of East US.
+const AZURE_CASINGS: &str = r#"{"time":"2024-05-14T09:12:03Z","resourceId":"/SUBSCRIPTIONS/0B1F6471-1BF0-4DDA-AEC3-CB9272F09590/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/0D9C","operationName":"MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE","category":"Administrative","resultType":"Success","correlationId":"c-1","location":"EASTUS","identity":{"claims":{"name":"dave@example.com"}}}
+{"eventTimestamp":"2024-05-15T10:00:00Z","eventDataId":"e-2","resourceId":"/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/1e0d","operationName":{"value":"Microsoft.Authorization/roleAssignments/write","localizedValue":"Create role assignment"},"resourceProviderName":{"value":"Microsoft.Authorization"},"category":{"value":"Administrative"},"status":{"value":"Succeeded"},"caller":"erin@example.com","properties":{"resourceLocation":"East US"}}
+{"Type":"AzureActivity","TimeGenerated":"2024-05-16T11:00:00Z","EventDataId":"e-3","OperationNameValue":"Microsoft.Authorization/roleAssignments/write","CategoryValue":"Administrative","ActivityStatusValue":"Success","Caller":"frank@example.com","SubscriptionId":"0b1f6471-1bf0-4dda-aec3-cb9272f09590","Properties_d":{"resourceLocation":"eastus"}}
+"#;
+
+#[test]
+fn one_azure_operation_in_two_casings_pivots_to_one_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("activity.ndjson");
+    std::fs::write(&path, AZURE_CASINGS).unwrap();
+    let path = path.to_str().unwrap();
+    let store = load(&[std::path::Path::new(path)]);
+    assert_eq!(store.totals(), (3, 0, 0));
+    for (column, value) in [
+        ("action", "MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE"),
+        ("service", "MICROSOFT.AUTHORIZATION"),
+        ("region", "eastus"),
+    ] {
+        let out = run(&["pivot", "--rows", column, "--format", "csv", path]);
+        assert!(out.status.success(), "{out:?}");
+        let text = stdout(&out);
+        let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('(')).collect();
+        assert_eq!(
+            lines.len(),
+            2,
+            "{column}: one row under the header:\n{text}"
+        );
+        assert!(
+            lines[1].starts_with(&format!("{value},3")),
+            "{column}:\n{text}"
+        );
+    }
+    // Every one is the privileged operation the classification names in its own casing.
+    let out = run(&["query", "--filter", "privileged", "--format", "csv", path]);
+    assert_eq!(stdout(&out).lines().count(), 4, "{}", stdout(&out));
 }

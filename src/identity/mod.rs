@@ -11,6 +11,10 @@
 //! - the configuration pins identifiers to a named identity; two identifiers pinned to
 //!   different names are never joined, whatever the evidence (how a wrong join is split).
 //!
+//! An identifier that records give both to a person and to a workload (a `human` and a
+//! `service` actor beside one object id: a test fixture's or a redaction's id) is evidence of
+//! nothing, like one that too many names claim.
+//!
 //! A shared principal is never joined to a person: an EKS user mapped from an IAM role is the
 //! assumed-role session that used it (its `actor_id`), not the role, and a display name
 //! (which two people may share) stands for the object id beside it. IP addresses, roles and
@@ -21,7 +25,7 @@ use std::sync::OnceLock;
 
 use polars::prelude::*;
 
-use crate::schema::{ACTOR, ACTOR_ID, Dictionaries, IDENTITY, PROVIDER};
+use crate::schema::{ACTOR, ACTOR_ID, ACTOR_TYPE, Dictionaries, IDENTITY, PROVIDER};
 use crate::{Error, Result};
 
 /// Identifiers the configuration pins to named identities (`[identities]`: name -> list).
@@ -95,6 +99,8 @@ pub struct Identities {
     observed: Vec<(u32, u32, u32)>,
     /// The node each observation's events are.
     observed_node: Vec<usize>,
+    /// Each observation's `actor_type` dictionary id (`NO_ID` when null), as first seen.
+    observed_types: Vec<u32>,
     /// The nodes each observation names: its actor, and the `actor_id` when it was used.
     observed_names: Vec<(usize, Option<usize>)>,
     /// (provider, actor, actor_id) dictionary ids -> index into `observed`.
@@ -102,6 +108,9 @@ pub struct Identities {
     combos: HashMap<(u32, u32, u32), usize, foldhash::fast::FixedState>,
     /// Per identifier seen as an `actor_id`: the distinct actors records name beside it.
     claims: HashMap<usize, BTreeSet<usize>>,
+    /// Per identifier seen as an `actor_id`: whether a person, and whether a workload, was
+    /// named beside it.
+    claimed_as: HashMap<usize, [bool; 2]>,
     /// Identifiers too many actors claim (a placeholder such as a redacted or test id): no
     /// evidence of anything.
     untrusted: HashSet<(Space, String)>,
@@ -170,9 +179,11 @@ impl Identities {
         let providers = physical(frame, PROVIDER)?;
         let actors = physical(frame, ACTOR)?;
         let ids = physical(frame, ACTOR_ID)?;
+        let types = physical(frame, ACTOR_TYPE)?;
         let dicts = Dictionaries::shared();
         let mut rows = Vec::with_capacity(frame.height());
-        for ((provider, actor), id) in providers.iter().zip(actors.iter()).zip(ids.iter()) {
+        let rows_in = providers.iter().zip(actors.iter()).zip(ids.iter());
+        for (((provider, actor), id), actor_type) in rows_in.zip(types.iter()) {
             let (Some(provider), Some(actor)) = (provider, actor) else {
                 rows.push(None);
                 continue;
@@ -182,8 +193,11 @@ impl Identities {
                 Some(&seen) => seen,
                 None => {
                     let (provider_name, actor_text, id_text) = observed_names(key);
-                    let (node, names) = self.observe(provider_name, actor_text, id_text);
+                    let actor_type = actor_type.unwrap_or(NO_ID);
+                    let kind = type_name(actor_type);
+                    let (node, names) = self.observe(provider_name, actor_text, id_text, kind);
                     let seen = self.observed.len();
+                    self.observed_types.push(actor_type);
                     self.observed_names.push(names);
                     self.index_observation(seen, names);
                     self.observed.push(key);
@@ -279,13 +293,14 @@ impl Identities {
         self.refused
     }
 
-    /// The node an event of `provider` by `actor` (with the record's other identifier
-    /// `actor_id`) is, joining what the record proves; and the nodes it names.
+    /// The node an event of `provider` by `actor` (of type `actor_type`, with the record's
+    /// other identifier `actor_id`) is, joining what the record proves; and the nodes it names.
     fn observe(
         &mut self,
         provider: &'static str,
         actor: &str,
         actor_id: Option<&str>,
+        actor_type: Option<&str>,
     ) -> (usize, (usize, Option<usize>)) {
         let actor_node = self.node_for(provider, actor);
         let alone = (actor_node, (actor_node, None));
@@ -301,6 +316,16 @@ impl Identities {
         }
         let id_node = self.node_for(provider, id);
         let names = (actor_node, Some(id_node));
+        if let Some(workload) = is_workload(actor_type) {
+            let claimed = self.claimed_as.entry(id_node).or_default();
+            claimed[usize::from(workload)] = true;
+            if claimed == &[true, true] {
+                // One principal is a person or a workload, not both: the id is reused.
+                self.untrusted.insert((id_space, normalize(id_space, id)));
+                self.untrusting.push(id_node);
+                return (actor_node, names);
+            }
+        }
         if shared_principal(actor) {
             // An IAM role or a display name names no one person: the event is the session
             // or object id beside it.
@@ -360,7 +385,8 @@ impl Identities {
                 .collect();
             for i in touched {
                 let (provider, actor, id) = observed_names(self.observed[i]);
-                let (node, names) = self.observe(provider, actor, id);
+                let kind = type_name(self.observed_types.get(i).copied().unwrap_or(NO_ID));
+                let (node, names) = self.observe(provider, actor, id, kind);
                 self.observed_node[i] = node;
                 self.observed_names[i] = names;
                 self.index_observation(i, names);
@@ -693,6 +719,23 @@ fn observed_names(
         .then(|| dicts.category_name(ACTOR_ID, id))
         .flatten();
     (provider, actor, id)
+}
+
+/// The `actor_type` name of its dictionary id.
+fn type_name(id: u32) -> Option<&'static str> {
+    (id != NO_ID)
+        .then(|| Dictionaries::shared().category_name(ACTOR_TYPE, id))
+        .flatten()
+}
+
+/// Whether an actor type names a workload (`service`) or a person (`human`); other types
+/// (`system`, `unknown`, ...) say neither.
+fn is_workload(actor_type: Option<&str>) -> Option<bool> {
+    match actor_type? {
+        "human" => Some(false),
+        "service" => Some(true),
+        _ => None,
+    }
 }
 
 /// The physical dictionary ids of a categorical column.

@@ -4,7 +4,18 @@ use super::*;
 
 /// Observes one (provider, actor, actor_id) as `label` does; returns the event's node.
 fn see(ids: &mut Identities, provider: &'static str, actor: &str, id: Option<&str>) -> usize {
-    let (node, names) = ids.observe(provider, actor, id);
+    see_typed(ids, provider, actor, id, None)
+}
+
+/// [`see`], with the event's `actor_type`.
+fn see_typed(
+    ids: &mut Identities,
+    provider: &'static str,
+    actor: &str,
+    id: Option<&str>,
+    actor_type: Option<&'static str>,
+) -> usize {
+    let (node, names) = ids.observe(provider, actor, id, actor_type);
     // Observations are held as dictionary ids, as the loaded rows give them.
     let dicts = Dictionaries::shared();
     let id_of = |column: &str, value: &str| {
@@ -17,6 +28,8 @@ fn see(ids: &mut Identities, provider: &'static str, actor: &str, id: Option<&st
         id.map_or(NO_ID, |id| id_of(ACTOR_ID, id)),
     );
     ids.observed.push(key);
+    ids.observed_types
+        .push(actor_type.map_or(NO_ID, |t| id_of(ACTOR_TYPE, t)));
     ids.observed_node.push(node);
     ids.observed_names.push(names);
     ids.index_observation(ids.observed.len() - 1, names);
@@ -208,14 +221,14 @@ fn a_join_that_renames_labelled_rows_asks_for_a_relabel() {
     let root = ids.root(n);
     ids.used.insert(root, ids.names[&root].clone());
     assert!(!ids.take_relabel());
-    ids.observe("entra", "dana@corp.example", Some(guid));
+    ids.observe("entra", "dana@corp.example", Some(guid), None);
     ids.refresh();
     assert!(
         ids.take_relabel(),
         "rows named by the object id must be renamed"
     );
     // A new alias that keeps the name asks for nothing.
-    ids.observe("okta", "dana@corp.example", Some("00uX"));
+    ids.observe("okta", "dana@corp.example", Some("00uX"), None);
     ids.refresh();
     assert!(!ids.take_relabel());
 }
@@ -317,4 +330,52 @@ fn many_placeholders_each_undo_only_their_own_joins() {
         Some("user7-2@corp.example")
     );
     assert_eq!(ids.identity_of(guid), Some("dana@corp.example"));
+}
+
+#[test]
+fn an_id_given_to_a_person_and_to_a_workload_joins_neither() {
+    // Elastic's Entra and Azure test records reuse one GUID as a user's id, a service
+    // principal's id and an application's id: a person and a workload, not one principal.
+    let reused = "8a4de8b5-095c-47d0-a96f-a75130c61d53";
+    let mut ids = Identities::new(&no_links());
+    see_typed(
+        &mut ids,
+        "entra",
+        "test@elastic.co",
+        Some(reused),
+        Some("human"),
+    );
+    see_typed(&mut ids, "entra", "UserName", Some(reused), Some("human"));
+    see_typed(&mut ids, "azure", reused, None, Some("service"));
+    finish(&mut ids);
+    // Until a workload is named beside it, the id is the person's (a rename, two names).
+    assert_eq!(
+        ids.identity_of("UserName"),
+        ids.identity_of("test@elastic.co")
+    );
+    see_typed(
+        &mut ids,
+        "entra",
+        "Device Registration Service",
+        Some(reused),
+        Some("service"),
+    );
+    finish(&mut ids);
+    let person = ids.identity_of("test@elastic.co");
+    let workload = ids.identity_of("Device Registration Service");
+    assert!(person.is_some() && workload.is_some());
+    assert_ne!(person, workload);
+    assert_ne!(ids.identity_of("UserName"), person);
+    assert_ne!(ids.identity_of(reused), person);
+    assert_eq!(ids.placeholders(), 1);
+    // A workload's own id beside its name still joins them.
+    let sp = "c3813493-bf92-4123-a717-8a8b2979c38b";
+    let ids = {
+        let mut ids = Identities::new(&no_links());
+        see_typed(&mut ids, "entra", "billing-app", Some(sp), Some("service"));
+        see_typed(&mut ids, "azure", sp, None, Some("service"));
+        finish(&mut ids);
+        ids
+    };
+    assert_eq!(ids.identity_of(sp), ids.identity_of("billing-app"));
 }

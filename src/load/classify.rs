@@ -145,6 +145,53 @@ mod tests {
     }
 
     #[test]
+    fn credential_grants_and_remote_commands_are_privileged() {
+        let c = Classifier::builtin().unwrap();
+        // Remote command execution on instances, and secrets read in bulk (service, action,
+        // privileged).
+        for (service, action, want) in [
+            ("ssm", "SendCommand", true),
+            ("ssm", "StartSession", true),
+            ("secretsmanager", "BatchGetSecretValue", true),
+            ("ssm", "GetParameter", false),
+        ] {
+            assert_eq!(
+                c.is_privileged("aws", Some(service), action),
+                want,
+                "{action}"
+            );
+        }
+        // GitHub tokens and OAuth grants, as the security and audit logs name them.
+        for action in [
+            "personal_access_token.create",
+            "personal_access_token.request_created",
+            "personal_access_token.access_granted",
+            "personal_access_token.credential_regenerated",
+            "oauth_authorization.create",
+            "oauth_access.create",
+            "org.oauth_app_access_approved",
+        ] {
+            assert!(c.is_privileged("github", None, action), "{action}");
+        }
+        assert!(!c.is_privileged("github", None, "personal_access_token.destroy"));
+        // Access keys read from any Azure resource provider, in either casing.
+        for action in [
+            "MICROSOFT.EVENTHUB/NAMESPACES/AUTHORIZATIONRULES/LISTKEYS/ACTION",
+            "Microsoft.EventHub/namespaces/authorizationRules/listKeys/action",
+            "Microsoft.Storage/storageAccounts/listKeys/action",
+            "Microsoft.DocumentDB/databaseAccounts/listKeys/action",
+            "MICROSOFT.OPERATIONALINSIGHTS/WORKSPACES/SHAREDKEYS/ACTION",
+        ] {
+            assert!(c.is_privileged("azure", None, action), "{action}");
+        }
+        assert!(!c.is_privileged(
+            "azure",
+            None,
+            "MICROSOFT.EVENTHUB/NAMESPACES/AUTHORIZATIONRULES/READ"
+        ));
+    }
+
+    #[test]
     fn cache_agrees_with_the_classifier() {
         let c = Classifier::builtin().unwrap();
         let mut cache = ClassifierCache::default();

@@ -6,7 +6,8 @@
 use crate::load::classify::{Classifier, ClassifierCache};
 use crate::load::enrich::CountryFill;
 use crate::load::framing::{Chunk, Records};
-use crate::load::sniff::{self, Envelope};
+use crate::load::non_event::NonEvent;
+use crate::load::sniff::{self, Envelope, Undetected};
 use crate::load::tap::{RecordTap, TappedRecord};
 use crate::providers::{Provider, RecordError};
 use crate::schema::{Event, EventBatch, RawSpan};
@@ -57,6 +58,9 @@ pub struct ParsedChunk {
     pub events: EventBatch,
     /// The records that could not be loaded, in record order.
     pub rejections: Vec<Rejection>,
+    /// Objects that hold no events (CloudTrail digests), skipped: neither events nor
+    /// rejections.
+    pub skipped: Vec<NonEvent>,
 }
 
 /// Parses every record of a chunk into events and rejections, and fills in the countries
@@ -74,11 +78,13 @@ pub fn parse_chunk(
     };
     let mut events = EventBatch::with_capacity(&context.name, estimate);
     let mut rejections = Vec::new();
+    let mut skipped = Vec::new();
     let mut sink = RecordSink {
         batch: &mut events,
         classifier,
         cache,
         rejections: &mut rejections,
+        skipped: &mut skipped,
         context,
         table_rows: matches!(chunk.records, Records::Csv(_)),
     };
@@ -96,7 +102,11 @@ pub fn parse_chunk(
         }
     }
     countries.apply(&mut events);
-    ParsedChunk { events, rejections }
+    ParsedChunk {
+        events,
+        rejections,
+        skipped,
+    }
 }
 
 fn parse_csv(chunk: &Chunk, header: &csv::StringRecord, sink: &mut RecordSink<'_>) {
@@ -153,6 +163,7 @@ struct RecordSink<'s> {
     classifier: &'s Classifier,
     cache: &'s mut ClassifierCache,
     rejections: &'s mut Vec<Rejection>,
+    skipped: &'s mut Vec<NonEvent>,
     context: &'s InputContext,
     /// Whether the records are CSV rows.
     table_rows: bool,
@@ -164,6 +175,15 @@ impl RecordSink<'_> {
             location: Location::at(self.context.name.clone(), span.line, span.offset),
             reason,
         });
+    }
+
+    /// Rejects a JSON record, unless it is an object that holds no events (a CloudTrail
+    /// digest met where a format was forced or expected): that one is skipped.
+    fn refuse(&mut self, raw: &[u8], span: RawSpan, reason: String) {
+        match NonEvent::of_record(raw) {
+            Some(kind) => self.skipped.push(kind),
+            None => self.reject(span, reason),
+        }
     }
 
     fn accept(
@@ -243,16 +263,20 @@ impl RecordSink<'_> {
         if let Some(provider) = context.format {
             match self.try_parse(provider, context.envelope, raw, span) {
                 Ok(()) => return,
-                Err(RecordError::Invalid(reason)) => return self.reject(span, reason),
+                Err(RecordError::Invalid(reason)) => return self.refuse(raw, span, reason),
                 Err(RecordError::NotThisFormat) if context.forced => {
                     // A forced format never falls back to another provider.
                     let envelope = sniff::detect_envelope(raw);
                     match self.try_parse(provider, envelope, raw, span) {
                         Ok(()) => {}
-                        Err(RecordError::Invalid(reason)) => self.reject(span, reason),
-                        Err(RecordError::NotThisFormat) => self.reject(
+                        Err(RecordError::Invalid(reason)) => self.refuse(raw, span, reason),
+                        Err(RecordError::NotThisFormat) => self.refuse(
+                            raw,
                             span,
-                            format!("not a {} record (format forced)", provider.format()),
+                            format!(
+                                "not a record of the forced format {} (--input-format)",
+                                provider.format()
+                            ),
                         ),
                     }
                     return;
@@ -268,7 +292,8 @@ impl RecordSink<'_> {
                     Err(e) => self.reject(span, e.to_string()),
                 }
             }
-            Err(reason) => self.reject(span, reason),
+            Err(Undetected::NonEvent(kind)) => self.skipped.push(kind),
+            Err(Undetected::Refused(reason)) => self.reject(span, reason),
         }
     }
 

@@ -18,6 +18,7 @@ use polars::prelude::DataFrame;
 use crate::load::classify::{Classifier, ClassifierCache};
 use crate::load::enrich::CountryFill;
 use crate::load::framing::{BufferPool, Chunk, Framed, Framer, Records};
+use crate::load::non_event::NonEvent;
 use crate::load::parse::{self, InputContext, ParsedChunk};
 use crate::load::sniff::{self, Envelope};
 use crate::load::source::{self, Input, InputKind, Origin};
@@ -131,6 +132,14 @@ pub enum IngestMsg {
         input: usize,
         /// Where and why.
         rejection: Rejection,
+    },
+    /// An object that holds no events (a CloudTrail digest) was skipped: not a record, so
+    /// neither loaded nor rejected.
+    RecordSkipped {
+        /// Index of the input.
+        input: usize,
+        /// What it was.
+        what: NonEvent,
     },
     /// An input was fully read.
     InputFinished(InputReport),
@@ -558,7 +567,7 @@ fn messages(job: &Job, parsed: ParsedChunk) -> Vec<IngestMsg> {
 }
 
 /// The messages of a chunk of input `input` once parsed: its events as one batch, then its
-/// rejections.
+/// rejections and skipped objects.
 pub(crate) fn chunk_messages(
     input: usize,
     context: &InputContext,
@@ -568,8 +577,9 @@ pub(crate) fn chunk_messages(
     let ParsedChunk {
         mut events,
         mut rejections,
+        skipped,
     } = parsed;
-    let mut msgs = Vec::with_capacity(rejections.len() + 1);
+    let mut msgs = Vec::with_capacity(rejections.len() + skipped.len() + 1);
     if !events.is_empty() {
         let fingerprints = events.fingerprints().to_vec();
         let staged = events.staged().to_vec();
@@ -592,6 +602,11 @@ pub(crate) fn chunk_messages(
         rejections
             .into_iter()
             .map(|rejection| IngestMsg::RecordRejected { input, rejection }),
+    );
+    msgs.extend(
+        skipped
+            .into_iter()
+            .map(|what| IngestMsg::RecordSkipped { input, what }),
     );
     msgs
 }

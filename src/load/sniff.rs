@@ -11,6 +11,7 @@ use sonic_rs::{JsonContainerTrait, JsonValueTrait};
 
 use crate::json_scan;
 use crate::load::boundary::{BoundaryScanner, WRAPPER_KEYS};
+use crate::load::non_event::NonEvent;
 use crate::providers::fields::{Num, Text};
 use crate::providers::time::{epoch_to_micros, parse_rfc3339, parse_time_text};
 use crate::providers::{self, Probe, Provider};
@@ -358,10 +359,34 @@ pub struct Detection {
     pub dialect: Option<&'static str>,
 }
 
+/// Why a JSON record was not recognized as an audit record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undetected {
+    /// An object that holds no events (a CloudTrail digest): skipped, not rejected.
+    NonEvent(NonEvent),
+    /// Not an audit record: why, for the rejection.
+    Refused(String),
+}
+
+impl From<String> for Undetected {
+    fn from(reason: String) -> Self {
+        Undetected::Refused(reason)
+    }
+}
+
+impl std::fmt::Display for Undetected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Undetected::NonEvent(kind) => write!(f, "{} (no events)", kind.name()),
+            Undetected::Refused(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// Recognizes a JSON record: its envelope and provider, or why it is not an audit record.
-pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
+pub fn detect_json(record: &[u8]) -> Result<Detection, Undetected> {
     if let Some(at) = json_scan::too_deep(record) {
-        return Err(json_scan::nesting_error(at));
+        return Err(json_scan::nesting_error(at).into());
     }
     let probe: Probe = sonic_rs::from_slice(record).map_err(|e| {
         format!(
@@ -371,7 +396,7 @@ pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
     })?;
     let envelope = sniff_envelope(&probe);
     if !probe.is_object() && envelope == Envelope::None {
-        return Err("not a JSON object".into());
+        return Err(Undetected::Refused("not a JSON object".into()));
     }
     let inner_probe;
     let target = if envelope == Envelope::None {
@@ -398,10 +423,13 @@ pub fn detect_json(record: &[u8]) -> Result<Detection, String> {
             provider,
             dialect: provider.dialect(target),
         }),
-        None => Err(format!(
-            "not a known audit record ({})",
-            describe_keys(target)
-        )),
+        None => Err(match NonEvent::of_probe(target) {
+            Some(kind) => Undetected::NonEvent(kind),
+            None => Undetected::Refused(format!(
+                "not a known audit record ({})",
+                describe_keys(target)
+            )),
+        }),
     }
 }
 
@@ -759,7 +787,8 @@ mod tests {
     fn non_audit_json_is_explained() {
         let err = detect_json(br#"{"notificationConfigName":"n","finding":{}}"#)
             .err()
-            .unwrap();
+            .unwrap()
+            .to_string();
         assert!(
             err.contains("not a known audit record (keys: notificationConfigName, finding)"),
             "{err}"
@@ -769,6 +798,7 @@ mod tests {
             detect_json(b"{oops")
                 .err()
                 .unwrap()
+                .to_string()
                 .starts_with("invalid JSON")
         );
     }

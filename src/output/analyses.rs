@@ -229,9 +229,18 @@ pub fn write_summary_table(
     let ranges = ranges_by_source(summary);
     for input in store.inputs() {
         let range = ranges.get(input.name.as_str()).copied();
+        // An input of digests only is named by what it held (`cloudtrail-digest`).
+        let held = input
+            .skipped
+            .keys()
+            .next()
+            .filter(|_| input.format.is_none());
         table.row(vec![
             shorten_path(&input.name, 60),
-            format_name(input.format, input.envelope),
+            held.map_or_else(
+                || format_name(input.format, input.envelope),
+                |kind| kind.name().to_string(),
+            ),
             input.shape.to_string(),
             input.events.to_string(),
             input.duplicates.to_string(),
@@ -270,6 +279,10 @@ pub fn write_summary_table(
         "records seen: {} = {events} loaded + {duplicates} duplicates + {rejected} rejected",
         events + duplicates + rejected
     )?;
+    // Objects without events are not records: said apart, once per kind.
+    for (kind, inputs) in store.skipped_inputs() {
+        writeln!(out, "{}", kind.skipped_line(inputs))?;
+    }
     let stage_duplicates: u64 = store.inputs().iter().map(|i| i.stage_duplicates).sum();
     if stage_duplicates > 0 {
         writeln!(
@@ -371,6 +384,7 @@ pub fn summary_json(store: &FrameStore, summary: &Summary) -> Value {
                 "duplicates": input.duplicates,
                 "stage_duplicates": input.stage_duplicates,
                 "seen": input.seen(),
+                "skipped": input.skipped.iter().map(|(k, n)| (k.name().to_string(), json!(n))).collect::<Map<String, Value>>(),
                 "first": range.and_then(|r| r.first).map(text::format_time_utc),
                 "last": range.and_then(|r| r.last).map(text::format_time_utc),
                 "rejections": input.rejections.iter().map(|r| json!({
@@ -401,6 +415,7 @@ pub fn summary_json(store: &FrameStore, summary: &Summary) -> Value {
             "duplicates": duplicates,
             "stage_duplicates": store.inputs().iter().map(|i| i.stage_duplicates).sum::<u64>(),
             "seen": events + duplicates + rejected,
+            "skipped_inputs": store.skipped_inputs().into_iter().map(|(k, n)| (k.name().to_string(), json!(n))).collect::<Map<String, Value>>(),
             "first": summary.first.map(text::format_time_utc),
             "last": summary.last.map(text::format_time_utc),
             "actors": summary.actors,

@@ -21,8 +21,8 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::{
-    Flag, Text, cell, details_from, from_json, from_json_str, header_has, id_segment, probe_has,
-    probe_str, sub_cow, tenant_of, trim_cow,
+    Flag, Text, azure_region, cell, details_from, from_json, from_json_str, header_has, id_segment,
+    probe_has, probe_str, sub_cow, tenant_of, trim_cow,
 };
 use super::time::parse_time_text;
 use super::{Probe, Provider, RecordError};
@@ -610,6 +610,20 @@ fn lower_guid(c: Cow<'_, str>) -> Cow<'_, str> {
     }
 }
 
+/// An operation (`Namespace/type/verb`) or namespace (`Microsoft.Compute`) in one casing, the
+/// upper case. Azure writes one operation as `MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE`
+/// (diagnostic settings, Log Analytics `OperationNameValue`) and as
+/// `Microsoft.Authorization/roleAssignments/write` (REST API, portal, `authorization.action`);
+/// upper case is what most exports and the Sigma rules write, and the only casing that can
+/// be computed from either. Text that is no operation (a display name) is left as written.
+fn canonical_operation(op: Cow<'_, str>) -> Cow<'_, str> {
+    let operation = op.contains(['/', '.']) && !op.contains(char::is_whitespace);
+    if !operation || !op.bytes().any(|b| b.is_ascii_lowercase()) {
+        return op;
+    }
+    Cow::Owned(op.to_ascii_uppercase())
+}
+
 /// The resource provider namespace an operation belongs to (`Microsoft.Authorization`).
 fn namespace_of(op: &str) -> Option<&str> {
     let ns = op.split('/').next()?.trim();
@@ -806,7 +820,9 @@ impl<'a> Record<'a> {
             la_value,
             props.message.0,
         ];
-        let action = pick(ops).or_else(|| pick([authz.action.0]));
+        let action = pick(ops)
+            .or_else(|| pick([authz.action.0]))
+            .map(canonical_operation);
         let display = pick([
             r.operationName.localized,
             la_display,
@@ -927,7 +943,9 @@ impl<'a> Record<'a> {
             la_provider,
         ];
         let service = pick(providers).or(props.resourceProviderValue.0);
-        let service = service.or_else(|| action.as_ref().and_then(|a| sub_cow(a, namespace_of)));
+        let service = service
+            .or_else(|| action.as_ref().and_then(|a| sub_cow(a, namespace_of)))
+            .map(canonical_operation);
 
         let from_ids = [&resource_id, &scope].into_iter().flatten();
         let account = pick([
@@ -1015,7 +1033,7 @@ impl<'a> Record<'a> {
             resource,
             src_ip,
             user_agent: None,
-            region: pick([props.resourceLocation.0, r.location.0, r.Location.0]),
+            region: pick([props.resourceLocation.0, r.location.0, r.Location.0]).map(azure_region),
             country: None,
             city: None,
             outcome,

@@ -21,8 +21,8 @@ use serde::de::value::{
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::{
-    Flag, Text, cut, details_from, from_json, from_json_str, probe_has, probe_str, sub_cow,
-    tenant_of, trim_cow,
+    Flag, Text, azure_region, cut, details_from, from_json, from_json_str, probe_has, probe_str,
+    sub_cow, tenant_of, trim_cow,
 };
 use super::time::parse_time_text;
 use super::{Probe, Provider, RecordError};
@@ -458,6 +458,17 @@ fn row_kind(p: &Rec<'_>) -> Option<Kind> {
             .filter(|c| c.is_signin());
         return Some(refined.filter(|_| kind.is_signin()).unwrap_or(kind));
     }
+    // A row projected without `Type` still names its table in `Category`
+    // (`ServicePrincipalSignInLogs`); with a sign-in time it is that table's sign-in.
+    if p.created_date_time.0.is_some()
+        && let Some(kind) = p
+            .category
+            .get()
+            .and_then(kind_of_name)
+            .filter(|k| k.is_signin())
+    {
+        return Some(kind);
+    }
     let event_type = |name: &str| match &p.sign_in_event_types {
         Dyn::Value(v) => v
             .iter()
@@ -524,6 +535,14 @@ impl Provider for Entra {
         }
         if let Some(table) = probe_str(probe, &["Type"]) {
             return kind_of_name(table).is_some();
+        }
+        // Log Analytics sign-in rows projected without `Type`: `Category` names the table.
+        if probe_str(probe, &["Category"])
+            .and_then(kind_of_name)
+            .is_some_and(Kind::is_signin)
+            && has("CreatedDateTime")
+        {
+            return true;
         }
         let audit = has("activityDateTime")
             && has("activityDisplayName")
@@ -923,10 +942,11 @@ fn graph<'a>(e: &mut Event<'a>, mut p: Rec<'a>) -> &'static str {
     };
     e.src_ip = clean(p.ip_address.take()).or(clean(p.caller_ip_address.take()));
     e.user_agent = p.user_agent.take();
-    // Graph activity logs name the Azure region that served the request.
+    // Graph activity logs name the Azure region that served the request (`West Europe`,
+    // `westeurope`): by its name, as Azure Activity's regions.
     e.region = match take(&mut p.location) {
         Dyn::Value(g) => g.country_or_region.0.or(g.city.0),
-        Dyn::Json(s) => Some(s),
+        Dyn::Json(s) => Some(azure_region(s)),
         Dyn::Absent => None,
     };
     let code = p.response_status_code.take();

@@ -259,6 +259,30 @@ pub fn tenant_of(id: &str) -> Option<&str> {
     id_segment(id, "/tenants/")
 }
 
+/// An Azure region by its name (`eastus`): Azure writes one region as its name (`eastus`),
+/// its display name (`East US`), upper-cased (`EASTUS`) or as the portal's label
+/// (`(US) East US`); the name is the display name in lower case without spaces.
+pub fn azure_region(region: Cow<'_, str>) -> Cow<'_, str> {
+    let text = region.trim();
+    // The portal's geography prefix: `(US) East US`, `(Europe) West Europe`.
+    let text = match text.strip_prefix('(').and_then(|t| t.split_once(')')) {
+        Some((_, rest)) if !rest.trim().is_empty() => rest.trim(),
+        _ => text,
+    };
+    let canonical = text
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if canonical && text.len() == region.len() {
+        return region;
+    }
+    Cow::Owned(
+        text.chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_lowercase)
+            .collect(),
+    )
+}
+
 /// The text before the first dot (`user` of `user.session.start`), borrowed when possible.
 pub fn first_segment<'a>(text: &Cow<'a, str>) -> Option<Cow<'a, str>> {
     sub_cow(text, |s| {
@@ -316,6 +340,19 @@ mod tests {
         assert_eq!(r.b.get(), Some("12"));
         assert_eq!(r.c.get(), None);
         assert_eq!(r.d.get(), None);
+    }
+
+    #[test]
+    fn azure_regions_take_their_name_in_every_spelling() {
+        for written in ["eastus", "East US", "EASTUS", " east us ", "(US) East US"] {
+            assert_eq!(azure_region(Cow::Borrowed(written)), "eastus", "{written}");
+        }
+        assert_eq!(azure_region(Cow::Borrowed("West US 2")), "westus2");
+        assert_eq!(azure_region(Cow::Borrowed("global")), "global");
+        assert!(matches!(
+            azure_region(Cow::Borrowed("westeurope")),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]

@@ -174,6 +174,9 @@ struct AuditEntry<'a> {
     team: FirstText<'a>,
     #[serde(borrow, default)]
     blocked_user: FirstText<'a>,
+    /// The account an event is about, by id (the actor's own for self-service events).
+    #[serde(borrow, default)]
+    user_id: FirstText<'a>,
     #[serde(borrow, default)]
     integration: FirstText<'a>,
     #[serde(borrow, default)]
@@ -223,6 +226,10 @@ struct ActorLocation<'a> {
     country_code: Text<'a>,
     #[serde(borrow, default)]
     country_name: Text<'a>,
+    /// The actor's address, where enterprise streams put it (Event Hub, Splunk) instead of
+    /// `actor_ip`.
+    #[serde(borrow, default)]
+    ip: Text<'a>,
 }
 
 #[derive(Deserialize, Default)]
@@ -286,6 +293,13 @@ fn is_membership(action: &str) -> bool {
     ]
     .iter()
     .any(|w| v.contains(w))
+}
+
+/// Site administrators' actions on an account (`user.block`, `user.promote`, `user.suspend`,
+/// `user.rename`...): the `user.` category, which also holds the account's own events
+/// (`user.login`), told apart by the account named being another than the actor.
+fn is_user_action(action: &str) -> bool {
+    action.split('.').next() == Some("user")
 }
 
 /// Credentials minted for a user (tokens, OAuth grants, keys): the resource is the `user`
@@ -367,6 +381,7 @@ fn read_only(action: &str, operation_type: Option<&str>) -> Option<bool> {
 enum ResourceFrom {
     BlockedUser,
     User,
+    UserId,
     Repo,
     Repository,
     Team,
@@ -422,6 +437,12 @@ impl Provider for GitHub {
         };
 
         let actor = e.actor.0.take().or_else(|| e.user.0.clone());
+        // An account named only by its id (`user.block` of an enterprise stream): another
+        // than the actor's, and not the `0` that anonymous events carry.
+        let user_by_id =
+            e.user_id.0.take().filter(|id| {
+                e.user.0.is_none() && id != "0" && e.actor_id.get() != Some(id.as_ref())
+            });
         // The SAML identity links the login to the IdP's account; when the event is about
         // another user (`user`), the name id may be theirs, so it is kept only for the actor.
         let about_actor = e.user.0.is_none() || e.user.0 == actor;
@@ -440,6 +461,8 @@ impl Provider for GitHub {
             ResourceFrom::BlockedUser
         } else if e.user.0.is_some() && is_membership(&action) {
             ResourceFrom::User
+        } else if user_by_id.is_some() && (is_user_action(&action) || is_membership(&action)) {
+            ResourceFrom::UserId
         } else if e.repo.0.is_some() {
             ResourceFrom::Repo
         } else if e.repository.0.is_some() {
@@ -468,6 +491,7 @@ impl Provider for GitHub {
         let resource = match from {
             ResourceFrom::BlockedUser => e.blocked_user.0.clone(),
             ResourceFrom::User => e.user.0.clone(),
+            ResourceFrom::UserId => user_by_id.clone(),
             ResourceFrom::Repo => e.repo.0.clone(),
             ResourceFrom::Repository => e.repository.0.clone(),
             ResourceFrom::Team => e.team.0.clone(),
@@ -490,12 +514,12 @@ impl Provider for GitHub {
         let mfa = verb(&action)
             .starts_with("two_factor_challenge")
             .then_some(outcome == Outcome::Success);
-        let country = e.actor_location.0.take().and_then(|l| {
-            l.country_code
-                .get()
-                .and_then(country_code)
-                .or_else(|| l.country_name.get().and_then(country_code))
-        });
+        let location = e.actor_location.0.take().unwrap_or_default();
+        let country = location
+            .country_code
+            .get()
+            .and_then(country_code)
+            .or_else(|| location.country_name.get().and_then(country_code));
 
         fn unless(skip: bool, value: Option<&str>) -> Option<&str> {
             if skip { None } else { value }
@@ -564,7 +588,7 @@ impl Provider for GitHub {
             actor_type,
             service: first_segment(&action),
             resource,
-            src_ip: e.actor_ip.take(),
+            src_ip: e.actor_ip.take().or(location.ip.0),
             user_agent: e.user_agent.take(),
             region: None,
             country,

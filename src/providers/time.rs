@@ -83,10 +83,18 @@ pub fn parse_rfc3339(s: &str) -> Option<i64> {
     Some((secs - offset_secs) * 1_000_000 + micros)
 }
 
-/// Parses the US date-times of Sentinel portal exports: `4/28/2021, 2:08:45.221 PM`
-/// (month/day/year, 12-hour clock, optional fraction), taken as UTC.
+/// Parses the US date-times of Sentinel portal exports and of Azure's .NET-formatted times:
+/// `4/28/2021, 2:08:45.221 PM`, `1/9/2007 10:41:00 AM +01:00`, `01/09/2007 09:41:00`
+/// (always month/day/year, as Azure writes it; 12- or 24-hour clock, optional fraction,
+/// optional UTC offset `+hh:mm`, `+hhmm` or `+hh`, UTC without one).
 pub fn parse_us_datetime(s: &str) -> Option<i64> {
     let s = s.trim();
+    let (s, offset_secs) = match s.rsplit_once(' ') {
+        Some((before, last)) if last.starts_with(['+', '-']) => {
+            (before.trim_end(), utc_offset(last)?)
+        }
+        _ => (s, 0),
+    };
     let (date, rest) = s.split_once(',').or_else(|| s.split_once(' '))?;
     let mut parts = date.trim().split('/');
     let month: i64 = parts.next()?.trim().parse().ok()?;
@@ -126,8 +134,29 @@ pub fn parse_us_datetime(s: &str) -> Option<i64> {
             (h, false) => h,
         };
     }
-    let secs = utc_seconds(year, month, day, hour, minute, second)?;
+    let secs = utc_seconds(year, month, day, hour, minute, second)? - offset_secs;
     secs.checked_mul(1_000_000)?.checked_add(micros)
+}
+
+/// Seconds east of UTC of an offset written `+hh:mm`, `+hhmm` or `+hh` (`-` west).
+fn utc_offset(text: &str) -> Option<i64> {
+    let (sign, digits) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = match (digits.len(), digits.split_once(':')) {
+        (5, Some((h, m))) => (h, m),
+        (4, None) => digits.split_at(2),
+        (2, None) => (digits, "00"),
+        _ => return None,
+    };
+    let all_digits = |t: &str| t.len() == 2 && t.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(hours) || !all_digits(minutes) {
+        return None;
+    }
+    let (hours, minutes): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+    (hours <= 23 && minutes <= 59).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
 /// Converts an epoch number to microseconds, guessing the unit from its magnitude
@@ -313,6 +342,53 @@ mod tests {
             parse_rfc3339("2021-04-28T14:08:00Z")
         );
         assert_eq!(parse_us_datetime("4/28/2021, 13:08:00 PM"), None);
+    }
+
+    #[test]
+    fn every_time_format_azure_and_entra_write_reads_as_one_instant() {
+        // The formats Elastic's Azure integration tests for Activity, audit and sign-in
+        // records (`*time-formats-corner-cases.log`): one instant, 2007-01-09 09:41 UTC,
+        // month first as Azure writes it.
+        let want = parse_rfc3339("2007-01-09T09:41:00Z").unwrap();
+        for (text, extra_micros) in [
+            ("01/09/2007 09:41:00", 0),
+            ("1/9/2007 09:41:00", 0),
+            ("01/09/2007 09:41:00 AM", 0),
+            ("1/9/2007 9:41:00 AM", 0),
+            ("1/9/2007 10:41:00 AM +01:00", 0),
+            ("2007-01-09T09:41:00", 0),
+            ("2007-01-09T09:41:00.22Z", 220_000),
+            ("2007-01-09T09:41:00.6816663Z", 681_666),
+            ("2007-01-09T09:41:00.535404056Z", 535_404),
+            ("2007-01-09T09:41:00.992099+00:00", 992_099),
+            ("2007-01-09T11:41:00+02:00", 0),
+        ] {
+            assert_eq!(parse_time_text(text), Some(want + extra_micros), "{text}");
+        }
+        // Offsets in every spelling, west of UTC and on a 24-hour clock too.
+        for text in [
+            "1/9/2007 4:11:00 AM -05:30",
+            "1/9/2007 04:11:00 -0530",
+            "1/9/2007, 4:41:00 AM -05",
+            "1/9/2007 9:41:00 AM +00:00",
+        ] {
+            assert_eq!(parse_time_text(text), Some(want), "{text}");
+        }
+        // The afternoon, past midnight UTC.
+        assert_eq!(
+            parse_time_text("1/9/2007 11:30:00 PM -02:00"),
+            parse_rfc3339("2007-01-10T01:30:00Z")
+        );
+        // Unreadable offsets and dates stay unreadable.
+        for bad in [
+            "1/9/2007 10:41:00 AM +1:00",
+            "1/9/2007 10:41:00 AM +01:60",
+            "1/9/2007 10:41:00 AM +",
+            "13/9/2007 10:41:00 AM",
+            "1/9/2007 10:41:00 AM +01:00 +01:00",
+        ] {
+            assert_eq!(parse_time_text(bad), None, "{bad}");
+        }
     }
 
     #[test]

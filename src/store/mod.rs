@@ -6,7 +6,7 @@ mod commit;
 mod fingerprints;
 mod shared_strings;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use polars::prelude::*;
 use crate::identity::{Identities, IdentityLinks};
 use crate::kept_records::KeptRecords;
 use crate::load::follow::{Follow, FollowOptions};
+use crate::load::non_event::NonEvent;
 use crate::load::pipeline::{Batch, Ingest, IngestMsg, InputReport, LoadOptions, Notice, Progress};
 use crate::load::source::{self, Input, Origin};
 use crate::schema::{self, ID_HASH, IdentityHasher, RAW_LEN, RAW_OFFSET, SOURCE};
@@ -54,6 +55,9 @@ pub struct InputStats {
     pub rejected: u64,
     /// The first rejections, with their positions.
     pub rejections: Vec<Rejection>,
+    /// Objects skipped because they hold no events (CloudTrail digests), by kind. They are
+    /// not records: [`InputStats::seen`] leaves them out.
+    pub skipped: BTreeMap<NonEvent, u64>,
     /// Whether the input was read to its end.
     pub finished: bool,
 }
@@ -255,6 +259,9 @@ impl FrameStore {
                 if stats.rejections.len() < REJECTIONS_KEPT {
                     stats.rejections.push(rejection);
                 }
+            }
+            IngestMsg::RecordSkipped { input, what } => {
+                *self.input_mut(input).skipped.entry(what).or_default() += 1;
             }
             IngestMsg::InputFinished(report) => self.finish_input(report),
             IngestMsg::ProgressMade(progress) => self.progress = progress,
@@ -565,6 +572,16 @@ impl FrameStore {
     /// Whether the load finished.
     pub fn is_finished(&self) -> bool {
         self.finished
+    }
+
+    /// How many inputs held objects without events (CloudTrail digests), per kind; the
+    /// summary says it once ("skipped 12 CloudTrail digest files").
+    pub fn skipped_inputs(&self) -> BTreeMap<NonEvent, u64> {
+        let mut inputs = BTreeMap::new();
+        for kind in self.inputs.iter().flat_map(|i| i.skipped.keys()) {
+            *inputs.entry(*kind).or_default() += 1;
+        }
+        inputs
     }
 
     /// Totals over all inputs: (events, duplicates, rejected).

@@ -41,6 +41,7 @@ impl std::fmt::Debug for IngestMsgBox {
         let name = match &self.0 {
             IngestMsg::BatchLoaded(_) => "BatchLoaded",
             IngestMsg::RecordRejected { .. } => "RecordRejected",
+            IngestMsg::RecordSkipped { .. } => "RecordSkipped",
             IngestMsg::InputFinished(_) => "InputFinished",
             IngestMsg::ProgressMade(_) => "ProgressMade",
             IngestMsg::LoadFinished => "LoadFinished",

@@ -270,7 +270,7 @@ fn the_builtin_views_match_the_real_samples_of_every_provider_that_has_such_even
             ("aws", "DeleteTrail"),
             ("aws", "PutEventSelectors"),
             ("aws", "DeleteFlowLogs"),
-            ("azure", "Microsoft.SecurityInsights/dataConnectors/delete"),
+            ("azure", "MICROSOFT.SECURITYINSIGHTS/DATACONNECTORS/DELETE"),
             ("gcp", "google.logging.v2.ConfigServiceV2.CreateSink"),
             ("gcp", "google.logging.v2.ConfigServiceV2.CreateExclusion"),
         ],
@@ -293,7 +293,7 @@ fn the_builtin_views_match_the_real_samples_of_every_provider_that_has_such_even
             ("aws", "CreateLoginProfile"),
             (
                 "azure",
-                "Microsoft.Storage/storageAccounts/ListAccountSas/action",
+                "MICROSOFT.STORAGE/STORAGEACCOUNTS/LISTACCOUNTSAS/ACTION",
             ),
             (
                 "entra",

@@ -100,7 +100,7 @@ fn health_record_without_identity_and_object_bodies() {
     // Elastic's edited variant: bodies as objects, no caller or identity at all.
     let rec = r#"{"category":"ResourceHealth","correlationId":"1c86","level":"Information","operationName":"Microsoft.Resourcehealth/healthevent/Updated/action","properties":{"responseBody":{"skuTest":{"myName":"Standard_LRS"}},"requestBody":{"testData":{"myTest":123}}},"resourceId":"/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.domainRegistration","resultType":"Updated","time":"2025-10-17T11:50:07.22Z"}"#;
     assert!(sniff(rec));
-    assert_eq!(parse(rec), (t("2025-10-17T11:50:07.22Z"), "azure resourcehealth id=1c86|Microsoft.Resourcehealth/healthevent/Updated/action|Updated|2025-10-17T11:50:07.22Z actor=- unknown action=Microsoft.Resourcehealth/healthevent/Updated/action svc=Microsoft.Resourcehealth res=/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.domainRegistration ip=- ua=- loc=- unknown err=- mfa=- corr=1c86 ro=false acct=00000000-0000-0000-0000-000000000000 | status=Updated level=Information".to_owned()));
+    assert_eq!(parse(rec), (t("2025-10-17T11:50:07.22Z"), "azure resourcehealth id=1c86|MICROSOFT.RESOURCEHEALTH/HEALTHEVENT/UPDATED/ACTION|Updated|2025-10-17T11:50:07.22Z actor=- unknown action=MICROSOFT.RESOURCEHEALTH/HEALTHEVENT/UPDATED/ACTION svc=MICROSOFT.RESOURCEHEALTH res=/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.domainRegistration ip=- ua=- loc=- unknown err=- mfa=- corr=1c86 ro=false acct=00000000-0000-0000-0000-000000000000 | status=Updated level=Information".to_owned()));
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn rest_api_role_assignment_from_the_response_body() {
         "resourceId":"/subscriptions/s1/resourceGroups/rg-prod/providers/Microsoft.Authorization/roleAssignments/0d9c","status":{"value":"Succeeded"},"subStatus":{"value":"Created"},"subscriptionId":"s1",
         "properties":{"responseBody":"{\"properties\":{\"roleDefinitionId\":\"/subscriptions/s1/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c\",\"principalId\":\"5b6c\",\"principalType\":\"ServicePrincipal\",\"scope\":\"/subscriptions/s1/resourceGroups/rg-prod\"}}"}}"#;
     assert!(sniff(rec));
-    assert_eq!(parse(rec), (t("2024-07-01T08:15:30.4567891Z"), "azure administrative id=f0e1 actor=dave@example.com human action=Microsoft.Authorization/roleAssignments/write svc=Microsoft.Authorization res=5b6c ip=203.0.113.89 ua=- loc=- success err=- mfa=true corr=aa11 ro=false acct=s1 | status=Succeeded level=Informational op_name=\"Create role assignment\" principal=5b6c principal_type=ServicePrincipal role=b24988ac-6180-42a0-ab88-20f7382dd24c role_name=Contributor scope=/subscriptions/s1/resourceGroups/rg-prod".to_owned()));
+    assert_eq!(parse(rec), (t("2024-07-01T08:15:30.4567891Z"), "azure administrative id=f0e1 actor=dave@example.com human action=MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE svc=MICROSOFT.AUTHORIZATION res=5b6c ip=203.0.113.89 ua=- loc=- success err=- mfa=true corr=aa11 ro=false acct=s1 | status=Succeeded level=Informational op_name=\"Create role assignment\" principal=5b6c principal_type=ServicePrincipal role=b24988ac-6180-42a0-ab88-20f7382dd24c role_name=Contributor scope=/subscriptions/s1/resourceGroups/rg-prod".to_owned()));
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn rest_api_platform_caller_and_pending_status() {
     let rec = r#"{"caller":"Microsoft.Insights/alertRules","claims":{"http://schemas.xmlsoap.org/ws/2005/05/identity/claims/spn":"Microsoft.Insights/alertRules"},"correlationId":"/subscriptions/s2/x","eventDataId":"dddd","category":{"value":"Alert"},"level":"Informational","operationName":{"value":"Microsoft.Insights/AlertRules/Resolved/Action"},"status":{"value":"Resolved"},"subStatus":{"value":null},"eventTimestamp":"2017-07-21T09:24:13.522192Z","resourceId":"/subscriptions/s2/resourceGroups/rg/providers/Microsoft.ClassicCompute/domainNames/d","subscriptionId":"s2"}"#;
     assert_eq!(
         parse(rec).1,
-        "azure alert id=dddd actor=Microsoft.Insights/alertRules system action=Microsoft.Insights/AlertRules/Resolved/Action svc=Microsoft.Insights res=/subscriptions/s2/resourceGroups/rg/providers/Microsoft.ClassicCompute/domainNames/d ip=- ua=- loc=- unknown err=- mfa=- corr=/subscriptions/s2/x ro=false acct=s2 | status=Resolved level=Informational"
+        "azure alert id=dddd actor=Microsoft.Insights/alertRules system action=MICROSOFT.INSIGHTS/ALERTRULES/RESOLVED/ACTION svc=MICROSOFT.INSIGHTS res=/subscriptions/s2/resourceGroups/rg/providers/Microsoft.ClassicCompute/domainNames/d ip=- ua=- loc=- unknown err=- mfa=- corr=/subscriptions/s2/x ro=false acct=s2 | status=Resolved level=Informational"
     );
 }
 
@@ -130,7 +130,7 @@ fn diagnostic_record_with_localized_operation_object() {
     // No subscription anywhere: the tenant is the account.
     assert_eq!(
         parse(rec).1,
-        "azure administrative id=- actor=eve@example.com human action=Microsoft.Authorization/elevateAccess/action svc=Microsoft.Authorization res=/providers/Microsoft.Authorization ip=- ua=- loc=- success err=- mfa=- corr=- ro=false acct=t-1 | status=Succeeded op_name=\"Assigns the caller to User Access Administrator role\""
+        "azure administrative id=- actor=eve@example.com human action=MICROSOFT.AUTHORIZATION/ELEVATEACCESS/ACTION svc=MICROSOFT.AUTHORIZATION res=/providers/Microsoft.Authorization ip=- ua=- loc=- success err=- mfa=- corr=- ro=false acct=t-1 | status=Succeeded op_name=\"Assigns the caller to User Access Administrator role\""
     );
 }
 
@@ -266,7 +266,7 @@ fn legacy_csv_export_uses_the_operation_behind_the_display_name() {
         "6a7b",
         "3/14/2024, 12:01:58.250 AM",
     ];
-    assert_eq!(row(&headers, &cells), Ok((t("2024-03-14T00:01:58.250Z"), "azure administrative id=6a7b actor=6d7e8f90-a1b2-4c3d-9e4f-5a6b7c8d9e0f service action=Microsoft.Resources/subscriptions/resourceGroups/delete svc=Microsoft.Resources res=/subscriptions/s4/resourceGroups/rg-old ip=192.0.2.200 ua=- loc=- failure err=ScopeLocked: Conflict (HTTP Status Code: 409) mfa=- corr=1b2c ro=false acct=s4 | status=Failed level=Informational op_name=\"Delete resource group\"".to_owned())));
+    assert_eq!(row(&headers, &cells), Ok((t("2024-03-14T00:01:58.250Z"), "azure administrative id=6a7b actor=6d7e8f90-a1b2-4c3d-9e4f-5a6b7c8d9e0f service action=MICROSOFT.RESOURCES/SUBSCRIPTIONS/RESOURCEGROUPS/DELETE svc=MICROSOFT.RESOURCES res=/subscriptions/s4/resourceGroups/rg-old ip=192.0.2.200 ua=- loc=- failure err=ScopeLocked: Conflict (HTTP Status Code: 409) mfa=- corr=1b2c ro=false acct=s4 | status=Failed level=Informational op_name=\"Delete resource group\"".to_owned())));
 }
 
 #[test]
@@ -328,4 +328,58 @@ fn a_tenant_level_operation_belongs_to_its_tenant() {
     );
     assert_eq!(id_segment("/tenants/t-1", "/tenants/"), Some("t-1"));
     assert_eq!(id_segment("/tenants//providers", "/tenants/"), None);
+}
+
+#[test]
+fn one_operation_and_region_in_every_casing_normalize_to_one_value() {
+    // The same role assignment as the diagnostic settings write it (Event Hub, storage) and
+    // as the REST API does, and the region as its name, display name and upper case.
+    let diagnostic = r#"{"time":"2024-05-14T09:12:03Z","resourceId":"/SUBSCRIPTIONS/S1/RESOURCEGROUPS/RG/PROVIDERS/MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/0D9C","operationName":"MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE","category":"Administrative","resultType":"Success","location":"EASTUS","identity":{"claims":{"name":"dave@example.com"}}}"#;
+    let rest = r#"{"eventTimestamp":"2024-05-14T09:12:03Z","resourceId":"/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Authorization/roleAssignments/0d9c","operationName":{"value":"Microsoft.Authorization/roleAssignments/write","localizedValue":"Create role assignment"},"resourceProviderName":{"value":"Microsoft.Authorization"},"category":{"value":"Administrative"},"status":{"value":"Succeeded"},"caller":"dave@example.com","properties":{"resourceLocation":"East US"}}"#;
+    let sdk = r#"{"event_timestamp":"2024-05-14 09:12:03+00:00","operation_name":{"value":"microsoft.authorization/roleassignments/write"},"caller":"dave@example.com","location":"eastus"}"#;
+    let events: Vec<Event<'_>> = [diagnostic, rest, sdk]
+        .iter()
+        .map(|r| AzureActivity.parse_json(r.as_bytes()).unwrap())
+        .collect();
+    for e in &events {
+        assert_eq!(
+            e.action.as_deref(),
+            Some("MICROSOFT.AUTHORIZATION/ROLEASSIGNMENTS/WRITE")
+        );
+        assert_eq!(e.service.as_deref(), Some("MICROSOFT.AUTHORIZATION"));
+        assert_eq!(e.region.as_deref(), Some("eastus"));
+        assert_eq!(e.read_only, Some(false));
+    }
+    // A display name stays as written.
+    assert_eq!(
+        canonical_operation(Cow::Borrowed("Update Incidents")),
+        "Update Incidents"
+    );
+}
+
+#[test]
+fn times_in_azures_us_format_read_month_first_with_their_offset() {
+    let rec = |time: &str| {
+        format!(
+            r#"{{"time":"{time}","operationName":"MICROSOFT.WEB/SITES/START/ACTION","category":"Administrative","resultType":"Success","resourceId":"/subscriptions/s1/x"}}"#
+        )
+    };
+    for time in [
+        "1/9/2007 10:41:00 AM +01:00",
+        "1/9/2007 9:41:00 AM",
+        "01/09/2007 09:41:00",
+        "2007-01-09T11:41:00+02:00",
+    ] {
+        assert_eq!(parse(&rec(time)).0, t("2007-01-09T09:41:00Z"), "{time}");
+    }
+    // An unreadable time with no caller keeps its error, which quotes the time.
+    let bad = AzureActivity
+        .parse_json(rec("9/1/2007 25:41:00 AM +01:00").as_bytes())
+        .err();
+    assert_eq!(
+        bad,
+        Some(RecordError::Invalid(
+            "Azure Activity record has an unreadable time '9/1/2007 25:41:00 AM +01:00' and no caller".into()
+        ))
+    );
 }

@@ -298,7 +298,7 @@ fn graph_activity_is_templated_and_risk_events_pass_through() {
     );
     assert_eq!(
         (e.session.as_deref(), e.region.as_deref(), e.country),
-        (Some("sid-6"), Some("North Europe"), None)
+        (Some("sid-6"), Some("northeurope"), None)
     );
     assert_eq!(
         e.details.as_deref(),
@@ -517,4 +517,46 @@ fn a_record_without_a_tenant_id_takes_it_from_its_resource_id() {
         "",
     );
     assert_eq!(parse(&none).account, None);
+}
+
+#[test]
+fn a_log_analytics_signin_row_without_its_type_column_loads() {
+    // The minimal service principal sign-in row of Elastic's `signin-invalid-time` test:
+    // Log Analytics columns, the table named by `Category` only (no `Type`), no principal.
+    let row = r#"{"Category":"ServicePrincipalSignInLogs","CorrelationId":"83d4a233-76a0-4cc0-bbe6-9ce7ad506fc9","CreatedDateTime":"2025-07-01T10:45:17.5824212Z","DurationMs":0,"OperationName":"Sign-in activity","TenantId":"2a0bb6ef-8a1d-4e8b-83d6-c682d5ca56db"}"#;
+    assert!(probe(row));
+    let e = parse(row);
+    assert_eq!(e.log_type, "signin_service_principal");
+    assert_eq!(e.time, at("2025-07-01T10:45:17.5824212Z"));
+    assert_eq!(e.actor, None);
+    assert_eq!(
+        e.correlation_id.as_deref(),
+        Some("83d4a233-76a0-4cc0-bbe6-9ce7ad506fc9")
+    );
+    // Without a sign-in time, or naming another table, it is not an Entra sign-in.
+    assert!(!probe(
+        r#"{"Category":"ServicePrincipalSignInLogs","OperationName":"Sign-in activity"}"#
+    ));
+    assert!(!probe(
+        r#"{"Category":"Administrative","CreatedDateTime":"2025-07-01T10:45:17Z"}"#
+    ));
+}
+
+#[test]
+fn times_in_azures_us_format_read_month_first_with_their_offset() {
+    for time in [
+        "1/9/2007 10:41:00 AM +01:00",
+        "1/9/2007 9:41:00 AM",
+        "01/09/2007 09:41:00",
+        "2007-01-09T09:41:00.6816663Z",
+    ] {
+        let audit = format!(
+            r#"{{"time":"{time}","category":"AuditLogs","operationName":"Add user","properties":{{"activityDisplayName":"Add user","initiatedBy":{{"user":{{"userPrincipalName":"alice@example.com"}}}}}}}}"#
+        );
+        assert_eq!(
+            parse(&audit).time.map(|t| t - t % 1_000_000),
+            at("2007-01-09T09:41:00Z"),
+            "{time}"
+        );
+    }
 }

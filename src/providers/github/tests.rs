@@ -172,6 +172,42 @@ fn special_resources() {
 }
 
 #[test]
+fn site_admin_actions_on_an_account_target_it() {
+    // Enterprise stream records (shapes of Elastic's github enterprise test records): the
+    // account acted on is named by `user_id` only, or by `user`.
+    let block = r#"{"@timestamp":1698580140000,"action":"user.block","actor":"moderator","actor_id":12345,
+      "actor_location":{"country_name":"Japan","ip":"198.51.100.3"},"org":"mod-team","user_id":56789,"business":"mod-services"}"#;
+    let e = parse(block);
+    assert_eq!(e.resource.as_deref(), Some("56789"));
+    assert_eq!(e.actor.as_deref(), Some("moderator"));
+    assert_eq!(e.account.as_deref(), Some("mod-team"));
+    let promote = r#"{"@timestamp":1698580740000,"action":"user.promote","actor":"super_admin","actor_id":12345,
+      "org":"mod-team","user":"newadmin","user_id":56789}"#;
+    assert_eq!(parse(promote).resource.as_deref(), Some("newadmin"));
+    let suspend = r#"{"created_at":1698580740000,"action":"user.suspend","actor":"site-admin","user_id":777}"#;
+    assert_eq!(parse(suspend).resource.as_deref(), Some("777"));
+    // The account's own events keep the account: its own id is no target.
+    let login = r#"{"@timestamp":1698579600000,"action":"user.login","actor":"john_doe","actor_id":12345,
+      "org":"tech-corp","user_id":12345}"#;
+    assert_eq!(parse(login).resource.as_deref(), Some("tech-corp"));
+    // Anonymous events carry `user_id` 0.
+    let clone = r#"{"@timestamp":1692989148721,"action":"git.clone","org":"github-org","repo":"github-org/4","user_id":0}"#;
+    assert_eq!(parse(clone).resource.as_deref(), Some("github-org/4"));
+}
+
+#[test]
+fn the_address_of_an_enterprise_stream_is_read_from_actor_location() {
+    let rec = r#"{"@timestamp":1698579780000,"action":"repo.destroy","actor":"bob_admin","actor_id":45678,
+      "actor_location":{"country_name":"Germany","ip":"203.0.113.52"},"org":"admin-hub","repo":"admin-hub/legacy"}"#;
+    let e = parse(rec);
+    assert_eq!(e.src_ip.as_deref(), Some("203.0.113.52"));
+    assert_eq!(e.country, Some("DE"));
+    // `actor_ip` is the record's own field and comes first.
+    let both = rec.replace(r#""actor_id""#, r#""actor_ip":"192.0.2.7","actor_id""#);
+    assert_eq!(parse(&both).src_ip.as_deref(), Some("192.0.2.7"));
+}
+
+#[test]
 fn times_may_be_strings() {
     let text = r#"{"created_at":"2024-03-26T05:33:15.806Z","action":"repo.create","actor":"ivy"}"#;
     assert_eq!(parse(text).time, parse_rfc3339("2024-03-26T05:33:15.806Z"));
