@@ -154,6 +154,11 @@ mod tests {
             ("ssm", "StartSession", true),
             ("secretsmanager", "BatchGetSecretValue", true),
             ("ssm", "GetParameter", false),
+            // Other long-lived credentials of an IAM user: SSH keys (CodeCommit), signing
+            // certificates, service-specific credentials.
+            ("iam", "UploadSSHPublicKey", true),
+            ("iam", "UploadSigningCertificate", true),
+            ("iam", "CreateServiceSpecificCredential", true),
         ] {
             assert_eq!(
                 c.is_privileged("aws", Some(service), action),
@@ -170,6 +175,8 @@ mod tests {
             "oauth_authorization.create",
             "oauth_access.create",
             "org.oauth_app_access_approved",
+            // A site administrator promoting an account to site administrator (GHES).
+            "user.promote",
         ] {
             assert!(c.is_privileged("github", None, action), "{action}");
         }
