@@ -720,7 +720,11 @@ fn the_record_view_searches_switches_tabs_and_q_closes_it_and_the_history_is_sav
     let _one_at_a_time = PTY_LOCK.get_or_init(|| Mutex::new(())).lock();
     for (rows, cols) in [(24u16, 80u16), (45, 160)] {
         let mut pty = Pty::spawn(rows, cols);
-        pty.wait_for("the sample to load", |s| s.contains("loaded"));
+        // As a person does: Enter once the first event is on screen (the table's rows are
+        // read on a worker after the load; Enter on an empty table opens nothing).
+        pty.wait_for("the sample to load", |s| {
+            s.contains("loaded") && s.contains("00:00:12")
+        });
         pty.send(b"\r");
         pty.wait_for("the record view", |s| {
             s.contains("[record]") && s.contains(" fields ") && s.contains(" findings ")
