@@ -25,8 +25,11 @@ pub(super) const SHARED_COLUMNS: [&str; 4] = [SESSION, RESOURCE, DETAILS, CORREL
 const INLINE_LEN: u32 = 12;
 /// The table's slots at most (4 bytes each: 16 MiB).
 const MAX_SLOTS: usize = 1 << 22;
-/// Slots looked at for one value before it is stored anew, whatever the table holds.
-const PROBES: usize = 4;
+/// Slots looked at for one value before it is stored anew, whatever the table holds. With
+/// the table at most half full, eight neighbours all taken is rare enough that a repeat is
+/// almost never stored twice (with four, about one run in 500 of the test below stored a
+/// few values twice: one full neighbourhood evicts a value whose later repeats cascade).
+const PROBES: usize = 8;
 /// The new data buffers are blocks of this size (a longer value gets a block of its own).
 const BLOCK: usize = 4 << 20;
 /// A column with fewer long values than this is left as it is (too little to gain).
@@ -228,7 +231,13 @@ mod tests {
             long.dedup();
             long.iter().map(|v| v.len()).sum()
         };
-        assert_eq!(buffer_bytes(&shared), distinct);
+        // Each distinct value once. The hash is seeded per run, so a full neighbourhood of
+        // probes can (very rarely) store a value again: that costs bytes, never a wrong value.
+        let stored = buffer_bytes(&shared);
+        assert!(
+            stored >= distinct && stored <= distinct + distinct / 50,
+            "{stored} bytes for {distinct}"
+        );
         assert!(buffer_bytes(&before) > 5 * distinct);
     }
 
