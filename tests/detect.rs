@@ -666,6 +666,91 @@ fn rare_actions_are_one_finding_per_actor_and_day_listing_the_actions() {
     assert!(next.reason.contains("DeleteRole"), "{}", next.reason);
 }
 
+/// A call by one session of the `etl` role, as boto3 names its sessions.
+fn etl_session_call(id: &str, secs: i64, session: u32, name: &str, source: &str) -> Value {
+    let session = format!("botocore-session-{session}");
+    json!({"eventVersion": "1.09", "userIdentity": {"type": "AssumedRole", "principalId": format!("AROAETL:{session}"),
+        "arn": format!("arn:aws:sts::111122223333:assumed-role/etl/{session}"), "accountId": "111122223333",
+        "sessionContext": {"sessionIssuer": {"type": "Role", "arn": "arn:aws:iam::111122223333:role/etl", "userName": "etl"}}},
+        "eventTime": iso(secs), "eventSource": format!("{source}.amazonaws.com"), "eventName": name, "awsRegion": "us-east-1",
+        "sourceIPAddress": "10.20.0.5", "userAgent": "Boto3/1.34.0 md/Botocore#1.34.0", "requestParameters": {"bucketName": "exports"},
+        "responseElements": null, "eventID": id, "readOnly": false, "eventType": "AwsApiCall", "recipientAccountId": "111122223333"})
+}
+
+#[test]
+fn rare_actions_are_judged_for_the_role_behind_a_services_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    // Six days of a pipeline: a new session every two hours, each writing and logging.
+    let mut records = Vec::new();
+    for slot in 0..(6 * 12) {
+        let t = MON + slot * 2 * HOUR;
+        let session = 1_000 + slot as u32;
+        records.push(etl_session_call(
+            &format!("h-put-{slot}"),
+            t,
+            session,
+            "PutObject",
+            "s3",
+        ));
+        records.push(etl_session_call(
+            &format!("h-log-{slot}"),
+            t + 60,
+            session,
+            "CreateLogStream",
+            "logs",
+        ));
+    }
+    // Day eight: new sessions doing what the role always did, and two sessions doing what it
+    // never did.
+    let day8 = MON + 7 * DAY + 10 * HOUR;
+    records.push(etl_session_call(
+        "neg-routine",
+        day8,
+        5_000,
+        "PutObject",
+        "s3",
+    ));
+    records.push(etl_session_call(
+        "neg-routine-2",
+        day8 + 60,
+        5_001,
+        "CreateLogStream",
+        "logs",
+    ));
+    records.push(etl_session_call(
+        "pos-new-1",
+        day8 + HOUR,
+        5_002,
+        "DeleteBucketPolicy",
+        "s3",
+    ));
+    records.push(etl_session_call(
+        "pos-new-2",
+        day8 + 2 * HOUR,
+        5_003,
+        "PutBucketAcl",
+        "s3",
+    ));
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let rare = by_rule(&findings, "rare-action-for-actor");
+    // Judged per session name, every session's first call was new: 74 findings.
+    assert_eq!(
+        rare.len(),
+        1,
+        "one finding for the role's new day: {rare:#?}"
+    );
+    let f = rare[0];
+    assert_eq!(f.event_ids, ["pos-new-1", "pos-new-2"], "{f:#?}");
+    assert!(
+        f.reason.starts_with("etl ran ")
+            && f.reason.contains("for the first time in 7 days of history")
+            && f.reason.contains("DeleteBucketPolicy, PutBucketAcl"),
+        "named after the role, with the role's history: {}",
+        f.reason
+    );
+}
+
 #[test]
 fn identities_new_to_sensitive_actions_are_raised() {
     let dir = tempfile::tempdir().unwrap();

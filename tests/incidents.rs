@@ -188,14 +188,14 @@ fn incident_ids_are_stable_and_the_table_tells_the_story() {
     let text = stdout(&out);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        text.contains("critical  dana@northwind.example: Successful sign-in after a failure burst or spray, and 30 more findings across 7 tactics"),
+        text.contains("critical  dana@northwind.example: Successful sign-in after a failure burst or spray, and 31 more findings across 7 tactics"),
         "{text}"
     );
     assert!(text.contains("Credential Access > "), "{text}");
     assert!(text.contains("address: 203.0.113.66"), "{text}");
     assert!(text.contains("next: "), "{text}");
     assert!(
-        text.contains("2 incident(s) from 33 finding(s): 2 critical"),
+        text.contains("2 incident(s) from 34 finding(s): 2 critical"),
         "{text}"
     );
 }

@@ -11,10 +11,10 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::context::is_signin;
-use super::context::{Context, NO_ACTOR};
+use super::context::{Context, NO_ACTOR, PrincipalHistory};
 use super::derived::{Anomaly, Derived};
 use super::event::{Ev, short_actor};
-use super::finding::{Hit, Severity, finding, group_hits, group_hits_by_day, when_utc};
+use super::finding::{Hit, Severity, finding, group_hits, group_principal_hits_by_day, when_utc};
 use super::history::{
     ActorZone, Baselines, WorkPattern, days_text, local_of, new_dimensions, pair_of, split_key,
 };
@@ -826,16 +826,17 @@ static RARE: RuleInfo = RuleInfo {
     title: "Action new for the actor",
     mitre: &["T1078.004"],
     severity: Info,
-    summary: "a write or privileged action the actor never did before, after its learning period, one finding per actor and day listing the actions (info; low when privileged; medium when critical-tier or off-hours / from a new source)",
+    summary: "a write or privileged action the principal behind the actor (the person, or a service's role) never did before, after its learning period, one finding per principal and day listing the actions (info; low when privileged; medium when critical-tier or off-hours / from a new source)",
 };
 
-/// The writes new for their actor after its learning period, as events, with each candidate
-/// row's action and how many actors did each action: what the rule prepares before it reads
-/// the earlier stages' anomalies.
+/// The writes new for their principal after its learning period, as events, with each
+/// candidate row's action and how many principals did each action: what the rule prepares
+/// before it reads the earlier stages' anomalies.
 struct RareCandidates {
     events: Vec<Ev>,
     keyed: HashMap<u32, u32, foldhash::fast::FixedState>,
     doers: Vec<usize>,
+    histories: Vec<PrincipalHistory>,
 }
 
 impl Rule for RareAction {
@@ -864,7 +865,10 @@ impl Rule for RareAction {
             .iter()
             .map(|v| v == Some(true))
             .collect();
-        // Per (actor, action) of the writes: first time and least row.
+        // Per (principal, action) of the writes: first time and least row. Judged per
+        // principal, not per name: each new session of a service (`…/botocore-session-<n>`)
+        // is a new name for which every action is new, and a person's SSO session has a
+        // name per account.
         let r = &ctx.per_row;
         let mut firsts: HashMap<u64, (i64, u32), foldhash::fast::FixedState> = HashMap::default();
         for (i, read) in read_only.iter().enumerate() {
@@ -873,32 +877,26 @@ impl Rule for RareAction {
             }
             let (t, row) = (r.time[i], r.row[i]);
             firsts
-                .entry((u64::from(r.actor[i]) << 32) | u64::from(r.action[i]))
+                .entry((u64::from(r.principal[i]) << 32) | u64::from(r.action[i]))
                 .and_modify(|(first, least)| {
                     *first = (*first).min(t);
                     *least = (*least).min(row);
                 })
                 .or_insert((t, row));
         }
-        // Actors per action (a missing actor counts as one).
+        // Principals per action (a missing actor counts as one).
+        let histories = ctx.principal_histories();
         let mut doers = vec![0usize; ctx.combos.len()];
         let mut rows = Vec::new();
         let mut keyed: HashMap<u32, u32, foldhash::fast::FixedState> =
             HashMap::with_capacity_and_hasher(firsts.len(), Default::default());
-        // Per actor id, when its learning ends (looked up once per actor, not per action).
-        let mut learned: HashMap<u32, Option<i64>, foldhash::fast::FixedState> = HashMap::default();
         for (&k, &(t, row)) in &firsts {
-            let (id, action) = split_key(k);
+            let (principal, action) = split_key(k);
             if let Some(n) = doers.get_mut(action as usize) {
                 *n += 1;
             }
             keyed.insert(row, action);
-            if id == NO_ACTOR {
-                continue;
-            }
-            let end = *learned
-                .entry(id)
-                .or_insert_with(|| ctx.name(ACTOR, id).and_then(|a| ctx.learn_end(a)));
+            let end = histories.get(principal as usize).and_then(|h| h.learn_end);
             if end.is_some_and(|end| t >= end) {
                 rows.push(row);
             }
@@ -912,6 +910,7 @@ impl Rule for RareAction {
             events,
             keyed,
             doers,
+            histories,
         }))
     }
 
@@ -920,6 +919,7 @@ impl Rule for RareAction {
             events,
             keyed,
             doers,
+            histories,
         } = super::prepared(prepared, RARE.id)?;
         if events.is_empty() {
             return Ok(Found::default());
@@ -947,20 +947,22 @@ impl Rule for RareAction {
             if others == 0 && severity < Medium {
                 severity = severity.up();
             }
-            if ctx.is_automation(&e.actor) {
+            let principal = ctx.principals.of(&e.actor);
+            let principal_name = principal.and_then(|p| ctx.principals.name(p));
+            if ctx.is_automation(&e.actor) || principal_name.is_some_and(|p| ctx.is_automation(p)) {
                 severity = Info;
             } else if ctx.stats.get(&e.actor).is_some_and(|s| s.system)
                 && !derived.is_critical_tier(e.row)
             {
                 severity = severity.min(Low);
             }
-            let history = ctx
-                .stats
-                .get(&e.actor)
-                .map_or(0, |s| (e.time - s.first) / DAY);
+            let first = principal
+                .and_then(|p| histories.get(p as usize))
+                .map(|h| h.first);
+            let history = first.map_or(0, |first| (e.time - first) / DAY);
             let reason = format!(
                 "{} {} for the first time in {history} days of history; {} other actor(s) ever did it{}",
-                e.who(),
+                judged_name(ctx, &e, principal_name.unwrap_or(&e.actor)),
                 describe(&e),
                 others,
                 if anomalies.is_empty() {
@@ -969,15 +971,18 @@ impl Rule for RareAction {
                     format!("; also {}", names(anomalies))
                 }
             );
-            hits.push(Hit {
-                ev: e,
-                severity,
-                reason,
-            });
+            hits.push((
+                principal.unwrap_or(NO_ACTOR),
+                Hit {
+                    ev: e,
+                    severity,
+                    reason,
+                },
+            ));
         }
-        // One finding per actor and day: new actions are each unremarkable alone, and a
+        // One finding per principal and day: new actions are each unremarkable alone, and a
         // workload or person starting on new work makes several (Elastic's new_terms and
         // Panther's dedup windows aggregate the same way).
-        Ok(group_hits_by_day(&RARE, hits).into())
+        Ok(group_principal_hits_by_day(&RARE, hits).into())
     }
 }

@@ -571,14 +571,48 @@ impl<'a> Context<'a> {
     /// identities) after its first event, if it has at least `learn_events` events.
     pub fn learn_end(&self, actor: &str) -> Option<i64> {
         let stat = self.stats.get(actor)?;
-        let days = if stat.non_human {
+        self.learned(stat.first, stat.events, stat.non_human)
+    }
+
+    /// Per principal number: its first event and when its learning ends, as
+    /// [`Context::learn_end`] judges an actor, over all the principal's actor names together
+    /// (a role's sessions, the person behind each account's SSO session).
+    pub fn principal_histories(&self) -> Vec<PrincipalHistory> {
+        let mut seen: Vec<(i64, u64)> = vec![(i64::MAX, 0); self.principals.count()];
+        for stat in self.stats.values() {
+            if let Some(p) = self.principals.of_id(stat.id)
+                && let Some((first, events)) = seen.get_mut(p as usize)
+            {
+                *first = (*first).min(stat.first);
+                *events += stat.events;
+            }
+        }
+        (seen.into_iter().enumerate())
+            .map(|(p, (first, events))| PrincipalHistory {
+                first,
+                learn_end: self.learned(first, events, self.principals.non_human(p as u32)),
+            })
+            .collect()
+    }
+
+    /// When the learning of a history starting at `first` with `events` events ends.
+    fn learned(&self, first: i64, events: u64, non_human: bool) -> Option<i64> {
+        let days = if non_human {
             self.config.nhi_learn_days
         } else {
             self.config.learn_days
         };
-        (stat.events >= u64::from(self.config.learn_events))
-            .then(|| stat.first + i64::from(days) * DAY)
+        (events >= u64::from(self.config.learn_events)).then(|| first + i64::from(days) * DAY)
     }
+}
+
+/// A principal's history as the rules that judge principals read it.
+#[derive(Debug, Clone, Copy)]
+pub struct PrincipalHistory {
+    /// Its first event.
+    pub first: i64,
+    /// When its learning period ends (None: too few events to have learned anything).
+    pub learn_end: Option<i64>,
 }
 
 fn frame_has_null_times(frame: &DataFrame) -> Result<bool> {

@@ -158,13 +158,34 @@ pub fn group_hits_across(info: &RuleInfo, hits: Vec<Hit>, gap: i64) -> Vec<Findi
     group(info, hits, false, |a, b| b.ev.time - a.ev.time <= gap)
 }
 
-/// Groups hits of one rule into one finding per provider, actor and UTC day: for rules
-/// whose hits are each unremarkable alone (an action new for the actor), where a day of an
-/// actor's novelties is what a person reviews.
-pub fn group_hits_by_day(info: &RuleInfo, hits: Vec<Hit>) -> Vec<Finding> {
-    group(info, hits, true, |a, b| {
-        a.ev.time.div_euclid(DAY) == b.ev.time.div_euclid(DAY)
-    })
+/// Groups hits judged per principal ([`super::principal`]), each paired with its principal's
+/// number, into one finding per provider, principal and UTC day, whichever of the
+/// principal's actor names (a role's sessions) each hit carries: for rules whose hits are
+/// each unremarkable alone (an action new for the principal), where a day of novelties is
+/// what a person reviews.
+pub fn group_principal_hits_by_day(info: &RuleInfo, mut hits: Vec<(u32, Hit)>) -> Vec<Finding> {
+    hits.sort_by(|(p, a), (q, b)| {
+        (&a.ev.provider, p, a.ev.time, &a.ev.actor).cmp(&(
+            &b.ev.provider,
+            q,
+            b.ev.time,
+            &b.ev.actor,
+        ))
+    });
+    let (owners, hits): (Vec<u32>, Vec<Hit>) = hits.into_iter().unzip();
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=hits.len() {
+        let split = i == hits.len()
+            || owners[i] != owners[i - 1]
+            || hits[i].ev.provider != hits[i - 1].ev.provider
+            || hits[i].ev.time.div_euclid(DAY) != hits[i - 1].ev.time.div_euclid(DAY);
+        if split {
+            out.push(merge(info, &hits[start..i]));
+            start = i;
+        }
+    }
+    out
 }
 
 /// Sorts hits by (provider,) actor and time and merges each run the same actor's

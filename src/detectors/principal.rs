@@ -89,6 +89,16 @@ impl Principals {
             .collect()
     }
 
+    /// The principal number of an actor dictionary id.
+    pub fn of_id(&self, actor_id: u32) -> Option<u32> {
+        (self.by_actor_id.get(actor_id as usize).copied()).filter(|n| *n != NO_ID)
+    }
+
+    /// How many principals there are (numbered from 0).
+    pub fn count(&self) -> usize {
+        self.names.len()
+    }
+
     /// The principal number of an actor name.
     pub fn of(&self, actor: &str) -> Option<u32> {
         self.by_actor.get(actor).copied()
