@@ -433,6 +433,38 @@ fn dormant_identities_are_found_when_they_return() {
 }
 
 #[test]
+fn anonymous_requests_are_no_identity_that_goes_dormant() {
+    // Unauthenticated requests to a cluster two months apart, beside an engineer's steady
+    // work: "system:anonymous" is nobody's identity, so no dormancy is judged for it (the
+    // anonymous-access rule judges what it was allowed to do).
+    let dir = tempfile::tempdir().unwrap();
+    let k8s = |id: &str, secs: i64, user: &str, verb: &str| {
+        json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": id, "stage": "ResponseComplete",
+            "requestURI": "/version", "verb": verb, "user": {"username": user, "groups": ["system:unauthenticated"]},
+            "sourceIPs": ["203.0.113.7"], "responseStatus": {"code": 403},
+            "requestReceivedTimestamp": iso(secs), "stageTimestamp": iso(secs)})
+    };
+    let mut lines = vec![k8s("anon-1", MON, "system:anonymous", "get")];
+    for day in 0..60 {
+        lines.push(k8s(
+            &format!("work-{day}"),
+            MON + day * DAY + 15 * HOUR,
+            "ana@example.com",
+            "list",
+        ));
+    }
+    lines.push(k8s("anon-2", MON + 60 * DAY, "system:anonymous", "get"));
+    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    std::fs::write(dir.path().join("audit.log"), text).unwrap();
+    let findings = detect_dir(dir.path());
+    let dormant = by_rule(&findings, "dormant-identity-reactivated");
+    assert!(
+        !dormant.iter().any(|f| f.actor == "system:anonymous"),
+        "{dormant:#?}"
+    );
+}
+
+#[test]
 fn dormant_identities_returning_twice_are_each_found() {
     // A span of 28 days makes the pause 14 days. "sleepy" returns twice; its second pause
     // starts inside the first return's 24 hours, so one event is both in the first finding

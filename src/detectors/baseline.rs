@@ -369,6 +369,11 @@ impl Rule for Dormant {
             let Some(first) = events.first() else {
                 continue;
             };
+            // Unauthenticated requests (`system:anonymous`, an anonymous S3 read) are nobody's
+            // identity: their pauses say nothing (the anonymous-access rules judge them).
+            if first.actor_type == "anonymous" {
+                continue;
+            }
             let actor = first.actor.clone();
             let non_human = first.non_human();
             let privileged = events.iter().filter(|e| e.privileged && e.ok()).count();
@@ -427,7 +432,11 @@ impl Rule for Dormant {
             let reason = format!(
                 "{} ({}{}) had no activity for {gap} days (last: {}{last}); it came back at {} with {} event(s) in 24 h ({}){}{}",
                 judged_name(ctx, first, principal),
-                if non_human { "non-human" } else { "person" },
+                match first.actor_type.as_str() {
+                    _ if non_human => "non-human",
+                    "human" | "root" => "person",
+                    _ => "identity of unknown kind",
+                },
                 if names > 1 {
                     format!(", {names} names in the logs")
                 } else {
