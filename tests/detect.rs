@@ -454,8 +454,7 @@ fn anonymous_requests_are_no_identity_that_goes_dormant() {
         ));
     }
     lines.push(k8s("anon-2", MON + 60 * DAY, "system:anonymous", "get"));
-    let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-    std::fs::write(dir.path().join("audit.log"), text).unwrap();
+    write_lines(dir.path(), "audit.log", &lines);
     let findings = detect_dir(dir.path());
     let dormant = by_rule(&findings, "dormant-identity-reactivated");
     assert!(
