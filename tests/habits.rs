@@ -293,16 +293,44 @@ fn a_first_exec_into_ones_own_namespace_is_routine() {
         }
     }
     let day12 = MON + 12 * DAY + 10 * HOUR;
-    records.push(k8s("exec-own", day12, "kim@corp.example", "create", "pods/exec", "shop"));
-    records.push(k8s("exec-other", day12, "lee@corp.example", "create", "pods/exec", "payments"));
+    records.push(k8s(
+        "exec-own",
+        day12,
+        "kim@corp.example",
+        "create",
+        "pods/exec",
+        "shop",
+    ));
+    records.push(k8s(
+        "exec-other",
+        day12,
+        "lee@corp.example",
+        "create",
+        "pods/exec",
+        "payments",
+    ));
     // Someone who looked around `billing` only minutes before reaching into it.
     for (i, who) in ["mo@corp.example"; 24].iter().enumerate() {
         let t = MON + (i as i64) * DAY / 2 + 9 * HOUR;
         records.push(k8s(&format!("mo-{i}"), t, who, "get", "pods", "web"));
     }
     let late = MON + 13 * DAY + 2 * HOUR;
-    records.push(k8s("mo-look", late, "mo@corp.example", "list", "pods", "billing"));
-    records.push(k8s("exec-new", late + 60, "mo@corp.example", "create", "pods/exec", "billing"));
+    records.push(k8s(
+        "mo-look",
+        late,
+        "mo@corp.example",
+        "list",
+        "pods",
+        "billing",
+    ));
+    records.push(k8s(
+        "exec-new",
+        late + 60,
+        "mo@corp.example",
+        "create",
+        "pods/exec",
+        "billing",
+    ));
     let lines: Vec<String> = records.iter().map(Value::to_string).collect();
     std::fs::write(dir.path().join("audit.log"), lines.join("\n") + "\n").unwrap();
     let findings = detect_dir(dir.path());
@@ -315,13 +343,18 @@ fn a_first_exec_into_ones_own_namespace_is_routine() {
     let own = exec("exec-own");
     assert_eq!(own.severity, Severity::Low, "{own:#?}");
     assert!(
-        own.reason.contains("into shop, where it worked on 12 earlier days"),
+        own.reason
+            .contains("into shop, where it worked on 12 earlier days"),
         "{}",
         own.reason
     );
     for id in ["exec-other", "exec-new"] {
         let f = exec(id);
         assert_eq!(f.severity, Severity::Medium, "{f:#?}");
-        assert!(f.reason.contains("the first time this actor did so"), "{}", f.reason);
+        assert!(
+            f.reason.contains("the first time this actor did so"),
+            "{}",
+            f.reason
+        );
     }
 }

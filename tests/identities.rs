@@ -395,9 +395,7 @@ fn real_samples_rows_add_up() {
 #[test]
 fn placeholder_addresses_are_no_network() {
     let dir = fixture_arg("address-placeholders");
-    let output = run(&["identities", &dir, "--format", "json"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let rows: Vec<Value> = serde_json::from_str(&stdout(&output)).expect("a JSON array");
+    let rows = json_of(&["identities", &dir, "--format", "json"]);
     let dana = rows
         .iter()
         .find(|r| r["identity"] == "dana@corp.example")
@@ -486,7 +484,7 @@ fn placeholder_addresses_are_no_network() {
     let file = month.path().join("gcp-activity.ndjson");
     std::fs::write(&file, lines.join("\n") + "\n").expect("write");
     let path = month.path().display().to_string();
-    let output = run(&[
+    let findings = json_of(&[
         "detect",
         &path,
         "--format",
@@ -494,8 +492,6 @@ fn placeholder_addresses_are_no_network() {
         "--min-severity",
         "info",
     ]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let findings: Vec<Value> = serde_json::from_str(&stdout(&output)).expect("json");
     let cited: Vec<&str> = findings
         .iter()
         .filter(|f| {
@@ -513,4 +509,11 @@ fn placeholder_addresses_are_no_network() {
         !cited.iter().any(|id| id.starts_with("placeholder-")),
         "{findings:#?}"
     );
+}
+
+/// The JSON array a command prints (it must succeed).
+fn json_of(args: &[&str]) -> Vec<Value> {
+    let output = run(args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("a JSON array")
 }

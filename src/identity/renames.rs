@@ -99,14 +99,13 @@ pub(super) fn widen(span: Option<(i64, i64)>, first: i64, last: i64) -> (i64, i6
 
 /// The `time` column as microseconds (null where a row has no time).
 pub(super) fn physical_times(frame: &DataFrame) -> Result<Int64Chunked> {
-    let series = frame
+    frame
         .column(TIME)
-        .map_err(Error::polars("reading times for identities"))?
-        .as_materialized_series()
-        .to_physical_repr()
-        .into_owned();
-    series
-        .i64()
-        .cloned()
+        .and_then(|time| {
+            time.as_materialized_series()
+                .to_physical_repr()
+                .i64()
+                .cloned()
+        })
         .map_err(Error::polars("reading times for identities"))
 }
