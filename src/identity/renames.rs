@@ -77,10 +77,10 @@ fn used_in_turn(spans: &BTreeMap<usize, (i64, i64)>) -> Option<(usize, usize)> {
     // The name seen latest so far, and until when.
     let mut latest: Option<(i64, usize)> = None;
     for (first, last, node) in by_start {
-        if let Some((until, before)) = latest {
-            if first.saturating_add(RENAME_OVERLAP_US) < until {
-                return Some((before, node));
-            }
+        if let Some((until, before)) = latest
+            && first.saturating_add(RENAME_OVERLAP_US) < until
+        {
+            return Some((before, node));
         }
         if latest.is_none_or(|(until, _)| last > until) {
             latest = Some((last, node));
