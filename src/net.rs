@@ -15,10 +15,38 @@ pub struct Addr {
 }
 
 impl Addr {
-    /// Parses an address as written in a log or a filter (surrounding spaces allowed).
+    /// Parses an address as written in a log or a filter (surrounding spaces allowed). The
+    /// unspecified address (`0.0.0.0`, `::`) is no one's address: providers write it when
+    /// they have none, so it is not one here.
     pub fn parse(text: &str) -> Option<Addr> {
-        Some(Addr::from(text.trim().parse::<IpAddr>().ok()?))
+        let addr = Addr::from(text.trim().parse::<IpAddr>().ok()?);
+        (addr.bits != 0).then_some(addr)
     }
+}
+
+/// Whether a source-address value says the provider had no address: empty, `-`, a null
+/// word, or the unspecified address (`0.0.0.0`, `::`). Such values are loaded as null.
+/// Named placeholders (`private`, `gce-internal-ip`, `AWS Internal`, a service's host name)
+/// say something about the caller and stay as written; they are never addresses either
+/// ([`Addr::parse`] reads none).
+pub fn no_address(text: &str) -> bool {
+    let text = text.trim();
+    if text.is_empty() || text == "-" {
+        return true;
+    }
+    if ["null", "<null>", "none", "n/a", "unknown"]
+        .iter()
+        .any(|word| text.eq_ignore_ascii_case(word))
+    {
+        return true;
+    }
+    // Only zeros, dots, colons (and the `ffff` of an IPv4-mapped form) can spell it: most
+    // addresses are rejected at their first byte, without parsing.
+    text.bytes()
+        .all(|b| matches!(b, b'0' | b'.' | b':' | b'f' | b'F'))
+        && text
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| Addr::from(ip).bits == 0)
 }
 
 impl From<IpAddr> for Addr {
@@ -129,6 +157,40 @@ impl Cidr {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_no_address() {
+        for none in [
+            "",
+            " ",
+            "-",
+            "0.0.0.0",
+            "::",
+            "::0",
+            "::ffff:0.0.0.0",
+            "<null>",
+            "Unknown",
+        ] {
+            assert!(no_address(none), "{none:?}");
+            assert_eq!(Addr::parse(none), None, "{none:?}");
+        }
+        // Named placeholders stay (they say where the caller was), but are no address.
+        for named in [
+            "private",
+            "gce-internal-ip",
+            "AWS Internal",
+            "ec2.amazonaws.com",
+        ] {
+            assert!(!no_address(named), "{named}");
+            assert_eq!(Addr::parse(named), None, "{named}");
+        }
+        for address in ["10.0.0.1", "0.0.0.1", "::1", "ff02::1", "2001:db8::"] {
+            assert!(!no_address(address), "{address}");
+            assert!(Addr::parse(address).is_some(), "{address}");
+        }
+        // The whole internet as a filter's block still parses: it is a block, not an address.
+        assert!(Cidr::parse("0.0.0.0/0").is_some());
+    }
 
     #[test]
     fn blocks_contain_their_addresses() {

@@ -580,7 +580,12 @@ impl EventBatch {
             event.actor_id.as_deref(),
             event.action.as_deref(),
             event.service.as_deref(),
-            event.src_ip.as_deref(),
+            // `0.0.0.0`, `-` and the like mean the provider had no address (see
+            // `net::no_address`): null, like a record without one.
+            event
+                .src_ip
+                .as_deref()
+                .filter(|ip| !crate::net::no_address(ip)),
             event.user_agent.as_deref(),
             event.region.as_deref(),
             event.country,

@@ -258,3 +258,103 @@ fn working_hours_are_a_persons_across_accounts() {
         late.reason
     );
 }
+
+/// A Kubernetes audit event by `user` in `namespace` (`resource` `pods`, `pods/log`, or
+/// `pods/exec`).
+fn k8s(id: &str, secs: i64, user: &str, verb: &str, resource: &str, namespace: &str) -> Value {
+    let (resource, subresource) = resource.split_once('/').unwrap_or((resource, ""));
+    json!({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": id,
+        "stage": "ResponseComplete", "verb": verb,
+        "requestURI": format!("/api/v1/namespaces/{namespace}/{resource}/web-7d9f/{subresource}"),
+        "user": {"username": user, "groups": ["system:authenticated"]},
+        "sourceIPs": ["198.51.100.21"], "userAgent": "kubectl/v1.29.2 (darwin/arm64) kubernetes/4b8e819",
+        "objectRef": {"resource": resource, "subresource": subresource, "namespace": namespace,
+            "name": "web-7d9f", "apiVersion": "v1"},
+        "responseStatus": {"metadata": {}, "code": if subresource == "exec" { 101 } else { 200 }},
+        "requestReceivedTimestamp": iso(secs), "stageTimestamp": iso(secs),
+        "annotations": {"authorization.k8s.io/decision": "allow"}})
+}
+
+/// A person's first exec (after learning) into the namespace they work in every day is
+/// routine (low); a first exec into a namespace they never worked in stays medium, and so
+/// does one by a person whose only history there is the same day's.
+#[test]
+fn a_first_exec_into_ones_own_namespace_is_routine() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut records = Vec::new();
+    // Two developers list and read the pods of `shop` every working day for two weeks.
+    for day in 0..12 {
+        for (who, n) in [("kim@corp.example", 0), ("lee@corp.example", 1)] {
+            for hour in [9, 11, 14] {
+                let id = format!("work-{n}-{day}-{hour}");
+                let t = MON + day * DAY + hour * HOUR;
+                records.push(k8s(&id, t, who, "get", "pods/log", "shop"));
+            }
+        }
+    }
+    let day12 = MON + 12 * DAY + 10 * HOUR;
+    records.push(k8s(
+        "exec-own",
+        day12,
+        "kim@corp.example",
+        "create",
+        "pods/exec",
+        "shop",
+    ));
+    records.push(k8s(
+        "exec-other",
+        day12,
+        "lee@corp.example",
+        "create",
+        "pods/exec",
+        "payments",
+    ));
+    // Someone who looked around `billing` only minutes before reaching into it.
+    for (i, who) in ["mo@corp.example"; 24].iter().enumerate() {
+        let t = MON + (i as i64) * DAY / 2 + 9 * HOUR;
+        records.push(k8s(&format!("mo-{i}"), t, who, "get", "pods", "web"));
+    }
+    let late = MON + 13 * DAY + 2 * HOUR;
+    records.push(k8s(
+        "mo-look",
+        late,
+        "mo@corp.example",
+        "list",
+        "pods",
+        "billing",
+    ));
+    records.push(k8s(
+        "exec-new",
+        late + 60,
+        "mo@corp.example",
+        "create",
+        "pods/exec",
+        "billing",
+    ));
+    let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    std::fs::write(dir.path().join("audit.log"), lines.join("\n") + "\n").unwrap();
+    let findings = detect_dir(dir.path());
+    let exec = |id: &str| {
+        of_rule(&findings, "k8s-exec-into-pod")
+            .into_iter()
+            .find(|f| f.event_ids.iter().any(|e| e == id))
+            .unwrap_or_else(|| panic!("no finding for {id}: {findings:#?}"))
+    };
+    let own = exec("exec-own");
+    assert_eq!(own.severity, Severity::Low, "{own:#?}");
+    assert!(
+        own.reason
+            .contains("into shop, where it worked on 12 earlier days"),
+        "{}",
+        own.reason
+    );
+    for id in ["exec-other", "exec-new"] {
+        let f = exec(id);
+        assert_eq!(f.severity, Severity::Medium, "{f:#?}");
+        assert!(
+            f.reason.contains("the first time this actor did so"),
+            "{}",
+            f.reason
+        );
+    }
+}

@@ -389,3 +389,131 @@ fn real_samples_rows_add_up() {
     assert!(dir.join("SOURCES.md").is_file(), "no SOURCES.md in {dir:?}");
     assert_sane(&[dir]);
 }
+
+/// Source addresses that are no address: Entra's `0.0.0.0` loads as null, GCP's `private` and
+/// `gce-internal-ip` stay as written, and none of them is a network, matches a CIDR or is new.
+#[test]
+fn placeholder_addresses_are_no_network() {
+    let dir = fixture_arg("address-placeholders");
+    let rows = json_of(&["identities", &dir, "--format", "json"]);
+    let dana = rows
+        .iter()
+        .find(|r| r["identity"] == "dana@corp.example")
+        .expect("dana");
+    assert_eq!(
+        dana["networks"], 1,
+        "only 203.0.113.7 is an address: {dana}"
+    );
+    let output = run(&[
+        "query",
+        &dir,
+        "--columns",
+        "provider,src_ip",
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let mut values: Vec<String> = stdout(&output).lines().skip(1).map(String::from).collect();
+    values.sort();
+    values.dedup();
+    assert_eq!(
+        values,
+        [
+            "entra,",
+            "gcp,203.0.113.7",
+            "gcp,gce-internal-ip",
+            "gcp,private"
+        ]
+    );
+    let output = run(&[
+        "query",
+        &dir,
+        "--filter",
+        "ip:0.0.0.0/0",
+        "--columns",
+        "src_ip",
+        "--format",
+        "csv",
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).lines().skip(1).collect::<Vec<_>>(),
+        ["203.0.113.7"]
+    );
+
+    // After ten days of privileged calls from one address, calls from the placeholders are
+    // from no new network; a call from a new address is.
+    let month = tempfile::tempdir().expect("tempdir");
+    let call = |id: &str, time: String, ip: &str| {
+        serde_json::json!({
+            "insertId": id, "logName": "projects/corp-prod/logs/cloudaudit.googleapis.com%2Factivity",
+            "protoPayload": {"@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                "authenticationInfo": {"principalEmail": "dana@corp.example"},
+                "methodName": "SetIamPolicy", "serviceName": "cloudresourcemanager.googleapis.com",
+                "resourceName": "projects/corp-prod",
+                "requestMetadata": {"callerIp": ip, "callerSuppliedUserAgent": "google-cloud-sdk gcloud/460.0.0"},
+                "status": {}},
+            "resource": {"type": "project", "labels": {"project_id": "corp-prod"}},
+            "severity": "NOTICE", "timestamp": time})
+        .to_string()
+    };
+    let mut lines = Vec::new();
+    for day in 1..=10 {
+        for hour in [10, 11, 12] {
+            let id = format!("learn-{day}-{hour}");
+            lines.push(call(
+                &id,
+                format!("2026-03-{day:02}T{hour}:00:00Z"),
+                "203.0.113.7",
+            ));
+        }
+    }
+    let placeholders = ["private", "gce-internal-ip", "0.0.0.0"];
+    for (i, ip) in placeholders.iter().enumerate() {
+        lines.push(call(
+            &format!("placeholder-{i}"),
+            format!("2026-03-12T1{i}:00:00Z"),
+            ip,
+        ));
+    }
+    lines.push(call(
+        "new-address",
+        "2026-03-13T10:00:00Z".into(),
+        "198.51.100.9",
+    ));
+    let file = month.path().join("gcp-activity.ndjson");
+    std::fs::write(&file, lines.join("\n") + "\n").expect("write");
+    let path = month.path().display().to_string();
+    let findings = json_of(&[
+        "detect",
+        &path,
+        "--format",
+        "json",
+        "--min-severity",
+        "info",
+    ]);
+    let cited: Vec<&str> = findings
+        .iter()
+        .filter(|f| {
+            f["rule"] == "first-seen-source-for-privileged-action"
+                || f["rule"] == "impossible-travel"
+        })
+        .flat_map(|f| f["event_ids"].as_array().into_iter().flatten())
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        cited.contains(&"new-address"),
+        "the rule runs: {findings:#?}"
+    );
+    assert!(
+        !cited.iter().any(|id| id.starts_with("placeholder-")),
+        "{findings:#?}"
+    );
+}
+
+/// The JSON array a command prints (it must succeed).
+fn json_of(args: &[&str]) -> Vec<Value> {
+    let output = run(args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    serde_json::from_str(&stdout(&output)).expect("a JSON array")
+}

@@ -245,3 +245,54 @@ fn real_exports_resolve_every_actor() {
         assert!(emails.len() <= 2, "{identity} joins {emails:?}");
     }
 }
+
+/// A rename joins the old and the new name; an id beside names that take turns, or beside
+/// more names than one rename gives, joins none of them, and each says why.
+#[test]
+fn renames_join_and_shared_ids_do_not() {
+    let dir = fixture("identity-renames");
+    let out = run(&[
+        "identities",
+        dir.to_str().expect("utf-8 path"),
+        "--format",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let actors_of = |identity: &str| -> Vec<(String, String)> {
+        all.as_array()
+            .expect("array")
+            .iter()
+            .find(|i| i["identity"] == identity)
+            .unwrap_or_else(|| panic!("no identity {identity}: {all:#}"))["actors"]
+            .as_array()
+            .expect("actors")
+            .iter()
+            .map(|a| {
+                (
+                    a["actor"].as_str().unwrap_or("").to_owned(),
+                    a["why"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let lee: Vec<String> = actors_of("lee@new.example")
+        .into_iter()
+        .map(|(actor, _)| actor)
+        .collect();
+    assert!(
+        lee.contains(&"lee@old.example".to_owned()),
+        "the rename joins: {lee:?}"
+    );
+    for (name, reason) in [
+        ("ana@corp.example", "are seen beside it in turn"),
+        ("ben@corp.example", "are seen beside it in turn"),
+        ("john_doe", "3 names are seen beside it"),
+        ("moderator", "3 names are seen beside it"),
+        ("super_admin", "3 names are seen beside it"),
+    ] {
+        let actors = actors_of(name);
+        assert_eq!(actors.len(), 1, "{name} stays alone: {actors:?}");
+        assert!(actors[0].1.contains(reason), "{name}: {actors:?}");
+    }
+}

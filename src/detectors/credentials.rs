@@ -543,7 +543,8 @@ fn new_key_from_new_address(ctx: &Context<'_>, credentials: &[Ev]) -> Result<Vec
             .filter(|u| session_by_row.get(&u.row) == Some(key))
             .filter(|u| u.time >= created.time && u.time <= created.time + hours)
             .filter(|u| {
-                !u.src_ip.is_empty()
+                // A service name (`AWS Internal`) is no address the key moved to.
+                crate::net::Addr::parse(&u.src_ip).is_some()
                     && !ctx.is_trusted(&u.src_ip)
                     && first_seen
                         .get(&(created.actor.clone(), u.src_ip.clone()))

@@ -611,6 +611,8 @@ pub(super) fn local_of(us: i64, tz: &jiff::tz::TimeZone) -> (i64, i64, i64) {
 /// upgrade moving pods to a new slice of the cluster's pod range, a new office subnet) is
 /// no new network, and the ranges are the organisation's own.
 pub(crate) fn network_of(ip: &str) -> Option<String> {
+    // `0.0.0.0` and `::` are no address (see `net::Addr::parse`), so no network.
+    crate::net::Addr::parse(ip)?;
     match ip.trim().parse::<std::net::IpAddr>().ok()? {
         std::net::IpAddr::V4(a) => {
             let o = a.octets();
@@ -825,6 +827,15 @@ mod tests {
             Some("2001:db8:1::/48")
         );
         assert_eq!(network_of("ec2.amazonaws.com"), None);
+        for placeholder in [
+            "0.0.0.0",
+            "::",
+            "private",
+            "gce-internal-ip",
+            "AWS Internal",
+        ] {
+            assert_eq!(network_of(placeholder), None, "{placeholder}");
+        }
         // Private ranges are one network each, whatever the /24.
         assert_eq!(network_of("10.4.1.20"), network_of("10.4.9.21"));
         assert_eq!(network_of("172.20.1.1"), network_of("172.31.9.9"));

@@ -141,7 +141,7 @@ pub(super) static RULES: [SingleRule; 4] = [
             title: "Shell or attach into a pod",
             mitre: &["T1609"],
             severity: Low,
-            summary: "pods/exec, attach, portforward, ephemeral containers and nodes/proxy; medium for an actor's first exec or in kube-system, high for service accounts and nodes/proxy",
+            summary: "pods/exec, attach, portforward, ephemeral containers and nodes/proxy; medium in kube-system, or for an actor's first exec into a namespace it did not work in on `ROUTINE_DAYS` earlier days; high for service accounts and nodes/proxy",
         },
         select: |c| {
             (c.provider == "kubernetes"
@@ -182,17 +182,13 @@ pub(super) static RULES: [SingleRule; 4] = [
                     "{} opened {} into {target}{cmd}{}",
                     e.who(),
                     e.action.split(' ').next_back().unwrap_or(&e.action),
-                    if first {
-                        "; the first time this actor did so in the data"
-                    } else {
-                        ""
-                    }
+                    if first { FIRST_EXEC } else { "" }
                 ),
             ))
         },
         failures: false,
         rows: None,
-        refine: None,
+        refine: Some(routine_first_execs),
     },
     SingleRule {
         info: RuleInfo {
@@ -430,6 +426,75 @@ fn sensitive_grants(verbs: &str, resources: &str) -> Vec<String> {
 /// `secret_minutes` (high, whatever its history). Counted per actor in window-sized buckets
 /// first (Polars), so only actors that can reach the threshold in two adjacent buckets are
 /// read one by one; their hits replace the single-event ones on the same rows.
+/// How the reason of an actor's first exec ends (what [`routine_first_execs`] judges).
+const FIRST_EXEC: &str = "; the first time this actor did so in the data";
+
+/// On how many distinct earlier days an actor must have worked in a namespace for its first
+/// exec there to be routine: an engineer debugging their own team's workload, not someone
+/// reaching into one they never touch.
+const ROUTINE_DAYS: usize = 3;
+
+/// The namespace of a Kubernetes object as the `resource` column writes it: `ns/name` (or
+/// `ns` for a list) for audit.k8s.io events, `…/namespaces/ns/…` for GKE's.
+fn namespace_of(provider: &str, resource: &str) -> Option<String> {
+    let namespace = if provider == "gcp" {
+        let (_, rest) = resource.split_once("namespaces/")?;
+        rest.split('/').next()?
+    } else {
+        resource.split('/').next()?
+    };
+    (!namespace.is_empty()).then(|| namespace.to_ascii_lowercase())
+}
+
+/// An actor's first exec (medium) into a namespace it worked in on [`ROUTINE_DAYS`] earlier
+/// days is routine: low, saying so. A first exec where the actor had no such history (an
+/// attacker's session reaching into `payments`) stays medium; kube-system stays medium.
+pub(super) fn routine_first_execs(ctx: &Context<'_>, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
+    let first_execs: HashSet<&str> = hits
+        .iter()
+        .filter(|h| h.severity == Medium && h.reason.ends_with(FIRST_EXEC))
+        .map(|h| h.ev.actor.as_str())
+        .collect();
+    if first_execs.is_empty() {
+        return Ok(hits);
+    }
+    let work = ctx.action_frame(
+        |c| c.provider == "kubernetes" || (c.provider == "gcp" && c.action.starts_with("io.k8s.")),
+        &[ctx.category(ACTOR, |a| first_execs.contains(a))],
+    )?;
+    // Per (actor, namespace): the days it acted there.
+    let mut days: HashMap<(String, String), HashSet<i64>> = HashMap::new();
+    for e in ctx.events(&work)? {
+        if let Some(namespace) = namespace_of(&e.provider, &e.resource) {
+            days.entry((e.actor, namespace))
+                .or_default()
+                .insert(e.time.div_euclid(super::DAY));
+        }
+    }
+    for hit in &mut hits {
+        if hit.severity != Medium || !hit.reason.ends_with(FIRST_EXEC) {
+            continue;
+        }
+        let Some(namespace) = namespace_of(&hit.ev.provider, &hit.ev.resource) else {
+            continue;
+        };
+        if namespace.starts_with("kube-") {
+            continue;
+        }
+        let today = hit.ev.time.div_euclid(super::DAY);
+        let before = days
+            .get(&(hit.ev.actor.clone(), namespace.clone()))
+            .map_or(0, |d| d.iter().filter(|day| **day < today).count());
+        if before >= ROUTINE_DAYS {
+            hit.severity = Low;
+            hit.reason.push_str(&format!(
+                ", into {namespace}, where it worked on {before} earlier days"
+            ));
+        }
+    }
+    Ok(hits)
+}
+
 pub(super) fn secret_read_bursts(ctx: &Context<'_>, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
     let th = &ctx.config.thresholds;
     let (need, window) = (

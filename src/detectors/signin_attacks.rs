@@ -161,7 +161,8 @@ fn sprays<'e>(ctx: &Context<'_>, by_ip: &'e [&'e Ev]) -> Result<Vec<SprayRun<'e>
     let small = (t.spray_actors / 2).max(3) as usize;
     let mut out = Vec::new();
     for run in runs(by_ip, |e| e.src_ip.as_str(), width.max(QUIET)) {
-        if run[0].src_ip.is_empty() || ctx.is_trusted(&run[0].src_ip) {
+        // A source must be an address: `private` or `gce-internal-ip` are many callers.
+        if crate::net::Addr::parse(&run[0].src_ip).is_none() || ctx.is_trusted(&run[0].src_ip) {
             continue;
         }
         let targets = most_distinct(run, width, |e| e.actor.as_str()).0;

@@ -27,6 +27,7 @@ use polars::prelude::*;
 
 use crate::schema::{ACTOR, ACTOR_ID, ACTOR_TYPE, Dictionaries, IDENTITY, PROVIDER};
 use crate::{Error, Result};
+use renames::{physical_times, widen};
 
 /// Identifiers the configuration pins to named identities (`[identities]`: name -> list).
 pub type IdentityLinks = BTreeMap<String, Vec<String>>;
@@ -111,9 +112,21 @@ pub struct Identities {
     /// Per identifier seen as an `actor_id`: whether a person, and whether a workload, was
     /// named beside it.
     claimed_as: HashMap<usize, [bool; 2]>,
-    /// Identifiers too many actors claim (a placeholder such as a redacted or test id): no
-    /// evidence of anything.
-    untrusted: HashSet<(Space, String)>,
+    /// Identifiers that are evidence of nothing (a placeholder such as a redacted or test id,
+    /// an id reused by several principals), with what the actors they would have joined say
+    /// (`not joined through <id>: <reason>`).
+    untrusted: HashMap<(Space, String), String>,
+    /// Per actor node: an untrusted identifier records name beside it (the first one), so
+    /// its link can say why it was not joined through it.
+    not_joined: HashMap<usize, (Space, String)>,
+    /// Per observation: the earliest and latest time of its rows (`None`: no row had a
+    /// time), to tell a rename (one name after the other) from names used in turn.
+    observed_spans: Vec<Option<(i64, i64)>>,
+    /// Per observation, the span of the rows of the frame being labelled, and which
+    /// observations it holds: kept between calls so a batch costs its distinct
+    /// observations, not every one seen.
+    frame_spans: Vec<Option<(i64, i64)>>,
+    frame_seen: Vec<usize>,
     /// Identifiers that just became untrusted: the joins of their identities are undone by
     /// resolving that identity's observations again.
     untrusting: Vec<usize>,
@@ -151,9 +164,11 @@ struct Derived {
 
 const NO_ID: u32 = u32::MAX;
 
-/// How many different names one identifier may be seen beside (a UPN or login renamed, then
-/// renamed again) before it counts as a placeholder rather than one principal's id.
-const MAX_CLAIMANTS: usize = 3;
+/// How many different names one identifier may be seen beside (a UPN or login and its one
+/// rename) before it counts as shared or a placeholder rather than one principal's id. A
+/// second rename is rare, and joining two people is worse than missing a join that
+/// `[identities]` can make.
+const MAX_CLAIMANTS: usize = 2;
 
 impl Identities {
     /// An empty resolver with the configured links.
@@ -180,10 +195,13 @@ impl Identities {
         let actors = physical(frame, ACTOR)?;
         let ids = physical(frame, ACTOR_ID)?;
         let types = physical(frame, ACTOR_TYPE)?;
+        let times = physical_times(frame)?;
         let dicts = Dictionaries::shared();
         let mut rows = Vec::with_capacity(frame.height());
         let rows_in = providers.iter().zip(actors.iter()).zip(ids.iter());
-        for (((provider, actor), id), actor_type) in rows_in.zip(types.iter()) {
+        for ((((provider, actor), id), actor_type), time) in
+            rows_in.zip(types.iter()).zip(times.iter())
+        {
             let (Some(provider), Some(actor)) = (provider, actor) else {
                 rows.push(None);
                 continue;
@@ -198,6 +216,7 @@ impl Identities {
                     let (node, names) = self.observe(provider_name, actor_text, id_text, kind);
                     let seen = self.observed.len();
                     self.observed_types.push(actor_type);
+                    self.observed_spans.push(None);
                     self.observed_names.push(names);
                     self.index_observation(seen, names);
                     self.observed.push(key);
@@ -206,8 +225,19 @@ impl Identities {
                     seen
                 }
             };
+            if let Some(time) = time {
+                if self.frame_spans.len() <= seen {
+                    self.frame_spans.resize(seen + 1, None);
+                }
+                let span = &mut self.frame_spans[seen];
+                if span.is_none() {
+                    self.frame_seen.push(seen);
+                }
+                *span = Some(widen(*span, time, time));
+            }
             rows.push(Some(seen));
         }
+        self.note_spans();
         self.settle();
         self.refresh();
         let mapping = dicts.mapping(IDENTITY);
@@ -283,7 +313,8 @@ impl Identities {
         &self.derived().links
     }
 
-    /// Identifiers ignored as evidence because too many names were seen beside them.
+    /// Identifiers ignored as evidence: too many names seen beside them, names used in turn
+    /// under them, or given to a person and to a workload.
     pub fn placeholders(&self) -> usize {
         self.untrusted.len()
     }
@@ -308,10 +339,9 @@ impl Identities {
             return alone;
         };
         let id_space = space_of(provider, id);
-        if self
-            .untrusted
-            .contains(&(id_space, normalize(id_space, id)))
-        {
+        let id_key = (id_space, normalize(id_space, id));
+        if self.untrusted.contains_key(&id_key) {
+            self.not_joined.entry(actor_node).or_insert(id_key);
             return alone;
         }
         let id_node = self.node_for(provider, id);
@@ -321,8 +351,10 @@ impl Identities {
             claimed[usize::from(workload)] = true;
             if claimed == &[true, true] {
                 // One principal is a person or a workload, not both: the id is reused.
-                self.untrusted.insert((id_space, normalize(id_space, id)));
-                self.untrusting.push(id_node);
+                self.untrust(
+                    id_node,
+                    "records give it to a person and to a workload".into(),
+                );
                 return (actor_node, names);
             }
         }
@@ -334,15 +366,30 @@ impl Identities {
         let claimants = self.claims.entry(id_node).or_default();
         claimants.insert(actor_node);
         if claimants.len() > MAX_CLAIMANTS {
-            // One id beside many names is a placeholder (`REDACTED`, a test fixture's id),
-            // not one principal renamed: nothing joined through it holds.
-            self.untrusted.insert((id_space, normalize(id_space, id)));
-            self.untrusting.push(id_node);
+            // One id beside many names is shared or a placeholder (`REDACTED`, a test
+            // fixture's id), not one principal renamed: nothing joined through it holds.
+            let count = claimants.len();
+            self.untrust(
+                id_node,
+                format!("{count} names are seen beside it, more than one rename"),
+            );
             return (actor_node, names);
         }
         let why = format!("{provider} records name {actor} and {id} together");
         self.join(actor_node, id_node, &why);
         (actor_node, names)
+    }
+
+    /// Marks an identifier as evidence of nothing, for `reason`; its joins are undone by the
+    /// next [`Identities::settle`].
+    fn untrust(&mut self, id_node: usize, reason: String) {
+        let node = &self.nodes[id_node];
+        let key = (node.space, normalize(node.space, &node.text));
+        let note = format!("not joined through {}: {reason}", node.text);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.untrusted.entry(key) {
+            slot.insert(note);
+            self.untrusting.push(id_node);
+        }
     }
 
     /// Undoes the joins made through identifiers that became untrusted: each one's identity
@@ -675,7 +722,12 @@ impl Identities {
                         }
                     ),
                     (Some(why), _) => why.clone(),
-                    (None, _) => "the actor itself".to_owned(),
+                    (None, _) => {
+                        match self.not_joined.get(&n).and_then(|k| self.untrusted.get(k)) {
+                            Some(note) => format!("the actor itself; {note}"),
+                            None => "the actor itself".to_owned(),
+                        }
+                    }
                 };
                 links.push(ActorLink {
                     actor: node.text.clone(),
@@ -856,6 +908,8 @@ fn identity_center_session(arn: &str) -> Option<(&str, &str)> {
     let (role, session) = resource.strip_prefix("assumed-role/")?.split_once('/')?;
     (role.starts_with("AWSReservedSSO_") && is_email(session)).then_some((role, session))
 }
+
+mod renames;
 
 #[cfg(test)]
 #[allow(clippy::expect_used)]

@@ -30,10 +30,23 @@ fn see_typed(
     ids.observed.push(key);
     ids.observed_types
         .push(actor_type.map_or(NO_ID, |t| id_of(ACTOR_TYPE, t)));
+    ids.observed_spans.push(None);
     ids.observed_node.push(node);
     ids.observed_names.push(names);
     ids.index_observation(ids.observed.len() - 1, names);
     node
+}
+
+/// [`see`] of an event at `hour` (hours since the epoch), with its time noted as `label`
+/// notes a frame's.
+fn see_at(ids: &mut Identities, provider: &'static str, actor: &str, id: &str, hour: i64) {
+    see(ids, provider, actor, Some(id));
+    let seen = ids.observed.len() - 1;
+    let time = hour * 3_600_000_000;
+    ids.frame_spans.resize(seen + 1, None);
+    ids.frame_spans[seen] = Some((time, time));
+    ids.frame_seen.push(seen);
+    ids.note_spans();
 }
 
 /// Settles and names, as the end of `label` does.
@@ -267,31 +280,32 @@ fn placeholder_ids_join_nobody() {
 fn an_id_many_names_claim_is_a_placeholder_and_its_joins_are_undone() {
     let shared = "8a4de8b5-095c-47d0-a96f-a75130c61d53";
     let mut ids = Identities::new(&no_links());
-    for name in ["a@corp.example", "b@corp.example", "c@corp.example"] {
+    for name in ["a@corp.example", "b@corp.example"] {
         see(&mut ids, "entra", name, Some(shared));
     }
     finish(&mut ids);
     let root = ids.find(ids.index[&(Space::Email, "a@corp.example".to_owned())]);
     ids.used.insert(root, ids.names[&root].clone());
     assert_eq!(
-        ids.identity_of("c@corp.example"),
+        ids.identity_of("b@corp.example"),
         ids.identity_of("a@corp.example")
     );
-    see(&mut ids, "entra", "d@corp.example", Some(shared));
+    see(&mut ids, "entra", "c@corp.example", Some(shared));
     finish(&mut ids);
     assert!(
         ids.take_relabel(),
         "rows labelled with the undone join are relabelled"
     );
-    for name in [
-        "a@corp.example",
-        "b@corp.example",
-        "c@corp.example",
-        "d@corp.example",
-    ] {
+    for name in ["a@corp.example", "b@corp.example", "c@corp.example"] {
         assert_eq!(ids.identity_of(name), Some(name));
     }
     assert_eq!(ids.placeholders(), 1);
+    let why = &ids.links("c@corp.example")[0].why;
+    assert!(
+        why.contains(&format!("not joined through {shared}"))
+            && why.contains("3 names are seen beside it"),
+        "{why}"
+    );
     // A UPN renamed once keeps its object id's join.
     let ids = resolve(
         &[
@@ -378,4 +392,70 @@ fn an_id_given_to_a_person_and_to_a_workload_joins_neither() {
         ids
     };
     assert_eq!(ids.identity_of(sp), ids.identity_of("billing-app"));
+}
+
+#[test]
+fn a_rename_joins_and_names_used_in_turn_do_not() {
+    let id = "00u1abvz4pYqdM8ms4x6";
+    // A rename: the old login until Monday noon, the new one from an hour before (an old
+    // session still carrying the old name), never the old one again.
+    let mut ids = Identities::new(&no_links());
+    for hour in [0, 5, 11, 12] {
+        see_at(&mut ids, "okta", "dana@old.example", id, hour);
+    }
+    for hour in [11, 13, 30, 200] {
+        see_at(&mut ids, "okta", "dana@new.example", id, hour);
+    }
+    finish(&mut ids);
+    assert_eq!(
+        ids.identity_of("dana@old.example"),
+        Some("dana@new.example")
+    );
+    assert_eq!(ids.identity_of(id), Some("dana@new.example"));
+    assert_eq!(ids.placeholders(), 0);
+
+    // Two names taking turns under one id for days: a shared or reused id, not a rename.
+    let mut ids = Identities::new(&no_links());
+    for (hour, name) in [(0, "a"), (24, "b"), (48, "a"), (72, "b")] {
+        see_at(&mut ids, "okta", &format!("{name}@corp.example"), id, hour);
+    }
+    finish(&mut ids);
+    assert_eq!(ids.identity_of("a@corp.example"), Some("a@corp.example"));
+    assert_eq!(ids.identity_of("b@corp.example"), Some("b@corp.example"));
+    assert_eq!(ids.placeholders(), 1);
+    let why = &ids.links("b@corp.example")[0].why;
+    assert!(
+        why.contains("a@corp.example and b@corp.example are seen beside it in turn"),
+        "{why}"
+    );
+
+    // The same when the turns arrive out of order (a later file loaded first).
+    let mut ids = Identities::new(&no_links());
+    for (hour, name) in [(72, "b"), (48, "a"), (24, "b"), (0, "a")] {
+        see_at(&mut ids, "okta", &format!("{name}@corp.example"), id, hour);
+    }
+    finish(&mut ids);
+    assert_ne!(
+        ids.identity_of("a@corp.example"),
+        ids.identity_of("b@corp.example")
+    );
+
+    // Three names in turn, and three names one after the other (two renames within the
+    // hour, as GitHub's test records give one account id): neither joins.
+    for hours in [[0, 1, 2, 3, 4, 5], [0, 0, 1, 1, 2, 2]] {
+        let mut ids = Identities::new(&no_links());
+        let names = ["john_doe", "moderator", "super_admin"];
+        for (i, hour) in hours.iter().enumerate() {
+            let name = if hours[1] == hours[0] {
+                names[i / 2]
+            } else {
+                names[i % 3]
+            };
+            see_at(&mut ids, "github", name, "12345", *hour);
+        }
+        finish(&mut ids);
+        for name in names {
+            assert_eq!(ids.identity_in("github", name), Some(name), "{hours:?}");
+        }
+    }
 }
