@@ -626,6 +626,23 @@ fn every_record_is_shown_as_written_after_rotation_and_truncation() {
         .unwrap()
         .as_materialized_series()
         .clone();
+    let sources = frame
+        .column("source")
+        .unwrap()
+        .as_materialized_series()
+        .clone();
+    let mut by_source: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for row in 0..frame.height() {
+        let source = sources.str_value(row).unwrap().to_string();
+        by_source
+            .entry(source)
+            .or_default()
+            .push(ids.str_value(row).unwrap().to_string());
+    }
+    let by_source: Vec<String> = by_source
+        .iter()
+        .map(|(s, ids)| format!("{s}: {} rows {}..{}", ids.len(), ids[0], ids[ids.len() - 1]))
+        .collect();
     let mut checked = 0;
     for row in 0..frame.height() {
         let id = ids.str_value(row).unwrap().to_string();
@@ -634,7 +651,9 @@ fn every_record_is_shown_as_written_after_rotation_and_truncation() {
         assert_eq!(
             String::from_utf8(raw).unwrap(),
             k8s_line("a", n).trim_end(),
-            "row {row} ({id})"
+            "row {row} ({id}) of {}; notices: {:?}; inputs: {by_source:?}",
+            sources.str_value(row).unwrap(),
+            store.notices().0
         );
         checked += 1;
     }

@@ -782,6 +782,15 @@ impl Follower {
                 self.candidates.remove(&path);
                 continue;
             };
+            // Followed since it was found: a rotation's new file that the scan saw before the
+            // followed file's check noticed the rotation. Following it twice read its lines
+            // under two inputs, and the second one's were read before the first one noticed a
+            // truncation (whose records then read back from the cut file).
+            let key = (meta.dev(), meta.ino());
+            if self.tracked.iter().any(|t| (t.id.dev, t.id.inode) == key) {
+                self.candidates.remove(&path);
+                continue;
+            }
             let Some(c) = self.candidates.get_mut(&path) else {
                 continue;
             };
