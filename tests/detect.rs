@@ -295,6 +295,36 @@ fn off_hours_is_judged_against_the_actors_own_pattern() {
 }
 
 #[test]
+fn a_short_history_of_every_day_is_no_off_hours_work() {
+    // Twelve days (Sunday to Thursday of the next week but one), IAM changes every day at
+    // 10-12 UTC. The first and last weeks are partial: no weekday could have been seen in
+    // two other weeks, and every day was flagged as an unusual weekday.
+    let dir = tempfile::tempdir().unwrap();
+    let sunday = MON - DAY;
+    let mut records = Vec::new();
+    for day in 0..12 {
+        for hour in 10..13 {
+            let mut r = ct(
+                &format!("d{day}-{hour}"),
+                sunday + day * DAY + hour * HOUR,
+                "dana",
+                "PutRolePolicy",
+                "iam",
+                "198.51.100.10",
+                CLI,
+                json!({"roleName": "app", "policyName": "p"}),
+            );
+            r["readOnly"] = json!(false);
+            records.push(r);
+        }
+    }
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let off = by_rule(&findings, "off-hours-privileged-action");
+    assert!(off.is_empty(), "{off:#?}");
+}
+
+#[test]
 fn off_hours_infers_the_zone_without_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let mut records = chicago_history("kim");

@@ -43,6 +43,8 @@ pub struct WorkPattern {
     pub events: u64,
     /// (earliest minute, latest minute, events) per active (day, hour).
     pub buckets: Vec<(i64, u32, u32, u64)>,
+    /// The first and last local day of the data: a weekday outside it could not be seen.
+    pub span_days: (i64, i64),
 }
 
 /// Per principal ([`super::principal`]): (UTC hour number, events, first and last time) per
@@ -448,6 +450,7 @@ fn patterns(
         };
         let mut days = HashSet::new();
         let offsets = Offsets::new(&zone.tz, ctx.span);
+        p.span_days = (offsets.local(ctx.span.0).0, offsets.local(ctx.span.1).0);
         for (_, n, lo, hi) in buckets {
             let (day, lo_min) = offsets.local(*lo);
             let (_, hi_min) = offsets.local(*hi);
@@ -487,26 +490,32 @@ impl WorkPattern {
         })
     }
 
-    /// Whether weekday of `day` is usual, not counting that week.
+    /// Whether weekday of `day` is usual, not counting that week: the actor was active on it
+    /// in two of the other weeks it could have been (fewer when there are fewer).
     pub(super) fn weekday_usual(&self, day: i64) -> bool {
-        let weeks: BTreeSet<i64> = self.weeks_by_weekday.iter().flatten().copied().collect();
-        let need = weeks.len().saturating_sub(1).min(2);
         let own = &self.weeks_by_weekday[weekday(day) as usize];
-        own.len() - usize::from(own.contains(&week(day))) >= need
+        let seen = own.len() - usize::from(own.contains(&week(day)));
+        seen >= self.chances(weekday(day), Some(week(day))).min(2)
+    }
+
+    /// The actor's active weeks (but `except`) in which `weekday` fell inside the data: the
+    /// first and last weeks of a short history are partial, and a week away is no chance.
+    fn chances(&self, weekday: i64, except: Option<i64>) -> usize {
+        let weeks: BTreeSet<i64> = self.weeks_by_weekday.iter().flatten().copied().collect();
+        let (first, last) = self.span_days;
+        weeks
+            .into_iter()
+            .filter(|w| Some(*w) != except)
+            .filter(|w| (first..=last).contains(&(w * 7 + weekday - 3)))
+            .count()
     }
 
     /// The usual weekdays, as `Mon-Fri` or a list.
     pub(super) fn weekdays_text(&self) -> String {
         let usual: Vec<usize> = (0..7)
             .filter(|w| {
-                self.weeks_by_weekday[*w].len()
-                    >= 2.min(
-                        self.weeks_by_weekday
-                            .iter()
-                            .map(BTreeSet::len)
-                            .max()
-                            .unwrap_or(0),
-                    )
+                let seen = self.weeks_by_weekday[*w].len();
+                seen > 0 && seen >= self.chances(*w as i64, None).min(2)
             })
             .collect();
         days_text(&usual.iter().map(|d| *d as u32).collect::<Vec<_>>())
