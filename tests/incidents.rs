@@ -293,6 +293,20 @@ fn the_real_samples_group_into_bounded_incidents() {
     let store = load(&[std::path::Path::new(&dir)]);
     let (findings, incidents, settings) = grouped(&store);
     assert_bounded(&findings, &incidents, settings.window, "real samples");
+    // Named placeholders of the address column are not listed as addresses (the GCP
+    // samples' `gce-internal-ip`, CloudTrail's `AWS Internal`); real ones are.
+    let addresses: Vec<&str> = (incidents.iter())
+        .flat_map(|i| &i.entities)
+        .filter(|e| e.kind == trailscope::incidents::EntityKind::Address)
+        .map(|e| e.value.as_str())
+        .collect();
+    assert!(
+        addresses
+            .iter()
+            .all(|a| trailscope::net::Addr::parse(a).is_some()),
+        "{addresses:?}"
+    );
+    assert!(addresses.contains(&"1.2.3.4"), "{addresses:?}");
     eprintln!(
         "real samples: {} findings, {} incidents, largest {}",
         findings.len(),

@@ -141,6 +141,9 @@ pub(super) fn run<'r>(
         free: Arc::new(Derived::default()),
         prepared: HashMap::new(),
     });
+    // Stages with no job (a configuration that enables a few rules, one rule run alone) are
+    // complete before anything runs: a rule of a later stage must not wait for them.
+    lock(&board).absorb_complete_stages(jobs);
     let wake = Condvar::new();
     let work = || worker(ctx, jobs, &board, &wake, severity_of);
     let threads = workers.clamp(1, jobs.len().max(1));
@@ -334,5 +337,33 @@ mod tests {
             derived.critical_rows().len() > 10,
             "the month's earlier stages found too little to tell"
         );
+    }
+    /// Every rule runs alone (a configuration may enable just one): none waits for a stage
+    /// that has no rule to run, and each finds what it finds beside the others, apart from
+    /// what it reads of their findings.
+    #[test]
+    fn every_rule_runs_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::synth::write_month(dir.path(), 4_000, 11).unwrap();
+        let names = vec![dir.path().display().to_string()];
+        let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+        let store = FrameStore::load(source::expand(&names).inputs, options).unwrap();
+        let config = Config::builtin().unwrap();
+        let everything =
+            super::super::run_rules(store.frame(), &config, &super::super::rules()).unwrap();
+        for i in 0..super::super::rules().len() {
+            let rule = super::super::rules().swap_remove(i);
+            let (id, reads) = (rule.info().id, rule.reads_findings());
+            let alone = super::super::run_rules(store.frame(), &config, &[rule])
+                .unwrap_or_else(|e| panic!("{id} alone: {e}"));
+            if !reads {
+                let beside: Vec<_> = everything.iter().filter(|f| f.rule == id).collect();
+                assert_eq!(
+                    format!("{:?}", alone.iter().collect::<Vec<_>>()),
+                    format!("{beside:?}"),
+                    "{id} finds other things alone"
+                );
+            }
+        }
     }
 }

@@ -25,6 +25,7 @@ use crate::Result;
 use crate::config::Config;
 use crate::detectors::attack::{self, Tactic};
 use crate::detectors::{Finding, Severity};
+use crate::net::Addr;
 use crate::schema::{ACTOR, IDENTITY, RESOURCE, SESSION, SRC_IP};
 use rows::CitedRows;
 
@@ -304,7 +305,10 @@ fn build(findings: &[Finding], members: &[usize], rows: &CitedRows) -> Incident 
             (resource_kind, rows.resource[i].as_str()),
             (EntityKind::Session, rows.session[i].as_str()),
         ] {
-            if !value.is_empty() {
+            // A named placeholder in the address column (`private`, `AWS Internal`,
+            // `gce-internal-ip`) is no address to block or look up.
+            let placeholder = kind == EntityKind::Address && Addr::parse(value).is_none();
+            if !value.is_empty() && !placeholder {
                 *counts.entry((kind, value)).or_default() += 1;
             }
         }
