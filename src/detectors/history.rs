@@ -45,6 +45,8 @@ pub struct WorkPattern {
     pub buckets: Vec<(i64, u32, u32, u64)>,
     /// The first and last local day of the data: a weekday outside it could not be seen.
     pub span_days: (i64, i64),
+    /// The weeks with any activity, ascending (of `weeks_by_weekday`, gathered once).
+    pub active_weeks: Vec<i64>,
 }
 
 /// Per principal ([`super::principal`]): (UTC hour number, events, first and last time) per
@@ -462,6 +464,8 @@ fn patterns(
             days.insert(day);
         }
         p.active_days = days.len();
+        let weeks: BTreeSet<i64> = p.weeks_by_weekday.iter().flatten().copied().collect();
+        p.active_weeks = weeks.into_iter().collect();
         out.insert(actor.to_string(), p);
     }
     out
@@ -501,10 +505,8 @@ impl WorkPattern {
     /// The actor's active weeks (but `except`) in which `weekday` fell inside the data: the
     /// first and last weeks of a short history are partial, and a week away is no chance.
     fn chances(&self, weekday: i64, except: Option<i64>) -> usize {
-        let weeks: BTreeSet<i64> = self.weeks_by_weekday.iter().flatten().copied().collect();
         let (first, last) = self.span_days;
-        weeks
-            .into_iter()
+        (self.active_weeks.iter().copied())
             .filter(|w| Some(*w) != except)
             .filter(|w| (first..=last).contains(&(w * 7 + weekday - 3)))
             .count()
