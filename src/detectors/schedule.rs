@@ -293,16 +293,21 @@ mod tests {
     use crate::load::source;
     use crate::store::FrameStore;
 
+    /// A generated month of `events` events with incidents planted, loaded.
+    fn month(events: usize, seed: u64) -> FrameStore {
+        let dir = tempfile::tempdir().unwrap();
+        crate::synth::write_month(dir.path(), events, seed).unwrap();
+        let names = vec![dir.path().display().to_string()];
+        let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
+        FrameStore::load(source::expand(&names).inputs, options).unwrap()
+    }
+
     /// A rule that says it reads no other rule's findings runs before its stage and sees the
     /// baselines alone: on a month with incidents planted (so earlier stages find much), it
     /// finds exactly what it finds when it sees every earlier stage's findings.
     #[test]
     fn rules_that_read_no_findings_find_the_same_without_them() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::synth::write_month(dir.path(), 40_000, 7).unwrap();
-        let names = vec![dir.path().display().to_string()];
-        let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
-        let store = FrameStore::load(source::expand(&names).inputs, options).unwrap();
+        let store = month(40_000, 7);
         let config = Config::builtin().unwrap();
         let ctx = Context::new(store.frame(), &config).unwrap();
         let all = super::super::rules();
@@ -338,16 +343,13 @@ mod tests {
             "the month's earlier stages found too little to tell"
         );
     }
+
     /// Every rule runs alone (a configuration may enable just one): none waits for a stage
     /// that has no rule to run, and each finds what it finds beside the others, apart from
     /// what it reads of their findings.
     #[test]
     fn every_rule_runs_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::synth::write_month(dir.path(), 4_000, 11).unwrap();
-        let names = vec![dir.path().display().to_string()];
-        let options = LoadOptions::new(Arc::new(Classifier::builtin().unwrap()));
-        let store = FrameStore::load(source::expand(&names).inputs, options).unwrap();
+        let store = month(4_000, 11);
         let config = Config::builtin().unwrap();
         let everything =
             super::super::run_rules(store.frame(), &config, &super::super::rules()).unwrap();
