@@ -175,7 +175,9 @@ fn step_failed(s: &mut Scanner<'_>) -> Result<bool, ScanError> {
     let mut failed = false;
     s.object(|s, _| {
         let value = s.text()?;
-        failed |= value.get().is_some_and(|v| v.eq_ignore_ascii_case("failure"));
+        failed |= value
+            .get()
+            .is_some_and(|v| v.eq_ignore_ascii_case("failure"));
         Ok::<(), ScanError>(())
     })?;
     Ok(failed)
@@ -812,9 +814,12 @@ fn actor<'a>(
         // so one person's failures and successes are one actor.
         Some("IAMUser") if nonempty(&id.arn).is_none() => {
             match (id.account_id.get(), id.user_name.get()) {
-                (Some(account), Some(user)) if !user.is_empty() && user != HIDDEN_USER => Some(
-                    Cow::Owned(format!("arn:{}:iam::{account}:user/{user}", partition(region))),
-                ),
+                (Some(account), Some(user)) if !user.is_empty() && user != HIDDEN_USER => {
+                    Some(Cow::Owned(format!(
+                        "arn:{}:iam::{account}:user/{user}",
+                        partition(region)
+                    )))
+                }
                 _ => named(),
             }
         }

@@ -390,10 +390,14 @@ fn identity_center_sign_in_steps_report_failure_and_a_person() {
         "{failed}"
     );
     let passed = parse(&identity_center_step("UserAuthentication", "Success")).unwrap();
-    assert!(passed.contains("|maria|human|UserAuthentication|"), "{passed}");
+    assert!(
+        passed.contains("|maria|human|UserAuthentication|"),
+        "{passed}"
+    );
     assert!(passed.contains("|success|"), "{passed}");
     // An `Unknown` caller of any other service stays unknown.
-    let other = r#""userIdentity":{"type":"Unknown","principalId":"AIDAEXAMPLE","userName":"gina"}"#;
+    let other =
+        r#""userIdentity":{"type":"Unknown","principalId":"AIDAEXAMPLE","userName":"gina"}"#;
     let line = parse(&call(other, "ListBuckets", "s3", "null", "")).unwrap();
     assert!(line.contains("|gina|unknown|"), "{line}");
 }
@@ -412,8 +416,14 @@ fn failed_console_sign_ins_name_the_user_like_successful_ones() {
         "{line}"
     );
     let gov = parse(&json("us-gov-west-1", "maria")).unwrap();
-    assert!(gov.contains("|arn:aws-us-gov:iam::111122223333:user/maria|"), "{gov}");
+    assert!(
+        gov.contains("|arn:aws-us-gov:iam::111122223333:user/maria|"),
+        "{gov}"
+    );
     // No such user: the placeholder stays, it is no one's name.
     let hidden = parse(&json("eu-west-1", "HIDDEN_DUE_TO_SECURITY_REASONS")).unwrap();
-    assert!(hidden.contains("|HIDDEN_DUE_TO_SECURITY_REASONS|human|"), "{hidden}");
+    assert!(
+        hidden.contains("|HIDDEN_DUE_TO_SECURITY_REASONS|human|"),
+        "{hidden}"
+    );
 }
