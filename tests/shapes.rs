@@ -522,3 +522,28 @@ fn one_azure_operation_in_two_casings_pivots_to_one_row() {
     let out = run(&["query", "--filter", "privileged", "--format", "csv", path]);
     assert_eq!(stdout(&out).lines().count(), 4, "{}", stdout(&out));
 }
+
+#[test]
+fn a_cloud_logging_entries_page_loads_its_entries() {
+    // The body of the Cloud Logging API's `entries.list`: entries, then the next page's token.
+    let (_s, rows, input) = load_one("gcp-audit/logging-entries-page.json");
+    assert_counts(&input, 2, 0);
+    assert_eq!(input.format, Some("gcp-audit"));
+    assert_fields(
+        by_id(&rows, "7q2w9ezk1m4"),
+        &[
+            ("time", "2025-05-14T09:12:03.118Z"),
+            ("provider", "gcp"),
+            ("log_type", "activity"),
+            ("actor", "carol@example.com"),
+            ("action", "v1.compute.instances.stop"),
+            ("src_ip", "198.51.100.61"),
+            ("outcome", "success"),
+            ("account", "acme-prod-4821"),
+        ],
+    );
+    assert_fields(
+        by_id(&rows, "-3kd81fe2xq"),
+        &[("log_type", "data_access"), ("outcome", "failure")],
+    );
+}

@@ -7,9 +7,9 @@ use crate::json_scan;
 
 /// Keys whose array value holds the records of a wrapper object: CloudTrail and Azure
 /// deliveries, Graph and REST pages, CloudWatch Logs payloads, `aws cloudtrail lookup-events`
-/// pages (`Events`), CloudTrail Lake query results (`QueryResultRows`, whose rows are arrays)
-/// and Splunk's REST search results (`results`).
-pub const WRAPPER_KEYS: [&[u8]; 8] = [
+/// pages (`Events`), CloudTrail Lake query results (`QueryResultRows`, whose rows are arrays),
+/// Splunk's REST search results (`results`) and Cloud Logging `entries.list` pages (`entries`).
+pub const WRAPPER_KEYS: [&[u8]; 9] = [
     b"Records",
     b"records",
     b"value",
@@ -18,6 +18,7 @@ pub const WRAPPER_KEYS: [&[u8]; 8] = [
     b"Events",
     b"QueryResultRows",
     b"results",
+    b"entries",
 ];
 
 /// The key of an Elasticsearch/OpenSearch search response whose object holds the hits array

@@ -20,7 +20,9 @@
 //!   or a console sign-in), else service (instance profiles, SDK sessions, CI roles);
 //! - `WebIdentityUser`: service (OIDC workloads); `AWSService`, `AWSAccount`, or no type but
 //!   `invokedBy` (service events): system;
-//! - `Unknown`, anything else, or no `userIdentity` (Insight events): unknown.
+//! - `Unknown` with a `userName` in an event of AWS sign-in or IAM Identity Center
+//!   (`signin`, `sso`, `sso-oauth`): human (Identity Center users signing in);
+//! - any other `Unknown`, anything else, or no `userIdentity` (Insight events): unknown.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -50,6 +52,8 @@ const EVENT_TYPES: [&str; 6] = [
     "AwsVpceEvent",
 ];
 const ANONYMOUS: &str = "ANONYMOUS_PRINCIPAL";
+/// The user name of a console sign-in for a user that does not exist.
+const HIDDEN_USER: &str = "HIDDEN_DUE_TO_SECURITY_REASONS";
 const DETAILS_MAX: usize = 300;
 const LIST_MAX: usize = 5;
 
@@ -106,6 +110,8 @@ struct Record<'a> {
     recipient_account_id: Text<'a>,
     read_only: Bool,
     session_credential_from_console: Bool,
+    /// `serviceEventDetails` reports a failed step (IAM Identity Center sign-ins).
+    step_failed: bool,
     user_identity: Obj<Identity<'a>>,
     request_parameters: Obj<Params<'a>>,
     response_elements: Obj<Response<'a>>,
@@ -147,6 +153,7 @@ impl<'a> Record<'a> {
                 "additionalEventData" => r.additional_event_data = serde_value(s)?,
                 "resources" => r.resources = serde_value(s)?,
                 "insightDetails" => r.insight_details = serde_value(s)?,
+                "serviceEventDetails" => r.step_failed = step_failed(s)?,
                 _ => s.skip()?,
             }
             Ok(())
@@ -159,6 +166,21 @@ impl<'a> Record<'a> {
         }
         Ok(r)
     }
+}
+
+/// Whether `serviceEventDetails` reports a failed step: IAM Identity Center sign-ins
+/// (`CredentialChallenge`, `CredentialVerification`, `UserAuthentication`) write
+/// `"<step>":"Failure"` there and carry no error code or message.
+fn step_failed(s: &mut Scanner<'_>) -> Result<bool, ScanError> {
+    let mut failed = false;
+    s.object(|s, _| {
+        let value = s.text()?;
+        failed |= value
+            .get()
+            .is_some_and(|v| v.eq_ignore_ascii_case("failure"));
+        Ok::<(), ScanError>(())
+    })?;
+    Ok(failed)
 }
 
 /// A nested value read with serde from its raw text; `null` (the usual `requestParameters`
@@ -663,7 +685,8 @@ impl<'a> Record<'a> {
         // is not an error.
         let error_code = r.error_code.get().filter(|code| !is_http_success(code));
         let console_failed = response.console_login.get() == Some("Failure")
-            || response.password_updated.get() == Some("Failure");
+            || response.password_updated.get() == Some("Failure")
+            || r.step_failed;
         let outcome = if is_insight {
             Outcome::Unknown
         } else if error_code.is_some() || r.error_message.0.is_some() || console_failed {
@@ -704,8 +727,8 @@ impl<'a> Record<'a> {
             provider: "aws",
             log_type,
             event_id: r.event_id.0.clone(),
-            actor: actor(identity, additional),
-            actor_type: actor_type(has_identity, identity, console),
+            actor: actor(identity, additional, r.aws_region.get()),
+            actor_type: actor_type(has_identity, identity, console, signs_in(source)),
             actor_id: None,
             action,
             service,
@@ -761,7 +784,11 @@ fn is_anonymous(id: &Identity) -> bool {
     id.principal_id.get() == Some(ANONYMOUS) || id.account_id.get() == Some(ANONYMOUS)
 }
 
-fn actor<'a>(id: &Identity<'a>, additional: &Additional<'a>) -> Option<Cow<'a, str>> {
+fn actor<'a>(
+    id: &Identity<'a>,
+    additional: &Additional<'a>,
+    region: Option<&str>,
+) -> Option<Cow<'a, str>> {
     if is_anonymous(id) {
         return Some(Cow::Borrowed(ANONYMOUS));
     }
@@ -779,15 +806,51 @@ fn actor<'a>(id: &Identity<'a>, additional: &Additional<'a>) -> Option<Cow<'a, s
         Some("AWSService") | None => id.invoked_by.0.clone().or_else(named),
         // Same text as the ARN other root records carry, so per-actor baselines merge.
         Some("Root") if id.arn.0.is_none() => Some(match id.account_id.get() {
-            Some(account) => Cow::Owned(format!("arn:aws:iam::{account}:root")),
+            Some(account) => Cow::Owned(format!("arn:{}:iam::{account}:root", partition(region))),
             None => Cow::Borrowed("root"),
         }),
+        // A failed console sign-in or MFA check names the user without an ARN; the ARN its
+        // successful sign-ins carry (without an IAM path, which the record does not give),
+        // so one person's failures and successes are one actor.
+        Some("IAMUser") if nonempty(&id.arn).is_none() => {
+            match (id.account_id.get(), id.user_name.get()) {
+                (Some(account), Some(user)) if !user.is_empty() && user != HIDDEN_USER => {
+                    Some(Cow::Owned(format!(
+                        "arn:{}:iam::{account}:user/{user}",
+                        partition(region)
+                    )))
+                }
+                _ => named(),
+            }
+        }
         Some("AWSAccount") => named().or_else(|| id.account_id.0.clone()),
         _ => named(),
     }
 }
 
-fn actor_type(present: bool, id: &Identity, console: bool) -> ActorType {
+/// The AWS partition of a region (`arn:<partition>:...`).
+fn partition(region: Option<&str>) -> &'static str {
+    match region.unwrap_or_default() {
+        r if r.starts_with("us-gov-") => "aws-us-gov",
+        r if r.starts_with("cn-") => "aws-cn",
+        r if r.starts_with("us-isob-") => "aws-iso-b",
+        r if r.starts_with("us-iso-") => "aws-iso",
+        _ => "aws",
+    }
+}
+
+/// Whether the event source is a sign-in service (AWS sign-in, IAM Identity Center): its
+/// callers are people signing in.
+fn signs_in(source: &str) -> bool {
+    matches!(
+        source,
+        "signin.amazonaws.com" | "sso.amazonaws.com" | "sso-oauth.amazonaws.com"
+    )
+}
+
+/// `sign_in`: a sign-in service's event, where a caller of type `Unknown` (an IAM Identity
+/// Center user before the sign-in completes) is a person.
+fn actor_type(present: bool, id: &Identity, console: bool, sign_in: bool) -> ActorType {
     if is_anonymous(id) {
         return ActorType::Anonymous;
     }
@@ -798,6 +861,7 @@ fn actor_type(present: bool, id: &Identity, console: bool) -> ActorType {
         Some("Root") => ActorType::Root,
         Some("IAMUser" | "FederatedUser" | "SAMLUser" | "IdentityCenterUser") => ActorType::Human,
         Some("AssumedRole") if console || assumed_role_is_person(id) => ActorType::Human,
+        Some("Unknown") if sign_in && nonempty(&id.user_name).is_some() => ActorType::Human,
         Some("AssumedRole" | "WebIdentityUser") => ActorType::Service,
         Some("AWSService" | "AWSAccount") => ActorType::System,
         None if id.invoked_by.0.is_some() => ActorType::System,

@@ -336,11 +336,14 @@ fn actor_type(
     });
     let bytes = name.as_bytes();
     let bot_suffix = bytes.len() >= 5 && bytes[bytes.len() - 5..].eq_ignore_ascii_case(b"[bot]");
+    // `deploy_key` is what git events write for an access by a repository's deploy key (no
+    // actor id, `user_id` 0); no account can have that login (logins have no `_`).
     let machine = [
         "github-actions",
         "dependabot",
         "dependabot-preview",
         "github-merge-queue",
+        "deploy_key",
     ]
     .iter()
     .any(|m| name.eq_ignore_ascii_case(m));

@@ -412,8 +412,14 @@ fn targets_principal(event_type: &str) -> bool {
         || event_type.starts_with("user.session.impersonation")
 }
 
+/// Sign-ins, whose targets are the authenticator used and the app signed in to (Identity
+/// Engine writes `AuthenticatorEnrollment` first): the app is what was accessed.
+fn signs_in_to_app(event_type: &str) -> bool {
+    event_type == "user.session.start" || event_type.starts_with("user.authentication.")
+}
+
 /// The resource: the receiving principal for grants, the client app for admin consent,
-/// else target[0].
+/// the app signed in to for sign-ins, else target[0].
 fn resource<'a>(event_type: &str, targets: &mut Vec<Principal<'a>>) -> Option<Cow<'a, str>> {
     if event_type.starts_with("app.oauth2.") && event_type.contains("consent") {
         let app = targets.iter_mut().find_map(|t| {
@@ -431,6 +437,11 @@ fn resource<'a>(event_type: &str, targets: &mut Vec<Principal<'a>>) -> Option<Co
             .iter()
             .position(|t| t.is("User"))
             .or_else(|| targets.iter().position(|t| t.is("UserGroup")))
+            .unwrap_or(0)
+    } else if signs_in_to_app(event_type) {
+        targets
+            .iter()
+            .position(|t| t.is("AppInstance"))
             .unwrap_or(0)
     } else {
         0

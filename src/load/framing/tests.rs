@@ -247,3 +247,18 @@ fn missing_separators_in_arrays_are_counted_and_concatenated_values_are_not() {
     let (records, missing) = frame_counting(b"{\"a\":1}{\"b\":2}\n[{\"c\":3}][{\"d\":4}]");
     assert_eq!((records.len(), missing), (4, 0));
 }
+
+#[test]
+fn a_cloud_logging_entries_page_yields_its_entries() {
+    // `entries.list` of the Cloud Logging API: the LogEntry objects, then the page token.
+    let input = br#"{"entries":[{"insertId":"a","protoPayload":{"methodName":"m"}},{"insertId":"b"}],"nextPageToken":"EAA4"}"#;
+    let (records, rejected) = frame_all(input);
+    assert_eq!(
+        records,
+        vec![
+            r#"{"insertId":"a","protoPayload":{"methodName":"m"}}"#,
+            r#"{"insertId":"b"}"#
+        ]
+    );
+    assert!(rejected.is_empty());
+}

@@ -372,3 +372,58 @@ fn ssm_commands_by_targets_and_other_named_targets() {
     let line = parse(&call(ALICE, "ScheduleKeyDeletion", "kms", deletion, "")).unwrap();
     assert!(line.ends_with("|pendingWindowInDays=7"), "{line}");
 }
+
+/// An IAM Identity Center sign-in step (AWS sign-in's service event), modelled on the
+/// published examples: the user is `Unknown` with only a name, the result is in
+/// `serviceEventDetails`.
+fn identity_center_step(step: &str, result: &str) -> String {
+    format!(
+        r#"{{"eventVersion":"1.08","userIdentity":{{"type":"Unknown","principalId":"111122223333","arn":"","accountId":"111122223333","accessKeyId":"","userName":"maria"}},"eventTime":"2024-05-06T07:08:09Z","eventSource":"signin.amazonaws.com","eventName":"{step}","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.23","userAgent":"Mozilla/5.0","requestParameters":null,"responseElements":null,"additionalEventData":{{"AuthWorkflowID":"wf-1","CredentialType":"PASSWORD"}},"requestID":"r-1","eventID":"e-9","readOnly":false,"eventType":"AwsServiceEvent","managementEvent":true,"recipientAccountId":"111122223333","serviceEventDetails":{{"{step}":"{result}"}},"eventCategory":"Management"}}"#
+    )
+}
+
+#[test]
+fn identity_center_sign_in_steps_report_failure_and_a_person() {
+    let failed = parse(&identity_center_step("CredentialVerification", "Failure")).unwrap();
+    assert!(
+        failed.contains("|maria|human|CredentialVerification|signin|-|198.51.100.23|Mozilla/5.0|us-east-1|failure|"),
+        "{failed}"
+    );
+    let passed = parse(&identity_center_step("UserAuthentication", "Success")).unwrap();
+    assert!(
+        passed.contains("|maria|human|UserAuthentication|"),
+        "{passed}"
+    );
+    assert!(passed.contains("|success|"), "{passed}");
+    // An `Unknown` caller of any other service stays unknown.
+    let other =
+        r#""userIdentity":{"type":"Unknown","principalId":"AIDAEXAMPLE","userName":"gina"}"#;
+    let line = parse(&call(other, "ListBuckets", "s3", "null", "")).unwrap();
+    assert!(line.contains("|gina|unknown|"), "{line}");
+}
+
+#[test]
+fn failed_console_sign_ins_name_the_user_like_successful_ones() {
+    // A failed sign-in (and the MFA check) names an existing IAM user without an ARN.
+    let json = |region: &str, user: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","userIdentity":{{"type":"IAMUser","principalId":"AIDAEXAMPLEMARIA","accountId":"111122223333","accessKeyId":"","userName":"{user}"}},"eventTime":"2024-08-02T08:53:24Z","eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","awsRegion":"{region}","sourceIPAddress":"198.51.100.9","userAgent":"Mozilla/5.0","errorMessage":"Failed authentication","requestParameters":null,"responseElements":{{"ConsoleLogin":"Failure"}},"additionalEventData":{{"MFAUsed":"Yes"}},"eventID":"e-3","eventType":"AwsConsoleSignIn","recipientAccountId":"111122223333"}}"#
+        )
+    };
+    let line = parse(&json("eu-west-1", "maria")).unwrap();
+    assert!(
+        line.contains("|arn:aws:iam::111122223333:user/maria|human|ConsoleLogin|"),
+        "{line}"
+    );
+    let gov = parse(&json("us-gov-west-1", "maria")).unwrap();
+    assert!(
+        gov.contains("|arn:aws-us-gov:iam::111122223333:user/maria|"),
+        "{gov}"
+    );
+    // No such user: the placeholder stays, it is no one's name.
+    let hidden = parse(&json("eu-west-1", "HIDDEN_DUE_TO_SECURITY_REASONS")).unwrap();
+    assert!(
+        hidden.contains("|HIDDEN_DUE_TO_SECURITY_REASONS|human|"),
+        "{hidden}"
+    );
+}

@@ -294,3 +294,17 @@ fn sniff_accepts_github_only() {
         assert!(!GitHub.sniff_json(&probe(other)), "{other}");
     }
 }
+
+#[test]
+fn a_clone_by_a_deploy_key_is_a_machine() {
+    // Git events name a deploy key's access `deploy_key`, with no actor id and user_id 0.
+    let record = r#"{"@timestamp":1746802588000,"_document_id":"dk-1","action":"git.clone","actor":"deploy_key",
+      "actor_location":{"country_code":"US"},"org":"example-org","org_id":4242,"programmatic_access_type":"Public Key (User/Deploy)",
+      "repo":"example-org/infra","repository":"example-org/infra","repository_public":false,"transport_protocol":1,
+      "transport_protocol_name":"ssh","user_id":0,"business":"example-corp"}"#;
+    let e = parse(record);
+    assert_eq!(e.actor.as_deref(), Some("deploy_key"));
+    assert_eq!(e.actor_type, ActorType::Service);
+    assert_eq!(e.resource.as_deref(), Some("example-org/infra"));
+    assert_eq!(e.read_only, Some(true));
+}

@@ -369,3 +369,20 @@ fn the_risk_level_is_read_from_the_security_data_too() {
     let details = parse(&odd).details.unwrap().into_owned();
     assert!(!details.contains("risk="), "{details}");
 }
+
+#[test]
+fn a_sign_in_targets_the_app_not_the_authenticator() {
+    // Identity Engine lists the authenticator enrollment before the app signed in to.
+    let record = r#"{"actor":{"id":"00u9carol","type":"User","alternateId":"carol@example.com","displayName":"Carol","detailEntry":null},
+      "client":{"userAgent":{"rawUserAgent":"Mozilla/5.0","os":"Mac OS X","browser":"CHROME"},"zone":"null","device":"Computer","id":null,"ipAddress":"198.51.100.40","geographicalContext":null},
+      "authenticationContext":{"authenticationStep":0,"externalSessionId":"idxCarol1"},
+      "displayMessage":"User login to Okta","eventType":"user.session.start","outcome":{"result":"SUCCESS","reason":null},
+      "published":"2025-03-26T21:05:32.159Z","severity":"INFO","uuid":"0b1e7c2a-0000-4000-8000-000000000042","version":"0",
+      "target":[{"id":"lae1enroll","type":"AuthenticatorEnrollment","alternateId":"unknown","displayName":"Password","detailEntry":null},
+                {"id":"0oa1console","type":"AppInstance","alternateId":"Okta Admin Console","displayName":"Okta Admin Console","detailEntry":null}]}"#;
+    let e = parse(record);
+    assert_eq!(e.resource.as_deref(), Some("Okta Admin Console"));
+    // Elsewhere target[0] stays the resource.
+    let other = record.replace("user.session.start", "user.mfa.factor.update");
+    assert_eq!(parse(&other).resource.as_deref(), Some("Password"));
+}
