@@ -494,6 +494,102 @@ fn anonymous_requests_are_no_identity_that_goes_dormant() {
 }
 
 #[test]
+fn a_trail_updated_to_log_less_says_what_it_no_longer_does() {
+    // UpdateTrail leaves the trail logging: turning validation off is critical but is no
+    // "logging stopped"; a harmless update is a change, not a weakening. Three people on
+    // three days, so each is a finding of its own (one actor's hour is one finding).
+    let dir = tempfile::tempdir().unwrap();
+    let call = |id: &str, who: &str, day: i64, name: &str, params: Value| {
+        let at = MON + day * DAY + 15 * HOUR;
+        ct(
+            id,
+            at,
+            who,
+            name,
+            "cloudtrail",
+            "198.51.100.20",
+            CLI,
+            params,
+        )
+    };
+    let records = vec![
+        call(
+            "weakened",
+            "ops",
+            0,
+            "UpdateTrail",
+            json!({"name": "org-trail", "enableLogFileValidation": false, "isMultiRegionTrail": false}),
+        ),
+        call(
+            "changed",
+            "dev",
+            2,
+            "UpdateTrail",
+            json!({"name": "org-trail", "snsTopicName": "trail-news"}),
+        ),
+        call(
+            "stopped",
+            "eve",
+            4,
+            "StopLogging",
+            json!({"name": "org-trail"}),
+        ),
+    ];
+    write_array(dir.path(), "trail.json", &records);
+    let findings = detect_dir(dir.path());
+    let of = |event: &str| {
+        by_rule(&findings, "audit-log-tampering")
+            .into_iter()
+            .find(|f| f.event_ids.iter().any(|e| e == event))
+            .unwrap_or_else(|| panic!("no finding for {event}: {findings:#?}"))
+    };
+    let weakened = of("weakened");
+    assert_eq!(weakened.severity, Severity::Critical);
+    assert!(
+        weakened.reason.contains(
+            "audit logging weakened: log file validation turned off, other regions no longer logged"
+        ) && !weakened.reason.contains("stopped"),
+        "{}",
+        weakened.reason
+    );
+    let changed = of("changed");
+    assert_eq!(changed.severity, Severity::High, "{}", changed.reason);
+    assert!(
+        changed.reason.contains("audit logging settings changed"),
+        "{}",
+        changed.reason
+    );
+    assert!(
+        of("stopped")
+            .reason
+            .contains("audit logging stopped or deleted")
+    );
+}
+
+#[test]
+fn a_password_reset_for_another_user_is_worded_as_one_and_a_missing_address_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = vec![ct(
+        "reset",
+        MON + 15 * HOUR,
+        "ops",
+        "UpdateLoginProfile",
+        "iam",
+        "",
+        CLI,
+        json!({"userName": "bob"}),
+    )];
+    write_array(dir.path(), "reset.json", &records);
+    let findings = detect_dir(dir.path());
+    let found = by_rule(&findings, "credential-created-for-other-identity");
+    assert_eq!(found.len(), 1, "{findings:#?}");
+    assert_eq!(
+        found[0].reason,
+        "ops reset the console password for another user, bob (UpdateLoginProfile), from an unknown address"
+    );
+}
+
+#[test]
 fn dormant_identities_returning_twice_are_each_found() {
     // A span of 28 days makes the pause 14 days. "sleepy" returns twice; its second pause
     // starts inside the first return's 24 hours, so one event is both in the first finding

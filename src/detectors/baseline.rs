@@ -728,7 +728,7 @@ impl Rule for NonHuman {
                 "{} is a service identity but signed in interactively ({}) from {} with {}",
                 e.who(),
                 e.action,
-                e.src_ip,
+                e.source(),
                 if e.user_agent.is_empty() {
                     "no user agent"
                 } else {

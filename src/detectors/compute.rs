@@ -191,7 +191,7 @@ fn user_data_swap(ctx: &Context<'_>, hits: Vec<Hit>) -> Result<Vec<Hit>> {
                     e.who(),
                     e.resource,
                     hhmm_utc(e.time),
-                    e.src_ip,
+                    e.source(),
                     if stopped && started {
                         "; it stopped the instance before and started it after: the new script runs as root at boot"
                     } else {
@@ -346,7 +346,7 @@ pub(super) static RULES: [SingleRule; 4] = [
                         "tried to launch"
                     },
                     hhmm_utc(e.time),
-                    e.src_ip,
+                    e.source(),
                     failure_note(e)
                 ),
             ))

@@ -81,6 +81,16 @@ impl Ev {
         short_actor(&self.actor)
     }
 
+    /// Where the event came from, for reasons: its source address (or the name the provider
+    /// gives instead), `an unknown address` when the record has none.
+    pub fn source(&self) -> &str {
+        if self.src_ip.is_empty() {
+            "an unknown address"
+        } else {
+            &self.src_ip
+        }
+    }
+
     /// The resource acted on, or `?` when the record names none (for reasons).
     pub fn target(&self) -> &str {
         if self.resource.is_empty() {

@@ -119,7 +119,7 @@ pub(super) static RULES: [SingleRule; 7] = [
                     format!(
                         "{} signed in to the AWS console without MFA (MFAUsed=No) from {}{}",
                         e.who(),
-                        e.src_ip,
+                        e.source(),
                         if privileged {
                             "; this user performs privileged actions in the data"
                         } else {
@@ -161,7 +161,7 @@ pub(super) static RULES: [SingleRule; 7] = [
                     "{} signed in to {} with a single factor from {} ({why})",
                     e.who(),
                     e.service,
-                    e.src_ip
+                    e.source()
                 ),
             ))
         },
@@ -225,16 +225,17 @@ pub(super) static RULES: [SingleRule; 7] = [
                     {
                         return None;
                     }
-                    let what = if e.action == "CreateAccessKey" {
-                        "an access key"
-                    } else {
-                        "a console password"
+                    let what = match e.action.as_str() {
+                        "CreateAccessKey" => "created an access key",
+                        "UpdateLoginProfile" => "reset the console password",
+                        _ => "created a console password",
                     };
                     Some((
                         High,
                         format!(
-                            "{who} created {what} for another user, {user} ({}), from {}",
-                            e.action, e.src_ip
+                            "{who} {what} for another user, {user} ({}), from {}",
+                            e.action,
+                            e.source()
                         ),
                     ))
                 }
@@ -600,7 +601,7 @@ pub(super) static RULES: [SingleRule; 7] = [
                     format!(
                         "Entra flagged {who}'s {} from {}: {what}",
                         if e.ok() { "sign-in" } else { "failed sign-in" },
-                        e.src_ip
+                        e.source()
                     ),
                 ));
             }
@@ -609,7 +610,7 @@ pub(super) static RULES: [SingleRule; 7] = [
                     High,
                     format!(
                         "Okta ThreatInsight detected a threat from {} ({who})",
-                        e.src_ip
+                        e.source()
                     ),
                 ));
             }
@@ -626,7 +627,7 @@ pub(super) static RULES: [SingleRule; 7] = [
                         High,
                         format!(
                             "{who} signed in to Okta through an anonymizing proxy from {}",
-                            e.src_ip
+                            e.source()
                         ),
                     )
                 } else {
@@ -634,7 +635,7 @@ pub(super) static RULES: [SingleRule; 7] = [
                         Medium,
                         format!(
                             "{who} tried to sign in to Okta through an anonymizing proxy from {}",
-                            e.src_ip
+                            e.source()
                         ),
                     )
                 });
@@ -644,7 +645,8 @@ pub(super) static RULES: [SingleRule; 7] = [
                     Medium,
                     format!(
                         "Okta suspected a threat in {who}'s {} from {}",
-                        e.action, e.src_ip
+                        e.action,
+                        e.source()
                     ),
                 ));
             }
@@ -668,7 +670,7 @@ pub(super) static RULES: [SingleRule; 7] = [
                     Medium,
                     format!(
                         "{who} reached the Okta Admin Console from a new IP ({}) and a new device, as Okta itself flagged ({behaviors})",
-                        e.src_ip
+                        e.source()
                     ),
                 ));
             }

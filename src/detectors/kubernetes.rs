@@ -301,7 +301,9 @@ pub(super) static RULES: [SingleRule; 4] = [
                     if write { Critical } else { High },
                     format!(
                         "an anonymous request was allowed: {} {} from {}",
-                        e.action, e.resource, e.src_ip
+                        e.action,
+                        e.resource,
+                        e.source()
                     ),
                 ));
             }

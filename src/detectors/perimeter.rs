@@ -76,7 +76,7 @@ pub(super) static RULES: [SingleRule; 3] = [
                     what,
                     e.target(),
                     hhmm_utc(e.time),
-                    e.src_ip
+                    e.source()
                 ),
             ))
         },

@@ -85,6 +85,27 @@ fn tampering_with_privileged_actions(ctx: &Context<'_>, mut hits: Vec<Hit>) -> R
 /// Fewest days a trail's log files must be kept (Panther's `ShortLifecycle` minimum).
 const TRAIL_MIN_RETENTION_DAYS: u32 = 7;
 
+/// What an `UpdateTrail` turned off or moved: log file validation, other regions, global
+/// services' events, delivery to another bucket.
+fn trail_weakening(e: &Ev) -> Vec<&'static str> {
+    [
+        ("enableLogFileValidation", "log file validation turned off"),
+        ("isMultiRegionTrail", "other regions no longer logged"),
+        (
+            "includeGlobalServiceEvents",
+            "global services' events no longer logged",
+        ),
+    ]
+    .into_iter()
+    .filter(|(key, _)| e.detail(key) == Some("false"))
+    .map(|(_, what)| what)
+    .chain(
+        e.detail("s3BucketName")
+            .map(|_| "logs delivered to another bucket"),
+    )
+    .collect()
+}
+
 /// D29 (d), reported as D01: a lifecycle rule that deletes a trail bucket's log files within
 /// days. High when a trail in the data writes to the bucket, medium when only its name says
 /// `trail` (Panther's guess); any other bucket is not this rule's.
@@ -209,11 +230,20 @@ pub(super) static RULES: [SingleRule; 5] = [
             let sev = match (e.provider.as_str(), e.action.as_str()) {
                 ("aws", "StopLogging" | "DeleteTrail") => Critical,
                 ("aws", "UpdateTrail") => {
-                    let weakened = e.detail("enableLogFileValidation") == Some("false")
-                        || e.detail("isMultiRegionTrail") == Some("false")
-                        || e.detail("includeGlobalServiceEvents") == Some("false")
-                        || e.detail("s3BucketName").is_some();
-                    if weakened { Critical } else { High }
+                    // The trail goes on logging: say what it no longer does.
+                    let weakened = trail_weakening(e);
+                    let (sev, what) = if weakened.is_empty() {
+                        (High, "audit logging settings changed".to_string())
+                    } else {
+                        (
+                            Critical,
+                            format!("audit logging weakened: {}", weakened.join(", ")),
+                        )
+                    };
+                    return Some((
+                        sev,
+                        format!("{who} {} ({target}) at {at}: {what}", e.action),
+                    ));
                 }
                 ("aws", "PutEventSelectors") => {
                     let off = e.detail("includeManagementEvents") == Some("false")
